@@ -1,0 +1,130 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import type { BlockDevice, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
+
+export interface FileBlockDeviceOptions {
+  path: string;
+  /**
+   * Capacity in bytes. Required to create the file; an existing smaller file
+   * is grown (sparsely) to it, a larger one is an error: shrinking a volume
+   * would silently drop data.
+   */
+  size?: number;
+  /** Logical block size; default 512. */
+  blockSize?: number;
+  readOnly?: boolean;
+}
+
+/** Bytes handled per read or write while scanning or zeroing a range. */
+const CHUNK = 1024 * 1024;
+const ZEROS = Buffer.alloc(CHUNK);
+
+/**
+ * A BlockDevice over one sparse local file, with positional asynchronous I/O.
+ *
+ * Node offers no hole punching (fallocate) and no SEEK_HOLE, so discard
+ * writes zeros over whatever is not already zero (a range that is still a
+ * hole stays one), and provisioning reports all-zero blocks as deallocated:
+ * the zero detection thin-provisioned arrays do, consistent with LBPRZ=1.
+ */
+export class FileBlockDevice implements BlockDevice {
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+    readonly size: number,
+    readonly blockSize: number,
+    readonly readOnly: boolean,
+  ) {}
+
+  static async open(options: FileBlockDeviceOptions): Promise<FileBlockDevice> {
+    const blockSize = options.blockSize ?? 512;
+    if (!Number.isInteger(blockSize) || blockSize < 512 || blockSize > 65536 || (blockSize & (blockSize - 1)) !== 0) {
+      throw new RangeError(`block size ${blockSize} is not a power of two between 512 and 65536`);
+    }
+    if (options.size !== undefined && (!Number.isSafeInteger(options.size) || options.size <= 0 || options.size % blockSize !== 0)) {
+      throw new RangeError(`size ${options.size} is not a positive multiple of the block size ${blockSize}`);
+    }
+    const readOnly = options.readOnly ?? false;
+    let fh: FileHandle;
+    try {
+      fh = await open(options.path, readOnly ? 'r' : 'r+');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || readOnly || options.size === undefined) throw err;
+      fh = await open(options.path, 'wx+');
+    }
+    try {
+      const { size: fileSize } = await fh.stat();
+      const size = options.size ?? fileSize;
+      if (fileSize > size) {
+        throw new RangeError(`${options.path} holds ${fileSize} bytes, more than the requested size ${size}`);
+      }
+      if (fileSize < size) {
+        if (readOnly) throw new RangeError(`${options.path} holds ${fileSize} bytes, less than ${size}, and is opened read-only`);
+        await fh.truncate(size);
+      }
+      if (size === 0 || size % blockSize !== 0) {
+        throw new RangeError(`${options.path}: size ${size} is not a positive multiple of the block size ${blockSize}`);
+      }
+      return new FileBlockDevice(fh, options.path, size, blockSize, readOnly);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);
+      if (bytesRead === 0) throw new Error(`${this.path}: unexpected end of file at ${offset + done}`);
+      done += bytesRead;
+    }
+    return buf;
+  }
+
+  async write(offset: number, data: Buffer, options?: { fua?: boolean }): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.fh.write(data, done, data.length - done, offset + done);
+      done += bytesWritten;
+    }
+    if (options?.fua) await this.fh.datasync();
+  }
+
+  flush(): Promise<void> {
+    return this.fh.datasync();
+  }
+
+  async discard(offset: number, length: number): Promise<void> {
+    for (let pos = offset; pos < offset + length; pos += CHUNK) {
+      const n = Math.min(CHUNK, offset + length - pos);
+      const current = await this.read(pos, n);
+      if (!current.equals(ZEROS.subarray(0, n))) await this.write(pos, ZEROS.subarray(0, n));
+    }
+  }
+
+  async provisioning(offset: number, maxLength: number): Promise<ProvisioningExtent[]> {
+    const end = Math.min(this.size, offset + Math.max(maxLength, this.blockSize));
+    const extents: { offset: number; length: number; mapped: boolean }[] = [];
+    for (let pos = offset; pos < end; pos += CHUNK) {
+      const data = await this.read(pos, Math.min(CHUNK, end - pos));
+      for (let i = 0; i < data.length; i += this.blockSize) {
+        const mapped = !ZEROS.subarray(0, this.blockSize).equals(data.subarray(i, i + this.blockSize));
+        const last = extents[extents.length - 1];
+        if (last && last.mapped === mapped) last.length += this.blockSize;
+        else extents.push({ offset: pos + i, length: this.blockSize, mapped });
+      }
+    }
+    return extents;
+  }
+
+  async prefetch(offset: number, length: number): Promise<void> {
+    for (let pos = offset; pos < offset + length; pos += CHUNK) {
+      await this.read(pos, Math.min(CHUNK, offset + length - pos));
+    }
+  }
+
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileBlockDevice } from '../../src/volume/file-block-device.ts';
+
+describe('FileBlockDevice', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fbd-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates a sparse file of the given size that reads as zeros', async () => {
+    const path = join(dir, 'vol');
+    const dev = await FileBlockDevice.open({ path, size: 64 * 1024 * 1024, blockSize: 4096 });
+    try {
+      assert.equal(dev.size, 64 * 1024 * 1024);
+      assert.equal(dev.blockSize, 4096);
+      const st = await stat(path);
+      assert.equal(st.size, 64 * 1024 * 1024);
+      assert.ok(st.blocks * 512 < 1024 * 1024, 'file should be sparse');
+      assert.ok((await dev.read(32 * 1024 * 1024, 8192)).equals(Buffer.alloc(8192)));
+      await dev.discard(0, dev.size);
+      assert.ok((await stat(path)).blocks * 512 < 1024 * 1024, 'discarding a hole keeps it a hole');
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('writes and reads back at offsets, and keeps data across reopen', async () => {
+    const path = join(dir, 'vol');
+    const dev = await FileBlockDevice.open({ path, size: 1024 * 1024 });
+    const data = Buffer.alloc(3 * 512, 0xa5);
+    await dev.write(512 * 7, data, { fua: true });
+    await dev.flush();
+    assert.ok((await dev.read(512 * 7, data.length)).equals(data));
+    assert.ok((await dev.read(512 * 6, 512)).equals(Buffer.alloc(512)));
+    await dev.close();
+
+    const again = await FileBlockDevice.open({ path });
+    try {
+      assert.equal(again.size, 1024 * 1024);
+      assert.ok((await again.read(512 * 7, data.length)).equals(data));
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('grows an existing file but refuses to shrink it or to open a ragged one', async () => {
+    const path = join(dir, 'vol');
+    await writeFile(path, Buffer.alloc(4096, 1));
+    const grown = await FileBlockDevice.open({ path, size: 8192 });
+    assert.equal(grown.size, 8192);
+    assert.ok((await grown.read(0, 4096)).equals(Buffer.alloc(4096, 1)));
+    await grown.close();
+    await assert.rejects(FileBlockDevice.open({ path, size: 4096 }), RangeError);
+    await writeFile(join(dir, 'ragged'), Buffer.alloc(1000));
+    await assert.rejects(FileBlockDevice.open({ path: join(dir, 'ragged') }), RangeError);
+    await assert.rejects(FileBlockDevice.open({ path: join(dir, 'missing') }), { code: 'ENOENT' });
+    await assert.rejects(FileBlockDevice.open({ path: join(dir, 'bad'), size: 4096, blockSize: 1000 }), RangeError);
+  });
+
+  it('discard zeroes the range and provisioning reports it deallocated', async () => {
+    const dev = await FileBlockDevice.open({ path: join(dir, 'vol'), size: 4 * 1024 * 1024 });
+    try {
+      await dev.write(0, Buffer.alloc(16 * 512, 0x41));
+      await dev.discard(4 * 512, 2 * 512);
+      const back = await dev.read(0, 16 * 512);
+      assert.ok(back.subarray(0, 4 * 512).equals(Buffer.alloc(4 * 512, 0x41)));
+      assert.ok(back.subarray(4 * 512, 6 * 512).equals(Buffer.alloc(2 * 512)));
+      assert.ok(back.subarray(6 * 512).equals(Buffer.alloc(10 * 512, 0x41)));
+
+      assert.deepEqual(await dev.provisioning(0, 20 * 512), [
+        { offset: 0, length: 4 * 512, mapped: true },
+        { offset: 4 * 512, length: 2 * 512, mapped: false },
+        { offset: 6 * 512, length: 10 * 512, mapped: true },
+        { offset: 16 * 512, length: 4 * 512, mapped: false },
+      ]);
+      // Never beyond the end of the device, and always at least one block.
+      assert.deepEqual(await dev.provisioning(dev.size - 512, 1 << 20), [{ offset: dev.size - 512, length: 512, mapped: false }]);
+      assert.deepEqual(await dev.provisioning(512, 0), [{ offset: 512, length: 512, mapped: true }]);
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('a read-only device opens an existing file without creating or growing it', async () => {
+    const path = join(dir, 'vol');
+    await assert.rejects(FileBlockDevice.open({ path, size: 4096, readOnly: true }), { code: 'ENOENT' });
+    await writeFile(path, Buffer.alloc(4096, 7));
+    const dev = await FileBlockDevice.open({ path, readOnly: true });
+    try {
+      assert.equal(dev.readOnly, true);
+      assert.ok((await dev.read(0, 4096)).equals(Buffer.alloc(4096, 7)));
+    } finally {
+      await dev.close();
+    }
+  });
+});
