@@ -55,6 +55,11 @@ export interface ScsiResponse {
   data?: Buffer;
   /** Sense data (fixed or descriptor format), only with CHECK CONDITION. */
   sense?: Buffer;
+  /**
+   * Bytes of dataOut the command's CDB called for, when it differs from what
+   * the initiator sent; the transport reports the difference as a residual.
+   */
+  dataOutLength?: number;
 }
 
 /** Task management functions the transport passes down (SAM-5). */
