@@ -1,0 +1,166 @@
+// What a valid configuration is, once every layer is merged. Each message says
+// what to write instead; load.ts adds where the bad value came from.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { formatSize, parseSize } from './size.ts';
+
+const EMBEDDED = 'embedded';
+/** s3rver's fixed key pair; it checks signatures against it. */
+export const embeddedS3Credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+/** Lower-case because initiators compare IQNs after folding case. */
+const NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+const nameSchema = (what: string, example: string) =>
+  z.string().regex(NAME, `${what} must be 1 to 32 lower-case letters, digits or inner hyphens, e.g. "${example}"`);
+
+const IQN_PREFIX = /^iqn\.\d{4}-(?:0[1-9]|1[0-2])\.[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/;
+/** RFC 7143 section 4.2.7: iqn, eui (16 hex) and naa (16 or 32 hex) names. */
+const INITIATOR_NAME = /^(?:iqn\.\d{4}-\d{2}\.[^\s,]+|eui\.[0-9a-f]{16}|naa\.[0-9a-f]{16}(?:[0-9a-f]{16})?)$/i;
+/** RFC 7143 section 6.1: iSCSI names are at most 223 bytes. */
+export const MAX_ISCSI_NAME = 223;
+
+const integer = (min: number, max: number, example: number, what = 'a whole number') =>
+  z.int(`must be ${what} from ${min} to ${max}, e.g. ${example}`).min(min, `must be at least ${min}, e.g. ${example}`).max(max, `must be at most ${max}, e.g. ${example}`);
+
+const chapSchema = z.strictObject({
+  user: z.string().min(1, 'must not be empty, e.g. "backup"').max(255, 'must be at most 255 characters'),
+  secret: z
+    .string('must be set too: a CHAP name needs its secret')
+    .refine((s) => Buffer.byteLength(s) >= 12, 'must be at least 12 bytes (Windows and AWS accept 12 to 16), e.g. "0123456789ab"')
+    .refine((s) => Buffer.byteLength(s) <= 255, 'must be at most 255 bytes'),
+});
+
+const authSchema = z
+  .strictObject({ chap: chapSchema.optional(), mutualChap: chapSchema.optional() })
+  .superRefine((auth, ctx) => {
+    if (auth.mutualChap && !auth.chap) {
+      ctx.addIssue({ code: 'custom', path: ['mutualChap'], message: 'mutual CHAP needs one-way CHAP as well: set chap.user and chap.secret too' });
+    }
+    if (auth.mutualChap && auth.chap && auth.mutualChap.secret === auth.chap.secret) {
+      ctx.addIssue({ code: 'custom', path: ['mutualChap', 'secret'], message: 'must differ from the one-way CHAP secret (RFC 7143 section 12.1.3)' });
+    }
+  });
+
+const initiatorsSchema = z.array(
+  z.string().regex(INITIATOR_NAME, 'must be an iSCSI initiator name, e.g. "iqn.1993-08.org.debian:01:backup1"'),
+);
+
+const burst = (example: number) => integer(512, 2 ** 24 - 1, example, 'a byte count');
+const digests = z
+  .array(z.enum(['CRC32C', 'None'], 'must be "CRC32C" or "None"'))
+  .min(1, 'must list at least one of "None" and "CRC32C", e.g. ["None", "CRC32C"]')
+  .refine((list) => new Set(list).size === list.length, 'must not list a digest twice');
+
+/** The values the target offers in login negotiation (RFC 7143 section 13). */
+const limitsSchema = z
+  .strictObject({
+    maxRecvDataSegmentLength: burst(262144),
+    maxBurstLength: burst(16776192),
+    firstBurstLength: burst(262144),
+    maxOutstandingR2T: integer(1, 65535, 1),
+    initialR2T: z.boolean('must be true or false'),
+    immediateData: z.boolean('must be true or false'),
+    headerDigest: digests,
+    dataDigest: digests,
+    maxConnections: integer(1, 65535, 1),
+    defaultTime2Wait: integer(0, 3600, 2, 'seconds'),
+    defaultTime2Retain: integer(0, 3600, 20, 'seconds'),
+    commandWindow: integer(1, 65536, 128, 'a command count'),
+  })
+  .refine((l) => l.firstBurstLength <= l.maxBurstLength, {
+    path: ['firstBurstLength'],
+    message: 'must not exceed maxBurstLength (RFC 7143 section 13.14)',
+  });
+
+const sizeSchema = z.union([z.int(), z.string()], 'must be a size such as "1GiB" or a number of bytes').transform((value, ctx) => {
+  const bytes = typeof value === 'number' ? value : parseSize(value);
+  if (bytes === undefined || bytes <= 0) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not a size: write e.g. "1GiB", "512MiB" or a number of bytes` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const volumeSchema = z
+  .strictObject({
+    name: nameSchema('a volume name', 'scratch'),
+    size: sizeSchema,
+    blockSize: z.union([z.literal(512), z.literal(4096)], 'must be 512 or 4096').default(512),
+    /** Replace the gateway-wide iscsi.auth and iscsi.allowedInitiators for this volume's target. */
+    auth: authSchema.optional(),
+    allowedInitiators: initiatorsSchema.optional(),
+  })
+  .superRefine((volume, ctx) => {
+    if (volume.size % volume.blockSize !== 0) {
+      const rounded = Math.ceil(volume.size / volume.blockSize) * volume.blockSize;
+      ctx.addIssue({ code: 'custom', path: ['size'], message: `must be a whole number of ${volume.blockSize}-byte blocks, e.g. "${formatSize(rounded)}"` });
+    }
+  });
+
+const BUCKET = /^(?!\d+\.\d+\.\d+\.\d+$)(?!xn--)[a-z0-9](?:[a-z0-9.-]{1,61})[a-z0-9]$/;
+
+const s3Schema = z
+  .strictObject({
+    endpoint: z.string().refine((e) => e === EMBEDDED || /^https?:\/\/[^/\s]+\/?$/.test(e), `must be "${EMBEDDED}" or a URL such as "https://s3.eu-west-1.amazonaws.com"`),
+    region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name, e.g. "us-east-1"'),
+    bucket: z.string().regex(BUCKET, 'must be a DNS-style bucket name: 3 to 63 lower-case letters, digits, dots or hyphens, e.g. "tape-gateway"'),
+    prefix: z
+      .string()
+      .refine((p) => !p.startsWith('/'), 'must not start with "/", e.g. "site-a/"')
+      .transform((p) => (p === '' || p.endsWith('/') ? p : `${p}/`)),
+    forcePathStyle: z.boolean('must be true or false').optional(),
+    credentials: z
+      .strictObject({
+        accessKeyId: z.string('must be set too: an access key needs its secret key').min(1, 'must not be empty'),
+        secretAccessKey: z.string('must be set too: a secret key needs its access key').min(1, 'must not be empty'),
+        sessionToken: z.string().optional(),
+      })
+      .optional(),
+  })
+  .superRefine((s3, ctx) => {
+    if (s3.endpoint === EMBEDDED && s3.credentials) {
+      ctx.addIssue({ code: 'custom', path: ['credentials'], message: `the ${EMBEDDED} S3 server has fixed credentials: remove these, or set s3.endpoint to your S3 endpoint's URL` });
+    }
+  })
+  .transform((s3) => ({
+    ...s3,
+    embedded: s3.endpoint === EMBEDDED,
+    forcePathStyle: s3.forcePathStyle ?? s3.endpoint === EMBEDDED,
+    credentials: s3.endpoint === EMBEDDED ? { ...embeddedS3Credentials } : s3.credentials,
+  }));
+
+export const configSchema = z
+  .strictObject({
+    dataDir: z.string().min(1, 'must name a directory, e.g. "/var/lib/tape-gateway"'),
+    gatewayName: nameSchema('the gateway name', 'gw1'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be one of fatal, error, warn, info, debug, trace, silent'),
+    iscsi: z.strictObject({
+      host: z.string().refine((h) => isIP(h) !== 0, 'must be an IP address: "127.0.0.1" (this machine only) or "0.0.0.0" (every interface)'),
+      port: integer(0, 65535, 3260, 'a TCP port (0 picks a free one)'),
+      iqnPrefix: z.string().regex(IQN_PREFIX, 'must be "iqn." + year-month + "." + a reversed domain you own, in lower case, e.g. "iqn.2026-11.com.example"'),
+      auth: authSchema,
+      discoveryAuth: authSchema,
+      allowedInitiators: initiatorsSchema.optional(),
+      limits: limitsSchema,
+    }),
+    volumes: z.array(volumeSchema),
+    s3: s3Schema,
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.volumes.forEach((volume, index) => {
+      if (seen.has(volume.name)) {
+        ctx.addIssue({ code: 'custom', path: ['volumes', index, 'name'], message: `"${volume.name}" names two volumes: give each its own name` });
+      }
+      seen.add(volume.name);
+      const target = `${config.iscsi.iqnPrefix}:${config.gatewayName}-${volume.name}`;
+      if (Buffer.byteLength(target) > MAX_ISCSI_NAME) {
+        ctx.addIssue({ code: 'custom', path: ['volumes', index, 'name'], message: `makes the target name ${target} longer than ${MAX_ISCSI_NAME} bytes: shorten the iqnPrefix, gateway name or volume name` });
+      }
+    });
+  });
+
+export type GatewayConfig = z.output<typeof configSchema>;
+export type IscsiConfig = GatewayConfig['iscsi'];
+export type VolumeConfig = GatewayConfig['volumes'][number];
+export type S3Config = GatewayConfig['s3'];

@@ -1,0 +1,49 @@
+// The settings a person can give by environment variable or command-line flag,
+// one row each. The config file takes the same dotted paths as nested JSON and
+// also what is too structured for one string (session limits, per-volume auth).
+// Secrets have no flag: a command line is visible to every user in `ps`.
+
+/** How the string from the environment or the command line becomes a value. */
+export type SettingKind = 'string' | 'path' | 'integer' | 'boolean' | 'list' | 'volumes';
+
+export interface Setting {
+  /** Dotted path in the configuration, e.g. "iscsi.port". */
+  readonly path: string;
+  readonly env: string;
+  /** Long flag without the dashes; absent for secrets. */
+  readonly flag?: string;
+  readonly kind: SettingKind;
+  /** A valid value, shown in help and error messages. */
+  readonly example: string;
+  readonly description: string;
+}
+
+export const settings: readonly Setting[] = [
+  { path: 'dataDir', env: 'GATEWAY_DATA_DIR', flag: 'data-dir', kind: 'path', example: '/var/lib/tape-gateway', description: 'directory for the catalog, volumes, cache and the embedded S3 store (default ./data)' },
+  { path: 'gatewayName', env: 'GATEWAY_NAME', flag: 'name', kind: 'string', example: 'gw1', description: 'name of this gateway, part of every target name' },
+  { path: 'logLevel', env: 'GATEWAY_LOG_LEVEL', flag: 'log-level', kind: 'string', example: 'debug', description: 'fatal, error, warn, info, debug, trace or silent' },
+  { path: 'iscsi.host', env: 'GATEWAY_ISCSI_HOST', flag: 'iscsi-host', kind: 'string', example: '0.0.0.0', description: 'IP address the iSCSI portal listens on' },
+  { path: 'iscsi.port', env: 'GATEWAY_ISCSI_PORT', flag: 'iscsi-port', kind: 'integer', example: '3260', description: 'TCP port of the iSCSI portal (0 picks a free one)' },
+  { path: 'iscsi.iqnPrefix', env: 'GATEWAY_IQN_PREFIX', flag: 'iqn-prefix', kind: 'string', example: 'iqn.2026-11.com.example', description: 'IQN before the ":" of every target name' },
+  { path: 'iscsi.allowedInitiators', env: 'GATEWAY_ALLOWED_INITIATORS', flag: 'allow-initiator', kind: 'list', example: 'iqn.1993-08.org.debian:01:backup1', description: 'initiator names allowed to log in (comma-separated; the flag repeats); unset = all' },
+  { path: 'iscsi.auth.chap.user', env: 'GATEWAY_CHAP_USER', flag: 'chap-user', kind: 'string', example: 'backup', description: 'CHAP name initiators log in with' },
+  { path: 'iscsi.auth.chap.secret', env: 'GATEWAY_CHAP_SECRET', kind: 'string', example: 'initiator-secret', description: 'CHAP secret initiators prove (12 bytes or more)' },
+  { path: 'iscsi.auth.mutualChap.user', env: 'GATEWAY_MUTUAL_CHAP_USER', flag: 'mutual-chap-user', kind: 'string', example: 'gateway', description: 'CHAP name the gateway answers with (mutual CHAP)' },
+  { path: 'iscsi.auth.mutualChap.secret', env: 'GATEWAY_MUTUAL_CHAP_SECRET', kind: 'string', example: 'gateway-secret', description: 'CHAP secret the gateway proves (mutual CHAP)' },
+  { path: 'iscsi.discoveryAuth.chap.user', env: 'GATEWAY_DISCOVERY_CHAP_USER', flag: 'discovery-chap-user', kind: 'string', example: 'discover', description: 'CHAP name for discovery sessions' },
+  { path: 'iscsi.discoveryAuth.chap.secret', env: 'GATEWAY_DISCOVERY_CHAP_SECRET', kind: 'string', example: 'discovery-secret', description: 'CHAP secret for discovery sessions' },
+  { path: 'iscsi.discoveryAuth.mutualChap.user', env: 'GATEWAY_DISCOVERY_MUTUAL_CHAP_USER', flag: 'discovery-mutual-chap-user', kind: 'string', example: 'gateway', description: 'CHAP name the gateway answers discovery with' },
+  { path: 'iscsi.discoveryAuth.mutualChap.secret', env: 'GATEWAY_DISCOVERY_MUTUAL_CHAP_SECRET', kind: 'string', example: 'gateway-discovery', description: 'CHAP secret the gateway proves in discovery' },
+  { path: 'volumes', env: 'GATEWAY_VOLUMES', flag: 'volume', kind: 'volumes', example: 'scratch=1GiB', description: 'block volumes as name=size (comma-separated; the flag repeats); replaces the default list' },
+  { path: 's3.endpoint', env: 'GATEWAY_S3_ENDPOINT', flag: 's3-endpoint', kind: 'string', example: 'https://s3.eu-west-1.amazonaws.com', description: '"embedded" (a local S3 server under the data directory) or the URL of an S3 endpoint' },
+  { path: 's3.region', env: 'GATEWAY_S3_REGION', flag: 's3-region', kind: 'string', example: 'eu-west-1', description: 'S3 region' },
+  { path: 's3.bucket', env: 'GATEWAY_S3_BUCKET', flag: 's3-bucket', kind: 'string', example: 'my-tape-gateway', description: 'bucket for cartridges and snapshots; created at start-up if missing' },
+  { path: 's3.prefix', env: 'GATEWAY_S3_PREFIX', flag: 's3-prefix', kind: 'string', example: 'site-a/', description: 'key prefix for every object the gateway writes' },
+  { path: 's3.forcePathStyle', env: 'GATEWAY_S3_FORCE_PATH_STYLE', flag: 's3-force-path-style', kind: 'boolean', example: 'true', description: 'path-style URLs (MinIO, Ceph RGW); default true for embedded, false otherwise' },
+  { path: 's3.credentials.accessKeyId', env: 'GATEWAY_S3_ACCESS_KEY_ID', kind: 'string', example: 'AKIAIOSFODNN7EXAMPLE', description: 'S3 access key; unset = the AWS SDK default chain (AWS_* variables, profiles, instance roles)' },
+  { path: 's3.credentials.secretAccessKey', env: 'GATEWAY_S3_SECRET_ACCESS_KEY', kind: 'string', example: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', description: 'S3 secret key' },
+];
+
+/** Where the configuration file is named, outside the table because it selects a layer. */
+export const configFileEnv = 'GATEWAY_CONFIG';
+export const configFileFlag = 'config';
