@@ -1,0 +1,420 @@
+// The one way the gateway talks to S3 (AWS, MinIO, Ceph RGW or the embedded
+// s3rver alike: they differ only in configuration). Every object carries our
+// own CRC32C per block in its metadata, so every read, ranged or whole, is
+// checked before a byte is handed on; uploads also carry x-amz-checksum-crc32c
+// so that S3 itself refuses damaged bodies where the endpoint supports it.
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { Readable } from 'node:stream';
+import {
+  S3Client,
+  PutObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  DeleteObjectCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
+  CompleteMultipartUploadCommand,
+  AbortMultipartUploadCommand,
+  type CompletedPart,
+} from '@aws-sdk/client-s3';
+import { blockCrcs, crc32c, crc32cBase64, decodeCrcs, encodeCrcs } from './checksum.ts';
+import { ChecksumMismatchError, defaultRetryPolicy, withRetry, type RetryCause, type RetryPolicy } from './retry.ts';
+
+const MiB = 1024 * 1024;
+/** Blocks of our metadata checksum: at least 1 MiB, at most 256 of them (S3 metadata holds 2 KiB). */
+const MIN_BLOCK = MiB;
+const MAX_BLOCKS = 256;
+const META_BLOCK = 'gw-block';
+const META_CRCS = 'gw-crc32c';
+/** S3's limits on multipart uploads. */
+const MAX_PARTS = 10_000;
+const MIN_PART = 5 * MiB;
+
+export interface S3Settings {
+  /** Absent for AWS itself; an http(s) URL for anything else. */
+  endpoint?: string;
+  region: string;
+  /** Absent: the SDK's default provider chain (environment, profile, instance role). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  bucket: string;
+  /** Prepended to every key; '' or e.g. 'gateway-1/'. */
+  prefix?: string;
+  /** Required by s3rver and most MinIO set-ups. */
+  forcePathStyle?: boolean;
+  /** Send x-amz-checksum-crc32c for S3 to verify (default true); off for endpoints that reject it. */
+  s3Checksums?: boolean;
+  /** Objects above this go up in parts (default 64 MiB). */
+  multipartThreshold?: number;
+  /** Smallest part of a multipart upload (default 16 MiB); larger when the object needs it. */
+  minPartSize?: number;
+  /** Parts of one object in flight at once (default 4). */
+  partConcurrency?: number;
+  /** A socket silent this long fails the attempt (default 30 s). */
+  idleTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  maxSockets?: number;
+  retry?: Partial<RetryPolicy>;
+}
+
+/** Told about traffic and retries; the engine's metrics implement it. */
+export interface StoreObserver {
+  retried?(cause: RetryCause, operation: string): void;
+  uploaded?(bytes: number): void;
+  downloaded?(bytes: number): void;
+}
+
+/** Shapes request bodies to a bandwidth limit; absent means full speed. */
+export interface UploadShaper {
+  shape(body: Buffer): Buffer | Readable;
+}
+
+/** Where a large upload reads its bytes: called once per part, possibly twice per byte. */
+export interface PutSource {
+  readonly size: number;
+  read(offset: number, length: number): Promise<Buffer>;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag?: string;
+}
+
+export class ObjectNotFoundError extends Error {
+  override readonly name = 'ObjectNotFoundError';
+  constructor(readonly key: string) {
+    super(`object ${key} does not exist`);
+  }
+}
+
+/** An object without our checksum metadata: its bytes cannot be verified, so they are not served. */
+export class UnverifiableObjectError extends Error {
+  override readonly name = 'UnverifiableObjectError';
+  constructor(readonly key: string) {
+    super(`object ${key} has no ${META_CRCS} metadata; refusing to serve unverified bytes`);
+  }
+}
+
+export function metadataBlockSize(size: number): number {
+  return Math.max(MIN_BLOCK, Math.ceil(size / MAX_BLOCKS / MiB) * MiB);
+}
+
+export function partSizeFor(size: number, minPartSize: number): number {
+  return Math.max(minPartSize, MIN_PART, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+}
+
+export class ObjectStore {
+  readonly bucket: string;
+  private readonly client: S3Client;
+  private readonly prefix: string;
+  private readonly retry: RetryPolicy;
+  private readonly s3Checksums: boolean;
+  private readonly multipartThreshold: number;
+  private readonly minPartSize: number;
+  private readonly partConcurrency: number;
+  private readonly idleTimeoutMs: number;
+
+  constructor(
+    settings: S3Settings,
+    private readonly observer: StoreObserver = {},
+    private readonly shaper?: UploadShaper,
+  ) {
+    this.bucket = settings.bucket;
+    this.prefix = settings.prefix ?? '';
+    this.retry = { ...defaultRetryPolicy, ...settings.retry };
+    this.s3Checksums = settings.s3Checksums ?? true;
+    this.multipartThreshold = settings.multipartThreshold ?? 64 * MiB;
+    this.minPartSize = settings.minPartSize ?? 16 * MiB;
+    this.partConcurrency = settings.partConcurrency ?? 4;
+    this.idleTimeoutMs = settings.idleTimeoutMs ?? 30_000;
+    const agent = { keepAlive: true, maxSockets: settings.maxSockets ?? 64 };
+    this.client = new S3Client({
+      endpoint: settings.endpoint,
+      region: settings.region,
+      credentials: settings.credentials,
+      forcePathStyle: settings.forcePathStyle,
+      // Our own retries, so that each one is counted by cause.
+      maxAttempts: 1,
+      // We compute CRC32C natively and verify reads ourselves; the SDK's JS CRC would cost ~20 ms/MiB.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: {
+        connectionTimeout: settings.connectTimeoutMs ?? 10_000,
+        socketTimeout: this.idleTimeoutMs,
+        httpAgent: new HttpAgent(agent),
+        httpsAgent: new HttpsAgent(agent),
+      },
+    });
+  }
+
+  /** The SDK client, for checks that need it directly (e.g. the account guard's region). */
+  get s3(): S3Client {
+    return this.client;
+  }
+
+  close(): void {
+    this.client.destroy();
+  }
+
+  /** Uploads an object whole: one PUT up to the multipart threshold, parts above it. */
+  async put(key: string, source: Buffer | PutSource): Promise<void> {
+    if (Buffer.isBuffer(source) && source.length <= this.multipartThreshold) return this.putSingle(key, source);
+    const from: PutSource = Buffer.isBuffer(source)
+      ? { size: source.length, read: async (offset, length) => source.subarray(offset, offset + length) }
+      : source;
+    if (from.size <= this.multipartThreshold) return this.putSingle(key, await readExactly(from, 0, from.size));
+    return this.putMultipart(key, from);
+  }
+
+  private async putSingle(key: string, data: Buffer): Promise<void> {
+    const metadata = checksumMetadata(data);
+    const checksum = this.s3Checksums ? crc32cBase64(data) : undefined;
+    await this.attempt('put', () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Body: this.shaper ? this.shaper.shape(data) : data,
+          ContentLength: data.length,
+          ChecksumCRC32C: checksum,
+          Metadata: metadata,
+        }),
+      ),
+    );
+    this.observer.uploaded?.(data.length);
+  }
+
+  private async putMultipart(key: string, source: PutSource): Promise<void> {
+    const blockSize = metadataBlockSize(source.size);
+    const crcs: number[] = [];
+    for (let at = 0; at < source.size; at += blockSize) {
+      crcs.push(crc32c(await readExactly(source, at, Math.min(blockSize, source.size - at))));
+    }
+    const Key = this.prefix + key;
+    const created = await this.attempt('create-multipart', () =>
+      this.client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key,
+          Metadata: { [META_BLOCK]: String(blockSize), [META_CRCS]: encodeCrcs(crcs) },
+          ChecksumAlgorithm: this.s3Checksums ? 'CRC32C' : undefined,
+        }),
+      ),
+    );
+    const UploadId = created.UploadId;
+    if (!UploadId) throw new Error(`no UploadId for ${key}`);
+    const partSize = partSizeFor(source.size, this.minPartSize);
+    const count = Math.ceil(source.size / partSize);
+    const parts: CompletedPart[] = new Array(count);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < count) {
+        const index = next++;
+        const offset = index * partSize;
+        const body = await readExactly(source, offset, Math.min(partSize, source.size - offset));
+        // The bytes read now must be the bytes checksummed before the upload began.
+        const expected = blockCrcs(body, blockSize);
+        if (expected.some((c, i) => c !== crcs[offset / blockSize + i])) {
+          throw new Error(`source of ${key} changed during a multipart upload at offset ${offset}`);
+        }
+        const checksum = this.s3Checksums ? crc32cBase64(body) : undefined;
+        const done = await this.attempt('upload-part', () =>
+          this.client.send(
+            new UploadPartCommand({
+              Bucket: this.bucket,
+              Key,
+              UploadId,
+              PartNumber: index + 1,
+              Body: this.shaper ? this.shaper.shape(body) : body,
+              ContentLength: body.length,
+              ChecksumCRC32C: checksum,
+            }),
+          ),
+        );
+        parts[index] = { PartNumber: index + 1, ETag: done.ETag, ChecksumCRC32C: checksum };
+        this.observer.uploaded?.(body.length);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(this.partConcurrency, count) }, worker));
+      await this.attempt('complete-multipart', () =>
+        this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId, MultipartUpload: { Parts: parts } })),
+      );
+    } catch (error) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Reads `length` bytes at `offset` (the whole object when no range is given),
+   * verified block by block against the object's checksum metadata.
+   * `sizeHint`, when the caller knows the object's size, saves a second request.
+   */
+  async get(key: string, range?: { offset: number; length: number; sizeHint?: number }): Promise<{ data: Buffer; size: number }> {
+    return this.attempt('get', async () => {
+      if (!range) {
+        const whole = await this.fetch(key, undefined);
+        return { data: whole.body ?? Buffer.alloc(0), size: whole.size };
+      }
+      if (range.length === 0) return { data: Buffer.alloc(0), size: (await this.headOrThrow(key)).size };
+      let block = metadataBlockSize(range.sizeHint ?? 0);
+      for (;;) {
+        const start = Math.floor(range.offset / block) * block;
+        const end = Math.ceil((range.offset + range.length) / block) * block;
+        const got = await this.fetch(key, { start, end });
+        if (!got.body) {
+          if (got.blockSize === block) throw new Error(`object ${key}: cannot align a read to its ${block}-byte blocks`);
+          block = got.blockSize;
+          continue;
+        }
+        if (range.offset + range.length > got.size) {
+          throw new RangeError(`read of ${key} at ${range.offset}+${range.length} passes its end (${got.size})`);
+        }
+        return { data: got.body.subarray(range.offset - start, range.offset - start + range.length), size: got.size };
+      }
+    });
+  }
+
+  /** One GET, its body collected to its announced length and checked against our metadata. */
+  private async fetch(key: string, range: { start: number; end: number } | undefined) {
+    const res = await this.client.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined }),
+    ).catch((error: unknown) => {
+      throw notFound(error, key);
+    });
+    const blockSize = Number(res.Metadata?.[META_BLOCK]);
+    const crcText = res.Metadata?.[META_CRCS];
+    const length = res.ContentLength ?? -1;
+    const size = range ? totalFromContentRange(res.ContentRange) : length;
+    if (crcText === undefined || !Number.isSafeInteger(blockSize) || blockSize <= 0) {
+      (res.Body as Readable | undefined)?.destroy();
+      throw new UnverifiableObjectError(key);
+    }
+    const crcs = decodeCrcs(crcText);
+    const start = range?.start ?? 0;
+    if (
+      !Number.isSafeInteger(size) ||
+      crcs.length !== Math.ceil(size / blockSize) ||
+      length !== Math.min(range?.end ?? size, size) - start
+    ) {
+      (res.Body as Readable | undefined)?.destroy();
+      throw new ChecksumMismatchError(`object ${key}: size ${size}, length ${length} and ${crcs.length} checksums disagree`);
+    }
+    const end = start + length;
+    if (start % blockSize !== 0 || (end % blockSize !== 0 && end !== size)) {
+      // Our guess of the block size was wrong: the caller asks again, aligned.
+      (res.Body as Readable | undefined)?.destroy();
+      return { body: undefined, size, blockSize };
+    }
+    const body = await collect(res.Body as Readable, length, this.idleTimeoutMs, (n) => this.observer.downloaded?.(n));
+    const first = start / blockSize;
+    for (let at = 0, i = first; at < body.length; at += blockSize, i++) {
+      if (crc32c(body.subarray(at, at + blockSize)) !== crcs[i]) {
+        throw new ChecksumMismatchError(`object ${key}: block ${i} (bytes ${start + at}…) fails its CRC32C`);
+      }
+    }
+    return { body, size, blockSize };
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      return await this.headOrThrow(key);
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  private async headOrThrow(key: string): Promise<ObjectInfo> {
+    const res = await this.attempt('head', () =>
+      this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key })).catch((error: unknown) => {
+        throw notFound(error, key);
+      }),
+    );
+    return { key, size: res.ContentLength ?? 0, etag: res.ETag };
+  }
+
+  /** Objects under `prefix` (relative to the configured key prefix), in key order. */
+  async *list(prefix = ''): AsyncGenerator<ObjectInfo> {
+    let token: string | undefined;
+    do {
+      const page = await this.attempt('list', () =>
+        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token })),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key !== undefined) yield { key: o.Key.slice(this.prefix.length), size: o.Size ?? 0, etag: o.ETag };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** Deleting an absent object succeeds, as in S3. */
+  async delete(key: string): Promise<void> {
+    await this.attempt('delete', () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key })));
+  }
+
+  /** Server-side copy (up to S3's 5 GiB single-copy limit); the checksum metadata travels with it. */
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    await this.attempt('copy', () =>
+      this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + toKey,
+          CopySource: `${this.bucket}/${encodeURIComponent(this.prefix + fromKey).replace(/%2F/g, '/')}`,
+        }),
+      ).catch((error: unknown) => {
+        throw notFound(error, fromKey);
+      }),
+    );
+  }
+
+  private attempt<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return withRetry(run, this.retry, (cause) => this.observer.retried?.(cause, operation));
+  }
+}
+
+function checksumMetadata(data: Buffer): Record<string, string> {
+  const blockSize = metadataBlockSize(data.length);
+  return { [META_BLOCK]: String(blockSize), [META_CRCS]: encodeCrcs(blockCrcs(data, blockSize)) };
+}
+
+function notFound(error: unknown, key: string): unknown {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  if (e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404) return new ObjectNotFoundError(key);
+  return error;
+}
+
+function totalFromContentRange(header: string | undefined): number {
+  const match = /^bytes \d+-\d+\/(\d+)$/.exec(header ?? '');
+  return match ? Number(match[1]) : NaN;
+}
+
+async function readExactly(source: PutSource, offset: number, length: number): Promise<Buffer> {
+  const data = await source.read(offset, length);
+  if (data.length !== length) throw new Error(`upload source gave ${data.length} bytes at ${offset}, expected ${length}`);
+  return data;
+}
+
+/** Reads a body into one buffer of the announced length; more, less or a stall is an error. */
+async function collect(body: Readable, length: number, idleMs: number, progress: (bytes: number) => void): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
+  const timer = setTimeout(() => body.destroy(Object.assign(new Error('response body stalled'), { name: 'TimeoutError' })), idleMs);
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      timer.refresh();
+      if (at + chunk.length > length) throw new ChecksumMismatchError(`response body longer than its ${length} bytes`);
+      chunk.copy(out, at);
+      at += chunk.length;
+      progress(chunk.length);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  if (at !== length) throw new ChecksumMismatchError(`response body ended at ${at} of ${length} bytes`);
+  return out;
+}
