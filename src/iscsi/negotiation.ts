@@ -359,11 +359,9 @@ export class Negotiator {
         if (value !== this.sessionType) throw initiatorError(`SessionType ${value} after the session type was set`);
         break;
       case 'MaxRecvDataSegmentLength': {
+        // Not answered with Reject: our own declaration of the same key goes in the same response.
         const declared = parseNumber(value, SEGMENT_MIN, SEGMENT_MAX);
-        if (declared === undefined) {
-          this.#settled.set(key, undefined);
-          return 'Reject';
-        }
+        if (declared === undefined) throw initiatorError(`MaxRecvDataSegmentLength=${value} out of range`);
         this.#initiatorMaxRecv = declared;
         break;
       }
@@ -371,10 +369,9 @@ export class Negotiator {
         this.#settled.set(key, undefined);
         return 'Irrelevant';
       default:
+        if (TARGET_DECLARED.has(key)) throw initiatorError(`${key} is declared by targets only`);
         this.#settled.set(key, undefined);
-        if (key in OBSOLETE_ANSWERS) return OBSOLETE_ANSWERS[key];
-        if (TARGET_DECLARED.has(key)) return 'Reject';
-        return 'NotUnderstood';
+        return OBSOLETE_ANSWERS[key] ?? 'NotUnderstood';
     }
     this.#settled.set(key, value);
     return undefined;
