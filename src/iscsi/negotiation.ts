@@ -121,7 +121,7 @@ function sessionBoolean(fn: 'or' | 'and', def: boolean, ours: (l: TargetSessionL
   return { kind: 'boolean', fn, def, ours, leadingOnly: true, irrelevantInDiscovery: true };
 }
 
-const SECURITY_KEY = /^(AuthMethod|CHAP_[AICNR]|SRP_.*|KRB_AP_RE[QP]|SPKM[-_].*|TargetAuth)$/;
+const SECURITY_KEY = /^(AuthMethod|CHAP_[AICNR]|SRP_.+|KRB_AP_RE[QP]|SPKM_.+)$/;
 
 /** Keys of the security negotiation (RFC 7143 section 12), which chap.ts handles. */
 export function isSecurityKey(key: string): boolean {

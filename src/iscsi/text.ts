@@ -33,7 +33,8 @@ export interface KeyValue {
 export const MAX_KEY_BYTES = 63;
 export const MAX_VALUE_BYTES = 8192;
 
-const KEY_NAME = /^[A-Za-z0-9.\-+@_]+$/;
+// RFC 7143 section 6.1 key-name characters, plus '#' for IANA-registered X#<name> keys.
+const KEY_NAME = /^[A-Za-z0-9.\-+@_#]+$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function malformed(message: string): LoginNegotiationError {

@@ -34,6 +34,7 @@ describe('iSCSI text data', () => {
 
   it('keeps "=" inside values and tolerates a missing final NUL or padding NULs', () => {
     assert.deepEqual(decodeTextData(bytes('X-a=b=c')), [{ key: 'X-a', value: 'b=c' }]);
+    assert.deepEqual(decodeTextData(bytes('X#org.example=1\0')), [{ key: 'X#org.example', value: '1' }]);
     assert.deepEqual(decodeTextData(bytes('A=1\0\0\0\0')), [{ key: 'A', value: '1' }]);
     assert.deepEqual(decodeTextData(new Uint8Array(0)), []);
   });
@@ -94,7 +95,7 @@ describe('iSCSI text data', () => {
   });
 
   it('round-trips any well-formed pairs', () => {
-    const key = fc.stringMatching(/^[A-Za-z0-9.\-+@_]{1,63}$/);
+    const key = fc.stringMatching(/^[A-Za-z0-9.\-+@_#]{1,63}$/);
     const value = fc.string({ maxLength: 100 }).filter((v) => !v.includes('\0'));
     fc.assert(
       fc.property(fc.uniqueArray(fc.record({ key, value }).map((p) => ({ ...p })), { selector: (p) => p.key, maxLength: 10 }), (pairs) => {
