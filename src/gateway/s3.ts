@@ -1,0 +1,81 @@
+// The gateway's S3 connection: the embedded endpoint when configured, one SDK
+// client either way, and the bucket created or checked before anything uses it.
+import { CreateBucketCommand, HeadBucketCommand, S3Client, type BucketLocationConstraint } from '@aws-sdk/client-s3';
+import { startLocalS3, type LocalS3 } from '../cloud/local-s3.ts';
+import type { S3Config } from '../config/index.ts';
+import type { Logger } from '../log.ts';
+import { GatewayError } from './errors.ts';
+
+export interface S3Connection {
+  readonly client: S3Client;
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  close(): Promise<void>;
+}
+
+export async function connectS3(config: S3Config, embeddedDirectory: string, logger: Logger): Promise<S3Connection> {
+  const local: LocalS3 | undefined = config.embedded ? await startLocalS3({ directory: embeddedDirectory }) : undefined;
+  const endpoint = local?.endpoint ?? config.endpoint;
+  const client = new S3Client({
+    region: config.region,
+    endpoint,
+    forcePathStyle: config.forcePathStyle,
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 },
+  });
+  const close = async () => {
+    client.destroy();
+    await local?.close();
+  };
+  try {
+    await ensureBucket(client, config, endpoint, logger);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  if (local) logger.info({ endpoint, directory: embeddedDirectory }, 'embedded S3 endpoint started');
+  return { client, endpoint, bucket: config.bucket, prefix: config.prefix, close };
+}
+
+async function ensureBucket(client: S3Client, config: S3Config, endpoint: string, logger: Logger): Promise<void> {
+  const { bucket } = config;
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }));
+    logger.info({ bucket, endpoint }, 'bucket found');
+    return;
+  } catch (err) {
+    if (httpStatus(err) !== 404) throw bucketError(err, bucket, endpoint, 'check');
+  }
+  try {
+    // us-east-1 is the one region that must not be named as a location.
+    const location = !config.embedded && config.region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: config.region as BucketLocationConstraint } } : {};
+    await client.send(new CreateBucketCommand({ Bucket: bucket, ...location }));
+    logger.info({ bucket, endpoint }, 'bucket created');
+  } catch (err) {
+    if ((err as Error).name === 'BucketAlreadyOwnedByYou') return;
+    throw bucketError(err, bucket, endpoint, 'create');
+  }
+}
+
+function httpStatus(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+}
+
+function bucketError(err: unknown, bucket: string, endpoint: string, action: 'check' | 'create'): GatewayError {
+  const status = httpStatus(err);
+  if (status === undefined) {
+    return new GatewayError(
+      'S3_UNREACHABLE',
+      `cannot reach the S3 endpoint ${endpoint} (${(err as Error).message}): check s3.endpoint (--s3-endpoint) and the network`,
+      { cause: err },
+    );
+  }
+  const hint =
+    status === 403
+      ? 'the credentials may not use this bucket, or another account owns it: check s3.credentials or choose another name with --s3-bucket'
+      : status === 409
+        ? 'another account owns this name: choose another with --s3-bucket'
+        : 'check s3.bucket, s3.region and s3.credentials';
+  return new GatewayError('S3_BUCKET_UNUSABLE', `cannot ${action} bucket "${bucket}" at ${endpoint} (HTTP ${status}, ${(err as Error).name}): ${hint}`, { cause: err });
+}
