@@ -6,10 +6,10 @@ import { type KeyValue, type LoginStatus, LoginStatuses, formatHex, parseBinary,
 
 /** CHAP_A numbers: IANA PPP Authentication Algorithms, as open-iscsi and LIO use them. */
 export const CHAP_ALGORITHMS = {
-  5: 'md5',
-  6: 'sha1',
-  7: 'sha256',
-  8: 'sha3-256',
+  5: { hash: 'md5', bytes: 16 },
+  6: { hash: 'sha1', bytes: 20 },
+  7: { hash: 'sha256', bytes: 32 },
+  8: { hash: 'sha3-256', bytes: 32 },
 } as const;
 export type ChapAlgorithm = keyof typeof CHAP_ALGORITHMS;
 
@@ -31,7 +31,7 @@ type State = 'method' | 'algorithm' | 'response' | 'done' | 'failed';
 
 /** The CHAP response RFC 1994 defines: H(identifier || secret || challenge). */
 export function chapResponse(algorithm: ChapAlgorithm, id: number, secret: string, challenge: Uint8Array): Buffer {
-  return createHash(CHAP_ALGORITHMS[algorithm])
+  return createHash(CHAP_ALGORITHMS[algorithm].hash)
     .update(Uint8Array.of(id))
     .update(Buffer.from(secret, 'utf8'))
     .update(challenge)
@@ -113,7 +113,8 @@ export class ChapAuthenticator {
       if (chosen === undefined) return fail(`no supported CHAP_A in ${offer}`);
       this.#algorithm = chosen;
       this.#id = randomBytes(1)[0]!;
-      this.#challenge = randomBytes(createHash(CHAP_ALGORITHMS[chosen]).digest().length);
+      // As long as the digest, like LIO and open-iscsi.
+      this.#challenge = randomBytes(CHAP_ALGORITHMS[chosen].bytes);
       this.#state = 'response';
       answers.push(
         { key: 'CHAP_A', value: String(chosen) },
