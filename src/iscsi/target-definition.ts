@@ -67,4 +67,8 @@ export interface IscsiServerOptions {
   /** CHAP required for discovery sessions (SendTargets); absent = open discovery. */
   readonly discoveryAuth?: TargetAuth;
   readonly limits?: Partial<TargetSessionLimits>;
+  /** Idle time before the target pings an initiator with a NOP-In (0: never); default 30 s. */
+  readonly nopInIntervalMs?: number;
+  /** How long a ping may go unanswered before the connection is dropped; default 30 s. */
+  readonly nopInTimeoutMs?: number;
 }

@@ -1,0 +1,227 @@
+// One TCP connection: framing, the login phase, then handing PDUs to its
+// session. Anything malformed ends in a Reject or a closed connection, never
+// in an exception that escapes.
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { LoginPhase, type LoginAgreement, type LoginContext } from './login.ts';
+import {
+  AsyncEvent,
+  decodeLoginRequest,
+  encodeAsyncMessage,
+  encodeLoginResponse,
+  encodeNopIn,
+  encodeReject,
+  Opcode,
+  opcodeOf,
+  PduError,
+  RejectReason,
+  RESERVED_TAG,
+  type RawPdu,
+  type Sequence,
+} from './pdu.ts';
+import { FramingError, PduReader } from './pdu-reader.ts';
+import { PduWriter } from './pdu-writer.ts';
+import { Session, type SessionConnection, type SessionServices } from './session.ts';
+
+export interface ConnectionOptions {
+  readonly login: LoginContext;
+  readonly services: SessionServices;
+  readonly logger: Logger;
+  /** Idle time before the target pings the initiator with a NOP-In; 0 disables. */
+  readonly nopInIntervalMs: number;
+  /** How long a ping may stay unanswered before the connection is dropped. */
+  readonly nopInTimeoutMs: number;
+}
+
+/** During login the initiator's MaxRecvDataSegmentLength is the RFC default. */
+const LOGIN_SEGMENT_LIMIT = 8192;
+const PING_TAG = 0x70696e67;
+
+export class Connection implements SessionConnection {
+  readonly portal: string;
+  private readonly reader: PduReader;
+  private readonly writer: PduWriter;
+  private readonly loginPhase: LoginPhase;
+  private session: Session | undefined;
+  private statSN = 0;
+  private loginCmdSN = 0;
+  private closing = false;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly options: ConnectionOptions,
+  ) {
+    this.logger = options.logger.child({ peer: `${socket.remoteAddress}:${socket.remotePort}` });
+    const tpgt = 1;
+    const address = socket.localAddress ?? '127.0.0.1';
+    this.portal = `${address.includes(':') ? `[${address}]` : address}:${socket.localPort},${tpgt}`;
+    this.reader = new PduReader({ maxDataSegmentLength: options.login.limits.maxRecvDataSegmentLength, headerDigest: false, dataDigest: false });
+    this.writer = new PduWriter(socket);
+    this.loginPhase = new LoginPhase(options.login);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (error) => this.logger.debug({ err: error }, 'connection error'));
+    socket.on('close', () => this.onClosed());
+  }
+
+  get sessionOf(): Session | undefined {
+    return this.session;
+  }
+
+  send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN = false): boolean {
+    const bhs = build(this.sequence());
+    if (advanceStatSN) this.statSN = (this.statSN + 1) >>> 0;
+    return this.writer.write(bhs, data);
+  }
+
+  drained(): Promise<void> {
+    return this.writer.drained();
+  }
+
+  reject(reason: RejectReason, pdu: RawPdu): void {
+    this.send((seq) => encodeReject(reason, seq), pdu.bhs, true);
+  }
+
+  close(reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.logger.info({ reason }, 'closing connection');
+    this.session?.close(reason);
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  /** Asks the initiator to log out (server shutdown), then closes. */
+  requestLogout(): void {
+    if (this.session && !this.closing) {
+      this.send((seq) => encodeAsyncMessage(AsyncEvent.RequestLogout, seq, [0, 0, 0]), undefined, true);
+    }
+  }
+
+  private sequence(): Sequence {
+    const window = this.session?.sequence ?? { expCmdSN: this.loginCmdSN, maxCmdSN: (this.loginCmdSN + this.options.services.commandWindow - 1) >>> 0 };
+    return { statSN: this.statSN, ...window };
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return;
+    this.reader.push(chunk);
+    try {
+      for (let framed = this.reader.next(); framed && !this.closing; framed = this.reader.next()) {
+        if (framed.kind === 'data-digest-error') {
+          if (this.session) this.session.receiveWithBadData(framed.pdu);
+          else this.close('data digest error during login');
+          continue;
+        }
+        this.dispatch(framed.pdu);
+      }
+    } catch (error) {
+      if (error instanceof FramingError) {
+        this.logger.warn({ err: error.message }, 'dropping connection: unframeable input');
+      } else {
+        this.logger.error({ err: error }, 'dropping connection: internal error');
+      }
+      this.close('protocol failure');
+    }
+  }
+
+  private dispatch(pdu: RawPdu): void {
+    if (!this.session) return this.onLoginPdu(pdu);
+    this.heardFromInitiator();
+    try {
+      this.session.receive(pdu);
+    } catch (error) {
+      if (!(error instanceof PduError)) throw error;
+      this.logger.info({ reason: error.message, opcode: opcodeOf(pdu.bhs) }, 'rejecting PDU');
+      this.reject(error.reason, pdu);
+    }
+  }
+
+  private onLoginPdu(pdu: RawPdu): void {
+    if (opcodeOf(pdu.bhs) !== Opcode.LoginRequest) {
+      this.logger.info({ opcode: opcodeOf(pdu.bhs) }, 'PDU before login completed');
+      return this.close('PDU before login');
+    }
+    const request = decodeLoginRequest(pdu);
+    if (this.statSN === 0 && this.loginCmdSN === 0) {
+      this.statSN = request.expStatSN;
+    }
+    this.loginCmdSN = request.cmdSN;
+    const reply = this.loginPhase.handle(request);
+    if (reply.data.length > LOGIN_SEGMENT_LIMIT) throw new Error('login response larger than the initiator may receive');
+    const agreement = reply.agreement && reply.status.statusClass === 0 ? this.establish(reply.agreement) : undefined;
+    const tsih = agreement ? agreement.tsih : request.tsih;
+    this.send(
+      (seq) =>
+        encodeLoginResponse(
+          {
+            transit: reply.transit,
+            continue: reply.continue,
+            currentStage: reply.currentStage,
+            nextStage: reply.nextStage,
+            isid: request.isid,
+            tsih,
+            itt: request.itt,
+            statusClass: reply.status.statusClass,
+            statusDetail: reply.status.statusDetail,
+            dataLength: reply.data.length,
+          },
+          seq,
+        ),
+      reply.data,
+      true,
+    );
+    if (reply.status.statusClass !== 0) {
+      this.logger.info({ status: reply.status, initiator: request.isid.toString('hex') }, 'login refused');
+      return this.close('login refused');
+    }
+    if (agreement) this.enterFullFeature(agreement);
+  }
+
+  /** Registers the new session (replacing one of the same initiator port) before the final response. */
+  private establish(agreement: LoginAgreement): { tsih: number; agreement: LoginAgreement } {
+    const { registry } = this.options.services;
+    registry.find(agreement.initiatorName, agreement.isid, agreement.target?.name)?.close('session reinstatement');
+    return { tsih: registry.allocateTsih(), agreement };
+  }
+
+  private enterFullFeature({ tsih, agreement }: { tsih: number; agreement: LoginAgreement }): void {
+    const params = agreement.params;
+    this.session = new Session(agreement, tsih, this, this.options.services);
+    this.options.services.registry.add(this.session);
+    this.reader.limits.headerDigest = params.headerDigest;
+    this.reader.limits.dataDigest = params.dataDigest;
+    this.reader.limits.maxDataSegmentLength = params.targetMaxRecvDataSegmentLength;
+    this.writer.headerDigest = params.headerDigest;
+    this.writer.dataDigest = params.dataDigest;
+    this.logger.info(
+      { tsih, initiator: agreement.initiatorName, target: agreement.target?.name, type: agreement.sessionType, params },
+      'session established',
+    );
+    this.heardFromInitiator();
+  }
+
+  /**
+   * Any PDU from the initiator proves it alive: restart the idle timer after
+   * which we ping it with a NOP-In (answered by a NOP-Out carrying our TTT).
+   */
+  private heardFromInitiator(): void {
+    const { nopInIntervalMs, nopInTimeoutMs } = this.options;
+    clearTimeout(this.pingTimer);
+    if (nopInIntervalMs <= 0 || this.closing) return;
+    this.pingTimer = setTimeout(() => {
+      this.send((seq) => encodeNopIn({ lun: Buffer.alloc(8), itt: RESERVED_TAG, ttt: PING_TAG, dataLength: 0 }, seq));
+      this.pingTimer = setTimeout(() => this.close('NOP-In ping unanswered'), nopInTimeoutMs);
+      this.pingTimer.unref();
+    }, nopInIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  private onClosed(): void {
+    clearTimeout(this.pingTimer);
+    this.closing = true;
+    this.session?.close('connection closed');
+  }
+}

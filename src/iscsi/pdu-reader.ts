@@ -1,0 +1,96 @@
+// Frames PDUs out of a TCP byte stream. Checks lengths before allocating and
+// digests when negotiated. A data segment that lies within one socket chunk is
+// handed on as a slice of it (no copy).
+import { BHS_LENGTH, dataSegmentLengthOf, totalAhsLengthOf, type RawPdu } from './pdu.ts';
+import { crc32c } from './digest.ts';
+
+export interface ReaderLimits {
+  /** Largest data segment we accept (our MaxRecvDataSegmentLength). */
+  maxDataSegmentLength: number;
+  headerDigest: boolean;
+  dataDigest: boolean;
+}
+
+export type FramedPdu =
+  | { readonly kind: 'pdu'; readonly pdu: RawPdu }
+  /** Header intact, data digest wrong: the header is trustworthy, the data is not. */
+  | { readonly kind: 'data-digest-error'; readonly pdu: RawPdu };
+
+/** Framing cannot continue: the connection must be dropped. */
+export class FramingError extends Error {}
+
+export class PduReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(readonly limits: ReaderLimits) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+  }
+
+  /** The next whole PDU, or undefined until more bytes arrive. Throws FramingError. */
+  next(): FramedPdu | undefined {
+    if (this.buffered < BHS_LENGTH) return undefined;
+    const bhs = this.peek(BHS_LENGTH);
+    const ahsLength = totalAhsLengthOf(bhs);
+    const dataLength = dataSegmentLengthOf(bhs);
+    if (dataLength > this.limits.maxDataSegmentLength) {
+      throw new FramingError(`data segment of ${dataLength} bytes exceeds MaxRecvDataSegmentLength ${this.limits.maxDataSegmentLength}`);
+    }
+    const headerLength = BHS_LENGTH + ahsLength + (this.limits.headerDigest ? 4 : 0);
+    const paddedData = (dataLength + 3) & ~3;
+    const total = headerLength + paddedData + (this.limits.dataDigest && dataLength > 0 ? 4 : 0);
+    if (this.buffered < total) return undefined;
+
+    const head = this.take(headerLength);
+    if (this.limits.headerDigest) {
+      const expected = head.readUInt32LE(BHS_LENGTH + ahsLength);
+      if (crc32c(head.subarray(0, BHS_LENGTH + ahsLength)) !== expected) {
+        throw new FramingError('header digest mismatch');
+      }
+    }
+    const padded = paddedData > 0 ? this.take(paddedData) : Buffer.alloc(0);
+    const pdu: RawPdu = {
+      bhs: head.subarray(0, BHS_LENGTH),
+      ahs: head.subarray(BHS_LENGTH, BHS_LENGTH + ahsLength),
+      data: padded.subarray(0, dataLength),
+    };
+    if (this.limits.dataDigest && dataLength > 0) {
+      const expected = this.take(4).readUInt32LE(0);
+      if (crc32c(padded) !== expected) return { kind: 'data-digest-error', pdu };
+    }
+    return { kind: 'pdu', pdu };
+  }
+
+  private peek(length: number): Buffer {
+    const first = this.chunks[0];
+    if (first.length >= length) return first.subarray(0, length);
+    return Buffer.concat(this.chunks, length);
+  }
+
+  private take(length: number): Buffer {
+    this.buffered -= length;
+    const first = this.chunks[0];
+    if (first.length > length) {
+      this.chunks[0] = first.subarray(length);
+      return first.subarray(0, length);
+    }
+    if (first.length === length) {
+      this.chunks.shift();
+      return first;
+    }
+    const out = Buffer.allocUnsafe(length);
+    let filled = 0;
+    while (filled < length) {
+      const chunk = this.chunks[0];
+      const n = Math.min(chunk.length, length - filled);
+      chunk.copy(out, filled, 0, n);
+      filled += n;
+      if (n === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(n);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,77 @@
+// The iSCSI target server: accepts TCP connections on one portal and serves
+// the targets it is given.
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { Connection } from './connection.ts';
+import type { LoginContext } from './login.ts';
+import type { Session, SessionServices } from './session.ts';
+import { SessionRegistry } from './session-registry.ts';
+import { defaultSessionLimits, type IscsiServerOptions, type IscsiTargetDefinition, type TargetSessionLimits } from './target-definition.ts';
+
+export class IscsiServer {
+  private readonly server: Server;
+  private readonly connections = new Set<Connection>();
+  private readonly sockets = new Set<Socket>();
+  private readonly targets: Map<string, IscsiTargetDefinition>;
+  private readonly registry = new SessionRegistry<Session>();
+  readonly limits: TargetSessionLimits;
+
+  constructor(
+    private readonly options: IscsiServerOptions,
+    private readonly logger: Logger,
+  ) {
+    this.limits = { ...defaultSessionLimits, ...options.limits };
+    this.targets = new Map(options.targets.map((t) => [t.name, t]));
+    const login: LoginContext = {
+      limits: this.limits,
+      findTarget: (name) => this.targets.get(name),
+      discoveryAuth: options.discoveryAuth,
+      sessionExists: (tsih) => this.registry.has(tsih),
+    };
+    const services: SessionServices = {
+      registry: this.registry,
+      targets: () => [...this.targets.values()],
+      commandWindow: this.limits.commandWindow,
+      logger,
+    };
+    this.server = createServer((socket) => {
+      this.sockets.add(socket);
+      const connection = new Connection(socket, {
+        login,
+        services,
+        logger,
+        nopInIntervalMs: options.nopInIntervalMs ?? 30_000,
+        nopInTimeoutMs: options.nopInTimeoutMs ?? 30_000,
+      });
+      this.connections.add(connection);
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        this.connections.delete(connection);
+      });
+    });
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address() as AddressInfo;
+        this.logger.info({ host: address.address, port: address.port, targets: [...this.targets.keys()] }, 'iSCSI portal listening');
+        resolve(address);
+      });
+    });
+  }
+
+  /** Stops accepting logins, asks initiators to log out, then closes what remains. */
+  async close(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const connection of this.connections) connection.requestLogout();
+    for (const connection of this.connections) connection.close('server shutting down');
+    const deadline = setTimeout(() => {
+      for (const socket of this.sockets) socket.destroy();
+    }, 1000);
+    await stopped;
+    clearTimeout(deadline);
+  }
+}
