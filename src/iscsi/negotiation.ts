@@ -12,7 +12,7 @@ import {
 } from './text.ts';
 
 export type SessionType = 'Normal' | 'Discovery';
-export type LoginStage = 'security' | 'operational';
+export type NegotiationStage = 'security' | 'operational';
 
 /** What the session and this connection run with after login; RFC defaults where nothing was negotiated. */
 export interface OperationalParameters {
@@ -200,7 +200,7 @@ export class Negotiator {
    * In the first operational-stage call the target's own declarations and offers are appended.
    * Throws LoginNegotiationError when the login must fail.
    */
-  respond(pairs: readonly KeyValue[], stage: LoginStage): KeyValue[] {
+  respond(pairs: readonly KeyValue[], stage: NegotiationStage): KeyValue[] {
     const answers: KeyValue[] = [];
     if (this.#firstRequest) this.#acceptFirstRequest(pairs, answers);
     // MaxBurstLength first: FirstBurstLength's answer must not exceed it.
