@@ -174,7 +174,7 @@ export class Connection implements SessionConnection {
       true,
     );
     if (reply.status.statusClass !== 0) {
-      this.logger.info({ status: reply.status, initiator: request.isid.toString('hex') }, 'login refused');
+      this.logger.info({ status: reply.status, reason: reply.reason, isid: request.isid.toString('hex') }, 'login refused');
       return this.close('login refused');
     }
     if (agreement) this.enterFullFeature(agreement);

@@ -49,6 +49,8 @@ export interface LoginReply {
   readonly data: Buffer;
   /** Set on the final response (T=1, NSG=FullFeature): the login succeeded. */
   readonly agreement?: LoginAgreement;
+  /** Why the login was refused, for the log. */
+  readonly reason?: string;
 }
 
 const success: LoginStatus = { statusClass: 0, statusDetail: 0 };
@@ -69,7 +71,7 @@ export class LoginPhase {
     try {
       return this.step(request);
     } catch (error) {
-      if (error instanceof LoginNegotiationError) return this.failure(request, error.status);
+      if (error instanceof LoginNegotiationError) return this.failure(request, error.status, error.message);
       throw error;
     }
   }
@@ -105,7 +107,7 @@ export class LoginPhase {
     if (request.currentStage === LoginStage.Security) {
       answers.push(...negotiator.respond(pairs.filter((p) => !isSecurityKey(p.key)), 'security'));
       const step = chap.respond(pairs.filter((p) => isSecurityKey(p.key)));
-      if (step.outcome === 'failed') return this.failure(request, step.status);
+      if (step.outcome === 'failed') return this.failure(request, step.status, step.reason);
       answers.push(...step.answers);
       if (!request.transit || step.outcome !== 'authenticated') return this.reply(request, false, request.currentStage, success, answers);
       const next = request.nextStage === LoginStage.FullFeature && negotiator.operationalStageRequired ? LoginStage.Operational : request.nextStage;
@@ -173,7 +175,7 @@ export class LoginPhase {
     return { transit, continue: false, currentStage: request.currentStage, nextStage, status, data: encodeTextData(answers) };
   }
 
-  private failure(request: LoginRequestPdu, status: LoginStatus): LoginReply {
-    return { transit: false, continue: false, currentStage: request.currentStage, nextStage: 0, status, data: Buffer.alloc(0) };
+  private failure(request: LoginRequestPdu, status: LoginStatus, reason?: string): LoginReply {
+    return { transit: false, continue: false, currentStage: request.currentStage, nextStage: 0, status, data: Buffer.alloc(0), reason };
   }
 }

@@ -128,6 +128,7 @@ export function isSecurityKey(key: string): boolean {
   return SECURITY_KEY.test(key);
 }
 
+const REPEATABLE_DECLARATIONS = new Set(['InitiatorName', 'InitiatorAlias', 'TargetName', 'SessionType']);
 const TARGET_DECLARED = new Set(['TargetAlias', 'TargetAddress', 'TargetPortalGroupTag']);
 // RFC 7143 section 13.26: markers are obsolete; answer No to the switches and Reject to the intervals.
 const OBSOLETE_ANSWERS: Readonly<Record<string, string>> = {
@@ -296,7 +297,11 @@ export class Negotiator {
       this.#acceptAnswer(key, offered, value);
       return undefined;
     }
-    if (this.#settled.has(key)) throw initiatorError(`key ${key} negotiated twice`);
+    if (this.#settled.has(key)) {
+      // libiscsi repeats its declarations in every Login Request of the security stage.
+      if (REPEATABLE_DECLARATIONS.has(key) && this.#settled.get(key) === value) return undefined;
+      throw initiatorError(`key ${key} negotiated twice`);
+    }
     const spec = NEGOTIATED[key];
     if (spec !== undefined) {
       if (spec.leadingOnly && !this.#leading) throw initiatorError(`leading-only key ${key} on a non-leading connection`);
