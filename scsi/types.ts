@@ -70,6 +70,8 @@ export interface LogicalUnit {
   execute(cmd: ScsiCommand): Promise<ScsiResponse>;
   /** A reset or nexus loss that concerns this LU (unit attention, reservation release…). */
   taskManagement(fn: TaskManagementFunction, nexus: Nexus): void;
+  /** A new I_T nexus logged in: the LU starts it with a power-on unit attention. */
+  nexusAdded?(nexus: Nexus): void;
 }
 
 /** What the transport needs from a target: its LUNs. */
