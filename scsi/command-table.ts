@@ -91,16 +91,26 @@ function serviceActionBits(entry: CommandEntry, i: number): number {
 }
 
 /**
- * Refuses bits the command does not use (INVALID FIELD IN CDB pointing at the
- * most significant offending bit) and NACA=1, since ACA is not supported
- * (NORMACA=0 in INQUIRY; SAM-5 5.9).
+ * The bit pointer for an offending bit: the most significant bit of the run of
+ * unused bits it sits in, since a multi-bit field is reported by its top bit
+ * (SPC-4 4.5.2.4.2) and the usage data only tells used from unused.
+ */
+function fieldTopBit(used: number, bit: number): number {
+  while (bit < 7 && !(used & (1 << (bit + 1)))) bit++;
+  return bit;
+}
+
+/**
+ * Refuses bits the command does not use (INVALID FIELD IN CDB with the field
+ * pointer) and NACA=1, since ACA is not supported (NORMACA=0 in INQUIRY; SAM-5 5.9).
  */
 export function validateCdb(entry: CommandEntry, cdb: Buffer): void {
   const control = controlByteIndex(entry);
   if (cdb[control]! & 0x04) throw invalidFieldInCdb(control, 2);
   for (let i = 1; i < entry.usage.length; i++) {
-    const bad = cdb[i]! & ~(entry.usage[i]! | serviceActionBits(entry, i)) & 0xff;
-    if (bad) throw invalidFieldInCdb(i, 31 - Math.clz32(bad));
+    const used = entry.usage[i]! | serviceActionBits(entry, i);
+    const bad = cdb[i]! & ~used & 0xff;
+    if (bad) throw invalidFieldInCdb(i, fieldTopBit(used, 31 - Math.clz32(bad)));
   }
 }
 
