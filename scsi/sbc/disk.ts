@@ -1,0 +1,89 @@
+// A direct-access (SBC-3) logical unit over a BlockDevice: what the gateway
+// serves for a block volume.
+import { VersionDescriptor, PeripheralDeviceType, type DeviceIdentity } from '../identity.ts';
+import { ScsiLogicalUnit, type LogFn } from '../logical-unit.ts';
+import type { ModePage, ModeParameterHooks } from '../mode-pages.ts';
+import { invalidFieldInParameterList } from '../sense.ts';
+import { spcModePages } from '../spc/common-mode-pages.ts';
+import { spcCommands } from '../spc/commands.ts';
+import type { BlockDevice } from './block-device.ts';
+import { diskCommands, type Disk } from './commands.ts';
+import { RangeLock } from './range-lock.ts';
+import { defaultLimits, diskVpdPages, type DiskLimits } from './vpd.ts';
+
+export interface DiskUnitOptions {
+  /** Vendor, product, serial...; the device type and the SBC-3 version descriptor are set here. */
+  readonly identity: DeviceIdentity;
+  readonly device: BlockDevice;
+  /** Overrides of the Block Limits the unit enforces and reports. */
+  readonly limits?: Partial<DiskLimits>;
+  readonly log?: LogFn;
+}
+
+const WCE = 0x04;
+
+/** Caching mode page (SBC-3 6.4.5): WCE on by default and changeable; the read cache is always on. */
+const cachingModePage: ModePage = {
+  page: 0x08,
+  name: 'Caching',
+  defaults: [WCE, 0, ...new Array<number>(16).fill(0)],
+  changeable: [WCE, 0, ...new Array<number>(16).fill(0)],
+};
+
+const WP = 0x80;
+const DPOFUA = 0x10;
+
+function modeParameters(device: BlockDevice): ModeParameterHooks {
+  const blocks = device.size / device.blockSize;
+  return {
+    deviceSpecificParameter: () => (device.readOnly ? WP : 0) | DPOFUA,
+    blockDescriptors(long) {
+      const d = Buffer.alloc(long ? 16 : 8);
+      if (long) {
+        d.writeBigUInt64BE(BigInt(blocks), 0);
+        d.writeUInt32BE(device.blockSize, 12);
+      } else {
+        d.writeUInt32BE(Math.min(blocks, 0xffffffff), 0);
+        d.writeUIntBE(device.blockSize, 5, 3);
+      }
+      return [d];
+    },
+    // The block size and capacity are the volume's: a descriptor may only restate them.
+    select({ blockDescriptors, long }, ctx) {
+      const headerLength = ctx.cdb[0] === 0x55 ? 8 : 4;
+      blockDescriptors.forEach((d, i) => {
+        const at = headerLength + i * d.length;
+        const count = long ? d.readBigUInt64BE(0) : BigInt(d.readUInt32BE(0));
+        if (count !== 0n && count !== BigInt(long ? blocks : Math.min(blocks, 0xffffffff))) throw invalidFieldInParameterList(at);
+        if (!long && d[4] !== 0) throw invalidFieldInParameterList(at + 4);
+        const length = long ? d.readUInt32BE(12) : d.readUIntBE(5, 3);
+        if (length !== device.blockSize) throw invalidFieldInParameterList(at + (long ? 12 : 5));
+      });
+    },
+  };
+}
+
+export function createDiskUnit(options: DiskUnitOptions): ScsiLogicalUnit {
+  const { device } = options;
+  const limits: DiskLimits = { ...defaultLimits(device.blockSize), ...options.limits };
+  const disk: Disk = {
+    device,
+    limits,
+    lock: new RangeLock(),
+    writeCacheEnabled: () => (lu.modePages.value(cachingModePage, 'current')[0]! & WCE) !== 0,
+  };
+  const identity: DeviceIdentity = {
+    ...options.identity,
+    deviceType: PeripheralDeviceType.DirectAccess,
+    versionDescriptors: [VersionDescriptor.SBC3, ...(options.identity.versionDescriptors ?? []).filter((v) => v !== VersionDescriptor.SBC3)],
+  };
+  const lu: ScsiLogicalUnit = new ScsiLogicalUnit({
+    identity,
+    commands: [...spcCommands(), ...diskCommands(disk)],
+    vpdPages: diskVpdPages(limits),
+    modePages: [...spcModePages, cachingModePage],
+    modeParameters: modeParameters(device),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  return lu;
+}
