@@ -1,0 +1,129 @@
+// The composition root: builds a running gateway from its configuration, in
+// dependency order, and takes it down in the reverse order.
+import type { GatewayConfig } from './config/index.ts';
+import { connectCommands, portalFor } from './gateway/connect-hint.ts';
+import { createDataDir, dataDirLayout, openCatalog } from './gateway/data-dir.ts';
+import { GatewayError } from './gateway/errors.ts';
+import { loadOrCreateGatewayId } from './gateway/gateway-id.ts';
+import { connectS3 } from './gateway/s3.ts';
+import { volumeTarget, type TargetSummary } from './gateway/targets.ts';
+import { openVolumes } from './gateway/volumes.ts';
+import { IscsiServer } from './iscsi/server.ts';
+import type { Logger } from './log.ts';
+
+export type { TargetSummary };
+
+export interface RunningGateway {
+  readonly id: string;
+  readonly name: string;
+  readonly dataDir: string;
+  /** Where the portal listens (the real port when the configuration said 0). */
+  readonly iscsi: { readonly host: string; readonly port: number };
+  readonly s3: { readonly endpoint: string; readonly bucket: string; readonly prefix: string; readonly embedded: boolean };
+  readonly targets: readonly TargetSummary[];
+  /** Commands that list and reach the targets from this machine. */
+  readonly connect: readonly string[];
+  /** Closes everything, last opened first; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+interface Closer {
+  readonly what: string;
+  close(): Promise<void>;
+}
+
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+  const closers: Closer[] = [];
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= closeAll(closers, logger));
+  try {
+    const layout = dataDirLayout(config.dataDir);
+    await createDataDir(layout);
+    const catalog = await openCatalog(layout);
+    closers.push({ what: 'catalog', close: () => catalog.close() });
+
+    const { id, created } = await loadOrCreateGatewayId(catalog);
+    logger.info({ gatewayId: id, dataDir: layout.root }, created ? 'new gateway identity created' : 'gateway identity loaded');
+
+    const s3 = await connectS3(config.s3, layout.s3, logger);
+    closers.push({ what: 'S3', close: s3.close });
+
+    const volumes = await openVolumes(config.volumes, layout.volumes);
+    for (const volume of volumes) closers.push({ what: `volume ${volume.config.name}`, close: () => volume.device.close() });
+    const targets = volumes.map((volume) => volumeTarget(volume, { gatewayId: id, gatewayName: config.gatewayName, iscsi: config.iscsi, logger }));
+
+    const discoveryAuth = config.iscsi.discoveryAuth.chap ? config.iscsi.discoveryAuth : undefined;
+    const server = new IscsiServer(
+      {
+        host: config.iscsi.host,
+        port: config.iscsi.port,
+        targets: targets.map((t) => t.definition),
+        ...(discoveryAuth ? { discoveryAuth } : {}),
+        limits: config.iscsi.limits,
+      },
+      logger.child({ component: 'iscsi' }),
+    );
+    const address = await listen(server, config.iscsi.host, config.iscsi.port);
+    closers.push({ what: 'iSCSI server', close: () => server.close() });
+
+    const portal = portalFor(address.address, address.port);
+    const first = targets[0]?.definition;
+    const connect = connectCommands(portal, {
+      ...(discoveryAuth ? { discoveryAuth } : {}),
+      ...(first ? { target: { name: first.name, ...(first.auth ? { auth: first.auth } : {}) } } : {}),
+    });
+    for (const { summary } of targets) logger.info({ target: summary.name, luns: summary.luns, portal }, 'serving target');
+    const running: RunningGateway = {
+      id,
+      name: config.gatewayName,
+      dataDir: layout.root,
+      iscsi: { host: address.address, port: address.port },
+      s3: { endpoint: s3.endpoint, bucket: s3.bucket, prefix: s3.prefix, embedded: config.s3.embedded },
+      targets: targets.map((t) => t.summary),
+      connect,
+      stop,
+    };
+    const { stop: _, ...ready } = running;
+    logger.info({ event: 'gateway-ready', ...ready }, `gateway ready: ${connect[0]}`);
+    return running;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function listen(server: IscsiServer, host: string, port: number) {
+  try {
+    return await server.listen();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const where = `${host}:${port}`;
+    if (code === 'EADDRINUSE') {
+      throw new GatewayError(
+        'PORT_IN_USE',
+        `the iSCSI port ${where} is already in use (another gateway, or an iSCSI target such as tgtd): stop it, or choose another port with --iscsi-port or GATEWAY_ISCSI_PORT`,
+        { cause: err },
+      );
+    }
+    const hint =
+      code === 'EACCES'
+        ? 'ports below 1024 need root: choose a port above 1023 with --iscsi-port'
+        : code === 'EADDRNOTAVAIL'
+          ? `${host} is not an address of this machine: choose one of its addresses with --iscsi-host`
+          : 'check --iscsi-host and --iscsi-port';
+    throw new GatewayError('PORT_UNUSABLE', `cannot listen on ${where} (${(err as Error).message}): ${hint}`, { cause: err });
+  }
+}
+
+async function closeAll(closers: Closer[], logger: Logger): Promise<void> {
+  const failures: unknown[] = [];
+  for (const closer of closers.splice(0).reverse()) {
+    try {
+      await closer.close();
+    } catch (err) {
+      logger.error({ err, what: closer.what }, `closing ${closer.what} failed`);
+      failures.push(err);
+    }
+  }
+  if (failures.length > 0) throw new AggregateError(failures, `${failures.length} part(s) of the gateway did not close cleanly; see the log`);
+}

@@ -1,0 +1,180 @@
+// Runs the real gateway (`node --import tsx src/main.ts`) as a child process for
+// tests, on a fresh temporary data directory and a free port on 127.0.0.1.
+//
+//   const gw = await startGatewayProcess({ args: ['--volume', 'disk=64MiB'] });
+//   // gw.portal = '127.0.0.1:40123', gw.targets[0].name = 'iqn.2026-11.io.tapegateway:gw1-disk'
+//   await gw.stop();              // SIGTERM, waits for exit, removes the temp data dir
+//
+// A gateway that exits before it is ready rejects with GatewayExitedError, which
+// carries the exit code and everything it printed.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TargetSummary } from '../../src/gateway.ts';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const mainScript = join(repoRoot, 'src', 'main.ts');
+
+export interface GatewayProcessOptions {
+  /** Extra command-line flags, e.g. ['--volume', 'disk=64MiB', '--name', 'gw2']; they win over the helper's own. */
+  readonly args?: readonly string[];
+  /** Extra environment variables. The test runner's own GATEWAY_* variables are never passed on. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Data directory to use and keep; default: a new temporary one that stop() and kill() remove. */
+  readonly dataDir?: string;
+  /** Port for the portal; default 0 (a free port, reported as `port`). */
+  readonly port?: number;
+  /** At least info: the helper waits for the gateway's info-level "gateway-ready" record. */
+  readonly logLevel?: 'info' | 'debug' | 'trace';
+  /** How long to wait for the gateway to be ready; default 30 s. */
+  readonly readyTimeoutMs?: number;
+}
+
+export interface GatewayExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** One JSON log record from the gateway's stderr. */
+export type LogRecord = Record<string, unknown> & { readonly level: number; readonly msg: string };
+
+export interface GatewayProcess {
+  readonly pid: number;
+  /** Always 127.0.0.1. */
+  readonly host: string;
+  readonly port: number;
+  /** "127.0.0.1:PORT", for iscsi:// URLs. */
+  readonly portal: string;
+  /** Targets in the order the gateway serves them, each with its LUNs. */
+  readonly targets: readonly TargetSummary[];
+  readonly gatewayId: string;
+  readonly dataDir: string;
+  readonly s3: { readonly endpoint: string; readonly bucket: string; readonly prefix: string; readonly embedded: boolean };
+  /** Log records so far (grows while the gateway runs). */
+  readonly logs: readonly LogRecord[];
+  /** Everything printed on stdout so far. */
+  stdout(): string;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<GatewayExit>;
+  /** Sends SIGTERM (or `signal`) and waits for the exit; SIGKILL after `timeoutMs` (default 15 s). */
+  stop(signal?: 'SIGTERM' | 'SIGINT', timeoutMs?: number): Promise<GatewayExit>;
+  /** SIGKILL, as a crash: no clean stop. Waits for the exit. */
+  kill(): Promise<GatewayExit>;
+}
+
+export class GatewayExitedError extends Error {
+  constructor(
+    readonly exit: GatewayExit,
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super(`gateway exited before it was ready (code ${exit.code}, signal ${exit.signal}):\n${stderr}`);
+    this.name = 'GatewayExitedError';
+  }
+}
+
+const running = new Set<ReturnType<typeof spawn>>();
+// A test run that dies must not leave gateways holding ports and data dirs.
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export async function startGatewayProcess(options: GatewayProcessOptions = {}): Promise<GatewayProcess> {
+  const ownDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'gateway-test-')));
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !name.startsWith('GATEWAY_')) env[name] = value;
+  }
+  Object.assign(env, options.env);
+  const args = [
+    '--import', 'tsx', mainScript,
+    '--data-dir', dataDir,
+    '--iscsi-host', '127.0.0.1',
+    '--iscsi-port', String(options.port ?? 0),
+    '--log-level', options.logLevel ?? 'info',
+    ...(options.args ?? []),
+  ];
+  const child = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+
+  let stdout = '';
+  let stderr = '';
+  const logs: LogRecord[] = [];
+  let partial = '';
+  let onReady: ((record: LogRecord) => void) | undefined;
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      const record = parseRecord(line);
+      if (!record) continue;
+      logs.push(record);
+      if (record['event'] === 'gateway-ready') onReady?.(record);
+    }
+  });
+  const exited = new Promise<GatewayExit>((resolve) =>
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  const cleanUp = async () => {
+    if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
+  };
+
+  const timeoutMs = options.readyTimeoutMs ?? 30_000;
+  let timer: NodeJS.Timeout | undefined;
+  const ready = await Promise.race([
+    new Promise<LogRecord>((resolve) => (onReady = resolve)),
+    exited.then((exit) => ({ exit })),
+    new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs))),
+  ]);
+  clearTimeout(timer);
+  if (ready === 'timeout' || 'exit' in ready) {
+    child.kill('SIGKILL');
+    const exit = await exited;
+    await cleanUp();
+    if (ready === 'timeout') throw new Error(`gateway was not ready within ${timeoutMs} ms:\n${stderr}`);
+    throw new GatewayExitedError(exit, stdout, stderr);
+  }
+
+  const iscsi = ready['iscsi'] as { host: string; port: number };
+  const signalAndWait = async (signal: NodeJS.Signals, timeout: number): Promise<GatewayExit> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    const killer = setTimeout(() => child.kill('SIGKILL'), timeout);
+    const exit = await exited;
+    clearTimeout(killer);
+    await cleanUp();
+    return exit;
+  };
+  return {
+    pid: child.pid!,
+    host: iscsi.host,
+    port: iscsi.port,
+    portal: `${iscsi.host}:${iscsi.port}`,
+    targets: ready['targets'] as TargetSummary[],
+    gatewayId: ready['id'] as string,
+    dataDir,
+    s3: ready['s3'] as GatewayProcess['s3'],
+    logs,
+    stdout: () => stdout,
+    exited,
+    stop: (signal = 'SIGTERM', timeout = 15_000) => signalAndWait(signal, timeout),
+    kill: () => signalAndWait('SIGKILL', 0),
+  };
+}
+
+function parseRecord(line: string): LogRecord | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && 'msg' in value ? (value as LogRecord) : undefined;
+  } catch {
+    return undefined;
+  }
+}
