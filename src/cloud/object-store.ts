@@ -112,7 +112,7 @@ export class ObjectStore {
   private readonly prefix: string;
   private readonly retry: RetryPolicy;
   private readonly s3Checksums: boolean;
-  private readonly multipartThreshold: number;
+  readonly multipartThreshold: number;
   private readonly minPartSize: number;
   private readonly partConcurrency: number;
   private readonly idleTimeoutMs: number;
