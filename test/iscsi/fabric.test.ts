@@ -1,0 +1,355 @@
+// Protocol behaviour of the iSCSI fabric, seen from an initiator's side of the
+// wire: negotiation, data transfer shapes, digests, task management, limits.
+import assert from 'node:assert/strict';
+import { Opcode, RejectReason, TaskFunction, TaskResponse } from '../../src/iscsi/pdu.ts';
+import { cdb, DISK_TARGET, pattern, startFabric, type FabricFixture } from '../helpers/fabric.ts';
+import { LIBISCSI_OFFER, LoginFailed, OPEN_ISCSI_OFFER, TestInitiator } from '../helpers/initiator.ts';
+
+const GOOD = 0;
+const CHECK_CONDITION = 2;
+const RESERVATION_CONFLICT = 0x18;
+
+function senseKeyAsc(sense: Buffer): [number, number, number] {
+  if ((sense[0] & 0x7f) >= 0x72) return [sense[1] & 0x0f, sense[2], sense[3]];
+  return [sense[2] & 0x0f, sense[12], sense[13]];
+}
+
+async function session(fabric: FabricFixture, keys: Record<string, string> = LIBISCSI_OFFER, isid?: Buffer): Promise<TestInitiator> {
+  const initiator = await TestInitiator.connect(fabric.port);
+  await initiator.login({ targetName: DISK_TARGET, keys, isid });
+  // The first command after login reports the power-on unit attention.
+  const first = await initiator.command(cdb.testUnitReady());
+  if (first.status !== GOOD) assert.equal(senseKeyAsc(first.sense)[0], 6);
+  return initiator;
+}
+
+describe('iSCSI fabric', function () {
+  let fabric: FabricFixture;
+  beforeEach(async () => {
+    fabric = await startFabric();
+  });
+  afterEach(async () => {
+    await fabric.stop();
+  });
+
+  describe('discovery', () => {
+    it('lists the targets with their portal through SendTargets=All', async () => {
+      const initiator = await TestInitiator.connect(fabric.port);
+      await initiator.login({ sessionType: 'Discovery' });
+      const answer = await initiator.sendTargets('All');
+      assert.deepEqual(answer, [
+        { key: 'TargetName', value: DISK_TARGET },
+        { key: 'TargetAddress', value: `127.0.0.1:${fabric.port},1` },
+      ]);
+      assert.equal(await initiator.logout(), 0);
+      initiator.close();
+    });
+
+    it('never picks CRC32C digests on a discovery session', async () => {
+      const initiator = await TestInitiator.connect(fabric.port);
+      const negotiated = await initiator.login({ sessionType: 'Discovery', keys: { HeaderDigest: 'CRC32C,None', DataDigest: 'CRC32C,None' } });
+      assert.equal(negotiated.HeaderDigest, 'None');
+      assert.equal(negotiated.DataDigest, 'None');
+      initiator.close();
+    });
+
+    it('refuses a login to a target that does not exist with 02/03', async () => {
+      const initiator = await TestInitiator.connect(fabric.port);
+      await assert.rejects(initiator.login({ targetName: 'iqn.2026-11.nowhere:none' }), (e: unknown) => e instanceof LoginFailed && e.statusClass === 2 && e.statusDetail === 3);
+      initiator.close();
+    });
+  });
+
+  describe('negotiation and data transfer', () => {
+    it("with open-iscsi's defaults, a write longer than FirstBurstLength is completed through R2T", async () => {
+      const initiator = await TestInitiator.connect(fabric.port);
+      const negotiated = await initiator.login({ targetName: DISK_TARGET, keys: OPEN_ISCSI_OFFER });
+      assert.equal(negotiated.InitialR2T, 'No');
+      assert.equal(negotiated.ImmediateData, 'Yes');
+      assert.equal(negotiated.FirstBurstLength, '262144');
+      assert.equal(negotiated.MaxBurstLength, '16776192');
+      await initiator.command(cdb.testUnitReady());
+      const data = pattern(1024 * 1024, 1);
+      const write = await initiator.command(cdb.write10(100, 2048), { write: data });
+      assert.equal(write.status, GOOD);
+      const r2ts = write.pdus.filter((p) => p.opcode === Opcode.R2T);
+      assert.ok(r2ts.length >= 1, 'the rest of the write was solicited by R2T');
+      assert.equal(r2ts[0].bhs.readUInt32BE(40), 262144, 'the first R2T starts where the first burst ended');
+      const read = await initiator.command(cdb.read10(100, 2048), { read: data.length });
+      assert.equal(read.status, GOOD);
+      assert.ok(read.data.equals(data));
+      initiator.close();
+    });
+
+    it('with InitialR2T=Yes and ImmediateData=No, every byte of a write is solicited', async () => {
+      const initiator = await session(fabric, { ...LIBISCSI_OFFER, InitialR2T: 'Yes', ImmediateData: 'No', FirstBurstLength: '65536', MaxBurstLength: '65536' });
+      const data = pattern(200 * 1024, 2);
+      const write = await initiator.command(cdb.write10(0, 400), { write: data });
+      assert.equal(write.status, GOOD);
+      const r2ts = write.pdus.filter((p) => p.opcode === Opcode.R2T);
+      assert.deepEqual(
+        r2ts.map((p) => [p.bhs.readUInt32BE(40), p.bhs.readUInt32BE(44), p.bhs.readUInt32BE(36)]),
+        [
+          [0, 65536, 0],
+          [65536, 65536, 1],
+          [131072, 65536, 2],
+          [196608, 8192, 3],
+        ],
+      );
+      const read = await initiator.command(cdb.read10(0, 400), { read: data.length });
+      assert.ok(read.data.equals(data));
+      initiator.close();
+    });
+
+    it('splits Data-In by MaxRecvDataSegmentLength and ends each MaxBurstLength sequence with F', async () => {
+      const initiator = await session(fabric, { ...LIBISCSI_OFFER, MaxRecvDataSegmentLength: '16384', MaxBurstLength: '65536', FirstBurstLength: '65536' });
+      const data = pattern(256 * 1024, 3);
+      assert.equal((await initiator.command(cdb.write10(8, 512), { write: data })).status, GOOD);
+      const read = await initiator.command(cdb.read10(8, 512), { read: data.length });
+      assert.ok(read.data.equals(data));
+      const dataIn = read.pdus.filter((p) => p.opcode === Opcode.DataIn);
+      assert.equal(dataIn.length, 16);
+      dataIn.forEach((pdu, i) => {
+        assert.equal(pdu.data.length, 16384);
+        assert.equal(pdu.bhs.readUInt32BE(36), i, 'DataSN');
+        assert.equal(pdu.bhs.readUInt32BE(40), i * 16384, 'buffer offset');
+        assert.equal((pdu.bhs[1] & 0x80) !== 0, (i + 1) % 4 === 0, `F bit on PDU ${i}`);
+      });
+      assert.equal(dataIn.at(-1)!.bhs[1] & 0x01, 1, 'status in the last Data-In');
+      assert.equal(read.pdus.some((p) => p.opcode === Opcode.ScsiResponse), false);
+      initiator.close();
+    });
+
+    it('reports an underflow residual when the target returns less than the initiator expected', async () => {
+      const initiator = await session(fabric);
+      const inquiry = await initiator.command(cdb.inquiry(255), { read: 255 });
+      assert.equal(inquiry.status, GOOD);
+      assert.ok(inquiry.underflow);
+      assert.equal(inquiry.residual, 255 - inquiry.data.length);
+      initiator.close();
+    });
+
+    it('answers a NOP-Out ping with the same data', async () => {
+      const initiator = await session(fabric);
+      const ping = Buffer.from('are you there?');
+      const reply = await initiator.nop(ping);
+      assert.equal(reply?.opcode, Opcode.NopIn);
+      assert.ok(reply!.data.equals(ping));
+      initiator.close();
+    });
+
+    it('serves 20 sessions at once, each writing and reading its own blocks', async () => {
+      const initiators = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => session(fabric, LIBISCSI_OFFER, Buffer.from([0x80, 0, 0, 0, 0, i + 1]))),
+      );
+      await Promise.all(
+        initiators.map(async (initiator, i) => {
+          const data = pattern(64 * 1024, i);
+          assert.equal((await initiator.command(cdb.write10(1000 + i * 128, 128), { write: data })).status, GOOD);
+          const read = await initiator.command(cdb.read10(1000 + i * 128, 128), { read: data.length });
+          assert.ok(read.data.equals(data), `session ${i} read back its data`);
+        }),
+      );
+      for (const initiator of initiators) initiator.close();
+    });
+  });
+
+  describe('digests', () => {
+    it('moves data with CRC32C header and data digests when negotiated', async () => {
+      const initiator = await session(fabric, { ...LIBISCSI_OFFER, HeaderDigest: 'CRC32C', DataDigest: 'CRC32C' });
+      assert.equal(initiator.negotiated.HeaderDigest, 'CRC32C');
+      assert.equal(initiator.negotiated.DataDigest, 'CRC32C');
+      const data = pattern(300 * 1024, 4);
+      assert.equal((await initiator.command(cdb.write10(0, 600), { write: data })).status, GOOD);
+      const read = await initiator.command(cdb.read10(0, 600), { read: data.length });
+      assert.ok(read.data.equals(data));
+      initiator.close();
+    });
+
+    it('rejects a command whose data digest is wrong and fails it with ABORTED COMMAND 47/05', async () => {
+      const initiator = await session(fabric, { ...LIBISCSI_OFFER, HeaderDigest: 'CRC32C', DataDigest: 'CRC32C' });
+      const itt = initiator.nextItt();
+      const bhs = Buffer.alloc(48);
+      bhs[0] = Opcode.ScsiCommand;
+      bhs[1] = 0x80 | 0x20 | 0x01;
+      bhs.writeUInt32BE(itt, 16);
+      bhs.writeUInt32BE(512, 20);
+      bhs.writeUInt32BE(initiator.cmdSN++, 24);
+      bhs.writeUInt32BE(initiator.expStatSN, 28);
+      Buffer.from(cdb.write10(5, 1)).copy(bhs, 32);
+      initiator.sendPdu(bhs, pattern(512, 5), { corruptDataDigest: true });
+      const reject = await initiator.receive();
+      assert.equal(reject?.opcode, Opcode.Reject);
+      assert.equal(reject!.bhs[2], RejectReason.DataDigestError);
+      const response = await initiator.receive();
+      assert.equal(response?.opcode, Opcode.ScsiResponse);
+      assert.equal(response!.bhs[3], CHECK_CONDITION);
+      assert.deepEqual(senseKeyAsc(response!.data.subarray(2)), [0x0b, 0x47, 0x05]);
+      initiator.close();
+    });
+
+    it('drops the connection on a header digest error', async () => {
+      const initiator = await session(fabric, { ...LIBISCSI_OFFER, HeaderDigest: 'CRC32C' });
+      initiator.headerDigest = false;
+      const bhs = Buffer.alloc(48);
+      bhs[0] = 0x40 | Opcode.NopOut;
+      bhs[1] = 0x80;
+      bhs.writeUInt32BE(initiator.nextItt(), 16);
+      initiator.sendPdu(bhs, Buffer.alloc(0));
+      initiator.sendRaw(Buffer.from([0xde, 0xad, 0xbe, 0xef]));
+      assert.equal(await initiator.receive(), undefined);
+      assert.ok(initiator.closed);
+    });
+  });
+
+  describe('command numbering', () => {
+    it('ignores a command outside the CmdSN window and goes on with the next in-window one', async () => {
+      const initiator = await session(fabric);
+      const expected = initiator.cmdSN;
+      initiator.cmdSN = (expected + 100000) >>> 0;
+      const lost = initiator.command(cdb.testUnitReady(), { timeoutMs: 1000 });
+      await assert.rejects(lost, /no response/);
+      assert.equal(initiator.closed, false);
+      initiator.cmdSN = expected;
+      assert.equal((await initiator.command(cdb.testUnitReady())).status, GOOD);
+      initiator.close();
+    });
+  });
+
+  describe('task management', () => {
+    it('answers ABORT TASK for an unknown task with "task does not exist"', async () => {
+      const initiator = await session(fabric);
+      assert.equal(await initiator.taskManagement(TaskFunction.AbortTask, { referencedTaskTag: 0x4242, refCmdSN: 0 }), TaskResponse.TaskDoesNotExist);
+      initiator.close();
+    });
+
+    it('after LUN RESET, every nexus sees a reset unit attention', async () => {
+      const a = await session(fabric);
+      const b = await session(fabric, LIBISCSI_OFFER, Buffer.from([0x80, 0, 0, 0, 0, 0x22]));
+      assert.equal(await a.taskManagement(TaskFunction.LogicalUnitReset), TaskResponse.FunctionComplete);
+      for (const initiator of [a, b]) {
+        const tur = await initiator.command(cdb.testUnitReady());
+        assert.equal(tur.status, CHECK_CONDITION);
+        const [key, asc] = senseKeyAsc(tur.sense);
+        assert.equal(key, 6);
+        assert.equal(asc, 0x29);
+        initiator.close();
+      }
+    });
+
+    it('a dropped connection releases what its session held (its RESERVE)', async () => {
+      const holder = await session(fabric);
+      assert.equal((await holder.command(cdb.reserve6())).status, GOOD);
+      const other = await session(fabric, LIBISCSI_OFFER, Buffer.from([0x80, 0, 0, 0, 0, 0x33]));
+      assert.equal((await other.command(cdb.read10(0, 1), { read: 512 })).status, RESERVATION_CONFLICT);
+      holder.close();
+      for (let i = 0; i < 50; i++) {
+        const read = await other.command(cdb.read10(0, 1), { read: 512 });
+        if (read.status !== RESERVATION_CONFLICT) {
+          // The reservation's loss may be reported once as a unit attention first.
+          if (read.status === CHECK_CONDITION) assert.equal(senseKeyAsc(read.sense)[0], 6);
+          other.close();
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.fail('the reservation outlived its connection');
+    });
+  });
+
+  describe('sessions', () => {
+    it('a second login from the same initiator port reinstates the session and ends the old connection', async () => {
+      const isid = Buffer.from([0x80, 0, 0, 0, 0, 0x44]);
+      const first = await session(fabric, LIBISCSI_OFFER, isid);
+      const second = await session(fabric, LIBISCSI_OFFER, isid);
+      assert.equal(await first.receive(2000).then((p) => p?.opcode ?? 'closed'), 'closed');
+      assert.equal((await second.command(cdb.testUnitReady())).status, GOOD);
+      second.close();
+    });
+
+    it('logout ends the session and closes the connection', async () => {
+      const initiator = await session(fabric);
+      assert.equal(await initiator.logout(), 0);
+      assert.equal(await initiator.receive(2000), undefined);
+      assert.ok(initiator.closed);
+    });
+  });
+
+  describe('malformed input', () => {
+    it('rejects an unknown opcode with "command not supported" and keeps the session', async () => {
+      const initiator = await session(fabric);
+      const bhs = Buffer.alloc(48);
+      bhs[0] = 0x1a;
+      bhs[1] = 0x80;
+      initiator.sendPdu(bhs);
+      const reject = await initiator.receive();
+      assert.equal(reject?.opcode, Opcode.Reject);
+      assert.equal(reject!.bhs[2], RejectReason.CommandNotSupported);
+      assert.ok(reject!.data.subarray(0, 2).equals(bhs.subarray(0, 2)), 'the Reject carries the rejected header');
+      assert.equal((await initiator.command(cdb.testUnitReady())).status, GOOD);
+      initiator.close();
+    });
+
+    it('drops a connection that announces a data segment larger than it may send, before reading it', async () => {
+      const initiator = await session(fabric);
+      const bhs = Buffer.alloc(48);
+      bhs[0] = 0x40 | Opcode.NopOut;
+      bhs[1] = 0x80;
+      bhs.writeUIntBE(0xffffff, 5, 3);
+      initiator.sendRaw(bhs);
+      assert.equal(await initiator.receive(), undefined);
+      assert.ok(initiator.closed);
+    });
+
+    it('closes a connection whose first PDU is not a Login Request', async () => {
+      const initiator = await TestInitiator.connect(fabric.port);
+      const bhs = Buffer.alloc(48);
+      bhs[0] = Opcode.ScsiCommand;
+      initiator.sendPdu(bhs);
+      assert.equal(await initiator.receive(), undefined);
+      assert.ok(initiator.closed);
+    });
+  });
+});
+
+describe('iSCSI fabric: authentication and access', function () {
+  it('CHAP one-way and mutual; a wrong secret is refused with 02/01', async () => {
+    const fabric = await startFabric({
+      auth: { chap: { user: 'backup', secret: 'initiatorsecret1' }, mutualChap: { user: 'gateway', secret: 'targetsecret12' } },
+    });
+    try {
+      const ok = await TestInitiator.connect(fabric.port);
+      await ok.login({ targetName: DISK_TARGET, chap: { user: 'backup', secret: 'initiatorsecret1', mutual: { user: 'gateway', secret: 'targetsecret12' } } });
+      ok.close();
+      const plain = await TestInitiator.connect(fabric.port);
+      await plain.login({ targetName: DISK_TARGET, chap: { user: 'backup', secret: 'initiatorsecret1' } });
+      plain.close();
+      const wrong = await TestInitiator.connect(fabric.port);
+      await assert.rejects(wrong.login({ targetName: DISK_TARGET, chap: { user: 'backup', secret: 'notthesecret1' } }), (e: unknown) => e instanceof LoginFailed && e.statusDetail === 1);
+      wrong.close();
+      const none = await TestInitiator.connect(fabric.port);
+      await assert.rejects(none.login({ targetName: DISK_TARGET }), (e: unknown) => e instanceof LoginFailed && e.statusClass === 2 && e.statusDetail === 1);
+      none.close();
+    } finally {
+      await fabric.stop();
+    }
+  });
+
+  it('an initiator outside the allow-list is refused (02/02) and does not see the target', async () => {
+    const fabric = await startFabric({ allowedInitiators: ['iqn.2026-11.test:allowed'] });
+    try {
+      const stranger = await TestInitiator.connect(fabric.port);
+      await assert.rejects(stranger.login({ targetName: DISK_TARGET, initiatorName: 'iqn.2026-11.test:stranger' }), (e: unknown) => e instanceof LoginFailed && e.statusDetail === 2);
+      stranger.close();
+      const discovery = await TestInitiator.connect(fabric.port);
+      await discovery.login({ initiatorName: 'iqn.2026-11.test:stranger' });
+      assert.deepEqual(await discovery.sendTargets(), []);
+      discovery.close();
+      const allowed = await TestInitiator.connect(fabric.port);
+      await allowed.login({ targetName: DISK_TARGET, initiatorName: 'iqn.2026-11.test:allowed' });
+      allowed.close();
+    } finally {
+      await fabric.stop();
+    }
+  });
+});
