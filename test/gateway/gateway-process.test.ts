@@ -1,0 +1,137 @@
+// The real gateway as a child process: start-up on an empty data directory,
+// restarts, refusals that say what to do, and clean stops.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HeadBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { GatewayExitedError, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
+
+async function expectStartFailure(options: Parameters<typeof startGatewayProcess>[0]): Promise<GatewayExitedError> {
+  try {
+    const gateway = await startGatewayProcess(options);
+    await gateway.stop();
+  } catch (err) {
+    assert.ok(err instanceof GatewayExitedError, String(err));
+    return err;
+  }
+  assert.fail('the gateway started');
+}
+
+describe('gateway process', function () {
+  this.timeout(60_000);
+  let dataDir: string;
+  const started: GatewayProcess[] = [];
+  const start = async (options: Parameters<typeof startGatewayProcess>[0] = {}) => {
+    const gateway = await startGatewayProcess({ dataDir, ...options });
+    started.push(gateway);
+    return gateway;
+  };
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'gateway-process-'));
+  });
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((g) => g.kill()));
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts on an empty data directory: catalog, volume, bucket in the embedded S3, one disk target', async () => {
+    const gateway = await start();
+    assert.match(gateway.gatewayId, /^[0-9a-f]{32}$/);
+    assert.equal(gateway.host, '127.0.0.1');
+    assert.ok(gateway.port > 0);
+    assert.deepEqual(gateway.targets, [
+      { name: 'iqn.2026-11.io.tapegateway:gw1-scratch', luns: [{ lun: 0, deviceType: 'disk', sizeBytes: 2 ** 30 }] },
+    ]);
+    assert.ok(existsSync(join(dataDir, 'catalog', 'CURRENT')));
+    const image = statSync(join(dataDir, 'volumes', 'scratch.img'));
+    assert.equal(image.size, 2 ** 30);
+    assert.ok(image.blocks * 512 < 2 ** 20, 'the volume file is sparse');
+
+    assert.equal(gateway.s3.embedded, true);
+    const s3 = new S3Client({
+      endpoint: gateway.s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    try {
+      await s3.send(new HeadBucketCommand({ Bucket: 'tape-gateway' }));
+      const { Buckets } = await s3.send(new ListBucketsCommand({}));
+      assert.deepEqual(Buckets?.map((b) => b.Name), ['tape-gateway']);
+    } finally {
+      s3.destroy();
+    }
+
+    assert.match(gateway.stdout(), new RegExp(`iscsi-ls -s iscsi://127\\.0\\.0\\.1:${gateway.port}\\n`));
+    assert.ok(gateway.logs.some((r) => r.msg === 'serving target' && r['target'] === gateway.targets[0]!.name));
+    assert.deepEqual(await gateway.stop(), { code: 0, signal: null });
+  });
+
+  it('keeps its gateway id and bucket across a restart, and after a crash', async () => {
+    const first = await start();
+    assert.deepEqual(await first.stop(), { code: 0, signal: null });
+    const second = await start();
+    assert.equal(second.gatewayId, first.gatewayId);
+    assert.ok(second.logs.some((r) => r.msg === 'bucket found'));
+    assert.deepEqual(await second.kill(), { code: null, signal: 'SIGKILL' });
+    const third = await start();
+    assert.equal(third.gatewayId, first.gatewayId);
+    assert.equal((await third.stop()).code, 0);
+  });
+
+  it('stops cleanly on SIGINT as on SIGTERM', async () => {
+    const gateway = await start();
+    assert.deepEqual(await gateway.stop('SIGINT'), { code: 0, signal: null });
+    assert.ok(gateway.logs.some((r) => r.msg === 'stopped'));
+  });
+
+  it('refuses a second gateway on the same data directory, and names the way out', async () => {
+    const first = await start();
+    const refused = await expectStartFailure({ dataDir });
+    assert.equal(refused.exit.code, 1);
+    assert.match(refused.stderr, /tape-gateway: cannot start: the data directory .* is in use by another running gateway: .*--data-dir/);
+    assert.equal((await first.stop()).code, 0);
+  });
+
+  it('refuses a port in use, and names the way out', async () => {
+    const first = await start();
+    const otherDir = await mkdtemp(join(tmpdir(), 'gateway-process-'));
+    try {
+      const refused = await expectStartFailure({ dataDir: otherDir, port: first.port });
+      assert.equal(refused.exit.code, 1);
+      assert.match(refused.stderr, new RegExp(`the iSCSI port 127\\.0\\.0\\.1:${first.port} is already in use.*--iscsi-port`));
+    } finally {
+      await rm(otherDir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 2 on an invalid configuration, naming the setting', async () => {
+    const refused = await expectStartFailure({ args: ['--volume', 'scratch=10GB'] });
+    assert.equal(refused.exit.code, 2);
+    assert.match(refused.stderr, /volumes\.0\.size \(--volume\): "10GB" is not a size: write e\.g\. "1GiB"/);
+  });
+
+  it('serves one target per configured volume', async () => {
+    const gateway = await start({ args: ['--name', 'site2', '--volume', 'db=64MiB', '--volume', 'logs=32MiB'] });
+    assert.deepEqual(
+      gateway.targets.map((t) => [t.name, t.luns[0]!.sizeBytes]),
+      [
+        ['iqn.2026-11.io.tapegateway:site2-db', 64 * 2 ** 20],
+        ['iqn.2026-11.io.tapegateway:site2-logs', 32 * 2 ** 20],
+      ],
+    );
+  });
+
+  it('prints its settings with --help', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--help'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0);
+    assert.match(out, /--iscsi-port 3260 +GATEWAY_ISCSI_PORT/);
+  });
+});
