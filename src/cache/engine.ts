@@ -1,0 +1,746 @@
+// The shared cache and upload engine: writes land in local extent files and
+// reach S3 in the background; reads are served from the cache, else fetched by
+// range (with read-ahead for sequential readers). See README.md beside this file.
+import { constants, type FileHandle, open, mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { dirname, basename } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Registry } from 'prom-client';
+import type { Catalog, Section } from '../catalog/catalog.ts';
+import { crc32c } from '../cloud/checksum.ts';
+import { ObjectNotFoundError, ObjectStore, type S3Settings } from '../cloud/object-store.ts';
+import type { Logger } from '../log.ts';
+import { BandwidthLimiter, type BandwidthSchedule } from './bandwidth.ts';
+import { BLOCK, Extent, blockCount, extentPath, type ExtentRecord } from './extent.ts';
+import { KeyedLock } from './keyed-lock.ts';
+import { EngineMetrics, type EngineStats } from './metrics.ts';
+
+export interface EngineOptions {
+  /** Directory for the extent files; the engine owns it. */
+  directory: string;
+  /** The gateway's catalog: the engine keeps its sections 'cache' and 'uploads'. */
+  catalog: Catalog;
+  s3: S3Settings;
+  /** Local disk the cache may fill. */
+  cacheBytes: number;
+  /** Data not yet uploaded above which writers wait; below cacheBytes. */
+  uploadBufferBytes: number;
+  /** Extents uploading at once (default 4). */
+  uploadConcurrency?: number;
+  /** Eviction of clean extents starts above high × cacheBytes and stops at low × (defaults 0.9, 0.8). */
+  highWatermark?: number;
+  lowWatermark?: number;
+  /** Most a sequential reader's misses fetch ahead (default 16 MiB). */
+  readAheadBytes?: number;
+  /** Written data is queued for upload at least this often even without sync() (default 10 s; 0: only by sync()). */
+  writebackIntervalMs?: number;
+  bandwidth?: BandwidthSchedule;
+  /** Where the metrics register (default a registry of the engine's own). */
+  registry?: Registry;
+  logger: Logger;
+}
+
+/** Bytes on the cache disk do not match their checksum, and no clean copy exists to fetch. */
+export class CacheCorruptionError extends Error {
+  override readonly name = 'CacheCorruptionError';
+  constructor(
+    readonly key: string,
+    readonly block: number,
+  ) {
+    super(`cached data of ${key} is corrupt at block ${block} (bytes ${block * BLOCK}…) and not yet uploaded`);
+  }
+}
+
+interface QueueEntry {
+  op: 'put' | 'delete';
+  seq: number;
+}
+
+const MiB = 1024 * 1024;
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 300_000;
+
+export class CacheEngine {
+  readonly metrics: EngineMetrics;
+  private readonly store: ObjectStore;
+  private readonly limiter: BandwidthLimiter;
+  private readonly index: Section<ExtentRecord>;
+  private readonly uploads: Section<QueueEntry>;
+  private readonly locks = new KeyedLock();
+  /** Every extent known, least recently used first. */
+  private readonly extents = new Map<string, Extent>();
+  private readonly queue = new Map<string, QueueEntry>();
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly failures = new Map<string, { count: number; retryAt: number }>();
+  private readonly waiters: (() => void)[] = [];
+  private readonly concurrency: number;
+  private readonly high: number;
+  private readonly low: number;
+  private readonly readAheadBytes: number;
+  private readonly log: Logger;
+  private seq = 0;
+  private usedBytes = 0;
+  private dirtyBytes = 0;
+  /** Bytes admitted to writes in progress, counted against the cache before they land. */
+  private reservedBytes = 0;
+  private hits = 0;
+  private misses = 0;
+  private closing = false;
+  private evicting: Promise<void> | undefined;
+  private writeback: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly options: EngineOptions) {
+    if (!(options.uploadBufferBytes > 0 && options.uploadBufferBytes < options.cacheBytes)) {
+      throw new RangeError('uploadBufferBytes must be positive and below cacheBytes');
+    }
+    this.high = options.highWatermark ?? 0.9;
+    this.low = options.lowWatermark ?? 0.8;
+    if (!(0 < this.low && this.low < this.high && this.high <= 1)) throw new RangeError('watermarks must satisfy 0 < low < high ≤ 1');
+    this.concurrency = options.uploadConcurrency ?? 4;
+    this.readAheadBytes = options.readAheadBytes ?? 16 * MiB;
+    this.log = options.logger.child({ component: 'cache' });
+    this.metrics = new EngineMetrics(() => this.stats(), options.registry);
+    this.limiter = new BandwidthLimiter(options.bandwidth);
+    this.store = new ObjectStore(options.s3, this.metrics, this.limiter);
+    this.index = options.catalog.section<ExtentRecord>('cache');
+    this.uploads = options.catalog.section<QueueEntry>('uploads');
+  }
+
+  /** Opens the engine, recovering extents and the upload queue left by a previous run or crash. */
+  static async open(options: EngineOptions): Promise<CacheEngine> {
+    const engine = new CacheEngine(options);
+    await Promise.all(Array.from({ length: 256 }, (_, i) => mkdir(`${options.directory}/${i.toString(16).padStart(2, '0')}`, { recursive: true })));
+    await engine.recover();
+    const interval = options.writebackIntervalMs ?? 10_000;
+    if (interval > 0) engine.writeback = setInterval(() => void engine.sync().catch((err: unknown) => engine.log.error({ err }, 'writeback failed')), interval).unref();
+    engine.pump();
+    return engine;
+  }
+
+  /**
+   * Writes bytes into extent `key` at `offset`, growing it as needed (a gap reads
+   * as zeros). Waits, never fails, while the upload buffer or the cache is full.
+   * The bytes are durable only once sync() has covered them.
+   */
+  async write(key: string, offset: number, data: Uint8Array): Promise<void> {
+    this.assertOpen();
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`write offset ${offset} is not a byte position`);
+    if (data.length === 0) return;
+    if (data.length > this.options.cacheBytes - this.options.uploadBufferBytes) {
+      throw new RangeError(`a write of ${data.length} bytes cannot fit a cache of ${this.options.cacheBytes} with a ${this.options.uploadBufferBytes}-byte upload buffer`);
+    }
+    await this.admit(data.length);
+    this.reservedBytes += data.length;
+    try {
+      await this.locks.run(key, async () => {
+        const extent = await this.forWrite(key);
+        await this.writeLocked(extent, offset, data);
+      });
+    } finally {
+      this.reservedBytes -= data.length;
+    }
+    void this.evictIfNeeded();
+  }
+
+  /** Reads `length` bytes at `offset` of extent `key`, from the cache or else from the cloud. */
+  async read(key: string, offset: number, length: number): Promise<Buffer> {
+    this.assertOpen();
+    return this.locks.run(key, async () => {
+      const extent = await this.known(key);
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > extent.size) {
+        throw new RangeError(`read of ${key} at ${offset}+${length} passes its end (${extent.size})`);
+      }
+      if (length === 0) return Buffer.alloc(0);
+      const first = Math.floor(offset / BLOCK);
+      const last = Math.floor((offset + length - 1) / BLOCK);
+      const sequential = extent.nextRead === offset;
+      extent.nextRead = offset + length;
+      this.touch(extent);
+      if (extent.allPresent(first, last)) {
+        this.hits++;
+        try {
+          return await this.readVerified(extent, offset, length);
+        } catch (error) {
+          if (!(error instanceof CacheCorruptionError) || extent.dirty) throw error;
+          this.log.warn({ key, block: error.block }, 'cached block fails its checksum; fetching it again');
+          this.forget(extent, error.block);
+        }
+      } else {
+        this.misses++;
+      }
+      extent.readAhead = sequential ? Math.min(this.readAheadBytes, Math.max(2 * extent.readAhead, 4 * BLOCK)) : 0;
+      const start = first * BLOCK;
+      const end = Math.min(extent.size, (last + 1) * BLOCK + extent.readAhead);
+      const fetched = await this.fill(extent, start, end);
+      return fetched.subarray(offset - start, offset - start + length);
+    });
+  }
+
+  /** Size of extent `key`, asking the cloud when the cache does not know it; undefined if it exists nowhere. */
+  async size(key: string): Promise<number | undefined> {
+    this.assertOpen();
+    return this.locks.run(key, async () => {
+      try {
+        return (await this.known(key)).size;
+      } catch (error) {
+        if (error instanceof ObjectNotFoundError) return undefined;
+        throw error;
+      }
+    });
+  }
+
+  /** Cuts extent `key` to `size` bytes (a tape written in the middle of a segment ends its data there). */
+  async truncate(key: string, size: number): Promise<void> {
+    this.assertOpen();
+    await this.locks.run(key, async () => {
+      const extent = await this.forWrite(key);
+      if (!Number.isSafeInteger(size) || size < 0 || size > extent.size) throw new RangeError(`cannot truncate ${key} (${extent.size} bytes) to ${size}`);
+      if (size === extent.size) return;
+      const last = blockCount(size) - 1;
+      const tail = size % BLOCK !== 0 ? await this.readVerified(extent, last * BLOCK, size - last * BLOCK) : undefined;
+      const handle = await open(extent.path, 'r+');
+      try {
+        await handle.truncate(size);
+      } finally {
+        await handle.close();
+      }
+      const before = extent.size;
+      extent.resize(size);
+      if (tail) extent.crcs[last] = crc32c(tail);
+      this.usedBytes -= before - size;
+      this.markWritten(extent, before);
+    });
+  }
+
+  /** Removes extent `key` here and, through the upload queue, from the cloud. */
+  async delete(key: string): Promise<void> {
+    this.assertOpen();
+    await this.locks.run(key, async () => {
+      const extent = this.extents.get(key);
+      if (extent) {
+        await unlink(extent.path).catch(ignoreMissing);
+        this.usedBytes -= extent.presentBytes();
+        if (extent.dirty) this.dirtyBytes -= extent.size;
+        this.extents.delete(key);
+      }
+      const entry = this.nextEntry('delete');
+      await this.options.catalog
+        .batch()
+        .del(key, { sublevel: this.index })
+        .put(key, entry, { sublevel: this.uploads })
+        .write({ sync: true } as object);
+      this.queue.delete(key);
+      this.queue.set(key, entry);
+    });
+    this.notify();
+    this.pump();
+  }
+
+  /**
+   * Makes everything written so far to `keys` (default: every extent) durable on
+   * the cache disk, data and state, and queues it for upload. A caller may
+   * acknowledge a write to its client once this resolves.
+   */
+  async sync(keys?: readonly string[]): Promise<void> {
+    const extents = (keys ? keys.map((k) => this.extents.get(k)) : [...this.extents.values()]).filter(
+      (e): e is Extent => e !== undefined && e.dirty && (e.gen !== e.syncedGen || !this.queue.has(e.key)),
+    );
+    if (extents.length === 0) return;
+    const snapshots = extents.map((e) => ({ extent: e, gen: e.gen, record: e.toRecord('dirty') }));
+    await Promise.all(snapshots.map((s) => fsyncPath(s.extent.path, 'r+')));
+    // A file's directory entry must be durable too.
+    await Promise.all([...new Set(snapshots.map((s) => dirname(s.extent.path)))].map((d) => fsyncPath(d, 'r')));
+    const batch = this.options.catalog.batch();
+    const queued: [string, QueueEntry][] = [];
+    for (const s of snapshots) {
+      if (this.extents.get(s.extent.key) !== s.extent) continue; // deleted meanwhile
+      batch.put(s.extent.key, s.record, { sublevel: this.index });
+      if (this.queue.get(s.extent.key)?.op !== 'put') {
+        const entry = this.nextEntry('put');
+        batch.put(s.extent.key, entry, { sublevel: this.uploads });
+        queued.push([s.extent.key, entry]);
+      }
+    }
+    await batch.write({ sync: true } as object);
+    for (const s of snapshots) s.extent.syncedGen = s.gen;
+    for (const [key, entry] of queued) this.queue.set(key, entry);
+    this.pump();
+  }
+
+  /** Resolves once everything written to `keys` (default: all) is uploaded. */
+  async drain(keys?: readonly string[]): Promise<void> {
+    await this.sync(keys);
+    const pending = () => (keys ? keys.some((k) => this.queue.has(k) || this.extents.get(k)?.dirty) : this.queue.size > 0 || this.dirtyBytes > 0);
+    while (pending()) {
+      this.assertOpen();
+      await this.changed();
+    }
+  }
+
+  /** Changes the bandwidth schedule in force. */
+  setBandwidth(schedule: BandwidthSchedule): void {
+    this.limiter.set(schedule);
+  }
+
+  stats(): EngineStats {
+    return {
+      cacheBytes: this.options.cacheBytes,
+      usedBytes: this.usedBytes,
+      dirtyBytes: this.dirtyBytes,
+      uploadBufferBytes: this.options.uploadBufferBytes,
+      queueDepth: this.queue.size,
+      hits: this.hits,
+      misses: this.misses,
+    };
+  }
+
+  /** Makes written data durable, lets uploads in flight finish (the rest resume at the next open), and lets go of the cloud client. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    await this.sync();
+    this.closing = true;
+    clearInterval(this.writeback);
+    clearTimeout(this.retryTimer);
+    await Promise.allSettled(this.inflight.values());
+    this.notify();
+    this.store.close();
+  }
+
+  // ---- writing ----
+
+  /** Waits while data not yet uploaded fills the upload buffer, or new bytes would not fit the cache. */
+  private async admit(bytes: number): Promise<void> {
+    for (;;) {
+      this.assertOpen();
+      const bufferFull = this.dirtyBytes >= this.options.uploadBufferBytes;
+      const cacheFull = this.usedBytes + this.reservedBytes + bytes > this.options.cacheBytes;
+      if (!bufferFull && !cacheFull) return;
+      if (cacheFull) await this.evictIfNeeded(this.reservedBytes + bytes);
+      if (this.usedBytes + this.reservedBytes + bytes <= this.options.cacheBytes && !bufferFull) return;
+      // Data written but never synced must still reach the queue, or nothing would free the buffer.
+      void this.sync().catch((err: unknown) => this.log.error({ err }, 'sync under backpressure failed'));
+      await this.changed(250);
+    }
+  }
+
+  /** The extent to write: known here, or in the cloud (then fetched whole first), or new. */
+  private async forWrite(key: string): Promise<Extent> {
+    let extent = this.extents.get(key);
+    if (!extent) {
+      extent = new Extent(key, extentPath(this.options.directory, key));
+      extent.resize((await this.store.head(key))?.size ?? 0);
+      this.extents.set(key, extent);
+    }
+    if (!extent.allPresent()) await this.fill(extent, 0, extent.size);
+    return extent;
+  }
+
+  private async writeLocked(extent: Extent, offset: number, data: Uint8Array): Promise<void> {
+    const before = extent.size;
+    const end = offset + data.length;
+    const size = Math.max(before, end);
+    const first = Math.floor(Math.min(offset, before) / BLOCK);
+    const last = Math.floor((size - 1) / BLOCK);
+    const handle = await open(extent.path, constants.O_RDWR | constants.O_CREAT);
+    try {
+      const crcs: number[] = [];
+      for (let b = first; b <= last; b++) {
+        const from = b * BLOCK;
+        const to = Math.min(from + BLOCK, size);
+        if (offset <= from && end >= to) {
+          crcs.push(crc32c(data.subarray(from - offset, to - offset)));
+        } else if (offset === before && from < before && end >= to) {
+          crcs.push(crc32c(data.subarray(0, to - offset), extent.crcs[b])); // appending to a partial block
+        } else {
+          crcs.push(crc32c(await this.patchedBlock(handle, extent, b, to - from, offset, data)));
+        }
+      }
+      await writeFully(handle, data, offset);
+      extent.resize(size);
+      crcs.forEach((c, i) => {
+        extent.crcs[first + i] = c;
+        extent.present[first + i] = true;
+      });
+    } finally {
+      await handle.close();
+    }
+    this.usedBytes += size - before;
+    this.markWritten(extent, before);
+  }
+
+  /** Block `b` as it will be after the write: its verified old bytes, zeros past the old end, the new bytes over them. */
+  private async patchedBlock(handle: FileHandle, extent: Extent, b: number, length: number, offset: number, data: Uint8Array): Promise<Buffer> {
+    const from = b * BLOCK;
+    const block = Buffer.alloc(length);
+    const old = Math.max(0, Math.min(extent.size - from, BLOCK));
+    if (old > 0) {
+      await readFully(handle, block.subarray(0, old), from);
+      if (crc32c(block.subarray(0, old)) !== extent.crcs[b]) throw new CacheCorruptionError(extent.key, b);
+    }
+    const lo = Math.max(offset, from);
+    const hi = Math.min(offset + data.length, from + length);
+    if (lo < hi) block.set(data.subarray(lo - offset, hi - offset), lo - from);
+    return block;
+  }
+
+  private markWritten(extent: Extent, sizeBefore: number): void {
+    this.dirtyBytes += extent.dirty ? extent.size - sizeBefore : extent.size;
+    if (!extent.dirty) extent.state = 'dirty';
+    extent.gen++;
+    this.touch(extent);
+  }
+
+  // ---- reading ----
+
+  /** The extent as known here, or learnt from the cloud with none of its blocks cached. */
+  private async known(key: string): Promise<Extent> {
+    const cached = this.extents.get(key);
+    if (cached) return cached;
+    const info = await this.store.head(key);
+    if (!info) throw new ObjectNotFoundError(key);
+    const extent = new Extent(key, extentPath(this.options.directory, key));
+    extent.resize(info.size);
+    this.extents.set(key, extent);
+    return extent;
+  }
+
+  /** Reads from the extent's file, checking every block touched against its CRC32C. */
+  private async readVerified(extent: Extent, offset: number, length: number): Promise<Buffer> {
+    if (length === 0) return Buffer.alloc(0);
+    const first = Math.floor(offset / BLOCK);
+    const last = Math.floor((offset + length - 1) / BLOCK);
+    const start = first * BLOCK;
+    const buffer = Buffer.allocUnsafe(Math.min(extent.size, (last + 1) * BLOCK) - start);
+    try {
+      const handle = await open(extent.path, 'r');
+      try {
+        await readFully(handle, buffer, start);
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      // A file gone or cut short behind our back is damage like any other.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof ShortReadError) throw new CacheCorruptionError(extent.key, first);
+      throw error;
+    }
+    for (let b = first; b <= last; b++) {
+      const at = (b - first) * BLOCK;
+      if (crc32c(buffer.subarray(at, at + BLOCK)) !== extent.crcs[b]) throw new CacheCorruptionError(extent.key, b);
+    }
+    return buffer.subarray(offset - start, offset - start + length);
+  }
+
+  /**
+   * Fetches [start, end) from the cloud (verified there) and keeps it in the
+   * cache when it fits; returns the bytes either way.
+   */
+  private async fill(extent: Extent, start: number, end: number): Promise<Buffer> {
+    const { data, size } = await this.store.get(extent.key, { offset: start, length: end - start, sizeHint: extent.size });
+    if (size !== extent.size) throw new Error(`object ${extent.key} is ${size} bytes in the cloud, ${extent.size} in the cache index`);
+    const first = start / BLOCK;
+    const last = blockCount(end) - 1;
+    let added = 0;
+    for (let b = first; b <= last; b++) if (!extent.present[b]) added += extent.blockLength(b);
+    if (added > 0) await this.evictIfNeeded(added, extent);
+    if (this.usedBytes + this.reservedBytes + added > this.options.cacheBytes) return data; // served, not kept
+    const handle = await open(extent.path, constants.O_RDWR | constants.O_CREAT);
+    try {
+      await writeFully(handle, data, start);
+    } finally {
+      await handle.close();
+    }
+    for (let b = first; b <= last; b++) {
+      extent.crcs[b] = crc32c(data.subarray((b - first) * BLOCK, (b - first + 1) * BLOCK));
+      extent.present[b] = true;
+    }
+    this.usedBytes += added;
+    if (!extent.dirty) await this.index.put(extent.key, extent.toRecord());
+    return data;
+  }
+
+  // ---- eviction ----
+
+  /** Above the high watermark (counting `incoming` bytes), drops clean extents, least recently used first, down to the low one. */
+  private evictIfNeeded(incoming = 0, spare?: Extent): Promise<void> {
+    const limit = this.options.cacheBytes;
+    if (this.usedBytes + incoming <= this.high * limit) return Promise.resolve();
+    this.evicting ??= (async () => {
+      try {
+        for (const extent of [...this.extents.values()]) {
+          if (this.usedBytes + incoming <= this.low * limit) break;
+          // Busy extents are skipped: their holder may itself be waiting for this eviction.
+          if (extent === spare || extent.dirty || extent.presentBytes() === 0 || this.locks.held(extent.key)) continue;
+          await this.locks.run(extent.key, async () => {
+            if (extent.dirty || this.extents.get(extent.key) !== extent) return;
+            await unlink(extent.path).catch(ignoreMissing);
+            this.forget(extent);
+            await this.index.put(extent.key, extent.toRecord());
+          });
+        }
+      } finally {
+        this.evicting = undefined;
+        this.notify();
+      }
+    })();
+    return this.evicting;
+  }
+
+  /** Marks one block, or all, of a clean extent as no longer cached. */
+  private forget(extent: Extent, block?: number): void {
+    for (let b = block ?? 0; b <= (block ?? extent.present.length - 1); b++) {
+      if (extent.present[b]) this.usedBytes -= extent.blockLength(b);
+      extent.present[b] = false;
+      extent.crcs[b] = 0;
+    }
+  }
+
+  // ---- uploading ----
+
+  private nextEntry(op: QueueEntry['op']): QueueEntry {
+    return { op, seq: ++this.seq };
+  }
+
+  /** Starts queued operations up to the concurrency limit, oldest first, one at a time per key. */
+  private pump(): void {
+    if (this.closing) return;
+    const now = Date.now();
+    let soonest = Infinity;
+    for (const [key, entry] of this.queue) {
+      if (this.inflight.size >= this.concurrency) break;
+      if (this.inflight.has(key)) continue;
+      const failed = this.failures.get(key);
+      if (failed && failed.retryAt > now) {
+        soonest = Math.min(soonest, failed.retryAt);
+        continue;
+      }
+      const run = this.runEntry(key, entry).finally(() => {
+        this.inflight.delete(key);
+        this.notify();
+        this.pump();
+      });
+      this.inflight.set(key, run);
+    }
+    if (soonest < Infinity) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.pump(), soonest - now).unref();
+    }
+  }
+
+  private async runEntry(key: string, entry: QueueEntry): Promise<void> {
+    try {
+      if (entry.op === 'delete') {
+        await this.store.delete(key);
+        await this.settle(key, entry);
+      } else {
+        await this.upload(key, entry);
+      }
+      this.failures.delete(key);
+    } catch (error) {
+      const count = (this.failures.get(key)?.count ?? 0) + 1;
+      const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (count - 1));
+      this.failures.set(key, { count, retryAt: Date.now() + delay });
+      this.log.warn({ key, op: entry.op, err: error, attempt: count, retryInMs: delay }, 'cloud operation failed; will retry');
+    }
+  }
+
+  /** Uploads the extent's current bytes; it is clean afterwards unless written meanwhile. */
+  private async upload(key: string, entry: QueueEntry): Promise<void> {
+    const started = performance.now();
+    const extent = this.extents.get(key);
+    if (!extent || !extent.dirty) return this.settle(key, entry);
+    let gen = 0;
+    if (extent.size <= this.store.multipartThreshold) {
+      // A snapshot in memory: writers go on while it travels.
+      const data = await this.locks.run(key, async () => {
+        gen = extent.gen;
+        extent.state = 'uploading';
+        await this.index.put(key, extent.toRecord());
+        return this.readVerified(extent, 0, extent.size);
+      });
+      await this.store.put(key, data).catch((error: unknown) => {
+        if (extent.state === 'uploading') extent.state = 'dirty';
+        throw error;
+      });
+    } else {
+      // Too large to hold in memory: writers to this extent wait for the upload.
+      await this.locks.run(key, async () => {
+        gen = extent.gen;
+        extent.state = 'uploading';
+        await this.index.put(key, extent.toRecord());
+        try {
+          await this.store.put(key, { size: extent.size, read: (offset, length) => this.readVerified(extent, offset, length) });
+        } catch (error) {
+          extent.state = 'dirty';
+          throw error;
+        }
+      });
+    }
+    this.metrics.observeUpload((performance.now() - started) / 1000);
+    await this.locks.run(key, async () => {
+      if (this.extents.get(key) !== extent) return;
+      if (extent.gen !== gen) {
+        extent.state = 'dirty';
+        return;
+      }
+      extent.state = 'clean';
+      this.dirtyBytes -= extent.size;
+      await this.settle(key, entry, extent.toRecord());
+    });
+  }
+
+  /** Removes a finished queue entry (unless a newer one replaced it), with the extent's new record. */
+  private async settle(key: string, entry: QueueEntry, record?: ExtentRecord): Promise<void> {
+    const batch = this.options.catalog.batch();
+    if (record) batch.put(key, record, { sublevel: this.index });
+    const current = this.queue.get(key) === entry;
+    if (current) batch.del(key, { sublevel: this.uploads });
+    await batch.write();
+    if (current) this.queue.delete(key);
+  }
+
+  // ---- recovery ----
+
+  private async recover(): Promise<void> {
+    for await (const [key, record] of this.index.iterator()) {
+      const extent = Extent.fromRecord(key, extentPath(this.options.directory, key), record);
+      if (extent.dirty) {
+        if (!(await this.recoverDirty(extent))) {
+          await this.index.del(key);
+          continue;
+        }
+        extent.state = 'dirty';
+        this.dirtyBytes += extent.size;
+      } else {
+        const length = (await stat(extent.path).catch(() => undefined))?.size ?? 0;
+        extent.present.forEach((p, b) => {
+          if (p && b * BLOCK + extent.blockLength(b) > length) this.forget(extent, b);
+        });
+      }
+      this.usedBytes += extent.presentBytes();
+      this.extents.set(key, extent);
+    }
+    for await (const [key, entry] of this.uploads.iterator()) {
+      this.queue.set(key, entry);
+      this.seq = Math.max(this.seq, entry.seq);
+    }
+    [...this.queue.entries()].sort((a, b) => a[1].seq - b[1].seq).forEach(([k, e]) => (this.queue.delete(k), this.queue.set(k, e)));
+    const missing = [...this.extents.values()].filter((e) => e.dirty && this.queue.get(e.key)?.op !== 'put');
+    if (missing.length > 0) {
+      const batch = this.options.catalog.batch();
+      for (const e of missing) {
+        const entry = this.nextEntry('put');
+        batch.put(e.key, entry, { sublevel: this.uploads });
+        this.queue.set(e.key, entry);
+      }
+      await batch.write({ sync: true } as object);
+    }
+    await this.removeOrphans();
+    this.log.info({ extents: this.extents.size, dirtyBytes: this.dirtyBytes, usedBytes: this.usedBytes, queued: this.queue.size }, 'cache recovered');
+  }
+
+  /**
+   * A dirty extent after a restart: its file holds at least what the last sync
+   * made durable, and possibly later writes that never reached a sync. Those are
+   * as valid as the older bytes they replaced, so the checksums are taken anew.
+   */
+  private async recoverDirty(extent: Extent): Promise<boolean> {
+    let handle: FileHandle;
+    try {
+      handle = await open(extent.path, 'r+');
+    } catch {
+      this.log.error({ key: extent.key, size: extent.size }, 'durable data lost: the extent file is gone');
+      return false;
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size < extent.size) {
+        this.log.error({ key: extent.key, size: extent.size, found: size }, 'durable data lost: the extent file is short');
+        return false;
+      }
+      await handle.truncate(extent.size);
+      const block = Buffer.allocUnsafe(BLOCK);
+      let changed = 0;
+      for (let b = 0; b < extent.crcs.length; b++) {
+        const view = block.subarray(0, extent.blockLength(b));
+        await readFully(handle, view, b * BLOCK);
+        const crc = crc32c(view);
+        if (crc !== extent.crcs[b]) changed++;
+        extent.crcs[b] = crc;
+        extent.present[b] = true;
+      }
+      if (changed > 0) this.log.info({ key: extent.key, blocks: changed }, 'extent holds writes made after its last sync');
+      return true;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Files of extents the index does not know: written, never synced, then a crash. */
+  private async removeOrphans(): Promise<void> {
+    const known = new Set([...this.extents.values()].map((e) => basename(e.path)));
+    for (let i = 0; i < 256; i++) {
+      const dir = `${this.options.directory}/${i.toString(16).padStart(2, '0')}`;
+      for (const name of await readdir(dir)) if (!known.has(name)) await unlink(`${dir}/${name}`).catch(ignoreMissing);
+    }
+  }
+
+  // ---- small helpers ----
+
+  private touch(extent: Extent): void {
+    this.extents.delete(extent.key);
+    this.extents.set(extent.key, extent);
+  }
+
+  /** Resolves at the next change of usage or queue, or after `timeoutMs` for conditions no event reports. */
+  private changed(timeoutMs?: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      if (timeoutMs !== undefined) setTimeout(resolve, timeoutMs).unref();
+    });
+  }
+
+  private notify(): void {
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new Error('cache engine is closed');
+  }
+}
+
+class ShortReadError extends Error {
+  override readonly name = 'ShortReadError';
+}
+
+async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  for (let at = 0; at < data.length; ) {
+    const { bytesWritten } = await handle.write(data, at, data.length - at, position + at);
+    at += bytesWritten;
+  }
+}
+
+async function readFully(handle: FileHandle, into: Buffer, position: number): Promise<void> {
+  for (let at = 0; at < into.length; ) {
+    const { bytesRead } = await handle.read(into, at, into.length - at, position + at);
+    if (bytesRead === 0) throw new ShortReadError(`file ends at ${position + at}, ${into.length - at} bytes short`);
+    at += bytesRead;
+  }
+}
+
+async function fsyncPath(path: string, flags: string): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, flags);
+  } catch (error) {
+    return ignoreMissing(error); // deleted since
+  }
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function ignoreMissing(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+}

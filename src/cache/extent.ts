@@ -1,0 +1,94 @@
+// An extent: one object's bytes as the cache holds them, in one local file,
+// checked by CRC32C per 256 KiB block. Blocks of a clean extent may be absent
+// (evicted, or never fetched); a dirty extent always holds all its blocks.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { decodeCrcs, encodeCrcs } from '../cloud/checksum.ts';
+
+export const BLOCK = 256 * 1024;
+
+export type ExtentState = 'dirty' | 'uploading' | 'clean';
+
+/** The extent as the catalog's 'cache' section keeps it. */
+export interface ExtentRecord {
+  size: number;
+  state: ExtentState;
+  /** CRC32C per block (base64, big-endian); 0 for absent blocks. */
+  crcs: string;
+  /** One '0'/'1' per block; absent when every block is present. */
+  present?: string;
+}
+
+export class Extent {
+  size = 0;
+  state: ExtentState = 'clean';
+  crcs: number[] = [];
+  present: boolean[] = [];
+  /** Bumped by every write; an upload marks clean only the generation it read. */
+  gen = 0;
+  /** Generation last recorded durably by sync(). */
+  syncedGen = 0;
+  /** Where a sequential reader would read next, and how far ahead to fetch for it. */
+  nextRead = -1;
+  readAhead = 0;
+
+  constructor(
+    readonly key: string,
+    readonly path: string,
+  ) {}
+
+  static fromRecord(key: string, path: string, record: ExtentRecord): Extent {
+    const extent = new Extent(key, path);
+    extent.size = record.size;
+    extent.state = record.state;
+    extent.crcs = decodeCrcs(record.crcs);
+    const blocks = blockCount(record.size);
+    if (extent.crcs.length !== blocks) throw new Error(`cache record of ${key}: ${extent.crcs.length} checksums for ${blocks} blocks`);
+    extent.present = record.present === undefined ? new Array(blocks).fill(true) : [...record.present].map((c) => c === '1');
+    return extent;
+  }
+
+  toRecord(state: ExtentState = this.state): ExtentRecord {
+    const all = this.present.every(Boolean);
+    return { size: this.size, state, crcs: encodeCrcs(this.crcs), present: all ? undefined : this.present.map((p) => (p ? '1' : '0')).join('') };
+  }
+
+  get dirty(): boolean {
+    return this.state !== 'clean';
+  }
+
+  /** Sets the size, growing or shrinking the per-block arrays to match. */
+  resize(size: number): void {
+    const blocks = blockCount(size);
+    this.crcs.length = Math.min(this.crcs.length, blocks);
+    this.present.length = Math.min(this.present.length, blocks);
+    while (this.crcs.length < blocks) this.crcs.push(0);
+    while (this.present.length < blocks) this.present.push(false);
+    this.size = size;
+  }
+
+  blockLength(block: number): number {
+    return Math.min(BLOCK, this.size - block * BLOCK);
+  }
+
+  presentBytes(): number {
+    let bytes = 0;
+    this.present.forEach((p, b) => (bytes += p ? this.blockLength(b) : 0));
+    return bytes;
+  }
+
+  allPresent(first = 0, last = this.present.length - 1): boolean {
+    for (let b = first; b <= last; b++) if (!this.present[b]) return false;
+    return true;
+  }
+}
+
+export function blockCount(size: number): number {
+  return Math.ceil(size / BLOCK);
+}
+
+/** Files spread over 256 directories by a hash of the key, so keys may hold any character. */
+export function extentPath(directory: string, key: string): string {
+  const hash = createHash('sha256').update(key).digest('hex');
+  return join(directory, hash.slice(0, 2), hash);
+}

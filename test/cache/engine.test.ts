@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { open, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ObjectNotFoundError, ObjectStore } from '../../src/cloud/object-store.ts';
+import { CacheCorruptionError } from '../../src/cache/engine.ts';
+import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
+import { MiB, metric, openEngine, pattern } from './helpers.ts';
+
+describe('cache engine against s3rver', function () {
+  this.timeout(60_000);
+  let s3: S3Fixture;
+  let direct: ObjectStore;
+  const dirs: string[] = [];
+  const scratch = async () => {
+    const d = await tempDir('engine-');
+    dirs.push(d);
+    return d;
+  };
+
+  before(async () => {
+    s3 = await startS3();
+    direct = new ObjectStore(s3.settings);
+  });
+  after(async () => {
+    direct.close();
+    await s3.close();
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('uploads extents, and after the cache is wiped reads them back from S3 byte for byte', async () => {
+    const settings = { ...s3.settings, prefix: 'wipe/', multipartThreshold: 8 * MiB, minPartSize: 5 * MiB };
+    const sizes: Record<string, number> = { 'tape/A00001L5/seg-0': 12 * MiB + 3, 'vol/v1/chunk-7': 4 * MiB, 'share/docs/a.txt': 1234, 'share/empty-ish': 1 };
+    const dir = await scratch();
+    const first = await openEngine(dir, settings);
+    for (const [key, size] of Object.entries(sizes)) {
+      const data = pattern(key, size);
+      for (let at = 0; at < size; at += 1_000_003) await first.engine.write(key, at, data.subarray(at, at + 1_000_003));
+    }
+    await first.engine.drain();
+    assert.equal(await metric(first.engine, 'CloudBytesUploaded'), Object.values(sizes).reduce((a, b) => a + b));
+    await first.close();
+    for (const [key, size] of Object.entries(sizes)) assert.ok((await direct.get(`wipe/${key}`)).data.equals(pattern(key, size)), `${key} in S3`);
+
+    await rm(dir, { recursive: true, force: true });
+    const second = await openEngine(await scratch(), settings);
+    try {
+      for (const [key, size] of Object.entries(sizes)) {
+        assert.equal(await second.engine.size(key), size);
+        assert.ok((await second.engine.read(key, 0, size)).equals(pattern(key, size)), `${key} read back`);
+        const mid = Math.floor(size / 3);
+        assert.ok((await second.engine.read(key, mid, size - mid)).equals(pattern(key, size).subarray(mid)));
+      }
+      assert.ok((await metric(second.engine, 'CloudBytesDownloaded')) >= Object.values(sizes).reduce((a, b) => a + b));
+      await assert.rejects(second.engine.read('never/written', 0, 1), ObjectNotFoundError);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('keeps appends, overwrites, gaps and truncation exact, across upload and reopen', async () => {
+    const dir = await scratch();
+    const settings = { ...s3.settings, prefix: 'model/' };
+    let opened = await openEngine(dir, settings);
+    const key = 'vol/v2/chunk-1';
+    let model = Buffer.alloc(0);
+    const apply = async (offset: number, data: Buffer) => {
+      await opened.engine.write(key, offset, data);
+      const end = Math.max(model.length, offset + data.length);
+      const next = Buffer.alloc(end);
+      model.copy(next);
+      data.copy(next, offset);
+      model = next;
+    };
+    await apply(0, pattern('a', 100_000));
+    await apply(100_000, pattern('b', 300_000)); // append across a block boundary
+    await apply(5, pattern('c', 10)); // small overwrite inside a block
+    await apply(1_000_000, pattern('d', 70_000)); // a gap that reads as zeros
+    await apply(262_100, pattern('e', 600_000)); // overwrite spanning blocks and growing past the gap
+    assert.ok((await opened.engine.read(key, 0, model.length)).equals(model));
+    await opened.engine.truncate(key, 500_001);
+    model = model.subarray(0, 500_001);
+    await apply(500_001, pattern('f', 7));
+    assert.ok((await opened.engine.read(key, 0, model.length)).equals(model));
+    await opened.engine.drain();
+    assert.ok((await direct.get(`model/${key}`)).data.equals(model));
+    await apply(3, pattern('g', 4));
+    await opened.engine.sync([key]);
+    await opened.close();
+
+    opened = await openEngine(dir, settings);
+    try {
+      assert.ok((await opened.engine.read(key, 0, model.length)).equals(model), 'synced writes survive a reopen');
+      await opened.engine.drain();
+      assert.ok((await direct.get(`model/${key}`)).data.equals(model), 'and are uploaded after it');
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('deletes an extent here and in the cloud', async () => {
+    const opened = await openEngine(await scratch(), { ...s3.settings, prefix: 'del/' });
+    try {
+      await opened.engine.write('share/x', 0, pattern('x', 5000));
+      await opened.engine.drain();
+      assert.ok(await direct.head('del/share/x'));
+      await opened.engine.delete('share/x');
+      await opened.engine.drain();
+      assert.equal(await direct.head('del/share/x'), undefined);
+      assert.equal(await opened.engine.size('share/x'), undefined);
+      await assert.rejects(opened.engine.read('share/x', 0, 1), ObjectNotFoundError);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('refetches a clean block damaged on the cache disk, and refuses a damaged dirty one', async () => {
+    const dir = await scratch();
+    const opened = await openEngine(dir, { ...s3.settings, prefix: 'rot/' });
+    const files = async () => {
+      const out: string[] = [];
+      for (const sub of await readdir(join(dir, 'cache'))) for (const f of await readdir(join(dir, 'cache', sub))) out.push(join(dir, 'cache', sub, f));
+      return out;
+    };
+    const flip = async (path: string, at: number) => {
+      const h = await open(path, 'r+');
+      const b = Buffer.alloc(1);
+      await h.read(b, 0, 1, at);
+      b[0] ^= 1;
+      await h.write(b, 0, 1, at);
+      await h.close();
+    };
+    try {
+      const clean = pattern('clean', 3 * MiB);
+      await opened.engine.write('clean', 0, clean);
+      await opened.engine.drain();
+      const [file] = await files();
+      await flip(file!, MiB + 10);
+      assert.ok((await opened.engine.read('clean', MiB, 100)).equals(clean.subarray(MiB, MiB + 100)), 'served from the cloud copy');
+      assert.ok((await opened.engine.read('clean', 0, clean.length)).equals(clean));
+
+      await opened.engine.write('dirty', 0, pattern('dirty', MiB));
+      const dirtyFile = (await files()).find((f) => f !== file)!;
+      await flip(dirtyFile, 5);
+      await assert.rejects(opened.engine.read('dirty', 0, 10), CacheCorruptionError);
+    } finally {
+      await opened.engine.delete('dirty');
+      await opened.close();
+    }
+  });
+
+  it('in a small cache: stays under its limit, slows a writer that outruns the uploader, then evicts and refetches', async function () {
+    const dir = await scratch();
+    const cacheBytes = 8 * MiB;
+    const opened = await openEngine(dir, { ...s3.settings, prefix: 'small/' }, {
+      cacheBytes,
+      uploadBufferBytes: 3 * MiB,
+      uploadConcurrency: 2,
+      // 64 Mbit/s: slower than the disk, so the writer outruns the uploader.
+      bandwidth: { defaultUploadBitsPerSecond: 64_000_000 },
+    });
+    const { engine } = opened;
+    const keys = Array.from({ length: 16 }, (_, i) => `vol/small/chunk-${i}`);
+    let waitedForUpload = 0;
+    try {
+      for (const key of keys) {
+        const data = pattern(key, MiB);
+        for (let at = 0; at < MiB; at += 256 * 1024) {
+          const full = engine.stats().dirtyBytes >= 3 * MiB;
+          const uploadedBefore = await metric(engine, 'CloudBytesUploaded');
+          await engine.write(key, at, data.subarray(at, at + 256 * 1024));
+          if (full && (await metric(engine, 'CloudBytesUploaded')) > uploadedBefore) waitedForUpload++;
+          assert.ok(engine.stats().usedBytes <= cacheBytes, 'usage within the limit');
+          assert.ok((await metric(engine, 'CachePercentUsed')) <= 100);
+        }
+      }
+      assert.ok(waitedForUpload > 0, 'writes that met a full upload buffer resumed only after uploads made room');
+      await engine.drain();
+      let onDisk = 0;
+      for (const sub of await readdir(join(dir, 'cache'))) {
+        for (const f of await readdir(join(dir, 'cache', sub))) onDisk += (await stat(join(dir, 'cache', sub, f))).blocks * 512;
+      }
+      assert.ok(onDisk <= cacheBytes, `cache files take ${onDisk} bytes on disk`);
+      const downloaded = await metric(engine, 'CloudBytesDownloaded');
+      for (const key of keys) assert.ok((await engine.read(key, 0, MiB)).equals(pattern(key, MiB)), key);
+      assert.ok((await metric(engine, 'CloudBytesDownloaded')) - downloaded >= 8 * MiB, 'evicted extents came back from the cloud');
+      assert.ok(engine.stats().usedBytes <= cacheBytes);
+      assert.equal(await metric(engine, 'CachePercentDirty'), 0);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('reads ahead for a sequential reader', async () => {
+    const settings = { ...s3.settings, prefix: 'ahead/' };
+    const size = 12 * MiB;
+    const data = pattern('seq', size);
+    const writer = await openEngine(await scratch(), settings);
+    await writer.engine.write('tape/seq', 0, data);
+    await writer.close();
+    const reader = await openEngine(await scratch(), settings);
+    try {
+      const record = 64 * 1024;
+      for (let at = 0; at < size; at += record) assert.ok((await reader.engine.read('tape/seq', at, record)).equals(data.subarray(at, at + record)));
+      const { hits, misses } = reader.engine.stats();
+      assert.equal(hits + misses, size / record);
+      assert.ok(misses <= 8, `${misses} of ${size / record} reads went to the cloud`);
+      assert.ok((await metric(reader.engine, 'CacheHitPercent')) > 90);
+    } finally {
+      await reader.close();
+    }
+  });
+});

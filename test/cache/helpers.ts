@@ -1,0 +1,56 @@
+// An engine over a real catalog (LevelDB) and a real s3rver, in a scratch directory.
+import { createCipheriv, createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { Catalog } from '../../src/catalog/catalog.ts';
+import { CacheEngine, type EngineOptions } from '../../src/cache/engine.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { S3Settings } from '../../src/cloud/object-store.ts';
+
+export const MiB = 1024 * 1024;
+
+export interface OpenedEngine {
+  engine: CacheEngine;
+  catalog: Catalog;
+  close(): Promise<void>;
+}
+
+export async function openEngine(
+  directory: string,
+  s3: S3Settings,
+  options: Partial<Omit<EngineOptions, 'directory' | 'catalog' | 's3'>> = {},
+): Promise<OpenedEngine> {
+  const catalog = await Catalog.open(join(directory, 'catalog'));
+  const engine = await CacheEngine.open({
+    directory: join(directory, 'cache'),
+    catalog,
+    s3,
+    cacheBytes: 256 * MiB,
+    uploadBufferBytes: 128 * MiB,
+    logger: silentLogger(),
+    writebackIntervalMs: 0,
+    ...options,
+  });
+  return {
+    engine,
+    catalog,
+    async close() {
+      await engine.close();
+      await catalog.close();
+    },
+  };
+}
+
+/** A metric's value as Prometheus would scrape it (the sum over its labels). */
+export async function metric(engine: CacheEngine, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const found = (await engine.metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  if (!found) throw new Error(`no metric ${name}`);
+  return (found.values as { value: number; labels: Record<string, string | number> }[])
+    .filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Deterministic bytes for a key (AES-CTR keystream), so that a reader can check what a writer wrote. */
+export function pattern(key: string, length: number, salt = 0): Buffer {
+  const secret = createHash('sha256').update(`${key}#${salt}`).digest().subarray(0, 16);
+  return createCipheriv('aes-128-ctr', secret, Buffer.alloc(16)).update(Buffer.alloc(length));
+}
