@@ -29,8 +29,9 @@ export function retryCause(error: unknown): RetryCause | undefined {
   const status = e?.$metadata?.httpStatusCode;
   if (status === 503 || e?.name === 'SlowDown' || e?.name === 'Throttling' || e?.name === 'ThrottlingException') return 'throttle';
   if (status !== undefined && status >= 500) return 'server';
-  if (e?.name === 'TimeoutError' || e?.name === 'RequestTimeout' || timeoutCodes.has(e?.code ?? '')) return 'timeout';
+  // Before the name: the SDK names a reset connection a TimeoutError, keeping its code.
   if (resetCodes.has(e?.code ?? '') || /socket hang up|ECONNRESET|aborted/i.test(e?.message ?? '')) return 'reset';
+  if (e?.name === 'TimeoutError' || e?.name === 'RequestTimeout' || timeoutCodes.has(e?.code ?? '')) return 'timeout';
   // The SDK turns an unparseable error body (a reply cut short) into a status-less error.
   if (status === undefined && e?.name === 'Error' && /Deserialization|Unexpected end|non-XML/i.test(e?.message ?? '')) return 'reset';
   return undefined;
