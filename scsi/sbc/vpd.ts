@@ -21,7 +21,9 @@ export interface DiskLimits {
 export function defaultLimits(blockSize: number): DiskLimits {
   const mib = (n: number): number => (n * 1024 * 1024) / blockSize;
   return {
-    maxTransferBlocks: mib(8),
+    // The fabric holds a whole command's data in memory, so this bounds it;
+    // 32 MiB covers the 65536-block transfers libiscsi's suite makes at 512 B.
+    maxTransferBlocks: mib(32),
     optimalTransferBlocks: mib(1),
     maxCompareAndWriteBlocks: 255,
     // A WRITE SAME or UNMAP zeroes at most this much in one command, so none

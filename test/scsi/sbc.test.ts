@@ -150,7 +150,7 @@ describe('SBC disk logical unit', () => {
       assert.equal(bl.length, 64);
       assert.equal(bl[4]! & 1, 0, 'WSNZ');
       assert.equal(bl[5], 255, 'MAXIMUM COMPARE AND WRITE LENGTH');
-      assert.equal(bl.readUInt32BE(8), (8 << 20) / BS, 'MAXIMUM TRANSFER LENGTH');
+      assert.equal(bl.readUInt32BE(8), (32 << 20) / BS, 'MAXIMUM TRANSFER LENGTH');
       assert.equal(bl.readUInt32BE(20), (512 << 20) / BS, 'MAXIMUM UNMAP LBA COUNT');
       assert.equal(bl.readUInt32BE(24), 256, 'MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT');
       assert.equal(bl.readBigUInt64BE(36), BigInt((512 << 20) / BS), 'MAXIMUM WRITE SAME LENGTH');
@@ -238,7 +238,7 @@ describe('SBC disk logical unit', () => {
     });
 
     it('refuses a TRANSFER LENGTH above the Block Limits maximum', async () => {
-      const s = assertSense(await exec(cdb16(0x88, 0, 0, (8 << 20) / BS + 1)), ILLEGAL_REQUEST, 0x24);
+      const s = assertSense(await exec(cdb16(0x88, 0, 0, (32 << 20) / BS + 1)), ILLEGAL_REQUEST, 0x24);
       assert.deepEqual(s.fieldPointer, { cdb: true, byte: 10 });
     });
 
