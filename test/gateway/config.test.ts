@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, type ConfigProblem, type GatewayConfig } from '../../src/config/index.ts';
+import { settings } from '../../src/config/settings.ts';
 
 const cwd = '/srv/gw';
 
@@ -208,5 +209,15 @@ describe('configuration', () => {
       assert.match(problems(['--config', configFile('bad.json', '{"iscsi": ')])[0]!.message, /not valid JSON/);
       assert.match(problems(['--config', configFile('list.json', '[]')])[0]!.message, /one JSON object/);
     });
+  });
+
+  it('is documented: the README names every setting, flag and variable', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const setting of settings) {
+      const last = setting.path.split('.').pop()!;
+      assert.ok(readme.includes(setting.env), `README lacks ${setting.env}`);
+      assert.ok(readme.includes(last), `README lacks ${setting.path}`);
+      if (setting.flag) assert.ok(readme.includes(`--${setting.flag}`), `README lacks --${setting.flag}`);
+    }
   });
 });
