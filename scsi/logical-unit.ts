@@ -90,7 +90,7 @@ export class ScsiLogicalUnit implements LogicalUnit {
   }
 
   /** CHECK CONDITION for a ScsiError; anything else is our bug: logged, and answered HARDWARE ERROR. */
-  checkCondition(err: unknown, cmd: ScsiCommand): ScsiResponse {
+  private checkCondition(err: unknown, cmd: ScsiCommand): ScsiResponse {
     let sense: ScsiError;
     if (err instanceof ScsiError) sense = err;
     else {

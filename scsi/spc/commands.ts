@@ -19,10 +19,9 @@ export { encodeLun } from './report-luns.ts';
 /**
  * TEST UNIT READY, REQUEST SENSE, INQUIRY, MODE SENSE/SELECT (6/10), LOG SENSE/SELECT,
  * RESERVE/RELEASE(6), PERSISTENT RESERVE IN/OUT, REPORT LUNS, REPORT SUPPORTED
- * OPERATION CODES, REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS. Pass `omit` with
- * opcodes a device type does not offer (e.g. LOG SENSE/SELECT when it has no log pages).
+ * OPERATION CODES, REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS.
  */
-export function spcCommands(omit: readonly number[] = []): CommandEntry[] {
+export function spcCommands(): CommandEntry[] {
   return [
     testUnitReady,
     requestSense,
@@ -39,5 +38,5 @@ export function spcCommands(omit: readonly number[] = []): CommandEntry[] {
     reportLuns,
     reportSupportedOperationCodes,
     reportSupportedTaskManagementFunctions,
-  ].filter((e) => !omit.includes(e.opcode));
+  ];
 }
