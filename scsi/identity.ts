@@ -17,6 +17,7 @@ export const VersionDescriptor = {
   ISCSI: 0x0960,
   SBC3: 0x04c0,
   SSC3: 0x0400,
+  SSC4: 0x0520,
   SMC3: 0x0480,
 } as const;
 

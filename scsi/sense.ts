@@ -137,8 +137,9 @@ function senseKeySpecific(info: SenseInfo): Buffer | undefined {
   return undefined;
 }
 
+/** INFORMATION fits the fixed format's 4 bytes: unsigned, or a negative tape residue in two's complement. */
 function fits32(v: number | bigint): boolean {
-  return BigInt(v) >= 0n && BigInt(v) <= 0xffffffffn;
+  return BigInt(v) >= -0x80000000n && BigInt(v) <= 0xffffffffn;
 }
 
 function buildFixed(info: SenseInfo): Buffer {
@@ -147,7 +148,7 @@ function buildFixed(info: SenseInfo): Buffer {
   const infoValid = info.information !== undefined && fits32(info.information);
   b[0] = 0x70 | (infoValid ? 0x80 : 0);
   b[2] = (info.filemark ? 0x80 : 0) | (info.eom ? 0x40 : 0) | (info.ili ? 0x20 : 0) | (info.key & 0x0f);
-  if (infoValid) b.writeUInt32BE(Number(info.information), 3);
+  if (infoValid) b.writeUInt32BE(Number(BigInt.asUintN(32, BigInt(info.information!))), 3);
   b[7] = FIXED_LENGTH - 8;
   if (info.commandSpecific !== undefined) b.writeUInt32BE(Number(BigInt.asUintN(32, BigInt(info.commandSpecific))), 8);
   b[12] = info.asc >> 8;

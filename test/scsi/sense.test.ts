@@ -20,6 +20,14 @@ describe('scsi/sense', () => {
     assert.deepEqual([...sense.subarray(12, 14)], [0x00, 0x01]);
   });
 
+  it('encodes a negative residue (overlength tape block) in two\'s complement', () => {
+    const sense = buildSense({ key: SenseKey.NoSense, asc: Asc.NO_ADDITIONAL_SENSE, information: -2, ili: true });
+    assert.equal(sense[0], 0xf0);
+    assert.deepEqual([...sense.subarray(3, 7)], [0xff, 0xff, 0xff, 0xfe]);
+    const descriptor = buildSense({ key: SenseKey.NoSense, asc: Asc.NO_ADDITIONAL_SENSE, information: -2, ili: true }, 'descriptor');
+    assert.deepEqual([...descriptor.subarray(12, 20)], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe]);
+  });
+
   it('leaves VALID clear when INFORMATION does not fit the fixed format', () => {
     const sense = buildSense({ key: SenseKey.MediumError, asc: Asc.UNRECOVERED_READ_ERROR, information: 0x1_0000_0000n });
     assert.equal(sense[0], 0x70);
