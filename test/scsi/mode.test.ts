@@ -103,6 +103,27 @@ describe('scsi/spc MODE SENSE and MODE SELECT', () => {
     assert.equal((await unit.execute(command([0x15, 0x10, 0, 0, 0, 0]))).status, Status.Good);
   });
 
+  it('MODE SELECT applies nothing when any page is refused', async () => {
+    const { unit } = await ready();
+    const page = [...CONTROL_PAGE];
+    page[2] = 0x04;
+    const list = [0, 0, 0, 0, ...page, 0x19, 2, 0, 0];
+    assert.equal(senseOf(await unit.execute(command([0x15, 0x10, 0, 0, list.length, 0], { dataOut: list }))).asc, 0x26);
+    assert.deepEqual([...(await unit.execute(command([0x1a, 0x08, 0x0a, 0, 255, 0]))).data!.subarray(4)], CONTROL_PAGE);
+    assert.equal((await unit.execute(command([0x00, 0, 0, 0, 0, 0], { nexus: B }))).status, Status.Good);
+  });
+
+  it('MODE SENSE(10) asks the device type for long block descriptors with LLBAA', async () => {
+    const asked: boolean[] = [];
+    const { unit } = testUnit({ modeParameters: { blockDescriptors: (long) => (asked.push(long), [Buffer.alloc(long ? 16 : 8, 1)]) } });
+    await clearPowerOn(unit, A);
+    const d = (await unit.execute(command([0x5a, 0x10, 0x0a, 0, 0, 0, 0, 0, 255, 0]))).data!;
+    assert.deepEqual([...d.subarray(0, 8)], [0, 6 + 16 + 12, 0, 0, 0x01, 0, 0, 16]);
+    const short = (await unit.execute(command([0x5a, 0x00, 0x0a, 0, 0, 0, 0, 0, 255, 0]))).data!;
+    assert.deepEqual([...short.subarray(0, 8)], [0, 6 + 8 + 12, 0, 0, 0x00, 0, 0, 8]);
+    assert.deepEqual(asked, [true, false]);
+  });
+
   it('MODE SELECT passes the header and block descriptors to the device type', async () => {
     const seen: unknown[] = [];
     const { unit } = testUnit({
