@@ -2,6 +2,7 @@
 export type GatewayErrorCode =
   | 'DATA_DIR_UNUSABLE'
   | 'DATA_DIR_LOCKED'
+  | 'S3_CREDENTIALS_MISSING'
   | 'S3_UNREACHABLE'
   | 'S3_BUCKET_UNUSABLE'
   | 'VOLUME_UNUSABLE'

@@ -64,6 +64,13 @@ function httpStatus(err: unknown): number | undefined {
 
 function bucketError(err: unknown, bucket: string, endpoint: string, action: 'check' | 'create'): GatewayError {
   const status = httpStatus(err);
+  if ((err as Error).name === 'CredentialsProviderError') {
+    return new GatewayError(
+      'S3_CREDENTIALS_MISSING',
+      `no credentials for the S3 endpoint ${endpoint}: set GATEWAY_S3_ACCESS_KEY_ID and GATEWAY_S3_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, an AWS profile, or an instance role)`,
+      { cause: err },
+    );
+  }
   if (status === undefined) {
     return new GatewayError(
       'S3_UNREACHABLE',

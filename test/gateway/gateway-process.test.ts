@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { startLocalS3 } from '../../src/cloud/local-s3.ts';
 import { GatewayExitedError, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 
 async function expectStartFailure(options: Parameters<typeof startGatewayProcess>[0]): Promise<GatewayExitedError> {
@@ -113,6 +114,38 @@ describe('gateway process', function () {
     const refused = await expectStartFailure({ args: ['--volume', 'scratch=10GB'] });
     assert.equal(refused.exit.code, 2);
     assert.match(refused.stderr, /volumes\.0\.size \(--volume\): "10GB" is not a size: write e\.g\. "1GiB"/);
+  });
+
+  it('uses an S3 endpoint given by URL, creating the bucket there', async () => {
+    const s3Dir = await mkdtemp(join(tmpdir(), 'gateway-s3-'));
+    const external = await startLocalS3({ directory: s3Dir });
+    try {
+      const gateway = await start({
+        args: ['--s3-endpoint', external.endpoint, '--s3-force-path-style', 'true', '--s3-bucket', 'site-a-tapes'],
+        env: { GATEWAY_S3_ACCESS_KEY_ID: 'S3RVER', GATEWAY_S3_SECRET_ACCESS_KEY: 'S3RVER' },
+      });
+      assert.deepEqual(gateway.s3, { endpoint: external.endpoint, bucket: 'site-a-tapes', prefix: '', embedded: false });
+      assert.ok(existsSync(join(s3Dir, 'site-a-tapes')));
+      assert.ok(!existsSync(join(dataDir, 's3', 'site-a-tapes')));
+      assert.equal((await gateway.stop()).code, 0);
+    } finally {
+      await external.close();
+      await rm(s3Dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says what to check when S3 cannot be reached or has no credentials', async () => {
+    const unreachable = await expectStartFailure({
+      args: ['--s3-endpoint', 'http://127.0.0.1:1'],
+      env: { GATEWAY_S3_ACCESS_KEY_ID: 'a', GATEWAY_S3_SECRET_ACCESS_KEY: 'b' },
+    });
+    assert.equal(unreachable.exit.code, 1);
+    assert.match(unreachable.stderr, /cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:1 .*--s3-endpoint/);
+    const anonymous = await expectStartFailure({
+      args: ['--s3-endpoint', 'http://127.0.0.1:1'],
+      env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: 'no-such-profile-for-tests', AWS_EC2_METADATA_DISABLED: 'true' },
+    });
+    assert.match(anonymous.stderr, /no credentials for the S3 endpoint .*GATEWAY_S3_ACCESS_KEY_ID/);
   });
 
   it('serves one target per configured volume', async () => {
