@@ -6,7 +6,7 @@ import { formatSize, parseSize } from './size.ts';
 
 const EMBEDDED = 'embedded';
 /** s3rver's fixed key pair; it checks signatures against it. */
-export const embeddedS3Credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+const embeddedS3Credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 /** Lower-case because initiators compare IQNs after folding case. */
 const NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -17,7 +17,7 @@ const IQN_PREFIX = /^iqn\.\d{4}-(?:0[1-9]|1[0-2])\.[a-z0-9](?:[a-z0-9.-]*[a-z0-9
 /** RFC 7143 section 4.2.7: iqn, eui (16 hex) and naa (16 or 32 hex) names. */
 const INITIATOR_NAME = /^(?:iqn\.\d{4}-\d{2}\.[^\s,]+|eui\.[0-9a-f]{16}|naa\.[0-9a-f]{16}(?:[0-9a-f]{16})?)$/i;
 /** RFC 7143 section 6.1: iSCSI names are at most 223 bytes. */
-export const MAX_ISCSI_NAME = 223;
+const MAX_ISCSI_NAME = 223;
 
 const integer = (min: number, max: number, example: number, what = 'a whole number') =>
   z.int(`must be ${what} from ${min} to ${max}, e.g. ${example}`).min(min, `must be at least ${min}, e.g. ${example}`).max(max, `must be at most ${max}, e.g. ${example}`);
