@@ -1,0 +1,147 @@
+// libiscsi's compliance suite against the gateway's block LUN and, in the same run, against tgtd
+// serving a disk of the same size: no test that tgtd passes may fail on ours, except the entries
+// of fixtures/iscsi-test-cu-known.json, each with its reason.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startGatewayProcess } from '../helpers/gateway-process.ts';
+import { listTests, runSuites, type CuSuiteResult, type CuTestResult } from '../helpers/iscsi-test-cu.ts';
+import { parseReadCapacity16, runTool, type Capacity } from '../helpers/libiscsi.ts';
+import { requirePeer } from '../helpers/peers.ts';
+import { startTgtReference } from '../helpers/tgt.ts';
+
+// ALL = every SBC and SPC suite (incl. reservations, extended copy, sanitize) plus the iSCSI ones
+// (CmdSN, DataSN, residuals, task management) and MultipathIO, each suite once.
+const FAMILY = 'ALL';
+const VOLUME = 'disk';
+// Small, so suites that touch the whole LUN stay quick; tgtd measured 20 s for the family.
+const VOLUME_SIZE = '64MiB';
+const SUITE_TIMEOUT_MS = 30_000;
+const RUN_BUDGET_MS = 150_000;
+const knownFile = new URL('../../fixtures/iscsi-test-cu-known.json', import.meta.url);
+
+interface KnownEntry {
+  readonly test: string;
+  readonly reason: string;
+}
+
+async function readKnown(): Promise<KnownEntry[]> {
+  const parsed: unknown = JSON.parse(await readFile(knownFile, 'utf8'));
+  assert.ok(Array.isArray(parsed), 'fixtures/iscsi-test-cu-known.json must be an array');
+  return parsed.map((entry: unknown, i) => {
+    const e = entry as Partial<KnownEntry>;
+    assert.ok(
+      typeof e.test === 'string' && typeof e.reason === 'string' && e.reason.trim() !== '',
+      `entry ${i} of fixtures/iscsi-test-cu-known.json needs "test" and a non-empty "reason"`,
+    );
+    return { test: e.test, reason: e.reason };
+  });
+}
+
+const counts = (r: CuSuiteResult) => `${r.pass}/${r.fail}/${r.skip}${r.notRun ? ` +${r.notRun} not run` : ''}`;
+
+function table(ours: readonly CuSuiteResult[], tgt: readonly CuSuiteResult[]): string {
+  const rows = [['suite', 'ours p/f/s', 'tgt p/f/s', 'ours s', 'tgt s']];
+  const total = (rs: readonly CuSuiteResult[], key: 'pass' | 'fail' | 'skip' | 'notRun') => rs.reduce((n, r) => n + r[key], 0);
+  ours.forEach((o, i) => {
+    const t = tgt[i]!;
+    rows.push([o.suite, counts(o), counts(t), (o.durationMs / 1000).toFixed(1), (t.durationMs / 1000).toFixed(1)]);
+  });
+  const sum = (rs: readonly CuSuiteResult[]) =>
+    `${total(rs, 'pass')}/${total(rs, 'fail')}/${total(rs, 'skip')}${total(rs, 'notRun') ? ` +${total(rs, 'notRun')} not run` : ''}`;
+  const seconds = (rs: readonly CuSuiteResult[]) => (rs.reduce((n, r) => n + r.durationMs, 0) / 1000).toFixed(1);
+  rows.push(['TOTAL', sum(ours), sum(tgt), seconds(ours), seconds(tgt)]);
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')).join('\n');
+}
+
+const describeTest = (t: CuTestResult) =>
+  [`${t.name}: ${t.outcome}`, ...t.log.map((l) => `    ${l}`), ...t.assertions.map((a) => `    assertion: ${a}`)].join('\n');
+
+describe('@peer iscsi-test-cu: the gateway block LUN against tgtd', function () {
+  this.timeout(2 * RUN_BUDGET_MS + 120_000);
+
+  let ours: CuSuiteResult[] = [];
+  let tgt: CuSuiteResult[] = [];
+  let known: KnownEntry[] = [];
+  let allTests = new Set<string>();
+
+  before(async function () {
+    requirePeer(this, 'iscsi-test-cu', 'iscsi-readcapacity16', 'tgtd', 'tgtadm');
+    known = await readKnown();
+    const suites = [...((await listTests()).get(FAMILY) ?? new Map<string, string[]>()).entries()];
+    allTests = new Set(suites.flatMap(([suite, tests]) => tests.map((t) => `${FAMILY}.${suite}.${t}`)));
+    const suiteNames = suites.map(([suite]) => suite);
+    const cuOptions = { dataloss: true, allowSanitize: true, timeoutMs: SUITE_TIMEOUT_MS };
+
+    const gateway = await startGatewayProcess({ args: ['--volume', `${VOLUME}=${VOLUME_SIZE}`] });
+    let capacity: Capacity | undefined;
+    try {
+      const target = gateway.targets.find((t) => t.name.endsWith(`-${VOLUME}`));
+      assert.ok(target, `the gateway serves no target for volume ${VOLUME}: ${JSON.stringify(gateway.targets)}`);
+      const lun = target.luns.find((l) => l.deviceType === 'disk');
+      assert.ok(lun, `target ${target.name} has no disk LUN`);
+      const url = `iscsi://${gateway.portal}/${target.name}/${lun.lun}`;
+      const rc = await runTool('iscsi-readcapacity16', [url]);
+      assert.equal(rc.exitCode, 0, `iscsi-readcapacity16 ${url} failed: ${rc.stderr}${rc.stdout}`);
+      capacity = parseReadCapacity16(rc.stdout);
+      ours = await runSuites(FAMILY, suiteNames, { ...cuOptions, url, secondUrl: url, deadline: Date.now() + RUN_BUDGET_MS });
+    } finally {
+      await gateway.stop();
+    }
+
+    assert.ok(capacity);
+    const reference = await startTgtReference({ sizeBytes: capacity.totalBytes, blockSize: capacity.blockSize });
+    try {
+      tgt = await runSuites(FAMILY, suiteNames, {
+        ...cuOptions,
+        url: reference.url,
+        secondUrl: reference.url,
+        deadline: Date.now() + RUN_BUDGET_MS,
+      });
+    } finally {
+      await reference.stop();
+    }
+
+    const logDir = await mkdtemp(join(tmpdir(), 'iscsi-test-cu-'));
+    for (const [who, results] of [['ours', ours], ['tgt', tgt]] as const) {
+      for (const r of results) await writeFile(join(logDir, `${who}-${r.suite}.txt`), r.output);
+    }
+    console.log(`\n${table(ours, tgt)}\n(p/f/s = pass/fail/skip; full outputs in ${logDir})\n`);
+    const problems = [...ours.map((r) => ['ours', r] as const), ...tgt.map((r) => ['tgt', r] as const)].filter(([, r]) => r.problem);
+    for (const [who, r] of problems) console.log(`${who} ${r.suite}: ${r.problem}`);
+  });
+
+  it('names real tests, each with a reason, in the known-differences list', () => {
+    const unknown = known.filter((k) => !allTests.has(k.test)).map((k) => k.test);
+    assert.deepEqual(unknown, [], 'known-differences entries that iscsi-test-cu --list does not have');
+  });
+
+  it('runs every suite to its end on tgtd (the reference is sound)', () => {
+    const broken = tgt.filter((r) => r.problem).map((r) => `${r.suite}: ${r.problem}`);
+    assert.deepEqual(broken, []);
+  });
+
+  it('finishes every suite on the gateway: no failed login, hang or crash', () => {
+    const broken = ours.filter((r) => r.problem).map((r) => `${r.suite}: ${r.problem}`);
+    assert.deepEqual(broken, []);
+  });
+
+  it('fails no test that tgtd passes, except the known differences', () => {
+    const tgtOutcome = new Map(tgt.flatMap((r) => r.tests.map((t) => [t.name, t.outcome] as const)));
+    const knownNames = new Set(known.map((k) => k.test));
+    const ourTests = ours.flatMap((r) => r.tests);
+    const worse = ourTests.filter(
+      (t) => tgtOutcome.get(t.name) === 'pass' && (t.outcome === 'fail' || t.outcome === 'not-run'),
+    );
+    const skippedHere = ourTests.filter((t) => tgtOutcome.get(t.name) === 'pass' && t.outcome === 'skip');
+    if (skippedHere.length > 0) {
+      console.log(`skipped on the gateway but passed on tgtd:\n${skippedHere.map(describeTest).join('\n')}`);
+    }
+    const stale = known.filter((k) => !worse.some((t) => t.name === k.test));
+    if (stale.length > 0) console.log(`known differences that no longer differ: ${stale.map((k) => k.test).join(', ')}`);
+    const regressions = worse.filter((t) => !knownNames.has(t.name));
+    assert.equal(regressions.length, 0, `passed on tgtd, not on the gateway:\n${regressions.map(describeTest).join('\n')}`);
+  });
+});
