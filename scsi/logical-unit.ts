@@ -25,6 +25,8 @@ export interface LogicalUnitOptions {
   readonly logPages?: readonly LogPage[];
   /** Throws a ScsiError (e.g. mediumNotPresent()) when the unit cannot do media access. */
   readonly checkReady?: () => void;
+  /** Device state a reset or nexus loss clears (e.g. PREVENT ALLOW MEDIUM REMOVAL), after the core's own. */
+  readonly taskManagement?: (fn: TaskManagementFunction, nexus: Nexus) => void;
   readonly log?: LogFn;
 }
 
@@ -56,6 +58,7 @@ export class ScsiLogicalUnit implements LogicalUnit {
   /** LUNs of the target this unit belongs to (REPORT LUNS); the ScsiTarget sets it. */
   reportedLuns: () => readonly number[] = () => [0];
   private readonly readiness: (() => void) | undefined;
+  private readonly deviceTaskManagement: ((fn: TaskManagementFunction, nexus: Nexus) => void) | undefined;
   private readonly log: LogFn;
 
   constructor(options: LogicalUnitOptions) {
@@ -66,6 +69,7 @@ export class ScsiLogicalUnit implements LogicalUnit {
     this.modeParameters = options.modeParameters ?? {};
     this.logPages = options.logPages ?? [];
     this.readiness = options.checkReady;
+    this.deviceTaskManagement = options.taskManagement;
     this.log = options.log ?? (() => {});
   }
 
@@ -131,8 +135,9 @@ export class ScsiLogicalUnit implements LogicalUnit {
       case 'abort-task-set':
       case 'clear-task-set':
       case 'clear-aca':
-        // Commands complete before the next is dispatched to the core; aborting is the transport's.
+        // The core keeps no task set: aborting commands in flight is the transport's job.
         break;
     }
+    this.deviceTaskManagement?.(fn, nexus);
   }
 }

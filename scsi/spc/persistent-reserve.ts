@@ -1,7 +1,7 @@
 // PERSISTENT RESERVE IN and OUT (SPC-4 6.15, 6.16, 5.12). Registrations are per
 // I_T nexus; APTPL, SPEC_I_PT, ALL_TG_PT and REGISTER AND MOVE are not supported.
-// PREEMPT AND ABORT preempts like PREEMPT: commands complete before the next is
-// dispatched, so there is no task of the preempted nexus left to abort.
+// PREEMPT AND ABORT preempts like PREEMPT: the core keeps no task set, so aborting
+// the preempted nexuses' commands in flight is left to the transport.
 import { nameString, truncate } from '../buffers.ts';
 import { Access, CONTROL, type CommandContext, type CommandEntry } from '../command-table.ts';
 import { isPrType, type Registration, type PrType } from '../reservations.ts';

@@ -45,15 +45,21 @@ export interface WriteOutcome {
   readonly earlyWarning: boolean;
 }
 
-/** Writing past the end of the partition: nothing of the object was written. */
+/** Writing past the end of the partition: the records before `written` were written, none after. */
 export class EndOfPartitionError extends Error {
-  constructor() {
+  constructor(readonly written = 0) {
     super('end of partition reached');
   }
 }
 
-/** The medium refuses writes (retrieved from the shelf, WORM overwrite, write-protect tab). */
+/** The medium refuses writes (retrieved from the shelf, write-protect tab): DATA PROTECT 27/00. */
 export class WriteProtectedError extends Error {}
+
+/** A WORM medium refuses to overwrite or erase what it holds: DATA PROTECT 30/0C. */
+export class WormOverwriteError extends WriteProtectedError {}
+
+/** Stored data failed its checksum and no good copy exists: MEDIUM ERROR 11/00. */
+export class MediumError extends Error {}
 
 export interface TapeMedium {
   readonly barcode: string;
@@ -82,7 +88,8 @@ export interface TapeMedium {
 
   /**
    * Writes records at the position; everything after the position is discarded
-   * first (sequential medium). Throws EndOfPartitionError or WriteProtectedError.
+   * first (sequential medium). Throws EndOfPartitionError, WriteProtectedError
+   * or WormOverwriteError. Reads throw MediumError on data that fails its check.
    */
   writeRecords(records: readonly Buffer[]): Promise<WriteOutcome>;
   writeFilemarks(count: number): Promise<WriteOutcome>;

@@ -51,6 +51,14 @@ describe('scsi unit attentions and REQUEST SENSE', () => {
     }
   });
 
+  it('tells the device type of task management after the core has handled it', async () => {
+    const seen: string[] = [];
+    const { unit } = testUnit({ taskManagement: (fn, n) => void seen.push(`${fn} ${n === A}`) });
+    unit.taskManagement('lun-reset', A);
+    unit.taskManagement('i-t-nexus-loss', B);
+    assert.deepEqual(seen, ['lun-reset true', 'i-t-nexus-loss false']);
+  });
+
   it('a nexus that logs in again, or is lost, starts over with POWER ON', async () => {
     const { unit } = testUnit();
     await clearPowerOn(unit, A, B);
