@@ -44,6 +44,12 @@ describe('scsi/spc INQUIRY', () => {
     assert.deepEqual([...(await unit.execute(command([0x12, 1, 0xb0, 0, 255, 0]))).data!], [0x01, 0xb0, 0x00, 0x02, 0x00, 0x01]);
   });
 
+  it('lets a device type replace an SPC VPD page', async () => {
+    const { unit } = testUnit({ vpdPages: [{ page: 0x80, name: 'Unit Serial Number', data: () => Buffer.from('X') }] });
+    assert.deepEqual([...(await unit.execute(command([0x12, 1, 0x80, 0, 255, 0]))).data!], [0x01, 0x80, 0x00, 1, 0x58]);
+    assert.deepEqual([...(await unit.execute(command([0x12, 1, 0x00, 0, 255, 0]))).data!], [0x01, 0x00, 0x00, 0x04, 0x00, 0x80, 0x83, 0x86]);
+  });
+
   it('returns the unit serial number', async () => {
     const { unit } = testUnit();
     const d = (await unit.execute(command([0x12, 1, 0x80, 0, 255, 0]))).data!;
