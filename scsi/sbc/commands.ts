@@ -4,6 +4,7 @@
 // refused with INVALID FIELD IN CDB by the common CDB check before a handler runs.
 import { truncate } from '../buffers.ts';
 import { Access, CONTROL, type CommandContext, type CommandEntry, type CommandResult } from '../command-table.ts';
+import type { LogFn } from '../logical-unit.ts';
 import {
   Asc,
   invalidFieldInCdb,
@@ -27,6 +28,7 @@ export interface Disk {
   readonly lock: RangeLock;
   /** WCE of the Caching mode page: when false every write is forced to the medium. */
   writeCacheEnabled(): boolean;
+  readonly log: LogFn;
 }
 
 const GROUP = 0x1f;
@@ -102,21 +104,22 @@ function checkWritable(disk: Disk): void {
   if (disk.device.readOnly) throw writeProtected();
 }
 
-/** Medium errors from the device become sense data an initiator can act on. */
-async function io<T>(asc: number, op: () => Promise<T>): Promise<T> {
+/** Device failures become MEDIUM ERROR for the initiator, and a log record for the operator. */
+async function io<T>(disk: Disk, asc: number, op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (err) {
     if (err instanceof ScsiError) throw err;
+    disk.log('block device I/O failed', { err, asc: asc.toString(16).padStart(4, '0') });
     throw new ScsiError({ key: SenseKey.MediumError, asc }, `block device: ${(err as Error).message}`);
   }
 }
 
 const readMedium = (disk: Disk, e: Extent): Promise<Buffer> =>
-  io(Asc.UNRECOVERED_READ_ERROR, () => disk.device.read(e.lba * disk.device.blockSize, e.blocks * disk.device.blockSize));
+  io(disk, Asc.UNRECOVERED_READ_ERROR, () => disk.device.read(e.lba * disk.device.blockSize, e.blocks * disk.device.blockSize));
 
 const writeMedium = (disk: Disk, lba: number, data: Buffer, fua: boolean): Promise<void> =>
-  io(Asc.WRITE_ERROR, () => disk.device.write(lba * disk.device.blockSize, data, { fua: fua || !disk.writeCacheEnabled() }));
+  io(disk, Asc.WRITE_ERROR, () => disk.device.write(lba * disk.device.blockSize, data, { fua: fua || !disk.writeCacheEnabled() }));
 
 /** MISCOMPARE DURING VERIFY OPERATION with the offset of the first differing byte in INFORMATION. */
 function compare(expected: Buffer, actual: Buffer): void {
@@ -279,8 +282,8 @@ function writeSame(disk: Disk, opcode: number, name: string, layout: Layout): Co
 
 async function discard(disk: Disk, e: Extent): Promise<void> {
   const bs = disk.device.blockSize;
-  await io(Asc.WRITE_ERROR, () => disk.device.discard(e.lba * bs, e.blocks * bs));
-  if (!disk.writeCacheEnabled()) await io(Asc.WRITE_ERROR, () => disk.device.flush());
+  await io(disk, Asc.WRITE_ERROR, () => disk.device.discard(e.lba * bs, e.blocks * bs));
+  if (!disk.writeCacheEnabled()) await io(disk, Asc.WRITE_ERROR, () => disk.device.flush());
 }
 
 function compareAndWrite(disk: Disk): CommandEntry {
@@ -375,7 +378,7 @@ function preFetch(disk: Disk, opcode: number, name: string, layout: Layout): Com
       const done = prefetch.call(disk.device, e.lba * bs, e.blocks * bs);
       // GOOD, not CONDITION MET: nothing guarantees the blocks stay cached.
       if (ctx.cdb[1]! & IMMED) done.catch(() => {});
-      else await io(Asc.UNRECOVERED_READ_ERROR, () => done);
+      else await io(disk, Asc.UNRECOVERED_READ_ERROR, () => done);
     },
   };
 }
@@ -389,7 +392,7 @@ function synchronizeCache(disk: Disk, opcode: number, name: string, layout: Layo
       // NUMBER OF LOGICAL BLOCKS 0 means through the last LBA; the device
       // flushes everything, so the range is only checked.
       extent(disk, lbaOf(ctx.cdb, layout), lengthOf(ctx.cdb, layout));
-      await io(Asc.WRITE_ERROR, () => disk.device.flush());
+      await io(disk, Asc.WRITE_ERROR, () => disk.device.flush());
     },
   };
 }
@@ -436,7 +439,7 @@ function readCapacity16(disk: Disk): CommandEntry {
 }
 
 /** Bytes GET LBA STATUS examines per command: the file device reads them to find zeros. */
-const LBA_STATUS_SCAN_BYTES = 4 * 1024 * 1024;
+const LBA_STATUS_SCAN_BYTES = 1024 * 1024;
 
 const enum Provisioning {
   Mapped = 0,
@@ -458,7 +461,7 @@ function getLbaStatus(disk: Disk): CommandEntry {
       const bs = disk.device.blockSize;
       const start = Number(lba) * bs;
       const maxDescriptors = Math.max(1, Math.floor((allocation - 8) / 16));
-      const extents = await io(Asc.UNRECOVERED_READ_ERROR, () => disk.device.provisioning(start, Math.min(LBA_STATUS_SCAN_BYTES, disk.device.size - start)));
+      const extents = await io(disk, Asc.UNRECOVERED_READ_ERROR, () => disk.device.provisioning(start, Math.min(LBA_STATUS_SCAN_BYTES, disk.device.size - start)));
       const descriptors = extents.slice(0, maxDescriptors).map((x) => {
         const d = Buffer.alloc(16);
         d.writeBigUInt64BE(BigInt(x.offset / bs), 0);
@@ -508,7 +511,7 @@ function startStopUnit(disk: Disk): CommandEntry {
     usage: [0x1b, 0x01, 0, 0x0f, 0xf0 | NO_FLUSH | START, CONTROL],
     async handler(ctx) {
       const flags = ctx.cdb[4]!;
-      if (!(flags & START) && !(flags & NO_FLUSH)) await io(Asc.WRITE_ERROR, () => disk.device.flush());
+      if (!(flags & START) && !(flags & NO_FLUSH)) await io(disk, Asc.WRITE_ERROR, () => disk.device.flush());
     },
   };
 }

@@ -71,6 +71,7 @@ export function createDiskUnit(options: DiskUnitOptions): ScsiLogicalUnit {
     limits,
     lock: new RangeLock(),
     writeCacheEnabled: () => (lu.modePages.value(cachingModePage, 'current')[0]! & WCE) !== 0,
+    log: (message, fields) => options.log?.(message, { ...fields, device: options.identity.name }),
   };
   const identity: DeviceIdentity = {
     ...options.identity,

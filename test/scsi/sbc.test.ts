@@ -408,7 +408,8 @@ describe('SBC disk logical unit', () => {
       const last = good(await exec([0x9e, 0x12, ...be(BLOCKS - 1, 8), ...be(24, 4), 0, 0]));
       assert.deepEqual([...last.subarray(8, 24)], [...be(BLOCKS - 1, 8), ...be(1, 4), 0, 0, 0, 0]);
       const first = good(await exec([0x9e, 0x12, ...be(0, 8), ...be(24, 4), 0, 0]));
-      assert.deepEqual([...first.subarray(8, 21)], [...be(0, 8), ...be(BLOCKS - 1, 4), 1]);
+      // One command examines at most 1 MiB: the initiator asks again from where it ends.
+      assert.deepEqual([...first.subarray(8, 21)], [...be(0, 8), ...be((1 << 20) / BS, 4), 1]);
       for (const lba of [BigInt(BLOCKS), 1n << 63n, 0xffffffffffffffffn]) {
         assertSense(await exec([0x9e, 0x12, ...be(lba, 8), ...be(24, 4), 0, 0]), ILLEGAL_REQUEST, 0x21);
       }
@@ -527,6 +528,20 @@ describe('SBC disk logical unit', () => {
     it('READ DEFECT DATA answers an empty list in the requested format', async () => {
       assert.deepEqual([...good(await exec([0x37, 0, 0x1d, 0, 0, 0, 0, 0, 32, 0]))], [0, 0x1d, 0, 0]);
       assert.deepEqual([...good(await exec([0xb7, 0x0d, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0]))], [0, 0x0d, 0, 0, 0, 0, 0, 0]);
+    });
+  });
+
+  describe('device failures', () => {
+    it('answer MEDIUM ERROR and are logged with the device name', async () => {
+      const records: { message: string; fields: Record<string, unknown> }[] = [];
+      lu = createDiskUnit({ identity, device, log: (message, fields) => records.push({ message, fields }) });
+      await exec([0, 0, 0, 0, 0, 0]);
+      await device.close();
+      assertSense(await exec(cdb10(0x28, 0, 0, 1)), 0x3, 0x11, 0x00);
+      assertSense(await exec(cdb10(0x2a, 0, 0, 1), pattern(1, 0)), 0x3, 0x0c, 0x00);
+      assert.equal(records.length, 2);
+      assert.equal(records[0]!.fields.device, identity.name);
+      await open();
     });
   });
 
