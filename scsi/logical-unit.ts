@@ -123,10 +123,11 @@ export class ScsiLogicalUnit implements LogicalUnit {
     switch (fn) {
       case 'lun-reset':
       case 'target-reset':
-        // SAM-5 6.3.3: every I_T nexus learns of the reset; RESERVE(6) is released, PR survives.
+        // Every other I_T nexus learns of the reset (the one that asked knows, as tgt and
+        // libiscsi's suite expect); RESERVE(6) is released, PR survives.
         this.reservations.classicHolder = undefined;
         this.modePages.reset();
-        this.unitAttentions.establishAll(Asc.BUS_DEVICE_RESET_FUNCTION_OCCURRED);
+        this.unitAttentions.establishAll(Asc.BUS_DEVICE_RESET_FUNCTION_OCCURRED, nexus.key);
         break;
       case 'i-t-nexus-loss':
         if (this.reservations.classicHolder === nexus.key) this.reservations.classicHolder = undefined;

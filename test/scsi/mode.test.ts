@@ -64,7 +64,7 @@ describe('scsi/spc MODE SENSE and MODE SELECT', () => {
     assert.equal((await unit.execute(command([0x00, 0, 0, 0, 0, 0], { nexus: A }))).status, Status.Good);
     // A LUN reset brings the default (fixed) format back.
     unit.taskManagement('lun-reset', A);
-    assert.equal((await unit.execute(command([0x00, 0, 0, 0, 0, 0]))).sense![0], 0x70);
+    assert.equal((await unit.execute(command([0xc5, 0, 0, 0, 0, 0]))).sense![0], 0x70);
   });
 
   it('MODE SELECT(10) with a subpage and a changeable field', async () => {
