@@ -2,7 +2,7 @@
 // transfers, task management, NOP, text (SendTargets) and logout. One
 // connection per session (MaxConnections=1, ErrorRecoveryLevel=0).
 import type { Logger } from 'pino';
-import { buildSense, scsiError, SenseKey, ScsiError } from '../../scsi/sense.ts';
+import { Asc, buildSense, internalTargetFailure, scsiError, SenseKey, ScsiError } from '../../scsi/sense.ts';
 import { Status, type Nexus, type ScsiCommand, type ScsiResponse, type TaskAttribute, type TaskManagementFunction } from '../../scsi/types.ts';
 import { CommandWindow } from './command-window.ts';
 import type { LoginAgreement } from './login.ts';
@@ -44,6 +44,8 @@ export const MAX_WRITE_TRANSFER = 64 * 1024 * 1024;
 
 const ATTRIBUTES: readonly TaskAttribute[] = ['untagged', 'simple', 'ordered', 'head-of-queue', 'aca'];
 const EMPTY = Buffer.alloc(0);
+const DATA_PHASE_ERROR = 0x4b00;
+const PROTOCOL_SERVICE_CRC_ERROR = 0x4705;
 
 /** What a session needs from its connection. */
 export interface SessionConnection {
@@ -153,7 +155,7 @@ export class Session {
   receiveWithBadData(pdu: RawPdu): void {
     this.connection.reject(RejectReason.DataDigestError, pdu);
     const opcode = opcodeOf(pdu.bhs);
-    const crcError = scsiError(SenseKey.AbortedCommand, 0x4705);
+    const crcError = scsiError(SenseKey.AbortedCommand, PROTOCOL_SERVICE_CRC_ERROR);
     if (opcode === Opcode.ScsiCommand) {
       this.onScsiCommand({ ...pdu, data: EMPTY }, crcError);
     } else if (opcode === Opcode.DataOut) {
@@ -181,7 +183,7 @@ export class Session {
     if (this.closed) return;
     const task: Task = { itt: pdu.itt, pdu, failure, dataPdus: 0, aborted: false };
     if (pdu.write && pdu.expectedDataTransferLength > MAX_WRITE_TRANSFER) {
-      task.failure ??= scsiError(SenseKey.IllegalRequest, 0x2400);
+      task.failure ??= scsiError(SenseKey.IllegalRequest, Asc.INVALID_FIELD_IN_CDB);
     }
     this.tasks.set(pdu.itt, task);
     if (pdu.write && pdu.expectedDataTransferLength > 0 && !task.failure) {
@@ -213,7 +215,14 @@ export class Session {
     // Data for a command that was refused early or aborted is dropped, as is data after a digest error.
     if (!task || task.aborted || task.failure || task.execution) return;
     if (!task.collector) throw new PduError(RejectReason.ProtocolError, 'Data-Out for a command that expects no data');
-    task.collector.accept(pdu);
+    try {
+      task.collector.accept(pdu);
+    } catch (error) {
+      // The rest of this command's data can no longer line up: end it, the PDU is rejected.
+      task.failure = scsiError(SenseKey.AbortedCommand, DATA_PHASE_ERROR);
+      this.dispatchReady();
+      throw error;
+    }
     this.sendR2Ts(task);
     if (task.collector.complete) this.dispatchReady();
   }
@@ -242,7 +251,7 @@ export class Session {
     task.execution = outcome
       .catch((error: unknown): ScsiResponse => {
         this.services.logger.error({ err: error, itt: task.itt }, 'SCSI command failed inside the target');
-        return { status: Status.CheckCondition, sense: buildSense({ key: SenseKey.HardwareError, asc: 0x4400 }) };
+        return { status: Status.CheckCondition, sense: buildSense(internalTargetFailure().sense) };
       })
       .then((response) => this.complete(task, response));
   }

@@ -188,6 +188,36 @@ describe('iSCSI fabric', function () {
       initiator.close();
     });
 
+    it('rejects a Data-Out with the wrong DataSN and ends its command with ABORTED COMMAND 4B/00', async () => {
+      const initiator = await session(fabric, { ...LIBISCSI_OFFER, ImmediateData: 'No', InitialR2T: 'Yes' });
+      const itt = initiator.nextItt();
+      const bhs = Buffer.alloc(48);
+      bhs[0] = Opcode.ScsiCommand;
+      bhs[1] = 0x80 | 0x20 | 0x01;
+      bhs.writeUInt32BE(itt, 16);
+      bhs.writeUInt32BE(1024, 20);
+      bhs.writeUInt32BE(initiator.cmdSN++, 24);
+      Buffer.from(cdb.write10(7, 2)).copy(bhs, 32);
+      initiator.sendPdu(bhs);
+      const r2t = await initiator.receive();
+      assert.equal(r2t?.opcode, Opcode.R2T);
+      const data = Buffer.alloc(48);
+      data[0] = Opcode.DataOut;
+      data[1] = 0x80;
+      data.writeUInt32BE(itt, 16);
+      data.writeUInt32BE(r2t!.bhs.readUInt32BE(20), 20);
+      data.writeUInt32BE(27, 36);
+      initiator.sendPdu(data, pattern(1024, 9));
+      const reject = await initiator.receive();
+      assert.equal(reject?.opcode, Opcode.Reject);
+      assert.equal(reject!.bhs[2], RejectReason.ProtocolError);
+      const response = await initiator.receive();
+      assert.equal(response?.opcode, Opcode.ScsiResponse);
+      assert.deepEqual(senseKeyAsc(response!.data.subarray(2)), [0x0b, 0x4b, 0x00]);
+      assert.equal((await initiator.command(cdb.testUnitReady())).status, GOOD);
+      initiator.close();
+    });
+
     it('drops the connection on a header digest error', async () => {
       const initiator = await session(fabric, { ...LIBISCSI_OFFER, HeaderDigest: 'CRC32C' });
       initiator.headerDigest = false;
