@@ -89,3 +89,27 @@ export function parseInqFields(stdout: string): Map<string, string[]> {
   }
   return fields;
 }
+
+export interface Designator {
+  readonly codeSet: string;
+  readonly association: string;
+  readonly type: string;
+  /** As printed between the brackets; binary designators come out as raw bytes. */
+  readonly value: string;
+}
+
+/** Reads `iscsi-inq -e 1 -c 131` (VPD 83h): "DEVICE DESIGNATOR #n" blocks of "Key:(code) NAME" lines. */
+export function parseDesignators(stdout: string): Designator[] {
+  return stdout
+    .split(/^DEVICE DESIGNATOR #\d+$/m)
+    .slice(1)
+    .map((block) => {
+      const named = (key: string) => new RegExp(`^${key}:\\(\\d+\\) (\\S+)$`, 'm').exec(block)?.[1] ?? '';
+      return {
+        codeSet: named('Code Set'),
+        association: named('Association'),
+        type: named('Designator Type'),
+        value: /^Designator:\[(.*)\]$/ms.exec(block)?.[1] ?? '',
+      };
+    });
+}
