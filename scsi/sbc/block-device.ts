@@ -17,6 +17,11 @@ export interface ProvisioningExtent {
 export interface BlockDevice {
   /** Logical block size in bytes (512 or 4096 in practice). */
   readonly blockSize: number;
+  /**
+   * The unit the medium writes without a read-modify-write, a power-of-two
+   * multiple of blockSize (e.g. 4096 under 512-byte blocks); default blockSize.
+   */
+  readonly physicalBlockSize?: number;
   /** Capacity in bytes, a whole number of blocks. */
   readonly size: number;
   /** Writes are refused with DATA PROTECT when true. */

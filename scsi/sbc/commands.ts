@@ -87,6 +87,10 @@ function blockCount(disk: Disk): number {
   return disk.device.size / disk.device.blockSize;
 }
 
+export function blocksPerPhysicalBlock(device: BlockDevice): number {
+  return (device.physicalBlockSize ?? device.blockSize) / device.blockSize;
+}
+
 /** LBA OUT OF RANGE unless [lba, lba + blocks) lies within the medium. */
 function extent(disk: Disk, lba: bigint, blocks: number): Extent {
   if (lba + BigInt(blocks) > BigInt(blockCount(disk))) throw lbaOutOfRange();
@@ -430,8 +434,9 @@ function readCapacity16(disk: Disk): CommandEntry {
       const data = Buffer.alloc(32);
       data.writeBigUInt64BE(BigInt(blockCount(disk) - 1), 0);
       data.writeUInt32BE(disk.device.blockSize, 8);
-      // No protection information, one logical block per physical block;
+      // No protection information; LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT;
       // LBPME (thin provisioned) and LBPRZ (deallocated blocks read as zeros).
+      data[13] = Math.log2(blocksPerPhysicalBlock(disk.device));
       data[14] = 0x80 | 0x40;
       return truncate(data, ctx.cdb.readUInt32BE(10));
     },

@@ -7,7 +7,7 @@ import { invalidFieldInParameterList } from '../sense.ts';
 import { spcModePages } from '../spc/common-mode-pages.ts';
 import { spcCommands } from '../spc/commands.ts';
 import type { BlockDevice } from './block-device.ts';
-import { diskCommands, type Disk } from './commands.ts';
+import { blocksPerPhysicalBlock, diskCommands, type Disk } from './commands.ts';
 import { RangeLock } from './range-lock.ts';
 import { defaultLimits, diskVpdPages, type DiskLimits } from './vpd.ts';
 
@@ -81,7 +81,7 @@ export function createDiskUnit(options: DiskUnitOptions): ScsiLogicalUnit {
   const lu: ScsiLogicalUnit = new ScsiLogicalUnit({
     identity,
     commands: [...spcCommands(), ...diskCommands(disk)],
-    vpdPages: diskVpdPages(limits),
+    vpdPages: diskVpdPages(limits, blocksPerPhysicalBlock(device)),
     modePages: [...spcModePages, cachingModePage],
     modeParameters: modeParameters(device),
     ...(options.log ? { log: options.log } : {}),

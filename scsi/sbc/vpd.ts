@@ -35,25 +35,25 @@ export function defaultLimits(blockSize: number): DiskLimits {
 }
 
 /** Page bodies: `data` returns the bytes after the 4-byte header, so byte n of SBC-3's tables is body[n - 4]. */
-export function diskVpdPages(limits: DiskLimits): VpdPage[] {
+export function diskVpdPages(limits: DiskLimits, blocksPerPhysicalBlock: number): VpdPage[] {
   return [
-    { page: 0xb0, name: 'Block Limits', data: () => blockLimits(limits) },
+    { page: 0xb0, name: 'Block Limits', data: () => blockLimits(limits, blocksPerPhysicalBlock) },
     { page: 0xb1, name: 'Block Device Characteristics', data: blockDeviceCharacteristics },
     { page: 0xb2, name: 'Logical Block Provisioning', data: logicalBlockProvisioning },
   ];
 }
 
-function blockLimits(limits: DiskLimits): Buffer {
+function blockLimits(limits: DiskLimits, blocksPerPhysicalBlock: number): Buffer {
   const p = Buffer.alloc(0x3c);
   // WSNZ=0: WRITE SAME with NUMBER OF LOGICAL BLOCKS 0 means "to the last LBA".
   p[1] = limits.maxCompareAndWriteBlocks;
-  p.writeUInt16BE(1, 2); // OPTIMAL TRANSFER LENGTH GRANULARITY
+  p.writeUInt16BE(blocksPerPhysicalBlock, 2); // OPTIMAL TRANSFER LENGTH GRANULARITY
   p.writeUInt32BE(limits.maxTransferBlocks, 4);
   p.writeUInt32BE(limits.optimalTransferBlocks, 8);
   p.writeUInt32BE(limits.maxTransferBlocks, 12); // MAXIMUM PREFETCH LENGTH
   p.writeUInt32BE(limits.maxUnmapBlocks, 16);
   p.writeUInt32BE(limits.maxUnmapDescriptors, 20);
-  p.writeUInt32BE(1, 24); // OPTIMAL UNMAP GRANULARITY; UGAVALID=0
+  p.writeUInt32BE(blocksPerPhysicalBlock, 24); // OPTIMAL UNMAP GRANULARITY; UGAVALID=0
   p.writeBigUInt64BE(BigInt(limits.maxWriteSameBlocks), 32);
   return p;
 }

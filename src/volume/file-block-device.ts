@@ -11,6 +11,8 @@ export interface FileBlockDeviceOptions {
   size?: number;
   /** Logical block size; default 512. */
   blockSize?: number;
+  /** Reported physical block size, a power-of-two multiple of blockSize; default blockSize. */
+  physicalBlockSize?: number;
   readOnly?: boolean;
 }
 
@@ -32,6 +34,7 @@ export class FileBlockDevice implements BlockDevice {
     readonly path: string,
     readonly size: number,
     readonly blockSize: number,
+    readonly physicalBlockSize: number,
     readonly readOnly: boolean,
   ) {}
 
@@ -42,6 +45,11 @@ export class FileBlockDevice implements BlockDevice {
     }
     if (options.size !== undefined && (!Number.isSafeInteger(options.size) || options.size <= 0 || options.size % blockSize !== 0)) {
       throw new RangeError(`size ${options.size} is not a positive multiple of the block size ${blockSize}`);
+    }
+    const physicalBlockSize = options.physicalBlockSize ?? blockSize;
+    const ratio = physicalBlockSize / blockSize;
+    if (!Number.isInteger(ratio) || (ratio & (ratio - 1)) !== 0 || ratio > 1 << 15) {
+      throw new RangeError(`physical block size ${physicalBlockSize} is not a power-of-two multiple of the block size ${blockSize}`);
     }
     const readOnly = options.readOnly ?? false;
     let fh: FileHandle;
@@ -64,7 +72,7 @@ export class FileBlockDevice implements BlockDevice {
       if (size === 0 || size % blockSize !== 0) {
         throw new RangeError(`${options.path}: size ${size} is not a positive multiple of the block size ${blockSize}`);
       }
-      return new FileBlockDevice(fh, options.path, size, blockSize, readOnly);
+      return new FileBlockDevice(fh, options.path, size, blockSize, physicalBlockSize, readOnly);
     } catch (err) {
       await fh.close();
       throw err;

@@ -132,6 +132,18 @@ describe('SBC disk logical unit', () => {
       for (const alloc of [0, 1, 15]) assert.equal(good(await exec([0x9e, 0x10, ...be(0, 8), ...be(alloc, 4), 0, 0])).length, alloc);
     });
 
+    it('reports a physical block larger than the logical one in READ CAPACITY(16) and Block Limits', async () => {
+      await device.close();
+      device = await FileBlockDevice.open({ path: join(dir, 'disk.img'), blockSize: BS, physicalBlockSize: 4096 });
+      lu = createDiskUnit({ identity, device });
+      await exec([0, 0, 0, 0, 0, 0]);
+      const data = good(await exec([0x9e, 0x10, ...be(0, 8), ...be(32, 4), 0, 0]));
+      assert.equal(data[13], 3, 'LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT');
+      const bl = good(await exec([0x12, 1, 0xb0, 0, 255, 0]));
+      assert.equal(bl.readUInt16BE(6), 8, 'OPTIMAL TRANSFER LENGTH GRANULARITY');
+      assert.equal(bl.readUInt32BE(28), 8, 'OPTIMAL UNMAP GRANULARITY');
+    });
+
     it('standard INQUIRY claims SBC-3 and a direct-access device', async () => {
       const data = good(await exec([0x12, 0, 0, 0, 96, 0]));
       assert.equal(data[0], 0x00);

@@ -61,6 +61,8 @@ describe('FileBlockDevice', () => {
     await assert.rejects(FileBlockDevice.open({ path: join(dir, 'ragged') }), RangeError);
     await assert.rejects(FileBlockDevice.open({ path: join(dir, 'missing') }), { code: 'ENOENT' });
     await assert.rejects(FileBlockDevice.open({ path: join(dir, 'bad'), size: 4096, blockSize: 1000 }), RangeError);
+    await assert.rejects(FileBlockDevice.open({ path: join(dir, 'bad'), size: 4096, physicalBlockSize: 1536 }), RangeError);
+    await assert.rejects(FileBlockDevice.open({ path: join(dir, 'bad'), size: 4096, blockSize: 4096, physicalBlockSize: 512 }), RangeError);
   });
 
   it('discard zeroes the range and provisioning reports it deallocated', async () => {
