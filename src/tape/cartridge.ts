@@ -1,0 +1,498 @@
+// A virtual cartridge: a sequence of records and filemarks kept as segment
+// objects (record bytes back to back, plus an append-only index) and a
+// manifest, all through the cache engine. Writes are buffered and become
+// durable at sync points (flush); the last durable manifest always describes
+// whole data, because nothing it counts is modified before a newer manifest
+// replaces it: new data after a rewrite goes to a new segment, and segments
+// dropped by a rewrite are deleted only after the manifest that drops them.
+import { crc32c } from '@node-rs/crc32';
+import {
+  EndOfPartitionError,
+  MediumError,
+  WormOverwriteError,
+  WriteProtectedError,
+  type SpaceOutcome,
+  type TapeCapacity,
+  type TapeLocation,
+  type TapeMedium,
+  type TapeObject,
+  type WriteOutcome,
+} from '../../scsi/ssc/tape-medium.ts';
+import { CacheCorruptionError } from '../cache/engine.ts';
+import { UnverifiableObjectError } from '../cloud/object-store.ts';
+import { ChecksumMismatchError } from '../cloud/retry.ts';
+import { decodeManifest, encodeManifest, MANIFEST_FORMAT, CorruptManifestError, type Manifest, type SegmentSummary } from './manifest.ts';
+import { decodeIndex, encodeEntries, indexHeader, INDEX_ENTRY_BYTES, INDEX_HEADER_BYTES, type IndexEntry } from './segment-index.ts';
+
+/** What a cartridge needs from the cache engine (CacheEngine provides it). */
+export interface CartridgeStore {
+  write(key: string, offset: number, data: Uint8Array): Promise<void>;
+  read(key: string, offset: number, length: number): Promise<Buffer>;
+  size(key: string): Promise<number | undefined>;
+  truncate(key: string, size: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  sync(keys?: readonly string[]): Promise<void>;
+}
+
+export interface CartridgeSpec {
+  readonly barcode: string;
+  readonly capacityBytes: number;
+  /** Remaining bytes at which early warning starts; default 1% of capacity, at least 1 MiB. */
+  readonly earlyWarningBytes?: number;
+  readonly densityCode?: number;
+  readonly worm?: boolean;
+  /** Size at which a segment is closed and the next begins; default 64 MiB. */
+  readonly segmentBytes?: number;
+}
+
+export class CartridgeNotFoundError extends Error {}
+
+const LTO5_DENSITY = 0x58;
+const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+/** Written records are handed to the engine in pieces of about this size. */
+const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
+const CACHED_INDEXES = 8;
+const SLOTS = ['a', 'b'] as const;
+
+interface Segment {
+  readonly seq: number;
+  readonly firstObject: number;
+  objects: number;
+  bytes: number;
+  /** Objects the last durable manifest counts in this segment: those bytes are never touched again. */
+  durableObjects: number;
+  /** Objects whose index entries are in the store. */
+  indexedObjects: number;
+  /** Index entries of the objects after indexedObjects, still only in memory. */
+  unindexed: IndexEntry[];
+  /** Takes no more appends: full, or cut by a rewrite inside what a durable manifest counts. */
+  sealed: boolean;
+}
+
+interface LoadedIndex {
+  readonly entries: IndexEntry[];
+  /** Byte offset of each entry's record within the segment's data object. */
+  readonly offsets: Float64Array;
+}
+
+export function cartridgeKeys(barcode: string) {
+  const base = `tapes/${barcode}`;
+  return {
+    manifest: (slot: string) => `${base}/manifest-${slot}`,
+    data: (seq: number) => `${base}/segments/${seq.toString(16).padStart(8, '0')}.data`,
+    index: (seq: number) => `${base}/segments/${seq.toString(16).padStart(8, '0')}.index`,
+  };
+}
+
+export class Cartridge implements TapeMedium {
+  private readonly keys: ReturnType<typeof cartridgeKeys>;
+  private segments: Segment[];
+  private filemarks: number[];
+  private position = 0;
+  private generation: number;
+  private nextSeq: number;
+  private readonly slotSizes = new Map<string, number>();
+  /** Records written but not yet handed to the store: they belong to the last segment. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly indexes = new Map<number, LoadedIndex>();
+  /** Keys written since the last sync point. */
+  private readonly touched = new Set<string>();
+  /** Segments dropped by a rewrite: deleted once a durable manifest no longer counts them. */
+  private garbage: number[] = [];
+
+  private constructor(
+    private readonly store: CartridgeStore,
+    private readonly manifestBase: Omit<Manifest, 'generation' | 'segments' | 'filemarks' | 'nextSeq'>,
+    manifest: Manifest,
+    readonly writeProtected: boolean,
+  ) {
+    this.keys = cartridgeKeys(manifest.barcode);
+    this.generation = manifest.generation;
+    this.nextSeq = manifest.nextSeq;
+    this.filemarks = [...manifest.filemarks];
+    this.segments = manifest.segments.map((s) => ({ ...s, durableObjects: s.objects, indexedObjects: s.objects, unindexed: [], sealed: true }));
+  }
+
+  /** Creates a new, empty cartridge and makes it durable. */
+  static async create(store: CartridgeStore, spec: CartridgeSpec): Promise<Cartridge> {
+    const keys = cartridgeKeys(spec.barcode);
+    for (const slot of SLOTS) {
+      if ((await store.size(keys.manifest(slot))) !== undefined) throw new Error(`cartridge ${spec.barcode} already exists`);
+    }
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      barcode: spec.barcode,
+      generation: 0,
+      createdAt: new Date().toISOString(),
+      capacityBytes: spec.capacityBytes,
+      earlyWarningBytes: spec.earlyWarningBytes ?? Math.max(1024 * 1024, Math.floor(spec.capacityBytes / 100)),
+      densityCode: spec.densityCode ?? LTO5_DENSITY,
+      worm: spec.worm ?? false,
+      segmentBytes: spec.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
+      segments: [],
+      filemarks: [],
+      nextSeq: 1,
+    };
+    const cartridge = new Cartridge(store, manifest, manifest, false);
+    await cartridge.flush(true);
+    return cartridge;
+  }
+
+  /** Opens a cartridge from its newest whole manifest, here or in the bucket. */
+  static async open(store: CartridgeStore, barcode: string, options: { readOnly?: boolean } = {}): Promise<Cartridge> {
+    const keys = cartridgeKeys(barcode);
+    let newest: Manifest | undefined;
+    const sizes = new Map<string, number>();
+    let lastError: Error | undefined;
+    for (const slot of SLOTS) {
+      const key = keys.manifest(slot);
+      const size = await store.size(key);
+      if (size === undefined) continue;
+      sizes.set(key, size);
+      try {
+        const manifest = decodeManifest(await store.read(key, 0, size));
+        if (manifest.barcode !== barcode) throw new CorruptManifestError(`manifest of ${manifest.barcode} stored under ${barcode}`);
+        if (!newest || manifest.generation > newest.generation) newest = manifest;
+      } catch (error) {
+        if (!(error instanceof CorruptManifestError)) throw error;
+        lastError = error;
+      }
+    }
+    if (!newest) throw lastError ?? new CartridgeNotFoundError(`no cartridge ${barcode} in the cache or the bucket`);
+    const cartridge = new Cartridge(store, newest, newest, options.readOnly ?? false);
+    for (const [key, size] of sizes) cartridge.slotSizes.set(key, size);
+    return cartridge;
+  }
+
+  get barcode(): string {
+    return this.manifestBase.barcode;
+  }
+
+  get densityCode(): number {
+    return this.manifestBase.densityCode;
+  }
+
+  get worm(): boolean {
+    return this.manifestBase.worm;
+  }
+
+  get createdAt(): string {
+    return this.manifestBase.createdAt;
+  }
+
+  private get endOfData(): number {
+    const last = this.segments.at(-1);
+    return last ? last.firstObject + last.objects : 0;
+  }
+
+  capacity(): TapeCapacity {
+    return {
+      totalBytes: this.manifestBase.capacityBytes,
+      usedBytes: this.usedBytes(),
+      earlyWarningBytes: this.manifestBase.earlyWarningBytes,
+    };
+  }
+
+  private usedBytes(): number {
+    let used = 0;
+    for (const s of this.segments) used += s.bytes;
+    return used;
+  }
+
+  location(): TapeLocation {
+    const fileNumber = countBelow(this.filemarks, this.position);
+    const previousMark = fileNumber > 0 ? this.filemarks[fileNumber - 1] : -1;
+    return {
+      objectNumber: this.position,
+      fileNumber,
+      recordInFile: this.position - previousMark - 1,
+      atBeginning: this.position === 0,
+      atEndOfData: this.position === this.endOfData,
+    };
+  }
+
+  async rewind(): Promise<void> {
+    await this.handOver();
+    this.position = 0;
+  }
+
+  async read(): Promise<TapeObject> {
+    await this.handOver();
+    if (this.position >= this.endOfData) return { kind: 'end-of-data' };
+    const { segment, index } = await this.entryAt(this.position);
+    const at = this.position - segment.firstObject;
+    const entry = index.entries[at];
+    this.position++;
+    if (entry.filemark) return { kind: 'filemark' };
+    const data = await this.store.read(this.keys.data(segment.seq), index.offsets[at], entry.length).catch((error: unknown) => {
+      if (error instanceof ChecksumMismatchError || error instanceof CacheCorruptionError || error instanceof UnverifiableObjectError) {
+        throw new MediumError(`record ${this.position - 1} of ${this.barcode} cannot be read intact: ${error.message}`);
+      }
+      throw error;
+    });
+    if ((crc32c(data) >>> 0) !== entry.crc) {
+      throw new MediumError(`record ${this.position - 1} of ${this.barcode} fails its checksum`);
+    }
+    return { kind: 'record', data };
+  }
+
+  async spaceRecords(count: number): Promise<SpaceOutcome> {
+    await this.handOver();
+    if (count >= 0) {
+      const mark = this.filemarks[countBelow(this.filemarks, this.position)] ?? Infinity;
+      const limit = Math.min(mark, this.endOfData);
+      if (this.position + count <= limit) {
+        this.position += count;
+        return { moved: count };
+      }
+      const moved = limit - this.position;
+      if (mark < this.endOfData) {
+        this.position = mark + 1;
+        return { moved, stoppedAt: 'filemark' };
+      }
+      this.position = this.endOfData;
+      return { moved, stoppedAt: 'end-of-data' };
+    }
+    const back = -count;
+    const below = countBelow(this.filemarks, this.position);
+    const mark = below > 0 ? this.filemarks[below - 1] : -1;
+    if (this.position - back > mark) {
+      this.position -= back;
+      return { moved: back };
+    }
+    const moved = this.position - mark - 1;
+    if (mark >= 0) {
+      this.position = mark;
+      return { moved, stoppedAt: 'filemark' };
+    }
+    this.position = 0;
+    return { moved, stoppedAt: 'beginning-of-partition' };
+  }
+
+  async spaceFilemarks(count: number): Promise<SpaceOutcome> {
+    await this.handOver();
+    if (count >= 0) {
+      const first = countBelow(this.filemarks, this.position);
+      const target = first + count - 1;
+      if (count === 0) return { moved: 0 };
+      if (target < this.filemarks.length) {
+        this.position = this.filemarks[target] + 1;
+        return { moved: count };
+      }
+      this.position = this.endOfData;
+      return { moved: this.filemarks.length - first, stoppedAt: 'end-of-data' };
+    }
+    const below = countBelow(this.filemarks, this.position);
+    const back = -count;
+    if (back <= below) {
+      this.position = this.filemarks[below - back];
+      return { moved: back };
+    }
+    this.position = 0;
+    return { moved: below, stoppedAt: 'beginning-of-partition' };
+  }
+
+  async spaceToEndOfData(): Promise<void> {
+    await this.handOver();
+    this.position = this.endOfData;
+  }
+
+  async locate(objectNumber: number): Promise<SpaceOutcome> {
+    await this.handOver();
+    if (objectNumber > this.endOfData) {
+      this.position = this.endOfData;
+      return { moved: 0, stoppedAt: 'end-of-data' };
+    }
+    this.position = objectNumber;
+    return { moved: 0 };
+  }
+
+  async writeRecords(records: readonly Buffer[]): Promise<WriteOutcome> {
+    await this.prepareWrite();
+    const { capacityBytes } = this.manifestBase;
+    let used = this.usedBytes();
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i];
+      if (used + record.length > capacityBytes) throw new EndOfPartitionError(i);
+      await this.append({ filemark: false, length: record.length, crc: crc32c(record) >>> 0 }, record);
+      used += record.length;
+    }
+    return { earlyWarning: this.inEarlyWarning(used) };
+  }
+
+  async writeFilemarks(count: number): Promise<WriteOutcome> {
+    await this.prepareWrite();
+    for (let i = 0; i < count; i++) {
+      this.filemarks.push(this.position);
+      await this.append({ filemark: true, length: 0, crc: 0 });
+    }
+    return { earlyWarning: this.inEarlyWarning(this.usedBytes()) };
+  }
+
+  async erase(): Promise<void> {
+    if (this.writeProtected) throw new WriteProtectedError(`cartridge ${this.barcode} is write-protected`);
+    if (this.worm && this.position < this.endOfData) throw new WormOverwriteError(`WORM cartridge ${this.barcode} cannot be erased`);
+    await this.truncateAt(this.position);
+  }
+
+  /** Sync point: records, index entries and then the manifest are durable when this resolves. */
+  async flush(force = false): Promise<void> {
+    await this.handOver();
+    for (const segment of this.segments) {
+      if (segment.unindexed.length === 0) continue;
+      const indexKey = this.keys.index(segment.seq);
+      if (segment.indexedObjects === 0) await this.store.write(indexKey, 0, indexHeader());
+      await this.store.write(indexKey, INDEX_HEADER_BYTES + segment.indexedObjects * INDEX_ENTRY_BYTES, encodeEntries(segment.unindexed));
+      segment.indexedObjects += segment.unindexed.length;
+      segment.unindexed = [];
+      this.touched.add(indexKey);
+    }
+    if (!force && this.touched.size === 0 && this.garbage.length === 0) return;
+    await this.store.sync([...this.touched]);
+    this.touched.clear();
+    await this.writeManifest();
+    for (const segment of this.segments) segment.durableObjects = segment.objects;
+    const dropped = this.garbage;
+    this.garbage = [];
+    for (const seq of dropped) {
+      await this.store.delete(this.keys.data(seq));
+      await this.store.delete(this.keys.index(seq));
+    }
+  }
+
+  private async writeManifest(): Promise<void> {
+    this.generation++;
+    const manifest: Manifest = {
+      ...this.manifestBase,
+      generation: this.generation,
+      segments: this.segments.map(({ seq, firstObject, objects, bytes }): SegmentSummary => ({ seq, firstObject, objects, bytes })),
+      filemarks: this.filemarks,
+      nextSeq: this.nextSeq,
+    };
+    const key = this.keys.manifest(SLOTS[this.generation % 2]);
+    const bytes = encodeManifest(manifest);
+    await this.store.write(key, 0, bytes);
+    const previous = this.slotSizes.get(key) ?? 0;
+    if (previous > bytes.length) await this.store.truncate(key, bytes.length);
+    this.slotSizes.set(key, bytes.length);
+    await this.store.sync([key]);
+  }
+
+  private inEarlyWarning(used: number): boolean {
+    return this.manifestBase.capacityBytes - used <= this.manifestBase.earlyWarningBytes;
+  }
+
+  private async prepareWrite(): Promise<void> {
+    if (this.writeProtected) throw new WriteProtectedError(`cartridge ${this.barcode} is write-protected`);
+    if (this.position < this.endOfData) {
+      if (this.worm) throw new WormOverwriteError(`WORM cartridge ${this.barcode} cannot be overwritten`);
+      await this.truncateAt(this.position);
+    }
+  }
+
+  /**
+   * Ends the data at `position`. Later segments become garbage; the one that
+   * contains it is cut, and sealed if a durable manifest counts what was cut.
+   */
+  private async truncateAt(position: number): Promise<void> {
+    await this.handOver();
+    const keep: Segment[] = [];
+    for (const segment of this.segments) {
+      if (segment.firstObject >= position) {
+        this.garbage.push(segment.seq);
+        this.indexes.delete(segment.seq);
+        continue;
+      }
+      const kept = position - segment.firstObject;
+      if (kept < segment.objects) {
+        const index = await this.indexOf(segment);
+        this.indexes.delete(segment.seq);
+        segment.bytes = index.offsets[kept];
+        segment.objects = kept;
+        segment.unindexed = segment.unindexed.slice(0, Math.max(0, kept - segment.indexedObjects));
+        segment.indexedObjects = Math.min(segment.indexedObjects, kept);
+        if (segment.durableObjects > kept) segment.sealed = true;
+      }
+      keep.push(segment);
+    }
+    this.segments = keep;
+    this.filemarks = this.filemarks.filter((m) => m < position);
+  }
+
+  private async append(entry: IndexEntry, data?: Buffer): Promise<void> {
+    let segment = this.segments.at(-1);
+    if (!segment || segment.sealed) {
+      segment = { seq: this.nextSeq++, firstObject: this.endOfData, objects: 0, bytes: 0, durableObjects: 0, indexedObjects: 0, unindexed: [], sealed: false };
+      this.segments.push(segment);
+    }
+    if (data && data.length > 0) {
+      this.pending.push(data);
+      this.pendingBytes += data.length;
+    }
+    segment.unindexed.push(entry);
+    this.indexes.delete(segment.seq);
+    segment.objects++;
+    segment.bytes += entry.length;
+    this.position++;
+    if (this.pendingBytes >= WRITE_BATCH_BYTES) await this.handOver();
+    if (segment.bytes >= this.manifestBase.segmentBytes) {
+      await this.handOver();
+      segment.sealed = true;
+    }
+  }
+
+  /** Passes buffered records to the store (not yet a sync point). */
+  private async handOver(): Promise<void> {
+    if (this.pendingBytes === 0) return;
+    const segment = this.segments.at(-1)!;
+    const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const key = this.keys.data(segment.seq);
+    const offset = segment.bytes - this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.store.write(key, offset, data);
+    this.touched.add(key);
+  }
+
+  private async entryAt(objectNumber: number): Promise<{ segment: Segment; index: LoadedIndex }> {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.segments[mid].firstObject <= objectNumber) lo = mid;
+      else hi = mid - 1;
+    }
+    const segment = this.segments[lo];
+    return { segment, index: await this.indexOf(segment) };
+  }
+
+  private async indexOf(segment: Segment): Promise<LoadedIndex> {
+    const cached = this.indexes.get(segment.seq);
+    if (cached) return cached;
+    let entries: IndexEntry[] = [];
+    if (segment.indexedObjects > 0) {
+      const length = INDEX_HEADER_BYTES + segment.indexedObjects * INDEX_ENTRY_BYTES;
+      entries = decodeIndex(await this.store.read(this.keys.index(segment.seq), 0, length), segment.indexedObjects);
+    }
+    entries = entries.concat(segment.unindexed).slice(0, segment.objects);
+    const offsets = new Float64Array(entries.length + 1);
+    for (let i = 0; i < entries.length; i++) offsets[i + 1] = offsets[i] + entries[i].length;
+    const index = { entries, offsets };
+    if (this.indexes.size >= CACHED_INDEXES) this.indexes.delete(this.indexes.keys().next().value!);
+    this.indexes.set(segment.seq, index);
+    return index;
+  }
+}
+
+/** How many of the sorted numbers are below `value`. */
+function countBelow(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

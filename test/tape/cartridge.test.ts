@@ -1,0 +1,198 @@
+// Cartridges on the real engine (LevelDB catalog, cache directory, s3rver over
+// HTTP): sequential semantics, sync points, rewrites, and rebuilding from the
+// bucket alone.
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { EndOfPartitionError, MediumError, WormOverwriteError, type TapeObject } from '../../scsi/ssc/tape-medium.ts';
+import { Cartridge, cartridgeKeys } from '../../src/tape/cartridge.ts';
+import { openEngine, pattern, type OpenedEngine } from '../cache/helpers.ts';
+import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
+
+const KiB = 1024;
+
+function record(i: number, length = 10 * KiB): Buffer {
+  return pattern(`record-${i}`, length);
+}
+
+async function readAll(cartridge: Cartridge): Promise<TapeObject[]> {
+  const objects: TapeObject[] = [];
+  for (;;) {
+    const object = await cartridge.read();
+    objects.push(object);
+    if (object.kind === 'end-of-data') return objects;
+  }
+}
+
+function shape(objects: TapeObject[]): string[] {
+  return objects.map((o) => (o.kind === 'record' ? `r${o.data.length}` : o.kind === 'filemark' ? 'FM' : 'EOD'));
+}
+
+describe('cartridges on the engine', function () {
+  this.timeout(60_000);
+  let s3: S3Fixture;
+  let dir: string;
+  let opened: OpenedEngine;
+
+  beforeEach(async () => {
+    s3 = await startS3();
+    dir = await tempDir('cartridge-');
+    opened = await openEngine(join(dir, 'gw1'), s3.settings);
+  });
+  afterEach(async () => {
+    await opened.close();
+    await s3.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const create = (barcode = 'TEST01L5', extra: Partial<Parameters<typeof Cartridge.create>[1]> = {}) =>
+    Cartridge.create(opened.engine, { barcode, capacityBytes: 64 * 1024 * KiB, segmentBytes: 64 * KiB, ...extra });
+
+  it('reads back records and filemarks in order, then end-of-data', async () => {
+    const tape = await create();
+    await tape.writeRecords([record(1), record(2)]);
+    await tape.writeFilemarks(1);
+    await tape.writeRecords([record(3, 100)]);
+    await tape.writeFilemarks(2);
+    await tape.rewind();
+    const objects = await readAll(tape);
+    assert.deepEqual(shape(objects), ['r10240', 'r10240', 'FM', 'r100', 'FM', 'FM', 'EOD']);
+    assert.ok((objects[0] as { data: Buffer }).data.equals(record(1)));
+    assert.ok((objects[3] as { data: Buffer }).data.equals(record(3, 100)));
+    assert.equal((await tape.read()).kind, 'end-of-data', 'end-of-data does not move');
+    assert.deepEqual(tape.location(), { objectNumber: 6, fileNumber: 3, recordInFile: 0, atBeginning: false, atEndOfData: true });
+  });
+
+  it('a write in the middle ends the data there', async () => {
+    const tape = await create();
+    await tape.writeRecords(Array.from({ length: 20 }, (_, i) => record(i)));
+    await tape.writeFilemarks(1);
+    await tape.flush();
+    await tape.locate(5);
+    await tape.writeRecords([record(100, 300)]);
+    await tape.rewind();
+    assert.deepEqual(shape(await readAll(tape)), [...Array(5).fill('r10240'), 'r300', 'EOD']);
+    assert.equal(tape.capacity().usedBytes, 5 * 10 * KiB + 300);
+  });
+
+  it('spaces over records and filemarks both ways, stopping where SSC says', async () => {
+    const tape = await create();
+    // objects: 0 r, 1 r, 2 FM, 3 r, 4 r, 5 r, 6 FM, 7 r
+    await tape.writeRecords([record(0), record(1)]);
+    await tape.writeFilemarks(1);
+    await tape.writeRecords([record(3), record(4), record(5)]);
+    await tape.writeFilemarks(1);
+    await tape.writeRecords([record(7)]);
+    await tape.rewind();
+    assert.deepEqual(await tape.spaceRecords(5), { moved: 2, stoppedAt: 'filemark' });
+    assert.equal(tape.location().objectNumber, 3, 'past the filemark going forward');
+    assert.deepEqual(await tape.spaceRecords(2), { moved: 2 });
+    assert.deepEqual(await tape.spaceRecords(-5), { moved: 2, stoppedAt: 'filemark' });
+    assert.equal(tape.location().objectNumber, 2, 'before the filemark going back');
+    assert.deepEqual(await tape.spaceFilemarks(2), { moved: 2 });
+    assert.equal(tape.location().objectNumber, 7, 'past the second filemark');
+    assert.deepEqual(await tape.spaceFilemarks(1), { moved: 0, stoppedAt: 'end-of-data' });
+    assert.equal(tape.location().atEndOfData, true);
+    assert.deepEqual(await tape.spaceFilemarks(-1), { moved: 1 });
+    assert.equal(tape.location().objectNumber, 6, 'before the filemark going back');
+    assert.deepEqual(await tape.spaceFilemarks(-3), { moved: 1, stoppedAt: 'beginning-of-partition' });
+    assert.equal(tape.location().atBeginning, true);
+    assert.deepEqual(await tape.spaceRecords(0), { moved: 0 });
+    assert.deepEqual(await tape.locate(100), { moved: 0, stoppedAt: 'end-of-data' });
+    assert.equal(tape.location().objectNumber, 8);
+    await tape.locate(4);
+    assert.deepEqual(tape.location(), { objectNumber: 4, fileNumber: 1, recordInFile: 1, atBeginning: false, atEndOfData: false });
+    const next = await tape.read();
+    assert.ok(next.kind === 'record' && next.data.equals(record(4)));
+  });
+
+  it('gives early warning before the end, then refuses what does not fit', async () => {
+    const tape = await create('TEST02L5', { capacityBytes: 100 * KiB, earlyWarningBytes: 30 * KiB });
+    const early: boolean[] = [];
+    for (let i = 0; i < 8; i++) early.push((await tape.writeRecords([record(i)])).earlyWarning);
+    // Early warning once no more than 30 KiB remain: from the seventh 10 KiB record on.
+    assert.deepEqual(early, [false, false, false, false, false, false, true, true]);
+    await tape.writeRecords([record(8)]);
+    await assert.rejects(tape.writeRecords([record(9), record(10)]), (e: unknown) => e instanceof EndOfPartitionError && e.written === 1);
+    assert.equal(tape.capacity().usedBytes, 100 * KiB);
+  });
+
+  it('keeps what a sync point made durable, and only that, when the gateway stops without one', async () => {
+    const tape = await create();
+    await tape.writeRecords(Array.from({ length: 12 }, (_, i) => record(i)));
+    await tape.writeFilemarks(1);
+    await tape.flush();
+    await tape.writeRecords([record(50), record(51)]);
+    // The process goes away: no flush of the cartridge; the engine closes as it would on shutdown.
+    await opened.close();
+    opened = await openEngine(join(dir, 'gw1'), s3.settings);
+    const reopened = await Cartridge.open(opened.engine, 'TEST01L5');
+    assert.deepEqual(shape(await readAll(reopened)), [...Array(12).fill('r10240'), 'FM', 'EOD']);
+  });
+
+  it('a rewrite not yet synced leaves the last durable state whole', async () => {
+    const tape = await create();
+    await tape.writeRecords(Array.from({ length: 30 }, (_, i) => record(i)));
+    await tape.flush();
+    await tape.locate(3);
+    await tape.writeRecords(Array.from({ length: 10 }, (_, i) => record(200 + i, 4 * KiB)));
+    await opened.close();
+    opened = await openEngine(join(dir, 'gw1'), s3.settings);
+    const reopened = await Cartridge.open(opened.engine, 'TEST01L5');
+    const objects = await readAll(reopened);
+    assert.equal(objects.length, 31);
+    objects.slice(0, 30).forEach((o, i) => assert.ok(o.kind === 'record' && o.data.equals(record(i)), `record ${i} intact`));
+  });
+
+  it('is rebuilt from the bucket alone by a fresh gateway, identical', async () => {
+    const tape = await create('TEST03L5');
+    const written = Array.from({ length: 25 }, (_, i) => record(i, 7 * KiB + i));
+    await tape.writeRecords(written.slice(0, 10));
+    await tape.writeFilemarks(1);
+    await tape.writeRecords(written.slice(10));
+    await tape.writeFilemarks(1);
+    await tape.flush();
+    await opened.engine.drain();
+    const fresh = await openEngine(join(dir, 'gw2'), s3.settings);
+    try {
+      const rebuilt = await Cartridge.open(fresh.engine, 'TEST03L5');
+      const objects = await readAll(rebuilt);
+      assert.deepEqual(shape(objects), [...written.slice(0, 10).map((r) => `r${r.length}`), 'FM', ...written.slice(10).map((r) => `r${r.length}`), 'FM', 'EOD']);
+      const records = objects.filter((o): o is { kind: 'record'; data: Buffer } => o.kind === 'record');
+      records.forEach((o, i) => assert.ok(o.data.equals(written[i])));
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('reports a record altered in the bucket as a medium error, never as data', async () => {
+    const tape = await create('TEST04L5');
+    await tape.writeRecords([record(1), record(2)]);
+    await tape.flush();
+    await opened.engine.drain();
+    const key = cartridgeKeys('TEST04L5').data(1);
+    const forged = Buffer.concat([record(1), record(2)]);
+    forged[5] ^= 0xff;
+    await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: key, Body: forged }));
+    const fresh = await openEngine(join(dir, 'gw2'), s3.settings);
+    try {
+      const rebuilt = await Cartridge.open(fresh.engine, 'TEST04L5');
+      await assert.rejects(rebuilt.read(), MediumError);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('a WORM cartridge appends but never overwrites or erases', async () => {
+    const tape = await create('WORM01LV', { worm: true });
+    await tape.writeRecords([record(1), record(2)]);
+    await tape.rewind();
+    await assert.rejects(tape.writeRecords([record(3)]), WormOverwriteError);
+    await assert.rejects(tape.erase(), WormOverwriteError);
+    await tape.spaceToEndOfData();
+    await tape.writeRecords([record(3)]);
+    await tape.rewind();
+    assert.deepEqual(shape(await readAll(tape)), ['r10240', 'r10240', 'r10240', 'EOD']);
+  });
+});
