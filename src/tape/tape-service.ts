@@ -1,0 +1,101 @@
+// What an operator can do with the tape library (the management API serves
+// it; the CLI calls the API). The running gateway implements it over the
+// library inventory and the cartridges.
+
+export type TapeStatus = 'AVAILABLE' | 'IN_DRIVE' | 'IN_IMPORT_EXPORT';
+
+export type ElementKind = 'slot' | 'drive' | 'import-export';
+
+/** Where a cartridge is: element kind, 1-based index among elements of that kind, SCSI element address. */
+export interface TapeLocation {
+  readonly kind: ElementKind;
+  readonly index: number;
+  readonly address: number;
+}
+
+export interface TapeInfo {
+  readonly barcode: string;
+  readonly sizeBytes: number;
+  readonly usedBytes: number;
+  readonly status: TapeStatus;
+  readonly location: TapeLocation;
+  readonly worm: boolean;
+  readonly pool: string;
+  readonly createdAt: string;
+}
+
+export interface DriveStatus {
+  readonly index: number;
+  readonly address: number;
+  readonly serial: string;
+  /** iSCSI target (and LUN) that serves the drive. */
+  readonly target: string;
+  readonly lun: number;
+  readonly barcode?: string;
+  /** The cartridge is threaded (LOAD done) rather than just sitting in the drive. */
+  readonly loaded: boolean;
+}
+
+export interface LibraryStatus {
+  readonly changer: { readonly target: string; readonly lun: number; readonly serial: string };
+  readonly drives: readonly DriveStatus[];
+  readonly slots: { readonly total: number; readonly full: number };
+  readonly importExport: { readonly total: number; readonly full: number };
+  readonly tapes: number;
+}
+
+export interface CreateTapesRequest {
+  readonly count: number;
+  /** 1-4 letters A-Z; the rest of each barcode is a number and, with `mediaSuffix`, an LTO media ID. */
+  readonly barcodePrefix: string;
+  readonly sizeBytes: number;
+  readonly pool?: string;
+  readonly worm?: boolean;
+}
+
+export interface CreateTapeRequest {
+  readonly barcode: string;
+  readonly sizeBytes: number;
+  readonly pool?: string;
+  readonly worm?: boolean;
+}
+
+export interface MoveTapeRequest {
+  readonly barcode: string;
+  readonly to: { readonly kind: ElementKind; readonly index: number };
+}
+
+export type TapeErrorCode =
+  | 'INVALID_BARCODE'
+  | 'DUPLICATE_BARCODE'
+  | 'INVALID_SIZE'
+  | 'INVALID_COUNT'
+  | 'TAPE_NOT_FOUND'
+  | 'TAPE_IN_DRIVE'
+  | 'NO_FREE_SLOT'
+  | 'ELEMENT_NOT_FOUND'
+  | 'ELEMENT_FULL'
+  | 'MOVE_REFUSED';
+
+/** A request the library refuses; `message` says what to do instead. */
+export class TapeServiceError extends Error {
+  override readonly name = 'TapeServiceError';
+  constructor(
+    readonly code: TapeErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface TapeService {
+  /** New blank cartridges, placed in free storage slots. */
+  createTapes(request: CreateTapesRequest): Promise<TapeInfo[]>;
+  createTape(request: CreateTapeRequest): Promise<TapeInfo>;
+  listTapes(): Promise<TapeInfo[]>;
+  describeTape(barcode: string): Promise<TapeInfo>;
+  /** Deletes a cartridge and its data; refused while it is in a drive. */
+  deleteTape(barcode: string): Promise<void>;
+  moveTape(request: MoveTapeRequest): Promise<TapeInfo>;
+  libraryStatus(): Promise<LibraryStatus>;
+}
