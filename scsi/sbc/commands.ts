@@ -376,11 +376,11 @@ function preFetch(disk: Disk, opcode: number, name: string, layout: Layout): Com
     access: Access.read,
     async handler(ctx) {
       const e = boundedExtent(disk, ctx.cdb, layout, disk.limits.maxTransferBlocks);
-      const { prefetch } = disk.device;
-      if (!prefetch || e.blocks === 0) return;
+      if (!disk.device.prefetch || e.blocks === 0) return;
       const bs = disk.device.blockSize;
-      const done = prefetch.call(disk.device, e.lba * bs, e.blocks * bs);
+      const done = disk.device.prefetch(e.lba * bs, e.blocks * bs);
       // GOOD, not CONDITION MET: nothing guarantees the blocks stay cached.
+      // With IMMED the command is over before the prefetch, which is only advice.
       if (ctx.cdb[1]! & IMMED) done.catch(() => {});
       else await io(disk, Asc.UNRECOVERED_READ_ERROR, () => done);
     },
@@ -406,7 +406,8 @@ function readCapacity10(disk: Disk): CommandEntry {
     opcode: 0x25,
     name: 'READ CAPACITY(10)',
     usage: [0x25, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0x01, CONTROL],
-    access: Access.read,
+    // SBC-3: allowed whatever persistent reservation another nexus holds.
+    access: Access.exceptClassic,
     handler(ctx) {
       const pmi = ctx.cdb[8]! & 0x01;
       if (!pmi && ctx.cdb.readUInt32BE(2) !== 0) throw invalidFieldInCdb(2);
@@ -427,7 +428,7 @@ function readCapacity16(disk: Disk): CommandEntry {
     serviceAction: 0x10,
     name: 'READ CAPACITY(16)',
     usage: [SERVICE_ACTION_IN_16, 0x10, ...ff(8), ...ff(4), 0x01, CONTROL],
-    access: Access.read,
+    access: Access.exceptClassic,
     handler(ctx) {
       const pmi = ctx.cdb[14]! & 0x01;
       if (!pmi && ctx.cdb.readBigUInt64BE(2) !== 0n) throw invalidFieldInCdb(2);

@@ -543,6 +543,21 @@ describe('SBC disk logical unit', () => {
     });
   });
 
+  describe('persistent reservations', () => {
+    it('under Exclusive Access held by another nexus, READ CAPACITY is allowed and READ conflicts', async () => {
+      const other: Nexus = { ...nexus, key: 'iqn.2026-11.test:other,i,0x2|t', initiatorPort: 'iqn.2026-11.test:other,i,0x2', initiatorName: 'iqn.2026-11.test:other' };
+      const key = be(0x1234, 8);
+      const prOut = (action: number, type: number, params: number[]) => exec([0x5f, action, type, 0, 0, 0, 0, 0, 24, 0], Buffer.from(params));
+      good(await prOut(0x00, 0, [...be(0, 8), ...key, 0, 0, 0, 0, 0, 0, 0, 0]));
+      good(await prOut(0x01, 0x03, [...key, ...be(0, 8), 0, 0, 0, 0, 0, 0, 0, 0]));
+      const asOther = (cdb: number[]) => lu.execute({ nexus: other, lun: Buffer.alloc(8), cdb: Buffer.from(cdb), dataOut: Buffer.alloc(0), dataInLength: 4096, attribute: 'simple', tag: tag++ });
+      await asOther([0, 0, 0, 0, 0, 0]);
+      good(await asOther([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+      good(await asOther([0x9e, 0x10, ...be(0, 8), ...be(32, 4), 0, 0]));
+      assert.equal((await asOther(cdb10(0x28, 0, 0, 1))).status, Status.ReservationConflict);
+    });
+  });
+
   describe('device failures', () => {
     it('answer MEDIUM ERROR and are logged with the device name', async () => {
       const records: { message: string; fields: Record<string, unknown> }[] = [];
