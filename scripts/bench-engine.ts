@@ -1,0 +1,123 @@
+// npm run bench:engine [-- --mib 384 --extent-mib 16 --concurrency 4 --rounds 3]
+// Drain throughput of the cache engine against the raw SDK putting the same
+// bytes to the same endpoint (the embedded s3rver, in a process of its own so
+// that it does not share an event loop with the client measured) in the same run.
+// Raw: PutObject of in-memory buffers, no checksums, `concurrency` at once.
+// Engine: the same extents written and synced (not timed), then timed from the
+// moment the upload queue starts until it is empty: reading the cache files,
+// checking their CRC32C, computing the object metadata and the S3 checksums.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { S3Client, PutObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { Agent } from 'node:http';
+import { Catalog } from '../src/catalog/catalog.ts';
+import { CacheEngine } from '../src/cache/engine.ts';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { silentLogger } from '../src/log.ts';
+
+const { values } = parseArgs({
+  options: {
+    mib: { type: 'string', default: '384' },
+    'extent-mib': { type: 'string', default: '16' },
+    concurrency: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const MiB = 1024 * 1024;
+const extentBytes = Number(values['extent-mib']) * MiB;
+const count = Math.ceil((Number(values.mib) * MiB) / extentBytes);
+const concurrency = Number(values.concurrency);
+const rounds = Number(values.rounds);
+const total = count * extentBytes;
+
+const work = await mkdtemp(join(tmpdir(), 'bench-engine-'));
+const localS3 = new URL('../src/cloud/local-s3.ts', import.meta.url).pathname;
+const server = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--input-type=module', '-e', `const s = await (await import(${JSON.stringify(localS3)})).startLocalS3({ directory: process.argv[1] }); console.log(s.endpoint);`, join(work, 's3')],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
+const [endpoint] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
+const s3 = {
+  endpoint,
+  close: async () => {
+    server.kill();
+    await once(server, 'exit');
+  },
+};
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const bucket = 'bench-engine';
+const raw = new S3Client({
+  endpoint: s3.endpoint,
+  region: 'us-east-1',
+  credentials,
+  forcePathStyle: true,
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) },
+});
+await raw.send(new CreateBucketCommand({ Bucket: bucket }));
+const extents = Array.from({ length: count }, () => randomBytes(extentBytes));
+const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
+
+async function rawRound(round: number): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        await raw.send(new PutObjectCommand({ Bucket: bucket, Key: `raw/${round}/${i}`, Body: extents[i], ContentLength: extentBytes }));
+      }
+    }),
+  );
+  return mbps(total, performance.now() - started);
+}
+
+async function engineRound(round: number): Promise<number> {
+  const dir = join(work, `engine-${round}`);
+  const catalog = await Catalog.open(join(dir, 'catalog'));
+  const engine = await CacheEngine.open({
+    directory: join(dir, 'cache'),
+    catalog,
+    s3: { endpoint: s3.endpoint, region: 'us-east-1', credentials, bucket, forcePathStyle: true, prefix: `engine/${round}/` },
+    cacheBytes: 2 * total + 64 * MiB,
+    uploadBufferBytes: total + 32 * MiB,
+    uploadConcurrency: concurrency,
+    writebackIntervalMs: 0,
+    logger: silentLogger(),
+  });
+  try {
+    for (let i = 0; i < count; i++) await engine.write(`seg-${i}`, 0, extents[i]!);
+    await engine.sync();
+    const started = performance.now(); // the queue starts as sync() resolves
+    await engine.drain();
+    return mbps(total, performance.now() - started);
+  } finally {
+    await engine.close();
+    await catalog.close();
+  }
+}
+
+try {
+  console.log(`engine drain vs raw SDK PutObject: ${count} × ${extentBytes / MiB} MiB = ${total / MiB} MiB to ${s3.endpoint} (s3rver), ${concurrency} at once, ${rounds} rounds each`);
+  const rawRates: number[] = [];
+  const engineRates: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    rawRates.push(await rawRound(r));
+    console.log(`  round ${r + 1}: raw SDK ${rawRates[r]!.toFixed(0)} MB/s`);
+    engineRates.push(await engineRound(r));
+    console.log(`  round ${r + 1}: engine  ${engineRates[r]!.toFixed(0)} MB/s`);
+  }
+  const best = (xs: number[]) => Math.max(...xs);
+  console.log(`raw SDK puts:   ${best(rawRates).toFixed(0)} MB/s (best of ${rounds})`);
+  console.log(`engine drain:   ${best(engineRates).toFixed(0)} MB/s (best of ${rounds})`);
+  console.log(`ratio engine/raw: ${(best(engineRates) / best(rawRates)).toFixed(2)} (goal ≥ 0.90)`);
+} finally {
+  raw.destroy();
+  await s3.close();
+  await rm(work, { recursive: true, force: true });
+}
