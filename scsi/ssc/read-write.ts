@@ -1,0 +1,204 @@
+// READ(6), WRITE(6), WRITE FILEMARKS(6), ERASE(6) and READ BLOCK LIMITS
+// (SSC-4 7.2, 6.x): fixed and variable blocks, incorrect-length, filemark,
+// end-of-data, early-warning and end-of-partition reporting with residues.
+import { Access, CONTROL, type CommandContext, type CommandEntry, type CommandResult } from '../command-table.ts';
+import { Asc, invalidFieldInCdb, ScsiError, scsiError, SenseKey, type SenseInfo } from '../sense.ts';
+import { Status } from '../types.ts';
+import { checkConditionWithData, type TapeDrive } from './state.ts';
+import { EndOfPartitionError, type TapeMedium, type WriteOutcome } from './tape-medium.ts';
+
+const FIXED = 0x01;
+const SILI = 0x02;
+const IMMED = 0x01;
+const ERASE_IMMED = 0x02;
+const LONG = 0x01;
+
+const transferLength = (cdb: Buffer): number => cdb.readUIntBE(2, 3);
+
+/** FIXED=1 needs a block length in the mode block descriptor, and a bounded transfer. */
+function checkFixed(drive: TapeDrive, blocks: number): void {
+  if (drive.blockLength === 0) throw invalidFieldInCdb(1, 0);
+  if (blocks * drive.blockLength > drive.limits.maxTransferBytes) throw invalidFieldInCdb(2);
+}
+
+function endOfData(drive: TapeDrive, medium: TapeMedium, residue: number): SenseInfo {
+  return { key: SenseKey.BlankCheck, asc: Asc.END_OF_DATA_DETECTED, eom: drive.pastEarlyWarning(medium), information: residue };
+}
+
+const filemark = (residue: number): SenseInfo => ({ key: SenseKey.NoSense, asc: Asc.FILEMARK_DETECTED, filemark: true, information: residue });
+
+async function readVariable(drive: TapeDrive, ctx: CommandContext, medium: TapeMedium, length: number, sili: boolean): Promise<CommandResult> {
+  const object = await drive.io(Asc.UNRECOVERED_READ_ERROR, () => medium.read(), { information: length });
+  if (object.kind === 'filemark') throw new ScsiError(filemark(length));
+  if (object.kind === 'end-of-data') throw new ScsiError(endOfData(drive, medium, length));
+  const record = object.data;
+  const data = record.length > length ? record.subarray(0, length) : record;
+  drive.readBytes(data.length);
+  if (record.length === length) return data;
+  // SILI hides a short record, and a long one only in variable-block mode (SSC-4 READ(6)).
+  if (sili && (record.length < length || drive.blockLength === 0)) return data;
+  return checkConditionWithData(ctx, data, { key: SenseKey.NoSense, asc: Asc.NO_ADDITIONAL_SENSE, ili: true, information: length - record.length });
+}
+
+/** Reads `count` blocks; a stop reports the blocks not read and still returns those that were. */
+async function readFixed(drive: TapeDrive, ctx: CommandContext, medium: TapeMedium, count: number): Promise<CommandResult> {
+  const blockLength = drive.blockLength;
+  const blocks: Buffer[] = [];
+  const stop = (sense: SenseInfo, extra?: Buffer): CommandResult => {
+    const data = Buffer.concat(extra ? [...blocks, extra] : blocks);
+    drive.readBytes(data.length);
+    return checkConditionWithData(ctx, data, { ...sense, information: count - blocks.length });
+  };
+  while (blocks.length < count) {
+    let object;
+    try {
+      object = await medium.read();
+    } catch (err) {
+      const sense = drive.senseFor(err, Asc.UNRECOVERED_READ_ERROR);
+      if (sense instanceof ScsiError) return stop(sense.sense);
+      throw sense;
+    }
+    if (object.kind === 'filemark') return stop(filemark(0));
+    if (object.kind === 'end-of-data') return stop(endOfData(drive, medium, 0));
+    if (object.data.length !== blockLength) {
+      return stop({ key: SenseKey.NoSense, asc: Asc.NO_ADDITIONAL_SENSE, ili: true }, object.data.subarray(0, blockLength));
+    }
+    blocks.push(object.data);
+  }
+  const data = Buffer.concat(blocks);
+  drive.readBytes(data.length);
+  return data;
+}
+
+function read6(drive: TapeDrive): CommandEntry {
+  return {
+    opcode: 0x08,
+    name: 'READ(6)',
+    usage: [0x08, SILI | FIXED, 0xff, 0xff, 0xff, CONTROL],
+    access: Access.read,
+    requiresReady: true,
+    async handler(ctx) {
+      const fixed = (ctx.cdb[1]! & FIXED) !== 0;
+      const sili = (ctx.cdb[1]! & SILI) !== 0;
+      if (fixed && sili) throw invalidFieldInCdb(1, 1);
+      const length = transferLength(ctx.cdb);
+      if (fixed) checkFixed(drive, length);
+      const medium = drive.medium();
+      if (length === 0) return;
+      return fixed ? readFixed(drive, ctx, medium, length) : readVariable(drive, ctx, medium, length, sili);
+    },
+  };
+}
+
+/**
+ * Early warning (SSC-4 4.2.5): the write is done, and with SEW set in the
+ * Device Configuration page buffered data is made durable before saying so.
+ */
+async function afterWrite(drive: TapeDrive, outcome: WriteOutcome, sync: boolean): Promise<void> {
+  if (sync || outcome.earlyWarning) await drive.flush();
+  if (outcome.earlyWarning) throw scsiError(SenseKey.NoSense, Asc.END_OF_PARTITION_MEDIUM_DETECTED, { eom: true, information: 0 });
+}
+
+/** VOLUME OVERFLOW with the residue: blocks (or filemarks) not written, or the whole variable record. */
+async function endOfPartition(drive: TapeDrive, residue: number): Promise<never> {
+  await drive.flush();
+  throw scsiError(SenseKey.VolumeOverflow, Asc.END_OF_PARTITION_MEDIUM_DETECTED, { eom: true, information: residue });
+}
+
+function write6(drive: TapeDrive): CommandEntry {
+  return {
+    opcode: 0x0a,
+    name: 'WRITE(6)',
+    usage: [0x0a, FIXED, 0xff, 0xff, 0xff, CONTROL],
+    requiresReady: true,
+    async handler(ctx) {
+      const fixed = (ctx.cdb[1]! & FIXED) !== 0;
+      const length = transferLength(ctx.cdb);
+      if (fixed) checkFixed(drive, length);
+      else if (length > drive.limits.maxBlockLength) throw invalidFieldInCdb(2);
+      const medium = drive.medium();
+      if (length === 0) return;
+      const bytes = fixed ? length * drive.blockLength : length;
+      // A record is written whole or not at all: its length is the CDB's, not what happened to arrive.
+      if (ctx.cmd.dataOut.length < bytes) throw invalidFieldInCdb(2);
+      drive.checkWritable(medium);
+      const data = ctx.cmd.dataOut.subarray(0, bytes);
+      const records = fixed ? Array.from({ length }, (_, i) => data.subarray(i * drive.blockLength, (i + 1) * drive.blockLength)) : [data];
+      let outcome: WriteOutcome;
+      try {
+        outcome = await medium.writeRecords(records);
+      } catch (err) {
+        if (!(err instanceof EndOfPartitionError)) throw drive.senseFor(err, Asc.WRITE_ERROR);
+        drive.wrote(err.written, fixed ? err.written * drive.blockLength : 0);
+        return endOfPartition(drive, fixed ? length - err.written : length);
+      }
+      drive.wrote(records.length, bytes);
+      await afterWrite(drive, outcome, drive.bufferedMode === 0);
+      return { status: Status.Good, dataOutLength: bytes };
+    },
+  };
+}
+
+function writeFilemarks6(drive: TapeDrive): CommandEntry {
+  return {
+    opcode: 0x10,
+    name: 'WRITE FILEMARKS(6)',
+    // WSMK (setmarks) is not supported: the common CDB check refuses it.
+    usage: [0x10, IMMED, 0xff, 0xff, 0xff, CONTROL],
+    requiresReady: true,
+    async handler(ctx) {
+      const count = transferLength(ctx.cdb);
+      const medium = drive.medium();
+      let outcome: WriteOutcome = { earlyWarning: false };
+      if (count > 0) {
+        drive.checkWritable(medium);
+        try {
+          outcome = await medium.writeFilemarks(count);
+        } catch (err) {
+          if (!(err instanceof EndOfPartitionError)) throw drive.senseFor(err, Asc.WRITE_ERROR);
+          drive.wrote(err.written, 0);
+          return endOfPartition(drive, count - err.written);
+        }
+        drive.wrote(count, 0);
+      }
+      // IMMED=0 (and a count of 0 is just that) makes everything written so far durable.
+      await afterWrite(drive, outcome, (ctx.cdb[1]! & IMMED) === 0);
+    },
+  };
+}
+
+function erase6(drive: TapeDrive): CommandEntry {
+  return {
+    opcode: 0x19,
+    name: 'ERASE(6)',
+    usage: [0x19, ERASE_IMMED | LONG, 0, 0, 0, CONTROL],
+    requiresReady: true,
+    async handler() {
+      const medium = drive.medium();
+      drive.checkWritable(medium);
+      if (medium.worm) throw scsiError(SenseKey.DataProtect, Asc.WORM_MEDIUM_OVERWRITE_ATTEMPTED);
+      // Short and long erase alike leave end-of-data at the position (SEM=2 in page 10h/01h).
+      await drive.io(Asc.WRITE_ERROR, () => medium.erase());
+      await drive.flush(true);
+    },
+  };
+}
+
+function readBlockLimits(drive: TapeDrive): CommandEntry {
+  return {
+    opcode: 0x05,
+    name: 'READ BLOCK LIMITS',
+    usage: [0x05, 0, 0, 0, 0, CONTROL],
+    access: Access.read,
+    handler() {
+      const data = Buffer.alloc(6);
+      data.writeUIntBE(drive.limits.maxBlockLength, 1, 3); // GRANULARITY 0: any length
+      data.writeUInt16BE(1, 4);
+      return data;
+    },
+  };
+}
+
+export function readWriteCommands(drive: TapeDrive): CommandEntry[] {
+  return [readBlockLimits(drive), read6(drive), write6(drive), writeFilemarks6(drive), erase6(drive)];
+}
