@@ -44,15 +44,21 @@ export interface ElementStatus {
   readonly importedByOperator?: boolean;
   /** Data transfer elements only. */
   readonly drive?: DriveIdentity;
+  /** EXCEPT with this ASC/ASCQ (high/low byte): the element is in an abnormal state (e.g. its cartridge failed to load). */
+  readonly exception?: number;
 }
 
+/**
+ * Why a move was refused. A drive holding a loaded cartridge is unloaded by the
+ * library itself (as most libraries do), so there is no "drive not unloaded".
+ */
 export type MoveFailure =
   | 'invalid-element'
   | 'source-empty'
   | 'destination-full'
   | 'removal-prevented'
-  | 'drive-not-unloaded'
-  | 'not-permitted';
+  /** The drive could not load the cartridge (its data is missing or unreadable); nothing moved. */
+  | 'load-failed';
 
 /** A move the library refused; the SMC device type turns `reason` into sense data. */
 export class MoveMediumError extends Error {
@@ -74,5 +80,10 @@ export interface MediaLibrary {
   /** Re-reads the inventory (INITIALIZE ELEMENT STATUS, optionally WITH RANGE). */
   initializeElementStatus(range?: { first: number; count: number }): Promise<void>;
   /** Called when the inventory changes outside any initiator's MOVE MEDIUM (CLI, shelf): a unit attention is due. */
-  onInventoryChanged(listener: () => void): void;
+  onInventoryChanged(listener: (change: InventoryChange) => void): void;
+}
+
+export interface InventoryChange {
+  /** Only import/export elements changed (28/01 IMPORT OR EXPORT ELEMENT ACCESSED rather than 28/00). */
+  readonly importExportOnly: boolean;
 }
