@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds the benchmark clients (C, against libiscsi: Debian package libiscsi-dev) into .bench/bin.
+#   scripts/bench/build.sh          # prints the directory of the binaries
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+out="$root/.bench/bin"
+mkdir -p "$out"
+[[ -r /usr/include/iscsi/iscsi.h ]] || { echo "build.sh: libiscsi headers missing: install libiscsi-dev" >&2; exit 1; }
+CC="${CC:-cc}"
+CFLAGS="${CFLAGS:--O2 -g -Wall -Wextra -Wno-unused-parameter}"
+for prog in tapebench blockbench; do
+  src="$here/$prog.c"
+  if [[ ! -x "$out/$prog" || "$src" -nt "$out/$prog" || "$0" -nt "$out/$prog" ]]; then
+    # shellcheck disable=SC2086
+    "$CC" $CFLAGS -pthread -o "$out/$prog.tmp" "$src" -liscsi
+    mv "$out/$prog.tmp" "$out/$prog"
+  fi
+done
+echo "$out"
