@@ -240,8 +240,8 @@ function repeat(block: Buffer, times: number): Buffer {
   return out;
 }
 
-/** Blocks of a WRITE SAME pattern written per device call. */
-const WRITE_SAME_CHUNK_BLOCKS = 256;
+/** Bytes of a repeated WRITE SAME pattern written per device call. */
+const WRITE_SAME_CHUNK_BYTES = 1024 * 1024;
 
 function writeSame(disk: Disk, opcode: number, name: string, layout: Layout): CommandEntry {
   const ndob = layout === CDB16 ? NDOB : 0;
@@ -272,9 +272,10 @@ function writeSame(disk: Disk, opcode: number, name: string, layout: Layout): Co
             await discard(disk, e);
             return;
           }
-          const chunk = repeat(pattern, Math.min(e.blocks, WRITE_SAME_CHUNK_BLOCKS));
-          for (let done = 0; done < e.blocks; done += WRITE_SAME_CHUNK_BLOCKS) {
-            const n = Math.min(WRITE_SAME_CHUNK_BLOCKS, e.blocks - done);
+          const chunkBlocks = Math.max(1, WRITE_SAME_CHUNK_BYTES / bs);
+          const chunk = repeat(pattern, Math.min(e.blocks, chunkBlocks));
+          for (let done = 0; done < e.blocks; done += chunkBlocks) {
+            const n = Math.min(chunkBlocks, e.blocks - done);
             await writeMedium(disk, e.lba + done, chunk.subarray(0, n * bs), false);
           }
         });

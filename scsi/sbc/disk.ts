@@ -11,6 +11,9 @@ import { blocksPerPhysicalBlock, diskCommands, type Disk } from './commands.ts';
 import { RangeLock } from './range-lock.ts';
 import { defaultLimits, diskVpdPages, type DiskLimits } from './vpd.ts';
 
+export type { BlockDevice, ProvisioningExtent } from './block-device.ts';
+export type { DiskLimits } from './vpd.ts';
+
 export interface DiskUnitOptions {
   /** Vendor, product, serial...; the device type and the SBC-3 version descriptor are set here. */
   readonly identity: DeviceIdentity;

@@ -310,6 +310,11 @@ describe('SBC disk logical unit', () => {
       for (let i = 0; i < 300; i++) assert.deepEqual(back.subarray(i * BS, (i + 1) * BS), block, `block ${i}`);
       good(await exec(cdb16(0x93, 0, BLOCKS - 2, 2), block));
       assert.deepEqual(good(await exec(cdb10(0x28, 0, BLOCKS - 2, 2))), Buffer.concat([block, block]));
+      // More than one device write's worth, ending exactly before the last two blocks.
+      good(await exec(cdb16(0x93, 0, 400, BLOCKS - 402), pattern(1, 11)));
+      const span = good(await exec(cdb16(0x88, 0, BLOCKS - 2100, 2100)));
+      for (let i = 0; i < 2098; i++) assert.deepEqual(span.subarray(i * BS, (i + 1) * BS), pattern(1, 11), `block ${BLOCKS - 2100 + i}`);
+      assert.deepEqual(span.subarray(2098 * BS), Buffer.concat([block, block]));
     });
 
     it('with UNMAP and zeros deallocates: reads return zeros and GET LBA STATUS says deallocated', async () => {
