@@ -1,5 +1,5 @@
 // Tests' handle on scripts/tgt-reference.sh, the one place that knows how to run tgtd.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -19,6 +19,19 @@ export interface TgtReference {
   stop(): Promise<void>;
 }
 
+/** Directories of the instances started and not yet stopped. */
+const running = new Set<string>();
+// A test run that dies must not leave tgtd behind (it ignores SIGTERM).
+process.on('exit', () => {
+  for (const dir of running) {
+    try {
+      execFileSync(script, ['stop', dir], { timeout: 10_000, stdio: 'ignore' });
+    } catch {
+      // nothing more to do on the way out
+    }
+  }
+});
+
 export async function startTgtReference(
   options: { sizeBytes?: number; blockSize?: number } = {},
 ): Promise<TgtReference> {
@@ -37,6 +50,7 @@ export async function startTgtReference(
     return value;
   };
   const dir = get('TGT_DIR');
+  running.add(dir);
   return {
     dir,
     pid: Number(get('TGT_PID')),
@@ -47,6 +61,7 @@ export async function startTgtReference(
     url: get('TGT_URL'),
     stop: async () => {
       await execFileAsync(script, ['stop', dir]);
+      running.delete(dir);
     },
   };
 }
