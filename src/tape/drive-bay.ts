@@ -1,0 +1,126 @@
+// A drive's bay in the library: which cartridge sits in the drive, whether it
+// is threaded (open as a TapeMedium), and who prevents its removal. The library
+// owns the cartridge's place; the bay owns the open medium.
+import { Asc, mediumNotPresent } from '../../scsi/sense.ts';
+import type { DriveBay, TapeMedium } from '../../scsi/ssc/tape-medium.ts';
+
+/** How cartridges are opened for a drive and given back: the cartridge engine provides it. */
+export interface CartridgeFactory {
+  openCartridge(barcode: string): Promise<TapeMedium>;
+  /** Releases a medium the drive is done with; its data was flushed just before. */
+  closeCartridge(medium: TapeMedium): Promise<void>;
+}
+
+/** What a bay needs from its library: the cartridge in it and the library's one-at-a-time lock. */
+export interface BayHost {
+  readonly cartridges: CartridgeFactory;
+  exclusive<T>(work: () => Promise<T>): Promise<T>;
+}
+
+export class Bay implements DriveBay {
+  private inBay: string | undefined;
+  private failure: number | undefined;
+  private loaded: TapeMedium | undefined;
+  private readonly preventing = new Set<string>();
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(private readonly host: BayHost) {}
+
+  /** Barcode of the cartridge in the drive. */
+  get barcode(): string | undefined {
+    return this.inBay;
+  }
+
+  /** ASC/ASCQ of a failed load, reported as EXCEPT in the drive's element status. */
+  get exception(): number | undefined {
+    return this.failure;
+  }
+
+  get medium(): TapeMedium | undefined {
+    return this.loaded;
+  }
+
+  get occupied(): boolean {
+    return this.inBay !== undefined;
+  }
+
+  get prevented(): boolean {
+    return this.preventing.size > 0;
+  }
+
+  load(): Promise<void> {
+    return this.host.exclusive(() => this.thread());
+  }
+
+  unload(): Promise<void> {
+    return this.host.exclusive(async () => {
+      if (!this.occupied) throw mediumNotPresent();
+      await this.release();
+    });
+  }
+
+  preventRemoval(nexusKey: string, prevent: boolean): void {
+    if (prevent) this.preventing.add(nexusKey);
+    else this.preventing.delete(nexusKey);
+  }
+
+  onMediumChanged(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** A cartridge goes in and is loaded, as drives load what is inserted; on failure the bay stays empty. */
+  async insert(barcode: string): Promise<void> {
+    this.inBay = barcode;
+    try {
+      await this.thread();
+    } catch (err) {
+      this.inBay = undefined;
+      this.failure = undefined;
+      throw err;
+    }
+  }
+
+  /** The cartridge is unloaded (if it still was loaded) and taken out. */
+  async eject(): Promise<void> {
+    await this.release();
+    this.inBay = undefined;
+    this.failure = undefined;
+  }
+
+  /** A cartridge found in the drive at start-up: loaded if it can be, else left in with the failure as EXCEPT. */
+  async restore(barcode: string): Promise<unknown> {
+    this.inBay = barcode;
+    try {
+      await this.thread();
+      return undefined;
+    } catch (err) {
+      return err;
+    }
+  }
+
+  /** Tells the drive a cartridge arrived or left (it reports 28/00). */
+  notify(): void {
+    for (const l of this.listeners) l();
+  }
+
+  private async thread(): Promise<void> {
+    if (this.inBay === undefined) throw mediumNotPresent();
+    if (this.loaded) return;
+    try {
+      this.loaded = await this.host.cartridges.openCartridge(this.inBay);
+      this.failure = undefined;
+    } catch (err) {
+      this.failure = Asc.MEDIUM_LOAD_OR_EJECT_FAILED;
+      throw err;
+    }
+  }
+
+  /** Unloads: a sync point, then the medium is closed; the cartridge stays in the bay. */
+  async release(): Promise<void> {
+    const medium = this.loaded;
+    if (!medium) return;
+    await medium.flush();
+    await this.host.cartridges.closeCartridge(medium);
+    this.loaded = undefined;
+  }
+}
