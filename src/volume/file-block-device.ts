@@ -104,10 +104,14 @@ export class FileBlockDevice implements BlockDevice {
   }
 
   async discard(offset: number, length: number): Promise<void> {
-    for (let pos = offset; pos < offset + length; pos += CHUNK) {
-      const n = Math.min(CHUNK, offset + length - pos);
-      const current = await this.read(pos, n);
-      if (!current.equals(ZEROS.subarray(0, n))) await this.write(pos, ZEROS.subarray(0, n));
+    // Zeros go only over the runs of blocks that are not zero already, so a
+    // hole inside the range is not allocated.
+    if (length === 0) return;
+    for (const extent of await this.provisioning(offset, length)) {
+      if (!extent.mapped) continue;
+      for (let pos = extent.offset; pos < extent.offset + extent.length; pos += CHUNK) {
+        await this.write(pos, ZEROS.subarray(0, Math.min(CHUNK, extent.offset + extent.length - pos)));
+      }
     }
   }
 
@@ -127,8 +131,9 @@ export class FileBlockDevice implements BlockDevice {
   }
 
   async prefetch(offset: number, length: number): Promise<void> {
+    const buf = Buffer.allocUnsafe(Math.min(CHUNK, length));
     for (let pos = offset; pos < offset + length; pos += CHUNK) {
-      await this.read(pos, Math.min(CHUNK, offset + length - pos));
+      await this.fh.read(buf, 0, Math.min(CHUNK, offset + length - pos), pos);
     }
   }
 

@@ -23,8 +23,10 @@ describe('FileBlockDevice', () => {
       assert.equal(st.size, 64 * 1024 * 1024);
       assert.ok(st.blocks * 512 < 1024 * 1024, 'file should be sparse');
       assert.ok((await dev.read(32 * 1024 * 1024, 8192)).equals(Buffer.alloc(8192)));
+      await dev.write(32 * 1024 * 1024 + 4096, Buffer.alloc(4096, 1));
       await dev.discard(0, dev.size);
       assert.ok((await stat(path)).blocks * 512 < 1024 * 1024, 'discarding a hole keeps it a hole');
+      assert.ok((await dev.read(32 * 1024 * 1024, 16384)).equals(Buffer.alloc(16384)));
     } finally {
       await dev.close();
     }
