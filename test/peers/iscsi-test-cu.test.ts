@@ -15,7 +15,8 @@ import { startTgtReference } from '../helpers/tgt.ts';
 // (CmdSN, DataSN, residuals, task management) and MultipathIO, each suite once.
 const FAMILY = 'ALL';
 const VOLUME = 'disk';
-// Small, so suites that touch the whole LUN stay quick; tgtd measured 20 s for the family.
+// Small, so suites that touch the whole LUN stay quick. tgtd 1.0.85 on a 64 MiB disk, 512-byte
+// blocks, default settings: 162 pass, 9 fail, 59 skip in about 20 s (test/peers/README.md).
 const VOLUME_SIZE = '64MiB';
 const SUITE_TIMEOUT_MS = 30_000;
 const RUN_BUDGET_MS = 150_000;
