@@ -1,0 +1,40 @@
+// Test stand-in for the cache engine under a cartridge: keys to byte arrays in
+// memory, so the SCSI tests drive the real Cartridge without a cache directory
+// or S3. `syncs` counts sync points.
+import type { CartridgeStore } from '../../src/tape/cartridge.ts';
+
+export class MemoryCartridgeStore implements CartridgeStore {
+  readonly objects = new Map<string, Buffer>();
+  syncs = 0;
+
+  async write(key: string, offset: number, data: Uint8Array): Promise<void> {
+    const old = this.objects.get(key) ?? Buffer.alloc(0);
+    const next = Buffer.alloc(Math.max(old.length, offset + data.length));
+    old.copy(next);
+    next.set(data, offset);
+    this.objects.set(key, next);
+  }
+
+  async read(key: string, offset: number, length: number): Promise<Buffer> {
+    const object = this.objects.get(key);
+    if (!object || offset + length > object.length) throw new Error(`read beyond ${key}`);
+    return Buffer.from(object.subarray(offset, offset + length));
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    return this.objects.get(key)?.length;
+  }
+
+  async truncate(key: string, size: number): Promise<void> {
+    const object = this.objects.get(key);
+    if (object) this.objects.set(key, object.subarray(0, size));
+  }
+
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
+
+  async sync(): Promise<void> {
+    this.syncs++;
+  }
+}
