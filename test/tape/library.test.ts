@@ -94,17 +94,18 @@ describe('tape library inventory', function () {
 
     it('loads a cartridge moved into a drive and tells the drive; unloads it on the way out', async function () {
       const bay = f.library.bays[0]!;
+      const loaded = (): string | undefined => bay.medium?.barcode;
       let changes = 0;
       bay.onMediumChanged(() => changes++);
       await f.library.moveMedium(S1, D1);
       assert.ok(bay.occupied);
-      assert.equal(bay.medium?.barcode, 'ABC00001');
+      assert.equal(loaded(), 'ABC00001');
       assert.equal(changes, 1);
       await bay.unload();
       assert.ok(bay.occupied);
-      assert.equal(bay.medium, undefined);
+      assert.equal(loaded(), undefined);
       await bay.load();
-      assert.equal(bay.medium?.barcode, 'ABC00001');
+      assert.equal(loaded(), 'ABC00001');
       await f.library.moveMedium(D1, IE1);
       assert.equal(changes, 2);
       assert.ok(!bay.occupied);
