@@ -1,46 +1,95 @@
-// The management HTTP endpoint, on loopback by default. For now it serves the
-// Prometheus metrics; the management API grows here.
-import { createServer, type Server } from 'node:http';
+// The management HTTP endpoint, on loopback by default: Prometheus metrics and
+// a health check for anyone who can reach it, and the operator's routes (the
+// tape library) for holders of the bearer token.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
+import type { TapeService } from '../tape/tape-service.ts';
+import { bearerMatches } from './credentials.ts';
+import { HttpError, readJsonBody, sendError, sendJson } from './http.ts';
+import { Router } from './router.ts';
+import { tapeRoutes } from './tape-routes.ts';
 
 export interface ApiServer {
-  /** http://host:port */
+  /** http://host:port, an address a client on this machine can connect to. */
   readonly url: string;
   close(): Promise<void>;
 }
 
-export async function startApiServer(options: { registry: Registry; logger: Logger; host?: string; port?: number }): Promise<ApiServer> {
-  const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (req.method === 'GET' && path === '/metrics') {
-      options.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': options.registry.contentType });
-          res.end(text);
-        },
-        (error: unknown) => {
-          options.logger.error({ err: error }, 'metrics collection failed');
-          res.writeHead(500).end();
-        },
-      );
+interface BaseOptions {
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 0: a free port. */
+  readonly port?: number;
+}
+
+/** Without `tapes` and `token` the server answers only /metrics and /health. */
+export type ApiServerOptions = BaseOptions & ({ readonly tapes: TapeService; readonly token: string } | { readonly tapes?: undefined; readonly token?: undefined });
+
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const { logger } = options;
+  const management = options.tapes ? { token: options.token, router: new Router(tapeRoutes(options.tapes)) } : undefined;
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const method = req.method ?? 'GET';
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (method === 'GET' && path === '/metrics') {
+      const text = await options.registry.metrics();
+      res.writeHead(200, { 'content-type': options.registry.contentType }).end(text);
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    if (method === 'GET' && path === '/health') {
+      sendJson(req, res, 200, { status: 'ok' });
+      return;
+    }
+    if (!management) throw new HttpError(404, 'NOT_FOUND', `no such path ${path}: this server answers only GET /metrics and GET /health`);
+    if (!bearerMatches(req.headers.authorization, management.token)) {
+      throw new HttpError(401, 'UNAUTHORIZED', "send 'Authorization: Bearer TOKEN' with the token from api.json in the gateway's data directory");
+    }
+    const { route, params } = management.router.match(method, path);
+    const reply = await route.handle({ params, body: () => readJsonBody(req) });
+    sendJson(req, res, reply.status, reply.body);
+    if (method !== 'GET') logger.info({ method, path, status: reply.status }, 'management request');
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        logger.error({ err: error, method: req.method, url: req.url }, 'management request failed after answering');
+        res.destroy();
+        return;
+      }
+      if (error instanceof HttpError) {
+        sendError(req, res, error, error.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+        if (req.method !== 'GET') logger.info({ method: req.method, url: req.url, status: error.status, code: error.code }, 'management request refused');
+        return;
+      }
+      logger.error({ err: error, method: req.method, url: req.url }, 'management request failed');
+      sendError(req, res, new HttpError(500, 'INTERNAL', "the gateway failed to answer; see the gateway's log"));
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
   });
   const address = server.address() as AddressInfo;
-  options.logger.info({ address: address.address, port: address.port }, 'management API listening');
+  logger.info({ address: address.address, port: address.port, management: management !== undefined }, 'management API listening');
   return {
-    url: `http://${address.address}:${address.port}`,
+    url: `http://${reachableHost(address.address)}:${address.port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),
   };
+}
+
+/** A wildcard listen address is reached through loopback; IPv6 literals go in brackets. */
+function reachableHost(address: string): string {
+  if (address === '0.0.0.0') return '127.0.0.1';
+  if (address === '::') return '[::1]';
+  return address.includes(':') ? `[${address}]` : address;
 }
