@@ -1,0 +1,91 @@
+# Shell library of the tape-test guest, sourced by /init and by every test script.
+# The serial console is the only channel out; lines starting with "@@guest " are markers that
+# test/helpers/guest.ts parses:
+#   @@guest booted kernel=... uptime=MS
+#   @@guest step-begin NAME
+#   @@guest step-end NAME rc=N ms=N
+#   @@guest note NAME TEXT          (a value for the host, e.g. a checksum)
+#   @@guest error TEXT
+#   @@guest done rc=N uptime=MS
+
+guest_marker() {
+  # A leading newline keeps the marker on a line of its own even after partial output.
+  printf '\n@@guest %s\n' "$*"
+}
+
+guest_uptime_ms() {
+  # /proc/uptime: "12.34 ..." -> 12340
+  awk '{ printf "%d", $1 * 1000 }' /proc/uptime
+}
+
+guest_scsi_count() {
+  ls /sys/bus/scsi/devices 2>/dev/null | grep -c '^[0-9]*:[0-9]*:[0-9]*:[0-9]*$'
+}
+
+# guest_wait_scsi COUNT SECONDS: waits until COUNT SCSI devices exist.
+guest_wait_scsi() {
+  local want="$1" tries=$(($2 * 10))
+  while [ "$(guest_scsi_count)" -lt "$want" ]; do
+    tries=$((tries - 1))
+    [ "$tries" -gt 0 ] || return 1
+    usleep 100000
+  done
+  return 0
+}
+
+# guest_wait_nodes SECONDS: waits until every bound st/ch device has its /dev node.
+guest_wait_nodes() {
+  local tries=$(($1 * 10)) missing name
+  while :; do
+    missing=0
+    for name in $(ls /sys/class/scsi_tape /sys/class/scsi_changer 2>/dev/null); do
+      case "$name" in *:) continue ;; esac
+      [ -e "/dev/$name" ] || missing=1
+    done
+    [ "$missing" = 0 ] && return 0
+    tries=$((tries - 1))
+    [ "$tries" -gt 0 ] || return 1
+    usleep 100000
+  done
+}
+
+# step NAME SHELL-CODE...: runs the code in a subshell with `set -e`, its output (stdout and
+# stderr) on the console between step-begin and step-end markers. Returns the code's status.
+step() {
+  local name="$1" start end rc
+  shift
+  guest_marker step-begin "$name"
+  start="$(guest_uptime_ms)"
+  (
+    set -e
+    eval "$*"
+  ) </dev/null 2>&1
+  rc=$?
+  end="$(guest_uptime_ms)"
+  guest_marker step-end "$name rc=$rc ms=$((end - start))"
+  return $rc
+}
+
+# note NAME VALUE: hands a value to the host.
+note() {
+  guest_marker note "$*"
+}
+
+# must CMD...: runs CMD, fails the step (under set -e) with a message naming it if it fails.
+must() {
+  "$@" || { echo "FAILED ($?): $*"; return 1; }
+}
+
+# expect_fail CMD...: the command must fail (e.g. an operation the device has to refuse).
+expect_fail() {
+  if "$@"; then echo "UNEXPECTED SUCCESS: $*"; return 1; fi
+  return 0
+}
+
+# contains TEXT FILE-OR--: grep -F with a message on failure.
+contains() {
+  local text="$1" file="${2:--}"
+  if grep -F -q -- "$text" "$file"; then return 0; fi
+  echo "EXPECTED TO FIND: $text"
+  return 1
+}
