@@ -391,6 +391,36 @@ describe('SSC tape drive', () => {
     });
   });
 
+  describe('errors', () => {
+    it('a record that fails its checksum: MEDIUM ERROR 11/00 and TapeAlert 03h and 05h', async () => {
+      const d = await drive();
+      good(await d.write(record(1, 100)));
+      good(await d.exec(writeFilemarks(1)));
+      const [key, data] = [...d.store.objects].find(([k]) => k.endsWith('.data'))!;
+      data[10]! ^= 0xff;
+      d.store.objects.set(key, data);
+      good(await d.exec(REWIND));
+      expectSense(await d.exec(read6(100)), 0x3, 0x11, 0x00);
+      const alerts = good(await d.exec(logSense(0x2e)));
+      assert.deepEqual([3, 5].map((flag) => alerts[4 + 5 * (flag - 1) + 4]), [1, 1]);
+    });
+
+    it('with D_SENSE set, tape conditions come in descriptor format with the stream commands descriptor', async () => {
+      const d = await drive();
+      const control = Buffer.from([0, 0, 0, 0, 0x0a, 10, 0x04, 0x10, 0, 0, 0, 0, 0xff, 0xff, 0, 0]);
+      good(await d.exec([0x15, 0x10, 0, 0, control.length, 0], { dataOut: control }));
+      good(await d.exec(writeFilemarks(1)));
+      good(await d.exec(REWIND));
+      const r = await d.exec(read6(64));
+      const s = r.sense!;
+      assert.deepEqual([s[0], s[1], s[2], s[3]], [0x72, NO_SENSE, 0x00, 0x01]);
+      const body = s.subarray(8);
+      assert.deepEqual([...body.subarray(0, 2)], [0x00, 0x0a], 'information descriptor');
+      assert.equal(body.readBigUInt64BE(4), 64n);
+      assert.deepEqual([...body.subarray(12, 16)], [0x04, 0x02, 0x00, 0x80], 'stream commands: FILEMARK');
+    });
+  });
+
   describe('protection', () => {
     it('a write-protected cartridge: WP in the mode header, DATA PROTECT 27/00 on writes', async () => {
       const d = await drive({}, { readOnly: true });
