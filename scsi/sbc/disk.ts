@@ -69,6 +69,10 @@ function modeParameters(device: BlockDevice): ModeParameterHooks {
 export function createDiskUnit(options: DiskUnitOptions): ScsiLogicalUnit {
   const { device } = options;
   const limits: DiskLimits = { ...defaultLimits(device.blockSize), ...options.limits };
+  for (const [name, value] of Object.entries(limits)) {
+    const max = name === 'maxCompareAndWriteBlocks' ? 0xff : 0xffffffff;
+    if (!Number.isInteger(value) || value < 1 || value > max) throw new RangeError(`disk limit ${name}=${value} is not an integer in 1..${max}`);
+  }
   const disk: Disk = {
     device,
     limits,

@@ -144,6 +144,11 @@ describe('SBC disk logical unit', () => {
       assert.equal(bl.readUInt32BE(28), 8, 'OPTIMAL UNMAP GRANULARITY');
     });
 
+    it('refuses limits the Block Limits page cannot carry', () => {
+      assert.throws(() => createDiskUnit({ identity, device, limits: { maxCompareAndWriteBlocks: 256 } }), RangeError);
+      assert.throws(() => createDiskUnit({ identity, device, limits: { maxTransferBlocks: 0 } }), RangeError);
+    });
+
     it('standard INQUIRY claims SBC-3 and a direct-access device', async () => {
       const data = good(await exec([0x12, 0, 0, 0, 96, 0]));
       assert.equal(data[0], 0x00);
