@@ -222,6 +222,17 @@ describe('SSC tape drive', () => {
       expectSense(await d.exec(loadUnload(0x05)), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 4, bit: 2 } });
     });
 
+    it('RESERVE(6) by one initiator keeps the other off the medium', async () => {
+      const d = await drive();
+      good(await d.exec([0x16, 0, 0, 0, 0, 0], { nexus: B }));
+      assert.equal((await d.write(record(1, 10))).status, Status.ReservationConflict);
+      assert.equal((await d.exec(REWIND)).status, Status.ReservationConflict);
+      good(await d.exec([0x12, 0, 0, 0, 96, 0]));
+      good(await d.exec(write6(10), { nexus: B, dataOut: record(1, 10) }));
+      good(await d.exec(REWIND, { nexus: B }));
+      assert.deepEqual(good(await d.exec(read6(10), { nexus: B })), record(1, 10));
+    });
+
     it('a LUN reset or the loss of the nexus clears its prevent', async () => {
       const d = await drive();
       good(await d.exec(preventAllow(1), { nexus: B }));
