@@ -1,0 +1,586 @@
+// npm run bench: our gateway against tgtd (its defaults and tuned) on 127.0.0.1, same machine, same
+// libiscsi clients (scripts/bench/*.c), same run, cases run alternately (ours, tgt-default,
+// tgt-tuned, ours, ...). Prints one table with medians, ranges and paired ratios; writes JSON.
+//
+//   npm run bench                      # full run (about 20-30 minutes on 2 cores)
+//   npm run bench -- --quick           # smoke run, a minute or two
+//   npm run bench -- --only tape,block --runs 5 --tape-bytes 1G
+//   npm run bench -- --cpu-prof .bench/prof   # the gateway runs with node --cpu-prof
+//
+// Options (sizes take K/M/G suffixes, binary):
+//   --runs N              alternating runs per case (default 3)
+//   --tape-bytes SIZE     bytes per single-drive tape case (default 2G; quick 64M)
+//   --drive-bytes SIZE    bytes per drive in the four-drive case (default 1G; quick 32M)
+//   --cartridge-bytes SIZE  the big-cartridge case, RSS sampled (default 8G; quick 256M)
+//   --cartridge-runs N    runs of the big-cartridge case (default 1)
+//   --block-seconds S     seconds per random block case (default 5; quick 1.5)
+//   --span SIZE           block LUN region used (default 256M; quick 64M); written sequentially first
+//   --disk-bytes SIZE     bytes for the disk's own write rate (default 1G; quick 256M)
+//   --only LIST           case groups: tape, drives, cartridge, block (default all)
+//   --sides LIST          ours, tgt-default, tgt-tuned (default all)
+//   --gateway-arg ARG     extra flag for our gateway (repeat), e.g. --gateway-arg=--log-level=warn
+//   --json PATH           results file (default .bench/results.json)
+//   --max-minutes M       stop starting new cases after M minutes (default 60)
+//   --cpu-prof DIR        run our gateway with --cpu-prof, profiles written to DIR on exit
+//   --keep                keep the work directory (tape images, gateway data) for inspection
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { startGatewayProcess, type GatewayProcess } from '../../test/helpers/gateway-process.ts';
+import { startTgt, TUNED, type TgtBench } from './tgt.ts';
+import { diskWriteRate, execBounded, formatSize, loadAverage, median, parseSize, rssBytes } from './util.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const execFileAsync = promisify(execFile);
+
+type SideName = 'ours' | 'tgt-default' | 'tgt-tuned';
+const ALL_SIDES: readonly SideName[] = ['ours', 'tgt-default', 'tgt-tuned'];
+const GROUPS = ['tape', 'drives', 'cartridge', 'block'] as const;
+type Group = (typeof GROUPS)[number];
+
+interface Side {
+  readonly name: SideName;
+  readonly pid: number;
+  readonly diskUrl?: string;
+  readonly tapeUrls: readonly string[];
+  readonly note?: string;
+}
+
+interface Row {
+  readonly id: string;
+  readonly group: Group;
+  readonly unit: 'MB/s' | 'IOPS';
+  /** Goal for ours/tgt-default and ours/tgt-tuned, when the issue sets one. */
+  readonly goals: { readonly 'tgt-default'?: number; readonly 'tgt-tuned'?: number };
+  /** Per side, one value per run (NaN when the run failed or was skipped), in run order. */
+  readonly values: Record<SideName, number[]>;
+  /** The client's own ceiling per side and run (bytes or commands per client CPU second). */
+  readonly clientCeiling: Record<SideName, number[]>;
+  readonly errors: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    'tape-bytes': { type: 'string' },
+    'drive-bytes': { type: 'string' },
+    'cartridge-bytes': { type: 'string' },
+    'cartridge-runs': { type: 'string' },
+    'block-seconds': { type: 'string' },
+    span: { type: 'string' },
+    'disk-bytes': { type: 'string' },
+    only: { type: 'string' },
+    sides: { type: 'string' },
+    'gateway-arg': { type: 'string', multiple: true, default: [] },
+    json: { type: 'string' },
+    'max-minutes': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  allowPositionals: false,
+});
+if (opts.help) {
+  const text = (await import('node:fs')).readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  process.stdout.write(text.split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
+  process.exit(0);
+}
+const quick = opts.quick ?? false;
+const runs = Number(opts.runs ?? (quick ? 2 : 3));
+const tapeBytes = parseSize(opts['tape-bytes'] ?? (quick ? '64M' : '2G'));
+const driveBytes = parseSize(opts['drive-bytes'] ?? (quick ? '32M' : '1G'));
+const cartridgeBytes = parseSize(opts['cartridge-bytes'] ?? (quick ? '256M' : '8G'));
+const cartridgeRuns = Number(opts['cartridge-runs'] ?? 1);
+const blockSeconds = Number(opts['block-seconds'] ?? (quick ? 1.5 : 5));
+const span = parseSize(opts.span ?? (quick ? '64M' : '256M'));
+const diskBytes = parseSize(opts['disk-bytes'] ?? (quick ? '256M' : '1G'));
+const groups = new Set<Group>((opts.only?.split(',') ?? GROUPS) as Group[]);
+const sides = (opts.sides?.split(',') ?? ALL_SIDES) as SideName[];
+const jsonPath = resolve(root, opts.json ?? '.bench/results.json');
+const maxMs = Number(opts['max-minutes'] ?? 60) * 60_000;
+const tapeBlockSizes = [64 << 10, 256 << 10, 1 << 20];
+const DRIVES = 4;
+for (const g of groups) if (!GROUPS.includes(g)) throw new Error(`unknown case group ${g}`);
+for (const s of sides) if (!ALL_SIDES.includes(s)) throw new Error(`unknown side ${s}`);
+
+const startedAt = Date.now();
+const log = (msg: string): void => {
+  const t = ((Date.now() - startedAt) / 1000).toFixed(0).padStart(4);
+  process.stderr.write(`[bench ${t}s] ${msg}\n`);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Processes we start, stopped by PID whatever happens
+
+let gateway: GatewayProcess | undefined;
+let tgt: TgtBench | undefined;
+let workDir = '';
+let stopping: Promise<void> | undefined;
+async function stopAll(): Promise<void> {
+  stopping ??= (async () => {
+    await Promise.allSettled([gateway?.stop('SIGTERM', 20_000), tgt?.stop()]);
+    if (workDir && !opts.keep) await rm(workDir, { recursive: true, force: true });
+  })();
+  return stopping;
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    log(`${signal}: stopping what the benchmark started`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients
+
+interface TapeResult {
+  ok: boolean;
+  errors?: string[];
+  write: { MBps: number; client_ceiling_MBps: number; bytes: number; seconds: number };
+  read: { MBps: number; client_ceiling_MBps: number; bytes: number; seconds: number };
+  filemark_seen: boolean;
+}
+interface BlockResult {
+  ok: boolean;
+  IOPS: number;
+  MBps: number;
+  client_ceiling_IOPS: number;
+  lat_mean_us: number;
+  lat_p99_us: number;
+}
+
+let binDir = '';
+
+async function tapebench(urls: readonly string[], blockSize: number, bytes: number, phases: string): Promise<TapeResult> {
+  const args = urls.flatMap((u) => ['--url', u]);
+  args.push('--block-size', String(blockSize), '--bytes', String(bytes), '--phases', phases);
+  // Generous: 5 MB/s per drive at worst, plus login and set-up.
+  const timeout = 60_000 + ((bytes * urls.length * (phases.includes('read') ? 2 : 1)) / 5e6) * 1000;
+  const r = await execBounded(join(binDir, 'tapebench'), args, timeout);
+  if (r.timedOut) throw new Error(`tapebench timed out after ${(timeout / 1000).toFixed(0)} s`);
+  let parsed: TapeResult;
+  try {
+    parsed = JSON.parse(r.stdout) as TapeResult;
+  } catch {
+    throw new Error(`tapebench exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  }
+  if (!parsed.ok) throw new Error(`tapebench: ${(parsed.errors ?? []).join('; ') || r.stderr.trim()}`);
+  if (r.stderr.trim()) log(`tapebench: ${r.stderr.trim()}`);
+  return parsed;
+}
+
+async function blockbench(url: string, test: string, bs: number, qd: number, extra: string[]): Promise<BlockResult> {
+  const args = ['--url', url, '--test', test, '--bs', String(bs), '--qd', String(qd), '--span', String(span), ...extra];
+  const r = await execBounded(join(binDir, 'blockbench'), args, 180_000);
+  if (r.timedOut) throw new Error('blockbench timed out');
+  let parsed: BlockResult;
+  try {
+    parsed = JSON.parse(r.stdout) as BlockResult;
+  } catch {
+    throw new Error(`blockbench exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  }
+  if (!parsed.ok) throw new Error(`blockbench ${test}: ${r.stderr.trim()}`);
+  return parsed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rows and cases
+
+const rows = new Map<string, Row>();
+function row(id: string, group: Group, unit: Row['unit'], goals: Row['goals'] = {}): Row {
+  let r = rows.get(id);
+  if (!r) {
+    const empty = (): Record<SideName, number[]> => ({ ours: [], 'tgt-default': [], 'tgt-tuned': [] });
+    r = { id, group, unit, goals, values: empty(), clientCeiling: empty(), errors: [] };
+    rows.set(id, r);
+  }
+  return r;
+}
+
+interface Case {
+  readonly group: Group;
+  readonly title: string;
+  readonly runs: number;
+  /** Declares its rows up front so the table has them even when every run fails. */
+  readonly rows: readonly Row[];
+  exec(side: Side): Promise<Record<string, { value: number; ceiling: number }>>;
+}
+
+const cases: Case[] = [];
+for (const bs of tapeBlockSizes) {
+  const size = formatSize(bs);
+  const w = row(`tape write ${size}`, 'tape', 'MB/s', { 'tgt-default': 2.0, 'tgt-tuned': bs === 64 << 10 ? 1.3 : 1.0 });
+  const r = row(`tape read ${size}`, 'tape', 'MB/s', { 'tgt-default': 2.0, 'tgt-tuned': bs === 64 << 10 ? 1.3 : 1.0 });
+  cases.push({
+    group: 'tape',
+    title: `one drive, ${size} blocks, ${formatSize(tapeBytes)}`,
+    runs,
+    rows: [w, r],
+    exec: async (side) => {
+      const res = await tapebench(side.tapeUrls.slice(0, 1), bs, tapeBytes, 'write,read');
+      return {
+        [w.id]: { value: res.write.MBps, ceiling: res.write.client_ceiling_MBps },
+        [r.id]: { value: res.read.MBps, ceiling: res.read.client_ceiling_MBps },
+      };
+    },
+  });
+}
+{
+  const w = row(`${DRIVES} drives write 256 KiB (aggregate)`, 'drives', 'MB/s', { 'tgt-tuned': 1.0 });
+  const r = row(`${DRIVES} drives read 256 KiB (aggregate)`, 'drives', 'MB/s');
+  cases.push({
+    group: 'drives',
+    title: `${DRIVES} drives at once, 256 KiB blocks, ${formatSize(driveBytes)} each`,
+    runs,
+    rows: [w, r],
+    exec: async (side) => {
+      if (side.tapeUrls.length < DRIVES) throw new Error(`${side.name} has ${side.tapeUrls.length} tape drives, not ${DRIVES}`);
+      const res = await tapebench(side.tapeUrls.slice(0, DRIVES), 256 << 10, driveBytes, 'write,read');
+      return {
+        [w.id]: { value: res.write.MBps, ceiling: res.write.client_ceiling_MBps },
+        [r.id]: { value: res.read.MBps, ceiling: res.read.client_ceiling_MBps },
+      };
+    },
+  });
+}
+const cartridgeRow = row(`cartridge ${formatSize(cartridgeBytes)} write 256 KiB`, 'cartridge', 'MB/s');
+interface RssTrace {
+  side: SideName;
+  run: number;
+  samples: { t: number; rss: number }[];
+}
+const rssTraces: RssTrace[] = [];
+cases.push({
+  group: 'cartridge',
+  title: `one cartridge of ${formatSize(cartridgeBytes)}, 256 KiB blocks, RSS sampled`,
+  runs: cartridgeRuns,
+  rows: [cartridgeRow],
+  exec: async (side) => {
+    const trace: RssTrace = { side: side.name, run: rssTraces.filter((t) => t.side === side.name).length, samples: [] };
+    rssTraces.push(trace);
+    const t0 = Date.now();
+    const timer = setInterval(() => {
+      const rss = rssBytes(side.pid);
+      if (rss !== undefined) trace.samples.push({ t: (Date.now() - t0) / 1000, rss });
+    }, 250);
+    try {
+      const res = await tapebench(side.tapeUrls.slice(0, 1), 256 << 10, cartridgeBytes, 'write');
+      return { [cartridgeRow.id]: { value: res.write.MBps, ceiling: res.write.client_ceiling_MBps } };
+    } finally {
+      clearInterval(timer);
+    }
+  },
+});
+{
+  const sw = row('block 1 MiB seq write QD1', 'block', 'MB/s');
+  const sr = row('block 1 MiB seq read QD1', 'block', 'MB/s');
+  const random = [
+    ['randread', 1], ['randread', 32], ['randwrite', 1], ['randwrite', 32],
+  ] as const;
+  const rrows = random.map(([t, qd]) =>
+    row(`block 4 KiB ${t === 'randread' ? 'random read' : 'random write'} QD${qd}`, 'block', 'IOPS', { 'tgt-default': 1.0, 'tgt-tuned': 1.0 }),
+  );
+  cases.push({
+    group: 'block',
+    title: `block LUN: 1 MiB sequential over ${formatSize(span)}, 4 KiB random ${blockSeconds} s each`,
+    runs,
+    rows: [sw, sr, ...rrows],
+    exec: async (side) => {
+      if (!side.diskUrl) throw new Error(`${side.name} serves no disk LUN`);
+      const out: Record<string, { value: number; ceiling: number }> = {};
+      // The sequential write also fills the span, so random reads meet written data.
+      const w = await blockbench(side.diskUrl, 'seqwrite', 1 << 20, 1, ['--bytes', String(span), '--seconds', '120']);
+      out[sw.id] = { value: w.MBps, ceiling: (w.client_ceiling_IOPS * (1 << 20)) / 1e6 };
+      const r = await blockbench(side.diskUrl, 'seqread', 1 << 20, 1, ['--bytes', String(span), '--seconds', '120']);
+      out[sr.id] = { value: r.MBps, ceiling: (r.client_ceiling_IOPS * (1 << 20)) / 1e6 };
+      for (const [i, [test, qd]] of random.entries()) {
+        const res = await blockbench(side.diskUrl, test, 4096, qd, ['--seconds', String(blockSeconds)]);
+        out[rrows[i]!.id] = { value: res.IOPS, ceiling: res.client_ceiling_IOPS };
+      }
+      return out;
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set-up
+
+function ourTapeUrls(gw: GatewayProcess): string[] {
+  const urls: string[] = [];
+  for (const target of gw.targets) {
+    for (const lun of target.luns) {
+      if (lun.deviceType === 'tape') urls.push(`iscsi://${gw.portal}/${target.name}/${lun.lun}`);
+    }
+  }
+  return urls;
+}
+
+function ourDiskUrl(gw: GatewayProcess): string | undefined {
+  for (const target of gw.targets) {
+    for (const lun of target.luns) {
+      if (lun.deviceType === 'disk') return `iscsi://${gw.portal}/${target.name}/${lun.lun}`;
+    }
+  }
+  return undefined;
+}
+
+async function gitRevision(): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
+    return stdout.trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function fmt(v: number, unit: Row['unit']): string {
+  if (!Number.isFinite(v)) return '-';
+  return unit === 'IOPS' ? Math.round(v).toLocaleString('en-US') : v >= 100 ? v.toFixed(0) : v.toFixed(1);
+}
+
+function summary(values: readonly number[]): { median: number; min: number; max: number; n: number } {
+  const ok = values.filter(Number.isFinite);
+  return { median: median(ok), min: Math.min(...ok), max: Math.max(...ok), n: ok.length };
+}
+
+function ratios(r: Row, other: SideName): number[] {
+  const ours = r.values.ours;
+  const theirs = r.values[other];
+  const out: number[] = [];
+  for (let i = 0; i < Math.min(ours.length, theirs.length); i++) {
+    const a = ours[i]!;
+    const b = theirs[i]!;
+    if (Number.isFinite(a) && Number.isFinite(b) && b > 0) out.push(a / b);
+  }
+  return out;
+}
+
+function cell(values: readonly number[], unit: Row['unit']): string {
+  const s = summary(values);
+  if (s.n === 0) return '-';
+  if (s.n === 1) return fmt(s.median, unit);
+  return `${fmt(s.median, unit)} (${fmt(s.min, unit)}–${fmt(s.max, unit)})`;
+}
+
+function ratioCell(values: readonly number[], goal: number | undefined): string {
+  const s = summary(values);
+  if (s.n === 0) return '-';
+  const range = s.n > 1 ? ` (${s.min.toFixed(2)}–${s.max.toFixed(2)})` : '';
+  const mark = goal === undefined ? '' : s.median >= goal ? ` ≥${goal} ok` : ` ≥${goal} MISS`;
+  return `${s.median.toFixed(2)}${range}${mark}`;
+}
+
+function table(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<number> {
+  const { stdout } = await execFileAsync(join(root, 'scripts/bench/build.sh'));
+  binDir = stdout.trim();
+  workDir = await mkdtemp(join(tmpdir(), 'tape-gateway-bench-'));
+  const loadBefore = loadAverage();
+  log(`work directory ${workDir}; load average ${loadBefore.join(' ')} on ${cpus().length} CPUs`);
+
+  log(`disk's own sequential write rate (${formatSize(diskBytes)}, buffered, fdatasync)...`);
+  const diskRates = [await diskWriteRate(workDir, diskBytes)];
+
+  const needTape = groups.has('tape') || groups.has('drives') || groups.has('cartridge');
+  const tapeCapacity = Math.max(tapeBytes, driveBytes, cartridgeBytes) * 1.05 + (64 << 20);
+  const sideList: Side[] = [];
+  if (sides.includes('tgt-default') || sides.includes('tgt-tuned')) {
+    tgt = await startTgt({ dir: join(workDir, 'tgt'), drives: needTape ? DRIVES : 0, tapeCapacityBytes: tapeCapacity, diskBytes: 1 << 30 });
+    log(`tgtd pid ${tgt.pid} on ${tgt.portal} (control port ${tgt.controlPort})`);
+    for (const t of tgt.targets) {
+      if (sides.includes(t.name)) sideList.push({ name: t.name, pid: tgt.pid, diskUrl: t.diskUrl, tapeUrls: t.tapeUrls });
+    }
+  }
+  if (sides.includes('ours')) {
+    const env: Record<string, string> = {};
+    if (opts['cpu-prof']) {
+      const dir = resolve(root, opts['cpu-prof']);
+      await mkdir(dir, { recursive: true });
+      env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim();
+    }
+    gateway = await startGatewayProcess({
+      dataDir: join(workDir, 'gateway'),
+      args: [...(opts['gateway-arg'] ?? [])],
+      env,
+      readyTimeoutMs: 60_000,
+    });
+    const tapeUrls = ourTapeUrls(gateway);
+    log(`our gateway pid ${gateway.pid} on ${gateway.portal}: ${gateway.targets.length} targets, ${tapeUrls.length} tape drives`);
+    sideList.unshift({
+      name: 'ours',
+      pid: gateway.pid,
+      diskUrl: ourDiskUrl(gateway),
+      tapeUrls,
+      ...(tapeUrls.length === 0 ? { note: 'no tape drives served (tape library not configured)' } : {}),
+    });
+  }
+  const peakRss = { bytes: 0 };
+  const rssTimer = setInterval(() => {
+    if (!gateway) return;
+    const rss = rssBytes(gateway.pid);
+    if (rss !== undefined && rss > peakRss.bytes) peakRss.bytes = rss;
+  }, 200);
+
+  let stoppedEarly = '';
+  const caseLog: { case: string; side: SideName; run: number; seconds: number; error?: string }[] = [];
+  for (const c of cases) {
+    if (!groups.has(c.group)) continue;
+    log(`case: ${c.title}`);
+    for (let run = 0; run < c.runs; run++) {
+      for (const side of sideList) {
+        if (Date.now() - startedAt > maxMs) {
+          stoppedEarly ||= `time limit of ${maxMs / 60_000} minutes reached during "${c.title}"`;
+          break;
+        }
+        const t0 = Date.now();
+        let error: string | undefined;
+        let result: Record<string, { value: number; ceiling: number }> = {};
+        try {
+          if (c.group !== 'block' && side.tapeUrls.length === 0) throw new Error(side.note ?? 'no tape drives');
+          result = await c.exec(side);
+        } catch (e) {
+          error = e instanceof Error ? e.message : String(e);
+        }
+        for (const r of c.rows) {
+          r.values[side.name].push(result[r.id]?.value ?? NaN);
+          r.clientCeiling[side.name].push(result[r.id]?.ceiling ?? NaN);
+          if (error && !r.errors.includes(`${side.name}: ${error}`)) r.errors.push(`${side.name}: ${error}`);
+        }
+        const seconds = (Date.now() - t0) / 1000;
+        caseLog.push({ case: c.title, side: side.name, run, seconds, ...(error ? { error } : {}) });
+        const shown = c.rows.map((r) => `${r.id}=${fmt(result[r.id]?.value ?? NaN, r.unit)}`).join(', ');
+        log(`  run ${run + 1}/${c.runs} ${side.name}: ${error ? `FAILED: ${error.split('\n')[0]}` : shown} (${seconds.toFixed(1)} s)`);
+      }
+    }
+  }
+  clearInterval(rssTimer);
+  log(`disk's own sequential write rate again...`);
+  diskRates.push(await diskWriteRate(workDir, diskBytes));
+  const loadAfter = loadAverage();
+
+  // Table
+  const activeRows = [...rows.values()].filter((r) => groups.has(r.group));
+  const header = ['case', 'unit', ...sideList.map((s) => s.name)];
+  if (sides.includes('ours') && sides.includes('tgt-default')) header.push('ours/tgt-default');
+  if (sides.includes('ours') && sides.includes('tgt-tuned')) header.push('ours/tgt-tuned');
+  const body = activeRows.map((r) => {
+    const cells = [r.id, r.unit, ...sideList.map((s) => cell(r.values[s.name], r.unit))];
+    if (header.includes('ours/tgt-default')) cells.push(ratioCell(ratios(r, 'tgt-default'), r.goals['tgt-default']));
+    if (header.includes('ours/tgt-tuned')) cells.push(ratioCell(ratios(r, 'tgt-tuned'), r.goals['tgt-tuned']));
+    return cells;
+  });
+  const ourTraces = rssTraces.filter((t) => t.side === 'ours' && t.samples.length > 0);
+  const rssCartridge = ourTraces.map((t) => {
+    const half = t.samples[t.samples.length - 1]!.t / 2;
+    const first = t.samples.filter((s) => s.t <= half);
+    const second = t.samples.filter((s) => s.t > half);
+    const peak = (xs: typeof t.samples) => Math.max(0, ...xs.map((s) => s.rss));
+    return { run: t.run, peakBytes: peak(t.samples), firstHalfPeakBytes: peak(first), secondHalfPeakBytes: peak(second) };
+  });
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+  const out: string[] = [];
+  out.push('');
+  out.push(`Benchmark ${new Date().toISOString()} at ${await gitRevision()}; ${cpus().length} CPUs; load average ${loadBefore[0]} before, ${loadAfter[0]} after${quick ? '; QUICK run' : ''}`);
+  out.push(`Cells: median (min–max) of ${runs} alternating runs; ratios are paired per run (ours run i / tgt run i).`);
+  out.push(`tgt-tuned: ${TUNED.map(([k, v]) => `${k}=${v}`).join(', ')}.`);
+  out.push('');
+  out.push(table(header, body));
+  out.push('');
+  out.push(`disk's own sequential write (${formatSize(diskBytes)}, buffered + fdatasync): ${diskRates.map((r) => (r / 1e6).toFixed(0)).join(' / ')} MB/s (start / end)`);
+  if (gateway) out.push(`our gateway's peak RSS over the whole run: ${mib(peakRss.bytes)}`);
+  for (const c of rssCartridge) {
+    const flat = c.secondHalfPeakBytes <= c.firstHalfPeakBytes * 1.1 + (8 << 20);
+    out.push(
+      `RSS while writing a ${formatSize(cartridgeBytes)} cartridge (run ${c.run + 1}): peak ${mib(c.peakBytes)} (goal ≤ 256 MiB: ${c.peakBytes <= 256 * 2 ** 20 ? 'ok' : 'MISS'}); first half ${mib(c.firstHalfPeakBytes)}, second half ${mib(c.secondHalfPeakBytes)} (${flat ? 'flat' : 'GROWING'})`,
+    );
+  }
+  // The client's share: measured rate over the rate the client could reach on its own CPU time.
+  const shares = activeRows
+    .map((r) => {
+      let worst = NaN;
+      for (const s of sideList) {
+        r.values[s.name].forEach((v, i) => {
+          const c = r.clientCeiling[s.name][i]!;
+          if (Number.isFinite(v) && Number.isFinite(c) && c > 0 && !(v / c <= worst)) worst = v / c;
+        });
+      }
+      return { r, worst };
+    })
+    .filter((x) => Number.isFinite(x.worst));
+  if (shares.length) {
+    out.push(
+      `client busy (rate / client's own ceiling, i.e. bytes or commands per client CPU second; worst run): ${shares.map((x) => `${x.r.id} ${(x.worst * 100).toFixed(0)}%`).join('; ')}`,
+    );
+  }
+  for (const s of sideList) if (s.note) out.push(`${s.name}: ${s.note}`);
+  const errors = new Map<string, string[]>();
+  for (const r of activeRows) for (const e of r.errors) errors.set(e, [...(errors.get(e) ?? []), r.id]);
+  for (const [e, ids] of errors) out.push(`error (${ids.length} rows: ${ids[0]}${ids.length > 1 ? ', ...' : ''}): ${e.split('\n')[0]}`);
+  if (stoppedEarly) out.push(`stopped early: ${stoppedEarly}`);
+  if (Math.max(loadBefore[0]!, loadAfter[0]!) > cpus().length * 0.75) {
+    out.push(`NOTE: the machine was busy (load average ${loadBefore[0]} / ${loadAfter[0]} on ${cpus().length} CPUs): absolute figures are noisy; prefer the paired ratios.`);
+  }
+  process.stdout.write(out.join('\n') + '\n');
+
+  const results = {
+    date: new Date().toISOString(),
+    revision: await gitRevision(),
+    cpus: cpus().length,
+    loadAverage: { before: loadBefore, after: loadAfter },
+    options: { quick, runs, tapeBytes, driveBytes, cartridgeBytes, cartridgeRuns, blockSeconds, span, diskBytes, groups: [...groups], sides, gatewayArgs: opts['gateway-arg'] },
+    tgtTuned: Object.fromEntries(TUNED),
+    diskWriteBytesPerSecond: diskRates,
+    ourPeakRssBytes: gateway ? peakRss.bytes : null,
+    cartridgeRss: rssCartridge,
+    rssTraces,
+    rows: activeRows.map((r) => ({
+      case: r.id,
+      unit: r.unit,
+      values: r.values,
+      clientCeiling: r.clientCeiling,
+      median: Object.fromEntries(sideList.map((s) => [s.name, summary(r.values[s.name]).median])),
+      ratios: {
+        'tgt-default': ratios(r, 'tgt-default'),
+        'tgt-tuned': ratios(r, 'tgt-tuned'),
+      },
+      goals: r.goals,
+      errors: r.errors,
+    })),
+    runs: caseLog,
+    stoppedEarly: stoppedEarly || null,
+  };
+  await mkdir(dirname(jsonPath), { recursive: true });
+  await writeFile(jsonPath, JSON.stringify(results, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  log(`results written to ${jsonPath}`);
+  return 0;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (error) {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+} finally {
+  log('stopping the gateway and tgtd');
+  await stopAll();
+}
+process.exit(code);
