@@ -50,6 +50,8 @@ export class CacheCorruptionError extends Error {
   }
 }
 
+type Batch = ReturnType<Catalog['batch']>;
+
 interface QueueEntry {
   op: 'put' | 'delete';
   seq: number;
@@ -86,6 +88,7 @@ export class CacheEngine {
   private misses = 0;
   private closing = false;
   private evicting: Promise<void> | undefined;
+  private persisting: Promise<void> = Promise.resolve();
   private writeback: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
 
@@ -223,14 +226,12 @@ export class CacheEngine {
         if (extent.dirty) this.dirtyBytes -= extent.size;
         this.extents.delete(key);
       }
-      const entry = this.nextEntry('delete');
-      await this.options.catalog
-        .batch()
-        .del(key, { sublevel: this.index })
-        .put(key, entry, { sublevel: this.uploads })
-        .write({ sync: true } as object);
-      this.queue.delete(key);
-      this.queue.set(key, entry);
+      await this.persist((batch) => {
+        const entry = this.nextEntry('delete');
+        batch.del(key, { sublevel: this.index }).put(key, entry, { sublevel: this.uploads });
+        this.queue.delete(key);
+        this.queue.set(key, entry);
+      }, true);
     });
     this.notify();
     this.pump();
@@ -246,24 +247,25 @@ export class CacheEngine {
       (e): e is Extent => e !== undefined && e.dirty && (e.gen !== e.syncedGen || !this.queue.has(e.key)),
     );
     if (extents.length === 0) return;
-    const snapshots = extents.map((e) => ({ extent: e, gen: e.gen, record: e.toRecord('dirty') }));
-    await Promise.all(snapshots.map((s) => fsyncPath(s.extent.path, 'r+')));
+    const gens = extents.map((e) => e.gen);
+    await Promise.all(extents.map((e) => fsyncPath(e.path, 'r+')));
     // A file's directory entry must be durable too.
-    await Promise.all([...new Set(snapshots.map((s) => dirname(s.extent.path)))].map((d) => fsyncPath(d, 'r')));
-    const batch = this.options.catalog.batch();
-    const queued: [string, QueueEntry][] = [];
-    for (const s of snapshots) {
-      if (this.extents.get(s.extent.key) !== s.extent) continue; // deleted meanwhile
-      batch.put(s.extent.key, s.record, { sublevel: this.index });
-      if (this.queue.get(s.extent.key)?.op !== 'put') {
-        const entry = this.nextEntry('put');
-        batch.put(s.extent.key, entry, { sublevel: this.uploads });
-        queued.push([s.extent.key, entry]);
+    await Promise.all([...new Set(extents.map((e) => dirname(e.path)))].map((d) => fsyncPath(d, 'r')));
+    // The state recorded is the state when the write happens, which covers at least what was fsynced:
+    // an older snapshot landing after a newer sync would cut synced data off.
+    await this.persist((batch) => {
+      for (const extent of extents) {
+        if (this.extents.get(extent.key) !== extent) continue; // deleted meanwhile
+        batch.put(extent.key, extent.toRecord(), { sublevel: this.index });
+        if (extent.dirty && this.queue.get(extent.key)?.op !== 'put') {
+          const entry = this.nextEntry('put');
+          batch.put(extent.key, entry, { sublevel: this.uploads });
+          this.queue.delete(extent.key);
+          this.queue.set(extent.key, entry);
+        }
       }
-    }
-    await batch.write({ sync: true } as object);
-    for (const s of snapshots) s.extent.syncedGen = s.gen;
-    for (const [key, entry] of queued) this.queue.set(key, entry);
+    }, true);
+    extents.forEach((e, i) => (e.syncedGen = Math.max(e.syncedGen, gens[i]!)));
     this.pump();
   }
 
@@ -302,6 +304,7 @@ export class CacheEngine {
     clearInterval(this.writeback);
     clearTimeout(this.retryTimer);
     await Promise.allSettled(this.inflight.values());
+    await this.persisting;
     this.notify();
     this.store.close();
   }
@@ -454,7 +457,7 @@ export class CacheEngine {
       extent.present[b] = true;
     }
     this.usedBytes += added;
-    if (!extent.dirty) await this.index.put(extent.key, extent.toRecord());
+    await this.putRecord(extent);
     return data;
   }
 
@@ -474,7 +477,7 @@ export class CacheEngine {
             if (extent.dirty || this.extents.get(extent.key) !== extent) return;
             await unlink(extent.path).catch(ignoreMissing);
             this.forget(extent);
-            await this.index.put(extent.key, extent.toRecord());
+            await this.putRecord(extent);
           });
         }
       } finally {
@@ -554,7 +557,7 @@ export class CacheEngine {
       const data = await this.locks.run(key, async () => {
         gen = extent.gen;
         extent.state = 'uploading';
-        await this.index.put(key, extent.toRecord());
+        await this.putRecord(extent);
         return this.readVerified(extent, 0, extent.size);
       });
       await this.store.put(key, data).catch((error: unknown) => {
@@ -566,7 +569,7 @@ export class CacheEngine {
       await this.locks.run(key, async () => {
         gen = extent.gen;
         extent.state = 'uploading';
-        await this.index.put(key, extent.toRecord());
+        await this.putRecord(extent);
         try {
           await this.store.put(key, { size: extent.size, read: (offset, length) => this.readVerified(extent, offset, length) });
         } catch (error) {
@@ -584,18 +587,40 @@ export class CacheEngine {
       }
       extent.state = 'clean';
       this.dirtyBytes -= extent.size;
-      await this.settle(key, entry, extent.toRecord());
+      await this.settle(key, entry, extent);
     });
   }
 
   /** Removes a finished queue entry (unless a newer one replaced it), with the extent's new record. */
-  private async settle(key: string, entry: QueueEntry, record?: ExtentRecord): Promise<void> {
-    const batch = this.options.catalog.batch();
-    if (record) batch.put(key, record, { sublevel: this.index });
-    const current = this.queue.get(key) === entry;
-    if (current) batch.del(key, { sublevel: this.uploads });
-    await batch.write();
-    if (current) this.queue.delete(key);
+  private settle(key: string, entry: QueueEntry, extent?: Extent): Promise<void> {
+    return this.persist((batch) => {
+      if (extent && this.extents.get(key) === extent) batch.put(key, extent.toRecord(), { sublevel: this.index });
+      if (this.queue.get(key) === entry) {
+        batch.del(key, { sublevel: this.uploads });
+        this.queue.delete(key);
+      }
+    });
+  }
+
+  /** Records the extent's current state, unless it has been deleted meanwhile. */
+  private putRecord(extent: Extent): Promise<void> {
+    return this.persist((batch) => {
+      if (this.extents.get(extent.key) === extent) batch.put(extent.key, extent.toRecord(), { sublevel: this.index });
+    });
+  }
+
+  /**
+   * Catalog writes, one at a time in call order. `compose` runs when its turn
+   * comes, so what it records is current, and the in-memory queue changes with it.
+   */
+  private persist(compose: (batch: Batch) => void, sync = false): Promise<void> {
+    const step = this.persisting.then(async () => {
+      const batch = this.options.catalog.batch();
+      compose(batch);
+      await batch.write(sync ? ({ sync: true } as object) : {});
+    });
+    this.persisting = step.catch(() => undefined);
+    return step;
   }
 
   // ---- recovery ----
@@ -654,8 +679,9 @@ export class CacheEngine {
     try {
       const { size } = await handle.stat();
       if (size < extent.size) {
-        this.log.error({ key: extent.key, size: extent.size, found: size }, 'durable data lost: the extent file is short');
-        return false;
+        // Only a lost write-back of the disk itself (power, not a process crash) does this; keep what there is.
+        this.log.error({ key: extent.key, size: extent.size, found: size }, 'extent file is shorter than recorded; keeping its bytes');
+        extent.resize(size);
       }
       await handle.truncate(extent.size);
       const block = Buffer.allocUnsafe(BLOCK);

@@ -1,5 +1,6 @@
-// Run as a child process by the crash test and the soak script: writes extents
-// without end and prints "durable <key> <size>" once sync() has covered one.
+// Run as a child process by the crash test and the soak script: prints
+// "opening" before the engine recovers, then writes extents without end and
+// prints "durable <key> <size>" once sync() has covered one.
 // Each key is written once, front to back, so any upload of it is a prefix of
 // pattern(key, size). Killed with SIGKILL at a random moment.
 import { randomInt } from 'node:crypto';
@@ -8,6 +9,7 @@ import { MiB, openEngine, pattern } from './helpers.ts';
 
 const [dir, settingsJson, run] = process.argv.slice(2);
 const settings = JSON.parse(settingsJson!) as S3Settings;
+process.stdout.write('opening\n');
 const opened = await openEngine(dir!, settings, {
   cacheBytes: 48 * MiB,
   uploadBufferBytes: 24 * MiB,

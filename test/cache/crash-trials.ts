@@ -13,21 +13,29 @@ import { openEngine, pattern } from './helpers.ts';
 
 const child = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
 
-/**
- * Runs the child once, kills it `killAfterMs` after its start (early kills land
- * in its recovery of the previous crash), and returns what it reported durable.
- */
-async function trial(dir: string, settings: S3Settings, run: string, killAfterMs: number): Promise<Map<string, number>> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', child, dir, JSON.stringify(settings), String(run)], {
+/** When to kill: shortly after the child starts recovering, or shortly after its n-th durable extent. */
+export type KillPoint = { duringRecovery: true; delayMs: number } | { duringRecovery: false; afterDurable: number; delayMs: number };
+
+export function randomKillPoint(): KillPoint {
+  return randomInt(4) === 0
+    ? { duringRecovery: true, delayMs: randomInt(0, 150) }
+    : { duringRecovery: false, afterDurable: randomInt(1, 7), delayMs: randomInt(0, 400) };
+}
+
+/** Runs the child once, kills it at `kill` (by progress, not by the clock), and returns what it reported durable. */
+async function trial(dir: string, settings: S3Settings, run: string, kill: KillPoint): Promise<Map<string, number>> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', child, dir, JSON.stringify(settings), run], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, LOG_LEVEL: 'silent' },
   });
   const durable = new Map<string, number>();
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const killer = setTimeout(() => proc.kill('SIGKILL'), killAfterMs);
+  let killer: NodeJS.Timeout | undefined;
   for await (const line of createInterface({ input: proc.stdout! })) {
     const m = /^durable (\S+) (\d+)$/.exec(line);
     if (m) durable.set(m[1]!, Number(m[2]));
+    const due = kill.duringRecovery ? line === 'opening' : durable.size === kill.afterDurable && m !== null;
+    if (due && !killer) killer = setTimeout(() => proc.kill('SIGKILL'), kill.delayMs);
   }
   await exited;
   clearTimeout(killer);
@@ -50,14 +58,13 @@ export async function crashTrials(options: {
   settings: S3Settings;
   lanes: number;
   more: (doneInLane: number) => boolean;
-  killAfterMs: [number, number];
 }): Promise<CrashReport> {
   const durable = new Map<string, number>();
   let trials = 0;
   const lane = async (index: number) => {
     const dir = join(options.dir, `lane-${index}`);
     for (let done = 0; options.more(done); done++, trials++) {
-      for (const [k, v] of await trial(dir, options.settings, `${index}-${done}`, randomInt(...options.killAfterMs))) durable.set(k, v);
+      for (const [k, v] of await trial(dir, options.settings, `${index}-${done}`, randomKillPoint())) durable.set(k, v);
     }
     const opened = await openEngine(dir, options.settings);
     try {
