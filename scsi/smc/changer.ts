@@ -22,7 +22,7 @@ export interface ChangerUnitOptions {
 
 export function createChangerUnit(options: ChangerUnitOptions): ScsiLogicalUnit {
   const { library } = options;
-  const changer: Changer = { library, preventing: new Set() };
+  const changer: Changer = { library, preventing: new Set(), searches: new Map() };
   const identity: DeviceIdentity = {
     ...STK_L700,
     ...options.identity,
@@ -37,7 +37,10 @@ export function createChangerUnit(options: ChangerUnitOptions): ScsiLogicalUnit 
     // SPC-4 6.15: a prevention ends with a reset or the loss of the nexus that asked for it.
     taskManagement(fn, nexus) {
       if (fn === 'lun-reset' || fn === 'target-reset') changer.preventing.clear();
-      else if (fn === 'i-t-nexus-loss') changer.preventing.delete(nexus.key);
+      else if (fn === 'i-t-nexus-loss') {
+        changer.preventing.delete(nexus.key);
+        changer.searches.delete(nexus.key);
+      }
     },
     ...(options.log ? { log: options.log } : {}),
   });

@@ -5,12 +5,15 @@ import { Access, CONTROL, type CommandEntry } from '../command-table.ts';
 import { Asc, invalidFieldInCdb, scsiError, SenseKey, type ScsiError } from '../sense.ts';
 import { cutToAllocation, elementStatusReport } from './element-status.ts';
 import { ElementType, MoveMediumError, type ElementLayout, type ElementRange, type MediaLibrary } from './media-library.ts';
+import { volumeTagCommands, type VolumeSearch } from './volume-tags.ts';
 
 /** What the handlers work on: one per changer logical unit. */
 export interface Changer {
   readonly library: MediaLibrary;
   /** I_T nexuses holding PREVENT MEDIUM REMOVAL: exports to import/export elements are refused while any does. */
   readonly preventing: Set<string>;
+  /** The last SEND VOLUME TAG of each I_T nexus. */
+  readonly searches: Map<string, VolumeSearch>;
 }
 
 const LUN_BITS = 0xe0;
@@ -154,7 +157,10 @@ function preventAllowMediumRemoval(changer: Changer): CommandEntry {
   };
 }
 
-/** READ ELEMENT STATUS, MOVE MEDIUM, INITIALIZE ELEMENT STATUS (and WITH RANGE), POSITION TO ELEMENT, PREVENT ALLOW MEDIUM REMOVAL. */
+/**
+ * READ ELEMENT STATUS, MOVE MEDIUM, INITIALIZE ELEMENT STATUS (and WITH RANGE), POSITION TO ELEMENT,
+ * PREVENT ALLOW MEDIUM REMOVAL, SEND VOLUME TAG and REQUEST VOLUME ELEMENT ADDRESS.
+ */
 export function changerCommands(changer: Changer): CommandEntry[] {
   return [
     readElementStatus(changer),
@@ -163,5 +169,6 @@ export function changerCommands(changer: Changer): CommandEntry[] {
     initializeElementStatusWithRange(changer),
     positionToElement(changer),
     preventAllowMediumRemoval(changer),
+    ...volumeTagCommands(changer),
   ];
 }

@@ -10,6 +10,8 @@ export interface ElementStatusRequest {
   readonly count: number;
   readonly volumeTags: boolean;
   readonly deviceIds: boolean;
+  /** Further selection (REQUEST VOLUME ELEMENT ADDRESS: the volume tag template). */
+  readonly match?: (e: ElementStatus) => boolean;
 }
 
 export interface ElementStatusReport {
@@ -94,7 +96,7 @@ function selected(elements: readonly ElementStatus[], req: ElementStatusRequest)
   const out: ElementStatus[] = [];
   for (const e of elements) {
     if (out.length >= req.count) break;
-    if (e.address >= req.start && (req.type === 0 || e.type === req.type)) out.push(e);
+    if (e.address >= req.start && (req.type === 0 || e.type === req.type) && (req.match?.(e) ?? true)) out.push(e);
   }
   return out;
 }

@@ -70,10 +70,10 @@ interface Report {
   pages: Page[];
 }
 
-/** Parses element status data the way mtx and the ch driver read it. */
-function parseReport(data: Buffer): Report {
+/** Parses element status data the way mtx and the ch driver read it (byte 4: 0, or the send action code). */
+function parseReport(data: Buffer, byte4 = 0): Report {
   const report: Report = { first: data.readUInt16BE(0), available: data.readUInt16BE(2), byteCount: data.readUIntBE(5, 3), pages: [] };
-  assert.equal(data[4], 0);
+  assert.equal(data[4], byte4);
   let o = 8;
   while (o + 8 <= data.length) {
     const page: Page = {
@@ -479,6 +479,58 @@ describe('SMC medium changer', function () {
     });
   });
 
+  describe('barcode search', function () {
+    const template = (text: string, minimumSequence = 0): number[] => {
+      const b = Buffer.alloc(40);
+      b.write(text.padEnd(32, ' '), 'latin1');
+      b.writeUInt16BE(minimumSequence, 34);
+      return [...b];
+    };
+    const sendVolumeTag = (text: string, o: { type?: number; start?: number; action?: number; minimumSequence?: number } = {}) =>
+      run([0xb6, o.type ?? 0, ...be16(o.start ?? 0), 0, o.action ?? 0x05, 0, 0, 0, 40, 0, 0], { dataOut: template(text, o.minimumSequence) });
+    const rvea = (o: ResOptions = {}): number[] => {
+      const cdb = resCdb(o);
+      cdb[0] = 0xb5;
+      return cdb;
+    };
+
+    beforeEach(async function () {
+      await f.library.insert('ABC00001', { kind: 'slot', index: 1 });
+      await f.library.insert('ABC00002', { kind: 'slot', index: 3 });
+      await f.library.insert('XYZ00001');
+      await settle(A, B);
+      await good(moveCdb(1002, D2));
+    });
+
+    it('finds the elements whose barcode matches the template of SEND VOLUME TAG', async function () {
+      assert.equal((await sendVolumeTag('ABC*')).status, Status.Good);
+      const r = parseReport(await good(rvea({ voltag: true })), 0x05);
+      assert.deepEqual(r.pages.map((p) => [p.type, p.descriptors.map((x) => x.voltag!.trimEnd())]), [[4, ['ABC00002']], [2, ['ABC00001']]]);
+      assert.equal(r.available, 2);
+      await sendVolumeTag('?YZ0000?');
+      assert.deepEqual(parseReport(await good(rvea({ voltag: true })), 0x05).pages.map((p) => p.descriptors.map((x) => x.address)), [[IE1]]);
+      await sendVolumeTag('ABC*', { type: 2 });
+      assert.deepEqual(parseReport(await good(rvea()), 0x05).pages.map((p) => p.descriptors.map((x) => x.address)), [[S1]]);
+      await sendVolumeTag('ABC*', { minimumSequence: 1 });
+      assert.equal(parseReport(await good(rvea()), 0x05).available, 0);
+    });
+
+    it('keeps one search per nexus and wants SEND VOLUME TAG first', async function () {
+      await checkSense(rvea(), 0x05, 0x2c00);
+      await sendVolumeTag('ABC00001');
+      await checkSense(rvea(), 0x05, 0x2c00, undefined, B);
+      assert.equal(parseReport(await good(rvea()), 0x05).first, S1);
+      unit.taskManagement('i-t-nexus-loss', A);
+      await clearPowerOn(unit, A);
+      await checkSense(rvea(), 0x05, 0x2c00);
+    });
+
+    it('supports only the translate action on primary tags', async function () {
+      const r = await sendVolumeTag('ABC*', { action: 0x08 });
+      assert.deepEqual([senseOf(r).key, senseOf(r).asc, senseOf(r).sks?.[2]], [0x05, 0x24, 5]);
+    });
+  });
+
   describe('other commands', function () {
     it('INITIALIZE ELEMENT STATUS and WITH RANGE answer GOOD', async function () {
       await good([0x07, 0, 0, 0, 0, 0]);
@@ -496,7 +548,7 @@ describe('SMC medium changer', function () {
       const d = await good([0xa3, 0x0c, 0, 0, 0, 0, 0, 0, 0x10, 0, 0, 0]);
       const ops = new Set<number>();
       for (let o = 4; o < d.length; o += 8 + (d[o + 5]! & 0x02 ? 12 : 0)) ops.add(d[o]!);
-      for (const op of [0xb8, 0xa5, 0x07, 0x37, 0x2b, 0x1e]) assert.ok(ops.has(op), `opcode ${op.toString(16)}`);
+      for (const op of [0xb8, 0xa5, 0x07, 0x37, 0x2b, 0x1e, 0xb5, 0xb6]) assert.ok(ops.has(op), `opcode ${op.toString(16)}`);
     });
   });
 
