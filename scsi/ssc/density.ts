@@ -95,7 +95,9 @@ export function reportDensitySupport(drive: TapeDrive): CommandEntry {
         const writable = writableDensity(medium.densityCode) && !medium.writeProtected;
         descriptors = [descriptor(medium.densityCode, (writable ? WRTOK : 0) | DEFLT)];
       } else {
-        descriptors = DRIVE_DENSITIES.map((d) => descriptor(d.code, (d.writable ? WRTOK : 0) | (d.code === DEFAULT_DENSITY ? DEFLT : 0)));
+        // DEFLT marks the density of the mounted medium, else the drive's own.
+        const deflt = drive.bay.medium?.densityCode ?? DEFAULT_DENSITY;
+        descriptors = DRIVE_DENSITIES.map((d) => descriptor(d.code, (d.writable ? WRTOK : 0) | (d.code === deflt ? DEFLT : 0)));
       }
       const header = Buffer.alloc(4);
       header.writeUInt16BE(2 + DESCRIPTOR_LENGTH * descriptors.length, 0);

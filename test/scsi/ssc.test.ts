@@ -604,6 +604,13 @@ describe('SSC tape drive', () => {
       const media = good(await d.exec([0x44, 1, 0, 0, 0, 0, 0, 0x10, 0, 0]));
       assert.equal(media.readUInt16BE(0), 54);
       assert.deepEqual([...media.subarray(4, 7)], [0x58, 0x58, 0xa1]);
+      const lto4 = await drive({ barcode: 'TAPE02L4', densityCode: 0x46 });
+      const list = good(await lto4.exec([0x44, 0, 0, 0, 0, 0, 0, 0x10, 0, 0]));
+      assert.deepEqual([list[6], list[58], list[110]], [0x01, 0xa1, 0x81], 'DEFLT follows the mounted LTO-4 medium');
+      assert.equal(good(await lto4.exec(modeSense6(0)))[1], 0x48, 'LTO-4 data medium type');
+      const lto3 = await drive({ barcode: 'TAPE03L3', densityCode: 0x44 });
+      assert.equal(good(await lto3.exec(modeSense6(0)))[2]! & 0x80, 0x80, 'LTO-3 is read-only in an LTO-5 drive');
+      expectSense(await lto3.write(record(1, 10)), DATA_PROTECT, 0x30, 0x05);
     });
 
     it('REPORT TIMESTAMP reports the clock until SET TIMESTAMP sets it', async () => {
