@@ -73,7 +73,7 @@ interface Cell {
 
 const KIND_NAMES: Record<ElementKind, string> = { slot: 'storage slot', 'import-export': 'import/export slot', drive: 'drive' };
 
-export const describePlace = (p: Place): string => `${KIND_NAMES[p.kind]} ${p.index}`;
+const describePlace = (p: Place): string => `${KIND_NAMES[p.kind]} ${p.index}`;
 
 export class Library implements MediaLibrary {
   readonly bays: readonly Bay[];
@@ -121,6 +121,9 @@ export class Library implements MediaLibrary {
   static async open(options: LibraryOptions): Promise<Library> {
     const library = new Library(options.catalog.section<CartridgeRecord>('library'), options.cartridges, options);
     for await (const [barcode, record] of library.section.iterator()) {
+      if (!isPlace(record?.at) || (record.from !== undefined && !isPlace(record.from))) {
+        throw new LibraryConfigError(`the catalog's record of cartridge ${barcode} is not a library record: ${JSON.stringify(record)}`);
+      }
       const cell = library.cellOf(record.at);
       if (!cell) {
         throw new LibraryConfigError(
@@ -319,6 +322,11 @@ export class Library implements MediaLibrary {
       ...(bay?.exception !== undefined ? { exception: bay.exception } : {}),
     };
   }
+}
+
+function isPlace(p: unknown): p is Place {
+  const place = p as Place | undefined;
+  return typeof place === 'object' && place !== null && Object.hasOwn(KIND_NAMES, place.kind) && Number.isInteger(place.index) && place.index >= 1;
 }
 
 function location(cell: Cell): TapeLocation {

@@ -209,6 +209,11 @@ describe('tape library inventory', function () {
       );
     });
 
+    it('refuses a catalog record that is not a library record', async function () {
+      await f.catalog.section('library').put('ABC00001', { at: { kind: 'shelf', index: 1 } });
+      await assert.rejects(f.reopen(), (err: Error) => err instanceof LibraryConfigError && /record of cartridge ABC00001 is not a library record/.test(err.message));
+    });
+
     it('shows a drive whose cartridge fails to load at start-up as EXCEPT 53/00, and clears it on a good load', async function () {
       await f.library.insert('ABC00001', { kind: 'slot', index: 1 });
       await f.library.moveMedium(S1, D1);
