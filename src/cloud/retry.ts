@@ -12,6 +12,9 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
+/** Damage in transit is rare: a checksum failing this often is damage at rest, and no wait will mend it. */
+const CHECKSUM_ATTEMPTS = 3;
+
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 10, baseDelayMs: 100, maxDelayMs: 20_000 };
 
 /** Bytes that failed their checksum: retried, since the damage may be in transit. */
@@ -47,7 +50,7 @@ export async function withRetry<T>(
       return await attempt();
     } catch (error) {
       const cause = retryCause(error);
-      if (cause === undefined || n >= policy.maxAttempts) throw error;
+      if (cause === undefined || n >= (cause === 'checksum' ? Math.min(CHECKSUM_ATTEMPTS, policy.maxAttempts) : policy.maxAttempts)) throw error;
       onRetry(cause, error);
       await sleep(Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1)));
     }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ObjectNotFoundError, ObjectStore } from '../../src/cloud/object-store.ts';
+import { ChecksumMismatchError } from '../../src/cloud/retry.ts';
 import { CacheCorruptionError } from '../../src/cache/engine.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { MiB, metric, openEngine, pattern } from './helpers.ts';
@@ -27,7 +29,7 @@ describe('cache engine against s3rver', function () {
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   });
 
-  it('uploads extents, and after the cache is wiped reads them back from S3 byte for byte', async () => {
+  it('uploads extents, after the cache is wiped reads them back from S3 byte for byte, and refuses an object altered in S3', async () => {
     const settings = { ...s3.settings, prefix: 'wipe/', multipartThreshold: 8 * MiB, minPartSize: 5 * MiB };
     const sizes: Record<string, number> = { 'tape/A00001L5/seg-0': 12 * MiB + 3, 'vol/v1/chunk-7': 4 * MiB, 'share/docs/a.txt': 1234, 'share/empty-ish': 1 };
     const dir = await scratch();
@@ -54,6 +56,21 @@ describe('cache engine against s3rver', function () {
       await assert.rejects(second.engine.read('never/written', 0, 1), ObjectNotFoundError);
     } finally {
       await second.close();
+    }
+
+    // An object altered in S3 behind the gateway's back: a fresh cache refuses to serve it.
+    const key = 'vol/v1/chunk-7';
+    const original = await s3.raw.send(new GetObjectCommand({ Bucket: s3.settings.bucket, Key: `wipe/${key}` }));
+    const altered = Buffer.from(await original.Body!.transformToByteArray());
+    altered[2 * MiB + 1] ^= 0xff;
+    await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: `wipe/${key}`, Body: altered, Metadata: original.Metadata }));
+    const third = await openEngine(await scratch(), settings);
+    try {
+      await assert.rejects(third.engine.read(key, 2 * MiB, 10), ChecksumMismatchError);
+      assert.ok((await third.engine.read(key, 0, 10)).equals(pattern(key, 10)), 'the intact blocks still read');
+      assert.ok((await metric(third.engine, 'CloudRequestRetries', { cause: 'checksum' })) > 0);
+    } finally {
+      await third.close();
     }
   });
 
@@ -196,6 +213,7 @@ describe('cache engine against s3rver', function () {
     const data = pattern('seq', size);
     const writer = await openEngine(await scratch(), settings);
     await writer.engine.write('tape/seq', 0, data);
+    await writer.engine.drain();
     await writer.close();
     const reader = await openEngine(await scratch(), settings);
     try {
