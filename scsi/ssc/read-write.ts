@@ -1,4 +1,4 @@
-// READ(6), WRITE(6), WRITE FILEMARKS(6), ERASE(6) and READ BLOCK LIMITS
+// READ(6), VERIFY(6), WRITE(6), WRITE FILEMARKS(6), ERASE(6) and READ BLOCK LIMITS
 // (SSC-4 7.2, 6.x): fixed and variable blocks, incorrect-length, filemark,
 // end-of-data, early-warning and end-of-partition reporting with residues.
 import { Access, CONTROL, type CommandContext, type CommandEntry, type CommandResult } from '../command-table.ts';
@@ -15,9 +15,14 @@ const LONG = 0x01;
 
 const transferLength = (cdb: Buffer): number => cdb.readUIntBE(2, 3);
 
-/** FIXED=1 needs a block length in the mode block descriptor, and a bounded transfer. */
-function checkFixed(drive: TapeDrive, blocks: number): void {
+/** FIXED=1 needs a block length in the mode block descriptor. */
+function checkFixedMode(drive: TapeDrive): void {
   if (drive.blockLength === 0) throw invalidFieldInCdb(1, 0);
+}
+
+/** ...and, when the blocks travel, a bounded transfer. */
+function checkFixed(drive: TapeDrive, blocks: number): void {
+  checkFixedMode(drive);
   if (blocks * drive.blockLength > drive.limits.maxTransferBytes) throw invalidFieldInCdb(2);
 }
 
@@ -27,29 +32,48 @@ function endOfData(drive: TapeDrive, medium: TapeMedium, residue: number): Sense
 
 const filemark = (residue: number): SenseInfo => ({ key: SenseKey.NoSense, asc: Asc.FILEMARK_DETECTED, filemark: true, information: residue });
 
-async function readVariable(drive: TapeDrive, ctx: CommandContext, medium: TapeMedium, length: number, sili: boolean): Promise<CommandResult> {
-  const object = await drive.io(Asc.UNRECOVERED_READ_ERROR, () => medium.read(), { information: length });
-  if (object.kind === 'filemark') throw new ScsiError(filemark(length));
-  if (object.kind === 'end-of-data') throw new ScsiError(endOfData(drive, medium, length));
-  const record = object.data;
-  const data = record.length > length ? record.subarray(0, length) : record;
-  drive.readBytes(data.length);
-  if (record.length === length) return data;
-  // SILI hides a short record, and a long one only in variable-block mode (SSC-4 READ(6)).
-  if (sili && (record.length < length || drive.blockLength === 0)) return data;
-  return checkConditionWithData(ctx, data, { key: SenseKey.NoSense, asc: Asc.NO_ADDITIONAL_SENSE, ili: true, information: length - record.length });
+/** Where what is read goes: to the initiator (READ) or nowhere, only checked (VERIFY). */
+interface Delivery {
+  keep(data: Buffer): void;
+  /** The command ends: GOOD, or CHECK CONDITION with `sense` (and what was kept). */
+  end(sense?: SenseInfo): CommandResult;
 }
 
-/** Reads `count` blocks; a stop reports the blocks not read and still returns those that were. */
-async function readFixed(drive: TapeDrive, ctx: CommandContext, medium: TapeMedium, count: number): Promise<CommandResult> {
-  const blockLength = drive.blockLength;
-  const blocks: Buffer[] = [];
-  const stop = (sense: SenseInfo, extra?: Buffer): CommandResult => {
-    const data = Buffer.concat(extra ? [...blocks, extra] : blocks);
-    drive.readBytes(data.length);
-    return checkConditionWithData(ctx, data, { ...sense, information: count - blocks.length });
+function toInitiator(drive: TapeDrive, ctx: CommandContext): Delivery {
+  const parts: Buffer[] = [];
+  return {
+    keep: (data) => parts.push(data),
+    end(sense) {
+      const data = Buffer.concat(parts);
+      drive.readBytes(data.length);
+      return sense ? checkConditionWithData(ctx, data, sense) : data;
+    },
   };
-  while (blocks.length < count) {
+}
+
+const verifiedOnly: Delivery = {
+  keep: () => undefined,
+  end(sense) {
+    if (sense) throw new ScsiError(sense);
+  },
+};
+
+async function readVariable(drive: TapeDrive, medium: TapeMedium, length: number, sili: boolean, delivery: Delivery): Promise<CommandResult> {
+  const object = await drive.io(Asc.UNRECOVERED_READ_ERROR, () => medium.read(), { information: length });
+  if (object.kind === 'filemark') return delivery.end(filemark(length));
+  if (object.kind === 'end-of-data') return delivery.end(endOfData(drive, medium, length));
+  const record = object.data;
+  delivery.keep(record.length > length ? record.subarray(0, length) : record);
+  // SILI hides a short record, and a long one only in variable-block mode (SSC-4 READ(6)).
+  if (record.length === length || (sili && (record.length < length || drive.blockLength === 0))) return delivery.end();
+  return delivery.end({ key: SenseKey.NoSense, asc: Asc.NO_ADDITIONAL_SENSE, ili: true, information: length - record.length });
+}
+
+/** Reads `count` blocks; a stop reports the blocks not read, and what was read is still delivered. */
+async function readFixed(drive: TapeDrive, medium: TapeMedium, count: number, delivery: Delivery): Promise<CommandResult> {
+  const blockLength = drive.blockLength;
+  for (let done = 0; done < count; done++) {
+    const stop = (sense: SenseInfo): CommandResult => delivery.end({ ...sense, information: count - done });
     let object;
     try {
       object = await medium.read();
@@ -60,14 +84,10 @@ async function readFixed(drive: TapeDrive, ctx: CommandContext, medium: TapeMedi
     }
     if (object.kind === 'filemark') return stop(filemark(0));
     if (object.kind === 'end-of-data') return stop(endOfData(drive, medium, 0));
-    if (object.data.length !== blockLength) {
-      return stop({ key: SenseKey.NoSense, asc: Asc.NO_ADDITIONAL_SENSE, ili: true }, object.data.subarray(0, blockLength));
-    }
-    blocks.push(object.data);
+    delivery.keep(object.data.subarray(0, blockLength));
+    if (object.data.length !== blockLength) return stop({ key: SenseKey.NoSense, asc: Asc.NO_ADDITIONAL_SENSE, ili: true });
   }
-  const data = Buffer.concat(blocks);
-  drive.readBytes(data.length);
-  return data;
+  return delivery.end();
 }
 
 function read6(drive: TapeDrive): CommandEntry {
@@ -85,7 +105,45 @@ function read6(drive: TapeDrive): CommandEntry {
       if (fixed) checkFixed(drive, length);
       const medium = drive.medium();
       if (length === 0) return;
-      return fixed ? readFixed(drive, ctx, medium, length) : readVariable(drive, ctx, medium, length, sili);
+      const delivery = toInitiator(drive, ctx);
+      return fixed ? readFixed(drive, medium, length, delivery) : readVariable(drive, medium, length, sili, delivery);
+    },
+  };
+}
+
+/** VTE: verify to end-of-data; VBF: over `filemarks` filemarks, and end-of-data before them is BLANK CHECK. */
+async function verifyThrough(drive: TapeDrive, medium: TapeMedium, filemarks?: number): Promise<void> {
+  for (let traversed = 0; filemarks === undefined || traversed < filemarks; ) {
+    const object = await drive.io(Asc.UNRECOVERED_READ_ERROR, () => medium.read());
+    if (object.kind === 'filemark') traversed++;
+    if (object.kind !== 'end-of-data') continue;
+    if (filemarks === undefined) return;
+    throw new ScsiError(endOfData(drive, medium, filemarks - traversed));
+  }
+}
+
+/** VERIFY(6): READ without the transfer; each record's checksum is checked by the cartridge. BYTCMP is not supported. */
+function verify6(drive: TapeDrive): CommandEntry {
+  const VTE = 0x20;
+  const VBF = 0x08;
+  const VERIFY_IMMED = 0x04;
+  return {
+    opcode: 0x13,
+    name: 'VERIFY(6)',
+    usage: [0x13, VTE | VBF | VERIFY_IMMED | FIXED, 0xff, 0xff, 0xff, CONTROL],
+    access: Access.read,
+    requiresReady: true,
+    async handler(ctx) {
+      const flags = ctx.cdb[1]!;
+      if (flags & VTE && flags & VBF) throw invalidFieldInCdb(1, 5);
+      const length = transferLength(ctx.cdb);
+      const fixed = (flags & FIXED) !== 0 && !(flags & (VTE | VBF));
+      if (fixed) checkFixedMode(drive);
+      const medium = drive.medium();
+      if (flags & VTE) return verifyThrough(drive, medium);
+      if (length === 0) return;
+      if (flags & VBF) return verifyThrough(drive, medium, length);
+      return fixed ? readFixed(drive, medium, length, verifiedOnly) : readVariable(drive, medium, length, false, verifiedOnly);
     },
   };
 }
@@ -200,5 +258,5 @@ function readBlockLimits(drive: TapeDrive): CommandEntry {
 }
 
 export function readWriteCommands(drive: TapeDrive): CommandEntry[] {
-  return [readBlockLimits(drive), read6(drive), write6(drive), writeFilemarks6(drive), erase6(drive)];
+  return [readBlockLimits(drive), read6(drive), write6(drive), writeFilemarks6(drive), verify6(drive), erase6(drive)];
 }

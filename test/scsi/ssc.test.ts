@@ -180,7 +180,7 @@ describe('SSC tape drive', () => {
         listed.push(data[o + 5]! & 1 ? `${data[o]!.toString(16)}/${data.readUInt16BE(o + 2).toString(16)}` : data[o]!.toString(16));
       }
       assert.deepEqual(listed, [
-        '0', '1', '3', '5', '8', 'a', '10', '11', '12', '15', '16', '17', '19', '1a', '1b', '1e', '2b',
+        '0', '1', '3', '5', '8', 'a', '10', '11', '12', '13', '15', '16', '17', '19', '1a', '1b', '1e', '2b',
         '34/0', '34/1', '34/6', '34/8', '44', '4c', '4d', '55', '5a', '5e/0', '5e/1', '5e/2', '5e/3',
         '5f/0', '5f/1', '5f/2', '5f/3', '5f/4', '5f/5', '5f/6',
         '8c/0', '8c/1', '8c/2', '8c/3', '8c/5', '91', '92', 'a0', 'a3/c', 'a3/d', 'a3/f', 'a4/f',
@@ -320,6 +320,29 @@ describe('SSC tape drive', () => {
       const d = await drive();
       expectSense(await d.exec(read6(1, FIXED)), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 1, bit: 0 } });
       expectSense(await d.exec(write6(1, FIXED), { dataOut: Buffer.alloc(512) }), ILLEGAL_REQUEST, 0x24, 0x00);
+    });
+
+    it('VERIFY(6) reads without transfer: a block, blocks, filemarks (VBF) or to end-of-data (VTE)', async () => {
+      const d = await drive();
+      good(await d.write(record(1, 100)));
+      good(await d.exec(writeFilemarks(1)));
+      good(await d.write(record(2, 50)));
+      good(await d.exec(REWIND));
+      const verify = (flags: number, length: number): number[] => [0x13, flags, ...be(length, 3), 0];
+      assert.equal(good(await d.exec(verify(0, 100))).length, 0);
+      expectSense(await d.exec(verify(0, 100)), NO_SENSE, 0x00, 0x01, { filemark: true, information: 100 });
+      expectSense(await d.exec(verify(0, 60)), NO_SENSE, 0x00, 0x00, { ili: true, information: 10 });
+      good(await d.exec(REWIND));
+      good(await d.exec(verify(0x08, 1)));
+      assert.equal((await position(d)).first, 2);
+      good(await d.exec(REWIND));
+      expectSense(await d.exec(verify(0x08, 3)), BLANK_CHECK, 0x00, 0x05, { information: 2 });
+      good(await d.exec(REWIND));
+      good(await d.exec(verify(0x20, 0)));
+      assert.equal((await position(d)).first, 3);
+      expectSense(await d.exec(verify(0x28, 0)), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 1, bit: 5 } });
+      expectSense(await d.exec(verify(0x02, 1)), ILLEGAL_REQUEST, 0x24, 0x00); // BYTCMP
+      expectSense(await d.exec(verify(0x01, 1)), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 1, bit: 0 } });
     });
 
     it('READ BLOCK LIMITS: granularity 0, 8 MiB maximum, 1 byte minimum; longer variable writes are refused', async () => {
