@@ -231,9 +231,9 @@ describe('SMC medium changer', function () {
 
   describe('READ ELEMENT STATUS', function () {
     beforeEach(async function () {
-      await f.library.insert('ABC00001', { kind: 'slot', index: 1 });
-      await f.library.insert('ABC00002L5', { kind: 'slot', index: 4 });
-      await f.library.insert('IMP00001'); // first I/E slot, by the operator
+      await f.tape('ABC00001', { kind: 'slot', index: 1 });
+      await f.tape('ABC00002L5', { kind: 'slot', index: 4 });
+      await f.tape('IMP00001'); // first I/E slot, by the operator
       await settle(A);
       await good(moveCdb(S4, D2));
     });
@@ -369,7 +369,7 @@ describe('SMC medium changer', function () {
       f = await libraryFixture({ storageSlots: 1600, importExportSlots: 1600, drives: driveIdentities(10) });
       makeUnit();
       await clearPowerOn(unit, A);
-      await f.library.insert('LAST0001', { kind: 'import-export', index: 1600 });
+      await f.tape('LAST0001', { kind: 'import-export', index: 1600 });
       await settle(A);
       const r = await res({ voltag: true, dvcid: true });
       assert.equal(r.available, 3211);
@@ -389,8 +389,8 @@ describe('SMC medium changer', function () {
 
   describe('MOVE MEDIUM', function () {
     beforeEach(async function () {
-      await f.library.insert('ABC00001', { kind: 'slot', index: 1 });
-      await f.library.insert('ABC00002', { kind: 'slot', index: 2 });
+      await f.tape('ABC00001', { kind: 'slot', index: 1 });
+      await f.tape('ABC00002', { kind: 'slot', index: 2 });
       await settle(A, B);
     });
 
@@ -435,7 +435,7 @@ describe('SMC medium changer', function () {
     it('refuses exports while an initiator prevents medium removal, imports still allowed', async function () {
       await good([0x1e, 0, 0, 0, 0x01, 0], B);
       await checkSense(moveCdb(S1, IE1), 0x05, Asc.MEDIUM_REMOVAL_PREVENTED, 6);
-      await f.library.insert('IMP00001', { kind: 'import-export', index: 2 });
+      await f.tape('IMP00001', { kind: 'import-export', index: 2 });
       await settle(A, B);
       await good(moveCdb(IE2, S4));
       await good([0x1e, 0, 0, 0, 0x00, 0], A); // another nexus's allow does not lift B's prevention
@@ -458,9 +458,10 @@ describe('SMC medium changer', function () {
     });
 
     it('answers MEDIUM ERROR 53/00 when the cartridge cannot be loaded, and nothing moves', async function () {
-      f.cartridges.unreadable.add('ABC00002');
-      await checkSense(moveCdb(S2, D1), 0x03, Asc.MEDIUM_LOAD_OR_EJECT_FAILED);
-      assert.equal(f.library.locate('ABC00002')?.kind, 'slot');
+      await f.library.insert('GHOST001', { kind: 'slot', index: 3 }); // no such cartridge in the engine
+      await settle(A);
+      await checkSense(moveCdb(S1 + 2, D1), 0x03, Asc.MEDIUM_LOAD_OR_EJECT_FAILED);
+      assert.equal(f.library.locate('GHOST001')?.kind, 'slot');
       const d1 = (await res({ type: 4 })).pages[0]!.descriptors[0]!;
       assert.equal(d1.flags & (FULL | EXCEPT), 0);
     });
@@ -495,9 +496,9 @@ describe('SMC medium changer', function () {
     };
 
     beforeEach(async function () {
-      await f.library.insert('ABC00001', { kind: 'slot', index: 1 });
-      await f.library.insert('ABC00002', { kind: 'slot', index: 3 });
-      await f.library.insert('XYZ00001');
+      await f.tape('ABC00001', { kind: 'slot', index: 1 });
+      await f.tape('ABC00002', { kind: 'slot', index: 3 });
+      await f.tape('XYZ00001');
       await settle(A, B);
       await good(moveCdb(1002, D2));
     });
@@ -554,13 +555,13 @@ describe('SMC medium changer', function () {
 
   describe('unit attention', function () {
     it('tells every nexus 28/01 after an operator insert into an import/export slot', async function () {
-      await f.library.insert('NEW00001');
+      await f.tape('NEW00001');
       for (const n of [A, B]) await checkSense([0x00, 0, 0, 0, 0, 0], 0x06, Asc.IMPORT_OR_EXPORT_ELEMENT_ACCESSED, undefined, n);
       await good([0x00, 0, 0, 0, 0, 0], A);
     });
 
     it('tells every nexus 28/00 when storage changes under it', async function () {
-      await f.library.insert('NEW00001', { kind: 'slot', index: 3 });
+      await f.tape('NEW00001', { kind: 'slot', index: 3 });
       for (const n of [A, B]) await checkSense(resCdb({ type: 2 }), 0x06, Asc.NOT_READY_TO_READY_CHANGE, undefined, n);
       const r = await res({ type: 2, start: 1002, count: 1, voltag: true });
       assert.equal(r.pages[0]!.descriptors[0]!.voltag, 'NEW00001'.padEnd(32));

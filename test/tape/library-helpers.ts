@@ -1,43 +1,38 @@
-// A library over a real LevelDB catalog in a temporary directory, with a
-// stand-in for the cartridge (the library only opens, flushes and closes it).
+// A library over a real LevelDB catalog in a temporary directory and real
+// cartridges on an in-memory stand-in of the cache engine.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DriveIdentity } from '../../scsi/smc/media-library.ts';
 import type { TapeMedium } from '../../scsi/ssc/tape-medium.ts';
 import { Catalog } from '../../src/catalog/catalog.ts';
+import { Cartridge } from '../../src/tape/cartridge.ts';
 import type { CartridgeFactory } from '../../src/tape/drive-bay.ts';
-import { Library, type LibraryOptions } from '../../src/tape/library.ts';
+import { Library, type LibraryOptions, type Place } from '../../src/tape/library.ts';
+import type { TapeLocation } from '../../src/tape/tape-service.ts';
+import { MemoryCartridgeStore } from '../helpers/memory-cartridge-store.ts';
 
-/** Stand-in for the real cartridge: a TapeMedium that only counts flushes. */
-export class StandInMedium {
-  flushes = 0;
-  constructor(readonly barcode: string) {}
-  async flush(): Promise<void> {
-    this.flushes++;
-  }
-}
-
-/** Stand-in cartridge factory: records what was opened and closed; barcodes in `unreadable` fail to open. */
-export class StandInCartridges implements CartridgeFactory {
-  readonly open = new Map<string, StandInMedium>();
+/** The real cartridge factory as the gateway builds it, over an in-memory engine; it records opens and closes. */
+export class RecordingCartridges implements CartridgeFactory {
+  readonly store = new MemoryCartridgeStore();
+  readonly open = new Set<string>();
   readonly log: string[] = [];
-  readonly unreadable = new Set<string>();
 
   async openCartridge(barcode: string): Promise<TapeMedium> {
-    if (this.unreadable.has(barcode)) throw new Error(`manifest of ${barcode} is missing`);
     if (this.open.has(barcode)) throw new Error(`${barcode} is already open`);
-    const medium = new StandInMedium(barcode);
-    this.open.set(barcode, medium);
+    const medium = await Cartridge.open(this.store, barcode);
+    this.open.add(barcode);
     this.log.push(`open ${barcode}`);
-    return medium as unknown as TapeMedium;
+    return medium;
   }
 
   async closeCartridge(medium: TapeMedium): Promise<void> {
-    const m = medium as unknown as StandInMedium;
-    if (m.flushes === 0) throw new Error(`${m.barcode} closed without a flush`);
-    this.open.delete(m.barcode);
-    this.log.push(`close ${m.barcode}`);
+    this.open.delete(medium.barcode);
+    this.log.push(`close ${medium.barcode}`);
+  }
+
+  create(barcode: string): Promise<Cartridge> {
+    return Cartridge.create(this.store, { barcode, capacityBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024 });
   }
 }
 
@@ -48,7 +43,9 @@ export function driveIdentities(count: number, serial = (i: number) => `10130000
 export interface LibraryFixture {
   library: Library;
   catalog: Catalog;
-  cartridges: StandInCartridges;
+  cartridges: RecordingCartridges;
+  /** Creates a cartridge and has the operator insert it (default: the first free I/E slot). */
+  tape(barcode: string, into?: Place | 'slot' | 'import-export'): Promise<TapeLocation>;
   /** Closes the catalog and opens library and catalog again from the same directory. */
   reopen(overrides?: Partial<LibraryOptions>): Promise<void>;
   close(): Promise<void>;
@@ -56,7 +53,7 @@ export interface LibraryFixture {
 
 export async function libraryFixture(options: Partial<LibraryOptions> = {}): Promise<LibraryFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'library-'));
-  const cartridges = new StandInCartridges();
+  const cartridges = new RecordingCartridges();
   const build = async (overrides: Partial<LibraryOptions>): Promise<{ catalog: Catalog; library: Library }> => {
     const catalog = await Catalog.open(join(dir, 'catalog'));
     try {
@@ -70,6 +67,10 @@ export async function libraryFixture(options: Partial<LibraryOptions> = {}): Pro
   const fixture = {
     ...(await build({})),
     cartridges,
+    async tape(barcode: string, into?: Place | 'slot' | 'import-export') {
+      await cartridges.create(barcode);
+      return fixture.library.insert(barcode, into);
+    },
     async reopen(overrides: Partial<LibraryOptions> = {}) {
       await fixture.catalog.close();
       cartridges.open.clear(); // a restart: nothing is open any more

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { Asc } from '../../scsi/sense.ts';
 import { ElementType, MoveMediumError, type ElementStatus } from '../../scsi/smc/media-library.ts';
+import { Cartridge } from '../../src/tape/cartridge.ts';
 import type { CartridgeRecord } from '../../src/tape/library.ts';
 import { DEFAULT_SHAPE, elementLayout, LibraryConfigError } from '../../src/tape/element-plan.ts';
 import { TapeServiceError } from '../../src/tape/tape-service.ts';
@@ -81,8 +82,8 @@ describe('tape library inventory', function () {
 
   describe('moves', function () {
     beforeEach(async function () {
-      await f.library.insert('ABC00001', { kind: 'slot', index: 1 });
-      await f.library.insert('ABC00002', 'slot');
+      await f.tape('ABC00001', { kind: 'slot', index: 1 });
+      await f.tape('ABC00002', 'slot');
     });
 
     it('persists each move before it resolves', async function () {
@@ -106,10 +107,13 @@ describe('tape library inventory', function () {
       assert.equal(loaded(), undefined);
       await bay.load();
       assert.equal(loaded(), 'ABC00001');
+      await bay.medium!.writeRecords([Buffer.from('written before the move')]);
       await f.library.moveMedium(D1, IE1);
       assert.equal(changes, 2);
       assert.ok(!bay.occupied);
       assert.deepEqual(f.cartridges.log, ['open ABC00001', 'close ABC00001', 'open ABC00001', 'close ABC00001']);
+      const again = await Cartridge.open(f.cartridges.store, 'ABC00001');
+      assert.deepEqual(await again.read(), { kind: 'record', data: Buffer.from('written before the move') }, 'unloading was a sync point');
       await assert.rejects(bay.load(), (err: Error & { sense?: { asc: number } }) => err.sense?.asc === Asc.MEDIUM_NOT_PRESENT);
     });
 
@@ -150,8 +154,8 @@ describe('tape library inventory', function () {
     it('insert into the first free import/export slot, flagged as imported, and tell the changer', async function () {
       const changes: boolean[] = [];
       f.library.onInventoryChanged((c) => changes.push(c.importExportOnly));
-      assert.deepEqual(await f.library.insert('NEW00001'), { kind: 'import-export', index: 1, address: IE1 });
-      await f.library.insert('NEW00002', { kind: 'slot', index: 4 });
+      assert.deepEqual(await f.tape('NEW00001'), { kind: 'import-export', index: 1, address: IE1 });
+      await f.tape('NEW00002', { kind: 'slot', index: 4 });
       const ie = element(f.library.elements(), IE1);
       assert.deepEqual([ie.full, ie.barcode, ie.importedByOperator, ie.sourceAddress], [true, 'NEW00001', true, undefined]);
       await f.library.move('NEW00002', { kind: 'import-export', index: 2 });
@@ -162,7 +166,7 @@ describe('tape library inventory', function () {
 
     it('refuses with messages that say what to do', async function () {
       assert.equal(await refusal(f.library.insert('bad'), 'INVALID_BARCODE'), 'barcode "bad" has 3 characters, at least 5 are needed: e.g. type BAD00');
-      await f.library.insert('ABC00001', { kind: 'slot', index: 1 });
+      await f.tape('ABC00001', { kind: 'slot', index: 1 });
       assert.equal(await refusal(f.library.insert('ABC00001'), 'DUPLICATE_BARCODE'), 'cartridge ABC00001 is already in storage slot 1: choose another barcode');
       assert.equal(await refusal(f.library.insert('ABC00002', { kind: 'slot', index: 1 }), 'ELEMENT_FULL'), 'storage slot 1 holds ABC00001: choose an empty one');
       assert.equal(
@@ -170,8 +174,8 @@ describe('tape library inventory', function () {
         'there is no storage slot 9: this library has 4 storage slots, 2 import/export slots and 2 drives; choose one of its storage or import/export slots',
       );
       await refusal(f.library.insert('ABC00002', { kind: 'drive', index: 1 }), 'ELEMENT_NOT_FOUND');
-      await f.library.insert('IE000001');
-      await f.library.insert('IE000002');
+      await f.tape('IE000001');
+      await f.tape('IE000002');
       assert.equal(await refusal(f.library.insert('IE000003'), 'NO_FREE_SLOT'), 'every import/export slot is full: remove a cartridge from one, or insert into a storage slot');
       await f.library.move('ABC00001', { kind: 'drive', index: 1 });
       assert.equal(await refusal(f.library.remove('ABC00001'), 'TAPE_IN_DRIVE'), 'cartridge ABC00001 is in drive 1: move it to a slot first');
@@ -185,9 +189,9 @@ describe('tape library inventory', function () {
 
   describe('persistence', function () {
     it('keeps every cartridge where it was across a restart, drives loaded again', async function () {
-      await f.library.insert('ABC00001', { kind: 'slot', index: 1 });
-      await f.library.insert('ABC00002', { kind: 'slot', index: 2 });
-      await f.library.insert('IMP00001');
+      await f.tape('ABC00001', { kind: 'slot', index: 1 });
+      await f.tape('ABC00002', { kind: 'slot', index: 2 });
+      await f.tape('IMP00001');
       await f.library.moveMedium(S1, D1);
       await f.library.moveMedium(S2, S3);
       const before = f.library.elements();
@@ -199,7 +203,7 @@ describe('tape library inventory', function () {
     });
 
     it('keeps places when the addresses change, and says so when a place is gone', async function () {
-      await f.library.insert('ABC00004', { kind: 'slot', index: 4 });
+      await f.tape('ABC00004', { kind: 'slot', index: 4 });
       await f.reopen({ firstAddresses: { storage: 4000 } });
       assert.deepEqual(f.library.locate('ABC00004'), { kind: 'slot', index: 4, address: 4003 });
       await assert.rejects(
@@ -215,9 +219,9 @@ describe('tape library inventory', function () {
     });
 
     it('shows a drive whose cartridge fails to load at start-up as EXCEPT 53/00, and clears it on a good load', async function () {
-      await f.library.insert('ABC00001', { kind: 'slot', index: 1 });
+      await f.tape('ABC00001', { kind: 'slot', index: 1 });
       await f.library.moveMedium(S1, D1);
-      f.cartridges.unreadable.add('ABC00001');
+      f.cartridges.store.objects.clear(); // the cartridge's data is gone
       const logged: unknown[] = [];
       await f.reopen({ log: (message, fields) => logged.push({ message, barcode: fields.barcode }) });
       assert.deepEqual(logged, [{ message: 'cartridge in a drive failed to load at start-up', barcode: 'ABC00001' }]);
@@ -225,7 +229,7 @@ describe('tape library inventory', function () {
       assert.deepEqual([d1.full, d1.exception, d1.type], [true, Asc.MEDIUM_LOAD_OR_EJECT_FAILED, ElementType.DataTransfer]);
       assert.ok(f.library.bays[0]!.occupied);
       assert.equal(f.library.bays[0]!.medium, undefined);
-      f.cartridges.unreadable.clear();
+      await f.cartridges.create('ABC00001');
       await f.library.bays[0]!.load();
       assert.equal(element(f.library.elements(), D1).exception, undefined);
     });
