@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { Asc } from '../../scsi/sense.ts';
 import type { ScsiLogicalUnit } from '../../scsi/logical-unit.ts';
 import { createChangerUnit } from '../../scsi/smc/changer.ts';
+import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { Status, type Nexus, type ScsiResponse } from '../../scsi/types.ts';
 import { driveIdentities, libraryFixture, type LibraryFixture } from '../tape/library-helpers.ts';
 import { A, B, clearPowerOn, command, senseOf } from './helpers.ts';
@@ -268,6 +269,17 @@ describe('SMC medium changer', function () {
       assert.deepEqual(d1!.identifier, { codeSet: 2, type: 1, text: 'IBM     ULT3580-TD5     1013000001' });
       // Bytes 6-8: no SCSI bus address to report over iSCSI.
       assert.deepEqual([...d2!.raw.subarray(6, 9)], [0, 0, 0]);
+    });
+
+    it('names each drive by the serial its own VPD 80h reports, and its INQUIRY vendor and product', async function () {
+      const page = (await res({ type: 4, dvcid: true })).pages[0]!;
+      for (const [i, bay] of f.library.bays.entries()) {
+        const identity = f.library.elements().find((e) => e.address === D1 + i)!.drive!;
+        const drive = createTapeDriveUnit({ identity: { ...identity, gatewayId: 'sgw-12345678', name: `drive-${i + 1}` }, bay });
+        const serial = (await drive.execute(command([0x12, 1, 0x80, 0, 255, 0]))).data!.subarray(4).toString('latin1');
+        const inquiry = (await drive.execute(command([0x12, 0, 0, 0, 96, 0]))).data!;
+        assert.equal(page.descriptors[i]!.identifier!.text, inquiry.subarray(8, 32).toString('latin1') + serial);
+      }
     });
 
     it('gives every drive the same descriptor length: DVCID padded to the longest serial', async function () {
