@@ -32,7 +32,7 @@ async function unload(drive: TapeDrive): Promise<void> {
   }
   if (!drive.bay.medium) return;
   // The bay's unload is a sync point: buffered data is durable before the cartridge leaves.
-  await drive.bay.unload();
+  await drive.io(Asc.WRITE_ERROR, () => drive.bay.unload());
   drive.mediumChanged();
 }
 
