@@ -46,7 +46,10 @@ class TapeDriveUnit extends ScsiLogicalUnit {
 }
 
 export function createTapeDriveUnit(options: TapeDriveUnitOptions): ScsiLogicalUnit {
-  const drive = new TapeDrive(options.bay, { ...defaultDriveLimits, ...options.limits });
+  const limits = { ...defaultDriveLimits, ...options.limits };
+  // READ BLOCK LIMITS and the READ/WRITE(6) transfer length have 24 bits.
+  if (limits.maxBlockLength < 1 || limits.maxBlockLength > 0xffffff) throw new RangeError(`maximum block length ${limits.maxBlockLength} outside 1..16777215`);
+  const drive = new TapeDrive(options.bay, limits);
   const identity: DeviceIdentity = {
     vendor: 'IBM',
     product: 'ULT3580-TD5',
