@@ -595,6 +595,25 @@ describe('SSC tape drive', () => {
       assert.ok(volume.includes(Buffer.from(BARCODE.padEnd(32))), 'barcode');
     });
 
+    it('LOG SELECT PCR resets the byte counters; default values are zero; a block length change tells the other nexus', async () => {
+      const d = await drive();
+      good(await d.write(record(1, 4096)));
+      assert.equal(good(await d.exec(logSense(0x0c))).readBigUInt64BE(8), 4096n);
+      const defaults = good(await d.exec([0x4d, 0, 0xc0 | 0x0c, 0, 0, 0, 0, 0xff, 0xff, 0]));
+      assert.equal(defaults.readBigUInt64BE(8), 0n);
+      good(await d.exec([0x4c, 0x02, 0x40 | 0x0c, 0, 0, 0, 0, 0, 0, 0]));
+      assert.equal(good(await d.exec(logSense(0x0c))).readBigUInt64BE(8), 0n);
+      const volume = good(await d.exec(logSense(0x17)));
+      assert.deepEqual([...volume.subarray(4, 9)], [0, 0, 0x03, 1, 1], 'page valid');
+      const select = modeSelectBlock(1024);
+      good(await d.exec(select.cdb, { dataOut: select.data }));
+      expectSense(await d.exec(TUR, { nexus: B }), UNIT_ATTENTION, 0x2a, 0x01);
+      good(await d.exec(TUR));
+      d.unit.taskManagement('lun-reset', A);
+      expectSense(await d.exec(TUR, { nexus: B }), UNIT_ATTENTION, 0x29, 0x03);
+      assert.deepEqual([...good(await d.exec(modeSense6(0))).subarray(9, 12)], [0, 0, 0], 'a reset brings variable-block mode back');
+    });
+
     it('READ ATTRIBUTE: values from the first attribute, barcode 0806h, list, allocation length', async () => {
       const d = await drive();
       const readAttribute = (sa: number, first: number, allocation: number, partition = 0): number[] => [0x8c, sa, 0, 0, 0, 0, 0, partition, ...be(first, 2), ...be(allocation, 4), 0, 0];
