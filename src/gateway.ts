@@ -1,11 +1,15 @@
 // The composition root: builds a running gateway from its configuration, in
 // dependency order, and takes it down in the reverse order.
+import { newApiToken, removeApiCredentials, writeApiCredentials } from './api/credentials.ts';
+import { startApiServer } from './api/server.ts';
+import { CacheEngine } from './cache/engine.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { connectCommands, portalFor } from './gateway/connect-hint.ts';
 import { createDataDir, dataDirLayout, openCatalog } from './gateway/data-dir.ts';
 import { GatewayError } from './gateway/errors.ts';
 import { loadOrCreateGatewayId } from './gateway/gateway-id.ts';
 import { connectS3 } from './gateway/s3.ts';
+import { openTapeLibrary } from './gateway/tape-library.ts';
 import { volumeTarget, type TargetSummary } from './gateway/targets.ts';
 import { openVolumes } from './gateway/volumes.ts';
 import { IscsiServer } from './iscsi/server.ts';
@@ -21,6 +25,8 @@ export interface RunningGateway {
   readonly iscsi: { readonly host: string; readonly port: number };
   readonly s3: { readonly endpoint: string; readonly bucket: string; readonly prefix: string; readonly embedded: boolean };
   readonly targets: readonly TargetSummary[];
+  /** The management API the CLI talks to (its token is in api.json in the data directory). */
+  readonly api: { readonly url: string };
   /** Commands that list and reach the targets from this machine. */
   readonly connect: readonly string[];
   /** Closes everything, last opened first; safe to call more than once. */
@@ -48,9 +54,40 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const s3 = await connectS3(config.s3, layout.s3, logger);
     closers.push({ what: 'S3', close: s3.close });
 
+    const engine = await CacheEngine.open({
+      directory: layout.cache,
+      catalog,
+      s3: {
+        endpoint: s3.endpoint,
+        region: config.s3.region,
+        bucket: s3.bucket,
+        prefix: s3.prefix,
+        forcePathStyle: config.s3.forcePathStyle,
+        ...(config.s3.credentials ? { credentials: config.s3.credentials } : {}),
+      },
+      cacheBytes: config.cache.size,
+      uploadBufferBytes: config.cache.uploadBuffer,
+      logger,
+    });
+    closers.push({ what: 'cache engine', close: () => engine.close() });
+
+    const tapeLibrary = await openTapeLibrary({
+      config: config.library,
+      iscsi: config.iscsi,
+      gatewayId: id,
+      gatewayName: config.gatewayName,
+      catalog,
+      engine,
+      logger,
+    });
+    closers.push({ what: 'tape library', close: () => tapeLibrary.close() });
+
     const volumes = await openVolumes(config.volumes, layout.volumes);
     for (const volume of volumes) closers.push({ what: `volume ${volume.config.name}`, close: () => volume.device.close() });
-    const targets = volumes.map((volume) => volumeTarget(volume, { gatewayId: id, gatewayName: config.gatewayName, iscsi: config.iscsi, logger }));
+    const targets = [
+      ...tapeLibrary.targets,
+      ...volumes.map((volume) => volumeTarget(volume, { gatewayId: id, gatewayName: config.gatewayName, iscsi: config.iscsi, logger })),
+    ];
 
     const discoveryAuth = config.iscsi.discoveryAuth.chap ? config.iscsi.discoveryAuth : undefined;
     const server = new IscsiServer(
@@ -66,6 +103,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const address = await listen(server, config.iscsi.host, config.iscsi.port);
     closers.push({ what: 'iSCSI server', close: () => server.close() });
 
+    const token = newApiToken();
+    const api = await startApiServer({
+      host: config.api.host,
+      port: config.api.port,
+      registry: engine.metrics.registry,
+      tapes: tapeLibrary.service,
+      token,
+      logger: logger.child({ component: 'api' }),
+    });
+    closers.push({ what: 'management API', close: () => api.close() });
+    await writeApiCredentials(layout.root, { url: api.url, token });
+    closers.push({ what: 'API credentials', close: () => removeApiCredentials(layout.root) });
+
     const portal = portalFor(address.address, address.port);
     const first = targets[0]?.definition;
     const connect = connectCommands(portal, {
@@ -80,6 +130,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       iscsi: { host: address.address, port: address.port },
       s3: { endpoint: s3.endpoint, bucket: s3.bucket, prefix: s3.prefix, embedded: config.s3.embedded },
       targets: targets.map((t) => t.summary),
+      api: { url: api.url },
       connect,
       stop,
     };

@@ -18,6 +18,19 @@ export function builtInDefaults(cwd: string): Tree {
       limits: { ...defaultSessionLimits, headerDigest: [...defaultSessionLimits.headerDigest], dataDigest: [...defaultSessionLimits.dataDigest] },
     },
     volumes: [{ name: 'scratch', size: '1GiB' }],
+    // AWS's tape gateway: 10 drives, 1600 slots and 1600 import/export slots, a target per device.
+    library: {
+      drives: 10,
+      storageSlots: 1600,
+      importExportSlots: 1600,
+      targets: 'per-device',
+      mediaSuffix: 'L5',
+      minTapeSize: '100GiB',
+      maxTapeSize: '15TiB',
+      segmentSize: '64MiB',
+    },
+    cache: { size: '64GiB', uploadBuffer: '16GiB' },
+    api: { host: '127.0.0.1', port: 0 },
     s3: {
       endpoint: 'embedded',
       region: 'us-east-1',

@@ -129,6 +129,33 @@ const s3Schema = z
     credentials: s3.endpoint === EMBEDDED ? { ...embeddedS3Credentials } : s3.credentials,
   }));
 
+/** The tape library: its shape, how its devices appear as iSCSI targets, and its cartridges. */
+const librarySchema = z.strictObject({
+  drives: integer(1, 64, 10, 'a drive count'),
+  storageSlots: integer(1, 10000, 1600, 'a slot count'),
+  importExportSlots: integer(1, 10000, 1600, 'a slot count'),
+  /** "per-device": the changer and each drive is its own target at LUN 0 (as AWS's tape gateway); "single": one target, changer at LUN 0, drives at LUN 1… */
+  targets: z.enum(['per-device', 'single'], 'must be "per-device" (a target per device, as AWS) or "single" (one target, a LUN per device)'),
+  /** LTO media ID appended to generated barcodes, e.g. "L5". */
+  mediaSuffix: z.string().regex(/^(?:L[1-9A]|L[T-Z])?$/, 'must be an LTO media ID such as "L5" (LTO-5), "LV" (WORM) or "" for none'),
+  minTapeSize: sizeSchema,
+  maxTapeSize: sizeSchema,
+  segmentSize: sizeSchema,
+});
+
+/** The cache and upload engine's local disk budget. */
+const cacheSchema = z
+  .strictObject({
+    size: sizeSchema,
+    uploadBuffer: sizeSchema,
+  })
+  .refine((c) => c.uploadBuffer < c.size, { path: ['uploadBuffer'], message: 'must be smaller than cache.size: the upload buffer is the part of the cache not yet uploaded' });
+
+const apiSchema = z.strictObject({
+  host: z.string().refine((h) => isIP(h) !== 0, 'must be an IP address, e.g. "127.0.0.1" (this machine only)'),
+  port: integer(0, 65535, 0, 'a TCP port (0 picks a free one; the CLI finds it in the data directory)'),
+});
+
 export const configSchema = z
   .strictObject({
     dataDir: z.string().min(1, 'must name a directory, e.g. "/var/lib/tape-gateway"'),
@@ -144,9 +171,15 @@ export const configSchema = z
       limits: limitsSchema,
     }),
     volumes: z.array(volumeSchema),
+    library: librarySchema,
+    cache: cacheSchema,
+    api: apiSchema,
     s3: s3Schema,
   })
   .superRefine((config, ctx) => {
+    if (config.library.minTapeSize > config.library.maxTapeSize) {
+      ctx.addIssue({ code: 'custom', path: ['library', 'minTapeSize'], message: 'must not exceed library.maxTapeSize' });
+    }
     const seen = new Set<string>();
     config.volumes.forEach((volume, index) => {
       if (seen.has(volume.name)) {
@@ -164,3 +197,6 @@ export type GatewayConfig = z.output<typeof configSchema>;
 export type IscsiConfig = GatewayConfig['iscsi'];
 export type VolumeConfig = GatewayConfig['volumes'][number];
 export type S3Config = GatewayConfig['s3'];
+export type LibraryConfig = GatewayConfig['library'];
+export type CacheConfig = GatewayConfig['cache'];
+export type ApiConfig = GatewayConfig['api'];

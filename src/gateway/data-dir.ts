@@ -12,15 +12,17 @@ export interface DataDirLayout {
   readonly s3: string;
   /** One sparse file per block volume. */
   readonly volumes: string;
+  /** The cache engine's extent files. */
+  readonly cache: string;
 }
 
 export function dataDirLayout(root: string): DataDirLayout {
-  return { root, catalog: join(root, 'catalog'), s3: join(root, 's3'), volumes: join(root, 'volumes') };
+  return { root, catalog: join(root, 'catalog'), s3: join(root, 's3'), volumes: join(root, 'volumes'), cache: join(root, 'cache') };
 }
 
 export async function createDataDir(layout: DataDirLayout): Promise<void> {
   try {
-    for (const dir of [layout.root, layout.catalog, layout.s3, layout.volumes]) await mkdir(dir, { recursive: true });
+    for (const dir of [layout.root, layout.catalog, layout.s3, layout.volumes, layout.cache]) await mkdir(dir, { recursive: true });
   } catch (err) {
     throw new GatewayError(
       'DATA_DIR_UNUSABLE',

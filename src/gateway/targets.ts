@@ -1,5 +1,5 @@
-// One iSCSI target per block volume, its disk at LUN 0. The tape library will
-// add a target per changer and per drive beside these.
+// One iSCSI target per block volume, its disk at LUN 0 (the tape library's
+// targets are built in tape-library.ts).
 import { createHash } from 'node:crypto';
 import { PeripheralDeviceType, type DeviceIdentity } from '../../scsi/identity.ts';
 import { createDiskUnit } from '../../scsi/sbc/disk.ts';
@@ -24,12 +24,12 @@ export function targetName(iscsi: IscsiConfig, gatewayName: string, unit: string
   return `${iscsi.iqnPrefix}:${gatewayName}-${unit}`;
 }
 
-/** Stable for a gateway and volume name, different across gateways. */
-function serialNumber(gatewayId: string, name: string): string {
-  return createHash('sha256').update(`${gatewayId}/${name}`).digest('hex').slice(0, 16).toUpperCase();
+/** Stable for a gateway and device name, different across gateways. */
+export function serialNumber(gatewayId: string, name: string, length = 16): string {
+  return createHash('sha256').update(`${gatewayId}/${name}`).digest('hex').slice(0, length).toUpperCase();
 }
 
-function authOrNone(auth: TargetAuth | undefined): TargetAuth | undefined {
+export function authOrNone(auth: TargetAuth | undefined): TargetAuth | undefined {
   return auth?.chap ? auth : undefined;
 }
 

@@ -165,6 +165,17 @@ export class Cartridge implements TapeMedium {
     return cartridge;
   }
 
+  /** Deletes every object of a cartridge (its newest manifest says which). */
+  static async destroy(store: CartridgeStore, barcode: string): Promise<void> {
+    const cartridge = await Cartridge.open(store, barcode);
+    const keys = cartridgeKeys(barcode);
+    for (const segment of cartridge.segments) {
+      await store.delete(keys.data(segment.seq));
+      await store.delete(keys.index(segment.seq));
+    }
+    for (const slot of SLOTS) await store.delete(keys.manifest(slot));
+  }
+
   get barcode(): string {
     return this.manifestBase.barcode;
   }

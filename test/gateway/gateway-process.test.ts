@@ -39,12 +39,14 @@ describe('gateway process', function () {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('starts on an empty data directory: catalog, volume, bucket in the embedded S3, one disk target', async () => {
+  it('starts on an empty data directory: catalog, volume, bucket in the embedded S3, the tape library and a disk target', async () => {
     const gateway = await start();
     assert.match(gateway.gatewayId, /^[0-9a-f]{32}$/);
     assert.equal(gateway.host, '127.0.0.1');
     assert.ok(gateway.port > 0);
     assert.deepEqual(gateway.targets, [
+      { name: 'iqn.2026-11.io.tapegateway:gw1-mediachanger', luns: [{ lun: 0, deviceType: 'changer' }] },
+      ...Array.from({ length: 10 }, (_, i) => ({ name: `iqn.2026-11.io.tapegateway:gw1-tapedrive-${String(i + 1).padStart(2, '0')}`, luns: [{ lun: 0, deviceType: 'tape' }] })),
       { name: 'iqn.2026-11.io.tapegateway:gw1-scratch', luns: [{ lun: 0, deviceType: 'disk', sizeBytes: 2 ** 30 }] },
     ]);
     assert.ok(existsSync(join(dataDir, 'catalog', 'CURRENT')));
@@ -151,7 +153,7 @@ describe('gateway process', function () {
   it('serves one target per configured volume', async () => {
     const gateway = await start({ args: ['--name', 'site2', '--volume', 'db=64MiB', '--volume', 'logs=32MiB'] });
     assert.deepEqual(
-      gateway.targets.map((t) => [t.name, t.luns[0]!.sizeBytes]),
+      gateway.targets.filter((t) => t.luns[0]!.deviceType === 'disk').map((t) => [t.name, t.luns[0]!.sizeBytes]),
       [
         ['iqn.2026-11.io.tapegateway:site2-db', 64 * 2 ** 20],
         ['iqn.2026-11.io.tapegateway:site2-logs', 32 * 2 ** 20],

@@ -1,0 +1,117 @@
+// The tape library as the gateway serves it: the inventory and cartridges on
+// the cache engine, a changer and drives as SCSI units, and their iSCSI
+// targets, either one per device (as AWS's tape gateway) or one for all.
+import type { DeviceIdentity } from '../../scsi/identity.ts';
+import type { LogicalUnit } from '../../scsi/types.ts';
+import type { DriveIdentity } from '../../scsi/smc/media-library.ts';
+import { createChangerUnit } from '../../scsi/smc/changer.ts';
+import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
+import { ScsiTarget } from '../../scsi/target.ts';
+import type { CacheEngine } from '../cache/engine.ts';
+import type { Catalog } from '../catalog/catalog.ts';
+import type { IscsiConfig, LibraryConfig } from '../config/index.ts';
+import type { Logger } from '../log.ts';
+import { Cartridges } from '../tape/cartridges.ts';
+import { Library } from '../tape/library.ts';
+import { LibraryService, type DeviceAddress } from '../tape/library-service.ts';
+import { TapeCatalog } from '../tape/tape-catalog.ts';
+import { authOrNone, serialNumber, targetName, type BuiltTarget } from './targets.ts';
+
+const DRIVE_MODEL = { vendor: 'IBM', product: 'ULT3580-TD5' } as const;
+/** IBM LTO drives report a 10-character serial; DVCID in the changer carries the same. */
+const SERIAL_LENGTH = 10;
+
+export interface TapeLibraryParts {
+  readonly library: Library;
+  readonly service: LibraryService;
+  readonly targets: readonly BuiltTarget[];
+  /** Flushes and closes every loaded cartridge (unload without moving). */
+  close(): Promise<void>;
+}
+
+export async function openTapeLibrary(options: {
+  config: LibraryConfig;
+  iscsi: IscsiConfig;
+  gatewayId: string;
+  gatewayName: string;
+  catalog: Catalog;
+  engine: CacheEngine;
+  logger: Logger;
+}): Promise<TapeLibraryParts> {
+  const { config, iscsi, gatewayId, gatewayName, logger } = options;
+  const log = logger.child({ component: 'tape-library' });
+  const logFn = (message: string, fields: Record<string, unknown>) => log.error(fields, message);
+  const tapes = new TapeCatalog(options.catalog);
+  const cartridges = new Cartridges(options.engine, tapes, config.segmentSize);
+
+  const driveNames = Array.from({ length: config.drives }, (_, i) => `tapedrive-${String(i + 1).padStart(2, '0')}`);
+  const driveIdentities: DriveIdentity[] = driveNames.map((name) => ({ ...DRIVE_MODEL, serial: serialNumber(gatewayId, name, SERIAL_LENGTH) }));
+  const library = await Library.open({
+    catalog: options.catalog,
+    cartridges,
+    drives: driveIdentities,
+    storageSlots: config.storageSlots,
+    importExportSlots: config.importExportSlots,
+    log: (message, fields) => log.warn(fields, message),
+  });
+
+  const identity = (name: string, serial: string): Pick<DeviceIdentity, 'serial' | 'gatewayId' | 'name'> => ({ serial, gatewayId, name });
+  const changerSerial = serialNumber(gatewayId, 'mediachanger', SERIAL_LENGTH);
+  const changer = createChangerUnit({ identity: identity('mediachanger', changerSerial), library, log: logFn });
+  const drives = library.bays.map((bay, i) =>
+    createTapeDriveUnit({ identity: { ...identity(driveNames[i], driveIdentities[i].serial), ...DRIVE_MODEL }, bay, log: logFn }),
+  );
+
+  const auth = authOrNone(iscsi.auth);
+  const target = (unitName: string, luns: { lun: number; unit: LogicalUnit }[]) => ({
+    name: targetName(iscsi, gatewayName, unitName),
+    alias: `${gatewayName} ${unitName}`,
+    scsi: new ScsiTarget({ luns }),
+    ...(auth ? { auth } : {}),
+    ...(iscsi.allowedInitiators ? { allowedInitiators: iscsi.allowedInitiators } : {}),
+  });
+  let built: BuiltTarget[];
+  let changerAddress: DeviceAddress;
+  let driveAddresses: DeviceAddress[];
+  if (config.targets === 'per-device') {
+    built = [
+      { definition: target('mediachanger', [{ lun: 0, unit: changer }]), summary: { name: targetName(iscsi, gatewayName, 'mediachanger'), luns: [{ lun: 0, deviceType: 'changer' }] } },
+      ...drives.map((unit, i) => ({
+        definition: target(driveNames[i], [{ lun: 0, unit }]),
+        summary: { name: targetName(iscsi, gatewayName, driveNames[i]), luns: [{ lun: 0, deviceType: 'tape' as const }] },
+      })),
+    ];
+    changerAddress = { target: built[0].summary.name, lun: 0, serial: changerSerial };
+    driveAddresses = driveIdentities.map((d, i) => ({ target: built[i + 1].summary.name, lun: 0, serial: d.serial }));
+  } else {
+    const name = targetName(iscsi, gatewayName, 'vtl');
+    const luns = [{ lun: 0, unit: changer as LogicalUnit }, ...drives.map((unit, i) => ({ lun: i + 1, unit: unit as LogicalUnit }))];
+    built = [
+      {
+        definition: target('vtl', luns),
+        summary: { name, luns: luns.map((l) => ({ lun: l.lun, deviceType: l.lun === 0 ? ('changer' as const) : ('tape' as const) })) },
+      },
+    ];
+    changerAddress = { target: name, lun: 0, serial: changerSerial };
+    driveAddresses = driveIdentities.map((d, i) => ({ target: name, lun: i + 1, serial: d.serial }));
+  }
+
+  const service = new LibraryService({
+    library,
+    cartridges,
+    tapes,
+    minTapeBytes: config.minTapeSize,
+    maxTapeBytes: config.maxTapeSize,
+    mediaSuffix: config.mediaSuffix,
+    changer: changerAddress,
+    drives: driveAddresses,
+  });
+  return {
+    library,
+    service,
+    targets: built,
+    close: async () => {
+      for (const bay of library.bays) await library.exclusive(() => bay.release());
+    },
+  };
+}

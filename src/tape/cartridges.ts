@@ -1,0 +1,41 @@
+// Opens, creates and deletes cartridges on the cache engine, and keeps the
+// tape catalog's record of each in step (the drives' CartridgeFactory).
+import type { TapeMedium } from '../../scsi/ssc/tape-medium.ts';
+import { Cartridge, type CartridgeStore } from './cartridge.ts';
+import type { CartridgeFactory } from './drive-bay.ts';
+import type { TapeCatalog, TapeRecord } from './tape-catalog.ts';
+
+export class Cartridges implements CartridgeFactory {
+  constructor(
+    private readonly store: CartridgeStore,
+    private readonly tapes: TapeCatalog,
+    private readonly segmentBytes: number,
+  ) {}
+
+  async create(record: Omit<TapeRecord, 'usedBytes' | 'createdAt'>): Promise<TapeRecord> {
+    const cartridge = await Cartridge.create(this.store, {
+      barcode: record.barcode,
+      capacityBytes: record.sizeBytes,
+      worm: record.worm,
+      segmentBytes: this.segmentBytes,
+    });
+    const created: TapeRecord = { ...record, usedBytes: 0, createdAt: cartridge.createdAt };
+    await this.tapes.put(created);
+    return created;
+  }
+
+  async openCartridge(barcode: string): Promise<TapeMedium> {
+    return Cartridge.open(this.store, barcode);
+  }
+
+  /** The drive is done with it (already flushed): remember how full it is. */
+  async closeCartridge(medium: TapeMedium): Promise<void> {
+    const record = await this.tapes.get(medium.barcode);
+    if (record) await this.tapes.put({ ...record, usedBytes: medium.capacity().usedBytes });
+  }
+
+  async destroy(record: TapeRecord): Promise<void> {
+    await Cartridge.destroy(this.store, record.barcode);
+    await this.tapes.put({ ...record, deletedAt: new Date().toISOString() });
+  }
+}

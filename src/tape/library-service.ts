@@ -1,0 +1,185 @@
+// The operator's view of the library (TapeService) over the inventory, the
+// cartridges and the tape catalog.
+import { formatSize } from '../config/size.ts';
+import { BarcodeError, validateBarcode } from './barcode.ts';
+import type { Cartridges } from './cartridges.ts';
+import type { Library } from './library.ts';
+import type { TapeCatalog, TapeRecord } from './tape-catalog.ts';
+import {
+  TapeServiceError,
+  type CreateTapeRequest,
+  type CreateTapesRequest,
+  type LibraryStatus,
+  type MoveTapeRequest,
+  type TapeInfo,
+  type TapeService,
+} from './tape-service.ts';
+
+export interface DeviceAddress {
+  readonly target: string;
+  readonly lun: number;
+  readonly serial: string;
+}
+
+export interface LibraryServiceOptions {
+  readonly library: Library;
+  readonly cartridges: Cartridges;
+  readonly tapes: TapeCatalog;
+  readonly minTapeBytes: number;
+  readonly maxTapeBytes: number;
+  /** LTO media ID after the six label characters of generated barcodes, e.g. "L5". */
+  readonly mediaSuffix: string;
+  readonly changer: DeviceAddress;
+  readonly drives: readonly DeviceAddress[];
+}
+
+const DEFAULT_POOL = 'GLACIER';
+const MAX_TAPES_PER_REQUEST = 100;
+const LABEL_LENGTH = 6;
+const PREFIX = /^[A-Z]{1,4}$/;
+const GiB = 1024 ** 3;
+
+export class LibraryService implements TapeService {
+  constructor(private readonly options: LibraryServiceOptions) {}
+
+  async createTapes(request: CreateTapesRequest): Promise<TapeInfo[]> {
+    const { count, barcodePrefix: prefix } = request;
+    if (!Number.isInteger(count) || count < 1 || count > MAX_TAPES_PER_REQUEST) {
+      throw new TapeServiceError('INVALID_COUNT', `cannot create ${count} tapes at once: ask for 1 to ${MAX_TAPES_PER_REQUEST}`);
+    }
+    if (!PREFIX.test(prefix)) {
+      const hint = prefix.toUpperCase().replace(/[^A-Z]/g, '').slice(0, 4) || 'TAPE';
+      throw new TapeServiceError('INVALID_BARCODE', `barcode prefix "${prefix}" must be 1 to 4 letters A-Z: e.g. --prefix ${hint}`);
+    }
+    this.checkSize(request.sizeBytes);
+    const barcodes = await this.nextBarcodes(prefix, count);
+    this.checkRoom(count);
+    const created: TapeInfo[] = [];
+    for (const barcode of barcodes) created.push(await this.add({ ...request, barcode }));
+    return created;
+  }
+
+  async createTape(request: CreateTapeRequest): Promise<TapeInfo> {
+    try {
+      validateBarcode(request.barcode);
+    } catch (err) {
+      throw err instanceof BarcodeError ? new TapeServiceError('INVALID_BARCODE', err.message) : err;
+    }
+    this.checkSize(request.sizeBytes);
+    const existing = await this.options.tapes.get(request.barcode);
+    if (existing) {
+      const why = existing.deletedAt ? `was used by a cartridge deleted on ${existing.deletedAt}, and barcodes are never reused` : 'is taken';
+      throw new TapeServiceError('DUPLICATE_BARCODE', `barcode ${request.barcode} ${why}: choose another barcode`);
+    }
+    this.checkRoom(1);
+    return this.add(request);
+  }
+
+  async listTapes(): Promise<TapeInfo[]> {
+    const records = await this.options.tapes.all();
+    return records.filter((r) => !r.deletedAt && this.options.library.locate(r.barcode)).map((r) => this.info(r));
+  }
+
+  async describeTape(barcode: string): Promise<TapeInfo> {
+    return this.info(await this.record(barcode));
+  }
+
+  async deleteTape(barcode: string): Promise<void> {
+    const record = await this.record(barcode);
+    await this.options.library.remove(barcode);
+    await this.options.cartridges.destroy(record);
+  }
+
+  async moveTape(request: MoveTapeRequest): Promise<TapeInfo> {
+    const record = await this.record(request.barcode);
+    await this.options.library.move(request.barcode, request.to);
+    return this.info(record);
+  }
+
+  async libraryStatus(): Promise<LibraryStatus> {
+    const { library, changer, drives } = this.options;
+    const contents = library.contents();
+    const count = (kind: string) => contents.filter((c) => c.location.kind === kind).length;
+    const layout = library.layout();
+    return {
+      changer,
+      drives: drives.map((drive, i) => {
+        const inDrive = contents.find((c) => c.location.kind === 'drive' && c.location.index === i + 1);
+        return {
+          index: i + 1,
+          address: layout.dataTransfer.first + i,
+          ...drive,
+          ...(inDrive ? { barcode: inDrive.barcode } : {}),
+          loaded: library.bays[i]?.medium !== undefined,
+        };
+      }),
+      slots: { total: layout.storage.count, full: count('slot') },
+      importExport: { total: layout.importExport.count, full: count('import-export') },
+      tapes: contents.length,
+    };
+  }
+
+  private async add(request: CreateTapeRequest): Promise<TapeInfo> {
+    const record = await this.options.cartridges.create({
+      barcode: request.barcode,
+      sizeBytes: request.sizeBytes,
+      pool: request.pool ?? DEFAULT_POOL,
+      worm: request.worm ?? false,
+    });
+    await this.options.library.insert(record.barcode, 'slot');
+    return this.info(record);
+  }
+
+  private info(record: TapeRecord): TapeInfo {
+    const location = this.options.library.locate(record.barcode);
+    if (!location) throw new TapeServiceError('TAPE_NOT_FOUND', `cartridge ${record.barcode} is not in the library`);
+    const medium = location.kind === 'drive' ? this.options.library.bays[location.index - 1]?.medium : undefined;
+    return {
+      barcode: record.barcode,
+      sizeBytes: record.sizeBytes,
+      usedBytes: medium ? medium.capacity().usedBytes : record.usedBytes,
+      status: location.kind === 'drive' ? 'IN_DRIVE' : location.kind === 'import-export' ? 'IN_IMPORT_EXPORT' : 'AVAILABLE',
+      location,
+      worm: record.worm,
+      pool: record.pool,
+      createdAt: record.createdAt,
+    };
+  }
+
+  private async record(barcode: string): Promise<TapeRecord> {
+    const record = await this.options.tapes.get(barcode);
+    if (!record || record.deletedAt || !this.options.library.locate(barcode)) {
+      throw new TapeServiceError('TAPE_NOT_FOUND', `there is no cartridge ${barcode}: list them with "tapegw tape list"`);
+    }
+    return record;
+  }
+
+  private checkSize(bytes: number): void {
+    const { minTapeBytes, maxTapeBytes } = this.options;
+    if (!Number.isSafeInteger(bytes) || bytes < minTapeBytes || bytes > maxTapeBytes) {
+      throw new TapeServiceError('INVALID_SIZE', `a cartridge must hold ${formatSize(minTapeBytes)} to ${formatSize(maxTapeBytes)}: e.g. --size ${formatSize(Math.max(minTapeBytes, Math.min(maxTapeBytes, 2500 * GiB)))}`);
+    }
+  }
+
+  private checkRoom(count: number): void {
+    const status = this.options.library.layout().storage.count - this.options.library.contents().filter((c) => c.location.kind === 'slot').length;
+    if (status < count) {
+      throw new TapeServiceError('NO_FREE_SLOT', `only ${status} storage slots are free for ${count} new cartridges: delete or export cartridges first, or create fewer`);
+    }
+  }
+
+  /** The next unused barcodes for a prefix: prefix, a number filling six characters, the media suffix. */
+  private async nextBarcodes(prefix: string, count: number): Promise<string[]> {
+    const digits = LABEL_LENGTH - prefix.length;
+    const pattern = new RegExp(`^${prefix}(\\d{${digits}})${this.options.mediaSuffix}$`);
+    let last = 0;
+    for (const record of await this.options.tapes.all()) {
+      const match = pattern.exec(record.barcode);
+      if (match) last = Math.max(last, Number(match[1]));
+    }
+    if (last + count >= 10 ** digits) {
+      throw new TapeServiceError('INVALID_COUNT', `prefix ${prefix} has only ${10 ** digits - 1 - last} barcodes left: choose another prefix`);
+    }
+    return Array.from({ length: count }, (_, i) => `${prefix}${String(last + 1 + i).padStart(digits, '0')}${this.options.mediaSuffix}`);
+  }
+}

@@ -1,0 +1,150 @@
+// The tape library end to end through the real gateway process: the CLI makes
+// cartridges, the changer loads them over iSCSI, a drive writes and reads, and
+// what was synced survives a SIGKILL and a wiped cache.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
+import { TestInitiator } from '../helpers/initiator.ts';
+import { tempDir } from '../cloud/helpers.ts';
+
+const run = promisify(execFile);
+const CLI = join(import.meta.dirname, '../../bin/tapegw');
+const GOOD = 0;
+const LIBRARY_ARGS = ['--drives', '2', '--slots', '10', '--import-export-slots', '2', '--min-tape-size', '1MiB', '--volume', 'scratch=1MiB'];
+
+function block(i: number, length: number): Buffer {
+  const b = Buffer.alloc(length);
+  for (let at = 0; at < length; at += 4) b.writeUInt32BE((i * 2654435761 + at) >>> 0, at);
+  return b;
+}
+
+const cdb = {
+  readElementStatus: (allocation: number) => [0xb8, 0x10, 0, 0, 0xff, 0xff, 0, (allocation >> 16) & 0xff, (allocation >> 8) & 0xff, allocation & 0xff, 0, 0],
+  moveMedium: (source: number, destination: number) => [0xa5, 0, 0, 0, (source >> 8) & 0xff, source & 0xff, (destination >> 8) & 0xff, destination & 0xff, 0, 0, 0, 0],
+  write6: (length: number) => [0x0a, 0, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff, 0],
+  read6: (length: number) => [0x08, 0, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff, 0],
+  writeFilemarks: (count: number) => [0x10, 0, 0, 0, count, 0],
+  rewind: () => [0x01, 0, 0, 0, 0, 0],
+  testUnitReady: () => [0, 0, 0, 0, 0, 0],
+};
+
+async function cli(gw: GatewayProcess, ...args: string[]): Promise<string> {
+  const { stdout } = await run(CLI, ['--data-dir', gw.dataDir, ...args]);
+  return stdout;
+}
+
+async function login(gw: GatewayProcess, target: string, isid: number): Promise<TestInitiator> {
+  const initiator = await TestInitiator.connect(gw.port);
+  await initiator.login({ targetName: target, isid: Buffer.from([0x80, 0, 0, 0, 0, isid]) });
+  // Clear the unit attentions of a new nexus (power on, medium changed).
+  for (let i = 0; i < 4 && (await initiator.command(cdb.testUnitReady())).status !== GOOD; i++);
+  return initiator;
+}
+
+/** Element addresses of the storage slots and drives, from READ ELEMENT STATUS. */
+async function elements(changer: TestInitiator): Promise<{ address: number; type: number; full: boolean; barcode: string }[]> {
+  const result = await changer.command(cdb.readElementStatus(65536), { read: 65536 });
+  assert.equal(result.status, GOOD);
+  const data = result.data;
+  const found: { address: number; type: number; full: boolean; barcode: string }[] = [];
+  for (let page = 8; page + 8 <= data.length; ) {
+    const type = data[page];
+    const descriptorLength = data.readUInt16BE(page + 2);
+    const pageBytes = data.readUIntBE(page + 5, 3);
+    for (let at = page + 8; at < page + 8 + pageBytes; at += descriptorLength) {
+      found.push({
+        address: data.readUInt16BE(at),
+        type,
+        full: (data[at + 2] & 0x01) !== 0,
+        barcode: data.subarray(at + 12, at + 12 + 32).toString('latin1').trim(),
+      });
+    }
+    page += 8 + pageBytes;
+  }
+  return found;
+}
+
+describe('tape library through the gateway', function () {
+  this.timeout(120_000);
+  let dataDir: string;
+  let gw: GatewayProcess;
+
+  beforeEach(async () => {
+    dataDir = await tempDir('tapegw-');
+    gw = await startGatewayProcess({ args: LIBRARY_ARGS, dataDir });
+  });
+  afterEach(async () => {
+    await gw.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** Makes a cartridge with the CLI, loads it with MOVE MEDIUM and writes 8 blocks, a filemark, then 4 more blocks. */
+  async function writeCartridge(): Promise<{ blocks: Buffer[]; driveName: string; changerName: string }> {
+    await cli(gw, 'tape', 'create', '--barcode', 'E2E001L5', '--size', '64MiB');
+    const changerName = gw.targets.find((t) => t.luns[0]?.deviceType === 'changer')!.name;
+    const driveName = gw.targets.find((t) => t.luns[0]?.deviceType === 'tape')!.name;
+    const changer = await login(gw, changerName, 1);
+    const before = await elements(changer);
+    const slot = before.find((e) => e.barcode === 'E2E001L5')!;
+    const drive = before.find((e) => e.type === 4)!;
+    assert.equal(slot.type, 2, 'the new cartridge sits in a storage slot, its barcode in the volume tag');
+    assert.equal((await changer.command(cdb.moveMedium(slot.address, drive.address))).status, GOOD);
+    changer.close();
+    const tape = await login(gw, driveName, 2);
+    const blocks = Array.from({ length: 12 }, (_, i) => block(i, 64 * 1024));
+    for (const data of blocks.slice(0, 8)) assert.equal((await tape.command(cdb.write6(data.length), { write: data })).status, GOOD);
+    assert.equal((await tape.command(cdb.writeFilemarks(1))).status, GOOD, 'sync point');
+    for (const data of blocks.slice(8)) assert.equal((await tape.command(cdb.write6(data.length), { write: data })).status, GOOD);
+    tape.close();
+    return { blocks, driveName, changerName };
+  }
+
+  async function readsBackSynced(driveName: string, blocks: Buffer[]): Promise<void> {
+    const reader = await login(gw, driveName, 3);
+    assert.equal((await reader.command(cdb.rewind())).status, GOOD);
+    for (let i = 0; i < 8; i++) {
+      const read = await reader.command(cdb.read6(64 * 1024), { read: 64 * 1024 });
+      assert.equal(read.status, GOOD, `block ${i} reads back (sense ${read.sense.toString('hex')})`);
+      assert.ok(read.data.equals(blocks[i]), `block ${i} is what was written`);
+    }
+    const filemark = await reader.command(cdb.read6(64 * 1024), { read: 64 * 1024 });
+    assert.equal(filemark.status, 2);
+    assert.equal(filemark.sense[2] & 0x80, 0x80, 'FILEMARK bit');
+    reader.close();
+  }
+
+  it('what was written before WRITE FILEMARKS survives a SIGKILL of the gateway', async () => {
+    const { blocks, driveName } = await writeCartridge();
+    await gw.kill();
+    gw = await startGatewayProcess({ args: LIBRARY_ARGS, dataDir });
+    await readsBackSynced(driveName, blocks);
+    const described = JSON.parse(await cli(gw, 'tape', 'describe', 'E2E001L5', '--json')) as { location: { kind: string } };
+    assert.equal(described.location.kind, 'drive', 'the cartridge is still in the drive after the restart');
+  });
+
+  it('once uploaded, a cartridge reads back from S3 after the local cache is wiped', async () => {
+    const { blocks, driveName } = await writeCartridge();
+    await cli(gw, 'tape', 'move', 'E2E001L5', '--to', 'slot:5');
+    await uploaded(gw);
+    await gw.stop();
+    await rm(join(dataDir, 'cache'), { recursive: true, force: true });
+    gw = await startGatewayProcess({ args: LIBRARY_ARGS, dataDir });
+    await cli(gw, 'tape', 'move', 'E2E001L5', '--to', 'drive:1');
+    await readsBackSynced(driveName, blocks);
+  });
+});
+
+/** Waits until the engine has nothing left to upload (its metrics say so). */
+async function uploaded(gw: GatewayProcess): Promise<void> {
+  const { url } = JSON.parse(await readFile(join(gw.dataDir, 'api.json'), 'utf8')) as { url: string };
+  for (let i = 0; i < 300; i++) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    if (value('UploadQueueDepth') === 0 && value('CachePercentDirty') === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail('the engine did not finish uploading in 30 s');
+}
