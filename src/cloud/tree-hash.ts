@@ -50,6 +50,9 @@ export class TreeHasher {
   private inLeaf = 0;
   private total = 0;
 
+  /** `onLeaf` sees each leaf's hash as it closes, e.g. to keep them for ranged reads later. */
+  constructor(private readonly onLeaf?: (hash: Buffer) => void) {}
+
   update(chunk: Buffer): this {
     for (let at = 0; at < chunk.length; ) {
       const take = Math.min(TREE_HASH_LEAF - this.inLeaf, chunk.length - at);
@@ -73,7 +76,9 @@ export class TreeHasher {
   }
 
   private closeLeaf(): void {
-    this.fold.add(this.leaf.digest());
+    const hash = this.leaf.digest();
+    this.onLeaf?.(hash);
+    this.fold.add(hash);
     this.leaf = createHash('sha256');
     this.inLeaf = 0;
   }
