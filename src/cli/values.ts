@@ -1,0 +1,52 @@
+// Values as an operator types them on the command line, turned into what the
+// management API takes; each refusal says what to type instead.
+import { parseSize } from '../config/size.ts';
+import { BarcodeError, validateBarcode } from '../tape/barcode.ts';
+import type { ElementKind, TapeLocation } from '../tape/tape-service.ts';
+import { usageError } from './errors.ts';
+
+const DECIMAL_SIZE = /^(\d+(?:\.\d+)?)\s*([KMGTP])B$/i;
+
+/** Bytes from "2.5TiB", "100GiB" or a number of bytes. */
+export function parseTapeSize(text: string): number {
+  const bytes = parseSize(text);
+  if (bytes !== undefined && bytes > 0) return bytes;
+  const decimal = DECIMAL_SIZE.exec(text.trim());
+  if (decimal) {
+    throw usageError(`--size ${text}: decimal units are not taken, tape sizes are binary: type --size ${decimal[1]}${decimal[2]!.toUpperCase()}iB`);
+  }
+  throw usageError(`--size ${JSON.stringify(text)} is not a size: type a whole number of bytes or a number with KiB, MiB, GiB or TiB, e.g. --size 2.5TiB`);
+}
+
+export function parseCount(count: number): number {
+  if (!Number.isSafeInteger(count) || count < 1) throw usageError('--count takes a whole number of tapes, 1 or more: e.g. --count 10');
+  return count;
+}
+
+/** The barcode itself when it is a valid label; the gateway checks again, this only answers sooner. */
+export function checkBarcode(barcode: string): string {
+  try {
+    return validateBarcode(barcode);
+  } catch (error) {
+    if (error instanceof BarcodeError) throw usageError(error.message);
+    throw error;
+  }
+}
+
+const ELEMENT_KINDS: readonly ElementKind[] = ['slot', 'drive', 'import-export'];
+
+/** "slot:12", "drive:3", "import-export:1": an element by kind and 1-based number. */
+export function parseElement(text: string): { kind: ElementKind; index: number } {
+  const match = /^([a-z-]+):(\d+)$/.exec(text.trim());
+  const kind = ELEMENT_KINDS.find((k) => k === match?.[1]);
+  const index = Number(match?.[2]);
+  if (!kind || !Number.isSafeInteger(index) || index < 1) {
+    throw usageError(`--to ${JSON.stringify(text)} names no place in the library: type slot:N, drive:N or import-export:N (N counts from 1), e.g. --to slot:12`);
+  }
+  return { kind, index };
+}
+
+/** The inverse of parseElement, so what `tape list` shows can be typed after `--to`. */
+export function formatElement(location: Pick<TapeLocation, 'kind' | 'index'>): string {
+  return `${location.kind}:${location.index}`;
+}

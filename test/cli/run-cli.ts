@@ -1,0 +1,26 @@
+// Runs the real `bin/tapegw` as a child process, from a working directory of
+// the test's choosing, without the test runner's own GATEWAY_* variables.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const tapegw = fileURLToPath(new URL('../../bin/tapegw', import.meta.url));
+
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function runCli(args: readonly string[], options: { cwd: string; env?: Readonly<Record<string, string>> }): Promise<CliRun> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !name.startsWith('GATEWAY_')) env[name] = value;
+  }
+  Object.assign(env, options.env);
+  return new Promise((resolve, reject) => {
+    execFile(tapegw, [...args], { cwd: options.cwd, env, timeout: 60_000 }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== 'number') reject(error);
+      else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+    });
+  });
+}
