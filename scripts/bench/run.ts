@@ -22,6 +22,10 @@
 //   --json PATH           results file (default .bench/results.json)
 //   --max-minutes M       stop starting new cases after M minutes (default 60)
 //   --cpu-prof DIR        run our gateway with --cpu-prof, profiles written to DIR on exit
+//   --node-arg ARG        extra node flag for our gateway (repeat), e.g. --node-arg=--perf-basic-prof
+//   --tape-standin        tape cases against scripts/bench/tape-standin.ts even if the gateway serves drives
+//                         (automatic while it serves fewer than four). Otherwise four blank
+//                         cartridges are made with bin/tapegw and moved into drives 1-4.
 //   --keep                keep the work directory (tape images, gateway data) for inspection
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -29,7 +33,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { startGatewayProcess, type GatewayProcess } from '../../test/helpers/gateway-process.ts';
+import { startBenchGateway, type BenchGateway } from './gateway.ts';
 import { startTgt, TUNED, type TgtBench } from './tgt.ts';
 import { diskWriteRate, execBounded, formatSize, loadAverage, median, parseSize, rssBytes } from './util.ts';
 
@@ -44,6 +48,8 @@ type Group = (typeof GROUPS)[number];
 interface Side {
   readonly name: SideName;
   readonly pid: number;
+  /** The process serving the tape drives (the gateway, or the stand-in). */
+  readonly tapePid: number;
   readonly diskUrl?: string;
   readonly tapeUrls: readonly string[];
   readonly note?: string;
@@ -82,7 +88,9 @@ const { values: opts } = parseArgs({
     json: { type: 'string' },
     'max-minutes': { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'node-arg': { type: 'string', multiple: true, default: [] },
     keep: { type: 'boolean', default: false },
+    'tape-standin': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   allowPositionals: false,
@@ -119,13 +127,14 @@ const log = (msg: string): void => {
 // ---------------------------------------------------------------------------------------------
 // Processes we start, stopped by PID whatever happens
 
-let gateway: GatewayProcess | undefined;
+let gateway: BenchGateway | undefined;
+let standin: BenchGateway | undefined;
 let tgt: TgtBench | undefined;
 let workDir = '';
 let stopping: Promise<void> | undefined;
 async function stopAll(): Promise<void> {
   stopping ??= (async () => {
-    await Promise.allSettled([gateway?.stop('SIGTERM', 20_000), tgt?.stop()]);
+    await Promise.allSettled([gateway?.stop(20_000), standin?.stop(20_000), tgt?.stop()]);
     if (workDir && !opts.keep) await rm(workDir, { recursive: true, force: true });
   })();
   return stopping;
@@ -267,7 +276,7 @@ cases.push({
     rssTraces.push(trace);
     const t0 = Date.now();
     const timer = setInterval(() => {
-      const rss = rssBytes(side.pid);
+      const rss = rssBytes(side.tapePid);
       if (rss !== undefined) trace.samples.push({ t: (Date.now() - t0) / 1000, rss });
     }, 250);
     try {
@@ -312,7 +321,7 @@ cases.push({
 // ---------------------------------------------------------------------------------------------
 // Set-up
 
-function ourTapeUrls(gw: GatewayProcess): string[] {
+function ourTapeUrls(gw: BenchGateway): string[] {
   const urls: string[] = [];
   for (const target of gw.targets) {
     for (const lun of target.luns) {
@@ -322,13 +331,24 @@ function ourTapeUrls(gw: GatewayProcess): string[] {
   return urls;
 }
 
-function ourDiskUrl(gw: GatewayProcess): string | undefined {
+function ourDiskUrl(gw: BenchGateway): string | undefined {
   for (const target of gw.targets) {
     for (const lun of target.luns) {
       if (lun.deviceType === 'disk') return `iscsi://${gw.portal}/${target.name}/${lun.lun}`;
     }
   }
   return undefined;
+}
+
+/** bin/tapegw tape create + tape move, as an operator would; cartridges of at least 100 GiB (the default minimum). */
+async function loadOurCartridges(dataDir: string, drives: number, capacity: number): Promise<void> {
+  const cli = join(root, 'bin/tapegw');
+  const size = `${Math.max(100, Math.ceil(capacity / 2 ** 30))}GiB`;
+  for (let d = 1; d <= drives; d++) {
+    const barcode = `BNCH${String(d).padStart(2, '0')}L5`;
+    await execFileAsync(cli, ['--data-dir', dataDir, 'tape', 'create', '--barcode', barcode, '--size', size]);
+    await execFileAsync(cli, ['--data-dir', dataDir, 'tape', 'move', barcode, '--to', `drive:${d}`]);
+  }
 }
 
 async function gitRevision(): Promise<string> {
@@ -406,37 +426,55 @@ async function main(): Promise<number> {
     tgt = await startTgt({ dir: join(workDir, 'tgt'), drives: needTape ? DRIVES : 0, tapeCapacityBytes: tapeCapacity, diskBytes: 1 << 30 });
     log(`tgtd pid ${tgt.pid} on ${tgt.portal} (control port ${tgt.controlPort})`);
     for (const t of tgt.targets) {
-      if (sides.includes(t.name)) sideList.push({ name: t.name, pid: tgt.pid, diskUrl: t.diskUrl, tapeUrls: t.tapeUrls });
+      if (sides.includes(t.name)) sideList.push({ name: t.name, pid: tgt.pid, tapePid: tgt.pid, diskUrl: t.diskUrl, tapeUrls: t.tapeUrls });
     }
   }
   if (sides.includes('ours')) {
-    const env: Record<string, string> = {};
+    const nodeArgs = [...(opts['node-arg'] ?? [])];
     if (opts['cpu-prof']) {
       const dir = resolve(root, opts['cpu-prof']);
       await mkdir(dir, { recursive: true });
-      env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim();
+      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
     }
-    gateway = await startGatewayProcess({
-      dataDir: join(workDir, 'gateway'),
-      args: [...(opts['gateway-arg'] ?? [])],
-      env,
-      readyTimeoutMs: 60_000,
-    });
-    const tapeUrls = ourTapeUrls(gateway);
+    gateway = await startBenchGateway({ dataDir: join(workDir, 'gateway'), nodeArgs, args: [...(opts['gateway-arg'] ?? [])] });
+    let tapeUrls = ourTapeUrls(gateway);
+    let tapePid = gateway.pid;
+    let note: string | undefined;
     log(`our gateway pid ${gateway.pid} on ${gateway.portal}: ${gateway.targets.length} targets, ${tapeUrls.length} tape drives`);
+    if (needTape && !opts['tape-standin'] && tapeUrls.length >= DRIVES) {
+      // The operator's path: blank cartridges made with the CLI, moved into the first drives.
+      await loadOurCartridges(join(workDir, 'gateway'), DRIVES, tapeCapacity);
+      tapeUrls = tapeUrls.slice(0, DRIVES);
+      log(`${DRIVES} cartridges created and moved into drives 1-${DRIVES} with bin/tapegw`);
+    } else if (needTape) {
+      // Until the gateway serves its library: the same fabric, drive, cartridge and engine, wired by
+      // scripts/bench/tape-standin.ts in a process of its own.
+      standin = await startBenchGateway({
+        script: 'scripts/bench/tape-standin.ts',
+        dataDir: join(workDir, 'standin'),
+        nodeArgs,
+        args: ['--drives', String(DRIVES), '--capacity', String(Math.ceil(tapeCapacity / 2 ** 20) * 2 ** 20)],
+      });
+      tapeUrls = ourTapeUrls(standin);
+      tapePid = standin.pid;
+      note = `tape cases ran against scripts/bench/tape-standin.ts (pid ${standin.pid}: src/iscsi + scsi/ssc + src/tape Cartridge + src/cache engine + embedded s3rver, as the gateway will wire them), not src/main.ts`;
+      log(`tape stand-in pid ${standin.pid} on ${standin.portal}: ${tapeUrls.length} tape drives`);
+    }
     sideList.unshift({
       name: 'ours',
       pid: gateway.pid,
+      tapePid,
       diskUrl: ourDiskUrl(gateway),
       tapeUrls,
-      ...(tapeUrls.length === 0 ? { note: 'no tape drives served (tape library not configured)' } : {}),
+      ...(note ? { note } : tapeUrls.length === 0 ? { note: 'no tape drives served (tape library not configured)' } : {}),
     });
   }
   const peakRss = { bytes: 0 };
   const rssTimer = setInterval(() => {
-    if (!gateway) return;
-    const rss = rssBytes(gateway.pid);
-    if (rss !== undefined && rss > peakRss.bytes) peakRss.bytes = rss;
+    for (const p of [gateway, standin]) {
+      const rss = p ? rssBytes(p.pid) : undefined;
+      if (rss !== undefined && rss > peakRss.bytes) peakRss.bytes = rss;
+    }
   }, 200);
 
   let stoppedEarly = '';
@@ -506,7 +544,7 @@ async function main(): Promise<number> {
   out.push(table(header, body));
   out.push('');
   out.push(`disk's own sequential write (${formatSize(diskBytes)}, buffered + fdatasync): ${diskRates.map((r) => (r / 1e6).toFixed(0)).join(' / ')} MB/s (start / end)`);
-  if (gateway) out.push(`our gateway's peak RSS over the whole run: ${mib(peakRss.bytes)}`);
+  if (gateway) out.push(`our peak RSS over the whole run (gateway${standin ? ' and tape stand-in, each' : ''}): ${mib(peakRss.bytes)}`);
   for (const c of rssCartridge) {
     const flat = c.secondHalfPeakBytes <= c.firstHalfPeakBytes * 1.1 + (8 << 20);
     out.push(
