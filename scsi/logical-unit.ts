@@ -123,11 +123,12 @@ export class ScsiLogicalUnit implements LogicalUnit {
     switch (fn) {
       case 'lun-reset':
       case 'target-reset':
-        // Every other I_T nexus learns of the reset (the one that asked knows, as tgt and
-        // libiscsi's suite expect); RESERVE(6) is released, PR survives.
+        // Every I_T nexus learns of the reset (SAM-5 6.3), with the generic 29/00 that tgt
+        // reports and initiators (libiscsi's suite among them) retry on; RESERVE(6) is
+        // released, PR survives.
         this.reservations.classicHolder = undefined;
         this.modePages.reset();
-        this.unitAttentions.establishAll(Asc.BUS_DEVICE_RESET_FUNCTION_OCCURRED, nexus.key);
+        this.unitAttentions.establishAll(Asc.POWER_ON_RESET_OR_BUS_DEVICE_RESET_OCCURRED);
         break;
       case 'i-t-nexus-loss':
         if (this.reservations.classicHolder === nexus.key) this.reservations.classicHolder = undefined;

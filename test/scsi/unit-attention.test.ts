@@ -40,14 +40,15 @@ describe('scsi unit attentions and REQUEST SENSE', () => {
     assert.deepEqual(decodeSense(r.data!), { key: 2, asc: 0x3a, ascq: 0 });
   });
 
-  it('LUN reset: every other nexus gets BUS DEVICE RESET FUNCTION OCCURRED, superseding what was pending', async () => {
+  it('LUN reset: every nexus gets POWER ON, RESET, OR BUS DEVICE RESET OCCURRED, superseding what was pending', async () => {
     const { unit } = testUnit();
     await clearPowerOn(unit, A, B);
     unit.unitAttentions.establish(B.key, 0x2a01);
     unit.taskManagement('lun-reset', A);
-    assert.equal((await unit.execute(command(TUR, { nexus: A }))).status, Status.Good, 'the nexus that reset knows of it');
-    assert.deepEqual(senseOf(await unit.execute(command(TUR, { nexus: B }))), { key: 6, asc: 0x29, ascq: 0x03 });
-    assert.equal((await unit.execute(command(TUR, { nexus: B }))).status, Status.Good);
+    for (const n of [A, B]) {
+      assert.deepEqual(senseOf(await unit.execute(command(TUR, { nexus: n }))), { key: 6, asc: 0x29, ascq: 0x00 });
+      assert.equal((await unit.execute(command(TUR, { nexus: n }))).status, Status.Good);
+    }
   });
 
   it('tells the device type of task management after the core has handled it', async () => {
