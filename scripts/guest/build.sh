@@ -88,6 +88,7 @@ done
 
 started=$SECONDS
 mkdir -p "$cache"
+rm -rf "$cache"/work.* # left by a build that was killed
 work="$(mktemp -d "$cache/work.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/debs" "$work/pkgroot" "$work/kernel" "$work/initrd"
