@@ -554,13 +554,13 @@ export class CacheEngine {
     let gen = 0;
     if (extent.size <= this.store.multipartThreshold) {
       // A snapshot in memory: writers go on while it travels.
-      const data = await this.locks.run(key, async () => {
+      const { data, crcs } = await this.locks.run(key, async () => {
         gen = extent.gen;
         extent.state = 'uploading';
         await this.putRecord(extent);
-        return this.readVerified(extent, 0, extent.size);
+        return { data: await this.readVerified(extent, 0, extent.size), crcs: extent.crcs.slice() };
       });
-      await this.store.put(key, data).catch((error: unknown) => {
+      await this.store.put(key, data, { blockSize: BLOCK, crcs }).catch((error: unknown) => {
         if (extent.state === 'uploading') extent.state = 'dirty';
         throw error;
       });

@@ -20,7 +20,7 @@ import {
   AbortMultipartUploadCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
-import { blockCrcs, crc32c, crc32cBase64, decodeCrcs, encodeCrcs } from './checksum.ts';
+import { blockCrcs, crc32c, crc32cBase64, crcBase64, decodeCrcs, encodeCrcs, regroup, type BlockChecksums } from './checksum.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, withRetry, type RetryCause, type RetryPolicy } from './retry.ts';
 
 const MiB = 1024 * 1024;
@@ -148,6 +148,18 @@ export class ObjectStore {
         httpsAgent: new HttpsAgent(agent),
       },
     });
+    if (this.s3Checksums) {
+      // A body whose CRC32C S3 verifies needs no SHA-256 in its signature as well (the SDK already
+      // skips it over HTTPS); over plain HTTP it would cost a hash of every byte on the event loop.
+      this.client.middlewareStack.add(
+        (next) => async (args) => {
+          const headers = (args.request as { headers?: Record<string, string> } | undefined)?.headers;
+          if (headers?.['x-amz-checksum-crc32c'] !== undefined) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+          return next(args);
+        },
+        { step: 'build', name: 'unsignedVerifiedPayload' },
+      );
+    }
   }
 
   /** The SDK client, for checks that need it directly (e.g. the account guard's region). */
@@ -159,9 +171,13 @@ export class ObjectStore {
     this.client.destroy();
   }
 
-  /** Uploads an object whole: one PUT up to the multipart threshold, parts above it. */
-  async put(key: string, source: Buffer | PutSource): Promise<void> {
-    if (Buffer.isBuffer(source) && source.length <= this.multipartThreshold) return this.putSingle(key, source);
+  /**
+   * Uploads an object whole: one PUT up to the multipart threshold, parts above it.
+   * `known`: checksums of the body's blocks, already verified by the caller, which
+   * spare a pass over the bytes (they must be the body's, or S3 refuses it).
+   */
+  async put(key: string, source: Buffer | PutSource, known?: BlockChecksums): Promise<void> {
+    if (Buffer.isBuffer(source) && source.length <= this.multipartThreshold) return this.putSingle(key, source, known);
     const from: PutSource = Buffer.isBuffer(source)
       ? { size: source.length, read: async (offset, length) => source.subarray(offset, offset + length) }
       : source;
@@ -169,9 +185,12 @@ export class ObjectStore {
     return this.putMultipart(key, from);
   }
 
-  private async putSingle(key: string, data: Buffer): Promise<void> {
-    const metadata = checksumMetadata(data);
-    const checksum = this.s3Checksums ? crc32cBase64(data) : undefined;
+  private async putSingle(key: string, data: Buffer, known?: BlockChecksums): Promise<void> {
+    const blockSize = metadataBlockSize(data.length);
+    const crcs = (known && regroup(known, data.length, blockSize)) ?? blockCrcs(data, blockSize);
+    const metadata = { [META_BLOCK]: String(blockSize), [META_CRCS]: encodeCrcs(crcs) };
+    const whole = regroup({ blockSize, crcs }, data.length, blockSize * Math.max(1, crcs.length))?.[0] ?? 0;
+    const checksum = this.s3Checksums ? crcBase64(whole) : undefined;
     await this.attempt('put', () =>
       this.client.send(
         new PutObjectCommand({
@@ -377,10 +396,6 @@ export class ObjectStore {
   }
 }
 
-function checksumMetadata(data: Buffer): Record<string, string> {
-  const blockSize = metadataBlockSize(data.length);
-  return { [META_BLOCK]: String(blockSize), [META_CRCS]: encodeCrcs(blockCrcs(data, blockSize)) };
-}
 
 function notFound(error: unknown, key: string): unknown {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
