@@ -8,6 +8,7 @@ import { createChangerUnit } from '../../scsi/smc/changer.ts';
 import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { Status, type Nexus, type ScsiResponse } from '../../scsi/types.ts';
 import { driveIdentities, libraryFixture, type LibraryFixture } from '../tape/library-helpers.ts';
+import { parseReport, type Report } from './element-status-report.ts';
 import { A, B, clearPowerOn, command, senseOf } from './helpers.ts';
 
 // The small library of these tests: transport 1, drives 500-501, slots 1000-1003, I/E 2000-2001.
@@ -40,79 +41,6 @@ function resCdb(o: ResOptions = {}): number[] {
 
 const moveCdb = (source: number, destination: number, transport = 0, byte10 = 0): number[] =>
   [0xa5, 0, ...be16(transport), ...be16(source), ...be16(destination), 0, 0, byte10, 0];
-
-interface Descriptor {
-  address: number;
-  flags: number;
-  asc: number;
-  ascq: number;
-  svalid: boolean;
-  mediumType: number;
-  source: number;
-  voltag?: string;
-  sequence?: number;
-  identifier?: { codeSet: number; type: number; text: string };
-  raw: Buffer;
-}
-
-interface Page {
-  type: number;
-  pvoltag: boolean;
-  avoltag: boolean;
-  descriptorLength: number;
-  byteCount: number;
-  descriptors: Descriptor[];
-}
-
-interface Report {
-  first: number;
-  available: number;
-  byteCount: number;
-  pages: Page[];
-}
-
-/** Parses element status data the way mtx and the ch driver read it (byte 4: 0, or the send action code). */
-function parseReport(data: Buffer, byte4 = 0): Report {
-  const report: Report = { first: data.readUInt16BE(0), available: data.readUInt16BE(2), byteCount: data.readUIntBE(5, 3), pages: [] };
-  assert.equal(data[4], byte4);
-  let o = 8;
-  while (o + 8 <= data.length) {
-    const page: Page = {
-      type: data[o]!,
-      pvoltag: (data[o + 1]! & 0x80) !== 0,
-      avoltag: (data[o + 1]! & 0x40) !== 0,
-      descriptorLength: data.readUInt16BE(o + 2),
-      byteCount: data.readUIntBE(o + 5, 3),
-      descriptors: [],
-    };
-    o += 8;
-    const end = Math.min(data.length, o + page.byteCount);
-    for (; o + page.descriptorLength <= end; o += page.descriptorLength) {
-      const d = data.subarray(o, o + page.descriptorLength);
-      const desc: Descriptor = {
-        address: d.readUInt16BE(0),
-        flags: d[2]!,
-        asc: d[4]!,
-        ascq: d[5]!,
-        svalid: (d[9]! & 0x80) !== 0,
-        mediumType: d[9]! & 0x07,
-        source: d.readUInt16BE(10),
-        raw: d,
-      };
-      let at = 12;
-      if (page.pvoltag) {
-        desc.voltag = d.subarray(at, at + 32).toString('latin1');
-        desc.sequence = d.readUInt16BE(at + 34);
-        at += 36;
-      }
-      const length = d[at + 3]!;
-      if (length) desc.identifier = { codeSet: d[at]! & 0x0f, type: d[at + 1]! & 0x0f, text: d.subarray(at + 4, at + 4 + length).toString('latin1') };
-      page.descriptors.push(desc);
-    }
-    report.pages.push(page);
-  }
-  return report;
-}
 
 const FULL = 0x01;
 const IMPEXP = 0x02;
