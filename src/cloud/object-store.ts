@@ -149,8 +149,8 @@ export class ObjectStore {
       },
     });
     if (this.s3Checksums) {
-      // A body whose CRC32C S3 verifies needs no SHA-256 in its signature as well (the SDK already
-      // skips it over HTTPS); over plain HTTP it would cost a hash of every byte on the event loop.
+      // A body whose CRC32C S3 verifies needs no SHA-256 of it in the signature as well
+      // (UNSIGNED-PAYLOAD): that hash would cost a pass over every byte on the event loop.
       this.client.middlewareStack.add(
         (next) => async (args) => {
           const headers = (args.request as { headers?: Record<string, string> } | undefined)?.headers;
