@@ -118,7 +118,7 @@ describe('Windows and Veeam probe (fixtures/windows-probe.ts)', function () {
       const data: Buffer[] = [];
       answers.set(step.id, data);
       for (const [i, unit] of units.entries()) {
-        const cmd = { ...command([...cdb], { dataOut: Buffer.from(step.dataOut ?? []) }), dataInLength: allocation };
+        const cmd = { ...command([...cdb], { dataOut: dataOut(step) }), dataInLength: allocation };
         let r = await unit.execute(cmd);
         while (step.retryUnitAttention && isUnitAttention(r)) r = await unit.execute(cmd);
         const where = `${step.id}${units.length > 1 ? ` (drive ${i + 1})` : ''} [${step.sender}: ${step.what}]`;
@@ -128,6 +128,15 @@ describe('Windows and Veeam probe (fixtures/windows-probe.ts)', function () {
         check(where, step, r, answer, allocation);
       }
     });
+  }
+
+  function dataOut(step: ProbeStep): Buffer {
+    if (!step.dataOutFrom) return Buffer.from(step.dataOut ?? []);
+    const read = answers.get(step.dataOutFrom.step)?.[0];
+    assert.ok(read, `${step.id}: the driver builds its parameter data from step ${step.dataOutFrom.step}, which has not answered`);
+    const data = Buffer.from(read);
+    for (const { at, mask = 0xff, value } of step.dataOutFrom.set) data[at] = (data[at]! & ~mask) | (value & mask);
+    return data;
   }
 
   function check(where: string, step: ProbeStep, r: ScsiResponse, data: Buffer, allocation: number): void {
