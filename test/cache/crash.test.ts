@@ -4,7 +4,7 @@ import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { crashTrials } from './crash-trials.ts';
 
 describe('cache engine under SIGKILL', function () {
-  this.timeout(150_000);
+  this.timeout(300_000);
   let s3: S3Fixture;
   let dir: string;
 

@@ -18,7 +18,7 @@ function scrape(text: string, name: string): Map<string, number> {
 }
 
 describe('cloud faults: the engine through the fault injector in front of s3rver', function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   let s3: S3Fixture;
   let faults: FaultInjector;
   const dirs: string[] = [];
