@@ -83,6 +83,11 @@ export function tapeRoutes(service: TapeService): Route[] {
         return { status: 200, body: await service.moveTape({ barcode: request.params['barcode']!, to }) };
       }),
     },
+    {
+      method: 'POST',
+      path: '/tapes/:barcode/import',
+      handle: refusals(async ({ params }) => ({ status: 201, body: await service.importTape(params['barcode']!) })),
+    },
     { method: 'GET', path: '/library', handle: refusals(async () => ({ status: 200, body: await service.libraryStatus() })) },
   ];
 }

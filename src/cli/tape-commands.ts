@@ -1,4 +1,4 @@
-// tapegw tape create | list | describe | delete | move
+// tapegw tape create | list | describe | delete | move | import
 import type { Argv, CommandModule } from 'yargs';
 import type { TapeInfo } from '../tape/tape-service.ts';
 import { connect, enter, print, printJson, type GlobalOptions, type Parsing } from './command.ts';
@@ -11,7 +11,7 @@ const CREATE_EXAMPLE = 'tapegw tape create --count 10 --prefix ABC --size 2.5TiB
 export function tapeCommand(parsing: Parsing): CommandModule<GlobalOptions, GlobalOptions> {
   return {
     command: 'tape',
-    describe: 'create, list, describe, delete and move tapes (virtual cartridges)',
+    describe: 'create, list, describe, delete, move and import tapes (virtual cartridges)',
     builder: (yargs) => {
       enter(parsing, 'tape', 'tapegw tape list');
       return yargs
@@ -20,7 +20,8 @@ export function tapeCommand(parsing: Parsing): CommandModule<GlobalOptions, Glob
         .command(describe(parsing))
         .command(remove(parsing))
         .command(move(parsing))
-        .demandCommand(1, 'say what to do with tapes: create, list, describe, delete or move');
+        .command(importTape(parsing))
+        .demandCommand(1, 'say what to do with tapes: create, list, describe, delete, move or import');
     },
     handler: () => {},
   };
@@ -159,6 +160,26 @@ function move(parsing: Parsing) {
       const tape = await api.post<TapeInfo>(`/tapes/${encodeURIComponent(barcode)}/move`, { to });
       if (argv.json) printJson(tape);
       else print(`Moved tape ${tape.barcode} to ${formatElement(tape.location)}.\n`);
+    },
+  };
+}
+
+function importTape(parsing: Parsing) {
+  return {
+    command: 'import <barcode>',
+    describe: 'take into the library a tape the bucket holds (written by another gateway, or before a rebuild)',
+    builder: (yargs: Argv<GlobalOptions>) => {
+      enter(parsing, 'tape import', 'tapegw tape import ABC123L5');
+      return yargs
+        .positional('barcode', { type: 'string', demandOption: true, describe: 'barcode of the tape in the bucket' })
+        .option('json', { type: 'boolean', describe: 'print the imported tape as JSON' });
+    },
+    handler: async (argv: GlobalOptions & { barcode: string; json?: boolean }) => {
+      const barcode = checkBarcode(argv.barcode);
+      const api = await connect(argv);
+      const tape = await api.post<TapeInfo>(`/tapes/${encodeURIComponent(barcode)}/import`, {});
+      if (argv.json) printJson(tape);
+      else print(`Imported tape ${tape.barcode} (${humanSize(tape.usedBytes)} of ${humanSize(tape.sizeBytes)} used) into ${formatElement(tape.location)}.\n`);
     },
   };
 }

@@ -24,6 +24,21 @@ export class Cartridges implements CartridgeFactory {
     return created;
   }
 
+  /** Records a cartridge found in the bucket, as its newest manifest describes it. */
+  async adopt(barcode: string, pool: string): Promise<TapeRecord> {
+    const cartridge = await Cartridge.open(this.store, barcode);
+    const record: TapeRecord = {
+      barcode,
+      sizeBytes: cartridge.capacity().totalBytes,
+      usedBytes: cartridge.capacity().usedBytes,
+      worm: cartridge.worm,
+      pool,
+      createdAt: cartridge.createdAt,
+    };
+    await this.tapes.put(record);
+    return record;
+  }
+
   async openCartridge(barcode: string): Promise<TapeMedium> {
     return Cartridge.open(this.store, barcode);
   }

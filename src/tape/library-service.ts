@@ -2,6 +2,7 @@
 // cartridges and the tape catalog.
 import { formatSize } from '../config/size.ts';
 import { BarcodeError, validateBarcode } from './barcode.ts';
+import { CartridgeNotFoundError } from './cartridge.ts';
 import type { Cartridges } from './cartridges.ts';
 import type { Library } from './library.ts';
 import type { TapeCatalog, TapeRecord } from './tape-catalog.ts';
@@ -93,6 +94,24 @@ export class LibraryService implements TapeService {
   async moveTape(request: MoveTapeRequest): Promise<TapeInfo> {
     const record = await this.record(request.barcode);
     await this.options.library.move(request.barcode, request.to);
+    return this.info(record);
+  }
+
+  async importTape(barcode: string): Promise<TapeInfo> {
+    const existing = await this.options.tapes.get(barcode);
+    if (existing && !existing.deletedAt) throw new TapeServiceError('DUPLICATE_BARCODE', `cartridge ${barcode} is already in this library`);
+    if (existing?.deletedAt) throw new TapeServiceError('DUPLICATE_BARCODE', `cartridge ${barcode} was deleted from this gateway on ${existing.deletedAt}; barcodes are never reused`);
+    this.checkRoom(1);
+    let record: TapeRecord;
+    try {
+      record = await this.options.cartridges.adopt(barcode, DEFAULT_POOL);
+    } catch (err) {
+      if (err instanceof CartridgeNotFoundError) {
+        throw new TapeServiceError('TAPE_NOT_FOUND', `the bucket holds no cartridge ${barcode}: check the barcode and the gateway's s3.bucket and s3.prefix`);
+      }
+      throw err;
+    }
+    await this.options.library.insert(barcode, 'slot');
     return this.info(record);
   }
 

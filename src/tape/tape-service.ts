@@ -97,5 +97,7 @@ export interface TapeService {
   /** Deletes a cartridge and its data; refused while it is in a drive. */
   deleteTape(barcode: string): Promise<void>;
   moveTape(request: MoveTapeRequest): Promise<TapeInfo>;
+  /** Takes into the library a cartridge the bucket holds (written by another gateway, or before a rebuild). */
+  importTape(barcode: string): Promise<TapeInfo>;
   libraryStatus(): Promise<LibraryStatus>;
 }

@@ -83,6 +83,12 @@ export class StandInTapeService implements TapeService {
     return moved;
   }
 
+  /** The stand-in's bucket holds nothing another gateway wrote. */
+  async importTape(barcode: string): Promise<TapeInfo> {
+    if (this.tapes.has(barcode)) throw new TapeServiceError('DUPLICATE_BARCODE', `cartridge ${barcode} is already in this library`);
+    throw new TapeServiceError('TAPE_NOT_FOUND', `the bucket holds no cartridge ${barcode}`);
+  }
+
   async libraryStatus(): Promise<LibraryStatus> {
     const full = (kind: ElementKind) => [...this.tapes.values()].filter((t) => t.location.kind === kind).length;
     return {

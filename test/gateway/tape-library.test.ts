@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { TestInitiator } from '../helpers/initiator.ts';
-import { tempDir } from '../cloud/helpers.ts';
+import { credentials, startS3, tempDir } from '../cloud/helpers.ts';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '../../bin/tapegw');
@@ -77,7 +77,7 @@ describe('tape library through the gateway', function () {
     gw = await startGatewayProcess({ args: LIBRARY_ARGS, dataDir });
   });
   afterEach(async () => {
-    await gw.stop();
+    await gw.stop(); // a no-op for a gateway a test stopped itself
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -134,6 +134,32 @@ describe('tape library through the gateway', function () {
     gw = await startGatewayProcess({ args: LIBRARY_ARGS, dataDir });
     await cli(gw, 'tape', 'move', 'E2E001L5', '--to', 'drive:1');
     await readsBackSynced(driveName, blocks);
+  });
+
+  it('a fresh gateway on the same bucket imports the cartridge and reads it back identically', async () => {
+    await gw.stop();
+    const s3 = await startS3('shared-bucket');
+    const bucketArgs = ['--s3-endpoint', s3.s3.endpoint, '--s3-bucket', 'shared-bucket', '--s3-force-path-style', 'true'];
+    const env = { GATEWAY_S3_ACCESS_KEY_ID: credentials.accessKeyId, GATEWAY_S3_SECRET_ACCESS_KEY: credentials.secretAccessKey };
+    try {
+      gw = await startGatewayProcess({ args: [...LIBRARY_ARGS, ...bucketArgs], env, dataDir });
+      const { blocks, driveName } = await writeCartridge();
+      await cli(gw, 'tape', 'move', 'E2E001L5', '--to', 'slot:5');
+      await uploaded(gw);
+      await gw.stop();
+
+      const freshDir = await tempDir('tapegw-fresh-');
+      gw = await startGatewayProcess({ args: [...LIBRARY_ARGS, ...bucketArgs], env, dataDir: freshDir });
+      const imported = JSON.parse(await cli(gw, 'tape', 'import', 'E2E001L5', '--json')) as { usedBytes: number; sizeBytes: number };
+      assert.equal(imported.sizeBytes, 64 * 1024 * 1024);
+      assert.equal(imported.usedBytes, 12 * 64 * 1024, 'every record the other gateway synced, the unsynced tail too once unloaded');
+      await cli(gw, 'tape', 'move', 'E2E001L5', '--to', 'drive:1');
+      await readsBackSynced(driveName, blocks);
+      await gw.stop();
+      await rm(freshDir, { recursive: true, force: true });
+    } finally {
+      await s3.close();
+    }
   });
 });
 
