@@ -4,10 +4,11 @@
 // hashes (themselves checked against the archive's tree hash) before a byte of
 // them is sent.
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { TREE_HASH_LEAF, TreeHasher, combineTreeHashes } from '../tree-hash.ts';
+import { GlacierError } from './errors.ts';
 import { readBounded } from './files.ts';
 
 const HASH = 32;
@@ -36,11 +37,14 @@ export async function receive(body: Readable, path: string, length: number): Pro
       tree.update(chunk);
       await handle.write(chunk);
     }
+    if (size !== length) throw new GlacierError(408, 'RequestTimeoutException', `Body ended at ${size} of its Content-Length ${length}`);
     await handle.sync();
-  } finally {
+  } catch (error) {
     await handle.close();
+    await rm(path, { force: true });
+    throw error;
   }
-  if (size !== length) throw new Error(`body ended at ${size} of its Content-Length ${length}`);
+  await handle.close();
   return { path, size, sha256: sha.digest('hex'), treeHash: tree.digest().toString('hex'), leaves: Buffer.concat(leaves) };
 }
 
