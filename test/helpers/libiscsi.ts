@@ -26,6 +26,8 @@ export interface ListedLun {
   readonly type: string;
   /** As iscsi-ls prints it for disks, e.g. "63M". */
   readonly size?: string;
+  /** "(No media loaded)": TEST UNIT READY said MEDIUM NOT PRESENT (an empty tape drive). */
+  readonly noMedia?: true;
 }
 
 export interface ListedTarget {
@@ -44,12 +46,13 @@ export function parseIscsiLs(stdout: string): ListedTarget[] {
       targets.push({ iqn: target[1]!, portal: target[2]!, luns: [] });
       continue;
     }
-    const lun = /^Lun:(\d+)\s+Type:(\S+)(?: \(Size:([^)]+)\))?/.exec(line);
+    const lun = /^Lun:(\d+)\s+Type:(\S+)(?: \(Size:([^)]+)\))?( \(No media loaded\))?/.exec(line);
     if (lun && targets.length > 0) {
       targets[targets.length - 1]!.luns.push({
         lun: Number(lun[1]),
         type: lun[2]!,
         ...(lun[3] === undefined ? {} : { size: lun[3] }),
+        ...(lun[4] === undefined ? {} : { noMedia: true }),
       });
     }
   }

@@ -21,8 +21,10 @@ const VOLUMES = [
   { name: 'disk', size: 64 * 1024 * 1024 },
   { name: 'small', size: 8 * 1024 * 1024 },
 ] as const;
-const volumeFlags = VOLUMES.flatMap((v) => ['--volume', `${v.name}=${v.size}`]);
-const targetOf = (volume: string) => `${IQN_PREFIX}:${GATEWAY_NAME}-${volume}`;
+const DRIVES = 2;
+const gatewayFlags = [...VOLUMES.flatMap((v) => ['--volume', `${v.name}=${v.size}`]), '--drives', String(DRIVES)];
+const targetOf = (unit: string) => `${IQN_PREFIX}:${GATEWAY_NAME}-${unit}`;
+const driveNames = Array.from({ length: DRIVES }, (_, i) => `tapedrive-${String(i + 1).padStart(2, '0')}`);
 
 /** iscsi-ls prints block length × LAST LBA (one block short), divided by 1024 while above 1024. */
 function iscsiLsSize(bytes: number, blockSize = 512): string {
@@ -62,7 +64,7 @@ describe('@peer libiscsi tools against the gateway', function () {
     before(async function () {
       requirePeer(this, 'iscsi-ls', 'iscsi-inq', 'iscsi-readcapacity16');
       dataDir = await mkdtemp(join(tmpdir(), 'libiscsi-tools-'));
-      gateway = await startGatewayProcess({ dataDir, args: volumeFlags });
+      gateway = await startGatewayProcess({ dataDir, args: gatewayFlags });
     });
 
     after(async () => {
@@ -70,14 +72,15 @@ describe('@peer libiscsi tools against the gateway', function () {
       if (dataDir) await rm(dataDir, { recursive: true, force: true });
     });
 
-    it('iscsi-ls -s discovers one target per volume, each with its disk at LUN 0 and its size', async () => {
+    it('iscsi-ls -s discovers a target per volume with its disk and size, the changer, and each empty drive', async () => {
       const stdout = ok(await runTool('iscsi-ls', ['-s', `iscsi://${gateway!.portal}`]), 'iscsi-ls -s');
       const listed = parseIscsiLs(stdout).sort((a, b) => a.iqn.localeCompare(b.iqn));
-      const expected = VOLUMES.map((v) => ({
-        iqn: targetOf(v.name),
-        portal: `${gateway!.portal},1`,
-        luns: [{ lun: 0, type: 'DIRECT_ACCESS', size: iscsiLsSize(v.size) }],
-      })).sort((a, b) => a.iqn.localeCompare(b.iqn));
+      const portal = `${gateway!.portal},1`;
+      const expected = [
+        ...VOLUMES.map((v) => ({ iqn: targetOf(v.name), portal, luns: [{ lun: 0, type: 'DIRECT_ACCESS', size: iscsiLsSize(v.size) }] })),
+        { iqn: targetOf('mediachanger'), portal, luns: [{ lun: 0, type: 'MEDIA_CHANGER' }] },
+        ...driveNames.map((d) => ({ iqn: targetOf(d), portal, luns: [{ lun: 0, type: 'SEQUENTIAL_ACCESS', noMedia: true as const }] })),
+      ].sort((a, b) => a.iqn.localeCompare(b.iqn));
       assert.deepEqual(listed, expected, stdout);
     });
 
@@ -149,7 +152,7 @@ describe('@peer libiscsi tools against the gateway', function () {
       const before83 = await inq(url('disk'), 0x83);
       await gateway!.stop();
       gateway = undefined;
-      gateway = await startGatewayProcess({ dataDir, args: volumeFlags });
+      gateway = await startGatewayProcess({ dataDir, args: gatewayFlags });
       assert.equal(await inq(url('disk'), 0x80), before80);
       assert.equal(await inq(url('disk'), 0x83), before83);
     });
@@ -164,7 +167,7 @@ describe('@peer libiscsi tools against the gateway', function () {
     before(async function () {
       requirePeer(this, 'iscsi-ls', 'iscsi-inq');
       gateway = await startGatewayProcess({
-        args: volumeFlags,
+        args: gatewayFlags,
         env: {
           GATEWAY_CHAP_USER: user,
           GATEWAY_CHAP_SECRET: secret,
@@ -178,12 +181,16 @@ describe('@peer libiscsi tools against the gateway', function () {
       await gateway?.stop();
     });
 
-    it('iscsi-ls -s with the right name and secret lists the targets and their LUNs', async () => {
+    it('iscsi-ls -s with the right name and secret lists every target and its LUN', async () => {
       const stdout = ok(await runTool('iscsi-ls', ['-s', portalUrl(`${user}%${secret}@`)]), 'iscsi-ls -s with CHAP');
       const listed = parseIscsiLs(stdout);
       assert.deepEqual(
         listed.map((t) => [t.iqn, t.luns.map((l) => `${l.lun} ${l.type}`)]).sort(),
-        VOLUMES.map((v) => [targetOf(v.name), ['0 DIRECT_ACCESS']]).sort(),
+        [
+          ...VOLUMES.map((v) => [targetOf(v.name), ['0 DIRECT_ACCESS']]),
+          [targetOf('mediachanger'), ['0 MEDIA_CHANGER']],
+          ...driveNames.map((d) => [targetOf(d), ['0 SEQUENTIAL_ACCESS']]),
+        ].sort(),
         stdout,
       );
     });
