@@ -58,7 +58,7 @@ export class BandwidthLimiter implements UploadShaper {
   /** Time (ms, monotonic) at which the bytes granted so far will have been sent at the current rate. */
   private horizon = 0;
 
-  constructor(schedule: BandwidthSchedule = {}, private readonly now: () => Date = () => new Date()) {
+  constructor(schedule: BandwidthSchedule = {}) {
     this.set(schedule);
   }
 
@@ -68,7 +68,7 @@ export class BandwidthLimiter implements UploadShaper {
   }
 
   shape(body: Buffer): Buffer | Readable {
-    if (rateAt(this.schedule, this.now()) === undefined) return body;
+    if (rateAt(this.schedule, new Date()) === undefined) return body;
     const chunks = Math.ceil(body.length / CHUNK);
     const self = this;
     return Readable.from(
@@ -84,7 +84,7 @@ export class BandwidthLimiter implements UploadShaper {
   }
 
   private async take(bytes: number): Promise<void> {
-    const rate = rateAt(this.schedule, this.now());
+    const rate = rateAt(this.schedule, new Date());
     if (rate === undefined) return;
     const now = performance.now();
     // Idle time does not bank credit beyond one chunk's worth.

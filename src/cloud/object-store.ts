@@ -162,11 +162,6 @@ export class ObjectStore {
     }
   }
 
-  /** The SDK client, for checks that need it directly (e.g. the account guard's region). */
-  get s3(): S3Client {
-    return this.client;
-  }
-
   close(): void {
     this.client.destroy();
   }
