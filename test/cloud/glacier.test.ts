@@ -305,6 +305,22 @@ describe('local Glacier endpoint through @aws-sdk/client-glacier', function () {
       wrongKey.destroy();
     }
     assert.deepEqual(await refusal(client.send(new ListVaultsCommand({ accountId: '999999999999' }))), { status: 403, code: 'AccessDeniedException' });
+    // A body changed after signing: the signature holds (it covers the declared hash), the payload does not.
+    const tampering = new GlacierClient({ endpoint: glacier.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    tampering.middlewareStack.add(
+      (next) => async (args) => {
+        const req = args.request as { body: Buffer };
+        req.body = Buffer.from(req.body).fill(0, 0, 1);
+        return next(args);
+      },
+      { step: 'deserialize' },
+    );
+    try {
+      const tampered = await refusal(tampering.send(new UploadArchiveCommand({ ...v, body: Buffer.from('original payload') })));
+      assert.deepEqual(tampered, { status: 400, code: 'InvalidParameterValueException' });
+    } finally {
+      tampering.destroy();
+    }
     const { status, body } = await new Promise<{ status?: number; body: string }>((resolve, reject) => {
       const req = request(`${glacier.endpoint}/-/vaults`, { headers: { 'x-amz-glacier-version': '2012-06-01' } }, (res) => {
         let text = '';

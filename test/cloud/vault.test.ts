@@ -167,6 +167,15 @@ describe('cloud Vault against the local Glacier endpoint through the AWS SDK', f
     assert.ok(retried.some((r) => r === 'describe-job:reset'), retried.join());
   });
 
+  it('is refused when its signature is scoped to another region than the endpoint\'s', async () => {
+    const elsewhere = new Vault({ ...settings, region: 'us-east-1', retry: { maxAttempts: 1 } });
+    try {
+      await assert.rejects(elsewhere.describe(), (e: Error & { $metadata?: { httpStatusCode?: number } }) => e.name === 'InvalidSignatureException' && e.$metadata?.httpStatusCode === 403);
+    } finally {
+      elsewhere.close();
+    }
+  });
+
   it('lists the archives through an inventory, deletes one, and describes the vault', async () => {
     const { archiveId, size } = await vault.upload(Buffer.from('short-lived'), { description: 'to delete' });
     const jobId = await vault.retrieveInventory();

@@ -83,6 +83,9 @@ export async function startLocalGlacier(options: LocalGlacierOptions): Promise<L
     await handler({ req, res, vault, id, query: url.searchParams });
   }
 
+  // Archives of gigabytes may take longer than Node's 5-minute whole-request limit; an idle socket may not.
+  server.requestTimeout = 0;
+  server.setTimeout(120_000, (socket) => socket.destroy());
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TreeHasher, combineTreeHashes, isMegabyteAligned, isTreeHashAligned, isValidPartSize } from '../tree-hash.ts';
-import { rangeTreeHash, readLeaves, receive, sendVerified } from './archive-io.ts';
+import { rangeTreeHash as treeHashOf, readLeaves, receive, sendVerified } from './archive-io.ts';
 import { GlacierError, denied, invalid, missing, notFound } from './errors.ts';
 import { readBounded, tempPath, writeFileDurably } from './files.ts';
 import { newId, type ArchiveRecord, type GlacierStore, type JobRecord, type UploadRecord, type VaultRecord } from './store.ts';
@@ -222,7 +222,10 @@ export class Operations {
       const tier = optionalString(params, 'Tier', 20) ?? 'Standard';
       if (!(TIERS as readonly string[]).includes(tier)) throw invalid(`Invalid tier: ${tier}`);
       const range = retrievalRange(optionalString(params, 'RetrievalByteRange', 64), archive.size);
-      job = { ...base, action: 'ArchiveRetrieval', tier, archive, range, completesAt: Date.now() + this.delays[tier as (typeof TIERS)[number]] * 1000 };
+      const rangeTreeHash = isTreeHashAligned(range.start, range.end, archive.size)
+        ? treeHashOf(await readLeaves(this.store.archivePath(vault, archive.id, 'leaves'), archive.size, archive.treeHash), range.start, range.end)
+        : undefined;
+      job = { ...base, action: 'ArchiveRetrieval', tier, archive, range, rangeTreeHash, completesAt: Date.now() + this.delays[tier as (typeof TIERS)[number]] * 1000 };
       await this.store.addJob(vault, job);
     } else if (params.Type === 'inventory-retrieval') {
       if ((params.Format ?? 'JSON') !== 'JSON') throw invalid('Only the JSON inventory format is supported by this endpoint');
@@ -257,17 +260,13 @@ export class Operations {
   }
 
   async describeJob({ res, vault, id }: Call): Promise<void> {
-    json(res, 200, await this.describeJobRecord(vault, await this.store.job(vault, id)));
+    json(res, 200, this.describeJobRecord(vault, await this.store.job(vault, id)));
   }
 
-  private async describeJobRecord(vault: string, job: JobRecord): Promise<object> {
+  private describeJobRecord(vault: string, job: JobRecord): object {
     const completed = Date.now() >= job.completesAt;
     const archive = job.archive;
     const range = job.range;
-    let treeHash: string | null = null;
-    if (archive && range && completed && isTreeHashAligned(range.start, range.end, archive.size)) {
-      treeHash = rangeTreeHash(await readLeaves(this.store.jobPath(vault, job.id, 'leaves'), archive.size, archive.treeHash), range.start, range.end);
-    }
     return {
       Action: job.action,
       ArchiveId: archive?.id ?? null,
@@ -281,7 +280,7 @@ export class Operations {
       JobDescription: job.description ?? null,
       JobId: job.id,
       RetrievalByteRange: range ? `${range.start}-${range.end - 1}` : null,
-      SHA256TreeHash: treeHash,
+      SHA256TreeHash: completed ? (job.rangeTreeHash ?? null) : null,
       SNSTopic: null,
       StatusCode: completed ? 'Succeeded' : 'InProgress',
       StatusMessage: completed ? 'Succeeded' : null,
@@ -301,7 +300,7 @@ export class Operations {
       return (completed === null || String(done) === completed) && (status === null || status === (done ? 'Succeeded' : 'InProgress'));
     });
     const { items, marker } = page(jobs, (j) => j.id, query, 50);
-    json(res, 200, { JobList: await Promise.all(items.map((j) => this.describeJobRecord(vault, j))), Marker: marker });
+    json(res, 200, { JobList: items.map((j) => this.describeJobRecord(vault, j)), Marker: marker });
   }
 
   async getJobOutput({ req, res, vault, id }: Call): Promise<void> {
@@ -327,7 +326,7 @@ export class Operations {
     const start = range.start + wanted.start;
     const end = range.start + wanted.end;
     if (isTreeHashAligned(range.start, range.end, archive.size) && isTreeHashAligned(start, end, archive.size)) {
-      headers['x-amz-sha256-tree-hash'] = rangeTreeHash(leaves, start, end);
+      headers['x-amz-sha256-tree-hash'] = treeHashOf(leaves, start, end);
     }
     if (archive.description) headers['x-amz-archive-description'] = archive.description;
     res.writeHead(status, { ...headers, 'Content-Type': 'application/octet-stream' });

@@ -60,6 +60,8 @@ export interface JobRecord {
   archive?: ArchiveRecord;
   /** Retrieved range of the archive, end exclusive. */
   range?: { start: number; end: number };
+  /** Tree hash of that range, when it is tree-hash aligned. */
+  rangeTreeHash?: string;
   /** Inventory output: its length and SHA-256. */
   inventory?: { size: number; sha256: string; format: 'JSON' };
 }
