@@ -76,7 +76,8 @@ describe('@peer iscsi-test-cu: the gateway block LUN against tgtd', function () 
     const suiteNames = suites.map(([suite]) => suite);
     const cuOptions = { dataloss: true, allowSanitize: true, timeoutMs: SUITE_TIMEOUT_MS };
 
-    const gateway = await startGatewayProcess({ args: ['--volume', `${VOLUME}=${VOLUME_SIZE}`] });
+    // One drive: the library is not under test here, and the machine is small.
+    const gateway = await startGatewayProcess({ args: ['--volume', `${VOLUME}=${VOLUME_SIZE}`, '--drives', '1'] });
     let capacity: Capacity | undefined;
     try {
       const target = gateway.targets.find((t) => t.name.endsWith(`-${VOLUME}`));
