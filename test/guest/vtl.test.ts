@@ -9,16 +9,12 @@
 //   npx mocha --no-config --node-option import=tsx --timeout 20000 test/guest/vtl.test.ts
 // GUEST_VERBOSE=1 echoes the guest's console.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { assertStep, requireGuest, runGuest, summarize, type GuestImage, type GuestLun, type GuestResult } from '../helpers/guest.ts';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const baculaConfig = fileURLToPath(new URL('../../fixtures/bacula/bacula-sd.conf', import.meta.url));
-/** The composition of the tape library into the gateway; without it there is nothing to test. */
-const libraryLanded = existsSync(`${repoRoot}/src/gateway/tape-library.ts`);
 
 const DRIVES = 2;
 const SLOTS = 10;
@@ -63,10 +59,6 @@ describe('@peer @guest the tape library from a Linux guest: st/ch drivers, mtx, 
   let luns: GuestLun[];
 
   before(async function () {
-    if (!libraryLanded) {
-      console.warn('      SKIPPED: the gateway serves no tape library yet (src/gateway/tape-library.ts is not in this tree)');
-      this.skip();
-    }
     image = await requireGuest(this);
     gw = await startGatewayProcess({
       args: ['--drives', String(DRIVES), '--slots', String(SLOTS), '--import-export-slots', String(IMPORT_EXPORT), '--library-targets', 'per-device'],
