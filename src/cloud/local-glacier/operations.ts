@@ -210,7 +210,7 @@ export class Operations {
   }
 
   async initiateJob({ req, res, vault }: Call): Promise<void> {
-    const record = await this.store.vault(vault);
+    await this.store.vault(vault);
     const params = (await readJsonBody(req)) as Record<string, unknown>;
     const description = optionalString(params, 'Description', 1024);
     const base = { id: newId(69), description, creationDate: new Date().toISOString() };
@@ -252,7 +252,7 @@ export class Operations {
         completesAt: Date.now() + this.delays.inventory * 1000,
       };
       await this.store.addJob(vault, job, temp);
-      await this.store.writeVault({ ...record, lastInventoryDate: base.creationDate });
+      await this.store.updateVault(vault, (record) => ({ ...record, lastInventoryDate: base.creationDate }));
     } else {
       throw invalid(`Invalid job type: ${String(params.Type).slice(0, 50)}; this endpoint supports archive-retrieval and inventory-retrieval`);
     }
@@ -340,33 +340,36 @@ export class Operations {
   }
 
   async initiateVaultLock({ req, res, vault }: Call): Promise<void> {
-    const record = await this.store.vault(vault);
+    await this.store.vault(vault);
     const body = (await readJsonBody(req)) as { Policy?: unknown };
-    if (typeof body.Policy !== 'string') throw missing('Policy is required');
-    deletionRules(body.Policy);
-    const lock = activeLock(record);
-    if (lock) throw invalid(lock.state === 'Locked' ? `Vault is locked: ${this.arn(vault)}` : `Vault lock is in the InProgress state: ${this.arn(vault)}`);
+    const policy = body.Policy;
+    if (typeof policy !== 'string') throw missing('Policy is required');
+    deletionRules(policy);
     const now = Date.now();
     const lockId = newId(24);
-    await this.store.writeVault({
-      ...record,
-      lock: { policy: body.Policy, state: 'InProgress', lockId, creationDate: new Date(now).toISOString(), expirationDate: new Date(now + LOCK_TTL_MS).toISOString() },
+    await this.store.updateVault(vault, (record) => {
+      const lock = activeLock(record);
+      if (lock) throw invalid(lock.state === 'Locked' ? `Vault is locked: ${this.arn(vault)}` : `Vault lock is in the InProgress state: ${this.arn(vault)}`);
+      const expirationDate = new Date(now + LOCK_TTL_MS).toISOString();
+      return { ...record, lock: { policy, state: 'InProgress', lockId, creationDate: new Date(now).toISOString(), expirationDate } };
     });
     send(res, 201, { 'x-amz-lock-id': lockId });
   }
 
   async completeVaultLock({ res, vault, id }: Call): Promise<void> {
-    const record = await this.store.vault(vault);
-    const lock = activeLock(record);
-    if (!lock || lock.lockId !== id) throw invalid(`Invalid lock id ${id} for vault ${this.arn(vault)}`);
-    if (lock.state !== 'Locked') await this.store.writeVault({ ...record, lock: { policy: lock.policy, state: 'Locked', lockId: lock.lockId, creationDate: lock.creationDate } });
+    await this.store.updateVault(vault, (record) => {
+      const lock = activeLock(record);
+      if (!lock || lock.lockId !== id) throw invalid(`Invalid lock id ${id} for vault ${this.arn(vault)}`);
+      return { ...record, lock: { policy: lock.policy, state: 'Locked', lockId: lock.lockId, creationDate: lock.creationDate } };
+    });
     send(res, 204);
   }
 
   async abortVaultLock({ res, vault }: Call): Promise<void> {
-    const record = await this.store.vault(vault);
-    if (activeLock(record)?.state === 'Locked') throw invalid(`Vault is locked; its lock cannot be aborted: ${this.arn(vault)}`);
-    if (record.lock) await this.store.writeVault({ name: record.name, creationDate: record.creationDate, lastInventoryDate: record.lastInventoryDate });
+    await this.store.updateVault(vault, (record) => {
+      if (activeLock(record)?.state === 'Locked') throw invalid(`Vault is locked; its lock cannot be aborted: ${this.arn(vault)}`);
+      return { name: record.name, creationDate: record.creationDate, lastInventoryDate: record.lastInventoryDate };
+    });
     send(res, 204);
   }
 

@@ -72,6 +72,8 @@ const ID = /^[A-Za-z0-9_-]{1,200}$/;
 export const newId = (bytes: number): string => randomBytes(bytes).toString('base64url');
 
 export class GlacierStore {
+  private readonly vaultUpdates = new Map<string, Promise<unknown>>();
+
   constructor(readonly root: string) {}
 
   async open(): Promise<void> {
@@ -99,8 +101,19 @@ export class GlacierStore {
     return record;
   }
 
-  writeVault(record: VaultRecord): Promise<void> {
+  private writeVault(record: VaultRecord): Promise<void> {
     return writeJson(this.root, join(this.vaultDir(record.name), 'vault.json'), record);
+  }
+
+  /** Reads, changes and writes a vault's record, one change at a time per vault, so none is lost. */
+  updateVault(name: string, change: (record: VaultRecord) => VaultRecord): Promise<VaultRecord> {
+    const run = (this.vaultUpdates.get(name) ?? Promise.resolve()).then(async () => {
+      const updated = change(await this.vault(name));
+      await this.writeVault(updated);
+      return updated;
+    });
+    this.vaultUpdates.set(name, run.catch(() => undefined));
+    return run;
   }
 
   async listVaults(): Promise<VaultRecord[]> {
