@@ -28,6 +28,8 @@ export interface Disk {
   readonly lock: RangeLock;
   /** WCE of the Caching mode page: when false every write is forced to the medium. */
   writeCacheEnabled(): boolean;
+  /** A read-only volume, or SWP set in the Control page. */
+  writeProtected(): boolean;
   readonly log: LogFn;
 }
 
@@ -105,7 +107,7 @@ function boundedExtent(disk: Disk, cdb: Buffer, layout: Layout, max: number): Ex
 }
 
 function checkWritable(disk: Disk): void {
-  if (disk.device.readOnly) throw writeProtected();
+  if (disk.writeProtected()) throw writeProtected();
 }
 
 /** Device failures become MEDIUM ERROR for the initiator, and a log record for the operator. */

@@ -4,7 +4,7 @@ import { VersionDescriptor, PeripheralDeviceType, type DeviceIdentity } from '..
 import { ScsiLogicalUnit, type LogFn } from '../logical-unit.ts';
 import type { ModePage, ModeParameterHooks } from '../mode-pages.ts';
 import { invalidFieldInParameterList } from '../sense.ts';
-import { spcModePages } from '../spc/common-mode-pages.ts';
+import { controlModePage, informationalExceptionsModePage } from '../spc/common-mode-pages.ts';
 import { spcCommands } from '../spc/commands.ts';
 import type { BlockDevice } from './block-device.ts';
 import { blocksPerPhysicalBlock, diskCommands, type Disk } from './commands.ts';
@@ -33,13 +33,20 @@ const cachingModePage: ModePage = {
   changeable: [WCE, 0, ...new Array<number>(16).fill(0)],
 };
 
+/** SWP in the Control page (SPC-4 7.5.8): software write protect, changeable on a disk. */
+const SWP = 0x08;
+const diskControlPage: ModePage = {
+  ...controlModePage,
+  changeable: controlModePage.changeable!.map((mask, i) => (i === 2 ? mask | SWP : mask)),
+};
+
 const WP = 0x80;
 const DPOFUA = 0x10;
 
-function modeParameters(device: BlockDevice): ModeParameterHooks {
+function modeParameters(device: BlockDevice, writeProtected: () => boolean): ModeParameterHooks {
   const blocks = device.size / device.blockSize;
   return {
-    deviceSpecificParameter: () => (device.readOnly ? WP : 0) | DPOFUA,
+    deviceSpecificParameter: () => (writeProtected() ? WP : 0) | DPOFUA,
     blockDescriptors(long) {
       const d = Buffer.alloc(long ? 16 : 8);
       if (long) {
@@ -78,6 +85,7 @@ export function createDiskUnit(options: DiskUnitOptions): ScsiLogicalUnit {
     limits,
     lock: new RangeLock(),
     writeCacheEnabled: () => (lu.modePages.value(cachingModePage, 'current')[0]! & WCE) !== 0,
+    writeProtected: () => device.readOnly || (lu.modePages.value(diskControlPage, 'current')[2]! & SWP) !== 0,
     log: (message, fields) => options.log?.(message, { ...fields, device: options.identity.name }),
   };
   const identity: DeviceIdentity = {
@@ -89,8 +97,8 @@ export function createDiskUnit(options: DiskUnitOptions): ScsiLogicalUnit {
     identity,
     commands: [...spcCommands(), ...diskCommands(disk)],
     vpdPages: diskVpdPages(limits, blocksPerPhysicalBlock(device)),
-    modePages: [...spcModePages, cachingModePage],
-    modeParameters: modeParameters(device),
+    modePages: [diskControlPage, informationalExceptionsModePage, cachingModePage],
+    modeParameters: modeParameters(device, () => disk.writeProtected()),
     ...(options.log ? { log: options.log } : {}),
   });
   return lu;

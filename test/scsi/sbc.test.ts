@@ -305,6 +305,24 @@ describe('SBC disk logical unit', () => {
       assert.equal(good(await exec([0x1a, 0, 0x3f, 0, 255, 0]))[2], 0x90, 'WP and DPOFUA');
       good(await exec(cdb10(0x28, 0, 0, 1)));
     });
+
+    it('SWP in the Control page write-protects the volume until it is cleared', async () => {
+      const changeable = good(await exec([0x1a, 0x08, 0x4a, 0, 255, 0]));
+      assert.equal(changeable[4 + 4] & 0x08, 0x08, 'SWP is changeable');
+      const current = good(await exec([0x1a, 0x08, 0x0a, 0, 255, 0]));
+      const select = (swp: boolean) => {
+        const page = Buffer.from(current.subarray(4));
+        page[4] = swp ? page[4] | 0x08 : page[4] & ~0x08;
+        const list = Buffer.concat([Buffer.alloc(4), page]);
+        return exec([0x15, 0x10, 0, 0, list.length, 0], list);
+      };
+      good(await select(true));
+      assertSense(await exec(cdb10(0x2a, 0, 0, 1), pattern(1, 0)), DATA_PROTECT, 0x27);
+      assert.equal(good(await exec([0x1a, 0, 0x3f, 0, 255, 0]))[2] & 0x80, 0x80, 'WP in the mode parameter header');
+      good(await exec(cdb10(0x28, 0, 0, 1)));
+      good(await select(false));
+      good(await exec(cdb10(0x2a, 0, 0, 1), pattern(1, 0)));
+    });
   });
 
   describe('WRITE SAME', () => {
