@@ -7,11 +7,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { GlacierError, denied, invalid, missing, notFound } from './errors.ts';
-import { Operations, sendError, type Call, type JobDelays } from './operations.ts';
+import { ArchiveOperations } from './archives.ts';
+import { Names, sendError, type Call } from './http.ts';
+import { JobOperations, type JobDelays } from './jobs.ts';
 import { verifySignature, type Credentials } from './sigv4.ts';
 import { GlacierStore } from './store.ts';
+import { VaultOperations } from './vaults.ts';
 
-export type { JobDelays } from './operations.ts';
+export type { JobDelays } from './jobs.ts';
 
 export interface LocalGlacierOptions {
   directory: string;
@@ -45,8 +48,8 @@ export async function startLocalGlacier(options: LocalGlacierOptions): Promise<L
     typeof options.jobDelaySeconds === 'number'
       ? { Expedited: options.jobDelaySeconds, Standard: options.jobDelaySeconds, Bulk: options.jobDelaySeconds, inventory: options.jobDelaySeconds }
       : { ...defaultJobDelays, ...options.jobDelaySeconds };
-  const ops = new Operations(store, accountId, options.region ?? 'us-east-1', delays);
-  const routes = routeTable(ops);
+  const names = new Names(accountId, options.region ?? 'us-east-1');
+  const routes = routeTable(new VaultOperations(store, names), new ArchiveOperations(store, names), new JobOperations(store, names, delays));
 
   const server = createServer((req, res) => {
     res.setHeader('x-amzn-RequestId', randomBytes(24).toString('base64url'));
@@ -103,28 +106,28 @@ export async function startLocalGlacier(options: LocalGlacierOptions): Promise<L
 }
 
 /** "METHOD shape" → operation; the shape names the path's parts after the account. */
-function routeTable(ops: Operations): Map<string, Handler> {
+function routeTable(vaults: VaultOperations, archives: ArchiveOperations, jobs: JobOperations): Map<string, Handler> {
   const table: [string, Handler][] = [
-    ['GET ', ops.listVaults],
-    ['PUT vault', ops.createVault],
-    ['GET vault', ops.describeVault],
-    ['DELETE vault', ops.deleteVault],
-    ['POST vault/archives', ops.uploadArchive],
-    ['DELETE vault/archives/id', ops.deleteArchive],
-    ['POST vault/multipart-uploads', ops.initiateUpload],
-    ['GET vault/multipart-uploads', ops.listUploads],
-    ['PUT vault/multipart-uploads/id', ops.uploadPart],
-    ['POST vault/multipart-uploads/id', ops.completeUpload],
-    ['DELETE vault/multipart-uploads/id', ops.abortUpload],
-    ['GET vault/multipart-uploads/id', ops.listParts],
-    ['POST vault/jobs', ops.initiateJob],
-    ['GET vault/jobs', ops.listJobs],
-    ['GET vault/jobs/id', ops.describeJob],
-    ['GET vault/jobs/id/output', ops.getJobOutput],
-    ['POST vault/lock-policy', ops.initiateVaultLock],
-    ['GET vault/lock-policy', ops.getVaultLock],
-    ['DELETE vault/lock-policy', ops.abortVaultLock],
-    ['POST vault/lock-policy/id', ops.completeVaultLock],
+    ['GET ', vaults.listVaults.bind(vaults)],
+    ['PUT vault', vaults.createVault.bind(vaults)],
+    ['GET vault', vaults.describeVault.bind(vaults)],
+    ['DELETE vault', vaults.deleteVault.bind(vaults)],
+    ['POST vault/lock-policy', vaults.initiateVaultLock.bind(vaults)],
+    ['GET vault/lock-policy', vaults.getVaultLock.bind(vaults)],
+    ['DELETE vault/lock-policy', vaults.abortVaultLock.bind(vaults)],
+    ['POST vault/lock-policy/id', vaults.completeVaultLock.bind(vaults)],
+    ['POST vault/archives', archives.uploadArchive.bind(archives)],
+    ['DELETE vault/archives/id', archives.deleteArchive.bind(archives)],
+    ['POST vault/multipart-uploads', archives.initiateUpload.bind(archives)],
+    ['GET vault/multipart-uploads', archives.listUploads.bind(archives)],
+    ['PUT vault/multipart-uploads/id', archives.uploadPart.bind(archives)],
+    ['POST vault/multipart-uploads/id', archives.completeUpload.bind(archives)],
+    ['DELETE vault/multipart-uploads/id', archives.abortUpload.bind(archives)],
+    ['GET vault/multipart-uploads/id', archives.listParts.bind(archives)],
+    ['POST vault/jobs', jobs.initiateJob.bind(jobs)],
+    ['GET vault/jobs', jobs.listJobs.bind(jobs)],
+    ['GET vault/jobs/id', jobs.describeJob.bind(jobs)],
+    ['GET vault/jobs/id/output', jobs.getJobOutput.bind(jobs)],
   ];
-  return new Map(table.map(([key, handler]) => [key, handler.bind(ops)]));
+  return new Map(table);
 }
