@@ -2,6 +2,7 @@
 // inclusive time of the functions that matter, so a profile can be quoted in a report.
 //
 //   node --import tsx scripts/bench/profile-summary.ts PROFILE.cpuprofile [--top 30] [--match REGEX]
+//        [--callers FUNCTION] [--from S] [--to S]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -24,7 +25,7 @@ interface Profile {
 }
 
 const { values, positionals } = parseArgs({
-  options: { top: { type: 'string', default: '30' }, match: { type: 'string' }, callers: { type: 'string' } },
+  options: { top: { type: 'string', default: '30' }, match: { type: 'string' }, callers: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } },
   allowPositionals: true,
 });
 const file = positionals[0];
@@ -37,8 +38,16 @@ const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
+// --from/--to: seconds since the profile started, to look at one phase of a run.
+const from = values.from === undefined ? -Infinity : Number(values.from) * 1e6;
+const to = values.to === undefined ? Infinity : Number(values.to) * 1e6;
 const self = new Map<number, number>();
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+let clock = 0;
+profile.samples.forEach((id, i) => {
+  const dt = profile.timeDeltas[i] ?? 0;
+  clock += dt;
+  if (clock >= from && clock <= to) self.set(id, (self.get(id) ?? 0) + dt);
+});
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 
 const short = (url: string): string => url.replace(/^file:\/\/.*?\/(src|scsi|node_modules|test)\//, '$1/').replace(/^node:/, 'node:');
