@@ -24,7 +24,8 @@ export class JobOperations {
     await this.store.vault(vault);
     const params = (await readJsonBody(req)) as Record<string, unknown>;
     const description = optionalString(params, 'Description', 1024);
-    const base = { id: newId(69), description, creationDate: new Date().toISOString() };
+    const now = Date.now();
+    const base = { id: newId(69), description, creationDate: new Date(now).toISOString() };
     let job: JobRecord;
     if (params.Type === 'archive-retrieval') {
       const archiveId = optionalString(params, 'ArchiveId', 200);
@@ -36,7 +37,7 @@ export class JobOperations {
       const rangeTreeHash = isTreeHashAligned(range.start, range.end, archive.size)
         ? treeHashOf(await readLeaves(this.store.archivePath(vault, archive.id, 'leaves'), archive.size, archive.treeHash), range.start, range.end)
         : undefined;
-      job = { ...base, action: 'ArchiveRetrieval', tier, archive, range, rangeTreeHash, completesAt: Date.now() + this.delays[tier as (typeof TIERS)[number]] * 1000 };
+      job = { ...base, action: 'ArchiveRetrieval', tier, archive, range, rangeTreeHash, completesAt: now + this.delays[tier as (typeof TIERS)[number]] * 1000 };
       await this.store.addJob(vault, job);
     } else if (params.Type === 'inventory-retrieval') {
       if ((params.Format ?? 'JSON') !== 'JSON') throw invalid('Only the JSON inventory format is supported by this endpoint');
@@ -60,7 +61,7 @@ export class JobOperations {
         ...base,
         action: 'InventoryRetrieval',
         inventory: { size: inventory.length, sha256: createHash('sha256').update(inventory).digest('hex'), format: 'JSON' },
-        completesAt: Date.now() + this.delays.inventory * 1000,
+        completesAt: now + this.delays.inventory * 1000,
       };
       await this.store.addJob(vault, job, temp);
       await this.store.updateVault(vault, (record) => ({ ...record, lastInventoryDate: base.creationDate }));
