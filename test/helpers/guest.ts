@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { findOnPath, requirePeer } from './peers.ts';
+import { runStartScript } from './tgt.ts';
 
 const execFileAsync = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -364,17 +365,7 @@ export async function startTgtVtl(options: { drives?: number; tapes?: number; ta
   if (options.tapes !== undefined) args.push('--tapes', String(options.tapes));
   if (options.tapeMiB !== undefined) args.push('--tape-mb', String(options.tapeMiB));
   if (options.importExport !== undefined) args.push('--ie', String(options.importExport));
-  const { stdout } = await execFileAsync(tgtVtlScript, args);
-  const env = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) env.set(line.slice(0, eq), line.slice(eq + 1));
-  }
-  const get = (key: string): string => {
-    const value = env.get(key);
-    if (value === undefined) throw new Error(`tgt-vtl.sh start printed no ${key}:\n${stdout}`);
-    return value;
-  };
+  const get = await runStartScript(tgtVtlScript, args);
   const dir = get('VTL_DIR');
   return {
     dir,

@@ -32,23 +32,31 @@ process.on('exit', () => {
   }
 });
 
+/**
+ * Runs a tgt start script that prints KEY=VALUE lines (tgt-reference.sh,
+ * scripts/guest/tgt-vtl.sh) and returns a getter for its values.
+ */
+export async function runStartScript(path: string, args: readonly string[]): Promise<(key: string) => string> {
+  const { stdout } = await execFileAsync(path, args);
+  const env = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) env.set(line.slice(0, eq), line.slice(eq + 1));
+  }
+  return (key) => {
+    const value = env.get(key);
+    if (value === undefined) throw new Error(`${path} start printed no ${key}:\n${stdout}`);
+    return value;
+  };
+}
+
 export async function startTgtReference(
   options: { sizeBytes?: number; blockSize?: number } = {},
 ): Promise<TgtReference> {
   const args = ['start'];
   if (options.sizeBytes !== undefined) args.push('--size', String(options.sizeBytes));
   if (options.blockSize !== undefined) args.push('--block-size', String(options.blockSize));
-  const { stdout } = await execFileAsync(script, args);
-  const env = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq > 0) env.set(line.slice(0, eq), line.slice(eq + 1));
-  }
-  const get = (key: string): string => {
-    const value = env.get(key);
-    if (value === undefined) throw new Error(`tgt-reference.sh start printed no ${key}:\n${stdout}`);
-    return value;
-  };
+  const get = await runStartScript(script, args);
   const dir = get('TGT_DIR');
   running.add(dir);
   return {
