@@ -13,22 +13,10 @@ set -euo pipefail
 
 readonly IQN=iqn.2026-11.org.tgt-reference:disk
 readonly LUN=1
-readonly SOCKET_DIR=/var/run/tgtd
 
 die() { echo "tgt-reference: $*" >&2; exit 1; }
-
-need() {
-  command -v "$1" >/dev/null 2>&1 || die "$1 not found: install the Debian package tgt"
-}
-
-port_in_use() {
-  [[ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]
-}
-
-alive() {
-  # A zombie still answers kill -0; it is gone all the same.
-  [[ -r /proc/$1/stat ]] && [[ "$(cut -d' ' -f3 "/proc/$1/stat")" != Z ]]
-}
+# shellcheck source=scripts/lib/tgtd.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tgtd.sh"
 
 start() {
   local size=$((64 * 1024 * 1024)) block_size=512 dir='' created=0
@@ -49,28 +37,8 @@ start() {
   dir="$(cd "$dir" && pwd)"
   truncate -s "$size" "$dir/disk.img"
 
-  local attempt port control pid=''
-  for attempt in 1 2 3 4 5 6 7 8; do
-    port=$((20000 + RANDOM % 10000))
-    control=$((1000 + RANDOM % 30000)) # tgtd takes at most 32767
-    port_in_use "$port" && continue
-    [[ -e "$SOCKET_DIR/socket.$control" ]] && continue
-    setsid tgtd -f -C "$control" --iscsi "portal=127.0.0.1:$port" \
-      >"$dir/tgtd.log" 2>&1 </dev/null &
-    pid=$!
-    local waited
-    for waited in $(seq 50); do
-      if ! alive "$pid"; then break; fi
-      if port_in_use "$port" && tgtadm -C "$control" --op show --mode system >/dev/null 2>&1; then
-        break 2
-      fi
-      sleep 0.1
-    done
-    alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$SOCKET_DIR/socket.$control" "$SOCKET_DIR/socket.$control.lock"
-    pid=''
-  done
-  [[ -n "$pid" ]] || die "tgtd did not start; see $dir/tgtd.log"
+  tgtd_start "$dir"
+  local pid=$TGTD_PID port=$TGTD_PORT control=$TGTD_CONTROL
 
   cat >"$dir/tgt.env" <<EOF
 TGT_DIR=$dir
@@ -100,19 +68,7 @@ stop() {
   local TGT_PID TGT_CONTROL_PORT TGT_CREATED_DIR
   # shellcheck disable=SC1091
   source "$dir/tgt.env"
-  if alive "$TGT_PID"; then
-    # tgtd refuses to leave while a target exists; --force drops the target's sessions too.
-    tgtadm -C "$TGT_CONTROL_PORT" --lld iscsi --op delete --mode target --tid 1 --force \
-      >/dev/null 2>&1 || true
-    tgtadm -C "$TGT_CONTROL_PORT" --op delete --mode system >/dev/null 2>&1 || true
-    local waited
-    for waited in $(seq 30); do
-      alive "$TGT_PID" || break
-      sleep 0.1
-    done
-    if alive "$TGT_PID"; then kill -KILL "$TGT_PID" 2>/dev/null || true; fi
-  fi
-  rm -f "$SOCKET_DIR/socket.$TGT_CONTROL_PORT" "$SOCKET_DIR/socket.$TGT_CONTROL_PORT.lock"
+  tgtd_stop "$TGT_PID" "$TGT_CONTROL_PORT"
   if [[ "$TGT_CREATED_DIR" == 1 ]]; then rm -rf "$dir"; fi
 }
 

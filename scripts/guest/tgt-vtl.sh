@@ -16,12 +16,10 @@
 set -euo pipefail
 
 readonly IQN=iqn.2026-11.org.tgt-reference:vtl
-readonly SOCKET_DIR=/var/run/tgtd
 
 die() { echo "tgt-vtl: $*" >&2; exit 1; }
-need() { command -v "$1" >/dev/null 2>&1 || die "$1 not found: install the Debian package tgt"; }
-port_in_use() { [[ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]; }
-alive() { [[ -r /proc/$1/stat ]] && [[ "$(cut -d' ' -f3 "/proc/$1/stat")" != Z ]]; }
+# shellcheck source=scripts/lib/tgtd.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/tgtd.sh"
 
 start() {
   local drives=1 tapes=4 tape_mb=2048 ie=2 dir='' created=0
@@ -54,27 +52,8 @@ start() {
   done
   : >"$dir/smc"
 
-  local attempt port control pid=''
-  for attempt in 1 2 3 4 5 6 7 8; do
-    port=$((20000 + RANDOM % 10000))
-    control=$((1000 + RANDOM % 30000))
-    port_in_use "$port" && continue
-    [[ -e "$SOCKET_DIR/socket.$control" ]] && continue
-    setsid tgtd -f -C "$control" --iscsi "portal=127.0.0.1:$port" >"$dir/tgtd.log" 2>&1 </dev/null &
-    pid=$!
-    local waited
-    for waited in $(seq 50); do
-      alive "$pid" || break
-      if port_in_use "$port" && tgtadm -C "$control" --op show --mode system >/dev/null 2>&1; then
-        break 2
-      fi
-      sleep 0.1
-    done
-    alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$SOCKET_DIR/socket.$control" "$SOCKET_DIR/socket.$control.lock"
-    pid=''
-  done
-  [[ -n "$pid" ]] || die "tgtd did not start; see $dir/tgtd.log"
+  tgtd_start "$dir"
+  local pid=$TGTD_PID port=$TGTD_PORT control=$TGTD_CONTROL
 
   local changer=$((drives + 1))
   local first_drive=1 picker=$((drives + 1)) first_ie=$((drives + 2)) first_slot=$((drives + ie + 2))
@@ -134,17 +113,7 @@ stop() {
   local VTL_PID VTL_CONTROL_PORT VTL_CREATED_DIR
   # shellcheck disable=SC1091
   source "$dir/tgt.env"
-  if alive "$VTL_PID"; then
-    tgtadm -C "$VTL_CONTROL_PORT" --lld iscsi --op delete --mode target --tid 1 --force >/dev/null 2>&1 || true
-    tgtadm -C "$VTL_CONTROL_PORT" --op delete --mode system >/dev/null 2>&1 || true
-    local waited
-    for waited in $(seq 30); do
-      alive "$VTL_PID" || break
-      sleep 0.1
-    done
-    if alive "$VTL_PID"; then kill -KILL "$VTL_PID" 2>/dev/null || true; fi
-  fi
-  rm -f "$SOCKET_DIR/socket.$VTL_CONTROL_PORT" "$SOCKET_DIR/socket.$VTL_CONTROL_PORT.lock"
+  tgtd_stop "$VTL_PID" "$VTL_CONTROL_PORT"
   if [[ "$VTL_CREATED_DIR" == 1 ]]; then rm -rf "$dir"; fi
 }
 
