@@ -3,12 +3,13 @@
 import { newApiToken, removeApiCredentials, writeApiCredentials } from './api/credentials.ts';
 import { startApiServer } from './api/server.ts';
 import { CacheEngine } from './cache/engine.ts';
+import { checkPublicAccessBlock } from './cloud/account-guard.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { connectCommands, portalFor } from './gateway/connect-hint.ts';
 import { createDataDir, dataDirLayout, openCatalog } from './gateway/data-dir.ts';
 import { GatewayError } from './gateway/errors.ts';
 import { loadOrCreateGatewayId } from './gateway/gateway-id.ts';
-import { connectS3 } from './gateway/s3.ts';
+import { connectS3, isAwsEndpoint } from './gateway/s3.ts';
 import { openTapeLibrary } from './gateway/tape-library.ts';
 import { volumeTarget, type TargetSummary } from './gateway/targets.ts';
 import { openVolumes } from './gateway/volumes.ts';
@@ -54,6 +55,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const s3 = await connectS3(config.s3, layout.s3, logger);
     closers.push({ what: 'S3', close: s3.close });
 
+    await checkPublicAccessBlock(
+      {
+        // On AWS the SDK finds the account's S3 Control endpoint itself; elsewhere there is none to find.
+        ...(isAwsEndpoint(s3.endpoint) ? {} : { endpoint: s3.endpoint }),
+        region: config.s3.region,
+        ...(config.s3.credentials ? { credentials: config.s3.credentials } : {}),
+        ...(config.s3.accountId ? { accountId: config.s3.accountId } : {}),
+      },
+      logger,
+    );
     const engine = await CacheEngine.open({
       directory: layout.cache,
       catalog,

@@ -109,6 +109,8 @@ const s3Schema = z
       .refine((p) => !p.startsWith('/'), 'must not start with "/", e.g. "site-a/"')
       .transform((p) => (p === '' || p.endsWith('/') ? p : `${p}/`)),
     forcePathStyle: z.boolean('must be true or false').optional(),
+    /** AWS account id, for the start-up check that the account blocks public access to buckets. */
+    accountId: z.string().regex(/^\d{12}$/, 'must be the 12-digit AWS account id, e.g. "123456789012"').optional(),
     credentials: z
       .strictObject({
         accessKeyId: z.string('must be set too: an access key needs its secret key').min(1, 'must not be empty'),

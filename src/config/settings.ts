@@ -52,6 +52,7 @@ export const settings: readonly Setting[] = [
   { path: 's3.bucket', env: 'GATEWAY_S3_BUCKET', flag: 's3-bucket', kind: 'string', example: 'my-tape-gateway', description: 'bucket for cartridges and snapshots; created at start-up if missing' },
   { path: 's3.prefix', env: 'GATEWAY_S3_PREFIX', flag: 's3-prefix', kind: 'string', example: 'site-a/', description: 'key prefix for every object the gateway writes' },
   { path: 's3.forcePathStyle', env: 'GATEWAY_S3_FORCE_PATH_STYLE', flag: 's3-force-path-style', kind: 'boolean', example: 'true', description: 'path-style URLs (MinIO, Ceph RGW); default true for embedded, false otherwise' },
+  { path: 's3.accountId', env: 'GATEWAY_S3_ACCOUNT_ID', flag: 's3-account-id', kind: 'string', example: '123456789012', description: 'AWS account id: at start-up the gateway warns if the account does not block public access to buckets' },
   { path: 's3.credentials.accessKeyId', env: 'GATEWAY_S3_ACCESS_KEY_ID', kind: 'string', example: 'AKIAIOSFODNN7EXAMPLE', description: 'S3 access key; unset = the AWS SDK default chain (AWS_* variables, profiles, instance roles)' },
   { path: 's3.credentials.secretAccessKey', env: 'GATEWAY_S3_SECRET_ACCESS_KEY', kind: 'string', example: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', description: 'S3 secret key' },
 ];

@@ -14,6 +14,10 @@ export interface S3Connection {
   close(): Promise<void>;
 }
 
+export function isAwsEndpoint(endpoint: string): boolean {
+  return /(^|\.)amazonaws\.com(\.cn)?$/.test(new URL(endpoint).hostname);
+}
+
 export async function connectS3(config: S3Config, embeddedDirectory: string, logger: Logger): Promise<S3Connection> {
   const local: LocalS3 | undefined = config.embedded ? await startLocalS3({ directory: embeddedDirectory }) : undefined;
   const endpoint = local?.endpoint ?? config.endpoint;
