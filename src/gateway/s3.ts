@@ -38,7 +38,10 @@ export async function connectS3(config: S3Config, embeddedDirectory: string, log
     await close();
     throw err;
   }
-  if (local) logger.info({ endpoint, directory: embeddedDirectory }, 'embedded S3 endpoint started');
+  if (local) logger.info({ endpoint, directory: embeddedDirectory, pid: local.pid }, 'embedded S3 endpoint started');
+  if (local && local.repaired.length > 0) {
+    logger.warn({ objects: local.repaired }, 'embedded S3: removed objects an interrupted upload had left torn (the cache uploads them again)');
+  }
   return { client, endpoint, bucket: config.bucket, prefix: config.prefix, close };
 }
 
