@@ -51,6 +51,8 @@ const LTO5_DENSITY = 0x58;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** Written records are handed to the engine in pieces of about this size. */
 const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
+/** A sequential reader is served from pieces of about this size read ahead from the engine. */
+const READ_BATCH_BYTES = 4 * 1024 * 1024;
 const CACHED_INDEXES = 8;
 const SLOTS = ['a', 'b'] as const;
 
@@ -95,6 +97,10 @@ export class Cartridge implements TapeMedium {
   /** Records written but not yet handed to the store: they belong to the last segment. */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** The engine write of the previous batch, still running while the next one fills. */
+  private inflight: Promise<void> | undefined;
+  /** Bytes of one segment's data object read ahead of a sequential reader. */
+  private readAhead: { readonly seq: number; readonly start: number; readonly data: Buffer } | undefined;
   private readonly indexes = new Map<number, LoadedIndex>();
   /** Keys written since the last sync point. */
   private readonly touched = new Set<string>();
@@ -236,7 +242,7 @@ export class Cartridge implements TapeMedium {
     const entry = index.entries[at];
     this.position++;
     if (entry.filemark) return { kind: 'filemark' };
-    const data = await this.store.read(this.keys.data(segment.seq), index.offsets[at], entry.length).catch((error: unknown) => {
+    const data = await this.recordBytes(segment, index.offsets[at], entry.length).catch((error: unknown) => {
       if (error instanceof ChecksumMismatchError || error instanceof CacheCorruptionError || error instanceof UnverifiableObjectError) {
         throw new MediumError(`record ${this.position - 1} of ${this.barcode} cannot be read intact: ${error.message}`);
       }
@@ -246,6 +252,18 @@ export class Cartridge implements TapeMedium {
       throw new MediumError(`record ${this.position - 1} of ${this.barcode} fails its checksum`);
     }
     return { kind: 'record', data };
+  }
+
+  /** A record's bytes, from the read-ahead piece when it holds them, else with the next piece read. */
+  private async recordBytes(segment: Segment, offset: number, length: number): Promise<Buffer> {
+    const ahead = this.readAhead;
+    if (ahead && ahead.seq === segment.seq && offset >= ahead.start && offset + length <= ahead.start + ahead.data.length) {
+      return ahead.data.subarray(offset - ahead.start, offset - ahead.start + length);
+    }
+    const piece = Math.min(segment.bytes - offset, Math.max(length, READ_BATCH_BYTES));
+    const data = await this.store.read(this.keys.data(segment.seq), offset, piece);
+    this.readAhead = { seq: segment.seq, start: offset, data };
+    return data.subarray(0, length);
   }
 
   async spaceRecords(count: number): Promise<SpaceOutcome> {
@@ -408,6 +426,7 @@ export class Cartridge implements TapeMedium {
    */
   private async truncateAt(position: number): Promise<void> {
     await this.handOver();
+    this.readAhead = undefined;
     const keep: Segment[] = [];
     for (const segment of this.segments) {
       if (segment.firstObject >= position) {
@@ -446,15 +465,30 @@ export class Cartridge implements TapeMedium {
     segment.objects++;
     segment.bytes += entry.length;
     this.position++;
-    if (this.pendingBytes >= WRITE_BATCH_BYTES) await this.handOver();
+    if (this.pendingBytes >= WRITE_BATCH_BYTES) await this.startHandOver();
     if (segment.bytes >= this.manifestBase.segmentBytes) {
       await this.handOver();
       segment.sealed = true;
     }
   }
 
-  /** Passes buffered records to the store (not yet a sync point). */
+  /** Passes every buffered record to the store and waits for it (not yet a sync point). */
   private async handOver(): Promise<void> {
+    await this.startHandOver();
+    const inflight = this.inflight;
+    this.inflight = undefined;
+    await inflight;
+  }
+
+  /**
+   * Starts passing the buffered records to the store once the previous batch
+   * is in: the writer goes on filling the next batch meanwhile. A failure of a
+   * batch is reported by the next command that waits for it.
+   */
+  private async startHandOver(): Promise<void> {
+    const previous = this.inflight;
+    this.inflight = undefined;
+    await previous;
     if (this.pendingBytes === 0) return;
     const segment = this.segments.at(-1)!;
     const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
@@ -462,8 +496,9 @@ export class Cartridge implements TapeMedium {
     const offset = segment.bytes - this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    await this.store.write(key, offset, data);
     this.touched.add(key);
+    this.readAhead = undefined;
+    this.inflight = this.store.write(key, offset, data);
   }
 
   private async entryAt(objectNumber: number): Promise<{ segment: Segment; index: LoadedIndex }> {
