@@ -57,7 +57,15 @@ interface QueueEntry {
   seq: number;
 }
 
+/** An extent file kept open, with the block last read and verified from it. */
+interface OpenFile {
+  handle: FileHandle;
+  /** Its bytes are never written to once kept: read() hands out views of them. */
+  verified?: { block: number; gen: number; crc: number; data: Buffer };
+}
+
 const MiB = 1024 * 1024;
+const OPEN_FILES = 16;
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 300_000;
 
@@ -73,6 +81,8 @@ export class CacheEngine {
   private readonly queue = new Map<string, QueueEntry>();
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly failures = new Map<string, { count: number; retryAt: number }>();
+  /** Extent files kept open, by key, least recently used first; used only under the key's lock. */
+  private readonly files = new Map<string, OpenFile>();
   private readonly waiters: (() => void)[] = [];
   private readonly concurrency: number;
   private readonly high: number;
@@ -145,7 +155,7 @@ export class CacheEngine {
     void this.evictIfNeeded();
   }
 
-  /** Reads `length` bytes at `offset` of extent `key`, from the cache or else from the cloud. */
+  /** Reads `length` bytes at `offset` of extent `key`, from the cache or else from the cloud. The buffer may be shared with other reads' results: do not write into it. */
   async read(key: string, offset: number, length: number): Promise<Buffer> {
     this.assertOpen();
     return this.locks.run(key, async () => {
@@ -201,12 +211,9 @@ export class CacheEngine {
       if (size === extent.size) return;
       const last = blockCount(size) - 1;
       const tail = size % BLOCK !== 0 ? await this.readVerified(extent, last * BLOCK, size - last * BLOCK) : undefined;
-      const handle = await open(extent.path, 'r+');
-      try {
-        await handle.truncate(size);
-      } finally {
-        await handle.close();
-      }
+      const file = await this.file(extent, true);
+      file.verified = undefined;
+      await file.handle.truncate(size);
       const before = extent.size;
       extent.resize(size);
       if (tail) extent.crcs[last] = crc32c(tail);
@@ -221,6 +228,7 @@ export class CacheEngine {
     await this.locks.run(key, async () => {
       const extent = this.extents.get(key);
       if (extent) {
+        await this.closeFile(key);
         await unlink(extent.path).catch(ignoreMissing);
         this.usedBytes -= extent.presentBytes();
         if (extent.dirty) this.dirtyBytes -= extent.size;
@@ -305,6 +313,7 @@ export class CacheEngine {
     clearTimeout(this.retryTimer);
     await Promise.allSettled(this.inflight.values());
     await this.persisting;
+    await Promise.all([...this.files.keys()].map((key) => this.locks.run(key, () => this.closeFile(key))));
     this.notify();
     this.store.close();
   }
@@ -344,29 +353,27 @@ export class CacheEngine {
     const size = Math.max(before, end);
     const first = Math.floor(Math.min(offset, before) / BLOCK);
     const last = Math.floor((size - 1) / BLOCK);
-    const handle = await open(extent.path, constants.O_RDWR | constants.O_CREAT);
-    try {
-      const crcs: number[] = [];
-      for (let b = first; b <= last; b++) {
-        const from = b * BLOCK;
-        const to = Math.min(from + BLOCK, size);
-        if (offset <= from && end >= to) {
-          crcs.push(crc32c(data.subarray(from - offset, to - offset)));
-        } else if (offset === before && from < before && end >= to) {
-          crcs.push(crc32c(data.subarray(0, to - offset), extent.crcs[b])); // appending to a partial block
-        } else {
-          crcs.push(crc32c(await this.patchedBlock(handle, extent, b, to - from, offset, data)));
-        }
+    const file = await this.file(extent, true);
+    const { handle } = file;
+    file.verified = undefined;
+    const crcs: number[] = [];
+    for (let b = first; b <= last; b++) {
+      const from = b * BLOCK;
+      const to = Math.min(from + BLOCK, size);
+      if (offset <= from && end >= to) {
+        crcs.push(crc32c(data.subarray(from - offset, to - offset)));
+      } else if (offset === before && from < before && end >= to) {
+        crcs.push(crc32c(data.subarray(0, to - offset), extent.crcs[b])); // appending to a partial block
+      } else {
+        crcs.push(crc32c(await this.patchedBlock(handle, extent, b, to - from, offset, data)));
       }
-      await writeFully(handle, data, offset);
-      extent.resize(size);
-      crcs.forEach((c, i) => {
-        extent.crcs[first + i] = c;
-        extent.present[first + i] = true;
-      });
-    } finally {
-      await handle.close();
     }
+    await writeFully(handle, data, offset);
+    extent.resize(size);
+    crcs.forEach((c, i) => {
+      extent.crcs[first + i] = c;
+      extent.present[first + i] = true;
+    });
     this.usedBytes += size - before;
     this.markWritten(extent, before);
   }
@@ -413,22 +420,33 @@ export class CacheEngine {
     const first = Math.floor(offset / BLOCK);
     const last = Math.floor((offset + length - 1) / BLOCK);
     const start = first * BLOCK;
+    let file: OpenFile;
+    try {
+      file = await this.file(extent, false);
+    } catch (error) {
+      // A file gone behind our back is damage like any other.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CacheCorruptionError(extent.key, first);
+      throw error;
+    }
+    const kept = file.verified;
+    if (kept && first === last && kept.block === first && kept.gen === extent.gen && kept.crc === extent.crcs[first] && extent.present[first]) {
+      return kept.data.subarray(offset - start, offset - start + length);
+    }
     const buffer = Buffer.allocUnsafe(Math.min(extent.size, (last + 1) * BLOCK) - start);
     try {
-      const handle = await open(extent.path, 'r');
-      try {
-        await readFully(handle, buffer, start);
-      } finally {
-        await handle.close();
-      }
+      await readFully(file.handle, buffer, start);
     } catch (error) {
-      // A file gone or cut short behind our back is damage like any other.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof ShortReadError) throw new CacheCorruptionError(extent.key, first);
+      if (error instanceof ShortReadError) throw new CacheCorruptionError(extent.key, first);
       throw error;
     }
     for (let b = first; b <= last; b++) {
       const at = (b - first) * BLOCK;
       if (crc32c(buffer.subarray(at, at + BLOCK)) !== extent.crcs[b]) throw new CacheCorruptionError(extent.key, b);
+    }
+    // A reader of consecutive small ranges reads and checks each block once; a larger read is not kept whole.
+    if (last - first < 2) {
+      const at = (last - first) * BLOCK;
+      file.verified = { block: last, gen: extent.gen, crc: extent.crcs[last]!, data: buffer.subarray(at) };
     }
     return buffer.subarray(offset - start, offset - start + length);
   }
@@ -446,12 +464,9 @@ export class CacheEngine {
     for (let b = first; b <= last; b++) if (!extent.present[b]) added += extent.blockLength(b);
     if (added > 0) await this.evictIfNeeded(added, extent);
     if (this.usedBytes + this.reservedBytes + added > this.options.cacheBytes) return data; // served, not kept
-    const handle = await open(extent.path, constants.O_RDWR | constants.O_CREAT);
-    try {
-      await writeFully(handle, data, start);
-    } finally {
-      await handle.close();
-    }
+    const file = await this.file(extent, true);
+    file.verified = undefined;
+    await writeFully(file.handle, data, start);
     for (let b = first; b <= last; b++) {
       extent.crcs[b] = crc32c(data.subarray((b - first) * BLOCK, (b - first + 1) * BLOCK));
       extent.present[b] = true;
@@ -475,6 +490,7 @@ export class CacheEngine {
           if (extent === spare || extent.dirty || extent.presentBytes() === 0 || this.locks.held(extent.key)) continue;
           await this.locks.run(extent.key, async () => {
             if (extent.dirty || this.extents.get(extent.key) !== extent) return;
+            await this.closeFile(extent.key);
             await unlink(extent.path).catch(ignoreMissing);
             this.forget(extent);
             await this.putRecord(extent);
@@ -708,6 +724,33 @@ export class CacheEngine {
       const dir = `${this.options.directory}/${i.toString(16).padStart(2, '0')}`;
       for (const name of await readdir(dir)) if (!known.has(name)) await unlink(`${dir}/${name}`).catch(ignoreMissing);
     }
+  }
+
+  // ---- open files ----
+
+  /** The extent's file, kept open; `create`: made if missing. Call under the extent's lock. */
+  private async file(extent: Extent, create: boolean): Promise<OpenFile> {
+    const known = this.files.get(extent.key);
+    if (known) {
+      this.files.delete(extent.key);
+      this.files.set(extent.key, known);
+      return known;
+    }
+    const file: OpenFile = { handle: await open(extent.path, create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR) };
+    this.files.set(extent.key, file);
+    for (const key of this.files.keys()) {
+      if (this.files.size <= OPEN_FILES) break;
+      // A file whose extent is locked may be in use by its holder.
+      if (!this.locks.held(key)) void this.closeFile(key).catch((err: unknown) => this.log.warn({ err, key }, 'closing an extent file failed'));
+    }
+    return file;
+  }
+
+  private async closeFile(key: string): Promise<void> {
+    const file = this.files.get(key);
+    if (!file) return;
+    this.files.delete(key);
+    await file.handle.close();
   }
 
   // ---- small helpers ----

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { open, readdir, rm, stat } from 'node:fs/promises';
+import { open, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ObjectNotFoundError, ObjectStore } from '../../src/cloud/object-store.ts';
@@ -125,6 +125,42 @@ describe('cache engine against s3rver', function () {
       assert.equal(await direct.head('del/share/x'), undefined);
       assert.equal(await opened.engine.size('share/x'), undefined);
       await assert.rejects(opened.engine.read('share/x', 0, 1), ObjectNotFoundError);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('keeps a few extent files open, lets go of one on delete, and never serves a remembered block after a write over it', async () => {
+    const dir = await scratch();
+    const opened = await openEngine(dir, { ...s3.settings, prefix: 'open-files/' });
+    const openCacheFiles = async () => {
+      const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+      return targets.filter((t) => t.startsWith(join(dir, 'cache')));
+    };
+    try {
+      const data = pattern('kept', MiB);
+      await opened.engine.write('kept', 0, data);
+      const KiB = 1024;
+      assert.ok((await opened.engine.read('kept', 0, 64 * KiB)).equals(data.subarray(0, 64 * KiB)));
+      const held = await opened.engine.read('kept', 64 * KiB, 64 * KiB);
+      const patch = pattern('patch', 100 * KiB);
+      await opened.engine.write('kept', 100 * KiB, patch);
+      data.set(patch, 100 * KiB);
+      assert.ok((await opened.engine.read('kept', 64 * KiB, 128 * KiB)).equals(data.subarray(64 * KiB, 192 * KiB)), 'the bytes written, not the block read before');
+      assert.ok(held.equals(pattern('kept', MiB).subarray(64 * KiB, 128 * KiB)), 'a buffer already returned keeps its bytes');
+      await opened.engine.truncate('kept', 200 * KiB);
+      await opened.engine.write('kept', 200 * KiB, Buffer.alloc(10, 7));
+      assert.ok((await opened.engine.read('kept', 192 * KiB, 8 * KiB + 10)).equals(Buffer.concat([data.subarray(192 * KiB, 200 * KiB), Buffer.alloc(10, 7)])));
+
+      for (let i = 0; i < 40; i++) await opened.engine.write(`many-${i}`, 0, Buffer.alloc(100, i));
+      for (let i = 0; i < 40; i++) assert.ok((await opened.engine.read(`many-${i}`, 0, 100)).equals(Buffer.alloc(100, i)));
+      assert.ok((await openCacheFiles()).length <= 16, 'open extent files are bounded');
+
+      await opened.engine.read('kept', 0, 10);
+      assert.ok((await openCacheFiles()).some((t) => !t.endsWith('(deleted)')));
+      for (let i = 0; i < 40; i++) await opened.engine.delete(`many-${i}`);
+      await opened.engine.delete('kept');
+      assert.deepEqual(await openCacheFiles(), [], 'no deleted extent file is held open');
     } finally {
       await opened.close();
     }
