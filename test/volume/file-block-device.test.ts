@@ -103,4 +103,24 @@ describe('FileBlockDevice', () => {
       await dev.close();
     }
   });
+
+  it('close waits for I/O in flight, later I/O fails with EBADF, and closing again resolves', async () => {
+    const dev = await FileBlockDevice.open({ path: join(dir, 'vol'), size: 1024 * 1024 });
+    const data = Buffer.alloc(64 * 1024, 0x5a);
+    const writing = dev.write(0, data, { fua: true });
+    const reading = dev.read(512 * 1024, 4096);
+    const closing = dev.close();
+    assert.equal(dev.close(), closing);
+    await Promise.all([writing, reading, closing]);
+    await assert.rejects(dev.read(0, 512), { code: 'EBADF' });
+    await assert.rejects(dev.write(0, Buffer.alloc(512)), { code: 'EBADF' });
+    await assert.rejects(dev.flush(), { code: 'EBADF' });
+    await dev.close();
+    const again = await FileBlockDevice.open({ path: join(dir, 'vol') });
+    try {
+      assert.ok((await again.read(0, data.length)).equals(data));
+    } finally {
+      await again.close();
+    }
+  });
 });
