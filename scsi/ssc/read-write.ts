@@ -44,7 +44,7 @@ function toInitiator(drive: TapeDrive, ctx: CommandContext): Delivery {
   return {
     keep: (data) => parts.push(data),
     end(sense) {
-      const data = Buffer.concat(parts);
+      const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
       drive.readBytes(data.length);
       return sense ? checkConditionWithData(ctx, data, sense) : data;
     },
