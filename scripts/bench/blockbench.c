@@ -23,6 +23,7 @@
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
+#include "bench-util.h"
 
 struct slot {
   unsigned char *buf;
@@ -50,31 +51,7 @@ static double *latencies;
 static size_t nlat, caplat;
 static struct slot *slots;
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static uint64_t parse_size(const char *s) {
-  char *end;
-  double v = strtod(s, &end);
-  uint64_t mul = 1;
-  switch (*end) {
-    case 'k': case 'K': mul = 1ull << 10; break;
-    case 'm': case 'M': mul = 1ull << 20; break;
-    case 'g': case 'G': mul = 1ull << 30; break;
-    case 0: break;
-    default: fprintf(stderr, "blockbench: bad size %s\n", s); exit(2);
-  }
-  return (uint64_t)(v * mul);
-}
+static double cpu_now(void) { return clock_seconds(CLOCK_PROCESS_CPUTIME_ID); }
 
 static uint64_t next_offset(void) {
   if (is_random) {
@@ -155,11 +132,11 @@ int main(int argc, char **argv) {
     if (!v) usage();
     if (!strcmp(a, "--url")) url_text = v;
     else if (!strcmp(a, "--test")) test = v;
-    else if (!strcmp(a, "--bs")) bs = parse_size(v);
+    else if (!strcmp(a, "--bs")) bs = parse_size("blockbench", v);
     else if (!strcmp(a, "--qd")) qd = atoi(v);
     else if (!strcmp(a, "--seconds")) seconds = atof(v);
-    else if (!strcmp(a, "--span")) span = parse_size(v);
-    else if (!strcmp(a, "--bytes")) want_bytes = parse_size(v);
+    else if (!strcmp(a, "--span")) span = parse_size("blockbench", v);
+    else if (!strcmp(a, "--bytes")) want_bytes = parse_size("blockbench", v);
     else if (!strcmp(a, "--initiator")) initiator = v;
     else usage();
     i++;

@@ -11,7 +11,7 @@ CC="${CC:-cc}"
 CFLAGS="${CFLAGS:--O2 -g -Wall -Wextra -Wno-unused-parameter}"
 for prog in tapebench blockbench; do
   src="$here/$prog.c"
-  if [[ ! -x "$out/$prog" || "$src" -nt "$out/$prog" || "$0" -nt "$out/$prog" ]]; then
+  if [[ ! -x "$out/$prog" || "$src" -nt "$out/$prog" || "$here/bench-util.h" -nt "$out/$prog" || "$0" -nt "$out/$prog" ]]; then
     # shellcheck disable=SC2086
     "$CC" $CFLAGS -pthread -o "$out/$prog.tmp" "$src" -liscsi
     mv "$out/$prog.tmp" "$out/$prog"

@@ -36,6 +36,7 @@
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
+#include "bench-util.h"
 
 #define MAX_DRIVES 64
 #define HEADER 16
@@ -73,32 +74,7 @@ static struct drive drives[MAX_DRIVES];
 static pthread_barrier_t barrier;
 static volatile int failed;
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double thread_cpu(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static uint64_t parse_size(const char *s) {
-  char *end;
-  double v = strtod(s, &end);
-  uint64_t mul = 1;
-  switch (*end) {
-    case 'k': case 'K': mul = 1ull << 10; break;
-    case 'm': case 'M': mul = 1ull << 20; break;
-    case 'g': case 'G': mul = 1ull << 30; break;
-    case 't': case 'T': mul = 1ull << 40; break;
-    case 0: break;
-    default: fprintf(stderr, "tapebench: bad size %s\n", s); exit(2);
-  }
-  return (uint64_t)(v * mul);
-}
+static double thread_cpu(void) { return clock_seconds(CLOCK_THREAD_CPUTIME_ID); }
 
 static void make_pattern(void) {
   size_t len = block_size + PATTERN_SLACK;
@@ -364,8 +340,8 @@ int main(int argc, char **argv) {
       drives[ndrives].index = ndrives;
       drives[ndrives++].url = v;
       i++;
-    } else if (!strcmp(a, "--block-size") && v) { block_size = parse_size(v); i++; }
-    else if (!strcmp(a, "--bytes") && v) { total_bytes = parse_size(v); i++; }
+    } else if (!strcmp(a, "--block-size") && v) { block_size = parse_size("tapebench", v); i++; }
+    else if (!strcmp(a, "--bytes") && v) { total_bytes = parse_size("tapebench", v); i++; }
     else if (!strcmp(a, "--initiator") && v) { initiator = v; i++; }
     else if (!strcmp(a, "--phases") && v) {
       do_write = strstr(v, "write") != NULL;
