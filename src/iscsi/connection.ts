@@ -66,10 +66,6 @@ export class Connection implements SessionConnection {
     socket.on('close', () => this.onClosed());
   }
 
-  get sessionOf(): Session | undefined {
-    return this.session;
-  }
-
   send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN = false): boolean {
     const bhs = build(this.sequence());
     if (advanceStatSN) this.statSN = (this.statSN + 1) >>> 0;

@@ -58,13 +58,10 @@ export class PduError extends Error {
 export const opcodeOf = (bhs: Buffer): number => bhs[0] & 0x3f;
 export const isImmediate = (bhs: Buffer): boolean => (bhs[0] & 0x40) !== 0;
 export const isFinal = (bhs: Buffer): boolean => (bhs[1] & 0x80) !== 0;
-export const ittOf = (bhs: Buffer): number => bhs.readUInt32BE(16);
 export const dataSegmentLengthOf = (bhs: Buffer): number => bhs.readUIntBE(5, 3);
 export const totalAhsLengthOf = (bhs: Buffer): number => bhs[4] * 4;
 
 // ---- initiator → target ----------------------------------------------------
-
-export type TaskAttributeCode = 0 | 1 | 2 | 3 | 4;
 
 export interface ScsiCommandPdu {
   readonly immediate: boolean;

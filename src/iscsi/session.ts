@@ -40,7 +40,7 @@ import { decodeTextData, encodeTextData, type KeyValue } from './text.ts';
 import { WriteCollector } from './write-collector.ts';
 
 /** Largest write we buffer for one command; larger ones are refused before any allocation. */
-export const MAX_WRITE_TRANSFER = 64 * 1024 * 1024;
+const MAX_WRITE_TRANSFER = 64 * 1024 * 1024;
 
 const ATTRIBUTES: readonly TaskAttribute[] = ['untagged', 'simple', 'ordered', 'head-of-queue', 'aca'];
 const EMPTY = Buffer.alloc(0);
@@ -139,7 +139,7 @@ export class Session {
       case Opcode.NopOut:
         return this.onNopOut(pdu);
       case Opcode.TaskManagementRequest:
-        return this.onTaskManagement(decodeTaskManagement(pdu), pdu);
+        return this.onTaskManagement(decodeTaskManagement(pdu));
       case Opcode.TextRequest:
         return this.onText(decodeTextRequest(pdu));
       case Opcode.LogoutRequest:
@@ -344,9 +344,8 @@ export class Session {
 
   // ---- task management ------------------------------------------------------
 
-  private onTaskManagement(pdu: TaskManagementPdu, raw: RawPdu): void {
+  private onTaskManagement(pdu: TaskManagementPdu): void {
     if (!this.target) throw new PduError(RejectReason.ProtocolError, 'task management in a discovery session');
-    void raw;
     this.window.admit(pdu.cmdSN, pdu.immediate, () => {
       void this.manage(pdu).then((response) => {
         if (!this.closed) this.connection.send((seq) => encodeTaskManagementResponse(pdu.itt, response, seq), undefined, true);
