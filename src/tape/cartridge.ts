@@ -498,7 +498,10 @@ export class Cartridge implements TapeMedium {
     this.pendingBytes = 0;
     this.touched.add(key);
     this.readAhead = undefined;
-    this.inflight = this.store.write(key, offset, data);
+    const write = this.store.write(key, offset, data);
+    // Awaited by the next command; until then a failure must not count as unhandled.
+    write.catch(() => undefined);
+    this.inflight = write;
   }
 
   private async entryAt(objectNumber: number): Promise<{ segment: Segment; index: LoadedIndex }> {
