@@ -184,6 +184,29 @@ describe('cartridges on the engine', function () {
     }
   });
 
+  it('a batch write that fails in the background is reported by a later command, not as an unhandled rejection', async () => {
+    await create('FAIL01L5', { segmentBytes: 64 * 1024 * KiB });
+    // Fault stand-in: the real engine, except that data writes fail as a full disk would.
+    const failing = Object.create(opened.engine) as typeof opened.engine;
+    failing.write = async (key: string, offset: number, data: Uint8Array) => {
+      if (key.endsWith('.data')) throw new Error('ENOSPC: no space left on device');
+      return opened.engine.write(key, offset, data);
+    };
+    const broken = await Cartridge.open(failing, 'FAIL01L5');
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', listener);
+    try {
+      const batch = Array.from({ length: 64 }, (_, i) => record(i, 64 * KiB));
+      await broken.writeRecords(batch); // 4 MiB: the first batch goes to the engine in the background
+      await new Promise((r) => setTimeout(r, 50));
+      await assert.rejects(broken.writeRecords(batch), /ENOSPC/);
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
+  });
+
   it('a WORM cartridge appends but never overwrites or erases', async () => {
     const tape = await create('WORM01LV', { worm: true });
     await tape.writeRecords([record(1), record(2)]);
