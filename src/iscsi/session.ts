@@ -353,6 +353,9 @@ export class Session {
         if (pdu.function === TaskFunction.TargetColdReset && response === TaskResponse.FunctionComplete) {
           for (const session of this.services.registry.ofTarget(this.targetName!)) session.close('target cold reset');
         }
+      }).catch((error: unknown) => {
+        this.services.logger.error({ err: error, function: pdu.function }, 'task management failed inside the target');
+        this.close('task management failure');
       });
     });
   }
