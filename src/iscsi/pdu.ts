@@ -267,19 +267,9 @@ export interface TextRequestPdu {
   readonly data: Buffer;
 }
 
+/** A Text Request lays out its header as a NOP-Out does, plus the F and C bits. */
 export function decodeTextRequest(pdu: RawPdu): TextRequestPdu {
-  const { bhs } = pdu;
-  return {
-    immediate: isImmediate(bhs),
-    final: isFinal(bhs),
-    continue: (bhs[1] & 0x40) !== 0,
-    lun: bhs.subarray(8, 16),
-    itt: bhs.readUInt32BE(16),
-    ttt: bhs.readUInt32BE(20),
-    cmdSN: bhs.readUInt32BE(24),
-    expStatSN: bhs.readUInt32BE(28),
-    data: pdu.data,
-  };
+  return { ...decodeNopOut(pdu), final: isFinal(pdu.bhs), continue: (pdu.bhs[1] & 0x40) !== 0 };
 }
 
 export enum LogoutReason {
