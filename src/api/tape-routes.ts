@@ -16,6 +16,11 @@ const STATUS: Record<TapeErrorCode, number> = {
   NO_FREE_SLOT: 409,
   ELEMENT_FULL: 409,
   MOVE_REFUSED: 409,
+  INVALID_POOL: 400,
+  POOL_NOT_FOUND: 404,
+  DUPLICATE_POOL: 409,
+  POOL_IN_USE: 409,
+  RETENTION_LOCKED: 409,
 };
 
 const sizeBytes = z

@@ -10,6 +10,8 @@ export interface TapeRecord {
   readonly worm: boolean;
   readonly createdAt: string;
   readonly usedBytes: number;
+  /** Retrieved from the vault shelf: opened write-protected. */
+  readonly readOnly?: boolean;
   readonly deletedAt?: string;
 }
 

@@ -2,7 +2,8 @@
 // it; the CLI calls the API). The running gateway implements it over the
 // library inventory and the cartridges.
 
-export type TapeStatus = 'AVAILABLE' | 'IN_DRIVE' | 'IN_IMPORT_EXPORT';
+/** RETRIEVED: brought back from the vault shelf, read-only (write-protected) wherever it sits. */
+export type TapeStatus = 'AVAILABLE' | 'IN_DRIVE' | 'IN_IMPORT_EXPORT' | 'RETRIEVED';
 
 export type ElementKind = 'slot' | 'drive' | 'import-export';
 
@@ -22,6 +23,8 @@ export interface TapeInfo {
   readonly worm: boolean;
   readonly pool: string;
   readonly createdAt: string;
+  /** When deletion stops being refused by the pool's retention lock (absent: no lock). */
+  readonly retentionUntil?: string;
 }
 
 export interface DriveStatus {
@@ -60,6 +63,41 @@ export interface CreateTapeRequest {
   readonly worm?: boolean;
 }
 
+export type RetentionMode = 'NONE' | 'GOVERNANCE' | 'COMPLIANCE';
+
+/** Where a pool's cartridges go when archived: a Glacier vault, or S3 objects in an archive storage class. */
+export type PoolDestination =
+  | { readonly kind: 'vault'; readonly vault: string }
+  | { readonly kind: 'storage-class'; readonly storageClass: 'GLACIER' | 'DEEP_ARCHIVE' };
+
+export interface PoolRetention {
+  readonly mode: RetentionMode;
+  /** 0 to 36500; counted from the cartridge's creation. */
+  readonly days: number;
+}
+
+export interface PoolInfo {
+  readonly name: string;
+  readonly destination: PoolDestination;
+  readonly retention: PoolRetention;
+  /** GLACIER and DEEP_ARCHIVE always exist and cannot be deleted. */
+  readonly builtIn: boolean;
+  readonly createdAt: string;
+}
+
+export interface CreatePoolRequest {
+  /** 1-100 characters: letters, digits, "-", "_" and ".". */
+  readonly name: string;
+  readonly destination: PoolDestination;
+  /** Default NONE. Pools are immutable once created. */
+  readonly retention?: PoolRetention;
+}
+
+export interface DeleteTapeOptions {
+  /** Deletes despite a GOVERNANCE retention lock; never overrides COMPLIANCE. */
+  readonly bypassGovernanceRetention?: boolean;
+}
+
 export interface MoveTapeRequest {
   readonly barcode: string;
   readonly to: { readonly kind: ElementKind; readonly index: number };
@@ -75,7 +113,12 @@ export type TapeErrorCode =
   | 'NO_FREE_SLOT'
   | 'ELEMENT_NOT_FOUND'
   | 'ELEMENT_FULL'
-  | 'MOVE_REFUSED';
+  | 'MOVE_REFUSED'
+  | 'INVALID_POOL'
+  | 'POOL_NOT_FOUND'
+  | 'DUPLICATE_POOL'
+  | 'POOL_IN_USE'
+  | 'RETENTION_LOCKED';
 
 /** A request the library refuses; `message` says what to do instead. */
 export class TapeServiceError extends Error {
@@ -94,8 +137,8 @@ export interface TapeService {
   createTape(request: CreateTapeRequest): Promise<TapeInfo>;
   listTapes(): Promise<TapeInfo[]>;
   describeTape(barcode: string): Promise<TapeInfo>;
-  /** Deletes a cartridge and its data; refused while it is in a drive. */
-  deleteTape(barcode: string): Promise<void>;
+  /** Deletes a cartridge and its data; refused while it is in a drive or its pool's retention lock holds. */
+  deleteTape(barcode: string, options?: DeleteTapeOptions): Promise<void>;
   moveTape(request: MoveTapeRequest): Promise<TapeInfo>;
   /** Takes into the library a cartridge the bucket holds (written by another gateway, or before a rebuild). */
   importTape(barcode: string): Promise<TapeInfo>;
