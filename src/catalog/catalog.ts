@@ -13,6 +13,7 @@ export type CatalogSection =
   | 'cache'
   | 'uploads'
   | 'shelf'
+  | 'pools'
   | 'shares'
   | 'reservations';
 
