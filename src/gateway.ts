@@ -14,6 +14,7 @@ import { openTapeLibrary } from './gateway/tape-library.ts';
 import { volumeTarget, type TargetSummary } from './gateway/targets.ts';
 import { openVolumes } from './gateway/volumes.ts';
 import { IscsiServer } from './iscsi/server.ts';
+import { PoolCatalog } from './tape/pools.ts';
 import type { Logger } from './log.ts';
 
 export type { TargetSummary };
@@ -82,6 +83,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     });
     closers.push({ what: 'cache engine', close: () => engine.close() });
 
+    const pools = new PoolCatalog(catalog, {
+      GLACIER: { kind: 'vault', vault: `${config.gatewayName}-glacier` },
+      DEEP_ARCHIVE: { kind: 'vault', vault: `${config.gatewayName}-deep-archive` },
+    });
     const tapeLibrary = await openTapeLibrary({
       config: config.library,
       iscsi: config.iscsi,
@@ -89,6 +94,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       gatewayName: config.gatewayName,
       catalog,
       engine,
+      pools,
       logger,
     });
     closers.push({ what: 'tape library', close: () => tapeLibrary.close() });

@@ -13,6 +13,7 @@ import type { IscsiConfig, LibraryConfig } from '../config/index.ts';
 import type { Logger } from '../log.ts';
 import { Cartridges } from '../tape/cartridges.ts';
 import { Library } from '../tape/library.ts';
+import type { PoolCatalog } from '../tape/pools.ts';
 import { LibraryService, type DeviceAddress } from '../tape/library-service.ts';
 import { TapeCatalog } from '../tape/tape-catalog.ts';
 import { authOrNone, serialNumber, targetName, type BuiltTarget } from './targets.ts';
@@ -24,6 +25,8 @@ const SERIAL_LENGTH = 10;
 export interface TapeLibraryParts {
   readonly library: Library;
   readonly service: LibraryService;
+  readonly tapes: TapeCatalog;
+  readonly cartridges: Cartridges;
   readonly targets: readonly BuiltTarget[];
   /** Flushes and closes every loaded cartridge (unload without moving). */
   close(): Promise<void>;
@@ -36,6 +39,7 @@ export async function openTapeLibrary(options: {
   gatewayName: string;
   catalog: Catalog;
   engine: CacheEngine;
+  pools: PoolCatalog;
   logger: Logger;
 }): Promise<TapeLibraryParts> {
   const { config, iscsi, gatewayId, gatewayName, logger } = options;
@@ -100,6 +104,7 @@ export async function openTapeLibrary(options: {
     library,
     cartridges,
     tapes,
+    pools: options.pools,
     minTapeBytes: config.minTapeSize,
     maxTapeBytes: config.maxTapeSize,
     mediaSuffix: config.mediaSuffix,
@@ -109,6 +114,8 @@ export async function openTapeLibrary(options: {
   return {
     library,
     service,
+    tapes,
+    cartridges,
     targets: built,
     close: async () => {
       for (const bay of library.bays) await library.exclusive(() => bay.release());

@@ -5,6 +5,7 @@ import { BarcodeError, validateBarcode } from './barcode.ts';
 import { CartridgeNotFoundError } from './cartridge.ts';
 import type { Cartridges } from './cartridges.ts';
 import type { Library } from './library.ts';
+import type { PoolCatalog } from './pools.ts';
 import type { TapeCatalog, TapeRecord } from './tape-catalog.ts';
 import {
   TapeServiceError,
@@ -26,6 +27,7 @@ export interface LibraryServiceOptions {
   readonly library: Library;
   readonly cartridges: Cartridges;
   readonly tapes: TapeCatalog;
+  readonly pools: PoolCatalog;
   readonly minTapeBytes: number;
   readonly maxTapeBytes: number;
   /** LTO media ID after the six label characters of generated barcodes, e.g. "L5". */
