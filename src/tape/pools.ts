@@ -48,16 +48,7 @@ export class PoolCatalog {
   }
 
   async create(request: CreatePoolRequest, now = new Date()): Promise<PoolInfo> {
-    const pool: PoolInfo = {
-      name: request.name,
-      destination: validDestination(request.destination),
-      retention: validRetention(request.retention ?? { mode: 'NONE', days: 0 }),
-      builtIn: false,
-      createdAt: now.toISOString(),
-    };
-    if (typeof pool.name !== 'string' || !NAME.test(pool.name)) {
-      throw new TapeServiceError('INVALID_POOL', `pool name ${JSON.stringify(request.name)} must be 1 to 100 letters, digits, "-", "_" or ".": e.g. finance-7y`);
-    }
+    const pool = newPool(request, now);
     if (await this.get(pool.name)) throw new TapeServiceError('DUPLICATE_POOL', `pool ${pool.name} already exists, and pools never change: choose another name`);
     await this.section.put(pool.name, pool);
     return pool;
@@ -70,6 +61,20 @@ export class PoolCatalog {
     if (await inUse(name)) throw new TapeServiceError('POOL_IN_USE', `pool ${name} still has cartridges: delete them (or their archives) first`);
     await this.section.del(name);
   }
+}
+
+/** A custom pool as the request describes it, or a refusal that says what to send instead. */
+export function newPool(request: CreatePoolRequest, now = new Date()): PoolInfo {
+  if (typeof request.name !== 'string' || !NAME.test(request.name)) {
+    throw new TapeServiceError('INVALID_POOL', `pool name ${JSON.stringify(request.name)} must be 1 to 100 letters, digits, "-", "_" or ".": e.g. finance-7y`);
+  }
+  return {
+    name: request.name,
+    destination: validDestination(request.destination),
+    retention: validRetention(request.retention ?? { mode: 'NONE', days: 0 }),
+    builtIn: false,
+    createdAt: now.toISOString(),
+  };
 }
 
 /** When the pool's retention lock stops protecting the cartridge; undefined when the pool has none. */
