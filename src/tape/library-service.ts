@@ -5,14 +5,17 @@ import { BarcodeError, validateBarcode } from './barcode.ts';
 import { CartridgeNotFoundError } from './cartridge.ts';
 import type { Cartridges } from './cartridges.ts';
 import type { Library } from './library.ts';
-import type { PoolCatalog } from './pools.ts';
+import { checkDeletable, DEFAULT_POOL, retentionUntil, type PoolCatalog } from './pools.ts';
 import type { TapeCatalog, TapeRecord } from './tape-catalog.ts';
 import {
   TapeServiceError,
+  type CreatePoolRequest,
   type CreateTapeRequest,
   type CreateTapesRequest,
+  type DeleteTapeOptions,
   type LibraryStatus,
   type MoveTapeRequest,
+  type PoolInfo,
   type TapeInfo,
   type TapeService,
 } from './tape-service.ts';
@@ -36,7 +39,6 @@ export interface LibraryServiceOptions {
   readonly drives: readonly DeviceAddress[];
 }
 
-const DEFAULT_POOL = 'GLACIER';
 const MAX_TAPES_PER_REQUEST = 100;
 const LABEL_LENGTH = 6;
 const PREFIX = /^[A-Z]{1,4}$/;
@@ -55,6 +57,7 @@ export class LibraryService implements TapeService {
       throw new TapeServiceError('INVALID_BARCODE', `barcode prefix "${prefix}" must be 1 to 4 letters A-Z: e.g. --prefix ${hint}`);
     }
     this.checkSize(request.sizeBytes);
+    await this.options.pools.require(request.pool ?? DEFAULT_POOL);
     const barcodes = await this.nextBarcodes(prefix, count);
     this.checkRoom(count);
     const created: TapeInfo[] = [];
@@ -69,6 +72,7 @@ export class LibraryService implements TapeService {
       throw err instanceof BarcodeError ? new TapeServiceError('INVALID_BARCODE', err.message) : err;
     }
     this.checkSize(request.sizeBytes);
+    await this.options.pools.require(request.pool ?? DEFAULT_POOL);
     const existing = await this.options.tapes.get(request.barcode);
     if (existing) {
       const why = existing.deletedAt ? `was used by a cartridge deleted on ${existing.deletedAt}, and barcodes are never reused` : 'is taken';
@@ -79,16 +83,20 @@ export class LibraryService implements TapeService {
   }
 
   async listTapes(): Promise<TapeInfo[]> {
-    const records = await this.options.tapes.all();
-    return records.filter((r) => !r.deletedAt && this.options.library.locate(r.barcode)).map((r) => this.info(r));
+    const records = (await this.options.tapes.all()).filter((r) => !r.deletedAt && this.options.library.locate(r.barcode));
+    const pools = new Map((await this.options.pools.all()).map((p) => [p.name, p]));
+    return records.map((r) => this.info(r, pools.get(r.pool)));
   }
 
   async describeTape(barcode: string): Promise<TapeInfo> {
-    return this.info(await this.record(barcode));
+    const record = await this.record(barcode);
+    return this.info(record, await this.options.pools.get(record.pool));
   }
 
-  async deleteTape(barcode: string): Promise<void> {
+  async deleteTape(barcode: string, options: DeleteTapeOptions = {}): Promise<void> {
     const record = await this.record(barcode);
+    const pool = await this.options.pools.get(record.pool);
+    if (pool) checkDeletable(record, pool, options);
     await this.options.library.remove(barcode);
     await this.options.cartridges.destroy(record);
   }
@@ -96,7 +104,7 @@ export class LibraryService implements TapeService {
   async moveTape(request: MoveTapeRequest): Promise<TapeInfo> {
     const record = await this.record(request.barcode);
     await this.options.library.move(request.barcode, request.to);
-    return this.info(record);
+    return this.describeTape(record.barcode);
   }
 
   async importTape(barcode: string): Promise<TapeInfo> {
@@ -114,7 +122,23 @@ export class LibraryService implements TapeService {
       throw err;
     }
     await this.options.library.insert(barcode, 'slot');
-    return this.info(record);
+    return this.describeTape(record.barcode);
+  }
+
+  createPool(request: CreatePoolRequest): Promise<PoolInfo> {
+    return this.options.pools.create(request);
+  }
+
+  listPools(): Promise<PoolInfo[]> {
+    return this.options.pools.all();
+  }
+
+  describePool(name: string): Promise<PoolInfo> {
+    return this.options.pools.require(name);
+  }
+
+  deletePool(name: string): Promise<void> {
+    return this.options.pools.delete(name, async (pool) => (await this.options.tapes.all()).some((r) => !r.deletedAt && r.pool === pool));
   }
 
   async libraryStatus(): Promise<LibraryStatus> {
@@ -148,22 +172,25 @@ export class LibraryService implements TapeService {
       worm: request.worm ?? false,
     });
     await this.options.library.insert(record.barcode, 'slot');
-    return this.info(record);
+    return this.describeTape(record.barcode);
   }
 
-  private info(record: TapeRecord): TapeInfo {
+  /** `pool` is the record's pool, for its retention lock. */
+  private info(record: TapeRecord, pool: PoolInfo | undefined): TapeInfo {
     const location = this.options.library.locate(record.barcode);
     if (!location) throw new TapeServiceError('TAPE_NOT_FOUND', `cartridge ${record.barcode} is not in the library`);
     const medium = location.kind === 'drive' ? this.options.library.bays[location.index - 1]?.medium : undefined;
+    const until = pool && retentionUntil(record, pool);
     return {
       barcode: record.barcode,
       sizeBytes: record.sizeBytes,
       usedBytes: medium ? medium.capacity().usedBytes : record.usedBytes,
-      status: location.kind === 'drive' ? 'IN_DRIVE' : location.kind === 'import-export' ? 'IN_IMPORT_EXPORT' : 'AVAILABLE',
+      status: record.readOnly ? 'RETRIEVED' : location.kind === 'drive' ? 'IN_DRIVE' : location.kind === 'import-export' ? 'IN_IMPORT_EXPORT' : 'AVAILABLE',
       location,
       worm: record.worm,
       pool: record.pool,
       createdAt: record.createdAt,
+      ...(until ? { retentionUntil: until.toISOString() } : {}),
     };
   }
 

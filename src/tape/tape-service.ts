@@ -143,4 +143,11 @@ export interface TapeService {
   /** Takes into the library a cartridge the bucket holds (written by another gateway, or before a rebuild). */
   importTape(barcode: string): Promise<TapeInfo>;
   libraryStatus(): Promise<LibraryStatus>;
+  /** A custom pool; pools never change once made. */
+  createPool(request: CreatePoolRequest): Promise<PoolInfo>;
+  /** Built-in pools first, then custom ones by name. */
+  listPools(): Promise<PoolInfo[]>;
+  describePool(name: string): Promise<PoolInfo>;
+  /** Refused for built-in pools and while any cartridge, in the library or on the shelf, is in the pool. */
+  deletePool(name: string): Promise<void>;
 }

@@ -12,7 +12,6 @@ const DESTINATIONS = {
   GLACIER: { kind: 'vault', vault: 'tapegw-archive' },
   DEEP_ARCHIVE: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' },
 } as const;
-const DAY = 86_400_000;
 
 async function refusal(work: () => unknown, code: string): Promise<string> {
   try {
