@@ -52,6 +52,34 @@ const move = z.strictObject({
 });
 const MOVE_EXAMPLE = '{"to":{"kind":"drive","index":1}}';
 
+const deleteTape = z.strictObject({ bypassGovernanceRetention: z.boolean({ error: 'must be true or false' }).optional() });
+const DELETE_EXAMPLE = '{"bypassGovernanceRetention":true}, or no body';
+
+const createPool = z.strictObject({
+  name: z.string({ error: 'must be a string such as "finance-7y"' }),
+  destination: z.discriminatedUnion(
+    'kind',
+    [
+      z.strictObject({ kind: z.literal('vault'), vault: z.string({ error: 'must be the name of a Glacier vault as a string' }) }),
+      z.strictObject({
+        kind: z.literal('storage-class'),
+        storageClass: z.enum(['GLACIER', 'DEEP_ARCHIVE'], { error: 'must be "GLACIER" or "DEEP_ARCHIVE"' }),
+      }),
+    ],
+    { error: 'must be {"kind":"vault","vault":"NAME"} or {"kind":"storage-class","storageClass":"GLACIER"} (or "DEEP_ARCHIVE")' },
+  ),
+  retention: z
+    .strictObject(
+      {
+        mode: z.enum(['NONE', 'GOVERNANCE', 'COMPLIANCE'], { error: 'must be "NONE", "GOVERNANCE" or "COMPLIANCE"' }),
+        days: z.number({ error: 'must be a number of days, e.g. 2555 for 7 years' }).int({ error: 'must be a whole number of days' }),
+      },
+      { error: 'must be an object such as {"mode":"GOVERNANCE","days":2555}' },
+    )
+    .optional(),
+});
+const CREATE_POOL_EXAMPLE = '{"name":"finance-7y","destination":{"kind":"vault","vault":"finance"},"retention":{"mode":"COMPLIANCE","days":2555}}';
+
 export function tapeRoutes(service: TapeService): Route[] {
   return [
     {
@@ -75,8 +103,10 @@ export function tapeRoutes(service: TapeService): Route[] {
     {
       method: 'DELETE',
       path: '/tapes/:barcode',
-      handle: refusals(async ({ params }) => {
-        await service.deleteTape(params['barcode']!);
+      handle: refusals(async (request) => {
+        const body = await request.body();
+        const options = body === undefined ? {} : validateBody(deleteTape, body, DELETE_EXAMPLE);
+        await service.deleteTape(request.params['barcode']!, options);
         return { status: 204 };
       }),
     },
@@ -94,6 +124,21 @@ export function tapeRoutes(service: TapeService): Route[] {
       handle: refusals(async ({ params }) => ({ status: 201, body: await service.importTape(params['barcode']!) })),
     },
     { method: 'GET', path: '/library', handle: refusals(async () => ({ status: 200, body: await service.libraryStatus() })) },
+    {
+      method: 'POST',
+      path: '/pools',
+      handle: refusals(async (request) => ({ status: 201, body: await service.createPool(validateBody(createPool, await request.body(), CREATE_POOL_EXAMPLE)) })),
+    },
+    { method: 'GET', path: '/pools', handle: refusals(async () => ({ status: 200, body: { pools: await service.listPools() } })) },
+    { method: 'GET', path: '/pools/:name', handle: refusals(async ({ params }) => ({ status: 200, body: await service.describePool(params['name']!) })) },
+    {
+      method: 'DELETE',
+      path: '/pools/:name',
+      handle: refusals(async ({ params }) => {
+        await service.deletePool(params['name']!);
+        return { status: 204 };
+      }),
+    },
   ];
 }
 

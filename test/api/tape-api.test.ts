@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { startApiServer, type ApiServer } from '../../src/api/server.ts';
 import { newApiToken } from '../../src/api/credentials.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { TapeInfo } from '../../src/tape/tape-service.ts';
+import type { PoolInfo, TapeInfo } from '../../src/tape/tape-service.ts';
 import { StandInTapeService } from './tape-service-stand-in.ts';
 
 const GiB = 2 ** 30;
@@ -139,6 +139,112 @@ describe('management API: tape routes over HTTP', () => {
     assert.equal(move.status, 400);
     assert.match(move.json.error.message, /to\.kind: must be "slot", "drive" or "import-export"; to\.index: counts from 1; send e\.g\. \{"to":\{"kind":"drive","index":1\}\}/);
     assert.deepEqual(await service.listTapes().then((t) => t.map((x) => x.location.kind)), ['slot']);
+  });
+
+  it('creates, lists, describes and deletes pools; refuses built-in and used ones', async () => {
+    const created = await call('POST', '/pools', { name: 'finance-7y', destination: { kind: 'vault', vault: 'finance' }, retention: { mode: 'COMPLIANCE', days: 2555 } });
+    assert.equal(created.status, 201);
+    assert.deepEqual([created.json.name, created.json.destination, created.json.retention, created.json.builtIn], [
+      'finance-7y',
+      { kind: 'vault', vault: 'finance' },
+      { mode: 'COMPLIANCE', days: 2555 },
+      false,
+    ]);
+    const cold = await call('POST', '/pools', { name: 'cold', destination: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' } });
+    assert.deepEqual([cold.status, cold.json.retention], [201, { mode: 'NONE', days: 0 }]);
+
+    const list = await call('GET', '/pools');
+    assert.equal(list.status, 200);
+    assert.deepEqual(
+      list.json.pools.map((p: PoolInfo) => [p.name, p.builtIn]),
+      [
+        ['GLACIER', true],
+        ['DEEP_ARCHIVE', true],
+        ['finance-7y', false],
+        ['cold', false],
+      ],
+    );
+    assert.deepEqual((await call('GET', '/pools/finance-7y')).json, created.json);
+    const missing = await call('GET', '/pools/nope');
+    assert.deepEqual([missing.status, missing.json.error.code], [404, 'POOL_NOT_FOUND']);
+    assert.match(missing.json.error.message, /choose one of GLACIER, DEEP_ARCHIVE, finance-7y, cold/);
+
+    const duplicate = await call('POST', '/pools', { name: 'cold', destination: { kind: 'vault', vault: 'x' } });
+    assert.deepEqual([duplicate.status, duplicate.json.error.code], [409, 'DUPLICATE_POOL']);
+    const badName = await call('POST', '/pools', { name: 'has space', destination: { kind: 'vault', vault: 'x' } });
+    assert.deepEqual([badName.status, badName.json.error.code], [400, 'INVALID_POOL']);
+
+    await call('POST', '/tapes', { barcode: 'FIN001', sizeBytes: 100 * GiB, pool: 'cold' });
+    const inUse = await call('DELETE', '/pools/cold');
+    assert.deepEqual([inUse.status, inUse.json.error.code], [409, 'POOL_IN_USE']);
+    const builtIn = await call('DELETE', '/pools/GLACIER');
+    assert.deepEqual([builtIn.status, builtIn.json.error.code], [400, 'INVALID_POOL']);
+    const deleted = await call('DELETE', '/pools/finance-7y');
+    assert.deepEqual([deleted.status, deleted.json], [204, undefined]);
+    assert.equal((await call('GET', '/pools/finance-7y')).status, 404);
+  });
+
+  it('refuses a tape in an unknown pool with 404 and the pools there are', async () => {
+    const res = await call('POST', '/tapes', { count: 2, barcodePrefix: 'ABC', sizeBytes: 100 * GiB, pool: 'weekly' });
+    assert.deepEqual([res.status, res.json.error.code], [404, 'POOL_NOT_FOUND']);
+    assert.match(res.json.error.message, /there is no pool weekly: choose one of GLACIER, DEEP_ARCHIVE, or create it with "tapegw pool create"/);
+    assert.deepEqual(await service.listTapes(), []);
+  });
+
+  it('holds a locked tape: 409 RETENTION_LOCKED, a GOVERNANCE lock bypassed on request, COMPLIANCE never', async () => {
+    await call('POST', '/pools', { name: 'gov', destination: { kind: 'vault', vault: 'g' }, retention: { mode: 'GOVERNANCE', days: 30 } });
+    await call('POST', '/pools', { name: 'comp', destination: { kind: 'vault', vault: 'c' }, retention: { mode: 'COMPLIANCE', days: 30 } });
+    const gov = await call('POST', '/tapes', { barcode: 'GOV001', sizeBytes: 100 * GiB, pool: 'gov' });
+    assert.equal(Date.parse(gov.json.tapes[0].retentionUntil), Date.parse(gov.json.tapes[0].createdAt) + 30 * 86_400_000);
+    await call('POST', '/tapes', { barcode: 'CMP001', sizeBytes: 100 * GiB, pool: 'comp' });
+
+    for (const body of [undefined, { bypassGovernanceRetention: false }, {}]) {
+      const refused = await call('DELETE', '/tapes/GOV001', body);
+      assert.deepEqual([refused.status, refused.json.error.code], [409, 'RETENTION_LOCKED'], JSON.stringify(body));
+      assert.match(refused.json.error.message, /GOVERNANCE retention lock keeps it until .*: wait, or delete with --bypass-governance-retention/);
+    }
+    assert.equal((await call('DELETE', '/tapes/GOV001', { bypassGovernanceRetention: true })).status, 204);
+    assert.equal((await call('GET', '/tapes/GOV001')).status, 404);
+
+    const compliance = await call('DELETE', '/tapes/CMP001', { bypassGovernanceRetention: true });
+    assert.deepEqual([compliance.status, compliance.json.error.code], [409, 'RETENTION_LOCKED']);
+    assert.match(compliance.json.error.message, /COMPLIANCE retention lock .*nobody can delete it before then/);
+    assert.equal((await call('GET', '/tapes/CMP001')).status, 200);
+  });
+
+  it('refuses malformed pool and delete bodies with 400 and what to send', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [undefined, /no body: send a JSON object such as \{"name":"finance-7y","destination":\{"kind":"vault"/],
+      [{ name: 'p' }, /destination: must be \{"kind":"vault","vault":"NAME"\} or \{"kind":"storage-class","storageClass":"GLACIER"\}/],
+      [{ name: 'p', destination: { kind: 'tape' } }, /destination\.kind: must be \{"kind":"vault"/],
+      [{ name: 'p', destination: { kind: 'storage-class', storageClass: 'STANDARD' } }, /destination\.storageClass: must be "GLACIER" or "DEEP_ARCHIVE"/],
+      [{ name: 'p', destination: { kind: 'vault', vault: 'v' }, retention: { mode: 'FOREVER', days: 1 } }, /retention\.mode: must be "NONE", "GOVERNANCE" or "COMPLIANCE"/],
+      [{ name: 'p', destination: { kind: 'vault', vault: 'v' }, retention: { mode: 'GOVERNANCE', days: '7y' } }, /retention\.days: must be a number of days, e\.g\. 2555/],
+      [{ name: 'p', destination: { kind: 'vault', vault: 'v' }, retention: 30 }, /retention: must be an object such as \{"mode":"GOVERNANCE","days":2555\}/],
+      [{ name: 7, destination: { kind: 'vault', vault: 'v' } }, /name: must be a string such as "finance-7y"/],
+      [{ name: 'p', destination: { kind: 'vault', vault: 'v' }, lock: 'GOVERNANCE' }, /unknown field "lock"/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await call('POST', '/pools', body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(res.json.error.code, 'INVALID_REQUEST');
+      assert.match(res.json.error.message, message);
+    }
+    const retention = await call('POST', '/pools', { name: 'p', destination: { kind: 'vault', vault: 'v' }, retention: { mode: 'GOVERNANCE', days: 40_000 } });
+    assert.deepEqual([retention.status, retention.json.error.code], [400, 'INVALID_POOL']);
+    assert.match(retention.json.error.message, /from 0 to 36500/);
+    assert.deepEqual((await service.listPools()).map((p) => p.name), ['GLACIER', 'DEEP_ARCHIVE']);
+
+    await call('POST', '/tapes', { barcode: 'DEL001', sizeBytes: 100 * GiB });
+    for (const [body, message] of [
+      [{ bypassGovernanceRetention: 'yes' }, /bypassGovernanceRetention: must be true or false; send e\.g\. \{"bypassGovernanceRetention":true\}, or no body/],
+      [{ bypass: true }, /unknown field "bypass"/],
+    ] as const) {
+      const res = await call('DELETE', '/tapes/DEL001', body);
+      assert.equal(res.status, 400);
+      assert.match(res.json.error.message, message);
+    }
+    assert.equal((await call('GET', '/tapes/DEL001')).status, 200);
   });
 
   it('refuses an oversized body with 413 and keeps serving', async () => {

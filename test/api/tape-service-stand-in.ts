@@ -1,14 +1,19 @@
-// Test stand-in for the gateway's TapeService: an in-memory library with the
-// same refusals (TapeServiceError codes) as the real one, for API and CLI tests
-// that need no cartridges, catalog or S3.
+// Test stand-in for the gateway's TapeService: an in-memory library and pools
+// with the same refusals (TapeServiceError codes) as the real one, and the
+// real pool and retention rules, for API and CLI tests that need no
+// cartridges, catalog or S3.
 import { BarcodeError, validateBarcode } from '../../src/tape/barcode.ts';
+import { checkDeletable, DEFAULT_POOL, newPool, retentionUntil } from '../../src/tape/pools.ts';
 import {
   TapeServiceError,
+  type CreatePoolRequest,
   type CreateTapeRequest,
   type CreateTapesRequest,
+  type DeleteTapeOptions,
   type ElementKind,
   type LibraryStatus,
   type MoveTapeRequest,
+  type PoolInfo,
   type TapeInfo,
   type TapeService,
   type TapeStatus,
@@ -18,8 +23,14 @@ const GiB = 2 ** 30;
 const FIRST_ADDRESS: Record<ElementKind, number> = { drive: 256, 'import-export': 768, slot: 1024 };
 const STATUS: Record<ElementKind, TapeStatus> = { slot: 'AVAILABLE', drive: 'IN_DRIVE', 'import-export': 'IN_IMPORT_EXPORT' };
 
+const BUILT_IN: readonly PoolInfo[] = [
+  { name: 'GLACIER', destination: { kind: 'vault', vault: 'tapegw-archive' }, retention: { mode: 'NONE', days: 0 }, builtIn: true, createdAt: new Date(0).toISOString() },
+  { name: 'DEEP_ARCHIVE', destination: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' }, retention: { mode: 'NONE', days: 0 }, builtIn: true, createdAt: new Date(0).toISOString() },
+];
+
 export class StandInTapeService implements TapeService {
   private readonly tapes = new Map<string, TapeInfo>();
+  private readonly pools = new Map(BUILT_IN.map((p) => [p.name, p]));
   private readonly counts: Record<ElementKind, number>;
 
   constructor(shape: { slots?: number; drives?: number; importExport?: number } = {}) {
@@ -32,12 +43,13 @@ export class StandInTapeService implements TapeService {
     }
     if (request.count > 100) throw new TapeServiceError('INVALID_COUNT', `${request.count} tapes at once is too many: create at most 100`);
     checkSize(request.sizeBytes);
+    const pool = await this.describePool(request.pool ?? DEFAULT_POOL);
     const barcodes: string[] = [];
     for (let n = 1; barcodes.length < request.count; n++) {
       const barcode = `${request.barcodePrefix}${String(n).padStart(6 - request.barcodePrefix.length, '0')}`;
       if (!this.tapes.has(barcode)) barcodes.push(barcode);
     }
-    return barcodes.map((barcode) => this.add(barcode, request));
+    return barcodes.map((barcode) => this.add(barcode, request, pool));
   }
 
   async createTape(request: CreateTapeRequest): Promise<TapeInfo> {
@@ -51,7 +63,7 @@ export class StandInTapeService implements TapeService {
       throw new TapeServiceError('DUPLICATE_BARCODE', `a tape with barcode ${request.barcode} exists already: choose another barcode`);
     }
     checkSize(request.sizeBytes);
-    return this.add(request.barcode, request);
+    return this.add(request.barcode, request, await this.describePool(request.pool ?? DEFAULT_POOL));
   }
 
   async listTapes(): Promise<TapeInfo[]> {
@@ -64,12 +76,37 @@ export class StandInTapeService implements TapeService {
     return tape;
   }
 
-  async deleteTape(barcode: string): Promise<void> {
+  async deleteTape(barcode: string, options?: DeleteTapeOptions): Promise<void> {
     const tape = await this.describeTape(barcode);
+    checkDeletable(tape, this.pools.get(tape.pool)!, options);
     if (tape.status === 'IN_DRIVE') {
       throw new TapeServiceError('TAPE_IN_DRIVE', `tape ${barcode} is in drive ${tape.location.index}: move it to a slot first (tapegw tape move ${barcode} --to slot:N)`);
     }
     this.tapes.delete(barcode);
+  }
+
+  async createPool(request: CreatePoolRequest): Promise<PoolInfo> {
+    const pool = newPool(request);
+    if (this.pools.has(pool.name)) throw new TapeServiceError('DUPLICATE_POOL', `pool ${pool.name} already exists, and pools never change: choose another name`);
+    this.pools.set(pool.name, pool);
+    return pool;
+  }
+
+  async listPools(): Promise<PoolInfo[]> {
+    return [...this.pools.values()];
+  }
+
+  async describePool(name: string): Promise<PoolInfo> {
+    const pool = this.pools.get(name);
+    if (!pool) throw new TapeServiceError('POOL_NOT_FOUND', `there is no pool ${name}: choose one of ${[...this.pools.keys()].join(', ')}, or create it with "tapegw pool create"`);
+    return pool;
+  }
+
+  async deletePool(name: string): Promise<void> {
+    const pool = await this.describePool(name);
+    if (pool.builtIn) throw new TapeServiceError('INVALID_POOL', `${name} is a built-in pool and cannot be deleted`);
+    if ([...this.tapes.values()].some((t) => t.pool === name)) throw new TapeServiceError('POOL_IN_USE', `pool ${name} still has cartridges: delete them (or their archives) first`);
+    this.pools.delete(name);
   }
 
   async moveTape(request: MoveTapeRequest): Promise<TapeInfo> {
@@ -115,20 +152,22 @@ export class StandInTapeService implements TapeService {
     return [...this.tapes.values()].find((t) => t.location.kind === kind && t.location.index === index);
   }
 
-  private add(barcode: string, request: { sizeBytes: number; pool?: string; worm?: boolean }): TapeInfo {
+  private add(barcode: string, request: { sizeBytes: number; worm?: boolean }, pool: PoolInfo): TapeInfo {
     let index = 1;
     while (this.occupant('slot', index)) index++;
     if (index > this.counts.slot) throw new TapeServiceError('NO_FREE_SLOT', 'every storage slot is full: delete or export a tape first');
-    const tape: TapeInfo = {
+    let tape: TapeInfo = {
       barcode,
       sizeBytes: request.sizeBytes,
       usedBytes: 0,
       status: 'AVAILABLE',
       location: { kind: 'slot', index, address: FIRST_ADDRESS.slot + index - 1 },
       worm: request.worm ?? false,
-      pool: request.pool ?? 'GLACIER',
+      pool: pool.name,
       createdAt: new Date().toISOString(),
     };
+    const until = retentionUntil(tape, pool);
+    if (until) tape = { ...tape, retentionUntil: until.toISOString() };
     this.tapes.set(barcode, tape);
     return tape;
   }
