@@ -14,12 +14,13 @@ export class ApiClient {
     return this.send('GET', path) as Promise<T>;
   }
 
-  post<T>(path: string, body: unknown): Promise<T> {
+  /** Without a body the request has none; a 204 answer resolves to undefined. */
+  post<T>(path: string, body?: unknown): Promise<T> {
     return this.send('POST', path, body) as Promise<T>;
   }
 
-  async delete(path: string): Promise<void> {
-    await this.send('DELETE', path);
+  async delete(path: string, body?: unknown): Promise<void> {
+    await this.send('DELETE', path, body);
   }
 
   private async send(method: string, path: string, body?: unknown): Promise<unknown> {

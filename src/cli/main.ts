@@ -5,6 +5,8 @@ import yargs from 'yargs';
 import type { Parsing } from './command.ts';
 import { CliError, EXIT, usageError } from './errors.ts';
 import { libraryCommand } from './library-commands.ts';
+import { poolCommand } from './pool-commands.ts';
+import { shelfCommand } from './shelf-commands.ts';
 import { tapeCommand } from './tape-commands.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -23,8 +25,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('token', { type: 'string', requiresArg: true, global: true, describe: 'bearer token instead of the one in api.json (better: GATEWAY_API_TOKEN)', defaultDescription: '$GATEWAY_API_TOKEN' })
     .group(['data-dir', 'api-url', 'token'], 'Finding the gateway:')
     .command(tapeCommand(parsing))
+    .command(poolCommand(parsing))
+    .command(shelfCommand(parsing))
     .command(libraryCommand(parsing))
-    .demandCommand(1, 'say what to do: tapegw tape … or tapegw library status')
+    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf … or tapegw library status')
     .strict()
     .recommendCommands()
     .parserConfiguration({ 'duplicate-arguments-array': false })

@@ -1,9 +1,11 @@
-// tapegw tape create | list | describe | delete | move | import
+// tapegw tape create | list | describe | delete | move | import | archive | cancel-archival
 import type { Argv, CommandModule } from 'yargs';
+import type { ShelfTapeInfo } from '../shelf/shelf-service.ts';
 import type { TapeInfo } from '../tape/tape-service.ts';
 import { connect, enter, print, printJson, type GlobalOptions, type Parsing } from './command.ts';
 import { usageError } from './errors.ts';
 import { fields, humanSize, table } from './format.ts';
+import { followShelf, waitOptions, waitSettings, type WaitOptions } from './shelf-wait.ts';
 import { checkBarcode, formatElement, parseCount, parseElement, parseTapeSize } from './values.ts';
 
 const CREATE_EXAMPLE = 'tapegw tape create --count 10 --prefix ABC --size 2.5TiB';
@@ -11,7 +13,7 @@ const CREATE_EXAMPLE = 'tapegw tape create --count 10 --prefix ABC --size 2.5TiB
 export function tapeCommand(parsing: Parsing): CommandModule<GlobalOptions, GlobalOptions> {
   return {
     command: 'tape',
-    describe: 'create, list, describe, delete, move and import tapes (virtual cartridges)',
+    describe: 'create, list, describe, delete, move, import and archive tapes (virtual cartridges)',
     builder: (yargs) => {
       enter(parsing, 'tape', 'tapegw tape list');
       return yargs
@@ -21,7 +23,9 @@ export function tapeCommand(parsing: Parsing): CommandModule<GlobalOptions, Glob
         .command(remove(parsing))
         .command(move(parsing))
         .command(importTape(parsing))
-        .demandCommand(1, 'say what to do with tapes: create, list, describe, delete, move or import');
+        .command(archive(parsing))
+        .command(cancelArchival(parsing))
+        .demandCommand(1, 'say what to do with tapes: create, list, describe, delete, move, import, archive or cancel-archival');
     },
     handler: () => {},
   };
@@ -116,6 +120,7 @@ function describe(parsing: Parsing) {
           ['Pool', tape.pool],
           ['WORM', tape.worm ? 'yes' : 'no'],
           ['Created', tape.createdAt],
+          ...(tape.retentionUntil === undefined ? [] : [['Retained until', tape.retentionUntil] as const]),
         ]),
       );
     },
@@ -125,16 +130,20 @@ function describe(parsing: Parsing) {
 function remove(parsing: Parsing) {
   return {
     command: 'delete <barcode>',
-    describe: 'delete a tape and its data (refused while it is in a drive)',
+    describe: "delete a tape and its data (refused while it is in a drive or its pool's retention lock holds)",
     builder: (yargs: Argv<GlobalOptions>) => {
       enter(parsing, 'tape delete', 'tapegw tape delete ABC123L5');
-      return yargs.positional('barcode', { type: 'string', demandOption: true, describe: 'barcode of the tape' });
+      return yargs
+        .positional('barcode', { type: 'string', demandOption: true, describe: 'barcode of the tape' })
+        .option('bypass-governance-retention', { type: 'boolean', describe: 'delete despite a GOVERNANCE retention lock (never a COMPLIANCE one)' })
+        .option('json', { type: 'boolean', describe: 'print {"barcode":BARCODE,"deleted":true}' });
     },
-    handler: async (argv: GlobalOptions & { barcode: string }) => {
+    handler: async (argv: GlobalOptions & { barcode: string; bypassGovernanceRetention?: boolean; json?: boolean }) => {
       const barcode = checkBarcode(argv.barcode);
       const api = await connect(argv);
-      await api.delete(`/tapes/${encodeURIComponent(barcode)}`);
-      print(`Deleted tape ${barcode}.\n`);
+      await api.delete(`/tapes/${encodeURIComponent(barcode)}`, argv.bypassGovernanceRetention ? { bypassGovernanceRetention: true } : undefined);
+      if (argv.json) printJson({ barcode, deleted: true });
+      else print(`Deleted tape ${barcode}.\n`);
     },
   };
 }
@@ -180,6 +189,49 @@ function importTape(parsing: Parsing) {
       const tape = await api.post<TapeInfo>(`/tapes/${encodeURIComponent(barcode)}/import`, {});
       if (argv.json) printJson(tape);
       else print(`Imported tape ${tape.barcode} (${humanSize(tape.usedBytes)} of ${humanSize(tape.sizeBytes)} used) into ${formatElement(tape.location)}.\n`);
+    },
+  };
+}
+
+function archive(parsing: Parsing) {
+  return {
+    command: 'archive <barcode>',
+    aliases: ['eject'],
+    describe: "eject a tape to the vault shelf: its data goes to its pool's archive and it leaves the library",
+    builder: (yargs: Argv<GlobalOptions>) => {
+      enter(parsing, 'tape archive', 'tapegw tape archive ABC123L5 --wait');
+      return waitOptions(yargs.positional('barcode', { type: 'string', demandOption: true, describe: 'barcode of the tape (not in a drive)' }), 'ARCHIVED').example(
+        'tapegw tape archive ABC123L5 --wait',
+        'archive and show progress until the tape is ARCHIVED',
+      );
+    },
+    handler: async (argv: GlobalOptions & WaitOptions & { barcode: string }) => {
+      const barcode = checkBarcode(argv.barcode);
+      const settings = waitSettings(argv);
+      const api = await connect(argv);
+      const started = await api.post<ShelfTapeInfo>(`/tapes/${encodeURIComponent(barcode)}/archive`);
+      await followShelf(api, started, 'ARCHIVED', settings, (tape) => `Tape ${tape.barcode} is ARCHIVED in pool ${tape.pool}${tape.archiveBytes === undefined ? '' : ` (${humanSize(tape.archiveBytes)} archived)`}.\n`);
+    },
+  };
+}
+
+function cancelArchival(parsing: Parsing) {
+  return {
+    command: 'cancel-archival <barcode>',
+    describe: 'stop an archival not yet ARCHIVED: the tape goes back to a storage slot with its data',
+    builder: (yargs: Argv<GlobalOptions>) => {
+      enter(parsing, 'tape cancel-archival', 'tapegw tape cancel-archival ABC123L5');
+      return yargs
+        .positional('barcode', { type: 'string', demandOption: true, describe: 'barcode of the tape being archived' })
+        .option('json', { type: 'boolean', describe: 'print the tape, back in the library, as JSON' });
+    },
+    handler: async (argv: GlobalOptions & { barcode: string; json?: boolean }) => {
+      const barcode = checkBarcode(argv.barcode);
+      const api = await connect(argv);
+      await api.post(`/shelf/${encodeURIComponent(barcode)}/cancel-archival`);
+      const tape = await api.get<TapeInfo>(`/tapes/${encodeURIComponent(barcode)}`);
+      if (argv.json) printJson(tape);
+      else print(`Cancelled the archival of tape ${barcode}: it is ${tape.status} in ${formatElement(tape.location)}.\n`);
     },
   };
 }

@@ -2,7 +2,8 @@
 // management API takes; each refusal says what to type instead.
 import { parseSize } from '../config/size.ts';
 import { BarcodeError, validateBarcode } from '../tape/barcode.ts';
-import type { ElementKind, TapeLocation } from '../tape/tape-service.ts';
+import type { RetrievalTier } from '../shelf/shelf-service.ts';
+import type { ElementKind, RetentionMode, TapeLocation } from '../tape/tape-service.ts';
 import { usageError } from './errors.ts';
 
 const DECIMAL_SIZE = /^(\d+(?:\.\d+)?)\s*([KMGTP])B$/i;
@@ -49,4 +50,29 @@ export function parseElement(text: string): { kind: ElementKind; index: number }
 /** The inverse of parseElement, so what `tape list` shows can be typed after `--to`. */
 export function formatElement(location: Pick<TapeLocation, 'kind' | 'index'>): string {
   return `${location.kind}:${location.index}`;
+}
+
+/** One of `choices`, typed in any case: "bulk" is Bulk. */
+function choice<T extends string>(option: string, text: string, choices: readonly T[], what: string): T {
+  const found = choices.find((c) => c.toLowerCase() === text.trim().toLowerCase());
+  if (found) return found;
+  throw usageError(`--${option} ${JSON.stringify(text)} is not ${what}: type --${option} ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`);
+}
+
+export const parseTier = (text: string): RetrievalTier => choice('tier', text, ['Expedited', 'Standard', 'Bulk'] as const, 'a retrieval tier');
+
+export const parseStorageClass = (text: string): 'GLACIER' | 'DEEP_ARCHIVE' => choice('storage-class', text, ['GLACIER', 'DEEP_ARCHIVE'] as const, 'an archive storage class');
+
+export const parseRetentionLock = (text: string): Exclude<RetentionMode, 'NONE'> => choice('retention-lock', text, ['GOVERNANCE', 'COMPLIANCE'] as const, 'a retention lock');
+
+/** Whole days, 1 to 36500 (100 years). */
+export function parseRetentionDays(days: number): number {
+  if (!Number.isSafeInteger(days) || days < 1 || days > 36_500) throw usageError(`--retention-days takes whole days from 1 to 36500: e.g. --retention-days 2555 for 7 years`);
+  return days;
+}
+
+/** Seconds between checks while waiting, as milliseconds. */
+export function parseInterval(seconds: number): number {
+  if (!Number.isFinite(seconds) || seconds <= 0) throw usageError('--interval takes the seconds between checks, more than 0: e.g. --interval 30');
+  return seconds * 1000;
 }
