@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { newApiToken, writeApiCredentials } from '../../src/api/credentials.ts';
 import { startApiServer, type ApiServer } from '../../src/api/server.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { LibraryStatus, TapeInfo } from '../../src/tape/tape-service.ts';
+import type { LibraryStatus, PoolInfo, TapeInfo } from '../../src/tape/tape-service.ts';
 import { StandInTapeService } from '../api/tape-service-stand-in.ts';
 import { runCli, type CliRun } from './run-cli.ts';
 
@@ -137,8 +137,93 @@ describe('tapegw CLI against a running management API', function () {
     assertFailure(await cli('tape', 'create', '--count', '2', '--prefix', 'ABC', '--size', '1MiB'), 2, /a tape holds 100 GiB to 15 TiB/);
   });
 
+  it('creates pools with where they archive to and a retention lock; lists, describes and deletes them', async () => {
+    const created = await cli('pool', 'create', 'finance-7y', '--vault', 'finance', '--retention-lock', 'compliance', '--retention-days', '2555');
+    assert.deepEqual([created.code, created.stdout], [0, 'Created pool finance-7y: archives to vault finance, COMPLIANCE lock, 2555 days.\n'], created.stderr);
+    const cold = await cli('pool', 'create', 'cold', '--storage-class', 'DEEP_ARCHIVE', '--json');
+    assert.equal(cold.code, 0, cold.stderr);
+    assert.deepEqual(JSON.parse(cold.stdout) as PoolInfo, { ...(await service.describePool('cold')) });
+
+    const [table, json, described] = await Promise.all([cli('pool', 'list'), cli('pool', 'list', '--json'), cli('pool', 'describe', 'finance-7y')]);
+    assert.equal(
+      table.stdout,
+      [
+        'NAME          ARCHIVES TO                 RETENTION                   TYPE',
+        'GLACIER       vault tapegw-archive        no lock                     built-in',
+        'DEEP_ARCHIVE  storage class DEEP_ARCHIVE  no lock                     built-in',
+        'finance-7y    vault finance               COMPLIANCE lock, 2555 days  custom',
+        'cold          storage class DEEP_ARCHIVE  no lock                     custom',
+        '',
+      ].join('\n'),
+    );
+    assert.deepEqual((JSON.parse(json.stdout) as PoolInfo[]).map((p) => p.name), ['GLACIER', 'DEEP_ARCHIVE', 'finance-7y', 'cold']);
+    assert.match(described.stdout, /^Name +finance-7y\nArchives to +vault finance\nRetention +COMPLIANCE lock, 2555 days\nType +custom\nCreated +\d{4}-/);
+
+    assert.equal((await cli('tape', 'create', '--barcode', 'FIN001L5', '--size', '100GiB', '--pool', 'cold')).code, 0);
+    assertFailure(await cli('pool', 'delete', 'cold'), 1, /pool cold still has cartridges: delete them \(or their archives\) first/);
+    assertFailure(await cli('pool', 'delete', 'GLACIER'), 2, /GLACIER is a built-in pool and cannot be deleted/);
+    assertFailure(await cli('pool', 'describe', 'nope'), 1, /there is no pool nope: choose one of GLACIER, DEEP_ARCHIVE, finance-7y, cold/);
+    assertFailure(await cli('pool', 'create', 'cold', '--vault', 'x'), 1, /pool cold already exists, and pools never change/);
+    const deleted = await cli('pool', 'delete', 'finance-7y', '--json');
+    assert.deepEqual([deleted.code, JSON.parse(deleted.stdout)], [0, { pool: 'finance-7y', deleted: true }]);
+    assert.deepEqual((await service.listPools()).map((p) => p.name), ['GLACIER', 'DEEP_ARCHIVE', 'cold']);
+  });
+
+  it('says what to type instead of a wrong pool command line, with exit 2, and creates nothing', async () => {
+    const runs = await Promise.all([
+      cli('pool', 'create', 'p'),
+      cli('pool', 'create', 'p', '--vault', 'v', '--storage-class', 'GLACIER'),
+      cli('pool', 'create', 'p', '--storage-class', 'STANDARD'),
+      cli('pool', 'create', 'p', '--vault', 'v', '--retention-lock', 'GOVERNANCE'),
+      cli('pool', 'create', 'p', '--vault', 'v', '--retention-days', '30'),
+      cli('pool', 'create', 'p', '--vault', 'v', '--retention-lock', 'forever', '--retention-days', '30'),
+      cli('pool', 'create', 'p', '--vault', 'v', '--retention-lock', 'GOVERNANCE', '--retention-days', '0'),
+      cli('pool', 'create', 'has space', '--vault', 'v'),
+      cli('pool', 'create', '--vault', 'v'),
+    ]);
+    const messages = [
+      /say where the pool's tapes go: add --vault NAME or --storage-class GLACIER\|DEEP_ARCHIVE, e\.g\. tapegw pool create finance-7y --vault finance/,
+      /a pool archives to a vault or to a storage class, not both: give --vault or --storage-class/,
+      /--storage-class "STANDARD" is not an archive storage class: type --storage-class GLACIER or DEEP_ARCHIVE/,
+      /--retention-lock needs a duration: add --retention-days N, e\.g\. --retention-days 2555 for 7 years/,
+      /--retention-days needs a lock: add --retention-lock GOVERNANCE or --retention-lock COMPLIANCE/,
+      /--retention-lock "forever" is not a retention lock: type --retention-lock GOVERNANCE or COMPLIANCE/,
+      /--retention-days takes whole days from 1 to 36500: e\.g\. --retention-days 2555 for 7 years/,
+      /pool name "has space" must be 1 to 100 letters, digits, "-", "_" or "\.": e\.g\. finance-7y/,
+      /an argument is missing: type e\.g\. tapegw pool create finance-7y --vault finance .*\(more: tapegw pool create --help\)/,
+    ];
+    for (const [i, run] of runs.entries()) assertFailure(run, 2, messages[i]!);
+    assert.deepEqual((await service.listPools()).map((p) => p.name), ['GLACIER', 'DEEP_ARCHIVE']);
+  });
+
+  it('creates WORM tapes in a pool, refuses an unknown pool; deletes past a GOVERNANCE lock only with the bypass, never past COMPLIANCE', async () => {
+    assertFailure(await cli('tape', 'create', '--barcode', 'ABC001L5', '--size', '100GiB', '--pool', 'weekly'), 1, /there is no pool weekly: choose one of GLACIER, DEEP_ARCHIVE, or create it with "tapegw pool create"/);
+    await service.createPool({ name: 'gov', destination: { kind: 'vault', vault: 'g' }, retention: { mode: 'GOVERNANCE', days: 30 } });
+    await service.createPool({ name: 'comp', destination: { kind: 'vault', vault: 'c' }, retention: { mode: 'COMPLIANCE', days: 30 } });
+    const created = await cli('tape', 'create', '--barcode', 'GOV001L5', '--size', '100GiB', '--pool', 'gov', '--worm', '--json');
+    const [tape] = JSON.parse(created.stdout) as TapeInfo[];
+    assert.deepEqual([tape!.pool, tape!.worm, Date.parse(tape!.retentionUntil!) - Date.parse(tape!.createdAt)], ['gov', true, 30 * 86_400_000]);
+    await cli('tape', 'create', '--barcode', 'CMP001L5', '--size', '100GiB', '--pool', 'comp');
+
+    const described = await cli('tape', 'describe', 'GOV001L5');
+    assert.match(described.stdout, /^Pool +gov$/m);
+    assert.match(described.stdout, /^WORM +yes$/m);
+    assert.match(described.stdout, new RegExp(`^Retained until +${tape!.retentionUntil}$`, 'm'));
+
+    assertFailure(await cli('tape', 'delete', 'GOV001L5'), 1, /GOVERNANCE retention lock keeps it until \S+: wait, or delete with --bypass-governance-retention/);
+    const bypassed = await cli('tape', 'delete', 'GOV001L5', '--bypass-governance-retention', '--json');
+    assert.deepEqual([bypassed.code, JSON.parse(bypassed.stdout)], [0, { barcode: 'GOV001L5', deleted: true }], bypassed.stderr);
+    assertFailure(await cli('tape', 'delete', 'CMP001L5', '--bypass-governance-retention'), 1, /COMPLIANCE retention lock keeps it until \S+; nobody can delete it before then/);
+    assert.deepEqual((await service.listTapes()).map((t) => t.barcode), ['CMP001L5']);
+  });
+
   it('answers --help for every command', async () => {
-    const commands = [[], ['tape'], ['tape', 'create'], ['tape', 'list'], ['tape', 'describe'], ['tape', 'delete'], ['tape', 'move'], ['library'], ['library', 'status']];
+    const commands = [
+      [], ['tape'], ['tape', 'create'], ['tape', 'list'], ['tape', 'describe'], ['tape', 'delete'], ['tape', 'move'], ['tape', 'archive'], ['tape', 'cancel-archival'],
+      ['pool'], ['pool', 'create'], ['pool', 'list'], ['pool', 'describe'], ['pool', 'delete'],
+      ['shelf'], ['shelf', 'list'], ['shelf', 'describe'], ['shelf', 'retrieve'], ['shelf', 'cancel-retrieval'], ['shelf', 'delete'],
+      ['library'], ['library', 'status'],
+    ];
     const runs = await Promise.all(commands.map((command) => cli(...command, '--help')));
     for (const [i, run] of runs.entries()) {
       assert.equal(run.code, 0, run.stderr);
