@@ -148,14 +148,38 @@ export class StandInTapeService implements TapeService {
     };
   }
 
+  /** Takes a tape out of the library, as an export to the shelf does (refused while it is in a drive). */
+  take(barcode: string): TapeInfo {
+    const tape = this.tapes.get(barcode);
+    if (!tape) throw new TapeServiceError('TAPE_NOT_FOUND', `no tape has barcode ${barcode}: list the tapes with tapegw tape list`);
+    if (tape.status === 'IN_DRIVE') {
+      throw new TapeServiceError('TAPE_IN_DRIVE', `tape ${barcode} is in drive ${tape.location.index}: move it to a slot first (tapegw tape move ${barcode} --to slot:N)`);
+    }
+    this.tapes.delete(barcode);
+    return tape;
+  }
+
+  /** Puts a tape taken out back into the first free storage slot. */
+  putBack(tape: TapeInfo): TapeInfo {
+    const index = this.freeSlot();
+    const back: TapeInfo = { ...tape, status: 'AVAILABLE', location: { kind: 'slot', index, address: FIRST_ADDRESS.slot + index - 1 } };
+    this.tapes.set(back.barcode, back);
+    return back;
+  }
+
+  private freeSlot(): number {
+    let index = 1;
+    while (this.occupant('slot', index)) index++;
+    if (index > this.counts.slot) throw new TapeServiceError('NO_FREE_SLOT', 'every storage slot is full: delete or export a tape first');
+    return index;
+  }
+
   private occupant(kind: ElementKind, index: number): TapeInfo | undefined {
     return [...this.tapes.values()].find((t) => t.location.kind === kind && t.location.index === index);
   }
 
   private add(barcode: string, request: { sizeBytes: number; worm?: boolean }, pool: PoolInfo): TapeInfo {
-    let index = 1;
-    while (this.occupant('slot', index)) index++;
-    if (index > this.counts.slot) throw new TapeServiceError('NO_FREE_SLOT', 'every storage slot is full: delete or export a tape first');
+    const index = this.freeSlot();
     let tape: TapeInfo = {
       barcode,
       sizeBytes: request.sizeBytes,
