@@ -102,9 +102,9 @@ export class LibraryService implements TapeService {
   }
 
   async moveTape(request: MoveTapeRequest): Promise<TapeInfo> {
-    const record = await this.record(request.barcode);
+    await this.record(request.barcode);
     await this.options.library.move(request.barcode, request.to);
-    return this.describeTape(record.barcode);
+    return this.describeTape(request.barcode);
   }
 
   async importTape(barcode: string): Promise<TapeInfo> {
