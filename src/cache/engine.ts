@@ -11,8 +11,10 @@ import { ObjectNotFoundError, ObjectStore, type S3Settings } from '../cloud/obje
 import type { Logger } from '../log.ts';
 import { BandwidthLimiter, type BandwidthSchedule } from './bandwidth.ts';
 import { BLOCK, Extent, blockCount, extentPath, type ExtentRecord } from './extent.ts';
+import { readFully, ShortReadError, writeFully } from './file-io.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { EngineMetrics, type EngineStats } from './metrics.ts';
+import { snapshot, SnapshotChangedError, type Snapshot } from './snapshot.ts';
 
 export interface EngineOptions {
   /** Directory for the extent files; the engine owns it. */
@@ -135,22 +137,29 @@ export class CacheEngine {
    * as zeros). Waits, never fails, while the upload buffer or the cache is full.
    * The bytes are durable only once sync() has covered them.
    */
-  async write(key: string, offset: number, data: Uint8Array): Promise<void> {
+  write(key: string, offset: number, data: Uint8Array): Promise<void> {
+    return this.writev(key, offset, [data]);
+  }
+
+  /** write() of `pieces` laid end to end from `offset`, without joining them first. */
+  async writev(key: string, offset: number, pieces: readonly Uint8Array[]): Promise<void> {
     this.assertOpen();
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`write offset ${offset} is not a byte position`);
-    if (data.length === 0) return;
-    if (data.length > this.options.cacheBytes - this.options.uploadBufferBytes) {
-      throw new RangeError(`a write of ${data.length} bytes cannot fit a cache of ${this.options.cacheBytes} with a ${this.options.uploadBufferBytes}-byte upload buffer`);
+    let length = 0;
+    for (const piece of pieces) length += piece.length;
+    if (length === 0) return;
+    if (length > this.options.cacheBytes - this.options.uploadBufferBytes) {
+      throw new RangeError(`a write of ${length} bytes cannot fit a cache of ${this.options.cacheBytes} with a ${this.options.uploadBufferBytes}-byte upload buffer`);
     }
-    await this.admit(data.length);
-    this.reservedBytes += data.length;
+    await this.admit(length);
+    this.reservedBytes += length;
     try {
       await this.locks.run(key, async () => {
         const extent = await this.forWrite(key);
-        await this.writeLocked(extent, offset, data);
+        await this.writeLocked(extent, offset, pieces, length);
       });
     } finally {
-      this.reservedBytes -= data.length;
+      this.reservedBytes -= length;
     }
     void this.evictIfNeeded();
   }
@@ -347,9 +356,9 @@ export class CacheEngine {
     return extent;
   }
 
-  private async writeLocked(extent: Extent, offset: number, data: Uint8Array): Promise<void> {
+  private async writeLocked(extent: Extent, offset: number, pieces: readonly Uint8Array[], length: number): Promise<void> {
     const before = extent.size;
-    const end = offset + data.length;
+    const end = offset + length;
     const size = Math.max(before, end);
     const first = Math.floor(Math.min(offset, before) / BLOCK);
     const last = Math.floor((size - 1) / BLOCK);
@@ -361,14 +370,14 @@ export class CacheEngine {
       const from = b * BLOCK;
       const to = Math.min(from + BLOCK, size);
       if (offset <= from && end >= to) {
-        crcs.push(crc32c(data.subarray(from - offset, to - offset)));
+        crcs.push(crc32cOf(slicesIn(pieces, offset, from, to)));
       } else if (offset === before && from < before && end >= to) {
-        crcs.push(crc32c(data.subarray(0, to - offset), extent.crcs[b])); // appending to a partial block
+        crcs.push(crc32cOf(slicesIn(pieces, offset, offset, to), extent.crcs[b])); // appending to a partial block
       } else {
-        crcs.push(crc32c(await this.patchedBlock(handle, extent, b, to - from, offset, data)));
+        crcs.push(crc32c(await this.patchedBlock(handle, extent, b, to - from, offset, pieces)));
       }
     }
-    await writeFully(handle, data, offset);
+    await writeFully(handle, pieces, offset);
     extent.resize(size);
     crcs.forEach((c, i) => {
       extent.crcs[first + i] = c;
@@ -379,7 +388,7 @@ export class CacheEngine {
   }
 
   /** Block `b` as it will be after the write: its verified old bytes, zeros past the old end, the new bytes over them. */
-  private async patchedBlock(handle: FileHandle, extent: Extent, b: number, length: number, offset: number, data: Uint8Array): Promise<Buffer> {
+  private async patchedBlock(handle: FileHandle, extent: Extent, b: number, length: number, offset: number, pieces: readonly Uint8Array[]): Promise<Buffer> {
     const from = b * BLOCK;
     const block = Buffer.alloc(length);
     const old = Math.max(0, Math.min(extent.size - from, BLOCK));
@@ -387,9 +396,11 @@ export class CacheEngine {
       await readFully(handle, block.subarray(0, old), from);
       if (crc32c(block.subarray(0, old)) !== extent.crcs[b]) throw new CacheCorruptionError(extent.key, b);
     }
-    const lo = Math.max(offset, from);
-    const hi = Math.min(offset + data.length, from + length);
-    if (lo < hi) block.set(data.subarray(lo - offset, hi - offset), lo - from);
+    let at = Math.max(offset, from) - from;
+    for (const slice of slicesIn(pieces, offset, from, from + length)) {
+      block.set(slice, at);
+      at += slice.length;
+    }
     return block;
   }
 
@@ -466,7 +477,7 @@ export class CacheEngine {
     if (this.usedBytes + this.reservedBytes + added > this.options.cacheBytes) return data; // served, not kept
     const file = await this.file(extent, true);
     file.verified = undefined;
-    await writeFully(file.handle, data, start);
+    await writeFully(file.handle, [data], start);
     for (let b = first; b <= last; b++) {
       extent.crcs[b] = crc32c(data.subarray((b - first) * BLOCK, (b - first + 1) * BLOCK));
       extent.present[b] = true;
@@ -562,37 +573,27 @@ export class CacheEngine {
     }
   }
 
-  /** Uploads the extent's current bytes; it is clean afterwards unless written meanwhile. */
-  private async upload(key: string, entry: QueueEntry): Promise<void> {
+  /**
+   * Uploads the extent as it is now, streamed from its file, while writers go
+   * on; it is clean afterwards unless written meanwhile. Appends leave the bytes
+   * being sent alone. A write over them, or a truncation, makes the upload start
+   * again holding the extent's lock (writers wait), so that it ends.
+   */
+  private async upload(key: string, entry: QueueEntry, exclusive = false): Promise<void> {
     const started = performance.now();
     const extent = this.extents.get(key);
     if (!extent || !extent.dirty) return this.settle(key, entry);
-    let gen = 0;
-    if (extent.size <= this.store.multipartThreshold) {
-      // A snapshot in memory: writers go on while it travels.
-      const { data, crcs } = await this.locks.run(key, async () => {
-        gen = extent.gen;
-        extent.state = 'uploading';
-        await this.putRecord(extent);
-        return { data: await this.readVerified(extent, 0, extent.size), crcs: extent.crcs.slice() };
-      });
-      await this.store.put(key, data, { blockSize: BLOCK, crcs }).catch((error: unknown) => {
-        if (extent.state === 'uploading') extent.state = 'dirty';
-        throw error;
-      });
-    } else {
-      // Too large to hold in memory: writers to this extent wait for the upload.
-      await this.locks.run(key, async () => {
-        gen = extent.gen;
-        extent.state = 'uploading';
-        await this.putRecord(extent);
-        try {
-          await this.store.put(key, { size: extent.size, read: (offset, length) => this.readVerified(extent, offset, length) });
-        } catch (error) {
-          extent.state = 'dirty';
-          throw error;
-        }
-      });
+    let gen: number;
+    try {
+      gen = exclusive
+        ? await this.locks.run(key, async () => this.send(extent, await this.begin(extent)))
+        : await this.send(extent, await this.locks.run(key, () => this.begin(extent)));
+    } catch (error) {
+      if (extent.state === 'uploading') extent.state = 'dirty';
+      if (!(error instanceof SnapshotChangedError)) throw error;
+      // The lock lets a write in progress finish before its generation is compared.
+      if (exclusive || !(await this.locks.run(key, async () => extent.gen !== error.gen))) throw new CacheCorruptionError(key, error.block);
+      return this.upload(key, entry, true);
     }
     this.metrics.observeUpload((performance.now() - started) / 1000);
     await this.locks.run(key, async () => {
@@ -605,6 +606,23 @@ export class CacheEngine {
       this.dirtyBytes -= extent.size;
       await this.settle(key, entry, extent);
     });
+  }
+
+  /** Marks the extent uploading and takes the snapshot to send; under its lock. */
+  private async begin(extent: Extent): Promise<Snapshot> {
+    extent.state = 'uploading';
+    await this.putRecord(extent);
+    return snapshot(extent);
+  }
+
+  /** Sends the snapshot; resolves to the generation it holds. */
+  private async send(extent: Extent, shot: Snapshot): Promise<number> {
+    try {
+      await this.store.put(extent.key, shot);
+      return shot.gen;
+    } finally {
+      await shot.close();
+    }
   }
 
   /** Removes a finished queue entry (unless a newer one replaced it), with the extent's new record. */
@@ -777,25 +795,6 @@ export class CacheEngine {
   }
 }
 
-class ShortReadError extends Error {
-  override readonly name = 'ShortReadError';
-}
-
-async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  for (let at = 0; at < data.length; ) {
-    const { bytesWritten } = await handle.write(data, at, data.length - at, position + at);
-    at += bytesWritten;
-  }
-}
-
-async function readFully(handle: FileHandle, into: Buffer, position: number): Promise<void> {
-  for (let at = 0; at < into.length; ) {
-    const { bytesRead } = await handle.read(into, at, into.length - at, position + at);
-    if (bytesRead === 0) throw new ShortReadError(`file ends at ${position + at}, ${into.length - at} bytes short`);
-    at += bytesRead;
-  }
-}
-
 async function fsyncPath(path: string, flags: string): Promise<void> {
   let handle: FileHandle;
   try {
@@ -812,4 +811,24 @@ async function fsyncPath(path: string, flags: string): Promise<void> {
 
 function ignoreMissing(error: unknown): void {
   if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+}
+
+/** The parts of `pieces` (laid end to end from `offset`) that fall within [from, to). */
+function slicesIn(pieces: readonly Uint8Array[], offset: number, from: number, to: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = offset;
+  for (const piece of pieces) {
+    const lo = Math.max(at, from);
+    const hi = Math.min(at + piece.length, to);
+    if (lo < hi) out.push(piece.subarray(lo - at, hi - at));
+    at += piece.length;
+    if (at >= to) break;
+  }
+  return out;
+}
+
+function crc32cOf(slices: readonly Uint8Array[], initial?: number): number {
+  let crc = initial;
+  for (const slice of slices) crc = crc32c(slice, crc);
+  return crc ?? 0;
 }
