@@ -27,6 +27,8 @@ import { decodeIndex, encodeEntries, indexHeader, INDEX_ENTRY_BYTES, INDEX_HEADE
 /** What a cartridge needs from the cache engine (CacheEngine provides it). */
 export interface CartridgeStore {
   write(key: string, offset: number, data: Uint8Array): Promise<void>;
+  /** write() of buffers laid end to end, when the store can take them without joining them. */
+  writev?(key: string, offset: number, pieces: readonly Uint8Array[]): Promise<void>;
   read(key: string, offset: number, length: number): Promise<Buffer>;
   size(key: string): Promise<number | undefined>;
   truncate(key: string, size: number): Promise<void>;
@@ -491,14 +493,16 @@ export class Cartridge implements TapeMedium {
     await previous;
     if (this.pendingBytes === 0) return;
     const segment = this.segments.at(-1)!;
-    const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const { pending } = this;
     const key = this.keys.data(segment.seq);
     const offset = segment.bytes - this.pendingBytes;
+    const write = this.store.writev
+      ? this.store.writev(key, offset, pending)
+      : this.store.write(key, offset, pending.length === 1 ? pending[0] : Buffer.concat(pending, this.pendingBytes));
     this.pending = [];
     this.pendingBytes = 0;
     this.touched.add(key);
     this.readAhead = undefined;
-    const write = this.store.write(key, offset, data);
     // Awaited by the next command; until then a failure must not count as unhandled.
     write.catch(() => undefined);
     this.inflight = write;
