@@ -73,6 +73,15 @@ interface Segment {
   sealed: boolean;
 }
 
+/** Whole records of one segment's data object, records `first` to `end` - 1, read from the store. */
+interface Piece {
+  readonly seq: number;
+  readonly first: number;
+  readonly end: number;
+  readonly start: number;
+  readonly data: Promise<Buffer>;
+}
+
 interface LoadedIndex {
   readonly entries: IndexEntry[];
   /** Byte offset of each entry's record within the segment's data object. */
@@ -101,8 +110,8 @@ export class Cartridge implements TapeMedium {
   private pendingBytes = 0;
   /** The engine write of the previous batch, still running while the next one fills. */
   private inflight: Promise<void> | undefined;
-  /** Bytes of one segment's data object read ahead of a sequential reader. */
-  private readAhead: { readonly seq: number; readonly start: number; readonly data: Buffer } | undefined;
+  /** Pieces of a segment's data object read ahead of a sequential reader: the one it reads from, and the next one, already on its way. */
+  private readAhead: Piece[] = [];
   private readonly indexes = new Map<number, LoadedIndex>();
   /** Keys written since the last sync point. */
   private readonly touched = new Set<string>();
@@ -244,7 +253,7 @@ export class Cartridge implements TapeMedium {
     const entry = index.entries[at];
     this.position++;
     if (entry.filemark) return { kind: 'filemark' };
-    const data = await this.recordBytes(segment, index.offsets[at], entry.length).catch((error: unknown) => {
+    const data = await this.recordBytes(segment, index, at).catch((error: unknown) => {
       if (error instanceof ChecksumMismatchError || error instanceof CacheCorruptionError || error instanceof UnverifiableObjectError) {
         throw new MediumError(`record ${this.position - 1} of ${this.barcode} cannot be read intact: ${error.message}`);
       }
@@ -256,16 +265,31 @@ export class Cartridge implements TapeMedium {
     return { kind: 'record', data };
   }
 
-  /** A record's bytes, from the read-ahead piece when it holds them, else with the next piece read. */
-  private async recordBytes(segment: Segment, offset: number, length: number): Promise<Buffer> {
-    const ahead = this.readAhead;
-    if (ahead && ahead.seq === segment.seq && offset >= ahead.start && offset + length <= ahead.start + ahead.data.length) {
-      return ahead.data.subarray(offset - ahead.start, offset - ahead.start + length);
+  /** Record `at` of the segment's bytes, from a piece read ahead; the next piece is read while this one is served. */
+  private async recordBytes(segment: Segment, index: LoadedIndex, at: number): Promise<Buffer> {
+    let next = this.readAhead.findIndex((p) => p.seq === segment.seq && p.first <= at && at < p.end);
+    if (next < 0) {
+      this.readAhead = [this.readPiece(segment, index, at)];
+      next = 0;
     }
-    const piece = Math.min(segment.bytes - offset, Math.max(length, READ_BATCH_BYTES));
-    const data = await this.store.read(this.keys.data(segment.seq), offset, piece);
-    this.readAhead = { seq: segment.seq, start: offset, data };
-    return data.subarray(0, length);
+    this.readAhead = this.readAhead.slice(next);
+    const piece = this.readAhead[0]!;
+    if (this.readAhead.length === 1 && index.offsets[piece.end] < index.offsets[index.entries.length]) {
+      this.readAhead.push(this.readPiece(segment, index, piece.end));
+    }
+    const data = await piece.data;
+    const from = index.offsets[at] - piece.start;
+    return data.subarray(from, from + index.entries[at].length);
+  }
+
+  /** Starts reading whole records from `first` on: about READ_BATCH_BYTES of them, at least one. */
+  private readPiece(segment: Segment, index: LoadedIndex, first: number): Piece {
+    const start = index.offsets[first];
+    const end = Math.max(first + 1, Math.min(index.entries.length, countBelow(index.offsets, start + READ_BATCH_BYTES + 1) - 1));
+    const data = this.store.read(this.keys.data(segment.seq), start, index.offsets[end] - start);
+    // A piece read ahead may never be used: its failure is reported only to a reader that needs it.
+    data.catch(() => undefined);
+    return { seq: segment.seq, first, end, start, data };
   }
 
   async spaceRecords(count: number): Promise<SpaceOutcome> {
@@ -428,7 +452,7 @@ export class Cartridge implements TapeMedium {
    */
   private async truncateAt(position: number): Promise<void> {
     await this.handOver();
-    this.readAhead = undefined;
+    this.readAhead = [];
     const keep: Segment[] = [];
     for (const segment of this.segments) {
       if (segment.firstObject >= position) {
@@ -502,7 +526,7 @@ export class Cartridge implements TapeMedium {
     this.pending = [];
     this.pendingBytes = 0;
     this.touched.add(key);
-    this.readAhead = undefined;
+    this.readAhead = [];
     // Awaited by the next command; until then a failure must not count as unhandled.
     write.catch(() => undefined);
     this.inflight = write;
@@ -539,7 +563,7 @@ export class Cartridge implements TapeMedium {
 }
 
 /** How many of the sorted numbers are below `value`. */
-function countBelow(sorted: readonly number[], value: number): number {
+function countBelow(sorted: ArrayLike<number>, value: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
