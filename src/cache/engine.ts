@@ -6,7 +6,7 @@ import { dirname, basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import type { Catalog, Section } from '../catalog/catalog.ts';
-import { crc32c } from '../cloud/checksum.ts';
+import { blockAndRangeCrcs, crc32c } from '../cloud/checksum.ts';
 import { ObjectNotFoundError, ObjectStore, type S3Settings } from '../cloud/object-store.ts';
 import type { Logger } from '../log.ts';
 import { BandwidthLimiter, type BandwidthSchedule } from './bandwidth.ts';
@@ -166,13 +166,30 @@ export class CacheEngine {
 
   /** Reads `length` bytes at `offset` of extent `key`, from the cache or else from the cloud. The buffer may be shared with other reads' results: do not write into it. */
   async read(key: string, offset: number, length: number): Promise<Buffer> {
+    return (await this.readRanges(key, offset, length, [])).data;
+  }
+
+  /**
+   * read() of consecutive ranges of the given lengths, with the CRC32C of each:
+   * taken from cached blocks in the same pass that checks them.
+   */
+  async readv(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: number[] }> {
+    let length = 0;
+    for (const l of lengths) length += l;
+    const { data, crcs } = await this.readRanges(key, offset, length, lengths);
+    // Bytes fetched from the cloud, or a block remembered: one pass over them for the ranges alone.
+    return { data, crcs: crcs ?? blockAndRangeCrcs(data, Infinity, 0, lengths).ranges };
+  }
+
+  /** The bytes, and the CRCs of `lengths` when they came from the cache's checked blocks. */
+  private async readRanges(key: string, offset: number, length: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs?: number[] }> {
     this.assertOpen();
     return this.locks.run(key, async () => {
       const extent = await this.known(key);
       if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > extent.size) {
         throw new RangeError(`read of ${key} at ${offset}+${length} passes its end (${extent.size})`);
       }
-      if (length === 0) return Buffer.alloc(0);
+      if (length === 0) return { data: Buffer.alloc(0), crcs: lengths.map(() => 0) };
       const first = Math.floor(offset / BLOCK);
       const last = Math.floor((offset + length - 1) / BLOCK);
       const sequential = extent.nextRead === offset;
@@ -181,7 +198,7 @@ export class CacheEngine {
       if (extent.allPresent(first, last)) {
         this.hits++;
         try {
-          return await this.readVerified(extent, offset, length);
+          return await this.readVerified(extent, offset, length, lengths);
         } catch (error) {
           if (!(error instanceof CacheCorruptionError) || extent.dirty) throw error;
           this.log.warn({ key, block: error.block }, 'cached block fails its checksum; fetching it again');
@@ -194,7 +211,7 @@ export class CacheEngine {
       const start = first * BLOCK;
       const end = Math.min(extent.size, (last + 1) * BLOCK + extent.readAhead);
       const fetched = await this.fill(extent, start, end);
-      return fetched.subarray(offset - start, offset - start + length);
+      return { data: fetched.subarray(offset - start, offset - start + length) };
     });
   }
 
@@ -219,7 +236,7 @@ export class CacheEngine {
       if (!Number.isSafeInteger(size) || size < 0 || size > extent.size) throw new RangeError(`cannot truncate ${key} (${extent.size} bytes) to ${size}`);
       if (size === extent.size) return;
       const last = blockCount(size) - 1;
-      const tail = size % BLOCK !== 0 ? await this.readVerified(extent, last * BLOCK, size - last * BLOCK) : undefined;
+      const tail = size % BLOCK !== 0 ? (await this.readVerified(extent, last * BLOCK, size - last * BLOCK)).data : undefined;
       const file = await this.file(extent, true);
       file.verified = undefined;
       await file.handle.truncate(size);
@@ -425,9 +442,13 @@ export class CacheEngine {
     return extent;
   }
 
-  /** Reads from the extent's file, checking every block touched against its CRC32C. */
-  private async readVerified(extent: Extent, offset: number, length: number): Promise<Buffer> {
-    if (length === 0) return Buffer.alloc(0);
+  /**
+   * Reads from the extent's file, checking every block touched against its
+   * CRC32C; with the CRCs of `lengths` (ranges from `offset`) taken in that pass,
+   * except for a block remembered from the last read.
+   */
+  private async readVerified(extent: Extent, offset: number, length: number, lengths: readonly number[] = []): Promise<{ data: Buffer; crcs?: number[] }> {
+    if (length === 0) return { data: Buffer.alloc(0) };
     const first = Math.floor(offset / BLOCK);
     const last = Math.floor((offset + length - 1) / BLOCK);
     const start = first * BLOCK;
@@ -441,7 +462,7 @@ export class CacheEngine {
     }
     const kept = file.verified;
     if (kept && first === last && kept.block === first && kept.gen === extent.gen && kept.crc === extent.crcs[first] && extent.present[first]) {
-      return kept.data.subarray(offset - start, offset - start + length);
+      return { data: kept.data.subarray(offset - start, offset - start + length) };
     }
     const buffer = Buffer.allocUnsafe(Math.min(extent.size, (last + 1) * BLOCK) - start);
     try {
@@ -450,16 +471,16 @@ export class CacheEngine {
       if (error instanceof ShortReadError) throw new CacheCorruptionError(extent.key, first);
       throw error;
     }
-    for (let b = first; b <= last; b++) {
-      const at = (b - first) * BLOCK;
-      if (crc32c(buffer.subarray(at, at + BLOCK)) !== extent.crcs[b]) throw new CacheCorruptionError(extent.key, b);
-    }
+    const { blocks, ranges } = blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths);
+    blocks.forEach((crc, i) => {
+      if (crc !== extent.crcs[first + i]) throw new CacheCorruptionError(extent.key, first + i);
+    });
     // A reader of consecutive small ranges reads and checks each block once; a larger read is not kept whole.
     if (last - first < 2) {
       const at = (last - first) * BLOCK;
       file.verified = { block: last, gen: extent.gen, crc: extent.crcs[last]!, data: buffer.subarray(at) };
     }
-    return buffer.subarray(offset - start, offset - start + length);
+    return { data: buffer.subarray(offset - start, offset - start + length), crcs: ranges };
   }
 
   /**

@@ -30,6 +30,8 @@ export interface CartridgeStore {
   /** write() of buffers laid end to end, when the store can take them without joining them. */
   writev?(key: string, offset: number, pieces: readonly Uint8Array[]): Promise<void>;
   read(key: string, offset: number, length: number): Promise<Buffer>;
+  /** read() of consecutive ranges, with the CRC32C of each, when the store takes them in the pass that checks its own blocks. */
+  readv?(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: readonly number[] }>;
   size(key: string): Promise<number | undefined>;
   truncate(key: string, size: number): Promise<void>;
   delete(key: string): Promise<void>;
@@ -79,7 +81,8 @@ interface Piece {
   readonly first: number;
   readonly end: number;
   readonly start: number;
-  readonly data: Promise<Buffer>;
+  /** The records' bytes, and their CRC32Cs when the store gives them. */
+  readonly read: Promise<{ data: Buffer; crcs?: readonly number[] }>;
 }
 
 interface LoadedIndex {
@@ -253,20 +256,20 @@ export class Cartridge implements TapeMedium {
     const entry = index.entries[at];
     this.position++;
     if (entry.filemark) return { kind: 'filemark' };
-    const data = await this.recordBytes(segment, index, at).catch((error: unknown) => {
+    const { data, crc } = await this.recordBytes(segment, index, at).catch((error: unknown) => {
       if (error instanceof ChecksumMismatchError || error instanceof CacheCorruptionError || error instanceof UnverifiableObjectError) {
         throw new MediumError(`record ${this.position - 1} of ${this.barcode} cannot be read intact: ${error.message}`);
       }
       throw error;
     });
-    if ((crc32c(data) >>> 0) !== entry.crc) {
+    if ((crc ?? (crc32c(data) >>> 0)) !== entry.crc) {
       throw new MediumError(`record ${this.position - 1} of ${this.barcode} fails its checksum`);
     }
     return { kind: 'record', data };
   }
 
   /** Record `at` of the segment's bytes, from a piece read ahead; the next piece is read while this one is served. */
-  private async recordBytes(segment: Segment, index: LoadedIndex, at: number): Promise<Buffer> {
+  private async recordBytes(segment: Segment, index: LoadedIndex, at: number): Promise<{ data: Buffer; crc?: number }> {
     let next = this.readAhead.findIndex((p) => p.seq === segment.seq && p.first <= at && at < p.end);
     if (next < 0) {
       this.readAhead = [this.readPiece(segment, index, at)];
@@ -277,19 +280,22 @@ export class Cartridge implements TapeMedium {
     if (this.readAhead.length === 1 && index.offsets[piece.end] < index.offsets[index.entries.length]) {
       this.readAhead.push(this.readPiece(segment, index, piece.end));
     }
-    const data = await piece.data;
+    const { data, crcs } = await piece.read;
     const from = index.offsets[at] - piece.start;
-    return data.subarray(from, from + index.entries[at].length);
+    return { data: data.subarray(from, from + index.entries[at].length), crc: crcs?.[at - piece.first] };
   }
 
   /** Starts reading whole records from `first` on: about READ_BATCH_BYTES of them, at least one. */
   private readPiece(segment: Segment, index: LoadedIndex, first: number): Piece {
     const start = index.offsets[first];
     const end = Math.max(first + 1, Math.min(index.entries.length, countBelow(index.offsets, start + READ_BATCH_BYTES + 1) - 1));
-    const data = this.store.read(this.keys.data(segment.seq), start, index.offsets[end] - start);
+    const key = this.keys.data(segment.seq);
+    const read = this.store.readv
+      ? this.store.readv(key, start, index.entries.slice(first, end).map((e) => e.length))
+      : this.store.read(key, start, index.offsets[end] - start).then((data) => ({ data }));
     // A piece read ahead may never be used: its failure is reported only to a reader that needs it.
-    data.catch(() => undefined);
-    return { seq: segment.seq, first, end, start, data };
+    read.catch(() => undefined);
+    return { seq: segment.seq, first, end, start, read };
   }
 
   async spaceRecords(count: number): Promise<SpaceOutcome> {

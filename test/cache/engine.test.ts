@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { crc32c } from '../../src/cloud/checksum.ts';
 import { ObjectNotFoundError, ObjectStore } from '../../src/cloud/object-store.ts';
 import { ChecksumMismatchError } from '../../src/cloud/retry.ts';
 import { CacheCorruptionError } from '../../src/cache/engine.ts';
@@ -287,6 +288,36 @@ describe('cache engine against s3rver', function () {
       assert.ok((await direct.get(`race/${key}`)).data.equals(want));
     } finally {
       await opened.close();
+    }
+  });
+
+  it('gives the CRC32C of each range readv reads, from cached blocks and from the cloud alike', async () => {
+    const settings = { ...s3.settings, prefix: 'readv/' };
+    const key = 'tape/R/seg';
+    const data = pattern(key, 3 * MiB);
+    const lengths = [100_000, 262_144, 0, 700_001, 5, 0];
+    const offset = 12_345;
+    const check = async (opened: Awaited<ReturnType<typeof openEngine>>) => {
+      const got = await opened.engine.readv(key, offset, lengths);
+      let at = offset;
+      assert.ok(got.data.equals(data.subarray(offset, offset + 1_062_150)));
+      assert.deepEqual(got.crcs, lengths.map((l) => crc32c(data.subarray(at, (at += l))) >>> 0));
+    };
+    const writer = await openEngine(await scratch(), settings);
+    try {
+      await writer.engine.write(key, 0, data);
+      await check(writer);
+      await writer.engine.drain();
+    } finally {
+      await writer.close();
+    }
+    const reader = await openEngine(await scratch(), settings);
+    try {
+      await check(reader); // fetched
+      await check(reader); // cached
+      assert.deepEqual(reader.engine.stats().hits, 1);
+    } finally {
+      await reader.close();
     }
   });
 
