@@ -6,7 +6,7 @@ import { dirname, basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import type { Catalog, Section } from '../catalog/catalog.ts';
-import { blockAndRangeCrcs, crc32c } from '../cloud/checksum.ts';
+import { blockAndRangeCrcs, crc32c, crc32cCombine } from '../cloud/checksum.ts';
 import { ObjectNotFoundError, ObjectStore, type S3Settings } from '../cloud/object-store.ts';
 import type { Logger } from '../log.ts';
 import { BandwidthLimiter, type BandwidthSchedule } from './bandwidth.ts';
@@ -137,31 +137,35 @@ export class CacheEngine {
    * as zeros). Waits, never fails, while the upload buffer or the cache is full.
    * The bytes are durable only once sync() has covered them.
    */
-  write(key: string, offset: number, data: Uint8Array): Promise<void> {
-    return this.writev(key, offset, [data]);
+  async write(key: string, offset: number, data: Uint8Array): Promise<void> {
+    await this.writev(key, offset, [data]);
   }
 
-  /** write() of `pieces` laid end to end from `offset`, without joining them first. */
-  async writev(key: string, offset: number, pieces: readonly Uint8Array[]): Promise<void> {
+  /**
+   * write() of `pieces` laid end to end from `offset`, without joining them
+   * first. Resolves to the CRC32C of each piece, taken in the pass that
+   * checksums the extent's blocks.
+   */
+  async writev(key: string, offset: number, pieces: readonly Uint8Array[]): Promise<number[]> {
     this.assertOpen();
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`write offset ${offset} is not a byte position`);
     let length = 0;
     for (const piece of pieces) length += piece.length;
-    if (length === 0) return;
+    if (length === 0) return pieces.map(() => 0);
     if (length > this.options.cacheBytes - this.options.uploadBufferBytes) {
       throw new RangeError(`a write of ${length} bytes cannot fit a cache of ${this.options.cacheBytes} with a ${this.options.uploadBufferBytes}-byte upload buffer`);
     }
     await this.admit(length);
     this.reservedBytes += length;
     try {
-      await this.locks.run(key, async () => {
+      return await this.locks.run(key, async () => {
         const extent = await this.forWrite(key);
-        await this.writeLocked(extent, offset, pieces, length);
+        return this.writeLocked(extent, offset, pieces, length);
       });
     } finally {
       this.reservedBytes -= length;
+      void this.evictIfNeeded();
     }
-    void this.evictIfNeeded();
   }
 
   /** Reads `length` bytes at `offset` of extent `key`, from the cache or else from the cloud. The buffer may be shared with other reads' results: do not write into it. */
@@ -373,7 +377,8 @@ export class CacheEngine {
     return extent;
   }
 
-  private async writeLocked(extent: Extent, offset: number, pieces: readonly Uint8Array[], length: number): Promise<void> {
+  /** Writes the pieces; the CRC32C of each. */
+  private async writeLocked(extent: Extent, offset: number, pieces: readonly Uint8Array[], length: number): Promise<number[]> {
     const before = extent.size;
     const end = offset + length;
     const size = Math.max(before, end);
@@ -383,14 +388,25 @@ export class CacheEngine {
     const { handle } = file;
     file.verified = undefined;
     const crcs: number[] = [];
+    const pieceCrcs = pieces.map(() => 0);
+    // Each new byte is checksummed once: its CRC goes into its block's and its piece's.
+    const fold = (from: number, to: number, crc = 0) => {
+      forEachSlice(pieces, offset, from, to, (slice, i) => {
+        const sliceCrc = crc32c(slice);
+        crc = crc32cCombine(crc, sliceCrc, slice.length);
+        pieceCrcs[i] = crc32cCombine(pieceCrcs[i]!, sliceCrc, slice.length);
+      });
+      return crc;
+    };
     for (let b = first; b <= last; b++) {
       const from = b * BLOCK;
       const to = Math.min(from + BLOCK, size);
       if (offset <= from && end >= to) {
-        crcs.push(crc32cOf(slicesIn(pieces, offset, from, to)));
+        crcs.push(fold(from, to));
       } else if (offset === before && from < before && end >= to) {
-        crcs.push(crc32cOf(slicesIn(pieces, offset, offset, to), extent.crcs[b])); // appending to a partial block
+        crcs.push(fold(offset, to, extent.crcs[b])); // appending to a partial block
       } else {
+        fold(from, to);
         crcs.push(crc32c(await this.patchedBlock(handle, extent, b, to - from, offset, pieces)));
       }
     }
@@ -402,6 +418,7 @@ export class CacheEngine {
     });
     this.usedBytes += size - before;
     this.markWritten(extent, before);
+    return pieceCrcs;
   }
 
   /** Block `b` as it will be after the write: its verified old bytes, zeros past the old end, the new bytes over them. */
@@ -414,10 +431,10 @@ export class CacheEngine {
       if (crc32c(block.subarray(0, old)) !== extent.crcs[b]) throw new CacheCorruptionError(extent.key, b);
     }
     let at = Math.max(offset, from) - from;
-    for (const slice of slicesIn(pieces, offset, from, from + length)) {
+    forEachSlice(pieces, offset, from, from + length, (slice) => {
       block.set(slice, at);
       at += slice.length;
-    }
+    });
     return block;
   }
 
@@ -834,22 +851,12 @@ function ignoreMissing(error: unknown): void {
   if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
 }
 
-/** The parts of `pieces` (laid end to end from `offset`) that fall within [from, to). */
-function slicesIn(pieces: readonly Uint8Array[], offset: number, from: number, to: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
+/** Calls `each` with the parts of `pieces` (laid end to end from `offset`) that fall within [from, to), in order, and the index of their piece. */
+function forEachSlice(pieces: readonly Uint8Array[], offset: number, from: number, to: number, each: (slice: Uint8Array, piece: number) => void): void {
   let at = offset;
-  for (const piece of pieces) {
+  for (let i = 0; i < pieces.length && at < to; at += pieces[i]!.length, i++) {
     const lo = Math.max(at, from);
-    const hi = Math.min(at + piece.length, to);
-    if (lo < hi) out.push(piece.subarray(lo - at, hi - at));
-    at += piece.length;
-    if (at >= to) break;
+    const hi = Math.min(at + pieces[i]!.length, to);
+    if (lo < hi) each(pieces[i]!.subarray(lo - at, hi - at), i);
   }
-  return out;
-}
-
-function crc32cOf(slices: readonly Uint8Array[], initial?: number): number {
-  let crc = initial;
-  for (const slice of slices) crc = crc32c(slice, crc);
-  return crc ?? 0;
 }

@@ -27,8 +27,8 @@ import { decodeIndex, encodeEntries, indexHeader, INDEX_ENTRY_BYTES, INDEX_HEADE
 /** What a cartridge needs from the cache engine (CacheEngine provides it). */
 export interface CartridgeStore {
   write(key: string, offset: number, data: Uint8Array): Promise<void>;
-  /** write() of buffers laid end to end, when the store can take them without joining them. */
-  writev?(key: string, offset: number, pieces: readonly Uint8Array[]): Promise<void>;
+  /** write() of buffers laid end to end, when the store can take them without joining them; the CRC32C of each, taken as it checksums its own blocks. */
+  writev?(key: string, offset: number, pieces: readonly Uint8Array[]): Promise<readonly number[]>;
   read(key: string, offset: number, length: number): Promise<Buffer>;
   /** read() of consecutive ranges, with the CRC32C of each, when the store takes them in the pass that checks its own blocks. */
   readv?(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: readonly number[] }>;
@@ -69,7 +69,7 @@ interface Segment {
   durableObjects: number;
   /** Objects whose index entries are in the store. */
   indexedObjects: number;
-  /** Index entries of the objects after indexedObjects, still only in memory. */
+  /** Index entries of the objects after indexedObjects, still only in memory (a record's CRC is set when it is handed over). */
   unindexed: IndexEntry[];
   /** Takes no more appends: full, or cut by a rewrite inside what a durable manifest counts. */
   sealed: boolean;
@@ -110,6 +110,8 @@ export class Cartridge implements TapeMedium {
   private readonly slotSizes = new Map<string, number>();
   /** Records written but not yet handed to the store: they belong to the last segment. */
   private pending: Buffer[] = [];
+  /** Their index entries, whose CRCs are taken as they are handed over. */
+  private pendingEntries: { crc: number }[] = [];
   private pendingBytes = 0;
   /** The engine write of the previous batch, still running while the next one fills. */
   private inflight: Promise<void> | undefined;
@@ -376,7 +378,7 @@ export class Cartridge implements TapeMedium {
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       if (used + record.length > capacityBytes) throw new EndOfPartitionError(i);
-      await this.append({ filemark: false, length: record.length, crc: crc32c(record) >>> 0 }, record);
+      await this.append({ filemark: false, length: record.length, crc: 0 }, record);
       used += record.length;
     }
     return { earlyWarning: this.inEarlyWarning(used) };
@@ -482,7 +484,7 @@ export class Cartridge implements TapeMedium {
     this.filemarks = this.filemarks.filter((m) => m < position);
   }
 
-  private async append(entry: IndexEntry, data?: Buffer): Promise<void> {
+  private async append(entry: { filemark: boolean; length: number; crc: number }, data?: Buffer): Promise<void> {
     let segment = this.segments.at(-1);
     if (!segment || segment.sealed) {
       segment = { seq: this.nextSeq++, firstObject: this.endOfData, objects: 0, bytes: 0, durableObjects: 0, indexedObjects: 0, unindexed: [], sealed: false };
@@ -490,6 +492,7 @@ export class Cartridge implements TapeMedium {
     }
     if (data && data.length > 0) {
       this.pending.push(data);
+      this.pendingEntries.push(entry);
       this.pendingBytes += data.length;
     }
     segment.unindexed.push(entry);
@@ -523,13 +526,16 @@ export class Cartridge implements TapeMedium {
     await previous;
     if (this.pendingBytes === 0) return;
     const segment = this.segments.at(-1)!;
-    const { pending } = this;
+    const { pending, pendingEntries } = this;
     const key = this.keys.data(segment.seq);
     const offset = segment.bytes - this.pendingBytes;
-    const write = this.store.writev
+    const written = this.store.writev
       ? this.store.writev(key, offset, pending)
-      : this.store.write(key, offset, pending.length === 1 ? pending[0] : Buffer.concat(pending, this.pendingBytes));
+      : this.store.write(key, offset, pending.length === 1 ? pending[0] : Buffer.concat(pending, this.pendingBytes)).then(() => pending.map((r) => crc32c(r) >>> 0));
+    // Every reader of index entries (read, flush, truncation) waits for the hand-over first.
+    const write = written.then((crcs) => crcs.forEach((crc, i) => (pendingEntries[i]!.crc = crc)));
     this.pending = [];
+    this.pendingEntries = [];
     this.pendingBytes = 0;
     this.touched.add(key);
     this.readAhead = [];

@@ -87,7 +87,8 @@ describe('cache engine against s3rver', function () {
     const apply = async (offset: number, data: Buffer) => {
       // In uneven pieces, so that blocks are checksummed across their boundaries.
       const cuts = [Math.floor(data.length / 3), Math.floor((data.length * 3) / 4)];
-      await opened.engine.writev(key, offset, [data.subarray(0, cuts[0]), data.subarray(cuts[0], cuts[1]), data.subarray(cuts[1])]);
+      const pieces = [data.subarray(0, cuts[0]), data.subarray(cuts[0], cuts[1]), data.subarray(cuts[1])];
+      assert.deepEqual(await opened.engine.writev(key, offset, pieces), pieces.map((p) => crc32c(p) >>> 0), 'the CRC of each piece');
       const end = Math.max(model.length, offset + data.length);
       const next = Buffer.alloc(end);
       model.copy(next);

@@ -192,7 +192,9 @@ describe('cartridges on the engine', function () {
       if (key.endsWith('.data')) throw new Error('ENOSPC: no space left on device');
       return opened.engine.writev(key, offset, pieces);
     };
-    failing.write = (key: string, offset: number, data: Uint8Array) => failing.writev(key, offset, [data]);
+    failing.write = async (key: string, offset: number, data: Uint8Array) => {
+      await failing.writev(key, offset, [data]);
+    };
     const broken = await Cartridge.open(failing, 'FAIL01L5');
     const unhandled: unknown[] = [];
     const listener = (reason: unknown) => unhandled.push(reason);
