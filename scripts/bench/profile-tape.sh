@@ -2,7 +2,9 @@
 # Profiles our gateway's tape data path: the gateway runs under node --cpu-prof on a fresh data
 # directory, one cartridge is made and loaded with bin/tapegw, tapebench writes it and reads it
 # back, then the gateway stops and writes its profile. Prints when each phase ran (seconds since
-# the gateway started) for profile-summary.ts --from/--to.
+# the gateway started) for profile-summary.ts --from/--to, and the CPU time the gateway had used by
+# then (all its threads, user + system): the difference over a phase is its CPU cost, which unlike
+# the profile's non-idle samples does not count time spent waiting for a CPU on a busy machine.
 #
 #   scripts/bench/profile-tape.sh OUTDIR [BLOCK_SIZE=256K] [BYTES=256M] [PAUSE_BEFORE_READ_S=0]
 #
@@ -28,14 +30,16 @@ bin/tapegw --data-dir "$data" tape create --barcode PROF01L5 --size 100GiB >/dev
 bin/tapegw --data-dir "$data" tape move PROF01L5 --to drive:1 >/dev/null
 url="iscsi://127.0.0.1:$port/$drive/0"
 since() { echo $(( $(date +%s%N) / 1000000 - start_ms )); }
+tick="$(getconf CLK_TCK)"
+cpu() { awk -v t="$tick" '{ printf "%d", ($14 + $15) * 1000 / t }' "/proc/$pid/stat"; }
 start_ms=$(( $(date +%s%N) / 1000000 - $(ps -o etimes= -p $pid) * 1000 ))
-echo "write from ~$(since) ms" | tee "$out/phases"
+echo "write from ~$(since) ms, cpu $(cpu) ms" | tee "$out/phases"
 "$bin/tapebench" --url "$url" --block-size "$bs" --bytes "$bytes" --phases write >"$out/write.json"
-echo "write to ~$(since) ms" | tee -a "$out/phases"
+echo "write to ~$(since) ms, cpu $(cpu) ms" | tee -a "$out/phases"
 sleep "$pause"
-echo "read from ~$(since) ms" | tee -a "$out/phases"
+echo "read from ~$(since) ms, cpu $(cpu) ms" | tee -a "$out/phases"
 "$bin/tapebench" --url "$url" --block-size "$bs" --bytes "$bytes" --phases read >"$out/read.json"
-echo "read to ~$(since) ms" | tee -a "$out/phases"
+echo "read to ~$(since) ms, cpu $(cpu) ms" | tee -a "$out/phases"
 grep VmRSS "/proc/$pid/status" | tee -a "$out/phases"
 kill -TERM $pid; wait $pid || true
 grep -h '"MBps"' "$out/write.json" "$out/read.json" | grep -v '"bytes": 0,'

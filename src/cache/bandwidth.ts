@@ -2,7 +2,6 @@
 // 20 intervals as AWS Storage Gateway has; outside every interval the default
 // rate applies (undefined = unlimited). Bodies are paced as streams of small
 // chunks so that the limit holds within a request, not only on average.
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { UploadShaper } from '../cloud/object-store.ts';
 
@@ -67,20 +66,19 @@ export class BandwidthLimiter implements UploadShaper {
     this.schedule = schedule;
   }
 
-  shape(body: Buffer): Buffer | Readable {
-    if (rateAt(this.schedule, new Date()) === undefined) return body;
-    const chunks = Math.ceil(body.length / CHUNK);
-    const self = this;
-    return Readable.from(
-      (async function* () {
-        for (let i = 0; i < chunks; i++) {
-          const chunk = body.subarray(i * CHUNK, (i + 1) * CHUNK);
-          await self.take(chunk.length);
-          yield chunk;
-        }
-      })(),
-      { objectMode: false },
-    );
+  /** The same pieces when unlimited; else cut into small chunks, each sent when the limit allows. */
+  async *shape(pieces: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+    for await (const piece of pieces) {
+      if (rateAt(this.schedule, new Date()) === undefined) {
+        yield piece;
+        continue;
+      }
+      for (let at = 0; at < piece.length; at += CHUNK) {
+        const chunk = piece.subarray(at, at + CHUNK);
+        await this.take(chunk.length);
+        yield chunk;
+      }
+    }
   }
 
   private async take(bytes: number): Promise<void> {

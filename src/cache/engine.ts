@@ -6,13 +6,15 @@ import { dirname, basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
 import type { Catalog, Section } from '../catalog/catalog.ts';
-import { crc32c } from '../cloud/checksum.ts';
+import { blockAndRangeCrcs, crc32c, crc32cCombine } from '../cloud/checksum.ts';
 import { ObjectNotFoundError, ObjectStore, type S3Settings } from '../cloud/object-store.ts';
 import type { Logger } from '../log.ts';
 import { BandwidthLimiter, type BandwidthSchedule } from './bandwidth.ts';
 import { BLOCK, Extent, blockCount, extentPath, type ExtentRecord } from './extent.ts';
+import { readFully, ShortReadError, writeFully } from './file-io.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { EngineMetrics, type EngineStats } from './metrics.ts';
+import { snapshot, SnapshotChangedError, type Snapshot } from './snapshot.ts';
 
 export interface EngineOptions {
   /** Directory for the extent files; the engine owns it. */
@@ -136,34 +138,62 @@ export class CacheEngine {
    * The bytes are durable only once sync() has covered them.
    */
   async write(key: string, offset: number, data: Uint8Array): Promise<void> {
+    await this.writev(key, offset, [data]);
+  }
+
+  /**
+   * write() of `pieces` laid end to end from `offset`, without joining them
+   * first. Resolves to the CRC32C of each piece, taken in the pass that
+   * checksums the extent's blocks.
+   */
+  async writev(key: string, offset: number, pieces: readonly Uint8Array[]): Promise<number[]> {
     this.assertOpen();
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`write offset ${offset} is not a byte position`);
-    if (data.length === 0) return;
-    if (data.length > this.options.cacheBytes - this.options.uploadBufferBytes) {
-      throw new RangeError(`a write of ${data.length} bytes cannot fit a cache of ${this.options.cacheBytes} with a ${this.options.uploadBufferBytes}-byte upload buffer`);
+    let length = 0;
+    for (const piece of pieces) length += piece.length;
+    if (length === 0) return pieces.map(() => 0);
+    if (length > this.options.cacheBytes - this.options.uploadBufferBytes) {
+      throw new RangeError(`a write of ${length} bytes cannot fit a cache of ${this.options.cacheBytes} with a ${this.options.uploadBufferBytes}-byte upload buffer`);
     }
-    await this.admit(data.length);
-    this.reservedBytes += data.length;
+    await this.admit(length);
+    this.reservedBytes += length;
     try {
-      await this.locks.run(key, async () => {
+      return await this.locks.run(key, async () => {
         const extent = await this.forWrite(key);
-        await this.writeLocked(extent, offset, data);
+        return this.writeLocked(extent, offset, pieces, length);
       });
     } finally {
-      this.reservedBytes -= data.length;
+      this.reservedBytes -= length;
+      void this.evictIfNeeded();
     }
-    void this.evictIfNeeded();
   }
 
   /** Reads `length` bytes at `offset` of extent `key`, from the cache or else from the cloud. The buffer may be shared with other reads' results: do not write into it. */
   async read(key: string, offset: number, length: number): Promise<Buffer> {
+    return (await this.readRanges(key, offset, length, [])).data;
+  }
+
+  /**
+   * read() of consecutive ranges of the given lengths, with the CRC32C of each:
+   * taken from cached blocks in the same pass that checks them.
+   */
+  async readv(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: number[] }> {
+    let length = 0;
+    for (const l of lengths) length += l;
+    const { data, crcs } = await this.readRanges(key, offset, length, lengths);
+    // Bytes fetched from the cloud, or a block remembered: one pass over them for the ranges alone.
+    return { data, crcs: crcs ?? blockAndRangeCrcs(data, Infinity, 0, lengths).ranges };
+  }
+
+  /** The bytes, and the CRCs of `lengths` when they came from the cache's checked blocks. */
+  private async readRanges(key: string, offset: number, length: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs?: number[] }> {
     this.assertOpen();
     return this.locks.run(key, async () => {
       const extent = await this.known(key);
       if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > extent.size) {
         throw new RangeError(`read of ${key} at ${offset}+${length} passes its end (${extent.size})`);
       }
-      if (length === 0) return Buffer.alloc(0);
+      if (length === 0) return { data: Buffer.alloc(0), crcs: lengths.map(() => 0) };
       const first = Math.floor(offset / BLOCK);
       const last = Math.floor((offset + length - 1) / BLOCK);
       const sequential = extent.nextRead === offset;
@@ -172,7 +202,7 @@ export class CacheEngine {
       if (extent.allPresent(first, last)) {
         this.hits++;
         try {
-          return await this.readVerified(extent, offset, length);
+          return await this.readVerified(extent, offset, length, lengths);
         } catch (error) {
           if (!(error instanceof CacheCorruptionError) || extent.dirty) throw error;
           this.log.warn({ key, block: error.block }, 'cached block fails its checksum; fetching it again');
@@ -185,7 +215,7 @@ export class CacheEngine {
       const start = first * BLOCK;
       const end = Math.min(extent.size, (last + 1) * BLOCK + extent.readAhead);
       const fetched = await this.fill(extent, start, end);
-      return fetched.subarray(offset - start, offset - start + length);
+      return { data: fetched.subarray(offset - start, offset - start + length) };
     });
   }
 
@@ -210,7 +240,7 @@ export class CacheEngine {
       if (!Number.isSafeInteger(size) || size < 0 || size > extent.size) throw new RangeError(`cannot truncate ${key} (${extent.size} bytes) to ${size}`);
       if (size === extent.size) return;
       const last = blockCount(size) - 1;
-      const tail = size % BLOCK !== 0 ? await this.readVerified(extent, last * BLOCK, size - last * BLOCK) : undefined;
+      const tail = size % BLOCK !== 0 ? (await this.readVerified(extent, last * BLOCK, size - last * BLOCK)).data : undefined;
       const file = await this.file(extent, true);
       file.verified = undefined;
       await file.handle.truncate(size);
@@ -347,9 +377,10 @@ export class CacheEngine {
     return extent;
   }
 
-  private async writeLocked(extent: Extent, offset: number, data: Uint8Array): Promise<void> {
+  /** Writes the pieces; the CRC32C of each. */
+  private async writeLocked(extent: Extent, offset: number, pieces: readonly Uint8Array[], length: number): Promise<number[]> {
     const before = extent.size;
-    const end = offset + data.length;
+    const end = offset + length;
     const size = Math.max(before, end);
     const first = Math.floor(Math.min(offset, before) / BLOCK);
     const last = Math.floor((size - 1) / BLOCK);
@@ -357,18 +388,29 @@ export class CacheEngine {
     const { handle } = file;
     file.verified = undefined;
     const crcs: number[] = [];
+    const pieceCrcs = pieces.map(() => 0);
+    // Each new byte is checksummed once: its CRC goes into its block's and its piece's.
+    const fold = (from: number, to: number, crc = 0) => {
+      forEachSlice(pieces, offset, from, to, (slice, i) => {
+        const sliceCrc = crc32c(slice);
+        crc = crc32cCombine(crc, sliceCrc, slice.length);
+        pieceCrcs[i] = crc32cCombine(pieceCrcs[i]!, sliceCrc, slice.length);
+      });
+      return crc;
+    };
     for (let b = first; b <= last; b++) {
       const from = b * BLOCK;
       const to = Math.min(from + BLOCK, size);
       if (offset <= from && end >= to) {
-        crcs.push(crc32c(data.subarray(from - offset, to - offset)));
+        crcs.push(fold(from, to));
       } else if (offset === before && from < before && end >= to) {
-        crcs.push(crc32c(data.subarray(0, to - offset), extent.crcs[b])); // appending to a partial block
+        crcs.push(fold(offset, to, extent.crcs[b])); // appending to a partial block
       } else {
-        crcs.push(crc32c(await this.patchedBlock(handle, extent, b, to - from, offset, data)));
+        fold(from, to);
+        crcs.push(crc32c(await this.patchedBlock(handle, extent, b, to - from, offset, pieces)));
       }
     }
-    await writeFully(handle, data, offset);
+    await writeFully(handle, pieces, offset);
     extent.resize(size);
     crcs.forEach((c, i) => {
       extent.crcs[first + i] = c;
@@ -376,10 +418,11 @@ export class CacheEngine {
     });
     this.usedBytes += size - before;
     this.markWritten(extent, before);
+    return pieceCrcs;
   }
 
   /** Block `b` as it will be after the write: its verified old bytes, zeros past the old end, the new bytes over them. */
-  private async patchedBlock(handle: FileHandle, extent: Extent, b: number, length: number, offset: number, data: Uint8Array): Promise<Buffer> {
+  private async patchedBlock(handle: FileHandle, extent: Extent, b: number, length: number, offset: number, pieces: readonly Uint8Array[]): Promise<Buffer> {
     const from = b * BLOCK;
     const block = Buffer.alloc(length);
     const old = Math.max(0, Math.min(extent.size - from, BLOCK));
@@ -387,9 +430,11 @@ export class CacheEngine {
       await readFully(handle, block.subarray(0, old), from);
       if (crc32c(block.subarray(0, old)) !== extent.crcs[b]) throw new CacheCorruptionError(extent.key, b);
     }
-    const lo = Math.max(offset, from);
-    const hi = Math.min(offset + data.length, from + length);
-    if (lo < hi) block.set(data.subarray(lo - offset, hi - offset), lo - from);
+    let at = Math.max(offset, from) - from;
+    forEachSlice(pieces, offset, from, from + length, (slice) => {
+      block.set(slice, at);
+      at += slice.length;
+    });
     return block;
   }
 
@@ -414,9 +459,13 @@ export class CacheEngine {
     return extent;
   }
 
-  /** Reads from the extent's file, checking every block touched against its CRC32C. */
-  private async readVerified(extent: Extent, offset: number, length: number): Promise<Buffer> {
-    if (length === 0) return Buffer.alloc(0);
+  /**
+   * Reads from the extent's file, checking every block touched against its
+   * CRC32C; with the CRCs of `lengths` (ranges from `offset`) taken in that pass,
+   * except for a block remembered from the last read.
+   */
+  private async readVerified(extent: Extent, offset: number, length: number, lengths: readonly number[] = []): Promise<{ data: Buffer; crcs?: number[] }> {
+    if (length === 0) return { data: Buffer.alloc(0) };
     const first = Math.floor(offset / BLOCK);
     const last = Math.floor((offset + length - 1) / BLOCK);
     const start = first * BLOCK;
@@ -430,7 +479,7 @@ export class CacheEngine {
     }
     const kept = file.verified;
     if (kept && first === last && kept.block === first && kept.gen === extent.gen && kept.crc === extent.crcs[first] && extent.present[first]) {
-      return kept.data.subarray(offset - start, offset - start + length);
+      return { data: kept.data.subarray(offset - start, offset - start + length) };
     }
     const buffer = Buffer.allocUnsafe(Math.min(extent.size, (last + 1) * BLOCK) - start);
     try {
@@ -439,16 +488,16 @@ export class CacheEngine {
       if (error instanceof ShortReadError) throw new CacheCorruptionError(extent.key, first);
       throw error;
     }
-    for (let b = first; b <= last; b++) {
-      const at = (b - first) * BLOCK;
-      if (crc32c(buffer.subarray(at, at + BLOCK)) !== extent.crcs[b]) throw new CacheCorruptionError(extent.key, b);
-    }
+    const { blocks, ranges } = blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths);
+    blocks.forEach((crc, i) => {
+      if (crc !== extent.crcs[first + i]) throw new CacheCorruptionError(extent.key, first + i);
+    });
     // A reader of consecutive small ranges reads and checks each block once; a larger read is not kept whole.
     if (last - first < 2) {
       const at = (last - first) * BLOCK;
       file.verified = { block: last, gen: extent.gen, crc: extent.crcs[last]!, data: buffer.subarray(at) };
     }
-    return buffer.subarray(offset - start, offset - start + length);
+    return { data: buffer.subarray(offset - start, offset - start + length), crcs: ranges };
   }
 
   /**
@@ -466,7 +515,7 @@ export class CacheEngine {
     if (this.usedBytes + this.reservedBytes + added > this.options.cacheBytes) return data; // served, not kept
     const file = await this.file(extent, true);
     file.verified = undefined;
-    await writeFully(file.handle, data, start);
+    await writeFully(file.handle, [data], start);
     for (let b = first; b <= last; b++) {
       extent.crcs[b] = crc32c(data.subarray((b - first) * BLOCK, (b - first + 1) * BLOCK));
       extent.present[b] = true;
@@ -562,37 +611,27 @@ export class CacheEngine {
     }
   }
 
-  /** Uploads the extent's current bytes; it is clean afterwards unless written meanwhile. */
-  private async upload(key: string, entry: QueueEntry): Promise<void> {
+  /**
+   * Uploads the extent as it is now, streamed from its file, while writers go
+   * on; it is clean afterwards unless written meanwhile. Appends leave the bytes
+   * being sent alone. A write over them, or a truncation, makes the upload start
+   * again holding the extent's lock (writers wait), so that it ends.
+   */
+  private async upload(key: string, entry: QueueEntry, exclusive = false): Promise<void> {
     const started = performance.now();
     const extent = this.extents.get(key);
     if (!extent || !extent.dirty) return this.settle(key, entry);
-    let gen = 0;
-    if (extent.size <= this.store.multipartThreshold) {
-      // A snapshot in memory: writers go on while it travels.
-      const { data, crcs } = await this.locks.run(key, async () => {
-        gen = extent.gen;
-        extent.state = 'uploading';
-        await this.putRecord(extent);
-        return { data: await this.readVerified(extent, 0, extent.size), crcs: extent.crcs.slice() };
-      });
-      await this.store.put(key, data, { blockSize: BLOCK, crcs }).catch((error: unknown) => {
-        if (extent.state === 'uploading') extent.state = 'dirty';
-        throw error;
-      });
-    } else {
-      // Too large to hold in memory: writers to this extent wait for the upload.
-      await this.locks.run(key, async () => {
-        gen = extent.gen;
-        extent.state = 'uploading';
-        await this.putRecord(extent);
-        try {
-          await this.store.put(key, { size: extent.size, read: (offset, length) => this.readVerified(extent, offset, length) });
-        } catch (error) {
-          extent.state = 'dirty';
-          throw error;
-        }
-      });
+    let gen: number;
+    try {
+      gen = exclusive
+        ? await this.locks.run(key, async () => this.send(extent, await this.begin(extent)))
+        : await this.send(extent, await this.locks.run(key, () => this.begin(extent)));
+    } catch (error) {
+      if (extent.state === 'uploading') extent.state = 'dirty';
+      if (!(error instanceof SnapshotChangedError)) throw error;
+      // The lock lets a write in progress finish before its generation is compared.
+      if (exclusive || !(await this.locks.run(key, async () => extent.gen !== error.gen))) throw new CacheCorruptionError(key, error.block);
+      return this.upload(key, entry, true);
     }
     this.metrics.observeUpload((performance.now() - started) / 1000);
     await this.locks.run(key, async () => {
@@ -605,6 +644,23 @@ export class CacheEngine {
       this.dirtyBytes -= extent.size;
       await this.settle(key, entry, extent);
     });
+  }
+
+  /** Marks the extent uploading and takes the snapshot to send; under its lock. */
+  private async begin(extent: Extent): Promise<Snapshot> {
+    extent.state = 'uploading';
+    await this.putRecord(extent);
+    return snapshot(extent);
+  }
+
+  /** Sends the snapshot; resolves to the generation it holds. */
+  private async send(extent: Extent, shot: Snapshot): Promise<number> {
+    try {
+      await this.store.put(extent.key, shot);
+      return shot.gen;
+    } finally {
+      await shot.close();
+    }
   }
 
   /** Removes a finished queue entry (unless a newer one replaced it), with the extent's new record. */
@@ -777,25 +833,6 @@ export class CacheEngine {
   }
 }
 
-class ShortReadError extends Error {
-  override readonly name = 'ShortReadError';
-}
-
-async function writeFully(handle: FileHandle, data: Uint8Array, position: number): Promise<void> {
-  for (let at = 0; at < data.length; ) {
-    const { bytesWritten } = await handle.write(data, at, data.length - at, position + at);
-    at += bytesWritten;
-  }
-}
-
-async function readFully(handle: FileHandle, into: Buffer, position: number): Promise<void> {
-  for (let at = 0; at < into.length; ) {
-    const { bytesRead } = await handle.read(into, at, into.length - at, position + at);
-    if (bytesRead === 0) throw new ShortReadError(`file ends at ${position + at}, ${into.length - at} bytes short`);
-    at += bytesRead;
-  }
-}
-
 async function fsyncPath(path: string, flags: string): Promise<void> {
   let handle: FileHandle;
   try {
@@ -812,4 +849,14 @@ async function fsyncPath(path: string, flags: string): Promise<void> {
 
 function ignoreMissing(error: unknown): void {
   if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+}
+
+/** Calls `each` with the parts of `pieces` (laid end to end from `offset`) that fall within [from, to), in order, and the index of their piece. */
+function forEachSlice(pieces: readonly Uint8Array[], offset: number, from: number, to: number, each: (slice: Uint8Array, piece: number) => void): void {
+  let at = offset;
+  for (let i = 0; i < pieces.length && at < to; at += pieces[i]!.length, i++) {
+    const lo = Math.max(at, from);
+    const hi = Math.min(at + pieces[i]!.length, to);
+    if (lo < hi) each(pieces[i]!.subarray(lo - at, hi - at), i);
+  }
 }

@@ -40,60 +40,45 @@ export function crc32cBase64(data: Uint8Array): string {
 /** The CRC-32C polynomial, bit-reversed. */
 const POLY = 0x82f63b78;
 
-function gf2Times(matrix: Uint32Array, vector: number): number {
-  let sum = 0;
-  for (let i = 0; vector !== 0; i++, vector >>>= 1) if (vector & 1) sum ^= matrix[i]!;
-  return sum >>> 0;
+/** a(x)·b(x) modulo the polynomial, in the reflected bit order of the CRC. */
+function multiplyModP(a: number, b: number): number {
+  let product = 0;
+  for (let m = 0x80000000; m !== 0; m >>>= 1) {
+    if (a & m) {
+      product ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return product >>> 0;
 }
 
-function gf2Square(square: Uint32Array, matrix: Uint32Array): void {
-  for (let n = 0; n < 32; n++) square[n] = gf2Times(matrix, matrix[n]!);
-}
+/** x^(2^k) modulo the polynomial, for k = 0…31 (the powers repeat with period dividing 2^32 - 1). */
+const X2N: number[] = [];
+for (let k = 0, p = 0x40000000; k < 32; k++, p = multiplyModP(p, p)) X2N.push(p);
 
 /**
  * CRC32C of A followed by B, from crc(A), crc(B) and B's length (zlib's
- * crc32_combine): lets checksums of blocks already verified be reused for
- * larger blocks or whole objects without another pass over the bytes.
+ * crc32_combine): lets checksums of pieces already taken be joined into those
+ * of larger ranges without another pass over the bytes. O(log length).
  */
 export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
-  if (lengthB <= 0) return crcA >>> 0;
-  return (gf2Times(shiftOperator(lengthB), crcA >>> 0) ^ crcB) >>> 0;
+  return (multiplyModP(shiftFor(lengthB), crcA >>> 0) ^ crcB) >>> 0;
 }
 
-/** Block lengths repeat (whole blocks, the odd last one): their operators are kept. */
-const operators = new Map<number, Uint32Array>();
+/** Lengths repeat (blocks, records): their shifts are kept, up to a bound. */
+const shifts = new Map<number, number>();
 
-/** The linear map taking crc(A) to crc(A followed by `length` zero bytes), as 32 columns. */
-function shiftOperator(length: number): Uint32Array {
-  let operator = operators.get(length);
-  if (!operator) {
-    operator = new Uint32Array(32);
-    for (let i = 0; i < 32; i++) operator[i] = shiftSlowly((1 << i) >>> 0, length);
-    if (operators.size < 64) operators.set(length, operator);
+/** x^(8·length) modulo the polynomial: the factor that carries crc(A) past `length` more bytes. */
+function shiftFor(length: number): number {
+  let shift = shifts.get(length);
+  if (shift === undefined) {
+    shift = 0x80000000;
+    for (let n = length, k = 3; n > 0; n = Math.floor(n / 2), k++) if (n % 2 === 1) shift = multiplyModP(X2N[k % 32]!, shift);
+    if (shifts.size >= 1024) shifts.clear();
+    shifts.set(length, shift);
   }
-  return operator;
-}
-
-function shiftSlowly(crcA: number, lengthB: number): number {
-  const even = new Uint32Array(32);
-  const odd = new Uint32Array(32);
-  odd[0] = POLY;
-  for (let n = 1; n < 32; n++) odd[n] = (1 << (n - 1)) >>> 0;
-  gf2Square(even, odd);
-  gf2Square(odd, even);
-  let crc = crcA >>> 0;
-  let length = lengthB;
-  for (;;) {
-    gf2Square(even, odd);
-    if (length % 2 === 1) crc = gf2Times(even, crc);
-    length = Math.floor(length / 2);
-    if (length === 0) break;
-    gf2Square(odd, even);
-    if (length % 2 === 1) crc = gf2Times(odd, crc);
-    length = Math.floor(length / 2);
-    if (length === 0) break;
-  }
-  return crc;
+  return shift;
 }
 
 /** Checksums of `blockSize` blocks of a `size`-byte body. */
@@ -115,4 +100,46 @@ export function regroup(known: BlockChecksums, size: number, blockSize: number):
     out.push(crc >>> 0);
   }
   return out;
+}
+
+/**
+ * In one pass over `data`, which begins on a block boundary: the CRC32C of each
+ * `blockSize` block in it (the last may be shorter), and of each of the
+ * consecutive ranges of `lengths` laid end to end from `from`.
+ */
+export function blockAndRangeCrcs(data: Uint8Array, blockSize: number, from: number, lengths: readonly number[]): { blocks: number[]; ranges: number[] } {
+  const blocks: number[] = [];
+  const ranges: number[] = [];
+  let r = 0;
+  let rangeStart = from;
+  let blockCrc = 0;
+  let rangeCrc = 0;
+  const skipEmpty = (at: number) => {
+    for (; r < lengths.length && lengths[r] === 0 && rangeStart === at; r++) ranges.push(0);
+  };
+  for (let at = 0; at < data.length; ) {
+    skipEmpty(at);
+    const inRange = r < lengths.length && at >= rangeStart;
+    const blockEnd = Math.min(data.length, (Math.floor(at / blockSize) + 1) * blockSize);
+    const next = r < lengths.length ? Math.min(blockEnd, inRange ? rangeStart + lengths[r]! : rangeStart) : blockEnd;
+    const crc = crc32c(data.subarray(at, next));
+    blockCrc = crc32cCombine(blockCrc, crc, next - at);
+    if (next === blockEnd) {
+      blocks.push(blockCrc);
+      blockCrc = 0;
+    }
+    if (inRange) {
+      rangeCrc = crc32cCombine(rangeCrc, crc, next - at);
+      if (next === rangeStart + lengths[r]!) {
+        ranges.push(rangeCrc);
+        rangeCrc = 0;
+        rangeStart = next;
+        r++;
+      }
+    }
+    at = next;
+  }
+  skipEmpty(data.length);
+  if (r < lengths.length) throw new RangeError(`ranges from ${from} pass the end of ${data.length} bytes`);
+  return { blocks, ranges };
 }

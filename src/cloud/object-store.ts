@@ -5,7 +5,7 @@
 // so that S3 itself refuses damaged bodies where the endpoint supports it.
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   S3Client,
   PutObjectCommand,
@@ -20,7 +20,7 @@ import {
   AbortMultipartUploadCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
-import { blockCrcs, crc32c, crc32cBase64, crcBase64, decodeCrcs, encodeCrcs, regroup, type BlockChecksums } from './checksum.ts';
+import { blockCrcs, crc32c, crcBase64, decodeCrcs, encodeCrcs, regroup, type BlockChecksums } from './checksum.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, withRetry, type RetryCause, type RetryPolicy } from './retry.ts';
 
 const MiB = 1024 * 1024;
@@ -32,6 +32,8 @@ const META_CRCS = 'gw-crc32c';
 /** S3's limits on multipart uploads. */
 const MAX_PARTS = 10_000;
 const MIN_PART = 5 * MiB;
+/** Request bodies are read from their source this much at a time, as the socket takes them. */
+const PIECE = MiB;
 
 export interface S3Settings {
   /** Absent for AWS itself; an http(s) URL for anything else. */
@@ -66,14 +68,20 @@ export interface StoreObserver {
   downloaded?(bytes: number): void;
 }
 
-/** Shapes request bodies to a bandwidth limit; absent means full speed. */
+/** Paces the pieces of request bodies to a bandwidth limit; absent means full speed. */
 export interface UploadShaper {
-  shape(body: Buffer): Buffer | Readable;
+  shape(pieces: AsyncIterable<Buffer>): AsyncIterable<Buffer>;
 }
 
-/** Where a large upload reads its bytes: called once per part, possibly twice per byte. */
+/**
+ * Where an upload reads its bytes, a piece (at most 1 MiB, aligned to 1 MiB) at
+ * a time as they are sent, and again on a retry. `read` must return the bytes
+ * `checksums` describe, or throw: the store sends those checksums without
+ * another pass over the bytes. `checksums.blockSize` must divide 1 MiB.
+ */
 export interface PutSource {
   readonly size: number;
+  readonly checksums: BlockChecksums;
   read(offset: number, length: number): Promise<Buffer>;
 }
 
@@ -103,7 +111,7 @@ export function metadataBlockSize(size: number): number {
 }
 
 export function partSizeFor(size: number, minPartSize: number): number {
-  return Math.max(minPartSize, MIN_PART, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+  return Math.ceil(Math.max(minPartSize, MIN_PART, size / MAX_PARTS) / MiB) * MiB;
 }
 
 export class ObjectStore {
@@ -138,6 +146,8 @@ export class ObjectStore {
       forcePathStyle: settings.forcePathStyle,
       // Our own retries, so that each one is counted by cause.
       maxAttempts: 1,
+      // The SDK logs nothing by default, except a console line for each failed streamed body; we retry and count those.
+      logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} },
       // We compute CRC32C natively and verify reads ourselves; the SDK's JS CRC would cost ~20 ms/MiB.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
@@ -167,53 +177,49 @@ export class ObjectStore {
   }
 
   /**
-   * Uploads an object whole: one PUT up to the multipart threshold, parts above it.
-   * `known`: checksums of the body's blocks, already verified by the caller, which
-   * spare a pass over the bytes (they must be the body's, or S3 refuses it).
+   * Uploads an object whole: one PUT up to the multipart threshold, parts above
+   * it. The body streams from its source piece by piece, so an upload holds
+   * a few MiB of it at most, whatever its size.
    */
-  async put(key: string, source: Buffer | PutSource, known?: BlockChecksums): Promise<void> {
-    if (Buffer.isBuffer(source) && source.length <= this.multipartThreshold) return this.putSingle(key, source, known);
-    const from: PutSource = Buffer.isBuffer(source)
-      ? { size: source.length, read: async (offset, length) => source.subarray(offset, offset + length) }
-      : source;
-    if (from.size <= this.multipartThreshold) return this.putSingle(key, await readExactly(from, 0, from.size));
-    return this.putMultipart(key, from);
+  async put(key: string, body: Buffer | PutSource): Promise<void> {
+    const source = Buffer.isBuffer(body) ? bufferSource(body) : body;
+    if (MiB % source.checksums.blockSize !== 0 || source.checksums.crcs.length !== Math.ceil(source.size / source.checksums.blockSize)) {
+      throw new RangeError(`checksums of ${key} do not cover its ${source.size} bytes in blocks dividing 1 MiB`);
+    }
+    if (source.size <= this.multipartThreshold) return this.putSingle(key, source);
+    return this.putMultipart(key, source);
   }
 
-  private async putSingle(key: string, data: Buffer, known?: BlockChecksums): Promise<void> {
-    const blockSize = metadataBlockSize(data.length);
-    const crcs = (known && regroup(known, data.length, blockSize)) ?? blockCrcs(data, blockSize);
-    const metadata = { [META_BLOCK]: String(blockSize), [META_CRCS]: encodeCrcs(crcs) };
-    const whole = regroup({ blockSize, crcs }, data.length, blockSize * Math.max(1, crcs.length))?.[0] ?? 0;
-    const checksum = this.s3Checksums ? crcBase64(whole) : undefined;
+  private async putSingle(key: string, source: PutSource): Promise<void> {
+    const blockSize = metadataBlockSize(source.size);
+    const metadata = { [META_BLOCK]: String(blockSize), [META_CRCS]: encodeCrcs(regroup(source.checksums, source.size, blockSize)!) };
     await this.attempt('put', () =>
-      this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.prefix + key,
-          Body: this.shaper ? this.shaper.shape(data) : data,
-          ContentLength: data.length,
-          ChecksumCRC32C: checksum,
-          Metadata: metadata,
-        }),
+      this.sendBody(source, 0, source.size, (Body, abortSignal) =>
+        this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.prefix + key,
+            Body,
+            ContentLength: source.size,
+            ChecksumCRC32C: this.s3Checksum(source.checksums, 0, source.size),
+            Metadata: metadata,
+          }),
+          { abortSignal },
+        ),
       ),
     );
-    this.observer.uploaded?.(data.length);
+    this.observer.uploaded?.(source.size);
   }
 
   private async putMultipart(key: string, source: PutSource): Promise<void> {
     const blockSize = metadataBlockSize(source.size);
-    const crcs: number[] = [];
-    for (let at = 0; at < source.size; at += blockSize) {
-      crcs.push(crc32c(await readExactly(source, at, Math.min(blockSize, source.size - at))));
-    }
     const Key = this.prefix + key;
     const created = await this.attempt('create-multipart', () =>
       this.client.send(
         new CreateMultipartUploadCommand({
           Bucket: this.bucket,
           Key,
-          Metadata: { [META_BLOCK]: String(blockSize), [META_CRCS]: encodeCrcs(crcs) },
+          Metadata: { [META_BLOCK]: String(blockSize), [META_CRCS]: encodeCrcs(regroup(source.checksums, source.size, blockSize)!) },
           ChecksumAlgorithm: this.s3Checksums ? 'CRC32C' : undefined,
         }),
       ),
@@ -228,28 +234,18 @@ export class ObjectStore {
       while (next < count) {
         const index = next++;
         const offset = index * partSize;
-        const body = await readExactly(source, offset, Math.min(partSize, source.size - offset));
-        // The bytes read now must be the bytes checksummed before the upload began.
-        const expected = blockCrcs(body, blockSize);
-        if (expected.some((c, i) => c !== crcs[offset / blockSize + i])) {
-          throw new Error(`source of ${key} changed during a multipart upload at offset ${offset}`);
-        }
-        const checksum = this.s3Checksums ? crc32cBase64(body) : undefined;
+        const length = Math.min(partSize, source.size - offset);
+        const checksum = this.s3Checksum(source.checksums, offset, length);
         const done = await this.attempt('upload-part', () =>
-          this.client.send(
-            new UploadPartCommand({
-              Bucket: this.bucket,
-              Key,
-              UploadId,
-              PartNumber: index + 1,
-              Body: this.shaper ? this.shaper.shape(body) : body,
-              ContentLength: body.length,
-              ChecksumCRC32C: checksum,
-            }),
+          this.sendBody(source, offset, length, (Body, abortSignal) =>
+            this.client.send(
+              new UploadPartCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: index + 1, Body, ContentLength: length, ChecksumCRC32C: checksum }),
+              { abortSignal },
+            ),
           ),
         );
         parts[index] = { PartNumber: index + 1, ETag: done.ETag, ChecksumCRC32C: checksum };
-        this.observer.uploaded?.(body.length);
+        this.observer.uploaded?.(length);
       }
     };
     try {
@@ -260,6 +256,31 @@ export class ObjectStore {
     } catch (error) {
       await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId })).catch(() => undefined);
       throw error;
+    }
+  }
+
+  /** x-amz-checksum-crc32c of the body's bytes [offset, offset + length), from the source's block checksums. */
+  private s3Checksum({ blockSize, crcs }: BlockChecksums, offset: number, length: number): string | undefined {
+    if (!this.s3Checksums) return undefined;
+    const range = crcs.slice(offset / blockSize, Math.ceil((offset + length) / blockSize));
+    return crcBase64(range.length === 0 ? 0 : regroup({ blockSize, crcs: range }, length, blockSize * range.length)![0]!);
+  }
+
+  /**
+   * One request whose body is [offset, offset + length) of the source, read as the
+   * socket takes it. A failed read aborts the request and is what it throws.
+   */
+  private async sendBody<T>(source: PutSource, offset: number, length: number, send: (body: Readable, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const read = pieces(source, offset, length);
+    const body = Readable.from(this.shaper ? this.shaper.shape(read) : read, { objectMode: false });
+    body.once('error', (error) => controller.abort(error));
+    try {
+      return await send(body, controller.signal);
+    } catch (error) {
+      throw controller.signal.aborted ? (controller.signal.reason as unknown) : error;
+    } finally {
+      body.destroy();
     }
   }
 
@@ -403,10 +424,18 @@ function totalFromContentRange(header: string | undefined): number {
   return match ? Number(match[1]) : NaN;
 }
 
-async function readExactly(source: PutSource, offset: number, length: number): Promise<Buffer> {
-  const data = await source.read(offset, length);
-  if (data.length !== length) throw new Error(`upload source gave ${data.length} bytes at ${offset}, expected ${length}`);
-  return data;
+async function* pieces(source: PutSource, offset: number, length: number): AsyncGenerator<Buffer> {
+  for (let at = offset; at < offset + length; at += PIECE) {
+    const want = Math.min(PIECE, offset + length - at);
+    const data = await source.read(at, want);
+    if (data.length !== want) throw new Error(`upload source gave ${data.length} bytes at ${at}, expected ${want}`);
+    yield data;
+  }
+}
+
+/** A body already in memory, checksummed here. */
+function bufferSource(data: Buffer): PutSource {
+  return { size: data.length, checksums: { blockSize: PIECE, crcs: blockCrcs(data, PIECE) }, read: async (offset, length) => data.subarray(offset, offset + length) };
 }
 
 /** Reads a body into one buffer of the announced length; more, less or a stall is an error. */

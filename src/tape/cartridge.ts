@@ -27,7 +27,11 @@ import { decodeIndex, encodeEntries, indexHeader, INDEX_ENTRY_BYTES, INDEX_HEADE
 /** What a cartridge needs from the cache engine (CacheEngine provides it). */
 export interface CartridgeStore {
   write(key: string, offset: number, data: Uint8Array): Promise<void>;
+  /** write() of buffers laid end to end, when the store can take them without joining them; the CRC32C of each, taken as it checksums its own blocks. */
+  writev?(key: string, offset: number, pieces: readonly Uint8Array[]): Promise<readonly number[]>;
   read(key: string, offset: number, length: number): Promise<Buffer>;
+  /** read() of consecutive ranges, with the CRC32C of each, when the store takes them in the pass that checks its own blocks. */
+  readv?(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: readonly number[] }>;
   size(key: string): Promise<number | undefined>;
   truncate(key: string, size: number): Promise<void>;
   delete(key: string): Promise<void>;
@@ -65,10 +69,20 @@ interface Segment {
   durableObjects: number;
   /** Objects whose index entries are in the store. */
   indexedObjects: number;
-  /** Index entries of the objects after indexedObjects, still only in memory. */
+  /** Index entries of the objects after indexedObjects, still only in memory (a record's CRC is set when it is handed over). */
   unindexed: IndexEntry[];
   /** Takes no more appends: full, or cut by a rewrite inside what a durable manifest counts. */
   sealed: boolean;
+}
+
+/** Whole records of one segment's data object, records `first` to `end` - 1, read from the store. */
+interface Piece {
+  readonly seq: number;
+  readonly first: number;
+  readonly end: number;
+  readonly start: number;
+  /** The records' bytes, and their CRC32Cs when the store gives them. */
+  readonly read: Promise<{ data: Buffer; crcs?: readonly number[] }>;
 }
 
 interface LoadedIndex {
@@ -96,11 +110,13 @@ export class Cartridge implements TapeMedium {
   private readonly slotSizes = new Map<string, number>();
   /** Records written but not yet handed to the store: they belong to the last segment. */
   private pending: Buffer[] = [];
+  /** Their index entries, whose CRCs are taken as they are handed over. */
+  private pendingEntries: { crc: number }[] = [];
   private pendingBytes = 0;
   /** The engine write of the previous batch, still running while the next one fills. */
   private inflight: Promise<void> | undefined;
-  /** Bytes of one segment's data object read ahead of a sequential reader. */
-  private readAhead: { readonly seq: number; readonly start: number; readonly data: Buffer } | undefined;
+  /** Pieces of a segment's data object read ahead of a sequential reader: the one it reads from, and the next one, already on its way. */
+  private readAhead: Piece[] = [];
   private readonly indexes = new Map<number, LoadedIndex>();
   /** Keys written since the last sync point. */
   private readonly touched = new Set<string>();
@@ -242,28 +258,46 @@ export class Cartridge implements TapeMedium {
     const entry = index.entries[at];
     this.position++;
     if (entry.filemark) return { kind: 'filemark' };
-    const data = await this.recordBytes(segment, index.offsets[at], entry.length).catch((error: unknown) => {
+    const { data, crc } = await this.recordBytes(segment, index, at).catch((error: unknown) => {
       if (error instanceof ChecksumMismatchError || error instanceof CacheCorruptionError || error instanceof UnverifiableObjectError) {
         throw new MediumError(`record ${this.position - 1} of ${this.barcode} cannot be read intact: ${error.message}`);
       }
       throw error;
     });
-    if ((crc32c(data) >>> 0) !== entry.crc) {
+    if ((crc ?? (crc32c(data) >>> 0)) !== entry.crc) {
       throw new MediumError(`record ${this.position - 1} of ${this.barcode} fails its checksum`);
     }
     return { kind: 'record', data };
   }
 
-  /** A record's bytes, from the read-ahead piece when it holds them, else with the next piece read. */
-  private async recordBytes(segment: Segment, offset: number, length: number): Promise<Buffer> {
-    const ahead = this.readAhead;
-    if (ahead && ahead.seq === segment.seq && offset >= ahead.start && offset + length <= ahead.start + ahead.data.length) {
-      return ahead.data.subarray(offset - ahead.start, offset - ahead.start + length);
+  /** Record `at` of the segment's bytes, from a piece read ahead; the next piece is read while this one is served. */
+  private async recordBytes(segment: Segment, index: LoadedIndex, at: number): Promise<{ data: Buffer; crc?: number }> {
+    let next = this.readAhead.findIndex((p) => p.seq === segment.seq && p.first <= at && at < p.end);
+    if (next < 0) {
+      this.readAhead = [this.readPiece(segment, index, at)];
+      next = 0;
     }
-    const piece = Math.min(segment.bytes - offset, Math.max(length, READ_BATCH_BYTES));
-    const data = await this.store.read(this.keys.data(segment.seq), offset, piece);
-    this.readAhead = { seq: segment.seq, start: offset, data };
-    return data.subarray(0, length);
+    this.readAhead = this.readAhead.slice(next);
+    const piece = this.readAhead[0]!;
+    if (this.readAhead.length === 1 && index.offsets[piece.end] < index.offsets[index.entries.length]) {
+      this.readAhead.push(this.readPiece(segment, index, piece.end));
+    }
+    const { data, crcs } = await piece.read;
+    const from = index.offsets[at] - piece.start;
+    return { data: data.subarray(from, from + index.entries[at].length), crc: crcs?.[at - piece.first] };
+  }
+
+  /** Starts reading whole records from `first` on: about READ_BATCH_BYTES of them, at least one. */
+  private readPiece(segment: Segment, index: LoadedIndex, first: number): Piece {
+    const start = index.offsets[first];
+    const end = Math.max(first + 1, Math.min(index.entries.length, countBelow(index.offsets, start + READ_BATCH_BYTES + 1) - 1));
+    const key = this.keys.data(segment.seq);
+    const read = this.store.readv
+      ? this.store.readv(key, start, index.entries.slice(first, end).map((e) => e.length))
+      : this.store.read(key, start, index.offsets[end] - start).then((data) => ({ data }));
+    // A piece read ahead may never be used: its failure is reported only to a reader that needs it.
+    read.catch(() => undefined);
+    return { seq: segment.seq, first, end, start, read };
   }
 
   async spaceRecords(count: number): Promise<SpaceOutcome> {
@@ -344,7 +378,7 @@ export class Cartridge implements TapeMedium {
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       if (used + record.length > capacityBytes) throw new EndOfPartitionError(i);
-      await this.append({ filemark: false, length: record.length, crc: crc32c(record) >>> 0 }, record);
+      await this.append({ filemark: false, length: record.length, crc: 0 }, record);
       used += record.length;
     }
     return { earlyWarning: this.inEarlyWarning(used) };
@@ -426,7 +460,7 @@ export class Cartridge implements TapeMedium {
    */
   private async truncateAt(position: number): Promise<void> {
     await this.handOver();
-    this.readAhead = undefined;
+    this.readAhead = [];
     const keep: Segment[] = [];
     for (const segment of this.segments) {
       if (segment.firstObject >= position) {
@@ -450,7 +484,7 @@ export class Cartridge implements TapeMedium {
     this.filemarks = this.filemarks.filter((m) => m < position);
   }
 
-  private async append(entry: IndexEntry, data?: Buffer): Promise<void> {
+  private async append(entry: { filemark: boolean; length: number; crc: number }, data?: Buffer): Promise<void> {
     let segment = this.segments.at(-1);
     if (!segment || segment.sealed) {
       segment = { seq: this.nextSeq++, firstObject: this.endOfData, objects: 0, bytes: 0, durableObjects: 0, indexedObjects: 0, unindexed: [], sealed: false };
@@ -458,6 +492,7 @@ export class Cartridge implements TapeMedium {
     }
     if (data && data.length > 0) {
       this.pending.push(data);
+      this.pendingEntries.push(entry);
       this.pendingBytes += data.length;
     }
     segment.unindexed.push(entry);
@@ -491,14 +526,19 @@ export class Cartridge implements TapeMedium {
     await previous;
     if (this.pendingBytes === 0) return;
     const segment = this.segments.at(-1)!;
-    const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const { pending, pendingEntries } = this;
     const key = this.keys.data(segment.seq);
     const offset = segment.bytes - this.pendingBytes;
+    const written = this.store.writev
+      ? this.store.writev(key, offset, pending)
+      : this.store.write(key, offset, pending.length === 1 ? pending[0] : Buffer.concat(pending, this.pendingBytes)).then(() => pending.map((r) => crc32c(r) >>> 0));
+    // Every reader of index entries (read, flush, truncation) waits for the hand-over first.
+    const write = written.then((crcs) => crcs.forEach((crc, i) => (pendingEntries[i]!.crc = crc)));
     this.pending = [];
+    this.pendingEntries = [];
     this.pendingBytes = 0;
     this.touched.add(key);
-    this.readAhead = undefined;
-    const write = this.store.write(key, offset, data);
+    this.readAhead = [];
     // Awaited by the next command; until then a failure must not count as unhandled.
     write.catch(() => undefined);
     this.inflight = write;
@@ -535,7 +575,7 @@ export class Cartridge implements TapeMedium {
 }
 
 /** How many of the sorted numbers are below `value`. */
-function countBelow(sorted: readonly number[], value: number): number {
+function countBelow(sorted: ArrayLike<number>, value: number): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { open, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { crc32c } from '../../src/cloud/checksum.ts';
 import { ObjectNotFoundError, ObjectStore } from '../../src/cloud/object-store.ts';
 import { ChecksumMismatchError } from '../../src/cloud/retry.ts';
 import { CacheCorruptionError } from '../../src/cache/engine.ts';
@@ -81,7 +85,10 @@ describe('cache engine against s3rver', function () {
     const key = 'vol/v2/chunk-1';
     let model = Buffer.alloc(0);
     const apply = async (offset: number, data: Buffer) => {
-      await opened.engine.write(key, offset, data);
+      // In uneven pieces, so that blocks are checksummed across their boundaries.
+      const cuts = [Math.floor(data.length / 3), Math.floor((data.length * 3) / 4)];
+      const pieces = [data.subarray(0, cuts[0]), data.subarray(cuts[0], cuts[1]), data.subarray(cuts[1])];
+      assert.deepEqual(await opened.engine.writev(key, offset, pieces), pieces.map((p) => crc32c(p) >>> 0), 'the CRC of each piece');
       const end = Math.max(model.length, offset + data.length);
       const next = Buffer.alloc(end);
       model.copy(next);
@@ -240,6 +247,78 @@ describe('cache engine against s3rver', function () {
       assert.equal(await metric(engine, 'CachePercentDirty'), 0);
     } finally {
       await opened.close();
+    }
+  });
+
+  it('uploads from the cache file a piece at a time: never holds an extent in memory, in one PUT or in parts', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const settings = { ...s3.settings, prefix: 'stream/', multipartThreshold: 16 * MiB, minPartSize: 5 * MiB, partConcurrency: 2 };
+    // Paced, so that uploads last seconds and whatever they hold is seen while they hold it.
+    const opened = await openEngine(await scratch(), settings, { bandwidth: { defaultUploadBitsPerSecond: 128_000_000 } });
+    const sizes = { 'tape/S/single': 12 * MiB, 'tape/S/parts': 24 * MiB };
+    try {
+      for (const [key, size] of Object.entries(sizes)) await opened.engine.write(key, 0, pattern(key, size));
+      // Buffers are freed a little after the collection that finds them dead.
+      for (let i = 0; i < 3; i++, await sleep(20)) gc();
+      const before = process.memoryUsage().arrayBuffers;
+      let peak = before;
+      const sampler = setInterval(() => {
+        gc();
+        peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+      }, 20);
+      await opened.engine.drain().finally(() => clearInterval(sampler));
+      assert.ok(peak - before < 8 * MiB, `${((peak - before) / MiB).toFixed(1)} MiB held while uploading 36 MiB`);
+      for (const [key, size] of Object.entries(sizes)) assert.ok((await direct.get(`stream/${key}`)).data.equals(pattern(key, size)), key);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('uploads what an extent holds after a write over bytes an upload was still to send', async () => {
+    const settings = { ...s3.settings, prefix: 'race/' };
+    const opened = await openEngine(await scratch(), settings, { bandwidth: { defaultUploadBitsPerSecond: 64_000_000 } });
+    const key = 'vol/race/chunk-0';
+    const want = Buffer.concat([pattern(key, 7 * MiB), pattern(key, MiB, 1)]);
+    try {
+      await opened.engine.write(key, 0, pattern(key, 8 * MiB));
+      await opened.engine.sync([key]); // the upload starts, paced over a second
+      await sleep(100);
+      await opened.engine.write(key, 7 * MiB, want.subarray(7 * MiB));
+      await opened.engine.drain([key]);
+      assert.ok((await direct.get(`race/${key}`)).data.equals(want));
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('gives the CRC32C of each range readv reads, from cached blocks and from the cloud alike', async () => {
+    const settings = { ...s3.settings, prefix: 'readv/' };
+    const key = 'tape/R/seg';
+    const data = pattern(key, 3 * MiB);
+    const lengths = [100_000, 262_144, 0, 700_001, 5, 0];
+    const offset = 12_345;
+    const check = async (opened: Awaited<ReturnType<typeof openEngine>>) => {
+      const got = await opened.engine.readv(key, offset, lengths);
+      let at = offset;
+      assert.ok(got.data.equals(data.subarray(offset, offset + 1_062_150)));
+      assert.deepEqual(got.crcs, lengths.map((l) => crc32c(data.subarray(at, (at += l))) >>> 0));
+    };
+    const writer = await openEngine(await scratch(), settings);
+    try {
+      await writer.engine.write(key, 0, data);
+      await check(writer);
+      await writer.engine.drain();
+    } finally {
+      await writer.close();
+    }
+    const reader = await openEngine(await scratch(), settings);
+    try {
+      await check(reader); // fetched
+      await check(reader); // cached
+      assert.deepEqual(reader.engine.stats().hits, 1);
+    } finally {
+      await reader.close();
     }
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { blockCrcs, crc32c, crc32cCombine, decodeCrcs, encodeCrcs, regroup } from '../../src/cloud/checksum.ts';
+import { blockAndRangeCrcs, blockCrcs, crc32c, crc32cCombine, decodeCrcs, encodeCrcs, regroup } from '../../src/cloud/checksum.ts';
 
 describe('CRC32C blocks', () => {
   it('combines the CRCs of two pieces into the CRC of both', () => {
@@ -10,6 +10,35 @@ describe('CRC32C blocks', () => {
         assert.equal(crc32cCombine(crc32c(Buffer.from(a)), crc32c(Buffer.from(b)), b.length), crc32c(both) >>> 0);
       }),
     );
+  });
+
+  it('combines over long pieces as well', () => {
+    const a = Buffer.alloc(300_001, 7);
+    const b = Buffer.alloc(5 * 1024 * 1024 + 13, 0x5a);
+    assert.equal(crc32cCombine(crc32c(a), crc32c(b), b.length), crc32c(Buffer.concat([a, b])) >>> 0);
+  });
+
+  it('takes the CRCs of blocks and of ranges across them in one pass, as computing each afresh', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 5000 }),
+        fc.integer({ min: 1, max: 1500 }),
+        fc.nat(),
+        fc.array(fc.nat({ max: 1200 }), { maxLength: 12 }),
+        (bytes, blockSize, fromSeed, wanted) => {
+          const data = Buffer.from(bytes);
+          const from = data.length === 0 ? 0 : fromSeed % (data.length + 1);
+          const lengths: number[] = [];
+          let end = from;
+          for (const l of wanted) if (end + l <= data.length) lengths.push(l), (end += l);
+          const { blocks, ranges } = blockAndRangeCrcs(data, blockSize, from, lengths);
+          assert.deepEqual(blocks, blockCrcs(data, blockSize).map((c) => c >>> 0));
+          let at = from;
+          assert.deepEqual(ranges, lengths.map((l) => crc32c(data.subarray(at, (at += l))) >>> 0));
+        },
+      ),
+    );
+    assert.throws(() => blockAndRangeCrcs(Buffer.alloc(10), 4, 8, [3]), RangeError);
   });
 
   it('regroups block CRCs into larger blocks exactly as computing them afresh', () => {

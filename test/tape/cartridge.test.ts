@@ -188,9 +188,12 @@ describe('cartridges on the engine', function () {
     await create('FAIL01L5', { segmentBytes: 64 * 1024 * KiB });
     // Fault stand-in: the real engine, except that data writes fail as a full disk would.
     const failing = Object.create(opened.engine) as typeof opened.engine;
-    failing.write = async (key: string, offset: number, data: Uint8Array) => {
+    failing.writev = async (key: string, offset: number, pieces: readonly Uint8Array[]) => {
       if (key.endsWith('.data')) throw new Error('ENOSPC: no space left on device');
-      return opened.engine.write(key, offset, data);
+      return opened.engine.writev(key, offset, pieces);
+    };
+    failing.write = async (key: string, offset: number, data: Uint8Array) => {
+      await failing.writev(key, offset, [data]);
     };
     const broken = await Cartridge.open(failing, 'FAIL01L5');
     const unhandled: unknown[] = [];

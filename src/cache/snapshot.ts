@@ -1,0 +1,55 @@
+// An extent's bytes as they are at one moment, read from its file piece by
+// piece as an upload sends them. Every block is checked against its checksum of
+// that moment, so bytes changed since (by a later write, or on the disk) are
+// never sent under checksums that do not describe them.
+import { open } from 'node:fs/promises';
+import { crc32c } from '../cloud/checksum.ts';
+import type { PutSource } from '../cloud/object-store.ts';
+import { BLOCK, type Extent } from './extent.ts';
+import { readFully, ShortReadError } from './file-io.ts';
+
+/** A block read for an upload no longer holds the bytes the upload began with. */
+export class SnapshotChangedError extends Error {
+  override readonly name = 'SnapshotChangedError';
+  constructor(
+    readonly key: string,
+    readonly block: number,
+    /** The generation the snapshot was taken at. */
+    readonly gen: number,
+  ) {
+    super(`block ${block} of ${key} no longer holds what generation ${gen} wrote there`);
+  }
+}
+
+export interface Snapshot extends PutSource {
+  /** The extent's generation at that moment. */
+  readonly gen: number;
+  close(): Promise<void>;
+}
+
+/** Takes the snapshot; call with the extent's lock held (the file then exists and no write is half done). */
+export async function snapshot(extent: Extent): Promise<Snapshot> {
+  const handle = await open(extent.path, 'r');
+  const { key, gen, size } = extent;
+  const crcs = extent.crcs.slice();
+  return {
+    gen,
+    size,
+    checksums: { blockSize: BLOCK, crcs },
+    async read(offset, length) {
+      const data = Buffer.allocUnsafe(length);
+      try {
+        await readFully(handle, data, offset);
+      } catch (error) {
+        if (error instanceof ShortReadError) throw new SnapshotChangedError(key, Math.floor(offset / BLOCK), gen);
+        throw error;
+      }
+      for (let at = 0; at < length; at += BLOCK) {
+        const block = (offset + at) / BLOCK;
+        if (crc32c(data.subarray(at, at + BLOCK)) !== crcs[block]) throw new SnapshotChangedError(key, block, gen);
+      }
+      return data;
+    },
+    close: () => handle.close(),
+  };
+}
