@@ -24,8 +24,6 @@ export async function startBenchGateway(options: {
   nodeArgs?: readonly string[];
   args?: readonly string[];
   readyTimeoutMs?: number;
-  /** Script to run instead of src/main.ts (the tape stand-in), relative to the repository. */
-  script?: string;
 }): Promise<BenchGateway> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('GATEWAY_')) env[k] = v;
@@ -33,7 +31,7 @@ export async function startBenchGateway(options: {
     process.execPath,
     [
       ...(options.nodeArgs ?? []),
-      '--import', 'tsx', join(root, options.script ?? 'src/main.ts'),
+      '--import', 'tsx', join(root, 'src/main.ts'),
       '--data-dir', options.dataDir,
       '--iscsi-host', '127.0.0.1',
       '--iscsi-port', '0',

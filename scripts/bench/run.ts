@@ -23,7 +23,6 @@
 //   --max-minutes M       stop starting new cases after M minutes (default 60)
 //   --cpu-prof DIR        run our gateway with --cpu-prof, profiles written to DIR on exit
 //   --node-arg ARG        extra node flag for our gateway (repeat), e.g. --node-arg=--perf-basic-prof
-//   --tape-standin        tape cases against scripts/bench/tape-standin.ts even if the gateway serves drives
 //                         (automatic while it serves fewer than four). Otherwise four blank
 //                         cartridges are made with bin/tapegw and moved into drives 1-4.
 //   --keep                keep the work directory (tape images, gateway data) for inspection
@@ -48,7 +47,7 @@ type Group = (typeof GROUPS)[number];
 interface Side {
   readonly name: SideName;
   readonly pid: number;
-  /** The process serving the tape drives (the gateway, or the stand-in). */
+  /** The process serving the tape drives. */
   readonly tapePid: number;
   readonly diskUrl?: string;
   readonly tapeUrls: readonly string[];
@@ -90,7 +89,6 @@ const { values: opts } = parseArgs({
     'cpu-prof': { type: 'string' },
     'node-arg': { type: 'string', multiple: true, default: [] },
     keep: { type: 'boolean', default: false },
-    'tape-standin': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   allowPositionals: false,
@@ -128,13 +126,12 @@ const log = (msg: string): void => {
 // Processes we start, stopped by PID whatever happens
 
 let gateway: BenchGateway | undefined;
-let standin: BenchGateway | undefined;
 let tgt: TgtBench | undefined;
 let workDir = '';
 let stopping: Promise<void> | undefined;
 async function stopAll(): Promise<void> {
   stopping ??= (async () => {
-    await Promise.allSettled([gateway?.stop(20_000), standin?.stop(20_000), tgt?.stop()]);
+    await Promise.allSettled([gateway?.stop(20_000), tgt?.stop()]);
     if (workDir && !opts.keep) await rm(workDir, { recursive: true, force: true });
   })();
   return stopping;
@@ -438,43 +435,26 @@ async function main(): Promise<number> {
     }
     gateway = await startBenchGateway({ dataDir: join(workDir, 'gateway'), nodeArgs, args: [...(opts['gateway-arg'] ?? [])] });
     let tapeUrls = ourTapeUrls(gateway);
-    let tapePid = gateway.pid;
-    let note: string | undefined;
     log(`our gateway pid ${gateway.pid} on ${gateway.portal}: ${gateway.targets.length} targets, ${tapeUrls.length} tape drives`);
-    if (needTape && !opts['tape-standin'] && tapeUrls.length >= DRIVES) {
+    if (needTape && tapeUrls.length >= DRIVES) {
       // The operator's path: blank cartridges made with the CLI, moved into the first drives.
       await loadOurCartridges(join(workDir, 'gateway'), DRIVES, tapeCapacity);
       tapeUrls = tapeUrls.slice(0, DRIVES);
       log(`${DRIVES} cartridges created and moved into drives 1-${DRIVES} with bin/tapegw`);
-    } else if (needTape) {
-      // Until the gateway serves its library: the same fabric, drive, cartridge and engine, wired by
-      // scripts/bench/tape-standin.ts in a process of its own.
-      standin = await startBenchGateway({
-        script: 'scripts/bench/tape-standin.ts',
-        dataDir: join(workDir, 'standin'),
-        nodeArgs,
-        args: ['--drives', String(DRIVES), '--capacity', String(Math.ceil(tapeCapacity / 2 ** 20) * 2 ** 20)],
-      });
-      tapeUrls = ourTapeUrls(standin);
-      tapePid = standin.pid;
-      note = `tape cases ran against scripts/bench/tape-standin.ts (pid ${standin.pid}: src/iscsi + scsi/ssc + src/tape Cartridge + src/cache engine + embedded s3rver, as the gateway will wire them), not src/main.ts`;
-      log(`tape stand-in pid ${standin.pid} on ${standin.portal}: ${tapeUrls.length} tape drives`);
     }
     sideList.unshift({
       name: 'ours',
       pid: gateway.pid,
-      tapePid,
+      tapePid: gateway.pid,
       diskUrl: ourDiskUrl(gateway),
       tapeUrls,
-      ...(note ? { note } : tapeUrls.length === 0 ? { note: 'no tape drives served (tape library not configured)' } : {}),
+      ...(tapeUrls.length < DRIVES ? { note: `the gateway serves ${tapeUrls.length} tape drives; the tape cases need ${DRIVES} (--drives)` } : {}),
     });
   }
   const peakRss = { bytes: 0 };
   const rssTimer = setInterval(() => {
-    for (const p of [gateway, standin]) {
-      const rss = p ? rssBytes(p.pid) : undefined;
-      if (rss !== undefined && rss > peakRss.bytes) peakRss.bytes = rss;
-    }
+    const rss = gateway ? rssBytes(gateway.pid) : undefined;
+    if (rss !== undefined && rss > peakRss.bytes) peakRss.bytes = rss;
   }, 200);
 
   let stoppedEarly = '';
@@ -544,7 +524,7 @@ async function main(): Promise<number> {
   out.push(table(header, body));
   out.push('');
   out.push(`disk's own sequential write (${formatSize(diskBytes)}, buffered + fdatasync): ${diskRates.map((r) => (r / 1e6).toFixed(0)).join(' / ')} MB/s (start / end)`);
-  if (gateway) out.push(`our peak RSS over the whole run (gateway${standin ? ' and tape stand-in, each' : ''}): ${mib(peakRss.bytes)}`);
+  if (gateway) out.push(`our peak RSS over the whole run (gateway): ${mib(peakRss.bytes)}`);
   for (const c of rssCartridge) {
     const flat = c.secondHalfPeakBytes <= c.firstHalfPeakBytes * 1.1 + (8 << 20);
     out.push(
