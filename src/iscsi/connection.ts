@@ -66,14 +66,10 @@ export class Connection implements SessionConnection {
     socket.on('close', () => this.onClosed());
   }
 
-  send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN = false): boolean {
+  send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN = false): void {
     const bhs = build(this.sequence());
     if (advanceStatSN) this.statSN = (this.statSN + 1) >>> 0;
-    return this.writer.write(bhs, data);
-  }
-
-  drained(): Promise<void> {
-    return this.writer.drained();
+    this.writer.write(bhs, data);
   }
 
   reject(reason: RejectReason, pdu: RawPdu): void {

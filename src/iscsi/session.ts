@@ -50,8 +50,7 @@ const PROTOCOL_SERVICE_CRC_ERROR = 0x4705;
 /** What a session needs from its connection. */
 export interface SessionConnection {
   /** Sends a PDU built for the given sequence numbers; `advanceStatSN` consumes a StatSN. */
-  send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN?: boolean): boolean;
-  drained(): Promise<void>;
+  send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN?: boolean): void;
   reject(reason: RejectReason, pdu: RawPdu): void;
   /** Ends the connection once what was queued has been written. */
   close(reason: string): void;
@@ -245,19 +244,23 @@ export class Session {
       attribute: ATTRIBUTES[pdu.attribute] ?? 'simple',
       tag: pdu.itt,
     };
-    const outcome: Promise<ScsiResponse> = task.failure
-      ? Promise.resolve({ status: Status.CheckCondition, sense: buildSense(task.failure.sense) })
-      : this.target!.scsi.execute(command);
-    task.execution = outcome
-      .catch((error: unknown): ScsiResponse => {
+    let outcome: Promise<ScsiResponse>;
+    try {
+      outcome = task.failure ? Promise.resolve({ status: Status.CheckCondition, sense: buildSense(task.failure.sense) }) : this.target!.scsi.execute(command);
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    task.execution = outcome.then(
+      (response) => this.complete(task, response),
+      (error: unknown) => {
         this.services.logger.error({ err: error, itt: task.itt }, 'SCSI command failed inside the target');
-        return { status: Status.CheckCondition, sense: buildSense(internalTargetFailure().sense) };
-      })
-      .then((response) => this.complete(task, response));
+        this.complete(task, { status: Status.CheckCondition, sense: buildSense(internalTargetFailure().sense) });
+      },
+    );
   }
 
-  private async complete(task: Task, response: ScsiResponse): Promise<void> {
-    if (!task.aborted && !this.closed) await this.sendResponse(task, response);
+  private complete(task: Task, response: ScsiResponse): void {
+    if (!task.aborted && !this.closed) this.sendResponse(task, response);
     this.finish(task);
   }
 
@@ -266,7 +269,7 @@ export class Session {
     if (!task.pdu.immediate) this.window.completed();
   }
 
-  private async sendResponse(task: Task, response: ScsiResponse): Promise<void> {
+  private sendResponse(task: Task, response: ScsiResponse): void {
     const { pdu } = task;
     const expected = pdu.expectedDataTransferLength;
     let underflow = 0;
@@ -293,14 +296,12 @@ export class Session {
         const dataSN = task.dataPdus++;
         const status = last && collapse ? { status: response.status, underflow, overflow } : undefined;
         const bufferOffset = offset;
-        const more = this.connection.send(
+        this.connection.send(
           (seq) => encodeDataIn({ final: end === burstEnd, itt: task.itt, dataSN, bufferOffset, dataLength: end - bufferOffset, status }, seq),
           data.subarray(offset, end),
           status !== undefined,
         );
         offset = end;
-        if (!more) await this.connection.drained();
-        if (task.aborted || this.closed) return;
       }
       if (collapse) return;
     }
