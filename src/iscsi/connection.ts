@@ -47,6 +47,8 @@ export class Connection implements SessionConnection {
   private loginCmdSN = 0;
   private closing = false;
   private pingTimer: NodeJS.Timeout | undefined;
+  /** A PDU arrived since the idle timer last looked. */
+  private heard = false;
   private readonly logger: Logger;
 
   constructor(
@@ -192,20 +194,32 @@ export class Connection implements SessionConnection {
       { tsih, initiator: agreement.initiatorName, target: agreement.target?.name, type: agreement.sessionType, params },
       'session established',
     );
-    this.heardFromInitiator();
+    this.watchIdle();
   }
 
   /**
-   * Any PDU from the initiator proves it alive: restart the idle timer after
-   * which we ping it with a NOP-In (answered by a NOP-Out carrying our TTT).
+   * Any PDU from the initiator proves it alive. A timer looks once an
+   * interval: after an interval without a PDU we ping the initiator with a
+   * NOP-In (answered by a NOP-Out carrying our TTT) and drop it if nothing
+   * comes back in time. A flag, not a timer restarted per PDU: that cost a
+   * clearTimeout and a setTimeout for every PDU on the data path.
    */
   private heardFromInitiator(): void {
+    this.heard = true;
+  }
+
+  private watchIdle(): void {
     const { nopInIntervalMs, nopInTimeoutMs } = this.options;
-    clearTimeout(this.pingTimer);
-    if (nopInIntervalMs <= 0 || this.closing) return;
+    if (nopInIntervalMs <= 0) return;
+    this.heard = false;
     this.pingTimer = setTimeout(() => {
+      if (this.closing) return;
+      if (this.heard) return this.watchIdle();
       this.send((seq) => encodeNopIn({ lun: Buffer.alloc(8), itt: RESERVED_TAG, ttt: PING_TAG, dataLength: 0 }, seq));
-      this.pingTimer = setTimeout(() => this.close('NOP-In ping unanswered'), nopInTimeoutMs);
+      this.pingTimer = setTimeout(() => {
+        if (this.heard) this.watchIdle();
+        else this.close('NOP-In ping unanswered');
+      }, nopInTimeoutMs);
       this.pingTimer.unref();
     }, nopInIntervalMs);
     this.pingTimer.unref();

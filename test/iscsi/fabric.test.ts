@@ -1,7 +1,7 @@
 // Protocol behaviour of the iSCSI fabric, seen from an initiator's side of the
 // wire: negotiation, data transfer shapes, digests, task management, limits.
 import assert from 'node:assert/strict';
-import { Opcode, RejectReason, TaskFunction, TaskResponse } from '../../src/iscsi/pdu.ts';
+import { Opcode, RejectReason, RESERVED_TAG, TaskFunction, TaskResponse } from '../../src/iscsi/pdu.ts';
 import { cdb, DISK_TARGET, pattern, startFabric, type FabricFixture } from '../helpers/fabric.ts';
 import { LIBISCSI_OFFER, LoginFailed, OPEN_ISCSI_OFFER, TestInitiator } from '../helpers/initiator.ts';
 
@@ -378,6 +378,51 @@ describe('iSCSI fabric: authentication and access', function () {
       const allowed = await TestInitiator.connect(fabric.port);
       await allowed.login({ targetName: DISK_TARGET, initiatorName: 'iqn.2026-11.test:allowed' });
       allowed.close();
+    } finally {
+      await fabric.stop();
+    }
+  });
+});
+
+describe('iSCSI fabric: idle initiators', function () {
+  const isPing = (pdu: { opcode: number; bhs: Buffer }): boolean =>
+    pdu.opcode === Opcode.NopIn && pdu.bhs.readUInt32BE(16) === RESERVED_TAG && pdu.bhs.readUInt32BE(20) !== RESERVED_TAG;
+
+  it('pings a silent initiator with a NOP-In and drops it when the ping goes unanswered', async () => {
+    const fabric = await startFabric({ server: { nopInIntervalMs: 100, nopInTimeoutMs: 100 } });
+    try {
+      const initiator = await session(fabric);
+      const ping = await initiator.receive(2000);
+      assert.ok(ping && isPing(ping), 'a NOP-In ping');
+      assert.equal(await initiator.receive(2000), undefined);
+      assert.ok(initiator.closed);
+    } finally {
+      await fabric.stop();
+    }
+  });
+
+  it('does not ping an initiator that keeps talking, and keeps one that answers its pings', async () => {
+    const fabric = await startFabric({ server: { nopInIntervalMs: 200, nopInTimeoutMs: 200 } });
+    try {
+      const talking = await session(fabric);
+      for (let i = 0; i < 30; i++) {
+        const reply = await talking.nop();
+        assert.ok(reply && !isPing(reply), 'only answers, no ping');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const ping = await talking.receive(2000);
+      assert.ok(ping && isPing(ping), 'a ping once it falls silent');
+      const answer = Buffer.alloc(48);
+      answer[0] = 0x40 | Opcode.NopOut;
+      answer[1] = 0x80;
+      answer.writeUInt32BE(RESERVED_TAG, 16);
+      answer.writeUInt32BE(ping.bhs.readUInt32BE(20), 20);
+      answer.writeUInt32BE(talking.cmdSN, 24);
+      answer.writeUInt32BE(talking.expStatSN, 28);
+      talking.sendPdu(answer);
+      const next = await talking.receive(2000);
+      assert.ok(next && isPing(next), 'pinged again after another silent interval, not dropped');
+      assert.equal((await talking.command(cdb.testUnitReady())).status, GOOD);
     } finally {
       await fabric.stop();
     }
