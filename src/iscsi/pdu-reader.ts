@@ -19,6 +19,8 @@ export type FramedPdu =
 /** Framing cannot continue: the connection must be dropped. */
 export class FramingError extends Error {}
 
+const EMPTY = Buffer.alloc(0);
+
 export class PduReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
@@ -51,11 +53,11 @@ export class PduReader {
         throw new FramingError('header digest mismatch');
       }
     }
-    const padded = paddedData > 0 ? this.take(paddedData) : Buffer.alloc(0);
+    const padded = paddedData > 0 ? this.take(paddedData) : EMPTY;
     const pdu: RawPdu = {
-      bhs: head.subarray(0, BHS_LENGTH),
-      ahs: head.subarray(BHS_LENGTH, BHS_LENGTH + ahsLength),
-      data: padded.subarray(0, dataLength),
+      bhs: headerLength === BHS_LENGTH ? head : head.subarray(0, BHS_LENGTH),
+      ahs: ahsLength === 0 ? EMPTY : head.subarray(BHS_LENGTH, BHS_LENGTH + ahsLength),
+      data: paddedData === dataLength ? padded : padded.subarray(0, dataLength),
     };
     if (this.limits.dataDigest && dataLength > 0) {
       const expected = this.take(4).readUInt32LE(0);
