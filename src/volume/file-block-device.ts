@@ -124,27 +124,21 @@ export class FileBlockDevice implements BlockDevice {
 
   read(offset: number, length: number): Promise<Buffer> {
     const buf = Buffer.allocUnsafe(length);
-    return new Promise((resolve, reject) => {
-      const next = (done: number): void => {
-        if (done === length) return resolve(buf);
-        this.transfer(readFd, 'read', buf, done, length - done, offset + done, (bytesRead) => {
-          if (bytesRead === 0) reject(new Error(`${this.path}: unexpected end of file at ${offset + done}`));
-          else next(done + bytesRead);
-        }, reject);
-      };
-      next(0);
-    });
+    return new Promise((resolve, reject) => this.whole(readFd, 'read', buf, 0, offset, () => resolve(buf), reject));
   }
 
   write(offset: number, data: Buffer, options?: { fua?: boolean }): Promise<void> {
-    const written = new Promise<void>((resolve, reject) => {
-      const next = (done: number): void => {
-        if (done === data.length) return resolve();
-        this.transfer(writeFd, 'write', data, done, data.length - done, offset + done, (bytesWritten) => next(done + bytesWritten), reject);
-      };
-      next(0);
-    });
+    const written = new Promise<void>((resolve, reject) => this.whole(writeFd, 'write', data, 0, offset, resolve, reject));
     return options?.fua ? written.then(() => this.flush()) : written;
+  }
+
+  /** Transfers buf[done..] at offset + done, one system call after another until all of it has moved. */
+  private whole(op: PositionalIo, syscall: string, buf: Buffer, done: number, offset: number, onDone: () => void, onError: (err: unknown) => void): void {
+    if (done === buf.length) return onDone();
+    this.transfer(op, syscall, buf, done, buf.length - done, offset + done, (bytes) => {
+      if (bytes === 0) onError(new Error(`${this.path}: ${syscall} moved no bytes at ${offset + done} (end of file?)`));
+      else this.whole(op, syscall, buf, done + bytes, offset, onDone, onError);
+    }, onError);
   }
 
   /** One pread or pwrite of buf[at, at + length) at position. */
