@@ -188,6 +188,7 @@ export class Connection implements SessionConnection {
     this.reader.limits.headerDigest = params.headerDigest;
     this.reader.limits.dataDigest = params.dataDigest;
     this.reader.limits.maxDataSegmentLength = params.targetMaxRecvDataSegmentLength;
+    this.reader.placement = (bhs, dataLength) => this.session?.dataDestination(bhs, dataLength);
     this.writer.headerDigest = params.headerDigest;
     this.writer.dataDigest = params.dataDigest;
     this.logger.info(

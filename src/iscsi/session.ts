@@ -226,6 +226,14 @@ export class Session {
     if (task.collector.complete) this.dispatchReady();
   }
 
+  /** The slice of its command's buffer a Data-Out's data fills, for the reader to copy it straight there. */
+  dataDestination(bhs: Buffer, dataLength: number): Buffer | undefined {
+    if (opcodeOf(bhs) !== Opcode.DataOut) return undefined;
+    const task = this.tasks.get(bhs.readUInt32BE(16));
+    if (!task?.collector || task.aborted || task.failure || task.execution) return undefined;
+    return task.collector.destination(bhs.readUInt32BE(20), bhs.readUInt32BE(40), dataLength);
+  }
+
   private sendR2Ts(task: Task): void {
     for (const burst of task.collector!.requestBursts()) {
       task.dataPdus++;
