@@ -21,7 +21,7 @@ const MAX_LUN = 0x3fff;
  * device addressing (bus 0) or flat space addressing; undefined for anything else.
  */
 export function decodeLun(field: Buffer): number | undefined {
-  if (field.length < 8 || field.subarray(2, 8).some((b) => b !== 0)) return undefined;
+  if (field.length < 8 || field.readUInt16BE(2) !== 0 || field.readUInt32BE(4) !== 0) return undefined;
   const method = field[0]! >> 6;
   if (method === 0b00) return field[0] === 0 ? field[1]! : undefined;
   if (method === 0b01) return ((field[0]! & 0x3f) << 8) | field[1]!;
