@@ -123,7 +123,7 @@ export class Connection implements SessionConnection {
 
   private dispatch(pdu: RawPdu): void {
     if (!this.session) return this.onLoginPdu(pdu);
-    this.heardFromInitiator();
+    this.heard = true;
     try {
       this.session.receive(pdu);
     } catch (error) {
@@ -199,16 +199,12 @@ export class Connection implements SessionConnection {
   }
 
   /**
-   * Any PDU from the initiator proves it alive. A timer looks once an
-   * interval: after an interval without a PDU we ping the initiator with a
-   * NOP-In (answered by a NOP-Out carrying our TTT) and drop it if nothing
-   * comes back in time. A flag, not a timer restarted per PDU: that cost a
-   * clearTimeout and a setTimeout for every PDU on the data path.
+   * Any PDU from the initiator proves it alive (dispatch() sets `heard`). A
+   * timer looks once an interval: after an interval without a PDU we ping the
+   * initiator with a NOP-In (answered by a NOP-Out carrying our TTT) and drop
+   * it if nothing comes back in time. A flag, not a timer restarted per PDU:
+   * that cost a clearTimeout and a setTimeout for every PDU on the data path.
    */
-  private heardFromInitiator(): void {
-    this.heard = true;
-  }
-
   private watchIdle(): void {
     const { nopInIntervalMs, nopInTimeoutMs } = this.options;
     if (nopInIntervalMs <= 0) return;
