@@ -306,7 +306,7 @@ export class Session {
         const bufferOffset = offset;
         this.connection.send(
           (seq) => encodeDataIn({ final: end === burstEnd, itt: task.itt, dataSN, bufferOffset, dataLength: end - bufferOffset, status }, seq),
-          data.subarray(offset, end),
+          offset === 0 && end === data.length ? data : data.subarray(offset, end),
           status !== undefined,
         );
         offset = end;
