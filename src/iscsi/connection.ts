@@ -74,6 +74,14 @@ export class Connection implements SessionConnection {
     this.writer.write(bhs, data);
   }
 
+  unsent(): number {
+    return this.writer.unsent();
+  }
+
+  drained(): Promise<void> {
+    return this.writer.drained();
+  }
+
   reject(reason: RejectReason, pdu: RawPdu): void {
     this.send((seq) => encodeReject(reason, seq), pdu.bhs, true);
   }

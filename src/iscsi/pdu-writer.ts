@@ -22,7 +22,8 @@ export class PduWriter {
 
   /**
    * Queues one PDU. Nothing waits for the socket to drain: a response's data
-   * is in memory already, and the CmdSN window bounds the commands in flight.
+   * is in memory already; the session stops widening the command window
+   * while too much is queued (see unsent()).
    */
   write(bhs: Buffer, data?: Buffer): void {
     const socket = this.socket;
@@ -41,6 +42,26 @@ export class PduWriter {
       if (this.dataDigest) socket.write(digestOf([data, pad]));
       if (data.length >= WRITE_AT_ONCE) this.uncork();
     }
+  }
+
+  /** Bytes queued that the kernel has not taken yet. */
+  unsent(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Resolves once the queue has drained below the socket's high-water mark (or the socket closed). */
+  drained(): Promise<void> {
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableLength < socket.writableHighWaterMark) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
   }
 
   private readonly uncork = (): void => {

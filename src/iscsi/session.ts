@@ -41,6 +41,12 @@ import { WriteCollector } from './write-collector.ts';
 
 /** Largest write we buffer for one command; larger ones are refused before any allocation. */
 const MAX_WRITE_TRANSFER = 64 * 1024 * 1024;
+/**
+ * Responses are queued without waiting for the socket; past this many unsent
+ * bytes the command window stops widening until they drain, so an initiator
+ * that does not read its responses cannot make us queue more of them.
+ */
+const MAX_UNSENT_BYTES = 8 * 1024 * 1024;
 
 const ATTRIBUTES: readonly TaskAttribute[] = ['untagged', 'simple', 'ordered', 'head-of-queue', 'aca'];
 const EMPTY = Buffer.alloc(0);
@@ -51,6 +57,10 @@ const PROTOCOL_SERVICE_CRC_ERROR = 0x4705;
 export interface SessionConnection {
   /** Sends a PDU built for the given sequence numbers; `advanceStatSN` consumes a StatSN. */
   send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN?: boolean): void;
+  /** Bytes sent but not yet taken by the kernel. */
+  unsent(): number;
+  /** Resolves once the unsent bytes have drained (or the connection closed). */
+  drained(): Promise<void>;
   reject(reason: RejectReason, pdu: RawPdu): void;
   /** Ends the connection once what was queued has been written. */
   close(reason: string): void;
@@ -93,6 +103,8 @@ export class Session {
   /** Non-immediate commands in CmdSN order, waiting for their data or for those before them. */
   private readonly ordered: Task[] = [];
   private nextTtt = 1;
+  /** Window grants held back until the socket drains (MAX_UNSENT_BYTES). */
+  private withheldGrants = 0;
   private textContinuation: TextContinuation | undefined;
   private closed = false;
 
@@ -274,7 +286,16 @@ export class Session {
 
   private finish(task: Task): void {
     if (this.tasks.get(task.itt) === task) this.tasks.delete(task.itt);
-    if (!task.pdu.immediate) this.window.completed();
+    if (!task.pdu.immediate) this.grant();
+  }
+
+  /** Widens the command window by the command that finished, once the socket's backlog allows it. */
+  private grant(): void {
+    if (this.withheldGrants === 0 && this.connection.unsent() <= MAX_UNSENT_BYTES) return this.window.completed();
+    if (this.withheldGrants++ > 0) return;
+    void this.connection.drained().then(() => {
+      for (; this.withheldGrants > 0; this.withheldGrants--) this.window.completed();
+    });
   }
 
   private sendResponse(task: Task, response: ScsiResponse): void {

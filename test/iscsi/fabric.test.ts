@@ -428,3 +428,43 @@ describe('iSCSI fabric: idle initiators', function () {
     }
   });
 });
+
+describe('iSCSI fabric: an initiator that does not read', function () {
+  this.timeout(30_000);
+
+  it('gets no more command window while its unread responses pile up', async () => {
+    const WINDOW = 32;
+    const fabric = await startFabric({ server: { limits: { commandWindow: WINDOW } } });
+    try {
+      const initiator = await session(fabric);
+      const blocks = 2048; // 1 MiB reads
+      const sendRead = (): void => {
+        const bhs = Buffer.alloc(48);
+        bhs[0] = Opcode.ScsiCommand;
+        bhs[1] = 0x80 | 0x40 | 0x01;
+        bhs.writeUInt32BE(initiator.nextItt(), 16);
+        bhs.writeUInt32BE(blocks * 512, 20);
+        bhs.writeUInt32BE(initiator.cmdSN, 24);
+        initiator.cmdSN = (initiator.cmdSN + 1) >>> 0;
+        bhs.writeUInt32BE(initiator.expStatSN, 28);
+        Buffer.from(cdb.read10(0, blocks)).copy(bhs, 32);
+        initiator.sendPdu(bhs);
+      };
+      initiator.socket.pause();
+      for (let i = 0; i < WINDOW; i++) sendRead();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // A window's worth more, each within the window only if finished commands widened it.
+      for (let i = 0; i < WINDOW; i++) sendRead();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      initiator.socket.resume();
+      let answered = 0;
+      for (let pdu = await initiator.receive(3000); pdu; pdu = await initiator.receive(3000)) {
+        if ((pdu.opcode === Opcode.DataIn && pdu.bhs[1] & 0x01) || pdu.opcode === Opcode.ScsiResponse) answered++;
+      }
+      assert.ok(answered >= WINDOW, `the first window's commands are all answered (${answered})`);
+      assert.ok(answered < 2 * WINDOW, `the window stopped widening while ${WINDOW} MiB sat unread (${answered} answered)`);
+    } finally {
+      await fabric.stop();
+    }
+  });
+});
