@@ -309,9 +309,7 @@ export interface Sequence {
 }
 
 function header(opcode: Opcode, flags: number, dataLength: number): Buffer {
-  // A slice of Node's shared pool: Buffer.alloc(48) is a typed array on V8's heap,
-  // which has to be moved off it when the socket writes it.
-  const bhs = Buffer.allocUnsafe(BHS_LENGTH).fill(0);
+  const bhs = Buffer.alloc(BHS_LENGTH);
   bhs[0] = opcode;
   bhs[1] = flags;
   bhs.writeUIntBE(dataLength, 5, 3);
