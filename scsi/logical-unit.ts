@@ -73,9 +73,11 @@ export class ScsiLogicalUnit implements LogicalUnit {
     this.log = options.log ?? (() => {});
   }
 
-  async execute(cmd: ScsiCommand): Promise<ScsiResponse> {
+  /** Never rejects: every failure is answered as a status. */
+  execute(cmd: ScsiCommand): Promise<ScsiResponse> {
     const nexus = cmd.nexus;
     this.unitAttentions.observe(nexus.key);
+    let result: CommandResult | Promise<CommandResult>;
     try {
       const entry = this.table.resolve(cmd.cdb);
       if (entry instanceof Error || !entry.ignoresUnitAttention) {
@@ -85,12 +87,15 @@ export class ScsiLogicalUnit implements LogicalUnit {
       if (entry instanceof Error) throw entry;
       const cdb = padded(cmd.cdb, entry.usage.length);
       validateCdb(entry, cdb);
-      if (this.reservations.conflicts(nexus.key, entry.access ?? Access.write)) return { status: Status.ReservationConflict };
+      if (this.reservations.conflicts(nexus.key, entry.access ?? Access.write)) return Promise.resolve({ status: Status.ReservationConflict });
       if (entry.requiresReady) this.checkReady();
-      return toResponse(await entry.handler({ cmd, cdb, nexus, lu: this }));
+      result = entry.handler({ cmd, cdb, nexus, lu: this });
     } catch (err) {
-      return this.checkCondition(err, cmd);
+      return Promise.resolve(this.checkCondition(err, cmd));
     }
+    // One promise per command whether the handler is synchronous or not.
+    if (!(result instanceof Promise)) return Promise.resolve(toResponse(result));
+    return result.then(toResponse, (err: unknown) => this.checkCondition(err, cmd));
   }
 
   /** CHECK CONDITION for a ScsiError; anything else is our bug: logged, and answered HARDWARE ERROR. */

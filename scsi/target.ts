@@ -21,7 +21,7 @@ const MAX_LUN = 0x3fff;
  * device addressing (bus 0) or flat space addressing; undefined for anything else.
  */
 export function decodeLun(field: Buffer): number | undefined {
-  if (field.length < 8 || field.subarray(2, 8).some((b) => b !== 0)) return undefined;
+  if (field.length < 8 || field.readUInt16BE(2) !== 0 || field.readUInt32BE(4) !== 0) return undefined;
   const method = field[0]! >> 6;
   if (method === 0b00) return field[0] === 0 ? field[1]! : undefined;
   if (method === 0b01) return ((field[0]! & 0x3f) << 8) | field[1]!;
@@ -57,14 +57,15 @@ export class ScsiTarget implements ScsiTargetPort {
     return lun === undefined ? undefined : this.units.get(lun);
   }
 
-  async execute(cmd: ScsiCommand): Promise<ScsiResponse> {
+  execute(cmd: ScsiCommand): Promise<ScsiResponse> {
     const unit = this.unitAt(cmd.lun);
+    // Not async: an async wrapper around the unit's promise costs extra microtask turns per command.
     if (unit) return unit.execute(cmd);
     try {
-      return { status: Status.Good, data: this.answerForMissingUnit(cmd) };
+      return Promise.resolve({ status: Status.Good, data: this.answerForMissingUnit(cmd) });
     } catch (err) {
       const sense = err instanceof ScsiError ? err : internalTargetFailure();
-      return { status: Status.CheckCondition, sense: buildSense(sense.sense) };
+      return Promise.resolve({ status: Status.CheckCondition, sense: buildSense(sense.sense) });
     }
   }
 

@@ -71,8 +71,16 @@ function usageOf(opcode: number, layout: Layout, flags: number): number[] {
   return u;
 }
 
-function lbaOf(cdb: Buffer, layout: Layout): bigint {
-  return layout.lbaBytes === 8 ? cdb.readBigUInt64BE(layout.lbaAt) : BigInt(cdb.readUInt32BE(layout.lbaAt));
+/**
+ * A 64-bit LBA as a Number without a BigInt per command: exact below 2^53,
+ * and anything above is far past the end of any medium, however it rounds.
+ */
+function uint64At(b: Buffer, at: number): number {
+  return b.readUInt32BE(at) * 0x1_0000_0000 + b.readUInt32BE(at + 4);
+}
+
+function lbaOf(cdb: Buffer, layout: Layout): number {
+  return layout.lbaBytes === 8 ? uint64At(cdb, layout.lbaAt) : cdb.readUInt32BE(layout.lbaAt);
 }
 
 function lengthOf(cdb: Buffer, layout: Layout): number {
@@ -94,9 +102,9 @@ export function blocksPerPhysicalBlock(device: BlockDevice): number {
 }
 
 /** LBA OUT OF RANGE unless [lba, lba + blocks) lies within the medium. */
-function extent(disk: Disk, lba: bigint, blocks: number): Extent {
-  if (lba + BigInt(blocks) > BigInt(blockCount(disk))) throw lbaOutOfRange();
-  return { lba: Number(lba), blocks };
+function extent(disk: Disk, lba: number, blocks: number): Extent {
+  if (lba + blocks > blockCount(disk)) throw lbaOutOfRange();
+  return { lba, blocks };
 }
 
 /** An extent whose length is bounded by `max` (INVALID FIELD IN CDB on the length field). */
@@ -111,14 +119,22 @@ function checkWritable(disk: Disk): void {
 }
 
 /** Device failures become MEDIUM ERROR for the initiator, and a log record for the operator. */
-async function io<T>(disk: Disk, asc: number, op: () => Promise<T>): Promise<T> {
+function io<T>(disk: Disk, asc: number, op: () => Promise<T>): Promise<T> {
+  let running: Promise<T>;
   try {
-    return await op();
+    running = op();
   } catch (err) {
-    if (err instanceof ScsiError) throw err;
-    disk.log('block device I/O failed', { err, asc: asc.toString(16).padStart(4, '0') });
-    throw new ScsiError({ key: SenseKey.MediumError, asc }, `block device: ${(err as Error).message}`);
+    return Promise.reject(mediumError(disk, asc, err));
   }
+  return running.then(undefined, (err: unknown) => {
+    throw mediumError(disk, asc, err);
+  });
+}
+
+function mediumError(disk: Disk, asc: number, err: unknown): ScsiError {
+  if (err instanceof ScsiError) return err;
+  disk.log('block device I/O failed', { err, asc: asc.toString(16).padStart(4, '0') });
+  return new ScsiError({ key: SenseKey.MediumError, asc }, `block device: ${(err as Error).message}`);
 }
 
 const readMedium = (disk: Disk, e: Extent): Promise<Buffer> =>
@@ -154,7 +170,7 @@ function read(disk: Disk, opcode: number, name: string, layout: Layout): Command
     name,
     usage: usageOf(opcode, layout, DPO | FUA | FUA_NV),
     access: Access.read,
-    async handler(ctx) {
+    handler(ctx) {
       const e = boundedExtent(disk, ctx.cdb, layout, disk.limits.maxTransferBlocks);
       if (e.blocks === 0) return;
       return readMedium(disk, e);
@@ -167,27 +183,26 @@ function write(disk: Disk, opcode: number, name: string, layout: Layout): Comman
     opcode,
     name,
     usage: usageOf(opcode, layout, DPO | FUA | FUA_NV),
-    async handler(ctx) {
+    handler(ctx) {
       const e = boundedExtent(disk, ctx.cdb, layout, disk.limits.maxTransferBlocks);
       checkWritable(disk);
-      await writeBlocks(disk, ctx, e, (ctx.cdb[1]! & FUA) !== 0);
-      return good(e.blocks * disk.device.blockSize);
+      const result = good(e.blocks * disk.device.blockSize);
+      return writeBlocks(disk, ctx, e, (ctx.cdb[1]! & FUA) !== 0).then(() => result);
     },
   };
 }
 
-async function writeBlocks(disk: Disk, ctx: CommandContext, e: Extent, fua: boolean): Promise<Buffer | undefined> {
+function writeBlocks(disk: Disk, ctx: CommandContext, e: Extent, fua: boolean): Promise<Buffer | undefined> {
   const n = receivedBlocks(disk, ctx, e.blocks);
-  if (n === 0) return undefined;
+  if (n === 0) return Promise.resolve(undefined);
   const data = ctx.cmd.dataOut.subarray(0, n * disk.device.blockSize);
-  await disk.lock.run(e.lba, e.lba + n, () => writeMedium(disk, e.lba, data, fua));
-  return data;
+  return disk.lock.run(e.lba, e.lba + n, () => writeMedium(disk, e.lba, data, fua)).then(() => data);
 }
 
 /** READ(6)/WRITE(6): 21-bit LBA, and a TRANSFER LENGTH of 0 means 256 blocks. */
 function extent6(disk: Disk, cdb: Buffer): Extent {
   const lba = ((cdb[1]! & 0x1f) << 16) | cdb.readUInt16BE(2);
-  return extent(disk, BigInt(lba), cdb[4] || 256);
+  return extent(disk, lba, cdb[4] || 256);
 }
 
 function verify(disk: Disk, opcode: number, name: string, layout: Layout): CommandEntry {
@@ -254,9 +269,9 @@ function writeSame(disk: Disk, opcode: number, name: string, layout: Layout): Co
     async handler(ctx) {
       const lba = lbaOf(ctx.cdb, layout);
       const total = blockCount(disk);
-      if (lba > BigInt(total)) throw lbaOutOfRange();
+      if (lba > total) throw lbaOutOfRange();
       // WSNZ=0: a NUMBER OF LOGICAL BLOCKS of 0 runs to the last LBA.
-      const blocks = lengthOf(ctx.cdb, layout) || total - Number(lba);
+      const blocks = lengthOf(ctx.cdb, layout) || total - lba;
       if (blocks > disk.limits.maxWriteSameBlocks) throw invalidFieldInCdb(layout.lengthAt);
       const e = extent(disk, lba, blocks);
       checkWritable(disk);
@@ -361,7 +376,7 @@ function unmap(disk: Disk): CommandEntry {
         const blocks = list.readUInt32BE(at + 8);
         sum += blocks;
         if (sum > disk.limits.maxUnmapBlocks) throw invalidFieldInParameterList(at + 8);
-        extents.push(extent(disk, list.readBigUInt64BE(at), blocks));
+        extents.push(extent(disk, uint64At(list, at), blocks));
       }
       for (const e of extents) {
         if (e.blocks > 0) await disk.lock.run(e.lba, e.lba + e.blocks, () => discard(disk, e));
@@ -463,12 +478,12 @@ function getLbaStatus(disk: Disk): CommandEntry {
     usage: [SERVICE_ACTION_IN_16, 0x12, ...ff(8), ...ff(4), 0, CONTROL],
     access: Access.read,
     async handler(ctx) {
-      const lba = ctx.cdb.readBigUInt64BE(2);
+      const lba = uint64At(ctx.cdb, 2);
       const total = blockCount(disk);
-      if (lba >= BigInt(total)) throw lbaOutOfRange();
+      if (lba >= total) throw lbaOutOfRange();
       const allocation = ctx.cdb.readUInt32BE(10);
       const bs = disk.device.blockSize;
-      const start = Number(lba) * bs;
+      const start = lba * bs;
       const maxDescriptors = Math.max(1, Math.floor((allocation - 8) / 16));
       const extents = await io(disk, Asc.UNRECOVERED_READ_ERROR, () => disk.device.provisioning(start, Math.min(LBA_STATUS_SCAN_BYTES, disk.device.size - start)));
       const descriptors = extents.slice(0, maxDescriptors).map((x) => {

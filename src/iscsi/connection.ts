@@ -47,6 +47,8 @@ export class Connection implements SessionConnection {
   private loginCmdSN = 0;
   private closing = false;
   private pingTimer: NodeJS.Timeout | undefined;
+  /** A PDU arrived since the idle timer last looked. */
+  private heard = false;
   private readonly logger: Logger;
 
   constructor(
@@ -66,10 +68,14 @@ export class Connection implements SessionConnection {
     socket.on('close', () => this.onClosed());
   }
 
-  send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN = false): boolean {
+  send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN = false): void {
     const bhs = build(this.sequence());
     if (advanceStatSN) this.statSN = (this.statSN + 1) >>> 0;
-    return this.writer.write(bhs, data);
+    this.writer.write(bhs, data);
+  }
+
+  unsent(): number {
+    return this.writer.unsent();
   }
 
   drained(): Promise<void> {
@@ -97,8 +103,10 @@ export class Connection implements SessionConnection {
   }
 
   private sequence(): Sequence {
-    const window = this.session?.sequence ?? { expCmdSN: this.loginCmdSN, maxCmdSN: (this.loginCmdSN + this.options.services.commandWindow - 1) >>> 0 };
-    return { statSN: this.statSN, ...window };
+    // Fields copied one by one: an object spread here showed at 3% of the main thread at queue depth 32.
+    const window = this.session?.sequence;
+    if (window) return { statSN: this.statSN, expCmdSN: window.expCmdSN, maxCmdSN: window.maxCmdSN };
+    return { statSN: this.statSN, expCmdSN: this.loginCmdSN, maxCmdSN: (this.loginCmdSN + this.options.services.commandWindow - 1) >>> 0 };
   }
 
   private onData(chunk: Buffer): void {
@@ -125,7 +133,7 @@ export class Connection implements SessionConnection {
 
   private dispatch(pdu: RawPdu): void {
     if (!this.session) return this.onLoginPdu(pdu);
-    this.heardFromInitiator();
+    this.heard = true;
     try {
       this.session.receive(pdu);
     } catch (error) {
@@ -190,26 +198,35 @@ export class Connection implements SessionConnection {
     this.reader.limits.headerDigest = params.headerDigest;
     this.reader.limits.dataDigest = params.dataDigest;
     this.reader.limits.maxDataSegmentLength = params.targetMaxRecvDataSegmentLength;
+    this.reader.placement = (bhs, dataLength) => this.session?.dataDestination(bhs, dataLength);
     this.writer.headerDigest = params.headerDigest;
     this.writer.dataDigest = params.dataDigest;
     this.logger.info(
       { tsih, initiator: agreement.initiatorName, target: agreement.target?.name, type: agreement.sessionType, params },
       'session established',
     );
-    this.heardFromInitiator();
+    this.watchIdle();
   }
 
   /**
-   * Any PDU from the initiator proves it alive: restart the idle timer after
-   * which we ping it with a NOP-In (answered by a NOP-Out carrying our TTT).
+   * Any PDU from the initiator proves it alive (dispatch() sets `heard`). A
+   * timer looks once an interval: after an interval without a PDU we ping the
+   * initiator with a NOP-In (answered by a NOP-Out carrying our TTT) and drop
+   * it if nothing comes back in time. A flag, not a timer restarted per PDU:
+   * that cost a clearTimeout and a setTimeout for every PDU on the data path.
    */
-  private heardFromInitiator(): void {
+  private watchIdle(): void {
     const { nopInIntervalMs, nopInTimeoutMs } = this.options;
-    clearTimeout(this.pingTimer);
-    if (nopInIntervalMs <= 0 || this.closing) return;
+    if (nopInIntervalMs <= 0) return;
+    this.heard = false;
     this.pingTimer = setTimeout(() => {
+      if (this.closing) return;
+      if (this.heard) return this.watchIdle();
       this.send((seq) => encodeNopIn({ lun: Buffer.alloc(8), itt: RESERVED_TAG, ttt: PING_TAG, dataLength: 0 }, seq));
-      this.pingTimer = setTimeout(() => this.close('NOP-In ping unanswered'), nopInTimeoutMs);
+      this.pingTimer = setTimeout(() => {
+        if (this.heard) this.watchIdle();
+        else this.close('NOP-In ping unanswered');
+      }, nopInTimeoutMs);
       this.pingTimer.unref();
     }, nopInIntervalMs);
     this.pingTimer.unref();

@@ -1,21 +1,38 @@
 // Writes target PDUs to the socket: header (+ digest), data (+ padding and
-// digest), all in one writev through cork/uncork. Data buffers are never copied.
+// digest). Data buffers are never copied. The socket stays corked from the
+// first PDU of an event-loop turn until the turn's I/O callbacks have run, so
+// the responses of every command that completed in that turn leave in one
+// writev: at queue depth 32 that is one system call for many commands, at
+// queue depth 1 it costs a setImmediate. A PDU with a large data segment goes
+// out at once: batching gains nothing there, and holding a whole large read's
+// Data-In back for one writev made 1 MiB sequential reads several times slower.
 import type { Socket } from 'node:net';
 import { digestOf } from './digest.ts';
 
 const PADDING = [Buffer.alloc(0), Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(3)] as const;
+/** Data segments at least this long are written without waiting for the end of the turn. */
+const WRITE_AT_ONCE = 64 * 1024;
 
 export class PduWriter {
   headerDigest = false;
   dataDigest = false;
+  private corked = false;
 
   constructor(private readonly socket: Socket) {}
 
-  /** Queues one PDU; returns false when the socket's buffer is full (wait for drained()). */
-  write(bhs: Buffer, data?: Buffer): boolean {
+  /**
+   * Queues one PDU. Nothing waits for the socket to drain: a response's data
+   * is in memory already; the session stops widening the command window
+   * while too much is queued (see unsent()).
+   */
+  write(bhs: Buffer, data?: Buffer): void {
     const socket = this.socket;
-    if (socket.destroyed) return true;
-    socket.cork();
+    if (socket.destroyed) return;
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      setImmediate(this.uncork);
+    }
     socket.write(bhs);
     if (this.headerDigest) socket.write(digestOf([bhs]));
     if (data && data.length > 0) {
@@ -23,21 +40,33 @@ export class PduWriter {
       socket.write(data);
       if (pad.length) socket.write(pad);
       if (this.dataDigest) socket.write(digestOf([data, pad]));
+      if (data.length >= WRITE_AT_ONCE) this.uncork();
     }
-    socket.uncork();
-    return socket.writableLength < socket.writableHighWaterMark;
   }
 
+  /** Bytes queued that the kernel has not taken yet. */
+  unsent(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Resolves once the queue has drained below the socket's high-water mark (or the socket closed). */
   drained(): Promise<void> {
-    if (this.socket.destroyed || this.socket.writableLength < this.socket.writableHighWaterMark) return Promise.resolve();
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableLength < socket.writableHighWaterMark) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
+        socket.off('drain', done);
+        socket.off('close', done);
         resolve();
       };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
+      socket.on('drain', done);
+      socket.on('close', done);
     });
   }
+
+  private readonly uncork = (): void => {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  };
 }

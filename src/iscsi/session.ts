@@ -41,6 +41,12 @@ import { WriteCollector } from './write-collector.ts';
 
 /** Largest write we buffer for one command; larger ones are refused before any allocation. */
 const MAX_WRITE_TRANSFER = 64 * 1024 * 1024;
+/**
+ * Responses are queued without waiting for the socket; past this many unsent
+ * bytes the command window stops widening until they drain, so an initiator
+ * that does not read its responses cannot make us queue more of them.
+ */
+const MAX_UNSENT_BYTES = 8 * 1024 * 1024;
 
 const ATTRIBUTES: readonly TaskAttribute[] = ['untagged', 'simple', 'ordered', 'head-of-queue', 'aca'];
 const EMPTY = Buffer.alloc(0);
@@ -50,7 +56,10 @@ const PROTOCOL_SERVICE_CRC_ERROR = 0x4705;
 /** What a session needs from its connection. */
 export interface SessionConnection {
   /** Sends a PDU built for the given sequence numbers; `advanceStatSN` consumes a StatSN. */
-  send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN?: boolean): boolean;
+  send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN?: boolean): void;
+  /** Bytes sent but not yet taken by the kernel. */
+  unsent(): number;
+  /** Resolves once the unsent bytes have drained (or the connection closed). */
   drained(): Promise<void>;
   reject(reason: RejectReason, pdu: RawPdu): void;
   /** Ends the connection once what was queued has been written. */
@@ -94,6 +103,8 @@ export class Session {
   /** Non-immediate commands in CmdSN order, waiting for their data or for those before them. */
   private readonly ordered: Task[] = [];
   private nextTtt = 1;
+  /** Window grants held back until the socket drains (MAX_UNSENT_BYTES). */
+  private withheldGrants = 0;
   private textContinuation: TextContinuation | undefined;
   private closed = false;
 
@@ -227,6 +238,14 @@ export class Session {
     if (task.collector.complete) this.dispatchReady();
   }
 
+  /** The slice of its command's buffer a Data-Out's data fills, for the reader to copy it straight there. */
+  dataDestination(bhs: Buffer, dataLength: number): Buffer | undefined {
+    if (opcodeOf(bhs) !== Opcode.DataOut) return undefined;
+    const task = this.tasks.get(bhs.readUInt32BE(16));
+    if (!task?.collector || task.aborted || task.failure || task.execution) return undefined;
+    return task.collector.destination(bhs.readUInt32BE(20), bhs.readUInt32BE(40), dataLength);
+  }
+
   private sendR2Ts(task: Task): void {
     for (const burst of task.collector!.requestBursts()) {
       task.dataPdus++;
@@ -245,28 +264,41 @@ export class Session {
       attribute: ATTRIBUTES[pdu.attribute] ?? 'simple',
       tag: pdu.itt,
     };
-    const outcome: Promise<ScsiResponse> = task.failure
-      ? Promise.resolve({ status: Status.CheckCondition, sense: buildSense(task.failure.sense) })
-      : this.target!.scsi.execute(command);
-    task.execution = outcome
-      .catch((error: unknown): ScsiResponse => {
+    let outcome: Promise<ScsiResponse>;
+    try {
+      outcome = task.failure ? Promise.resolve({ status: Status.CheckCondition, sense: buildSense(task.failure.sense) }) : this.target!.scsi.execute(command);
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    task.execution = outcome.then(
+      (response) => this.complete(task, response),
+      (error: unknown) => {
         this.services.logger.error({ err: error, itt: task.itt }, 'SCSI command failed inside the target');
-        return { status: Status.CheckCondition, sense: buildSense(internalTargetFailure().sense) };
-      })
-      .then((response) => this.complete(task, response));
+        this.complete(task, { status: Status.CheckCondition, sense: buildSense(internalTargetFailure().sense) });
+      },
+    );
   }
 
-  private async complete(task: Task, response: ScsiResponse): Promise<void> {
-    if (!task.aborted && !this.closed) await this.sendResponse(task, response);
+  private complete(task: Task, response: ScsiResponse): void {
+    if (!task.aborted && !this.closed) this.sendResponse(task, response);
     this.finish(task);
   }
 
   private finish(task: Task): void {
     if (this.tasks.get(task.itt) === task) this.tasks.delete(task.itt);
-    if (!task.pdu.immediate) this.window.completed();
+    if (!task.pdu.immediate) this.grant();
   }
 
-  private async sendResponse(task: Task, response: ScsiResponse): Promise<void> {
+  /** Widens the command window by the command that finished, once the socket's backlog allows it. */
+  private grant(): void {
+    if (this.withheldGrants === 0 && this.connection.unsent() <= MAX_UNSENT_BYTES) return this.window.completed();
+    if (this.withheldGrants++ > 0) return;
+    void this.connection.drained().then(() => {
+      for (; this.withheldGrants > 0; this.withheldGrants--) this.window.completed();
+    });
+  }
+
+  private sendResponse(task: Task, response: ScsiResponse): void {
     const { pdu } = task;
     const expected = pdu.expectedDataTransferLength;
     let underflow = 0;
@@ -293,14 +325,12 @@ export class Session {
         const dataSN = task.dataPdus++;
         const status = last && collapse ? { status: response.status, underflow, overflow } : undefined;
         const bufferOffset = offset;
-        const more = this.connection.send(
+        this.connection.send(
           (seq) => encodeDataIn({ final: end === burstEnd, itt: task.itt, dataSN, bufferOffset, dataLength: end - bufferOffset, status }, seq),
-          data.subarray(offset, end),
+          offset === 0 && end === data.length ? data : data.subarray(offset, end),
           status !== undefined,
         );
         offset = end;
-        if (!more) await this.connection.drained();
-        if (task.aborted || this.closed) return;
       }
       if (collapse) return;
     }

@@ -80,6 +80,18 @@ export class WriteCollector {
     return requests;
   }
 
+  /**
+   * Where a Data-Out's data would go if it fits its sequence: the reader
+   * copies it there off the socket and accept() then has nothing to copy.
+   * Bytes placed for a PDU that accept() refuses land only where no accepted
+   * data is yet, and the command fails anyway.
+   */
+  destination(ttt: number, offset: number, length: number): Buffer | undefined {
+    const sequence = ttt === RESERVED_TAG ? this.unsolicited : this.bursts.get(ttt);
+    if (!sequence || offset !== sequence.next || offset + length > sequence.end) return undefined;
+    return this.buffer.subarray(offset, offset + length);
+  }
+
   /** Takes one Data-Out PDU; throws PduError when it does not fit any open sequence. */
   accept(pdu: DataOutPdu): void {
     const sequence = pdu.ttt === RESERVED_TAG ? this.unsolicited : this.bursts.get(pdu.ttt);
@@ -96,7 +108,8 @@ export class WriteCollector {
     if (!endsEarly && pdu.final !== (end === sequence.end)) {
       throw new PduError(RejectReason.ProtocolError, pdu.final ? 'Data-Out F bit before the end of its sequence' : 'last Data-Out of a sequence without the F bit');
     }
-    pdu.data.copy(this.buffer, pdu.bufferOffset);
+    const placed = pdu.data.buffer === this.buffer.buffer && pdu.data.byteOffset === this.buffer.byteOffset + pdu.bufferOffset;
+    if (!placed) pdu.data.copy(this.buffer, pdu.bufferOffset);
     this.received += pdu.data.length;
     sequence.next = end;
     sequence.dataSN++;

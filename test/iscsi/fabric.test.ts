@@ -1,7 +1,7 @@
 // Protocol behaviour of the iSCSI fabric, seen from an initiator's side of the
 // wire: negotiation, data transfer shapes, digests, task management, limits.
 import assert from 'node:assert/strict';
-import { Opcode, RejectReason, TaskFunction, TaskResponse } from '../../src/iscsi/pdu.ts';
+import { Opcode, RejectReason, RESERVED_TAG, TaskFunction, TaskResponse } from '../../src/iscsi/pdu.ts';
 import { cdb, DISK_TARGET, pattern, startFabric, type FabricFixture } from '../helpers/fabric.ts';
 import { LIBISCSI_OFFER, LoginFailed, OPEN_ISCSI_OFFER, TestInitiator } from '../helpers/initiator.ts';
 
@@ -378,6 +378,91 @@ describe('iSCSI fabric: authentication and access', function () {
       const allowed = await TestInitiator.connect(fabric.port);
       await allowed.login({ targetName: DISK_TARGET, initiatorName: 'iqn.2026-11.test:allowed' });
       allowed.close();
+    } finally {
+      await fabric.stop();
+    }
+  });
+});
+
+describe('iSCSI fabric: idle initiators', function () {
+  const isPing = (pdu: { opcode: number; bhs: Buffer }): boolean =>
+    pdu.opcode === Opcode.NopIn && pdu.bhs.readUInt32BE(16) === RESERVED_TAG && pdu.bhs.readUInt32BE(20) !== RESERVED_TAG;
+
+  it('pings a silent initiator with a NOP-In and drops it when the ping goes unanswered', async () => {
+    const fabric = await startFabric({ server: { nopInIntervalMs: 100, nopInTimeoutMs: 100 } });
+    try {
+      const initiator = await session(fabric);
+      const ping = await initiator.receive(2000);
+      assert.ok(ping && isPing(ping), 'a NOP-In ping');
+      assert.equal(await initiator.receive(2000), undefined);
+      assert.ok(initiator.closed);
+    } finally {
+      await fabric.stop();
+    }
+  });
+
+  it('does not ping an initiator that keeps talking, and keeps one that answers its pings', async () => {
+    const fabric = await startFabric({ server: { nopInIntervalMs: 200, nopInTimeoutMs: 200 } });
+    try {
+      const talking = await session(fabric);
+      for (let i = 0; i < 30; i++) {
+        const reply = await talking.nop();
+        assert.ok(reply && !isPing(reply), 'only answers, no ping');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const ping = await talking.receive(2000);
+      assert.ok(ping && isPing(ping), 'a ping once it falls silent');
+      const answer = Buffer.alloc(48);
+      answer[0] = 0x40 | Opcode.NopOut;
+      answer[1] = 0x80;
+      answer.writeUInt32BE(RESERVED_TAG, 16);
+      answer.writeUInt32BE(ping.bhs.readUInt32BE(20), 20);
+      answer.writeUInt32BE(talking.cmdSN, 24);
+      answer.writeUInt32BE(talking.expStatSN, 28);
+      talking.sendPdu(answer);
+      const next = await talking.receive(2000);
+      assert.ok(next && isPing(next), 'pinged again after another silent interval, not dropped');
+      assert.equal((await talking.command(cdb.testUnitReady())).status, GOOD);
+    } finally {
+      await fabric.stop();
+    }
+  });
+});
+
+describe('iSCSI fabric: an initiator that does not read', function () {
+  this.timeout(30_000);
+
+  it('gets no more command window while its unread responses pile up', async () => {
+    const WINDOW = 32;
+    const fabric = await startFabric({ server: { limits: { commandWindow: WINDOW } } });
+    try {
+      const initiator = await session(fabric);
+      const blocks = 2048; // 1 MiB reads
+      const sendRead = (): void => {
+        const bhs = Buffer.alloc(48);
+        bhs[0] = Opcode.ScsiCommand;
+        bhs[1] = 0x80 | 0x40 | 0x01;
+        bhs.writeUInt32BE(initiator.nextItt(), 16);
+        bhs.writeUInt32BE(blocks * 512, 20);
+        bhs.writeUInt32BE(initiator.cmdSN, 24);
+        initiator.cmdSN = (initiator.cmdSN + 1) >>> 0;
+        bhs.writeUInt32BE(initiator.expStatSN, 28);
+        Buffer.from(cdb.read10(0, blocks)).copy(bhs, 32);
+        initiator.sendPdu(bhs);
+      };
+      initiator.socket.pause();
+      for (let i = 0; i < WINDOW; i++) sendRead();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // A window's worth more, each within the window only if finished commands widened it.
+      for (let i = 0; i < WINDOW; i++) sendRead();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      initiator.socket.resume();
+      let answered = 0;
+      for (let pdu = await initiator.receive(3000); pdu; pdu = await initiator.receive(3000)) {
+        if ((pdu.opcode === Opcode.DataIn && pdu.bhs[1] & 0x01) || pdu.opcode === Opcode.ScsiResponse) answered++;
+      }
+      assert.ok(answered >= WINDOW, `the first window's commands are all answered (${answered})`);
+      assert.ok(answered < 2 * WINDOW, `the window stopped widening while ${WINDOW} MiB sat unread (${answered} answered)`);
     } finally {
       await fabric.stop();
     }

@@ -32,6 +32,23 @@ describe('FileBlockDevice', () => {
     }
   });
 
+  it('many small reads in flight at once each get their own bytes, in buffers that do not overlap', async () => {
+    const dev = await FileBlockDevice.open({ path: join(dir, 'vol'), size: 4 * 1024 * 1024, blockSize: 4096 });
+    try {
+      // More than a 1 MiB slab's worth of 4 KiB and odd-sized reads.
+      const sizes = Array.from({ length: 400 }, (_, i) => (i % 3 === 0 ? 4096 : 512 * (1 + (i % 7))));
+      await Promise.all(sizes.map((_, i) => dev.write(i * 8192, Buffer.alloc(8192, i & 0xff))));
+      const reads = await Promise.all(sizes.map((size, i) => dev.read(i * 8192, size)));
+      reads.forEach((buf, i) => assert.ok(buf.equals(Buffer.alloc(sizes[i]!, i & 0xff)), `read ${i}`));
+      const mark = (i: number): number => (i * 7 + 1) & 0xff;
+      reads.forEach((buf, i) => buf.fill(mark(i)));
+      reads.forEach((buf, i) => assert.ok(buf.equals(Buffer.alloc(sizes[i]!, mark(i))), `filling another buffer changed read ${i}`));
+      assert.ok((await dev.read(0, 4096)).equals(Buffer.alloc(4096, 0)), 'the file itself is unchanged');
+    } finally {
+      await dev.close();
+    }
+  });
+
   it('writes and reads back at offsets, and keeps data across reopen', async () => {
     const path = join(dir, 'vol');
     const dev = await FileBlockDevice.open({ path, size: 1024 * 1024 });
