@@ -268,7 +268,9 @@ describe('cache engine against s3rver', function () {
         peak = Math.max(peak, process.memoryUsage().arrayBuffers);
       }, 20);
       await opened.engine.drain().finally(() => clearInterval(sampler));
-      assert.ok(peak - before < 8 * MiB, `${((peak - before) / MiB).toFixed(1)} MiB held while uploading 36 MiB`);
+      // Less than the smaller extent: copying either whole (as uploads once did, 22 MiB here) fails; the
+      // margin is for what the rest of a full test run allocates meanwhile.
+      assert.ok(peak - before < sizes['tape/S/single'], `${((peak - before) / MiB).toFixed(1)} MiB held while uploading 36 MiB`);
       for (const [key, size] of Object.entries(sizes)) assert.ok((await direct.get(`stream/${key}`)).data.equals(pattern(key, size)), key);
     } finally {
       await opened.close();
