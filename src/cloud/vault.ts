@@ -25,7 +25,7 @@ import {
 } from '@aws-sdk/client-glacier';
 import type { StoreObserver } from './object-store.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, withRetry, type RetryPolicy } from './retry.ts';
-import { TreeFold, TreeHasher, alignedRanges, combineTreeHashes, isTreeHashAligned, isValidPartSize, partSizeAtLeast, treeHash } from './tree-hash.ts';
+import { TREE_HASH_LEAF, TreeFold, TreeHasher, alignedRanges, combineTreeHashes, isTreeHashAligned, isValidPartSize, partSizeAtLeast, treeHash } from './tree-hash.ts';
 
 const MiB = 1024 * 1024;
 const MAX_PARTS = 10_000;
@@ -98,6 +98,18 @@ export class TreeHashMismatchError extends ChecksumMismatchError {
     readonly actual: string,
   ) {
     super(message);
+  }
+}
+
+/** A response body that broke off after `received` bytes (retried as a reset connection). */
+class CutShortError extends Error {
+  readonly code = 'ECONNRESET';
+  constructor(
+    readonly received: number,
+    length: number,
+    cause: unknown,
+  ) {
+    super(`response body cut short at ${received} of ${length} bytes: ${(cause as Error)?.message}`, { cause });
   }
 }
 
@@ -353,6 +365,7 @@ export class Vault {
    * refuses a range that comes without one.
    */
   async getJobOutput(jobId: string, range: { start: number; end: number }, requireHash = false): Promise<{ data: Buffer; treeHash?: string }> {
+    let lastCut: number | undefined;
     return this.attempt('get-job-output', async () => {
       const out = await this.client.send(new GetJobOutputCommand({ ...this.target(), jobId, range: `bytes=${range.start}-${range.end - 1}` }));
       const body = out.body as Readable | undefined;
@@ -366,7 +379,18 @@ export class Vault {
         body.destroy();
         throw new TreeHashMismatchError(`job ${jobId}: no tree hash for aligned range ${range.start}-${range.end - 1}`, undefined, '');
       }
-      const { data, hash } = await this.collect(body, length);
+      let collected;
+      try {
+        collected = await this.collect(body, length);
+      } catch (error) {
+        if (!(error instanceof CutShortError)) throw error;
+        // A body cut in the same leaf again is no accident of the network: the endpoint will not send damaged bytes.
+        const leaf = Math.floor((range.start + error.received) / TREE_HASH_LEAF);
+        if (leaf === lastCut) throw new ChecksumMismatchError(`job ${jobId}: output is cut short at byte ${range.start + error.received} on every attempt; the stored archive is damaged there`);
+        lastCut = leaf;
+        throw error;
+      }
+      const { data, hash } = collected;
       if (out.checksum !== undefined && out.checksum !== hash) {
         throw new TreeHashMismatchError(`job ${jobId}: bytes ${range.start}-${range.end - 1} have tree hash ${hash}, Glacier says ${out.checksum}`, out.checksum, hash);
       }
@@ -444,6 +468,9 @@ export class Vault {
         at += chunk.length;
         this.observer.downloaded?.(chunk.length);
       }
+    } catch (error) {
+      if (at === 0 || error instanceof ChecksumMismatchError || (error as Error).name === 'TimeoutError') throw error;
+      throw new CutShortError(at, length, error);
     } finally {
       clearTimeout(timer);
     }

@@ -8,7 +8,7 @@ import type { GlacierConfig, S3Config } from '../config/index.ts';
 import type { Logger } from '../log.ts';
 
 /** The one key pair the embedded endpoint accepts (it is reachable from this machine only). */
-const embeddedCredentials: Credentials = { accessKeyId: 'TAPEGWGLACIER', secretAccessKey: 'tapegw-embedded-glacier' };
+export const embeddedGlacierCredentials: Credentials = { accessKeyId: 'TAPEGWGLACIER', secretAccessKey: 'tapegw-embedded-glacier' };
 
 export interface GlacierConnection {
   /** Undefined for AWS itself (the SDK finds the region's endpoint). */
@@ -20,12 +20,12 @@ export interface GlacierConnection {
 export async function connectGlacier(config: GlacierConfig, s3: S3Config, directory: string, logger: Logger): Promise<GlacierConnection> {
   const region = config.region ?? s3.region;
   const local = config.embedded
-    ? await startLocalGlacierProcess({ directory, credentials: embeddedCredentials, region, jobDelaySeconds: config.jobDelays })
+    ? await startLocalGlacierProcess({ directory, credentials: embeddedGlacierCredentials, region, jobDelaySeconds: config.jobDelays })
     : undefined;
   if (local) logger.info({ endpoint: local.endpoint, directory, pid: local.pid, jobDelaySeconds: config.jobDelays }, 'embedded Glacier endpoint started');
   const endpoint = local?.endpoint ?? (config.endpoint === 'aws' ? undefined : config.endpoint);
   // Outside the embedded set-up the S3 key pair is the natural default: one account, one user.
-  const credentials = local ? embeddedCredentials : (config.credentials ?? (s3.embedded ? undefined : s3.credentials));
+  const credentials = local ? embeddedGlacierCredentials : (config.credentials ?? (s3.embedded ? undefined : s3.credentials));
   const vaults = new Map<string, Vault>();
   return {
     endpoint,
