@@ -4,7 +4,7 @@
 import { encodeContainer, containerSize, type ObjectSpec } from './archive-format.ts';
 import { cartridgeObjects } from './cartridge-objects.ts';
 import type { ArchiveRef, ShelfEntry, TocEntry } from './shelf-catalog.ts';
-import { abortable, type Step } from './step.ts';
+import { abortable, rate, type Step } from './step.ts';
 
 const READ_BYTES = 8 * 1024 * 1024;
 const created = new WeakSet<object>();
@@ -57,6 +57,7 @@ async function upload(step: Step, entry: ShelfEntry): Promise<void> {
     }
   };
   const source = encodeContainer(header, read, (object, crc32c) => toc.push({ ...object, crc32c }));
+  const started = performance.now();
   const done = await vault.upload(source, {
     multipart: true,
     sizeHint: total,
@@ -65,6 +66,7 @@ async function upload(step: Step, entry: ShelfEntry): Promise<void> {
     onCompleting: async (uploadId, size, treeHash) => void (current = await step.save({ ...current, upload: { uploadId, completing: { size, treeHash, toc } } })),
     onProgress: (bytes) => step.progress(Math.floor((bytes / total) * 100)),
   });
+  step.log.info({ vault: vault.name, archiveId: done.archiveId, ...rate(done.size, started) }, 'cartridge uploaded to its vault');
   await recorded(step, current, { vault: vault.name, archiveId: done.archiveId, treeHash: done.treeHash, size: done.size, toc, archivedAt: new Date().toISOString() });
 }
 

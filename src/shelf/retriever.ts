@@ -8,7 +8,7 @@ import { TreeHasher } from '../cloud/tree-hash.ts';
 import { cartridgeKeys } from '../tape/cartridge.ts';
 import { ArchiveFormatError, decodeContainer, type ContainerHeader } from './archive-format.ts';
 import type { ArchiveRef, ShelfEntry } from './shelf-catalog.ts';
-import { abortable, IrrecoverableError, type Step } from './step.ts';
+import { abortable, IrrecoverableError, rate, type Step } from './step.ts';
 
 const POLL_MIN_MS = 1_000;
 const POLL_MAX_MS = 60_000;
@@ -58,6 +58,7 @@ async function restore(step: Step, entry: ShelfEntry, archive: ArchiveRef, jobId
   const { engine } = step.parts;
   const vault = step.parts.vault(archive.vault);
   const whole = new TreeHasher();
+  const started = performance.now();
   let received = 0;
   const chunks = async function* (): AsyncGenerator<Buffer> {
     for await (const { data } of vault.readArchiveOutput(jobId)) {
@@ -91,6 +92,7 @@ async function restore(step: Step, entry: ShelfEntry, archive: ArchiveRef, jobId
     throw new IrrecoverableError(`archive ${archive.archiveId} came back as ${received} bytes with tree hash ${hash}; it was stored as ${archive.size} bytes with ${archive.treeHash}`);
   }
   await abortable(engine.drain(archive.toc.map((o) => o.key)), step.signal);
+  step.log.info({ archiveId: archive.archiveId, ...rate(received, started) }, 'cartridge downloaded, checked and restored to the bucket');
 }
 
 function checkHeader(header: ContainerHeader, barcode: string, archive: ArchiveRef, prefix: string): void {

@@ -248,6 +248,7 @@ export class Shelf implements ShelfService {
     return {
       parts: this.options,
       signal,
+      log: this.log.child({ barcode }),
       save: async (entry) => {
         signal.throwIfAborted();
         await this.options.shelf.put(entry);

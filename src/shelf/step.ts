@@ -1,6 +1,7 @@
 // What every step of a shelf job works with, and how a step records its outcome.
 import type { CacheEngine } from '../cache/engine.ts';
 import type { Vault } from '../cloud/vault.ts';
+import type { Logger } from '../log.ts';
 import type { Library } from '../tape/library.ts';
 import type { PoolCatalog } from '../tape/pools.ts';
 import type { TapeCatalog } from '../tape/tape-catalog.ts';
@@ -20,6 +21,7 @@ export interface ShelfParts {
 export interface Step {
   readonly parts: ShelfParts;
   readonly signal: AbortSignal;
+  readonly log: Logger;
   /** Writes the entry's next state, unless the job was stopped meanwhile (then it throws). */
   save(entry: ShelfEntry): Promise<ShelfEntry>;
   /** Progress of the running step, 0-100, kept in memory (a resumed step starts over). */
@@ -32,6 +34,12 @@ export class IrrecoverableError extends Error {
 }
 
 /** Waits for `work`, or throws as soon as the job is stopped (the work itself carries on harmlessly). */
+/** Bytes and seconds of a transfer, with its rate, for the log. */
+export function rate(bytes: number, startedMs: number): { bytes: number; seconds: number; MBps: number } {
+  const seconds = (performance.now() - startedMs) / 1000;
+  return { bytes, seconds: Number(seconds.toFixed(3)), MBps: Number((bytes / 1e6 / Math.max(seconds, 1e-3)).toFixed(1)) };
+}
+
 export function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   signal.throwIfAborted();
   return new Promise<T>((resolve, reject) => {
