@@ -11,7 +11,7 @@ import { cancelStep } from './cancel.ts';
 import { retrieveStep } from './retriever.ts';
 import type { ShelfEntry } from './shelf-catalog.ts';
 import { ShelfServiceError, type RetrievalTier, type RetrieveTapeRequest, type ShelfService, type ShelfStatus, type ShelfTapeInfo } from './shelf-service.ts';
-import { IrrecoverableError, type ShelfParts, type Step } from './step.ts';
+import { abortable, IrrecoverableError, type ShelfParts, type Step } from './step.ts';
 
 export interface ShelfOptions extends ShelfParts {
   /** Tier of a retrieval that names none. */
@@ -224,9 +224,9 @@ export class Shelf implements ShelfService {
       if (!entry || (!entry.cancel && SETTLED.has(entry.status))) return;
       const step = this.step(barcode, signal);
       try {
-        if (entry.cancel) await cancelStep(step, entry);
-        else if (entry.status === 'RETRIEVING') await retrieveStep(step, entry);
-        else await archiveStep(step, entry);
+        const run = entry.cancel ? cancelStep : entry.status === 'RETRIEVING' ? retrieveStep : archiveStep;
+        // A stopped job does not wait for a cloud call to give up: the step's next save refuses instead.
+        await abortable(run(step, entry), signal);
         failures = 0;
       } catch (error) {
         if (signal.aborted) return;
