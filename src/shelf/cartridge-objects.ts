@@ -1,5 +1,6 @@
 // Which objects make up a cartridge: its manifests and the segments its newest
-// whole manifest counts (segments a rewrite dropped are not part of it).
+// whole manifest counts (segments a rewrite dropped are not part of it; an
+// empty segment's objects may not exist).
 import { cartridgeKeys } from '../tape/cartridge.ts';
 import { CorruptManifestError, decodeManifest, type Manifest } from '../tape/manifest.ts';
 import type { ObjectSpec } from './archive-format.ts';
@@ -32,6 +33,8 @@ export async function cartridgeObjects(store: ObjectSource, barcode: string): Pr
   for (const segment of newest.segments) {
     for (const key of [keys.data(segment.seq), keys.index(segment.seq)]) {
       const size = await store.size(key);
+      // A segment just begun holds nothing yet, and nothing of it may have been written.
+      if (size === undefined && segment.objects === 0) continue;
       if (size === undefined) throw new Error(`cartridge ${barcode}: segment object ${key}, which its manifest counts, is missing`);
       objects.push({ key, size });
     }
