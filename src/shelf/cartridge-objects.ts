@@ -1,6 +1,5 @@
 // Which objects make up a cartridge: its manifests and the segments its newest
-// whole manifest counts (segments a rewrite dropped are not part of it; an
-// empty segment's objects may not exist).
+// whole manifest counts (segments a rewrite dropped are not part of it).
 import { cartridgeKeys } from '../tape/cartridge.ts';
 import { CorruptManifestError, decodeManifest, type Manifest } from '../tape/manifest.ts';
 import type { ObjectSpec } from './archive-format.ts';
@@ -31,10 +30,10 @@ export async function cartridgeObjects(store: ObjectSource, barcode: string): Pr
   }
   if (!newest) throw new Error(`cartridge ${barcode} has no whole manifest in the cache or the bucket`);
   for (const segment of newest.segments) {
-    for (const key of [keys.data(segment.seq), keys.index(segment.seq)]) {
+    // A segment of filemarks only has no data bytes, and one just begun no index entries: nothing of them may have been written.
+    for (const [key, empty] of [[keys.data(segment.seq), segment.bytes === 0], [keys.index(segment.seq), segment.objects === 0]] as const) {
       const size = await store.size(key);
-      // A segment just begun holds nothing yet, and nothing of it may have been written.
-      if (size === undefined && segment.objects === 0) continue;
+      if (size === undefined && empty) continue;
       if (size === undefined) throw new Error(`cartridge ${barcode}: segment object ${key}, which its manifest counts, is missing`);
       objects.push({ key, size });
     }

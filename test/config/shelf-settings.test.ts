@@ -7,7 +7,9 @@ import { builtInPoolDestinations } from '../../src/gateway/shelf.ts';
 const cwd = '/srv/gw';
 
 function load(argv: string[] = [], env: Record<string, string> = {}): GatewayConfig {
-  return loadConfig({ argv, env, cwd }).config;
+  const result = loadConfig({ argv, env, cwd });
+  assert.ok(!result.help);
+  return result.config;
 }
 
 function problem(argv: string[], env: Record<string, string> = {}): ConfigProblem {

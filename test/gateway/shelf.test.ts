@@ -34,7 +34,8 @@ describe('vault shelf through the gateway', function () {
 
   beforeEach(async () => {
     dataDir = await tempDir('tapegw-shelf-');
-    gw = await startGatewayProcess({ args: [...LIBRARY_ARGS, '--glacier-job-delays', '1'], dataDir });
+    // Segments of 1 MiB: a cartridge of several, the last one begun but empty.
+    gw = await startGatewayProcess({ args: [...LIBRARY_ARGS, '--segment-size', '1MiB', '--glacier-job-delays', '1'], dataDir });
   });
   afterEach(async () => {
     await gw.stop();

@@ -62,11 +62,12 @@ export async function shelfTape(gw: GatewayProcess, barcode: string): Promise<Sh
 /** Polls the shelf until the cartridge is `status`, and returns every status seen on the way. */
 export async function watchShelf(gw: GatewayProcess, barcode: string, status: string, timeoutMs = 120_000): Promise<{ info: ShelfTapeInfo; seen: string[] }> {
   const seen: string[] = [];
+  let last: ShelfTapeInfo | undefined;
   const info = await until(`${barcode} becomes ${status}`, async () => {
-    const info = await shelfTape(gw, barcode);
-    if (info && seen.at(-1) !== info.status) seen.push(info.status);
-    return info?.status === status ? info : undefined;
-  }, timeoutMs);
+    last = await shelfTape(gw, barcode);
+    if (last && seen.at(-1) !== last.status) seen.push(last.status);
+    return last?.status === status ? last : undefined;
+  }, timeoutMs).catch((error: Error) => assert.fail(`${error.message}; last seen ${JSON.stringify(last)}`));
   return { info, seen };
 }
 
