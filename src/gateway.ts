@@ -9,7 +9,9 @@ import { connectCommands, portalFor } from './gateway/connect-hint.ts';
 import { createDataDir, dataDirLayout, openCatalog } from './gateway/data-dir.ts';
 import { GatewayError } from './gateway/errors.ts';
 import { loadOrCreateGatewayId } from './gateway/gateway-id.ts';
+import { connectGlacier } from './gateway/glacier.ts';
 import { connectS3, isAwsEndpoint } from './gateway/s3.ts';
+import { builtInPoolDestinations, openShelf } from './gateway/shelf.ts';
 import { openTapeLibrary } from './gateway/tape-library.ts';
 import { volumeTarget, type TargetSummary } from './gateway/targets.ts';
 import { openVolumes } from './gateway/volumes.ts';
@@ -83,10 +85,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     });
     closers.push({ what: 'cache engine', close: () => engine.close() });
 
-    const pools = new PoolCatalog(catalog, {
-      GLACIER: { kind: 'vault', vault: `${config.gatewayName}-glacier` },
-      DEEP_ARCHIVE: { kind: 'vault', vault: `${config.gatewayName}-deep-archive` },
-    });
+    const glacier = await connectGlacier(config.glacier, config.s3, layout.glacier, logger);
+    closers.push({ what: 'Glacier', close: glacier.close });
+
+    const pools = new PoolCatalog(catalog, builtInPoolDestinations(config.shelf, config.gatewayName));
     const tapeLibrary = await openTapeLibrary({
       config: config.library,
       iscsi: config.iscsi,
@@ -98,6 +100,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       logger,
     });
     closers.push({ what: 'tape library', close: () => tapeLibrary.close() });
+
+    const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, engine, pools, glacier, logger });
+    closers.push({ what: 'vault shelf', close: () => shelf.close() });
 
     const volumes = await openVolumes(config.volumes, layout.volumes);
     for (const volume of volumes) closers.push({ what: `volume ${volume.config.name}`, close: () => volume.device.close() });
@@ -126,6 +131,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       port: config.api.port,
       registry: engine.metrics.registry,
       tapes: tapeLibrary.service,
+      shelf,
       token,
       logger: logger.child({ component: 'api' }),
     });

@@ -25,7 +25,7 @@ import {
 } from '@aws-sdk/client-glacier';
 import type { StoreObserver } from './object-store.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, withRetry, type RetryPolicy } from './retry.ts';
-import { TreeFold, TreeHasher, alignedRanges, isTreeHashAligned, isValidPartSize, partSizeAtLeast, treeHash } from './tree-hash.ts';
+import { TREE_HASH_LEAF, TreeFold, TreeHasher, alignedRanges, combineTreeHashes, isTreeHashAligned, isValidPartSize, partSizeAtLeast, treeHash } from './tree-hash.ts';
 
 const MiB = 1024 * 1024;
 const MAX_PARTS = 10_000;
@@ -101,11 +101,38 @@ export class TreeHashMismatchError extends ChecksumMismatchError {
   }
 }
 
+/** A response body that broke off after `received` bytes (retried as a reset connection). */
+class CutShortError extends Error {
+  readonly code = 'ECONNRESET';
+  constructor(
+    readonly received: number,
+    length: number,
+    cause: unknown,
+  ) {
+    super(`response body cut short at ${received} of ${length} bytes: ${(cause as Error)?.message}`, { cause });
+  }
+}
+
 export class JobFailedError extends Error {
   override readonly name = 'JobFailedError';
   constructor(readonly status: JobStatus) {
     super(`Glacier job ${status.jobId} failed: ${status.statusMessage ?? 'no message'}`);
   }
+}
+
+/**
+ * Hooks that make an upload resumable by its caller: the upload id is known
+ * before any part goes up, and the size and tree hash before Complete is asked,
+ * so a caller that persists both can, after a crash, complete the same upload
+ * again (Glacier answers the same archive id) instead of leaving a duplicate.
+ */
+export interface UploadHooks {
+  /** Always upload in parts, even an archive that would fit in one request (UploadArchive cannot be repeated safely). */
+  multipart?: boolean;
+  onInitiated?(uploadId: string): Promise<void>;
+  onCompleting?(uploadId: string, size: number, treeHash: string): Promise<void>;
+  /** Bytes acknowledged so far. */
+  onProgress?(bytes: number): void;
 }
 
 /** A payload with the hashes Glacier wants, computed once while it was read. */
@@ -193,15 +220,15 @@ export class Vault {
    * one part, else in parts with up to `partConcurrency` in flight. `sizeHint`
    * raises the part size when the archive would otherwise need more than 10,000 parts.
    */
-  async upload(source: Buffer | Readable, options: { description?: string; sizeHint?: number } = {}): Promise<ArchiveUploaded> {
+  async upload(source: Buffer | Readable | AsyncIterable<Buffer>, options: { description?: string; sizeHint?: number } & UploadHooks = {}): Promise<ArchiveUploaded> {
     const partSize = Math.max(this.partSize, partSizeAtLeast(Math.ceil((options.sizeHint ?? 0) / MAX_PARTS)) ?? Infinity);
     if (!Number.isFinite(partSize)) throw new RangeError(`an archive of ${options.sizeHint} bytes exceeds Glacier's 10,000 parts of 4 GiB`);
     const parts = readParts(Buffer.isBuffer(source) ? [source] : (source as AsyncIterable<Buffer>), partSize);
     const first = await parts.next();
     if (first.done) throw new RangeError('Glacier refuses an empty archive');
     // Only the last part is short: a short first part is the whole archive.
-    if (first.value.data.length < partSize) return this.uploadSingle(first.value, options.description);
-    return this.uploadMultipart(first.value, parts, partSize, options.description);
+    if (first.value.data.length < partSize && !options.multipart) return this.uploadSingle(first.value, options.description);
+    return this.uploadMultipart(first.value, parts, partSize, options);
   }
 
   private async uploadSingle(part: Hashed, description: string | undefined): Promise<ArchiveUploaded> {
@@ -213,13 +240,15 @@ export class Vault {
     return this.created(out.archiveId, out.checksum, part.treeHash, part.data.length);
   }
 
-  private async uploadMultipart(first: Hashed, rest: AsyncGenerator<Hashed>, partSize: number, description: string | undefined): Promise<ArchiveUploaded> {
+  private async uploadMultipart(first: Hashed, rest: AsyncGenerator<Hashed>, partSize: number, options: { description?: string } & UploadHooks): Promise<ArchiveUploaded> {
     const created = await this.attempt('initiate-multipart', () =>
-      this.client.send(new InitiateMultipartUploadCommand({ ...this.target(), partSize: String(partSize), archiveDescription: description })),
+      this.client.send(new InitiateMultipartUploadCommand({ ...this.target(), partSize: String(partSize), archiveDescription: options.description })),
     );
     const uploadId = created.uploadId;
     if (!uploadId) throw new Error('Glacier gave no multipart upload id');
+    await options.onInitiated?.(uploadId);
     const hashes: Buffer[] = [];
+    let acknowledged = 0;
     const inFlight = new Set<Promise<void>>();
     let failure: { error: unknown } | undefined;
     let size = 0;
@@ -229,8 +258,12 @@ export class Vault {
         hashes.push(Buffer.from(part.treeHash, 'hex'));
         const offset = size;
         size += part.data.length;
+        const bytes = part.data.length;
         const sending: Promise<void> = this.uploadPart(uploadId, part, offset).then(
-          () => void inFlight.delete(sending),
+          () => {
+            inFlight.delete(sending);
+            options.onProgress?.((acknowledged += bytes));
+          },
           (error: unknown) => {
             failure ??= { error };
             inFlight.delete(sending);
@@ -244,18 +277,27 @@ export class Vault {
       }
       await Promise.all(inFlight);
       if (failure) throw failure.error;
-      const whole = new TreeFold();
-      for (const hash of hashes) whole.add(hash);
-      const checksum = whole.root().toString('hex');
-      const out = await this.attempt('complete-multipart', () =>
-        this.client.send(new CompleteMultipartUploadCommand({ ...this.target(), uploadId, archiveSize: String(size), checksum })),
-      );
-      return this.created(out.archiveId, out.checksum, checksum, size);
     } catch (error) {
       await Promise.allSettled(inFlight);
-      await this.client.send(new AbortMultipartUploadCommand({ ...this.target(), uploadId })).catch(() => undefined);
+      await this.abortUpload(uploadId).catch(() => undefined);
       throw error;
     }
+    const checksum = combineTreeHashes(hashes).toString('hex');
+    await options.onCompleting?.(uploadId, size, checksum);
+    return this.completeUpload(uploadId, size, checksum);
+  }
+
+  /** Completes a multipart upload; repeating it (after a crash) answers the same archive. */
+  async completeUpload(uploadId: string, size: number, checksum: string): Promise<ArchiveUploaded> {
+    const out = await this.attempt('complete-multipart', () =>
+      this.client.send(new CompleteMultipartUploadCommand({ ...this.target(), uploadId, archiveSize: String(size), checksum })),
+    );
+    return this.created(out.archiveId, out.checksum, checksum, size);
+  }
+
+  /** Drops an unfinished multipart upload and its parts. */
+  async abortUpload(uploadId: string): Promise<void> {
+    await this.attempt('abort-multipart', () => this.client.send(new AbortMultipartUploadCommand({ ...this.target(), uploadId })));
   }
 
   private async uploadPart(uploadId: string, part: Hashed, offset: number): Promise<void> {
@@ -323,6 +365,7 @@ export class Vault {
    * refuses a range that comes without one.
    */
   async getJobOutput(jobId: string, range: { start: number; end: number }, requireHash = false): Promise<{ data: Buffer; treeHash?: string }> {
+    let lastCut: number | undefined;
     return this.attempt('get-job-output', async () => {
       const out = await this.client.send(new GetJobOutputCommand({ ...this.target(), jobId, range: `bytes=${range.start}-${range.end - 1}` }));
       const body = out.body as Readable | undefined;
@@ -336,7 +379,18 @@ export class Vault {
         body.destroy();
         throw new TreeHashMismatchError(`job ${jobId}: no tree hash for aligned range ${range.start}-${range.end - 1}`, undefined, '');
       }
-      const { data, hash } = await this.collect(body, length);
+      let collected;
+      try {
+        collected = await this.collect(body, length);
+      } catch (error) {
+        if (!(error instanceof CutShortError)) throw error;
+        // A body cut in the same leaf again is no accident of the network: the endpoint will not send damaged bytes.
+        const leaf = Math.floor((range.start + error.received) / TREE_HASH_LEAF);
+        if (leaf === lastCut) throw new ChecksumMismatchError(`job ${jobId}: output is cut short at byte ${range.start + error.received} on every attempt; the stored archive is damaged there`);
+        lastCut = leaf;
+        throw error;
+      }
+      const { data, hash } = collected;
       if (out.checksum !== undefined && out.checksum !== hash) {
         throw new TreeHashMismatchError(`job ${jobId}: bytes ${range.start}-${range.end - 1} have tree hash ${hash}, Glacier says ${out.checksum}`, out.checksum, hash);
       }
@@ -414,6 +468,9 @@ export class Vault {
         at += chunk.length;
         this.observer.downloaded?.(chunk.length);
       }
+    } catch (error) {
+      if (at === 0 || error instanceof ChecksumMismatchError || (error as Error).name === 'TimeoutError') throw error;
+      throw new CutShortError(at, length, error);
     } finally {
       clearTimeout(timer);
     }

@@ -37,5 +37,8 @@ export function builtInDefaults(cwd: string): Tree {
       bucket: 'tape-gateway',
       prefix: '',
     },
+    // Job delays in seconds, so that a retrieval on the default set-up finishes while one waits.
+    glacier: { endpoint: 'embedded', jobDelays: 'Expedited=1,Standard=5,Bulk=10' },
+    shelf: { retrievalTier: 'Standard' },
   };
 }

@@ -131,6 +131,54 @@ const s3Schema = z
     credentials: s3.endpoint === EMBEDDED ? { ...embeddedS3Credentials } : s3.credentials,
   }));
 
+const TIERS = ['Expedited', 'Standard', 'Bulk'] as const;
+const VAULT = /^[A-Za-z0-9_.-]{1,255}$/;
+
+/** "Expedited=1,Standard=5,Bulk=10" or one number of seconds for every tier. */
+const jobDelaysSchema = z.string().transform((text, ctx) => {
+  const seconds = (value: string) => (/^\d{1,9}$/.test(value.trim()) ? Number(value) : NaN);
+  const all = seconds(text);
+  if (!Number.isNaN(all)) return { Expedited: all, Standard: all, Bulk: all, inventory: all };
+  const delays: Record<string, number> = {};
+  for (const item of text.split(',')) {
+    const [tier = '', value = ''] = item.split('=').map((p) => p.trim());
+    if (!(TIERS as readonly string[]).includes(tier) || Number.isNaN(seconds(value))) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a list of tier=seconds: write e.g. "Expedited=1,Standard=5,Bulk=10", or "Expedited=300,Standard=14400,Bulk=43200" to wait as long as AWS` });
+      return z.NEVER;
+    }
+    delays[tier] = seconds(value);
+  }
+  return { ...delays, inventory: delays['Standard'] ?? 5 };
+});
+
+/** Where the vault shelf's archives go: Glacier, embedded by default. */
+const glacierSchema = z
+  .strictObject({
+    endpoint: z.string().refine((e) => e === EMBEDDED || e === 'aws' || /^https?:\/\/[^/\s]+\/?$/.test(e), `must be "${EMBEDDED}", "aws" or a URL such as "https://glacier.eu-west-1.amazonaws.com"`),
+    region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name, e.g. "us-east-1"').optional(),
+    credentials: z
+      .strictObject({
+        accessKeyId: z.string('must be set too: an access key needs its secret key').min(1, 'must not be empty'),
+        secretAccessKey: z.string('must be set too: a secret key needs its access key').min(1, 'must not be empty'),
+        sessionToken: z.string().optional(),
+      })
+      .optional(),
+    jobDelays: jobDelaysSchema,
+  })
+  .superRefine((glacier, ctx) => {
+    if (glacier.endpoint === EMBEDDED && glacier.credentials) {
+      ctx.addIssue({ code: 'custom', path: ['credentials'], message: `the ${EMBEDDED} Glacier endpoint has its own credentials: remove these, or set glacier.endpoint to "aws" or your endpoint's URL` });
+    }
+  })
+  .transform((glacier) => ({ ...glacier, embedded: glacier.endpoint === EMBEDDED }));
+
+const vaultName = z.string().regex(VAULT, 'must be a Glacier vault name: 1 to 255 letters, digits, "-", "_" or ".", e.g. "gw1-glacier"');
+const shelfSchema = z.strictObject({
+  glacierVault: vaultName.optional(),
+  deepArchiveVault: vaultName.optional(),
+  retrievalTier: z.enum(TIERS, 'must be "Expedited", "Standard" or "Bulk"'),
+});
+
 /** The tape library: its shape, how its devices appear as iSCSI targets, and its cartridges. */
 const librarySchema = z.strictObject({
   drives: integer(1, 64, 10, 'a drive count'),
@@ -177,6 +225,8 @@ export const configSchema = z
     cache: cacheSchema,
     api: apiSchema,
     s3: s3Schema,
+    glacier: glacierSchema,
+    shelf: shelfSchema,
   })
   .superRefine((config, ctx) => {
     if (config.library.minTapeSize > config.library.maxTapeSize) {
@@ -202,3 +252,5 @@ export type S3Config = GatewayConfig['s3'];
 export type LibraryConfig = GatewayConfig['library'];
 export type CacheConfig = GatewayConfig['cache'];
 export type ApiConfig = GatewayConfig['api'];
+export type GlacierConfig = GatewayConfig['glacier'];
+export type ShelfConfig = GatewayConfig['shelf'];

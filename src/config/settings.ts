@@ -55,6 +55,14 @@ export const settings: readonly Setting[] = [
   { path: 's3.accountId', env: 'GATEWAY_S3_ACCOUNT_ID', flag: 's3-account-id', kind: 'string', example: '123456789012', description: 'AWS account id: at start-up the gateway warns if the account does not block public access to buckets' },
   { path: 's3.credentials.accessKeyId', env: 'GATEWAY_S3_ACCESS_KEY_ID', kind: 'string', example: 'AKIAIOSFODNN7EXAMPLE', description: 'S3 access key; unset = the AWS SDK default chain (AWS_* variables, profiles, instance roles)' },
   { path: 's3.credentials.secretAccessKey', env: 'GATEWAY_S3_SECRET_ACCESS_KEY', kind: 'string', example: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', description: 'S3 secret key' },
+  { path: 'glacier.endpoint', env: 'GATEWAY_GLACIER_ENDPOINT', flag: 'glacier-endpoint', kind: 'string', example: 'aws', description: '"embedded" (a local Glacier endpoint under the data directory), "aws" (Glacier in glacier.region) or the URL of a Glacier endpoint' },
+  { path: 'glacier.region', env: 'GATEWAY_GLACIER_REGION', flag: 'glacier-region', kind: 'string', example: 'eu-west-1', description: 'Glacier region (default: s3.region)' },
+  { path: 'glacier.credentials.accessKeyId', env: 'GATEWAY_GLACIER_ACCESS_KEY_ID', kind: 'string', example: 'AKIAIOSFODNN7EXAMPLE', description: 'Glacier access key; unset = the S3 credentials' },
+  { path: 'glacier.credentials.secretAccessKey', env: 'GATEWAY_GLACIER_SECRET_ACCESS_KEY', kind: 'string', example: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', description: 'Glacier secret key' },
+  { path: 'glacier.jobDelays', env: 'GATEWAY_GLACIER_JOB_DELAYS', flag: 'glacier-job-delays', kind: 'string', example: 'Expedited=300,Standard=14400,Bulk=43200', description: 'embedded Glacier only: seconds until a retrieval job completes, per tier (or one number for all)' },
+  { path: 'shelf.glacierVault', env: 'GATEWAY_SHELF_GLACIER_VAULT', flag: 'glacier-vault', kind: 'string', example: 'gw1-glacier', description: 'Glacier vault of the built-in GLACIER pool (default <gatewayName>-glacier)' },
+  { path: 'shelf.deepArchiveVault', env: 'GATEWAY_SHELF_DEEP_ARCHIVE_VAULT', flag: 'deep-archive-vault', kind: 'string', example: 'gw1-deep-archive', description: 'Glacier vault of the built-in DEEP_ARCHIVE pool (default <gatewayName>-deep-archive)' },
+  { path: 'shelf.retrievalTier', env: 'GATEWAY_SHELF_RETRIEVAL_TIER', flag: 'retrieval-tier', kind: 'string', example: 'Bulk', description: 'retrieval tier when a request names none: Expedited, Standard or Bulk' },
 ];
 
 /** Where the configuration file is named, outside the table because it selects a layer. */

@@ -14,15 +14,17 @@ export interface DataDirLayout {
   readonly volumes: string;
   /** The cache engine's extent files. */
   readonly cache: string;
+  /** Vaults, archives and jobs of the embedded Glacier endpoint. */
+  readonly glacier: string;
 }
 
 export function dataDirLayout(root: string): DataDirLayout {
-  return { root, catalog: join(root, 'catalog'), s3: join(root, 's3'), volumes: join(root, 'volumes'), cache: join(root, 'cache') };
+  return { root, catalog: join(root, 'catalog'), s3: join(root, 's3'), volumes: join(root, 'volumes'), cache: join(root, 'cache'), glacier: join(root, 'glacier') };
 }
 
 export async function createDataDir(layout: DataDirLayout): Promise<void> {
   try {
-    for (const dir of [layout.root, layout.catalog, layout.s3, layout.volumes, layout.cache]) await mkdir(dir, { recursive: true });
+    for (const dir of [layout.root, layout.catalog, layout.s3, layout.volumes, layout.cache, layout.glacier]) await mkdir(dir, { recursive: true });
   } catch (err) {
     throw new GatewayError(
       'DATA_DIR_UNUSABLE',

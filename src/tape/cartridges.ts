@@ -39,8 +39,10 @@ export class Cartridges implements CartridgeFactory {
     return record;
   }
 
+  /** A cartridge retrieved from the vault shelf opens write-protected. */
   async openCartridge(barcode: string): Promise<TapeMedium> {
-    return Cartridge.open(this.store, barcode);
+    const record = await this.tapes.get(barcode);
+    return Cartridge.open(this.store, barcode, { readOnly: record?.readOnly === true });
   }
 
   /** The drive is done with it (already flushed): remember how full it is. */

@@ -1,0 +1,42 @@
+// The vault shelf as the gateway runs it: the built-in pools' vaults from the
+// configuration, and the shelf's jobs over the library, the cache engine and
+// Glacier.
+import type { CacheEngine } from '../cache/engine.ts';
+import type { Catalog } from '../catalog/catalog.ts';
+import type { ShelfConfig } from '../config/index.ts';
+import type { Logger } from '../log.ts';
+import { ShelfCatalog } from '../shelf/shelf-catalog.ts';
+import { Shelf } from '../shelf/shelf.ts';
+import type { BuiltInPool, PoolCatalog } from '../tape/pools.ts';
+import type { PoolDestination } from '../tape/tape-service.ts';
+import type { GlacierConnection } from './glacier.ts';
+import type { TapeLibraryParts } from './tape-library.ts';
+
+/** Where the built-in pools archive to: the configured vaults, else ones named after the gateway. */
+export function builtInPoolDestinations(config: ShelfConfig, gatewayName: string): Record<BuiltInPool, PoolDestination> {
+  return {
+    GLACIER: { kind: 'vault', vault: config.glacierVault ?? `${gatewayName}-glacier` },
+    DEEP_ARCHIVE: { kind: 'vault', vault: config.deepArchiveVault ?? `${gatewayName}-deep-archive` },
+  };
+}
+
+export function openShelf(options: {
+  config: ShelfConfig;
+  catalog: Catalog;
+  tapeLibrary: Pick<TapeLibraryParts, 'library' | 'tapes'>;
+  engine: CacheEngine;
+  pools: PoolCatalog;
+  glacier: GlacierConnection;
+  logger: Logger;
+}): Promise<Shelf> {
+  return Shelf.open({
+    shelf: new ShelfCatalog(options.catalog),
+    tapes: options.tapeLibrary.tapes,
+    pools: options.pools,
+    library: options.tapeLibrary.library,
+    engine: options.engine,
+    vault: (name) => options.glacier.vault(name),
+    defaultTier: options.config.retrievalTier,
+    logger: options.logger,
+  });
+}

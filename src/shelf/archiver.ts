@@ -1,0 +1,84 @@
+// Archival, step by step: the cartridge leaves the library (IN_TRANSIT_TO_VTS)
+// and its data is uploaded; its objects stream into one Glacier archive
+// (ARCHIVING); once the archive is recorded, its objects are deleted (ARCHIVED).
+import { encodeContainer, containerSize, type ObjectSpec } from './archive-format.ts';
+import { cartridgeObjects } from './cartridge-objects.ts';
+import type { ArchiveRef, ShelfEntry, TocEntry } from './shelf-catalog.ts';
+import { abortable, rate, type Step } from './step.ts';
+
+const READ_BYTES = 8 * 1024 * 1024;
+const created = new WeakSet<object>();
+
+export async function archiveStep(step: Step, entry: ShelfEntry): Promise<void> {
+  if (entry.status === 'IN_TRANSIT_TO_VTS') return leaveLibrary(step, entry);
+  if (entry.archive) return deleteObjects(step, entry, entry.archive);
+  return upload(step, entry);
+}
+
+async function leaveLibrary(step: Step, entry: ShelfEntry): Promise<void> {
+  const { library, engine } = step.parts;
+  if (library.locate(entry.barcode)) await library.remove(entry.barcode);
+  // A cartridge retrieved earlier still has its archive: only its restored objects go.
+  if (!entry.archive) {
+    const objects = await cartridgeObjects(engine, entry.barcode);
+    await abortable(engine.drain(objects.map((o) => o.key)), step.signal);
+  }
+  await step.save({ ...entry, status: 'ARCHIVING', error: undefined });
+}
+
+async function upload(step: Step, entry: ShelfEntry): Promise<void> {
+  const { engine } = step.parts;
+  const { signal } = step;
+  const vault = step.parts.vault(entry.vault);
+  let current = entry;
+  if (current.upload?.completing) {
+    // Everything was sent before a restart: the same Complete answers the same archive.
+    const { size, treeHash, toc } = current.upload.completing;
+    const done = await vault.completeUpload(current.upload.uploadId, size, treeHash);
+    return recorded(step, current, { vault: vault.name, archiveId: done.archiveId, treeHash, size, toc, archivedAt: new Date().toISOString() });
+  }
+  if (current.upload) {
+    // Parts of an upload cut short: dropped, and the archive sent again whole.
+    await vault.abortUpload(current.upload.uploadId).catch(() => undefined);
+    current = await step.save({ ...current, upload: undefined });
+  }
+  if (!created.has(vault)) {
+    await vault.create();
+    created.add(vault);
+  }
+  const objects = await cartridgeObjects(engine, entry.barcode);
+  const header = { barcode: entry.barcode, objects };
+  const total = containerSize(header);
+  const toc: TocEntry[] = [];
+  const read = async function* (object: ObjectSpec): AsyncGenerator<Buffer> {
+    for (let at = 0; at < object.size; at += READ_BYTES) {
+      signal.throwIfAborted();
+      yield await engine.read(object.key, at, Math.min(READ_BYTES, object.size - at));
+    }
+  };
+  const source = encodeContainer(header, read, (object, crc32c) => toc.push({ ...object, crc32c }));
+  const started = performance.now();
+  const done = await vault.upload(source, {
+    multipart: true,
+    sizeHint: total,
+    description: `tapegw cartridge ${entry.barcode}`,
+    onInitiated: async (uploadId) => void (current = await step.save({ ...current, upload: { uploadId } })),
+    onCompleting: async (uploadId, size, treeHash) => void (current = await step.save({ ...current, upload: { uploadId, completing: { size, treeHash, toc } } })),
+    onProgress: (bytes) => step.progress(Math.floor((bytes / total) * 100)),
+  });
+  step.log.info({ vault: vault.name, archiveId: done.archiveId, ...rate(done.size, started) }, 'cartridge uploaded to its vault');
+  await recorded(step, current, { vault: vault.name, archiveId: done.archiveId, treeHash: done.treeHash, size: done.size, toc, archivedAt: new Date().toISOString() });
+}
+
+async function recorded(step: Step, entry: ShelfEntry, archive: ArchiveRef): Promise<void> {
+  await step.save({ ...entry, upload: undefined, archive, error: undefined });
+}
+
+async function deleteObjects(step: Step, entry: ShelfEntry, archive: ArchiveRef): Promise<void> {
+  // Through the engine, so that the cache forgets them too; its queue deletes them from the bucket.
+  for (const { key } of archive.toc) {
+    step.signal.throwIfAborted();
+    await step.parts.engine.delete(key);
+  }
+  await step.save({ ...entry, status: 'ARCHIVED', retrieval: undefined, error: undefined });
+}

@@ -1,0 +1,50 @@
+// What every step of a shelf job works with, and how a step records its outcome.
+import type { CacheEngine } from '../cache/engine.ts';
+import type { Vault } from '../cloud/vault.ts';
+import type { Logger } from '../log.ts';
+import type { Library } from '../tape/library.ts';
+import type { PoolCatalog } from '../tape/pools.ts';
+import type { TapeCatalog } from '../tape/tape-catalog.ts';
+import type { ShelfCatalog, ShelfEntry } from './shelf-catalog.ts';
+
+export interface ShelfParts {
+  readonly shelf: ShelfCatalog;
+  readonly tapes: TapeCatalog;
+  readonly pools: PoolCatalog;
+  readonly library: Library;
+  readonly engine: Pick<CacheEngine, 'size' | 'read' | 'write' | 'delete' | 'drain'>;
+  /** The client of a vault by name. */
+  vault(name: string): Vault;
+}
+
+/** One run of one step for one cartridge. */
+export interface Step {
+  readonly parts: ShelfParts;
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+  /** Writes the entry's next state, unless the job was stopped meanwhile (then it throws). */
+  save(entry: ShelfEntry): Promise<ShelfEntry>;
+  /** Progress of the running step, 0-100, kept in memory (a resumed step starts over). */
+  progress(percent: number): void;
+}
+
+/** The archive cannot be read back whole: the cartridge becomes IRRECOVERABLE. */
+export class IrrecoverableError extends Error {
+  override readonly name = 'IrrecoverableError';
+}
+
+/** Waits for `work`, or throws as soon as the job is stopped (the work itself carries on harmlessly). */
+/** Bytes and seconds of a transfer, with its rate, for the log. */
+export function rate(bytes: number, startedMs: number): { bytes: number; seconds: number; MBps: number } {
+  const seconds = (performance.now() - startedMs) / 1000;
+  return { bytes, seconds: Number(seconds.toFixed(3)), MBps: Number((bytes / 1e6 / Math.max(seconds, 1e-3)).toFixed(1)) };
+}
+
+export function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const stop = () => reject(signal.reason);
+    signal.addEventListener('abort', stop, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', stop));
+  });
+}

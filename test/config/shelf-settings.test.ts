@@ -1,0 +1,58 @@
+// The Glacier and vault shelf settings: defaults that make the embedded set-up
+// usable, and refusals that say what to write instead.
+import assert from 'node:assert/strict';
+import { ConfigError, loadConfig, type ConfigProblem, type GatewayConfig } from '../../src/config/index.ts';
+import { builtInPoolDestinations } from '../../src/gateway/shelf.ts';
+
+const cwd = '/srv/gw';
+
+function load(argv: string[] = [], env: Record<string, string> = {}): GatewayConfig {
+  const result = loadConfig({ argv, env, cwd });
+  assert.ok(!result.help);
+  return result.config;
+}
+
+function problem(argv: string[], env: Record<string, string> = {}): ConfigProblem {
+  try {
+    loadConfig({ argv, env, cwd });
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.problems[0]!;
+  }
+  assert.fail('configuration was accepted');
+}
+
+describe('Glacier and shelf settings', () => {
+  it('default to the embedded Glacier endpoint with jobs of seconds, and vaults named after the gateway', () => {
+    const config = load(['--name', 'site-a']);
+    assert.equal(config.glacier.embedded, true);
+    assert.deepEqual(config.glacier.jobDelays, { Expedited: 1, Standard: 5, Bulk: 10, inventory: 5 });
+    assert.equal(config.shelf.retrievalTier, 'Standard');
+    assert.deepEqual(builtInPoolDestinations(config.shelf, config.gatewayName), {
+      GLACIER: { kind: 'vault', vault: 'site-a-glacier' },
+      DEEP_ARCHIVE: { kind: 'vault', vault: 'site-a-deep-archive' },
+    });
+  });
+
+  it('take AWS, vaults, a tier, job delays and credentials from flags and the environment', () => {
+    const config = load(['--glacier-endpoint', 'aws', '--glacier-region', 'eu-west-1', '--glacier-vault', 'tapes', '--retrieval-tier', 'Bulk', '--glacier-job-delays', '2'], {
+      GATEWAY_GLACIER_ACCESS_KEY_ID: 'AKID',
+      GATEWAY_GLACIER_SECRET_ACCESS_KEY: 'secret',
+      GATEWAY_SHELF_DEEP_ARCHIVE_VAULT: 'deep-tapes',
+    });
+    assert.equal(config.glacier.embedded, false);
+    assert.equal(config.glacier.region, 'eu-west-1');
+    assert.deepEqual(config.glacier.credentials, { accessKeyId: 'AKID', secretAccessKey: 'secret' });
+    assert.deepEqual(config.glacier.jobDelays, { Expedited: 2, Standard: 2, Bulk: 2, inventory: 2 });
+    assert.equal(config.shelf.retrievalTier, 'Bulk');
+    assert.deepEqual(builtInPoolDestinations(config.shelf, config.gatewayName), { GLACIER: { kind: 'vault', vault: 'tapes' }, DEEP_ARCHIVE: { kind: 'vault', vault: 'deep-tapes' } });
+  });
+
+  it('refuse what is not a setting and say what to write', () => {
+    assert.match(problem(['--glacier-job-delays', 'fast']).message, /Expedited=1,Standard=5,Bulk=10/);
+    assert.match(problem(['--glacier-endpoint', 'glacier.example']).message, /"embedded", "aws" or a URL/);
+    assert.match(problem(['--retrieval-tier', 'Fast']).message, /"Expedited", "Standard" or "Bulk"/);
+    assert.match(problem(['--glacier-vault', 'my vault']).message, /vault name/);
+    assert.match(problem([], { GATEWAY_GLACIER_ACCESS_KEY_ID: 'a', GATEWAY_GLACIER_SECRET_ACCESS_KEY: 'b' }).message, /embedded Glacier endpoint has its own credentials/);
+  });
+});
