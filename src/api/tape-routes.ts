@@ -21,6 +21,7 @@ const STATUS: Record<TapeErrorCode, number> = {
   DUPLICATE_POOL: 409,
   POOL_IN_USE: 409,
   RETENTION_LOCKED: 409,
+  TAPE_ON_SHELF: 409,
 };
 
 const sizeBytes = z

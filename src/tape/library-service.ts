@@ -95,6 +95,12 @@ export class LibraryService implements TapeService {
 
   async deleteTape(barcode: string, options: DeleteTapeOptions = {}): Promise<void> {
     const record = await this.record(barcode);
+    if (record.readOnly) {
+      throw new TapeServiceError(
+        'TAPE_ON_SHELF',
+        `cartridge ${barcode} was retrieved from the vault shelf, where its archive still is: return it with "tapegw tape archive ${barcode}", then delete the archive with "tapegw shelf delete ${barcode}"`,
+      );
+    }
     const pool = await this.options.pools.get(record.pool);
     if (pool) checkDeletable(record, pool, options);
     await this.options.library.remove(barcode);
@@ -109,6 +115,9 @@ export class LibraryService implements TapeService {
 
   async importTape(barcode: string): Promise<TapeInfo> {
     const existing = await this.options.tapes.get(barcode);
+    if (existing && !existing.deletedAt && !this.options.library.locate(barcode)) {
+      throw new TapeServiceError('TAPE_ON_SHELF', `cartridge ${barcode} is on this gateway's vault shelf: bring it back with "tapegw shelf retrieve ${barcode}"`);
+    }
     if (existing && !existing.deletedAt) throw new TapeServiceError('DUPLICATE_BARCODE', `cartridge ${barcode} is already in this library`);
     if (existing?.deletedAt) throw new TapeServiceError('DUPLICATE_BARCODE', `cartridge ${barcode} was deleted from this gateway on ${existing.deletedAt}; barcodes are never reused`);
     this.checkRoom(1);

@@ -118,7 +118,8 @@ export type TapeErrorCode =
   | 'POOL_NOT_FOUND'
   | 'DUPLICATE_POOL'
   | 'POOL_IN_USE'
-  | 'RETENTION_LOCKED';
+  | 'RETENTION_LOCKED'
+  | 'TAPE_ON_SHELF';
 
 /** A request the library refuses; `message` says what to do instead. */
 export class TapeServiceError extends Error {

@@ -62,6 +62,9 @@ describe('vault shelf through the gateway', function () {
       assert.equal(described.archives, 1, 'the vault holds its archive');
       const info = (await api(gw, 'GET', '/shelf/SHF001L5')).body;
       assert.equal(info.archiveBytes, described.sizeInBytes);
+      const reimport = await api(gw, 'POST', '/tapes/SHF001L5/import');
+      assert.deepEqual([reimport.status, reimport.body.error.code], [409, 'TAPE_ON_SHELF'], 'an archived cartridge is retrieved, not imported');
+      assert.match(reimport.body.error.message, /tapegw shelf retrieve SHF001L5/);
 
       const retrieving = await api(gw, 'POST', '/shelf/SHF001L5/retrieve', { tier: 'Expedited' });
       assert.equal(retrieving.status, 202);
@@ -78,6 +81,8 @@ describe('vault shelf through the gateway', function () {
       assert.equal(write.sense[2]! & 0x0f, 0x07, 'DATA PROTECT');
       assert.equal(write.sense[12], 0x27, 'WRITE PROTECTED');
       reader.close();
+      const deleting = await api(gw, 'DELETE', '/tapes/SHF001L5');
+      assert.deepEqual([deleting.status, deleting.body.error.code], [409, 'TAPE_ON_SHELF'], 'a retrieved cartridge is returned to the shelf, not deleted from the library');
 
       // Back on the shelf: only the restored objects go; the archive stays.
       await moveTo(gw, 'SHF001L5', IMPORT_EXPORT);
