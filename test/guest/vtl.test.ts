@@ -1,6 +1,6 @@
 // Real clients, end to end: a Linux guest (QEMU, software emulation) logs in to the gateway's tape
 // library through QEMU's own iSCSI initiator, one session per device, and drives it with Linux's
-// st and ch drivers: mtx (status with barcodes, load, unload, transfer to an import/export slot),
+// st and ch drivers: mtx (status with barcodes, load, unload, transfer to an import/export slot, which exports to the shelf),
 // mt-st (status, rewind, fsf, bsf, eod, tell, seek, offline), GNU tar across filemarks with
 // checksums compared, and Bacula's btape `test` with fixtures/bacula/bacula-sd.conf.
 //
@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
+import { shelfTape, until } from '../shelf/gateway-helpers.ts';
 import { assertStep, requireGuest, runGuest, summarize, type GuestImage, type GuestLun, type GuestResult } from '../helpers/guest.ts';
 
 const baculaConfig = fileURLToPath(new URL('../../fixtures/bacula/bacula-sd.conf', import.meta.url));
@@ -228,14 +229,19 @@ step mtx-transfer '
       assert.match(out, new RegExp(`Storage Element 3:Full :VolumeTag=${barcodes[2]}`), out);
     });
 
-    it('mtx transfer moves a cartridge to an import/export slot, and the gateway says so', async function () {
+    it('mtx transfer to an import/export slot exports the cartridge: it leaves the library and is archived to the shelf', async function () {
       const out = assertStep(run, 'mtx-transfer').output;
-      assert.match(out, new RegExp(`Storage Element ${SLOTS + 1} IMPORT/EXPORT:Full :VolumeTag=${barcodes[1]}`), out);
       assert.match(out, /Storage Element 2:Empty/, out);
-      const tape = (await api.get(`/tapes/${barcodes[1]}`)) as { status: string; location: { kind: string; index: number } };
-      assert.equal(tape.status, 'IN_IMPORT_EXPORT');
-      assert.deepEqual([tape.location.kind, tape.location.index], ['import-export', 1]);
       assert.equal(run.scriptRc, 0);
+      const archived = await until(`${barcodes[1]} ARCHIVED`, async () => {
+        const tape = await shelfTape(gw!, barcodes[1]!);
+        return tape?.status === 'ARCHIVED' ? tape : undefined;
+      });
+      assert.equal(archived.pool, 'GLACIER');
+      const status = (await api.get('/library')) as { importExport: { full: number } };
+      assert.equal(status.importExport.full, 0, 'the import/export slot is free again');
+      const tapes = (await api.get('/tapes')) as { tapes: { barcode: string }[] };
+      assert.ok(!tapes.tapes.some((t) => t.barcode === barcodes[1]), 'an archived cartridge is not listed in the library');
     });
   });
 
