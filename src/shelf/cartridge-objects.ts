@@ -1,6 +1,6 @@
 // Which objects make up a cartridge: its manifests and the segments its newest
 // whole manifest counts (segments a rewrite dropped are not part of it).
-import { cartridgeKeys } from '../tape/cartridge.ts';
+import { cartridgeKeys, segmentObjectKeys } from '../tape/cartridge.ts';
 import { CorruptManifestError, decodeManifest, type Manifest } from '../tape/manifest.ts';
 import type { ObjectSpec } from './archive-format.ts';
 
@@ -9,15 +9,10 @@ export interface ObjectSource {
   read(key: string, offset: number, length: number): Promise<Buffer>;
 }
 
-/** The manifest slots cartridge.ts alternates between. */
-const MANIFEST_SLOTS = ['a', 'b'];
-
 export async function cartridgeObjects(store: ObjectSource, barcode: string): Promise<ObjectSpec[]> {
-  const keys = cartridgeKeys(barcode);
   const objects: ObjectSpec[] = [];
   let newest: Manifest | undefined;
-  for (const slot of MANIFEST_SLOTS) {
-    const key = keys.manifest(slot);
+  for (const key of cartridgeKeys(barcode).manifests) {
     const size = await store.size(key);
     if (size === undefined) continue;
     objects.push({ key, size });
@@ -29,14 +24,11 @@ export async function cartridgeObjects(store: ObjectSource, barcode: string): Pr
     }
   }
   if (!newest) throw new Error(`cartridge ${barcode} has no whole manifest in the cache or the bucket`);
-  for (const segment of newest.segments) {
-    // A segment of filemarks only has no data bytes, and one just begun no index entries: nothing of them may have been written.
-    for (const [key, empty] of [[keys.data(segment.seq), segment.bytes === 0], [keys.index(segment.seq), segment.objects === 0]] as const) {
-      const size = await store.size(key);
-      if (size === undefined && empty) continue;
-      if (size === undefined) throw new Error(`cartridge ${barcode}: segment object ${key}, which its manifest counts, is missing`);
-      objects.push({ key, size });
-    }
+  for (const { key, mayBeAbsent } of segmentObjectKeys(barcode, newest.segments)) {
+    const size = await store.size(key);
+    if (size === undefined && mayBeAbsent) continue;
+    if (size === undefined) throw new Error(`cartridge ${barcode}: segment object ${key}, which its manifest counts, is missing`);
+    objects.push({ key, size });
   }
   return objects;
 }

@@ -94,10 +94,25 @@ interface LoadedIndex {
 export function cartridgeKeys(barcode: string) {
   const base = `tapes/${barcode}`;
   return {
+    /** The manifest slots' keys (writes alternate between them; the newer whole one counts). */
+    manifests: SLOTS.map((slot) => `${base}/manifest-${slot}`),
     manifest: (slot: string) => `${base}/manifest-${slot}`,
     data: (seq: number) => `${base}/segments/${seq.toString(16).padStart(8, '0')}.data`,
     index: (seq: number) => `${base}/segments/${seq.toString(16).padStart(8, '0')}.index`,
   };
+}
+
+/**
+ * The objects that hold a cartridge's segments (those of its manifest), data then
+ * index of each. `mayBeAbsent` where nothing of the object need have been written:
+ * a segment of filemarks only has no data bytes, one just begun no index entries.
+ */
+export function segmentObjectKeys(barcode: string, segments: readonly Pick<SegmentSummary, 'seq' | 'objects' | 'bytes'>[]): { key: string; mayBeAbsent: boolean }[] {
+  const keys = cartridgeKeys(barcode);
+  return segments.flatMap((segment) => [
+    { key: keys.data(segment.seq), mayBeAbsent: segment.bytes === 0 },
+    { key: keys.index(segment.seq), mayBeAbsent: segment.objects === 0 },
+  ]);
 }
 
 export class Cartridge implements TapeMedium {
@@ -190,12 +205,8 @@ export class Cartridge implements TapeMedium {
   /** Deletes every object of a cartridge (its newest manifest says which). */
   static async destroy(store: CartridgeStore, barcode: string): Promise<void> {
     const cartridge = await Cartridge.open(store, barcode);
-    const keys = cartridgeKeys(barcode);
-    for (const segment of cartridge.segments) {
-      await store.delete(keys.data(segment.seq));
-      await store.delete(keys.index(segment.seq));
-    }
-    for (const slot of SLOTS) await store.delete(keys.manifest(slot));
+    for (const { key } of segmentObjectKeys(barcode, cartridge.segments)) await store.delete(key);
+    for (const key of cartridgeKeys(barcode).manifests) await store.delete(key);
   }
 
   get barcode(): string {
