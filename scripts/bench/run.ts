@@ -7,6 +7,8 @@
 //   npm run bench -- --only tape,block --runs 5 --tape-bytes 1G
 //   npm run bench -- --cpu-prof .bench/prof   # the gateway runs with node --cpu-prof
 //
+// For the tape cases, four blank cartridges are made with bin/tapegw and moved into drives 1-4.
+//
 // Options (sizes take K/M/G suffixes, binary):
 //   --runs N              alternating runs per case (default 3)
 //   --tape-bytes SIZE     bytes per single-drive tape case (default 2G; quick 64M)
@@ -23,8 +25,6 @@
 //   --max-minutes M       stop starting new cases after M minutes (default 60)
 //   --cpu-prof DIR        run our gateway with --cpu-prof, profiles written to DIR on exit
 //   --node-arg ARG        extra node flag for our gateway (repeat), e.g. --node-arg=--perf-basic-prof
-//                         (automatic while it serves fewer than four). Otherwise four blank
-//                         cartridges are made with bin/tapegw and moved into drives 1-4.
 //   --keep                keep the work directory (tape images, gateway data) for inspection
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
