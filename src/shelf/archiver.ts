@@ -1,13 +1,14 @@
 // Archival, step by step: the cartridge leaves the library (IN_TRANSIT_TO_VTS)
-// and its data is uploaded; its objects stream into one Glacier archive
+// and its data is uploaded; its objects stream into one archive (a Glacier
+// archive or an S3 object in an archive storage class: destination.ts)
 // (ARCHIVING); once the archive is recorded, its objects are deleted (ARCHIVED).
 import { encodeContainer, containerSize, type ObjectSpec } from './archive-format.ts';
 import { cartridgeObjects } from './cartridge-objects.ts';
+import { UploadGoneError } from './destination.ts';
 import type { ArchiveRef, ShelfEntry, TocEntry } from './shelf-catalog.ts';
-import { abortable, rate, type Step } from './step.ts';
+import { abortable, destinationOf, rate, type Step } from './step.ts';
 
 const READ_BYTES = 8 * 1024 * 1024;
-const created = new WeakSet<object>();
 
 export async function archiveStep(step: Step, entry: ShelfEntry): Promise<void> {
   if (entry.status === 'IN_TRANSIT_TO_VTS') return leaveLibrary(step, entry);
@@ -29,23 +30,25 @@ async function leaveLibrary(step: Step, entry: ShelfEntry): Promise<void> {
 async function upload(step: Step, entry: ShelfEntry): Promise<void> {
   const { engine } = step.parts;
   const { signal } = step;
-  const vault = step.parts.vault(entry.vault);
+  const destination = destinationOf(step.parts, entry.vault);
   let current = entry;
   if (current.upload?.completing) {
     // Everything was sent before a restart: the same Complete answers the same archive.
-    const { size, treeHash, toc } = current.upload.completing;
-    const done = await vault.completeUpload(current.upload.uploadId, size, treeHash);
-    return recorded(step, current, { vault: vault.name, archiveId: done.archiveId, treeHash, size, toc, archivedAt: new Date().toISOString() });
+    const { completing } = current.upload;
+    try {
+      const done = await destination.complete(entry.barcode, current.upload.uploadId, completing);
+      return recorded(step, current, { vault: destination.name, archiveId: done.archiveId, treeHash: completing.treeHash, size: completing.size, toc: completing.toc, archivedAt: new Date().toISOString() });
+    } catch (error) {
+      if (!(error instanceof UploadGoneError)) throw error;
+      step.log.warn({ err: error }, 'the recorded upload cannot be completed any more: sending the archive again');
+    }
   }
   if (current.upload) {
     // Parts of an upload cut short: dropped, and the archive sent again whole.
-    await vault.abortUpload(current.upload.uploadId).catch(() => undefined);
+    await destination.abort(entry.barcode, current.upload.uploadId).catch(() => undefined);
     current = await step.save({ ...current, upload: undefined });
   }
-  if (!created.has(vault)) {
-    await vault.create();
-    created.add(vault);
-  }
+  await destination.prepare();
   const objects = await cartridgeObjects(engine, entry.barcode);
   const header = { barcode: entry.barcode, objects };
   const total = containerSize(header);
@@ -58,16 +61,13 @@ async function upload(step: Step, entry: ShelfEntry): Promise<void> {
   };
   const source = encodeContainer(header, read, (object, crc32c) => toc.push({ ...object, crc32c }));
   const started = performance.now();
-  const done = await vault.upload(source, {
-    multipart: true,
-    sizeHint: total,
-    description: `tapegw cartridge ${entry.barcode}`,
+  const done = await destination.upload(entry.barcode, source, total, {
     onInitiated: async (uploadId) => void (current = await step.save({ ...current, upload: { uploadId } })),
-    onCompleting: async (uploadId, size, treeHash) => void (current = await step.save({ ...current, upload: { uploadId, completing: { size, treeHash, toc } } })),
+    onCompleting: async (uploadId, completing) => void (current = await step.save({ ...current, upload: { uploadId, completing: { ...completing, toc } } })),
     onProgress: (bytes) => step.progress(Math.floor((bytes / total) * 100)),
   });
-  step.log.info({ vault: vault.name, archiveId: done.archiveId, ...rate(done.size, started) }, 'cartridge uploaded to its vault');
-  await recorded(step, current, { vault: vault.name, archiveId: done.archiveId, treeHash: done.treeHash, size: done.size, toc, archivedAt: new Date().toISOString() });
+  step.log.info({ destination: destination.name, archiveId: done.archiveId, ...rate(done.size, started) }, 'cartridge uploaded to its archive destination');
+  await recorded(step, current, { vault: destination.name, archiveId: done.archiveId, treeHash: done.treeHash, size: done.size, toc, archivedAt: new Date().toISOString() });
 }
 
 async function recorded(step: Step, entry: ShelfEntry, archive: ArchiveRef): Promise<void> {

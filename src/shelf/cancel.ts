@@ -2,12 +2,12 @@
 // first, so a restart finishes it): an archival puts the cartridge back in a
 // storage slot with its data; a retrieval drops what was restored.
 import type { ShelfEntry } from './shelf-catalog.ts';
-import type { Step } from './step.ts';
+import { destinationOf, type Step } from './step.ts';
 
 export async function cancelStep(step: Step, entry: ShelfEntry): Promise<void> {
   const { library, engine, shelf } = step.parts;
   if (entry.cancel === 'archival') {
-    if (entry.upload) await step.parts.vault(entry.vault).abortUpload(entry.upload.uploadId).catch(() => undefined);
+    if (entry.upload) await destinationOf(step.parts, entry.vault).abort(entry.barcode, entry.upload.uploadId).catch(() => undefined);
     if (!library.locate(entry.barcode)) await library.insert(entry.barcode, 'slot');
     step.signal.throwIfAborted();
     await shelf.delete(entry.barcode);

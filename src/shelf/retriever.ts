@@ -1,4 +1,5 @@
-// Retrieval, step by step (RETRIEVING): a Glacier job is started and polled;
+// Retrieval, step by step (RETRIEVING): a Glacier job is started and polled
+// (or, for an S3 object, a restore requested and HeadObject polled);
 // its output is downloaded with tree-hash checks, unpacked and every object
 // checked against the table of contents, written back to the bucket; then the
 // cartridge goes, read-only, into a free import/export slot (RETRIEVED).
@@ -8,36 +9,30 @@ import { TreeHasher } from '../cloud/tree-hash.ts';
 import { cartridgeKeys } from '../tape/cartridge.ts';
 import { ArchiveFormatError, decodeContainer, type ContainerHeader } from './archive-format.ts';
 import type { ArchiveRef, ShelfEntry } from './shelf-catalog.ts';
-import { abortable, IrrecoverableError, rate, type Step } from './step.ts';
-
-const POLL_MIN_MS = 1_000;
-const POLL_MAX_MS = 60_000;
+import type { ArchiveDestination } from './destination.ts';
+import { abortable, destinationOf, IrrecoverableError, rate, type Step } from './step.ts';
 
 export async function retrieveStep(step: Step, entry: ShelfEntry): Promise<void> {
   const archive = entry.archive!;
   const retrieval = entry.retrieval!;
-  const vault = step.parts.vault(archive.vault);
+  const destination = destinationOf(step.parts, archive.vault);
   if (!retrieval.jobId) {
-    const jobId = await vault.retrieveArchive(archive.archiveId, { tier: retrieval.tier, description: `tapegw retrieval of ${entry.barcode}` });
+    const jobId = await destination.requestRetrieval(archive.archiveId, retrieval.tier, entry.barcode);
     await step.save({ ...entry, retrieval: { ...retrieval, jobId } });
     return;
   }
   if (!retrieval.restored) {
-    let job;
-    try {
-      job = await vault.describeJob(retrieval.jobId);
-    } catch (error) {
-      // Glacier forgets jobs (AWS: a day after they complete): start another.
-      if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+    const state = await destination.retrievalState(archive.archiveId, retrieval.jobId, retrieval.tier);
+    if (state.state === 'request-again') {
       await step.save({ ...entry, retrieval: { tier: retrieval.tier } });
       return;
     }
-    if (job.statusCode === 'Failed') throw new IrrecoverableError(`Glacier could not retrieve archive ${archive.archiveId}: ${job.statusMessage ?? 'the job failed'}`);
-    if (!job.completed) {
-      await sleep(pollInterval(job), undefined, { signal: step.signal });
+    if (state.state === 'failed') throw new IrrecoverableError(state.reason);
+    if (state.state === 'waiting') {
+      await sleep(state.pollMs, undefined, { signal: step.signal });
       return;
     }
-    await restore(step, entry, archive, retrieval.jobId);
+    await restore(step, entry, archive, destination, retrieval.jobId);
     await step.save({ ...entry, retrieval: { ...retrieval, restored: true } });
     return;
   }
@@ -48,20 +43,14 @@ export async function retrieveStep(step: Step, entry: ShelfEntry): Promise<void>
   await step.save({ ...entry, status: 'RETRIEVED', retrieval: undefined, retrievedAt: new Date().toISOString(), error: undefined });
 }
 
-/** Polls often at first, then less (AWS jobs take hours). */
-function pollInterval(job: { tier?: string }): number {
-  return job.tier === 'Expedited' ? POLL_MIN_MS : Math.min(POLL_MAX_MS, POLL_MIN_MS * 5);
-}
-
 /** Downloads and unpacks the archive into the bucket; any mismatch is IrrecoverableError, never a short cartridge. */
-async function restore(step: Step, entry: ShelfEntry, archive: ArchiveRef, jobId: string): Promise<void> {
+async function restore(step: Step, entry: ShelfEntry, archive: ArchiveRef, destination: ArchiveDestination, jobId: string): Promise<void> {
   const { engine } = step.parts;
-  const vault = step.parts.vault(archive.vault);
   const whole = new TreeHasher();
   const started = performance.now();
   let received = 0;
   const chunks = async function* (): AsyncGenerator<Buffer> {
-    for await (const { data } of vault.readArchiveOutput(jobId)) {
+    for await (const data of destination.read(archive.archiveId, jobId)) {
       step.signal.throwIfAborted();
       whole.update(data);
       received += data.length;

@@ -12,10 +12,13 @@ export interface TocEntry {
   readonly crc32c: number;
 }
 
-/** The cartridge's archive: one Glacier archive holding the container of archive-format.ts. */
+/** The cartridge's archive: one Glacier archive, or one S3 object, holding the container of archive-format.ts. */
 export interface ArchiveRef {
+  /** The destination: a vault's name, or `s3:<storage class>` (destination.ts). */
   readonly vault: string;
+  /** The Glacier archive id, or the S3 object's key (with the gateway's prefix). */
   readonly archiveId: string;
+  /** SHA-256 tree hash of the whole archive (Glacier's, or computed by the shelf as it uploaded the S3 object). */
   readonly treeHash: string;
   readonly size: number;
   readonly toc: readonly TocEntry[];
@@ -26,17 +29,20 @@ export interface ShelfEntry {
   readonly barcode: string;
   readonly status: ShelfStatus;
   readonly pool: string;
-  /** The vault the archive goes to, fixed when the cartridge was exported. */
+  /** Where the archive goes, fixed when the cartridge was exported: a vault's name, or `s3:GLACIER` / `s3:DEEP_ARCHIVE`. */
   readonly vault: string;
   /** 0-100 within the current step's status. */
   readonly progress?: number;
   /** Why the cartridge is IRRECOVERABLE, or why the last attempt of a step failed (it is retried). */
   readonly error?: string;
-  /** The multipart upload under way; `completing` once every part is up, with what Complete is asked. */
-  readonly upload?: { readonly uploadId: string; readonly completing?: { readonly size: number; readonly treeHash: string; readonly toc: readonly TocEntry[] } };
+  /** The multipart upload under way; `completing` once every part is up, with what Complete is asked (for S3, each part's ETag too). */
+  readonly upload?: {
+    readonly uploadId: string;
+    readonly completing?: { readonly size: number; readonly treeHash: string; readonly etags?: readonly string[]; readonly toc: readonly TocEntry[] };
+  };
   /** Set once the archive is stored: from then on the cartridge's objects may be deleted. */
   readonly archive?: ArchiveRef;
-  /** RETRIEVING: the tier, the Glacier job once started, and whether the objects are back in the bucket. */
+  /** RETRIEVING: the tier, the Glacier job once started (for S3: 'restore-requested' or 'readable-now'), and whether the objects are back in the bucket. */
   readonly retrieval?: { readonly tier: RetrievalTier; readonly jobId?: string; readonly restored?: boolean };
   readonly retrievedAt?: string;
   /** An operator's cancel, carried out by the job (so that it, too, survives a restart). */

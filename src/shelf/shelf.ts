@@ -11,7 +11,8 @@ import { cancelStep } from './cancel.ts';
 import { retrieveStep } from './retriever.ts';
 import type { ShelfEntry } from './shelf-catalog.ts';
 import { ShelfServiceError, type RetrievalTier, type RetrieveTapeRequest, type ShelfService, type ShelfStatus, type ShelfTapeInfo } from './shelf-service.ts';
-import { abortable, IrrecoverableError, type ShelfParts, type Step } from './step.ts';
+import { destinationName } from './destination.ts';
+import { abortable, destinationOf, IrrecoverableError, type ShelfParts, type Step } from './step.ts';
 
 export interface ShelfOptions extends ShelfParts {
   /** Tier of a retrieval that names none. */
@@ -130,14 +131,8 @@ export class Shelf implements ShelfService {
     const record = await tapes.get(barcode);
     const pool = await pools.get(entry.pool);
     if (record && pool) checkDeletable(record, pool, options, this.now());
-    if (entry.archive) {
-      try {
-        await this.options.vault(entry.archive.vault).deleteArchive(entry.archive.archiveId);
-      } catch (error) {
-        // Deleted already, before a restart cut this short.
-        if ((error as Error).name !== 'ResourceNotFoundException') throw error;
-      }
-    }
+    // An archive deleted already, before a restart cut this short, counts as deleted.
+    if (entry.archive) await destinationOf(this.options, entry.archive.vault).delete(entry.archive.archiveId);
     await shelf.delete(barcode);
     if (record) await tapes.put({ ...record, deletedAt: this.now().toISOString() });
   }
@@ -175,11 +170,10 @@ export class Shelf implements ShelfService {
 
   private async vaultOf(poolName: string): Promise<string> {
     const pool = await this.options.pools.require(poolName);
-    if (pool.destination.kind === 'vault') return pool.destination.vault;
-    throw new TapeServiceError(
-      'INVALID_POOL',
-      `pool ${poolName} archives to the S3 storage class ${pool.destination.storageClass}, which this gateway's shelf does not archive to yet: put the cartridge in a pool with a Glacier vault`,
-    );
+    if (pool.destination.kind === 'storage-class' && !this.options.archiveBucket) {
+      throw new TapeServiceError('INVALID_POOL', `pool ${poolName} archives to the S3 storage class ${pool.destination.storageClass}, and this shelf has no bucket: put the cartridge in a pool with a Glacier vault`);
+    }
+    return destinationName(pool.destination);
   }
 
   /** Records the cancel and waits a while for the job to carry it out; if it cannot yet, it keeps trying. */

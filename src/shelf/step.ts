@@ -1,10 +1,12 @@
 // What every step of a shelf job works with, and how a step records its outcome.
 import type { CacheEngine } from '../cache/engine.ts';
+import type { ArchiveBucket } from '../cloud/archive-bucket.ts';
 import type { Vault } from '../cloud/vault.ts';
 import type { Logger } from '../log.ts';
 import type { Library } from '../tape/library.ts';
 import type { PoolCatalog } from '../tape/pools.ts';
 import type { TapeCatalog } from '../tape/tape-catalog.ts';
+import { isStorageClassDestination, storageClassDestination, vaultDestination, type ArchiveDestination } from './destination.ts';
 import type { ShelfCatalog, ShelfEntry } from './shelf-catalog.ts';
 
 export interface ShelfParts {
@@ -15,6 +17,17 @@ export interface ShelfParts {
   readonly engine: Pick<CacheEngine, 'size' | 'read' | 'write' | 'delete' | 'drain'>;
   /** The client of a vault by name. */
   vault(name: string): Vault;
+  /** The gateway's bucket, for pools whose destination is an S3 storage class; absent: such pools are refused. */
+  readonly archiveBucket?: ArchiveBucket;
+}
+
+/** The destination an entry recorded (`vault`, `archive.vault`): see destination.ts. */
+export function destinationOf(parts: ShelfParts, name: string): ArchiveDestination {
+  if (!isStorageClassDestination(name)) return vaultDestination(parts.vault(name));
+  if (!parts.archiveBucket) throw new Error(`archive destination ${name} is an S3 storage class, and this shelf has no bucket for it`);
+  const storageClass = name.slice(name.indexOf(':') + 1);
+  if (storageClass !== 'GLACIER' && storageClass !== 'DEEP_ARCHIVE') throw new Error(`archive destination ${name} names no storage class the shelf archives to`);
+  return storageClassDestination(parts.archiveBucket, storageClass);
 }
 
 /** One run of one step for one cartridge. */
