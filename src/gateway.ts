@@ -4,6 +4,7 @@ import { newApiToken, removeApiCredentials, writeApiCredentials } from './api/cr
 import { startApiServer } from './api/server.ts';
 import { CacheEngine } from './cache/engine.ts';
 import { checkPublicAccessBlock } from './cloud/account-guard.ts';
+import { ArchiveBucket } from './cloud/archive-bucket.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { connectCommands, portalFor } from './gateway/connect-hint.ts';
 import { createDataDir, dataDirLayout, openCatalog } from './gateway/data-dir.ts';
@@ -68,17 +69,18 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       },
       logger,
     );
+    const s3Settings = {
+      endpoint: s3.endpoint,
+      region: config.s3.region,
+      bucket: s3.bucket,
+      prefix: s3.prefix,
+      forcePathStyle: config.s3.forcePathStyle,
+      ...(config.s3.credentials ? { credentials: config.s3.credentials } : {}),
+    };
     const engine = await CacheEngine.open({
       directory: layout.cache,
       catalog,
-      s3: {
-        endpoint: s3.endpoint,
-        region: config.s3.region,
-        bucket: s3.bucket,
-        prefix: s3.prefix,
-        forcePathStyle: config.s3.forcePathStyle,
-        ...(config.s3.credentials ? { credentials: config.s3.credentials } : {}),
-      },
+      s3: s3Settings,
       cacheBytes: config.cache.size,
       uploadBufferBytes: config.cache.uploadBuffer,
       logger,
@@ -101,7 +103,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     });
     closers.push({ what: 'tape library', close: () => tapeLibrary.close() });
 
-    const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, engine, pools, glacier, logger });
+    // Storage-class pools archive to the gateway's own bucket.
+    const archiveBucket = new ArchiveBucket(s3Settings);
+    closers.push({ what: 'archive bucket', close: async () => archiveBucket.close() });
+    const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, engine, pools, glacier, archiveBucket, logger });
     closers.push({ what: 'vault shelf', close: () => shelf.close() });
 
     const volumes = await openVolumes(config.volumes, layout.volumes);

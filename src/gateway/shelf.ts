@@ -2,6 +2,7 @@
 // configuration, and the shelf's jobs over the library, the cache engine and
 // Glacier.
 import type { CacheEngine } from '../cache/engine.ts';
+import type { ArchiveBucket } from '../cloud/archive-bucket.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { ShelfConfig } from '../config/index.ts';
 import type { Logger } from '../log.ts';
@@ -27,6 +28,8 @@ export function openShelf(options: {
   engine: CacheEngine;
   pools: PoolCatalog;
   glacier: GlacierConnection;
+  /** The bucket storage-class pools archive to. */
+  archiveBucket?: ArchiveBucket;
   logger: Logger;
 }): Promise<Shelf> {
   return Shelf.open({
@@ -36,6 +39,7 @@ export function openShelf(options: {
     library: options.tapeLibrary.library,
     engine: options.engine,
     vault: (name) => options.glacier.vault(name),
+    ...(options.archiveBucket ? { archiveBucket: options.archiveBucket } : {}),
     defaultTier: options.config.retrievalTier,
     logger: options.logger,
   });
