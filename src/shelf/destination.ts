@@ -142,7 +142,13 @@ export function storageClassDestination(bucket: ArchiveBucket, storageClass: 'GL
       await bucket.complete(key, uploadId, pending);
       return { archiveId: key };
     },
-    abort: (barcode, uploadId) => bucket.abort(bucket.keyOf(barcode), uploadId),
+    // Also deletes what a Complete may have made before a restart cut short its recording (a cancel
+    // would otherwise leave it orphaned): no recorded archive is ever at the key of an upload under way.
+    async abort(barcode, uploadId) {
+      const key = bucket.keyOf(barcode);
+      await bucket.abort(key, uploadId).catch(() => undefined);
+      await bucket.delete(key);
+    },
     async requestRetrieval(archiveId, tier) {
       return (await bucket.requestRestore(archiveId, tier)) === 'requested' ? RESTORE_REQUESTED : READABLE_NOW;
     },
