@@ -58,9 +58,8 @@ async function restore(step: Step, entry: ShelfEntry, archive: ArchiveRef, desti
       yield data;
     }
   };
-  const manifest = cartridgeKeys(entry.barcode).manifest('a');
   // An archive restores objects of its own cartridge only.
-  const prefix = manifest.slice(0, manifest.lastIndexOf('/') + 1);
+  const { prefix } = cartridgeKeys(entry.barcode);
   let next = 0;
   try {
     for await (const item of decodeContainer(chunks())) {

@@ -94,6 +94,8 @@ interface LoadedIndex {
 export function cartridgeKeys(barcode: string) {
   const base = `tapes/${barcode}`;
   return {
+    /** Every object of the cartridge has a key that starts with this. */
+    prefix: `${base}/`,
     /** The manifest slots' keys (writes alternate between them; the newer whole one counts). */
     manifests: SLOTS.map((slot) => `${base}/manifest-${slot}`),
     manifest: (slot: string) => `${base}/manifest-${slot}`,
