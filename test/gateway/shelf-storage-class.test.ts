@@ -10,19 +10,7 @@ import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { tempDir } from '../cloud/helpers.ts';
-import { DRIVE, GOOD, IMPORT_EXPORT, LIBRARY_ARGS, api, block, bucket, cdb, changerView, login, moveTo, objectsOf, readBack, targets, until, watchShelf } from '../shelf/gateway-helpers.ts';
-
-async function writeIn(gw: GatewayProcess, pool: string, barcode: string, count: number): Promise<Buffer[]> {
-  const created = await api(gw, 'POST', '/tapes', { barcode, sizeBytes: 256 * 1024 * 1024, pool });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  await moveTo(gw, barcode, DRIVE);
-  const tape = await login(gw, targets(gw).drive, 2);
-  const blocks = Array.from({ length: count }, (_, i) => block(i));
-  for (const data of blocks) assert.equal((await tape.command(cdb.write6(data.length), { write: data })).status, GOOD);
-  assert.equal((await tape.command(cdb.writeFilemarks(1))).status, GOOD);
-  tape.close();
-  return blocks;
-}
+import { IMPORT_EXPORT, LIBRARY_ARGS, api, block, bucket, cdb, changerView, moveTo, objectsOf, readBack, until, watchShelf, writeCartridge } from '../shelf/gateway-helpers.ts';
 
 /** s3rver's file holding an object's bytes, found below the gateway's data directory. */
 async function storedFile(dir: string, name: string): Promise<string | undefined> {
@@ -49,7 +37,7 @@ describe('storage-class shelf through the gateway', function () {
   });
 
   it('archives a cartridge as one DEEP_ARCHIVE object, retrieves it read-only and reads back every byte', async () => {
-    const blocks = await writeIn(gw, 'COLD', 'SCL001L5', 48);
+    const blocks = await writeCartridge(gw, 'SCL001L5', 48, 'COLD');
     const s3 = bucket(gw);
     const key = `${gw.s3.prefix}shelf/SCL001L5.tape`;
     try {
@@ -80,7 +68,7 @@ describe('storage-class shelf through the gateway', function () {
   });
 
   it('marks a cartridge whose object is damaged IRRECOVERABLE and never puts it in the library', async () => {
-    await writeIn(gw, 'COLD', 'SCL002L5', 40);
+    await writeCartridge(gw, 'SCL002L5', 40, 'COLD');
     await moveTo(gw, 'SCL002L5', IMPORT_EXPORT);
     await watchShelf(gw, 'SCL002L5', 'ARCHIVED');
     const path = await storedFile(dataDir, 'SCL002L5.tape');

@@ -133,8 +133,10 @@ export async function changerView(gw: GatewayProcess): Promise<Element[]> {
 }
 
 /** Creates a cartridge, loads it and writes `count` blocks and a filemark (a sync point). */
-export async function writeCartridge(gw: GatewayProcess, barcode: string, count: number, sizeBytes = 256 * 1024 * 1024): Promise<Buffer[]> {
-  assert.equal((await api(gw, 'POST', '/tapes', { barcode, sizeBytes })).status, 201);
+/** A new cartridge (in the pool given, else the default one) with `count` blocks and a filemark written through a drive. */
+export async function writeCartridge(gw: GatewayProcess, barcode: string, count: number, pool?: string): Promise<Buffer[]> {
+  const created = await api(gw, 'POST', '/tapes', { barcode, sizeBytes: 256 * 1024 * 1024, ...(pool ? { pool } : {}) });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
   await moveTo(gw, barcode, DRIVE);
   const tape = await login(gw, targets(gw).drive, 2);
   const blocks = Array.from({ length: count }, (_, i) => block(i));
