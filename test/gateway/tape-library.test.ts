@@ -7,64 +7,15 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
-import { TestInitiator } from '../helpers/initiator.ts';
+import { GOOD, LIBRARY_ARGS, block, cdb, elements, login } from '../helpers/library-driver.ts';
 import { credentials, startS3, tempDir } from '../cloud/helpers.ts';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '../../bin/tapegw');
-const GOOD = 0;
-const LIBRARY_ARGS = ['--drives', '2', '--slots', '10', '--import-export-slots', '2', '--min-tape-size', '1MiB', '--volume', 'scratch=1MiB'];
-
-function block(i: number, length: number): Buffer {
-  const b = Buffer.alloc(length);
-  for (let at = 0; at < length; at += 4) b.writeUInt32BE((i * 2654435761 + at) >>> 0, at);
-  return b;
-}
-
-const cdb = {
-  readElementStatus: (allocation: number) => [0xb8, 0x10, 0, 0, 0xff, 0xff, 0, (allocation >> 16) & 0xff, (allocation >> 8) & 0xff, allocation & 0xff, 0, 0],
-  moveMedium: (source: number, destination: number) => [0xa5, 0, 0, 0, (source >> 8) & 0xff, source & 0xff, (destination >> 8) & 0xff, destination & 0xff, 0, 0, 0, 0],
-  write6: (length: number) => [0x0a, 0, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff, 0],
-  read6: (length: number) => [0x08, 0, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff, 0],
-  writeFilemarks: (count: number) => [0x10, 0, 0, 0, count, 0],
-  rewind: () => [0x01, 0, 0, 0, 0, 0],
-  testUnitReady: () => [0, 0, 0, 0, 0, 0],
-};
 
 async function cli(gw: GatewayProcess, ...args: string[]): Promise<string> {
   const { stdout } = await run(CLI, ['--data-dir', gw.dataDir, ...args]);
   return stdout;
-}
-
-async function login(gw: GatewayProcess, target: string, isid: number): Promise<TestInitiator> {
-  const initiator = await TestInitiator.connect(gw.port);
-  await initiator.login({ targetName: target, isid: Buffer.from([0x80, 0, 0, 0, 0, isid]) });
-  // Clear the unit attentions of a new nexus (power on, medium changed).
-  for (let i = 0; i < 4 && (await initiator.command(cdb.testUnitReady())).status !== GOOD; i++);
-  return initiator;
-}
-
-/** Element addresses of the storage slots and drives, from READ ELEMENT STATUS. */
-async function elements(changer: TestInitiator): Promise<{ address: number; type: number; full: boolean; barcode: string }[]> {
-  const result = await changer.command(cdb.readElementStatus(65536), { read: 65536 });
-  assert.equal(result.status, GOOD);
-  const data = result.data;
-  const found: { address: number; type: number; full: boolean; barcode: string }[] = [];
-  for (let page = 8; page + 8 <= data.length; ) {
-    const type = data[page];
-    const descriptorLength = data.readUInt16BE(page + 2);
-    const pageBytes = data.readUIntBE(page + 5, 3);
-    for (let at = page + 8; at < page + 8 + pageBytes; at += descriptorLength) {
-      found.push({
-        address: data.readUInt16BE(at),
-        type,
-        full: (data[at + 2] & 0x01) !== 0,
-        barcode: data.subarray(at + 12, at + 12 + 32).toString('latin1').trim(),
-      });
-    }
-    page += 8 + pageBytes;
-  }
-  return found;
 }
 
 describe('tape library through the gateway', function () {
