@@ -99,10 +99,18 @@ const volumeSchema = z
 
 const BUCKET = /^(?!\d+\.\d+\.\d+\.\d+$)(?!xn--)[a-z0-9](?:[a-z0-9.-]{1,61})[a-z0-9]$/;
 
+const regionSchema = z.string().regex(/^[a-z0-9-]+$/, 'must be a region name, e.g. "us-east-1"');
+/** A cloud key pair (S3's, or Glacier's when it differs). */
+const credentialsSchema = z.strictObject({
+  accessKeyId: z.string('must be set too: an access key needs its secret key').min(1, 'must not be empty'),
+  secretAccessKey: z.string('must be set too: a secret key needs its access key').min(1, 'must not be empty'),
+  sessionToken: z.string().optional(),
+});
+
 const s3Schema = z
   .strictObject({
     endpoint: z.string().refine((e) => e === EMBEDDED || /^https?:\/\/[^/\s]+\/?$/.test(e), `must be "${EMBEDDED}" or a URL such as "https://s3.eu-west-1.amazonaws.com"`),
-    region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name, e.g. "us-east-1"'),
+    region: regionSchema,
     bucket: z.string().regex(BUCKET, 'must be a DNS-style bucket name: 3 to 63 lower-case letters, digits, dots or hyphens, e.g. "tape-gateway"'),
     prefix: z
       .string()
@@ -111,13 +119,7 @@ const s3Schema = z
     forcePathStyle: z.boolean('must be true or false').optional(),
     /** AWS account id, for the start-up check that the account blocks public access to buckets. */
     accountId: z.string().regex(/^\d{12}$/, 'must be the 12-digit AWS account id, e.g. "123456789012"').optional(),
-    credentials: z
-      .strictObject({
-        accessKeyId: z.string('must be set too: an access key needs its secret key').min(1, 'must not be empty'),
-        secretAccessKey: z.string('must be set too: a secret key needs its access key').min(1, 'must not be empty'),
-        sessionToken: z.string().optional(),
-      })
-      .optional(),
+    credentials: credentialsSchema.optional(),
   })
   .superRefine((s3, ctx) => {
     if (s3.endpoint === EMBEDDED && s3.credentials) {
@@ -155,14 +157,8 @@ const jobDelaysSchema = z.string().transform((text, ctx) => {
 const glacierSchema = z
   .strictObject({
     endpoint: z.string().refine((e) => e === EMBEDDED || e === 'aws' || /^https?:\/\/[^/\s]+\/?$/.test(e), `must be "${EMBEDDED}", "aws" or a URL such as "https://glacier.eu-west-1.amazonaws.com"`),
-    region: z.string().regex(/^[a-z0-9-]+$/, 'must be a region name, e.g. "us-east-1"').optional(),
-    credentials: z
-      .strictObject({
-        accessKeyId: z.string('must be set too: an access key needs its secret key').min(1, 'must not be empty'),
-        secretAccessKey: z.string('must be set too: a secret key needs its access key').min(1, 'must not be empty'),
-        sessionToken: z.string().optional(),
-      })
-      .optional(),
+    region: regionSchema.optional(),
+    credentials: credentialsSchema.optional(),
     jobDelays: jobDelaysSchema,
   })
   .superRefine((glacier, ctx) => {
