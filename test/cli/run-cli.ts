@@ -1,5 +1,6 @@
 // Runs the real `bin/tapegw` as a child process, from a working directory of
 // the test's choosing, without the test runner's own GATEWAY_* variables.
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -23,4 +24,12 @@ export function runCli(args: readonly string[], options: { cwd: string; env?: Re
       else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
     });
   });
+}
+
+/** A refusal as the CLI must show it: the exit code, nothing on stdout, one matching line on stderr. */
+export function assertFailure(run: CliRun, code: number, message: RegExp): void {
+  assert.equal(run.code, code, `exit code of ${JSON.stringify(run)}`);
+  assert.equal(run.stdout, '');
+  assert.match(run.stderr, /^tapegw: [^\n]+\n$/, 'one line on stderr');
+  assert.match(run.stderr, message);
 }

@@ -7,15 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LibraryStatus, TapeInfo } from '../../src/tape/tape-service.ts';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
-import { runCli, type CliRun } from './run-cli.ts';
+import { assertFailure, runCli } from './run-cli.ts';
 
 const LIBRARY_ARGS = ['--drives', '2', '--slots', '10', '--import-export-slots', '2', '--min-tape-size', '1MiB', '--volume', 'scratch=1MiB'];
-
-function assertFailure(run: CliRun, code: number, message: RegExp): void {
-  assert.equal(run.code, code, `exit code of ${JSON.stringify(run)}`);
-  assert.match(run.stderr, /^tapegw: [^\n]+\n$/, 'one line on stderr');
-  assert.match(run.stderr, message);
-}
 
 describe('tapegw CLI against the real gateway', function () {
   this.timeout(180_000);

@@ -13,17 +13,10 @@ import type { ShelfTapeInfo } from '../../src/shelf/shelf-service.ts';
 import type { PoolInfo, TapeInfo } from '../../src/tape/tape-service.ts';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { LIBRARY_ARGS } from '../shelf/gateway-helpers.ts';
-import { runCli, type CliRun } from './run-cli.ts';
+import { assertFailure, runCli, type CliRun } from './run-cli.ts';
 
 function assertOk(run: CliRun): void {
   assert.equal(run.code, 0, `exit code of ${JSON.stringify(run)}`);
-}
-
-function assertFailure(run: CliRun, code: number, message: RegExp): void {
-  assert.equal(run.code, code, `exit code of ${JSON.stringify(run)}`);
-  assert.equal(run.stdout, '');
-  assert.match(run.stderr, /^tapegw: [^\n]+\n$/, 'one line on stderr');
-  assert.match(run.stderr, message);
 }
 
 describe('tapegw shelf and pool commands against the real gateway', function () {

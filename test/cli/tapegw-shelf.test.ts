@@ -10,17 +10,10 @@ import { newApiToken, writeApiCredentials } from '../../src/api/credentials.ts';
 import type { ShelfTapeInfo } from '../../src/shelf/shelf-service.ts';
 import type { TapeInfo } from '../../src/tape/tape-service.ts';
 import { StandInTapeService } from '../api/tape-service-stand-in.ts';
-import { runCli, type CliRun } from './run-cli.ts';
+import { assertFailure, runCli } from './run-cli.ts';
 import { serveTapesAndShelf, StandInShelfService, type StandInServer } from './shelf-service-stand-in.ts';
 
 const TiB = 2 ** 40;
-
-function assertFailure(run: CliRun, code: number, message: RegExp): void {
-  assert.equal(run.code, code, `exit code of ${JSON.stringify(run)}`);
-  assert.equal(run.stdout, '');
-  assert.match(run.stderr, /^tapegw: [^\n]+\n$/, 'one line on stderr');
-  assert.match(run.stderr, message);
-}
 
 describe('tapegw shelf commands against the shelf routes', function () {
   this.timeout(120_000);

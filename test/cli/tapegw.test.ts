@@ -10,17 +10,9 @@ import { startApiServer, type ApiServer } from '../../src/api/server.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { LibraryStatus, PoolInfo, TapeInfo } from '../../src/tape/tape-service.ts';
 import { StandInTapeService } from '../api/tape-service-stand-in.ts';
-import { runCli, type CliRun } from './run-cli.ts';
+import { assertFailure, runCli } from './run-cli.ts';
 
 const TiB = 2 ** 40;
-
-/** One line on stderr that matches, nothing on stdout, and the exit code. */
-function assertFailure(run: CliRun, code: number, message: RegExp): void {
-  assert.equal(run.code, code, `exit code of ${JSON.stringify(run)}`);
-  assert.equal(run.stdout, '');
-  assert.match(run.stderr, /^tapegw: [^\n]+\n$/, 'one line on stderr');
-  assert.match(run.stderr, message);
-}
 
 describe('tapegw CLI against a running management API', function () {
   this.timeout(120_000);
