@@ -14,24 +14,13 @@ import { Library } from '../../src/tape/library.ts';
 import { LibraryService } from '../../src/tape/library-service.ts';
 import { PoolCatalog } from '../../src/tape/pools.ts';
 import { TapeCatalog } from '../../src/tape/tape-catalog.ts';
-import { TapeServiceError } from '../../src/tape/tape-service.ts';
 import { MemoryCartridgeStore } from '../helpers/memory-cartridge-store.ts';
 import { driveIdentities } from './library-helpers.ts';
+import { refusal } from './refusal.ts';
 
 const MiB = 2 ** 20;
 const DAY = 86_400_000;
 const SIZE = 64 * MiB;
-
-async function refusal(work: Promise<unknown>, code: string): Promise<string> {
-  try {
-    await work;
-  } catch (err) {
-    assert.ok(err instanceof TapeServiceError, String(err));
-    assert.equal(err.code, code, err.message);
-    return err.message;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 interface Fixture {
   service: LibraryService;

@@ -5,8 +5,8 @@ import { ElementType, MoveMediumError, type ElementStatus } from '../../scsi/smc
 import { Cartridge } from '../../src/tape/cartridge.ts';
 import type { CartridgeRecord } from '../../src/tape/library.ts';
 import { DEFAULT_SHAPE, elementLayout, LibraryConfigError } from '../../src/tape/element-plan.ts';
-import { TapeServiceError } from '../../src/tape/tape-service.ts';
 import { libraryFixture, type LibraryFixture } from './library-helpers.ts';
+import { refusal } from './refusal.ts';
 
 // transport 1, drives 500-501, slots 1000-1003, I/E 2000-2001
 const D1 = 500;
@@ -14,17 +14,6 @@ const S1 = 1000;
 const S2 = 1001;
 const S3 = 1002;
 const IE1 = 2000;
-
-async function refusal(work: Promise<unknown>, code: string): Promise<string> {
-  try {
-    await work;
-  } catch (err) {
-    assert.ok(err instanceof TapeServiceError, String(err));
-    assert.equal(err.code, code, err.message);
-    return err.message;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 function element(elements: readonly ElementStatus[], address: number): ElementStatus {
   const e = elements.find((x) => x.address === address);

@@ -6,23 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Catalog } from '../../src/catalog/catalog.ts';
 import { checkDeletable, PoolCatalog, retentionUntil } from '../../src/tape/pools.ts';
-import { TapeServiceError, type CreatePoolRequest, type PoolInfo } from '../../src/tape/tape-service.ts';
+import type { CreatePoolRequest, PoolInfo } from '../../src/tape/tape-service.ts';
+import { refusal } from './refusal.ts';
 
 const DESTINATIONS = {
   GLACIER: { kind: 'vault', vault: 'tapegw-archive' },
   DEEP_ARCHIVE: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' },
 } as const;
-
-async function refusal(work: () => unknown, code: string): Promise<string> {
-  try {
-    await work();
-  } catch (err) {
-    assert.ok(err instanceof TapeServiceError, String(err));
-    assert.equal(err.code, code, err.message);
-    return err.message;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 describe('tape pools', function () {
   let dir: string;
