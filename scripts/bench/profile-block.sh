@@ -17,28 +17,21 @@ out="${1:?usage: profile-block.sh OUTDIR [SECONDS_PER_CASE] [SPAN] [CASES]}"
 seconds="${2:-5}"; span="${3:-64M}"; cases="${4:-randread:1 randread:32 randwrite:1 randwrite:32}"
 bin="$(scripts/bench/build.sh)"
 rm -rf "$out"; mkdir -p "$out"
-data="$(mktemp -d /tmp/profile-block.XXXXXX)"
-node --cpu-prof --cpu-prof-dir="$out" --import tsx src/main.ts --data-dir "$data" \
-  --iscsi-host 127.0.0.1 --iscsi-port 0 --log-level info 2>"$out/gateway.log" >/dev/null &
-pid=$!
-trap 'kill -KILL $pid 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 120); do grep -q gateway-ready "$out/gateway.log" && break; sleep 0.5; done
-ready="$(grep gateway-ready "$out/gateway.log")"
-port="$(grep -o '"port":[0-9]*' <<<"$ready" | head -1 | cut -d: -f2)"
+. scripts/bench/profiled-gateway.sh
+start_profiled_gateway profile-block "$out"
 # The first target with a disk LUN: {"name":"iqn...","luns":[...{"lun":N,"deviceType":"disk"}...]}
 url="$(node -e '
   const r = JSON.parse(process.argv[1]);
   for (const t of r.targets) for (const l of t.luns) if (l.deviceType === "disk") { console.log(`iscsi://127.0.0.1:${process.argv[2]}/${t.name}/${l.lun}`); process.exit(0); }
   process.exit(1);' "$ready" "$port")" || { echo "profile-block: the gateway serves no disk LUN" >&2; exit 1; }
-start_ms=$(( $(date +%s%N) / 1000000 - $(ps -o etimes= -p $pid) * 1000 ))
-cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / hz }' "/proc/$pid/stat"; }
+start_ms=$(gateway_start_ms)
 since() { awk -v ms=$(( $(date +%s%N) / 1000000 - start_ms )) 'BEGIN { printf "%.1f", ms / 1000 }'; }
 "$bin/blockbench" --url "$url" --test seqwrite --bs 1M --qd 1 --span "$span" --bytes "$span" --seconds 120 >"$out/fill.json"
 for c in $cases; do
   IFS=: read -r test qd bs <<<"$c"; bs="${bs:-4096}"
-  from=$(since); cpu0=$(cpu_ms)
+  from=$(since); cpu0=$(gateway_cpu_ms)
   "$bin/blockbench" --url "$url" --test "$test" --bs "$bs" --qd "$qd" --span "$span" --seconds "$seconds" >"$out/$test-qd$qd.json"
-  to=$(since); cpu1=$(cpu_ms)
+  to=$(since); cpu1=$(gateway_cpu_ms)
   iops="$(grep -o '"IOPS": *[0-9.]*' "$out/$test-qd$qd.json" | grep -o '[0-9.]*$')"
   echo "$test QD$qd from ~$from to ~$to s: $iops IOPS, ~$(awk -v i="${iops:-0}" -v s="$seconds" 'BEGIN { printf "%d", i * s }') commands, gateway CPU $(awk -v c=$((cpu1 - cpu0)) -v i="${iops:-0}" -v s="$seconds" 'BEGIN { printf "%.1f", c * 1000 / (i * s) }') us/command" | tee -a "$out/phases"
 done

@@ -16,30 +16,22 @@ out="${1:?usage: profile-tape.sh OUTDIR [BLOCK_SIZE] [BYTES] [PAUSE_BEFORE_READ_
 bs="${2:-256K}"; bytes="${3:-256M}"; pause="${4:-0}"
 bin="$(scripts/bench/build.sh)"
 rm -rf "$out"; mkdir -p "$out"
-data="$(mktemp -d /tmp/profile-tape.XXXXXX)"
-node --cpu-prof --cpu-prof-dir="$out" --import tsx src/main.ts --data-dir "$data" \
-  --iscsi-host 127.0.0.1 --iscsi-port 0 --log-level info 2>"$out/gateway.log" >/dev/null &
-pid=$!
-trap 'kill -KILL $pid 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 120); do grep -q gateway-ready "$out/gateway.log" && break; sleep 0.5; done
-ready="$(grep gateway-ready "$out/gateway.log")"
-port="$(grep -o '"port":[0-9]*' <<<"$ready" | head -1 | cut -d: -f2)"
+. scripts/bench/profiled-gateway.sh
+start_profiled_gateway profile-tape "$out"
 drive="$(grep -o 'iqn[^"]*tapedrive[^"]*' <<<"$ready" | head -1)"
 [[ -n "$drive" ]] || { echo "profile-tape: the gateway serves no tape drive" >&2; exit 1; }
 bin/tapegw --data-dir "$data" tape create --barcode PROF01L5 --size 100GiB >/dev/null
 bin/tapegw --data-dir "$data" tape move PROF01L5 --to drive:1 >/dev/null
 url="iscsi://127.0.0.1:$port/$drive/0"
 since() { echo $(( $(date +%s%N) / 1000000 - start_ms )); }
-tick="$(getconf CLK_TCK)"
-cpu() { awk -v t="$tick" '{ printf "%d", ($14 + $15) * 1000 / t }' "/proc/$pid/stat"; }
-start_ms=$(( $(date +%s%N) / 1000000 - $(ps -o etimes= -p $pid) * 1000 ))
-echo "write from ~$(since) ms, cpu $(cpu) ms" | tee "$out/phases"
+start_ms=$(gateway_start_ms)
+echo "write from ~$(since) ms, cpu $(gateway_cpu_ms) ms" | tee "$out/phases"
 "$bin/tapebench" --url "$url" --block-size "$bs" --bytes "$bytes" --phases write >"$out/write.json"
-echo "write to ~$(since) ms, cpu $(cpu) ms" | tee -a "$out/phases"
+echo "write to ~$(since) ms, cpu $(gateway_cpu_ms) ms" | tee -a "$out/phases"
 sleep "$pause"
-echo "read from ~$(since) ms, cpu $(cpu) ms" | tee -a "$out/phases"
+echo "read from ~$(since) ms, cpu $(gateway_cpu_ms) ms" | tee -a "$out/phases"
 "$bin/tapebench" --url "$url" --block-size "$bs" --bytes "$bytes" --phases read >"$out/read.json"
-echo "read to ~$(since) ms, cpu $(cpu) ms" | tee -a "$out/phases"
+echo "read to ~$(since) ms, cpu $(gateway_cpu_ms) ms" | tee -a "$out/phases"
 grep VmRSS "/proc/$pid/status" | tee -a "$out/phases"
 kill -TERM $pid; wait $pid || true
 grep -h '"MBps"' "$out/write.json" "$out/read.json" | grep -v '"bytes": 0,'
