@@ -37,10 +37,13 @@ import {
 import type { SessionRegistry } from './session-registry.ts';
 import type { IscsiTargetDefinition } from './target-definition.ts';
 import { decodeTextData, encodeTextData, type KeyValue } from './text.ts';
+import { BufferPool } from './buffer-pool.ts';
 import { WriteCollector } from './write-collector.ts';
 
 /** Largest write we buffer for one command; larger ones are refused before any allocation. */
 const MAX_WRITE_TRANSFER = 64 * 1024 * 1024;
+/** Write commands' data buffers, shared by every session: a buffer is lent from the command's arrival until it finishes. */
+const writeBuffers = new BufferPool();
 /**
  * Responses are queued without waiting for the socket; past this many unsent
  * bytes the command window stops widening until they drain, so an initiator
@@ -106,6 +109,8 @@ export class Session {
   /** Window grants held back until the socket drains (MAX_UNSENT_BYTES). */
   private withheldGrants = 0;
   private textContinuation: TextContinuation | undefined;
+  /** Lent for a write command's immediate data; the reader frames the command right after placing it, so there is at most one. */
+  private placed: Buffer | undefined;
   private closed = false;
 
   constructor(
@@ -181,16 +186,23 @@ export class Session {
   // ---- SCSI commands ------------------------------------------------------
 
   private onScsiCommand(raw: RawPdu, failure?: ScsiError): void {
-    if (!this.target) throw new PduError(RejectReason.ProtocolError, 'SCSI command in a discovery session');
-    const pdu = decodeScsiCommand(raw);
-    if (pdu.read && pdu.write) throw new PduError(RejectReason.CommandNotSupported, 'bidirectional commands are not supported');
-    if (pdu.data.length > 0 && !pdu.write && !failure) throw new PduError(RejectReason.ProtocolError, 'immediate data on a command without the W bit');
-    if (pdu.data.length > 0 && !this.params.immediateData) throw new PduError(RejectReason.ProtocolError, 'immediate data not negotiated');
-    if (this.tasks.has(pdu.itt)) throw new PduError(RejectReason.TaskInProgress, `task tag 0x${pdu.itt.toString(16)} already in use`);
-    this.window.admit(pdu.cmdSN, pdu.immediate, () => this.startTask(pdu, failure));
+    const storage = this.claimPlaced(raw);
+    let pdu: ScsiCommandPdu;
+    try {
+      if (!this.target) throw new PduError(RejectReason.ProtocolError, 'SCSI command in a discovery session');
+      pdu = decodeScsiCommand(raw);
+      if (pdu.read && pdu.write) throw new PduError(RejectReason.CommandNotSupported, 'bidirectional commands are not supported');
+      if (pdu.data.length > 0 && !pdu.write && !failure) throw new PduError(RejectReason.ProtocolError, 'immediate data on a command without the W bit');
+      if (pdu.data.length > 0 && !this.params.immediateData) throw new PduError(RejectReason.ProtocolError, 'immediate data not negotiated');
+      if (this.tasks.has(pdu.itt)) throw new PduError(RejectReason.TaskInProgress, `task tag 0x${pdu.itt.toString(16)} already in use`);
+    } catch (error) {
+      if (storage) writeBuffers.give(storage);
+      throw error;
+    }
+    this.window.admit(pdu.cmdSN, pdu.immediate, () => this.startTask(pdu, failure, storage));
   }
 
-  private startTask(pdu: ScsiCommandPdu, failure: ScsiError | undefined): void {
+  private startTask(pdu: ScsiCommandPdu, failure: ScsiError | undefined, storage: Buffer | undefined): void {
     if (this.closed) return;
     const task: Task = { itt: pdu.itt, pdu, failure, dataPdus: 0, aborted: false };
     if (pdu.write && pdu.expectedDataTransferLength > MAX_WRITE_TRANSFER) {
@@ -198,9 +210,12 @@ export class Session {
     }
     this.tasks.set(pdu.itt, task);
     if (pdu.write && pdu.expectedDataTransferLength > 0 && !task.failure) {
-      const collector = new WriteCollector(pdu.expectedDataTransferLength, pdu.data, pdu.final, this.params, () => this.allocateTtt());
+      const buffer = storage ?? writeBuffers.take(pdu.expectedDataTransferLength);
+      const collector = new WriteCollector(buffer, pdu.data, pdu.final, this.params, () => this.allocateTtt());
       (task as { collector?: WriteCollector }).collector = collector;
       this.sendR2Ts(task);
+    } else if (storage) {
+      writeBuffers.give(storage);
     }
     if (pdu.immediate) {
       if (this.ready(task)) this.execute(task);
@@ -238,12 +253,36 @@ export class Session {
     if (task.collector.complete) this.dispatchReady();
   }
 
-  /** The slice of its command's buffer a Data-Out's data fills, for the reader to copy it straight there. */
+  /**
+   * Where the reader should copy a PDU's data straight off the socket: a write
+   * command's immediate data into the start of a buffer lent for its whole
+   * transfer, a Data-Out's into the slice of its command's buffer it fills.
+   */
   dataDestination(bhs: Buffer, dataLength: number): Buffer | undefined {
-    if (opcodeOf(bhs) !== Opcode.DataOut) return undefined;
+    const opcode = opcodeOf(bhs);
+    if (opcode === Opcode.ScsiCommand) return this.placeImmediate(bhs, dataLength);
+    if (opcode !== Opcode.DataOut) return undefined;
     const task = this.tasks.get(bhs.readUInt32BE(16));
     if (!task?.collector || task.aborted || task.failure || task.execution) return undefined;
     return task.collector.destination(bhs.readUInt32BE(20), bhs.readUInt32BE(40), dataLength);
+  }
+
+  private placeImmediate(bhs: Buffer, dataLength: number): Buffer | undefined {
+    const writeBit = (bhs[1]! & 0x20) !== 0;
+    const expected = bhs.readUInt32BE(20);
+    if (!writeBit || dataLength > expected || expected > MAX_WRITE_TRANSFER) return undefined;
+    if (this.placed) writeBuffers.give(this.placed);
+    this.placed = writeBuffers.take(expected);
+    return this.placed.subarray(0, dataLength);
+  }
+
+  /** The buffer placeImmediate() lent for this command, if its data is in it. */
+  private claimPlaced(raw: RawPdu): Buffer | undefined {
+    const placed = this.placed;
+    this.placed = undefined;
+    if (placed && raw.data.length > 0 && raw.data.buffer === placed.buffer && raw.data.byteOffset === placed.byteOffset) return placed;
+    if (placed) writeBuffers.give(placed);
+    return undefined;
   }
 
   private sendR2Ts(task: Task): void {
@@ -284,8 +323,10 @@ export class Session {
     this.finish(task);
   }
 
+  /** The task is over and nothing runs for it any more (its execution, if any, has settled). */
   private finish(task: Task): void {
     if (this.tasks.get(task.itt) === task) this.tasks.delete(task.itt);
+    if (task.collector) writeBuffers.give(task.collector.data);
     if (!task.pdu.immediate) this.grant();
   }
 

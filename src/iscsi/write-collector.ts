@@ -26,8 +26,6 @@ export interface CollectorLimits {
 }
 
 export class WriteCollector {
-  /** Where the bytes land; a single immediate PDU covering everything is used as is. */
-  private buffer: Buffer;
   private received = 0;
   private unsolicited: Sequence | undefined;
   private readonly bursts = new Map<number, Sequence>();
@@ -36,23 +34,28 @@ export class WriteCollector {
   private nextR2TSN = 0;
 
   constructor(
-    readonly length: number,
+    /** Where the bytes land, exactly the expected transfer length; immediate data the reader placed at its start is not copied again. */
+    private readonly buffer: Buffer,
     immediate: Buffer,
     /** The command PDU's F bit: no unsolicited Data-Out follows. */
     finalInCommand: boolean,
     private readonly limits: CollectorLimits,
     private readonly allocateTtt: () => number,
   ) {
+    const length = buffer.length;
     if (immediate.length > length) throw new PduError(RejectReason.ProtocolError, 'immediate data longer than the expected transfer');
     if (immediate.length > limits.firstBurstLength) throw new PduError(RejectReason.ProtocolError, 'immediate data longer than FirstBurstLength');
-    this.buffer = immediate.length === length ? immediate : Buffer.allocUnsafe(length);
-    if (this.buffer !== immediate) immediate.copy(this.buffer, 0);
+    if (!isAt(immediate, buffer, 0)) immediate.copy(buffer, 0);
     this.received = immediate.length;
     const unsolicitedEnd = finalInCommand || limits.initialR2T ? immediate.length : Math.min(limits.firstBurstLength, length);
     if (unsolicitedEnd > immediate.length) {
       this.unsolicited = { ttt: RESERVED_TAG, end: unsolicitedEnd, next: immediate.length, dataSN: 0 };
     }
     this.unrequested = unsolicitedEnd;
+  }
+
+  get length(): number {
+    return this.buffer.length;
   }
 
   get complete(): boolean {
@@ -108,8 +111,7 @@ export class WriteCollector {
     if (!endsEarly && pdu.final !== (end === sequence.end)) {
       throw new PduError(RejectReason.ProtocolError, pdu.final ? 'Data-Out F bit before the end of its sequence' : 'last Data-Out of a sequence without the F bit');
     }
-    const placed = pdu.data.buffer === this.buffer.buffer && pdu.data.byteOffset === this.buffer.byteOffset + pdu.bufferOffset;
-    if (!placed) pdu.data.copy(this.buffer, pdu.bufferOffset);
+    if (!isAt(pdu.data, this.buffer, pdu.bufferOffset)) pdu.data.copy(this.buffer, pdu.bufferOffset);
     this.received += pdu.data.length;
     sequence.next = end;
     sequence.dataSN++;
@@ -122,4 +124,9 @@ export class WriteCollector {
       this.bursts.delete(sequence.ttt);
     }
   }
+}
+
+/** Whether `data` already lies in `buffer` at `offset` (the reader copied it there off the socket). */
+function isAt(data: Buffer, buffer: Buffer, offset: number): boolean {
+  return data.buffer === buffer.buffer && data.byteOffset === buffer.byteOffset + offset;
 }

@@ -125,8 +125,15 @@ export class Cartridge implements TapeMedium {
   private generation: number;
   private nextSeq: number;
   private readonly slotSizes = new Map<string, number>();
-  /** Records written but not yet handed to the store: they belong to the last segment. */
+  /** Records written but not yet handed to the store, copied into a batch buffer: they belong to the last segment. */
   private pending: Buffer[] = [];
+  /**
+   * Two batch buffers, allocated at the first write: one fills while the other
+   * is being written. Records are copied in because the fabric reuses a write
+   * command's data buffer once the command is answered, before its batch is written.
+   */
+  private batches: [Buffer, Buffer] | undefined;
+  private filling: 0 | 1 = 0;
   /** Their index entries, whose CRCs are taken as they are handed over. */
   private pendingEntries: { crc: number }[] = [];
   private pendingBytes = 0;
@@ -504,7 +511,8 @@ export class Cartridge implements TapeMedium {
       this.segments.push(segment);
     }
     if (data && data.length > 0) {
-      this.pending.push(data);
+      if (this.pendingBytes + data.length > WRITE_BATCH_BYTES) await this.startHandOver();
+      this.pending.push(this.copyIn(data));
       this.pendingEntries.push(entry);
       this.pendingBytes += data.length;
     }
@@ -518,6 +526,15 @@ export class Cartridge implements TapeMedium {
       await this.handOver();
       segment.sealed = true;
     }
+  }
+
+  /** The record copied to the end of the batch filling now; a record larger than a batch gets a copy of its own. */
+  private copyIn(record: Buffer): Buffer {
+    if (record.length > WRITE_BATCH_BYTES) return Buffer.from(record);
+    this.batches ??= [Buffer.allocUnsafeSlow(WRITE_BATCH_BYTES), Buffer.allocUnsafeSlow(WRITE_BATCH_BYTES)];
+    const copy = this.batches[this.filling].subarray(this.pendingBytes, this.pendingBytes + record.length);
+    record.copy(copy);
+    return copy;
   }
 
   /** Passes every buffered record to the store and waits for it (not yet a sync point). */
@@ -550,6 +567,8 @@ export class Cartridge implements TapeMedium {
     this.pending = [];
     this.pendingEntries = [];
     this.pendingBytes = 0;
+    // The other buffer's write was awaited above: it is free to fill.
+    this.filling = this.filling === 0 ? 1 : 0;
     this.touched.add(key);
     this.readAhead = [];
     // Awaited by the next command; until then a failure must not count as unhandled.

@@ -64,6 +64,23 @@ describe('cartridges on the engine', function () {
     assert.deepEqual(tape.location(), { objectNumber: 6, fileNumber: 3, recordInFile: 0, atBeginning: false, atEndOfData: true });
   });
 
+  it("keeps what a record held when written, though the writer reuses the record's buffer at once (as the fabric does)", async () => {
+    const tape = await create('TEST02L5', { segmentBytes: 64 * 1024 * KiB });
+    const sizes = [256 * KiB, 100 * KiB, 256 * KiB, 5 * 1024 * KiB, 256 * KiB];
+    const shared = Buffer.alloc(Math.max(...sizes));
+    for (const [i, size] of sizes.entries()) {
+      const data = shared.subarray(0, size);
+      record(i, size).copy(data);
+      await tape.writeRecords([data]);
+      data.fill(0xee);
+    }
+    await tape.writeFilemarks(1);
+    await tape.rewind();
+    const objects = await readAll(tape);
+    assert.deepEqual(shape(objects), [...sizes.map((n) => `r${n}`), 'FM', 'EOD']);
+    sizes.forEach((size, i) => assert.ok((objects[i] as { data: Buffer }).data.equals(record(i, size)), `record ${i} of ${size} bytes read back as written`));
+  });
+
   it('a write in the middle ends the data there', async () => {
     const tape = await create();
     await tape.writeRecords(Array.from({ length: 20 }, (_, i) => record(i)));
