@@ -1,4 +1,4 @@
-// Our gateway as a child process for the benchmark: `node [NODE FLAGS] --import tsx src/main.ts`
+// Our gateway as a child process for the benchmark: `node [GATEWAY_NODE_FLAGS] [NODE FLAGS] --import tsx src/main.ts`
 // on a given data directory and a free port on 127.0.0.1, ready when it logs "gateway-ready".
 // Unlike test/helpers/gateway-process.ts it takes node's own flags (--cpu-prof, --perf-basic-prof),
 // which NODE_OPTIONS refuses.
@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TargetSummary } from '../../src/gateway.ts';
+import { GATEWAY_NODE_FLAGS } from '../../src/node-flags.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -30,6 +31,7 @@ export async function startBenchGateway(options: {
   const child = spawn(
     process.execPath,
     [
+      ...GATEWAY_NODE_FLAGS,
       ...(options.nodeArgs ?? []),
       '--import', 'tsx', join(root, 'src/main.ts'),
       '--data-dir', options.dataDir,

@@ -9,7 +9,8 @@
 start_profiled_gateway() {
   local name="$1" out="$2"
   data="$(mktemp -d "/tmp/$name.XXXXXX")"
-  node --cpu-prof --cpu-prof-dir="$out" --import tsx src/main.ts --data-dir "$data" \
+  # shellcheck disable=SC2046
+  node $(node -p 'require("./package.json").config.gatewayNodeFlags') --cpu-prof --cpu-prof-dir="$out" --import tsx src/main.ts --data-dir "$data" \
     --iscsi-host 127.0.0.1 --iscsi-port 0 --log-level info 2>"$out/gateway.log" >/dev/null &
   pid=$!
   trap 'kill -KILL $pid 2>/dev/null || true; rm -rf "$data"' EXIT

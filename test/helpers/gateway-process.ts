@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TargetSummary } from '../../src/gateway.ts';
+import { GATEWAY_NODE_FLAGS } from '../../src/node-flags.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const mainScript = join(repoRoot, 'src', 'main.ts');
@@ -90,6 +91,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
   }
   Object.assign(env, options.env);
   const args = [
+    ...GATEWAY_NODE_FLAGS,
     '--import', 'tsx', mainScript,
     '--data-dir', dataDir,
     '--iscsi-host', '127.0.0.1',

@@ -1,0 +1,15 @@
+// The node flags the gateway process runs with, defined once in package.json
+// ("config.gatewayNodeFlags", used by `npm start`); the tests and benchmarks
+// start the gateway with the same flags through this.
+//
+// --initial-old-space-size: V8 sizes its limit for external memory (every
+// large Buffer) from the heap's size, and the gateway's heap is small (about
+// 25 MB). With the default, moving data at a few hundred MB/s set off a full
+// mark-compact every few dozen MB: some 30 per 256 MiB tape write, whose
+// marking threads took more CPU than the data path. A larger initial old space
+// lets them come when memory, not churn, calls for it.
+import { readFileSync } from 'node:fs';
+
+const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { config: { gatewayNodeFlags: string } };
+
+export const GATEWAY_NODE_FLAGS: readonly string[] = manifest.config.gatewayNodeFlags.split(/\s+/).filter(Boolean);
