@@ -3,7 +3,7 @@
 // that moment, so bytes changed since (by a later write, or on the disk) are
 // never sent under checksums that do not describe them.
 import { open } from 'node:fs/promises';
-import { crc32c } from '../cloud/checksum.ts';
+import { crc32c } from '../crc32c/crc32c.ts';
 import type { PutSource } from '../cloud/object-store.ts';
 import { BLOCK, type Extent } from './extent.ts';
 import { readFully, ShortReadError } from './file-io.ts';

@@ -1,8 +1,6 @@
 // CRC32C over fixed-size blocks: the unit in which every byte read back from
-// disk or cloud is checked. Native CRC32C (@node-rs/crc32) runs at ~4 GB/s.
-import { crc32c } from '@node-rs/crc32';
-
-export { crc32c };
+// disk or cloud is checked.
+import { crc32c } from '../crc32c/crc32c.ts';
 
 /** CRC32C of each `blockSize` slice of `data` (the last may be shorter). */
 export function blockCrcs(data: Uint8Array, blockSize: number): number[] {

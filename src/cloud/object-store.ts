@@ -20,7 +20,8 @@ import {
   AbortMultipartUploadCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
-import { blockCrcs, crc32c, crcBase64, decodeCrcs, encodeCrcs, regroup, type BlockChecksums } from './checksum.ts';
+import { crc32c } from '../crc32c/crc32c.ts';
+import { blockCrcs, crcBase64, decodeCrcs, encodeCrcs, regroup, type BlockChecksums } from './checksum.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, withRetry, type RetryCause, type RetryPolicy } from './retry.ts';
 
 const MiB = 1024 * 1024;

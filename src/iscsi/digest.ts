@@ -1,9 +1,5 @@
-// CRC32C (Castagnoli), the iSCSI header and data digest. Sent little-endian.
-import { crc32c as nativeCrc32c } from '@node-rs/crc32';
-
-export function crc32c(data: Buffer, previous = 0): number {
-  return nativeCrc32c(data, previous) >>> 0;
-}
+// The iSCSI header and data digest: CRC32C (Castagnoli), sent little-endian.
+import { crc32c } from '../crc32c/crc32c.ts';
 
 export function digestOf(parts: readonly Buffer[]): Buffer {
   let crc = 0;

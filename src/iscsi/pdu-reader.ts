@@ -4,7 +4,7 @@
 // into the buffer `placement` names for it (Data-Out straight into its
 // command's buffer) or else into a new one.
 import { BHS_LENGTH, dataSegmentLengthOf, totalAhsLengthOf, type RawPdu } from './pdu.ts';
-import { crc32c } from './digest.ts';
+import { crc32c } from '../crc32c/crc32c.ts';
 
 export interface ReaderLimits {
   /** Largest data segment we accept (our MaxRecvDataSegmentLength). */

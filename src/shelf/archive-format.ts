@@ -9,7 +9,7 @@
 //
 // The CRCs of the objects also go to the shelf record's table of contents, so a
 // retrieved object is checked against both.
-import { crc32c } from '../cloud/checksum.ts';
+import { crc32c } from '../crc32c/crc32c.ts';
 
 const MAGIC = Buffer.from('TGWSHLF1', 'latin1');
 const MAX_HEADER = 16 * 1024 * 1024;

@@ -5,7 +5,7 @@
 // whole data, because nothing it counts is modified before a newer manifest
 // replaces it: new data after a rewrite goes to a new segment, and segments
 // dropped by a rewrite are deleted only after the manifest that drops them.
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../crc32c/crc32c.ts';
 import {
   EndOfPartitionError,
   MediumError,

@@ -1,7 +1,7 @@
 // A cartridge's manifest: everything needed to rebuild it from the bucket
 // alone. Two copies alternate (slots a and b) so that a crash while one is
 // rewritten leaves the other whole; the higher valid generation wins.
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../crc32c/crc32c.ts';
 
 export const MANIFEST_FORMAT = 1;
 

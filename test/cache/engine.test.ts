@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { crc32c } from '../../src/cloud/checksum.ts';
+import { crc32c } from '../../src/crc32c/crc32c.ts';
 import { ObjectNotFoundError, ObjectStore } from '../../src/cloud/object-store.ts';
 import { ChecksumMismatchError } from '../../src/cloud/retry.ts';
 import { CacheCorruptionError } from '../../src/cache/engine.ts';

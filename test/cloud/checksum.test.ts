@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { blockAndRangeCrcs, blockCrcs, crc32c, crc32cCombine, decodeCrcs, encodeCrcs, regroup } from '../../src/cloud/checksum.ts';
+import { blockAndRangeCrcs, blockCrcs, crc32cCombine, decodeCrcs, encodeCrcs, regroup } from '../../src/cloud/checksum.ts';
+import { crc32c } from '../../src/crc32c/crc32c.ts';
 
 describe('CRC32C blocks', () => {
   it('combines the CRCs of two pieces into the CRC of both', () => {

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "crc32c",
+      "sources": ["src/crc32c/crc32c.c"],
+      "cflags": ["-O2"]
+    }
+  ]
+}
