@@ -4,6 +4,7 @@
 import { constants, type FileHandle, open, mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import type { Catalog, Section } from '../catalog/catalog.ts';
 import { blockAndRangeCrcs, crc32cCombine } from '../cloud/checksum.ts';
@@ -36,6 +37,10 @@ export interface EngineOptions {
   readAheadBytes?: number;
   /** Written data is queued for upload at least this often even without sync() (default 10 s; 0: only by sync()). */
   writebackIntervalMs?: number;
+  /** Uploads start only once no write or read has come for this long (default 1 s; 0: never yield). See README.md. */
+  uploadQuietMs?: number;
+  /** An upload waits for quiet at most this long (default 60 s). */
+  uploadMaxDeferMs?: number;
   bandwidth?: BandwidthSchedule;
   /** Where the metrics register (default a registry of the engine's own). */
   registry?: Registry;
@@ -71,6 +76,8 @@ const MiB = 1024 * 1024;
 const OPEN_FILES = 16;
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 300_000;
+/** Most an upload in flight pauses for reads and writes: well under the store's idle timeout. */
+const PAUSE_MAX_MS = 10_000;
 
 export class CacheEngine {
   readonly metrics: EngineMetrics;
@@ -84,6 +91,8 @@ export class CacheEngine {
   private readonly queue = new Map<string, QueueEntry>();
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly failures = new Map<string, { count: number; retryAt: number }>();
+  /** When each queued entry was queued, or last ran: how long it has waited to start. */
+  private readonly waitingSince = new WeakMap<QueueEntry, number>();
   /** Extent files kept open, by key, least recently used first; used only under the key's lock. */
   private readonly files = new Map<string, OpenFile>();
   private readonly waiters: (() => void)[] = [];
@@ -91,6 +100,9 @@ export class CacheEngine {
   private readonly high: number;
   private readonly low: number;
   private readonly readAheadBytes: number;
+  private readonly quietMs: number;
+  private readonly maxDeferMs: number;
+  private readonly pauseMaxMs: number;
   private readonly log: Logger;
   private seq = 0;
   private usedBytes = 0;
@@ -100,10 +112,14 @@ export class CacheEngine {
   private hits = 0;
   private misses = 0;
   private closing = false;
+  /** Last time a caller wrote or read. */
+  private foregroundAt = 0;
+  /** Callers waiting for uploads (drain, a writer held back): uploads do not yield meanwhile. */
+  private urgent = 0;
   private evicting: Promise<void> | undefined;
   private persisting: Promise<void> = Promise.resolve();
   private writeback: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private pumpTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly options: EngineOptions) {
     if (!(options.uploadBufferBytes > 0 && options.uploadBufferBytes < options.cacheBytes)) {
@@ -114,6 +130,9 @@ export class CacheEngine {
     if (!(0 < this.low && this.low < this.high && this.high <= 1)) throw new RangeError('watermarks must satisfy 0 < low < high ≤ 1');
     this.concurrency = options.uploadConcurrency ?? 4;
     this.readAheadBytes = options.readAheadBytes ?? 16 * MiB;
+    this.quietMs = options.uploadQuietMs ?? 1_000;
+    this.maxDeferMs = options.uploadMaxDeferMs ?? 60_000;
+    this.pauseMaxMs = Math.min(PAUSE_MAX_MS, (options.s3.idleTimeoutMs ?? Infinity) / 3);
     this.log = options.logger.child({ component: 'cache' });
     this.metrics = new EngineMetrics(() => this.stats(), options.registry);
     this.limiter = new BandwidthLimiter(options.bandwidth);
@@ -149,6 +168,7 @@ export class CacheEngine {
    */
   async writev(key: string, offset: number, pieces: readonly Uint8Array[]): Promise<number[]> {
     this.assertOpen();
+    this.foregroundAt = Date.now();
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`write offset ${offset} is not a byte position`);
     let length = 0;
     for (const piece of pieces) length += piece.length;
@@ -189,6 +209,7 @@ export class CacheEngine {
   /** The bytes, and the CRCs of `lengths` when they came from the cache's checked blocks. */
   private async readRanges(key: string, offset: number, length: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs?: number[] }> {
     this.assertOpen();
+    this.foregroundAt = Date.now();
     return this.locks.run(key, async () => {
       const extent = await this.known(key);
       if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > extent.size) {
@@ -310,12 +331,14 @@ export class CacheEngine {
 
   /** Resolves once everything written to `keys` (default: all) is uploaded. */
   async drain(keys?: readonly string[]): Promise<void> {
-    await this.sync(keys);
     const pending = () => (keys ? keys.some((k) => this.queue.has(k) || this.extents.get(k)?.dirty) : this.queue.size > 0 || this.dirtyBytes > 0);
-    while (pending()) {
-      this.assertOpen();
-      await this.changed();
-    }
+    await this.urgently(async () => {
+      await this.sync(keys);
+      while (pending()) {
+        this.assertOpen();
+        await this.changed();
+      }
+    });
   }
 
   /** Changes the bandwidth schedule in force. */
@@ -341,7 +364,7 @@ export class CacheEngine {
     await this.sync();
     this.closing = true;
     clearInterval(this.writeback);
-    clearTimeout(this.retryTimer);
+    clearTimeout(this.pumpTimer);
     await Promise.allSettled(this.inflight.values());
     await this.persisting;
     await Promise.all([...this.files.keys()].map((key) => this.locks.run(key, () => this.closeFile(key))));
@@ -362,7 +385,7 @@ export class CacheEngine {
       if (this.usedBytes + this.reservedBytes + bytes <= this.options.cacheBytes && !bufferFull) return;
       // Data written but never synced must still reach the queue, or nothing would free the buffer.
       void this.sync().catch((err: unknown) => this.log.error({ err }, 'sync under backpressure failed'));
-      await this.changed(250);
+      await this.urgently(() => this.changed(250));
     }
   }
 
@@ -566,10 +589,15 @@ export class CacheEngine {
   // ---- uploading ----
 
   private nextEntry(op: QueueEntry['op']): QueueEntry {
-    return { op, seq: ++this.seq };
+    const entry: QueueEntry = { op, seq: ++this.seq };
+    this.waitingSince.set(entry, Date.now());
+    return entry;
   }
 
-  /** Starts queued operations up to the concurrency limit, oldest first, one at a time per key. */
+  /**
+   * Starts queued operations up to the concurrency limit, oldest first, one at a
+   * time per key. Puts wait while reads and writes go on, within bounds (README.md).
+   */
   private pump(): void {
     if (this.closing) return;
     const now = Date.now();
@@ -582,17 +610,64 @@ export class CacheEngine {
         soonest = Math.min(soonest, failed.retryAt);
         continue;
       }
+      const yieldsUntil = entry.op === 'put' ? this.yieldsUntil(entry, now) : now;
+      if (yieldsUntil > now) {
+        soonest = Math.min(soonest, yieldsUntil);
+        continue;
+      }
       const run = this.runEntry(key, entry).finally(() => {
         this.inflight.delete(key);
+        this.waitingSince.set(entry, Date.now());
         this.notify();
         this.pump();
       });
       this.inflight.set(key, run);
     }
     if (soonest < Infinity) {
-      clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => this.pump(), soonest - now).unref();
+      clearTimeout(this.pumpTimer);
+      this.pumpTimer = setTimeout(() => this.pump(), soonest - now).unref();
     }
+  }
+
+  /**
+   * Until when the put of `entry` yields to reads and writes (at most: they may
+   * go on); `now` or earlier once quiet, or a bound is reached.
+   */
+  private yieldsUntil(entry: QueueEntry, now: number): number {
+    if (this.quietMs === 0 || this.urgent > 0 || this.closing || this.dirtyBytes * 4 >= this.options.uploadBufferBytes) return now;
+    return Math.min(this.foregroundAt + this.quietMs, this.waitingSince.get(entry)! + this.maxDeferMs);
+  }
+
+  /** Runs `work` with uploads not yielding to reads and writes meanwhile. */
+  private async urgently<T>(work: () => Promise<T>): Promise<T> {
+    this.urgent++;
+    this.pump();
+    try {
+      return await work();
+    } finally {
+      this.urgent--;
+    }
+  }
+
+  /**
+   * The snapshot, its pieces read only once reads and writes pause, or a bound is
+   * reached, or it has waited pauseMaxMs in all. Not for an upload holding the
+   * extent's lock: writers to it would wait for the pause.
+   */
+  private yielding(shot: Snapshot, entry: QueueEntry): Snapshot {
+    let left = this.pauseMaxMs;
+    return {
+      ...shot,
+      read: async (offset, length) => {
+        for (;;) {
+          const now = Date.now();
+          const until = this.yieldsUntil(entry, now);
+          if (left <= 0 || until <= now) return shot.read(offset, length);
+          await sleep(Math.min(left, until - now), undefined, { ref: false });
+          left -= Date.now() - now;
+        }
+      },
+    };
   }
 
   private async runEntry(key: string, entry: QueueEntry): Promise<void> {
@@ -626,7 +701,7 @@ export class CacheEngine {
     try {
       gen = exclusive
         ? await this.locks.run(key, async () => this.send(extent, await this.begin(extent)))
-        : await this.send(extent, await this.locks.run(key, () => this.begin(extent)));
+        : await this.send(extent, this.yielding(await this.locks.run(key, () => this.begin(extent)), entry));
     } catch (error) {
       if (extent.state === 'uploading') extent.state = 'dirty';
       if (!(error instanceof SnapshotChangedError)) throw error;
@@ -719,6 +794,7 @@ export class CacheEngine {
     }
     for await (const [key, entry] of this.uploads.iterator()) {
       this.queue.set(key, entry);
+      this.waitingSince.set(entry, Date.now());
       this.seq = Math.max(this.seq, entry.seq);
     }
     [...this.queue.entries()].sort((a, b) => a[1].seq - b[1].seq).forEach(([k, e]) => (this.queue.delete(k), this.queue.set(k, e)));

@@ -279,7 +279,8 @@ describe('cache engine against s3rver', function () {
 
   it('uploads what an extent holds after a write over bytes an upload was still to send', async () => {
     const settings = { ...s3.settings, prefix: 'race/' };
-    const opened = await openEngine(await scratch(), settings, { bandwidth: { defaultUploadBitsPerSecond: 64_000_000 } });
+    // Not yielding to the write below: the upload must be under way when it comes.
+    const opened = await openEngine(await scratch(), settings, { bandwidth: { defaultUploadBitsPerSecond: 64_000_000 }, uploadQuietMs: 0 });
     const key = 'vol/race/chunk-0';
     const want = Buffer.concat([pattern(key, 7 * MiB), pattern(key, MiB, 1)]);
     try {

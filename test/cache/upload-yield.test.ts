@@ -1,0 +1,139 @@
+// Uploads yield to reads and writes, within firm bounds: against a real s3rver.
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CacheEngine } from '../../src/cache/engine.ts';
+import { ObjectStore, type S3Settings } from '../../src/cloud/object-store.ts';
+import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
+import { MiB, openEngine, pattern, type OpenedEngine } from './helpers.ts';
+
+/** Writes a little to another extent every 100 ms, as a streaming backup would, until stopped. */
+function keepWriting(engine: CacheEngine): () => Promise<void> {
+  let stopped = false;
+  const writing = (async () => {
+    for (let i = 0; !stopped; i++) {
+      await engine.write('busy/foreground', i * 4096, Buffer.alloc(4096, i));
+      await sleep(100);
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await writing;
+  };
+}
+
+describe('uploads yield to reads and writes', function () {
+  this.timeout(20_000);
+  let s3: S3Fixture;
+  let direct: ObjectStore;
+  const dirs: string[] = [];
+  let opened: OpenedEngine | undefined;
+  let stopWriting: (() => Promise<void>) | undefined;
+
+  const open = async (options: Parameters<typeof openEngine>[2], settings: Partial<S3Settings> = {}) => {
+    const dir = await tempDir('yield-');
+    dirs.push(dir);
+    opened = await openEngine(dir, { ...s3.settings, ...settings, prefix: `yield-${dirs.length}/` }, options);
+    return opened.engine;
+  };
+  /** Whether an upload of `key` has begun: s3rver shows an object while its body still streams in. */
+  const begun = async (key: string) => (await direct.head(`yield-${dirs.length}/${key}`)) !== undefined;
+  /** Waits until the queue is empty, then checks what reached the bucket; fails after `ms`. */
+  const eventuallyUploaded = async (engine: CacheEngine, sizes: Record<string, number>, ms: number) => {
+    for (const end = Date.now() + ms; engine.stats().queueDepth > 0; await sleep(50)) {
+      if (Date.now() > end) assert.fail(`${Object.keys(sizes).join(', ')} not uploaded within ${ms} ms`);
+    }
+    for (const [key, size] of Object.entries(sizes)) assert.ok((await direct.get(`yield-${dirs.length}/${key}`)).data.equals(pattern(key, size)), key);
+  };
+  /** Writes `size` bytes to `key` and syncs it: queued for upload. */
+  const queue = async (engine: CacheEngine, key: string, size: number) => {
+    await engine.write(key, 0, pattern(key, size));
+    await engine.sync([key]);
+  };
+
+  before(async () => {
+    s3 = await startS3();
+    direct = new ObjectStore(s3.settings);
+  });
+  afterEach(async () => {
+    await stopWriting?.();
+    await opened?.close();
+    stopWriting = opened = undefined;
+  });
+  after(async () => {
+    direct.close();
+    await s3.close();
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('holds a synced extent back while writes keep arriving, and uploads it once they stop, without another call', async () => {
+    const engine = await open({ uploadQuietMs: 300 });
+    stopWriting = keepWriting(engine);
+    await queue(engine, 'tape/Y/seg-0', MiB);
+    await sleep(1_500);
+    assert.equal(await begun('tape/Y/seg-0'), false, 'not uploaded while writes arrive');
+    assert.equal(engine.stats().queueDepth, 1);
+    await stopWriting();
+    await eventuallyUploaded(engine, { 'tape/Y/seg-0': MiB }, 3_000);
+  });
+
+  it('uploads at once for drain() while writes keep arriving', async () => {
+    const engine = await open({ uploadQuietMs: 300 });
+    stopWriting = keepWriting(engine);
+    await queue(engine, 'tape/Y/seg-1', MiB);
+    await sleep(600);
+    assert.equal(await begun('tape/Y/seg-1'), false, 'held back before drain()');
+    await engine.drain(['tape/Y/seg-1']);
+    await eventuallyUploaded(engine, { 'tape/Y/seg-1': MiB }, 0);
+  });
+
+  it('uploads despite writes once a quarter of the upload buffer is dirty', async () => {
+    const engine = await open({ uploadQuietMs: 300, uploadBufferBytes: 16 * MiB });
+    stopWriting = keepWriting(engine);
+    await queue(engine, 'tape/Y/seg-2', MiB);
+    await sleep(600);
+    assert.equal(await begun('tape/Y/seg-2'), false, 'held back below a quarter');
+    await queue(engine, 'tape/Y/seg-3', 3 * MiB); // 4 MiB dirty in all: a quarter of 16
+    await eventuallyUploaded(engine, { 'tape/Y/seg-2': MiB, 'tape/Y/seg-3': 3 * MiB }, 3_000);
+  });
+
+  it('uploads despite writes once an upload has waited uploadMaxDeferMs', async () => {
+    const engine = await open({ uploadQuietMs: 300, uploadMaxDeferMs: 1_500 });
+    stopWriting = keepWriting(engine);
+    const queued = Date.now();
+    await queue(engine, 'tape/Y/seg-4', MiB);
+    await sleep(800);
+    assert.equal(await begun('tape/Y/seg-4'), false, 'held back before the bound');
+    await eventuallyUploaded(engine, { 'tape/Y/seg-4': MiB }, 3_000);
+    assert.ok(Date.now() - queued >= 1_500, 'not before the bound either');
+  });
+
+  it('with uploadQuietMs 0, uploads right after sync() while writes keep arriving', async () => {
+    const engine = await open({ uploadQuietMs: 0 });
+    stopWriting = keepWriting(engine);
+    await queue(engine, 'tape/Y/seg-5', MiB);
+    await eventuallyUploaded(engine, { 'tape/Y/seg-5': MiB }, 1_000);
+  });
+
+  // 4 MiB at 32 Mbit/s: an upload of about a second.
+  const paced = { uploadQuietMs: 300, bandwidth: { defaultUploadBitsPerSecond: 32_000_000 } };
+
+  it('pauses an upload under way while writes come, and finishes it once they stop', async () => {
+    const engine = await open(paced);
+    await queue(engine, 'tape/Y/seg-6', 4 * MiB);
+    await sleep(500); // under way since 300 ms
+    stopWriting = keepWriting(engine);
+    await sleep(1_500);
+    await stopWriting();
+    assert.equal(engine.stats().queueDepth, 1, 'paused while writes came');
+    await eventuallyUploaded(engine, { 'tape/Y/seg-6': 4 * MiB }, 3_000);
+  });
+
+  it('pauses an upload under way at most a third of the idle timeout, however long writes go on', async () => {
+    const engine = await open(paced, { idleTimeoutMs: 1_500 });
+    await queue(engine, 'tape/Y/seg-7', 4 * MiB);
+    await sleep(500);
+    stopWriting = keepWriting(engine);
+    await eventuallyUploaded(engine, { 'tape/Y/seg-7': 4 * MiB }, 3_000);
+  });
+});
