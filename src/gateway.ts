@@ -83,6 +83,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       s3: s3Settings,
       cacheBytes: config.cache.size,
       uploadBufferBytes: config.cache.uploadBuffer,
+      uploadQuietMs: config.cache.uploadQuietMs,
+      uploadMaxDeferMs: config.cache.uploadMaxDeferMs,
       logger,
     });
     closers.push({ what: 'cache engine', close: () => engine.close() });

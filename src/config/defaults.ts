@@ -29,7 +29,7 @@ export function builtInDefaults(cwd: string): Tree {
       maxTapeSize: '15TiB',
       segmentSize: '64MiB',
     },
-    cache: { size: '64GiB', uploadBuffer: '16GiB' },
+    cache: { size: '64GiB', uploadBuffer: '16GiB', uploadQuietMs: 1000, uploadMaxDeferMs: 60_000 },
     api: { host: '127.0.0.1', port: 0 },
     s3: {
       endpoint: 'embedded',

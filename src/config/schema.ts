@@ -189,11 +189,13 @@ const librarySchema = z.strictObject({
   segmentSize: sizeSchema,
 });
 
-/** The cache and upload engine's local disk budget. */
+/** The cache and upload engine's local disk budget, and how its uploads give way to reads and writes. */
 const cacheSchema = z
   .strictObject({
     size: sizeSchema,
     uploadBuffer: sizeSchema,
+    uploadQuietMs: integer(0, 3_600_000, 1000, 'milliseconds'),
+    uploadMaxDeferMs: integer(0, 86_400_000, 60_000, 'milliseconds'),
   })
   .refine((c) => c.uploadBuffer < c.size, { path: ['uploadBuffer'], message: 'must be smaller than cache.size: the upload buffer is the part of the cache not yet uploaded' });
 

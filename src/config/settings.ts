@@ -45,6 +45,8 @@ export const settings: readonly Setting[] = [
   { path: 'library.segmentSize', env: 'GATEWAY_LIBRARY_SEGMENT_SIZE', flag: 'segment-size', kind: 'string', example: '64MiB', description: 'size of the objects a cartridge is stored in' },
   { path: 'cache.size', env: 'GATEWAY_CACHE_SIZE', flag: 'cache-size', kind: 'string', example: '64GiB', description: 'local disk the cache may fill (under the data directory)' },
   { path: 'cache.uploadBuffer', env: 'GATEWAY_UPLOAD_BUFFER', flag: 'upload-buffer', kind: 'string', example: '16GiB', description: 'data not yet uploaded above which writers are slowed; below cache.size' },
+  { path: 'cache.uploadQuietMs', env: 'GATEWAY_UPLOAD_QUIET_MS', flag: 'upload-quiet-ms', kind: 'integer', example: '1000', description: 'uploads wait until reads and writes have been quiet this long (0: they never wait)' },
+  { path: 'cache.uploadMaxDeferMs', env: 'GATEWAY_UPLOAD_MAX_DEFER_MS', flag: 'upload-max-defer-ms', kind: 'integer', example: '60000', description: 'longest an upload waits for quiet; it also goes ahead once a quarter of the upload buffer is in use' },
   { path: 'api.host', env: 'GATEWAY_API_HOST', flag: 'api-host', kind: 'string', example: '127.0.0.1', description: 'address of the management API (the CLI talks to it)' },
   { path: 'api.port', env: 'GATEWAY_API_PORT', flag: 'api-port', kind: 'integer', example: '7480', description: 'port of the management API (0 picks a free one, written to api.json in the data directory)' },
   { path: 's3.endpoint', env: 'GATEWAY_S3_ENDPOINT', flag: 's3-endpoint', kind: 'string', example: 'https://s3.eu-west-1.amazonaws.com', description: '"embedded" (a local S3 server under the data directory) or the URL of an S3 endpoint' },

@@ -141,6 +141,18 @@ describe('configuration', () => {
       assert.deepEqual(problem, { path: 'iscsi.port', source: '--iscsi-port', message: 'must be at most 65535, e.g. 3260' });
     });
 
+    it('takes how uploads give way to reads and writes, 0 turning it off, and refuses a negative wait', () => {
+      assert.deepEqual(
+        [load().cache.uploadQuietMs, load().cache.uploadMaxDeferMs],
+        [1000, 60_000],
+        'uploads wait for a second of quiet, at most a minute',
+      );
+      const config = load(['--upload-quiet-ms', '0'], { GATEWAY_UPLOAD_MAX_DEFER_MS: '5000' });
+      assert.deepEqual([config.cache.uploadQuietMs, config.cache.uploadMaxDeferMs], [0, 5000]);
+      const [problem] = problems([], { GATEWAY_UPLOAD_QUIET_MS: '-5' });
+      assert.deepEqual(problem, { path: 'cache.uploadQuietMs', source: 'GATEWAY_UPLOAD_QUIET_MS', message: '"-5" is not a whole number, e.g. GATEWAY_UPLOAD_QUIET_MS=1000' });
+    });
+
     it('names the environment variable of a value that is not a number', () => {
       const problem = problemAt(problems([], { GATEWAY_ISCSI_PORT: 'http' }), 'iscsi.port');
       assert.equal(problem.source, 'GATEWAY_ISCSI_PORT');
