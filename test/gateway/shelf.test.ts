@@ -53,7 +53,8 @@ describe('vault shelf through the gateway', function () {
     const s3 = bucket(gw);
     const vault = glacierVault(gw);
     try {
-      assert.ok((await objectsOf(s3, gw, 'SHF001L5')).length > 0);
+      // Uploads wait for reads and writes to go quiet (cache.uploadQuietMs), then the data is in S3.
+      await until('its data is in S3', async () => ((await objectsOf(s3, gw, 'SHF001L5')).length > 0 ? true : undefined));
       await archived('SHF001L5');
       assert.ok(!(await changerView(gw)).some((e) => e.barcode === 'SHF001L5'), 'the cartridge has left the library; its import/export slot is free');
       assert.equal((await api(gw, 'GET', '/tapes/SHF001L5')).status, 404);
