@@ -47,6 +47,15 @@ export interface EngineOptions {
   logger: Logger;
 }
 
+export interface WriteOptions {
+  /**
+   * The caller made this key up just now (a cartridge's next segment): unless the
+   * cache holds it, the extent starts empty without a lookup in the cloud, and the
+   * next upload replaces whatever the cloud may hold under the key.
+   */
+  readonly fresh?: boolean;
+}
+
 /** Bytes on the cache disk do not match their checksum, and no clean copy exists to fetch. */
 export class CacheCorruptionError extends Error {
   override readonly name = 'CacheCorruptionError';
@@ -157,8 +166,8 @@ export class CacheEngine {
    * as zeros). Waits, never fails, while the upload buffer or the cache is full.
    * The bytes are durable only once sync() has covered them.
    */
-  async write(key: string, offset: number, data: Uint8Array): Promise<void> {
-    await this.writev(key, offset, [data]);
+  async write(key: string, offset: number, data: Uint8Array, options?: WriteOptions): Promise<void> {
+    await this.writev(key, offset, [data], options);
   }
 
   /**
@@ -166,7 +175,7 @@ export class CacheEngine {
    * first. Resolves to the CRC32C of each piece, taken in the pass that
    * checksums the extent's blocks.
    */
-  async writev(key: string, offset: number, pieces: readonly Uint8Array[]): Promise<number[]> {
+  async writev(key: string, offset: number, pieces: readonly Uint8Array[], options: WriteOptions = {}): Promise<number[]> {
     this.assertOpen();
     this.foregroundAt = Date.now();
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`write offset ${offset} is not a byte position`);
@@ -180,7 +189,7 @@ export class CacheEngine {
     this.reservedBytes += length;
     try {
       return await this.locks.run(key, async () => {
-        const extent = await this.forWrite(key);
+        const extent = await this.forWrite(key, options.fresh);
         return this.writeLocked(extent, offset, pieces, length);
       });
     } finally {
@@ -389,12 +398,12 @@ export class CacheEngine {
     }
   }
 
-  /** The extent to write: known here, or in the cloud (then fetched whole first), or new. */
-  private async forWrite(key: string): Promise<Extent> {
+  /** The extent to write: known here, or in the cloud (then fetched whole first), or new; `fresh`: new, without asking the cloud. */
+  private async forWrite(key: string, fresh = false): Promise<Extent> {
     let extent = this.extents.get(key);
     if (!extent) {
       extent = new Extent(key, extentPath(this.options.directory, key));
-      extent.resize((await this.store.head(key))?.size ?? 0);
+      extent.resize(fresh ? 0 : ((await this.store.head(key))?.size ?? 0));
       this.extents.set(key, extent);
     }
     if (!extent.allPresent()) await this.fill(extent, 0, extent.size);

@@ -26,9 +26,10 @@ import { decodeIndex, encodeEntries, indexHeader, INDEX_ENTRY_BYTES, INDEX_HEADE
 
 /** What a cartridge needs from the cache engine (CacheEngine provides it). */
 export interface CartridgeStore {
-  write(key: string, offset: number, data: Uint8Array): Promise<void>;
+  /** `fresh`: the key is a new segment's, never written before: the store need not look for it in the cloud. */
+  write(key: string, offset: number, data: Uint8Array, options?: { fresh?: boolean }): Promise<void>;
   /** write() of buffers laid end to end, when the store can take them without joining them; the CRC32C of each, taken as it checksums its own blocks. */
-  writev?(key: string, offset: number, pieces: readonly Uint8Array[]): Promise<readonly number[]>;
+  writev?(key: string, offset: number, pieces: readonly Uint8Array[], options?: { fresh?: boolean }): Promise<readonly number[]>;
   read(key: string, offset: number, length: number): Promise<Buffer>;
   /** read() of consecutive ranges, with the CRC32C of each, when the store takes them in the pass that checks its own blocks. */
   readv?(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: readonly number[] }>;
@@ -181,6 +182,9 @@ export class Cartridge implements TapeMedium {
       nextSeq: 1,
     };
     const cartridge = new Cartridge(store, manifest, manifest, false);
+    // Both manifest slots, so that neither is ever looked for in the bucket: a
+    // cartridge loads and takes writes while the cloud is out of reach.
+    await cartridge.flush(true);
     await cartridge.flush(true);
     return cartridge;
   }
@@ -425,7 +429,7 @@ export class Cartridge implements TapeMedium {
     for (const segment of this.segments) {
       if (segment.unindexed.length === 0) continue;
       const indexKey = this.keys.index(segment.seq);
-      if (segment.indexedObjects === 0) await this.store.write(indexKey, 0, indexHeader());
+      if (segment.indexedObjects === 0) await this.store.write(indexKey, 0, indexHeader(), { fresh: true });
       await this.store.write(indexKey, INDEX_HEADER_BYTES + segment.indexedObjects * INDEX_ENTRY_BYTES, encodeEntries(segment.unindexed));
       segment.indexedObjects += segment.unindexed.length;
       segment.unindexed = [];
@@ -559,9 +563,11 @@ export class Cartridge implements TapeMedium {
     const { pending, pendingEntries } = this;
     const key = this.keys.data(segment.seq);
     const offset = segment.bytes - this.pendingBytes;
+    // A segment's data starts at offset 0 only in the batch that begins it: segments are never reused.
+    const fresh = { fresh: offset === 0 };
     const written = this.store.writev
-      ? this.store.writev(key, offset, pending)
-      : this.store.write(key, offset, pending.length === 1 ? pending[0] : Buffer.concat(pending, this.pendingBytes)).then(() => pending.map((r) => crc32c(r) >>> 0));
+      ? this.store.writev(key, offset, pending, fresh)
+      : this.store.write(key, offset, pending.length === 1 ? pending[0] : Buffer.concat(pending, this.pendingBytes), fresh).then(() => pending.map((r) => crc32c(r) >>> 0));
     // Every reader of index entries (read, flush, truncation) waits for the hand-over first.
     const write = written.then((crcs) => crcs.forEach((crc, i) => (pendingEntries[i]!.crc = crc)));
     this.pending = [];

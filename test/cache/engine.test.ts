@@ -78,6 +78,20 @@ describe('cache engine against s3rver', function () {
     }
   });
 
+  it('writes a fresh extent without asking the cloud, so a new tape segment is written while S3 is unreachable', async () => {
+    // Nothing listens on port 9: every request to this "cloud" fails at once.
+    const unreachable = { ...s3.settings, endpoint: 'http://127.0.0.1:9', retry: { maxAttempts: 1 } };
+    const opened = await openEngine(await scratch(), unreachable);
+    try {
+      const data = pattern('fresh', 3 * MiB);
+      await opened.engine.writev('tape/seg-1', 0, [data], { fresh: true });
+      assert.ok((await opened.engine.read('tape/seg-1', 0, data.length)).equals(data));
+      await assert.rejects(opened.engine.write('tape/seg-2', 0, data), 'without fresh, a key unknown here is first looked up in the cloud');
+    } finally {
+      await opened.close();
+    }
+  });
+
   it('keeps appends, overwrites, gaps and truncation exact, across upload and reopen', async () => {
     const dir = await scratch();
     const settings = { ...s3.settings, prefix: 'model/' };

@@ -81,6 +81,21 @@ describe('cartridges on the engine', function () {
     sizes.forEach((size, i) => assert.ok((objects[i] as { data: Buffer }).data.equals(record(i, size)), `record ${i} of ${size} bytes read back as written`));
   });
 
+  it('goes on writing new segments while S3 is unreachable, as a backup must when the link is down', async () => {
+    await create('TEST03L5');
+    await opened.close();
+    // The same cache, its cloud now unreachable: nothing listens on port 9.
+    opened = await openEngine(join(dir, 'gw1'), { ...s3.settings, endpoint: 'http://127.0.0.1:9', retry: { maxAttempts: 1 } });
+    const tape = await Cartridge.open(opened.engine, 'TEST03L5');
+    const records = Array.from({ length: 12 }, (_, i) => record(i, 20 * KiB));
+    await tape.writeRecords(records);
+    await tape.writeFilemarks(1);
+    await tape.rewind();
+    const objects = await readAll(tape);
+    assert.deepEqual(shape(objects), [...records.map(() => 'r20480'), 'FM', 'EOD'], 'four segments of 64 KiB written and read back');
+    records.forEach((r, i) => assert.ok((objects[i] as { data: Buffer }).data.equals(r), `record ${i}`));
+  });
+
   it('a write in the middle ends the data there', async () => {
     const tape = await create();
     await tape.writeRecords(Array.from({ length: 20 }, (_, i) => record(i)));
