@@ -18,9 +18,14 @@ export class BufferPool {
   /** Handed out and not yet given back: give() accepts nothing else, so a second give() of one buffer is harmless. */
   private readonly lent = new Set<ArrayBuffer>();
 
+  /** Whether buffers of `size` bytes are kept for reuse; others are plain allocations. */
+  pools(size: number): boolean {
+    return size >= MIN_POOLED && size <= MAX_POOLED;
+  }
+
   /** A buffer of exactly `size` bytes, of undefined content. */
   take(size: number): Buffer {
-    if (size < MIN_POOLED || size > MAX_POOLED) return Buffer.allocUnsafe(size);
+    if (!this.pools(size)) return Buffer.allocUnsafe(size);
     const capacity = 2 ** Math.ceil(Math.log2(size));
     const memory = this.idle.get(capacity)?.pop() ?? new ArrayBuffer(capacity);
     this.lent.add(memory);

@@ -210,7 +210,9 @@ export class Session {
     }
     this.tasks.set(pdu.itt, task);
     if (pdu.write && pdu.expectedDataTransferLength > 0 && !task.failure) {
-      const buffer = storage ?? writeBuffers.take(pdu.expectedDataTransferLength);
+      const length = pdu.expectedDataTransferLength;
+      const whole = pdu.data.length === length && !writeBuffers.pools(length);
+      const buffer = storage ?? (whole ? pdu.data : writeBuffers.take(length));
       const collector = new WriteCollector(buffer, pdu.data, pdu.final, this.params, () => this.allocateTtt());
       (task as { collector?: WriteCollector }).collector = collector;
       this.sendR2Ts(task);
@@ -270,7 +272,8 @@ export class Session {
   private placeImmediate(bhs: Buffer, dataLength: number): Buffer | undefined {
     const writeBit = (bhs[1]! & 0x20) !== 0;
     const expected = bhs.readUInt32BE(20);
-    if (!writeBit || dataLength > expected || expected > MAX_WRITE_TRANSFER) return undefined;
+    // A small command's data is left where it arrived: a slice of the socket's chunk, no copy.
+    if (!writeBit || dataLength > expected || !writeBuffers.pools(expected)) return undefined;
     if (this.placed) writeBuffers.give(this.placed);
     this.placed = writeBuffers.take(expected);
     return this.placed.subarray(0, dataLength);
