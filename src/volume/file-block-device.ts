@@ -137,7 +137,7 @@ export class FileBlockDevice implements BlockDevice {
   }
 
   private readAt(buf: Buffer, at: number, length: number, position: number): Promise<number> {
-    return new Promise((resolve, reject) => this.transfer(readFd, 'read', buf, at, length, position, resolve, reject));
+    return this.holding('read', (fd, resolve, reject) => this.transfer(fd, readFd, buf, at, length, position, resolve, reject));
   }
 
   // read() and write() are one promise around callbacks, not an await per
@@ -146,27 +146,55 @@ export class FileBlockDevice implements BlockDevice {
 
   read(offset: number, length: number): Promise<Buffer> {
     const buf = readBuffer(length);
-    return new Promise((resolve, reject) => this.whole(readFd, 'read', buf, 0, offset, () => resolve(buf), reject));
+    return this.holding('read', (fd, resolve, reject) => this.whole(fd, readFd, 'read', buf, 0, offset, () => resolve(buf), reject));
   }
 
+  /** With `fua`, the flush belongs to the write: close() cannot come between them. */
   write(offset: number, data: Buffer, options?: { fua?: boolean }): Promise<void> {
-    const written = new Promise<void>((resolve, reject) => this.whole(writeFd, 'write', data, 0, offset, resolve, reject));
-    return options?.fua ? written.then(() => this.flush()) : written;
+    return this.holding('write', (fd, resolve, reject) =>
+      this.whole(fd, writeFd, 'write', data, 0, offset, () => (options?.fua ? fdatasync(fd, (err) => (err ? reject(err) : resolve())) : resolve()), reject),
+    );
+  }
+
+  /**
+   * One promise around `io`, with the file held open from the first system call
+   * to the last: close() waits for it, so no later call finds the file closed.
+   */
+  private holding<T>(syscall: string, io: (fd: number, resolve: (value: T) => void, reject: (err: unknown) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let fd: number;
+      try {
+        fd = this.acquire(syscall);
+      } catch (err) {
+        return reject(err);
+      }
+      io(
+        fd,
+        (value) => {
+          this.release();
+          resolve(value);
+        },
+        (err) => {
+          this.release();
+          reject(err);
+        },
+      );
+    });
   }
 
   /** Transfers buf[done..] at offset + done, one system call after another until all of it has moved. */
-  private whole(op: PositionalIo, syscall: string, buf: Buffer, done: number, offset: number, onDone: () => void, onError: (err: unknown) => void): void {
+  private whole(fd: number, op: PositionalIo, syscall: string, buf: Buffer, done: number, offset: number, onDone: () => void, onError: (err: unknown) => void): void {
     if (done === buf.length) return onDone();
-    this.transfer(op, syscall, buf, done, buf.length - done, offset + done, (bytes) => {
+    this.transfer(fd, op, buf, done, buf.length - done, offset + done, (bytes) => {
       if (bytes === 0) onError(new Error(`${this.path}: ${syscall} moved no bytes at ${offset + done} (end of file?)`));
-      else this.whole(op, syscall, buf, done + bytes, offset, onDone, onError);
+      else this.whole(fd, op, syscall, buf, done + bytes, offset, onDone, onError);
     }, onError);
   }
 
-  /** One pread or pwrite of buf[at, at + length) at position. */
+  /** One pread or pwrite of buf[at, at + length) at position, on a file the caller holds open. */
   private transfer(
+    fd: number,
     op: PositionalIo,
-    syscall: string,
     buf: Buffer,
     at: number,
     length: number,
@@ -174,14 +202,7 @@ export class FileBlockDevice implements BlockDevice {
     onDone: (bytes: number) => void,
     onError: (err: unknown) => void,
   ): void {
-    let fd: number;
-    try {
-      fd = this.acquire(syscall);
-    } catch (err) {
-      return onError(err);
-    }
     op(fd, buf, at, length, position, (err, bytes) => {
-      this.release();
       if (err) onError(err);
       else onDone(bytes);
     });

@@ -121,6 +121,20 @@ describe('FileBlockDevice', () => {
     }
   });
 
+  it('a FUA write that close() overtakes still completes, its flush included, and its data is there after reopening', async () => {
+    const path = join(dir, 'fua');
+    const dev = await FileBlockDevice.open({ path, size: 1024 * 1024 });
+    const data = Buffer.alloc(64 * 1024, 0x3c);
+    const writing = dev.write(4096, data, { fua: true });
+    await Promise.all([writing, dev.close()]);
+    const again = await FileBlockDevice.open({ path });
+    try {
+      assert.ok((await again.read(4096, data.length)).equals(data));
+    } finally {
+      await again.close();
+    }
+  });
+
   it('close waits for I/O in flight, later I/O fails with EBADF, and closing again resolves', async () => {
     const dev = await FileBlockDevice.open({ path: join(dir, 'vol'), size: 1024 * 1024 });
     const data = Buffer.alloc(64 * 1024, 0x5a);
