@@ -52,6 +52,11 @@ function readBuffer(length: number): Buffer {
   return piece;
 }
 
+/** fdatasync(2) on `fd`, answered through callbacks like the reads and writes. */
+function datasync(fd: number, resolve: () => void, reject: (err: unknown) => void): void {
+  fdatasync(fd, (err) => (err ? reject(err) : resolve()));
+}
+
 const openFile = promisify(openFd);
 const statFile = promisify(fstat);
 const truncateFile = promisify(ftruncate);
@@ -152,7 +157,7 @@ export class FileBlockDevice implements BlockDevice {
   /** With `fua`, the flush belongs to the write: close() cannot come between them. */
   write(offset: number, data: Buffer, options?: { fua?: boolean }): Promise<void> {
     return this.holding('write', (fd, resolve, reject) =>
-      this.whole(fd, writeFd, 'write', data, 0, offset, () => (options?.fua ? fdatasync(fd, (err) => (err ? reject(err) : resolve())) : resolve()), reject),
+      this.whole(fd, writeFd, 'write', data, 0, offset, () => (options?.fua ? datasync(fd, resolve, reject) : resolve()), reject),
     );
   }
 
@@ -208,15 +213,8 @@ export class FileBlockDevice implements BlockDevice {
     });
   }
 
-  async flush(): Promise<void> {
-    const fd = this.acquire('fdatasync');
-    return new Promise((resolve, reject) => {
-      fdatasync(fd, (err) => {
-        this.release();
-        if (err) reject(err);
-        else resolve();
-      });
-    });
+  flush(): Promise<void> {
+    return this.holding('fdatasync', datasync);
   }
 
   async discard(offset: number, length: number): Promise<void> {
