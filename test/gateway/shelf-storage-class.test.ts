@@ -5,12 +5,12 @@
 // retrieved read-only with every byte identical, and a damaged object makes
 // the cartridge IRRECOVERABLE.
 import assert from 'node:assert/strict';
-import { open, readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { tempDir } from '../cloud/helpers.ts';
-import { IMPORT_EXPORT, LIBRARY_ARGS, api, block, bucket, cdb, changerView, moveTo, objectsOf, readBack, until, watchShelf, writeCartridge } from '../shelf/gateway-helpers.ts';
+import { IMPORT_EXPORT, LIBRARY_ARGS, api, block, bucket, cdb, changerView, flipByte, moveTo, objectsOf, readBack, retrieveIrrecoverable, until, watchShelf, writeCartridge } from '../shelf/gateway-helpers.ts';
 
 /** s3rver's file holding an object's bytes, found below the gateway's data directory. */
 async function storedFile(dir: string, name: string): Promise<string | undefined> {
@@ -73,17 +73,8 @@ describe('storage-class shelf through the gateway', function () {
     await watchShelf(gw, 'SCL002L5', 'ARCHIVED');
     const path = await storedFile(dataDir, 'SCL002L5.tape');
     assert.ok(path, "s3rver's file of the archive object is found");
-    const file = await open(path, 'r+');
-    const byte = Buffer.alloc(1);
-    await file.read(byte, 0, 1, 1_000_000);
-    byte[0]! ^= 0xff;
-    await file.write(byte, 0, 1, 1_000_000);
-    await file.close();
+    await flipByte(path, 1_000_000);
 
-    assert.equal((await api(gw, 'POST', '/shelf/SCL002L5/retrieve', { tier: 'Expedited' })).status, 202);
-    const { info, seen } = await watchShelf(gw, 'SCL002L5', 'IRRECOVERABLE', 240_000);
-    assert.ok(!seen.includes('RETRIEVED'), 'never served');
-    assert.match(info.error ?? '', /cannot be read back whole|tree hash|CRC32C/);
-    assert.ok(!(await changerView(gw)).some((e) => e.barcode === 'SCL002L5'), 'not in the library');
+    await retrieveIrrecoverable(gw, 'SCL002L5');
   });
 });

@@ -2,7 +2,7 @@
 // API over HTTP, its changer and drives over iSCSI, its S3 bucket and its
 // embedded Glacier endpoint through the AWS SDK.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Vault } from '../../src/cloud/vault.ts';
@@ -10,7 +10,7 @@ import { embeddedGlacierCredentials } from '../../src/gateway/glacier.ts';
 import type { ShelfTapeInfo } from '../../src/shelf/shelf-service.ts';
 import type { GatewayProcess } from '../helpers/gateway-process.ts';
 import type { TestInitiator } from '../helpers/initiator.ts';
-import { BLOCK, CHECK_CONDITION, DRIVE, GOOD, block, cdb, login, moveTo, targets } from '../helpers/library-driver.ts';
+import { BLOCK, CHECK_CONDITION, DRIVE, GOOD, block, cdb, changerView, login, moveTo, targets } from '../helpers/library-driver.ts';
 
 export {
   BLOCK,
@@ -112,4 +112,26 @@ export function glacierVault(gw: GatewayProcess, name = 'gw1-glacier'): Vault {
   const started = gw.logs.find((r) => r.msg === 'embedded Glacier endpoint started');
   assert.ok(started, 'the gateway logged its embedded Glacier endpoint');
   return new Vault({ vault: name, endpoint: started['endpoint'] as string, region: 'us-east-1', credentials: embeddedGlacierCredentials });
+}
+
+/** Damages a stored archive behind the gateway's back: the byte at `position` of the file is inverted. */
+export async function flipByte(path: string, position: number): Promise<void> {
+  const file = await open(path, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    await file.read(byte, 0, 1, position);
+    byte[0]! ^= 0xff;
+    await file.write(byte, 0, 1, position);
+  } finally {
+    await file.close();
+  }
+}
+
+/** Asks for a damaged cartridge back: it must end IRRECOVERABLE, never RETRIEVED, and stay out of the library. */
+export async function retrieveIrrecoverable(gw: GatewayProcess, barcode: string): Promise<void> {
+  assert.equal((await api(gw, 'POST', `/shelf/${barcode}/retrieve`, { tier: 'Expedited' })).status, 202);
+  const { info, seen } = await watchShelf(gw, barcode, 'IRRECOVERABLE', 240_000);
+  assert.ok(!seen.includes('RETRIEVED'), 'never served');
+  assert.match(info.error ?? '', /cannot be read back whole|tree hash|CRC32C/);
+  assert.ok(!(await changerView(gw)).some((e) => e.barcode === barcode), 'not in the library');
 }
