@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import type { Catalog, Section } from '../catalog/catalog.ts';
 import { blockAndRangeCrcs, crc32cCombine } from '../cloud/checksum.ts';
+import { BufferPool } from '../buffers/buffer-pool.ts';
 import { crc32c } from '../crc32c/crc32c.ts';
 import { ObjectNotFoundError, ObjectStore, type S3Settings } from '../cloud/object-store.ts';
 import type { Logger } from '../log.ts';
@@ -75,6 +76,15 @@ interface QueueEntry {
 }
 
 /** An extent file kept open, with the block last read and verified from it. */
+/** Bytes read; `crcs` of the ranges asked for when they came from checked blocks; `release` gives a reusable buffer back. */
+interface Read {
+  data: Buffer;
+  crcs?: number[];
+  release?: () => void;
+}
+
+const noRelease = (): void => undefined;
+
 interface OpenFile {
   handle: FileHandle;
   /** Its bytes are never written to once kept: read() hands out views of them. */
@@ -104,6 +114,8 @@ export class CacheEngine {
   private readonly waitingSince = new WeakMap<QueueEntry, number>();
   /** Extent files kept open, by key, least recently used first; used only under the key's lock. */
   private readonly files = new Map<string, OpenFile>();
+  /** Buffers of readv() results, given back by their release(). */
+  private readonly readBuffers = new BufferPool();
   private readonly waiters: (() => void)[] = [];
   private readonly concurrency: number;
   private readonly high: number;
@@ -205,18 +217,20 @@ export class CacheEngine {
 
   /**
    * read() of consecutive ranges of the given lengths, with the CRC32C of each:
-   * taken from cached blocks in the same pass that checks them.
+   * taken from cached blocks in the same pass that checks them. The data may lie
+   * in a buffer the engine reuses once release() is called: call it when nothing
+   * uses the data any more (never calling it only loses the reuse).
    */
-  async readv(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: number[] }> {
+  async readv(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: number[]; release: () => void }> {
     let length = 0;
     for (const l of lengths) length += l;
-    const { data, crcs } = await this.readRanges(key, offset, length, lengths);
+    const { data, crcs, release = noRelease } = await this.readRanges(key, offset, length, lengths, this.readBuffers);
     // Bytes fetched from the cloud, or a block remembered: one pass over them for the ranges alone.
-    return { data, crcs: crcs ?? blockAndRangeCrcs(data, Infinity, 0, lengths).ranges };
+    return { data, crcs: crcs ?? blockAndRangeCrcs(data, Infinity, 0, lengths).ranges, release };
   }
 
-  /** The bytes, and the CRCs of `lengths` when they came from the cache's checked blocks. */
-  private async readRanges(key: string, offset: number, length: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs?: number[] }> {
+  /** The bytes, and the CRCs of `lengths` when they came from the cache's checked blocks; a large read from the cache goes into a buffer of `pool` when given. */
+  private async readRanges(key: string, offset: number, length: number, lengths: readonly number[], pool?: BufferPool): Promise<Read> {
     this.assertOpen();
     this.foregroundAt = Date.now();
     return this.locks.run(key, async () => {
@@ -233,7 +247,7 @@ export class CacheEngine {
       if (extent.allPresent(first, last)) {
         this.hits++;
         try {
-          return await this.readVerified(extent, offset, length, lengths);
+          return await this.readVerified(extent, offset, length, lengths, pool);
         } catch (error) {
           if (!(error instanceof CacheCorruptionError) || extent.dirty) throw error;
           this.log.warn({ key, block: error.block }, 'cached block fails its checksum; fetching it again');
@@ -497,7 +511,7 @@ export class CacheEngine {
    * CRC32C; with the CRCs of `lengths` (ranges from `offset`) taken in that pass,
    * except for a block remembered from the last read.
    */
-  private async readVerified(extent: Extent, offset: number, length: number, lengths: readonly number[] = []): Promise<{ data: Buffer; crcs?: number[] }> {
+  private async readVerified(extent: Extent, offset: number, length: number, lengths: readonly number[] = [], pool?: BufferPool): Promise<Read> {
     if (length === 0) return { data: Buffer.alloc(0) };
     const first = Math.floor(offset / BLOCK);
     const last = Math.floor((offset + length - 1) / BLOCK);
@@ -514,23 +528,30 @@ export class CacheEngine {
     if (kept && first === last && kept.block === first && kept.gen === extent.gen && kept.crc === extent.crcs[first] && extent.present[first]) {
       return { data: kept.data.subarray(offset - start, offset - start + length) };
     }
-    const buffer = Buffer.allocUnsafe(Math.min(extent.size, (last + 1) * BLOCK) - start);
+    // A reader of consecutive small ranges reads and checks each block once; a larger read is not kept whole, and may use a reusable buffer.
+    const remembered = last - first < 2;
+    const size = Math.min(extent.size, (last + 1) * BLOCK) - start;
+    const reused = pool && !remembered;
+    const buffer = reused ? pool.take(size) : Buffer.allocUnsafe(size);
+    let ranges: number[];
     try {
       await readFully(file.handle, buffer, start);
+      let blocks: number[];
+      ({ blocks, ranges } = blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths));
+      blocks.forEach((crc, i) => {
+        if (crc !== extent.crcs[first + i]) throw new CacheCorruptionError(extent.key, first + i);
+      });
     } catch (error) {
+      if (reused) pool.give(buffer);
       if (error instanceof ShortReadError) throw new CacheCorruptionError(extent.key, first);
       throw error;
     }
-    const { blocks, ranges } = blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths);
-    blocks.forEach((crc, i) => {
-      if (crc !== extent.crcs[first + i]) throw new CacheCorruptionError(extent.key, first + i);
-    });
-    // A reader of consecutive small ranges reads and checks each block once; a larger read is not kept whole.
-    if (last - first < 2) {
+    if (remembered) {
       const at = (last - first) * BLOCK;
       file.verified = { block: last, gen: extent.gen, crc: extent.crcs[last]!, data: buffer.subarray(at) };
     }
-    return { data: buffer.subarray(offset - start, offset - start + length), crcs: ranges };
+    const data = buffer.subarray(offset - start, offset - start + length);
+    return reused ? { data, crcs: ranges, release: () => pool.give(buffer) } : { data, crcs: ranges };
   }
 
   /**

@@ -37,7 +37,7 @@ import {
 import type { SessionRegistry } from './session-registry.ts';
 import type { IscsiTargetDefinition } from './target-definition.ts';
 import { decodeTextData, encodeTextData, type KeyValue } from './text.ts';
-import { BufferPool } from './buffer-pool.ts';
+import { BufferPool } from '../buffers/buffer-pool.ts';
 import { WriteCollector } from './write-collector.ts';
 
 /** Largest write we buffer for one command; larger ones are refused before any allocation. */

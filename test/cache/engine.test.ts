@@ -339,6 +339,30 @@ describe('cache engine against s3rver', function () {
     }
   });
 
+  it('reads a large range from the cache into a buffer it reuses only once the reader has released it', async () => {
+    const opened = await openEngine(await scratch(), { ...s3.settings, prefix: 'reuse/' });
+    try {
+      const key = 'tape/R/seg';
+      const data = pattern(key, 8 * MiB);
+      await opened.engine.write(key, 0, data);
+      const lengths = [MiB, 2 * MiB + 7];
+      const first = await opened.engine.readv(key, 100, lengths);
+      const held = await opened.engine.readv(key, 200, lengths);
+      assert.notEqual(held.data.buffer, first.data.buffer, 'a buffer not released is not lent again');
+      first.release();
+      first.release(); // a second release changes nothing
+      const second = await opened.engine.readv(key, 300, lengths);
+      const third = await opened.engine.readv(key, 400, lengths);
+      assert.equal(second.data.buffer, first.data.buffer, 'the released buffer serves the next read');
+      assert.notEqual(third.data.buffer, second.data.buffer);
+      assert.ok(held.data.equals(data.subarray(200, 200 + 3 * MiB + 7)), 'a held result keeps its bytes while other reads go on');
+      assert.ok(second.data.equals(data.subarray(300, 300 + 3 * MiB + 7)));
+      assert.ok(third.data.equals(data.subarray(400, 400 + 3 * MiB + 7)));
+    } finally {
+      await opened.close();
+    }
+  });
+
   it('reads ahead for a sequential reader', async () => {
     const settings = { ...s3.settings, prefix: 'ahead/' };
     const size = 12 * MiB;

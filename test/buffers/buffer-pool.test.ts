@@ -1,10 +1,10 @@
-// The pool that write commands' data buffers are lent from and given back to.
+// The pool that write commands' data buffers and the cache's read buffers are lent from and given back to.
 import assert from 'node:assert/strict';
-import { BufferPool } from '../../src/iscsi/buffer-pool.ts';
+import { BufferPool } from '../../src/buffers/buffer-pool.ts';
 
 const KiB = 1024;
 
-describe('write buffer pool', () => {
+describe('buffer pool', () => {
   it('lends the memory of a buffer given back to the next request of its size class', () => {
     const pool = new BufferPool();
     const first = pool.take(256 * KiB);
@@ -15,6 +15,15 @@ describe('write buffer pool', () => {
     assert.equal(second.buffer, first.buffer, 'same memory, rounded up to 256 KiB');
     const third = pool.take(256 * KiB);
     assert.notEqual(third.buffer, second.buffer, 'memory lent out is never lent twice');
+  });
+
+  it('rounds sizes above 1 MiB up to whole MiB, so a 4.5 MiB read does not hold 8 MiB', () => {
+    const pool = new BufferPool();
+    const read = pool.take(4608 * KiB);
+    assert.equal(read.buffer.byteLength, 5 * 1024 * KiB);
+    pool.give(read);
+    assert.equal(pool.take(4097 * KiB).buffer, read.buffer, 'same 5 MiB class');
+    assert.equal(pool.take(1024 * KiB).buffer.byteLength, 1024 * KiB);
   });
 
   it('ignores a second give() of one buffer, so a buffer is never lent to two commands', () => {

@@ -1,14 +1,18 @@
-// Reusable buffers for write commands' data. Every large Buffer allocated per
-// command is external memory to V8, and at a few hundred MB/s that churn kept
-// its concurrent major-GC marking busy for more CPU than the data path itself
-// (perf on a 256 MiB tape write: about 2 s of GC helper threads against 1 s of
-// the main thread). A command's buffer goes back here once its command has
-// finished, so the next command of that size reuses it.
+// Reusable large buffers: write commands' data in the fabric, reads of the cache.
+// Every large Buffer allocated per command is external memory to V8, and at a
+// few hundred MB/s that churn kept its concurrent major-GC marking busy for more
+// CPU than the data path itself (perf on a 256 MiB tape write: about 2 s of GC
+// helper threads against 1 s of the main thread; on a 2 GiB read by four
+// drives, 2 s against 2.2 s). A buffer goes back here once its user is done
+// with it, so the next request of that size reuses it. One never given back
+// is simply garbage.
 //
-// Sizes are rounded up to a power of two from MIN_POOLED; smaller requests and
-// requests above MAX_POOLED are plain allocations that are never kept.
+// Sizes are rounded up to a power of two from MIN_POOLED to 1 MiB, then to a
+// whole number of MiB; smaller requests and requests above MAX_POOLED are
+// plain allocations that are never kept.
 
 const MIN_POOLED = 64 * 1024;
+const MiB = 1024 * 1024;
 const MAX_POOLED = 16 * 1024 * 1024;
 /** Idle buffers kept per size: enough for a deep queue of one size without holding much. */
 const KEPT_PER_SIZE = 8;
@@ -16,7 +20,7 @@ const KEPT_PER_SIZE = 8;
 export class BufferPool {
   private readonly idle = new Map<number, ArrayBuffer[]>();
   /** Handed out and not yet given back: give() accepts nothing else, so a second give() of one buffer is harmless. */
-  private readonly lent = new Set<ArrayBuffer>();
+  private readonly lent = new WeakSet<ArrayBuffer>();
 
   /** Whether buffers of `size` bytes are kept for reuse; others are plain allocations. */
   pools(size: number): boolean {
@@ -26,7 +30,7 @@ export class BufferPool {
   /** A buffer of exactly `size` bytes, of undefined content. */
   take(size: number): Buffer {
     if (!this.pools(size)) return Buffer.allocUnsafe(size);
-    const capacity = 2 ** Math.ceil(Math.log2(size));
+    const capacity = size <= MiB ? 2 ** Math.ceil(Math.log2(size)) : Math.ceil(size / MiB) * MiB;
     const memory = this.idle.get(capacity)?.pop() ?? new ArrayBuffer(capacity);
     this.lent.add(memory);
     return Buffer.from(memory, 0, size);
