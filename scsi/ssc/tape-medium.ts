@@ -28,7 +28,8 @@ export interface TapeLocation {
 
 /** What reading one logical object found. Reading moves past it, except at end-of-data. */
 export type TapeObject =
-  | { readonly kind: 'record'; readonly data: Buffer }
+  /** `release`, when given: the reader calls it once it no longer uses `data`, whose buffer the medium may then reuse (a reader that never calls it only loses the reuse). */
+  | { readonly kind: 'record'; readonly data: Buffer; readonly release?: () => void }
   | { readonly kind: 'filemark' }
   | { readonly kind: 'end-of-data' };
 

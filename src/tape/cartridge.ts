@@ -31,8 +31,11 @@ export interface CartridgeStore {
   /** write() of buffers laid end to end, when the store can take them without joining them; the CRC32C of each, taken as it checksums its own blocks. */
   writev?(key: string, offset: number, pieces: readonly Uint8Array[], options?: { fresh?: boolean }): Promise<readonly number[]>;
   read(key: string, offset: number, length: number): Promise<Buffer>;
-  /** read() of consecutive ranges, with the CRC32C of each, when the store takes them in the pass that checks its own blocks. */
-  readv?(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: readonly number[] }>;
+  /**
+   * read() of consecutive ranges, with the CRC32C of each, when the store takes them in the pass that checks its own blocks;
+   * `release`, when given, lets the store reuse the data's buffer: called once nothing uses the data any more.
+   */
+  readv?(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: readonly number[]; release?: () => void }>;
   size(key: string): Promise<number | undefined>;
   truncate(key: string, size: number): Promise<void>;
   delete(key: string): Promise<void>;
@@ -83,7 +86,11 @@ interface Piece {
   readonly end: number;
   readonly start: number;
   /** The records' bytes, and their CRC32Cs when the store gives them. */
-  readonly read: Promise<{ data: Buffer; crcs?: readonly number[] }>;
+  readonly read: Promise<{ data: Buffer; crcs?: readonly number[]; release?: () => void }>;
+  /** Records of the piece handed to readers and not yet released by them. */
+  lent: number;
+  /** No longer read ahead: its buffer goes back to the store once no record of it is lent. */
+  dropped: boolean;
 }
 
 interface LoadedIndex {
@@ -282,33 +289,50 @@ export class Cartridge implements TapeMedium {
     const entry = index.entries[at];
     this.position++;
     if (entry.filemark) return { kind: 'filemark' };
-    const { data, crc } = await this.recordBytes(segment, index, at).catch((error: unknown) => {
+    const { data, crc, release } = await this.recordBytes(segment, index, at).catch((error: unknown) => {
       if (error instanceof ChecksumMismatchError || error instanceof CacheCorruptionError || error instanceof UnverifiableObjectError) {
         throw new MediumError(`record ${this.position - 1} of ${this.barcode} cannot be read intact: ${error.message}`);
       }
       throw error;
     });
     if ((crc ?? (crc32c(data) >>> 0)) !== entry.crc) {
+      release();
       throw new MediumError(`record ${this.position - 1} of ${this.barcode} fails its checksum`);
     }
-    return { kind: 'record', data };
+    return { kind: 'record', data, release };
   }
 
   /** Record `at` of the segment's bytes, from a piece read ahead; the next piece is read while this one is served. */
-  private async recordBytes(segment: Segment, index: LoadedIndex, at: number): Promise<{ data: Buffer; crc?: number }> {
+  private async recordBytes(segment: Segment, index: LoadedIndex, at: number): Promise<{ data: Buffer; crc?: number; release: () => void }> {
     let next = this.readAhead.findIndex((p) => p.seq === segment.seq && p.first <= at && at < p.end);
     if (next < 0) {
+      this.dropReadAhead();
       this.readAhead = [this.readPiece(segment, index, at)];
       next = 0;
     }
+    this.readAhead.slice(0, next).forEach((p) => this.drop(p));
     this.readAhead = this.readAhead.slice(next);
     const piece = this.readAhead[0]!;
     if (this.readAhead.length === 1 && index.offsets[piece.end] < index.offsets[index.entries.length]) {
       this.readAhead.push(this.readPiece(segment, index, piece.end));
     }
-    const { data, crcs } = await piece.read;
-    const from = index.offsets[at] - piece.start;
-    return { data: data.subarray(from, from + index.entries[at].length), crc: crcs?.[at - piece.first] };
+    // Lent before the wait, so that the piece cannot go back to the store meanwhile.
+    piece.lent++;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      piece.lent--;
+      this.giveBackIfUnused(piece);
+    };
+    try {
+      const { data, crcs } = await piece.read;
+      const from = index.offsets[at] - piece.start;
+      return { data: data.subarray(from, from + index.entries[at].length), crc: crcs?.[at - piece.first], release };
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /** Starts reading whole records from `first` on: about READ_BATCH_BYTES of them, at least one. */
@@ -321,7 +345,22 @@ export class Cartridge implements TapeMedium {
       : this.store.read(key, start, index.offsets[end] - start).then((data) => ({ data }));
     // A piece read ahead may never be used: its failure is reported only to a reader that needs it.
     read.catch(() => undefined);
-    return { seq: segment.seq, first, end, start, read };
+    return { seq: segment.seq, first, end, start, read, lent: 0, dropped: false };
+  }
+
+  private dropReadAhead(): void {
+    this.readAhead.forEach((p) => this.drop(p));
+    this.readAhead = [];
+  }
+
+  private drop(piece: Piece): void {
+    piece.dropped = true;
+    this.giveBackIfUnused(piece);
+  }
+
+  /** A dropped piece's buffer goes back to the store once no reader holds one of its records. */
+  private giveBackIfUnused(piece: Piece): void {
+    if (piece.dropped && piece.lent === 0) piece.read.then(({ release }) => release?.(), () => undefined);
   }
 
   async spaceRecords(count: number): Promise<SpaceOutcome> {
@@ -484,7 +523,7 @@ export class Cartridge implements TapeMedium {
    */
   private async truncateAt(position: number): Promise<void> {
     await this.handOver();
-    this.readAhead = [];
+    this.dropReadAhead();
     const keep: Segment[] = [];
     for (const segment of this.segments) {
       if (segment.firstObject >= position) {
@@ -576,7 +615,7 @@ export class Cartridge implements TapeMedium {
     // The other buffer's write was awaited above: it is free to fill.
     this.filling = this.filling === 0 ? 1 : 0;
     this.touched.add(key);
-    this.readAhead = [];
+    this.dropReadAhead();
     // Awaited by the next command; until then a failure must not count as unhandled.
     write.catch(() => undefined);
     this.inflight = write;

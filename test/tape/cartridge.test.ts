@@ -81,6 +81,27 @@ describe('cartridges on the engine', function () {
     sizes.forEach((size, i) => assert.ok((objects[i] as { data: Buffer }).data.equals(record(i, size)), `record ${i} of ${size} bytes read back as written`));
   });
 
+  it('reads through buffers the engine reuses once a reader releases its records, and never under a record still held', async () => {
+    const tape = await create('TEST04L5', { segmentBytes: 64 * 1024 * KiB });
+    const records = Array.from({ length: 160 }, (_, i) => record(i, 256 * KiB));
+    for (let i = 0; i < records.length; i += 16) await tape.writeRecords(records.slice(i, i + 16));
+    await tape.writeFilemarks(1);
+    await tape.rewind();
+    const buffers = new Set<ArrayBufferLike>();
+    const held = await tape.read();
+    assert.ok(held.kind === 'record');
+    for (let i = 1; i < records.length; i++) {
+      const object = await tape.read();
+      assert.ok(object.kind === 'record' && object.data.equals(records[i]!), `record ${i}`);
+      buffers.add(object.data.buffer);
+      object.release?.();
+    }
+    assert.equal((await tape.read()).kind, 'filemark');
+    assert.ok(held.data.equals(records[0]!), 'the record held from the first piece kept its bytes through 40 MiB of reads');
+    assert.ok(buffers.size <= 3, `40 MiB read through ${buffers.size} buffers: the engine's are reused`);
+    held.release?.();
+  });
+
   it('goes on writing new segments while S3 is unreachable, as a backup must when the link is down', async () => {
     await create('TEST03L5');
     await opened.close();
