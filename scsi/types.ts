@@ -53,6 +53,8 @@ export interface ScsiResponse {
   status: Status;
   /** Data-In; the transport truncates to dataInLength and reports the residual. */
   data?: Buffer;
+  /** Called by the transport once it has sent `data`, or never will: the data's buffer may then be reused. */
+  release?: () => void;
   /** Sense data (fixed or descriptor format), only with CHECK CONDITION. */
   sense?: Buffer;
   /**

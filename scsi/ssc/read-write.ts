@@ -34,25 +34,34 @@ const filemark = (residue: number): SenseInfo => ({ key: SenseKey.NoSense, asc: 
 
 /** Where what is read goes: to the initiator (READ) or nowhere, only checked (VERIFY). */
 interface Delivery {
-  keep(data: Buffer): void;
+  /** `release`: the record's, called once nothing here or above uses `data` any more. */
+  keep(data: Buffer, release?: () => void): void;
   /** The command ends: GOOD, or CHECK CONDITION with `sense` (and what was kept). */
   end(sense?: SenseInfo): CommandResult;
 }
 
 function toInitiator(drive: TapeDrive, ctx: CommandContext): Delivery {
   const parts: Buffer[] = [];
+  const releases: (() => void)[] = [];
   return {
-    keep: (data) => parts.push(data),
+    keep(data, release) {
+      parts.push(data);
+      if (release) releases.push(release);
+    },
     end(sense) {
       const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      // A single record travels up as it is, and is released once the transport has sent it; joined ones were copied.
+      const release = parts.length === 1 ? releases[0] : undefined;
+      if (parts.length !== 1) releases.forEach((r) => r());
       drive.readBytes(data.length);
-      return sense ? checkConditionWithData(ctx, data, sense) : data;
+      const response = sense ? checkConditionWithData(ctx, data, sense) : { status: Status.Good, data };
+      return release ? { ...response, release } : response;
     },
   };
 }
 
 const verifiedOnly: Delivery = {
-  keep: () => undefined,
+  keep: (_data, release) => release?.(),
   end(sense) {
     if (sense) throw new ScsiError(sense);
   },
@@ -63,7 +72,7 @@ async function readVariable(drive: TapeDrive, medium: TapeMedium, length: number
   if (object.kind === 'filemark') return delivery.end(filemark(length));
   if (object.kind === 'end-of-data') return delivery.end(endOfData(drive, medium, length));
   const record = object.data;
-  delivery.keep(record.length > length ? record.subarray(0, length) : record);
+  delivery.keep(record.length > length ? record.subarray(0, length) : record, object.release);
   // SILI hides a short record, and a long one only in variable-block mode (SSC-4 READ(6)).
   if (record.length === length || (sili && (record.length < length || drive.blockLength === 0))) return delivery.end();
   return delivery.end({ key: SenseKey.NoSense, asc: Asc.NO_ADDITIONAL_SENSE, ili: true, information: length - record.length });
@@ -84,7 +93,7 @@ async function readFixed(drive: TapeDrive, medium: TapeMedium, count: number, de
     }
     if (object.kind === 'filemark') return stop(filemark(0));
     if (object.kind === 'end-of-data') return stop(endOfData(drive, medium, 0));
-    delivery.keep(object.data.subarray(0, blockLength));
+    delivery.keep(object.data.subarray(0, blockLength), object.release);
     if (object.data.length !== blockLength) return stop({ key: SenseKey.NoSense, asc: Asc.NO_ADDITIONAL_SENSE, ili: true });
   }
   return delivery.end();
@@ -115,6 +124,7 @@ function read6(drive: TapeDrive): CommandEntry {
 async function verifyThrough(drive: TapeDrive, medium: TapeMedium, filemarks?: number): Promise<void> {
   for (let traversed = 0; filemarks === undefined || traversed < filemarks; ) {
     const object = await drive.io(Asc.UNRECOVERED_READ_ERROR, () => medium.read());
+    if (object.kind === 'record') object.release?.();
     if (object.kind === 'filemark') traversed++;
     if (object.kind !== 'end-of-data') continue;
     if (filemarks === undefined) return;

@@ -1,11 +1,33 @@
 // Test stand-in for the cache engine under a cartridge: keys to byte arrays in
 // memory, so the SCSI tests drive the real Cartridge without a cache directory
-// or S3. `syncs` counts sync points.
+// or S3. `syncs` counts sync points. With `lending`, it also reads as the engine
+// does, through readv() with a release() for each read, and `lent` counts the
+// reads not yet released.
+import { crc32c } from '../../src/crc32c/crc32c.ts';
 import type { CartridgeStore } from '../../src/tape/cartridge.ts';
 
 export class MemoryCartridgeStore implements CartridgeStore {
   readonly objects = new Map<string, Buffer>();
   syncs = 0;
+  lent = 0;
+  readonly readv?: CartridgeStore['readv'];
+
+  constructor(options: { lending?: boolean } = {}) {
+    if (options.lending) this.readv = (key, offset, lengths) => this.lend(key, offset, lengths);
+  }
+
+  private async lend(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: number[]; release: () => void }> {
+    const data = await this.read(key, offset, lengths.reduce((a, b) => a + b, 0));
+    let at = 0;
+    const crcs = lengths.map((l) => crc32c(data.subarray(at, (at += l))) >>> 0);
+    this.lent++;
+    let released = false;
+    const release = (): void => {
+      if (!released) this.lent--;
+      released = true;
+    };
+    return { data, crcs, release };
+  }
 
   async write(key: string, offset: number, data: Uint8Array): Promise<void> {
     const old = this.objects.get(key) ?? Buffer.alloc(0);

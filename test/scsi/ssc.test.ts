@@ -121,8 +121,8 @@ interface Drive {
   write(data: Buffer): Promise<ScsiResponse>;
 }
 
-async function drive(spec: Partial<CartridgeSpec> = {}, options: { readOnly?: boolean } = {}): Promise<Drive> {
-  const store = new MemoryCartridgeStore();
+async function drive(spec: Partial<CartridgeSpec> = {}, options: { readOnly?: boolean; lending?: boolean } = {}): Promise<Drive> {
+  const store = new MemoryCartridgeStore({ lending: options.lending });
   await Cartridge.create(store, { barcode: BARCODE, capacityBytes: 4 * 1024 * KiB, earlyWarningBytes: 256 * KiB, segmentBytes: 256 * KiB, ...spec });
   const bay = new Bay({
     cartridges: { openCartridge: (barcode) => Cartridge.open(store, barcode, options), closeCartridge: async () => {} },
@@ -343,6 +343,26 @@ describe('SSC tape drive', () => {
       expectSense(await d.exec(verify(0x28, 0)), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 1, bit: 5 } });
       expectSense(await d.exec(verify(0x02, 1)), ILLEGAL_REQUEST, 0x24, 0x00); // BYTCMP
       expectSense(await d.exec(verify(0x01, 1)), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 1, bit: 0 } });
+    });
+
+    it("READ(6) passes a record's buffer up to be released once sent; VERIFY(6) and joined fixed blocks give theirs back at once", async () => {
+      const d = await drive({}, { lending: true });
+      for (let i = 0; i < 4; i++) good(await d.write(record(i, 512)));
+      good(await d.exec(REWIND));
+      const first = await d.exec(read6(512));
+      assert.ok(good(first).equals(record(0, 512)));
+      assert.equal(typeof first.release, 'function', 'a single record travels with its release');
+      good(await d.exec([0x13, 0, ...be(512, 3), 0])); // VERIFY(6) of record 1
+      good(await d.exec(modeSelectBlock(512).cdb, { dataOut: modeSelectBlock(512).data }));
+      const joined = await d.exec(read6(2, FIXED));
+      assert.ok(good(joined).equals(Buffer.concat([record(2, 512), record(3, 512)])));
+      assert.equal(joined.release, undefined, 'joined blocks are a copy');
+      good(await d.exec(REWIND));
+      good(await d.write(record(9, 512))); // ends the data: the piece read ahead is dropped
+      assert.equal(d.store.lent, 1, 'only the read whose record is still held stays lent');
+      first.release!();
+      await new Promise(setImmediate);
+      assert.equal(d.store.lent, 0);
     });
 
     it('READ BLOCK LIMITS: granularity 0, 8 MiB maximum, 1 byte minimum; longer variable writes are refused', async () => {
