@@ -68,10 +68,11 @@ export class Connection implements SessionConnection {
     socket.on('close', () => this.onClosed());
   }
 
-  send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN = false): void {
+  /** `written`: see PduWriter.write(). */
+  send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN = false, written?: () => void): void {
     const bhs = build(this.sequence());
     if (advanceStatSN) this.statSN = (this.statSN + 1) >>> 0;
-    this.writer.write(bhs, data);
+    this.writer.write(bhs, data, written);
   }
 
   unsent(): number {

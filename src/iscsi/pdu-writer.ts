@@ -23,25 +23,30 @@ export class PduWriter {
   /**
    * Queues one PDU. Nothing waits for the socket to drain: a response's data
    * is in memory already; the session stops widening the command window
-   * while too much is queued (see unsent()).
+   * while too much is queued (see unsent()). `written` is called once the
+   * kernel has taken the whole PDU, or the socket is gone: until then the
+   * data's buffer must not change.
    */
-  write(bhs: Buffer, data?: Buffer): void {
+  write(bhs: Buffer, data?: Buffer, written?: () => void): void {
     const socket = this.socket;
-    if (socket.destroyed) return;
+    if (socket.destroyed) return written?.();
     if (!this.corked) {
       this.corked = true;
       socket.cork();
       setImmediate(this.uncork);
     }
-    socket.write(bhs);
-    if (this.headerDigest) socket.write(digestOf([bhs]));
+    const chunks = [bhs];
+    if (this.headerDigest) chunks.push(digestOf([bhs]));
     if (data && data.length > 0) {
       const pad = PADDING[(4 - (data.length & 3)) & 3];
-      socket.write(data);
-      if (pad.length) socket.write(pad);
-      if (this.dataDigest) socket.write(digestOf([data, pad]));
-      if (data.length >= WRITE_AT_ONCE) this.uncork();
+      chunks.push(data);
+      if (pad.length) chunks.push(pad);
+      if (this.dataDigest) chunks.push(digestOf([data, pad]));
     }
+    const last = chunks.length - 1;
+    const done = written && ((): void => written());
+    for (let i = 0; i <= last; i++) socket.write(chunks[i]!, i === last ? done : undefined);
+    if (data && data.length >= WRITE_AT_ONCE) this.uncork();
   }
 
   /** Bytes queued that the kernel has not taken yet. */

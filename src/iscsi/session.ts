@@ -59,7 +59,7 @@ const PROTOCOL_SERVICE_CRC_ERROR = 0x4705;
 /** What a session needs from its connection. */
 export interface SessionConnection {
   /** Sends a PDU built for the given sequence numbers; `advanceStatSN` consumes a StatSN. */
-  send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN?: boolean): void;
+  send(build: (seq: Sequence) => Buffer, data?: Buffer, advanceStatSN?: boolean, written?: () => void): void;
   /** Bytes sent but not yet taken by the kernel. */
   unsent(): number;
   /** Resolves once the unsent bytes have drained (or the connection closed). */
@@ -323,6 +323,7 @@ export class Session {
 
   private complete(task: Task, response: ScsiResponse): void {
     if (!task.aborted && !this.closed) this.sendResponse(task, response);
+    else response.release?.();
     this.finish(task);
   }
 
@@ -359,6 +360,7 @@ export class Session {
       underflow = expected;
     }
     const collapse = (response.status === Status.Good || response.status === Status.ConditionMet) && !response.sense;
+    if (sent === 0) response.release?.();
     if (sent > 0) {
       const segment = this.params.maxRecvDataSegmentLength;
       const burst = this.params.maxBurstLength;
@@ -373,6 +375,7 @@ export class Session {
           (seq) => encodeDataIn({ final: end === burstEnd, itt: task.itt, dataSN, bufferOffset, dataLength: end - bufferOffset, status }, seq),
           offset === 0 && end === data.length ? data : data.subarray(offset, end),
           status !== undefined,
+          end === sent ? response.release : undefined,
         );
         offset = end;
       }

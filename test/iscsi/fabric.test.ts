@@ -1,6 +1,8 @@
 // Protocol behaviour of the iSCSI fabric, seen from an initiator's side of the
 // wire: negotiation, data transfer shapes, digests, task management, limits.
 import assert from 'node:assert/strict';
+import { ScsiTarget } from '../../scsi/target.ts';
+import type { ScsiCommand, ScsiResponse } from '../../scsi/types.ts';
 import { Opcode, RejectReason, RESERVED_TAG, TaskFunction, TaskResponse } from '../../src/iscsi/pdu.ts';
 import { cdb, DISK_TARGET, pattern, startFabric, type FabricFixture } from '../helpers/fabric.ts';
 import { LIBISCSI_OFFER, LoginFailed, OPEN_ISCSI_OFFER, TestInitiator } from '../helpers/initiator.ts';
@@ -423,6 +425,70 @@ describe('iSCSI fabric: idle initiators', function () {
       const next = await talking.receive(2000);
       assert.ok(next && isPing(next), 'pinged again after another silent interval, not dropped');
       assert.equal((await talking.command(cdb.testUnitReady())).status, GOOD);
+    } finally {
+      await fabric.stop();
+    }
+  });
+});
+
+describe("iSCSI fabric: a response's data buffer goes back to its logical unit", function () {
+  this.timeout(30_000);
+  const TARGET = 'iqn.2026-11.io.tapegateway.test:lender';
+  const BYTES = 32 * 1024 * 1024;
+
+  /** A logical unit whose READs answer from one buffer it lends with each response, counting the releases. */
+  function lender(answer: (respond: () => ScsiResponse) => Promise<ScsiResponse> = async (respond) => respond()) {
+    const data = pattern(BYTES, 9);
+    const unit = {
+      releases: 0,
+      execute: (cmd: ScsiCommand): Promise<ScsiResponse> => {
+        if (cmd.cdb[0] !== 0x28) return Promise.resolve({ status: GOOD });
+        return answer(() => ({ status: GOOD, data, release: () => unit.releases++ }));
+      },
+      taskManagement: () => undefined,
+    };
+    return { unit, data, target: { name: TARGET, scsi: new ScsiTarget({ luns: [{ lun: 0, unit }] }) } };
+  }
+
+  it('only once the kernel has taken all of its Data-In, which an initiator that does not read holds back', async () => {
+    const { unit, data, target } = lender();
+    const fabric = await startFabric({ extraTargets: [target] });
+    try {
+      const initiator = await TestInitiator.connect(fabric.port);
+      await initiator.login({ targetName: TARGET, keys: LIBISCSI_OFFER });
+      initiator.socket.pause();
+      const read = initiator.command(cdb.read10(0, BYTES / 512), { read: BYTES, timeoutMs: 10_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal(unit.releases, 0, '32 MiB cannot all be in the socket buffers of an initiator that reads nothing');
+      initiator.socket.resume();
+      const answer = await read;
+      assert.equal(answer.status, GOOD);
+      assert.ok(answer.data.equals(data));
+      assert.equal(unit.releases, 1);
+      initiator.close();
+    } finally {
+      await fabric.stop();
+    }
+  });
+
+  it('at once when the connection is gone before the command ends', async () => {
+    let finish = (): void => undefined;
+    const ended = new Promise<void>((resolve) => (finish = resolve));
+    const { unit, target } = lender(async (respond) => {
+      await ended;
+      return respond();
+    });
+    const fabric = await startFabric({ extraTargets: [target] });
+    try {
+      const initiator = await TestInitiator.connect(fabric.port);
+      await initiator.login({ targetName: TARGET, keys: LIBISCSI_OFFER });
+      void initiator.command(cdb.read10(0, BYTES / 512), { read: BYTES, timeoutMs: 10_000 }).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      initiator.close();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      finish();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assert.equal(unit.releases, 1);
     } finally {
       await fabric.stop();
     }
