@@ -11,11 +11,15 @@
 // whole number of MiB; smaller requests and requests above MAX_POOLED are
 // plain allocations that are never kept.
 
-const MIN_POOLED = 64 * 1024;
 const MiB = 1024 * 1024;
+const MIN_POOLED = 64 * 1024;
 const MAX_POOLED = 16 * 1024 * 1024;
-/** Idle buffers kept per size: enough for a deep queue of one size without holding much. */
-const KEPT_PER_SIZE = 8;
+/**
+ * Idle memory kept per size: enough for a deep queue of one size, or for the
+ * write buffers four tape drives hold until their batches are written (two
+ * 4 MiB batches each), without holding much.
+ */
+const KEPT_BYTES_PER_SIZE = 32 * MiB;
 
 export class BufferPool {
   private readonly idle = new Map<number, ArrayBuffer[]>();
@@ -42,6 +46,6 @@ export class BufferPool {
     if (!(memory instanceof ArrayBuffer) || !this.lent.delete(memory)) return;
     let kept = this.idle.get(memory.byteLength);
     if (!kept) this.idle.set(memory.byteLength, (kept = []));
-    if (kept.length < KEPT_PER_SIZE) kept.push(memory);
+    if ((kept.length + 1) * memory.byteLength <= KEPT_BYTES_PER_SIZE) kept.push(memory);
   }
 }
