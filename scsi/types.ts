@@ -42,6 +42,13 @@ export interface ScsiCommand {
   readonly cdb: Buffer;
   /** Bytes the initiator sent (WRITE-type commands); empty when none. */
   readonly dataOut: Buffer;
+  /**
+   * Keeps dataOut's buffer past the command's end, for a unit that would
+   * otherwise copy it: the transport does not reuse it until every function
+   * returned has been called. Absent when the buffer is not the transport's to
+   * lend; then what must outlive the command is copied.
+   */
+  readonly holdDataOut?: () => () => void;
   /** Expected Data-In transfer length; the core may answer less, never more is sent. */
   readonly dataInLength: number;
   readonly attribute: TaskAttribute;

@@ -88,6 +88,9 @@ interface Task {
   dataPdus: number;
   aborted: boolean;
   execution?: Promise<void>;
+  /** Holds of the command's data buffer by the logical unit not yet released (see ScsiCommand.holdDataOut). */
+  holds: number;
+  finished: boolean;
 }
 
 interface TextContinuation {
@@ -204,7 +207,7 @@ export class Session {
 
   private startTask(pdu: ScsiCommandPdu, failure: ScsiError | undefined, storage: Buffer | undefined): void {
     if (this.closed) return;
-    const task: Task = { itt: pdu.itt, pdu, failure, dataPdus: 0, aborted: false };
+    const task: Task = { itt: pdu.itt, pdu, failure, dataPdus: 0, aborted: false, holds: 0, finished: false };
     if (pdu.write && pdu.expectedDataTransferLength > MAX_WRITE_TRANSFER) {
       task.failure ??= scsiError(SenseKey.IllegalRequest, Asc.INVALID_FIELD_IN_CDB);
     }
@@ -297,11 +300,13 @@ export class Session {
 
   private execute(task: Task): void {
     const pdu = task.pdu;
+    const storage = task.collector?.data;
     const command: ScsiCommand = {
       nexus: this.nexus,
       lun: pdu.lun,
       cdb: pdu.cdb,
-      dataOut: task.collector?.data ?? EMPTY,
+      dataOut: storage ?? EMPTY,
+      holdDataOut: storage && writeBuffers.pools(storage.length) ? () => this.hold(task) : undefined,
       dataInLength: pdu.read ? pdu.expectedDataTransferLength : 0,
       attribute: ATTRIBUTES[pdu.attribute] ?? 'simple',
       tag: pdu.itt,
@@ -330,8 +335,26 @@ export class Session {
   /** The task is over and nothing runs for it any more (its execution, if any, has settled). */
   private finish(task: Task): void {
     if (this.tasks.get(task.itt) === task) this.tasks.delete(task.itt);
-    if (task.collector) writeBuffers.give(task.collector.data);
+    task.finished = true;
+    this.giveBackIfUnheld(task);
     if (!task.pdu.immediate) this.grant();
+  }
+
+  /** One hold of the task's data buffer by the logical unit; the function returned ends it. */
+  private hold(task: Task): () => void {
+    task.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      task.holds--;
+      this.giveBackIfUnheld(task);
+    };
+  }
+
+  /** The command's data buffer goes back to the pool once the command is over and nothing holds it. */
+  private giveBackIfUnheld(task: Task): void {
+    if (task.collector && task.finished && task.holds === 0) writeBuffers.give(task.collector.data);
   }
 
   /** Widens the command window by the command that finished, once the socket's backlog allows it. */

@@ -495,6 +495,43 @@ describe("iSCSI fabric: a response's data buffer goes back to its logical unit",
   });
 });
 
+describe("iSCSI fabric: a write command's data buffer held by its logical unit", function () {
+  this.timeout(30_000);
+  const TARGET = 'iqn.2026-11.io.tapegateway.test:holder';
+
+  it('is not lent to another command until the unit releases it', async () => {
+    const seen: Buffer[] = [];
+    let release = (): void => undefined;
+    const unit = {
+      execute: async (cmd: ScsiCommand): Promise<ScsiResponse> => {
+        if (cmd.cdb[0] !== 0x2a) return { status: GOOD };
+        seen.push(cmd.dataOut);
+        if (seen.length === 1) release = cmd.holdDataOut!();
+        return { status: GOOD };
+      },
+      taskManagement: () => undefined,
+    };
+    const fabric = await startFabric({ extraTargets: [{ name: TARGET, scsi: new ScsiTarget({ luns: [{ lun: 0, unit }] }) }] });
+    try {
+      const initiator = await TestInitiator.connect(fabric.port);
+      await initiator.login({ targetName: TARGET, keys: LIBISCSI_OFFER });
+      const first = pattern(256 * 1024, 1);
+      const second = pattern(256 * 1024, 2);
+      assert.equal((await initiator.command(cdb.write10(0, 512), { write: first })).status, GOOD);
+      assert.equal((await initiator.command(cdb.write10(0, 512), { write: second })).status, GOOD);
+      assert.notEqual(seen[1]!.buffer, seen[0]!.buffer, 'the held buffer is not lent again');
+      assert.ok(seen[0]!.equals(first), 'and keeps what the first command wrote');
+      release();
+      release();
+      for (let i = 3; i <= 4; i++) assert.equal((await initiator.command(cdb.write10(0, 512), { write: pattern(256 * 1024, i) })).status, GOOD);
+      assert.ok(seen.slice(2).some((b) => b.buffer === seen[0]!.buffer), 'once released, it serves later commands');
+      initiator.close();
+    } finally {
+      await fabric.stop();
+    }
+  });
+});
+
 describe('iSCSI fabric: an initiator that does not read', function () {
   this.timeout(30_000);
 
