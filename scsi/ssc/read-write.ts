@@ -194,7 +194,7 @@ function write6(drive: TapeDrive): CommandEntry {
       const records = fixed ? Array.from({ length }, (_, i) => data.subarray(i * drive.blockLength, (i + 1) * drive.blockLength)) : [data];
       let outcome: WriteOutcome;
       try {
-        outcome = await medium.writeRecords(records);
+        outcome = await medium.writeRecords(records, ctx.cmd.holdDataOut);
       } catch (err) {
         if (!(err instanceof EndOfPartitionError)) throw drive.senseFor(err, Asc.WRITE_ERROR);
         drive.wrote(err.written, fixed ? err.written * drive.blockLength : 0);

@@ -91,8 +91,10 @@ export interface TapeMedium {
    * Writes records at the position; everything after the position is discarded
    * first (sequential medium). Throws EndOfPartitionError, WriteProtectedError
    * or WormOverwriteError. Reads throw MediumError on data that fails its check.
+   * `hold`, when given, lets the medium keep the records' buffers past the call
+   * instead of copying them (see ScsiCommand.holdDataOut).
    */
-  writeRecords(records: readonly Buffer[]): Promise<WriteOutcome>;
+  writeRecords(records: readonly Buffer[], hold?: () => () => void): Promise<WriteOutcome>;
   writeFilemarks(count: number): Promise<WriteOutcome>;
   /** Erases from the position to the end (EOD placed at the position). */
   erase(): Promise<void>;

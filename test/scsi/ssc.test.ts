@@ -117,7 +117,7 @@ interface Drive {
   unit: ScsiLogicalUnit;
   bay: Bay;
   store: MemoryCartridgeStore;
-  exec(cdb: number[], options?: { dataOut?: Buffer; nexus?: Nexus }): Promise<ScsiResponse>;
+  exec(cdb: number[], options?: { dataOut?: Buffer; nexus?: Nexus; holdDataOut?: () => () => void }): Promise<ScsiResponse>;
   write(data: Buffer): Promise<ScsiResponse>;
 }
 
@@ -132,7 +132,7 @@ async function drive(spec: Partial<CartridgeSpec> = {}, options: { readOnly?: bo
   await bay.insert(spec.barcode ?? BARCODE);
   let tag = 0;
   const exec: Drive['exec'] = (cdb, o = {}) =>
-    unit.execute({ nexus: o.nexus ?? A, lun: Buffer.alloc(8), cdb: Buffer.from(cdb), dataOut: o.dataOut ?? Buffer.alloc(0), dataInLength: 1 << 24, attribute: 'simple', tag: tag++ });
+    unit.execute({ nexus: o.nexus ?? A, lun: Buffer.alloc(8), cdb: Buffer.from(cdb), dataOut: o.dataOut ?? Buffer.alloc(0), holdDataOut: o.holdDataOut, dataInLength: 1 << 24, attribute: 'simple', tag: tag++ });
   for (const n of [A, B]) expectSense(await exec(TUR, { nexus: n }), UNIT_ATTENTION, 0x29, 0x00);
   return { unit, bay, store, exec, write: (data) => exec(write6(data.length), { dataOut: data }) };
 }
@@ -343,6 +343,22 @@ describe('SSC tape drive', () => {
       expectSense(await d.exec(verify(0x28, 0)), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 1, bit: 5 } });
       expectSense(await d.exec(verify(0x02, 1)), ILLEGAL_REQUEST, 0x24, 0x00); // BYTCMP
       expectSense(await d.exec(verify(0x01, 1)), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 1, bit: 0 } });
+    });
+
+    it("WRITE(6) lets the cartridge hold a large record in the transport's buffer until a sync point has written it", async () => {
+      const d = await drive({ capacityBytes: 64 * 1024 * KiB, segmentBytes: 8 * 1024 * KiB });
+      let held = 0;
+      const holdDataOut = () => {
+        held++;
+        return () => held--;
+      };
+      const data = record(1, 128 * KiB);
+      good(await d.exec(write6(data.length), { dataOut: data, holdDataOut }));
+      assert.equal(held, 1, 'held past the command');
+      good(await d.exec(writeFilemarks(1)));
+      assert.equal(held, 0, 'released once written');
+      good(await d.exec(REWIND));
+      assert.ok(good(await d.exec(read6(data.length))).equals(data));
     });
 
     it("READ(6) passes a record's buffer up to be released once sent; VERIFY(6) and joined fixed blocks give theirs back at once", async () => {
