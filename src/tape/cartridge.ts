@@ -59,6 +59,8 @@ const LTO5_DENSITY = 0x58;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** Written records are handed to the engine in pieces of about this size. */
 const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
+/** A record at least this large is kept in the writer's buffer when the writer lets it be held, rather than copied into a batch. */
+const HOLD_MIN_BYTES = 64 * 1024;
 /** A sequential reader is served from pieces of about this size read ahead from the engine. */
 const READ_BATCH_BYTES = 4 * 1024 * 1024;
 const CACHED_INDEXES = 8;
@@ -133,15 +135,19 @@ export class Cartridge implements TapeMedium {
   private generation: number;
   private nextSeq: number;
   private readonly slotSizes = new Map<string, number>();
-  /** Records written but not yet handed to the store, copied into a batch buffer: they belong to the last segment. */
+  /** Records written but not yet handed to the store, held in the writer's buffers or copied into a batch buffer: they belong to the last segment. */
   private pending: Buffer[] = [];
+  /** Ends the holds of the pending records kept in their writer's buffers; called once their batch is written. */
+  private pendingReleases: (() => void)[] = [];
   /**
-   * Two batch buffers, allocated at the first write: one fills while the other
-   * is being written. Records are copied in because the fabric reuses a write
-   * command's data buffer once the command is answered, before its batch is written.
+   * Two batch buffers, allocated at the first copy: one fills while the other
+   * is being written. A record the writer does not let us hold is copied in,
+   * because the writer may reuse its buffer once writeRecords() returns.
    */
   private batches: [Buffer, Buffer] | undefined;
   private filling: 0 | 1 = 0;
+  /** Bytes of the filling batch buffer taken by copied records. */
+  private batchFill = 0;
   /** Their index entries, whose CRCs are taken as they are handed over. */
   private pendingEntries: { crc: number }[] = [];
   private pendingBytes = 0;
@@ -434,14 +440,14 @@ export class Cartridge implements TapeMedium {
     return { moved: 0 };
   }
 
-  async writeRecords(records: readonly Buffer[]): Promise<WriteOutcome> {
+  async writeRecords(records: readonly Buffer[], hold?: () => () => void): Promise<WriteOutcome> {
     await this.prepareWrite();
     const { capacityBytes } = this.manifestBase;
     let used = this.usedBytes();
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       if (used + record.length > capacityBytes) throw new EndOfPartitionError(i);
-      await this.append({ filemark: false, length: record.length, crc: 0 }, record);
+      await this.append({ filemark: false, length: record.length, crc: 0 }, record, hold);
       used += record.length;
     }
     return { earlyWarning: this.inEarlyWarning(used) };
@@ -547,7 +553,7 @@ export class Cartridge implements TapeMedium {
     this.filemarks = this.filemarks.filter((m) => m < position);
   }
 
-  private async append(entry: { filemark: boolean; length: number; crc: number }, data?: Buffer): Promise<void> {
+  private async append(entry: { filemark: boolean; length: number; crc: number }, data?: Buffer, hold?: () => () => void): Promise<void> {
     let segment = this.segments.at(-1);
     if (!segment || segment.sealed) {
       segment = { seq: this.nextSeq++, firstObject: this.endOfData, objects: 0, bytes: 0, durableObjects: 0, indexedObjects: 0, unindexed: [], sealed: false };
@@ -555,7 +561,7 @@ export class Cartridge implements TapeMedium {
     }
     if (data && data.length > 0) {
       if (this.pendingBytes + data.length > WRITE_BATCH_BYTES) await this.startHandOver();
-      this.pending.push(this.copyIn(data));
+      this.pending.push(this.keep(data, hold));
       this.pendingEntries.push(entry);
       this.pendingBytes += data.length;
     }
@@ -571,12 +577,21 @@ export class Cartridge implements TapeMedium {
     }
   }
 
-  /** The record copied to the end of the batch filling now; a record larger than a batch gets a copy of its own. */
-  private copyIn(record: Buffer): Buffer {
+  /**
+   * The record as its batch keeps it: in the writer's buffer when the writer
+   * lets it be held and it is large; else copied to the end of the batch
+   * filling now, or, larger than a batch, into a copy of its own.
+   */
+  private keep(record: Buffer, hold?: () => () => void): Buffer {
+    if (hold && record.length >= HOLD_MIN_BYTES) {
+      this.pendingReleases.push(hold());
+      return record;
+    }
     if (record.length > WRITE_BATCH_BYTES) return Buffer.from(record);
     this.batches ??= [Buffer.allocUnsafeSlow(WRITE_BATCH_BYTES), Buffer.allocUnsafeSlow(WRITE_BATCH_BYTES)];
-    const copy = this.batches[this.filling].subarray(this.pendingBytes, this.pendingBytes + record.length);
+    const copy = this.batches[this.filling].subarray(this.batchFill, this.batchFill + record.length);
     record.copy(copy);
+    this.batchFill += record.length;
     return copy;
   }
 
@@ -599,7 +614,7 @@ export class Cartridge implements TapeMedium {
     await previous;
     if (this.pendingBytes === 0) return;
     const segment = this.segments.at(-1)!;
-    const { pending, pendingEntries } = this;
+    const { pending, pendingEntries, pendingReleases } = this;
     const key = this.keys.data(segment.seq);
     const offset = segment.bytes - this.pendingBytes;
     // A segment's data starts at offset 0 only in the batch that begins it: segments are never reused.
@@ -609,9 +624,13 @@ export class Cartridge implements TapeMedium {
       : this.store.write(key, offset, pending.length === 1 ? pending[0] : Buffer.concat(pending, this.pendingBytes), fresh).then(() => pending.map((r) => crc32c(r) >>> 0));
     // Every reader of index entries (read, flush, truncation) waits for the hand-over first.
     const write = written.then((crcs) => crcs.forEach((crc, i) => (pendingEntries[i]!.crc = crc)));
+    const releaseHeld = (): void => pendingReleases.forEach((release) => release());
+    written.then(releaseHeld, releaseHeld);
     this.pending = [];
     this.pendingEntries = [];
+    this.pendingReleases = [];
     this.pendingBytes = 0;
+    this.batchFill = 0;
     // The other buffer's write was awaited above: it is free to fill.
     this.filling = this.filling === 0 ? 1 : 0;
     this.touched.add(key);

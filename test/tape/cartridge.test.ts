@@ -102,6 +102,28 @@ describe('cartridges on the engine', function () {
     held.release?.();
   });
 
+  it('holds large records in the writer\'s buffers until their batch is written, and copies small ones', async () => {
+    const tape = await create('TEST05L5', { segmentBytes: 64 * 1024 * KiB });
+    let holds = 0;
+    let released = 0;
+    const hold = () => {
+      holds++;
+      return () => released++;
+    };
+    const large = Array.from({ length: 3 }, (_, i) => record(i, 256 * KiB));
+    for (const r of large) await tape.writeRecords([r], hold);
+    const small = record(9, 60 * KiB);
+    await tape.writeRecords([small], hold);
+    assert.equal(holds, 3, 'each large record is held, the small one copied');
+    assert.equal(released, 0, 'nothing is released before its batch is written');
+    await tape.writeFilemarks(1);
+    await tape.flush();
+    assert.equal(released, 3, 'every hold ends once the batch is written');
+    await tape.rewind();
+    const objects = await readAll(tape);
+    [...large, small].forEach((r, i) => assert.ok((objects[i] as { data: Buffer }).data.equals(r), `record ${i}`));
+  });
+
   it('goes on writing new segments while S3 is unreachable, as a backup must when the link is down', async () => {
     await create('TEST03L5');
     await opened.close();
