@@ -151,7 +151,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 interface TapeResult {
   ok: boolean;
   errors?: string[];
-  write: { MBps: number; client_ceiling_MBps: number; bytes: number; seconds: number };
+  /** sync_seconds: the WRITE FILEMARKS that ends the write phase (its data made durable), included in its seconds. */
+  write: { MBps: number; client_ceiling_MBps: number; bytes: number; seconds: number; sync_seconds: number };
   read: { MBps: number; client_ceiling_MBps: number; bytes: number; seconds: number };
   filemark_seen: boolean;
 }
@@ -181,6 +182,7 @@ async function tapebench(urls: readonly string[], blockSize: number, bytes: numb
   }
   if (!parsed.ok) throw new Error(`tapebench: ${(parsed.errors ?? []).join('; ') || r.stderr.trim()}`);
   if (r.stderr.trim()) log(`tapebench: ${r.stderr.trim()}`);
+  if (parsed.write.bytes > 0) log(`    write ${parsed.write.seconds.toFixed(2)} s, of which WRITE FILEMARKS ${parsed.write.sync_seconds.toFixed(2)} s`);
   return parsed;
 }
 

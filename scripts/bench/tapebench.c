@@ -49,6 +49,8 @@ struct phase {
   uint64_t bytes;
   uint64_t commands;
   double max_latency_us;
+  /* Write phase: the WRITE FILEMARKS at its end, the sync point that makes the data durable. */
+  double sync_seconds;
 };
 
 struct drive {
@@ -186,8 +188,10 @@ static bool write_phase(struct drive *d) {
     d->write.commands++;
   }
   unsigned char wfm[6] = {0x10, 0, 0, 0, 1, 0};
+  double sync_start = now();
   if (!simple(d, "WRITE FILEMARKS(6)", wfm, 6, SCSI_XFER_NONE, 0, NULL, 0)) return false;
   d->write_end = now();
+  d->write.sync_seconds = d->write_end - sync_start;
   d->write.seconds = d->write_end - d->write_start;
   d->write.cpu_seconds = thread_cpu() - cpu0;
   return true;
@@ -299,9 +303,9 @@ static void print_phase(const char *name, struct phase *p, double start, double 
   double mbps = secs > 0 ? p->bytes / secs / 1e6 : 0;
   double ceiling = p->cpu_seconds > 0 ? p->bytes / p->cpu_seconds / 1e6 : 0;
   printf("  \"%s\": {\"bytes\": %" PRIu64 ", \"seconds\": %.4f, \"MBps\": %.1f, \"commands\": %" PRIu64
-         ", \"us_per_command\": %.1f, \"client_cpu_seconds\": %.4f, \"client_ceiling_MBps\": %.1f}%s\n",
+         ", \"us_per_command\": %.1f, \"client_cpu_seconds\": %.4f, \"client_ceiling_MBps\": %.1f, \"sync_seconds\": %.4f}%s\n",
          name, p->bytes, secs, mbps, p->commands, p->commands ? secs * 1e6 / p->commands * ndrives : 0,
-         p->cpu_seconds, ceiling, last ? "" : ",");
+         p->cpu_seconds, ceiling, p->sync_seconds, last ? "" : ",");
 }
 
 static void selftest(void) {
@@ -370,6 +374,7 @@ int main(int argc, char **argv) {
     w.bytes += d->write.bytes; w.commands += d->write.commands; w.cpu_seconds += d->write.cpu_seconds;
     r.bytes += d->read.bytes; r.commands += d->read.commands; r.cpu_seconds += d->read.cpu_seconds;
     if (d->write.max_latency_us > w.max_latency_us) w.max_latency_us = d->write.max_latency_us;
+    if (d->write.sync_seconds > w.sync_seconds) w.sync_seconds = d->write.sync_seconds;
     if (d->read.max_latency_us > r.max_latency_us) r.max_latency_us = d->read.max_latency_us;
     if (d->write.bytes) { if (d->write_start < ws) ws = d->write_start; if (d->write_end > we) we = d->write_end; }
     if (d->read.bytes) { if (d->read_start < rs) rs = d->read_start; if (d->read_end > re) re = d->read_end; }
