@@ -1,6 +1,7 @@
 import { close as closeFd, fdatasync, fstat, ftruncate, open as openFd, read as readFd, write as writeFd } from 'node:fs';
 import { promisify } from 'node:util';
 import type { BlockDevice, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
+import { readCached } from './cached-read.ts';
 
 export interface FileBlockDeviceOptions {
   path: string;
@@ -17,6 +18,8 @@ export interface FileBlockDeviceOptions {
   readOnly?: boolean;
 }
 
+/** Reads up to this size are first tried from the page cache on the event loop's thread (see read()). */
+const CACHED_READ_MAX = 128 * 1024;
 /** Bytes handled per read or write while scanning or zeroing a range. */
 const CHUNK = 1024 * 1024;
 const ZEROS = Buffer.alloc(CHUNK);
@@ -151,6 +154,8 @@ export class FileBlockDevice implements BlockDevice {
 
   read(offset: number, length: number): Promise<Buffer> {
     const buf = readBuffer(length);
+    // Bytes the page cache holds are copied at once, without a thread-pool round trip; the rest go through the pool.
+    if (length <= CACHED_READ_MAX && this.fd !== -1 && readCached(this.fd, buf, offset) === length) return Promise.resolve(buf);
     return this.holding('read', (fd, resolve, reject) => this.whole(fd, readFd, 'read', buf, 0, offset, () => resolve(buf), reject));
   }
 
