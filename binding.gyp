@@ -6,8 +6,8 @@
       "cflags": ["-O2"]
     },
     {
-      "target_name": "cached_read",
-      "sources": ["src/volume/cached-read.c"],
+      "target_name": "fileio",
+      "sources": ["src/fileio/fileio.c"],
       "cflags": ["-O2"]
     }
   ]

@@ -10,6 +10,7 @@ import type { Catalog, Section } from '../catalog/catalog.ts';
 import { blockAndRangeCrcs, crc32cCombine } from '../cloud/checksum.ts';
 import { BufferPool } from '../buffers/buffer-pool.ts';
 import { crc32c } from '../crc32c/crc32c.ts';
+import { startWriteback } from '../fileio/fileio.ts';
 import { ObjectNotFoundError, ObjectStore, type S3Settings } from '../cloud/object-store.ts';
 import type { Logger } from '../log.ts';
 import { BandwidthLimiter, type BandwidthSchedule } from './bandwidth.ts';
@@ -93,6 +94,8 @@ interface OpenFile {
 
 const MiB = 1024 * 1024;
 const OPEN_FILES = 16;
+/** Writes at least this large start their writeback at once (see startWriteback()). */
+const WRITEBACK_MIN_BYTES = MiB;
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 300_000;
 /** Most an upload in flight pauses for reads and writes: well under the store's idle timeout. */
@@ -202,12 +205,23 @@ export class CacheEngine {
     try {
       return await this.locks.run(key, async () => {
         const extent = await this.forWrite(key, options.fresh);
-        return this.writeLocked(extent, offset, pieces, length);
+        const crcs = await this.writeLocked(extent, offset, pieces, length);
+        if (length >= WRITEBACK_MIN_BYTES) this.startWriteback(extent, offset, length);
+        return crcs;
       });
     } finally {
       this.reservedBytes -= length;
       void this.evictIfNeeded();
     }
+  }
+
+  /**
+   * Starts writing a large write's pages to disk now: a tape's data is
+   * otherwise all flushed at its next sync point, while the drive waits.
+   */
+  private startWriteback(extent: Extent, offset: number, length: number): void {
+    const file = this.files.get(extent.key);
+    if (file) startWriteback(file.handle.fd, offset, length);
   }
 
   /** Reads `length` bytes at `offset` of extent `key`, from the cache or else from the cloud. The buffer may be shared with other reads' results: do not write into it. */

@@ -1,7 +1,7 @@
 import { close as closeFd, fdatasync, fstat, ftruncate, open as openFd, read as readFd, write as writeFd } from 'node:fs';
 import { promisify } from 'node:util';
 import type { BlockDevice, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
-import { readCached } from './cached-read.ts';
+import { readCached } from '../fileio/fileio.ts';
 
 export interface FileBlockDeviceOptions {
   path: string;

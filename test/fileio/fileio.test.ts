@@ -1,11 +1,11 @@
-// Reads served from the page cache without blocking, the fast path of a block LUN's small reads.
+// The native file I/O: reads served from the page cache without blocking (a block LUN's small reads), writeback started early (the cache's large writes).
 import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCached } from '../../src/volume/cached-read.ts';
+import { readCached, startWriteback } from '../../src/fileio/fileio.ts';
 
-describe('readCached', () => {
+describe('native file I/O', () => {
   let dir: string;
   let fd: number;
   beforeEach(() => {
@@ -36,5 +36,17 @@ describe('readCached', () => {
     assert.throws(() => readCached(fd, 'text' as unknown as Buffer, 0), TypeError);
     assert.throws(() => readCached(fd, Buffer.alloc(1), -1), TypeError);
     assert.throws(() => (readCached as unknown as (...a: unknown[]) => number)(fd), TypeError);
+  });
+
+  it('startWriteback returns at once, leaves the bytes as they are, and ignores a descriptor that is not a file', async () => {
+    const data = Buffer.alloc(2 * 1024 * 1024, 0x5a);
+    writeSync(fd, data, 0, data.length, 0);
+    startWriteback(fd, 0, data.length);
+    startWriteback(-1, 0, 4096);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const back = Buffer.alloc(data.length);
+    assert.equal(readCached(fd, back, 0), data.length);
+    assert.ok(back.equals(data));
+    assert.throws(() => startWriteback(fd, -1, 1), TypeError);
   });
 });

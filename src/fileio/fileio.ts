@@ -1,0 +1,24 @@
+// File I/O that Node's fs does not offer (native: src/fileio/fileio.c, built by `npm ci` through node-gyp).
+import { createRequire } from 'node:module';
+
+const addon = createRequire(import.meta.url)('../../build/Release/fileio.node') as {
+  readCached(fd: number, buffer: Uint8Array, position: number): number;
+  startWriteback(fd: number, offset: number, length: number): void;
+};
+
+/**
+ * Fills `buffer` from `fd` at `position` if the page cache holds those bytes,
+ * without blocking; the bytes read, or -1 when that is not possible right now
+ * (then read through the thread pool, which also reports real errors).
+ */
+export function readCached(fd: number, buffer: Uint8Array, position: number): number {
+  return addon.readCached(fd, buffer, position);
+}
+
+/**
+ * Starts writing the range's dirty pages to disk in the background, so that a
+ * later fdatasync has less left to flush. Returns at once; never fails.
+ */
+export function startWriteback(fd: number, offset: number, length: number): void {
+  addon.startWriteback(fd, offset, length);
+}
