@@ -6,10 +6,10 @@ import { dirname, basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
-import type { Catalog, Section } from '../catalog/catalog.ts';
-import { blockAndRangeCrcs, crc32cCombine } from '../cloud/checksum.ts';
 import { BufferPool } from '../buffers/buffer-pool.ts';
-import { crc32c } from '../crc32c/crc32c.ts';
+import type { Catalog, Section } from '../catalog/catalog.ts';
+import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../cloud/checksum.ts';
+import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
 import { startWriteback } from '../fileio/fileio.ts';
 import { ObjectNotFoundError, ObjectStore, type S3Settings } from '../cloud/object-store.ts';
 import type { Logger } from '../log.ts';
@@ -94,6 +94,8 @@ interface OpenFile {
 
 const MiB = 1024 * 1024;
 const OPEN_FILES = 16;
+/** Writes and reads at least this large are checksummed on libuv's pool, not on the event loop's thread that every session shares. */
+const OFF_THREAD_CRC_BYTES = 256 * 1024;
 /** Writes at least this large start their writeback at once (see startWriteback()). */
 const WRITEBACK_MIN_BYTES = MiB;
 const RETRY_MIN_MS = 1_000;
@@ -448,30 +450,46 @@ export class CacheEngine {
     const file = await this.file(extent, true);
     const { handle } = file;
     file.verified = undefined;
-    const crcs: number[] = [];
-    const pieceCrcs = pieces.map(() => 0);
-    // Each new byte is checksummed once: its CRC goes into its block's and its piece's.
-    const fold = (from: number, to: number, crc = 0) => {
-      forEachSlice(pieces, offset, from, to, (slice, i) => {
-        const sliceCrc = crc32c(slice);
-        crc = crc32cCombine(crc, sliceCrc, slice.length);
-        pieceCrcs[i] = crc32cCombine(pieceCrcs[i]!, sliceCrc, slice.length);
-      });
-      return crc;
-    };
+    const span = (b: number) => ({ from: b * BLOCK, to: Math.min((b + 1) * BLOCK, size) });
+    const covered = (b: number) => offset <= span(b).from && end >= span(b).to;
+    const appended = (b: number) => offset === before && span(b).from < before && end >= span(b).to;
+    // A block the write covers only in part (or not at all: a gap it leaves) is checksummed whole, its old bytes verified, before the write.
+    const patched = new Map<number, number>();
     for (let b = first; b <= last; b++) {
-      const from = b * BLOCK;
-      const to = Math.min(from + BLOCK, size);
-      if (offset <= from && end >= to) {
-        crcs.push(fold(from, to));
-      } else if (offset === before && from < before && end >= to) {
-        crcs.push(fold(offset, to, extent.crcs[b])); // appending to a partial block
-      } else {
-        fold(from, to);
-        crcs.push(crc32c(await this.patchedBlock(handle, extent, b, to - from, offset, pieces)));
-      }
+      if (!covered(b) && !appended(b)) patched.set(b, crc32c(await this.patchedBlock(handle, extent, b, span(b).to - span(b).from, offset, pieces)));
     }
-    await writeFully(handle, pieces, offset);
+    // Each new byte is checksummed once: its CRC goes into its block's and its piece's.
+    const checksums = (crcOf: (slice: Uint8Array) => number) => {
+      const crcs: number[] = [];
+      const pieceCrcs = pieces.map(() => 0);
+      const fold = (from: number, to: number, crc = 0) => {
+        forEachSlice(pieces, offset, from, to, (slice, i) => {
+          const sliceCrc = crcOf(slice);
+          crc = crc32cCombine(crc, sliceCrc, slice.length);
+          pieceCrcs[i] = crc32cCombine(pieceCrcs[i]!, sliceCrc, slice.length);
+        });
+        return crc;
+      };
+      for (let b = first; b <= last; b++) {
+        const { from, to } = span(b);
+        if (covered(b)) crcs.push(fold(from, to));
+        else if (appended(b)) crcs.push(fold(offset, to, extent.crcs[b]));
+        else {
+          fold(from, to); // for the pieces' CRCs: the block's was taken whole
+          crcs.push(patched.get(b)!);
+        }
+      }
+      return { crcs, pieceCrcs };
+    };
+    // A large write's checksums are taken on libuv's pool while the write runs.
+    let sums: { crcs: number[]; pieceCrcs: number[] };
+    if (length >= OFF_THREAD_CRC_BYTES) {
+      [sums] = await Promise.all([withCrcsOffThread(checksums), writeFully(handle, pieces, offset)]);
+    } else {
+      sums = checksums(crc32c);
+      await writeFully(handle, pieces, offset);
+    }
+    const { crcs, pieceCrcs } = sums;
     extent.resize(size);
     crcs.forEach((c, i) => {
       extent.crcs[first + i] = c;
@@ -551,7 +569,7 @@ export class CacheEngine {
     try {
       await readFully(file.handle, buffer, start);
       let blocks: number[];
-      ({ blocks, ranges } = blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths));
+      ({ blocks, ranges } = size >= OFF_THREAD_CRC_BYTES ? await blockAndRangeCrcsOffThread(buffer, BLOCK, offset - start, lengths) : blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths));
       blocks.forEach((crc, i) => {
         if (crc !== extent.crcs[first + i]) throw new CacheCorruptionError(extent.key, first + i);
       });

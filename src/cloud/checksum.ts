@@ -1,6 +1,6 @@
 // CRC32C over fixed-size blocks: the unit in which every byte read back from
 // disk or cloud is checked.
-import { crc32c } from '../crc32c/crc32c.ts';
+import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
 
 /** CRC32C of each `blockSize` slice of `data` (the last may be shorter). */
 export function blockCrcs(data: Uint8Array, blockSize: number): number[] {
@@ -106,6 +106,15 @@ export function regroup(known: BlockChecksums, size: number, blockSize: number):
  * consecutive ranges of `lengths` laid end to end from `from`.
  */
 export function blockAndRangeCrcs(data: Uint8Array, blockSize: number, from: number, lengths: readonly number[]): { blocks: number[]; ranges: number[] } {
+  return blocksAndRanges(data, blockSize, from, lengths, crc32c);
+}
+
+/** blockAndRangeCrcs() with the checksums taken off the event loop's thread: `data` must not change until it resolves. */
+export function blockAndRangeCrcsOffThread(data: Uint8Array, blockSize: number, from: number, lengths: readonly number[]): Promise<{ blocks: number[]; ranges: number[] }> {
+  return withCrcsOffThread((crcOf) => blocksAndRanges(data, blockSize, from, lengths, crcOf));
+}
+
+function blocksAndRanges(data: Uint8Array, blockSize: number, from: number, lengths: readonly number[], crcOf: (slice: Uint8Array) => number): { blocks: number[]; ranges: number[] } {
   const blocks: number[] = [];
   const ranges: number[] = [];
   let r = 0;
@@ -120,7 +129,7 @@ export function blockAndRangeCrcs(data: Uint8Array, blockSize: number, from: num
     const inRange = r < lengths.length && at >= rangeStart;
     const blockEnd = Math.min(data.length, (Math.floor(at / blockSize) + 1) * blockSize);
     const next = r < lengths.length ? Math.min(blockEnd, inRange ? rangeStart + lengths[r]! : rangeStart) : blockEnd;
-    const crc = crc32c(data.subarray(at, next));
+    const crc = crcOf(data.subarray(at, next));
     blockCrc = crc32cCombine(blockCrc, crc, next - at);
     if (next === blockEnd) {
       blocks.push(blockCrc);

@@ -7,10 +7,15 @@
  *
  * crc32c(data: Uint8Array, previous = 0): number continues a CRC: the CRC of
  * a followed by b is crc32c(b, crc32c(a)).
+ *
+ * crc32cEach(slices: Uint8Array[]): Promise<number[]> takes the CRC of each
+ * slice on a thread of libuv's pool, so that the event loop's thread, which
+ * carries every session, spends nothing on a large write or read's checksums.
  */
 #include <node_api.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #define POLY 0x82F63B78u /* reflected */
 
@@ -107,6 +112,101 @@ static napi_value crc32c(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* One crc32cEach() call: the slices' memory, kept alive by a reference to the array that holds them. */
+struct each {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref slices;
+  uint32_t count;
+  const uint8_t **data;
+  size_t *lengths;
+  uint32_t *crcs;
+};
+
+static void each_free(napi_env env, struct each *e) {
+  if (e->slices) napi_delete_reference(env, e->slices);
+  free(e->data);
+  free(e->lengths);
+  free(e->crcs);
+  free(e);
+}
+
+static void each_execute(napi_env env, void *arg) {
+  (void)env;
+  struct each *e = arg;
+  for (uint32_t i = 0; i < e->count; i++) e->crcs[i] = crc_best(0, e->data[i], e->lengths[i]);
+}
+
+static void each_complete(napi_env env, napi_status status, void *arg) {
+  struct each *e = arg;
+  napi_value result;
+  if (status == napi_ok && napi_create_array_with_length(env, e->count, &result) == napi_ok) {
+    for (uint32_t i = 0; i < e->count; i++) {
+      napi_value crc;
+      napi_create_uint32(env, e->crcs[i], &crc);
+      napi_set_element(env, result, i, crc);
+    }
+    napi_resolve_deferred(env, e->deferred, result);
+  } else {
+    napi_value message, error;
+    napi_create_string_utf8(env, "crc32cEach: the checksums could not be taken", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, NULL, message, &error);
+    napi_reject_deferred(env, e->deferred, error);
+  }
+  napi_delete_async_work(env, e->work);
+  each_free(env, e);
+}
+
+static napi_value crc32c_each(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  bool is_array = false;
+  uint32_t count = 0;
+  if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &count) != napi_ok) {
+    napi_throw_type_error(env, NULL, "crc32cEach: slices must be an array of Uint8Array");
+    return NULL;
+  }
+  struct each *e = calloc(1, sizeof *e);
+  if (!e) return NULL;
+  e->count = count;
+  e->data = calloc(count ? count : 1, sizeof *e->data);
+  e->lengths = calloc(count ? count : 1, sizeof *e->lengths);
+  e->crcs = calloc(count ? count : 1, sizeof *e->crcs);
+  if (!e->data || !e->lengths || !e->crcs) {
+    each_free(env, e);
+    napi_throw_error(env, NULL, "crc32cEach: out of memory");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value slice;
+    bool is_typed_array = false;
+    napi_typedarray_type type;
+    void *data;
+    if (napi_get_element(env, argv[0], i, &slice) != napi_ok || napi_is_typedarray(env, slice, &is_typed_array) != napi_ok || !is_typed_array ||
+        napi_get_typedarray_info(env, slice, &type, &e->lengths[i], &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+      each_free(env, e);
+      napi_throw_type_error(env, NULL, "crc32cEach: slices must be an array of Uint8Array");
+      return NULL;
+    }
+    e->data[i] = data;
+  }
+  napi_value promise, name;
+  if (napi_create_reference(env, argv[0], 1, &e->slices) != napi_ok || napi_create_promise(env, &e->deferred, &promise) != napi_ok) {
+    each_free(env, e);
+    return NULL;
+  }
+  napi_create_string_utf8(env, "crc32cEach", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, each_execute, each_complete, e, &e->work) != napi_ok || napi_queue_async_work(env, e->work) != napi_ok) {
+    napi_value message, error;
+    napi_create_string_utf8(env, "crc32cEach: could not queue the work", NAPI_AUTO_LENGTH, &message);
+    napi_create_error(env, NULL, message, &error);
+    napi_reject_deferred(env, e->deferred, error);
+    each_free(env, e);
+  }
+  return promise;
+}
+
 NAPI_MODULE_INIT() {
   for (uint32_t i = 0; i < 256; i++) {
     uint32_t c = i;
@@ -123,5 +223,7 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "crc32c", NAPI_AUTO_LENGTH, crc32c, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "crc32c", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "crc32cEach", NAPI_AUTO_LENGTH, crc32c_each, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "crc32cEach", fn) != napi_ok) return NULL;
   return exports;
 }

@@ -3,9 +3,33 @@
 // objects. Native (src/crc32c/crc32c.c, built by `npm ci` through node-gyp).
 import { createRequire } from 'node:module';
 
-const addon = createRequire(import.meta.url)('../../build/Release/crc32c.node') as { crc32c(data: Uint8Array, previous: number): number };
+const addon = createRequire(import.meta.url)('../../build/Release/crc32c.node') as {
+  crc32c(data: Uint8Array, previous: number): number;
+  crc32cEach(slices: readonly Uint8Array[]): Promise<number[]>;
+};
 
 /** The CRC32C of `data`, continuing `previous`: crc32c(b, crc32c(a)) is the CRC of a then b. Unsigned. */
 export function crc32c(data: Uint8Array, previous = 0): number {
   return addon.crc32c(data, previous);
+}
+
+/** The CRC32C of each slice, taken on a thread of libuv's pool: the slices must not change until it resolves. */
+export function crc32cEach(slices: readonly Uint8Array[]): Promise<number[]> {
+  return addon.crc32cEach(slices);
+}
+
+/**
+ * Runs `walk`, a computation over the CRC32Cs of slices it asks for in an
+ * order that depends only on its inputs, with those CRCs taken off this
+ * thread: a first run learns the slices, a second gets their CRCs.
+ */
+export async function withCrcsOffThread<T>(walk: (crcOf: (slice: Uint8Array) => number) => T): Promise<T> {
+  const slices: Uint8Array[] = [];
+  walk((slice) => {
+    slices.push(slice);
+    return 0;
+  });
+  const crcs = await crc32cEach(slices);
+  let next = 0;
+  return walk(() => crcs[next++]!);
 }

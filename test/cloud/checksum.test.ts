@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { blockAndRangeCrcs, blockCrcs, crc32cCombine, decodeCrcs, encodeCrcs, regroup } from '../../src/cloud/checksum.ts';
+import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, blockCrcs, crc32cCombine, decodeCrcs, encodeCrcs, regroup } from '../../src/cloud/checksum.ts';
 import { crc32c } from '../../src/crc32c/crc32c.ts';
 
 describe('CRC32C blocks', () => {
@@ -40,6 +40,19 @@ describe('CRC32C blocks', () => {
       ),
     );
     assert.throws(() => blockAndRangeCrcs(Buffer.alloc(10), 4, 8, [3]), RangeError);
+  });
+
+  it('takes the same CRCs off the event loop\'s thread', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 5000 }), fc.integer({ min: 1, max: 1500 }), fc.array(fc.nat({ max: 1200 }), { maxLength: 12 }), async (bytes, blockSize, wanted) => {
+        const data = Buffer.from(bytes);
+        const lengths: number[] = [];
+        let end = 0;
+        for (const l of wanted) if (end + l <= data.length) lengths.push(l), (end += l);
+        assert.deepEqual(await blockAndRangeCrcsOffThread(data, blockSize, 0, lengths), blockAndRangeCrcs(data, blockSize, 0, lengths));
+      }),
+      { numRuns: 50 },
+    );
   });
 
   it('regroups block CRCs into larger blocks exactly as computing them afresh', () => {

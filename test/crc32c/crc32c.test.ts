@@ -1,7 +1,7 @@
 // The native CRC32C every checksum of the gateway goes through.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { crc32c } from '../../src/crc32c/crc32c.ts';
+import { crc32c, crc32cEach, withCrcsOffThread } from '../../src/crc32c/crc32c.ts';
 
 /** Bit by bit, straight from the definition: the reference the native code is held to. */
 function reference(data: Uint8Array, previous = 0): number {
@@ -45,5 +45,20 @@ describe('CRC32C', () => {
     assert.equal(crc32c(shared), crc32c(Buffer.alloc(5000, 0x5a)));
     assert.throws(() => crc32c('123456789' as unknown as Uint8Array), TypeError);
     assert.throws(() => crc32c(new Uint16Array(4) as unknown as Uint8Array), TypeError);
+  });
+
+  it('crc32cEach takes each slice\'s CRC off the event loop\'s thread, agreeing with crc32c', async () => {
+    const data = randomBytes(600_000);
+    const slices = [data.subarray(0, 0), data.subarray(3, 4), data.subarray(7, 4102), data.subarray(1, 4099), data.subarray(11, 11 + 262_144), data];
+    assert.deepEqual(await crc32cEach(slices), slices.map((s) => crc32c(s)));
+    assert.deepEqual(await crc32cEach([]), []);
+    assert.throws(() => crc32cEach('x' as unknown as Uint8Array[]), TypeError);
+    assert.throws(() => crc32cEach([Buffer.alloc(1), 'x' as unknown as Uint8Array]), TypeError);
+  });
+
+  it('withCrcsOffThread gives a computation over slice CRCs the same result as taking them here', async () => {
+    const data = randomBytes(300_000);
+    const walk = (crcOf: (slice: Uint8Array) => number) => [0, 1000, 70_000, 250_000].map((at, i, cuts) => crcOf(data.subarray(at, cuts[i + 1] ?? data.length)));
+    assert.deepEqual(await withCrcsOffThread(walk), walk(crc32c));
   });
 });
