@@ -160,6 +160,8 @@ export class Cartridge implements TapeMedium {
   private readonly touched = new Set<string>();
   /** Segments dropped by a rewrite: deleted once a durable manifest no longer counts them. */
   private garbage: number[] = [];
+  /** Deletions of garbage segments, one after another, after the sync point that let them go. */
+  private deletions: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly store: CartridgeStore,
@@ -485,12 +487,32 @@ export class Cartridge implements TapeMedium {
     this.touched.clear();
     await this.writeManifest();
     for (const segment of this.segments) segment.durableObjects = segment.objects;
-    const dropped = this.garbage;
+    this.deleteInBackground(this.garbage);
     this.garbage = [];
-    for (const seq of dropped) {
-      await this.store.delete(this.keys.data(seq));
-      await this.store.delete(this.keys.index(seq));
-    }
+  }
+
+  /**
+   * Deletes garbage segments after the sync point, which does not wait for it:
+   * on a tape rewritten from the start they took 0.2 s of every WRITE
+   * FILEMARKS. One that fails is garbage again, for the next sync point.
+   */
+  private deleteInBackground(seqs: readonly number[]): void {
+    if (seqs.length === 0) return;
+    this.deletions = this.deletions.then(async () => {
+      for (const seq of seqs) {
+        try {
+          await this.store.delete(this.keys.data(seq));
+          await this.store.delete(this.keys.index(seq));
+        } catch {
+          this.garbage.push(seq);
+        }
+      }
+    });
+  }
+
+  /** Resolves once the garbage segments let go so far are deleted (or are garbage again after failing). */
+  deleted(): Promise<void> {
+    return this.deletions;
   }
 
   private async writeManifest(): Promise<void> {

@@ -45,8 +45,9 @@ export class Cartridges implements CartridgeFactory {
     return Cartridge.open(this.store, barcode, { readOnly: record?.readOnly === true });
   }
 
-  /** The drive is done with it (already flushed): remember how full it is. */
+  /** The drive is done with it (already flushed): its garbage segments deleted, remember how full it is. */
   async closeCartridge(medium: TapeMedium): Promise<void> {
+    if (medium instanceof Cartridge) await medium.deleted();
     const record = await this.tapes.get(medium.barcode);
     if (record) await this.tapes.put({ ...record, usedBytes: medium.capacity().usedBytes });
   }

@@ -151,6 +151,34 @@ describe('cartridges on the engine', function () {
     assert.equal(tape.capacity().usedBytes, 5 * 10 * KiB + 300);
   });
 
+  it('a sync point after a rewrite from the start does not wait for the old segments to be deleted, which follows', async () => {
+    const tape = await create('TEST06L5');
+    await tape.writeRecords(Array.from({ length: 20 }, (_, i) => record(i)));
+    await tape.writeFilemarks(1);
+    await tape.flush();
+    const oldKeys = [1, 2, 3].map((seq) => cartridgeKeys('TEST06L5').data(seq));
+    for (const key of oldKeys) assert.ok((await opened.engine.size(key)) !== undefined, `${key} holds the first write`);
+    // A stand-in for a slow delete (a busy disk or catalog): the engine's deletes wait until the test lets them go.
+    let letGo = (): void => undefined;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    const store = opened.engine;
+    const deleteLater = store.delete.bind(store);
+    store.delete = async (key: string) => {
+      await held;
+      return deleteLater(key);
+    };
+    await tape.rewind();
+    await tape.writeRecords([record(100, 300)]);
+    await tape.writeFilemarks(1);
+    await tape.flush();
+    assert.ok((await opened.engine.size(oldKeys[1]!)) !== undefined, 'the sync point came back before any deletion');
+    letGo();
+    await tape.deleted();
+    for (const key of oldKeys) assert.equal(await opened.engine.size(key), undefined, `${key} deleted after it`);
+    await tape.rewind();
+    assert.deepEqual(shape(await readAll(tape)), ['r300', 'FM', 'EOD']);
+  });
+
   it('spaces over records and filemarks both ways, stopping where SSC says', async () => {
     const tape = await create();
     // objects: 0 r, 1 r, 2 FM, 3 r, 4 r, 5 r, 6 FM, 7 r
