@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { Asc, buildSense, internalTargetFailure, scsiError, SenseKey, ScsiError } from '../../scsi/sense.ts';
 import { Status, type Nexus, type ScsiCommand, type ScsiResponse, type TaskAttribute, type TaskManagementFunction } from '../../scsi/types.ts';
+import { BufferPool } from '../buffers/buffer-pool.ts';
 import { CommandWindow } from './command-window.ts';
 import type { LoginAgreement } from './login.ts';
 import {
@@ -37,7 +38,6 @@ import {
 import type { SessionRegistry } from './session-registry.ts';
 import type { IscsiTargetDefinition } from './target-definition.ts';
 import { decodeTextData, encodeTextData, type KeyValue } from './text.ts';
-import { BufferPool } from '../buffers/buffer-pool.ts';
 import { WriteCollector } from './write-collector.ts';
 
 /** Largest write we buffer for one command; larger ones are refused before any allocation. */
