@@ -112,7 +112,12 @@ static napi_value crc32c(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* One crc32cEach() call: the slices' memory, kept alive by a reference to the array that holds them. */
+/*
+ * One crc32cEach() call: the slices' memory, kept alive by a reference to an
+ * array of our own that holds them. Not the caller's array, which it may
+ * empty or refill before the work is done: then slices it alone held could be
+ * collected, and their memory freed, while a pool thread still reads them.
+ */
 struct each {
   napi_async_work work;
   napi_deferred deferred;
@@ -124,6 +129,7 @@ struct each {
 };
 
 static void each_free(napi_env env, struct each *e) {
+  if (e->work) napi_delete_async_work(env, e->work);
   if (e->slices) napi_delete_reference(env, e->slices);
   free(e->data);
   free(e->lengths);
@@ -153,7 +159,6 @@ static void each_complete(napi_env env, napi_status status, void *arg) {
     napi_create_error(env, NULL, message, &error);
     napi_reject_deferred(env, e->deferred, error);
   }
-  napi_delete_async_work(env, e->work);
   each_free(env, e);
 }
 
@@ -168,7 +173,10 @@ static napi_value crc32c_each(napi_env env, napi_callback_info info) {
     return NULL;
   }
   struct each *e = calloc(1, sizeof *e);
-  if (!e) return NULL;
+  if (!e) {
+    napi_throw_error(env, NULL, "crc32cEach: out of memory");
+    return NULL;
+  }
   e->count = count;
   e->data = calloc(count ? count : 1, sizeof *e->data);
   e->lengths = calloc(count ? count : 1, sizeof *e->lengths);
@@ -176,6 +184,11 @@ static napi_value crc32c_each(napi_env env, napi_callback_info info) {
   if (!e->data || !e->lengths || !e->crcs) {
     each_free(env, e);
     napi_throw_error(env, NULL, "crc32cEach: out of memory");
+    return NULL;
+  }
+  napi_value held;
+  if (napi_create_array_with_length(env, count, &held) != napi_ok) {
+    each_free(env, e);
     return NULL;
   }
   for (uint32_t i = 0; i < count; i++) {
@@ -190,9 +203,13 @@ static napi_value crc32c_each(napi_env env, napi_callback_info info) {
       return NULL;
     }
     e->data[i] = data;
+    if (napi_set_element(env, held, i, slice) != napi_ok) {
+      each_free(env, e);
+      return NULL;
+    }
   }
   napi_value promise, name;
-  if (napi_create_reference(env, argv[0], 1, &e->slices) != napi_ok || napi_create_promise(env, &e->deferred, &promise) != napi_ok) {
+  if (napi_create_reference(env, held, 1, &e->slices) != napi_ok || napi_create_promise(env, &e->deferred, &promise) != napi_ok) {
     each_free(env, e);
     return NULL;
   }

@@ -13,7 +13,12 @@ export function crc32c(data: Uint8Array, previous = 0): number {
   return addon.crc32c(data, previous);
 }
 
-/** The CRC32C of each slice, taken on a thread of libuv's pool: the slices must not change until it resolves. */
+/**
+ * The CRC32C of each slice (unsigned, as crc32c() gives), taken on a thread of
+ * libuv's pool. The slices' bytes must not change until it resolves; the array
+ * may (the addon holds the slices itself). Anything but an array of
+ * Uint8Arrays throws a TypeError here, as crc32c() does.
+ */
 export function crc32cEach(slices: readonly Uint8Array[]): Promise<number[]> {
   return addon.crc32cEach(slices);
 }
