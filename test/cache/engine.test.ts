@@ -339,6 +339,53 @@ describe('cache engine against s3rver', function () {
     }
   });
 
+  it('writes pieces across several blocks, the first and last in part, with the right CRCs for pieces, blocks and readv ranges, after a reopen too', async () => {
+    const dir = await scratch();
+    const settings = { ...s3.settings, prefix: 'pieces/' };
+    const key = 'tape/P/seg';
+    let opened = await openEngine(dir, settings);
+    let model = Buffer.alloc(0);
+    const writes: { offset: number; lengths: number[] }[] = [];
+    const writev = async (offset: number, lengths: number[], salt: number) => {
+      let at = 0;
+      const data = pattern(key, lengths.reduce((a, b) => a + b), salt);
+      const pieces = lengths.map((l) => data.subarray(at, (at += l)));
+      assert.deepEqual(await opened.engine.writev(key, offset, pieces), pieces.map((p) => crc32c(p)), `the pieces' CRCs of the write at ${offset}`);
+      const next = Buffer.alloc(Math.max(model.length, offset + data.length));
+      model.copy(next);
+      data.copy(next, offset);
+      model = next;
+      writes.push({ offset, lengths });
+    };
+    const check = async (when: string) => {
+      assert.ok((await opened.engine.read(key, 0, model.length)).equals(model), `the bytes, ${when}`);
+      // Each write's pieces read back as ranges, and the whole extent in ranges that cut blocks at other places.
+      for (const { offset, lengths } of [...writes, { offset: 1, lengths: [262_140, 9, 524_288, 1_000_003, model.length - 1_786_441] }]) {
+        const got = await opened.engine.readv(key, offset, lengths);
+        let at = offset;
+        const want = lengths.map((l) => model.subarray(at, (at += l)));
+        assert.ok(got.data.equals(model.subarray(offset, at)), `readv's bytes at ${offset}, ${when}`);
+        assert.deepEqual(got.crcs, want.map((w) => crc32c(w)), `readv's CRCs at ${offset}, ${when}`);
+        got.release();
+      }
+    };
+    try {
+      // Large writes (their checksums taken on libuv's pool) and a small one (on this thread), 256 KiB blocks:
+      await writev(0, [2 * MiB + 1000], 0); // eight whole blocks and a partial last one
+      await writev(100_003, [5, 262_144, 1, 0, 300_000, 140_000, 77], 1); // inside: blocks 0 and 3 in part, pieces across 1 and 2
+      await writev(2 * MiB + 1000, [10_000, 500_000, 3], 2); // an append to the partial last block, past two more boundaries
+      await writev(3 * 262_144 - 50, [20, 60, 1000], 3); // small, across a boundary
+      await writev(model.length + 5000, [262_145, 7], 4); // after a gap: the gap's block in part, then a partial last block
+      await check('after the writes');
+      await opened.engine.sync([key]);
+      await opened.close();
+      opened = await openEngine(dir, settings);
+      await check('after a reopen');
+    } finally {
+      await opened.close();
+    }
+  });
+
   it('reads a large range from the cache into a buffer it reuses only once the reader has released it', async () => {
     const opened = await openEngine(await scratch(), { ...s3.settings, prefix: 'reuse/' });
     try {
