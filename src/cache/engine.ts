@@ -445,8 +445,9 @@ export class CacheEngine {
     const before = extent.size;
     const end = offset + length;
     const size = Math.max(before, end);
+    // From the old end's block when the write leaves a gap; to the write's last block, not the extent's: those after it do not change.
     const first = Math.floor(Math.min(offset, before) / BLOCK);
-    const last = Math.floor((size - 1) / BLOCK);
+    const last = Math.floor((end - 1) / BLOCK);
     const file = await this.file(extent, true);
     const { handle } = file;
     file.verified = undefined;

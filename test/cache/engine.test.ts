@@ -9,6 +9,7 @@ import { crc32c } from '../../src/crc32c/crc32c.ts';
 import { ObjectNotFoundError, ObjectStore } from '../../src/cloud/object-store.ts';
 import { ChecksumMismatchError } from '../../src/cloud/retry.ts';
 import { CacheCorruptionError } from '../../src/cache/engine.ts';
+import { extentPath } from '../../src/cache/extent.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { MiB, metric, openEngine, pattern } from './helpers.ts';
 
@@ -218,6 +219,27 @@ describe('cache engine against s3rver', function () {
       await assert.rejects(opened.engine.read('dirty', 0, 10), CacheCorruptionError);
     } finally {
       await opened.engine.delete('dirty');
+      await opened.close();
+    }
+  });
+
+  it('reads and checks, for a write inside an extent, only the blocks the write covers in part, not those after it', async () => {
+    const dir = await scratch();
+    const opened = await openEngine(dir, { ...s3.settings, prefix: 'inside/' });
+    try {
+      const key = 'vol/v3/chunk-0';
+      const model = pattern(key, 4 * MiB);
+      await opened.engine.write(key, 0, model);
+      // Damage far after the write: a write that read the rest of the extent would trip over it.
+      const h = await open(extentPath(join(dir, 'cache'), key), 'r+');
+      await h.write(Buffer.from([model[3 * MiB + 10]! ^ 1]), 0, 1, 3 * MiB + 10);
+      await h.close();
+      const data = pattern(key, 300_000, 1);
+      assert.deepEqual(await opened.engine.writev(key, 100, [data.subarray(0, 7), data.subarray(7)]), [crc32c(data.subarray(0, 7)), crc32c(data.subarray(7))]);
+      data.copy(model, 100);
+      assert.ok((await opened.engine.read(key, 0, 2 * MiB)).equals(model.subarray(0, 2 * MiB)));
+      await assert.rejects(opened.engine.read(key, 3 * MiB, 100), CacheCorruptionError, 'the damage is still found by a read');
+    } finally {
       await opened.close();
     }
   });
