@@ -76,7 +76,6 @@ interface QueueEntry {
   seq: number;
 }
 
-/** An extent file kept open, with the block last read and verified from it. */
 /** Bytes read; `crcs` of the ranges asked for when they came from checked blocks; `release` gives a reusable buffer back. */
 interface Read {
   data: Buffer;
@@ -86,6 +85,7 @@ interface Read {
 
 const noRelease = (): void => undefined;
 
+/** An extent file kept open, with the block last read and verified from it. */
 interface OpenFile {
   handle: FileHandle;
   /** Its bytes are never written to once kept: read() hands out views of them. */
