@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { Asc, buildSense, internalTargetFailure, scsiError, SenseKey, ScsiError } from '../../scsi/sense.ts';
 import { Status, type Nexus, type ScsiCommand, type ScsiResponse, type TaskAttribute, type TaskManagementFunction } from '../../scsi/types.ts';
 import { BufferPool } from '../buffers/buffer-pool.ts';
+import { releaseOnce } from '../buffers/release-once.ts';
 import { CommandWindow } from './command-window.ts';
 import type { LoginAgreement } from './login.ts';
 import {
@@ -343,13 +344,10 @@ export class Session {
   /** One hold of the task's data buffer by the logical unit; the function returned ends it. */
   private hold(task: Task): () => void {
     task.holds++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
+    return releaseOnce(() => {
       task.holds--;
       this.giveBackIfUnheld(task);
-    };
+    });
   }
 
   /** The command's data buffer goes back to the pool once the command is over and nothing holds it. */

@@ -5,6 +5,7 @@
 // whole data, because nothing it counts is modified before a newer manifest
 // replaces it: new data after a rewrite goes to a new segment, and segments
 // dropped by a rewrite are deleted only after the manifest that drops them.
+import { releaseOnce } from '../buffers/release-once.ts';
 import { crc32c } from '../crc32c/crc32c.ts';
 import {
   EndOfPartitionError,
@@ -326,13 +327,10 @@ export class Cartridge implements TapeMedium {
     }
     // Lent before the wait, so that the piece cannot go back to the store meanwhile.
     piece.lent++;
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
+    const release = releaseOnce(() => {
       piece.lent--;
       this.giveBackIfUnused(piece);
-    };
+    });
     try {
       const { data, crcs } = await piece.read;
       const from = index.offsets[at] - piece.start;

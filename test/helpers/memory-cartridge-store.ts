@@ -3,6 +3,7 @@
 // or S3. `syncs` counts sync points. With `lending`, it also reads as the engine
 // does, through readv() with a release() for each read, and `lent` counts the
 // reads not yet released.
+import { releaseOnce } from '../../src/buffers/release-once.ts';
 import { crc32c } from '../../src/crc32c/crc32c.ts';
 import type { CartridgeStore } from '../../src/tape/cartridge.ts';
 
@@ -21,12 +22,7 @@ export class MemoryCartridgeStore implements CartridgeStore {
     let at = 0;
     const crcs = lengths.map((l) => crc32c(data.subarray(at, (at += l))) >>> 0);
     this.lent++;
-    let released = false;
-    const release = (): void => {
-      if (!released) this.lent--;
-      released = true;
-    };
-    return { data, crcs, release };
+    return { data, crcs, release: releaseOnce(() => this.lent--) };
   }
 
   async write(key: string, offset: number, data: Uint8Array): Promise<void> {

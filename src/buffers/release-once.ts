@@ -1,0 +1,12 @@
+// Releases of lent buffers may come twice (a transport that sends and also
+// aborts, a reader that releases in a finally): only the first may count.
+
+/** `release`, run the first time the returned function is called and never again. */
+export function releaseOnce(release: () => void): () => void {
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    release();
+  };
+}
