@@ -1,8 +1,9 @@
 // Frames PDUs out of a TCP byte stream. Checks lengths before allocating and
-// digests when negotiated. A data segment that lies within one socket chunk is
-// handed on as a slice of it (no copy); one that spans chunks is copied once,
-// into the buffer `placement` names for it (Data-Out straight into its
-// command's buffer) or else into a new one.
+// digests when negotiated. It streams: bytes are copied out of each chunk as
+// they arrive, the header into a buffer of its own and the data segment
+// straight into the buffer `placement` names for it (Data-Out into its
+// command's buffer) or else into a new one. So it keeps no reference to a
+// chunk, and the socket can read every chunk into the same memory.
 import { BHS_LENGTH, dataSegmentLengthOf, totalAhsLengthOf, type RawPdu } from './pdu.ts';
 import { crc32c } from '../crc32c/crc32c.ts';
 
@@ -26,89 +27,109 @@ export class FramingError extends Error {}
 
 const EMPTY: Buffer = Buffer.alloc(0);
 
+/** A buffer being filled from the stream. */
+class Filling {
+  filled = 0;
+  constructor(readonly buffer: Buffer) {}
+
+  get full(): boolean {
+    return this.filled === this.buffer.length;
+  }
+}
+
+/** The PDU whose header has arrived: its data segment and trailer (padding, data digest) are still coming. */
+interface Framing {
+  readonly bhs: Buffer;
+  readonly ahs: Buffer;
+  readonly data: Filling;
+  readonly trailer: Filling;
+}
+
 export class PduReader {
+  /** Pushed bytes not yet copied out: borrowed from the caller until next() returns undefined. */
   private chunks: Buffer[] = [];
-  private buffered = 0;
+  /** Bytes of chunks[0] already copied out. */
+  private offset = 0;
+  /** The header of the next PDU, as far as it has arrived. */
+  private header = new Filling(Buffer.allocUnsafe(BHS_LENGTH));
+  private framing: Framing | undefined;
   placement: DataPlacement | undefined;
 
   constructor(readonly limits: ReaderLimits) {}
 
+  /** The caller may reuse `chunk`'s memory once next() has returned undefined: every byte is copied out by then. */
   push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    if (chunk.length > 0) this.chunks.push(chunk);
   }
 
-  /** The next whole PDU, or undefined until more bytes arrive. Throws FramingError. */
+  /** The next whole PDU, or undefined when the pushed bytes are used up. Throws FramingError. */
   next(): FramedPdu | undefined {
-    if (this.buffered < BHS_LENGTH) return undefined;
-    const peeked = this.peek(BHS_LENGTH);
-    const ahsLength = totalAhsLengthOf(peeked);
-    const dataLength = dataSegmentLengthOf(peeked);
-    if (dataLength > this.limits.maxDataSegmentLength) {
-      throw new FramingError(`data segment of ${dataLength} bytes exceeds MaxRecvDataSegmentLength ${this.limits.maxDataSegmentLength}`);
-    }
-    const headerLength = BHS_LENGTH + ahsLength + (this.limits.headerDigest ? 4 : 0);
-    const paddedData = (dataLength + 3) & ~3;
-    const total = headerLength + paddedData + (this.limits.dataDigest && dataLength > 0 ? 4 : 0);
-    if (this.buffered < total) return undefined;
-
-    const head = this.take(headerLength);
-    if (this.limits.headerDigest) {
-      const expected = head.readUInt32LE(BHS_LENGTH + ahsLength);
-      if (crc32c(head.subarray(0, BHS_LENGTH + ahsLength)) !== expected) {
-        throw new FramingError('header digest mismatch');
+    if (!this.framing) {
+      if (!this.fill(this.header)) return undefined;
+      if (this.header.buffer.length === BHS_LENGTH && this.headerLength() > BHS_LENGTH) {
+        this.header = this.grown(this.header, this.headerLength());
+        if (!this.fill(this.header)) return undefined;
       }
+      this.framing = this.frame(this.header.buffer);
+      this.header = new Filling(Buffer.allocUnsafe(BHS_LENGTH));
     }
-    const bhs = headerLength === BHS_LENGTH ? head : head.subarray(0, BHS_LENGTH);
-    let data: Buffer = EMPTY;
-    let pad: Buffer = EMPTY;
-    if (dataLength > 0) {
-      const destination = this.placement?.(bhs, dataLength);
-      if (destination?.length === dataLength) {
-        data = this.take(dataLength, destination);
-        if (paddedData > dataLength) pad = this.take(paddedData - dataLength);
-      } else {
-        const padded = this.take(paddedData);
-        data = paddedData === dataLength ? padded : padded.subarray(0, dataLength);
-        if (this.limits.dataDigest) pad = padded.subarray(dataLength);
-      }
-    }
-    const pdu: RawPdu = { bhs, ahs: ahsLength === 0 ? EMPTY : head.subarray(BHS_LENGTH, BHS_LENGTH + ahsLength), data };
-    if (this.limits.dataDigest && dataLength > 0) {
-      const expected = this.take(4).readUInt32LE(0);
-      if (crc32c(pad, crc32c(data)) !== expected) return { kind: 'data-digest-error', pdu };
+    const framing = this.framing;
+    if (!this.fill(framing.data) || !this.fill(framing.trailer)) return undefined;
+    this.framing = undefined;
+    const data = framing.data.buffer;
+    const pdu: RawPdu = { bhs: framing.bhs, ahs: framing.ahs, data };
+    if (this.limits.dataDigest && data.length > 0) {
+      const trailer = framing.trailer.buffer;
+      const pad = trailer.subarray(0, trailer.length - 4);
+      if (crc32c(pad, crc32c(data)) !== trailer.readUInt32LE(trailer.length - 4)) return { kind: 'data-digest-error', pdu };
     }
     return { kind: 'pdu', pdu };
   }
 
-  private peek(length: number): Buffer {
-    const first = this.chunks[0];
-    if (first.length >= length) return first.subarray(0, length);
-    return Buffer.concat(this.chunks, length);
+  /** The whole header's length, from its first BHS_LENGTH bytes. */
+  private headerLength(): number {
+    return BHS_LENGTH + totalAhsLengthOf(this.header.buffer) + (this.limits.headerDigest ? 4 : 0);
   }
 
-  /** The next `length` bytes: a slice of a chunk when they lie in one, else a copy (into `into` when given, always). */
-  private take(length: number, into?: Buffer): Buffer {
-    this.buffered -= length;
-    const first = this.chunks[0];
-    if (!into && first.length > length) {
-      this.chunks[0] = first.subarray(length);
-      return first.subarray(0, length);
+  private grown(from: Filling, length: number): Filling {
+    const to = new Filling(Buffer.allocUnsafe(length));
+    to.filled = from.buffer.copy(to.buffer);
+    return to;
+  }
+
+  /** Checks a complete header and decides where its data segment goes. */
+  private frame(head: Buffer): Framing {
+    const ahsLength = totalAhsLengthOf(head);
+    const dataLength = dataSegmentLengthOf(head);
+    if (dataLength > this.limits.maxDataSegmentLength) {
+      throw new FramingError(`data segment of ${dataLength} bytes exceeds MaxRecvDataSegmentLength ${this.limits.maxDataSegmentLength}`);
     }
-    if (!into && first.length === length) {
-      this.chunks.shift();
-      return first;
+    if (this.limits.headerDigest) {
+      const expected = head.readUInt32LE(BHS_LENGTH + ahsLength);
+      if (crc32c(head.subarray(0, BHS_LENGTH + ahsLength)) !== expected) throw new FramingError('header digest mismatch');
     }
-    const out = into ?? Buffer.allocUnsafe(length);
-    let filled = 0;
-    while (filled < length) {
+    const bhs = head.length === BHS_LENGTH ? head : head.subarray(0, BHS_LENGTH);
+    const ahs = ahsLength === 0 ? EMPTY : head.subarray(BHS_LENGTH, BHS_LENGTH + ahsLength);
+    if (dataLength === 0) return { bhs, ahs, data: new Filling(EMPTY), trailer: new Filling(EMPTY) };
+    const placed = this.placement?.(bhs, dataLength);
+    const data = placed?.length === dataLength ? placed : Buffer.allocUnsafe(dataLength);
+    const trailerLength = ((4 - (dataLength & 3)) & 3) + (this.limits.dataDigest ? 4 : 0);
+    return { bhs, ahs, data: new Filling(data), trailer: new Filling(trailerLength === 0 ? EMPTY : Buffer.allocUnsafe(trailerLength)) };
+  }
+
+  /** Copies pushed bytes into `target` until it is full (true) or they run out (false). */
+  private fill(target: Filling): boolean {
+    while (!target.full) {
       const chunk = this.chunks[0];
-      const n = Math.min(chunk.length, length - filled);
-      chunk.copy(out, filled, 0, n);
-      filled += n;
-      if (n === chunk.length) this.chunks.shift();
-      else this.chunks[0] = chunk.subarray(n);
+      if (!chunk) return false;
+      const n = chunk.copy(target.buffer, target.filled, this.offset, this.offset + target.buffer.length - target.filled);
+      target.filled += n;
+      this.offset += n;
+      if (this.offset === chunk.length) {
+        this.chunks.shift();
+        this.offset = 0;
+      }
     }
-    return out;
+    return true;
   }
 }

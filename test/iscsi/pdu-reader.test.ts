@@ -2,6 +2,7 @@
 // and its placement of data segments (Data-Out straight into its command's buffer).
 import assert from 'node:assert/strict';
 import { digestOf } from '../../src/iscsi/digest.ts';
+import { crc32c } from '../../src/crc32c/crc32c.ts';
 import { BHS_LENGTH, Opcode } from '../../src/iscsi/pdu.ts';
 import { PduReader } from '../../src/iscsi/pdu-reader.ts';
 import { pattern } from '../helpers/fabric.ts';
@@ -61,4 +62,49 @@ describe('iSCSI PDU reader', () => {
     assert.ok(reader.next()?.pdu.data.equals(data.subarray(0, 5)));
     assert.equal(reader.next(), undefined);
   });
+
+  it('keeps no byte of a chunk once next() has returned undefined, so a socket can read every chunk into the same memory', () => {
+    // A text request with a 4-byte AHS and both digests, then a Data-Out placed in its command's buffer.
+    const bhs = Buffer.alloc(BHS_LENGTH);
+    bhs[0] = Opcode.TextRequest;
+    bhs[4] = 1;
+    bhs.writeUIntBE(data.length, 5, 3);
+    bhs.writeUInt32BE(0x1234, 16);
+    const ahs = Buffer.from([1, 2, 3, 4]);
+    const pad = Buffer.alloc((4 - (data.length & 3)) & 3);
+    const headerDigest = Buffer.alloc(4);
+    headerDigest.writeUInt32LE(crc32c(Buffer.concat([bhs, ahs])));
+    const wire = Buffer.concat([bhs, ahs, headerDigest, data, pad, digestOf([data, pad]), withHeaderDigest(dataOut(data.subarray(0, 999), true))]);
+
+    for (const size of [1, 7, 48, 1000, 4096]) {
+      const reader = new PduReader({ maxDataSegmentLength: 65536, headerDigest: true, dataDigest: true });
+      const placed = Buffer.alloc(999);
+      reader.placement = (header) => (header[0] === Opcode.DataOut ? placed : undefined);
+      const shared = Buffer.alloc(size);
+      const framed = [];
+      for (let at = 0; at < wire.length; at += size) {
+        const n = wire.copy(shared, 0, at, at + size);
+        reader.push(shared.subarray(0, n));
+        for (let f = reader.next(); f; f = reader.next()) framed.push(f);
+        shared.fill(0xee);
+      }
+      assert.equal(framed.length, 2, `chunks of ${size}`);
+      const [text, out] = framed;
+      assert.equal(text!.kind, 'pdu');
+      assert.ok(text!.pdu.bhs.equals(bhs), `text header, chunks of ${size}`);
+      assert.ok(text!.pdu.ahs.equals(ahs));
+      assert.ok(text!.pdu.data.equals(data), `text data, chunks of ${size}`);
+      assert.equal(out!.kind, 'pdu');
+      assert.equal(out!.pdu.bhs.readUInt32BE(16), 7);
+      assert.equal(out!.pdu.data, placed);
+      assert.ok(placed.equals(data.subarray(0, 999)), `placed data, chunks of ${size}`);
+    }
+  });
 });
+
+/** A PDU without AHS given its header digest. */
+function withHeaderDigest(pdu: Buffer): Buffer {
+  const digest = Buffer.alloc(4);
+  digest.writeUInt32LE(crc32c(pdu.subarray(0, BHS_LENGTH)));
+  return Buffer.concat([pdu.subarray(0, BHS_LENGTH), digest, pdu.subarray(BHS_LENGTH)]);
+}
