@@ -16,13 +16,21 @@
  * only lets the next fdatasync find less to do. Without it the kernel keeps a
  * tape's data dirty until the sync point (a filemark), which then flushes all
  * of it while the drive waits.
+ *
+ * duplicateDescriptor(fd): a new descriptor for the same open file or socket
+ * (fcntl F_DUPFD_CLOEXEC), or an Error carrying the errno. The iSCSI portal
+ * uses it to take an accepted connection into a socket of its own making,
+ * one that reads into a buffer it reuses (Node offers that only to sockets
+ * it did not accept).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/uio.h>
 
 static napi_value read_cached(napi_env env, napi_callback_info info) {
@@ -106,11 +114,32 @@ static napi_value start_writeback(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value duplicate_descriptor(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  int32_t fd;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "duplicateDescriptor(fd: number >= 0)");
+    return NULL;
+  }
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) {
+    napi_throw_error(env, NULL, strerror(errno));
+    return NULL;
+  }
+  napi_value result;
+  napi_create_int32(env, copy, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "readCached", NAPI_AUTO_LENGTH, read_cached, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "readCached", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "startWriteback", NAPI_AUTO_LENGTH, start_writeback, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "startWriteback", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "duplicateDescriptor", NAPI_AUTO_LENGTH, duplicate_descriptor, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "duplicateDescriptor", fn) != napi_ok) return NULL;
   return exports;
 }

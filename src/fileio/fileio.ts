@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 const addon = createRequire(import.meta.url)('../../build/Release/fileio.node') as {
   readCached(fd: number, buffer: Uint8Array, position: number): number;
   startWriteback(fd: number, offset: number, length: number): void;
+  duplicateDescriptor(fd: number): number;
 };
 
 /**
@@ -21,4 +22,9 @@ export function readCached(fd: number, buffer: Uint8Array, position: number): nu
  */
 export function startWriteback(fd: number, offset: number, length: number): void {
   addon.startWriteback(fd, offset, length);
+}
+
+/** A new descriptor (close-on-exec) for the same file or socket as `fd`; throws with the system's message. */
+export function duplicateDescriptor(fd: number): number {
+  return addon.duplicateDescriptor(fd);
 }

@@ -63,7 +63,6 @@ export class Connection implements SessionConnection {
     this.writer = new PduWriter(socket);
     this.loginPhase = new LoginPhase(options.login);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.logger.debug({ err: error }, 'connection error'));
     socket.on('close', () => this.onClosed());
   }
@@ -110,7 +109,8 @@ export class Connection implements SessionConnection {
     return { statSN: this.statSN, expCmdSN: this.loginCmdSN, maxCmdSN: (this.loginCmdSN + this.options.services.commandWindow - 1) >>> 0 };
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes read from the socket, in memory the socket reuses once this returns (the reader copies what it keeps). */
+  receive(chunk: Buffer): void {
     if (this.closing) return;
     this.reader.push(chunk);
     try {

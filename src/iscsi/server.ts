@@ -6,7 +6,11 @@ import { Connection } from './connection.ts';
 import type { LoginContext } from './login.ts';
 import type { Session, SessionServices } from './session.ts';
 import { SessionRegistry } from './session-registry.ts';
+import { readIntoOneBuffer } from './socket-reads.ts';
 import { defaultSessionLimits, type IscsiServerOptions, type IscsiTargetDefinition, type TargetSessionLimits } from './target-definition.ts';
+
+/** What one read of a connection's socket can take: a 256 KiB Data-Out (tgt-tuned's segment size) in one system call. */
+const READ_BUFFER_BYTES = 256 * 1024 + 1024;
 
 export class IscsiServer {
   private readonly server: Server;
@@ -34,9 +38,12 @@ export class IscsiServer {
       commandWindow: this.limits.commandWindow,
       logger,
     };
-    this.server = createServer((socket) => {
+    this.server = createServer({ pauseOnConnect: true }, (accepted) => {
+      // Nothing is read before the connection exists: reads arrive on later turns of the event loop.
+      let connection: Connection;
+      const socket = readIntoOneBuffer(accepted, READ_BUFFER_BYTES, (bytes) => connection.receive(bytes));
       this.sockets.add(socket);
-      const connection = new Connection(socket, {
+      connection = new Connection(socket, {
         login,
         services,
         logger,
@@ -66,12 +73,14 @@ export class IscsiServer {
   /** Stops accepting logins, asks initiators to log out, then closes what remains. */
   async close(): Promise<void> {
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // The server counts only the sockets it accepted, which readIntoOneBuffer() replaced: wait for ours.
+    const closed = [...this.sockets].map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
     for (const connection of this.connections) connection.requestLogout();
     for (const connection of this.connections) connection.close('server shutting down');
     const deadline = setTimeout(() => {
       for (const socket of this.sockets) socket.destroy();
     }, 1000);
-    await stopped;
+    await Promise.all([stopped, ...closed]);
     clearTimeout(deadline);
   }
 }

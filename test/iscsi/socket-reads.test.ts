@@ -1,0 +1,46 @@
+// An accepted connection taken into a socket that reads into one reused buffer: every byte arrives, in order, in the same memory, and the connection otherwise behaves as the accepted one did.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { readIntoOneBuffer } from '../../src/iscsi/socket-reads.ts';
+import { pattern } from '../helpers/fabric.ts';
+
+describe('socket reads into one buffer', () => {
+  let server: Server;
+  let taken: Promise<{ socket: Socket; reads: Buffer[]; memory: Set<ArrayBufferLike> }>;
+
+  beforeEach(async () => {
+    taken = new Promise((resolve) => {
+      server = createServer({ pauseOnConnect: true }, (accepted) => {
+        const reads: Buffer[] = [];
+        const memory = new Set<ArrayBufferLike>();
+        const socket = readIntoOneBuffer(accepted, 4096, (bytes) => {
+          memory.add(bytes.buffer);
+          reads.push(Buffer.from(bytes));
+          if (bytes.includes(0x0a)) socket.write(`got ${reads.reduce((n, r) => n + r.length, 0)}\n`);
+        });
+        resolve({ socket, reads, memory });
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+  });
+  afterEach(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('delivers every byte in order through one buffer, answers on the same connection, and closes when the peer does', async () => {
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await once(client, 'connect');
+    const { socket, reads, memory } = await taken;
+    const sent = Buffer.concat([pattern(100_000, 9).map((b) => (b === 0x0a ? 0x0b : b)), Buffer.from('\n')]);
+    const answer = once(client, 'data');
+    for (let at = 0; at < sent.length; at += 30_000) client.write(sent.subarray(at, at + 30_000));
+    assert.equal(String((await answer)[0]), `got ${sent.length}\n`);
+    assert.ok(Buffer.concat(reads).equals(sent));
+    assert.ok(reads.length >= 25, `${reads.length} reads of at most 4096 bytes`);
+    assert.equal(memory.size, 1, 'every read landed in the same memory');
+    assert.equal(await new Promise((resolve) => server.getConnections((_e, n) => resolve(n))), 0, 'the accepted socket is closed');
+    const closed = once(socket, 'close');
+    client.end();
+    await closed;
+  });
+});
