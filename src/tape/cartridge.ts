@@ -161,20 +161,29 @@ export class Cartridge implements TapeMedium {
   private readonly touched = new Set<string>();
   /** Segments dropped by a rewrite: deleted once a durable manifest no longer counts them. */
   private garbage: number[] = [];
+  /** Garbage segments a durable manifest let go, being deleted (or deleted, but still listed by the newest manifest). */
+  private readonly deleting = new Set<number>();
+  /** The garbage the newest durable manifest lists. */
+  private listedGarbage: readonly number[];
   /** Deletions of garbage segments, one after another, after the sync point that let them go. */
   private deletions: Promise<void> = Promise.resolve();
 
+  /** The manifest's fields that never change. */
+  private readonly manifestBase: Omit<Manifest, 'generation' | 'segments' | 'filemarks' | 'nextSeq' | 'garbage'>;
+
   private constructor(
     private readonly store: CartridgeStore,
-    private readonly manifestBase: Omit<Manifest, 'generation' | 'segments' | 'filemarks' | 'nextSeq'>,
     manifest: Manifest,
     readonly writeProtected: boolean,
   ) {
+    const { generation, segments, filemarks, nextSeq, garbage, ...base } = manifest;
+    this.manifestBase = base;
     this.keys = cartridgeKeys(manifest.barcode);
-    this.generation = manifest.generation;
-    this.nextSeq = manifest.nextSeq;
-    this.filemarks = [...manifest.filemarks];
-    this.segments = manifest.segments.map((s) => ({ ...s, durableObjects: s.objects, indexedObjects: s.objects, unindexed: [], sealed: true }));
+    this.generation = generation;
+    this.nextSeq = nextSeq;
+    this.filemarks = [...filemarks];
+    this.segments = segments.map((s) => ({ ...s, durableObjects: s.objects, indexedObjects: s.objects, unindexed: [], sealed: true }));
+    this.listedGarbage = garbage ?? [];
   }
 
   /** Creates a new, empty cartridge and makes it durable. */
@@ -197,7 +206,7 @@ export class Cartridge implements TapeMedium {
       filemarks: [],
       nextSeq: 1,
     };
-    const cartridge = new Cartridge(store, manifest, manifest, false);
+    const cartridge = new Cartridge(store, manifest, false);
     // Both manifest slots, so that neither is ever looked for in the bucket: a
     // cartridge loads and takes writes while the cloud is out of reach.
     await cartridge.flush(true);
@@ -226,8 +235,10 @@ export class Cartridge implements TapeMedium {
       }
     }
     if (!newest) throw lastError ?? new CartridgeNotFoundError(`no cartridge ${barcode} in the cache or the bucket`);
-    const cartridge = new Cartridge(store, newest, newest, options.readOnly ?? false);
+    const cartridge = new Cartridge(store, newest, options.readOnly ?? false);
     for (const [key, size] of sizes) cartridge.slotSizes.set(key, size);
+    // Segments a crash kept from being deleted; a write-protected cartridge is left as it is.
+    if (!cartridge.writeProtected) cartridge.deleteInBackground(cartridge.listedGarbage);
     return cartridge;
   }
 
@@ -480,7 +491,7 @@ export class Cartridge implements TapeMedium {
       segment.unindexed = [];
       this.touched.add(indexKey);
     }
-    if (!force && this.touched.size === 0 && this.garbage.length === 0) return;
+    if (!force && this.touched.size === 0 && this.garbage.length === 0 && !this.listsDeletedGarbage()) return;
     await this.store.sync([...this.touched]);
     this.touched.clear();
     await this.writeManifest();
@@ -496,6 +507,7 @@ export class Cartridge implements TapeMedium {
    */
   private deleteInBackground(seqs: readonly number[]): void {
     if (seqs.length === 0) return;
+    for (const seq of seqs) this.deleting.add(seq);
     this.deletions = this.deletions.then(async () => {
       for (const seq of seqs) {
         try {
@@ -504,23 +516,36 @@ export class Cartridge implements TapeMedium {
         } catch {
           this.garbage.push(seq);
         }
+        this.deleting.delete(seq);
       }
     });
   }
 
-  /** Resolves once the garbage segments let go so far are deleted (or are garbage again after failing). */
-  deleted(): Promise<void> {
-    return this.deletions;
+  /** The newest durable manifest lists garbage that is deleted by now. */
+  private listsDeletedGarbage(): boolean {
+    return this.listedGarbage.some((seq) => !this.deleting.has(seq) && !this.garbage.includes(seq));
+  }
+
+  /**
+   * Resolves once the garbage segments let go so far are deleted (or are
+   * garbage again after failing), and a durable manifest no longer lists the
+   * deleted ones, so that the next to open the cartridge has nothing to redo.
+   */
+  async deleted(): Promise<void> {
+    await this.deletions;
+    if (!this.writeProtected && this.listsDeletedGarbage()) await this.flush();
   }
 
   private async writeManifest(): Promise<void> {
     this.generation++;
+    const garbage = [...this.deleting, ...this.garbage].sort((a, b) => a - b);
     const manifest: Manifest = {
       ...this.manifestBase,
       generation: this.generation,
       segments: this.segments.map(({ seq, firstObject, objects, bytes }): SegmentSummary => ({ seq, firstObject, objects, bytes })),
       filemarks: this.filemarks,
       nextSeq: this.nextSeq,
+      ...(garbage.length > 0 ? { garbage } : {}),
     };
     const key = this.keys.manifest(SLOTS[this.generation % 2]);
     const bytes = encodeManifest(manifest);
@@ -529,6 +554,7 @@ export class Cartridge implements TapeMedium {
     if (previous > bytes.length) await this.store.truncate(key, bytes.length);
     this.slotSizes.set(key, bytes.length);
     await this.store.sync([key]);
+    this.listedGarbage = garbage;
   }
 
   private inEarlyWarning(used: number): boolean {

@@ -27,6 +27,12 @@ export interface Manifest {
   /** Logical object numbers of every filemark, ascending. */
   readonly filemarks: readonly number[];
   readonly nextSeq: number;
+  /**
+   * Segments a rewrite dropped whose objects may not all be deleted yet: the
+   * cartridge deletes them after the sync point that let them go, and whoever
+   * opens it next deletes any that a crash left. Absent when there are none.
+   */
+  readonly garbage?: readonly number[];
 }
 
 export class CorruptManifestError extends Error {}

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { EndOfPartitionError, MediumError, WormOverwriteError, type TapeObject } from '../../scsi/ssc/tape-medium.ts';
 import { Cartridge, cartridgeKeys } from '../../src/tape/cartridge.ts';
+import { decodeManifest, type Manifest } from '../../src/tape/manifest.ts';
 import { openEngine, pattern, type OpenedEngine } from '../cache/helpers.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 
@@ -178,6 +179,41 @@ describe('cartridges on the engine', function () {
     await tape.rewind();
     assert.deepEqual(shape(await readAll(tape)), ['r300', 'FM', 'EOD']);
   });
+
+  it('segments a crash kept from being deleted are listed in the manifest, deleted by the next to open it, and then no longer listed', async () => {
+    const tape = await create('TEST07L5');
+    await tape.writeRecords(Array.from({ length: 20 }, (_, i) => record(i)));
+    await tape.writeFilemarks(1);
+    await tape.flush();
+    const keys = cartridgeKeys('TEST07L5');
+    const oldKeys = [1, 2, 3].flatMap((seq) => [keys.data(seq), keys.index(seq)]);
+    for (const key of oldKeys) assert.ok((await opened.engine.size(key)) !== undefined, `${key} holds the first write`);
+    // A stand-in for the gateway dying before its deletions ran: the engine's deletes never start.
+    const store = opened.engine;
+    const deleteNow = store.delete.bind(store);
+    store.delete = () => new Promise<void>(() => undefined);
+    await tape.rewind();
+    await tape.writeRecords([record(100, 300)]);
+    await tape.writeFilemarks(1);
+    await tape.flush();
+    assert.deepEqual((await newestManifest('TEST07L5')).garbage, [1, 2, 3]);
+    store.delete = deleteNow;
+
+    const reopened = await Cartridge.open(opened.engine, 'TEST07L5');
+    await reopened.deleted();
+    for (const key of oldKeys) assert.equal(await opened.engine.size(key), undefined, `${key} deleted after the reopen`);
+    assert.equal((await newestManifest('TEST07L5')).garbage, undefined, 'nothing left for the next open to redo');
+    assert.deepEqual(shape(await readAll(reopened)), ['r300', 'FM', 'EOD']);
+  });
+
+  async function newestManifest(barcode: string): Promise<Manifest> {
+    const manifests: Manifest[] = [];
+    for (const key of cartridgeKeys(barcode).manifests) {
+      const size = await opened.engine.size(key);
+      if (size !== undefined) manifests.push(decodeManifest(await opened.engine.read(key, 0, size)));
+    }
+    return manifests.reduce((a, b) => (b.generation > a.generation ? b : a));
+  }
 
   it('spaces over records and filemarks both ways, stopping where SSC says', async () => {
     const tape = await create();
