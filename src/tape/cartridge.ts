@@ -161,7 +161,7 @@ export class Cartridge implements TapeMedium {
   private readonly touched = new Set<string>();
   /** Segments dropped by a rewrite: deleted once a durable manifest no longer counts them. */
   private garbage: number[] = [];
-  /** Garbage segments a durable manifest let go, being deleted (or deleted, but still listed by the newest manifest). */
+  /** Garbage segments a durable manifest let go, whose deletion has not finished yet. */
   private readonly deleting = new Set<number>();
   /** The garbage the newest durable manifest lists. */
   private listedGarbage: readonly number[];
