@@ -22,6 +22,12 @@
  * uses it to take an accepted connection into a socket of its own making,
  * one that reads into a buffer it reuses (Node offers that only to sockets
  * it did not accept).
+ *
+ * threadSleeps(): how many times the calling thread has slept in the kernel
+ * (its voluntary context switches, getrusage RUSAGE_THREAD), or -1 where that
+ * is unknown. A count that moves across a system call means the call blocked:
+ * on a lock, on the disk, or in the kernel's throttling of writers. Being
+ * preempted is an involuntary switch and does not count.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +37,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 
 static napi_value read_cached(napi_env env, napi_callback_info info) {
@@ -133,6 +140,18 @@ static napi_value duplicate_descriptor(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value thread_sleeps(napi_env env, napi_callback_info info) {
+  (void)info;
+  int64_t sleeps = -1;
+#if defined(RUSAGE_THREAD)
+  struct rusage usage;
+  if (getrusage(RUSAGE_THREAD, &usage) == 0) sleeps = usage.ru_nvcsw;
+#endif
+  napi_value result;
+  napi_create_int64(env, sleeps, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "readCached", NAPI_AUTO_LENGTH, read_cached, NULL, &fn) != napi_ok) return NULL;
@@ -141,5 +160,7 @@ NAPI_MODULE_INIT() {
   if (napi_set_named_property(env, exports, "startWriteback", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "duplicateDescriptor", NAPI_AUTO_LENGTH, duplicate_descriptor, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "duplicateDescriptor", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "threadSleeps", NAPI_AUTO_LENGTH, thread_sleeps, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "threadSleeps", fn) != napi_ok) return NULL;
   return exports;
 }

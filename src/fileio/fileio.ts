@@ -5,6 +5,7 @@ const addon = createRequire(import.meta.url)('../../build/Release/fileio.node') 
   readCached(fd: number, buffer: Uint8Array, position: number): number;
   startWriteback(fd: number, offset: number, length: number): void;
   duplicateDescriptor(fd: number): number;
+  threadSleeps(): number;
 };
 
 /**
@@ -27,4 +28,13 @@ export function startWriteback(fd: number, offset: number, length: number): void
 /** A new descriptor (close-on-exec) for the same file or socket as `fd`; throws with the system's message. */
 export function duplicateDescriptor(fd: number): number {
   return addon.duplicateDescriptor(fd);
+}
+
+/**
+ * How many times the calling thread has slept (blocked) in the kernel, or -1
+ * where the system does not say: compare the counts before and after a call to
+ * learn whether it blocked. Being preempted does not count.
+ */
+export function threadSleeps(): number {
+  return addon.threadSleeps();
 }

@@ -1,7 +1,8 @@
-import { close as closeFd, fdatasync, fstat, ftruncate, open as openFd, read as readFd, write as writeFd } from 'node:fs';
+import { close as closeFd, fdatasync, fstat, ftruncate, open as openFd, read as readFd, write as writeFd, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { BlockDevice, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
 import { readCached } from '../fileio/fileio.ts';
+import { machineInlineWriteGate, type InlineWriteGate } from './inline-write-gate.ts';
 
 export interface FileBlockDeviceOptions {
   path: string;
@@ -16,10 +17,14 @@ export interface FileBlockDeviceOptions {
   /** Reported physical block size, a power-of-two multiple of blockSize; default blockSize. */
   physicalBlockSize?: number;
   readOnly?: boolean;
+  /** Decides when small writes may be made on the event loop's thread; default: the one gate all volumes share. */
+  inlineWrites?: InlineWriteGate;
 }
 
-/** Reads up to this size are first tried from the page cache on the event loop's thread (see read()). */
-const CACHED_READ_MAX = 128 * 1024;
+/** Reads up to this size are first tried from the page cache, and writes may be made, on the event loop's thread (see read() and write()). */
+const INLINE_IO_MAX = 128 * 1024;
+/** A write of whole pages never has to read the rest of a page from disk first. */
+const PAGE = 4096;
 /** Bytes handled per read or write while scanning or zeroing a range. */
 const CHUNK = 1024 * 1024;
 const ZEROS = Buffer.alloc(CHUNK);
@@ -81,6 +86,8 @@ const closeFile = promisify(closeFd);
 export class FileBlockDevice implements BlockDevice {
   /** I/O calls in flight; the descriptor is closed when they are done. */
   private busy = 0;
+  /** Writes handed to the thread pool and not yet done. */
+  private pooledWrites = 0;
   private closing?: Promise<void>;
   private closeWhenIdle?: () => void;
 
@@ -91,6 +98,7 @@ export class FileBlockDevice implements BlockDevice {
     readonly blockSize: number,
     readonly physicalBlockSize: number,
     readonly readOnly: boolean,
+    private readonly inlineWrites: InlineWriteGate,
   ) {}
 
   static async open(options: FileBlockDeviceOptions): Promise<FileBlockDevice> {
@@ -127,7 +135,7 @@ export class FileBlockDevice implements BlockDevice {
       if (size === 0 || size % blockSize !== 0) {
         throw new RangeError(`${options.path}: size ${size} is not a positive multiple of the block size ${blockSize}`);
       }
-      return new FileBlockDevice(fd, options.path, size, blockSize, physicalBlockSize, readOnly);
+      return new FileBlockDevice(fd, options.path, size, blockSize, physicalBlockSize, readOnly, options.inlineWrites ?? machineInlineWriteGate);
     } catch (err) {
       await closeFile(fd);
       throw err;
@@ -155,15 +163,46 @@ export class FileBlockDevice implements BlockDevice {
   read(offset: number, length: number): Promise<Buffer> {
     const buf = readBuffer(length);
     // Bytes the page cache holds are copied at once, without a thread-pool round trip; the rest go through the pool.
-    if (length <= CACHED_READ_MAX && this.fd !== -1 && readCached(this.fd, buf, offset) === length) return Promise.resolve(buf);
+    if (length <= INLINE_IO_MAX && this.fd !== -1 && readCached(this.fd, buf, offset) === length) return Promise.resolve(buf);
     return this.holding('read', (fd, resolve, reject) => this.whole(fd, readFd, 'read', buf, 0, offset, () => resolve(buf), reject));
   }
 
-  /** With `fua`, the flush belongs to the write: close() cannot come between them. */
+  /**
+   * A small write of whole pages goes into the page cache from the event
+   * loop's thread when the gate allows (see InlineWriteGate) and no earlier
+   * write is still queued on the pool, so that it never overtakes one; any
+   * other write goes through the pool. With `fua`, the flush belongs to the
+   * write: close() cannot come between them.
+   */
   write(offset: number, data: Buffer, options?: { fua?: boolean }): Promise<void> {
-    return this.holding('write', (fd, resolve, reject) =>
-      this.whole(fd, writeFd, 'write', data, 0, offset, () => (options?.fua ? datasync(fd, resolve, reject) : resolve()), reject),
-    );
+    return this.holding('write', (fd, resolve, reject) => {
+      const written = (): void => (options?.fua ? datasync(fd, resolve, reject) : resolve());
+      try {
+        if (this.mayWriteInline(offset, data.length) && this.inlineWrites.tryWrite(() => this.writeNow(fd, data, offset))) return written();
+      } catch (err) {
+        return reject(err);
+      }
+      this.pooledWrites++;
+      this.whole(fd, writeFd, 'write', data, 0, offset, () => {
+        this.pooledWrites--;
+        written();
+      }, (err) => {
+        this.pooledWrites--;
+        reject(err);
+      });
+    });
+  }
+
+  private mayWriteInline(offset: number, length: number): boolean {
+    return this.pooledWrites === 0 && length <= INLINE_IO_MAX && offset % PAGE === 0 && length % PAGE === 0;
+  }
+
+  private writeNow(fd: number, data: Buffer, offset: number): void {
+    for (let done = 0; done < data.length; ) {
+      const bytes = writeSync(fd, data, done, data.length - done, offset + done);
+      if (bytes === 0) throw new Error(`${this.path}: write moved no bytes at ${offset + done} (end of file?)`);
+      done += bytes;
+    }
   }
 
   /**

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCached, startWriteback } from '../../src/fileio/fileio.ts';
+import { readCached, startWriteback, threadSleeps } from '../../src/fileio/fileio.ts';
 
 describe('native file I/O', () => {
   let dir: string;
@@ -48,5 +48,15 @@ describe('native file I/O', () => {
     assert.equal(readCached(fd, back, 0), data.length);
     assert.ok(back.equals(data));
     assert.throws(() => startWriteback(fd, -1, 1), TypeError);
+  });
+
+  it('threadSleeps counts a wait that puts this thread to sleep, and not work that keeps it running', () => {
+    const before = threadSleeps();
+    assert.ok(before >= 0, 'Linux reports the count');
+    let x = 0;
+    for (let i = 0; i < 1e6; i++) x = (x * 31 + i) | 0;
+    assert.equal(threadSleeps(), before, `computing (${x}) is not sleeping`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    assert.ok(threadSleeps() > before, 'a futex wait is');
   });
 });

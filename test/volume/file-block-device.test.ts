@@ -3,6 +3,16 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileBlockDevice } from '../../src/volume/file-block-device.ts';
+import { InlineWriteGate } from '../../src/volume/inline-write-gate.ts';
+import { occupyThreadPool } from '../helpers/thread-pool.ts';
+
+/** Whether `promise` has settled once everything already queued on the event loop has run. */
+async function settledSoon(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  void promise.then(() => (settled = true), () => (settled = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  return settled;
+}
 
 describe('FileBlockDevice', () => {
   let dir: string;
@@ -152,6 +162,55 @@ describe('FileBlockDevice', () => {
       assert.ok((await again.read(0, data.length)).equals(data));
     } finally {
       await again.close();
+    }
+  });
+
+  it('a small write of whole pages completes while the thread pool is busy; an unaligned, a large or a later write waits for the pool, and each lands where it was sent', async () => {
+    // The gate all volumes share may be shut by a write of an earlier test that slept; this one never learns of a sleep.
+    const inlineWrites = new InlineWriteGate(() => 0, () => 0);
+    const dev = await FileBlockDevice.open({ path: join(dir, 'vol'), size: 4 * 1024 * 1024, blockSize: 512, inlineWrites });
+    const freePool = occupyThreadPool();
+    try {
+      const page = dev.write(8192, Buffer.alloc(8192, 1));
+      assert.equal(await settledSoon(page), true, 'two whole pages are written on the event loop thread');
+      const unaligned = dev.write(512, Buffer.alloc(512, 2));
+      const large = dev.write(1 << 20, Buffer.alloc(256 * 1024, 3));
+      // Behind a write still queued on the pool, even a whole page waits, so that it cannot overtake it.
+      const behind = dev.write(0, Buffer.alloc(4096, 4));
+      assert.deepEqual(await Promise.all([unaligned, large, behind].map(settledSoon)), [false, false, false]);
+      await freePool();
+      await Promise.all([page, unaligned, large, behind]);
+      const expected = Buffer.alloc(2 * 1024 * 1024);
+      expected.fill(4, 0, 4096);
+      expected.fill(1, 8192, 16384);
+      expected.fill(3, 1 << 20, (1 << 20) + 256 * 1024);
+      expected.fill(2, 512, 1024); // last: it was sent before the write at 0 but covers part of it
+      const back = await dev.read(0, expected.length);
+      assert.ok(back.subarray(0, 512).equals(Buffer.alloc(512, 4)));
+      assert.ok(back.subarray(1024).equals(expected.subarray(1024)));
+    } finally {
+      await freePool();
+      await dev.close();
+    }
+  });
+
+  it('while the gate is shut after a write slept, small writes wait for the thread pool', async () => {
+    // Stand-in for the kernel's count of this thread's sleeps, which says that every write slept.
+    let sleeps = 0;
+    const gate = new InlineWriteGate(() => 0, () => sleeps++);
+    const dev = await FileBlockDevice.open({ path: join(dir, 'vol'), size: 1024 * 1024, inlineWrites: gate });
+    const freePool = occupyThreadPool();
+    try {
+      const first = dev.write(0, Buffer.alloc(4096, 1));
+      assert.equal(await settledSoon(first), true, 'the gate was open for the first');
+      const second = dev.write(4096, Buffer.alloc(4096, 2));
+      assert.equal(await settledSoon(second), false);
+      await freePool();
+      await second;
+      assert.ok((await dev.read(0, 8192)).equals(Buffer.concat([Buffer.alloc(4096, 1), Buffer.alloc(4096, 2)])));
+    } finally {
+      await freePool();
+      await dev.close();
     }
   });
 });

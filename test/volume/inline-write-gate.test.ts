@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { InlineWriteGate } from '../../src/volume/inline-write-gate.ts';
+
+// A write that sleeps in the kernel (throttled because the machine holds too
+// many dirty pages) cannot be produced on demand here, so this stand-in for the
+// kernel's count of the thread's sleeps is told when a write "slept".
+function gateWithClock(): { gate: InlineWriteGate; clock: { ms: number }; sleep: () => void } {
+  const clock = { ms: 0 };
+  let sleeps = 0;
+  const gate = new InlineWriteGate(() => clock.ms, () => sleeps);
+  return { gate, clock, sleep: () => sleeps++ };
+}
+
+describe('InlineWriteGate', () => {
+  it('runs writes while none sleeps', () => {
+    const { gate, clock } = gateWithClock();
+    let runs = 0;
+    for (let i = 0; i < 5; i++, clock.ms += 1) assert.equal(gate.tryWrite(() => runs++), true);
+    assert.equal(runs, 5);
+  });
+
+  it('shuts for a second after a write that slept, and a write after it that does not sleep resets the pause', () => {
+    const { gate, clock, sleep } = gateWithClock();
+    const shutFor = (reopen: () => void): number => {
+      const from = clock.ms;
+      while (!gate.tryWrite(reopen)) clock.ms += 100;
+      return clock.ms - from;
+    };
+    assert.equal(gate.tryWrite(sleep), true, 'the write that sleeps still runs');
+    assert.equal(gate.tryWrite(() => assert.fail('ran while shut')), false);
+    assert.equal(shutFor(sleep), 1000);
+    assert.equal(shutFor(() => {}), 2000, 'the write that reopened it slept too');
+    gate.tryWrite(sleep);
+    assert.equal(shutFor(() => {}), 1000, 'the write that reopened it last time did not sleep');
+  });
+
+  it('keeps doubling up to 32 seconds while the writes that reopen it keep sleeping', () => {
+    const { gate, clock, sleep } = gateWithClock();
+    const pauses: number[] = [];
+    gate.tryWrite(sleep);
+    for (let i = 0; i < 7; i++) {
+      const from = clock.ms;
+      while (!gate.tryWrite(sleep)) clock.ms += 500;
+      pauses.push(clock.ms - from);
+    }
+    assert.deepEqual(pauses, [1000, 2000, 4000, 8000, 16000, 32000, 32000]);
+  });
+
+  it('passes on an error the write throws, and counts a write that failed after sleeping as one that slept', () => {
+    const { gate, clock, sleep } = gateWithClock();
+    assert.throws(
+      () => gate.tryWrite(() => {
+        sleep();
+        throw new Error('EIO');
+      }),
+      /EIO/,
+    );
+    assert.equal(gate.tryWrite(() => {}), false);
+    clock.ms += 1000;
+    assert.equal(gate.tryWrite(() => {}), true);
+  });
+
+  it('stays shut where the system cannot say whether a thread slept', () => {
+    const gate = new InlineWriteGate(() => 0, () => -1);
+    assert.equal(gate.tryWrite(() => assert.fail('ran')), false);
+  });
+});
