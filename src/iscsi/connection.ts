@@ -113,6 +113,22 @@ export class Connection implements SessionConnection {
   receive(chunk: Buffer): void {
     if (this.closing) return;
     this.reader.push(chunk);
+    this.frame();
+  }
+
+  /** Where the socket may read the next bytes straight to (see PduReader.directTarget). */
+  directTarget(): Buffer | undefined {
+    return this.closing ? undefined : this.reader.directTarget();
+  }
+
+  /** The socket read `bytes` bytes into what directTarget() returned last. */
+  landed(bytes: number): void {
+    if (this.closing) return;
+    this.reader.landed(bytes);
+    this.frame();
+  }
+
+  private frame(): void {
     try {
       for (let framed = this.reader.next(); framed && !this.closing; framed = this.reader.next()) {
         if (framed.kind === 'data-digest-error') {

@@ -3,7 +3,9 @@
 // they arrive, the header into a buffer of its own and the data segment
 // straight into the buffer `placement` names for it (Data-Out into its
 // command's buffer) or else into a new one. So it keeps no reference to a
-// chunk, and the socket can read every chunk into the same memory.
+// chunk, and the socket can read every chunk into the same memory. Where a
+// large data segment is coming, it tells the socket where to read it straight
+// to (directTarget), which saves copying it out of the socket's memory.
 import { BHS_LENGTH, dataSegmentLengthOf, totalAhsLengthOf, type RawPdu } from './pdu.ts';
 import { crc32c } from '../crc32c/crc32c.ts';
 
@@ -26,6 +28,13 @@ export type DataPlacement = (bhs: Buffer, dataLength: number) => Buffer | undefi
 export class FramingError extends Error {}
 
 const EMPTY: Buffer = Buffer.alloc(0);
+
+/**
+ * Data segments at least this large are read straight to where they go, and
+ * so is the header after one: a copy this size costs more than the extra read
+ * that reading that header alone takes.
+ */
+const DIRECT_READ_MIN = 32 * 1024;
 
 /** A buffer being filled from the stream. */
 class Filling {
@@ -53,6 +62,8 @@ export class PduReader {
   /** The header of the next PDU, as far as it has arrived. */
   private header = new Filling(Buffer.allocUnsafe(BHS_LENGTH));
   private framing: Framing | undefined;
+  /** The data segment length of the PDU being framed, or of the last one until the next header is whole. */
+  private lastDataLength = 0;
   placement: DataPlacement | undefined;
 
   constructor(readonly limits: ReaderLimits) {}
@@ -60,6 +71,31 @@ export class PduReader {
   /** The caller may reuse `chunk`'s memory once next() has returned undefined: every byte is copied out by then. */
   push(chunk: Buffer): void {
     if (chunk.length > 0) this.chunks.push(chunk);
+  }
+
+  /**
+   * Memory the next bytes from the socket may be read straight into, once
+   * next() has used up the pushed bytes: while a large data segment is coming,
+   * the unfilled rest of it, then of its padding and digest, then of the next
+   * header, so that no read runs past the end of that header into the shared
+   * buffer and the next PDU's data can be read straight to its place too.
+   * Undefined otherwise, where copying costs less than a read of its own.
+   */
+  directTarget(): Buffer | undefined {
+    const part = this.directPart();
+    return part?.buffer.subarray(part.filled);
+  }
+
+  /** `bytes` bytes were read into the start of what directTarget() returned last; next() goes on from there. */
+  landed(bytes: number): void {
+    this.directPart()!.filled += bytes;
+  }
+
+  private directPart(): Filling | undefined {
+    if (this.chunks.length > 0 || this.lastDataLength < DIRECT_READ_MIN) return undefined;
+    const framing = this.framing;
+    const part = !framing ? this.header : framing.data.full ? framing.trailer : framing.data;
+    return part.full ? undefined : part;
   }
 
   /** The next whole PDU, or undefined when the pushed bytes are used up. Throws FramingError. */
@@ -101,6 +137,7 @@ export class PduReader {
   private frame(head: Buffer): Framing {
     const ahsLength = totalAhsLengthOf(head);
     const dataLength = dataSegmentLengthOf(head);
+    this.lastDataLength = dataLength;
     if (dataLength > this.limits.maxDataSegmentLength) {
       throw new FramingError(`data segment of ${dataLength} bytes exceeds MaxRecvDataSegmentLength ${this.limits.maxDataSegmentLength}`);
     }

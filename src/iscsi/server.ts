@@ -41,7 +41,12 @@ export class IscsiServer {
     this.server = createServer({ pauseOnConnect: true }, (accepted) => {
       // Nothing is read before the connection exists: reads arrive on later turns of the event loop.
       let connection: Connection;
-      const socket = readIntoOneBuffer(accepted, READ_BUFFER_BYTES, (bytes) => connection.receive(bytes));
+      const socket = readIntoOneBuffer(accepted, READ_BUFFER_BYTES, {
+        // Asked once while the socket is made, before the connection exists.
+        directTarget: () => connection?.directTarget(),
+        landed: (bytes) => connection.landed(bytes),
+        receive: (bytes) => connection.receive(bytes),
+      });
       this.sockets.add(socket);
       connection = new Connection(socket, {
         login,

@@ -1,24 +1,37 @@
-// Reads of an accepted connection into one buffer that every read reuses.
+// Reads of an accepted connection into memory of our choosing: one buffer that
+// every read reuses, or where the receiver asks for the next bytes directly.
 // Node reads a socket it accepted into a fresh 64 KiB buffer each time: at
 // thousands of commands a second that churn of external memory kept V8's
 // garbage collector busy, and every chunk went through the stream machinery
 // before it reached the PDU reader. A socket made from the connection's
-// descriptor may read into memory of our own (`onread`), and hands each read
-// straight to a callback.
+// descriptor may read into memory of our own (`onread`), chosen afresh before
+// every read, and hands each read straight to a callback.
 import { closeSync } from 'node:fs';
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
 import { duplicateDescriptor } from '../fileio/fileio.ts';
 
+/** Where a connection's reads go. */
+export interface ReadSink {
+  /** Memory the next read should land in instead of the shared buffer, or undefined; asked before every read. */
+  directTarget(): Buffer | undefined;
+  /** The read into what directTarget() returned last brought `bytes` bytes, at its start. */
+  landed(bytes: number): void;
+  /** Bytes read elsewhere, valid only during this call. */
+  receive(bytes: Buffer): void;
+}
+
 /**
  * Takes over `accepted` (from a server made with pauseOnConnect) and returns the
- * socket to use instead, whose reads land in one buffer of `bufferBytes` and
- * go to `onBytes`, valid only during that call. If its descriptor cannot be
- * had, `accepted` itself is returned, delivering its 'data' chunks the same way.
+ * socket to use instead, whose reads land where `sink` asks or else in one
+ * shared buffer of `bufferBytes`. If its descriptor cannot be had, `accepted`
+ * itself is returned, delivering its 'data' chunks to sink.receive().
  */
-export function readIntoOneBuffer(accepted: Socket, bufferBytes: number, onBytes: (bytes: Buffer) => void): Socket {
+export function readIntoOneBuffer(accepted: Socket, bufferBytes: number, sink: ReadSink): Socket {
   const fd = (accepted as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   if (typeof fd === 'number' && fd >= 0) {
     let own = -1;
+    const shared = Buffer.allocUnsafe(bufferBytes);
+    let direct: Buffer | undefined;
     try {
       own = duplicateDescriptor(fd);
       // Node's constructor takes `onread` (net.md, "new net.Socket"); its type declarations list it only for connect().
@@ -27,10 +40,12 @@ export function readIntoOneBuffer(accepted: Socket, bufferBytes: number, onBytes
         readable: true,
         writable: true,
         onread: {
-          buffer: Buffer.allocUnsafe(bufferBytes),
+          // Node asks for the next read's memory after each read (and once on creation).
+          buffer: () => (direct = sink.directTarget()) ?? shared,
           // true: go on reading (false would pause the socket).
           callback: (bytes: number, buffer: Uint8Array) => {
-            onBytes(Buffer.from(buffer.buffer, buffer.byteOffset, bytes));
+            if (buffer === direct) sink.landed(bytes);
+            else sink.receive(shared.subarray(0, bytes));
             return true;
           },
         },
@@ -43,7 +58,7 @@ export function readIntoOneBuffer(accepted: Socket, bufferBytes: number, onBytes
       if (own >= 0) closeSync(own);
     }
   }
-  accepted.on('data', onBytes);
+  accepted.on('data', (bytes: Buffer) => sink.receive(bytes));
   accepted.resume();
   return accepted;
 }

@@ -100,6 +100,43 @@ describe('iSCSI PDU reader', () => {
       assert.ok(placed.equals(data.subarray(0, 999)), `placed data, chunks of ${size}`);
     }
   });
+
+  it('offers a large data segment, and the header after one, to be read straight to where they go, so that only the rest passes through the shared buffer', () => {
+    const big = [pattern(100_001, 5), pattern(70_000, 6)];
+    const small = data.subarray(0, 999);
+    const wire = Buffer.concat([dataOut(big[0]!, true), dataOut(big[1]!, true), dataOut(small, true)]);
+    const reader = new PduReader({ maxDataSegmentLength: 262144, headerDigest: false, dataDigest: true });
+    const placed: Buffer[] = [];
+    reader.placement = (_bhs, length) => placed[placed.push(Buffer.alloc(length)) - 1];
+    const shared = Buffer.alloc(65536);
+    const framed = [];
+    const offered: number[] = [];
+    let throughShared = 0;
+    // A socket whose reads bring at most 40,000 bytes, into whatever memory the reader offers.
+    for (let at = 0; at < wire.length; ) {
+      const direct = reader.directTarget();
+      const target = direct ?? shared;
+      const n = wire.copy(target, 0, at, at + Math.min(target.length, 40_000));
+      at += n;
+      if (direct) {
+        offered.push(direct.length);
+        reader.landed(n);
+      } else {
+        throughShared += n;
+        reader.push(shared.subarray(0, n));
+      }
+      for (let f = reader.next(); f; f = reader.next()) framed.push(f);
+      shared.fill(0xee);
+    }
+    assert.deepEqual(framed.map((f) => f.kind), ['pdu', 'pdu', 'pdu'], 'the data digests hold');
+    framed.forEach((f, i) => assert.equal(f.pdu.data, placed[i]));
+    assert.ok(placed[0]!.equals(big[0]!) && placed[1]!.equals(big[1]!) && placed[2]!.equals(small));
+    // The first read brings the first header and 39,952 bytes of its data. The rest of that data comes straight in,
+    // then its padding and digest, then the second header alone, its data, its digest, and the third header;
+    // the small data segment after it is not worth reads of its own.
+    assert.deepEqual(offered, [60_049, 20_049, 3 + 4, 48, 70_000, 30_000, 4, 48]);
+    assert.equal(throughShared, 40_000 + 999 + 1 + 4);
+  });
 });
 
 /** A PDU without AHS given its header digest. */

@@ -7,19 +7,29 @@ import { pattern } from '../helpers/fabric.ts';
 
 describe('socket reads into one buffer', () => {
   let server: Server;
-  let taken: Promise<{ socket: Socket; reads: Buffer[]; memory: Set<ArrayBufferLike> }>;
+  let taken: Promise<{ socket: Socket; reads: Buffer[]; memory: Set<ArrayBufferLike>; direct: { target: Buffer | undefined; landed: number[] } }>;
 
   beforeEach(async () => {
     taken = new Promise((resolve) => {
       server = createServer({ pauseOnConnect: true }, (accepted) => {
         const reads: Buffer[] = [];
         const memory = new Set<ArrayBufferLike>();
-        const socket = readIntoOneBuffer(accepted, 4096, (bytes) => {
-          memory.add(bytes.buffer);
-          reads.push(Buffer.from(bytes));
-          if (bytes.includes(0x0a)) socket.write(`got ${reads.reduce((n, r) => n + r.length, 0)}\n`);
+        const direct = { target: undefined as Buffer | undefined, landed: [] as number[] };
+        const received = (): number => reads.reduce((n, r) => n + r.length, 0) + direct.landed.reduce((n, b) => n + b, 0);
+        const socket = readIntoOneBuffer(accepted, 4096, {
+          directTarget: () => direct.target,
+          landed: (bytes) => {
+            direct.landed.push(bytes);
+            direct.target = direct.target!.subarray(bytes);
+            if (direct.target.length === 0) direct.target = undefined;
+          },
+          receive: (bytes) => {
+            memory.add(bytes.buffer);
+            reads.push(Buffer.from(bytes));
+            if (bytes.includes(0x0a)) socket.write(`got ${received()}\n`);
+          },
         });
-        resolve({ socket, reads, memory });
+        resolve({ socket, reads, memory, direct });
       });
     });
     server.listen(0, '127.0.0.1');
@@ -42,5 +52,25 @@ describe('socket reads into one buffer', () => {
     const closed = once(socket, 'close');
     client.end();
     await closed;
+  });
+
+  it('reads into the memory the receiver offers, as far as it reaches, and into the shared buffer otherwise', async () => {
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    await once(client, 'connect');
+    const { reads, memory, direct } = await taken;
+    const offered = Buffer.alloc(50_000);
+    // Offered before the first read: Node asks for the memory of the next read after each read.
+    direct.target = offered;
+    const sent = Buffer.concat([pattern(80_000, 4).map((b) => (b === 0x0a ? 0x0b : b)), Buffer.from('\n')]);
+    const answer = once(client, 'data');
+    client.write(sent);
+    assert.equal(String((await answer)[0]), `got ${sent.length}\n`);
+    assert.equal(direct.landed.reduce((n, b) => n + b, 0), offered.length);
+    // The socket's first read was asked for before the offer and went to the shared buffer; the rest after the offer's end.
+    const first = reads[0]!.length;
+    assert.ok(offered.equals(sent.subarray(first, first + offered.length)));
+    assert.ok(Buffer.concat([reads[0]!, offered, ...reads.slice(1)]).equals(sent));
+    assert.equal(memory.size, 1);
+    client.end();
   });
 });
