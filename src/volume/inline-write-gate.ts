@@ -1,6 +1,8 @@
 import { threadSleeps } from '../fileio/fileio.ts';
 
-/** How long the gate stays shut after the first write that slept, and at most after many in a row. */
+/** A write that slept at least this long stalled the event loop: the kernel's throttling of writers sleeps for milliseconds at a time. */
+const STALL_MS = 1;
+/** How long the gate stays shut after the first write that stalled, and at most after many in a row. */
 const FIRST_PAUSE_MS = 1000;
 const LONGEST_PAUSE_MS = 32_000;
 
@@ -18,10 +20,12 @@ const LONGEST_PAUSE_MS = 32_000;
  * cannot be asked for up front.
  *
  * So the gate lets writes through and watches whether each one slept in the
- * kernel. After one that did, it stays shut for a second, doubling for each
- * further write that sleeps right after reopening, up to 32 s; the writes go
- * through the pool meanwhile. The first write that does not sleep resets it.
- * Where the system cannot tell whether a thread slept, the gate stays shut.
+ * kernel, and for how long. A short sleep (a lock held for a moment) is let
+ * be; after a write that slept and took a millisecond or more, the gate stays
+ * shut for a second, doubling for each further such write right after
+ * reopening, up to 32 s; the writes go through the pool meanwhile. The first
+ * write that does not stall resets it. Where the system cannot tell whether
+ * a thread slept, the gate stays shut.
  */
 export class InlineWriteGate {
   private shutUntil = 0;
@@ -38,17 +42,19 @@ export class InlineWriteGate {
    * passes through.
    */
   tryWrite(write: () => void): boolean {
-    if (this.now() < this.shutUntil) return false;
+    const started = this.now();
+    if (started < this.shutUntil) return false;
     const before = this.sleeps();
     if (before < 0) return false;
     try {
       write();
     } finally {
-      if (this.sleeps() === before) {
-        this.pause = FIRST_PAUSE_MS;
-      } else {
-        this.shutUntil = this.now() + this.pause;
+      const ended = this.now();
+      if (this.sleeps() !== before && ended - started >= STALL_MS) {
+        this.shutUntil = ended + this.pause;
         this.pause = Math.min(this.pause * 2, LONGEST_PAUSE_MS);
+      } else {
+        this.pause = FIRST_PAUSE_MS;
       }
     }
     return true;

@@ -195,9 +195,10 @@ describe('FileBlockDevice', () => {
   });
 
   it('while the gate is shut after a write slept, small writes wait for the thread pool', async () => {
-    // Stand-in for the kernel's count of this thread's sleeps, which says that every write slept.
+    // Stand-ins for the kernel's count of this thread's sleeps and for the clock, which say that every write slept 5 ms.
     let sleeps = 0;
-    const gate = new InlineWriteGate(() => 0, () => sleeps++);
+    let ms = 0;
+    const gate = new InlineWriteGate(() => (ms += 5), () => sleeps++);
     const dev = await FileBlockDevice.open({ path: join(dir, 'vol'), size: 1024 * 1024, inlineWrites: gate });
     const freePool = occupyThreadPool();
     try {

@@ -3,12 +3,20 @@ import { InlineWriteGate } from '../../src/volume/inline-write-gate.ts';
 
 // A write that sleeps in the kernel (throttled because the machine holds too
 // many dirty pages) cannot be produced on demand here, so this stand-in for the
-// kernel's count of the thread's sleeps is told when a write "slept".
-function gateWithClock(): { gate: InlineWriteGate; clock: { ms: number }; sleep: () => void } {
+// kernel's count of the thread's sleeps, with a clock, is told when a write
+// "slept" and for how long (5 ms unless said).
+function gateWithClock(): { gate: InlineWriteGate; clock: { ms: number }; sleep: (ms?: number) => void } {
   const clock = { ms: 0 };
   let sleeps = 0;
   const gate = new InlineWriteGate(() => clock.ms, () => sleeps);
-  return { gate, clock, sleep: () => sleeps++ };
+  return {
+    gate,
+    clock,
+    sleep: (ms = 5) => {
+      sleeps++;
+      clock.ms += ms;
+    },
+  };
 }
 
 describe('InlineWriteGate', () => {
@@ -19,29 +27,38 @@ describe('InlineWriteGate', () => {
     assert.equal(runs, 5);
   });
 
-  it('shuts for a second after a write that slept, and a write after it that does not sleep resets the pause', () => {
+  it('lets a write that slept only briefly pass without shutting', () => {
+    const { gate, sleep } = gateWithClock();
+    assert.equal(gate.tryWrite(() => sleep(0.2)), true);
+    assert.equal(gate.tryWrite(() => {}), true);
+  });
+
+  it('shuts for a second after a write that slept a millisecond or more, and a write after it that does not sleep resets the pause', () => {
     const { gate, clock, sleep } = gateWithClock();
+    /** How long the gate stays shut from now, found by trying every 100 ms; `reopen` is the write that gets through. */
     const shutFor = (reopen: () => void): number => {
       const from = clock.ms;
-      while (!gate.tryWrite(reopen)) clock.ms += 100;
-      return clock.ms - from;
+      let at = from;
+      while (!gate.tryWrite(reopen)) at = clock.ms += 100;
+      return at - from;
     };
-    assert.equal(gate.tryWrite(sleep), true, 'the write that sleeps still runs');
+    assert.equal(gate.tryWrite(() => sleep()), true, 'the write that sleeps still runs');
     assert.equal(gate.tryWrite(() => assert.fail('ran while shut')), false);
-    assert.equal(shutFor(sleep), 1000);
+    assert.equal(shutFor(() => sleep()), 1000);
     assert.equal(shutFor(() => {}), 2000, 'the write that reopened it slept too');
-    gate.tryWrite(sleep);
+    gate.tryWrite(() => sleep());
     assert.equal(shutFor(() => {}), 1000, 'the write that reopened it last time did not sleep');
   });
 
   it('keeps doubling up to 32 seconds while the writes that reopen it keep sleeping', () => {
     const { gate, clock, sleep } = gateWithClock();
     const pauses: number[] = [];
-    gate.tryWrite(sleep);
+    gate.tryWrite(() => sleep());
     for (let i = 0; i < 7; i++) {
       const from = clock.ms;
-      while (!gate.tryWrite(sleep)) clock.ms += 500;
-      pauses.push(clock.ms - from);
+      let at = from;
+      while (!gate.tryWrite(() => sleep())) at = clock.ms += 500;
+      pauses.push(at - from);
     }
     assert.deepEqual(pauses, [1000, 2000, 4000, 8000, 16000, 32000, 32000]);
   });
