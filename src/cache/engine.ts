@@ -11,7 +11,7 @@ import type { Catalog, Section } from '../catalog/catalog.ts';
 import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../cloud/checksum.ts';
 import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
 import { startWriteback } from '../fileio/fileio.ts';
-import { ObjectNotFoundError, ObjectStore, type S3Settings } from '../cloud/object-store.ts';
+import { ObjectNotFoundError, ObjectStore, type ObjectInfo, type S3Settings } from '../cloud/object-store.ts';
 import type { Logger } from '../log.ts';
 import { BandwidthLimiter, type BandwidthSchedule } from './bandwidth.ts';
 import { BLOCK, Extent, blockCount, extentPath, type ExtentRecord } from './extent.ts';
@@ -433,7 +433,7 @@ export class CacheEngine {
     let extent = this.extents.get(key);
     if (!extent) {
       extent = new Extent(key, extentPath(this.options.directory, key));
-      extent.resize(fresh ? 0 : ((await this.store.head(key))?.size ?? 0));
+      extent.resize(fresh ? 0 : ((await this.cloudHead(key))?.size ?? 0));
       this.extents.set(key, extent);
     }
     if (!extent.allPresent()) await this.fill(extent, 0, extent.size);
@@ -527,11 +527,16 @@ export class CacheEngine {
 
   // ---- reading ----
 
+  /** What the cloud holds of `key`, or undefined; nothing once it is deleted here, though its cloud delete waits in the queue. */
+  private async cloudHead(key: string): Promise<ObjectInfo | undefined> {
+    return this.queue.get(key)?.op === 'delete' ? undefined : this.store.head(key);
+  }
+
   /** The extent as known here, or learnt from the cloud with none of its blocks cached. */
   private async known(key: string): Promise<Extent> {
     const cached = this.extents.get(key);
     if (cached) return cached;
-    const info = await this.store.head(key);
+    const info = await this.cloudHead(key);
     if (!info) throw new ObjectNotFoundError(key);
     const extent = new Extent(key, extentPath(this.options.directory, key));
     extent.resize(info.size);
@@ -659,7 +664,7 @@ export class CacheEngine {
 
   /**
    * Starts queued operations up to the concurrency limit, oldest first, one at a
-   * time per key. Puts wait while reads and writes go on, within bounds (README.md).
+   * time per key. Puts and deletes wait while reads and writes go on, within bounds (README.md).
    */
   private pump(): void {
     if (this.closing) return;
@@ -673,7 +678,7 @@ export class CacheEngine {
         soonest = Math.min(soonest, failed.retryAt);
         continue;
       }
-      const yieldsUntil = entry.op === 'put' ? this.yieldsUntil(entry, now) : now;
+      const yieldsUntil = this.yieldsUntil(entry, now);
       if (yieldsUntil > now) {
         soonest = Math.min(soonest, yieldsUntil);
         continue;
@@ -693,7 +698,7 @@ export class CacheEngine {
   }
 
   /**
-   * Until when the put of `entry` yields to reads and writes (at most: they may
+   * Until when `entry` (a put or a delete) yields to reads and writes (at most: they may
    * go on); `now` or earlier once quiet, or a bound is reached.
    */
   private yieldsUntil(entry: QueueEntry, now: number): number {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CacheEngine } from '../../src/cache/engine.ts';
-import { ObjectStore, type S3Settings } from '../../src/cloud/object-store.ts';
+import { ObjectNotFoundError, ObjectStore, type S3Settings } from '../../src/cloud/object-store.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { MiB, openEngine, pattern, type OpenedEngine } from './helpers.ts';
 
@@ -106,6 +106,25 @@ describe('uploads yield to reads and writes', function () {
     assert.equal(await begun('tape/Y/seg-4'), false, 'held back before the bound');
     await eventuallyUploaded(engine, { 'tape/Y/seg-4': MiB }, 3_000);
     assert.ok(Date.now() - queued >= 1_500, 'not before the bound either');
+  });
+
+  it('holds the cloud delete of an extent back while writes keep arriving, and deletes it once they stop', async () => {
+    const engine = await open({ uploadQuietMs: 300 });
+    await queue(engine, 'tape/Y/seg-8', MiB);
+    await engine.drain(['tape/Y/seg-8']);
+    stopWriting = keepWriting(engine);
+    await engine.delete('tape/Y/seg-8');
+    await assert.rejects(engine.read('tape/Y/seg-8', 0, 1), ObjectNotFoundError, 'gone at once, though still in the bucket');
+    assert.equal(await engine.size('tape/Y/seg-8'), undefined);
+    await engine.write('tape/Y/seg-8', 0, Buffer.from('new'));
+    assert.equal(await engine.size('tape/Y/seg-8'), 3, 'written afresh, not over what the bucket still holds');
+    await sleep(1_500);
+    assert.equal(await begun('tape/Y/seg-8'), true, 'still in the bucket while writes arrive');
+    assert.equal(engine.stats().queueDepth, 1);
+    await stopWriting();
+    for (const end = Date.now() + 3_000; await begun('tape/Y/seg-8'); await sleep(50)) {
+      if (Date.now() > end) assert.fail('not deleted from the bucket within 3 s of the writes stopping');
+    }
   });
 
   it('with uploadQuietMs 0, uploads right after sync() while writes keep arriving', async () => {
