@@ -24,6 +24,26 @@ await serveForked<LocalS3Ready>(async (raw) => {
   const request = raw as LocalS3Request;
   const repaired = await repairLocalS3Store(request.directory);
   const server = new S3rver({ address: request.host, port: request.port, directory: request.directory, silent: true });
+  deleteOneAtATime((server as unknown as { store: ObjectDeleter }).store);
   const address = (await server.run()) as AddressInfo;
   return { ready: { endpoint: `http://${address.address}:${address.port}`, repaired }, close: () => server.close() };
 });
+
+interface ObjectDeleter {
+  deleteObject(bucket: string, key: string): Promise<void>;
+}
+
+/**
+ * s3rver deletes the keys of a DeleteObjects all at once, and each then removes
+ * its folders if they are empty: two in one folder race, and the loser's rmdir
+ * fails the whole request with 500. One at a time, none does.
+ */
+function deleteOneAtATime(store: ObjectDeleter): void {
+  const deleteObject = store.deleteObject.bind(store);
+  let last: Promise<unknown> = Promise.resolve();
+  store.deleteObject = (bucket, key) => {
+    const next = last.then(() => deleteObject(bucket, key));
+    last = next.catch(() => undefined);
+    return next;
+  };
+}

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startLocalS3 } from '../../src/cloud/local-s3.ts';
 import { credentials, tempDir } from './helpers.ts';
 
@@ -55,6 +55,23 @@ describe('embedded S3 endpoint', function () {
       await s3.close();
     }
     assert.equal(alive(s3.pid), false, 'close() ends its process');
+  });
+
+  it('deletes many objects of one folder in one request, at the first attempt', async () => {
+    const s3 = await startLocalS3({ directory: dir });
+    const sdk = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials, forcePathStyle: true, maxAttempts: 1 });
+    try {
+      await sdk.send(new CreateBucketCommand({ Bucket: 'bucket' }));
+      const keys = Array.from({ length: 40 }, (_, i) => `tapes/T00001L5/segments/${i}.data`);
+      await Promise.all(keys.map((Key) => sdk.send(new PutObjectCommand({ Bucket: 'bucket', Key, Body: Key }))));
+      const res = await sdk.send(new DeleteObjectsCommand({ Bucket: 'bucket', Delete: { Objects: keys.map((Key) => ({ Key })) } }));
+      assert.equal(res.Errors, undefined);
+      const left = await sdk.send(new ListObjectsV2Command({ Bucket: 'bucket' }));
+      assert.equal(left.KeyCount, 0);
+    } finally {
+      sdk.destroy();
+      await s3.close();
+    }
   });
 
   it('ends when the process that started it is killed', async () => {
