@@ -11,7 +11,7 @@ import type { Catalog, Section } from '../catalog/catalog.ts';
 import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../cloud/checksum.ts';
 import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
 import { startWriteback } from '../fileio/fileio.ts';
-import { ObjectNotFoundError, ObjectStore, type ObjectInfo, type S3Settings } from '../cloud/object-store.ts';
+import { DELETE_MANY_MAX, ObjectNotFoundError, ObjectStore, type ObjectInfo, type S3Settings } from '../cloud/object-store.ts';
 import type { Logger } from '../log.ts';
 import { BandwidthLimiter, type BandwidthSchedule } from './bandwidth.ts';
 import { BLOCK, Extent, blockCount, extentPath, type ExtentRecord } from './extent.ts';
@@ -76,6 +76,11 @@ interface QueueEntry {
   seq: number;
 }
 
+interface Queued {
+  key: string;
+  entry: QueueEntry;
+}
+
 /** Bytes read; `crcs` of the ranges asked for when they came from checked blocks; `release` gives a reusable buffer back. */
 interface Read {
   data: Buffer;
@@ -114,6 +119,8 @@ export class CacheEngine {
   private readonly extents = new Map<string, Extent>();
   private readonly queue = new Map<string, QueueEntry>();
   private readonly inflight = new Map<string, Promise<void>>();
+  /** Cloud requests under way: a put, or one request deleting many keys. */
+  private running = 0;
   private readonly failures = new Map<string, { count: number; retryAt: number }>();
   /** When each queued entry was queued, or last ran: how long it has waited to start. */
   private readonly waitingSince = new WeakMap<QueueEntry, number>();
@@ -664,14 +671,16 @@ export class CacheEngine {
 
   /**
    * Starts queued operations up to the concurrency limit, oldest first, one at a
-   * time per key. Puts and deletes wait while reads and writes go on, within bounds (README.md).
+   * time per key; deletes ready together go as one request. Puts and deletes
+   * wait while reads and writes go on, within bounds (README.md).
    */
   private pump(): void {
     if (this.closing) return;
     const now = Date.now();
     let soonest = Infinity;
+    let deletes: Queued[] = [];
     for (const [key, entry] of this.queue) {
-      if (this.inflight.size >= this.concurrency) break;
+      if (this.running >= this.concurrency) break;
       if (this.inflight.has(key)) continue;
       const failed = this.failures.get(key);
       if (failed && failed.retryAt > now) {
@@ -683,18 +692,37 @@ export class CacheEngine {
         soonest = Math.min(soonest, yieldsUntil);
         continue;
       }
-      const run = this.runEntry(key, entry).finally(() => {
-        this.inflight.delete(key);
-        this.waitingSince.set(entry, Date.now());
-        this.notify();
-        this.pump();
-      });
-      this.inflight.set(key, run);
+      if (entry.op === 'put') {
+        this.start([{ key, entry }], () => this.runPut(key, entry));
+      } else if (deletes.push({ key, entry }) === DELETE_MANY_MAX) {
+        const batch = deletes;
+        this.start(batch, () => this.runDeletes(batch));
+        deletes = [];
+      }
+    }
+    if (deletes.length > 0 && this.running < this.concurrency) {
+      const batch = deletes;
+      this.start(batch, () => this.runDeletes(batch));
     }
     if (soonest < Infinity) {
       clearTimeout(this.pumpTimer);
       this.pumpTimer = setTimeout(() => this.pump(), soonest - now).unref();
     }
+  }
+
+  /** Runs `work` for the queued operations of `batch` as one of the `concurrency` at once. */
+  private start(batch: readonly Queued[], work: () => Promise<void>): void {
+    this.running++;
+    const run = work().finally(() => {
+      this.running--;
+      for (const { key, entry } of batch) {
+        this.inflight.delete(key);
+        this.waitingSince.set(entry, Date.now());
+      }
+      this.notify();
+      this.pump();
+    });
+    for (const { key } of batch) this.inflight.set(key, run);
   }
 
   /**
@@ -738,21 +766,40 @@ export class CacheEngine {
     };
   }
 
-  private async runEntry(key: string, entry: QueueEntry): Promise<void> {
+  private async runPut(key: string, entry: QueueEntry): Promise<void> {
     try {
-      if (entry.op === 'delete') {
-        await this.store.delete(key);
-        await this.settle(key, entry);
-      } else {
-        await this.upload(key, entry);
-      }
+      await this.upload(key, entry);
       this.failures.delete(key);
     } catch (error) {
-      const count = (this.failures.get(key)?.count ?? 0) + 1;
-      const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (count - 1));
-      this.failures.set(key, { count, retryAt: Date.now() + delay });
-      this.log.warn({ key, op: entry.op, err: error, attempt: count, retryInMs: delay }, 'cloud operation failed; will retry');
+      this.failed([{ key, entry }], error);
     }
+  }
+
+  private async runDeletes(batch: readonly Queued[]): Promise<void> {
+    try {
+      const failed = await this.store.deleteMany(batch.map(({ key }) => key));
+      const deleted = batch.filter(({ key }) => !failed.has(key));
+      await this.persist((b) => deleted.forEach(({ key, entry }) => this.settled(b, key, entry)));
+      for (const queued of batch) {
+        if (failed.has(queued.key)) this.failed([queued], failed.get(queued.key));
+        else this.failures.delete(queued.key);
+      }
+    } catch (error) {
+      this.failed(batch, error);
+    }
+  }
+
+  /** The operations failed with `error`: each is retried after a delay that doubles with each failure in a row. One log line. */
+  private failed(ops: readonly Queued[], error: unknown): void {
+    let count = 0;
+    let delay = 0;
+    for (const { key } of ops) {
+      count = (this.failures.get(key)?.count ?? 0) + 1;
+      delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (count - 1));
+      this.failures.set(key, { count, retryAt: Date.now() + delay });
+    }
+    const [{ key, entry }] = ops as [Queued];
+    this.log.warn({ key, ...(ops.length > 1 ? { keys: ops.length } : {}), op: entry.op, err: error, attempt: count, retryInMs: delay }, 'cloud operation failed; will retry');
   }
 
   /**
@@ -809,13 +856,15 @@ export class CacheEngine {
 
   /** Removes a finished queue entry (unless a newer one replaced it), with the extent's new record. */
   private settle(key: string, entry: QueueEntry, extent?: Extent): Promise<void> {
-    return this.persist((batch) => {
-      if (extent && this.extents.get(key) === extent) batch.put(key, extent.toRecord(), { sublevel: this.index });
-      if (this.queue.get(key) === entry) {
-        batch.del(key, { sublevel: this.uploads });
-        this.queue.delete(key);
-      }
-    });
+    return this.persist((batch) => this.settled(batch, key, entry, extent));
+  }
+
+  private settled(batch: Batch, key: string, entry: QueueEntry, extent?: Extent): void {
+    if (extent && this.extents.get(key) === extent) batch.put(key, extent.toRecord(), { sublevel: this.index });
+    if (this.queue.get(key) === entry) {
+      batch.del(key, { sublevel: this.uploads });
+      this.queue.delete(key);
+    }
   }
 
   /** Records the extent's current state, unless it has been deleted meanwhile. */

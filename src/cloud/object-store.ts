@@ -13,6 +13,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   UploadPartCommand,
@@ -35,6 +36,8 @@ const MAX_PARTS = 10_000;
 const MIN_PART = 5 * MiB;
 /** Request bodies are read from their source this much at a time, as the socket takes them. */
 const PIECE = MiB;
+/** S3's limit of keys in one DeleteObjects request. */
+export const DELETE_MANY_MAX = 1000;
 
 export interface S3Settings {
   /** Absent for AWS itself; an http(s) URL for anything else. */
@@ -391,6 +394,25 @@ export class ObjectStore {
   /** Deleting an absent object succeeds, as in S3. */
   async delete(key: string): Promise<void> {
     await this.attempt('delete', () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + key })));
+  }
+
+  /**
+   * Deletes `keys` with one DeleteObjects request per DELETE_MANY_MAX of them.
+   * Resolves to the keys S3 could not delete, each with its error; throws if a
+   * request fails as a whole. Absent keys count as deleted, as in S3.
+   */
+  async deleteMany(keys: readonly string[]): Promise<Map<string, Error>> {
+    const failed = new Map<string, Error>();
+    for (let from = 0; from < keys.length; from += DELETE_MANY_MAX) {
+      const objects = keys.slice(from, from + DELETE_MANY_MAX).map((key) => ({ Key: this.prefix + key }));
+      const res = await this.attempt('delete', () =>
+        this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects, Quiet: true } })),
+      );
+      for (const { Key, Code, Message } of res.Errors ?? []) {
+        if (Key?.startsWith(this.prefix)) failed.set(Key.slice(this.prefix.length), new Error(`${Code ?? 'error'}: ${Message ?? 'not deleted'}`));
+      }
+    }
+    return failed;
   }
 
   /** Server-side copy (up to S3's 5 GiB single-copy limit); the checksum metadata travels with it. */

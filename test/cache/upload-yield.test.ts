@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CacheEngine } from '../../src/cache/engine.ts';
 import { ObjectNotFoundError, ObjectStore, type S3Settings } from '../../src/cloud/object-store.ts';
+import { startFaultInjector } from '../cloud/fault-injector.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { MiB, openEngine, pattern, type OpenedEngine } from './helpers.ts';
 
@@ -124,6 +125,60 @@ describe('uploads yield to reads and writes', function () {
     await stopWriting();
     for (const end = Date.now() + 3_000; await begun('tape/Y/seg-8'); await sleep(50)) {
       if (Date.now() > end) assert.fail('not deleted from the bucket within 3 s of the writes stopping');
+    }
+  });
+
+  /** Waits until none of `keys` is in the bucket; fails after `ms`. */
+  const eventuallyGone = async (keys: readonly string[], ms: number) => {
+    for (const end = Date.now() + ms; (await Promise.all(keys.map(begun))).some(Boolean); await sleep(50)) {
+      if (Date.now() > end) assert.fail(`${keys.join(', ')} not deleted from the bucket within ${ms} ms`);
+    }
+  };
+
+  it('deletes what was held back together, in one request to the bucket', async () => {
+    const relay = await startFaultInjector({ target: s3.s3.endpoint, rate: 0, seed: 1 });
+    try {
+      const engine = await open({ uploadQuietMs: 300 }, { endpoint: relay.endpoint });
+      const keys = Array.from({ length: 12 }, (_, i) => `tape/Z/seg-${i}`);
+      for (const key of keys) await queue(engine, key, 4096);
+      await engine.drain(keys);
+      stopWriting = keepWriting(engine);
+      for (const key of keys) await engine.delete(key);
+      const posts = relay.methods['POST'] ?? 0;
+      await stopWriting();
+      await eventuallyGone(keys, 3_000);
+      assert.equal(relay.methods['DELETE'], undefined, 'no DELETE of one object');
+      assert.equal((relay.methods['POST'] ?? 0) - posts, 1, 'one DeleteObjects for all twelve');
+    } finally {
+      await stopWriting?.();
+      await opened?.close();
+      stopWriting = opened = undefined;
+      await relay.close();
+    }
+  });
+
+  it('retries a delete request that failed, until every key in it is gone', async () => {
+    const relay = await startFaultInjector({ target: s3.s3.endpoint, rate: 0, seed: 2 });
+    try {
+      const engine = await open({ uploadQuietMs: 0 }, { endpoint: relay.endpoint, idleTimeoutMs: 500, retry: { maxAttempts: 2, baseDelayMs: 10 } });
+      const keys = Array.from({ length: 5 }, (_, i) => `tape/Z/seg-${i}`);
+      for (const key of keys) await queue(engine, key, 4096);
+      await engine.drain(keys);
+      relay.setRate(1);
+      for (const key of keys) await engine.delete(key);
+      await sleep(300);
+      assert.ok(Object.values(relay.injected).some((n) => n > 0), 'the deletes met faults');
+      assert.equal(engine.stats().queueDepth, keys.length, 'none known to be deleted');
+      relay.setRate(0);
+      for (const end = Date.now() + 8_000; engine.stats().queueDepth > 0; await sleep(50)) {
+        if (Date.now() > end) assert.fail('the deletes were not retried to the end within 8 s');
+      }
+      assert.deepEqual(await Promise.all(keys.map(begun)), keys.map(() => false));
+    } finally {
+      await stopWriting?.();
+      await opened?.close();
+      stopWriting = opened = undefined;
+      await relay.close();
     }
   });
 

@@ -12,8 +12,10 @@ export interface FaultInjector {
   readonly endpoint: string;
   readonly injected: Record<Fault, number>;
   requests: number;
-  /** Stops injecting (the proxy still forwards). */
-  calm(): void;
+  /** Requests by HTTP method. */
+  readonly methods: Record<string, number>;
+  /** Sets the share of requests that meet a fault; at 0 the proxy only forwards. */
+  setRate(rate: number): void;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startFaultInjector(options: { target: string; rate: number
 
   const server = createServer((req, res) => {
     proxy.requests++;
+    proxy.methods[req.method!] = (proxy.methods[req.method!] ?? 0) + 1;
     const fault = random() < rate ? FAULTS[Math.floor(random() * FAULTS.length)]! : undefined;
     if (fault) injected[fault]++;
     switch (fault) {
@@ -103,7 +106,8 @@ export async function startFaultInjector(options: { target: string; rate: number
     endpoint: `http://127.0.0.1:${port}`,
     injected,
     requests: 0,
-    calm: () => (rate = 0),
+    methods: {},
+    setRate: (r) => (rate = r),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -61,6 +61,17 @@ describe('cloud ObjectStore against s3rver through the AWS SDK', function () {
     assert.equal((await store.get('b/two')).data.length, 0);
   });
 
+  it('deletes many keys in one call, absent ones too, and only under its prefix', async () => {
+    await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: 'c/kept', Body: 'outside the prefix' }));
+    for (const key of ['c/one', 'c/two', 'c/kept']) await store.put(key, Buffer.from(key));
+    assert.deepEqual(await store.deleteMany(['c/one', 'c/two', 'c/never']), new Map());
+    const keys: string[] = [];
+    for await (const o of store.list('c/')) keys.push(o.key);
+    assert.deepEqual(keys, ['c/kept']);
+    const outside = await s3.raw.send(new GetObjectCommand({ Bucket: s3.settings.bucket, Key: 'c/kept' }));
+    assert.equal(await outside.Body!.transformToString(), 'outside the prefix');
+  });
+
   it('detects an object altered behind its back, and never serves it', async () => {
     const body = randomBytes(2 * MiB);
     await store.put('c/victim', body);
