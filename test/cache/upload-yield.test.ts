@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CacheEngine } from '../../src/cache/engine.ts';
 import { ObjectNotFoundError, ObjectStore, type S3Settings } from '../../src/cloud/object-store.ts';
-import { startFaultInjector } from '../cloud/fault-injector.ts';
+import { startFaultInjector, type FaultInjector } from '../cloud/fault-injector.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { MiB, openEngine, pattern, type OpenedEngine } from './helpers.ts';
 
@@ -29,6 +29,7 @@ describe('uploads yield to reads and writes', function () {
   let direct: ObjectStore;
   const dirs: string[] = [];
   let opened: OpenedEngine | undefined;
+  let relay: FaultInjector | undefined;
   let stopWriting: (() => Promise<void>) | undefined;
 
   const open = async (options: Parameters<typeof openEngine>[2], settings: Partial<S3Settings> = {}) => {
@@ -59,7 +60,8 @@ describe('uploads yield to reads and writes', function () {
   afterEach(async () => {
     await stopWriting?.();
     await opened?.close();
-    stopWriting = opened = undefined;
+    await relay?.close();
+    stopWriting = opened = relay = undefined;
   });
   after(async () => {
     direct.close();
@@ -135,51 +137,39 @@ describe('uploads yield to reads and writes', function () {
     }
   };
 
+  /** An engine whose requests go through a relay in front of s3rver (closed after the test), with `count` small extents uploaded. */
+  const uploadedThroughRelay = async (count: number, options: Parameters<typeof openEngine>[2], settings: Partial<S3Settings> = {}) => {
+    relay = await startFaultInjector({ target: s3.s3.endpoint, rate: 0, seed: 20261122 });
+    const engine = await open(options, { ...settings, endpoint: relay.endpoint });
+    const keys = Array.from({ length: count }, (_, i) => `tape/Z/seg-${i}`);
+    for (const key of keys) await queue(engine, key, 4096);
+    await engine.drain(keys);
+    return { engine, relay, keys };
+  };
+
   it('deletes what was held back together, in one request to the bucket', async () => {
-    const relay = await startFaultInjector({ target: s3.s3.endpoint, rate: 0, seed: 1 });
-    try {
-      const engine = await open({ uploadQuietMs: 300 }, { endpoint: relay.endpoint });
-      const keys = Array.from({ length: 12 }, (_, i) => `tape/Z/seg-${i}`);
-      for (const key of keys) await queue(engine, key, 4096);
-      await engine.drain(keys);
-      stopWriting = keepWriting(engine);
-      for (const key of keys) await engine.delete(key);
-      const posts = relay.methods['POST'] ?? 0;
-      await stopWriting();
-      await eventuallyGone(keys, 3_000);
-      assert.equal(relay.methods['DELETE'], undefined, 'no DELETE of one object');
-      assert.equal((relay.methods['POST'] ?? 0) - posts, 1, 'one DeleteObjects for all twelve');
-    } finally {
-      await stopWriting?.();
-      await opened?.close();
-      stopWriting = opened = undefined;
-      await relay.close();
-    }
+    const { engine, relay, keys } = await uploadedThroughRelay(12, { uploadQuietMs: 300 });
+    stopWriting = keepWriting(engine);
+    for (const key of keys) await engine.delete(key);
+    const posts = relay.methods['POST'] ?? 0;
+    await stopWriting();
+    await eventuallyGone(keys, 3_000);
+    assert.equal(relay.methods['DELETE'], undefined, 'no DELETE of one object');
+    assert.equal((relay.methods['POST'] ?? 0) - posts, 1, 'one DeleteObjects for all twelve');
   });
 
   it('retries a delete request that failed, until every key in it is gone', async () => {
-    const relay = await startFaultInjector({ target: s3.s3.endpoint, rate: 0, seed: 2 });
-    try {
-      const engine = await open({ uploadQuietMs: 0 }, { endpoint: relay.endpoint, idleTimeoutMs: 500, retry: { maxAttempts: 2, baseDelayMs: 10 } });
-      const keys = Array.from({ length: 5 }, (_, i) => `tape/Z/seg-${i}`);
-      for (const key of keys) await queue(engine, key, 4096);
-      await engine.drain(keys);
-      relay.setRate(1);
-      for (const key of keys) await engine.delete(key);
-      await sleep(300);
-      assert.ok(Object.values(relay.injected).some((n) => n > 0), 'the deletes met faults');
-      assert.equal(engine.stats().queueDepth, keys.length, 'none known to be deleted');
-      relay.setRate(0);
-      for (const end = Date.now() + 8_000; engine.stats().queueDepth > 0; await sleep(50)) {
-        if (Date.now() > end) assert.fail('the deletes were not retried to the end within 8 s');
-      }
-      assert.deepEqual(await Promise.all(keys.map(begun)), keys.map(() => false));
-    } finally {
-      await stopWriting?.();
-      await opened?.close();
-      stopWriting = opened = undefined;
-      await relay.close();
+    const { engine, relay, keys } = await uploadedThroughRelay(5, { uploadQuietMs: 0 }, { idleTimeoutMs: 500, retry: { maxAttempts: 2, baseDelayMs: 10 } });
+    relay.setRate(1);
+    for (const key of keys) await engine.delete(key);
+    await sleep(300);
+    assert.ok(Object.values(relay.injected).some((n) => n > 0), 'the deletes met faults');
+    assert.equal(engine.stats().queueDepth, keys.length, 'none known to be deleted');
+    relay.setRate(0);
+    for (const end = Date.now() + 8_000; engine.stats().queueDepth > 0; await sleep(50)) {
+      if (Date.now() > end) assert.fail('the deletes were not retried to the end within 8 s');
     }
+    assert.deepEqual(await Promise.all(keys.map(begun)), keys.map(() => false));
   });
 
   it('with uploadQuietMs 0, uploads right after sync() while writes keep arriving', async () => {
