@@ -103,6 +103,8 @@ const OPEN_FILES = 16;
 const OFF_THREAD_CRC_BYTES = 256 * 1024;
 /** Writes at least this large start their writeback at once (see startWriteback()). */
 const WRITEBACK_MIN_BYTES = MiB;
+/** Keys a deleteMany() takes under one set of locks and one durable catalog write. */
+const DELETE_BATCH = 256;
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 300_000;
 /** Most an upload in flight pauses for reads and writes: well under the store's idle timeout. */
@@ -322,25 +324,48 @@ export class CacheEngine {
 
   /** Removes extent `key` here and, through the upload queue, from the cloud. */
   async delete(key: string): Promise<void> {
+    await this.deleteMany([key]);
+  }
+
+  /**
+   * delete() of every key, with one durable catalog write per DELETE_BATCH of
+   * them: a tape rewritten from the start lets go of thousands of objects at once.
+   */
+  async deleteMany(keys: readonly string[]): Promise<void> {
     this.assertOpen();
-    await this.locks.run(key, async () => {
-      const extent = this.extents.get(key);
-      if (extent) {
-        await this.closeFile(key);
-        await unlink(extent.path).catch(ignoreMissing);
-        this.usedBytes -= extent.presentBytes();
-        if (extent.dirty) this.dirtyBytes -= extent.size;
-        this.extents.delete(key);
-      }
-      await this.persist((batch) => {
-        const entry = this.nextEntry('delete');
-        batch.del(key, { sublevel: this.index }).put(key, entry, { sublevel: this.uploads });
-        this.queue.delete(key);
-        this.queue.set(key, entry);
-      }, true);
-    });
+    const sorted = [...new Set(keys)].sort(); // one order of taking locks for every caller
+    for (let from = 0; from < sorted.length; from += DELETE_BATCH) {
+      const batch = sorted.slice(from, from + DELETE_BATCH);
+      await this.underLocks(batch, async () => {
+        await Promise.all(batch.map((key) => this.dropLocal(key)));
+        await this.persist((b) => {
+          for (const key of batch) {
+            const entry = this.nextEntry('delete');
+            b.del(key, { sublevel: this.index }).put(key, entry, { sublevel: this.uploads });
+            this.queue.delete(key);
+            this.queue.set(key, entry);
+          }
+        }, true);
+      });
+    }
     this.notify();
     this.pump();
+  }
+
+  /** Runs `task` holding the lock of every key, taken in the order given. */
+  private underLocks<T>(keys: readonly string[], task: () => Promise<T>, from = 0): Promise<T> {
+    return from === keys.length ? task() : this.locks.run(keys[from]!, () => this.underLocks(keys, task, from + 1));
+  }
+
+  /** Forgets extent `key` here and removes its file; the caller holds its lock. */
+  private async dropLocal(key: string): Promise<void> {
+    const extent = this.extents.get(key);
+    if (!extent) return;
+    await this.closeFile(key);
+    await unlink(extent.path).catch(ignoreMissing);
+    this.usedBytes -= extent.presentBytes();
+    if (extent.dirty) this.dirtyBytes -= extent.size;
+    this.extents.delete(key);
   }
 
   /**

@@ -14,7 +14,7 @@ export interface ShelfParts {
   readonly tapes: TapeCatalog;
   readonly pools: PoolCatalog;
   readonly library: Library;
-  readonly engine: Pick<CacheEngine, 'size' | 'read' | 'write' | 'delete' | 'drain'>;
+  readonly engine: Pick<CacheEngine, 'size' | 'read' | 'write' | 'delete' | 'deleteMany' | 'drain'>;
   /** The client of a vault by name. */
   vault(name: string): Vault;
   /** The gateway's bucket, for pools whose destination is an S3 storage class; absent: such pools are refused. */

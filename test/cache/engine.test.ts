@@ -152,6 +152,32 @@ describe('cache engine against s3rver', function () {
     }
   });
 
+  it('deletes many extents at once, here at once and in the cloud after a restart that came first', async () => {
+    const dir = await scratch();
+    const settings = { ...s3.settings, prefix: 'many/' };
+    const keys = Array.from({ length: 300 }, (_, i) => `tape/M00001L5/seg-${i}`);
+    let opened = await openEngine(dir, settings, { uploadQuietMs: 60_000 }); // the cloud deletes wait past the restart
+    try {
+      await Promise.all(keys.map((key) => opened.engine.write(key, 0, pattern(key, 100))));
+      await opened.engine.drain();
+      await opened.engine.deleteMany([...keys, keys[0]!]);
+      for (const key of [keys[0]!, keys[299]!]) assert.equal(await opened.engine.size(key), undefined, `${key} gone here`);
+    } finally {
+      await opened.close();
+    }
+    opened = await openEngine(dir, settings);
+    try {
+      for (const key of [keys[0]!, keys[255]!, keys[256]!, keys[299]!]) assert.equal(await opened.engine.size(key), undefined, `${key} still gone after the restart`);
+      assert.equal(opened.engine.stats().queueDepth, keys.length, 'every cloud delete still queued');
+      await opened.engine.drain();
+      let left = 0;
+      for await (const _ of direct.list('many/')) left++;
+      assert.equal(left, 0, 'every object deleted from the bucket');
+    } finally {
+      await opened.close();
+    }
+  });
+
   it('keeps a few extent files open, lets go of one on delete, and never serves a remembered block after a write over it', async () => {
     const dir = await scratch();
     const opened = await openEngine(dir, { ...s3.settings, prefix: 'open-files/' });

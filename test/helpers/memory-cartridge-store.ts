@@ -48,8 +48,8 @@ export class MemoryCartridgeStore implements CartridgeStore {
     if (object) this.objects.set(key, object.subarray(0, size));
   }
 
-  async delete(key: string): Promise<void> {
-    this.objects.delete(key);
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.objects.delete(key);
   }
 
   async sync(): Promise<void> {

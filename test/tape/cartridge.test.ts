@@ -163,10 +163,10 @@ describe('cartridges on the engine', function () {
     let letGo = (): void => undefined;
     const held = new Promise<void>((resolve) => (letGo = resolve));
     const store = opened.engine;
-    const deleteLater = store.delete.bind(store);
-    store.delete = async (key: string) => {
+    const deleteLater = store.deleteMany.bind(store);
+    store.deleteMany = async (keys: readonly string[]) => {
       await held;
-      return deleteLater(key);
+      return deleteLater(keys);
     };
     await tape.rewind();
     await tape.writeRecords([record(100, 300)]);
@@ -190,14 +190,14 @@ describe('cartridges on the engine', function () {
     for (const key of oldKeys) assert.ok((await opened.engine.size(key)) !== undefined, `${key} holds the first write`);
     // A stand-in for the gateway dying before its deletions ran: the engine's deletes never start.
     const store = opened.engine;
-    const deleteNow = store.delete.bind(store);
-    store.delete = () => new Promise<void>(() => undefined);
+    const deleteNow = store.deleteMany.bind(store);
+    store.deleteMany = () => new Promise<void>(() => undefined);
     await tape.rewind();
     await tape.writeRecords([record(100, 300)]);
     await tape.writeFilemarks(1);
     await tape.flush();
     assert.deepEqual((await newestManifest('TEST07L5')).garbage, [1, 2, 3]);
-    store.delete = deleteNow;
+    store.deleteMany = deleteNow;
 
     const reopened = await Cartridge.open(opened.engine, 'TEST07L5');
     await reopened.deleted();
