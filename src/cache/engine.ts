@@ -337,7 +337,9 @@ export class CacheEngine {
     for (let from = 0; from < sorted.length; from += DELETE_BATCH) {
       const batch = sorted.slice(from, from + DELETE_BATCH);
       await this.underLocks(batch, async () => {
-        await Promise.all(batch.map((key) => this.dropLocal(key)));
+        // One unlink at a time: unlinking cache files of 64 MiB at once took every
+        // thread of the pool the reads of the next tape wait for.
+        for (const key of batch) await this.dropLocal(key);
         await this.persist((b) => {
           for (const key of batch) {
             const entry = this.nextEntry('delete');
