@@ -37,7 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startBenchGateway, type BenchGateway } from './gateway.ts';
 import { startTgt, TUNED, type TgtBench } from './tgt.ts';
-import { diskWriteRate, execBounded, formatSize, loadAverage, median, parseSize, rssBytes } from './util.ts';
+import { diskWriteRate, type DiskWriteRate, execBounded, formatSize, loadAverage, median, parseSize, rssBytes } from './util.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const execFileAsync = promisify(execFile);
@@ -565,7 +565,11 @@ async function main(): Promise<number> {
   out.push('');
   out.push(table(header, body));
   out.push('');
-  out.push(`disk's own sequential write (${formatSize(diskBytes)}, buffered + fdatasync): ${diskRates.map((r) => (r / 1e6).toFixed(0)).join(' / ')} MB/s (start / end)`);
+  const rates = (pick: (r: DiskWriteRate) => number) => diskRates.map((r) => (pick(r) / 1e6).toFixed(0)).join(' / ');
+  out.push(
+    `disk's own sequential write (${formatSize(diskBytes)}, buffered + fdatasync): into a new file ${rates((r) => r.newFile)} MB/s, ` +
+      `the same file rewritten ${rates((r) => r.rewritten)} MB/s (start / end); our cache writes each cartridge into new files, tgtd rewrites its image`,
+  );
   if (gateway) out.push(`our peak RSS over the whole run (gateway): ${mib(peakRss.bytes)}`);
   for (const c of rssCartridge) {
     const flat = c.secondHalfPeakBytes <= c.firstHalfPeakBytes * 1.1 + (8 << 20);
@@ -608,7 +612,8 @@ async function main(): Promise<number> {
     loadAverage: { before: loadBefore, after: loadAfter },
     options: { quick, runs, tapeBytes, driveBytes, cartridgeBytes, cartridgeRuns, blockSeconds, span, diskBytes, groups: [...groups], sides, gatewayArgs: opts['gateway-arg'] },
     tgtTuned: Object.fromEntries(TUNED),
-    diskWriteBytesPerSecond: diskRates,
+    diskWriteBytesPerSecond: diskRates.map((r) => r.newFile),
+    diskRewriteBytesPerSecond: diskRates.map((r) => r.rewritten),
     ourPeakRssBytes: gateway ? peakRss.bytes : null,
     cartridgeRss: rssCartridge,
     rssTraces,
