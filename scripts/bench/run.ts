@@ -37,7 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startBenchGateway, type BenchGateway } from './gateway.ts';
 import { startTgt, TUNED, type TgtBench } from './tgt.ts';
-import { diskWriteRate, type DiskWriteRate, execBounded, formatSize, loadAverage, median, parseSize, rssBytes } from './util.ts';
+import { diskWriteRate, type DiskWriteRate, execBounded, formatSize, loadAverage, median, memoryReportedToHost, parseSize, rssBytes } from './util.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const execFileAsync = promisify(execFile);
@@ -439,6 +439,7 @@ async function main(): Promise<number> {
   binDir = stdout.trim();
   workDir = await mkdtemp(join(tmpdir(), 'tape-gateway-bench-'));
   const loadBefore = loadAverage();
+  const reportedBefore = memoryReportedToHost();
   log(`work directory ${workDir}; load average ${loadBefore.join(' ')} on ${cpus().length} CPUs`);
 
   log(`disk's own sequential write rate (${formatSize(diskBytes)}, buffered, fdatasync)...`);
@@ -535,6 +536,7 @@ async function main(): Promise<number> {
   log(`disk's own sequential write rate again...`);
   diskRates.push(await diskWriteRate(workDir, diskBytes));
   const loadAfter = loadAverage();
+  const reportedDuring = reportedBefore === undefined ? undefined : (memoryReportedToHost() ?? reportedBefore) - reportedBefore;
 
   // Table
   const activeRows = [...rows.values()].filter((r) => groups.has(r.group));
@@ -603,6 +605,12 @@ async function main(): Promise<number> {
   if (Math.max(loadBefore[0]!, loadAfter[0]!) > cpus().length * 0.75) {
     out.push(`NOTE: the machine was busy (load average ${loadBefore[0]} / ${loadAfter[0]} on ${cpus().length} CPUs): absolute figures are noisy; prefer the paired ratios.`);
   }
+  if (reportedDuring) {
+    out.push(
+      `NOTE: this VM handed ${Math.round(reportedDuring / 2 ** 20)} MiB of freed memory back to its host during the run (free page reporting): ` +
+        `a page a new file first touches costs a host fault, so compare the tape write ratios with the disk's two rates above.`,
+    );
+  }
   process.stdout.write(out.join('\n') + '\n');
 
   const results = {
@@ -610,6 +618,7 @@ async function main(): Promise<number> {
     revision: await gitRevision(),
     cpus: cpus().length,
     loadAverage: { before: loadBefore, after: loadAfter },
+    memoryReportedToHostBytes: reportedDuring ?? null,
     options: { quick, runs, tapeBytes, driveBytes, cartridgeBytes, cartridgeRuns, blockSeconds, span, diskBytes, groups: [...groups], sides, gatewayArgs: opts['gateway-arg'] },
     tgtTuned: Object.fromEntries(TUNED),
     diskWriteBytesPerSecond: diskRates.map((r) => r.newFile),

@@ -73,6 +73,18 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
+/**
+ * Bytes of freed memory this VM has handed back to its host (free page reporting), where the
+ * kernel counts them (`reported_kib` is not in every kernel's page_reporting module); else undefined.
+ */
+export function memoryReportedToHost(): number | undefined {
+  try {
+    return Number(readFileSync('/sys/module/page_reporting/parameters/reported_kib', 'utf8')) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Bytes/s of one buffered sequential write pass (1 MiB writes, then fdatasync) into a new file and of a second pass over it. */
 export interface DiskWriteRate {
   readonly newFile: number;
