@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import { BufferPool } from '../buffers/buffer-pool.ts';
 import type { Catalog, Section } from '../catalog/catalog.ts';
-import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../cloud/checksum.ts';
+import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../crc32c/block-checksums.ts';
 import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
 import { startWriteback } from '../fileio/fileio.ts';
 import { DELETE_MANY_MAX, ObjectNotFoundError, ObjectStore, type ObjectInfo, type S3Settings } from '../cloud/object-store.ts';

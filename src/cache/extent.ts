@@ -3,7 +3,7 @@
 // (evicted, or never fetched); a dirty extent always holds all its blocks.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { decodeCrcs, encodeCrcs } from '../cloud/checksum.ts';
+import { decodeCrcs, encodeCrcs } from '../crc32c/block-checksums.ts';
 
 export const BLOCK = 256 * 1024;
 

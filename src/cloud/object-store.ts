@@ -22,7 +22,7 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import { crc32c } from '../crc32c/crc32c.ts';
-import { blockCrcs, crcBase64, decodeCrcs, encodeCrcs, regroup, type BlockChecksums } from './checksum.ts';
+import { blockCrcs, crcBase64, decodeCrcs, encodeCrcs, regroup, type BlockChecksums } from '../crc32c/block-checksums.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, withRetry, type RetryCause, type RetryPolicy } from './retry.ts';
 
 const MiB = 1024 * 1024;
