@@ -272,7 +272,7 @@ export class CacheIO {
           yield* emit(key, local.get(key)!);
         }
         if (local.has(name)) continue; // what is here is newer
-        if (!entry.commonPrefix && this.queue.op(name) === 'delete') continue;
+        if (entry.commonPrefix ? !(await this.liveUnder(route, name)) : this.queue.op(name) === 'delete') continue;
         yield* emit(name, entry.commonPrefix ? { kind: 'prefix', prefix: name } : { kind: 'extent', key: name, size: entry.size });
       }
     } catch (error) {
@@ -282,6 +282,15 @@ export class CacheIO {
       const key = mine[next++]!;
       yield* emit(key, local.get(key)!);
     }
+  }
+
+  /** Whether the cloud holds a key under `prefix` that is not deleted here (its cloud delete still queued). */
+  private async liveUnder(route: Route, prefix: string): Promise<boolean> {
+    if (!this.queue.deletesUnder(prefix)) return true;
+    for await (const entry of route.backend.list(CloudRoutes.remoteKey(route, prefix))) {
+      if (this.queue.op(CloudRoutes.localKey(route, entry.key)) !== 'delete') return true;
+    }
+    return false;
   }
 
   // ---- deleting and copying ----
