@@ -15,11 +15,12 @@ import { connectGlacier } from './gateway/glacier.ts';
 import { connectS3, isAwsEndpoint } from './gateway/s3.ts';
 import { builtInPoolDestinations, openShelf } from './gateway/shelf.ts';
 import { openTapeLibrary } from './gateway/tape-library.ts';
-import { volumeTarget, type TargetSummary } from './gateway/targets.ts';
-import { openVolumes } from './gateway/volumes.ts';
+import type { TargetSummary } from './gateway/targets.ts';
+import { openVolumes, VolumeTargets } from './gateway/volumes.ts';
 import { IscsiServer } from './iscsi/server.ts';
 import { TAPES_NAMESPACE } from './tape/cartridge.ts';
 import { PoolCatalog } from './tape/pools.ts';
+import { VOLUMES_NAMESPACE } from './volume/chunk-map.ts';
 import type { Logger } from './log.ts';
 
 export type { TargetSummary };
@@ -114,24 +115,34 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, tapeStore, pools, glacier, archiveBucket, logger });
     closers.push({ what: 'vault shelf', close: () => shelf.close() });
 
-    const volumes = await openVolumes(config.volumes, layout.volumes);
-    for (const volume of volumes) closers.push({ what: `volume ${volume.config.name}`, close: () => volume.device.close() });
-    const targets = [
-      ...tapeLibrary.targets,
-      ...volumes.map((volume) => volumeTarget(volume, { gatewayId: id, gatewayName: config.gatewayName, iscsi: config.iscsi, logger })),
-    ];
-
     const discoveryAuth = config.iscsi.discoveryAuth.chap ? config.iscsi.discoveryAuth : undefined;
     const server = new IscsiServer(
       {
         host: config.iscsi.host,
         port: config.iscsi.port,
-        targets: targets.map((t) => t.definition),
+        targets: tapeLibrary.targets.map((t) => t.definition),
         ...(discoveryAuth ? { discoveryAuth } : {}),
         limits: config.iscsi.limits,
       },
       logger.child({ component: 'iscsi' }),
     );
+    // Volumes' targets join the portal as the volumes open, and later as they are created.
+    const volumeTargets = new VolumeTargets(server, { gatewayId: id, gatewayName: config.gatewayName, iscsi: config.iscsi, logger });
+    const volumes = await openVolumes({
+      configured: config.volumes,
+      directory: layout.volumes,
+      catalog,
+      store: engine.namespace(VOLUMES_NAMESPACE),
+      uploadBufferUse: () => {
+        const stats = engine.stats();
+        return stats.dirtyBytes / stats.uploadBufferBytes;
+      },
+      exposure: volumeTargets,
+      logger,
+    });
+    closers.push({ what: 'volumes', close: () => volumes.close() });
+    const targets = [...tapeLibrary.targets.map((t) => t.summary), ...volumeTargets.summaries.values()];
+
     const address = await listen(server, config.iscsi.host, config.iscsi.port);
     closers.push({ what: 'iSCSI server', close: () => server.close() });
 
@@ -142,6 +153,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       registry: engine.metrics.registry,
       tapes: tapeLibrary.service,
       shelf,
+      volumes,
       token,
       logger: logger.child({ component: 'api' }),
     });
@@ -150,19 +162,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     closers.push({ what: 'API credentials', close: () => removeApiCredentials(layout.root) });
 
     const portal = portalFor(address.address, address.port);
-    const first = targets[0]?.definition;
+    const first = tapeLibrary.targets[0]?.definition;
     const connect = connectCommands(portal, {
       ...(discoveryAuth ? { discoveryAuth } : {}),
       ...(first ? { target: { name: first.name, ...(first.auth ? { auth: first.auth } : {}) } } : {}),
     });
-    for (const { summary } of targets) logger.info({ target: summary.name, luns: summary.luns, portal }, 'serving target');
+    for (const summary of targets) logger.info({ target: summary.name, luns: summary.luns, portal }, 'serving target');
     const running: RunningGateway = {
       id,
       name: config.gatewayName,
       dataDir: layout.root,
       iscsi: { host: address.address, port: address.port },
       s3: { endpoint: s3.endpoint, bucket: s3.bucket, prefix: s3.prefix, embedded: config.s3.embedded },
-      targets: targets.map((t) => t.summary),
+      targets,
       api: { url: api.url },
       connect,
       stop,

@@ -1,17 +1,20 @@
 // The management HTTP endpoint, on loopback by default: Prometheus metrics and
 // a health check for anyone who can reach it, and the operator's routes (the
-// tape library and the vault shelf) for holders of the bearer token.
+// tape library, the vault shelf, volumes and snapshots) for holders of the
+// bearer token.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
 import type { ShelfService } from '../shelf/shelf-service.ts';
 import type { TapeService } from '../tape/tape-service.ts';
+import type { VolumeService } from '../volume/volume-service.ts';
 import { bearerMatches } from './credentials.ts';
 import { HttpError, readJsonBody, sendError, sendJson } from './http.ts';
 import { Router } from './router.ts';
 import { shelfRoutes } from './shelf-routes.ts';
 import { tapeRoutes } from './tape-routes.ts';
+import { volumeRoutes } from './volume-routes.ts';
 
 export interface ApiServer {
   /** http://host:port, an address a client on this machine can connect to. */
@@ -28,14 +31,20 @@ interface BaseOptions {
   readonly port?: number;
 }
 
-/** Without `tapes` and `token` the server answers only /metrics and /health; `shelf` adds the vault shelf's routes. */
+/** Without `tapes` and `token` the server answers only /metrics and /health; `shelf` adds the vault shelf's routes, `volumes` those of volumes and snapshots. */
 export type ApiServerOptions = BaseOptions &
-  ({ readonly tapes: TapeService; readonly shelf?: ShelfService; readonly token: string } | { readonly tapes?: undefined; readonly shelf?: undefined; readonly token?: undefined });
+  (
+    | { readonly tapes: TapeService; readonly shelf?: ShelfService; readonly volumes?: VolumeService; readonly token: string }
+    | { readonly tapes?: undefined; readonly shelf?: undefined; readonly volumes?: undefined; readonly token?: undefined }
+  );
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { logger } = options;
   const management = options.tapes
-    ? { token: options.token, router: new Router([...tapeRoutes(options.tapes), ...(options.shelf ? shelfRoutes(options.shelf) : [])]) }
+    ? {
+        token: options.token,
+        router: new Router([...tapeRoutes(options.tapes), ...(options.shelf ? shelfRoutes(options.shelf) : []), ...(options.volumes ? volumeRoutes(options.volumes) : [])]),
+      }
     : undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
