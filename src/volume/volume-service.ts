@@ -307,15 +307,16 @@ export class VolumeService {
     const blockSize = request.blockSize ?? snapshot?.blockSize ?? 512;
     if (blockSize !== 512 && blockSize !== 4096) throw fail('INVALID_BLOCK_SIZE', `block size ${blockSize} is not offered: say 512 or 4096`);
     const sizeBytes = request.sizeBytes ?? snapshot?.sizeBytes;
-    const limits = SIZE_LIMITS[type];
+    if (snapshot && sizeBytes !== undefined && sizeBytes < snapshot.sizeBytes) {
+      throw fail('SNAPSHOT_TOO_LARGE', `snapshot ${snapshot.id} holds ${sizeText(snapshot.sizeBytes)}, more than a volume of ${sizeText(sizeBytes)}: give the volume at least ${sizeText(snapshot.sizeBytes)}, or leave the size out`);
+    }
+
+    // A snapshot of a smaller volume (the configuration file's may be) restores at its own size.
+    const limits = { min: Math.min(SIZE_LIMITS[type].min, snapshot?.sizeBytes ?? Infinity), max: SIZE_LIMITS[type].max };
     if (sizeBytes === undefined || !Number.isSafeInteger(sizeBytes) || sizeBytes < limits.min || sizeBytes > limits.max) {
       throw fail('INVALID_SIZE', `a ${type} volume holds ${sizeText(limits.min)} to ${sizeText(limits.max)}${sizeBytes === undefined ? ': give its size' : `, not ${sizeBytes} bytes`}, e.g. 10GiB`);
     }
     if (sizeBytes % blockSize !== 0) throw fail('INVALID_SIZE', `${sizeBytes} bytes is not a whole number of ${blockSize}-byte blocks: e.g. ${Math.ceil(sizeBytes / blockSize) * blockSize}`);
-    if (snapshot && sizeBytes < snapshot.sizeBytes) {
-      throw fail('SNAPSHOT_TOO_LARGE', `snapshot ${snapshot.id} holds ${sizeText(snapshot.sizeBytes)}, more than a volume of ${sizeText(sizeBytes)}: give the volume at least ${sizeText(snapshot.sizeBytes)}, or leave the size out`);
-    }
-
     this.creating.add(name);
     try {
       const base = this.newRecord({ name, type, sizeBytes, blockSize, chunkSize: snapshot?.chunkSize ?? this.chunkSize, ...access(request) });

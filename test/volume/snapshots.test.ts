@@ -103,7 +103,7 @@ describe('volume snapshots', function () {
 
       await assert.rejects(
         v.service.createVolume({ name: 'too-small', type: 'cached', fromSnapshot: second.id, sizeBytes: GiB / 2 }),
-        (e: unknown) => e instanceof VolumeServiceError && e.code === 'INVALID_SIZE',
+        (e: unknown) => e instanceof VolumeServiceError && e.code === 'SNAPSHOT_TOO_LARGE' && /at least 1GiB/.test(e.message),
       );
       await assert.rejects(
         v.service.createVolume({ name: 'too-small', type: 'stored', fromSnapshot: vol.id, sizeBytes: GiB }),
