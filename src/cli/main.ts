@@ -7,13 +7,15 @@ import { CliError, EXIT, usageError } from './errors.ts';
 import { libraryCommand } from './library-commands.ts';
 import { poolCommand } from './pool-commands.ts';
 import { shelfCommand } from './shelf-commands.ts';
+import { snapshotCommand } from './snapshot-commands.ts';
 import { tapeCommand } from './tape-commands.ts';
+import { volumeCommand } from './volume-commands.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const parsing: Parsing = { command: '', example: 'tapegw tape list' };
   const parser = yargs([...argv])
     .scriptName('tapegw')
-    .usage("$0 <command>\n\nManage the tape gateway running on this machine through its management API.")
+    .usage("$0 <command>\n\nManage the gateway running on this machine (tapes, the vault shelf, volumes, snapshots) through its management API.")
     .option('data-dir', {
       type: 'string',
       requiresArg: true,
@@ -28,7 +30,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(poolCommand(parsing))
     .command(shelfCommand(parsing))
     .command(libraryCommand(parsing))
-    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf … or tapegw library status')
+    .command(volumeCommand(parsing))
+    .command(snapshotCommand(parsing))
+    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw library status, tapegw volume … or tapegw snapshot …')
     .strict()
     .recommendCommands()
     .parserConfiguration({ 'duplicate-arguments-array': false })
