@@ -20,10 +20,13 @@ import { openVolumes, VolumeTargets } from './gateway/volumes.ts';
 import { IscsiServer } from './iscsi/server.ts';
 import { TAPES_NAMESPACE } from './tape/cartridge.ts';
 import { PoolCatalog } from './tape/pools.ts';
-import { VOLUMES_NAMESPACE } from './volume/chunk-map.ts';
+import { CHUNK_CHECKSUM_BLOCK, VOLUMES_NAMESPACE } from './volume/chunk-map.ts';
 import type { Logger } from './log.ts';
 
 export type { TargetSummary };
+
+/** Extent files the engine keeps open: a volume's working set of chunks (1 MiB each), within the usual limit of 1024 descriptors. */
+const OPEN_EXTENT_FILES = 512;
 
 export interface RunningGateway {
   readonly id: string;
@@ -88,6 +91,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       uploadBufferBytes: config.cache.uploadBuffer,
       uploadQuietMs: config.cache.uploadQuietMs,
       uploadMaxDeferMs: config.cache.uploadMaxDeferMs,
+      // Volumes spread small I/O over many chunks, each an extent file: keep a working set of them open.
+      openFiles: OPEN_EXTENT_FILES,
       logger,
     });
     closers.push({ what: 'cache engine', close: () => engine.close() });
@@ -132,7 +137,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       configured: config.volumes,
       directory: layout.volumes,
       catalog,
-      store: engine.namespace(VOLUMES_NAMESPACE),
+      store: engine.namespace(VOLUMES_NAMESPACE, { blockSize: CHUNK_CHECKSUM_BLOCK }),
       uploadBufferUse: () => {
         const stats = engine.stats();
         return stats.dirtyBytes / stats.uploadBufferBytes;

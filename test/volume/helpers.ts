@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { S3Settings } from '../../src/cloud/object-store.ts';
 import type { EngineOptions } from '../../src/cache/engine.ts';
 import { silentLogger } from '../../src/log.ts';
-import { VOLUMES_NAMESPACE } from '../../src/volume/chunk-map.ts';
+import { CHUNK_CHECKSUM_BLOCK, VOLUMES_NAMESPACE } from '../../src/volume/chunk-map.ts';
 import { VolumeService, type ConfigVolume, type ServedVolume, type VolumeExposure, type VolumeServiceOptions } from '../../src/volume/volume-service.ts';
 import { openEngine, type OpenedEngine } from '../cache/helpers.ts';
 
@@ -64,7 +64,7 @@ export async function openVolumes(
     const service = await VolumeService.open(
       {
         catalog: opened.catalog,
-        store: opened.engine.namespace(VOLUMES_NAMESPACE),
+        store: opened.engine.namespace(VOLUMES_NAMESPACE, { blockSize: CHUNK_CHECKSUM_BLOCK }),
         directory: volumesDir,
         uploadBufferUse: () => {
           const s = opened.engine.stats();
