@@ -165,6 +165,7 @@ describe('web console in Chromium against the real gateway @peer', function () {
     assert.equal(moved.code, 0, moved.stderr);
     const drive = await see(page.getByRole('listitem').filter({ has: page.getByText('Drive 1', { exact: true }) }));
     await see(drive.getByRole('button', { name: new RegExp(`^${tape!.barcode} in drive 1, `) }));
+    await page.screenshot({ path: join(SCREENSHOTS, 'library-drive-loaded.png') });
 
     const driveTarget = gw!.targets.find((t) => t.name.endsWith('-tapedrive-01'))!.name;
     const writer = await login(gw!, driveTarget, 7);
