@@ -1,14 +1,14 @@
 // The base every device type uses: table dispatch, unit attentions,
 // reservation conflicts, readiness, and errors turned into sense data.
-import { Access, CommandTable, validateCdb, type CommandEntry, type CommandResult } from './command-table.ts';
+import { Access, CommandTable, validateCdb, type CommandEntry, type CommandResult, type UnitServices } from './command-table.ts';
 import type { DeviceIdentity } from './identity.ts';
+import type { LogPage } from './log-pages.ts';
 import { ModePages, type ModeParameterHooks, type ModePage } from './mode-pages.ts';
 import { Reservations } from './reservations.ts';
 import { Asc, buildSense, internalTargetFailure, ScsiError, unitAttention, type SenseFormat } from './sense.ts';
-import type { LogPage } from './spc/log.ts';
-import type { VpdPage } from './spc/vpd.ts';
 import { Status, type LogicalUnit, type Nexus, type ScsiCommand, type ScsiResponse, type TaskManagementFunction } from './types.ts';
 import { UnitAttentions } from './unit-attention.ts';
+import type { VpdPage } from './vpd-pages.ts';
 
 /** Structured log callback for failures that are the target's fault. */
 export type LogFn = (message: string, fields: Record<string, unknown>) => void;
@@ -46,7 +46,7 @@ function padded(cdb: Buffer, length: number): Buffer {
   return b;
 }
 
-export class ScsiLogicalUnit implements LogicalUnit {
+export class ScsiLogicalUnit implements LogicalUnit, UnitServices {
   readonly identity: DeviceIdentity;
   readonly table: CommandTable;
   readonly vpdPages: readonly VpdPage[];

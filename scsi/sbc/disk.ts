@@ -59,10 +59,9 @@ function modeParameters(device: BlockDevice, writeProtected: () => boolean): Mod
       return [d];
     },
     // The block size and capacity are the volume's: a descriptor may only restate them.
-    select({ blockDescriptors, long }, ctx) {
-      const headerLength = ctx.cdb[0] === 0x55 ? 8 : 4;
+    select({ blockDescriptors, long }, offsets) {
       blockDescriptors.forEach((d, i) => {
-        const at = headerLength + i * d.length;
+        const at = offsets.blockDescriptors + i * d.length;
         const count = long ? d.readBigUInt64BE(0) : BigInt(d.readUInt32BE(0));
         if (count !== 0n && count !== BigInt(long ? blocks : Math.min(blocks, 0xffffffff))) throw invalidFieldInParameterList(at);
         if (!long && d[4] !== 0) throw invalidFieldInParameterList(at + 4);

@@ -2,7 +2,7 @@
 // Statistics (17h), TapeAlert (2Eh) and IBM LTO's Tape Capacity (31h).
 // Capacities are in MiB, as LTO drives report them.
 import { asciiField } from '../buffers.ts';
-import type { LogPage, LogPageControl, LogParameter } from '../spc/log.ts';
+import type { LogPage, LogPageControl, LogParameter } from '../log-pages.ts';
 import type { TapeDrive } from './state.ts';
 import type { TapeMedium } from './tape-medium.ts';
 

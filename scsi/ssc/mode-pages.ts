@@ -2,9 +2,8 @@
 // and medium type, the block descriptor (density, block length: 0 = variable),
 // and pages 0Fh, 10h, 10h/01h, 11h and IBM's vendor page 25h. Control (0Ah)
 // and Informational Exceptions (1Ch) come from SPC.
-import type { CommandContext } from '../command-table.ts';
 import type { ModePage, ModeParameterHooks } from '../mode-pages.ts';
-import { Asc, invalidFieldInParameterList } from '../sense.ts';
+import { invalidFieldInParameterList } from '../sense.ts';
 import { knownDensity, mediumType, writableDensity } from './density.ts';
 import type { TapeDrive } from './state.ts';
 
@@ -15,11 +14,6 @@ function deviceSpecificParameter(drive: TapeDrive): number {
   const medium = drive.bay.medium;
   const wp = medium && (medium.writeProtected || !writableDensity(medium.densityCode)) ? WP : 0;
   return wp | (drive.bufferedMode << 4);
-}
-
-/** Where the header and block descriptors of a MODE SELECT parameter list start. */
-function headerLayout(ctx: CommandContext): { deviceSpecific: number; descriptors: number } {
-  return ctx.cdb[0] === 0x55 ? { deviceSpecific: 3, descriptors: 8 } : { deviceSpecific: 2, descriptors: 4 };
 }
 
 export function modeParameters(drive: TapeDrive): ModeParameterHooks {
@@ -34,14 +28,13 @@ export function modeParameters(drive: TapeDrive): ModeParameterHooks {
       d.writeUIntBE(drive.blockLength, 5, 3);
       return [d];
     },
-    select({ deviceSpecificParameter: dsp, blockDescriptors, long }, ctx) {
-      const at = headerLayout(ctx);
+    select({ deviceSpecificParameter: dsp, blockDescriptors, long }, at) {
       const buffered = (dsp >> 4) & 0x07;
-      if (buffered > 1) throw invalidFieldInParameterList(at.deviceSpecific, 6);
-      if (dsp & 0x0f) throw invalidFieldInParameterList(at.deviceSpecific, 3); // SPEED: default only
+      if (buffered > 1) throw invalidFieldInParameterList(at.deviceSpecificParameter, 6);
+      if (dsp & 0x0f) throw invalidFieldInParameterList(at.deviceSpecificParameter, 3); // SPEED: default only
       let blockLength = drive.blockLength;
       blockDescriptors.forEach((d, i) => {
-        const offset = at.descriptors + i * d.length;
+        const offset = at.blockDescriptors + i * d.length;
         if (long) throw invalidFieldInParameterList(offset);
         if (d[0] !== 0 && d[0] !== NO_DENSITY_CHANGE && !knownDensity(d[0]!)) throw invalidFieldInParameterList(offset);
         if (d.readUIntBE(1, 3) !== 0) throw invalidFieldInParameterList(offset + 1);
@@ -52,7 +45,7 @@ export function modeParameters(drive: TapeDrive): ModeParameterHooks {
       const changed = buffered !== drive.bufferedMode || blockLength !== drive.blockLength;
       drive.bufferedMode = buffered;
       drive.blockLength = blockLength;
-      if (changed) ctx.lu.unitAttentions.establishAll(Asc.MODE_PARAMETERS_CHANGED, ctx.nexus.key);
+      return changed;
     },
   };
 }
