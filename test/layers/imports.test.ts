@@ -1,5 +1,6 @@
 // The source's import graph: no module imports itself back through others,
-// so each can be read (and tested) from the bottom up.
+// so each can be read (and tested) from the bottom up, and the configuration
+// sits below every feature.
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { importCycles, importGraph, type ImportGraph } from '../helpers/import-graph.ts';
@@ -26,6 +27,14 @@ describe('imports', () => {
     const graph = importGraph(root, ['scsi']);
     assert.ok(graph.get('scsi/command-table.ts')?.includes('scsi/mode-pages.ts'), 'import type');
     assert.ok(graph.get('scsi/sbc/disk.ts')?.includes('scsi/sbc/block-device.ts'), 'export type … from');
+  });
+
+  it('src/config imports nothing of the features it configures', () => {
+    const graph = importGraph(root, ['scsi', 'src']);
+    const upward = [...graph].flatMap(([file, targets]) =>
+      file.startsWith('src/config/') ? targets.filter((t) => !t.startsWith('src/config/')).map((t) => `${file} → ${t}`) : [],
+    );
+    assert.deepEqual(upward, [], 'configuration sits below every feature');
   });
 
   it('scsi/ and src/ have no import cycle', () => {
