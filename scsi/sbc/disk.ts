@@ -6,9 +6,15 @@ import type { ModePage, ModeParameterHooks } from '../mode-pages.ts';
 import { invalidFieldInParameterList } from '../sense.ts';
 import { controlModePage, informationalExceptionsModePage } from '../spc/common-mode-pages.ts';
 import { spcCommands } from '../spc/commands.ts';
+import { atomicWriteCommands } from './atomic-writes.ts';
 import type { BlockDevice } from './block-device.ts';
-import { blocksPerPhysicalBlock, diskCommands, type Disk } from './commands.ts';
+import { cacheCommands } from './cache.ts';
+import { capacityCommands } from './capacity.ts';
+import { provisioningCommands } from './provisioning.ts';
 import { RangeLock } from './range-lock.ts';
+import { readWriteCommands } from './read-write.ts';
+import { blocksPerPhysicalBlock, type Disk } from './state.ts';
+import { verifyCommands } from './verify.ts';
 import { defaultLimits, diskVpdPages, type DiskLimits } from './vpd.ts';
 
 export type { BlockDevice, ProvisioningExtent } from './block-device.ts';
@@ -94,7 +100,15 @@ export function createDiskUnit(options: DiskUnitOptions): ScsiLogicalUnit {
   };
   const lu: ScsiLogicalUnit = new ScsiLogicalUnit({
     identity,
-    commands: [...spcCommands(), ...diskCommands(disk)],
+    commands: [
+      ...spcCommands(),
+      ...readWriteCommands(disk),
+      ...verifyCommands(disk),
+      ...atomicWriteCommands(disk),
+      ...provisioningCommands(disk),
+      ...capacityCommands(disk),
+      ...cacheCommands(disk),
+    ],
     vpdPages: diskVpdPages(limits, blocksPerPhysicalBlock(device)),
     modePages: [diskControlPage, informationalExceptionsModePage, cachingModePage],
     modeParameters: modeParameters(device, () => disk.writeProtected()),
