@@ -6,6 +6,7 @@ import type { LogPage } from './log-pages.ts';
 import { ModePages, type ModeParameterHooks, type ModePage } from './mode-pages.ts';
 import { Reservations } from './reservations.ts';
 import { Asc, buildSense, internalTargetFailure, ScsiError, unitAttention, type SenseFormat } from './sense.ts';
+import { controlFields, controlModePage } from './spc/common-mode-pages.ts';
 import { Status, type LogicalUnit, type Nexus, type ScsiCommand, type ScsiResponse, type TaskManagementFunction } from './types.ts';
 import { UnitAttentions } from './unit-attention.ts';
 import type { VpdPage } from './vpd-pages.ts';
@@ -30,8 +31,6 @@ export interface LogicalUnitOptions {
   readonly log?: LogFn;
 }
 
-const CONTROL_PAGE = 0x0a;
-const D_SENSE = 0x04;
 
 function toResponse(result: CommandResult): ScsiResponse {
   if (result === undefined) return { status: Status.Good };
@@ -111,8 +110,8 @@ export class ScsiLogicalUnit implements LogicalUnit, UnitServices {
 
   /** The format the Control mode page's D_SENSE bit selects. */
   senseFormat(): SenseFormat {
-    const control = this.modePages.find(CONTROL_PAGE);
-    return control && this.modePages.value(control, 'current')[0]! & D_SENSE ? 'descriptor' : 'fixed';
+    const control = this.modePages.find(controlModePage.page);
+    return control && controlFields.get(this.modePages.value(control, 'current'), 'descriptorSense') ? 'descriptor' : 'fixed';
   }
 
   checkReady(): void {

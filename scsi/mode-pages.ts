@@ -9,10 +9,10 @@ export interface ModePage {
   /** 0 (the default) uses the page_0 format, any other value the sub_page format. */
   readonly subpage?: number;
   readonly name: string;
-  /** Default parameter bytes, after the page header (2 bytes page_0, 4 bytes sub_page). */
-  readonly defaults: readonly number[];
+  /** Default parameter bytes, after the page header (2 bytes page_0, 4 bytes sub_page); a PageLayout encodes them. */
+  readonly defaults: Uint8Array | readonly number[];
   /** Bits MODE SELECT may change, same length as `defaults`; absent = none. */
-  readonly changeable?: readonly number[];
+  readonly changeable?: Uint8Array | readonly number[];
   /**
    * Called with the accepted new parameter bytes once they passed the changeable
    * mask, before they become current; throws ScsiError to refuse them.

@@ -4,7 +4,8 @@ import { VersionDescriptor, PeripheralDeviceType, type DeviceIdentity } from '..
 import { ScsiLogicalUnit, type LogFn } from '../logical-unit.ts';
 import type { ModePage, ModeParameterHooks } from '../mode-pages.ts';
 import { invalidFieldInParameterList } from '../sense.ts';
-import { controlModePage, informationalExceptionsModePage } from '../spc/common-mode-pages.ts';
+import { flag, PageLayout } from '../page-layout.ts';
+import { controlFields, controlModePage, informationalExceptionsModePage } from '../spc/common-mode-pages.ts';
 import { spcCommands } from '../spc/commands.ts';
 import { atomicWriteCommands } from './atomic-writes.ts';
 import type { BlockDevice } from './block-device.ts';
@@ -29,21 +30,24 @@ export interface DiskUnitOptions {
   readonly log?: LogFn;
 }
 
-const WCE = 0x04;
+/** Caching mode page (SBC-3 6.4.5), the fields the gateway sets or reads; offsets of the page body. */
+const cachingFields = new PageLayout(18, {
+  writeCacheEnable: flag(0, 2),
+  readCacheDisable: flag(0, 0),
+});
 
-/** Caching mode page (SBC-3 6.4.5): WCE on by default and changeable; the read cache is always on. */
+/** WCE on by default and changeable; the read cache is always on. */
 const cachingModePage: ModePage = {
   page: 0x08,
   name: 'Caching',
-  defaults: [WCE, 0, ...new Array<number>(16).fill(0)],
-  changeable: [WCE, 0, ...new Array<number>(16).fill(0)],
+  defaults: cachingFields.encode({ writeCacheEnable: true, readCacheDisable: false }),
+  changeable: cachingFields.mask('writeCacheEnable'),
 };
 
-/** SWP in the Control page (SPC-4 7.5.8): software write protect, changeable on a disk. */
-const SWP = 0x08;
+/** On a disk the Control page's SWP (software write protect) is changeable too. */
 const diskControlPage: ModePage = {
   ...controlModePage,
-  changeable: controlModePage.changeable!.map((mask, i) => (i === 2 ? mask | SWP : mask)),
+  changeable: controlFields.mask('descriptorSense', 'softwareWriteProtect'),
 };
 
 const WP = 0x80;
@@ -89,8 +93,8 @@ export function createDiskUnit(options: DiskUnitOptions): ScsiLogicalUnit {
     device,
     limits,
     lock: new RangeLock(),
-    writeCacheEnabled: () => (lu.modePages.value(cachingModePage, 'current')[0]! & WCE) !== 0,
-    writeProtected: () => device.readOnly || (lu.modePages.value(diskControlPage, 'current')[2]! & SWP) !== 0,
+    writeCacheEnabled: () => cachingFields.get(lu.modePages.value(cachingModePage, 'current'), 'writeCacheEnable') === 1,
+    writeProtected: () => device.readOnly || controlFields.get(lu.modePages.value(diskControlPage, 'current'), 'softwareWriteProtect') === 1,
     log: (message, fields) => options.log?.(message, { ...fields, device: options.identity.name }),
   };
   const identity: DeviceIdentity = {
