@@ -20,7 +20,7 @@ async function storedFile(dir: string, name: string): Promise<string | undefined
   return undefined;
 }
 
-describe('storage-class shelf through the gateway', function () {
+describe('@slow storage-class shelf through the gateway', function () {
   this.timeout(300_000);
   let dataDir: string;
   let gw: GatewayProcess;

@@ -29,7 +29,7 @@ import {
 
 const ORDER = ['IN_TRANSIT_TO_VTS', 'ARCHIVING', 'ARCHIVED'];
 
-describe('vault shelf through the gateway', function () {
+describe('@slow vault shelf through the gateway', function () {
   this.timeout(300_000);
   let dataDir: string;
   let gw: GatewayProcess;

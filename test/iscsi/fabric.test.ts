@@ -431,7 +431,7 @@ describe('iSCSI fabric: idle initiators', function () {
   });
 });
 
-describe("iSCSI fabric: a response's data buffer goes back to its logical unit", function () {
+describe("@slow iSCSI fabric: a response's data buffer goes back to its logical unit", function () {
   this.timeout(30_000);
   const TARGET = 'iqn.2026-11.io.tapegateway.test:lender';
   const BYTES = 32 * 1024 * 1024;
@@ -532,7 +532,7 @@ describe("iSCSI fabric: a write command's data buffer held by its logical unit",
   });
 });
 
-describe('iSCSI fabric: an initiator that does not read', function () {
+describe('@slow iSCSI fabric: an initiator that does not read', function () {
   this.timeout(30_000);
 
   it('gets no more command window while its unread responses pile up', async () => {
