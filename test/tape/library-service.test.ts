@@ -15,6 +15,7 @@ import { LibraryService } from '../../src/tape/library-service.ts';
 import { PoolCatalog } from '../../src/tape/pools.ts';
 import { TapeCatalog } from '../../src/tape/tape-catalog.ts';
 import { MemoryCartridgeStore } from '../helpers/memory-cartridge-store.ts';
+import { senseKeyAsc } from '../helpers/sense.ts';
 import { driveIdentities } from './library-helpers.ts';
 import { refusal } from './refusal.ts';
 
@@ -205,7 +206,7 @@ describe('library service: pools, retention, WORM', function () {
     /** Sense key, ASC, ASCQ of a CHECK CONDITION. */
     const sense = (r: ScsiResponse): [number, number, number] => {
       assert.equal(r.status, Status.CheckCondition);
-      return [r.sense![2]! & 0x0f, r.sense![12]!, r.sense![13]!];
+      return senseKeyAsc(r.sense!);
     };
     const write = (data: Buffer) => exec([0x0a, 0, 0, (data.length >> 8) & 0xff, data.length & 0xff, 0], data);
     const read = (length: number) => exec([0x08, 0, 0, (length >> 8) & 0xff, length & 0xff, 0]);
