@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { Status, type Nexus, type ScsiResponse } from '../../scsi/types.ts';
 import { Cartridge } from '../../src/tape/cartridge.ts';
-import { Bay } from '../../src/tape/drive-bay.ts';
+import { LibraryBay } from '../../src/tape/library-bay.ts';
 import { openEngine, pattern, type OpenedEngine } from '../cache/helpers.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { decodeSense, senseKeyAsc } from '../helpers/sense.ts';
@@ -27,7 +27,7 @@ const RECORD = 64 * 1024;
 const READ_BUFFER = 256 * 1024;
 
 function driveOn(opened: OpenedEngine) {
-  const bay = new Bay({
+  const bay = new LibraryBay({
     cartridges: { openCartridge: (barcode) => Cartridge.open(opened.engine, barcode), closeCartridge: async () => {} },
     exclusive: (work) => work(),
   });

@@ -1,12 +1,12 @@
 // The tape drive (SSC) logical unit as Linux's st driver sees it: CDBs built
 // byte by byte, data and sense bytes checked, over the real Cartridge and drive
-// Bay (the engine under the cartridge is an in-memory stand-in).
+// LibraryBay (the engine under the cartridge is an in-memory stand-in).
 import assert from 'node:assert/strict';
 import type { ScsiLogicalUnit } from '../../scsi/logical-unit.ts';
 import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { Status, type Nexus, type ScsiResponse } from '../../scsi/types.ts';
 import { Cartridge, type CartridgeSpec } from '../../src/tape/cartridge.ts';
-import { Bay } from '../../src/tape/drive-bay.ts';
+import { LibraryBay } from '../../src/tape/library-bay.ts';
 import { MemoryCartridgeStore } from '../helpers/memory-cartridge-store.ts';
 import { decodeSense } from '../helpers/sense.ts';
 
@@ -109,7 +109,7 @@ function record(i: number, length: number): Buffer {
 
 interface Drive {
   unit: ScsiLogicalUnit;
-  bay: Bay;
+  bay: LibraryBay;
   store: MemoryCartridgeStore;
   exec(cdb: number[], options?: { dataOut?: Buffer; nexus?: Nexus; holdDataOut?: () => () => void }): Promise<ScsiResponse>;
   write(data: Buffer): Promise<ScsiResponse>;
@@ -118,7 +118,7 @@ interface Drive {
 async function drive(spec: Partial<CartridgeSpec> = {}, options: { readOnly?: boolean; lending?: boolean } = {}): Promise<Drive> {
   const store = new MemoryCartridgeStore({ lending: options.lending });
   await Cartridge.create(store, { barcode: BARCODE, capacityBytes: 4 * 1024 * KiB, earlyWarningBytes: 256 * KiB, segmentBytes: 256 * KiB, ...spec });
-  const bay = new Bay({
+  const bay = new LibraryBay({
     cartridges: { openCartridge: (barcode) => Cartridge.open(store, barcode, options), closeCartridge: async () => {} },
     exclusive: (work) => work(),
   });

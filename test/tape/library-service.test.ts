@@ -9,7 +9,7 @@ import type { ScsiLogicalUnit } from '../../scsi/logical-unit.ts';
 import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { Status, type ScsiResponse } from '../../scsi/types.ts';
 import { Catalog } from '../../src/catalog/catalog.ts';
-import { Cartridges } from '../../src/tape/cartridges.ts';
+import { CartridgeLifecycle } from '../../src/tape/cartridge-lifecycle.ts';
 import { Library } from '../../src/tape/library.ts';
 import { LibraryService } from '../../src/tape/library-service.ts';
 import { PoolCatalog } from '../../src/tape/pools.ts';
@@ -36,7 +36,7 @@ async function fixture(): Promise<Fixture> {
   const catalog = await Catalog.open(join(dir, 'catalog'));
   const store = new MemoryCartridgeStore();
   const tapes = new TapeCatalog(catalog);
-  const cartridges = new Cartridges(store, tapes, MiB);
+  const cartridges = new CartridgeLifecycle(store, tapes, MiB);
   const library = await Library.open({ catalog, cartridges, drives: driveIdentities(1), storageSlots: 6, importExportSlots: 2 });
   const pools = new PoolCatalog(catalog, { GLACIER: { kind: 'vault', vault: 'archive' }, DEEP_ARCHIVE: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' } });
   const service = new LibraryService({
