@@ -22,7 +22,7 @@ function shown(entry: ExtentListing): string {
   return entry.kind === 'extent' ? `${entry.key}=${entry.size}` : `${entry.prefix}*`;
 }
 
-describe('cache engine namespaces', function () {
+describe('@slow cache engine namespaces', function () {
   this.timeout(60_000);
   let s3: S3Fixture;
   const dirs: string[] = [];
