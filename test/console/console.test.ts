@@ -29,7 +29,7 @@ const PHONE = { width: 390, height: 844 };
 /** Polls run every 2 s and history samples every 5 s; a loaded machine gets ample room. */
 const SEE_MS = 30_000;
 
-describe('web console in Chromium against the real gateway @peer', function () {
+describe('@peer web console in Chromium against the real gateway', function () {
   this.timeout(180_000);
   let dataDir: string;
   let gw: GatewayProcess | undefined;
@@ -179,7 +179,7 @@ describe('web console in Chromium against the real gateway @peer', function () {
     await see(page.getByRole('img', { name: /^Cache used: / }));
   });
 
-  it('shows the API’s refusal to delete a cartridge in a drive in its own words, and archives it to ARCHIVED', async () => {
+  it('shows the API’s refusal to delete a cartridge in a drive in its own words, archives it to ARCHIVED and retrieves it', async () => {
     const [tape] = (await tapesIn()).filter((t) => t.location.kind === 'drive');
     const barcode = tape!.barcode;
     const fromCli = await cli('tape', 'delete', barcode);
@@ -213,10 +213,21 @@ describe('web console in Chromium against the real gateway @peer', function () {
     assert.match(await row.innerText(), /GLACIER/);
     const described = await cli('shelf', 'describe', barcode, '--json');
     assert.equal((JSON.parse(described.stdout) as { status: string }).status, 'ARCHIVED');
+
+    await row.getByRole('button', { name: `Retrieve ${barcode}` }).click();
+    const retrieve = await see(page.getByRole('dialog', { name: `Retrieve ${barcode}` }));
+    await retrieve.getByLabel(/^Expedited/).check();
+    await checkAccessibility('retrieve dialog');
+    await retrieve.getByRole('button', { name: 'Retrieve', exact: true }).click();
+    await see(row.getByText('Retrieved', { exact: true }));
+    await show('Library');
+    await page.getByRole('button', { name: /^Import\/export/ }).click();
+    await see(page.getByRole('button', { name: `${barcode} in import/export slot 1, Retrieved, read-only` }));
   });
 
   it('lets a keyboard open a cartridge from the slots and come back to it', async () => {
     await show('Library');
+    await page.getByRole('button', { name: /^Storage/ }).click();
     const [tape] = (await tapesIn()).filter((t) => t.location.kind === 'slot');
     const cell = await see(page.getByRole('button', { name: `${tape!.barcode} in slot ${tape!.location.index}, Available` }));
     await cell.focus();

@@ -18,7 +18,7 @@ import { until } from '../shelf/gateway-helpers.ts';
 
 const GOOD = 0;
 
-describe('iSCSI traffic in the gateway’s metrics', function () {
+describe('@slow iSCSI traffic in the gateway’s metrics', function () {
   this.timeout(120_000);
   let gw: GatewayProcess | undefined;
 
