@@ -72,8 +72,9 @@ describe('@slow iSCSI traffic in the gateway’s metrics', function () {
     assert.equal(Math.round((rates[at]! * (history.times[at]! - history.times[at - 1]!)) / 1000), 64 * 512);
 
     const cli = (...args: string[]) => runCli(['--data-dir', gw!.dataDir, 'cache', 'status', ...args], { cwd: tmpdir() });
-    const [text, json] = await Promise.all([cli(), cli('--json')]);
+    const [text, json, help] = await Promise.all([cli(), cli('--json'), cli('--help')]);
     assert.equal(text.code, 0, text.stderr);
+    assert.match(help.stdout, /^tapegw cache status\n[\s\S]*--json/);
     for (const label of ['Cache used', 'Cache dirty', 'Upload buffer', 'Upload queue', 'Uploading', 'iSCSI writes', 'Upload limit now']) {
       assert.match(text.stdout, new RegExp(`^${label} +\\S`, 'm'), label);
     }
