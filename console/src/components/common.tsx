@@ -46,3 +46,36 @@ export function TableScroller(props: { readonly label: string; readonly children
     </div>
   );
 }
+
+/** A filter by barcode: what is typed, in any case, is looked for inside each barcode. */
+export function BarcodeFilter(props: { readonly value: string; readonly onChange: (value: string) => void }) {
+  return (
+    <label>
+      Barcode
+      <input value={props.value} onInput={(e) => props.onChange(e.currentTarget.value)} autocomplete="off" spellcheck={false} />
+    </label>
+  );
+}
+
+/** A filter by one of a few values ("" for any). */
+export function ChoiceFilter<T extends string>(props: {
+  readonly label: string;
+  readonly value: T | '';
+  /** Value and text of each choice. */
+  readonly choices: readonly (readonly [T, string])[];
+  readonly onChange: (value: T | '') => void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select value={props.value} onChange={(e) => props.onChange(e.currentTarget.value as T | '')}>
+        <option value="">Any</option>
+        {props.choices.map(([value, text]) => (
+          <option key={value} value={value}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}

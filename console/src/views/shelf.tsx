@@ -6,11 +6,10 @@ import { useMemo, useState } from 'preact/hooks';
 import type { RetrievalTier, ShelfStatus, ShelfTapeInfo } from '../../../src/shelf/shelf-service.ts';
 import { actions } from '../actions.ts';
 import { ActionDialog } from '../components/action-dialog.tsx';
-import { Loading, Pager, PollProblem, TableScroller, ViewHeading } from '../components/common.tsx';
+import { BarcodeFilter, ChoiceFilter, Loading, PollProblem, ViewHeading } from '../components/common.tsx';
+import { PagedTable } from '../components/paged-table.tsx';
 import { count, counted, dateTime, humanSize, place, SHELF_STATUS } from '../format.ts';
 import { useApi, usePoll } from '../live.ts';
-
-const ROWS = 50;
 
 type ShelfAction = 'cancel-archival' | 'retrieve' | 'cancel-retrieval' | 'delete';
 
@@ -35,7 +34,6 @@ export function ShelfView() {
   const shelf = usePoll<{ tapes: ShelfTapeInfo[] }>('/shelf');
   const [barcode, setBarcode] = useState('');
   const [status, setStatus] = useState<ShelfStatus | ''>('');
-  const [page, setPage] = useState(0);
   const [acting, setActing] = useState<{ action: ShelfAction; tape: ShelfTapeInfo }>();
 
   const all = shelf.data?.tapes;
@@ -43,9 +41,6 @@ export function ShelfView() {
     const wanted = barcode.trim().toUpperCase();
     return (all ?? []).filter((t) => t.barcode.includes(wanted) && (status === '' || t.status === status));
   }, [all, barcode, status]);
-  const pages = Math.max(1, Math.ceil(shown.length / ROWS));
-  const current = Math.min(page, pages - 1);
-  const rows = shown.slice(current * ROWS, current * ROWS + ROWS);
   const moving = (all ?? []).filter((t) => t.progress !== undefined).length;
 
   return (
@@ -54,105 +49,65 @@ export function ShelfView() {
       <PollProblem error={shelf.error} />
       <div class="toolbar">
         <div class="filters" role="group" aria-label="Filters">
-          <label>
-            Barcode
-            <input
-              value={barcode}
-              onInput={(e) => {
-                setBarcode(e.currentTarget.value);
-                setPage(0);
-              }}
-              autocomplete="off"
-              spellcheck={false}
-            />
-          </label>
-          <label>
-            Status
-            <select
-              value={status}
-              onChange={(e) => {
-                setStatus(e.currentTarget.value as ShelfStatus | '');
-                setPage(0);
-              }}
-            >
-              <option value="">Any</option>
-              {Object.entries(SHELF_STATUS).map(([value, text]) => (
-                <option key={value} value={value}>
-                  {text}
-                </option>
-              ))}
-            </select>
-          </label>
+          <BarcodeFilter value={barcode} onChange={setBarcode} />
+          <ChoiceFilter label="Status" value={status} choices={Object.entries(SHELF_STATUS) as [ShelfStatus, string][]} onChange={setStatus} />
         </div>
       </div>
       {all ? (
-        <>
-          <p class="count" aria-live="polite">
-            {shown.length === 0 ? (all.length === 0 ? 'The shelf is empty: archive a tape from the Tapes view.' : 'No cartridge matches.') : `Showing ${current * ROWS + 1}–${current * ROWS + rows.length} of ${count(shown.length)}`}
-          </p>
-          <TableScroller label="Shelf">
-            <table class="data">
-              <thead>
-                <tr>
-                  <th scope="col">Barcode</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Progress</th>
-                  <th scope="col">Pool</th>
-                  <th scope="col" class="number">
-                    Used
-                  </th>
-                  <th scope="col" class="number">
-                    Archive
-                  </th>
-                  <th scope="col">Archived</th>
-                  <th scope="col">Retained until</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((tape) => (
-                  <tr key={tape.barcode}>
-                    <th scope="row">{tape.barcode}</th>
-                    <td>
-                      <span class={`chip shelf-${tape.status}`}>{SHELF_STATUS[tape.status]}</span>
-                      {tape.location && <span class="under">{place(tape.location)}</span>}
-                      {tape.error && <span class="under error-text">{tape.error}</span>}
-                    </td>
-                    <td>
-                      {tape.progress !== undefined && (
-                        <span class="progress">
-                          <progress max={100} value={tape.progress} aria-label={`${tape.barcode} ${SHELF_STATUS[tape.status].toLowerCase()}`} />
-                          <span>{Math.floor(tape.progress)}%</span>
-                        </span>
-                      )}
-                    </td>
-                    <td>{tape.pool}</td>
-                    <td class="number">{humanSize(tape.usedBytes)}</td>
-                    <td class="number">{tape.archiveBytes === undefined ? '-' : humanSize(tape.archiveBytes)}</td>
-                    <td>{dateTime(tape.archivedAt)}</td>
-                    <td>{tape.retentionUntil ? dateTime(tape.retentionUntil) : '-'}</td>
-                    <td class="row-actions">
-                      {ACTIONS[tape.status].map((action) => (
-                        <button
-                          key={action}
-                          type="button"
-                          class={action === 'delete' ? 'button small danger' : 'button small'}
-                          aria-label={`${ACTION_LABEL[action]} ${tape.barcode}`}
-                          onClick={() => setActing({ action, tape })}
-                        >
-                          {ACTION_LABEL[action]}
-                        </button>
-                      ))}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableScroller>
-          <Pager page={current} pages={pages} label="Pages of the shelf" onPage={setPage} />
-        </>
+        <PagedTable
+          key={`${barcode}|${status}`}
+          label="Shelf"
+          rows={shown}
+          rowKey={(tape) => tape.barcode}
+          empty={all.length === 0 ? 'The shelf is empty: archive a tape from the Tapes view.' : 'No cartridge matches.'}
+          columns={[
+            { header: 'Barcode', cell: (tape) => tape.barcode },
+            {
+              header: 'Status',
+              cell: (tape) => (
+                <>
+                  <span class={`chip shelf-${tape.status}`}>{SHELF_STATUS[tape.status]}</span>
+                  {tape.location && <span class="under">{place(tape.location)}</span>}
+                  {tape.error && <span class="under error-text">{tape.error}</span>}
+                </>
+              ),
+            },
+            {
+              header: 'Progress',
+              cell: (tape) =>
+                tape.progress !== undefined && (
+                  <span class="progress">
+                    <progress max={100} value={tape.progress} aria-label={`${tape.barcode} ${SHELF_STATUS[tape.status].toLowerCase()}`} />
+                    <span>{Math.floor(tape.progress)}%</span>
+                  </span>
+                ),
+            },
+            { header: 'Pool', cell: (tape) => tape.pool },
+            { header: 'Used', number: true, cell: (tape) => humanSize(tape.usedBytes) },
+            { header: 'Archive', number: true, cell: (tape) => (tape.archiveBytes === undefined ? '-' : humanSize(tape.archiveBytes)) },
+            { header: 'Archived', cell: (tape) => dateTime(tape.archivedAt) },
+            { header: 'Retained until', cell: (tape) => (tape.retentionUntil ? dateTime(tape.retentionUntil) : '-') },
+            {
+              header: 'Actions',
+              hiddenHeader: true,
+              cell: (tape) => (
+                <div class="row-actions">
+                  {ACTIONS[tape.status].map((action) => (
+                    <button
+                      key={action}
+                      type="button"
+                      class={action === 'delete' ? 'button small danger' : 'button small'}
+                      aria-label={`${ACTION_LABEL[action]} ${tape.barcode}`}
+                      onClick={() => setActing({ action, tape })}
+                    >
+                      {ACTION_LABEL[action]}
+                    </button>
+                  ))}
+                </div>
+              ),
+            },
+          ]}
+        />
       ) : (
         <Loading />
       )}

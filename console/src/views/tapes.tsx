@@ -1,15 +1,15 @@
 // The cartridges in the library as a table, filtered by barcode, status and
-// pool, 50 rows to a page; create tapes, archive or delete one.
+// pool, a page at a time; create tapes, archive or delete one.
 import { useMemo, useState } from 'preact/hooks';
 import type { PoolInfo, TapeInfo, TapeStatus } from '../../../src/tape/tape-service.ts';
 import { actions } from '../actions.ts';
 import { ActionDialog } from '../components/action-dialog.tsx';
-import { Loading, Pager, PollProblem, TableScroller, ViewHeading } from '../components/common.tsx';
+import { BarcodeFilter, ChoiceFilter, Loading, PollProblem, ViewHeading } from '../components/common.tsx';
+import { PagedTable } from '../components/paged-table.tsx';
 import { TapeActionDialog, TapeDetails, type TapeAction } from '../components/tape-dialogs.tsx';
-import { count, counted, dateTime, humanSize, place, TAPE_STATUS } from '../format.ts';
+import { counted, dateTime, humanSize, place, TAPE_STATUS } from '../format.ts';
 import { useApi, usePoll } from '../live.ts';
 
-const ROWS = 50;
 const GiB = 2 ** 30;
 
 export function TapesView() {
@@ -18,7 +18,6 @@ export function TapesView() {
   const [barcode, setBarcode] = useState('');
   const [status, setStatus] = useState<TapeStatus | ''>('');
   const [pool, setPool] = useState('');
-  const [page, setPage] = useState(0);
   const [creating, setCreating] = useState(false);
   const [acting, setActing] = useState<{ action: TapeAction; tape: TapeInfo }>();
   const [open, setOpen] = useState<string>();
@@ -28,13 +27,6 @@ export function TapesView() {
     const wanted = barcode.trim().toUpperCase();
     return (all ?? []).filter((t) => t.barcode.includes(wanted) && (status === '' || t.status === status) && (pool === '' || t.pool === pool));
   }, [all, barcode, status, pool]);
-  const pages = Math.max(1, Math.ceil(shown.length / ROWS));
-  const current = Math.min(page, pages - 1);
-  const rows = shown.slice(current * ROWS, current * ROWS + ROWS);
-  const filter = <T,>(set: (value: T) => void) => (value: T) => {
-    set(value);
-    setPage(0);
-  };
 
   return (
     <>
@@ -45,92 +37,50 @@ export function TapesView() {
           Create tapes…
         </button>
         <div class="filters" role="group" aria-label="Filters">
-          <label>
-            Barcode
-            <input value={barcode} onInput={(e) => filter(setBarcode)(e.currentTarget.value)} autocomplete="off" spellcheck={false} />
-          </label>
-          <label>
-            Status
-            <select value={status} onChange={(e) => filter(setStatus)(e.currentTarget.value as TapeStatus | '')}>
-              <option value="">Any</option>
-              {Object.entries(TAPE_STATUS).map(([value, text]) => (
-                <option key={value} value={value}>
-                  {text}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Pool
-            <select value={pool} onChange={(e) => filter(setPool)(e.currentTarget.value)}>
-              <option value="">Any</option>
-              {pools.data?.pools.map((p) => (
-                <option key={p.name} value={p.name}>
-                  {p.name}
-                </option>
-              ))}
-            </select>
-          </label>
+          <BarcodeFilter value={barcode} onChange={setBarcode} />
+          <ChoiceFilter label="Status" value={status} choices={Object.entries(TAPE_STATUS) as [TapeStatus, string][]} onChange={setStatus} />
+          <ChoiceFilter label="Pool" value={pool} choices={(pools.data?.pools ?? []).map((p) => [p.name, p.name] as const)} onChange={setPool} />
         </div>
       </div>
       {all ? (
-        <>
-          <p class="count" aria-live="polite">
-            {shown.length === 0 ? 'No cartridge matches.' : `Showing ${current * ROWS + 1}–${current * ROWS + rows.length} of ${count(shown.length)}`}
-          </p>
-          <TableScroller label="Tapes">
-            <table class="data">
-              <thead>
-                <tr>
-                  <th scope="col">Barcode</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Location</th>
-                  <th scope="col" class="number">
-                    Used
-                  </th>
-                  <th scope="col" class="number">
-                    Size
-                  </th>
-                  <th scope="col">Pool</th>
-                  <th scope="col">WORM</th>
-                  <th scope="col">Retained until</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((tape) => (
-                  <tr key={tape.barcode}>
-                    <th scope="row">
-                      <button type="button" class="link" onClick={() => setOpen(tape.barcode)}>
-                        {tape.barcode}
-                      </button>
-                    </th>
-                    <td>
-                      <span class={`chip tape-${tape.status}`}>{TAPE_STATUS[tape.status]}</span>
-                    </td>
-                    <td>{place(tape.location)}</td>
-                    <td class="number">{humanSize(tape.usedBytes)}</td>
-                    <td class="number">{humanSize(tape.sizeBytes)}</td>
-                    <td>{tape.pool}</td>
-                    <td>{tape.worm ? 'Yes' : 'No'}</td>
-                    <td>{tape.retentionUntil ? dateTime(tape.retentionUntil) : '-'}</td>
-                    <td class="row-actions">
-                      <button type="button" class="button small" aria-label={`Archive ${tape.barcode}`} onClick={() => setActing({ action: 'archive', tape })}>
-                        Archive
-                      </button>
-                      <button type="button" class="button small danger" aria-label={`Delete ${tape.barcode}`} onClick={() => setActing({ action: 'delete', tape })}>
-                        Delete
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableScroller>
-          <Pager page={current} pages={pages} label="Pages of tapes" onPage={setPage} />
-        </>
+        <PagedTable
+          key={`${barcode}|${status}|${pool}`}
+          label="Tapes"
+          rows={shown}
+          rowKey={(tape) => tape.barcode}
+          empty="No cartridge matches."
+          columns={[
+            {
+              header: 'Barcode',
+              cell: (tape) => (
+                <button type="button" class="link" onClick={() => setOpen(tape.barcode)}>
+                  {tape.barcode}
+                </button>
+              ),
+            },
+            { header: 'Status', cell: (tape) => <span class={`chip tape-${tape.status}`}>{TAPE_STATUS[tape.status]}</span> },
+            { header: 'Location', cell: (tape) => place(tape.location) },
+            { header: 'Used', number: true, cell: (tape) => humanSize(tape.usedBytes) },
+            { header: 'Size', number: true, cell: (tape) => humanSize(tape.sizeBytes) },
+            { header: 'Pool', cell: (tape) => tape.pool },
+            { header: 'WORM', cell: (tape) => (tape.worm ? 'Yes' : 'No') },
+            { header: 'Retained until', cell: (tape) => (tape.retentionUntil ? dateTime(tape.retentionUntil) : '-') },
+            {
+              header: 'Actions',
+              hiddenHeader: true,
+              cell: (tape) => (
+                <div class="row-actions">
+                  <button type="button" class="button small" aria-label={`Archive ${tape.barcode}`} onClick={() => setActing({ action: 'archive', tape })}>
+                    Archive
+                  </button>
+                  <button type="button" class="button small danger" aria-label={`Delete ${tape.barcode}`} onClick={() => setActing({ action: 'delete', tape })}>
+                    Delete
+                  </button>
+                </div>
+              ),
+            },
+          ]}
+        />
       ) : (
         <Loading />
       )}
