@@ -50,18 +50,7 @@ export type ApiServerOptions = BaseOptions & (ManagementOptions | { readonly [K 
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { logger } = options;
-  const history = options.tapes ? new MetricsHistory(options.registry, logger, options.history) : undefined;
-  const management =
-    options.tapes && history
-      ? {
-          token: options.token,
-          router: new Router([
-            ...tapeRoutes(options.tapes),
-            ...(options.shelf ? shelfRoutes(options.shelf) : []),
-            ...statsRoutes({ history, ...(options.cache ? { cache: options.cache } : {}) }),
-          ]),
-        }
-      : undefined;
+  const management = options.tapes ? managementOf(options, logger) : undefined;
   // The console signs in against the operator's routes: without them it has nothing to show.
   const consoleFiles = management ? await loadConsoleFiles(options.consoleDir) : undefined;
 
@@ -114,17 +103,27 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   const address = server.address() as AddressInfo;
   logger.info({ address: address.address, port: address.port, management: management !== undefined }, 'management API listening');
-  history?.start();
+  management?.history.start();
   return {
     url: `http://${reachableHost(address.address)}:${address.port}`,
     close: async () => {
-      await history?.stop();
+      await management?.history.stop();
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       });
     },
   };
+}
+
+function managementOf(options: BaseOptions & ManagementOptions, logger: Logger) {
+  const history = new MetricsHistory(options.registry, logger, options.history);
+  const routes = [
+    ...tapeRoutes(options.tapes),
+    ...(options.shelf ? shelfRoutes(options.shelf) : []),
+    ...statsRoutes({ history, cache: options.cache }),
+  ];
+  return { token: options.token, router: new Router(routes), history };
 }
 
 /** A wildcard listen address is reached through loopback; IPv6 literals go in brackets. */

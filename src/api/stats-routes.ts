@@ -16,7 +16,7 @@ export interface CacheSource {
   readonly bandwidth: BandwidthSchedule;
 }
 
-export function statsRoutes(options: { readonly history: MetricsHistory; readonly cache?: CacheSource }): Route[] {
+export function statsRoutes(options: { readonly history: MetricsHistory; readonly cache?: CacheSource | undefined }): Route[] {
   const { history, cache } = options;
   return [
     {
