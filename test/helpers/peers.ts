@@ -48,6 +48,9 @@ export const peerPackages: Readonly<Record<string, string>> = {
   tgtadm: 'tgt',
   tgtimg: 'tgt',
   'qemu-system-x86_64': 'qemu-system-x86',
+  'nfs-ls': 'libnfs-utils',
+  'nfs-cp': 'libnfs-utils',
+  'nfs-cat': 'libnfs-utils',
 };
 
 /**
