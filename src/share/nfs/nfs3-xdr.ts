@@ -97,7 +97,7 @@ export function readSattr(reader: XdrReader): SetAttributes {
 const TYPES = { file: FileType.REG, dir: FileType.DIR, symlink: FileType.LNK } as const;
 
 /** fattr3: 84 bytes. */
-export function writeFattr(writer: XdrWriter, node: NodeRecord, fsid: number): void {
+export function writeFattr(writer: XdrWriter, node: NodeRecord, fsid: number | bigint): void {
   writer
     .uint32(TYPES[node.type])
     .uint32(node.mode)
@@ -137,4 +137,39 @@ export function readHandle(reader: XdrReader): Buffer {
 
 export function readName(reader: XdrReader): string {
   return reader.string(MAX_NAME_BYTES);
+}
+
+export interface Fattr {
+  readonly type: number;
+  readonly mode: number;
+  readonly nlink: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly size: bigint;
+  readonly used: bigint;
+  readonly rdev: readonly [number, number];
+  readonly fsid: bigint;
+  readonly fileid: bigint;
+  readonly atime: Time;
+  readonly mtime: Time;
+  readonly ctime: Time;
+}
+
+/** fattr3 as a client reads it. */
+export function readFattr(reader: XdrReader): Fattr {
+  return {
+    type: reader.uint32(),
+    mode: reader.uint32(),
+    nlink: reader.uint32(),
+    uid: reader.uint32(),
+    gid: reader.uint32(),
+    size: reader.uint64(),
+    used: reader.uint64(),
+    rdev: [reader.uint32(), reader.uint32()],
+    fsid: reader.uint64(),
+    fileid: reader.uint64(),
+    atime: readTime(reader),
+    mtime: readTime(reader),
+    ctime: readTime(reader),
+  };
 }

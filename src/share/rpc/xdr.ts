@@ -170,7 +170,12 @@ export class XdrWriter {
       this.flushChunk();
       this.pieces.push(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length));
       this.total += data.length;
-      if (pad > 0) this.fixedOpaque(PAD.subarray(0, pad));
+      if (pad > 0) {
+        this.room(pad);
+        PAD.copy(this.chunk, this.used, 0, pad);
+        this.used += pad;
+        this.total += pad;
+      }
       return this;
     }
     this.room(data.length + pad);
