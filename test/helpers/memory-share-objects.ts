@@ -18,6 +18,8 @@ export class MemoryShareObjects implements ShareObjects {
   readonly bucket = new Map<string, StoredObject>();
   private readonly cache = new Map<string, StoredObject>();
   readonly deleted = new Set<string>();
+  /** Keys changed here and not yet drained to the bucket. */
+  private readonly dirty = new Set<string>();
   syncs = 0;
 
   /** Another S3 client puts an object. */
@@ -37,6 +39,7 @@ export class MemoryShareObjects implements ShareObjects {
   }
 
   private writable(key: string): StoredObject {
+    this.dirty.add(key);
     const existing = this.local(key);
     if (existing) return existing;
     this.deleted.delete(key);
@@ -75,6 +78,7 @@ export class MemoryShareObjects implements ShareObjects {
 
   async delete(key: string): Promise<void> {
     this.cache.delete(key);
+    this.dirty.delete(key);
     this.bucket.delete(key);
     this.deleted.add(key);
   }
@@ -86,6 +90,7 @@ export class MemoryShareObjects implements ShareObjects {
   async drain(keys: readonly string[]): Promise<void> {
     for (const key of keys) {
       const object = this.cache.get(key);
+      this.dirty.delete(key);
       if (object && !this.deleted.has(key)) {
         this.bucket.set(key, { data: Buffer.from(object.data), metadata: { ...object.metadata }, lastModified: new Date(), etag: `e${++etagCounter}` });
       }
@@ -95,7 +100,7 @@ export class MemoryShareObjects implements ShareObjects {
   async list(prefix: string, options: { delimiter?: string; next?: string }): Promise<ObjectListing> {
     const keys = new Set<string>();
     for (const key of this.bucket.keys()) if (!this.deleted.has(key)) keys.add(key);
-    for (const key of this.cache.keys()) keys.add(key);
+    for (const key of this.dirty) keys.add(key);
     const objects = [];
     const prefixes = new Set<string>();
     for (const key of [...keys].sort()) {
@@ -126,6 +131,7 @@ export class MemoryShareObjects implements ShareObjects {
     const source = this.local(from);
     if (!source) throw new Error(`no object ${from}`);
     this.deleted.delete(to);
+    this.dirty.add(to);
     this.cache.set(to, { data: Buffer.from(source.data), metadata: { ...source.metadata }, lastModified: new Date(), etag: '' });
   }
 

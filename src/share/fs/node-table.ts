@@ -4,8 +4,8 @@
 // handles built from it survive renames and restarts. Per share, keys are
 //   <sid>!n!<id>            the node
 //   <sid>!e!<parent>!<name> the child's id, by name (LOOKUP)
-//   <sid>!o!<parent>!<id>   the child's name, by id (READDIR: cookies are ids, so a
-//                           listing resumes where it stopped whatever was removed)
+//   <sid>!o!<parent>!<id>   the child's name and type, by id (READDIR: cookies are ids,
+//                           so a listing resumes where it stopped whatever was removed)
 //   <sid>!d!<id>            the node has changes not yet in the bucket
 //   <sid>!next              the next id to give
 // Ids are written as 13 hexadecimal digits, so their order is numeric order.
@@ -38,6 +38,7 @@ export interface NodeRecord extends PosixAttributes {
 export interface ChildRef {
   readonly id: number;
   readonly name: string;
+  readonly type: NodeType;
 }
 
 const hex = (id: number) => id.toString(16).padStart(13, '0');
@@ -66,8 +67,8 @@ export class NodeChanges {
     return this;
   }
 
-  link(parent: number, name: string, id: number): this {
-    this.ops.push({ type: 'put', key: `${this.prefix}e!${hex(parent)}!${name}`, value: id }, { type: 'put', key: `${this.prefix}o!${hex(parent)}!${hex(id)}`, value: name });
+  link(parent: number, name: string, id: number, type: NodeType): this {
+    this.ops.push({ type: 'put', key: `${this.prefix}e!${hex(parent)}!${name}`, value: id }, { type: 'put', key: `${this.prefix}o!${hex(parent)}!${hex(id)}`, value: [name, type] });
     return this;
   }
 
@@ -122,7 +123,10 @@ export class NodeTable {
 
   async get(id: number): Promise<NodeRecord | undefined> {
     const cached = this.cache.get(id);
-    if (cached) return cached;
+    if (cached) {
+      this.remember(id, cached);
+      return cached;
+    }
     const node = (await this.section.get(`${this.prefix}n!${hex(id)}`)) as NodeRecord | undefined;
     if (node) this.remember(id, node);
     return node;
@@ -136,8 +140,9 @@ export class NodeTable {
   async children(parent: number, after: number, limit: number): Promise<ChildRef[]> {
     const base = `${this.prefix}o!${hex(parent)}!`;
     const refs: ChildRef[] = [];
-    for await (const [key, name] of this.section.iterator({ gt: `${base}${hex(after)}`, lt: `${base}~`, limit })) {
-      refs.push({ id: parseInt(key.slice(base.length), 16), name: name as string });
+    for await (const [key, value] of this.section.iterator({ gt: `${base}${hex(after)}`, lt: `${base}~`, limit })) {
+      const [name, type] = value as [string, NodeType];
+      refs.push({ id: parseInt(key.slice(base.length), 16), name, type });
     }
     return refs;
   }

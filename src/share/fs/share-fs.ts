@@ -385,8 +385,9 @@ export class ShareFs {
           }
         }
         const t = now();
-        const changes = this.table.changes().unlink(fromBefore.id, fromName, node.id).link(toBefore.id, toName, node.id);
+        const changes = this.table.changes();
         if (target) changes.unlink(toBefore.id, toName, target.id).remove(target.id);
+        changes.unlink(fromBefore.id, fromName, node.id).link(toBefore.id, toName, node.id, node.type);
         changes.put({ ...node, parent: toBefore.id, name: toName, ctime: t, dirty: true });
         changes.put(this.touchedDir(fromBefore));
         if (toBefore.id !== fromBefore.id) changes.put(this.touchedDir(toBefore));
@@ -428,8 +429,9 @@ export class ShareFs {
         if (children.length === 0) break;
         after = children[children.length - 1]!.id;
         for (const ref of children) {
+          if (ref.type !== 'dir') continue;
           const child = await this.table.get(ref.id);
-          if (child?.type === 'dir') await visit(child);
+          if (child) await visit(child);
         }
       }
     };
@@ -522,7 +524,7 @@ export class ShareFs {
   }
 
   private async link(dir: NodeRecord, node: NodeRecord): Promise<void> {
-    await this.table.commit(this.table.changes().put(node).link(dir.id, node.name, node.id).put(this.touchedDir(dir)));
+    await this.table.commit(this.table.changes().put(node).link(dir.id, node.name, node.id, node.type).put(this.touchedDir(dir)));
     this.bump(dir.id);
     this.uploader.touched(node.id);
     this.uploader.touched(dir.id);
@@ -668,7 +670,7 @@ export class ShareFs {
           headed: false,
           remote,
         };
-        changes.put(node).link(dirId, name, node.id);
+        changes.put(node).link(dirId, name, node.id, node.type);
       } else {
         const node = await this.table.get(ref.id);
         if (node && node.type === 'file' && !node.dirty && found.object && (node.remote?.etag !== remote.etag || node.remote?.size !== remote.size)) {
