@@ -5,11 +5,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
+import type { ShareService } from '../share/share-service.ts';
 import type { ShelfService } from '../shelf/shelf-service.ts';
 import type { TapeService } from '../tape/tape-service.ts';
 import { bearerMatches } from './credentials.ts';
 import { HttpError, readJsonBody, sendError, sendJson } from './http.ts';
 import { Router } from './router.ts';
+import { shareRoutes } from './share-routes.ts';
 import { shelfRoutes } from './shelf-routes.ts';
 import { tapeRoutes } from './tape-routes.ts';
 
@@ -28,14 +30,20 @@ interface BaseOptions {
   readonly port?: number;
 }
 
-/** Without `tapes` and `token` the server answers only /metrics and /health; `shelf` adds the vault shelf's routes. */
+/** Without `tapes` and `token` the server answers only /metrics and /health; `shelf` and `shares` add their routes. */
 export type ApiServerOptions = BaseOptions &
-  ({ readonly tapes: TapeService; readonly shelf?: ShelfService; readonly token: string } | { readonly tapes?: undefined; readonly shelf?: undefined; readonly token?: undefined });
+  (
+    | { readonly tapes: TapeService; readonly shelf?: ShelfService; readonly shares?: ShareService; readonly token: string }
+    | { readonly tapes?: undefined; readonly shelf?: undefined; readonly shares?: undefined; readonly token?: undefined }
+  );
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { logger } = options;
   const management = options.tapes
-    ? { token: options.token, router: new Router([...tapeRoutes(options.tapes), ...(options.shelf ? shelfRoutes(options.shelf) : [])]) }
+    ? {
+        token: options.token,
+        router: new Router([...tapeRoutes(options.tapes), ...(options.shelf ? shelfRoutes(options.shelf) : []), ...(options.shares ? shareRoutes(options.shares) : [])]),
+      }
     : undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -445,6 +445,11 @@ export class ShareFs {
     await this.uploader.flush();
   }
 
+  /** Removes the share's namespace from the catalog (share deletion; the bucket keeps its objects). */
+  async forgetNamespace(): Promise<void> {
+    await this.table.clear();
+  }
+
   async close(): Promise<void> {
     await this.uploader.close();
     await Promise.allSettled(this.moves.values());
