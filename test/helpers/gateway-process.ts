@@ -96,6 +96,9 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
     '--data-dir', dataDir,
     '--iscsi-host', '127.0.0.1',
     '--iscsi-port', String(options.port ?? 0),
+    '--nfs-port', '0',
+    '--nfs-mount-port', '0',
+    '--nfs-portmap', 'false',
     '--log-level', options.logLevel ?? 'info',
     ...(options.args ?? []),
   ];

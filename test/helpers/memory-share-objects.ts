@@ -7,6 +7,8 @@ import type { ObjectHead, ObjectListing, ShareObjects } from '../../src/share/fs
 
 interface StoredObject {
   data: Buffer;
+  /** Memory data may grow into (data is its start), so that a file written from start to end is not copied once per write. */
+  room?: Buffer;
   metadata: Record<string, string>;
   lastModified: Date;
   etag: string;
@@ -52,9 +54,11 @@ export class MemoryShareObjects implements ShareObjects {
     const object = this.writable(key);
     const end = offset + data.length;
     if (end > object.data.length) {
-      const grown = Buffer.alloc(end);
-      object.data.copy(grown);
-      object.data = grown;
+      if (!object.room || object.room.length < end) {
+        object.room = Buffer.alloc(Math.max(end, 2 * object.data.length));
+        object.data.copy(object.room);
+      }
+      object.data = object.room.subarray(0, end);
     }
     data.copy(object.data, offset);
   }
@@ -74,6 +78,7 @@ export class MemoryShareObjects implements ShareObjects {
     const resized = Buffer.alloc(size);
     object.data.copy(resized, 0, 0, Math.min(size, object.data.length));
     object.data = resized;
+    delete object.room;
   }
 
   async delete(key: string): Promise<void> {
