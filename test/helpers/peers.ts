@@ -51,6 +51,9 @@ export const peerPackages: Readonly<Record<string, string>> = {
   'nfs-ls': 'libnfs-utils',
   'nfs-cp': 'libnfs-utils',
   'nfs-cat': 'libnfs-utils',
+  socat: 'socat',
+  'ganesha.nfsd': 'nfs-ganesha',
+  rpcbind: 'rpcbind',
 };
 
 /**
