@@ -187,11 +187,10 @@ export class ShareService implements ExportedShares {
     if (this.shares.has(request.name)) throw new ShareServiceError('DUPLICATE_SHARE', `a share named ${JSON.stringify(request.name)} exists: choose another name`);
     const id = ((await this.section.get(NEXT_ID)) as number | undefined) ?? 1;
     const definition = shareDefinition(request, id, new Date());
-    await this.section.batch([
-      { type: 'put', key: NEXT_ID, value: id + 1 },
-      { type: 'put', key: `${DEFINITION}${definition.name}`, value: definition },
-    ]);
+    // The id is spent first, so that a share that fails to open never hands its id to another.
+    await this.section.put(NEXT_ID, id + 1);
     const open = await this.openShare(definition);
+    await this.section.put(`${DEFINITION}${definition.name}`, definition);
     this.logger.info({ share: definition.name, bucket: definition.bucket, prefix: definition.prefix }, 'share created and exported');
     return this.info(open);
   }

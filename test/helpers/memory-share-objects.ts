@@ -3,7 +3,7 @@
 // the bucket holds (drain() and the test's own puts put objects there);
 // "cache" what the gateway's cache holds. The gateway itself runs shares on
 // the engine (test/share/gateway-share.test.ts covers that path).
-import type { ObjectHead, ObjectListing, ShareObjects } from '../../src/share/fs/share-objects.ts';
+import type { ListedEntry, ObjectHead, ShareObjects } from '../../src/share/fs/share-objects.ts';
 
 interface StoredObject {
   data: Buffer;
@@ -11,10 +11,7 @@ interface StoredObject {
   room?: Buffer;
   metadata: Record<string, string>;
   lastModified: Date;
-  etag: string;
 }
-
-let etagCounter = 0;
 
 export class MemoryShareObjects implements ShareObjects {
   readonly bucket = new Map<string, StoredObject>();
@@ -26,7 +23,7 @@ export class MemoryShareObjects implements ShareObjects {
 
   /** Another S3 client puts an object. */
   putFromElsewhere(key: string, data: Buffer, metadata: Record<string, string> = {}): void {
-    this.bucket.set(key, { data, metadata, lastModified: new Date(), etag: `e${++etagCounter}` });
+    this.bucket.set(key, { data, metadata, lastModified: new Date() });
   }
 
   private local(key: string): StoredObject | undefined {
@@ -45,7 +42,7 @@ export class MemoryShareObjects implements ShareObjects {
     const existing = this.local(key);
     if (existing) return existing;
     this.deleted.delete(key);
-    const created = { data: Buffer.alloc(0), metadata: {}, lastModified: new Date(), etag: '' };
+    const created: StoredObject = { data: Buffer.alloc(0), metadata: {}, lastModified: new Date() };
     this.cache.set(key, created);
     return created;
   }
@@ -97,35 +94,36 @@ export class MemoryShareObjects implements ShareObjects {
       const object = this.cache.get(key);
       this.dirty.delete(key);
       if (object && !this.deleted.has(key)) {
-        this.bucket.set(key, { data: Buffer.from(object.data), metadata: { ...object.metadata }, lastModified: new Date(), etag: `e${++etagCounter}` });
+        this.bucket.set(key, { data: Buffer.from(object.data), metadata: { ...object.metadata }, lastModified: new Date() });
       }
     }
   }
 
-  async list(prefix: string, options: { delimiter?: string; next?: string }): Promise<ObjectListing> {
+  async *list(prefix: string, options: { delimiter?: string }): AsyncGenerator<ListedEntry> {
     const keys = new Set<string>();
     for (const key of this.bucket.keys()) if (!this.deleted.has(key)) keys.add(key);
     for (const key of this.dirty) keys.add(key);
-    const objects = [];
-    const prefixes = new Set<string>();
+    let lastPrefix: string | undefined;
     for (const key of [...keys].sort()) {
       if (!key.startsWith(prefix)) continue;
       const rest = key.slice(prefix.length);
       const cut = options.delimiter ? rest.indexOf(options.delimiter) : -1;
       if (cut >= 0) {
-        prefixes.add(prefix + rest.slice(0, cut + 1));
+        const common = prefix + rest.slice(0, cut + 1);
+        if (common !== lastPrefix) yield { kind: 'prefix', prefix: common };
+        lastPrefix = common;
         continue;
       }
-      const object = this.local(key)!;
-      objects.push({ key, size: object.data.length, etag: object.etag, lastModified: object.lastModified });
+      // As the engine lists: changes not yet drained as they are here, the rest as the bucket holds them.
+      const object = this.dirty.has(key) ? this.local(key)! : this.bucket.get(key)!;
+      yield { kind: 'object', key, size: object.data.length, modified: object.lastModified };
     }
-    return { objects, prefixes: [...prefixes] };
   }
 
   async head(key: string): Promise<ObjectHead | undefined> {
     const object = this.local(key);
     if (!object) return undefined;
-    return { size: object.data.length, metadata: { ...object.metadata }, etag: object.etag, lastModified: object.lastModified };
+    return { size: object.data.length, metadata: { ...object.metadata }, modified: object.lastModified };
   }
 
   async setMetadata(key: string, metadata: Readonly<Record<string, string>>): Promise<void> {
@@ -137,7 +135,7 @@ export class MemoryShareObjects implements ShareObjects {
     if (!source) throw new Error(`no object ${from}`);
     this.deleted.delete(to);
     this.dirty.add(to);
-    this.cache.set(to, { data: Buffer.from(source.data), metadata: { ...source.metadata }, lastModified: new Date(), etag: '' });
+    this.cache.set(to, { data: Buffer.from(source.data), metadata: { ...source.metadata }, lastModified: new Date() });
   }
 
   async forget(key: string): Promise<void> {

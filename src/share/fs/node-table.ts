@@ -28,7 +28,7 @@ export interface NodeRecord extends PosixAttributes {
   /** Changed here and not yet uploaded. */
   readonly dirty?: boolean;
   /** The object as the bucket last showed it; undefined for one never uploaded. */
-  readonly remote?: { readonly size: number; readonly etag?: string };
+  readonly remote?: { readonly size: number; /** ms since the epoch */ readonly modified?: number };
   /** Directories: when the bucket was last listed for it (ms since the epoch). */
   readonly listedAt?: number;
   /** The verifier of an EXCLUSIVE create, until the first SETATTR. */

@@ -12,7 +12,7 @@ import { FsError } from './errors.ts';
 import { checkKey, checkName, checkNewName, isShowableName, SYMLINK_MAX } from './names.ts';
 import { NodeTable, ROOT_ID, sameTime, type ChildRef, type NodeRecord } from './node-table.ts';
 import { SettleUploader } from './settle-uploader.ts';
-import type { ListedObject, ShareObjects } from './share-objects.ts';
+import type { ShareObjects } from './share-objects.ts';
 
 export interface ShareSettings {
   readonly name: string;
@@ -592,7 +592,7 @@ export class ShareFs {
       }
       throw new FsError('STALE', `the object ${node.key} is gone from the bucket`);
     }
-    const attrs = fromMetadata(head.metadata, node.type, head.lastModified ? timeFromDate(head.lastModified) : t, this.settings.defaults);
+    const attrs = fromMetadata(head.metadata, node.type, head.modified ? timeFromDate(head.modified) : t, this.settings.defaults);
     let target: string | undefined;
     if (attrs.type === 'symlink') target = (await this.objects.read(node.key, 0, Math.min(head.size, SYMLINK_MAX))).toString('utf8');
     const headed: NodeRecord = {
@@ -601,7 +601,7 @@ export class ShareFs {
       size: node.type === 'dir' ? 0 : head.size,
       headed: true,
       ...(target !== undefined ? { target } : {}),
-      remote: { size: head.size, ...(head.etag ? { etag: head.etag } : {}) },
+      remote: { size: head.size, ...(head.modified ? { modified: head.modified.getTime() } : {}) },
     };
     await this.table.commit(this.table.changes().put(headed));
     return headed;
@@ -624,20 +624,17 @@ export class ShareFs {
     const dir = await this.table.get(dirId);
     if (!dir) return;
     const prefix = dir.key;
-    const seen = new Map<string, { type: NodeType; object?: ListedObject }>();
-    let next: string | undefined;
-    do {
-      const page = await this.objects.list(prefix, { delimiter: '/', ...(next ? { next } : {}) });
-      for (const object of page.objects) {
-        const name = object.key.slice(prefix.length);
-        if (isShowableName(name) && !seen.has(name)) seen.set(name, { type: 'file', object });
+    const seen = new Map<string, { type: NodeType; size: number; modified?: Date }>();
+    for await (const entry of this.objects.list(prefix, { delimiter: '/' })) {
+      if (entry.kind === 'prefix') {
+        const name = entry.prefix.slice(prefix.length, -1);
+        if (isShowableName(name)) seen.set(name, { type: 'dir', size: 0 });
+      } else {
+        const name = entry.key.slice(prefix.length);
+        // A directory wins over a file of the same name (S3 may hold both "a" and "a/…").
+        if (isShowableName(name) && !seen.has(name)) seen.set(name, { type: 'file', size: entry.size, ...(entry.modified ? { modified: entry.modified } : {}) });
       }
-      for (const common of page.prefixes) {
-        const name = common.slice(prefix.length, -1);
-        if (isShowableName(name)) seen.set(name, { type: 'dir' });
-      }
-      next = page.next;
-    } while (next);
+    }
 
     const local = new Map<string, ChildRef>();
     for (let after = 0; ; ) {
@@ -656,9 +653,9 @@ export class ShareFs {
     const d = this.settings.defaults;
     for (const [name, found] of seen) {
       const ref = local.get(name);
-      const remote = found.object ? { size: found.object.size, ...(found.object.etag ? { etag: found.object.etag } : {}) } : { size: 0 };
+      const remote = { size: found.size, ...(found.modified ? { modified: found.modified.getTime() } : {}) };
       if (!ref) {
-        const mtime = found.object?.lastModified ? timeFromDate(found.object.lastModified) : now();
+        const mtime = found.modified ? timeFromDate(found.modified) : now();
         const node: NodeRecord = {
           id: this.table.newId(),
           parent: dirId,
@@ -667,7 +664,7 @@ export class ShareFs {
           mode: found.type === 'dir' ? d.dirMode : d.fileMode,
           uid: d.uid,
           gid: d.gid,
-          size: found.type === 'dir' ? 0 : remote.size,
+          size: found.size,
           atime: mtime,
           mtime,
           ctime: mtime,
@@ -676,9 +673,10 @@ export class ShareFs {
           remote,
         };
         changes.put(node).link(dirId, name, node.id, node.type);
-      } else {
+      } else if (ref.type !== 'dir' && found.type === 'file') {
         const node = await this.table.get(ref.id);
-        if (node && node.type === 'file' && !node.dirty && found.object && (node.remote?.etag !== remote.etag || node.remote?.size !== remote.size)) {
+        const changed = node?.remote && (node.remote.size !== remote.size || (remote.modified !== undefined && node.remote.modified !== undefined && remote.modified !== node.remote.modified));
+        if (node && !node.dirty && changed) {
           // Changed in the bucket by someone else: forget our copy; the attributes are read again on next use.
           await this.objects.forget(node.key);
           changes.put({ ...node, size: remote.size, remote, headed: false });

@@ -2,43 +2,32 @@
 // to the share's bucket and prefix. The gateway gives each share the engine's
 // namespace `shares/<NAME>`, routed to the share's own bucket and prefix.
 
-export interface ListedObject {
-  readonly key: string;
-  readonly size: number;
-  readonly etag?: string;
-  readonly lastModified?: Date;
-}
-
-export interface ObjectListing {
-  readonly objects: readonly ListedObject[];
-  /** Common prefixes under the delimiter ("a/b/"). */
-  readonly prefixes: readonly string[];
-  /** Pass back to list the next page; undefined on the last one. */
-  readonly next?: string;
-}
+/** A listing entry: an object (with when the bucket last changed it, when known), or a common prefix under the delimiter ("a/b/"). */
+export type ListedEntry = { readonly kind: 'object'; readonly key: string; readonly size: number; readonly modified?: Date } | { readonly kind: 'prefix'; readonly prefix: string };
 
 export interface ObjectHead {
   readonly size: number;
   readonly metadata: Readonly<Record<string, string>>;
-  readonly etag?: string;
-  readonly lastModified?: Date;
+  /** When the bucket last changed it, if it holds it. */
+  readonly modified?: Date;
 }
 
 export interface ShareObjects {
-  /** Writes bytes at an offset, growing the object (a gap reads as zeros). */
+  /** Writes bytes at an offset, growing the object (a gap reads as zeros); an empty write creates an empty object. */
   write(key: string, offset: number, data: Buffer): Promise<void>;
   /** Up to `length` bytes from `offset`; fewer at the end of the object. */
   read(key: string, offset: number, length: number): Promise<Buffer>;
   /** The object's size here or in the bucket, or undefined when there is none. */
   size(key: string): Promise<number | undefined>;
+  /** Sets the object's size, cutting it or growing it with zeros. */
   truncate(key: string, size: number): Promise<void>;
   delete(key: string): Promise<void>;
   /** Writes made so far to these keys survive a crash (local durability; uploads follow). */
   sync(keys: readonly string[]): Promise<void>;
   /** Resolves once these keys, as they are now, are in the bucket. */
   drain(keys: readonly string[]): Promise<void>;
-  /** One page of the bucket's keys under a prefix: what the cache holds and the bucket holds. */
-  list(prefix: string, options: { readonly delimiter?: string; readonly next?: string }): Promise<ObjectListing>;
+  /** The keys under a prefix in S3's order: changes not yet uploaded as they are here, the rest as the bucket holds them. */
+  list(prefix: string, options: { readonly delimiter?: string }): AsyncIterable<ListedEntry>;
   head(key: string): Promise<ObjectHead | undefined>;
   /** Replaces the object's user metadata (uploaded with the data, or by a copy in place). */
   setMetadata(key: string, metadata: Readonly<Record<string, string>>): Promise<void>;
