@@ -3,7 +3,7 @@
  *
  *   sharebench --url 'nfs://127.0.0.1/EXPORT?nfsport=N&mountport=M' --test TEST [options]
  *
- * Tests (each in a directory of its own under the export, made by the test):
+ * Tests (in the directory --dir NAME under the export, default "bench", made by the test):
  *   seqwrite     --bytes SIZE --bs SIZE: one file written from start to end, then fsync (COMMIT)
  *   seqread      --bytes SIZE --bs SIZE: the file seqwrite left, read from start to end, every
  *                byte checked against the pattern written
@@ -47,12 +47,12 @@ static void fill(uint8_t *buf, uint64_t offset, uint64_t len, uint64_t seed) {
 static double cpu(void) { return clock_seconds(CLOCK_PROCESS_CPUTIME_ID); }
 
 int main(int argc, char **argv) {
-  const char *url_text = NULL, *test = NULL;
+  const char *url_text = NULL, *test = NULL, *dir_name = "bench";
   uint64_t bytes = 1ull << 30, bs = 1 << 20, files = 10000, file_size = 4096;
   static struct option options[] = {
       {"url", required_argument, 0, 'u'}, {"test", required_argument, 0, 't'},   {"bytes", required_argument, 0, 'b'},
       {"bs", required_argument, 0, 's'},  {"files", required_argument, 0, 'n'}, {"file-size", required_argument, 0, 'f'},
-      {0, 0, 0, 0}};
+      {"dir", required_argument, 0, 'd'}, {0, 0, 0, 0}};
   int c;
   while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
     switch (c) {
@@ -62,6 +62,7 @@ int main(int argc, char **argv) {
       case 's': bs = parse_size(program, optarg); break;
       case 'n': files = strtoull(optarg, NULL, 10); break;
       case 'f': file_size = parse_size(program, optarg); break;
+      case 'd': dir_name = optarg; break;
       default: fprintf(stderr, "usage: %s --url URL --test seqwrite|seqread|smallfiles|readdirplus [...]\n", program); return 2;
     }
   }
@@ -74,6 +75,9 @@ int main(int argc, char **argv) {
   int rc = nfs_mount(nfs, url->server, url->path);
   if (rc) fail(nfs, "mount", rc);
 
+  char dir[200], data_path[256];
+  snprintf(dir, sizeof dir, "/%s", dir_name);
+  snprintf(data_path, sizeof data_path, "%s/data", dir);
   uint8_t *buf = malloc(bs > file_size ? bs : file_size);
   uint8_t *expect = malloc(bs > file_size ? bs : file_size);
   double t0 = now(), c0 = cpu();
@@ -82,12 +86,12 @@ int main(int argc, char **argv) {
     int writing = !strcmp(test, "seqwrite");
     struct nfsfh *fh;
     if (writing) {
-      nfs_mkdir(nfs, "/seq");
-      rc = nfs_open(nfs, "/seq/data", O_WRONLY | O_CREAT | O_TRUNC, &fh);
+      nfs_mkdir(nfs, dir);
+      rc = nfs_open(nfs, data_path, O_WRONLY | O_CREAT | O_TRUNC, &fh);
     } else {
-      rc = nfs_open(nfs, "/seq/data", O_RDONLY, &fh);
+      rc = nfs_open(nfs, data_path, O_RDONLY, &fh);
     }
-    if (rc) fail(nfs, "open /seq/data", rc);
+    if (rc) fail(nfs, "open the data file", rc);
     t0 = now();
     c0 = cpu();
     for (uint64_t off = 0; off < bytes; off += bs) {
@@ -114,12 +118,12 @@ int main(int argc, char **argv) {
     double s = now() - t0;
     printf("{\"ok\":true,\"test\":\"%s\",\"bytes\":%" PRIu64 ",\"seconds\":%.3f,\"MBps\":%.1f,\"client_cpu_s\":%.3f}\n", test, bytes, s, bytes / s / 1e6, cpu() - c0);
   } else if (!strcmp(test, "smallfiles")) {
-    nfs_mkdir(nfs, "/small");
+    nfs_mkdir(nfs, dir);
     char path[256];
     double create_s, stat_s, read_s;
     for (uint64_t i = 0; i < files; i++) {
       struct nfsfh *fh;
-      snprintf(path, sizeof path, "/small/f%06" PRIu64, i);
+      snprintf(path, sizeof path, "%s/f%06" PRIu64, dir, i);
       if ((rc = nfs_creat(nfs, path, 0644, &fh))) fail(nfs, "creat", rc);
       fill(buf, 0, file_size, i);
       if ((rc = nfs_pwrite(nfs, fh, 0, file_size, buf)) != (int)file_size) fail(nfs, "pwrite", rc);
@@ -130,7 +134,7 @@ int main(int argc, char **argv) {
     double t1 = now();
     for (uint64_t i = 0; i < files; i++) {
       struct nfs_stat_64 st;
-      snprintf(path, sizeof path, "/small/f%06" PRIu64, i);
+      snprintf(path, sizeof path, "%s/f%06" PRIu64, dir, i);
       if ((rc = nfs_stat64(nfs, path, &st))) fail(nfs, "stat", rc);
       if (st.nfs_size != file_size) fail(NULL, "stat gave the wrong size", -EIO);
     }
@@ -138,7 +142,7 @@ int main(int argc, char **argv) {
     t1 = now();
     for (uint64_t i = 0; i < files; i++) {
       struct nfsfh *fh;
-      snprintf(path, sizeof path, "/small/f%06" PRIu64, i);
+      snprintf(path, sizeof path, "%s/f%06" PRIu64, dir, i);
       if ((rc = nfs_open(nfs, path, O_RDONLY, &fh))) fail(nfs, "open", rc);
       if ((rc = nfs_pread(nfs, fh, 0, file_size, buf)) != (int)file_size) fail(nfs, "pread", rc);
       fill(expect, 0, file_size, i);
@@ -149,11 +153,11 @@ int main(int argc, char **argv) {
     printf("{\"ok\":true,\"test\":\"smallfiles\",\"files\":%" PRIu64 ",\"create_per_s\":%.1f,\"stat_per_s\":%.1f,\"read_per_s\":%.1f,\"seconds\":%.3f,\"client_cpu_s\":%.3f}\n",
            files, files / create_s, files / stat_s, files / read_s, now() - t0, cpu() - c0);
   } else if (!strcmp(test, "readdirplus")) {
-    struct nfsdir *dir;
-    if ((rc = nfs_opendir(nfs, "/small", &dir))) fail(nfs, "opendir", rc);
+    struct nfsdir *listing;
+    if ((rc = nfs_opendir(nfs, dir, &listing))) fail(nfs, "opendir", rc);
     uint64_t n = 0;
-    while (nfs_readdir(nfs, dir)) n++;
-    nfs_closedir(nfs, dir);
+    while (nfs_readdir(nfs, listing)) n++;
+    nfs_closedir(nfs, listing);
     double s = now() - t0;
     if (n < files) fail(NULL, "the listing lacks entries", -EIO);
     printf("{\"ok\":true,\"test\":\"readdirplus\",\"entries\":%" PRIu64 ",\"seconds\":%.3f,\"entries_per_s\":%.1f,\"client_cpu_s\":%.3f}\n", n, s, n / s, cpu() - c0);

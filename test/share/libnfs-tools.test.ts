@@ -13,7 +13,7 @@ import { startNfsShare, type NfsShareFixture } from '../helpers/nfs-share.ts';
 
 const run = promisify(execFile);
 
-describe('share with libnfs tools @peer', function () {
+describe('@peer share with libnfs tools', function () {
   this.timeout(60_000);
   let share: NfsShareFixture;
   let dir: string;

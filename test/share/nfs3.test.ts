@@ -20,7 +20,7 @@ async function setUp(options: ShareOptions = {}, uid = 0): Promise<{ share: NfsS
 
 const COUNT = Number(process.env['NFS_BIG_DIR'] ?? 100_000);
 
-describe('NFSv3 share', function () {
+describe('@slow NFSv3 share', function () {
   this.timeout(60_000);
   let share: NfsShareFixture;
   let client: NfsTestClient;
