@@ -1,8 +1,8 @@
 // A share's objects on the cache engine: its namespace "shares/NAME/" (which
 // the gateway routes to the share's own bucket and prefix), with the share's
 // keys relative to it. What the share asks beyond the engine's calls: reads
-// that stop at the end of the object, truncation that also grows (the gap
-// reads as zeros), and an empty write that creates an empty object.
+// that stop at the end of the object, and truncation that also grows (the gap
+// reads as zeros).
 import type { ExtentStore } from '../cache/extent-store.ts';
 import type { ListedEntry, ObjectHead, ShareObjects } from './fs/share-objects.ts';
 
@@ -21,13 +21,8 @@ export class EngineShareObjects implements ShareObjects {
     return this.namespace + key;
   }
 
-  async write(key: string, offset: number, data: Buffer): Promise<void> {
-    if (data.length > 0) {
-      await this.store.write(this.key(key), offset, data);
-      return;
-    }
-    // The engine takes no empty writes: an empty object comes to be through its metadata.
-    if ((await this.store.head(this.key(key))) === undefined) await this.store.setMetadata(this.key(key), {});
+  async write(key: string, offset: number, data: Buffer, options: { readonly fresh?: boolean } = {}): Promise<void> {
+    await this.store.write(this.key(key), offset, data, options.fresh ? { fresh: true } : {});
   }
 
   async read(key: string, offset: number, length: number): Promise<Buffer> {

@@ -228,7 +228,8 @@ export class ShareFs {
     // The owner may write whatever the mode says: open() checked when the file was opened (cp of a read-only file).
     if (!mayWrite(caller, before) && caller.uid !== before.uid) throw new FsError('ACCES', 'no write permission');
     if (offset + data.length > MAX_FILE_SIZE) throw new FsError('FBIG', `files end at ${MAX_FILE_SIZE} bytes`);
-    await this.objects.write(before.key, offset, data);
+    // A file never uploaded is new to the bucket: the engine need not ask the bucket about its key.
+    await this.objects.write(before.key, offset, data, { fresh: before.remote === undefined });
     if (stability !== 'unstable') await this.objects.sync([before.key]);
     const node = await this.update(id, (n) => {
       const t = now();
@@ -301,7 +302,7 @@ export class ShareFs {
       const attributes = how.mode === 'exclusive' ? {} : how.attributes;
       const node = await this.newNode(dir, caller, name, 'file', attributes, 0o644);
       const created = how.mode === 'exclusive' ? { ...node, createVerifier: how.verifier.toString('hex') } : node;
-      await this.objects.write(created.key, 0, EMPTY);
+      // The object comes to be with the first write or, empty, with the upload of its metadata.
       if (attributes.size) await this.objects.truncate(created.key, attributes.size);
       await this.link(dir, { ...created, size: attributes.size ?? 0 });
       return (await this.table.get(created.id))!;
@@ -311,8 +312,8 @@ export class ShareFs {
   async mkdir(dirId: number, caller: Caller, name: string, attributes: SetAttributes): Promise<{ node: NodeRecord; dir: NodeRecord; dirBefore: NodeRecord }> {
     return this.createIn(dirId, caller, name, async (dir) => {
       if (await this.child(dir, name)) throw new FsError('EXIST', `${JSON.stringify(name)} exists`);
+      // The "dir/" object comes to be with the upload of its metadata.
       const node = await this.newNode(dir, caller, name, 'dir', attributes, 0o755);
-      await this.objects.write(node.key, 0, EMPTY);
       await this.link(dir, { ...node, listedAt: Date.now() });
       return (await this.table.get(node.id))!;
     });
@@ -325,7 +326,7 @@ export class ShareFs {
       if (await this.child(dir, name)) throw new FsError('EXIST', `${JSON.stringify(name)} exists`);
       const node = await this.newNode(dir, caller, name, 'symlink', { ...attributes, mode: 0o777 }, 0o777);
       const data = Buffer.from(target, 'utf8');
-      await this.objects.write(node.key, 0, data);
+      await this.objects.write(node.key, 0, data, { fresh: true });
       await this.link(dir, { ...node, size: data.length, target });
       return (await this.table.get(node.id))!;
     });

@@ -13,8 +13,11 @@ export interface ObjectHead {
 }
 
 export interface ShareObjects {
-  /** Writes bytes at an offset, growing the object (a gap reads as zeros); an empty write creates an empty object. */
-  write(key: string, offset: number, data: Buffer): Promise<void>;
+  /**
+   * Writes bytes at an offset, growing the object (a gap reads as zeros). `fresh`: the key is
+   * new to the bucket (a file created here, never uploaded), so the bucket need not be asked.
+   */
+  write(key: string, offset: number, data: Buffer, options?: { readonly fresh?: boolean }): Promise<void>;
   /** Up to `length` bytes from `offset`; fewer at the end of the object. */
   read(key: string, offset: number, length: number): Promise<Buffer>;
   /** The object's size here or in the bucket, or undefined when there is none. */
@@ -29,7 +32,7 @@ export interface ShareObjects {
   /** The keys under a prefix in S3's order: changes not yet uploaded as they are here, the rest as the bucket holds them. */
   list(prefix: string, options: { readonly delimiter?: string }): AsyncIterable<ListedEntry>;
   head(key: string): Promise<ObjectHead | undefined>;
-  /** Replaces the object's user metadata (uploaded with the data, or by a copy in place). */
+  /** Replaces the object's user metadata (uploaded with the data, or by a copy in place); creates an empty object if there is none. */
   setMetadata(key: string, metadata: Readonly<Record<string, string>>): Promise<void>;
   /** The object at `to` becomes a copy of `from`, data and metadata. */
   copy(from: string, to: string): Promise<void>;
