@@ -107,6 +107,22 @@ describe('@peer @slow the gateway serving NFS shares', function () {
     assert.equal((await getObject(s3, 'projects-bucket', 'team-a/plan.txt')).toString(), 'the plan\n', 'the objects stay');
   });
 
+  it('uploads empty files and directories as objects ("dir/" for a directory)', async () => {
+    const client = await NfsTestClient.connect(gw!.nfs.nfsPort);
+    try {
+      const root = (await client.mount('/files')).handle!;
+      const dirHandle = (await client.mkdir(root, 'empty-dir')).handle!;
+      assert.equal((await client.create(dirHandle, 'empty-file', { mode: 1 })).status, 0);
+    } finally {
+      client.close();
+    }
+    assert.equal((await cli('share', 'wait-uploaded', 'files')).code, 0);
+    const marker = await s3.send(new HeadObjectCommand({ Bucket: 'tape-gateway', Key: 'files/empty-dir/' }));
+    assert.equal(marker.ContentLength, 0);
+    assert.equal(marker.Metadata?.['file-permissions'], '0040755');
+    assert.equal((await s3.send(new HeadObjectCommand({ Bucket: 'tape-gateway', Key: 'files/empty-dir/empty-file' }))).ContentLength, 0);
+  });
+
   it('has the share metrics on /metrics', async () => {
     const { url: apiUrl } = JSON.parse(await readFile(path.join(gw!.dataDir, 'api.json'), 'utf8')) as { url: string };
     const metrics = await (await fetch(`${apiUrl}/metrics`)).text();
