@@ -190,7 +190,7 @@ function waitUploaded(parsing: Parsing) {
     handler: async (argv: GlobalOptions & { name: string; json?: boolean }) => {
       const api = await connect(argv);
       for (;;) {
-        const { uploaded, share } = await api.post<{ uploaded: boolean; share: ShareInfo }>(`/shares/${encodeURIComponent(argv.name)}/wait-uploaded`, { timeoutSeconds: 20 });
+        const { uploaded, share } = await api.post<{ uploaded: boolean; share: ShareInfo }>(`/shares/${encodeURIComponent(argv.name)}/wait-uploaded`, { timeoutSeconds: 10 });
         if (uploaded) {
           if (argv.json) printJson(share);
           else print(`Every write made to share ${share.name} is in the bucket.\n`);

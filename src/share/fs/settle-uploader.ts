@@ -9,6 +9,9 @@ export interface SettleTarget {
   upload(id: number): Promise<boolean>;
 }
 
+/** Uploads in flight at once: the engine uploads a few at a time anyway, and thousands of waiting drains would swamp the event loop. */
+const CONCURRENCY = 32;
+
 export class SettleUploader {
   /** Ids with changes to upload, and when each last changed (ms). */
   private readonly pending = new Map<number, number>();
@@ -60,7 +63,9 @@ export class SettleUploader {
     if (this.closed) return;
     const quietSince = Date.now() - this.settleMs;
     for (const [id, changed] of this.pending) {
-      if (this.running.has(id) || (!now && changed > quietSince)) continue;
+      if (this.running.size >= CONCURRENCY) break;
+      // A failed upload waits a settling time before its next try, flush or not.
+      if (this.running.has(id) || ((!now || this.failing.has(id)) && changed > quietSince)) continue;
       this.pending.delete(id);
       this.running.set(id, this.run(id));
     }
@@ -74,12 +79,13 @@ export class SettleUploader {
     } catch (err) {
       if (!this.failing.has(id)) this.logger.warn({ err, fileId: id }, 'upload of a shared file failed; retrying');
       this.failing.add(id);
-      if (!this.pending.has(id)) this.pending.set(id, 0);
+      if (!this.pending.has(id)) this.pending.set(id, Date.now());
     } finally {
       this.running.delete(id);
     }
     if (!this.pending.has(id)) this.settleWaiters(id);
-    else if (!this.failing.has(id) && this.waiters.some((w) => w.ids.has(id))) this.sweep(true);
+    // A slot is free: the next upload goes, at once while someone waits in flush().
+    this.sweep(this.waiters.length > 0);
   }
 
   private settleWaiters(id: number): void {
