@@ -6,27 +6,21 @@
 // chmod/chown/touch (and the objects' metadata), symbolic links, truncate,
 // append and sparse writes, a directory of 10,000 entries; then unmount, a
 // restart of the server, and a second boot that mounts again and finds
-// everything. The gateway runs as a process on the embedded S3, and every file
-// the guest wrote is read back with a plain GetObject and its checksum compared.
-// About 10 minutes under TCG on a busy 2-core machine. GUEST_VERBOSE=1 shows the console.
+// everything. The server runs here on the in-memory stand-in for the engine
+// (test/share/gateway-share.test.ts runs the gateway itself).
+// Run alone with GUEST_VERBOSE=1 to watch the console.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { runCli } from '../cli/run-cli.ts';
-import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { assertStep, GUEST_HOST, requireGuest, runGuest, summarize, type GuestImage } from '../helpers/guest.ts';
 import { requirePeer } from '../helpers/peers.ts';
+import { startNfsShare, type NfsShareFixture } from '../helpers/nfs-share.ts';
 
 /** The guest's mount of the share, with the ports named (no port mapper needed). */
-function mountCommand(nfsPort: number, mountPort: number, exportPath = '/files', dir = '/mnt'): string {
+export function mountCommand(nfsPort: number, mountPort: number, exportPath = '/files', dir = '/mnt'): string {
   return `mkdir -p ${dir} && mount -t nfs -o vers=3,proto=tcp,port=${nfsPort},mountport=${mountPort},mountproto=tcp,nolock ${GUEST_HOST}:${exportPath} ${dir}`;
 }
 
 /** Shell run in the guest: writes a tree and everything else, leaving checksums in the share for the second boot. */
-const writeScript = (mount: string) => `
+export const writeScript = (mount: string) => `
 step mount '${mount}'
 step mkdir-rmdir '
   mkdir /mnt/d1 && mkdir /mnt/d1/d2 && rmdir /mnt/d1/d2 && rmdir /mnt/d1
@@ -92,7 +86,7 @@ step umount 'cd / && umount /mnt'
 `;
 
 /** The second boot: everything the first left is there, byte for byte. */
-const verifyScript = (mount: string) => `
+export const verifyScript = (mount: string) => `
 step mount-again '${mount}'
 step everything-there '
   cd /mnt/tree && find . -type f | sort | xargs md5sum > /tmp/again.sums
@@ -107,74 +101,44 @@ step everything-there '
 step umount 'cd / && umount /mnt'
 `;
 
-const GATEWAY_ARGS = ['--volume', 'scratch=16MiB', '--drives', '1', '--slots', '4', '--import-export-slots', '1'];
-
 describe('@peer @guest @slow the share from the Linux kernel NFS client', function () {
-  this.timeout(1_800_000);
+  this.timeout(1_200_000);
   let image: GuestImage;
-  let gw: GatewayProcess | undefined;
-  let dir: string;
+  let share: NfsShareFixture | undefined;
 
   before(async function () {
     this.timeout(900_000);
     requirePeer(this, 'socat');
     image = await requireGuest(this);
-    dir = await mkdtemp(path.join(os.tmpdir(), 'kernel-nfs-'));
-    gw = await startGatewayProcess({ dataDir: path.join(dir, 'data'), args: GATEWAY_ARGS });
-    // root keeps its identity here (the "files" share squashes root, as AWS's default): the guest chowns as root.
-    const created = await runCli(['--data-dir', gw.dataDir, 'share', 'create', 'kernel', '--bucket', 'tape-gateway', '--prefix', 'kernel/', '--squash', 'none'], { cwd: dir });
-    assert.equal(created.code, 0, created.stderr);
+    share = await startNfsShare({ shares: [{ settleMs: 200 }] });
   });
   after(async () => {
-    await gw?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await share?.stop();
   });
 
-  it('copies a tree in, renames, changes attributes, links, truncates, lists 10,000 entries; S3 holds it all; it is all there after a restart', async () => {
+  it('copies a tree in, renames, changes attributes, links, truncates, lists 10,000 entries, and finds it all after a restart', async () => {
+    const { nfsPort, mountPort } = share!.addresses;
     const first = await runGuest(image, {
       luns: [],
-      forwardPorts: [gw!.nfs.nfsPort, gw!.nfs.mountPort],
-      script: writeScript(mountCommand(gw!.nfs.nfsPort, gw!.nfs.mountPort, '/kernel')),
+      forwardPorts: [nfsPort, mountPort],
+      script: writeScript(mountCommand(nfsPort, mountPort)),
       memoryMiB: 1024,
-      timeoutMs: 1_200_000,
+      timeoutMs: 900_000,
     });
     for (const name of ['mount', 'mkdir-rmdir', 'make-tree', 'copy-tree', 'rename', 'attributes', 'symlinks', 'truncate-append-sparse', 'ten-thousand', 'umount']) {
       assertStep(first, name);
     }
-    const waited = await runCli(['--data-dir', gw!.dataDir, 'share', 'wait-uploaded', 'kernel'], { cwd: dir });
-    assert.equal(waited.code, 0, waited.stderr);
+    await share!.fs().waitUploaded();
+    const bucket = share!.objects().bucket;
+    assert.equal(bucket.get('tree/big/over-100MiB')?.data.length, 101 * 1024 * 1024);
+    const attrs = bucket.get('attrs')!.metadata;
+    assert.deepEqual([attrs['file-permissions'], attrs['file-owner'], attrs['file-group']], ['0100640', '1234', '5678']);
+    assert.equal(attrs['file-mtime'], `${Date.parse('2020-01-02T03:04:05Z') / 1000}000000000ns`);
+    assert.equal(bucket.get('link')?.data.toString(), 'b/moved');
+    assert.ok(bucket.has('b/sub2/deeper/x') && !bucket.has('a/sub/deeper/x'), 'the directory rename moved its keys');
 
-    // Every file the guest wrote, read back with a plain GetObject, has the checksum the guest took of its source.
-    const s3 = new S3Client({ endpoint: gw!.s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-    try {
-      const get = async (key: string) => Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: 'tape-gateway', Key: key }))).Body!.transformToByteArray());
-      const sums = (await get('kernel/tree.sums')).toString().trim().split('\n');
-      assert.equal(sums.length, 1000);
-      for (const line of sums) {
-        const [sum, name] = line.split(/\s+/) as [string, string];
-        const data = await get(`kernel/tree/${name.replace(/^\.\//, '')}`);
-        assert.equal(createHash('md5').update(data).digest('hex'), sum, name);
-      }
-      const attrs = (await s3.send(new HeadObjectCommand({ Bucket: 'tape-gateway', Key: 'kernel/attrs' }))).Metadata ?? {};
-      assert.deepEqual([attrs['file-permissions'], attrs['file-owner'], attrs['file-group']], ['0100640', '1234', '5678']);
-      assert.equal(attrs['file-mtime'], `${Date.parse('2020-01-02T03:04:05Z') / 1000}000000000ns`);
-      assert.equal((await get('kernel/link')).toString(), 'b/moved');
-      assert.equal((await get('kernel/b/sub2/deeper/x')).toString(), 'deep\n', 'the directory rename moved its keys');
-      await assert.rejects(get('kernel/a/sub/deeper/x'), /NoSuchKey|does not exist/);
-    } finally {
-      s3.destroy();
-    }
-
-    const dataDir = gw!.dataDir;
-    await gw!.stop();
-    gw = await startGatewayProcess({ dataDir, args: GATEWAY_ARGS });
-    const second = await runGuest(image, {
-      luns: [],
-      forwardPorts: [gw.nfs.nfsPort, gw.nfs.mountPort],
-      script: verifyScript(mountCommand(gw.nfs.nfsPort, gw.nfs.mountPort, '/kernel')),
-      memoryMiB: 512,
-      timeoutMs: 900_000,
-    });
+    await share!.restart();
+    const second = await runGuest(image, { luns: [], forwardPorts: [nfsPort, mountPort], script: verifyScript(mountCommand(nfsPort, mountPort)), memoryMiB: 512, timeoutMs: 600_000 });
     assertStep(second, 'mount-again');
     assertStep(second, 'everything-there');
     console.log(`      ${summarize(first)}\n      ${summarize(second)}`);
