@@ -16,6 +16,7 @@ import { IoMeters } from './gateway/io-meters.ts';
 import { connectGlacier } from './gateway/glacier.ts';
 import { connectS3, isAwsEndpoint } from './gateway/s3.ts';
 import { builtInPoolDestinations, openShelf } from './gateway/shelf.ts';
+import { mountHint, openShares } from './gateway/shares.ts';
 import { openTapeLibrary } from './gateway/tape-library.ts';
 import { volumeTarget, type TargetSummary } from './gateway/targets.ts';
 import { openVolumes } from './gateway/volumes.ts';
@@ -38,6 +39,9 @@ export interface RunningGateway {
   readonly api: { readonly url: string };
   /** Commands that list and reach the targets from this machine. */
   readonly connect: readonly string[];
+  /** The NFS server's ports (portmapPort undefined when no port mapper runs) and the shares it exports. */
+  readonly nfs: { readonly host: string; readonly nfsPort: number; readonly mountPort: number; readonly portmapPort: number | undefined };
+  readonly shares: readonly { readonly name: string; readonly exportPath: string; readonly bucket: string; readonly prefix: string; readonly mount: string }[];
   /** Closes everything, last opened first; safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -141,6 +145,18 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const address = await listen(server, config.iscsi.host, config.iscsi.port);
     closers.push({ what: 'iSCSI server', close: () => server.close() });
 
+    const shares = await openShares({
+      config: config.nfs,
+      catalog,
+      engine,
+      s3: s3Settings,
+      client: s3.client,
+      embedded: config.s3.embedded,
+      registry: engine.metrics.registry,
+      logger,
+    });
+    closers.push({ what: 'file shares', close: () => shares.close() });
+
     const token = newApiToken();
     const api = await startApiServer({
       host: config.api.host,
@@ -149,6 +165,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       tapes: tapeLibrary.service,
       shelf,
       cache: { stats: () => engine.stats(), bandwidth },
+      shares: shares.service,
       token,
       logger: logger.child({ component: 'api' }),
     });
@@ -172,6 +189,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       targets: targets.map((t) => t.summary),
       api: { url: api.url },
       connect,
+      nfs: shares.nfs,
+      shares: shares.service.list().map((share) => ({
+        name: share.name,
+        exportPath: share.exportPath,
+        bucket: share.bucket,
+        prefix: share.prefix,
+        mount: mountHint(shares.nfs, share.exportPath),
+      })),
       stop,
     };
     const { stop: _, ...ready } = running;

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
+import type { ShareService } from '../share/share-service.ts';
 import type { ShelfService } from '../shelf/shelf-service.ts';
 import type { TapeService } from '../tape/tape-service.ts';
 import { loadConsoleFiles } from './console-files.ts';
@@ -13,6 +14,7 @@ import { bearerMatches } from './credentials.ts';
 import { HttpError, readJsonBody, sendError, sendJson, sendJsonOrNotModified } from './http.ts';
 import { MetricsHistory, type MetricsHistoryOptions } from './metrics-history.ts';
 import { Router } from './router.ts';
+import { shareRoutes } from './share-routes.ts';
 import { shelfRoutes } from './shelf-routes.ts';
 import { statsRoutes, type CacheSource } from './stats-routes.ts';
 import { tapeRoutes } from './tape-routes.ts';
@@ -38,6 +40,8 @@ interface ManagementOptions {
   readonly tapes: TapeService;
   /** Adds the vault shelf's routes. */
   readonly shelf?: ShelfService;
+  /** Adds the file shares' routes. */
+  readonly shares?: ShareService;
   /** Adds GET /cache. */
   readonly cache?: CacheSource;
   /** How often the metrics' history is sampled and how far back it goes (GET /metrics/history). */
@@ -121,6 +125,7 @@ function managementOf(options: BaseOptions & ManagementOptions, logger: Logger) 
   const routes = [
     ...tapeRoutes(options.tapes),
     ...(options.shelf ? shelfRoutes(options.shelf) : []),
+    ...(options.shares ? shareRoutes(options.shares) : []),
     ...statsRoutes({ history, cache: options.cache }),
   ];
   return { token: options.token, router: new Router(routes), history };

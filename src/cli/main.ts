@@ -7,6 +7,7 @@ import type { Parsing } from './command.ts';
 import { CliError, EXIT, usageError } from './errors.ts';
 import { libraryCommand } from './library-commands.ts';
 import { poolCommand } from './pool-commands.ts';
+import { shareCommand } from './share-commands.ts';
 import { shelfCommand } from './shelf-commands.ts';
 import { tapeCommand } from './tape-commands.ts';
 
@@ -30,7 +31,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(shelfCommand(parsing))
     .command(libraryCommand(parsing))
     .command(cacheCommand(parsing))
-    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw library status or tapegw cache status')
+    .command(shareCommand(parsing))
+    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw share …, tapegw library status or tapegw cache status')
     .strict()
     .recommendCommands()
     .parserConfiguration({ 'duplicate-arguments-array': false })
