@@ -2,6 +2,7 @@
 // dependency order, and takes it down in the reverse order.
 import { newApiToken, removeApiCredentials, writeApiCredentials } from './api/credentials.ts';
 import { startApiServer } from './api/server.ts';
+import type { BandwidthSchedule } from './cache/bandwidth.ts';
 import { CacheEngine } from './cache/engine.ts';
 import { checkPublicAccessBlock } from './cloud/account-guard.ts';
 import { ArchiveBucket } from './cloud/archive-bucket.ts';
@@ -11,9 +12,11 @@ import { connectCommands, portalFor } from './gateway/connect-hint.ts';
 import { createDataDir, dataDirLayout, openCatalog } from './gateway/data-dir.ts';
 import { GatewayError } from './gateway/errors.ts';
 import { loadOrCreateGatewayId } from './gateway/gateway-id.ts';
+import { IoMeters } from './gateway/io-meters.ts';
 import { connectGlacier } from './gateway/glacier.ts';
 import { connectS3, isAwsEndpoint } from './gateway/s3.ts';
 import { builtInPoolDestinations, openShelf } from './gateway/shelf.ts';
+import { mountHint, openShares } from './gateway/shares.ts';
 import { openTapeLibrary } from './gateway/tape-library.ts';
 import type { TargetSummary } from './gateway/targets.ts';
 import { openVolumes, VolumeTargets } from './gateway/volumes.ts';
@@ -40,6 +43,9 @@ export interface RunningGateway {
   readonly api: { readonly url: string };
   /** Commands that list and reach the targets from this machine. */
   readonly connect: readonly string[];
+  /** The NFS server's ports (portmapPort undefined when no port mapper runs) and the shares it exports. */
+  readonly nfs: { readonly host: string; readonly nfsPort: number; readonly mountPort: number; readonly portmapPort: number | undefined };
+  readonly shares: readonly { readonly name: string; readonly exportPath: string; readonly bucket: string; readonly prefix: string; readonly mount: string }[];
   /** Closes everything, last opened first; safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -83,6 +89,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       forcePathStyle: config.s3.forcePathStyle,
       ...(config.s3.credentials ? { credentials: config.s3.credentials } : {}),
     };
+    // No setting configures a schedule yet: uploads run at full speed. The API shows the same one.
+    const bandwidth: BandwidthSchedule = {};
     const engine = await CacheEngine.open({
       directory: layout.cache,
       catalog,
@@ -91,6 +99,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       uploadBufferBytes: config.cache.uploadBuffer,
       uploadQuietMs: config.cache.uploadQuietMs,
       uploadMaxDeferMs: config.cache.uploadMaxDeferMs,
+      bandwidth,
       // Volumes spread small I/O over many chunks, each an extent file: keep a working set of them open.
       openFiles: OPEN_EXTENT_FILES,
       logger,
@@ -120,19 +129,22 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, tapeStore, pools, glacier, archiveBucket, logger });
     closers.push({ what: 'vault shelf', close: () => shelf.close() });
 
+    const meters = new IoMeters(engine.metrics.registry);
+    const tapeTargets = tapeLibrary.targets.map((target) => meters.meter(target));
+
     const discoveryAuth = config.iscsi.discoveryAuth.chap ? config.iscsi.discoveryAuth : undefined;
     const server = new IscsiServer(
       {
         host: config.iscsi.host,
         port: config.iscsi.port,
-        targets: tapeLibrary.targets.map((t) => t.definition),
+        targets: tapeTargets.map((t) => t.definition),
         ...(discoveryAuth ? { discoveryAuth } : {}),
         limits: config.iscsi.limits,
       },
       logger.child({ component: 'iscsi' }),
     );
     // Volumes' targets join the portal as the volumes open, and later as they are created.
-    const volumeTargets = new VolumeTargets(server, { gatewayId: id, gatewayName: config.gatewayName, iscsi: config.iscsi, logger });
+    const volumeTargets = new VolumeTargets(server, meters, { gatewayId: id, gatewayName: config.gatewayName, iscsi: config.iscsi, logger });
     const volumes = await openVolumes({
       configured: config.volumes,
       directory: layout.volumes,
@@ -146,10 +158,22 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       logger,
     });
     closers.push({ what: 'volumes', close: () => volumes.close() });
-    const targets = [...tapeLibrary.targets.map((t) => t.summary), ...volumeTargets.summaries.values()];
+    const targets = [...tapeTargets.map((t) => t.summary), ...volumeTargets.summaries.values()];
 
     const address = await listen(server, config.iscsi.host, config.iscsi.port);
     closers.push({ what: 'iSCSI server', close: () => server.close() });
+
+    const shares = await openShares({
+      config: config.nfs,
+      catalog,
+      engine,
+      s3: s3Settings,
+      client: s3.client,
+      embedded: config.s3.embedded,
+      registry: engine.metrics.registry,
+      logger,
+    });
+    closers.push({ what: 'file shares', close: () => shares.close() });
 
     const token = newApiToken();
     const api = await startApiServer({
@@ -158,6 +182,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       registry: engine.metrics.registry,
       tapes: tapeLibrary.service,
       shelf,
+      cache: { stats: () => engine.stats(), bandwidth },
+      shares: shares.service,
       volumes,
       token,
       logger: logger.child({ component: 'api' }),
@@ -182,6 +208,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       targets,
       api: { url: api.url },
       connect,
+      nfs: shares.nfs,
+      shares: shares.service.list().map((share) => ({
+        name: share.name,
+        exportPath: share.exportPath,
+        bucket: share.bucket,
+        prefix: share.prefix,
+        mount: mountHint(shares.nfs, share.exportPath),
+      })),
       stop,
     };
     const { stop: _, ...ready } = running;

@@ -10,7 +10,8 @@
 #                            from its vmlinuz: QEMU boots the ELF straight through its PVH entry,
 #                            which saves the ~10 s that decompressing a bzImage takes under TCG
 #   DIR/initramfs.cpio.gz    busybox, the tools, their shared libraries, the st/ch/sg/virtio_scsi
-#                            modules, /init (scripts/guest/init) and /lib/guest.sh
+#                            modules, virtio_net and the NFSv3 client's modules, /init
+#                            (scripts/guest/init) and /lib/guest.sh
 #   DIR/manifest.txt         the key of this build and the packages (with versions) it used
 # and prints the two image paths as GUEST_KERNEL=... and GUEST_INITRD=... lines.
 #
@@ -65,6 +66,8 @@ readonly plain_files=(
 )
 # Kernel modules the guest loads (their dependencies are added and ordered here).
 readonly modules=(virtio_pci virtio_scsi scsi_mod st ch sg)
+# The network (QEMU's user-mode network, guest.net=1) and the kernel's NFSv3 client over it.
+readonly network_modules=(virtio_net nfsv3)
 
 key="$(cat "$here/build.sh" "$here/init" "$here/guest.sh" | sha256sum | cut -c1-16)"
 kernel_out="$cache/vmlinux"
@@ -190,7 +193,7 @@ add_module() {
   module_done[$name]=1
   order+=("${module_path[$name]}")
 }
-for m in "${modules[@]}"; do add_module "$m"; done
+for m in "${modules[@]}" "${network_modules[@]}"; do add_module "$m"; done
 for rel in "${order[@]}"; do
   mkdir -p "$R/lib/modules/$kver/$(dirname "$rel")"
   cp "$mdir/$rel" "$R/lib/modules/$kver/$rel"

@@ -34,6 +34,14 @@ guest_wait_scsi() {
 }
 
 # guest_wait_nodes SECONDS: waits until every bound st/ch device has its /dev node.
+# QEMU's user-mode network: the guest is 10.0.2.15, the host's forwarded ports are at 10.0.2.100.
+guest_network_up() {
+  ip link set lo up
+  i=0
+  while [ ! -e /sys/class/net/eth0 ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0
+}
+
 guest_wait_nodes() {
   local tries=$(($1 * 10)) missing name
   while :; do

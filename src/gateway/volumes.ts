@@ -8,6 +8,7 @@ import type { IscsiServer } from '../iscsi/server.ts';
 import type { Logger } from '../log.ts';
 import { VolumeService, VolumeServiceError, type ServedVolume, type VolumeExposure } from '../volume/volume-service.ts';
 import { GatewayError } from './errors.ts';
+import type { IoMeters } from './io-meters.ts';
 import { targetName, volumeTarget, type TargetSummary } from './targets.ts';
 
 export interface VolumeTargetOptions {
@@ -24,6 +25,7 @@ export class VolumeTargets implements VolumeExposure {
 
   constructor(
     private readonly server: IscsiServer,
+    private readonly meters: IoMeters,
     private readonly options: VolumeTargetOptions,
   ) {}
 
@@ -32,13 +34,14 @@ export class VolumeTargets implements VolumeExposure {
   }
 
   attach(volume: ServedVolume): void {
-    const built = volumeTarget(volume, this.options);
+    const built = this.meters.meter(volumeTarget(volume, this.options));
     this.server.addTarget(built.definition);
     this.summaries.set(volume.name, built.summary);
   }
 
   async detach(name: string): Promise<void> {
     this.server.removeTarget(this.targetName(name));
+    this.meters.forget(this.targetName(name));
     this.summaries.delete(name);
   }
 

@@ -12,7 +12,7 @@ import { extentPath } from '../../src/cache/extent.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { MiB, metric, openEngine, pattern } from './helpers.ts';
 
-describe('cache engine against s3rver', function () {
+describe('@slow cache engine against s3rver', function () {
   this.timeout(60_000);
   let s3: S3Fixture;
   let direct: ObjectStore;

@@ -10,7 +10,7 @@ import type { ExtentListing, ExtentStore } from '../../src/cache/extent-store.ts
 import { KeyOutsideNamespaceError } from '../../src/cache/namespace-store.ts';
 import { ObjectStore } from '../../src/cloud/object-store.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
-import { MiB, openEngine, pattern } from './helpers.ts';
+import { metric, MiB, openEngine, pattern } from './helpers.ts';
 
 async function listed(store: ExtentStore, prefix: string, delimiter?: string): Promise<string[]> {
   const names: string[] = [];
@@ -22,7 +22,7 @@ function shown(entry: ExtentListing): string {
   return entry.kind === 'extent' ? `${entry.key}=${entry.size}` : `${entry.prefix}*`;
 }
 
-describe('cache engine namespaces', function () {
+describe('@slow cache engine namespaces', function () {
   this.timeout(60_000);
   let s3: S3Fixture;
   const dirs: string[] = [];
@@ -132,12 +132,19 @@ describe('cache engine namespaces', function () {
       assert.deepEqual(head?.metadata, { 'file-permissions': '0644', 'file-owner': '1000' });
       assert.ok(head?.cloudModified instanceof Date);
       assert.ok((await store.read('f', MiB, 10)).equals(pattern('f', 2 * MiB).subarray(MiB, MiB + 10)));
+      // On a clean extent a change of metadata goes to the bucket at once, without the bytes.
+      await store.setMetadata('f', { 'file-permissions': '0600' });
+      const raw = await s3.raw.send(new HeadObjectCommand({ Bucket: s3.settings.bucket, Key: 'meta/f' }));
+      assert.equal(raw.Metadata?.['file-permissions'], '0600');
+      assert.equal(raw.Metadata?.['file-owner'], undefined, 'replaced, not merged');
+      assert.equal(second.engine.stats().dirtyBytes, 0);
+      assert.ok((await store.read('f', 0, 2 * MiB)).equals(pattern('f', 2 * MiB)), 'its bytes and checksums intact');
     } finally {
       await second.close();
     }
   });
 
-  it('copies an extent, bytes and metadata, whether cached or only in the bucket', async () => {
+  it('copies an extent, bytes and metadata: a dirty one through the cache, a clean one in the bucket', async () => {
     const settings = { ...s3.settings, prefix: 'copy/' };
     const dir = await scratch();
     const first = await openEngine(dir, settings);
@@ -155,6 +162,7 @@ describe('cache engine namespaces', function () {
     try {
       const store = second.engine.namespace('');
       await store.copy('old', 'new-from-bucket');
+      assert.equal(await metric(second.engine, 'CloudBytesDownloaded'), 0, 'a clean extent is copied in the bucket, not through the cache');
       await store.delete('old');
       await store.drain();
       const copied = await s3.raw.send(new GetObjectCommand({ Bucket: s3.settings.bucket, Key: 'copy/new-from-bucket' }));

@@ -17,7 +17,7 @@ function scrape(text: string, name: string): Map<string, number> {
   return out;
 }
 
-describe('cloud faults: the engine through the fault injector in front of s3rver', function () {
+describe('@slow cloud faults: the engine through the fault injector in front of s3rver', function () {
   this.timeout(240_000);
   let s3: S3Fixture;
   let faults: FaultInjector;

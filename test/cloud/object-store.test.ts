@@ -10,7 +10,7 @@ import { startS3, type S3Fixture } from './helpers.ts';
 
 const MiB = 1024 * 1024;
 
-describe('cloud ObjectStore against s3rver through the AWS SDK', function () {
+describe('@slow cloud ObjectStore against s3rver through the AWS SDK', function () {
   this.timeout(60_000);
   let s3: S3Fixture;
   let store: ObjectStore;
