@@ -75,6 +75,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       bucket: s3.bucket,
       prefix: s3.prefix,
       forcePathStyle: config.s3.forcePathStyle,
+      uploadCheck: s3.uploadCheck,
       ...(config.s3.credentials ? { credentials: config.s3.credentials } : {}),
     };
     const engine = await CacheEngine.open({

@@ -1,8 +1,9 @@
 // The one way the gateway talks to S3 (AWS, MinIO, Ceph RGW or the embedded
 // s3rver alike: they differ only in configuration). Every object carries our
 // own CRC32C per block in its metadata, so every read, ranged or whole, is
-// checked before a byte is handed on; uploads also carry x-amz-checksum-crc32c
-// so that S3 itself refuses damaged bodies where the endpoint supports it.
+// checked before a byte is handed on; uploads also carry the checksum the
+// endpoint verifies (upload-checks.ts), so that S3 itself refuses damaged bodies.
+import { createHash } from 'node:crypto';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
@@ -24,6 +25,7 @@ import {
 import { crc32c } from '../crc32c/crc32c.ts';
 import { blockCrcs, crcBase64, decodeCrcs, encodeCrcs, regroup, type BlockChecksums } from '../crc32c/block-checksums.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, withRetry, type RetryCause, type RetryPolicy } from './retry.ts';
+import { withPayloadHash, type UploadCheck } from './upload-checks.ts';
 
 const MiB = 1024 * 1024;
 /** Blocks of our metadata checksum: at least 1 MiB, at most 256 of them (S3 metadata holds 2 KiB). */
@@ -50,8 +52,8 @@ export interface S3Settings {
   prefix?: string;
   /** Required by s3rver and most MinIO set-ups. */
   forcePathStyle?: boolean;
-  /** Send x-amz-checksum-crc32c for S3 to verify (default true); off for endpoints that reject it. */
-  s3Checksums?: boolean;
+  /** The checksum sent with each upload for the endpoint to verify (default 'crc32c'): one probeUploadChecks() found it verifies. */
+  uploadCheck?: UploadCheck;
   /** Objects above this go up in parts (default 64 MiB). */
   multipartThreshold?: number;
   /** Smallest part of a multipart upload (default 16 MiB); larger when the object needs it. */
@@ -123,7 +125,7 @@ export class ObjectStore {
   private readonly client: S3Client;
   private readonly prefix: string;
   private readonly retry: RetryPolicy;
-  private readonly s3Checksums: boolean;
+  private readonly uploadCheck: UploadCheck;
   readonly multipartThreshold: number;
   private readonly minPartSize: number;
   private readonly partConcurrency: number;
@@ -137,7 +139,7 @@ export class ObjectStore {
     this.bucket = settings.bucket;
     this.prefix = settings.prefix ?? '';
     this.retry = { ...defaultRetryPolicy, ...settings.retry };
-    this.s3Checksums = settings.s3Checksums ?? true;
+    this.uploadCheck = settings.uploadCheck ?? 'crc32c';
     this.multipartThreshold = settings.multipartThreshold ?? 64 * MiB;
     this.minPartSize = settings.minPartSize ?? 16 * MiB;
     this.partConcurrency = settings.partConcurrency ?? 4;
@@ -162,7 +164,7 @@ export class ObjectStore {
         httpsAgent: new HttpsAgent(agent),
       },
     });
-    if (this.s3Checksums) {
+    if (this.uploadCheck === 'crc32c') {
       // A body whose CRC32C S3 verifies needs no SHA-256 of it in the signature as well
       // (UNSIGNED-PAYLOAD): that hash would cost a pass over every byte on the event loop.
       this.client.middlewareStack.add(
@@ -197,17 +199,14 @@ export class ObjectStore {
   private async putSingle(key: string, source: PutSource): Promise<void> {
     const blockSize = metadataBlockSize(source.size);
     const metadata = { [META_BLOCK]: String(blockSize), [META_CRCS]: encodeCrcs(regroup(source.checksums, source.size, blockSize)!) };
+    const check = await this.bodyCheck(source, 0, source.size);
     await this.attempt('put', () =>
       this.sendBody(source, 0, source.size, (Body, abortSignal) =>
         this.client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: this.prefix + key,
-            Body,
-            ContentLength: source.size,
-            ChecksumCRC32C: this.s3Checksum(source.checksums, 0, source.size),
-            Metadata: metadata,
-          }),
+          withPayloadHash(
+            new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body, ContentLength: source.size, ...check.input, Metadata: metadata }),
+            check.sha256,
+          ),
           { abortSignal },
         ),
       ),
@@ -224,7 +223,7 @@ export class ObjectStore {
           Bucket: this.bucket,
           Key,
           Metadata: { [META_BLOCK]: String(blockSize), [META_CRCS]: encodeCrcs(regroup(source.checksums, source.size, blockSize)!) },
-          ChecksumAlgorithm: this.s3Checksums ? 'CRC32C' : undefined,
+          ChecksumAlgorithm: this.uploadCheck === 'crc32c' ? 'CRC32C' : undefined,
         }),
       ),
     );
@@ -239,16 +238,20 @@ export class ObjectStore {
         const index = next++;
         const offset = index * partSize;
         const length = Math.min(partSize, source.size - offset);
-        const checksum = this.s3Checksum(source.checksums, offset, length);
+        const check = await this.bodyCheck(source, offset, length);
         const done = await this.attempt('upload-part', () =>
           this.sendBody(source, offset, length, (Body, abortSignal) =>
             this.client.send(
-              new UploadPartCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: index + 1, Body, ContentLength: length, ChecksumCRC32C: checksum }),
+              withPayloadHash(
+                new UploadPartCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: index + 1, Body, ContentLength: length, ...check.input }),
+                check.sha256,
+              ),
               { abortSignal },
             ),
           ),
         );
-        parts[index] = { PartNumber: index + 1, ETag: done.ETag, ChecksumCRC32C: checksum };
+        // Only UploadPart's ETag is used: CompleteMultipartUpload's (empty from RGW) never is.
+        parts[index] = { PartNumber: index + 1, ETag: done.ETag, ChecksumCRC32C: check.input.ChecksumCRC32C };
         this.observer.uploaded?.(length);
       }
     };
@@ -263,11 +266,22 @@ export class ObjectStore {
     }
   }
 
-  /** x-amz-checksum-crc32c of the body's bytes [offset, offset + length), from the source's block checksums. */
-  private s3Checksum({ blockSize, crcs }: BlockChecksums, offset: number, length: number): string | undefined {
-    if (!this.s3Checksums) return undefined;
-    const range = crcs.slice(offset / blockSize, Math.ceil((offset + length) / blockSize));
-    return crcBase64(range.length === 0 ? 0 : regroup({ blockSize, crcs: range }, length, blockSize * range.length)![0]!);
+  /**
+   * What goes with the body's bytes [offset, offset + length) for the endpoint to
+   * check: the CRC32C from the source's block checksums, else a digest that
+   * takes a pass over the bytes before the request.
+   */
+  private async bodyCheck(source: PutSource, offset: number, length: number): Promise<{ input: { ChecksumCRC32C?: string; ContentMD5?: string }; sha256?: string }> {
+    switch (this.uploadCheck) {
+      case 'crc32c':
+        return { input: { ChecksumCRC32C: crc32cOf(source.checksums, offset, length) } };
+      case 'sha256':
+        return { input: {}, sha256: (await digest('sha256', source, offset, length)).toString('hex') };
+      case 'content-md5':
+        return { input: { ContentMD5: (await digest('md5', source, offset, length)).toString('base64') } };
+      case 'none':
+        return { input: {} };
+    }
   }
 
   /**
@@ -445,6 +459,18 @@ function notFound(error: unknown, key: string): unknown {
 function totalFromContentRange(header: string | undefined): number {
   const match = /^bytes \d+-\d+\/(\d+)$/.exec(header ?? '');
   return match ? Number(match[1]) : NaN;
+}
+
+/** x-amz-checksum-crc32c of the bytes [offset, offset + length), from their block checksums. */
+function crc32cOf({ blockSize, crcs }: BlockChecksums, offset: number, length: number): string {
+  const range = crcs.slice(offset / blockSize, Math.ceil((offset + length) / blockSize));
+  return crcBase64(range.length === 0 ? 0 : regroup({ blockSize, crcs: range }, length, blockSize * range.length)![0]!);
+}
+
+async function digest(algorithm: 'sha256' | 'md5', source: PutSource, offset: number, length: number): Promise<Buffer> {
+  const hash = createHash(algorithm);
+  for await (const piece of pieces(source, offset, length)) hash.update(piece);
+  return hash.digest();
 }
 
 async function* pieces(source: PutSource, offset: number, length: number): AsyncGenerator<Buffer> {
