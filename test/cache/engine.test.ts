@@ -11,73 +11,35 @@ import { ChecksumMismatchError } from '../../src/cloud/retry.ts';
 import { CacheCorruptionError } from '../../src/cache/engine.ts';
 import { extentPath } from '../../src/cache/extent.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
+import { describeEachBackend } from '../helpers/s3-backends.ts';
 import { MiB, metric, openEngine, pattern } from './helpers.ts';
 
-describe('cache engine against s3rver', function () {
-  this.timeout(60_000);
-  let s3: S3Fixture;
-  let direct: ObjectStore;
-  const dirs: string[] = [];
-  const scratch = async () => {
-    const d = await tempDir('engine-');
-    dirs.push(d);
-    return d;
-  };
+// The bucket of the suite running, a store that reads it directly, and scratch directories.
+let s3: S3Fixture;
+let direct: ObjectStore;
+const dirs: string[] = [];
+const scratch = async () => {
+  const d = await tempDir('engine-');
+  dirs.push(d);
+  return d;
+};
 
+/** Gives the suite its bucket from `bucket`, and removes its scratch directories after it. */
+function useBucket(bucket: () => Promise<S3Fixture>): void {
   before(async () => {
-    s3 = await startS3();
+    s3 = await bucket();
     direct = new ObjectStore(s3.settings);
   });
   after(async () => {
     direct.close();
     await s3.close();
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
   });
+}
 
-  it('uploads extents, after the cache is wiped reads them back from S3 byte for byte, and refuses an object altered in S3', async () => {
-    const settings = { ...s3.settings, prefix: 'wipe/', multipartThreshold: 8 * MiB, minPartSize: 5 * MiB };
-    const sizes: Record<string, number> = { 'tape/A00001L5/seg-0': 12 * MiB + 3, 'vol/v1/chunk-7': 4 * MiB, 'share/docs/a.txt': 1234, 'share/empty-ish': 1 };
-    const dir = await scratch();
-    const first = await openEngine(dir, settings);
-    for (const [key, size] of Object.entries(sizes)) {
-      const data = pattern(key, size);
-      for (let at = 0; at < size; at += 1_000_003) await first.engine.write(key, at, data.subarray(at, at + 1_000_003));
-    }
-    await first.engine.drain();
-    assert.equal(await metric(first.engine, 'CloudBytesUploaded'), Object.values(sizes).reduce((a, b) => a + b));
-    await first.close();
-    for (const [key, size] of Object.entries(sizes)) assert.ok((await direct.get(`wipe/${key}`)).data.equals(pattern(key, size)), `${key} in S3`);
-
-    await rm(dir, { recursive: true, force: true });
-    const second = await openEngine(await scratch(), settings);
-    try {
-      for (const [key, size] of Object.entries(sizes)) {
-        assert.equal(await second.engine.size(key), size);
-        assert.ok((await second.engine.read(key, 0, size)).equals(pattern(key, size)), `${key} read back`);
-        const mid = Math.floor(size / 3);
-        assert.ok((await second.engine.read(key, mid, size - mid)).equals(pattern(key, size).subarray(mid)));
-      }
-      assert.ok((await metric(second.engine, 'CloudBytesDownloaded')) >= Object.values(sizes).reduce((a, b) => a + b));
-      await assert.rejects(second.engine.read('never/written', 0, 1), ObjectNotFoundError);
-    } finally {
-      await second.close();
-    }
-
-    // An object altered in S3 behind the gateway's back: a fresh cache refuses to serve it.
-    const key = 'vol/v1/chunk-7';
-    const original = await s3.raw.send(new GetObjectCommand({ Bucket: s3.settings.bucket, Key: `wipe/${key}` }));
-    const altered = Buffer.from(await original.Body!.transformToByteArray());
-    altered[2 * MiB + 1] ^= 0xff;
-    await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: `wipe/${key}`, Body: altered, Metadata: original.Metadata }));
-    const third = await openEngine(await scratch(), settings);
-    try {
-      await assert.rejects(third.engine.read(key, 2 * MiB, 10), ChecksumMismatchError);
-      assert.ok((await third.engine.read(key, 0, 10)).equals(pattern(key, 10)), 'the intact blocks still read');
-      assert.ok((await metric(third.engine, 'CloudRequestRetries', { cause: 'checksum' })) > 0);
-    } finally {
-      await third.close();
-    }
-  });
+describe('cache engine against s3rver', function () {
+  this.timeout(60_000);
+  useBucket(() => startS3());
 
   it('writes a fresh extent without asking the cloud, so a new tape segment is written while S3 is unreachable', async () => {
     // Nothing listens on port 9: every request to this "cloud" fails at once.
@@ -131,48 +93,6 @@ describe('cache engine against s3rver', function () {
       assert.ok((await opened.engine.read(key, 0, model.length)).equals(model), 'synced writes survive a reopen');
       await opened.engine.drain();
       assert.ok((await direct.get(`model/${key}`)).data.equals(model), 'and are uploaded after it');
-    } finally {
-      await opened.close();
-    }
-  });
-
-  it('deletes an extent here and in the cloud', async () => {
-    const opened = await openEngine(await scratch(), { ...s3.settings, prefix: 'del/' });
-    try {
-      await opened.engine.write('share/x', 0, pattern('x', 5000));
-      await opened.engine.drain();
-      assert.ok(await direct.head('del/share/x'));
-      await opened.engine.delete('share/x');
-      await opened.engine.drain();
-      assert.equal(await direct.head('del/share/x'), undefined);
-      assert.equal(await opened.engine.size('share/x'), undefined);
-      await assert.rejects(opened.engine.read('share/x', 0, 1), ObjectNotFoundError);
-    } finally {
-      await opened.close();
-    }
-  });
-
-  it('deletes many extents at once, here at once and in the cloud after a restart that came first', async () => {
-    const dir = await scratch();
-    const settings = { ...s3.settings, prefix: 'many/' };
-    const keys = Array.from({ length: 300 }, (_, i) => `tape/M00001L5/seg-${i}`);
-    let opened = await openEngine(dir, settings, { uploadQuietMs: 60_000 }); // the cloud deletes wait past the restart
-    try {
-      await Promise.all(keys.map((key) => opened.engine.write(key, 0, pattern(key, 100))));
-      await opened.engine.drain();
-      await opened.engine.deleteMany([...keys, keys[0]!]);
-      for (const key of [keys[0]!, keys[299]!]) assert.equal(await opened.engine.size(key), undefined, `${key} gone here`);
-    } finally {
-      await opened.close();
-    }
-    opened = await openEngine(dir, settings);
-    try {
-      for (const key of [keys[0]!, keys[255]!, keys[256]!, keys[299]!]) assert.equal(await opened.engine.size(key), undefined, `${key} still gone after the restart`);
-      assert.equal(opened.engine.stats().queueDepth, keys.length, 'every cloud delete still queued');
-      await opened.engine.drain();
-      let left = 0;
-      for await (const _ of direct.list('many/')) left++;
-      assert.equal(left, 0, 'every object deleted from the bucket');
     } finally {
       await opened.close();
     }
@@ -476,6 +396,98 @@ describe('cache engine against s3rver', function () {
       assert.ok((await metric(reader.engine, 'CacheHitPercent')) > 90);
     } finally {
       await reader.close();
+    }
+  });
+});
+
+describeEachBackend('cache engine: uploads, deletes and cold reads', function (backend) {
+  this.timeout(60_000);
+  useBucket(backend.bucket);
+
+  it('uploads extents, after the cache is wiped reads them back from S3 byte for byte, and refuses an object altered in S3', async () => {
+    const settings = { ...s3.settings, prefix: 'wipe/', multipartThreshold: 8 * MiB, minPartSize: 5 * MiB };
+    const sizes: Record<string, number> = { 'tape/A00001L5/seg-0': 12 * MiB + 3, 'vol/v1/chunk-7': 4 * MiB, 'share/docs/a.txt': 1234, 'share/empty-ish': 1 };
+    const dir = await scratch();
+    const first = await openEngine(dir, settings);
+    for (const [key, size] of Object.entries(sizes)) {
+      const data = pattern(key, size);
+      for (let at = 0; at < size; at += 1_000_003) await first.engine.write(key, at, data.subarray(at, at + 1_000_003));
+    }
+    await first.engine.drain();
+    assert.equal(await metric(first.engine, 'CloudBytesUploaded'), Object.values(sizes).reduce((a, b) => a + b));
+    await first.close();
+    for (const [key, size] of Object.entries(sizes)) assert.ok((await direct.get(`wipe/${key}`)).data.equals(pattern(key, size)), `${key} in S3`);
+
+    await rm(dir, { recursive: true, force: true });
+    const second = await openEngine(await scratch(), settings);
+    try {
+      for (const [key, size] of Object.entries(sizes)) {
+        assert.equal(await second.engine.size(key), size);
+        assert.ok((await second.engine.read(key, 0, size)).equals(pattern(key, size)), `${key} read back`);
+        const mid = Math.floor(size / 3);
+        assert.ok((await second.engine.read(key, mid, size - mid)).equals(pattern(key, size).subarray(mid)));
+      }
+      assert.ok((await metric(second.engine, 'CloudBytesDownloaded')) >= Object.values(sizes).reduce((a, b) => a + b));
+      await assert.rejects(second.engine.read('never/written', 0, 1), ObjectNotFoundError);
+    } finally {
+      await second.close();
+    }
+
+    // An object altered in S3 behind the gateway's back: a fresh cache refuses to serve it.
+    const key = 'vol/v1/chunk-7';
+    const original = await s3.raw.send(new GetObjectCommand({ Bucket: s3.settings.bucket, Key: `wipe/${key}` }));
+    const altered = Buffer.from(await original.Body!.transformToByteArray());
+    altered[2 * MiB + 1] ^= 0xff;
+    await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: `wipe/${key}`, Body: altered, Metadata: original.Metadata }));
+    const third = await openEngine(await scratch(), settings);
+    try {
+      await assert.rejects(third.engine.read(key, 2 * MiB, 10), ChecksumMismatchError);
+      assert.ok((await third.engine.read(key, 0, 10)).equals(pattern(key, 10)), 'the intact blocks still read');
+      assert.ok((await metric(third.engine, 'CloudRequestRetries', { cause: 'checksum' })) > 0);
+    } finally {
+      await third.close();
+    }
+  });
+
+  it('deletes an extent here and in the cloud', async () => {
+    const opened = await openEngine(await scratch(), { ...s3.settings, prefix: 'del/' });
+    try {
+      await opened.engine.write('share/x', 0, pattern('x', 5000));
+      await opened.engine.drain();
+      assert.ok(await direct.head('del/share/x'));
+      await opened.engine.delete('share/x');
+      await opened.engine.drain();
+      assert.equal(await direct.head('del/share/x'), undefined);
+      assert.equal(await opened.engine.size('share/x'), undefined);
+      await assert.rejects(opened.engine.read('share/x', 0, 1), ObjectNotFoundError);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('deletes many extents at once, here at once and in the cloud after a restart that came first', async () => {
+    const dir = await scratch();
+    const settings = { ...s3.settings, prefix: 'many/' };
+    const keys = Array.from({ length: 300 }, (_, i) => `tape/M00001L5/seg-${i}`);
+    let opened = await openEngine(dir, settings, { uploadQuietMs: 60_000 }); // the cloud deletes wait past the restart
+    try {
+      await Promise.all(keys.map((key) => opened.engine.write(key, 0, pattern(key, 100))));
+      await opened.engine.drain();
+      await opened.engine.deleteMany([...keys, keys[0]!]);
+      for (const key of [keys[0]!, keys[299]!]) assert.equal(await opened.engine.size(key), undefined, `${key} gone here`);
+    } finally {
+      await opened.close();
+    }
+    opened = await openEngine(dir, settings);
+    try {
+      for (const key of [keys[0]!, keys[255]!, keys[256]!, keys[299]!]) assert.equal(await opened.engine.size(key), undefined, `${key} still gone after the restart`);
+      assert.equal(opened.engine.stats().queueDepth, keys.length, 'every cloud delete still queued');
+      await opened.engine.drain();
+      let left = 0;
+      for await (const _ of direct.list('many/')) left++;
+      assert.equal(left, 0, 'every object deleted from the bucket');
+    } finally {
+      await opened.close();
     }
   });
 });
