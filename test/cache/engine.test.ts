@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { crc32c } from '../../src/crc32c/crc32c.ts';
 import { ObjectNotFoundError, ObjectStore } from '../../src/cloud/object-store.ts';
 import { ChecksumMismatchError } from '../../src/cloud/retry.ts';
 import { CacheCorruptionError } from '../../src/cache/engine.ts';
 import { extentPath } from '../../src/cache/extent.ts';
-import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
+import { flipStoredByte, startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { describeEachBackend } from '../helpers/s3-backends.ts';
 import { MiB, metric, openEngine, pattern } from './helpers.ts';
 
@@ -435,10 +434,7 @@ describeEachBackend('cache engine: uploads, deletes and cold reads', function (b
 
     // An object altered in S3 behind the gateway's back: a fresh cache refuses to serve it.
     const key = 'vol/v1/chunk-7';
-    const original = await s3.raw.send(new GetObjectCommand({ Bucket: s3.settings.bucket, Key: `wipe/${key}` }));
-    const altered = Buffer.from(await original.Body!.transformToByteArray());
-    altered[2 * MiB + 1] ^= 0xff;
-    await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: `wipe/${key}`, Body: altered, Metadata: original.Metadata }));
+    await flipStoredByte(s3.raw, s3.settings.bucket, `wipe/${key}`, 2 * MiB + 1);
     const third = await openEngine(await scratch(), settings);
     try {
       await assert.rejects(third.engine.read(key, 2 * MiB, 10), ChecksumMismatchError);

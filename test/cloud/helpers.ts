@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { S3Client, CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../src/cloud/local-s3.ts';
 import type { S3Settings } from '../../src/cloud/object-store.ts';
 
@@ -47,6 +47,18 @@ export function gatewayS3(settings: S3Settings): S3Fixture['gateway'] {
     args: ['--s3-endpoint', settings.endpoint!, '--s3-region', settings.region, '--s3-bucket', settings.bucket, '--s3-force-path-style', 'true'],
     env: { GATEWAY_S3_ACCESS_KEY_ID: settings.credentials!.accessKeyId, GATEWAY_S3_SECRET_ACCESS_KEY: settings.credentials!.secretAccessKey },
   };
+}
+
+/**
+ * Damages an object behind the gateway's back, through the SDK as anyone with
+ * the bucket's keys could: the byte at `position` is inverted, the object's
+ * metadata (our CRC32Cs among it) and storage class kept.
+ */
+export async function flipStoredByte(raw: S3Client, bucket: string, key: string, position: number): Promise<void> {
+  const original = await raw.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const damaged = Buffer.from(await original.Body!.transformToByteArray());
+  damaged[position]! ^= 0xff;
+  await raw.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: damaged, Metadata: original.Metadata, StorageClass: original.StorageClass }));
 }
 
 export async function tempDir(prefix: string): Promise<string> {

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/log.ts';
 import { probeUploadChecks, type UploadCheck } from '../../src/cloud/upload-checks.ts';
 import { describeEachBackend } from '../helpers/s3-backends.ts';
 import { startFaultInjector } from './fault-injector.ts';
-import { startS3, type S3Fixture } from './helpers.ts';
+import { flipStoredByte, startS3, type S3Fixture } from './helpers.ts';
 
 const MiB = 1024 * 1024;
 
@@ -78,10 +78,7 @@ describeEachBackend('cloud ObjectStore through the AWS SDK', function (backend) 
   it('detects an object altered behind its back, and never serves it', async () => {
     const body = randomBytes(2 * MiB);
     await store.put('c/victim', body);
-    const original = await s3.raw.send(new GetObjectCommand({ Bucket: s3.settings.bucket, Key: 'gw/c/victim' }));
-    const tampered = Buffer.from(await original.Body!.transformToByteArray());
-    tampered[MiB + 3] ^= 0x40;
-    await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: 'gw/c/victim', Body: tampered, Metadata: original.Metadata }));
+    await flipStoredByte(s3.raw, s3.settings.bucket, 'gw/c/victim', MiB + 3);
     retries.length = 0;
     await assert.rejects(store.get('c/victim'), ChecksumMismatchError);
     await assert.rejects(store.get('c/victim', { offset: MiB, length: 10 }), ChecksumMismatchError);

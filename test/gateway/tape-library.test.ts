@@ -8,11 +8,11 @@ import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startGatewayProcess, type GatewayProcess, type GatewayProcessOptions } from '../helpers/gateway-process.ts';
 import { CHECK_CONDITION, GOOD, LIBRARY_ARGS, block, cdb, elements, login } from '../helpers/library-driver.ts';
 import { describeEachBackend, type BackendName } from '../helpers/s3-backends.ts';
-import { tempDir, type S3Fixture } from '../cloud/helpers.ts';
+import { flipStoredByte, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '../../bin/tapegw');
@@ -133,10 +133,7 @@ describeEachBackend('a cartridge in the gateway\'s bucket', function (backend) {
     const listed = await s3.raw.send(new ListObjectsV2Command({ Bucket, Prefix: 'tapes/E2E001L5/segments/' }));
     const Key = listed.Contents?.map((o) => o.Key!).find((key) => key.endsWith('.data'));
     assert.ok(Key, `a data segment in the bucket: ${JSON.stringify(listed.Contents?.map((o) => o.Key))}`);
-    const original = await s3.raw.send(new GetObjectCommand({ Bucket, Key }));
-    const damaged = Buffer.from(await original.Body!.transformToByteArray());
-    damaged[100]! ^= 0x01;
-    await s3.raw.send(new PutObjectCommand({ Bucket, Key, Body: damaged, Metadata: original.Metadata }));
+    await flipStoredByte(s3.raw, Bucket, Key, 100);
     await rm(join(dataDir, 'cache'), { recursive: true, force: true });
     gw = await startGateway();
     const reader = await login(gw, driveName, 3);
