@@ -5,6 +5,7 @@ import { startApiServer } from './api/server.ts';
 import { CacheEngine } from './cache/engine.ts';
 import { checkPublicAccessBlock } from './cloud/account-guard.ts';
 import { ArchiveBucket } from './cloud/archive-bucket.ts';
+import { ObjectStore } from './cloud/object-store.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { connectCommands, portalFor } from './gateway/connect-hint.ts';
 import { createDataDir, dataDirLayout, openCatalog } from './gateway/data-dir.ts';
@@ -17,6 +18,7 @@ import { openTapeLibrary } from './gateway/tape-library.ts';
 import { volumeTarget, type TargetSummary } from './gateway/targets.ts';
 import { openVolumes } from './gateway/volumes.ts';
 import { IscsiServer } from './iscsi/server.ts';
+import { TAPES_NAMESPACE } from './tape/cartridge.ts';
 import { PoolCatalog } from './tape/pools.ts';
 import type { Logger } from './log.ts';
 
@@ -81,7 +83,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const engine = await CacheEngine.open({
       directory: layout.cache,
       catalog,
-      s3: s3Settings,
+      backend: (hooks) => new ObjectStore(s3Settings, hooks),
       cacheBytes: config.cache.size,
       uploadBufferBytes: config.cache.uploadBuffer,
       uploadQuietMs: config.cache.uploadQuietMs,
@@ -89,6 +91,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       logger,
     });
     closers.push({ what: 'cache engine', close: () => engine.close() });
+    const tapeStore = engine.namespace(TAPES_NAMESPACE);
 
     const glacier = await connectGlacier(config.glacier, config.s3, layout.glacier, logger);
     closers.push({ what: 'Glacier', close: glacier.close });
@@ -100,7 +103,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       gatewayId: id,
       gatewayName: config.gatewayName,
       catalog,
-      engine,
+      tapeStore,
       pools,
       logger,
     });
@@ -109,7 +112,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     // Storage-class pools archive to the gateway's own bucket.
     const archiveBucket = new ArchiveBucket(s3Settings);
     closers.push({ what: 'archive bucket', close: async () => archiveBucket.close() });
-    const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, engine, pools, glacier, archiveBucket, logger });
+    const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, tapeStore, pools, glacier, archiveBucket, logger });
     closers.push({ what: 'vault shelf', close: () => shelf.close() });
 
     const volumes = await openVolumes(config.volumes, layout.volumes);

@@ -54,8 +54,8 @@ describeEachBackend('cloud faults: the engine through the fault injector', funct
     const api = await startApiServer({ registry: writer.engine.metrics.registry, logger: silentLogger() });
     let text: string;
     try {
-      for (const [key, size] of sizes) await writer.engine.write(key, 0, pattern(key, size));
-      await writer.engine.drain();
+      for (const [key, size] of sizes) await writer.store.write(key, 0, pattern(key, size));
+      await writer.store.drain();
       text = await (await fetch(`${api.url}/metrics`)).text();
     } finally {
       await api.close();
@@ -73,7 +73,7 @@ describeEachBackend('cloud faults: the engine through the fault injector', funct
     dirs.push(readerDir);
     const reader = await openEngine(readerDir, settings);
     try {
-      for (const [key, size] of sizes) assert.ok((await reader.engine.read(key, 0, size)).equals(pattern(key, size)), `${key} read back through faults`);
+      for (const [key, size] of sizes) assert.ok((await reader.store.read(key, 0, size)).equals(pattern(key, size)), `${key} read back through faults`);
     } finally {
       await reader.close();
     }

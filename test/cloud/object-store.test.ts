@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ObjectNotFoundError, ObjectStore, UnverifiableObjectError } from '../../src/cloud/object-store.ts';
+import { ObjectNotFoundError, UnverifiableObjectError } from '../../src/cloud/object-backend.ts';
+import { ObjectStore } from '../../src/cloud/object-store.ts';
 import { ChecksumMismatchError } from '../../src/cloud/retry.ts';
 import { checkPublicAccessBlock } from '../../src/cloud/account-guard.ts';
 import { createLogger } from '../../src/log.ts';
@@ -22,7 +23,7 @@ describeEachBackend('cloud ObjectStore through the AWS SDK', function (backend) 
     s3 = await backend.bucket();
     store = new ObjectStore(
       { ...s3.settings, prefix: 'gw/', multipartThreshold: 8 * MiB, minPartSize: 5 * MiB, retry: { maxAttempts: 3, baseDelayMs: 10 } },
-      { retried: (cause) => retries.push(cause) },
+      { observer: { retried: (cause) => retries.push(cause) } },
     );
   });
   afterEach(async () => {

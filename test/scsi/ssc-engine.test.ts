@@ -27,7 +27,7 @@ const READ_BUFFER = 256 * 1024;
 
 function driveOn(opened: OpenedEngine) {
   const bay = new Bay({
-    cartridges: { openCartridge: (barcode) => Cartridge.open(opened.engine, barcode), closeCartridge: async () => {} },
+    cartridges: { openCartridge: (barcode) => Cartridge.open(opened.store, barcode), closeCartridge: async () => {} },
     exclusive: (work) => work(),
   });
   const unit = createTapeDriveUnit({ identity: { serial: '1013000009', gatewayId: 'gw-engine', name: 'drive-09' }, bay });
@@ -58,7 +58,7 @@ describe('SSC tape drive on the cache engine', function () {
     const digest = (records: Buffer[]): string => records.reduce((h, r) => h.update(r), createHash('sha256')).digest('hex');
 
     let opened = await openEngine(join(dir, 'gw'), s3.settings);
-    await Cartridge.create(opened.engine, { barcode: BARCODE, capacityBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024 });
+    await Cartridge.create(opened.store, { barcode: BARCODE, capacityBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024 });
     let d = driveOn(opened);
     await d.bay.insert(BARCODE);
     await d.exec([0, 0, 0, 0, 0, 0]);

@@ -121,8 +121,8 @@ interface Drive {
   write(data: Buffer): Promise<ScsiResponse>;
 }
 
-async function drive(spec: Partial<CartridgeSpec> = {}, options: { readOnly?: boolean; lending?: boolean } = {}): Promise<Drive> {
-  const store = new MemoryCartridgeStore({ lending: options.lending });
+async function drive(spec: Partial<CartridgeSpec> = {}, options: { readOnly?: boolean } = {}): Promise<Drive> {
+  const store = new MemoryCartridgeStore();
   await Cartridge.create(store, { barcode: BARCODE, capacityBytes: 4 * 1024 * KiB, earlyWarningBytes: 256 * KiB, segmentBytes: 256 * KiB, ...spec });
   const bay = new Bay({
     cartridges: { openCartridge: (barcode) => Cartridge.open(store, barcode, options), closeCartridge: async () => {} },
@@ -362,7 +362,7 @@ describe('SSC tape drive', () => {
     });
 
     it("READ(6) passes a record's buffer up to be released once sent; VERIFY(6) and joined fixed blocks give theirs back at once", async () => {
-      const d = await drive({}, { lending: true });
+      const d = await drive();
       for (let i = 0; i < 4; i++) good(await d.write(record(i, 512)));
       good(await d.exec(REWIND));
       const first = await d.exec(read6(512));

@@ -7,12 +7,15 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { startApiServer } from '../../src/api/server.ts';
 import { CacheEngine } from '../../src/cache/engine.ts';
+import type { OpenBackend } from '../../src/cloud/object-backend.ts';
+import { ObjectStore } from '../../src/cloud/object-store.ts';
 import { Catalog } from '../../src/catalog/catalog.ts';
 import { startLocalGlacier } from '../../src/cloud/local-glacier/index.ts';
 import { Vault } from '../../src/cloud/vault.ts';
 import { silentLogger } from '../../src/log.ts';
 import { ShelfCatalog } from '../../src/shelf/shelf-catalog.ts';
 import { Shelf } from '../../src/shelf/shelf.ts';
+import { TAPES_NAMESPACE } from '../../src/tape/cartridge.ts';
 import { Cartridges } from '../../src/tape/cartridges.ts';
 import { Library } from '../../src/tape/library.ts';
 import { LibraryService } from '../../src/tape/library-service.ts';
@@ -33,9 +36,11 @@ export async function startShelfFixture(options: { jobDelaySeconds: number }) {
   const glacier = await startLocalGlacier({ directory: join(dir, 'glacier'), credentials, jobDelaySeconds: options.jobDelaySeconds });
   const catalog = await Catalog.open(join(dir, 'catalog'));
   const logger = silentLogger();
-  const engine = await CacheEngine.open({ directory: join(dir, 'cache'), catalog, s3: s3.settings, cacheBytes: 256 * 1024 * 1024, uploadBufferBytes: 64 * 1024 * 1024, logger });
+  const backend: OpenBackend = (hooks) => new ObjectStore(s3.settings, hooks);
+  const engine = await CacheEngine.open({ directory: join(dir, 'cache'), catalog, backend, cacheBytes: 256 * 1024 * 1024, uploadBufferBytes: 64 * 1024 * 1024, logger });
+  const tapeStore = engine.namespace(TAPES_NAMESPACE);
   const tapes = new TapeCatalog(catalog);
-  const cartridges = new Cartridges(engine, tapes, 1024 * 1024);
+  const cartridges = new Cartridges(tapeStore, tapes, 1024 * 1024);
   const library = await Library.open({ catalog, cartridges, drives: [{ vendor: 'IBM', product: 'ULT3580-TD5', serial: '0000000001' }], storageSlots: 4, importExportSlots: 2 });
   const pools = new PoolCatalog(catalog, { GLACIER: { kind: 'vault', vault: 'glacier' }, DEEP_ARCHIVE: { kind: 'vault', vault: 'deep' } });
   const vaults = new Map<string, Vault>();
@@ -47,7 +52,7 @@ export async function startShelfFixture(options: { jobDelaySeconds: number }) {
     return vaults.get(name)!;
   };
   const clock = { now: new Date() };
-  const shelf = await Shelf.open({ shelf: new ShelfCatalog(catalog), tapes, pools, library, engine, vault, defaultTier: 'Expedited', logger, now: () => clock.now, retryDelayMs: [50, 500] });
+  const shelf = await Shelf.open({ shelf: new ShelfCatalog(catalog), tapes, pools, library, tapeStore, vault, defaultTier: 'Expedited', logger, now: () => clock.now, retryDelayMs: [50, 500] });
   const service = new LibraryService({
     library,
     cartridges,
@@ -67,6 +72,7 @@ export async function startShelfFixture(options: { jobDelaySeconds: number }) {
     cartridges,
     pools,
     engine,
+    tapeStore,
     clock,
     vault,
     async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
