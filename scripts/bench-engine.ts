@@ -182,6 +182,7 @@ async function writeCartridge(settings: S3Settings): Promise<void> {
       await cartridge.writeRecords(records);
     }
     await cartridge.writeFilemarks(1);
+    await cartridge.flush(); // the sync point the drive's WRITE FILEMARKS makes
     await store.drain();
   } finally {
     await opened.close();
