@@ -29,6 +29,8 @@ export interface IoLimits {
 const DELETE_BATCH = 256;
 /** A copy made here moves this much at a time. */
 const COPY_PIECE = 4 * 1024 * 1024;
+/** S3's limit of a single CopyObject. */
+const SERVER_COPY_MAX = 5 * 1024 ** 3;
 
 const noRelease = (): void => undefined;
 
@@ -79,9 +81,27 @@ export class CacheIO {
     });
   }
 
+  /**
+   * Replaces the extent's user metadata: on a clean extent (nothing queued for it)
+   * at once in the cloud, by copying the object onto itself; otherwise with its
+   * next upload.
+   */
   async setMetadata(key: string, metadata: ExtentMetadata): Promise<void> {
     this.assertOpen();
+    await this.head(key); // learnt from the cloud if the cache does not know it
     await this.state.locks.run(key, async () => {
+      const known = this.state.extents.get(key);
+      if (known && !known.dirty && known.size <= SERVER_COPY_MAX && this.queue.op(key) === undefined) {
+        const route = this.route(key);
+        try {
+          await route.backend.copy(CloudRoutes.remoteKey(route, key), CloudRoutes.remoteKey(route, key), { metadata });
+        } catch (error) {
+          throw storeError(error, key);
+        }
+        known.metadata = { ...metadata };
+        await this.catalog.putRecord(known);
+        return;
+      }
       const extent = await this.forWrite(key);
       extent.metadata = { ...metadata };
       this.state.written(extent, extent.size);
@@ -272,7 +292,7 @@ export class CacheIO {
           yield* emit(key, local.get(key)!);
         }
         if (local.has(name)) continue; // what is here is newer
-        if (!entry.commonPrefix && this.queue.op(name) === 'delete') continue;
+        if (entry.commonPrefix ? !(await this.liveUnder(route, name)) : this.queue.op(name) === 'delete') continue;
         yield* emit(name, entry.commonPrefix ? { kind: 'prefix', prefix: name } : { kind: 'extent', key: name, size: entry.size });
       }
     } catch (error) {
@@ -282,6 +302,15 @@ export class CacheIO {
       const key = mine[next++]!;
       yield* emit(key, local.get(key)!);
     }
+  }
+
+  /** Whether the cloud holds a key under `prefix` that is not deleted here (its cloud delete still queued). */
+  private async liveUnder(route: Route, prefix: string): Promise<boolean> {
+    if (!this.queue.deletesUnder(prefix)) return true;
+    for await (const entry of route.backend.list(CloudRoutes.remoteKey(route, prefix))) {
+      if (this.queue.op(CloudRoutes.localKey(route, entry.key)) !== 'delete') return true;
+    }
+    return false;
   }
 
   // ---- deleting and copying ----
@@ -319,15 +348,18 @@ export class CacheIO {
   }
 
   /**
-   * Makes `to` a copy of `from`. The bytes move through the cache (fetched where
-   * they are not cached) and reach the cloud with `to`'s upload, so the copy is
-   * as durable as any write once sync() covers it.
+   * Makes `to` a copy of `from`. A clean extent (the cloud holds exactly its
+   * bytes) whose copy lands on the same backend is copied there, server-side,
+   * when nothing is queued for `to`; otherwise the bytes move through the cache
+   * (fetched where they are not cached) and reach the cloud with `to`'s upload.
+   * Either way the copy is durable once sync() covers it.
    */
   async copy(from: string, to: string): Promise<void> {
     this.assertOpen();
     if (from === to) return;
     const source = await this.head(from);
     if (!source) throw new ExtentNotFoundError(from);
+    if (await this.copyInCloud(from, to)) return;
     await this.deleteMany([to]);
     for (let at = 0; at < source.size; at += COPY_PIECE) {
       const length = Math.min(COPY_PIECE, source.size - at);
@@ -342,6 +374,30 @@ export class CacheIO {
       const extent = await this.forWrite(to, true);
       extent.metadata = { ...source.metadata };
       this.state.written(extent, extent.size);
+    });
+  }
+
+  /** The server-side copy of copy(), when it can be one; whether it was. */
+  private async copyInCloud(from: string, to: string): Promise<boolean> {
+    const fromRoute = this.route(from);
+    const toRoute = this.route(to);
+    if (fromRoute.backend !== toRoute.backend) return false;
+    return this.state.underLocks([from, to].sort(), async () => {
+      const source = this.state.extents.get(from);
+      // A dirty source's bytes are not in the cloud yet; anything queued for `to` would land after the copy.
+      if (!source || source.dirty || source.size > SERVER_COPY_MAX || this.queue.op(to) !== undefined) return false;
+      try {
+        await fromRoute.backend.copy(CloudRoutes.remoteKey(fromRoute, from), CloudRoutes.remoteKey(toRoute, to));
+      } catch (error) {
+        throw storeError(error, from);
+      }
+      await this.dropLocal(to);
+      const copy = new Extent(to, extentPath(this.limits.directory, to));
+      copy.resize(source.size);
+      copy.metadata = { ...source.metadata };
+      this.state.extents.set(to, copy);
+      await this.catalog.putRecord(copy);
+      return true;
     });
   }
 

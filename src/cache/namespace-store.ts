@@ -15,47 +15,47 @@ export class NamespaceStore implements ExtentStore {
     readonly namespace: string,
   ) {}
 
-  write(key: string, offset: number, data: Uint8Array, options?: WriteOptions): Promise<void> {
-    return this.io.writev(this.check(key), offset, [data], options).then(() => undefined);
+  async write(key: string, offset: number, data: Uint8Array, options?: WriteOptions): Promise<void> {
+    await this.io.writev(this.check(key), offset, [data], options);
   }
 
-  writev(key: string, offset: number, pieces: readonly Uint8Array[], options?: WriteOptions): Promise<number[]> {
+  async writev(key: string, offset: number, pieces: readonly Uint8Array[], options?: WriteOptions): Promise<number[]> {
     return this.io.writev(this.check(key), offset, pieces, options);
   }
 
-  read(key: string, offset: number, length: number): Promise<Buffer> {
+  async read(key: string, offset: number, length: number): Promise<Buffer> {
     return this.io.read(this.check(key), offset, length);
   }
 
-  readv(key: string, offset: number, lengths: readonly number[]): Promise<ReadvResult> {
+  async readv(key: string, offset: number, lengths: readonly number[]): Promise<ReadvResult> {
     return this.io.readv(this.check(key), offset, lengths);
   }
 
-  size(key: string): Promise<number | undefined> {
+  async size(key: string): Promise<number | undefined> {
     return this.io.size(this.check(key));
   }
 
-  head(key: string): Promise<ExtentHead | undefined> {
+  async head(key: string): Promise<ExtentHead | undefined> {
     return this.io.head(this.check(key));
   }
 
-  truncate(key: string, size: number): Promise<void> {
+  async truncate(key: string, size: number): Promise<void> {
     return this.io.truncate(this.check(key), size);
   }
 
-  setMetadata(key: string, metadata: ExtentMetadata): Promise<void> {
+  async setMetadata(key: string, metadata: ExtentMetadata): Promise<void> {
     return this.io.setMetadata(this.check(key), metadata);
   }
 
-  copy(from: string, to: string): Promise<void> {
+  async copy(from: string, to: string): Promise<void> {
     return this.io.copy(this.check(from), this.check(to));
   }
 
-  delete(key: string): Promise<void> {
+  async delete(key: string): Promise<void> {
     return this.io.deleteMany([this.check(key)]);
   }
 
-  deleteMany(keys: readonly string[]): Promise<void> {
+  async deleteMany(keys: readonly string[]): Promise<void> {
     return this.io.deleteMany(keys.map((key) => this.check(key)));
   }
 
@@ -63,11 +63,11 @@ export class NamespaceStore implements ExtentStore {
     return this.io.list(this.check(prefix), options);
   }
 
-  sync(keys?: readonly string[]): Promise<void> {
+  async sync(keys?: readonly string[]): Promise<void> {
     return this.io.sync(keys?.map((key) => this.check(key)), this.namespace);
   }
 
-  drain(keys?: readonly string[]): Promise<void> {
+  async drain(keys?: readonly string[]): Promise<void> {
     return this.io.drain(keys?.map((key) => this.check(key)), this.namespace);
   }
 

@@ -75,6 +75,12 @@ export class UploadQueue {
     return false;
   }
 
+  /** Whether a delete is queued for any key under `prefix`. */
+  deletesUnder(prefix: string): boolean {
+    for (const [key, entry] of this.queue) if (entry.op === 'delete' && key.startsWith(prefix)) return true;
+    return false;
+  }
+
   /** Adds to `batch` a newest entry for `key`, replacing any older one; the queue changes with it. */
   enqueue(batch: Batch, key: string, op: QueueEntry['op']): void {
     const entry = this.nextEntry(op);

@@ -1,7 +1,7 @@
 // The embedded default: everything on this machine, iSCSI on loopback, one
 // small sparse scratch disk so initiators see a LUN before the tape library.
 import { join } from 'node:path';
-import { defaultSessionLimits } from '../iscsi/target-definition.ts';
+import { defaultSessionLimits } from './iscsi-limits.ts';
 import type { Tree } from './layer.ts';
 
 export function builtInDefaults(cwd: string): Tree {

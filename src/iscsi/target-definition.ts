@@ -1,5 +1,9 @@
 // What the gateway tells the fabric about each iSCSI target it serves.
 import type { ScsiTargetPort } from '../../scsi/types.ts';
+import type { TargetSessionLimits } from '../config/iscsi-limits.ts';
+
+// The session limits are the configuration's (below every feature); the fabric's modules read them here.
+export { defaultSessionLimits, type TargetSessionLimits } from '../config/iscsi-limits.ts';
 
 export interface ChapCredentials {
   /** CHAP_N the initiator must present. */
@@ -26,39 +30,6 @@ export interface IscsiTargetDefinition {
   /** Initiator names allowed to log in and to see the target in SendTargets; absent = everyone. */
   readonly allowedInitiators?: readonly string[];
 }
-
-/** Values the target offers or accepts in login negotiation (RFC 7143 section 13). */
-export interface TargetSessionLimits {
-  maxRecvDataSegmentLength: number;
-  maxBurstLength: number;
-  firstBurstLength: number;
-  maxOutstandingR2T: number;
-  initialR2T: boolean;
-  immediateData: boolean;
-  /** Digests the target accepts, in order of preference. */
-  headerDigest: ReadonlyArray<'CRC32C' | 'None'>;
-  dataDigest: ReadonlyArray<'CRC32C' | 'None'>;
-  maxConnections: number;
-  defaultTime2Wait: number;
-  defaultTime2Retain: number;
-  /** Most commands queued per session (MaxCmdSN - ExpCmdSN + 1). */
-  commandWindow: number;
-}
-
-export const defaultSessionLimits: TargetSessionLimits = {
-  maxRecvDataSegmentLength: 262144,
-  maxBurstLength: 16776192,
-  firstBurstLength: 262144,
-  maxOutstandingR2T: 1,
-  initialR2T: false,
-  immediateData: true,
-  headerDigest: ['None', 'CRC32C'],
-  dataDigest: ['None', 'CRC32C'],
-  maxConnections: 1,
-  defaultTime2Wait: 2,
-  defaultTime2Retain: 20,
-  commandWindow: 128,
-};
 
 export interface IscsiServerOptions {
   readonly host: string;

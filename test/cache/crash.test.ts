@@ -4,7 +4,7 @@ import { tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { describeEachBackend } from '../helpers/s3-backends.ts';
 import { crashTrials } from './crash-trials.ts';
 
-describeEachBackend('cache engine under SIGKILL', function (backend) {
+describeEachBackend('@slow cache engine under SIGKILL', function (backend) {
   this.timeout(300_000);
   let s3: S3Fixture;
   let dir: string;

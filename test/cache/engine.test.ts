@@ -35,7 +35,7 @@ function useBucket(bucket: () => Promise<S3Fixture>): void {
   });
 }
 
-describe('cache engine against s3rver', function () {
+describe('@slow cache engine against s3rver', function () {
   this.timeout(60_000);
   useBucket(() => startS3());
 
@@ -398,7 +398,7 @@ describe('cache engine against s3rver', function () {
   });
 });
 
-describeEachBackend('cache engine: uploads, deletes and cold reads', function (backend) {
+describeEachBackend('@slow cache engine: uploads, deletes and cold reads', function (backend) {
   this.timeout(60_000);
   useBucket(backend.bucket);
 

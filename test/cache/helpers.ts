@@ -12,7 +12,7 @@ export const MiB = 1024 * 1024;
 export interface OpenedEngine {
   engine: CacheEngine;
   /** The engine's root namespace: every key, in the bucket under the same key. */
-  store: ExtentStore;
+  readonly store: ExtentStore;
   catalog: Catalog;
   close(): Promise<void>;
 }
@@ -33,9 +33,13 @@ export async function openEngine(
     writebackIntervalMs: 0,
     ...options,
   });
+  let root: ExtentStore | undefined;
   return {
     engine,
-    store: engine.namespace(''),
+    // Opened when first used: a root namespace covers every key, and so every other namespace's queued uploads.
+    get store() {
+      return (root ??= engine.namespace(''));
+    },
     catalog,
     async close() {
       await engine.close();

@@ -23,7 +23,7 @@ function keepWriting(engine: OpenedEngine): () => Promise<void> {
   };
 }
 
-describe('uploads yield to reads and writes', function () {
+describe('@slow uploads yield to reads and writes', function () {
   this.timeout(20_000);
   let s3: S3rverFixture;
   let direct: ObjectStore;

@@ -9,7 +9,7 @@ import { ArchiveBucket, UploadGoneError, type PendingObject } from '../../src/cl
 import { describeEachBackend } from '../helpers/s3-backends.ts';
 import type { S3Fixture } from './helpers.ts';
 
-describeEachBackend('ArchiveBucket', function (backend) {
+describeEachBackend('@slow ArchiveBucket', function (backend) {
   this.timeout(60_000);
   let s3: S3Fixture;
   let bucket: ArchiveBucket;

@@ -18,7 +18,7 @@ function scrape(text: string, name: string): Map<string, number> {
   return out;
 }
 
-describeEachBackend('cloud faults: the engine through the fault injector', function (backend) {
+describeEachBackend('@slow cloud faults: the engine through the fault injector', function (backend) {
   this.timeout(240_000);
   let s3: S3Fixture;
   let faults: FaultInjector;

@@ -13,7 +13,7 @@ import { flipStoredByte, startS3, type S3Fixture } from './helpers.ts';
 
 const MiB = 1024 * 1024;
 
-describeEachBackend('cloud ObjectStore through the AWS SDK', function (backend) {
+describeEachBackend('@slow cloud ObjectStore through the AWS SDK', function (backend) {
   this.timeout(60_000);
   let s3: S3Fixture;
   let store: ObjectStore;

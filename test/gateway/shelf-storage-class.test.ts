@@ -9,10 +9,11 @@ import { rm } from 'node:fs/promises';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { describeEachBackend } from '../helpers/s3-backends.ts';
+import { decodeSense } from '../helpers/sense.ts';
 import { flipStoredByte, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { IMPORT_EXPORT, LIBRARY_ARGS, api, block, cdb, changerView, moveTo, objectsOf, readBack, retrieveIrrecoverable, until, watchShelf, writeCartridge } from '../shelf/gateway-helpers.ts';
 
-describeEachBackend('storage-class shelf through the gateway', function (backend) {
+describeEachBackend('@slow storage-class shelf through the gateway', function (backend) {
   this.timeout(300_000);
   let dataDir: string;
   let s3: S3Fixture;
@@ -47,7 +48,7 @@ describeEachBackend('storage-class shelf through the gateway', function (backend
     assert.equal(retrieved.location?.kind, 'import-export');
     const reader = await readBack(gw, 'SCL001L5', blocks);
     const write = await reader.command(cdb.write6(1024), { write: block(99, 1024) });
-    assert.equal(write.sense[12], 0x27, 'a retrieved cartridge is WRITE PROTECTED');
+    assert.equal(decodeSense(write.sense).asc, 0x27, 'a retrieved cartridge is WRITE PROTECTED');
     reader.close();
 
     // Back on the shelf, then the archive deleted: the object goes.

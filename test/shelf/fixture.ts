@@ -16,7 +16,7 @@ import { silentLogger } from '../../src/log.ts';
 import { ShelfCatalog } from '../../src/shelf/shelf-catalog.ts';
 import { Shelf } from '../../src/shelf/shelf.ts';
 import { TAPES_NAMESPACE } from '../../src/tape/cartridge.ts';
-import { Cartridges } from '../../src/tape/cartridges.ts';
+import { CartridgeLifecycle } from '../../src/tape/cartridge-lifecycle.ts';
 import { Library } from '../../src/tape/library.ts';
 import { LibraryService } from '../../src/tape/library-service.ts';
 import { PoolCatalog } from '../../src/tape/pools.ts';
@@ -40,7 +40,7 @@ export async function startShelfFixture(options: { jobDelaySeconds: number }) {
   const engine = await CacheEngine.open({ directory: join(dir, 'cache'), catalog, backend, cacheBytes: 256 * 1024 * 1024, uploadBufferBytes: 64 * 1024 * 1024, logger });
   const tapeStore = engine.namespace(TAPES_NAMESPACE);
   const tapes = new TapeCatalog(catalog);
-  const cartridges = new Cartridges(tapeStore, tapes, 1024 * 1024);
+  const cartridges = new CartridgeLifecycle(tapeStore, tapes, 1024 * 1024);
   const library = await Library.open({ catalog, cartridges, drives: [{ vendor: 'IBM', product: 'ULT3580-TD5', serial: '0000000001' }], storageSlots: 4, importExportSlots: 2 });
   const pools = new PoolCatalog(catalog, { GLACIER: { kind: 'vault', vault: 'glacier' }, DEEP_ARCHIVE: { kind: 'vault', vault: 'deep' } });
   const vaults = new Map<string, Vault>();

@@ -30,7 +30,7 @@ function shape(objects: TapeObject[]): string[] {
   return objects.map((o) => (o.kind === 'record' ? `r${o.data.length}` : o.kind === 'filemark' ? 'FM' : 'EOD'));
 }
 
-describe('cartridges on the engine', function () {
+describe('@slow cartridges on the engine', function () {
   this.timeout(60_000);
   let s3: S3Fixture;
   let dir: string;
