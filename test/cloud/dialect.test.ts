@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -46,6 +47,12 @@ interface Dialect {
   unknownStorageClass: 'accepted' | 'refused';
   /** A Range on an empty object: the engine never asks one (an empty read is answered by HEAD). */
   rangeOfEmpty: 'InvalidRange' | 'announces a byte and stalls';
+  /**
+   * A bucket created in a region that is not the endpoint's (RGW: us-east-1 or the
+   * zonegroup's name): the gateway's start-up says S3_BUCKET_UNUSABLE, and the README
+   * says which --s3-region to give.
+   */
+  foreignRegion: 'refused' | 'accepted';
 }
 
 const dialects: Record<BackendName, Dialect> = {
@@ -58,6 +65,7 @@ const dialects: Record<BackendName, Dialect> = {
     streamedWithTrailer: 'stored with its chunk framing',
     unknownStorageClass: 'accepted',
     rangeOfEmpty: 'announces a byte and stalls',
+    foreignRegion: 'accepted',
   },
   rgw: {
     verifies: { crc32c: false, sha256: true, contentMd5: true },
@@ -68,6 +76,7 @@ const dialects: Record<BackendName, Dialect> = {
     streamedWithTrailer: 'refused 411',
     unknownStorageClass: 'refused',
     rangeOfEmpty: 'InvalidRange',
+    foreignRegion: 'refused',
   },
 };
 
@@ -175,6 +184,18 @@ describeEachBackend('S3 dialect', function (backend) {
       else await assert.rejects(read(), /aborted/);
     } finally {
       once.destroy();
+    }
+  });
+
+  it('creates buckets in a region of its own only', async () => {
+    const elsewhere = new S3Client({ ...s3.settings, region: 'eu-west-1', maxAttempts: 1 });
+    try {
+      const create = elsewhere.send(new CreateBucketCommand({ Bucket: `${Bucket}-eu`, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+      if (dialect.foreignRegion === 'refused') await assert.rejects(create, refusal('InvalidLocationConstraint', 400));
+      else await create;
+      await s3.raw.send(new CreateBucketCommand({ Bucket: `${Bucket}-us` }));
+    } finally {
+      elsewhere.destroy();
     }
   });
 });
