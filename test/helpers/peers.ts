@@ -52,6 +52,7 @@ export const peerPackages: Readonly<Record<string, string>> = {
   'ceph-osd': 'ceph-osd',
   radosgw: 'radosgw',
   ceph: 'ceph-common',
+  chromium: 'chromium',
 };
 
 /**
