@@ -83,6 +83,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       bucket: s3.bucket,
       prefix: s3.prefix,
       forcePathStyle: config.s3.forcePathStyle,
+      uploadCheck: s3.uploadCheck,
       ...(config.s3.credentials ? { credentials: config.s3.credentials } : {}),
     };
     // No setting configures a schedule yet: uploads run at full speed. The API shows the same one.

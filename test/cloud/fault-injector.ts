@@ -1,8 +1,11 @@
-// The fault injector: an HTTP proxy in front of s3rver that answers a share of
-// requests with 500 InternalError, 503 SlowDown, a stall (no answer at all), or
-// a connection reset (before the request reaches S3, or halfway through the
-// answer after it did). Everything else passes through unchanged.
+// The fault injector: an HTTP proxy in front of an S3 endpoint that answers a
+// share of requests with 500 InternalError, 503 SlowDown, a stall (no answer at
+// all), or a connection reset (before the request reaches S3, or halfway through
+// the answer after it did), and on demand damages request bodies on their way
+// (one byte flipped: what a faulty NIC or proxy does, which cannot be had for
+// real). Everything else passes through unchanged.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type Fault = 'internal-error' | 'slow-down' | 'stall' | 'reset-before' | 'reset-during';
@@ -16,6 +19,10 @@ export interface FaultInjector {
   readonly methods: Record<string, number>;
   /** Sets the share of requests that meet a fault; at 0 the proxy only forwards. */
   setRate(rate: number): void;
+  /** Flips one byte (the one at `at`, or the last) of the bodies of the next `count` requests that carry one. */
+  damageBodies(count: number, at?: number): void;
+  /** Bodies damaged so far. */
+  damaged: number;
   close(): Promise<void>;
 }
 
@@ -42,6 +49,7 @@ export async function startFaultInjector(options: { target: string; rate: number
   const sockets = new Set<Socket>();
   const injected = Object.fromEntries(FAULTS.map((f) => [f, 0])) as Record<Fault, number>;
   let rate = options.rate;
+  let toDamage = { count: 0, at: 0 };
 
   const forward = (req: IncomingMessage, res: ServerResponse, cutHalfway: boolean) => {
     const headers = { ...req.headers };
@@ -71,7 +79,14 @@ export async function startFaultInjector(options: { target: string; rate: number
       },
     );
     upstream.on('error', () => req.socket.destroy());
-    req.pipe(upstream);
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (toDamage.count > 0 && length > 0) {
+      toDamage.count--;
+      proxy.damaged++;
+      req.pipe(flipByte(Math.min(toDamage.at, length - 1))).pipe(upstream);
+    } else {
+      req.pipe(upstream);
+    }
   };
 
   const server = createServer((req, res) => {
@@ -108,6 +123,8 @@ export async function startFaultInjector(options: { target: string; rate: number
     requests: 0,
     methods: {},
     setRate: (r) => (rate = r),
+    damageBodies: (count, at = 1000) => void (toDamage = { count, at }),
+    damaged: 0,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -115,4 +132,19 @@ export async function startFaultInjector(options: { target: string; rate: number
       }),
   };
   return proxy;
+}
+
+/** Passes a stream through with the byte at `position` inverted. */
+function flipByte(position: number): Transform {
+  let at = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (position >= at && position < at + chunk.length) {
+        chunk = Buffer.from(chunk);
+        chunk[position - at]! ^= 0xff;
+      }
+      at += chunk.length;
+      done(null, chunk);
+    },
+  });
 }
