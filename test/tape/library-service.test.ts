@@ -175,6 +175,17 @@ describe('library service: pools, retention, WORM', function () {
     });
   });
 
+  it('refuses to import or create a barcode that is no label before it looks in the store', async function () {
+    const asked: string[] = [];
+    const size = f.store.size.bind(f.store);
+    f.store.size = async (key) => (asked.push(key), size(key));
+    for (const barcode of ['..', 'A/B/C12', 'abc123l5', 'A'.repeat(2000)]) {
+      await refusal(f.service.importTape(barcode), 'INVALID_BARCODE');
+      await refusal(f.service.createTape({ barcode, sizeBytes: SIZE }), 'INVALID_BARCODE');
+    }
+    assert.deepEqual(asked, []);
+  });
+
   it('shows a tape brought back from the shelf (read-only record) as RETRIEVED wherever it sits', async function () {
     await f.service.createTape({ barcode: 'RTV001L5', sizeBytes: SIZE });
     const record = (await f.tapes.get('RTV001L5'))!;
