@@ -13,6 +13,7 @@ import { Vault } from '../../src/cloud/vault.ts';
 import { silentLogger } from '../../src/log.ts';
 import { ShelfCatalog } from '../../src/shelf/shelf-catalog.ts';
 import { Shelf } from '../../src/shelf/shelf.ts';
+import type { ShelfParts } from '../../src/shelf/step.ts';
 import { Cartridges } from '../../src/tape/cartridges.ts';
 import { Library } from '../../src/tape/library.ts';
 import { LibraryService } from '../../src/tape/library-service.ts';
@@ -27,7 +28,10 @@ export const UNREACHABLE_VAULT = 'unreachable';
 
 export type ShelfFixture = Awaited<ReturnType<typeof startShelfFixture>>;
 
-export async function startShelfFixture(options: { jobDelaySeconds: number }) {
+/** The engine as the shelf sees it; a test may watch its calls. */
+export type ShelfEngine = ShelfParts['engine'];
+
+export async function startShelfFixture(options: { jobDelaySeconds: number; shelfEngine?: (engine: ShelfEngine) => ShelfEngine }) {
   const dir = await tempDir('tapegw-shelf-');
   const s3 = await startS3();
   const glacier = await startLocalGlacier({ directory: join(dir, 'glacier'), credentials, jobDelaySeconds: options.jobDelaySeconds });
@@ -47,7 +51,7 @@ export async function startShelfFixture(options: { jobDelaySeconds: number }) {
     return vaults.get(name)!;
   };
   const clock = { now: new Date() };
-  const shelf = await Shelf.open({ shelf: new ShelfCatalog(catalog), tapes, pools, library, engine, vault, defaultTier: 'Expedited', logger, now: () => clock.now, retryDelayMs: [50, 500] });
+  const shelf = await Shelf.open({ shelf: new ShelfCatalog(catalog), tapes, pools, library, engine: options.shelfEngine?.(engine) ?? engine, vault, defaultTier: 'Expedited', logger, now: () => clock.now, retryDelayMs: [50, 500] });
   const service = new LibraryService({
     library,
     cartridges,
