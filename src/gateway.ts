@@ -129,19 +129,24 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       },
       logger.child({ component: 'iscsi' }),
     );
-    const address = await listen(server, config.iscsi.host, config.iscsi.port);
+    const address = await listening(() => server.listen(), ISCSI_PORT, config.iscsi);
     closers.push({ what: 'iSCSI server', close: () => server.close() });
 
     const token = newApiToken();
-    const api = await startApiServer({
-      host: config.api.host,
-      port: config.api.port,
-      registry: engine.metrics.registry,
-      tapes: tapeLibrary.service,
-      shelf,
-      token,
-      logger: logger.child({ component: 'api' }),
-    });
+    const api = await listening(
+      () =>
+        startApiServer({
+          host: config.api.host,
+          port: config.api.port,
+          registry: engine.metrics.registry,
+          tapes: tapeLibrary.service,
+          shelf,
+          token,
+          logger: logger.child({ component: 'api' }),
+        }),
+      API_PORT,
+      config.api,
+    );
     closers.push({ what: 'management API', close: () => api.close() });
     await writeApiCredentials(layout.root, { url: api.url, token });
     closers.push({ what: 'API credentials', close: () => removeApiCredentials(layout.root) });
@@ -173,26 +178,54 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   }
 }
 
-async function listen(server: IscsiServer, host: string, port: number) {
+/** A port the gateway listens on, for the messages when it cannot. */
+interface PortUse {
+  /** The port, as a message names it: "the iSCSI port". */
+  readonly what: string;
+  /** What listens there: "the iSCSI portal". */
+  readonly service: string;
+  readonly hostFlag: string;
+  readonly portFlag: string;
+  /** How to choose another port. */
+  readonly choose: string;
+  /** Who else may hold the port. */
+  readonly holders: string;
+}
+
+const ISCSI_PORT: PortUse = {
+  what: 'the iSCSI port',
+  service: 'the iSCSI portal',
+  hostFlag: '--iscsi-host',
+  portFlag: '--iscsi-port',
+  choose: '--iscsi-port or GATEWAY_ISCSI_PORT',
+  holders: 'another gateway, or an iSCSI target such as tgtd',
+};
+const API_PORT: PortUse = {
+  what: "the management API's port",
+  service: 'the management API',
+  hostFlag: '--api-host',
+  portFlag: '--api-port',
+  choose: '--api-port or GATEWAY_API_PORT (0 picks a free one, and the CLI finds it in api.json)',
+  holders: 'another gateway, or another service',
+};
+
+/** Runs `listen`, turning a refusal to listen into a GatewayError that names the port, what it is for and what to do. */
+async function listening<T>(listen: () => Promise<T>, port: PortUse, at: { host: string; port: number }): Promise<T> {
   try {
-    return await server.listen();
+    return await listen();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const where = `${host}:${port}`;
+    const where = `${at.host}:${at.port}`;
     if (code === 'EADDRINUSE') {
-      throw new GatewayError(
-        'PORT_IN_USE',
-        `the iSCSI port ${where} is already in use (another gateway, or an iSCSI target such as tgtd): stop it, or choose another port with --iscsi-port or GATEWAY_ISCSI_PORT`,
-        { cause: err },
-      );
+      throw new GatewayError('PORT_IN_USE', `${port.what} ${where} is already in use (${port.holders}): stop it, or choose another port with ${port.choose}`, { cause: err });
     }
     const hint =
       code === 'EACCES'
-        ? 'ports below 1024 need root: choose a port above 1023 with --iscsi-port'
+        ? `ports below 1024 need root: choose a port above 1023 with ${port.portFlag}`
         : code === 'EADDRNOTAVAIL'
-          ? `${host} is not an address of this machine: choose one of its addresses with --iscsi-host`
-          : 'check --iscsi-host and --iscsi-port';
-    throw new GatewayError('PORT_UNUSABLE', `cannot listen on ${where} (${(err as Error).message}): ${hint}`, { cause: err });
+          ? `${at.host} is not an address of this machine: choose one of its addresses with ${port.hostFlag}`
+          : `check ${port.hostFlag} and ${port.portFlag}`;
+    throw new GatewayError('PORT_UNUSABLE', `${port.service} cannot listen on ${where} (${(err as Error).message}): ${hint}`, { cause: err });
   }
 }
 
