@@ -126,6 +126,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         targets: targets.map((t) => t.definition),
         ...(discoveryAuth ? { discoveryAuth } : {}),
         limits: config.iscsi.limits,
+        loginTimeoutMs: config.iscsi.loginTimeout * 1000,
+        connectionLimits: { total: config.iscsi.connectionLimit, perAddress: config.iscsi.connectionLimitPerAddress },
       },
       logger.child({ component: 'iscsi' }),
     );

@@ -1,7 +1,8 @@
 // The embedded default: everything on this machine, iSCSI on loopback, one
 // small sparse scratch disk so initiators see a LUN before the tape library.
 import { join } from 'node:path';
-import { defaultSessionLimits } from '../iscsi/target-definition.ts';
+import { defaultConnectionLimits } from '../iscsi/connection-caps.ts';
+import { DEFAULT_LOGIN_TIMEOUT_MS, defaultSessionLimits } from '../iscsi/target-definition.ts';
 import type { Tree } from './layer.ts';
 
 export function builtInDefaults(cwd: string): Tree {
@@ -16,6 +17,9 @@ export function builtInDefaults(cwd: string): Tree {
       auth: {},
       discoveryAuth: {},
       limits: { ...defaultSessionLimits, headerDigest: [...defaultSessionLimits.headerDigest], dataDigest: [...defaultSessionLimits.dataDigest] },
+      loginTimeout: DEFAULT_LOGIN_TIMEOUT_MS / 1000,
+      connectionLimit: defaultConnectionLimits.total,
+      connectionLimitPerAddress: defaultConnectionLimits.perAddress,
     },
     volumes: [{ name: 'scratch', size: '1GiB' }],
     // AWS's tape gateway: 10 drives, 1600 slots and 1600 import/export slots, a target per device.

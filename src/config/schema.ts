@@ -217,6 +217,12 @@ export const configSchema = z
       discoveryAuth: authSchema,
       allowedInitiators: initiatorsSchema.optional(),
       limits: limitsSchema,
+      loginTimeout: integer(5, 3600, 15, 'seconds'),
+      connectionLimit: integer(1, 1_000_000, 1024, 'a connection count'),
+      connectionLimitPerAddress: integer(1, 1_000_000, 64, 'a connection count'),
+    }).refine((iscsi) => iscsi.connectionLimitPerAddress <= iscsi.connectionLimit, {
+      path: ['connectionLimitPerAddress'],
+      message: 'must not exceed iscsi.connectionLimit',
     }),
     volumes: z.array(volumeSchema),
     library: librarySchema,

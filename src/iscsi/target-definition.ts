@@ -1,5 +1,7 @@
 // What the gateway tells the fabric about each iSCSI target it serves.
 import type { ScsiTargetPort } from '../../scsi/types.ts';
+import type { ConnectionLimits } from './connection-caps.ts';
+import type { LoginPacing } from './login-guard.ts';
 
 export interface ChapCredentials {
   /** CHAP_N the initiator must present. */
@@ -60,6 +62,9 @@ export const defaultSessionLimits: TargetSessionLimits = {
   commandWindow: 128,
 };
 
+/** Linux's LIO: login_timeout, 15 s by default (5 to 30). */
+export const DEFAULT_LOGIN_TIMEOUT_MS = 15_000;
+
 export interface IscsiServerOptions {
   readonly host: string;
   readonly port: number;
@@ -71,4 +76,10 @@ export interface IscsiServerOptions {
   readonly nopInIntervalMs?: number;
   /** How long a ping may go unanswered before the connection is dropped; default 30 s. */
   readonly nopInTimeoutMs?: number;
+  /** How long a connection may take to log in before it is closed; default 15 s (0: for ever). */
+  readonly loginTimeoutMs?: number;
+  /** Caps on open connections, in total and per source address; default 1024 and 64. */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
+  /** How failed CHAP logins from one address slow down its next ones (login-guard.ts); tests shorten it. */
+  readonly loginPacing?: LoginPacing;
 }
