@@ -15,6 +15,7 @@ import { connectS3, isAwsEndpoint } from './gateway/s3.ts';
 import { builtInPoolDestinations, openShelf } from './gateway/shelf.ts';
 import { openTapeLibrary } from './gateway/tape-library.ts';
 import { volumeTarget, type TargetSummary } from './gateway/targets.ts';
+import { checkVaultAccess } from './gateway/vault-access.ts';
 import { openVolumes } from './gateway/volumes.ts';
 import { IscsiServer } from './iscsi/server.ts';
 import { PoolCatalog } from './tape/pools.ts';
@@ -92,7 +93,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const glacier = await connectGlacier(config.glacier, config.s3, layout.glacier, logger);
     closers.push({ what: 'Glacier', close: glacier.close });
 
-    const pools = new PoolCatalog(catalog, builtInPoolDestinations(config.shelf, config.gatewayName));
+    const pools = new PoolCatalog(catalog, builtInPoolDestinations(config.shelf, config.glacier, config.gatewayName));
     const tapeLibrary = await openTapeLibrary({
       config: config.library,
       iscsi: config.iscsi,
@@ -110,6 +111,18 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     closers.push({ what: 'archive bucket', close: async () => archiveBucket.close() });
     const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, engine, pools, glacier, archiveBucket, logger });
     closers.push({ what: 'vault shelf', close: () => shelf.close() });
+    if (!config.glacier.embedded) {
+      // In the background: a Glacier that is slow to answer does not hold up the start.
+      const stopChecking = new AbortController();
+      void checkVaultAccess({
+        pools: await pools.all(),
+        vault: (name) => glacier.vault(name),
+        endpoint: glacier.endpoint ?? `AWS Glacier in ${config.glacier.region ?? config.s3.region}`,
+        logger,
+        signal: stopChecking.signal,
+      });
+      closers.push({ what: 'Glacier vault check', close: async () => stopChecking.abort() });
+    }
 
     const volumes = await openVolumes(config.volumes, layout.volumes);
     for (const volume of volumes) closers.push({ what: `volume ${volume.config.name}`, close: () => volume.device.close() });

@@ -65,8 +65,8 @@ export const settings: readonly Setting[] = [
   { path: 'glacier.credentials.accessKeyId', env: 'GATEWAY_GLACIER_ACCESS_KEY_ID', kind: 'string', example: 'AKIAIOSFODNN7EXAMPLE', description: 'Glacier access key; unset = the S3 credentials' },
   { path: 'glacier.credentials.secretAccessKey', env: 'GATEWAY_GLACIER_SECRET_ACCESS_KEY', kind: 'string', example: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', description: 'Glacier secret key' },
   { path: 'glacier.jobDelays', env: 'GATEWAY_GLACIER_JOB_DELAYS', flag: 'glacier-job-delays', kind: 'string', example: 'Expedited=300,Standard=14400,Bulk=43200', description: 'embedded Glacier only: seconds until a retrieval job completes, per tier (or one number for all)' },
-  { path: 'shelf.glacierVault', env: 'GATEWAY_SHELF_GLACIER_VAULT', flag: 'glacier-vault', kind: 'string', example: 'gw1-glacier', description: 'Glacier vault of the built-in GLACIER pool (default <gatewayName>-glacier)' },
-  { path: 'shelf.deepArchiveVault', env: 'GATEWAY_SHELF_DEEP_ARCHIVE_VAULT', flag: 'deep-archive-vault', kind: 'string', example: 'gw1-deep-archive', description: 'Glacier vault of the built-in DEEP_ARCHIVE pool (default <gatewayName>-deep-archive)' },
+  { path: 'shelf.glacierVault', env: 'GATEWAY_SHELF_GLACIER_VAULT', flag: 'glacier-vault', kind: 'string', example: 'gw1-glacier', description: 'Glacier vault of the built-in GLACIER pool (default: the S3 storage class GLACIER with glacier.endpoint aws, else <gatewayName>-glacier)' },
+  { path: 'shelf.deepArchiveVault', env: 'GATEWAY_SHELF_DEEP_ARCHIVE_VAULT', flag: 'deep-archive-vault', kind: 'string', example: 'gw1-deep-archive', description: 'Glacier vault of the built-in DEEP_ARCHIVE pool (default: the S3 storage class DEEP_ARCHIVE with glacier.endpoint aws, else <gatewayName>-deep-archive)' },
   { path: 'shelf.retrievalTier', env: 'GATEWAY_SHELF_RETRIEVAL_TIER', flag: 'retrieval-tier', kind: 'string', example: 'Bulk', description: 'retrieval tier when a request names none: Expedited, Standard or Bulk' },
 ];
 
