@@ -1,11 +1,12 @@
 // The composition root: builds a running gateway from its configuration, in
 // dependency order, and takes it down in the reverse order.
-import { newApiToken, removeApiCredentials, writeApiCredentials } from './api/credentials.ts';
+import { ApiToken, removeApiCredentials, writeApiCredentials } from './api/credentials.ts';
 import { startApiServer } from './api/server.ts';
 import { CacheEngine } from './cache/engine.ts';
 import { checkPublicAccessBlock } from './cloud/account-guard.ts';
 import { ArchiveBucket } from './cloud/archive-bucket.ts';
 import type { GatewayConfig } from './config/index.ts';
+import { readApiTls } from './gateway/api-tls.ts';
 import { connectCommands, portalFor } from './gateway/connect-hint.ts';
 import { createDataDir, dataDirLayout, openCatalog } from './gateway/data-dir.ts';
 import { GatewayError } from './gateway/errors.ts';
@@ -147,23 +148,35 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const address = await listening(() => server.listen(), ISCSI_PORT, config.iscsi);
     closers.push({ what: 'iSCSI server', close: () => server.close() });
 
-    const token = newApiToken();
+    const tls = config.api.tls ? await readApiTls(config.api.tls) : undefined;
+    const token = await ApiToken.open(layout.root);
+    const publish = (current: string) => writeApiCredentials(layout.root, { url: api.url, token: current, ...(tls ? { certificateSha256: tls.certificateSha256 } : {}) });
+    const apiLogger = logger.child({ component: 'api' });
     const api = await listening(
       () =>
         startApiServer({
           host: config.api.host,
           port: config.api.port,
+          ...(tls ? { tls } : {}),
           registry: engine.metrics.registry,
           tapes: tapeLibrary.service,
           shelf,
-          token,
-          logger: logger.child({ component: 'api' }),
+          token: {
+            current: () => token.current(),
+            rotate: async () => {
+              const next = await token.rotate();
+              await publish(next);
+              apiLogger.info('management API token rotated: the old one no longer works');
+              return next;
+            },
+          },
+          logger: apiLogger,
         }),
       API_PORT,
       config.api,
     );
     closers.push({ what: 'management API', close: () => api.close() });
-    await writeApiCredentials(layout.root, { url: api.url, token });
+    await publish(token.current());
     closers.push({ what: 'API credentials', close: () => removeApiCredentials(layout.root) });
 
     const portal = portalFor(address.address, address.port);

@@ -2,6 +2,7 @@
 // a health check for anyone who can reach it, and the operator's routes (the
 // tape library and the vault shelf) for holders of the bearer token.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
@@ -9,14 +10,21 @@ import type { ShelfService } from '../shelf/shelf-service.ts';
 import type { TapeService } from '../tape/tape-service.ts';
 import { bearerMatches } from './credentials.ts';
 import { HttpError, readJsonBody, sendError, sendJson } from './http.ts';
-import { Router } from './router.ts';
+import { Router, type Route } from './router.ts';
 import { shelfRoutes } from './shelf-routes.ts';
 import { tapeRoutes } from './tape-routes.ts';
 
 export interface ApiServer {
-  /** http://host:port, an address a client on this machine can connect to. */
+  /** http(s)://host:port, an address a client on this machine can connect to. */
   readonly url: string;
   close(): Promise<void>;
+}
+
+/** The bearer token as it is now: rotating it replaces it at once. */
+export interface TokenSource {
+  current(): string;
+  /** Replaces the token (and publishes the new one); absent: the token cannot be rotated. */
+  rotate?(): Promise<string>;
 }
 
 interface BaseOptions {
@@ -26,17 +34,21 @@ interface BaseOptions {
   readonly host?: string;
   /** Default 0: a free port. */
   readonly port?: number;
+  /** PEM certificate (with its chain) and key: the server speaks HTTPS. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
 }
 
 /** Without `tapes` and `token` the server answers only /metrics and /health; `shelf` adds the vault shelf's routes. */
 export type ApiServerOptions = BaseOptions &
-  ({ readonly tapes: TapeService; readonly shelf?: ShelfService; readonly token: string } | { readonly tapes?: undefined; readonly shelf?: undefined; readonly token?: undefined });
+  ({ readonly tapes: TapeService; readonly shelf?: ShelfService; readonly token: string | TokenSource } | { readonly tapes?: undefined; readonly shelf?: undefined; readonly token?: undefined });
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { logger } = options;
-  const management = options.tapes
-    ? { token: options.token, router: new Router([...tapeRoutes(options.tapes), ...(options.shelf ? shelfRoutes(options.shelf) : [])]) }
-    : undefined;
+  const token: TokenSource | undefined = typeof options.token === 'string' ? { current: constant(options.token) } : options.token;
+  const management =
+    options.tapes && token
+      ? { token, router: new Router([...tapeRoutes(options.tapes), ...(options.shelf ? shelfRoutes(options.shelf) : []), ...tokenRoutes(token)]) }
+      : undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
@@ -51,7 +63,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       return;
     }
     if (!management) throw new HttpError(404, 'NOT_FOUND', `no such path ${path}: this server answers only GET /metrics and GET /health`);
-    if (!bearerMatches(req.headers.authorization, management.token)) {
+    if (!bearerMatches(req.headers.authorization, management.token.current())) {
       throw new HttpError(401, 'UNAUTHORIZED', "send 'Authorization: Bearer TOKEN' with the token from api.json in the gateway's data directory");
     }
     const { route, params } = management.router.match(method, path);
@@ -60,7 +72,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     if (method !== 'GET') logger.info({ method, path, status: reply.status }, 'management request');
   };
 
-  const server: Server = createServer((req, res) => {
+  const respond = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent) {
         logger.error({ err: error, method: req.method, url: req.url }, 'management request failed after answering');
@@ -75,15 +87,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       logger.error({ err: error, method: req.method, url: req.url }, 'management request failed');
       sendError(req, res, new HttpError(500, 'INTERNAL', "the gateway failed to answer; see the gateway's log"));
     });
-  });
+  };
+  const server: Server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, respond) : createServer(respond);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
   });
   const address = server.address() as AddressInfo;
-  logger.info({ address: address.address, port: address.port, management: management !== undefined }, 'management API listening');
+  logger.info({ address: address.address, port: address.port, management: management !== undefined, tls: options.tls !== undefined }, 'management API listening');
   return {
-    url: `http://${reachableHost(address.address)}:${address.port}`,
+    url: `${options.tls ? 'https' : 'http'}://${reachableHost(address.address)}:${address.port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
@@ -97,4 +110,13 @@ function reachableHost(address: string): string {
   if (address === '0.0.0.0') return '127.0.0.1';
   if (address === '::') return '[::1]';
   return address.includes(':') ? `[${address}]` : address;
+}
+
+const constant = (value: string) => () => value;
+
+/** POST /token/rotate: a new token replaces the one the request carried, which stops working at once. */
+function tokenRoutes(token: TokenSource): Route[] {
+  const { rotate } = token;
+  if (!rotate) return [];
+  return [{ method: 'POST', path: '/token/rotate', handle: async () => ({ status: 200, body: { token: await rotate.call(token) } }) }];
 }

@@ -8,6 +8,7 @@ import { libraryCommand } from './library-commands.ts';
 import { poolCommand } from './pool-commands.ts';
 import { shelfCommand } from './shelf-commands.ts';
 import { tapeCommand } from './tape-commands.ts';
+import { tokenCommand } from './token-commands.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const parsing: Parsing = { command: '', example: 'tapegw tape list' };
@@ -28,7 +29,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(poolCommand(parsing))
     .command(shelfCommand(parsing))
     .command(libraryCommand(parsing))
-    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf … or tapegw library status')
+    .command(tokenCommand(parsing))
+    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw library status or tapegw token rotate')
     .strict()
     .recommendCommands()
     .parserConfiguration({ 'duplicate-arguments-array': false })

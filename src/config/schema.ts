@@ -199,10 +199,32 @@ const cacheSchema = z
   })
   .refine((c) => c.uploadBuffer < c.size, { path: ['uploadBuffer'], message: 'must be smaller than cache.size: the upload buffer is the part of the cache not yet uploaded' });
 
-const apiSchema = z.strictObject({
-  host: z.string().refine((h) => isIP(h) !== 0, 'must be an IP address, e.g. "127.0.0.1" (this machine only)'),
-  port: integer(0, 65535, 0, 'a TCP port (0 picks a free one; the CLI finds it in the data directory)'),
-});
+/** 127.0.0.0/8 and ::1 (also as ::ffff:127.x.y.z): only this machine reaches them. */
+export function isLoopback(host: string): boolean {
+  return /^(?:::ffff:)?127\.\d+\.\d+\.\d+$/i.test(host) || host === '::1';
+}
+
+const apiSchema = z
+  .strictObject({
+    host: z.string().refine((h) => isIP(h) !== 0, 'must be an IP address, e.g. "127.0.0.1" (this machine only)'),
+    port: integer(0, 65535, 0, 'a TCP port (0 picks a free one; the CLI finds it in the data directory)'),
+    /** PEM files; the API serves HTTPS with them. */
+    tls: z
+      .strictObject({
+        certificate: z.string('must be set too: a key needs its certificate (api.tls.certificate, --api-tls-cert)').min(1),
+        key: z.string('must be set too: a certificate needs its private key (api.tls.key, --api-tls-key)').min(1),
+      })
+      .optional(),
+  })
+  .superRefine((api, ctx) => {
+    if (!api.tls && !isLoopback(api.host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['host'],
+        message: `${api.host} lets other machines reach the management API, whose token must not cross the network in clear text: give it a certificate and key (--api-tls-cert and --api-tls-key, or api.tls in the config file) for HTTPS, or listen on 127.0.0.1`,
+      });
+    }
+  });
 
 export const configSchema = z
   .strictObject({

@@ -52,6 +52,8 @@ export const settings: readonly Setting[] = [
   { path: 'cache.uploadMaxDeferMs', env: 'GATEWAY_UPLOAD_MAX_DEFER_MS', flag: 'upload-max-defer-ms', kind: 'integer', example: '60000', description: 'longest an upload waits for quiet; it also goes ahead once a quarter of the upload buffer is in use' },
   { path: 'api.host', env: 'GATEWAY_API_HOST', flag: 'api-host', kind: 'string', example: '127.0.0.1', description: 'address of the management API (the CLI talks to it)' },
   { path: 'api.port', env: 'GATEWAY_API_PORT', flag: 'api-port', kind: 'integer', example: '7480', description: 'port of the management API (0 picks a free one, written to api.json in the data directory)' },
+  { path: 'api.tls.certificate', env: 'GATEWAY_API_TLS_CERT', flag: 'api-tls-cert', kind: 'path', example: '/etc/tape-gateway/api.crt', description: 'PEM certificate (and chain) the management API serves HTTPS with; needed when api.host is not a loopback address' },
+  { path: 'api.tls.key', env: 'GATEWAY_API_TLS_KEY', flag: 'api-tls-key', kind: 'path', example: '/etc/tape-gateway/api.key', description: "PEM private key of the management API's certificate" },
   { path: 's3.endpoint', env: 'GATEWAY_S3_ENDPOINT', flag: 's3-endpoint', kind: 'string', example: 'https://s3.eu-west-1.amazonaws.com', description: '"embedded" (a local S3 server under the data directory) or the URL of an S3 endpoint' },
   { path: 's3.region', env: 'GATEWAY_S3_REGION', flag: 's3-region', kind: 'string', example: 'eu-west-1', description: 'S3 region' },
   { path: 's3.bucket', env: 'GATEWAY_S3_BUCKET', flag: 's3-bucket', kind: 'string', example: 'my-tape-gateway', description: 'bucket for cartridges and snapshots; created at start-up if missing' },

@@ -7,7 +7,8 @@ export type GatewayErrorCode =
   | 'S3_BUCKET_UNUSABLE'
   | 'VOLUME_UNUSABLE'
   | 'PORT_IN_USE'
-  | 'PORT_UNUSABLE';
+  | 'PORT_UNUSABLE'
+  | 'API_TLS_UNUSABLE';
 
 export class GatewayError extends Error {
   constructor(

@@ -49,6 +49,7 @@ export const peerPackages: Readonly<Record<string, string>> = {
   tgtimg: 'tgt',
   'qemu-system-x86_64': 'qemu-system-x86',
   prlimit: 'util-linux',
+  openssl: 'openssl',
 };
 
 /**
