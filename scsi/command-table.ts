@@ -1,32 +1,47 @@
 // One typed table per device type: it drives dispatch, CDB checks and
 // REPORT SUPPORTED OPERATION CODES, so it is the single truth of what a device does.
+import type { DeviceIdentity } from './identity.ts';
+import type { LogPage } from './log-pages.ts';
+import type { ModePages, ModeParameterHooks } from './mode-pages.ts';
+import type { ReservationAccess, Reservations } from './reservations.ts';
+import { invalidFieldInCdb, invalidOpcode, type SenseFormat } from './sense.ts';
 import type { Nexus, ScsiCommand, ScsiResponse } from './types.ts';
-import type { ScsiLogicalUnit } from './logical-unit.ts';
-import { invalidFieldInCdb, invalidOpcode } from './sense.ts';
+import type { UnitAttentions } from './unit-attention.ts';
+import type { VpdPage } from './vpd-pages.ts';
+
+/**
+ * What a command handler may ask of its logical unit (ScsiLogicalUnit
+ * provides it): its identity, table and pages, the state SPC commands keep
+ * per unit, and its readiness and sense format. Nothing of dispatch.
+ */
+export interface UnitServices {
+  readonly identity: DeviceIdentity;
+  readonly table: CommandTable;
+  readonly vpdPages: readonly VpdPage[];
+  readonly modePages: ModePages;
+  readonly modeParameters: ModeParameterHooks;
+  readonly logPages: readonly LogPage[];
+  readonly unitAttentions: UnitAttentions;
+  readonly reservations: Reservations;
+  /** LUNs of the target the unit belongs to (REPORT LUNS). */
+  reportedLuns(): readonly number[];
+  /** The format the Control mode page's D_SENSE bit selects. */
+  senseFormat(): SenseFormat;
+  /** Throws the ScsiError (e.g. NOT READY) a command needing the medium would earn now. */
+  checkReady(): void;
+}
 
 export interface CommandContext {
   readonly cmd: ScsiCommand;
   /** The CDB, zero-padded to at least the entry's CDB length. */
   readonly cdb: Buffer;
   readonly nexus: Nexus;
-  readonly lu: ScsiLogicalUnit;
+  readonly lu: UnitServices;
 }
 
 /** A Buffer means GOOD with that Data-In; nothing means GOOD without data. */
 export type CommandResult = ScsiResponse | Buffer | void;
 export type CommandHandler = (ctx: CommandContext) => CommandResult | Promise<CommandResult>;
-
-/**
- * Whether a command may run while another I_T nexus holds a reservation
- * (true = allowed). `classic` is RESERVE(6) (SPC-2 5.5.1); the other two are the
- * columns of SPC-4 table 5.12.1 for a persistent reservation of that family
- * seen from an I_T nexus that is not a reservation holder.
- */
-export interface ReservationAccess {
-  readonly classic: boolean;
-  readonly writeExclusive: boolean;
-  readonly exclusiveAccess: boolean;
-}
 
 export const Access = {
   /** INQUIRY, REPORT LUNS, REQUEST SENSE, ... */

@@ -1,14 +1,15 @@
 // The base every device type uses: table dispatch, unit attentions,
 // reservation conflicts, readiness, and errors turned into sense data.
-import { Access, CommandTable, validateCdb, type CommandEntry, type CommandResult } from './command-table.ts';
+import { Access, CommandTable, validateCdb, type CommandEntry, type CommandResult, type UnitServices } from './command-table.ts';
 import type { DeviceIdentity } from './identity.ts';
+import type { LogPage } from './log-pages.ts';
 import { ModePages, type ModeParameterHooks, type ModePage } from './mode-pages.ts';
 import { Reservations } from './reservations.ts';
 import { Asc, buildSense, internalTargetFailure, ScsiError, unitAttention, type SenseFormat } from './sense.ts';
-import type { LogPage } from './spc/log.ts';
-import type { VpdPage } from './spc/vpd.ts';
+import { controlFields, controlModePage } from './spc/common-mode-pages.ts';
 import { Status, type LogicalUnit, type Nexus, type ScsiCommand, type ScsiResponse, type TaskManagementFunction } from './types.ts';
 import { UnitAttentions } from './unit-attention.ts';
+import type { VpdPage } from './vpd-pages.ts';
 
 /** Structured log callback for failures that are the target's fault. */
 export type LogFn = (message: string, fields: Record<string, unknown>) => void;
@@ -30,8 +31,6 @@ export interface LogicalUnitOptions {
   readonly log?: LogFn;
 }
 
-const CONTROL_PAGE = 0x0a;
-const D_SENSE = 0x04;
 
 function toResponse(result: CommandResult): ScsiResponse {
   if (result === undefined) return { status: Status.Good };
@@ -46,7 +45,7 @@ function padded(cdb: Buffer, length: number): Buffer {
   return b;
 }
 
-export class ScsiLogicalUnit implements LogicalUnit {
+export class ScsiLogicalUnit implements LogicalUnit, UnitServices {
   readonly identity: DeviceIdentity;
   readonly table: CommandTable;
   readonly vpdPages: readonly VpdPage[];
@@ -111,8 +110,8 @@ export class ScsiLogicalUnit implements LogicalUnit {
 
   /** The format the Control mode page's D_SENSE bit selects. */
   senseFormat(): SenseFormat {
-    const control = this.modePages.find(CONTROL_PAGE);
-    return control && this.modePages.value(control, 'current')[0]! & D_SENSE ? 'descriptor' : 'fixed';
+    const control = this.modePages.find(controlModePage.page);
+    return control && controlFields.get(this.modePages.value(control, 'current'), 'descriptorSense') ? 'descriptor' : 'fixed';
   }
 
   checkReady(): void {

@@ -1,7 +1,6 @@
 // Typed mode pages and the current values of one logical unit (SPC-4 7.5).
 // Saved values are not implemented: MODE SENSE with PC=11b answers
 // SAVING PARAMETERS NOT SUPPORTED and MODE SELECT with SP=1 is refused.
-import type { CommandContext } from './command-table.ts';
 
 export type PageControl = 'current' | 'changeable' | 'default';
 
@@ -10,16 +9,16 @@ export interface ModePage {
   /** 0 (the default) uses the page_0 format, any other value the sub_page format. */
   readonly subpage?: number;
   readonly name: string;
-  /** Default parameter bytes, after the page header (2 bytes page_0, 4 bytes sub_page). */
-  readonly defaults: readonly number[];
+  /** Default parameter bytes, after the page header (2 bytes page_0, 4 bytes sub_page); a PageLayout encodes them. */
+  readonly defaults: Uint8Array | readonly number[];
   /** Bits MODE SELECT may change, same length as `defaults`; absent = none. */
-  readonly changeable?: readonly number[];
+  readonly changeable?: Uint8Array | readonly number[];
   /**
    * Called with the accepted new parameter bytes once they passed the changeable
    * mask, before they become current; throws ScsiError to refuse them.
    * `offset` is where these bytes start in the parameter list, for field pointers.
    */
-  readonly select?: (value: Buffer, offset: number, ctx: CommandContext) => void;
+  readonly select?: (value: Buffer, offset: number) => void;
   /** Current values computed from the device (e.g. status fields) from the stored ones. */
   readonly current?: (stored: Buffer) => Buffer;
 }
@@ -31,8 +30,22 @@ export interface ModeParameterHooks {
   readonly mediumType?: () => number;
   /** Block descriptors, 8 bytes each, or 16 bytes each when `long` (LLBAA honoured). */
   readonly blockDescriptors?: (long: boolean) => Buffer[];
-  /** MODE SELECT header and block descriptors; throws ScsiError to refuse them. */
-  readonly select?: (header: { mediumType: number; deviceSpecificParameter: number; blockDescriptors: Buffer[]; long: boolean }, ctx: CommandContext) => void;
+  /**
+   * MODE SELECT header and block descriptors, and where they sit in the parameter list (for field pointers);
+   * throws ScsiError to refuse them. Returns true when the unit's parameters changed: the other I_T nexuses
+   * are then told (MODE PARAMETERS CHANGED).
+   */
+  readonly select?: (
+    header: { mediumType: number; deviceSpecificParameter: number; blockDescriptors: Buffer[]; long: boolean },
+    at: ModeParameterOffsets,
+  ) => boolean | void;
+}
+
+/** Offsets in a MODE SELECT parameter list. */
+export interface ModeParameterOffsets {
+  readonly deviceSpecificParameter: number;
+  /** The first block descriptor. */
+  readonly blockDescriptors: number;
 }
 
 export const pageKey = (page: number, subpage = 0): number => (page << 8) | subpage;

@@ -1,7 +1,18 @@
 // Reservation state of one logical unit: the classic RESERVE(6) holder and
 // persistent reservations (SPC-4 5.12), and whether a command conflicts with them.
-import type { ReservationAccess } from './command-table.ts';
 import type { Nexus } from './types.ts';
+
+/**
+ * Whether a command may run while another I_T nexus holds a reservation
+ * (true = allowed). `classic` is RESERVE(6) (SPC-2 5.5.1); the other two are the
+ * columns of SPC-4 table 5.12.1 for a persistent reservation of that family
+ * seen from an I_T nexus that is not a reservation holder.
+ */
+export interface ReservationAccess {
+  readonly classic: boolean;
+  readonly writeExclusive: boolean;
+  readonly exclusiveAccess: boolean;
+}
 
 export enum PrType {
   WriteExclusive = 0x1,

@@ -5,6 +5,7 @@ import { startApiServer } from './api/server.ts';
 import { CacheEngine } from './cache/engine.ts';
 import { checkPublicAccessBlock } from './cloud/account-guard.ts';
 import { ArchiveBucket } from './cloud/archive-bucket.ts';
+import { ObjectStore } from './cloud/object-store.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { readApiTls } from './gateway/api-tls.ts';
 import { connectCommands, portalFor } from './gateway/connect-hint.ts';
@@ -19,6 +20,7 @@ import { volumeTarget, type TargetSummary } from './gateway/targets.ts';
 import { checkVaultAccess } from './gateway/vault-access.ts';
 import { openVolumes } from './gateway/volumes.ts';
 import { IscsiServer } from './iscsi/server.ts';
+import { TAPES_NAMESPACE } from './tape/cartridge.ts';
 import { PoolCatalog } from './tape/pools.ts';
 import type { Logger } from './log.ts';
 
@@ -82,7 +84,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const engine = await CacheEngine.open({
       directory: layout.cache,
       catalog,
-      s3: s3Settings,
+      backend: (hooks) => new ObjectStore(s3Settings, hooks),
       cacheBytes: config.cache.size,
       uploadBufferBytes: config.cache.uploadBuffer,
       uploadQuietMs: config.cache.uploadQuietMs,
@@ -90,6 +92,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       logger,
     });
     closers.push({ what: 'cache engine', close: () => engine.close() });
+    const tapeStore = engine.namespace(TAPES_NAMESPACE);
 
     const glacier = await connectGlacier(config.glacier, config.s3, layout.glacier, logger);
     closers.push({ what: 'Glacier', close: glacier.close });
@@ -101,7 +104,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       gatewayId: id,
       gatewayName: config.gatewayName,
       catalog,
-      engine,
+      tapeStore,
       pools,
       logger,
     });
@@ -110,7 +113,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     // Storage-class pools archive to the gateway's own bucket.
     const archiveBucket = new ArchiveBucket(s3Settings);
     closers.push({ what: 'archive bucket', close: async () => archiveBucket.close() });
-    const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, engine, pools, glacier, archiveBucket, logger });
+    const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, tapeStore, pools, glacier, archiveBucket, logger });
     closers.push({ what: 'vault shelf', close: () => shelf.close() });
     if (!config.glacier.embedded) {
       // In the background: a Glacier that is slow to answer does not hold up the start.

@@ -4,11 +4,18 @@ import { VersionDescriptor, PeripheralDeviceType, type DeviceIdentity } from '..
 import { ScsiLogicalUnit, type LogFn } from '../logical-unit.ts';
 import type { ModePage, ModeParameterHooks } from '../mode-pages.ts';
 import { invalidFieldInParameterList } from '../sense.ts';
-import { controlModePage, informationalExceptionsModePage } from '../spc/common-mode-pages.ts';
+import { flag, PageLayout } from '../page-layout.ts';
+import { controlFields, controlModePage, informationalExceptionsModePage } from '../spc/common-mode-pages.ts';
 import { spcCommands } from '../spc/commands.ts';
+import { atomicWriteCommands } from './atomic-writes.ts';
 import type { BlockDevice } from './block-device.ts';
-import { blocksPerPhysicalBlock, diskCommands, type Disk } from './commands.ts';
+import { cacheCommands } from './cache.ts';
+import { capacityCommands } from './capacity.ts';
+import { provisioningCommands } from './provisioning.ts';
 import { RangeLock } from './range-lock.ts';
+import { readWriteCommands } from './read-write.ts';
+import { blocksPerPhysicalBlock, type Disk } from './state.ts';
+import { verifyCommands } from './verify.ts';
 import { defaultLimits, diskVpdPages, type DiskLimits } from './vpd.ts';
 
 export type { BlockDevice, ProvisioningExtent } from './block-device.ts';
@@ -23,21 +30,24 @@ export interface DiskUnitOptions {
   readonly log?: LogFn;
 }
 
-const WCE = 0x04;
+/** Caching mode page (SBC-3 6.4.5), the fields the gateway sets or reads; offsets of the page body. */
+const cachingFields = new PageLayout(18, {
+  writeCacheEnable: flag(0, 2),
+  readCacheDisable: flag(0, 0),
+});
 
-/** Caching mode page (SBC-3 6.4.5): WCE on by default and changeable; the read cache is always on. */
+/** WCE on by default and changeable; the read cache is always on. */
 const cachingModePage: ModePage = {
   page: 0x08,
   name: 'Caching',
-  defaults: [WCE, 0, ...new Array<number>(16).fill(0)],
-  changeable: [WCE, 0, ...new Array<number>(16).fill(0)],
+  defaults: cachingFields.encode({ writeCacheEnable: true, readCacheDisable: false }),
+  changeable: cachingFields.mask('writeCacheEnable'),
 };
 
-/** SWP in the Control page (SPC-4 7.5.8): software write protect, changeable on a disk. */
-const SWP = 0x08;
+/** On a disk the Control page's SWP (software write protect) is changeable too. */
 const diskControlPage: ModePage = {
   ...controlModePage,
-  changeable: controlModePage.changeable!.map((mask, i) => (i === 2 ? mask | SWP : mask)),
+  changeable: controlFields.mask('descriptorSense', 'softwareWriteProtect'),
 };
 
 const WP = 0x80;
@@ -59,10 +69,9 @@ function modeParameters(device: BlockDevice, writeProtected: () => boolean): Mod
       return [d];
     },
     // The block size and capacity are the volume's: a descriptor may only restate them.
-    select({ blockDescriptors, long }, ctx) {
-      const headerLength = ctx.cdb[0] === 0x55 ? 8 : 4;
+    select({ blockDescriptors, long }, offsets) {
       blockDescriptors.forEach((d, i) => {
-        const at = headerLength + i * d.length;
+        const at = offsets.blockDescriptors + i * d.length;
         const count = long ? d.readBigUInt64BE(0) : BigInt(d.readUInt32BE(0));
         if (count !== 0n && count !== BigInt(long ? blocks : Math.min(blocks, 0xffffffff))) throw invalidFieldInParameterList(at);
         if (!long && d[4] !== 0) throw invalidFieldInParameterList(at + 4);
@@ -84,8 +93,8 @@ export function createDiskUnit(options: DiskUnitOptions): ScsiLogicalUnit {
     device,
     limits,
     lock: new RangeLock(),
-    writeCacheEnabled: () => (lu.modePages.value(cachingModePage, 'current')[0]! & WCE) !== 0,
-    writeProtected: () => device.readOnly || (lu.modePages.value(diskControlPage, 'current')[2]! & SWP) !== 0,
+    writeCacheEnabled: () => cachingFields.get(lu.modePages.value(cachingModePage, 'current'), 'writeCacheEnable') === 1,
+    writeProtected: () => device.readOnly || controlFields.get(lu.modePages.value(diskControlPage, 'current'), 'softwareWriteProtect') === 1,
     log: (message, fields) => options.log?.(message, { ...fields, device: options.identity.name }),
   };
   const identity: DeviceIdentity = {
@@ -95,7 +104,15 @@ export function createDiskUnit(options: DiskUnitOptions): ScsiLogicalUnit {
   };
   const lu: ScsiLogicalUnit = new ScsiLogicalUnit({
     identity,
-    commands: [...spcCommands(), ...diskCommands(disk)],
+    commands: [
+      ...spcCommands(),
+      ...readWriteCommands(disk),
+      ...verifyCommands(disk),
+      ...atomicWriteCommands(disk),
+      ...provisioningCommands(disk),
+      ...capacityCommands(disk),
+      ...cacheCommands(disk),
+    ],
     vpdPages: diskVpdPages(limits, blocksPerPhysicalBlock(device)),
     modePages: [diskControlPage, informationalExceptionsModePage, cachingModePage],
     modeParameters: modeParameters(device, () => disk.writeProtected()),

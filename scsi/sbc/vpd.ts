@@ -1,6 +1,6 @@
 // Block-device VPD pages (SBC-3 6.5): Block Limits (B0h), Block Device
 // Characteristics (B1h), Logical Block Provisioning (B2h).
-import type { VpdPage } from '../spc/vpd.ts';
+import type { VpdPage } from '../vpd-pages.ts';
 
 /** The limits a disk LU enforces and reports in Block Limits; all in logical blocks. */
 export interface DiskLimits {

@@ -4,9 +4,10 @@ import { PeripheralDeviceType, VersionDescriptor, type DeviceIdentity } from '..
 import { ScsiLogicalUnit, type LogFn } from '../logical-unit.ts';
 import { Asc } from '../sense.ts';
 import { spcCommands, spcModePages } from '../spc/commands.ts';
-import { changerCommands, type Changer } from './commands.ts';
+import { changerCommands } from './commands.ts';
 import { deviceCapabilitiesPage, elementAddressAssignmentPage, transportGeometryPage } from './changer-mode-pages.ts';
 import type { MediaLibrary } from './media-library.ts';
+import type { Changer } from './state.ts';
 
 /** The changer AWS's tape gateway presents as "STK-L700": backup software lists it as supported. */
 export const STK_L700 = { vendor: 'STK', product: 'L700', revision: '0105' } as const;

@@ -4,17 +4,9 @@
 import { Access, CONTROL, type CommandEntry } from '../command-table.ts';
 import { Asc, invalidFieldInCdb, scsiError, SenseKey, type ScsiError } from '../sense.ts';
 import { cutToAllocation, elementStatusReport } from './element-status.ts';
-import { ElementType, MoveMediumError, type ElementLayout, type ElementRange, type MediaLibrary } from './media-library.ts';
-import { volumeTagCommands, type VolumeSearch } from './volume-tags.ts';
-
-/** What the handlers work on: one per changer logical unit. */
-export interface Changer {
-  readonly library: MediaLibrary;
-  /** I_T nexuses holding PREVENT MEDIUM REMOVAL: exports to import/export elements are refused while any does. */
-  readonly preventing: Set<string>;
-  /** The last SEND VOLUME TAG of each I_T nexus. */
-  readonly searches: Map<string, VolumeSearch>;
-}
+import { ElementType, MoveMediumError, type ElementLayout, type ElementRange } from './media-library.ts';
+import type { Changer } from './state.ts';
+import { volumeTagCommands } from './volume-tags.ts';
 
 const LUN_BITS = 0xe0;
 const VOLTAG = 0x10;

@@ -5,14 +5,7 @@ import { Access, CONTROL, type CommandEntry } from '../command-table.ts';
 import { invalidFieldInCdb, parameterListLengthError, scsiError, SenseKey } from '../sense.ts';
 import { cutToAllocation, elementStatusReport } from './element-status.ts';
 import { ElementType, type ElementStatus } from './media-library.ts';
-import type { Changer } from './commands.ts';
-
-/** The search a nexus asked for last. */
-export interface VolumeSearch {
-  readonly type: number;
-  readonly start: number;
-  readonly matches: (barcode: string) => boolean;
-}
+import type { Changer } from './state.ts';
 
 const TRANSLATE_PRIMARY = 0x05;
 const PARAMETERS = 40;

@@ -10,8 +10,6 @@ import { release6, reserve6 } from './reserve.ts';
 import { requestSense, testUnitReady } from './status-commands.ts';
 
 export { spcModePages, controlModePage, informationalExceptionsModePage } from './common-mode-pages.ts';
-export type { LogPage, LogParameter, LogPageControl } from './log.ts';
-export type { VpdPage } from './vpd.ts';
 export { naaDesignator } from './vpd.ts';
 export { standardInquiry } from './inquiry.ts';
 export { encodeLun } from './report-luns.ts';

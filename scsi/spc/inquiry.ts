@@ -3,7 +3,8 @@ import { asciiField, truncate } from '../buffers.ts';
 import { Access, CONTROL, type CommandContext, type CommandEntry } from '../command-table.ts';
 import { VersionDescriptor, type DeviceIdentity } from '../identity.ts';
 import { invalidFieldInCdb } from '../sense.ts';
-import { spcVpdPages, type VpdPage } from './vpd.ts';
+import type { VpdPage } from '../vpd-pages.ts';
+import { spcVpdPages } from './vpd.ts';
 
 const STANDARD_LENGTH = 96;
 const MAX_VERSION_DESCRIPTORS = 8;
@@ -38,7 +39,7 @@ function vpdPage(ctx: CommandContext, code: number): Buffer {
   else {
     const page = pages.get(code);
     if (!page) throw invalidFieldInCdb(2);
-    body = page.data(ctx);
+    body = page.data(ctx.lu.identity, ctx.nexus);
   }
   const header = Buffer.from([ctx.lu.identity.deviceType & 0x1f, code, 0, 0]);
   header.writeUInt16BE(body.length, 2);

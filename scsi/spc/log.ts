@@ -2,50 +2,18 @@
 // minimal LOG SELECT (SPC-4 6.7): PCR resets, nothing else is settable.
 import { truncate } from '../buffers.ts';
 import { CONTROL, type CommandContext, type CommandEntry } from '../command-table.ts';
+import { encodeLogPage, encodeLogParameter, type LogPageControl } from '../log-pages.ts';
 import { invalidFieldInCdb } from '../sense.ts';
-
-/** PC field: 0 threshold, 1 cumulative, 2 default threshold, 3 default cumulative. */
-export type LogPageControl = 0 | 1 | 2 | 3;
-
-export interface LogParameter {
-  readonly code: number;
-  /** Control byte (DU, TSD, ETC, TMC, FORMAT AND LINKING); default 0 (bounded data counter). */
-  readonly control?: number;
-  readonly value: Buffer;
-}
-
-export interface LogPage {
-  readonly page: number;
-  /** 0 (the default) for a page without subpage format. */
-  readonly subpage?: number;
-  readonly name: string;
-  /** Parameters in ascending code order. */
-  readonly parameters: (pc: LogPageControl, ctx: CommandContext) => LogParameter[];
-  /** LOG SELECT with PCR=1: back to initial values. */
-  readonly reset?: () => void;
-}
 
 const SUPPORTED_PAGES = 0x00;
 const ALL_SUBPAGES = 0xff;
-
-function encodePage(page: number, subpage: number, body: Buffer): Buffer {
-  const header = Buffer.from([(page & 0x3f) | (subpage ? 0x40 : 0), subpage, 0, 0]);
-  header.writeUInt16BE(body.length, 2);
-  return Buffer.concat([header, body]);
-}
-
-function encodeParameter(p: LogParameter): Buffer {
-  const header = Buffer.from([0, 0, p.control ?? 0, p.value.length]);
-  header.writeUInt16BE(p.code, 0);
-  return Buffer.concat([header, p.value]);
-}
 
 function supportedPages(ctx: CommandContext, withSubpages: boolean): Buffer {
   const keys = [{ page: SUPPORTED_PAGES, subpage: 0 }, ...ctx.lu.logPages.map((p) => ({ page: p.page, subpage: p.subpage ?? 0 }))];
   if (withSubpages) keys.splice(1, 0, { page: SUPPORTED_PAGES, subpage: ALL_SUBPAGES });
   const listed = keys.filter((k) => withSubpages || k.subpage === 0).sort((a, b) => a.page - b.page || a.subpage - b.subpage);
   const body = Buffer.from(listed.flatMap((k) => (withSubpages ? [k.page, k.subpage] : [k.page])));
-  return encodePage(SUPPORTED_PAGES, withSubpages ? ALL_SUBPAGES : 0, body);
+  return encodeLogPage(SUPPORTED_PAGES, withSubpages ? ALL_SUBPAGES : 0, body);
 }
 
 function logSense(ctx: CommandContext): Buffer {
@@ -63,10 +31,10 @@ function logSense(ctx: CommandContext): Buffer {
   }
   const page = ctx.lu.logPages.find((p) => p.page === pageCode && (p.subpage ?? 0) === subpage);
   if (!page) throw ctx.lu.logPages.some((p) => p.page === pageCode) ? invalidFieldInCdb(3) : invalidFieldInCdb(2, 5);
-  const parameters = page.parameters(pc, ctx);
+  const parameters = page.parameters(pc);
   if (parameters.length > 0 && pointer > parameters[parameters.length - 1]!.code) throw invalidFieldInCdb(5);
-  const body = Buffer.concat(parameters.filter((p) => p.code >= pointer).map(encodeParameter));
-  return truncate(encodePage(page.page, subpage, body), allocation);
+  const body = Buffer.concat(parameters.filter((p) => p.code >= pointer).map(encodeLogParameter));
+  return truncate(encodeLogPage(page.page, subpage, body), allocation);
 }
 
 function logSelect(ctx: CommandContext): void {

@@ -115,11 +115,13 @@ function modeSelect(ctx: CommandContext, ten: boolean): void {
     accepted.push(page);
     offset = next;
   }
-  lu.modeParameters.select?.(
-    { mediumType: list[ten ? 2 : 1]!, deviceSpecificParameter: list[ten ? 3 : 2]!, blockDescriptors, long },
-    ctx,
+  const deviceSpecificAt = ten ? 3 : 2;
+  const headerChanged = lu.modeParameters.select?.(
+    { mediumType: list[ten ? 2 : 1]!, deviceSpecificParameter: list[deviceSpecificAt]!, blockDescriptors, long },
+    { deviceSpecificParameter: deviceSpecificAt, blockDescriptors: headerLength },
   );
-  for (const a of accepted) a.page.select?.(a.value, a.offset, ctx);
+  if (headerChanged) lu.unitAttentions.establishAll(Asc.MODE_PARAMETERS_CHANGED, ctx.nexus.key);
+  for (const a of accepted) a.page.select?.(a.value, a.offset);
   let changed = false;
   for (const a of accepted) {
     changed ||= !a.value.equals(lu.modePages.value(a.page, 'current'));

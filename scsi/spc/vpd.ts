@@ -2,15 +2,9 @@
 // unit serial number, device identification, extended INQUIRY data.
 import { createHash } from 'node:crypto';
 import { asciiField, nameString } from '../buffers.ts';
-import type { CommandContext } from '../command-table.ts';
 import type { DeviceIdentity } from '../identity.ts';
-
-export interface VpdPage {
-  readonly page: number;
-  readonly name: string;
-  /** The page after its 4-byte header (peripheral byte, page code, page length). */
-  readonly data: (ctx: CommandContext) => Buffer;
-}
+import type { Nexus } from '../types.ts';
+import type { VpdPage } from '../vpd-pages.ts';
 
 const PROTOCOL_ISCSI = 0x5;
 const enum CodeSet { Binary = 1, Ascii = 2, Utf8 = 3 }
@@ -50,18 +44,17 @@ export function naaDesignator(identity: DeviceIdentity): Buffer {
   return b;
 }
 
-function deviceIdentification(ctx: CommandContext): Buffer {
-  const { identity } = ctx.lu;
+function deviceIdentification(identity: DeviceIdentity, nexus: Nexus): Buffer {
   const naa = naaDesignator(identity);
   const rtp = Buffer.alloc(4);
-  rtp.writeUInt16BE(ctx.nexus.relativeTargetPort & 0xffff, 2);
-  const targetName = ctx.nexus.targetPort.split(',t,')[0]!;
+  rtp.writeUInt16BE(nexus.relativeTargetPort & 0xffff, 2);
+  const targetName = nexus.targetPort.split(',t,')[0]!;
   return Buffer.concat([
     designator(CodeSet.Binary, Association.LogicalUnit, DesignatorType.Naa, naa),
     designator(CodeSet.Ascii, Association.LogicalUnit, DesignatorType.T10Vendor, Buffer.concat([asciiField(identity.vendor, 8), Buffer.from(identity.serial, 'ascii')])),
     designator(CodeSet.Utf8, Association.LogicalUnit, DesignatorType.ScsiNameString, nameString(`naa.${naa.toString('hex').toUpperCase()}`)),
     designator(CodeSet.Binary, Association.TargetPort, DesignatorType.RelativeTargetPort, rtp, true),
-    designator(CodeSet.Utf8, Association.TargetPort, DesignatorType.ScsiNameString, nameString(ctx.nexus.targetPort), true),
+    designator(CodeSet.Utf8, Association.TargetPort, DesignatorType.ScsiNameString, nameString(nexus.targetPort), true),
     designator(CodeSet.Utf8, Association.TargetDevice, DesignatorType.ScsiNameString, nameString(targetName), true),
   ]);
 }
@@ -74,7 +67,7 @@ function extendedInquiry(): Buffer {
 
 /** SPC pages; the supported-pages page is built from the final list by the INQUIRY handler. */
 export const spcVpdPages: readonly VpdPage[] = [
-  { page: 0x80, name: 'Unit Serial Number', data: (ctx) => Buffer.from(ctx.lu.identity.serial, 'ascii') },
+  { page: 0x80, name: 'Unit Serial Number', data: (identity) => Buffer.from(identity.serial, 'ascii') },
   { page: 0x83, name: 'Device Identification', data: deviceIdentification },
   { page: 0x86, name: 'Extended INQUIRY Data', data: extendedInquiry },
 ];

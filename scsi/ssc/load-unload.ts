@@ -1,7 +1,6 @@
 // LOAD UNLOAD (SSC-4 7.x) and PREVENT ALLOW MEDIUM REMOVAL (SPC-4 6.x) through
 // the drive bay: threading the cartridge, giving it back to the changer.
-import { Access, CONTROL, type CommandEntry } from '../command-table.ts';
-import type { ScsiLogicalUnit } from '../logical-unit.ts';
+import { Access, CONTROL, type CommandEntry, type UnitServices } from '../command-table.ts';
 import { Asc, invalidFieldInCdb, mediumNotPresent, scsiError, SenseKey } from '../sense.ts';
 import { TapeAlertFlag, type TapeDrive } from './state.ts';
 
@@ -10,7 +9,7 @@ const LOAD = 0x01;
 const RETEN = 0x02;
 const EOT = 0x04;
 
-async function load(drive: TapeDrive, lu: ScsiLogicalUnit, nexusKey: string): Promise<void> {
+async function load(drive: TapeDrive, lu: UnitServices, nexusKey: string): Promise<void> {
   const loaded = drive.bay.medium;
   if (loaded) {
     // Already threaded: LOAD (and retension) position at the beginning.

@@ -1,25 +1,50 @@
 // Tape log pages (SSC-4 8.2): Sequential-Access Device (0Ch), Volume
 // Statistics (17h), TapeAlert (2Eh) and IBM LTO's Tape Capacity (31h).
 // Capacities are in MiB, as LTO drives report them.
-import { asciiField } from '../buffers.ts';
-import type { LogPage, LogPageControl, LogParameter } from '../spc/log.ts';
+import { countBytes, logParameter, type LogPage, type LogPageControl, type LogParameter, type LogParameterField } from '../log-pages.ts';
+import { bytesOf, PageLayout } from '../page-layout.ts';
 import type { TapeDrive } from './state.ts';
 import type { TapeMedium } from './tape-medium.ts';
 
 const MIB = 1024 * 1024;
-/** FORMAT AND LINKING: bounded data counter, ASCII list, binary list. */
-const COUNTER = 0x00;
-const ASCII = 0x01;
-const BINARY = 0x03;
 
-function number(value: number, bytes: number): Buffer {
-  const b = Buffer.alloc(bytes);
-  if (bytes === 8) b.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(value))));
-  else b.writeUIntBE(Math.min(Math.max(0, Math.floor(value)), 2 ** (8 * bytes) - 1), 0, bytes);
-  return b;
-}
+/** Sequential-Access Device (0Ch): bytes through the drive since the last reset, and capacities. */
+const SEQUENTIAL_ACCESS = {
+  dataBytesReceived: { code: 0x0000, bytes: 8, format: 'counter' },
+  dataBytesWritten: { code: 0x0001, bytes: 8, format: 'counter' },
+  dataBytesRead: { code: 0x0002, bytes: 8, format: 'counter' },
+  dataBytesSent: { code: 0x0003, bytes: 8, format: 'counter' },
+  capacityToEndOfData: { code: 0x0004, bytes: 4, format: 'counter' },
+  capacityToEarlyWarning: { code: 0x0005, bytes: 4, format: 'counter' },
+  capacityFromEarlyWarningToEnd: { code: 0x0006, bytes: 4, format: 'counter' },
+} as const satisfies Record<string, LogParameterField>;
 
-const param = (code: number, value: Buffer, control = COUNTER): LogParameter => ({ code, control, value });
+/** Volume Statistics (17h): the mounted volume. */
+const VOLUME_STATISTICS = {
+  pageValid: { code: 0x0000, bytes: 1, format: 'binary' },
+  lastMountMegabytesWritten: { code: 0x000e, bytes: 4, format: 'binary' },
+  lastMountMegabytesRead: { code: 0x000f, bytes: 4, format: 'binary' },
+  totalNativeCapacity: { code: 0x0016, bytes: 4, format: 'binary' },
+  totalUsedNativeCapacity: { code: 0x0017, bytes: 4, format: 'binary' },
+  volumeBarcode: { code: 0x0042, bytes: 32, format: 'ascii' },
+  writeProtect: { code: 0x0080, bytes: 1, format: 'binary' },
+  worm: { code: 0x0081, bytes: 1, format: 'binary' },
+  partitionsNativeCapacity: { code: 0x0202, bytes: 8, format: 'binary' },
+  partitionsUsedNativeCapacity: { code: 0x0203, bytes: 8, format: 'binary' },
+  partitionsRemainingToEarlyWarning: { code: 0x0204, bytes: 8, format: 'binary' },
+} as const satisfies Record<string, LogParameterField>;
+
+/** Tape Capacity (31h, IBM LTO): remaining and maximum capacity of each partition. */
+const TAPE_CAPACITY = {
+  mainPartitionRemaining: { code: 0x0001, bytes: 4, format: 'counter' },
+  alternatePartitionRemaining: { code: 0x0002, bytes: 4, format: 'counter' },
+  mainPartitionMaximum: { code: 0x0003, bytes: 4, format: 'counter' },
+  alternatePartitionMaximum: { code: 0x0004, bytes: 4, format: 'counter' },
+} as const satisfies Record<string, LogParameterField>;
+
+/** A TapeAlert flag (2Eh): one byte, 1 when set; its code is the flag's number. */
+const tapeAlertFlag = (flag: number): LogParameterField => ({ code: flag, bytes: 1, format: 'binary' });
+const TAPE_ALERT_FLAGS = 64;
 
 /** Current values for PC=01b; thresholds and defaults are zero (nothing is accumulated against them). */
 function forControl(pc: LogPageControl, parameters: LogParameter[]): LogParameter[] {
@@ -33,6 +58,7 @@ function capacities(medium: TapeMedium | undefined): { total: number; used: numb
 }
 
 function sequentialAccess(drive: TapeDrive): LogPage {
+  const p = SEQUENTIAL_ACCESS;
   return {
     page: 0x0c,
     name: 'Sequential-Access Device',
@@ -40,13 +66,13 @@ function sequentialAccess(drive: TapeDrive): LogPage {
       const c = capacities(drive.bay.medium);
       // No compression: bytes received are the bytes written, bytes read are the bytes sent.
       return forControl(pc, [
-        param(0x0000, number(drive.counters.written, 8)),
-        param(0x0001, number(drive.counters.written, 8)),
-        param(0x0002, number(drive.counters.read, 8)),
-        param(0x0003, number(drive.counters.read, 8)),
-        param(0x0004, number(c.used, 4)),
-        param(0x0005, number(c.total - c.earlyWarning, 4)),
-        param(0x0006, number(c.earlyWarning, 4)),
+        logParameter(p.dataBytesReceived, drive.counters.written),
+        logParameter(p.dataBytesWritten, drive.counters.written),
+        logParameter(p.dataBytesRead, drive.counters.read),
+        logParameter(p.dataBytesSent, drive.counters.read),
+        logParameter(p.capacityToEndOfData, c.used),
+        logParameter(p.capacityToEarlyWarning, c.total - c.earlyWarning),
+        logParameter(p.capacityFromEarlyWarningToEnd, c.earlyWarning),
       ]);
     },
     reset() {
@@ -56,12 +82,16 @@ function sequentialAccess(drive: TapeDrive): LogPage {
   };
 }
 
-/** A list of one partition record: length, reserved, partition number 0, value. */
+/** A partition record of a Volume Statistics list (SSC-4): its length, partition 0, a 4-byte value. */
+const partitionRecordFields = new PageLayout(4, { recordLength: bytesOf(0), partitionNumber: bytesOf(2, 2) });
+
+/** The list of the one partition's record. */
 function partitionList(value: number): Buffer {
-  return Buffer.concat([Buffer.from([7, 0, 0, 0]), number(value, 4)]);
+  return Buffer.concat([partitionRecordFields.encode({ recordLength: 7, partitionNumber: 0 }), countBytes(value, 4)]);
 }
 
 function volumeStatistics(drive: TapeDrive): LogPage {
+  const p = VOLUME_STATISTICS;
   return {
     page: 0x17,
     name: 'Volume Statistics',
@@ -69,17 +99,17 @@ function volumeStatistics(drive: TapeDrive): LogPage {
       const medium = drive.bay.medium;
       const c = capacities(medium);
       return forControl(pc, [
-        param(0x0000, Buffer.from([medium ? 1 : 0]), BINARY), // PAGE VALID
-        param(0x000e, number(drive.thisLoad.written / MIB, 4), BINARY),
-        param(0x000f, number(drive.thisLoad.read / MIB, 4), BINARY),
-        param(0x0016, number(c.total, 4), BINARY),
-        param(0x0017, number(c.used, 4), BINARY),
-        param(0x0042, asciiField(medium?.barcode ?? '', 32), ASCII),
-        param(0x0080, Buffer.from([medium?.writeProtected ? 1 : 0]), BINARY),
-        param(0x0081, Buffer.from([medium?.worm ? 1 : 0]), BINARY),
-        param(0x0202, partitionList(c.total), BINARY),
-        param(0x0203, partitionList(c.used), BINARY),
-        param(0x0204, partitionList(c.total - c.used - c.earlyWarning), BINARY),
+        logParameter(p.pageValid, medium ? 1 : 0),
+        logParameter(p.lastMountMegabytesWritten, drive.thisLoad.written / MIB),
+        logParameter(p.lastMountMegabytesRead, drive.thisLoad.read / MIB),
+        logParameter(p.totalNativeCapacity, c.total),
+        logParameter(p.totalUsedNativeCapacity, c.used),
+        logParameter(p.volumeBarcode, medium?.barcode ?? ''),
+        logParameter(p.writeProtect, medium?.writeProtected ? 1 : 0),
+        logParameter(p.worm, medium?.worm ? 1 : 0),
+        logParameter(p.partitionsNativeCapacity, partitionList(c.total)),
+        logParameter(p.partitionsUsedNativeCapacity, partitionList(c.used)),
+        logParameter(p.partitionsRemainingToEarlyWarning, partitionList(c.total - c.used - c.earlyWarning)),
       ]);
     },
   };
@@ -91,7 +121,7 @@ function tapeAlert(drive: TapeDrive): LogPage {
     page: 0x2e,
     name: 'TapeAlert',
     parameters(pc) {
-      const flags = Array.from({ length: 64 }, (_, i) => param(i + 1, Buffer.from([pc === 1 && drive.tapeAlerts.has(i + 1) ? 1 : 0]), BINARY));
+      const flags = Array.from({ length: TAPE_ALERT_FLAGS }, (_, i) => logParameter(tapeAlertFlag(i + 1), pc === 1 && drive.tapeAlerts.has(i + 1) ? 1 : 0));
       if (pc === 1) drive.tapeAlerts.clear();
       return flags;
     },
@@ -101,16 +131,17 @@ function tapeAlert(drive: TapeDrive): LogPage {
 
 /** Tape Capacity (31h): main partition remaining and maximum; no alternate partition. */
 function tapeCapacity(drive: TapeDrive): LogPage {
+  const p = TAPE_CAPACITY;
   return {
     page: 0x31,
     name: 'Tape Capacity',
     parameters(pc) {
       const c = capacities(drive.bay.medium);
       return forControl(pc, [
-        param(0x0001, number(c.total - c.used, 4)),
-        param(0x0002, number(0, 4)),
-        param(0x0003, number(c.total, 4)),
-        param(0x0004, number(0, 4)),
+        logParameter(p.mainPartitionRemaining, c.total - c.used),
+        logParameter(p.alternatePartitionRemaining, 0),
+        logParameter(p.mainPartitionMaximum, c.total),
+        logParameter(p.alternatePartitionMaximum, 0),
       ]);
     },
   };

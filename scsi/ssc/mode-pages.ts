@@ -2,9 +2,9 @@
 // and medium type, the block descriptor (density, block length: 0 = variable),
 // and pages 0Fh, 10h, 10h/01h, 11h and IBM's vendor page 25h. Control (0Ah)
 // and Informational Exceptions (1Ch) come from SPC.
-import type { CommandContext } from '../command-table.ts';
 import type { ModePage, ModeParameterHooks } from '../mode-pages.ts';
-import { Asc, invalidFieldInParameterList } from '../sense.ts';
+import { bitsOf, bytesOf, flag, PageLayout } from '../page-layout.ts';
+import { invalidFieldInParameterList } from '../sense.ts';
 import { knownDensity, mediumType, writableDensity } from './density.ts';
 import type { TapeDrive } from './state.ts';
 
@@ -15,11 +15,6 @@ function deviceSpecificParameter(drive: TapeDrive): number {
   const medium = drive.bay.medium;
   const wp = medium && (medium.writeProtected || !writableDensity(medium.densityCode)) ? WP : 0;
   return wp | (drive.bufferedMode << 4);
-}
-
-/** Where the header and block descriptors of a MODE SELECT parameter list start. */
-function headerLayout(ctx: CommandContext): { deviceSpecific: number; descriptors: number } {
-  return ctx.cdb[0] === 0x55 ? { deviceSpecific: 3, descriptors: 8 } : { deviceSpecific: 2, descriptors: 4 };
 }
 
 export function modeParameters(drive: TapeDrive): ModeParameterHooks {
@@ -34,14 +29,13 @@ export function modeParameters(drive: TapeDrive): ModeParameterHooks {
       d.writeUIntBE(drive.blockLength, 5, 3);
       return [d];
     },
-    select({ deviceSpecificParameter: dsp, blockDescriptors, long }, ctx) {
-      const at = headerLayout(ctx);
+    select({ deviceSpecificParameter: dsp, blockDescriptors, long }, at) {
       const buffered = (dsp >> 4) & 0x07;
-      if (buffered > 1) throw invalidFieldInParameterList(at.deviceSpecific, 6);
-      if (dsp & 0x0f) throw invalidFieldInParameterList(at.deviceSpecific, 3); // SPEED: default only
+      if (buffered > 1) throw invalidFieldInParameterList(at.deviceSpecificParameter, 6);
+      if (dsp & 0x0f) throw invalidFieldInParameterList(at.deviceSpecificParameter, 3); // SPEED: default only
       let blockLength = drive.blockLength;
       blockDescriptors.forEach((d, i) => {
-        const offset = at.descriptors + i * d.length;
+        const offset = at.blockDescriptors + i * d.length;
         if (long) throw invalidFieldInParameterList(offset);
         if (d[0] !== 0 && d[0] !== NO_DENSITY_CHANGE && !knownDensity(d[0]!)) throw invalidFieldInParameterList(offset);
         if (d.readUIntBE(1, 3) !== 0) throw invalidFieldInParameterList(offset + 1);
@@ -52,73 +46,139 @@ export function modeParameters(drive: TapeDrive): ModeParameterHooks {
       const changed = buffered !== drive.bufferedMode || blockLength !== drive.blockLength;
       drive.bufferedMode = buffered;
       drive.blockLength = blockLength;
-      if (changed) ctx.lu.unitAttentions.establishAll(Asc.MODE_PARAMETERS_CHANGED, ctx.nexus.key);
+      return changed;
     },
   };
 }
 
-const DCE = 0x80;
+/** Data Compression (0Fh, SSC-4 8.3.2); offsets of the page body, after its 2-byte header. */
+const dataCompressionFields = new PageLayout(14, {
+  dataCompressionEnable: flag(0, 7),
+  dataCompressionCapable: flag(0, 6),
+  dataDecompressionEnable: flag(1, 7),
+  compressionAlgorithm: bytesOf(2, 4),
+  decompressionAlgorithm: bytesOf(6, 4),
+});
 
-/** Data Compression (0Fh): DCC=1, DCE changeable; the algorithm is the drive's default. */
+/** Compression on and changeable; algorithm 1, the drive's default. */
 const dataCompression: ModePage = {
   page: 0x0f,
   name: 'Data Compression',
-  defaults: [DCE | 0x40, 0x80, 0, 0, 0, 0x01, 0, 0, 0, 0x01, 0, 0, 0, 0],
-  changeable: [DCE, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+  defaults: dataCompressionFields.encode({
+    dataCompressionEnable: true,
+    dataCompressionCapable: true,
+    dataDecompressionEnable: true,
+    compressionAlgorithm: 1,
+    decompressionAlgorithm: 1,
+  }),
+  changeable: dataCompressionFields.mask('dataCompressionEnable'),
 };
 
-/** Body offset of SELECT DATA COMPRESSION ALGORITHM (byte 14 of the page). */
-const SDCA = 12;
+/** Device Configuration (10h, SSC-4 8.3.3). */
+const deviceConfigurationFields = new PageLayout(14, {
+  writeDelayTime: bytesOf(4, 2),
+  logicalObjectIdentifiersSupported: flag(6, 6),
+  endOfDataGeneration: flag(8, 4),
+  synchronizeAtEarlyWarning: flag(8, 3),
+  selectDataCompressionAlgorithm: bytesOf(12),
+  rewindOnReset: bitsOf(13, 4, 3),
+});
+
+/** REWIND ON RESET 10b: a logical unit reset keeps the position. */
+const KEEP_POSITION_ON_RESET = 0b10;
 
 /**
- * Device Configuration (10h): LOIS (logical object identifiers), EEG and SEW
- * (end-of-data generated, sync at early warning), write delay 0 (buffered data
- * waits for a sync point), REWIND ON RESET 10b (a reset keeps the position).
+ * Logical object identifiers, end-of-data generated, sync at early warning,
+ * write delay 0 (buffered data waits for a sync point), a reset keeps the
+ * position; the compression algorithm may be selected.
  */
 const deviceConfiguration: ModePage = {
   page: 0x10,
   name: 'Device Configuration',
-  defaults: [0, 0, 0, 0, 0, 0, 0x40, 0, 0x18, 0, 0, 0, 0x01, 0x10],
-  changeable: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0],
+  defaults: deviceConfigurationFields.encode({
+    writeDelayTime: 0,
+    logicalObjectIdentifiersSupported: true,
+    endOfDataGeneration: true,
+    synchronizeAtEarlyWarning: true,
+    selectDataCompressionAlgorithm: 1,
+    rewindOnReset: KEEP_POSITION_ON_RESET,
+  }),
+  changeable: deviceConfigurationFields.mask('selectDataCompressionAlgorithm'),
   select(value, offset) {
-    if (value[SDCA]! > 1) throw invalidFieldInParameterList(offset + SDCA);
+    if (deviceConfigurationFields.get(value, 'selectDataCompressionAlgorithm') > 1) {
+      throw invalidFieldInParameterList(offset + deviceConfigurationFields.fields.selectDataCompressionAlgorithm.byte);
+    }
   },
 };
 
-/** Device Configuration Extension (10h/01h): overwrite allowed, short erase writes EOD, no PEWS. */
+/** Device Configuration Extension (10h/01h, SSC-4 8.3.4); offsets after its 4-byte header. */
+const deviceConfigurationExtensionFields = new PageLayout(28, {
+  writeMode: bitsOf(1, 7, 4),
+  shortEraseMode: bitsOf(1, 1, 0),
+  programmableEarlyWarningSize: bytesOf(2, 2),
+});
+
+/** SHORT ERASE MODE 10b: an ERASE with LONG=0 writes end-of-data. */
+const ERASE_WRITES_EOD = 0b10;
+
+/** Overwrite allowed (WRITE MODE 0), a short erase writes end-of-data, no programmable early warning. */
 const deviceConfigurationExtension: ModePage = {
   page: 0x10,
   subpage: 0x01,
   name: 'Device Configuration Extension',
-  defaults: [0, 0x02, ...new Array<number>(26).fill(0)],
+  defaults: deviceConfigurationExtensionFields.encode({ writeMode: 0, shortEraseMode: ERASE_WRITES_EOD, programmableEarlyWarningSize: 0 }),
 };
 
-const PSUM_UNITS = 0x18;
+/** Medium Partition (11h, SSC-4 8.3.5), with the size of the one partition. */
+const mediumPartitionFields = new PageLayout(8, {
+  maximumAdditionalPartitions: bytesOf(0),
+  additionalPartitionsDefined: bytesOf(1),
+  partitionSizeUnitOfMeasure: bitsOf(2, 4, 3),
+  mediumFormatRecognition: bytesOf(3),
+  partitionUnits: bitsOf(4, 3, 0),
+  partitionSize: bytesOf(6, 2),
+});
 
-/** Medium Partition (11h): one partition, its size in 10^PARTITION UNITS bytes. */
+/** PSUM 11b: sizes in units of 10^PARTITION UNITS bytes. */
+const PSUM_POWERS_OF_TEN = 0b11;
+/** MEDIUM FORMAT RECOGNITION 03h: the drive recognizes both format and partitions. */
+const FORMAT_AND_PARTITION_RECOGNITION = 0x03;
+
+/** One partition, its size in 10^PARTITION UNITS bytes. */
 function mediumPartition(drive: TapeDrive): ModePage {
   return {
     page: 0x11,
     name: 'Medium Partition',
-    defaults: [0, 0, PSUM_UNITS, 0x03, 0, 0, 0, 0],
+    defaults: mediumPartitionFields.encode({
+      maximumAdditionalPartitions: 0,
+      additionalPartitionsDefined: 0,
+      partitionSizeUnitOfMeasure: PSUM_POWERS_OF_TEN,
+      mediumFormatRecognition: FORMAT_AND_PARTITION_RECOGNITION,
+    }),
     current(stored) {
       const medium = drive.bay.medium;
       if (!medium) return stored;
       const total = medium.capacity().totalBytes;
       let units = 0;
       while (Math.floor(total / 10 ** units) > 0xfffe) units++;
-      stored[4] = units;
-      stored.writeUInt16BE(Math.floor(total / 10 ** units), 6);
+      mediumPartitionFields.set(stored, 'partitionUnits', units);
+      mediumPartitionFields.set(stored, 'partitionSize', Math.floor(total / 10 ** units));
       return stored;
     },
   };
 }
 
-/** IBM LTO vendor page 25h, which IBM's Windows driver reads: LEOP and early warning reporting on. */
+/** IBM LTO vendor page 25h (as mhvtl gives it to IBM's Windows driver, which wants it): 30 bytes. */
+const ibmVendor25hFields = new PageLayout(30, {
+  logicalEndOfPartition: bytesOf(3),
+  earlyWarning: bytesOf(4),
+});
+
+/** LEOP (to use the medium's whole capacity) and early warning reporting on. */
 const ibmVendor25h: ModePage = {
   page: 0x25,
   name: 'IBM Vendor Specific (25h)',
-  defaults: [0, 0, 0, 0x01, 0x01, ...new Array<number>(25).fill(0)],
+  defaults: ibmVendor25hFields.encode({ logicalEndOfPartition: 1, earlyWarning: 1 }),
 };
 
 export function tapeModePages(drive: TapeDrive): ModePage[] {

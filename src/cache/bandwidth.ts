@@ -3,7 +3,7 @@
 // rate applies (undefined = unlimited). Bodies are paced as streams of small
 // chunks so that the limit holds within a request, not only on average.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { UploadShaper } from '../cloud/object-store.ts';
+import type { UploadShaper } from '../cloud/object-backend.ts';
 
 export interface BandwidthInterval {
   /** 0 = Sunday … 6 = Saturday. */

@@ -3,7 +3,7 @@
 // (evicted, or never fetched); a dirty extent always holds all its blocks.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { decodeCrcs, encodeCrcs } from '../cloud/checksum.ts';
+import { decodeCrcs, encodeCrcs } from '../crc32c/block-checksums.ts';
 
 export const BLOCK = 256 * 1024;
 
@@ -17,6 +17,8 @@ export interface ExtentRecord {
   crcs: string;
   /** One '0'/'1' per block; absent when every block is present. */
   present?: string;
+  /** User metadata that goes to the cloud with the object; absent when there is none. */
+  metadata?: Record<string, string>;
 }
 
 export class Extent {
@@ -24,6 +26,9 @@ export class Extent {
   state: ExtentState = 'clean';
   crcs: number[] = [];
   present: boolean[] = [];
+  metadata: Record<string, string> = {};
+  /** When the cloud last changed the object, if learnt from it (not kept across restarts). */
+  cloudModified: Date | undefined;
   /** Bumped by every write; an upload marks clean only the generation it read. */
   gen = 0;
   /** Generation last recorded durably by sync(). */
@@ -45,12 +50,19 @@ export class Extent {
     const blocks = blockCount(record.size);
     if (extent.crcs.length !== blocks) throw new Error(`cache record of ${key}: ${extent.crcs.length} checksums for ${blocks} blocks`);
     extent.present = record.present === undefined ? new Array(blocks).fill(true) : [...record.present].map((c) => c === '1');
+    extent.metadata = record.metadata ?? {};
     return extent;
   }
 
   toRecord(state: ExtentState = this.state): ExtentRecord {
     const all = this.present.every(Boolean);
-    return { size: this.size, state, crcs: encodeCrcs(this.crcs), present: all ? undefined : this.present.map((p) => (p ? '1' : '0')).join('') };
+    return {
+      size: this.size,
+      state,
+      crcs: encodeCrcs(this.crcs),
+      present: all ? undefined : this.present.map((p) => (p ? '1' : '0')).join(''),
+      metadata: Object.keys(this.metadata).length > 0 ? this.metadata : undefined,
+    };
   }
 
   get dirty(): boolean {

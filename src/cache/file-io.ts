@@ -1,6 +1,6 @@
 // Whole reads and writes at a position of an extent file: the system may move
 // fewer bytes than asked, so each loops until all of them have moved.
-import type { FileHandle } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 
 /** The file ends before the bytes asked for. */
 export class ShortReadError extends Error {
@@ -23,5 +23,21 @@ export async function writeFully(handle: FileHandle, pieces: readonly Uint8Array
     at += bytesWritten;
     while (rest.length > 0 && bytesWritten >= rest[0]!.length) bytesWritten -= rest.shift()!.length;
     if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
+  }
+}
+
+/** fdatasync of the file or folder at `path`; nothing if it is gone (deleted since). */
+export async function fsyncPath(path: string, flags: string): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, flags);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
   }
 }

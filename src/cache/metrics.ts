@@ -2,7 +2,7 @@
 // where AWS has one. Gauges are computed from the engine's state when scraped.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RetryCause } from '../cloud/retry.ts';
-import type { StoreObserver } from '../cloud/object-store.ts';
+import type { StoreObserver } from '../cloud/object-backend.ts';
 
 export interface EngineStats {
   cacheBytes: number;

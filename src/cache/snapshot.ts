@@ -4,7 +4,7 @@
 // never sent under checksums that do not describe them.
 import { open } from 'node:fs/promises';
 import { crc32c } from '../crc32c/crc32c.ts';
-import type { PutSource } from '../cloud/object-store.ts';
+import type { PutSource } from '../cloud/object-backend.ts';
 import { BLOCK, type Extent } from './extent.ts';
 import { readFully, ShortReadError } from './file-io.ts';
 
@@ -24,6 +24,8 @@ export class SnapshotChangedError extends Error {
 export interface Snapshot extends PutSource {
   /** The extent's generation at that moment. */
   readonly gen: number;
+  /** Its user metadata at that moment. */
+  readonly metadata: Readonly<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -34,10 +36,11 @@ export async function snapshot(extent: Extent): Promise<Snapshot> {
   const crcs = extent.crcs.slice();
   return {
     gen,
+    metadata: { ...extent.metadata },
     size,
     checksums: { blockSize: BLOCK, crcs },
-    async read(offset, length) {
-      const data = Buffer.allocUnsafe(length);
+    async read(offset, length, into) {
+      const data = into.subarray(0, length);
       try {
         await readFully(handle, data, offset);
       } catch (error) {

@@ -21,9 +21,23 @@ import {
   AbortMultipartUploadCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
+import { BufferPool } from '../buffers/buffer-pool.ts';
 import { crc32c } from '../crc32c/crc32c.ts';
-import { blockCrcs, crcBase64, decodeCrcs, encodeCrcs, regroup, type BlockChecksums } from './checksum.ts';
-import { ChecksumMismatchError, defaultRetryPolicy, withRetry, type RetryCause, type RetryPolicy } from './retry.ts';
+import { blockCrcs, crcBase64, decodeCrcs, encodeCrcs, regroup, type BlockChecksums } from '../crc32c/block-checksums.ts';
+import {
+  DELETE_MANY_MAX,
+  ObjectNotFoundError,
+  StoreUnavailableError,
+  UnverifiableObjectError,
+  type BackendHooks,
+  type GetOptions,
+  type ObjectBackend,
+  type ObjectInfo,
+  type ObjectMetadata,
+  type PutOptions,
+  type PutSource,
+} from './object-backend.ts';
+import { ChecksumMismatchError, defaultRetryPolicy, retryCause, withRetry, type RetryPolicy } from './retry.ts';
 
 const MiB = 1024 * 1024;
 /** Blocks of our metadata checksum: at least 1 MiB, at most 256 of them (S3 metadata holds 2 KiB). */
@@ -36,9 +50,16 @@ const MAX_PARTS = 10_000;
 const MIN_PART = 5 * MiB;
 /** Request bodies are read from their source this much at a time, as the socket takes them. */
 const PIECE = MiB;
-/** S3's limit of keys in one DeleteObjects request. */
-export const DELETE_MANY_MAX = 1000;
-
+/**
+ * Buffers a request body's pieces cycle through. A body is piped into the
+ * request: a piece of 1 MiB fills the socket's write queue past its high-water
+ * mark, so the pipe waits for 'drain' (the queue written out) before the next
+ * piece flows, and the body stream holds at most one piece read ahead. So at
+ * most three pieces are alive at once, and a fourth buffer is never one the
+ * socket still reads. Reusing them spares a fresh megabyte per piece: its page
+ * faults and the collector's work were most of an upload's CPU.
+ */
+const BODY_RING = 4;
 export interface S3Settings {
   /** Absent for AWS itself; an http(s) URL for anything else. */
   endpoint?: string;
@@ -65,51 +86,6 @@ export interface S3Settings {
   retry?: Partial<RetryPolicy>;
 }
 
-/** Told about traffic and retries; the engine's metrics implement it. */
-export interface StoreObserver {
-  retried?(cause: RetryCause, operation: string): void;
-  uploaded?(bytes: number): void;
-  downloaded?(bytes: number): void;
-}
-
-/** Paces the pieces of request bodies to a bandwidth limit; absent means full speed. */
-export interface UploadShaper {
-  shape(pieces: AsyncIterable<Buffer>): AsyncIterable<Buffer>;
-}
-
-/**
- * Where an upload reads its bytes, a piece (at most 1 MiB, aligned to 1 MiB) at
- * a time as they are sent, and again on a retry. `read` must return the bytes
- * `checksums` describe, or throw: the store sends those checksums without
- * another pass over the bytes. `checksums.blockSize` must divide 1 MiB.
- */
-export interface PutSource {
-  readonly size: number;
-  readonly checksums: BlockChecksums;
-  read(offset: number, length: number): Promise<Buffer>;
-}
-
-export interface ObjectInfo {
-  key: string;
-  size: number;
-  etag?: string;
-}
-
-export class ObjectNotFoundError extends Error {
-  override readonly name = 'ObjectNotFoundError';
-  constructor(readonly key: string) {
-    super(`object ${key} does not exist`);
-  }
-}
-
-/** An object without our checksum metadata: its bytes cannot be verified, so they are not served. */
-export class UnverifiableObjectError extends Error {
-  override readonly name = 'UnverifiableObjectError';
-  constructor(readonly key: string) {
-    super(`object ${key} has no ${META_CRCS} metadata; refusing to serve unverified bytes`);
-  }
-}
-
 export function metadataBlockSize(size: number): number {
   return Math.max(MIN_BLOCK, Math.ceil(size / MAX_BLOCKS / MiB) * MiB);
 }
@@ -118,8 +94,10 @@ export function partSizeFor(size: number, minPartSize: number): number {
   return Math.ceil(Math.max(minPartSize, MIN_PART, size / MAX_PARTS) / MiB) * MiB;
 }
 
-export class ObjectStore {
+export class ObjectStore implements ObjectBackend {
   readonly bucket: string;
+  readonly location: string;
+  readonly idleTimeoutMs: number;
   private readonly client: S3Client;
   private readonly prefix: string;
   private readonly retry: RetryPolicy;
@@ -127,14 +105,15 @@ export class ObjectStore {
   readonly multipartThreshold: number;
   private readonly minPartSize: number;
   private readonly partConcurrency: number;
-  private readonly idleTimeoutMs: number;
+  private readonly observer: NonNullable<BackendHooks['observer']>;
+  private readonly bodyBuffers = new BufferPool();
+  private readonly shaper: BackendHooks['shaper'];
 
-  constructor(
-    settings: S3Settings,
-    private readonly observer: StoreObserver = {},
-    private readonly shaper?: UploadShaper,
-  ) {
+  constructor(settings: S3Settings, hooks: BackendHooks = {}) {
+    this.observer = hooks.observer ?? {};
+    this.shaper = hooks.shaper;
     this.bucket = settings.bucket;
+    this.location = `${settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`}, bucket ${settings.bucket}`;
     this.prefix = settings.prefix ?? '';
     this.retry = { ...defaultRetryPolicy, ...settings.retry };
     this.s3Checksums = settings.s3Checksums ?? true;
@@ -185,18 +164,18 @@ export class ObjectStore {
    * it. The body streams from its source piece by piece, so an upload holds
    * a few MiB of it at most, whatever its size.
    */
-  async put(key: string, body: Buffer | PutSource): Promise<void> {
+  async put(key: string, body: Buffer | PutSource, options: PutOptions = {}): Promise<void> {
     const source = Buffer.isBuffer(body) ? bufferSource(body) : body;
     if (MiB % source.checksums.blockSize !== 0 || source.checksums.crcs.length !== Math.ceil(source.size / source.checksums.blockSize)) {
       throw new RangeError(`checksums of ${key} do not cover its ${source.size} bytes in blocks dividing 1 MiB`);
     }
-    if (source.size <= this.multipartThreshold) return this.putSingle(key, source);
-    return this.putMultipart(key, source);
+    const blockSize = metadataBlockSize(source.size);
+    const metadata = { ...userMetadata(options.metadata), [META_BLOCK]: String(blockSize), [META_CRCS]: encodeCrcs(regroup(source.checksums, source.size, blockSize)!) };
+    if (source.size <= this.multipartThreshold) return this.putSingle(key, source, metadata);
+    return this.putMultipart(key, source, metadata);
   }
 
-  private async putSingle(key: string, source: PutSource): Promise<void> {
-    const blockSize = metadataBlockSize(source.size);
-    const metadata = { [META_BLOCK]: String(blockSize), [META_CRCS]: encodeCrcs(regroup(source.checksums, source.size, blockSize)!) };
+  private async putSingle(key: string, source: PutSource, metadata: Record<string, string>): Promise<void> {
     await this.attempt('put', () =>
       this.sendBody(source, 0, source.size, (Body, abortSignal) =>
         this.client.send(
@@ -215,15 +194,14 @@ export class ObjectStore {
     this.observer.uploaded?.(source.size);
   }
 
-  private async putMultipart(key: string, source: PutSource): Promise<void> {
-    const blockSize = metadataBlockSize(source.size);
+  private async putMultipart(key: string, source: PutSource, metadata: Record<string, string>): Promise<void> {
     const Key = this.prefix + key;
     const created = await this.attempt('create-multipart', () =>
       this.client.send(
         new CreateMultipartUploadCommand({
           Bucket: this.bucket,
           Key,
-          Metadata: { [META_BLOCK]: String(blockSize), [META_CRCS]: encodeCrcs(regroup(source.checksums, source.size, blockSize)!) },
+          Metadata: metadata,
           ChecksumAlgorithm: this.s3Checksums ? 'CRC32C' : undefined,
         }),
       ),
@@ -276,7 +254,8 @@ export class ObjectStore {
    */
   private async sendBody<T>(source: PutSource, offset: number, length: number, send: (body: Readable, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
-    const read = pieces(source, offset, length);
+    const ring: Buffer[] = [];
+    const read = pieces(source, offset, length, (i) => (ring[i % BODY_RING] ??= this.bodyBuffers.take(PIECE)));
     const body = Readable.from(this.shaper ? this.shaper.shape(read) : read, { objectMode: false });
     body.once('error', (error) => controller.abort(error));
     try {
@@ -285,26 +264,30 @@ export class ObjectStore {
       throw controller.signal.aborted ? (controller.signal.reason as unknown) : error;
     } finally {
       body.destroy();
+      // The request is over: nothing of it is written to a socket any more.
+      for (const buffer of ring) this.bodyBuffers.give(buffer);
     }
   }
 
   /**
    * Reads `length` bytes at `offset` (the whole object when no range is given),
-   * verified block by block against the object's checksum metadata.
+   * verified block by block against the object's checksum metadata (or, with
+   * `allowUnverified`, served as the transport delivered it when it has none).
    * `sizeHint`, when the caller knows the object's size, saves a second request.
    */
-  async get(key: string, range?: { offset: number; length: number; sizeHint?: number }): Promise<{ data: Buffer; size: number }> {
+  async get(key: string, range?: { offset: number; length: number }, options: GetOptions = {}): Promise<{ data: Buffer; size: number }> {
+    const allowUnverified = options.allowUnverified ?? false;
     return this.attempt('get', async () => {
       if (!range) {
-        const whole = await this.fetch(key, undefined);
+        const whole = await this.fetch(key, undefined, allowUnverified);
         return { data: whole.body ?? Buffer.alloc(0), size: whole.size };
       }
       if (range.length === 0) return { data: Buffer.alloc(0), size: (await this.headOrThrow(key)).size };
-      let block = metadataBlockSize(range.sizeHint ?? 0);
+      let block = metadataBlockSize(options.sizeHint ?? 0);
       for (;;) {
         const start = Math.floor(range.offset / block) * block;
         const end = Math.ceil((range.offset + range.length) / block) * block;
-        const got = await this.fetch(key, { start, end });
+        const got = await this.fetch(key, { start, end }, allowUnverified);
         if (!got.body) {
           if (got.blockSize === block) throw new Error(`object ${key}: cannot align a read to its ${block}-byte blocks`);
           block = got.blockSize;
@@ -319,7 +302,7 @@ export class ObjectStore {
   }
 
   /** One GET, its body collected to its announced length and checked against our metadata. */
-  private async fetch(key: string, range: { start: number; end: number } | undefined) {
+  private async fetch(key: string, range: { start: number; end: number } | undefined, allowUnverified: boolean) {
     const res = await this.client.send(
       new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined }),
     ).catch((error: unknown) => {
@@ -330,6 +313,9 @@ export class ObjectStore {
     const length = res.ContentLength ?? -1;
     const size = range ? totalFromContentRange(res.ContentRange) : length;
     if (crcText === undefined || !Number.isSafeInteger(blockSize) || blockSize <= 0) {
+      if (allowUnverified && Number.isSafeInteger(size) && length >= 0) {
+        return { body: await collect(res.Body as Readable, length, this.idleTimeoutMs, (n) => this.observer.downloaded?.(n)), size, blockSize: undefined };
+      }
       (res.Body as Readable | undefined)?.destroy();
       throw new UnverifiableObjectError(key);
     }
@@ -374,19 +360,40 @@ export class ObjectStore {
         throw notFound(error, key);
       }),
     );
-    return { key, size: res.ContentLength ?? 0, etag: res.ETag };
+    return {
+      key,
+      size: res.ContentLength ?? 0,
+      ...(res.ETag ? { etag: res.ETag } : {}),
+      metadata: userMetadata(res.Metadata),
+      ...(res.LastModified ? { lastModified: res.LastModified } : {}),
+    };
   }
 
-  /** Objects under `prefix` (relative to the configured key prefix), in key order. */
-  async *list(prefix = ''): AsyncGenerator<ObjectInfo> {
+  /**
+   * Objects under `prefix` (relative to the configured key prefix), in key order;
+   * with a delimiter, the keys that share what comes before it come once, as a prefix.
+   */
+  async *list(prefix = '', options: { delimiter?: string; startAfter?: string } = {}): AsyncGenerator<ObjectInfo> {
     let token: string | undefined;
     do {
       const page = await this.attempt('list', () =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token })),
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.prefix + prefix,
+            ContinuationToken: token,
+            ...(options.delimiter ? { Delimiter: options.delimiter } : {}),
+            ...(options.startAfter !== undefined && !token ? { StartAfter: this.prefix + options.startAfter } : {}),
+          }),
+        ),
       );
+      const entries: ObjectInfo[] = [];
       for (const o of page.Contents ?? []) {
-        if (o.Key !== undefined) yield { key: o.Key.slice(this.prefix.length), size: o.Size ?? 0, etag: o.ETag };
+        if (o.Key !== undefined) entries.push({ key: o.Key.slice(this.prefix.length), size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag } : {}), ...(o.LastModified ? { lastModified: o.LastModified } : {}) });
       }
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix !== undefined) entries.push({ key: p.Prefix.slice(this.prefix.length), size: 0, commonPrefix: true });
+      entries.sort((a, b) => compareKeys(a.key, b.key));
+      yield* entries;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   }
@@ -415,14 +422,27 @@ export class ObjectStore {
     return failed;
   }
 
-  /** Server-side copy (up to S3's 5 GiB single-copy limit); the checksum metadata travels with it. */
-  async copy(fromKey: string, toKey: string): Promise<void> {
+  /**
+   * Server-side copy (up to S3's 5 GiB single-copy limit); the checksum metadata
+   * travels with it. `metadata` replaces the user metadata, ours kept.
+   */
+  async copy(fromKey: string, toKey: string, options: { metadata?: ObjectMetadata } = {}): Promise<void> {
+    let replaced: Record<string, string> | undefined;
+    if (options.metadata) {
+      const res = await this.attempt('head', () =>
+        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + fromKey })).catch((error: unknown) => {
+          throw notFound(error, fromKey);
+        }),
+      );
+      replaced = { ...userMetadata(options.metadata), ...ownMetadata(res.Metadata) };
+    }
     await this.attempt('copy', () =>
       this.client.send(
         new CopyObjectCommand({
           Bucket: this.bucket,
           Key: this.prefix + toKey,
           CopySource: `${this.bucket}/${encodeURIComponent(this.prefix + fromKey).replace(/%2F/g, '/')}`,
+          ...(replaced ? { MetadataDirective: 'REPLACE', Metadata: replaced } : {}),
         }),
       ).catch((error: unknown) => {
         throw notFound(error, fromKey);
@@ -430,9 +450,35 @@ export class ObjectStore {
     );
   }
 
-  private attempt<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    return withRetry(run, this.retry, (cause) => this.observer.retried?.(cause, operation));
+  /** Runs a request with retries; a store that stays unreachable or failing through them all is reported as unavailable. */
+  private async attempt<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetry(run, this.retry, (cause) => this.observer.retried?.(cause, operation));
+    } catch (error) {
+      const cause = retryCause(error);
+      if (cause !== undefined && cause !== 'checksum') throw new StoreUnavailableError(this.location, operation, { cause: error });
+      throw error;
+    }
   }
+}
+
+/** The metadata a caller set: our own checksum entries left out. */
+function userMetadata(metadata: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(metadata ?? {})) if (name !== META_BLOCK && name !== META_CRCS) out[name] = value;
+  return out;
+}
+
+/** Our own checksum entries of an object's metadata. */
+function ownMetadata(metadata: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of [META_BLOCK, META_CRCS]) if (metadata?.[name] !== undefined) out[name] = metadata[name];
+  return out;
+}
+
+/** S3 lists keys in the order of their UTF-8 bytes, which is not JavaScript's UTF-16 order. */
+function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 
@@ -447,10 +493,11 @@ function totalFromContentRange(header: string | undefined): number {
   return match ? Number(match[1]) : NaN;
 }
 
-async function* pieces(source: PutSource, offset: number, length: number): AsyncGenerator<Buffer> {
-  for (let at = offset; at < offset + length; at += PIECE) {
+/** The body's pieces, the i-th read into `buffer(i)`. */
+async function* pieces(source: PutSource, offset: number, length: number, buffer: (i: number) => Buffer): AsyncGenerator<Buffer> {
+  for (let at = offset, i = 0; at < offset + length; at += PIECE, i++) {
     const want = Math.min(PIECE, offset + length - at);
-    const data = await source.read(at, want);
+    const data = await source.read(at, want, buffer(i));
     if (data.length !== want) throw new Error(`upload source gave ${data.length} bytes at ${at}, expected ${want}`);
     yield data;
   }

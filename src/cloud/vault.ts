@@ -23,7 +23,7 @@ import {
   UploadMultipartPartCommand,
   type GlacierJobDescription,
 } from '@aws-sdk/client-glacier';
-import type { StoreObserver } from './object-store.ts';
+import type { StoreObserver } from './object-backend.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, withRetry, type RetryPolicy } from './retry.ts';
 import { TREE_HASH_LEAF, TreeFold, TreeHasher, alignedRanges, combineTreeHashes, isTreeHashAligned, isValidPartSize, partSizeAtLeast, treeHash } from './tree-hash.ts';
 

@@ -1,8 +1,7 @@
 // The embedded default: everything on this machine, iSCSI on loopback, one
 // small sparse scratch disk so initiators see a LUN before the tape library.
 import { join } from 'node:path';
-import { defaultConnectionLimits } from '../iscsi/connection-caps.ts';
-import { DEFAULT_LOGIN_TIMEOUT_MS, defaultSessionLimits } from '../iscsi/target-definition.ts';
+import { DEFAULT_LOGIN_TIMEOUT_MS, defaultConnectionLimits, defaultSessionLimits } from './iscsi-limits.ts';
 import type { Tree } from './layer.ts';
 
 export function builtInDefaults(cwd: string): Tree {

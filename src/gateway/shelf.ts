@@ -1,7 +1,7 @@
 // The vault shelf as the gateway runs it: the built-in pools' vaults from the
-// configuration, and the shelf's jobs over the library, the cache engine and
-// Glacier.
-import type { CacheEngine } from '../cache/engine.ts';
+// configuration, and the shelf's jobs over the library, the cache engine's
+// tapes namespace and Glacier.
+import type { ExtentStore } from '../cache/extent-store.ts';
 import type { ArchiveBucket } from '../cloud/archive-bucket.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { GlacierConfig, ShelfConfig } from '../config/index.ts';
@@ -37,7 +37,8 @@ export function openShelf(options: {
   config: ShelfConfig;
   catalog: Catalog;
   tapeLibrary: Pick<TapeLibraryParts, 'library' | 'tapes'>;
-  engine: CacheEngine;
+  /** The engine's tapes namespace. */
+  tapeStore: ExtentStore;
   pools: PoolCatalog;
   glacier: GlacierConnection;
   /** The bucket storage-class pools archive to. */
@@ -49,7 +50,7 @@ export function openShelf(options: {
     tapes: options.tapeLibrary.tapes,
     pools: options.pools,
     library: options.tapeLibrary.library,
-    engine: options.engine,
+    tapeStore: options.tapeStore,
     vault: (name) => options.glacier.vault(name),
     ...(options.archiveBucket ? { archiveBucket: options.archiveBucket } : {}),
     defaultTier: options.config.retrievalTier,

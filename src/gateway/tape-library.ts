@@ -7,11 +7,11 @@ import type { DriveIdentity } from '../../scsi/smc/media-library.ts';
 import { createChangerUnit } from '../../scsi/smc/changer.ts';
 import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { ScsiTarget } from '../../scsi/target.ts';
-import type { CacheEngine } from '../cache/engine.ts';
+import type { ExtentStore } from '../cache/extent-store.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { IscsiConfig, LibraryConfig } from '../config/index.ts';
 import type { Logger } from '../log.ts';
-import { Cartridges } from '../tape/cartridges.ts';
+import { CartridgeLifecycle } from '../tape/cartridge-lifecycle.ts';
 import { Library } from '../tape/library.ts';
 import type { PoolCatalog } from '../tape/pools.ts';
 import { LibraryService, type DeviceAddress } from '../tape/library-service.ts';
@@ -26,7 +26,7 @@ export interface TapeLibraryParts {
   readonly library: Library;
   readonly service: LibraryService;
   readonly tapes: TapeCatalog;
-  readonly cartridges: Cartridges;
+  readonly cartridges: CartridgeLifecycle;
   readonly targets: readonly BuiltTarget[];
   /** Flushes and closes every loaded cartridge (unload without moving). */
   close(): Promise<void>;
@@ -38,7 +38,8 @@ export async function openTapeLibrary(options: {
   gatewayId: string;
   gatewayName: string;
   catalog: Catalog;
-  engine: CacheEngine;
+  /** The engine's tapes namespace. */
+  tapeStore: ExtentStore;
   pools: PoolCatalog;
   logger: Logger;
 }): Promise<TapeLibraryParts> {
@@ -46,7 +47,7 @@ export async function openTapeLibrary(options: {
   const log = logger.child({ component: 'tape-library' });
   const logFn = (message: string, fields: Record<string, unknown>) => log.error(fields, message);
   const tapes = new TapeCatalog(options.catalog);
-  const cartridges = new Cartridges(options.engine, tapes, config.segmentSize);
+  const cartridges = new CartridgeLifecycle(options.tapeStore, tapes, config.segmentSize);
 
   const driveNames = Array.from({ length: config.drives }, (_, i) => `tapedrive-${String(i + 1).padStart(2, '0')}`);
   const driveIdentities: DriveIdentity[] = driveNames.map((name) => ({ ...DRIVE_MODEL, serial: serialNumber(gatewayId, name, SERIAL_LENGTH) }));

@@ -4,16 +4,7 @@
 // over a cap is closed as soon as it is accepted. Reaching a cap is logged
 // once, and leaving it again with how many were turned away meanwhile.
 import type { Logger } from 'pino';
-
-export interface ConnectionLimits {
-  /** Connections open at once, from everyone. */
-  readonly total: number;
-  /** Connections open at once from one source address. */
-  readonly perAddress: number;
-}
-
-/** A backup server with ten drives and a changer needs 11; these leave room for many, far below a process's descriptors. */
-export const defaultConnectionLimits: ConnectionLimits = { total: 1024, perAddress: 64 };
+import type { ConnectionLimits } from './target-definition.ts';
 
 export class ConnectionCaps {
   private total = 0;

@@ -60,6 +60,19 @@ export const isImmediate = (bhs: Buffer): boolean => (bhs[0] & 0x40) !== 0;
 export const isFinal = (bhs: Buffer): boolean => (bhs[1] & 0x80) !== 0;
 export const dataSegmentLengthOf = (bhs: Buffer): number => bhs.readUIntBE(5, 3);
 export const totalAhsLengthOf = (bhs: Buffer): number => bhs[4] * 4;
+/** Initiator Task Tag: bytes 16-19 of every PDU an initiator sends. */
+export const initiatorTaskTagOf = (bhs: Buffer): number => bhs.readUInt32BE(16);
+
+// Fields the reader asks for before a PDU is decoded, to place its data segment.
+
+/** SCSI Command: the W bit (Data-Out follows). */
+export const isWriteCommand = (bhs: Buffer): boolean => (bhs[1] & 0x20) !== 0;
+/** SCSI Command: Expected Data Transfer Length. */
+export const expectedDataTransferLengthOf = (bhs: Buffer): number => bhs.readUInt32BE(20);
+/** Data-Out: Target Transfer Tag (FFFFFFFFh for unsolicited data). */
+export const targetTransferTagOf = (bhs: Buffer): number => bhs.readUInt32BE(20);
+/** Data-Out: Buffer Offset of the data segment in the command's data. */
+export const bufferOffsetOf = (bhs: Buffer): number => bhs.readUInt32BE(40);
 
 // ---- initiator → target ----------------------------------------------------
 
@@ -105,11 +118,11 @@ export function decodeScsiCommand(pdu: RawPdu): ScsiCommandPdu {
     immediate: isImmediate(bhs),
     final: (flags & 0x80) !== 0,
     read: (flags & 0x40) !== 0,
-    write: (flags & 0x20) !== 0,
+    write: isWriteCommand(bhs),
     attribute: flags & 0x07,
     lun: bhs.subarray(8, 16),
-    itt: bhs.readUInt32BE(16),
-    expectedDataTransferLength: bhs.readUInt32BE(20),
+    itt: initiatorTaskTagOf(bhs),
+    expectedDataTransferLength: expectedDataTransferLengthOf(bhs),
     cmdSN: bhs.readUInt32BE(24),
     expStatSN: bhs.readUInt32BE(28),
     cdb,
@@ -134,11 +147,11 @@ export function decodeDataOut(pdu: RawPdu): DataOutPdu {
   return {
     final: isFinal(bhs),
     lun: bhs.subarray(8, 16),
-    itt: bhs.readUInt32BE(16),
-    ttt: bhs.readUInt32BE(20),
+    itt: initiatorTaskTagOf(bhs),
+    ttt: targetTransferTagOf(bhs),
     expStatSN: bhs.readUInt32BE(28),
     dataSN: bhs.readUInt32BE(36),
-    bufferOffset: bhs.readUInt32BE(40),
+    bufferOffset: bufferOffsetOf(bhs),
     data: pdu.data,
   };
 }

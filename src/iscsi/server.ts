@@ -3,13 +3,13 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Connection, sourceAddress } from './connection.ts';
-import { ConnectionCaps, defaultConnectionLimits } from './connection-caps.ts';
+import { ConnectionCaps } from './connection-caps.ts';
 import { defaultLoginPacing, LoginGuard } from './login-guard.ts';
 import type { LoginContext } from './login.ts';
 import type { Session, SessionServices } from './session.ts';
 import { SessionRegistry } from './session-registry.ts';
 import { readIntoOneBuffer } from './socket-reads.ts';
-import { DEFAULT_LOGIN_TIMEOUT_MS, defaultSessionLimits, type IscsiServerOptions, type IscsiTargetDefinition, type TargetSessionLimits } from './target-definition.ts';
+import { DEFAULT_LOGIN_TIMEOUT_MS, defaultConnectionLimits, defaultSessionLimits, type IscsiServerOptions, type IscsiTargetDefinition, type TargetSessionLimits } from './target-definition.ts';
 
 /** What one read of a connection's socket can take: a 256 KiB Data-Out (tgt-tuned's segment size) in one system call. */
 const READ_BUFFER_BYTES = 256 * 1024 + 1024;

@@ -1,7 +1,10 @@
 // What the gateway tells the fabric about each iSCSI target it serves.
 import type { ScsiTargetPort } from '../../scsi/types.ts';
-import type { ConnectionLimits } from './connection-caps.ts';
+import type { ConnectionLimits, TargetSessionLimits } from '../config/iscsi-limits.ts';
 import type { LoginPacing } from './login-guard.ts';
+
+// The session and connection limits are the configuration's (below every feature); the fabric's modules read them here.
+export { DEFAULT_LOGIN_TIMEOUT_MS, defaultConnectionLimits, defaultSessionLimits, type ConnectionLimits, type TargetSessionLimits } from '../config/iscsi-limits.ts';
 
 export interface ChapCredentials {
   /** CHAP_N the initiator must present. */
@@ -28,42 +31,6 @@ export interface IscsiTargetDefinition {
   /** Initiator names allowed to log in and to see the target in SendTargets; absent = everyone. */
   readonly allowedInitiators?: readonly string[];
 }
-
-/** Values the target offers or accepts in login negotiation (RFC 7143 section 13). */
-export interface TargetSessionLimits {
-  maxRecvDataSegmentLength: number;
-  maxBurstLength: number;
-  firstBurstLength: number;
-  maxOutstandingR2T: number;
-  initialR2T: boolean;
-  immediateData: boolean;
-  /** Digests the target accepts, in order of preference. */
-  headerDigest: ReadonlyArray<'CRC32C' | 'None'>;
-  dataDigest: ReadonlyArray<'CRC32C' | 'None'>;
-  maxConnections: number;
-  defaultTime2Wait: number;
-  defaultTime2Retain: number;
-  /** Most commands queued per session (MaxCmdSN - ExpCmdSN + 1). */
-  commandWindow: number;
-}
-
-export const defaultSessionLimits: TargetSessionLimits = {
-  maxRecvDataSegmentLength: 262144,
-  maxBurstLength: 16776192,
-  firstBurstLength: 262144,
-  maxOutstandingR2T: 1,
-  initialR2T: false,
-  immediateData: true,
-  headerDigest: ['None', 'CRC32C'],
-  dataDigest: ['None', 'CRC32C'],
-  maxConnections: 1,
-  defaultTime2Wait: 2,
-  defaultTime2Retain: 20,
-  commandWindow: 128,
-};
-
-/** Linux's LIO: login_timeout, 15 s by default (5 to 30). */
-export const DEFAULT_LOGIN_TIMEOUT_MS = 15_000;
 
 export interface IscsiServerOptions {
   readonly host: string;

@@ -17,18 +17,18 @@ export async function archiveStep(step: Step, entry: ShelfEntry): Promise<void> 
 }
 
 async function leaveLibrary(step: Step, entry: ShelfEntry): Promise<void> {
-  const { library, engine } = step.parts;
+  const { library, tapeStore } = step.parts;
   if (library.locate(entry.barcode)) await library.remove(entry.barcode);
   // A cartridge retrieved earlier still has its archive: only its restored objects go.
   if (!entry.archive) {
-    const objects = await cartridgeObjects(engine, entry.barcode);
-    await abortable(engine.drain(objects.map((o) => o.key)), step.signal);
+    const objects = await cartridgeObjects(tapeStore, entry.barcode);
+    await abortable(tapeStore.drain(objects.map((o) => o.key)), step.signal);
   }
   await step.save({ ...entry, status: 'ARCHIVING', error: undefined });
 }
 
 async function upload(step: Step, entry: ShelfEntry): Promise<void> {
-  const { engine } = step.parts;
+  const { tapeStore } = step.parts;
   const { signal } = step;
   const destination = destinationOf(step.parts, entry.vault);
   let current = entry;
@@ -49,14 +49,14 @@ async function upload(step: Step, entry: ShelfEntry): Promise<void> {
     current = await step.save({ ...current, upload: undefined });
   }
   await destination.prepare();
-  const objects = await cartridgeObjects(engine, entry.barcode);
+  const objects = await cartridgeObjects(tapeStore, entry.barcode);
   const header = { barcode: entry.barcode, objects };
   const total = containerSize(header);
   const toc: TocEntry[] = [];
   const read = async function* (object: ObjectSpec): AsyncGenerator<Buffer> {
     for (let at = 0; at < object.size; at += READ_BYTES) {
       signal.throwIfAborted();
-      yield await engine.read(object.key, at, Math.min(READ_BYTES, object.size - at));
+      yield await tapeStore.read(object.key, at, Math.min(READ_BYTES, object.size - at));
     }
   };
   const source = encodeContainer(header, read, (object, crc32c) => toc.push({ ...object, crc32c }));
@@ -78,7 +78,7 @@ async function deleteObjects(step: Step, entry: ShelfEntry, archive: ArchiveRef)
   // Through the engine, so that the cache forgets them too; its queue deletes them from the bucket.
   for (const { key } of archive.toc) {
     step.signal.throwIfAborted();
-    await step.parts.engine.delete(key);
+    await step.parts.tapeStore.delete(key);
   }
   await step.save({ ...entry, status: 'ARCHIVED', retrieval: undefined, error: undefined });
 }

@@ -5,7 +5,7 @@ import type { ShelfEntry } from './shelf-catalog.ts';
 import { destinationOf, type Step } from './step.ts';
 
 export async function cancelStep(step: Step, entry: ShelfEntry): Promise<void> {
-  const { library, engine, shelf } = step.parts;
+  const { library, tapeStore, shelf } = step.parts;
   if (entry.cancel === 'archival') {
     if (entry.upload) await destinationOf(step.parts, entry.vault).abort(entry.barcode, entry.upload.uploadId).catch(() => undefined);
     if (!library.locate(entry.barcode)) await library.insert(entry.barcode, 'slot');
@@ -14,6 +14,6 @@ export async function cancelStep(step: Step, entry: ShelfEntry): Promise<void> {
     return;
   }
   if (library.locate(entry.barcode)) await library.remove(entry.barcode);
-  for (const { key } of entry.archive?.toc ?? []) await engine.delete(key);
+  for (const { key } of entry.archive?.toc ?? []) await tapeStore.delete(key);
   await step.save({ ...entry, status: 'ARCHIVED', retrieval: undefined, cancel: undefined, error: undefined });
 }

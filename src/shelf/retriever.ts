@@ -45,7 +45,7 @@ export async function retrieveStep(step: Step, entry: ShelfEntry): Promise<void>
 
 /** Downloads and unpacks the archive into the bucket; any mismatch is IrrecoverableError, never a short cartridge. */
 async function restore(step: Step, entry: ShelfEntry, archive: ArchiveRef, destination: ArchiveDestination, jobId: string): Promise<void> {
-  const { engine } = step.parts;
+  const { tapeStore } = step.parts;
   const whole = new TreeHasher();
   const started = performance.now();
   let received = 0;
@@ -69,7 +69,7 @@ async function restore(step: Step, entry: ShelfEntry, archive: ArchiveRef, desti
       }
       const expected = archive.toc[next++]!;
       if (item.crc !== expected.crc32c >>> 0) throw new IrrecoverableError(`object ${expected.key} does not match the CRC32C recorded when it was archived`);
-      await engine.write(item.object.key, 0, item.data);
+      await tapeStore.write(item.object.key, 0, item.data);
     }
   } catch (error) {
     if (error instanceof ArchiveFormatError || error instanceof ChecksumMismatchError) throw new IrrecoverableError(`archive ${archive.archiveId} cannot be read back whole: ${error.message}`);
@@ -79,7 +79,7 @@ async function restore(step: Step, entry: ShelfEntry, archive: ArchiveRef, desti
   if (received !== archive.size || hash !== archive.treeHash) {
     throw new IrrecoverableError(`archive ${archive.archiveId} came back as ${received} bytes with tree hash ${hash}; it was stored as ${archive.size} bytes with ${archive.treeHash}`);
   }
-  await abortable(engine.drain(archive.toc.map((o) => o.key)), step.signal);
+  await abortable(tapeStore.drain(archive.toc.map((o) => o.key)), step.signal);
   step.log.info({ archiveId: archive.archiveId, ...rate(received, started) }, 'cartridge downloaded, checked and restored to the bucket');
 }
 

@@ -262,7 +262,7 @@ export class Shelf implements ShelfService {
   /** What was restored is dropped, never served. */
   private async irrecoverable(entry: ShelfEntry, reason: string): Promise<void> {
     this.log.error({ barcode: entry.barcode, reason }, `cartridge ${entry.barcode} is IRRECOVERABLE`);
-    await this.options.engine.deleteMany((entry.archive?.toc ?? []).map(({ key }) => key));
+    await this.options.tapeStore.deleteMany((entry.archive?.toc ?? []).map(({ key }) => key));
     await this.options.shelf.put({ ...entry, status: 'IRRECOVERABLE', retrieval: undefined, error: reason });
   }
 

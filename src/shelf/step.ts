@@ -1,5 +1,5 @@
 // What every step of a shelf job works with, and how a step records its outcome.
-import type { CacheEngine } from '../cache/engine.ts';
+import type { ExtentStore } from '../cache/extent-store.ts';
 import type { ArchiveBucket } from '../cloud/archive-bucket.ts';
 import type { Vault } from '../cloud/vault.ts';
 import type { Logger } from '../log.ts';
@@ -14,7 +14,8 @@ export interface ShelfParts {
   readonly tapes: TapeCatalog;
   readonly pools: PoolCatalog;
   readonly library: Library;
-  readonly engine: Pick<CacheEngine, 'size' | 'read' | 'write' | 'delete' | 'deleteMany' | 'drain'>;
+  /** The engine's store of cartridge objects (the tapes namespace). */
+  readonly tapeStore: ExtentStore;
   /** The client of a vault by name. */
   vault(name: string): Vault;
   /** The gateway's bucket, for pools whose destination is an S3 storage class; absent: such pools are refused. */
@@ -46,13 +47,13 @@ export class IrrecoverableError extends Error {
   override readonly name = 'IrrecoverableError';
 }
 
-/** Waits for `work`, or throws as soon as the job is stopped (the work itself carries on harmlessly). */
 /** Bytes and seconds of a transfer, with its rate, for the log. */
 export function rate(bytes: number, startedMs: number): { bytes: number; seconds: number; MBps: number } {
   const seconds = (performance.now() - startedMs) / 1000;
   return { bytes, seconds: Number(seconds.toFixed(3)), MBps: Number((bytes / 1e6 / Math.max(seconds, 1e-3)).toFixed(1)) };
 }
 
+/** Waits for `work`, or throws as soon as the job is stopped (the work itself carries on harmlessly). */
 export function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   signal.throwIfAborted();
   return new Promise<T>((resolve, reject) => {

@@ -6,7 +6,6 @@
 // replaces it: new data after a rewrite goes to a new segment, and segments
 // dropped by a rewrite are deleted only after the manifest that drops them.
 import { releaseOnce } from '../buffers/release-once.ts';
-import { crc32c } from '../crc32c/crc32c.ts';
 import {
   EndOfPartitionError,
   MediumError,
@@ -19,30 +18,16 @@ import {
   type TapeObject,
   type WriteOutcome,
 } from '../../scsi/ssc/tape-medium.ts';
-import { CacheCorruptionError } from '../cache/engine.ts';
-import { UnverifiableObjectError } from '../cloud/object-store.ts';
-import { ChecksumMismatchError } from '../cloud/retry.ts';
+import { DamagedDataError } from '../cache/errors.ts';
+import type { ExtentStore } from '../cache/extent-store.ts';
 import { decodeManifest, encodeManifest, MANIFEST_FORMAT, CorruptManifestError, type Manifest, type SegmentSummary } from './manifest.ts';
 import { decodeIndex, encodeEntries, indexHeader, INDEX_ENTRY_BYTES, INDEX_HEADER_BYTES, type IndexEntry } from './segment-index.ts';
 
-/** What a cartridge needs from the cache engine (CacheEngine provides it). */
-export interface CartridgeStore {
-  /** `fresh`: the key is a new segment's, never written before: the store need not look for it in the cloud. */
-  write(key: string, offset: number, data: Uint8Array, options?: { fresh?: boolean }): Promise<void>;
-  /** write() of buffers laid end to end, when the store can take them without joining them; the CRC32C of each, taken as it checksums its own blocks. */
-  writev?(key: string, offset: number, pieces: readonly Uint8Array[], options?: { fresh?: boolean }): Promise<readonly number[]>;
-  read(key: string, offset: number, length: number): Promise<Buffer>;
-  /**
-   * read() of consecutive ranges, with the CRC32C of each, when the store takes them in the pass that checks its own blocks;
-   * `release`, when given, lets the store reuse the data's buffer: called once nothing uses the data any more.
-   */
-  readv?(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: readonly number[]; release?: () => void }>;
-  size(key: string): Promise<number | undefined>;
-  truncate(key: string, size: number): Promise<void>;
-  /** Removes every key; a tape rewritten from the start lets go of thousands at once. */
-  deleteMany(keys: readonly string[]): Promise<void>;
-  sync(keys?: readonly string[]): Promise<void>;
-}
+/** The engine's namespace of cartridges: every key of a cartridge starts with it. */
+export const TAPES_NAMESPACE = 'tapes/';
+
+/** What a cartridge uses of the engine's extent store (of the TAPES_NAMESPACE). */
+export type CartridgeStore = Pick<ExtentStore, 'write' | 'writev' | 'read' | 'readv' | 'size' | 'truncate' | 'deleteMany' | 'sync'>;
 
 export interface CartridgeSpec {
   readonly barcode: string;
@@ -95,7 +80,7 @@ interface Piece {
   readonly end: number;
   readonly start: number;
   /** The records' bytes, and their CRC32Cs when the store gives them. */
-  readonly read: Promise<{ data: Buffer; crcs?: readonly number[]; release?: () => void }>;
+  readonly read: ReturnType<CartridgeStore['readv']>;
   /** Records of the piece handed to readers and not yet released by them. */
   lent: number;
   /** No longer read ahead: its buffer goes back to the store once no record of it is lent. */
@@ -109,7 +94,7 @@ interface LoadedIndex {
 }
 
 export function cartridgeKeys(barcode: string) {
-  const base = `tapes/${barcode}`;
+  const base = `${TAPES_NAMESPACE}${barcode}`;
   return {
     /** Every object of the cartridge has a key that starts with this. */
     prefix: `${base}/`,
@@ -316,12 +301,12 @@ export class Cartridge implements TapeMedium {
     this.position++;
     if (entry.filemark) return { kind: 'filemark' };
     const { data, crc, release } = await this.recordBytes(segment, index, at).catch((error: unknown) => {
-      if (error instanceof ChecksumMismatchError || error instanceof CacheCorruptionError || error instanceof UnverifiableObjectError) {
+      if (error instanceof DamagedDataError) {
         throw new MediumError(`record ${this.position - 1} of ${this.barcode} cannot be read intact: ${error.message}`);
       }
       throw error;
     });
-    if ((crc ?? (crc32c(data) >>> 0)) !== entry.crc) {
+    if (crc !== entry.crc) {
       release();
       throw new MediumError(`record ${this.position - 1} of ${this.barcode} fails its checksum`);
     }
@@ -329,7 +314,7 @@ export class Cartridge implements TapeMedium {
   }
 
   /** Record `at` of the segment's bytes, from a piece read ahead; the next piece is read while this one is served. */
-  private async recordBytes(segment: Segment, index: LoadedIndex, at: number): Promise<{ data: Buffer; crc?: number; release: () => void }> {
+  private async recordBytes(segment: Segment, index: LoadedIndex, at: number): Promise<{ data: Buffer; crc: number; release: () => void }> {
     let next = this.readAhead.findIndex((p) => p.seq === segment.seq && p.first <= at && at < p.end);
     if (next < 0) {
       this.dropReadAhead();
@@ -351,7 +336,7 @@ export class Cartridge implements TapeMedium {
     try {
       const { data, crcs } = await piece.read;
       const from = index.offsets[at] - piece.start;
-      return { data: data.subarray(from, from + index.entries[at].length), crc: crcs?.[at - piece.first], release };
+      return { data: data.subarray(from, from + index.entries[at].length), crc: crcs[at - piece.first], release };
     } catch (error) {
       release();
       throw error;
@@ -363,9 +348,7 @@ export class Cartridge implements TapeMedium {
     const start = index.offsets[first];
     const end = Math.max(first + 1, Math.min(index.entries.length, countBelow(index.offsets, start + READ_BATCH_BYTES + 1) - 1));
     const key = this.keys.data(segment.seq);
-    const read = this.store.readv
-      ? this.store.readv(key, start, index.entries.slice(first, end).map((e) => e.length))
-      : this.store.read(key, start, index.offsets[end] - start).then((data) => ({ data }));
+    const read = this.store.readv(key, start, index.entries.slice(first, end).map((e) => e.length));
     // A piece read ahead may never be used: its failure is reported only to a reader that needs it.
     read.catch(() => undefined);
     return { seq: segment.seq, first, end, start, read, lent: 0, dropped: false };
@@ -383,7 +366,7 @@ export class Cartridge implements TapeMedium {
 
   /** A dropped piece's buffer goes back to the store once no reader holds one of its records. */
   private giveBackIfUnused(piece: Piece): void {
-    if (piece.dropped && piece.lent === 0) piece.read.then(({ release }) => release?.(), () => undefined);
+    if (piece.dropped && piece.lent === 0) piece.read.then(({ release }) => release(), () => undefined);
   }
 
   async spaceRecords(count: number): Promise<SpaceOutcome> {
@@ -669,9 +652,7 @@ export class Cartridge implements TapeMedium {
     const offset = segment.bytes - this.pendingBytes;
     // A segment's data starts at offset 0 only in the batch that begins it: segments are never reused.
     const fresh = { fresh: offset === 0 };
-    const written = this.store.writev
-      ? this.store.writev(key, offset, pending, fresh)
-      : this.store.write(key, offset, pending.length === 1 ? pending[0] : Buffer.concat(pending, this.pendingBytes), fresh).then(() => pending.map((r) => crc32c(r) >>> 0));
+    const written = this.store.writev(key, offset, pending, fresh);
     // Every reader of index entries (read, flush, truncation) waits for the hand-over first.
     const write = written.then((crcs) => crcs.forEach((crc, i) => (pendingEntries[i]!.crc = crc)));
     const releaseHeld = (): void => pendingReleases.forEach((release) => release());

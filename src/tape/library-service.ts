@@ -3,7 +3,7 @@
 import { formatSize } from '../config/size.ts';
 import { BarcodeError, validateBarcode } from './barcode.ts';
 import { CartridgeExistsError, CartridgeNotFoundError } from './cartridge.ts';
-import type { Cartridges } from './cartridges.ts';
+import type { CartridgeLifecycle } from './cartridge-lifecycle.ts';
 import type { Library } from './library.ts';
 import { OneAtATime } from './one-at-a-time.ts';
 import { checkDeletable, DEFAULT_POOL, retentionUntil, type PoolCatalog } from './pools.ts';
@@ -29,7 +29,7 @@ export interface DeviceAddress {
 
 export interface LibraryServiceOptions {
   readonly library: Library;
-  readonly cartridges: Cartridges;
+  readonly cartridges: CartridgeLifecycle;
   readonly tapes: TapeCatalog;
   readonly pools: PoolCatalog;
   readonly minTapeBytes: number;

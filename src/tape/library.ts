@@ -23,8 +23,8 @@ import {
   type MediaLibrary,
 } from '../../scsi/smc/media-library.ts';
 import { BarcodeError, validateBarcode } from './barcode.ts';
-import { Bay, type CartridgeFactory } from './drive-bay.ts';
 import { DEFAULT_SHAPE, elementLayout, LibraryConfigError, type LibraryShape } from './element-plan.ts';
+import { LibraryBay, type CartridgeFactory } from './library-bay.ts';
 import { OneAtATime } from './one-at-a-time.ts';
 import { TapeServiceError, type ElementKind, type TapeLocation } from './tape-service.ts';
 
@@ -68,7 +68,7 @@ interface Cell {
   readonly address: number;
   readonly type: ElementType;
   content: Content | undefined;
-  readonly bay?: Bay;
+  readonly bay?: LibraryBay;
   readonly drive?: DriveIdentity;
 }
 
@@ -77,7 +77,7 @@ const KIND_NAMES: Record<ElementKind, string> = { slot: 'storage slot', 'import-
 const describePlace = (p: Place): string => `${KIND_NAMES[p.kind]} ${p.index}`;
 
 export class Library implements MediaLibrary {
-  readonly bays: readonly Bay[];
+  readonly bays: readonly LibraryBay[];
   private readonly shape: ElementLayout;
   private readonly cells: readonly Cell[];
   private readonly byKind: Record<ElementKind, readonly Cell[]>;
@@ -105,7 +105,7 @@ export class Library implements MediaLibrary {
       address: this.shape.dataTransfer.first + i,
       type: ElementType.DataTransfer,
       content: undefined,
-      bay: new Bay(this),
+      bay: new LibraryBay(this),
       drive,
     }));
     this.byKind = {

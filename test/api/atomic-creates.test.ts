@@ -11,7 +11,7 @@ import { startApiServer, type ApiServer } from '../../src/api/server.ts';
 import { Catalog } from '../../src/catalog/catalog.ts';
 import { silentLogger } from '../../src/log.ts';
 import { Cartridge, cartridgeKeys } from '../../src/tape/cartridge.ts';
-import { Cartridges } from '../../src/tape/cartridges.ts';
+import { CartridgeLifecycle } from '../../src/tape/cartridge-lifecycle.ts';
 import { Library } from '../../src/tape/library.ts';
 import { LibraryService } from '../../src/tape/library-service.ts';
 import { PoolCatalog } from '../../src/tape/pools.ts';
@@ -46,7 +46,7 @@ describe('management API: atomic creates', function () {
     catalog = await Catalog.open(join(dir, 'catalog'));
     store = new FillingStore();
     tapes = new TapeCatalog(catalog);
-    const cartridges = new Cartridges(store, tapes, MiB);
+    const cartridges = new CartridgeLifecycle(store, tapes, MiB);
     const library = await Library.open({ catalog, cartridges, drives: driveIdentities(1), storageSlots, importExportSlots: 2 });
     const pools = new PoolCatalog(catalog, { GLACIER: { kind: 'vault', vault: 'g' }, DEEP_ARCHIVE: { kind: 'vault', vault: 'd' } });
     const service = new LibraryService({

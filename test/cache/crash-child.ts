@@ -22,9 +22,9 @@ for (let n = 0; ; n++) {
   const data = pattern(key, size);
   for (let at = 0; at < size; ) {
     const length = Math.min(size - at, randomInt(1, 512 * 1024));
-    await opened.engine.write(key, at, data.subarray(at, at + length));
+    await opened.store.write(key, at, data.subarray(at, at + length));
     at += length;
   }
-  await opened.engine.sync([key]);
+  await opened.store.sync([key]);
   process.stdout.write(`durable ${key} ${size}\n`);
 }

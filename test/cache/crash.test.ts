@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { crashTrials } from './crash-trials.ts';
 
-describe('cache engine under SIGKILL', function () {
+describe('@slow cache engine under SIGKILL', function () {
   this.timeout(300_000);
   let s3: S3Fixture;
   let dir: string;

@@ -6,14 +6,13 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { crc32c } from '../../src/crc32c/crc32c.ts';
-import { ObjectNotFoundError, ObjectStore } from '../../src/cloud/object-store.ts';
-import { ChecksumMismatchError } from '../../src/cloud/retry.ts';
-import { CacheCorruptionError } from '../../src/cache/engine.ts';
+import { ObjectStore } from '../../src/cloud/object-store.ts';
+import { CacheCorruptionError, DamagedDataError, ExtentNotFoundError } from '../../src/cache/errors.ts';
 import { extentPath } from '../../src/cache/extent.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { MiB, metric, openEngine, pattern } from './helpers.ts';
 
-describe('cache engine against s3rver', function () {
+describe('@slow cache engine against s3rver', function () {
   this.timeout(60_000);
   let s3: S3Fixture;
   let direct: ObjectStore;
@@ -41,9 +40,9 @@ describe('cache engine against s3rver', function () {
     const first = await openEngine(dir, settings);
     for (const [key, size] of Object.entries(sizes)) {
       const data = pattern(key, size);
-      for (let at = 0; at < size; at += 1_000_003) await first.engine.write(key, at, data.subarray(at, at + 1_000_003));
+      for (let at = 0; at < size; at += 1_000_003) await first.store.write(key, at, data.subarray(at, at + 1_000_003));
     }
-    await first.engine.drain();
+    await first.store.drain();
     assert.equal(await metric(first.engine, 'CloudBytesUploaded'), Object.values(sizes).reduce((a, b) => a + b));
     await first.close();
     for (const [key, size] of Object.entries(sizes)) assert.ok((await direct.get(`wipe/${key}`)).data.equals(pattern(key, size)), `${key} in S3`);
@@ -52,13 +51,13 @@ describe('cache engine against s3rver', function () {
     const second = await openEngine(await scratch(), settings);
     try {
       for (const [key, size] of Object.entries(sizes)) {
-        assert.equal(await second.engine.size(key), size);
-        assert.ok((await second.engine.read(key, 0, size)).equals(pattern(key, size)), `${key} read back`);
+        assert.equal(await second.store.size(key), size);
+        assert.ok((await second.store.read(key, 0, size)).equals(pattern(key, size)), `${key} read back`);
         const mid = Math.floor(size / 3);
-        assert.ok((await second.engine.read(key, mid, size - mid)).equals(pattern(key, size).subarray(mid)));
+        assert.ok((await second.store.read(key, mid, size - mid)).equals(pattern(key, size).subarray(mid)));
       }
       assert.ok((await metric(second.engine, 'CloudBytesDownloaded')) >= Object.values(sizes).reduce((a, b) => a + b));
-      await assert.rejects(second.engine.read('never/written', 0, 1), ObjectNotFoundError);
+      await assert.rejects(second.store.read('never/written', 0, 1), ExtentNotFoundError);
     } finally {
       await second.close();
     }
@@ -71,8 +70,8 @@ describe('cache engine against s3rver', function () {
     await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: `wipe/${key}`, Body: altered, Metadata: original.Metadata }));
     const third = await openEngine(await scratch(), settings);
     try {
-      await assert.rejects(third.engine.read(key, 2 * MiB, 10), ChecksumMismatchError);
-      assert.ok((await third.engine.read(key, 0, 10)).equals(pattern(key, 10)), 'the intact blocks still read');
+      await assert.rejects(third.store.read(key, 2 * MiB, 10), DamagedDataError);
+      assert.ok((await third.store.read(key, 0, 10)).equals(pattern(key, 10)), 'the intact blocks still read');
       assert.ok((await metric(third.engine, 'CloudRequestRetries', { cause: 'checksum' })) > 0);
     } finally {
       await third.close();
@@ -85,9 +84,9 @@ describe('cache engine against s3rver', function () {
     const opened = await openEngine(await scratch(), unreachable);
     try {
       const data = pattern('fresh', 3 * MiB);
-      await opened.engine.writev('tape/seg-1', 0, [data], { fresh: true });
-      assert.ok((await opened.engine.read('tape/seg-1', 0, data.length)).equals(data));
-      await assert.rejects(opened.engine.write('tape/seg-2', 0, data), 'without fresh, a key unknown here is first looked up in the cloud');
+      await opened.store.writev('tape/seg-1', 0, [data], { fresh: true });
+      assert.ok((await opened.store.read('tape/seg-1', 0, data.length)).equals(data));
+      await assert.rejects(opened.store.write('tape/seg-2', 0, data), 'without fresh, a key unknown here is first looked up in the cloud');
     } finally {
       await opened.close();
     }
@@ -103,7 +102,7 @@ describe('cache engine against s3rver', function () {
       // In uneven pieces, so that blocks are checksummed across their boundaries.
       const cuts = [Math.floor(data.length / 3), Math.floor((data.length * 3) / 4)];
       const pieces = [data.subarray(0, cuts[0]), data.subarray(cuts[0], cuts[1]), data.subarray(cuts[1])];
-      assert.deepEqual(await opened.engine.writev(key, offset, pieces), pieces.map((p) => crc32c(p) >>> 0), 'the CRC of each piece');
+      assert.deepEqual(await opened.store.writev(key, offset, pieces), pieces.map((p) => crc32c(p) >>> 0), 'the CRC of each piece');
       const end = Math.max(model.length, offset + data.length);
       const next = Buffer.alloc(end);
       model.copy(next);
@@ -115,21 +114,21 @@ describe('cache engine against s3rver', function () {
     await apply(5, pattern('c', 10)); // small overwrite inside a block
     await apply(1_000_000, pattern('d', 70_000)); // a gap that reads as zeros
     await apply(262_100, pattern('e', 600_000)); // overwrite spanning blocks and growing past the gap
-    assert.ok((await opened.engine.read(key, 0, model.length)).equals(model));
-    await opened.engine.truncate(key, 500_001);
+    assert.ok((await opened.store.read(key, 0, model.length)).equals(model));
+    await opened.store.truncate(key, 500_001);
     model = model.subarray(0, 500_001);
     await apply(500_001, pattern('f', 7));
-    assert.ok((await opened.engine.read(key, 0, model.length)).equals(model));
-    await opened.engine.drain();
+    assert.ok((await opened.store.read(key, 0, model.length)).equals(model));
+    await opened.store.drain();
     assert.ok((await direct.get(`model/${key}`)).data.equals(model));
     await apply(3, pattern('g', 4));
-    await opened.engine.sync([key]);
+    await opened.store.sync([key]);
     await opened.close();
 
     opened = await openEngine(dir, settings);
     try {
-      assert.ok((await opened.engine.read(key, 0, model.length)).equals(model), 'synced writes survive a reopen');
-      await opened.engine.drain();
+      assert.ok((await opened.store.read(key, 0, model.length)).equals(model), 'synced writes survive a reopen');
+      await opened.store.drain();
       assert.ok((await direct.get(`model/${key}`)).data.equals(model), 'and are uploaded after it');
     } finally {
       await opened.close();
@@ -139,14 +138,14 @@ describe('cache engine against s3rver', function () {
   it('deletes an extent here and in the cloud', async () => {
     const opened = await openEngine(await scratch(), { ...s3.settings, prefix: 'del/' });
     try {
-      await opened.engine.write('share/x', 0, pattern('x', 5000));
-      await opened.engine.drain();
+      await opened.store.write('share/x', 0, pattern('x', 5000));
+      await opened.store.drain();
       assert.ok(await direct.head('del/share/x'));
-      await opened.engine.delete('share/x');
-      await opened.engine.drain();
+      await opened.store.delete('share/x');
+      await opened.store.drain();
       assert.equal(await direct.head('del/share/x'), undefined);
-      assert.equal(await opened.engine.size('share/x'), undefined);
-      await assert.rejects(opened.engine.read('share/x', 0, 1), ObjectNotFoundError);
+      assert.equal(await opened.store.size('share/x'), undefined);
+      await assert.rejects(opened.store.read('share/x', 0, 1), ExtentNotFoundError);
     } finally {
       await opened.close();
     }
@@ -158,18 +157,18 @@ describe('cache engine against s3rver', function () {
     const keys = Array.from({ length: 300 }, (_, i) => `tape/M00001L5/seg-${i}`);
     let opened = await openEngine(dir, settings, { uploadQuietMs: 60_000 }); // the cloud deletes wait past the restart
     try {
-      await Promise.all(keys.map((key) => opened.engine.write(key, 0, pattern(key, 100))));
-      await opened.engine.drain();
-      await opened.engine.deleteMany([...keys, keys[0]!]);
-      for (const key of [keys[0]!, keys[299]!]) assert.equal(await opened.engine.size(key), undefined, `${key} gone here`);
+      await Promise.all(keys.map((key) => opened.store.write(key, 0, pattern(key, 100))));
+      await opened.store.drain();
+      await opened.store.deleteMany([...keys, keys[0]!]);
+      for (const key of [keys[0]!, keys[299]!]) assert.equal(await opened.store.size(key), undefined, `${key} gone here`);
     } finally {
       await opened.close();
     }
     opened = await openEngine(dir, settings);
     try {
-      for (const key of [keys[0]!, keys[255]!, keys[256]!, keys[299]!]) assert.equal(await opened.engine.size(key), undefined, `${key} still gone after the restart`);
+      for (const key of [keys[0]!, keys[255]!, keys[256]!, keys[299]!]) assert.equal(await opened.store.size(key), undefined, `${key} still gone after the restart`);
       assert.equal(opened.engine.stats().queueDepth, keys.length, 'every cloud delete still queued');
-      await opened.engine.drain();
+      await opened.store.drain();
       let left = 0;
       for await (const _ of direct.list('many/')) left++;
       assert.equal(left, 0, 'every object deleted from the bucket');
@@ -187,27 +186,27 @@ describe('cache engine against s3rver', function () {
     };
     try {
       const data = pattern('kept', MiB);
-      await opened.engine.write('kept', 0, data);
+      await opened.store.write('kept', 0, data);
       const KiB = 1024;
-      assert.ok((await opened.engine.read('kept', 0, 64 * KiB)).equals(data.subarray(0, 64 * KiB)));
-      const held = await opened.engine.read('kept', 64 * KiB, 64 * KiB);
+      assert.ok((await opened.store.read('kept', 0, 64 * KiB)).equals(data.subarray(0, 64 * KiB)));
+      const held = await opened.store.read('kept', 64 * KiB, 64 * KiB);
       const patch = pattern('patch', 100 * KiB);
-      await opened.engine.write('kept', 100 * KiB, patch);
+      await opened.store.write('kept', 100 * KiB, patch);
       data.set(patch, 100 * KiB);
-      assert.ok((await opened.engine.read('kept', 64 * KiB, 128 * KiB)).equals(data.subarray(64 * KiB, 192 * KiB)), 'the bytes written, not the block read before');
+      assert.ok((await opened.store.read('kept', 64 * KiB, 128 * KiB)).equals(data.subarray(64 * KiB, 192 * KiB)), 'the bytes written, not the block read before');
       assert.ok(held.equals(pattern('kept', MiB).subarray(64 * KiB, 128 * KiB)), 'a buffer already returned keeps its bytes');
-      await opened.engine.truncate('kept', 200 * KiB);
-      await opened.engine.write('kept', 200 * KiB, Buffer.alloc(10, 7));
-      assert.ok((await opened.engine.read('kept', 192 * KiB, 8 * KiB + 10)).equals(Buffer.concat([data.subarray(192 * KiB, 200 * KiB), Buffer.alloc(10, 7)])));
+      await opened.store.truncate('kept', 200 * KiB);
+      await opened.store.write('kept', 200 * KiB, Buffer.alloc(10, 7));
+      assert.ok((await opened.store.read('kept', 192 * KiB, 8 * KiB + 10)).equals(Buffer.concat([data.subarray(192 * KiB, 200 * KiB), Buffer.alloc(10, 7)])));
 
-      for (let i = 0; i < 40; i++) await opened.engine.write(`many-${i}`, 0, Buffer.alloc(100, i));
-      for (let i = 0; i < 40; i++) assert.ok((await opened.engine.read(`many-${i}`, 0, 100)).equals(Buffer.alloc(100, i)));
+      for (let i = 0; i < 40; i++) await opened.store.write(`many-${i}`, 0, Buffer.alloc(100, i));
+      for (let i = 0; i < 40; i++) assert.ok((await opened.store.read(`many-${i}`, 0, 100)).equals(Buffer.alloc(100, i)));
       assert.ok((await openCacheFiles()).length <= 16, 'open extent files are bounded');
 
-      await opened.engine.read('kept', 0, 10);
+      await opened.store.read('kept', 0, 10);
       assert.ok((await openCacheFiles()).some((t) => !t.endsWith('(deleted)')));
-      for (let i = 0; i < 40; i++) await opened.engine.delete(`many-${i}`);
-      await opened.engine.delete('kept');
+      for (let i = 0; i < 40; i++) await opened.store.delete(`many-${i}`);
+      await opened.store.delete('kept');
       assert.deepEqual(await openCacheFiles(), [], 'no deleted extent file is held open');
     } finally {
       await opened.close();
@@ -232,19 +231,19 @@ describe('cache engine against s3rver', function () {
     };
     try {
       const clean = pattern('clean', 3 * MiB);
-      await opened.engine.write('clean', 0, clean);
-      await opened.engine.drain();
+      await opened.store.write('clean', 0, clean);
+      await opened.store.drain();
       const [file] = await files();
       await flip(file!, MiB + 10);
-      assert.ok((await opened.engine.read('clean', MiB, 100)).equals(clean.subarray(MiB, MiB + 100)), 'served from the cloud copy');
-      assert.ok((await opened.engine.read('clean', 0, clean.length)).equals(clean));
+      assert.ok((await opened.store.read('clean', MiB, 100)).equals(clean.subarray(MiB, MiB + 100)), 'served from the cloud copy');
+      assert.ok((await opened.store.read('clean', 0, clean.length)).equals(clean));
 
-      await opened.engine.write('dirty', 0, pattern('dirty', MiB));
+      await opened.store.write('dirty', 0, pattern('dirty', MiB));
       const dirtyFile = (await files()).find((f) => f !== file)!;
       await flip(dirtyFile, 5);
-      await assert.rejects(opened.engine.read('dirty', 0, 10), CacheCorruptionError);
+      await assert.rejects(opened.store.read('dirty', 0, 10), CacheCorruptionError);
     } finally {
-      await opened.engine.delete('dirty');
+      await opened.store.delete('dirty');
       await opened.close();
     }
   });
@@ -255,16 +254,16 @@ describe('cache engine against s3rver', function () {
     try {
       const key = 'vol/v3/chunk-0';
       const model = pattern(key, 4 * MiB);
-      await opened.engine.write(key, 0, model);
+      await opened.store.write(key, 0, model);
       // Damage far after the write: a write that read the rest of the extent would trip over it.
       const h = await open(extentPath(join(dir, 'cache'), key), 'r+');
       await h.write(Buffer.from([model[3 * MiB + 10]! ^ 1]), 0, 1, 3 * MiB + 10);
       await h.close();
       const data = pattern(key, 300_000, 1);
-      assert.deepEqual(await opened.engine.writev(key, 100, [data.subarray(0, 7), data.subarray(7)]), [crc32c(data.subarray(0, 7)), crc32c(data.subarray(7))]);
+      assert.deepEqual(await opened.store.writev(key, 100, [data.subarray(0, 7), data.subarray(7)]), [crc32c(data.subarray(0, 7)), crc32c(data.subarray(7))]);
       data.copy(model, 100);
-      assert.ok((await opened.engine.read(key, 0, 2 * MiB)).equals(model.subarray(0, 2 * MiB)));
-      await assert.rejects(opened.engine.read(key, 3 * MiB, 100), CacheCorruptionError, 'the damage is still found by a read');
+      assert.ok((await opened.store.read(key, 0, 2 * MiB)).equals(model.subarray(0, 2 * MiB)));
+      await assert.rejects(opened.store.read(key, 3 * MiB, 100), CacheCorruptionError, 'the damage is still found by a read');
     } finally {
       await opened.close();
     }
@@ -280,7 +279,7 @@ describe('cache engine against s3rver', function () {
       // 64 Mbit/s: slower than the disk, so the writer outruns the uploader.
       bandwidth: { defaultUploadBitsPerSecond: 64_000_000 },
     });
-    const { engine } = opened;
+    const { engine, store } = opened;
     const keys = Array.from({ length: 16 }, (_, i) => `vol/small/chunk-${i}`);
     let waitedForUpload = 0;
     try {
@@ -289,21 +288,21 @@ describe('cache engine against s3rver', function () {
         for (let at = 0; at < MiB; at += 256 * 1024) {
           const full = engine.stats().dirtyBytes >= 3 * MiB;
           const uploadedBefore = await metric(engine, 'CloudBytesUploaded');
-          await engine.write(key, at, data.subarray(at, at + 256 * 1024));
+          await store.write(key, at, data.subarray(at, at + 256 * 1024));
           if (full && (await metric(engine, 'CloudBytesUploaded')) > uploadedBefore) waitedForUpload++;
           assert.ok(engine.stats().usedBytes <= cacheBytes, 'usage within the limit');
           assert.ok((await metric(engine, 'CachePercentUsed')) <= 100);
         }
       }
       assert.ok(waitedForUpload > 0, 'writes that met a full upload buffer resumed only after uploads made room');
-      await engine.drain();
+      await store.drain();
       let onDisk = 0;
       for (const sub of await readdir(join(dir, 'cache'))) {
         for (const f of await readdir(join(dir, 'cache', sub))) onDisk += (await stat(join(dir, 'cache', sub, f))).blocks * 512;
       }
       assert.ok(onDisk <= cacheBytes, `cache files take ${onDisk} bytes on disk`);
       const downloaded = await metric(engine, 'CloudBytesDownloaded');
-      for (const key of keys) assert.ok((await engine.read(key, 0, MiB)).equals(pattern(key, MiB)), key);
+      for (const key of keys) assert.ok((await store.read(key, 0, MiB)).equals(pattern(key, MiB)), key);
       assert.ok((await metric(engine, 'CloudBytesDownloaded')) - downloaded >= 8 * MiB, 'evicted extents came back from the cloud');
       assert.ok(engine.stats().usedBytes <= cacheBytes);
       assert.equal(await metric(engine, 'CachePercentDirty'), 0);
@@ -320,7 +319,7 @@ describe('cache engine against s3rver', function () {
     const opened = await openEngine(await scratch(), settings, { bandwidth: { defaultUploadBitsPerSecond: 128_000_000 } });
     const sizes = { 'tape/S/single': 12 * MiB, 'tape/S/parts': 24 * MiB };
     try {
-      for (const [key, size] of Object.entries(sizes)) await opened.engine.write(key, 0, pattern(key, size));
+      for (const [key, size] of Object.entries(sizes)) await opened.store.write(key, 0, pattern(key, size));
       // Buffers are freed a little after the collection that finds them dead.
       for (let i = 0; i < 3; i++, await sleep(20)) gc();
       const before = process.memoryUsage().arrayBuffers;
@@ -329,7 +328,7 @@ describe('cache engine against s3rver', function () {
         gc();
         peak = Math.max(peak, process.memoryUsage().arrayBuffers);
       }, 20);
-      await opened.engine.drain().finally(() => clearInterval(sampler));
+      await opened.store.drain().finally(() => clearInterval(sampler));
       // Less than the smaller extent: copying either whole (as uploads once did, 22 MiB here) fails; the
       // margin is for what the rest of a full test run allocates meanwhile.
       assert.ok(peak - before < sizes['tape/S/single'], `${((peak - before) / MiB).toFixed(1)} MiB held while uploading 36 MiB`);
@@ -346,11 +345,11 @@ describe('cache engine against s3rver', function () {
     const key = 'vol/race/chunk-0';
     const want = Buffer.concat([pattern(key, 7 * MiB), pattern(key, MiB, 1)]);
     try {
-      await opened.engine.write(key, 0, pattern(key, 8 * MiB));
-      await opened.engine.sync([key]); // the upload starts, paced over a second
+      await opened.store.write(key, 0, pattern(key, 8 * MiB));
+      await opened.store.sync([key]); // the upload starts, paced over a second
       await sleep(100);
-      await opened.engine.write(key, 7 * MiB, want.subarray(7 * MiB));
-      await opened.engine.drain([key]);
+      await opened.store.write(key, 7 * MiB, want.subarray(7 * MiB));
+      await opened.store.drain([key]);
       assert.ok((await direct.get(`race/${key}`)).data.equals(want));
     } finally {
       await opened.close();
@@ -364,16 +363,16 @@ describe('cache engine against s3rver', function () {
     const lengths = [100_000, 262_144, 0, 700_001, 5, 0];
     const offset = 12_345;
     const check = async (opened: Awaited<ReturnType<typeof openEngine>>) => {
-      const got = await opened.engine.readv(key, offset, lengths);
+      const got = await opened.store.readv(key, offset, lengths);
       let at = offset;
       assert.ok(got.data.equals(data.subarray(offset, offset + 1_062_150)));
       assert.deepEqual(got.crcs, lengths.map((l) => crc32c(data.subarray(at, (at += l))) >>> 0));
     };
     const writer = await openEngine(await scratch(), settings);
     try {
-      await writer.engine.write(key, 0, data);
+      await writer.store.write(key, 0, data);
       await check(writer);
-      await writer.engine.drain();
+      await writer.store.drain();
     } finally {
       await writer.close();
     }
@@ -398,7 +397,7 @@ describe('cache engine against s3rver', function () {
       let at = 0;
       const data = pattern(key, lengths.reduce((a, b) => a + b), salt);
       const pieces = lengths.map((l) => data.subarray(at, (at += l)));
-      assert.deepEqual(await opened.engine.writev(key, offset, pieces), pieces.map((p) => crc32c(p)), `the pieces' CRCs of the write at ${offset}`);
+      assert.deepEqual(await opened.store.writev(key, offset, pieces), pieces.map((p) => crc32c(p)), `the pieces' CRCs of the write at ${offset}`);
       const next = Buffer.alloc(Math.max(model.length, offset + data.length));
       model.copy(next);
       data.copy(next, offset);
@@ -406,10 +405,10 @@ describe('cache engine against s3rver', function () {
       writes.push({ offset, lengths });
     };
     const check = async (when: string) => {
-      assert.ok((await opened.engine.read(key, 0, model.length)).equals(model), `the bytes, ${when}`);
+      assert.ok((await opened.store.read(key, 0, model.length)).equals(model), `the bytes, ${when}`);
       // Each write's pieces read back as ranges, and the whole extent in ranges that cut blocks at other places.
       for (const { offset, lengths } of [...writes, { offset: 1, lengths: [262_140, 9, 524_288, 1_000_003, model.length - 1_786_441] }]) {
-        const got = await opened.engine.readv(key, offset, lengths);
+        const got = await opened.store.readv(key, offset, lengths);
         let at = offset;
         const want = lengths.map((l) => model.subarray(at, (at += l)));
         assert.ok(got.data.equals(model.subarray(offset, at)), `readv's bytes at ${offset}, ${when}`);
@@ -425,7 +424,7 @@ describe('cache engine against s3rver', function () {
       await writev(3 * 262_144 - 50, [20, 60, 1000], 3); // small, across a boundary
       await writev(model.length + 5000, [262_145, 7], 4); // after a gap: the gap's block in part, then a partial last block
       await check('after the writes');
-      await opened.engine.sync([key]);
+      await opened.store.sync([key]);
       await opened.close();
       opened = await openEngine(dir, settings);
       await check('after a reopen');
@@ -439,15 +438,15 @@ describe('cache engine against s3rver', function () {
     try {
       const key = 'tape/R/seg';
       const data = pattern(key, 8 * MiB);
-      await opened.engine.write(key, 0, data);
+      await opened.store.write(key, 0, data);
       const lengths = [MiB, 2 * MiB + 7];
-      const first = await opened.engine.readv(key, 100, lengths);
-      const held = await opened.engine.readv(key, 200, lengths);
+      const first = await opened.store.readv(key, 100, lengths);
+      const held = await opened.store.readv(key, 200, lengths);
       assert.notEqual(held.data.buffer, first.data.buffer, 'a buffer not released is not lent again');
       first.release();
       first.release(); // a second release changes nothing
-      const second = await opened.engine.readv(key, 300, lengths);
-      const third = await opened.engine.readv(key, 400, lengths);
+      const second = await opened.store.readv(key, 300, lengths);
+      const third = await opened.store.readv(key, 400, lengths);
       assert.equal(second.data.buffer, first.data.buffer, 'the released buffer serves the next read');
       assert.notEqual(third.data.buffer, second.data.buffer);
       assert.ok(held.data.equals(data.subarray(200, 200 + 3 * MiB + 7)), 'a held result keeps its bytes while other reads go on');
@@ -463,13 +462,13 @@ describe('cache engine against s3rver', function () {
     const size = 12 * MiB;
     const data = pattern('seq', size);
     const writer = await openEngine(await scratch(), settings);
-    await writer.engine.write('tape/seq', 0, data);
-    await writer.engine.drain();
+    await writer.store.write('tape/seq', 0, data);
+    await writer.store.drain();
     await writer.close();
     const reader = await openEngine(await scratch(), settings);
     try {
       const record = 64 * 1024;
-      for (let at = 0; at < size; at += record) assert.ok((await reader.engine.read('tape/seq', at, record)).equals(data.subarray(at, at + record)));
+      for (let at = 0; at < size; at += record) assert.ok((await reader.store.read('tape/seq', at, record)).equals(data.subarray(at, at + record)));
       const { hits, misses } = reader.engine.stats();
       assert.equal(hits + misses, size / record);
       assert.ok(misses <= 8, `${misses} of ${size / record} reads went to the cloud`);

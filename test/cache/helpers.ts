@@ -3,13 +3,16 @@ import { createCipheriv, createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Catalog } from '../../src/catalog/catalog.ts';
 import { CacheEngine, type EngineOptions } from '../../src/cache/engine.ts';
+import type { ExtentStore } from '../../src/cache/extent-store.ts';
+import { ObjectStore, type S3Settings } from '../../src/cloud/object-store.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { S3Settings } from '../../src/cloud/object-store.ts';
 
 export const MiB = 1024 * 1024;
 
 export interface OpenedEngine {
   engine: CacheEngine;
+  /** The engine's root namespace: every key, in the bucket under the same key. */
+  readonly store: ExtentStore;
   catalog: Catalog;
   close(): Promise<void>;
 }
@@ -17,21 +20,26 @@ export interface OpenedEngine {
 export async function openEngine(
   directory: string,
   s3: S3Settings,
-  options: Partial<Omit<EngineOptions, 'directory' | 'catalog' | 's3'>> = {},
+  options: Partial<Omit<EngineOptions, 'directory' | 'catalog' | 'backend'>> = {},
 ): Promise<OpenedEngine> {
   const catalog = await Catalog.open(join(directory, 'catalog'));
   const engine = await CacheEngine.open({
     directory: join(directory, 'cache'),
     catalog,
-    s3,
+    backend: (hooks) => new ObjectStore(s3, hooks),
     cacheBytes: 256 * MiB,
     uploadBufferBytes: 128 * MiB,
     logger: silentLogger(),
     writebackIntervalMs: 0,
     ...options,
   });
+  let root: ExtentStore | undefined;
   return {
     engine,
+    // Opened when first used: a root namespace covers every key, and so every other namespace's queued uploads.
+    get store() {
+      return (root ??= engine.namespace(''));
+    },
     catalog,
     async close() {
       await engine.close();

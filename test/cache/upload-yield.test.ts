@@ -2,18 +2,18 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CacheEngine } from '../../src/cache/engine.ts';
-import { ObjectNotFoundError, ObjectStore, type S3Settings } from '../../src/cloud/object-store.ts';
+import { ExtentNotFoundError } from '../../src/cache/errors.ts';
+import { ObjectStore, type S3Settings } from '../../src/cloud/object-store.ts';
 import { startFaultInjector, type FaultInjector } from '../cloud/fault-injector.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { MiB, openEngine, pattern, type OpenedEngine } from './helpers.ts';
 
 /** Writes a little to another extent every 100 ms, as a streaming backup would, until stopped. */
-function keepWriting(engine: CacheEngine): () => Promise<void> {
+function keepWriting(engine: OpenedEngine): () => Promise<void> {
   let stopped = false;
   const writing = (async () => {
     for (let i = 0; !stopped; i++) {
-      await engine.write('busy/foreground', i * 4096, Buffer.alloc(4096, i));
+      await engine.store.write('busy/foreground', i * 4096, Buffer.alloc(4096, i));
       await sleep(100);
     }
   })();
@@ -23,7 +23,7 @@ function keepWriting(engine: CacheEngine): () => Promise<void> {
   };
 }
 
-describe('uploads yield to reads and writes', function () {
+describe('@slow uploads yield to reads and writes', function () {
   this.timeout(20_000);
   let s3: S3Fixture;
   let direct: ObjectStore;
@@ -36,21 +36,21 @@ describe('uploads yield to reads and writes', function () {
     const dir = await tempDir('yield-');
     dirs.push(dir);
     opened = await openEngine(dir, { ...s3.settings, ...settings, prefix: `yield-${dirs.length}/` }, options);
-    return opened.engine;
+    return opened;
   };
   /** Whether an upload of `key` has begun: s3rver shows an object while its body still streams in. */
   const begun = async (key: string) => (await direct.head(`yield-${dirs.length}/${key}`)) !== undefined;
   /** Waits until the queue is empty, then checks what reached the bucket; fails after `ms`. */
-  const eventuallyUploaded = async (engine: CacheEngine, sizes: Record<string, number>, ms: number) => {
-    for (const end = Date.now() + ms; engine.stats().queueDepth > 0; await sleep(50)) {
+  const eventuallyUploaded = async (engine: OpenedEngine, sizes: Record<string, number>, ms: number) => {
+    for (const end = Date.now() + ms; engine.engine.stats().queueDepth > 0; await sleep(50)) {
       if (Date.now() > end) assert.fail(`${Object.keys(sizes).join(', ')} not uploaded within ${ms} ms`);
     }
     for (const [key, size] of Object.entries(sizes)) assert.ok((await direct.get(`yield-${dirs.length}/${key}`)).data.equals(pattern(key, size)), key);
   };
   /** Writes `size` bytes to `key` and syncs it: queued for upload. */
-  const queue = async (engine: CacheEngine, key: string, size: number) => {
-    await engine.write(key, 0, pattern(key, size));
-    await engine.sync([key]);
+  const queue = async (engine: OpenedEngine, key: string, size: number) => {
+    await engine.store.write(key, 0, pattern(key, size));
+    await engine.store.sync([key]);
   };
 
   before(async () => {
@@ -75,7 +75,7 @@ describe('uploads yield to reads and writes', function () {
     await queue(engine, 'tape/Y/seg-0', MiB);
     await sleep(1_500);
     assert.equal(await begun('tape/Y/seg-0'), false, 'not uploaded while writes arrive');
-    assert.equal(engine.stats().queueDepth, 1);
+    assert.equal(engine.engine.stats().queueDepth, 1);
     await stopWriting();
     await eventuallyUploaded(engine, { 'tape/Y/seg-0': MiB }, 3_000);
   });
@@ -86,7 +86,7 @@ describe('uploads yield to reads and writes', function () {
     await queue(engine, 'tape/Y/seg-1', MiB);
     await sleep(600);
     assert.equal(await begun('tape/Y/seg-1'), false, 'held back before drain()');
-    await engine.drain(['tape/Y/seg-1']);
+    await engine.store.drain(['tape/Y/seg-1']);
     await eventuallyUploaded(engine, { 'tape/Y/seg-1': MiB }, 0);
   });
 
@@ -114,16 +114,16 @@ describe('uploads yield to reads and writes', function () {
   it('holds the cloud delete of an extent back while writes keep arriving, and deletes it once they stop', async () => {
     const engine = await open({ uploadQuietMs: 300 });
     await queue(engine, 'tape/Y/seg-8', MiB);
-    await engine.drain(['tape/Y/seg-8']);
+    await engine.store.drain(['tape/Y/seg-8']);
     stopWriting = keepWriting(engine);
-    await engine.delete('tape/Y/seg-8');
-    await assert.rejects(engine.read('tape/Y/seg-8', 0, 1), ObjectNotFoundError, 'gone at once, though still in the bucket');
-    assert.equal(await engine.size('tape/Y/seg-8'), undefined);
-    await engine.write('tape/Y/seg-8', 0, Buffer.from('new'));
-    assert.equal(await engine.size('tape/Y/seg-8'), 3, 'written afresh, not over what the bucket still holds');
+    await engine.store.delete('tape/Y/seg-8');
+    await assert.rejects(engine.store.read('tape/Y/seg-8', 0, 1), ExtentNotFoundError, 'gone at once, though still in the bucket');
+    assert.equal(await engine.store.size('tape/Y/seg-8'), undefined);
+    await engine.store.write('tape/Y/seg-8', 0, Buffer.from('new'));
+    assert.equal(await engine.store.size('tape/Y/seg-8'), 3, 'written afresh, not over what the bucket still holds');
     await sleep(1_500);
     assert.equal(await begun('tape/Y/seg-8'), true, 'still in the bucket while writes arrive');
-    assert.equal(engine.stats().queueDepth, 1);
+    assert.equal(engine.engine.stats().queueDepth, 1);
     await stopWriting();
     for (const end = Date.now() + 3_000; await begun('tape/Y/seg-8'); await sleep(50)) {
       if (Date.now() > end) assert.fail('not deleted from the bucket within 3 s of the writes stopping');
@@ -143,14 +143,14 @@ describe('uploads yield to reads and writes', function () {
     const engine = await open(options, { ...settings, endpoint: relay.endpoint });
     const keys = Array.from({ length: count }, (_, i) => `tape/Z/seg-${i}`);
     for (const key of keys) await queue(engine, key, 4096);
-    await engine.drain(keys);
+    await engine.store.drain(keys);
     return { engine, relay, keys };
   };
 
   it('deletes what was held back together, in one request to the bucket', async () => {
     const { engine, relay, keys } = await uploadedThroughRelay(12, { uploadQuietMs: 300 });
     stopWriting = keepWriting(engine);
-    for (const key of keys) await engine.delete(key);
+    for (const key of keys) await engine.store.delete(key);
     const posts = relay.methods['POST'] ?? 0;
     await stopWriting();
     await eventuallyGone(keys, 3_000);
@@ -161,12 +161,12 @@ describe('uploads yield to reads and writes', function () {
   it('retries a delete request that failed, until every key in it is gone', async () => {
     const { engine, relay, keys } = await uploadedThroughRelay(5, { uploadQuietMs: 0 }, { idleTimeoutMs: 500, retry: { maxAttempts: 2, baseDelayMs: 10 } });
     relay.setRate(1);
-    for (const key of keys) await engine.delete(key);
+    for (const key of keys) await engine.store.delete(key);
     await sleep(300);
     assert.ok(Object.values(relay.injected).some((n) => n > 0), 'the deletes met faults');
-    assert.equal(engine.stats().queueDepth, keys.length, 'none known to be deleted');
+    assert.equal(engine.engine.stats().queueDepth, keys.length, 'none known to be deleted');
     relay.setRate(0);
-    for (const end = Date.now() + 8_000; engine.stats().queueDepth > 0; await sleep(50)) {
+    for (const end = Date.now() + 8_000; engine.engine.stats().queueDepth > 0; await sleep(50)) {
       if (Date.now() > end) assert.fail('the deletes were not retried to the end within 8 s');
     }
     assert.deepEqual(await Promise.all(keys.map(begun)), keys.map(() => false));
@@ -189,7 +189,7 @@ describe('uploads yield to reads and writes', function () {
     stopWriting = keepWriting(engine);
     await sleep(1_500);
     await stopWriting();
-    assert.equal(engine.stats().queueDepth, 1, 'paused while writes came');
+    assert.equal(engine.engine.stats().queueDepth, 1, 'paused while writes came');
     await eventuallyUploaded(engine, { 'tape/Y/seg-6': 4 * MiB }, 3_000);
   });
 

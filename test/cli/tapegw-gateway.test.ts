@@ -11,7 +11,7 @@ import { assertFailure, runCli } from './run-cli.ts';
 
 const LIBRARY_ARGS = ['--drives', '2', '--slots', '10', '--import-export-slots', '2', '--min-tape-size', '1MiB', '--volume', 'scratch=1MiB'];
 
-describe('tapegw CLI against the real gateway', function () {
+describe('@slow tapegw CLI against the real gateway', function () {
   this.timeout(180_000);
   let dataDir: string;
   let gw: GatewayProcess | undefined;

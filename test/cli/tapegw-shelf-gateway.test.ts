@@ -19,7 +19,7 @@ function assertOk(run: CliRun): void {
   assert.equal(run.code, 0, `exit code of ${JSON.stringify(run)}`);
 }
 
-describe('tapegw shelf and pool commands against the real gateway', function () {
+describe('@slow tapegw shelf and pool commands against the real gateway', function () {
   this.timeout(240_000);
   let dataDir: string;
   let gw: GatewayProcess | undefined;

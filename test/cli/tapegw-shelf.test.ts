@@ -15,7 +15,7 @@ import { serveTapesAndShelf, StandInShelfService, type StandInServer } from './s
 
 const TiB = 2 ** 40;
 
-describe('tapegw shelf commands against the shelf routes', function () {
+describe('@slow tapegw shelf commands against the shelf routes', function () {
   this.timeout(120_000);
   let dataDir: string;
   let server: StandInServer;

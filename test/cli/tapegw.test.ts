@@ -14,7 +14,7 @@ import { assertFailure, runCli } from './run-cli.ts';
 
 const TiB = 2 ** 40;
 
-describe('tapegw CLI against a running management API', function () {
+describe('@slow tapegw CLI against a running management API', function () {
   this.timeout(120_000);
   let dataDir: string;
   let api: ApiServer;

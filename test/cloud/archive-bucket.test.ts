@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ArchiveBucket, UploadGoneError, type PendingObject } from '../../src/cloud/archive-bucket.ts';
 import { startS3, type S3Fixture } from './helpers.ts';
 
-describe('ArchiveBucket', function () {
+describe('@slow ArchiveBucket', function () {
   this.timeout(60_000);
   let s3: S3Fixture;
   let bucket: ArchiveBucket;

@@ -17,7 +17,7 @@ function scrape(text: string, name: string): Map<string, number> {
   return out;
 }
 
-describe('cloud faults: the engine through the fault injector in front of s3rver', function () {
+describe('@slow cloud faults: the engine through the fault injector in front of s3rver', function () {
   this.timeout(240_000);
   let s3: S3Fixture;
   let faults: FaultInjector;
@@ -53,8 +53,8 @@ describe('cloud faults: the engine through the fault injector in front of s3rver
     const api = await startApiServer({ registry: writer.engine.metrics.registry, logger: silentLogger() });
     let text: string;
     try {
-      for (const [key, size] of sizes) await writer.engine.write(key, 0, pattern(key, size));
-      await writer.engine.drain();
+      for (const [key, size] of sizes) await writer.store.write(key, 0, pattern(key, size));
+      await writer.store.drain();
       text = await (await fetch(`${api.url}/metrics`)).text();
     } finally {
       await api.close();
@@ -72,7 +72,7 @@ describe('cloud faults: the engine through the fault injector in front of s3rver
     dirs.push(readerDir);
     const reader = await openEngine(readerDir, settings);
     try {
-      for (const [key, size] of sizes) assert.ok((await reader.engine.read(key, 0, size)).equals(pattern(key, size)), `${key} read back through faults`);
+      for (const [key, size] of sizes) assert.ok((await reader.store.read(key, 0, size)).equals(pattern(key, size)), `${key} read back through faults`);
     } finally {
       await reader.close();
     }

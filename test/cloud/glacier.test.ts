@@ -46,7 +46,7 @@ async function refusal(promise: Promise<unknown>): Promise<{ status?: number; co
   assert.fail('the request was not refused');
 }
 
-describe('local Glacier endpoint through @aws-sdk/client-glacier', function () {
+describe('@slow local Glacier endpoint through @aws-sdk/client-glacier', function () {
   this.timeout(30_000);
   let directory: string;
   let glacier: LocalGlacier;

@@ -21,7 +21,7 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('embedded S3 endpoint', function () {
+describe('@slow embedded S3 endpoint', function () {
   this.timeout(60_000);
   let dir: string;
   beforeEach(async () => {

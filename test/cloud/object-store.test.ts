@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ObjectNotFoundError, ObjectStore, UnverifiableObjectError } from '../../src/cloud/object-store.ts';
+import { ObjectNotFoundError, UnverifiableObjectError } from '../../src/cloud/object-backend.ts';
+import { ObjectStore } from '../../src/cloud/object-store.ts';
 import { ChecksumMismatchError } from '../../src/cloud/retry.ts';
 import { checkPublicAccessBlock } from '../../src/cloud/account-guard.ts';
 import { createLogger } from '../../src/log.ts';
@@ -9,7 +10,7 @@ import { startS3, type S3Fixture } from './helpers.ts';
 
 const MiB = 1024 * 1024;
 
-describe('cloud ObjectStore against s3rver through the AWS SDK', function () {
+describe('@slow cloud ObjectStore against s3rver through the AWS SDK', function () {
   this.timeout(60_000);
   let s3: S3Fixture;
   let store: ObjectStore;
@@ -19,7 +20,7 @@ describe('cloud ObjectStore against s3rver through the AWS SDK', function () {
     s3 = await startS3();
     store = new ObjectStore(
       { ...s3.settings, prefix: 'gw/', multipartThreshold: 8 * MiB, minPartSize: 5 * MiB, retry: { maxAttempts: 3, baseDelayMs: 10 } },
-      { retried: (cause) => retries.push(cause) },
+      { observer: { retried: (cause) => retries.push(cause) } },
     );
   });
   after(async () => {

@@ -77,7 +77,7 @@ async function startProxy(target: string) {
   };
 }
 
-describe('cloud Vault against the local Glacier endpoint through the AWS SDK', function () {
+describe('@slow cloud Vault against the local Glacier endpoint through the AWS SDK', function () {
   this.timeout(60_000);
   let directory: string;
   let glacier: LocalGlacier;

@@ -21,7 +21,7 @@ async function expectStartFailure(options: Parameters<typeof startGatewayProcess
   assert.fail('the gateway started');
 }
 
-describe('gateway process', function () {
+describe('@slow gateway process', function () {
   this.timeout(60_000);
   let dataDir: string;
   const started: GatewayProcess[] = [];

@@ -13,7 +13,7 @@ import { IMPORT_EXPORT, LIBRARY_ARGS, api, bucket, glacierVault, moveTo, objects
 const ARGS = [...LIBRARY_ARGS, '--glacier-job-delays', '3'];
 const BLOCKS = 1536;
 
-describe('vault shelf jobs across a gateway crash', function () {
+describe('@slow vault shelf jobs across a gateway crash', function () {
   this.timeout(600_000);
   let dataDir: string;
   let gw: GatewayProcess;

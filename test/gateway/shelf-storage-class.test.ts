@@ -9,6 +9,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
+import { decodeSense } from '../helpers/sense.ts';
 import { tempDir } from '../cloud/helpers.ts';
 import { IMPORT_EXPORT, LIBRARY_ARGS, api, block, bucket, cdb, changerView, flipByte, moveTo, objectsOf, readBack, retrieveIrrecoverable, until, watchShelf, writeCartridge } from '../shelf/gateway-helpers.ts';
 
@@ -20,7 +21,7 @@ async function storedFile(dir: string, name: string): Promise<string | undefined
   return undefined;
 }
 
-describe('storage-class shelf through the gateway', function () {
+describe('@slow storage-class shelf through the gateway', function () {
   this.timeout(300_000);
   let dataDir: string;
   let gw: GatewayProcess;
@@ -54,7 +55,7 @@ describe('storage-class shelf through the gateway', function () {
       assert.equal(retrieved.location?.kind, 'import-export');
       const reader = await readBack(gw, 'SCL001L5', blocks);
       const write = await reader.command(cdb.write6(1024), { write: block(99, 1024) });
-      assert.equal(write.sense[12], 0x27, 'a retrieved cartridge is WRITE PROTECTED');
+      assert.equal(decodeSense(write.sense).asc, 0x27, 'a retrieved cartridge is WRITE PROTECTED');
       reader.close();
 
       // Back on the shelf, then the archive deleted: the object goes.

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
+import { decodeSense } from '../helpers/sense.ts';
 import { tempDir } from '../cloud/helpers.ts';
 import {
   CHECK_CONDITION,
@@ -29,7 +30,7 @@ import {
 
 const ORDER = ['IN_TRANSIT_TO_VTS', 'ARCHIVING', 'ARCHIVED'];
 
-describe('vault shelf through the gateway', function () {
+describe('@slow vault shelf through the gateway', function () {
   this.timeout(300_000);
   let dataDir: string;
   let gw: GatewayProcess;
@@ -81,8 +82,8 @@ describe('vault shelf through the gateway', function () {
       const data = block(99);
       const write = await reader.command(cdb.write6(data.length), { write: data });
       assert.equal(write.status, CHECK_CONDITION, 'a retrieved cartridge refuses writes');
-      assert.equal(write.sense[2]! & 0x0f, 0x07, 'DATA PROTECT');
-      assert.equal(write.sense[12], 0x27, 'WRITE PROTECTED');
+      assert.equal(decodeSense(write.sense).key, 0x07, 'DATA PROTECT');
+      assert.equal(decodeSense(write.sense).asc, 0x27, 'WRITE PROTECTED');
       reader.close();
       const deleting = await api(gw, 'DELETE', '/tapes/SHF001L5');
       assert.deepEqual([deleting.status, deleting.body.error.code], [409, 'TAPE_ON_SHELF'], 'a retrieved cartridge is returned to the shelf, not deleted from the library');

@@ -18,7 +18,7 @@ async function cli(gw: GatewayProcess, ...args: string[]): Promise<string> {
   return stdout;
 }
 
-describe('tape library through the gateway', function () {
+describe('@slow tape library through the gateway', function () {
   this.timeout(120_000);
   let dataDir: string;
   let gw: GatewayProcess;

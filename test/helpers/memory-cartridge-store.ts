@@ -1,8 +1,7 @@
 // Test stand-in for the cache engine under a cartridge: keys to byte arrays in
 // memory, so the SCSI tests drive the real Cartridge without a cache directory
-// or S3. `syncs` counts sync points. With `lending`, it also reads as the engine
-// does, through readv() with a release() for each read, and `lent` counts the
-// reads not yet released.
+// or S3. `syncs` counts sync points; reads lend their data as the engine's
+// readv() does, and `lent` counts the reads not yet released.
 import { releaseOnce } from '../../src/buffers/release-once.ts';
 import { crc32c } from '../../src/crc32c/crc32c.ts';
 import type { CartridgeStore } from '../../src/tape/cartridge.ts';
@@ -11,13 +10,8 @@ export class MemoryCartridgeStore implements CartridgeStore {
   readonly objects = new Map<string, Buffer>();
   syncs = 0;
   lent = 0;
-  readonly readv?: CartridgeStore['readv'];
 
-  constructor(options: { lending?: boolean } = {}) {
-    if (options.lending) this.readv = (key, offset, lengths) => this.lend(key, offset, lengths);
-  }
-
-  private async lend(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: number[]; release: () => void }> {
+  async readv(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: number[]; release: () => void }> {
     const data = await this.read(key, offset, lengths.reduce((a, b) => a + b, 0));
     let at = 0;
     const crcs = lengths.map((l) => crc32c(data.subarray(at, (at += l))) >>> 0);
@@ -31,6 +25,11 @@ export class MemoryCartridgeStore implements CartridgeStore {
     old.copy(next);
     next.set(data, offset);
     this.objects.set(key, next);
+  }
+
+  async writev(key: string, offset: number, pieces: readonly Uint8Array[]): Promise<number[]> {
+    await this.write(key, offset, Buffer.concat(pieces));
+    return pieces.map((piece) => crc32c(piece) >>> 0);
   }
 
   async read(key: string, offset: number, length: number): Promise<Buffer> {

@@ -6,15 +6,11 @@ import type { ScsiCommand, ScsiResponse } from '../../scsi/types.ts';
 import { Opcode, RejectReason, RESERVED_TAG, TaskFunction, TaskResponse } from '../../src/iscsi/pdu.ts';
 import { cdb, DISK_TARGET, pattern, startFabric, type FabricFixture } from '../helpers/fabric.ts';
 import { LIBISCSI_OFFER, LoginFailed, OPEN_ISCSI_OFFER, TestInitiator } from '../helpers/initiator.ts';
+import { senseKeyAsc } from '../helpers/sense.ts';
 
 const GOOD = 0;
 const CHECK_CONDITION = 2;
 const RESERVATION_CONFLICT = 0x18;
-
-function senseKeyAsc(sense: Buffer): [number, number, number] {
-  if ((sense[0] & 0x7f) >= 0x72) return [sense[1] & 0x0f, sense[2], sense[3]];
-  return [sense[2] & 0x0f, sense[12], sense[13]];
-}
 
 async function session(fabric: FabricFixture, keys: Record<string, string> = LIBISCSI_OFFER, isid?: Buffer): Promise<TestInitiator> {
   const initiator = await TestInitiator.connect(fabric.port);
@@ -431,7 +427,7 @@ describe('iSCSI fabric: idle initiators', function () {
   });
 });
 
-describe("iSCSI fabric: a response's data buffer goes back to its logical unit", function () {
+describe("@slow iSCSI fabric: a response's data buffer goes back to its logical unit", function () {
   this.timeout(30_000);
   const TARGET = 'iqn.2026-11.io.tapegateway.test:lender';
   const BYTES = 32 * 1024 * 1024;
@@ -532,7 +528,7 @@ describe("iSCSI fabric: a write command's data buffer held by its logical unit",
   });
 });
 
-describe('iSCSI fabric: an initiator that does not read', function () {
+describe('@slow iSCSI fabric: an initiator that does not read', function () {
   this.timeout(30_000);
 
   it('gets no more command window while its unread responses pile up', async () => {

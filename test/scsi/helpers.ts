@@ -5,6 +5,7 @@ import { ScsiLogicalUnit, type LogicalUnitOptions } from '../../scsi/logical-uni
 import { mediumNotPresent } from '../../scsi/sense.ts';
 import { spcCommands, spcModePages } from '../../scsi/spc/commands.ts';
 import type { Nexus, ScsiCommand, ScsiResponse } from '../../scsi/types.ts';
+import { senseCodes } from '../helpers/sense.ts';
 
 export function nexus(n: number): Nexus {
   return {
@@ -33,29 +34,10 @@ export function command(cdb: number[], options: { nexus?: Nexus; lun?: number[];
   };
 }
 
-export interface DecodedSense {
-  key: number;
-  asc: number;
-  ascq: number;
-  /** Sense-key specific bytes (3), when SKSV is set. */
-  sks?: number[];
-}
-
-/** Reads key/ASC/ASCQ and the sense-key specific field from fixed or descriptor sense. */
-export function decodeSense(sense: Buffer): DecodedSense {
-  const code = sense[0]! & 0x7f;
-  if (code === 0x70 || code === 0x71) {
-    const sks = sense[15]! & 0x80 ? [...sense.subarray(15, 18)] : undefined;
-    return { key: sense[2]! & 0x0f, asc: sense[12]!, ascq: sense[13]!, ...(sks && { sks }) };
-  }
-  let sks: number[] | undefined;
-  for (let o = 8; o < 8 + sense[7]!; o += 2 + sense[o + 1]!) if (sense[o] === 0x02) sks = [...sense.subarray(o + 4, o + 7)];
-  return { key: sense[1]! & 0x0f, asc: sense[2]!, ascq: sense[3]!, ...(sks && { sks }) };
-}
-
-export function senseOf(r: ScsiResponse): DecodedSense {
+/** Sense key, ASC, ASCQ (and the sense-key specific bytes) of a response that must carry sense data. */
+export function senseOf(r: ScsiResponse): ReturnType<typeof senseCodes> {
   if (!r.sense) throw new Error(`expected sense, got status ${r.status}`);
-  return decodeSense(r.sense);
+  return senseCodes(r.sense);
 }
 
 export const identity: DeviceIdentity = {

@@ -9,6 +9,7 @@ import type { ScsiLogicalUnit } from '../../scsi/logical-unit.ts';
 import { createDiskUnit } from '../../scsi/sbc/disk.ts';
 import { Status, type Nexus, type ScsiResponse } from '../../scsi/types.ts';
 import { FileBlockDevice } from '../../src/volume/file-block-device.ts';
+import { decodeSense } from '../helpers/sense.ts';
 
 const BS = 512;
 const BLOCKS = 8192; // 4 MiB
@@ -59,18 +60,12 @@ interface Sense {
   fieldPointer?: { cdb: boolean; byte: number; bit?: number };
 }
 
-/** Decodes fixed-format sense the way an initiator does. */
+/** The sense of a CHECK CONDITION in fixed format, as an initiator reads it. */
 function sense(r: ScsiResponse): Sense {
   assert.equal(r.status, Status.CheckCondition, `expected CHECK CONDITION, got status ${r.status}`);
-  const s = r.sense!;
-  assert.equal(s[0]! & 0x7f, 0x70);
-  const out: Sense = { key: s[2]! & 0x0f, asc: s[12]!, ascq: s[13]! };
-  if (s[0]! & 0x80) out.information = s.readUInt32BE(3);
-  if (s[15]! & 0x80) {
-    out.fieldPointer = { cdb: (s[15]! & 0x40) !== 0, byte: s.readUInt16BE(16) };
-    if (s[15]! & 0x08) out.fieldPointer.bit = s[15]! & 0x07;
-  }
-  return out;
+  const { format, deferred, key, asc, ascq, information, fieldPointer } = decodeSense(r.sense!);
+  assert.deepEqual([format, deferred], ['fixed', false], 'current sense in fixed format (70h)');
+  return { key, asc, ascq, ...(information !== undefined && { information: information >>> 0 }), ...(fieldPointer && { fieldPointer }) };
 }
 
 function assertSense(r: ScsiResponse, key: number, asc: number, ascq = 0): Sense {

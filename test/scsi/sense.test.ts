@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { Asc, buildSense, invalidFieldInCdb, invalidFieldInParameterList, ScsiError, SenseKey } from '../../scsi/sense.ts';
+import { decodeSense } from '../helpers/sense.ts';
 
 describe('scsi/sense', () => {
   it('builds fixed sense with a CDB field pointer', () => {
@@ -49,6 +50,25 @@ describe('scsi/sense', () => {
     assert.deepEqual([...sense.subarray(20, 32)], [0x01, 0x0a, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]);
     assert.deepEqual([...sense.subarray(32, 40)], [0x02, 0x06, 0, 0, 0xcc, 0x00, 0x01, 0]);
     assert.deepEqual([...sense.subarray(40, 44)], [0x04, 0x02, 0, 0x80]);
+  });
+
+  it("reads back through the tests' sense reader as it was built, in both formats", () => {
+    const info = { key: SenseKey.NoSense, asc: Asc.FILEMARK_DETECTED, information: -2, filemark: true, eom: true, ili: true, fieldPointer: { in: 'parameter-list', byte: 0x123, bit: 5 } } as const;
+    for (const format of ['fixed', 'descriptor'] as const) {
+      assert.deepEqual(decodeSense(buildSense(info, format)), {
+        format,
+        deferred: false,
+        key: SenseKey.NoSense,
+        asc: 0x00,
+        ascq: 0x01,
+        filemark: true,
+        eom: true,
+        ili: true,
+        information: -2,
+        sks: [0x8d, 0x01, 0x23],
+        fieldPointer: { cdb: false, byte: 0x123, bit: 5 },
+      });
+    }
   });
 
   it('ScsiError carries its sense', () => {

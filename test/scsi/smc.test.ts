@@ -9,6 +9,7 @@ import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { Status, type Nexus, type ScsiResponse } from '../../scsi/types.ts';
 import { driveIdentities, libraryFixture, type LibraryFixture } from '../tape/library-helpers.ts';
 import { parseReport, type Report } from './element-status-report.ts';
+import { decodeSense } from '../helpers/sense.ts';
 import { A, B, clearPowerOn, command, senseOf } from './helpers.ts';
 
 // The small library of these tests: transport 1, drives 500-501, slots 1000-1003, I/E 2000-2001.
@@ -70,12 +71,12 @@ describe('SMC medium changer', function () {
   async function checkSense(cdb: number[], key: number, asc: number, fieldByte?: number, nexus: Nexus = A): Promise<void> {
     const r = await run(cdb, { nexus });
     assert.equal(r.status, Status.CheckCondition);
-    const s = senseOf(r);
+    const s = decodeSense(r.sense!);
     assert.deepEqual([s.key, (s.asc << 8) | s.ascq], [key, asc], `sense ${JSON.stringify(s)}`);
     if (fieldByte !== undefined) {
-      assert.ok(s.sks, 'field pointer expected');
-      assert.equal(s.sks[0]! & 0xc0, 0xc0, 'SKSV and C/D (in the CDB)');
-      assert.equal((s.sks[1]! << 8) | s.sks[2]!, fieldByte);
+      assert.ok(s.fieldPointer, 'field pointer expected');
+      assert.equal(s.fieldPointer.cdb, true, 'C/D: in the CDB');
+      assert.equal(s.fieldPointer.byte, fieldByte);
     }
   }
 

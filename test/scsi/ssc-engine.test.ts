@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { Status, type Nexus, type ScsiResponse } from '../../scsi/types.ts';
 import { Cartridge } from '../../src/tape/cartridge.ts';
-import { Bay } from '../../src/tape/drive-bay.ts';
+import { LibraryBay } from '../../src/tape/library-bay.ts';
 import { openEngine, pattern, type OpenedEngine } from '../cache/helpers.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
+import { decodeSense, senseKeyAsc } from '../helpers/sense.ts';
 
 const nexus: Nexus = {
   key: 'iqn.2026-11.test:host,i,0x1|iqn.2026-11.test:drive,t,0x1',
@@ -26,8 +27,8 @@ const RECORD = 64 * 1024;
 const READ_BUFFER = 256 * 1024;
 
 function driveOn(opened: OpenedEngine) {
-  const bay = new Bay({
-    cartridges: { openCartridge: (barcode) => Cartridge.open(opened.engine, barcode), closeCartridge: async () => {} },
+  const bay = new LibraryBay({
+    cartridges: { openCartridge: (barcode) => Cartridge.open(opened.store, barcode), closeCartridge: async () => {} },
     exclusive: (work) => work(),
   });
   const unit = createTapeDriveUnit({ identity: { serial: '1013000009', gatewayId: 'gw-engine', name: 'drive-09' }, bay });
@@ -58,7 +59,7 @@ describe('SSC tape drive on the cache engine', function () {
     const digest = (records: Buffer[]): string => records.reduce((h, r) => h.update(r), createHash('sha256')).digest('hex');
 
     let opened = await openEngine(join(dir, 'gw'), s3.settings);
-    await Cartridge.create(opened.engine, { barcode: BARCODE, capacityBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024 });
+    await Cartridge.create(opened.store, { barcode: BARCODE, capacityBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024 });
     let d = driveOn(opened);
     await d.bay.insert(BARCODE);
     await d.exec([0, 0, 0, 0, 0, 0]);
@@ -78,16 +79,16 @@ describe('SSC tape drive on the cache engine', function () {
       for (;;) {
         const r = await d.exec([0x08, 0, ...len3(READ_BUFFER), 0]);
         assert.equal(r.status, Status.CheckCondition, 'every record is shorter than the buffer');
-        const s = r.sense!;
-        if (s[2]! & 0x80) break; // filemark: end of this file
-        assert.equal(s[2]! & 0x20, 0x20, 'ILI');
-        assert.equal(s.readInt32BE(3), READ_BUFFER - r.data!.length, 'residue');
+        const s = decodeSense(r.sense!);
+        if (s.filemark) break; // end of this file
+        assert.equal(s.ili, true, 'ILI');
+        assert.equal(s.information, READ_BUFFER - r.data!.length, 'residue');
         read.push(r.data!);
       }
       assert.equal(digest(read), digest(file));
     }
     const end = await d.exec([0x08, 0, ...len3(READ_BUFFER), 0]);
-    assert.deepEqual([end.sense![2]! & 0x0f, end.sense![12], end.sense![13]], [0x8, 0x00, 0x05]);
+    assert.deepEqual(senseKeyAsc(end.sense!), [0x8, 0x00, 0x05]);
     await opened.close();
   });
 });

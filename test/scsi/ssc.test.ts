@@ -1,13 +1,14 @@
 // The tape drive (SSC) logical unit as Linux's st driver sees it: CDBs built
 // byte by byte, data and sense bytes checked, over the real Cartridge and drive
-// Bay (the engine under the cartridge is an in-memory stand-in).
+// LibraryBay (the engine under the cartridge is an in-memory stand-in).
 import assert from 'node:assert/strict';
 import type { ScsiLogicalUnit } from '../../scsi/logical-unit.ts';
 import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { Status, type Nexus, type ScsiResponse } from '../../scsi/types.ts';
 import { Cartridge, type CartridgeSpec } from '../../src/tape/cartridge.ts';
-import { Bay } from '../../src/tape/drive-bay.ts';
+import { LibraryBay } from '../../src/tape/library-bay.ts';
 import { MemoryCartridgeStore } from '../helpers/memory-cartridge-store.ts';
+import { decodeSense } from '../helpers/sense.ts';
 
 const KiB = 1024;
 const BARCODE = 'TAPE01L5';
@@ -69,21 +70,14 @@ interface TapeSense {
   fieldPointer?: { byte: number; bit?: number };
 }
 
-/** Fixed-format sense decoded the way st does it (st_analyze_sense). */
+/** Fixed-format sense, as st reads it (st_analyze_sense). */
 function tapeSense(r: ScsiResponse): TapeSense {
   assert.equal(r.status, Status.CheckCondition, `expected CHECK CONDITION, got ${r.status}`);
-  const s = r.sense!;
-  assert.equal(s[0]! & 0x7f, 0x70);
-  const out: TapeSense = {
-    key: s[2]! & 0x0f,
-    asc: s[12]!,
-    ascq: s[13]!,
-    filemark: (s[2]! & 0x80) !== 0,
-    eom: (s[2]! & 0x40) !== 0,
-    ili: (s[2]! & 0x20) !== 0,
-  };
-  if (s[0]! & 0x80) out.information = s.readInt32BE(3);
-  if (s[15]! & 0x80) out.fieldPointer = { byte: s.readUInt16BE(16), ...(s[15]! & 0x08 ? { bit: s[15]! & 0x07 } : {}) };
+  const { format, deferred, key, asc, ascq, filemark, eom, ili, information, fieldPointer } = decodeSense(r.sense!);
+  assert.deepEqual([format, deferred], ['fixed', false], 'current sense in fixed format (70h)');
+  const out: TapeSense = { key, asc, ascq, filemark, eom, ili };
+  if (information !== undefined) out.information = information;
+  if (fieldPointer) out.fieldPointer = { byte: fieldPointer.byte, ...(fieldPointer.bit !== undefined ? { bit: fieldPointer.bit } : {}) };
   return out;
 }
 
@@ -115,16 +109,16 @@ function record(i: number, length: number): Buffer {
 
 interface Drive {
   unit: ScsiLogicalUnit;
-  bay: Bay;
+  bay: LibraryBay;
   store: MemoryCartridgeStore;
   exec(cdb: number[], options?: { dataOut?: Buffer; nexus?: Nexus; holdDataOut?: () => () => void }): Promise<ScsiResponse>;
   write(data: Buffer): Promise<ScsiResponse>;
 }
 
-async function drive(spec: Partial<CartridgeSpec> = {}, options: { readOnly?: boolean; lending?: boolean } = {}): Promise<Drive> {
-  const store = new MemoryCartridgeStore({ lending: options.lending });
+async function drive(spec: Partial<CartridgeSpec> = {}, options: { readOnly?: boolean } = {}): Promise<Drive> {
+  const store = new MemoryCartridgeStore();
   await Cartridge.create(store, { barcode: BARCODE, capacityBytes: 4 * 1024 * KiB, earlyWarningBytes: 256 * KiB, segmentBytes: 256 * KiB, ...spec });
-  const bay = new Bay({
+  const bay = new LibraryBay({
     cartridges: { openCartridge: (barcode) => Cartridge.open(store, barcode, options), closeCartridge: async () => {} },
     exclusive: (work) => work(),
   });
@@ -362,7 +356,7 @@ describe('SSC tape drive', () => {
     });
 
     it("READ(6) passes a record's buffer up to be released once sent; VERIFY(6) and joined fixed blocks give theirs back at once", async () => {
-      const d = await drive({}, { lending: true });
+      const d = await drive();
       for (let i = 0; i < 4; i++) good(await d.write(record(i, 512)));
       good(await d.exec(REWIND));
       const first = await d.exec(read6(512));

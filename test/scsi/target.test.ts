@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { decodeLun, ScsiTarget } from '../../scsi/target.ts';
 import { Status, type LogicalUnit, type Nexus, type TaskManagementFunction } from '../../scsi/types.ts';
-import { A, B, clearPowerOn, command, decodeSense, senseOf, testUnit } from './helpers.ts';
+import { senseCodes } from '../helpers/sense.ts';
+import { A, B, clearPowerOn, command, senseOf, testUnit } from './helpers.ts';
 
 const lunField = (lun: number): number[] => (lun < 256 ? [0, lun, 0, 0, 0, 0, 0, 0] : [0x40 | (lun >> 8), lun & 0xff, 0, 0, 0, 0, 0, 0]);
 const reportLuns = (select: number, allocation: number, lun = 0) =>
@@ -56,7 +57,7 @@ describe('scsi/target', () => {
     assert.deepEqual([...inq.data!.subarray(0, 5)], [0x7f, 0, 0x06, 0x12, 31]);
     const rs = await target.execute(command([0x03, 0, 0, 0, 18, 0], { lun }));
     assert.equal(rs.status, Status.Good);
-    assert.deepEqual(decodeSense(rs.data!), { key: 5, asc: 0x25, ascq: 0 });
+    assert.deepEqual(senseCodes(rs.data!), { key: 5, asc: 0x25, ascq: 0 });
     assert.deepEqual(senseOf(await target.execute(command([0x00, 0, 0, 0, 0, 0], { lun }))), { key: 5, asc: 0x25, ascq: 0 });
     assert.deepEqual(senseOf(await target.execute(command([0x12, 1, 0x80, 0, 36, 0], { lun }))), { key: 5, asc: 0x25, ascq: 0 });
   });

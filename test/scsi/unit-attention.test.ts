@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { Status } from '../../scsi/types.ts';
-import { A, B, clearPowerOn, command, decodeSense, senseOf, testUnit } from './helpers.ts';
+import { senseCodes } from '../helpers/sense.ts';
+import { A, B, clearPowerOn, command, senseOf, testUnit } from './helpers.ts';
 
 const TUR = [0x00, 0, 0, 0, 0, 0];
 const REQUEST_SENSE = [0x03, 0, 0, 0, 252, 0];
@@ -19,7 +20,7 @@ describe('scsi unit attentions and REQUEST SENSE', () => {
     const r = await unit.execute(command(REQUEST_SENSE));
     assert.equal(r.status, Status.Good);
     assert.equal(r.data!.length, 18);
-    assert.deepEqual(decodeSense(r.data!), { key: 6, asc: 0x29, ascq: 0 });
+    assert.deepEqual(senseCodes(r.data!), { key: 6, asc: 0x29, ascq: 0 });
     const again = await unit.execute(command(REQUEST_SENSE));
     assert.deepEqual([...again.data!], [0x70, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     assert.equal((await unit.execute(command(TUR))).status, Status.Good);
@@ -37,7 +38,7 @@ describe('scsi unit attentions and REQUEST SENSE', () => {
     device.loaded = false;
     const r = await unit.execute(command(REQUEST_SENSE));
     assert.equal(r.status, Status.Good);
-    assert.deepEqual(decodeSense(r.data!), { key: 2, asc: 0x3a, ascq: 0 });
+    assert.deepEqual(senseCodes(r.data!), { key: 2, asc: 0x3a, ascq: 0 });
   });
 
   it('LUN reset: every nexus gets POWER ON, RESET, OR BUS DEVICE RESET OCCURRED, superseding what was pending', async () => {

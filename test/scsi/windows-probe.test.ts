@@ -20,7 +20,8 @@ import { Status, type ScsiResponse } from '../../scsi/types.ts';
 import type { LibraryOptions } from '../../src/tape/library.ts';
 import { driveIdentities, libraryFixture, type LibraryFixture } from '../tape/library-helpers.ts';
 import { parseReport, type Descriptor } from './element-status-report.ts';
-import { command, decodeSense } from './helpers.ts';
+import { decodeSense } from '../helpers/sense.ts';
+import { command } from './helpers.ts';
 
 const GATEWAY = 'sgw-12345678';
 const KINDS: readonly ElementKind[] = ['transport', 'storage', 'importExport', 'dataTransfer'];

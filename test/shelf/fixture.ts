@@ -7,14 +7,17 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { startApiServer } from '../../src/api/server.ts';
 import { CacheEngine } from '../../src/cache/engine.ts';
+import type { OpenBackend } from '../../src/cloud/object-backend.ts';
+import { ObjectStore } from '../../src/cloud/object-store.ts';
 import { Catalog } from '../../src/catalog/catalog.ts';
 import { startLocalGlacier } from '../../src/cloud/local-glacier/index.ts';
 import { Vault } from '../../src/cloud/vault.ts';
 import { silentLogger } from '../../src/log.ts';
 import { ShelfCatalog } from '../../src/shelf/shelf-catalog.ts';
 import { Shelf } from '../../src/shelf/shelf.ts';
-import type { ShelfParts } from '../../src/shelf/step.ts';
-import { Cartridges } from '../../src/tape/cartridges.ts';
+import type { ExtentStore } from '../../src/cache/extent-store.ts';
+import { TAPES_NAMESPACE } from '../../src/tape/cartridge.ts';
+import { CartridgeLifecycle } from '../../src/tape/cartridge-lifecycle.ts';
 import { Library } from '../../src/tape/library.ts';
 import { LibraryService } from '../../src/tape/library-service.ts';
 import { PoolCatalog } from '../../src/tape/pools.ts';
@@ -28,18 +31,17 @@ export const UNREACHABLE_VAULT = 'unreachable';
 
 export type ShelfFixture = Awaited<ReturnType<typeof startShelfFixture>>;
 
-/** The engine as the shelf sees it; a test may watch its calls. */
-export type ShelfEngine = ShelfParts['engine'];
-
-export async function startShelfFixture(options: { jobDelaySeconds: number; shelfEngine?: (engine: ShelfEngine) => ShelfEngine }) {
+export async function startShelfFixture(options: { jobDelaySeconds: number; /** The tapes' store as the shelf sees it; a test may watch its calls. */ shelfStore?: (store: ExtentStore) => ExtentStore }) {
   const dir = await tempDir('tapegw-shelf-');
   const s3 = await startS3();
   const glacier = await startLocalGlacier({ directory: join(dir, 'glacier'), credentials, jobDelaySeconds: options.jobDelaySeconds });
   const catalog = await Catalog.open(join(dir, 'catalog'));
   const logger = silentLogger();
-  const engine = await CacheEngine.open({ directory: join(dir, 'cache'), catalog, s3: s3.settings, cacheBytes: 256 * 1024 * 1024, uploadBufferBytes: 64 * 1024 * 1024, logger });
+  const backend: OpenBackend = (hooks) => new ObjectStore(s3.settings, hooks);
+  const engine = await CacheEngine.open({ directory: join(dir, 'cache'), catalog, backend, cacheBytes: 256 * 1024 * 1024, uploadBufferBytes: 64 * 1024 * 1024, logger });
+  const tapeStore = engine.namespace(TAPES_NAMESPACE);
   const tapes = new TapeCatalog(catalog);
-  const cartridges = new Cartridges(engine, tapes, 1024 * 1024);
+  const cartridges = new CartridgeLifecycle(tapeStore, tapes, 1024 * 1024);
   const library = await Library.open({ catalog, cartridges, drives: [{ vendor: 'IBM', product: 'ULT3580-TD5', serial: '0000000001' }], storageSlots: 4, importExportSlots: 2 });
   const pools = new PoolCatalog(catalog, { GLACIER: { kind: 'vault', vault: 'glacier' }, DEEP_ARCHIVE: { kind: 'vault', vault: 'deep' } });
   const vaults = new Map<string, Vault>();
@@ -51,7 +53,7 @@ export async function startShelfFixture(options: { jobDelaySeconds: number; shel
     return vaults.get(name)!;
   };
   const clock = { now: new Date() };
-  const shelf = await Shelf.open({ shelf: new ShelfCatalog(catalog), tapes, pools, library, engine: options.shelfEngine?.(engine) ?? engine, vault, defaultTier: 'Expedited', logger, now: () => clock.now, retryDelayMs: [50, 500] });
+  const shelf = await Shelf.open({ shelf: new ShelfCatalog(catalog), tapes, pools, library, tapeStore: options.shelfStore?.(tapeStore) ?? tapeStore, vault, defaultTier: 'Expedited', logger, now: () => clock.now, retryDelayMs: [50, 500] });
   const service = new LibraryService({
     library,
     cartridges,
@@ -71,6 +73,7 @@ export async function startShelfFixture(options: { jobDelaySeconds: number; shel
     cartridges,
     pools,
     engine,
+    tapeStore,
     clock,
     vault,
     async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {

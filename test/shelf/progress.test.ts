@@ -4,7 +4,7 @@
 // objects), with the real parts in one process.
 import assert from 'node:assert/strict';
 import { Cartridge } from '../../src/tape/cartridge.ts';
-import { startShelfFixture, type ShelfEngine, type ShelfFixture } from './fixture.ts';
+import { startShelfFixture, type ShelfFixture } from './fixture.ts';
 
 const MiB = 1024 * 1024;
 
@@ -24,20 +24,19 @@ describe('vault shelf progress', function () {
   before(async () => {
     f = await startShelfFixture({
       jobDelaySeconds: 3600,
-      shelfEngine: (engine): ShelfEngine => ({
-        size: (key) => engine.size(key),
-        write: (key, offset, data) => engine.write(key, offset, data),
-        drain: (keys) => engine.drain(keys),
-        deleteMany: (keys) => engine.deleteMany(keys),
-        read: async (key, offset, length) => {
-          await look('upload');
-          return engine.read(key, offset, length);
-        },
-        delete: async (key) => {
-          await look('deleting objects');
-          return engine.delete(key);
-        },
-      }),
+      // Every read (the upload) and delete (after it) of the shelf looks first.
+      shelfStore: (store) =>
+        new Proxy(store, {
+          get(target, property, receiver) {
+            const value = Reflect.get(target, property, receiver) as unknown;
+            const phase = property === 'read' ? 'upload' : property === 'delete' ? 'deleting objects' : undefined;
+            if (!phase || typeof value !== 'function') return value;
+            return async (...args: unknown[]) => {
+              await look(phase);
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        }),
     });
   });
   after(async () => {
@@ -46,7 +45,7 @@ describe('vault shelf progress', function () {
 
   it('never goes backwards while ARCHIVING: 100% while the objects are deleted after the upload', async () => {
     await f.cartridge('PRG001L5');
-    const cartridge = await Cartridge.open(f.engine, 'PRG001L5');
+    const cartridge = await Cartridge.open(f.tapeStore, 'PRG001L5');
     for (let i = 0; i < 4; i++) await cartridge.writeRecords([Buffer.alloc(MiB, i)]);
     await cartridge.flush();
     watched = 'PRG001L5';

@@ -30,7 +30,7 @@ function shape(objects: TapeObject[]): string[] {
   return objects.map((o) => (o.kind === 'record' ? `r${o.data.length}` : o.kind === 'filemark' ? 'FM' : 'EOD'));
 }
 
-describe('cartridges on the engine', function () {
+describe('@slow cartridges on the engine', function () {
   this.timeout(60_000);
   let s3: S3Fixture;
   let dir: string;
@@ -48,7 +48,7 @@ describe('cartridges on the engine', function () {
   });
 
   const create = (barcode = 'TEST01L5', extra: Partial<Parameters<typeof Cartridge.create>[1]> = {}) =>
-    Cartridge.create(opened.engine, { barcode, capacityBytes: 64 * 1024 * KiB, segmentBytes: 64 * KiB, ...extra });
+    Cartridge.create(opened.store, { barcode, capacityBytes: 64 * 1024 * KiB, segmentBytes: 64 * KiB, ...extra });
 
   it('reads back records and filemarks in order, then end-of-data', async () => {
     const tape = await create();
@@ -130,7 +130,7 @@ describe('cartridges on the engine', function () {
     await opened.close();
     // The same cache, its cloud now unreachable: nothing listens on port 9.
     opened = await openEngine(join(dir, 'gw1'), { ...s3.settings, endpoint: 'http://127.0.0.1:9', retry: { maxAttempts: 1 } });
-    const tape = await Cartridge.open(opened.engine, 'TEST03L5');
+    const tape = await Cartridge.open(opened.store, 'TEST03L5');
     const records = Array.from({ length: 12 }, (_, i) => record(i, 20 * KiB));
     await tape.writeRecords(records);
     await tape.writeFilemarks(1);
@@ -158,11 +158,11 @@ describe('cartridges on the engine', function () {
     await tape.writeFilemarks(1);
     await tape.flush();
     const oldKeys = [1, 2, 3].map((seq) => cartridgeKeys('TEST06L5').data(seq));
-    for (const key of oldKeys) assert.ok((await opened.engine.size(key)) !== undefined, `${key} holds the first write`);
+    for (const key of oldKeys) assert.ok((await opened.store.size(key)) !== undefined, `${key} holds the first write`);
     // A stand-in for a slow delete (a busy disk or catalog): the engine's deletes wait until the test lets them go.
     let letGo = (): void => undefined;
     const held = new Promise<void>((resolve) => (letGo = resolve));
-    const store = opened.engine;
+    const store = opened.store;
     const deleteLater = store.deleteMany.bind(store);
     store.deleteMany = async (keys: readonly string[]) => {
       await held;
@@ -172,10 +172,10 @@ describe('cartridges on the engine', function () {
     await tape.writeRecords([record(100, 300)]);
     await tape.writeFilemarks(1);
     await tape.flush();
-    assert.ok((await opened.engine.size(oldKeys[1]!)) !== undefined, 'the sync point came back before any deletion');
+    assert.ok((await opened.store.size(oldKeys[1]!)) !== undefined, 'the sync point came back before any deletion');
     letGo();
     await tape.deleted();
-    for (const key of oldKeys) assert.equal(await opened.engine.size(key), undefined, `${key} deleted after it`);
+    for (const key of oldKeys) assert.equal(await opened.store.size(key), undefined, `${key} deleted after it`);
     await tape.rewind();
     assert.deepEqual(shape(await readAll(tape)), ['r300', 'FM', 'EOD']);
   });
@@ -187,9 +187,9 @@ describe('cartridges on the engine', function () {
     await tape.flush();
     const keys = cartridgeKeys('TEST07L5');
     const oldKeys = [1, 2, 3].flatMap((seq) => [keys.data(seq), keys.index(seq)]);
-    for (const key of oldKeys) assert.ok((await opened.engine.size(key)) !== undefined, `${key} holds the first write`);
+    for (const key of oldKeys) assert.ok((await opened.store.size(key)) !== undefined, `${key} holds the first write`);
     // A stand-in for the gateway dying before its deletions ran: the engine's deletes never start.
-    const store = opened.engine;
+    const store = opened.store;
     const deleteNow = store.deleteMany.bind(store);
     store.deleteMany = () => new Promise<void>(() => undefined);
     await tape.rewind();
@@ -199,9 +199,9 @@ describe('cartridges on the engine', function () {
     assert.deepEqual((await newestManifest('TEST07L5')).garbage, [1, 2, 3]);
     store.deleteMany = deleteNow;
 
-    const reopened = await Cartridge.open(opened.engine, 'TEST07L5');
+    const reopened = await Cartridge.open(opened.store, 'TEST07L5');
     await reopened.deleted();
-    for (const key of oldKeys) assert.equal(await opened.engine.size(key), undefined, `${key} deleted after the reopen`);
+    for (const key of oldKeys) assert.equal(await opened.store.size(key), undefined, `${key} deleted after the reopen`);
     assert.equal((await newestManifest('TEST07L5')).garbage, undefined, 'nothing left for the next open to redo');
     assert.deepEqual(shape(await readAll(reopened)), ['r300', 'FM', 'EOD']);
   });
@@ -209,8 +209,8 @@ describe('cartridges on the engine', function () {
   async function newestManifest(barcode: string): Promise<Manifest> {
     const manifests: Manifest[] = [];
     for (const key of cartridgeKeys(barcode).manifests) {
-      const size = await opened.engine.size(key);
-      if (size !== undefined) manifests.push(decodeManifest(await opened.engine.read(key, 0, size)));
+      const size = await opened.store.size(key);
+      if (size !== undefined) manifests.push(decodeManifest(await opened.store.read(key, 0, size)));
     }
     return manifests.reduce((a, b) => (b.generation > a.generation ? b : a));
   }
@@ -266,7 +266,7 @@ describe('cartridges on the engine', function () {
     // The process goes away: no flush of the cartridge; the engine closes as it would on shutdown.
     await opened.close();
     opened = await openEngine(join(dir, 'gw1'), s3.settings);
-    const reopened = await Cartridge.open(opened.engine, 'TEST01L5');
+    const reopened = await Cartridge.open(opened.store, 'TEST01L5');
     assert.deepEqual(shape(await readAll(reopened)), [...Array(12).fill('r10240'), 'FM', 'EOD']);
   });
 
@@ -278,7 +278,7 @@ describe('cartridges on the engine', function () {
     await tape.writeRecords(Array.from({ length: 10 }, (_, i) => record(200 + i, 4 * KiB)));
     await opened.close();
     opened = await openEngine(join(dir, 'gw1'), s3.settings);
-    const reopened = await Cartridge.open(opened.engine, 'TEST01L5');
+    const reopened = await Cartridge.open(opened.store, 'TEST01L5');
     const objects = await readAll(reopened);
     assert.equal(objects.length, 31);
     objects.slice(0, 30).forEach((o, i) => assert.ok(o.kind === 'record' && o.data.equals(record(i)), `record ${i} intact`));
@@ -292,10 +292,10 @@ describe('cartridges on the engine', function () {
     await tape.writeRecords(written.slice(10));
     await tape.writeFilemarks(1);
     await tape.flush();
-    await opened.engine.drain();
+    await opened.store.drain();
     const fresh = await openEngine(join(dir, 'gw2'), s3.settings);
     try {
-      const rebuilt = await Cartridge.open(fresh.engine, 'TEST03L5');
+      const rebuilt = await Cartridge.open(fresh.store, 'TEST03L5');
       const objects = await readAll(rebuilt);
       assert.deepEqual(shape(objects), [...written.slice(0, 10).map((r) => `r${r.length}`), 'FM', ...written.slice(10).map((r) => `r${r.length}`), 'FM', 'EOD']);
       const records = objects.filter((o): o is { kind: 'record'; data: Buffer } => o.kind === 'record');
@@ -309,14 +309,14 @@ describe('cartridges on the engine', function () {
     const tape = await create('TEST04L5');
     await tape.writeRecords([record(1), record(2)]);
     await tape.flush();
-    await opened.engine.drain();
+    await opened.store.drain();
     const key = cartridgeKeys('TEST04L5').data(1);
     const forged = Buffer.concat([record(1), record(2)]);
     forged[5] ^= 0xff;
     await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: key, Body: forged }));
     const fresh = await openEngine(join(dir, 'gw2'), s3.settings);
     try {
-      const rebuilt = await Cartridge.open(fresh.engine, 'TEST04L5');
+      const rebuilt = await Cartridge.open(fresh.store, 'TEST04L5');
       await assert.rejects(rebuilt.read(), MediumError);
     } finally {
       await fresh.close();
@@ -326,10 +326,10 @@ describe('cartridges on the engine', function () {
   it('a batch write that fails in the background is reported by a later command, not as an unhandled rejection', async () => {
     await create('FAIL01L5', { segmentBytes: 64 * 1024 * KiB });
     // Fault stand-in: the real engine, except that data writes fail as a full disk would.
-    const failing = Object.create(opened.engine) as typeof opened.engine;
+    const failing = Object.create(opened.store) as typeof opened.store;
     failing.writev = async (key: string, offset: number, pieces: readonly Uint8Array[]) => {
       if (key.endsWith('.data')) throw new Error('ENOSPC: no space left on device');
-      return opened.engine.writev(key, offset, pieces);
+      return opened.store.writev(key, offset, pieces);
     };
     failing.write = async (key: string, offset: number, data: Uint8Array) => {
       await failing.writev(key, offset, [data]);

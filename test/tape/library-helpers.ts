@@ -7,7 +7,7 @@ import type { DriveIdentity } from '../../scsi/smc/media-library.ts';
 import type { TapeMedium } from '../../scsi/ssc/tape-medium.ts';
 import { Catalog } from '../../src/catalog/catalog.ts';
 import { Cartridge } from '../../src/tape/cartridge.ts';
-import type { CartridgeFactory } from '../../src/tape/drive-bay.ts';
+import type { CartridgeFactory } from '../../src/tape/library-bay.ts';
 import { Library, type LibraryOptions, type Place } from '../../src/tape/library.ts';
 import type { TapeLocation } from '../../src/tape/tape-service.ts';
 import { MemoryCartridgeStore } from '../helpers/memory-cartridge-store.ts';

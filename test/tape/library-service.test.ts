@@ -9,12 +9,13 @@ import type { ScsiLogicalUnit } from '../../scsi/logical-unit.ts';
 import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { Status, type ScsiResponse } from '../../scsi/types.ts';
 import { Catalog } from '../../src/catalog/catalog.ts';
-import { Cartridges } from '../../src/tape/cartridges.ts';
+import { CartridgeLifecycle } from '../../src/tape/cartridge-lifecycle.ts';
 import { Library } from '../../src/tape/library.ts';
 import { LibraryService } from '../../src/tape/library-service.ts';
 import { PoolCatalog } from '../../src/tape/pools.ts';
 import { TapeCatalog } from '../../src/tape/tape-catalog.ts';
 import { MemoryCartridgeStore } from '../helpers/memory-cartridge-store.ts';
+import { senseKeyAsc } from '../helpers/sense.ts';
 import { driveIdentities } from './library-helpers.ts';
 import { refusal } from './refusal.ts';
 
@@ -35,7 +36,7 @@ async function fixture(): Promise<Fixture> {
   const catalog = await Catalog.open(join(dir, 'catalog'));
   const store = new MemoryCartridgeStore();
   const tapes = new TapeCatalog(catalog);
-  const cartridges = new Cartridges(store, tapes, MiB);
+  const cartridges = new CartridgeLifecycle(store, tapes, MiB);
   const library = await Library.open({ catalog, cartridges, drives: driveIdentities(1), storageSlots: 6, importExportSlots: 2 });
   const pools = new PoolCatalog(catalog, { GLACIER: { kind: 'vault', vault: 'archive' }, DEEP_ARCHIVE: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' } });
   const service = new LibraryService({
@@ -216,7 +217,7 @@ describe('library service: pools, retention, WORM', function () {
     /** Sense key, ASC, ASCQ of a CHECK CONDITION. */
     const sense = (r: ScsiResponse): [number, number, number] => {
       assert.equal(r.status, Status.CheckCondition);
-      return [r.sense![2]! & 0x0f, r.sense![12]!, r.sense![13]!];
+      return senseKeyAsc(r.sense!);
     };
     const write = (data: Buffer) => exec([0x0a, 0, 0, (data.length >> 8) & 0xff, data.length & 0xff, 0], data);
     const read = (length: number) => exec([0x08, 0, 0, (length >> 8) & 0xff, length & 0xff, 0]);

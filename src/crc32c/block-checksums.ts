@@ -1,6 +1,6 @@
 // CRC32C over fixed-size blocks: the unit in which every byte read back from
-// disk or cloud is checked.
-import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
+// disk or cloud is checked. Used by the fabric, the engine and the cloud alike.
+import { crc32c, withCrcsOffThread } from './crc32c.ts';
 
 /** CRC32C of each `blockSize` slice of `data` (the last may be shorter). */
 export function blockCrcs(data: Uint8Array, blockSize: number): number[] {
@@ -29,10 +29,6 @@ export function crcBase64(crc: number): string {
   const out = Buffer.allocUnsafe(4);
   out.writeUInt32BE(crc >>> 0);
   return out.toString('base64');
-}
-
-export function crc32cBase64(data: Uint8Array): string {
-  return crcBase64(crc32c(data));
 }
 
 /** The CRC-32C polynomial, bit-reversed. */

@@ -12,19 +12,19 @@ export interface CartridgeFactory {
 }
 
 /** What a bay needs from its library: the cartridge in it and the library's one-at-a-time lock. */
-export interface BayHost {
+export interface LibraryBayHost {
   readonly cartridges: CartridgeFactory;
   exclusive<T>(work: () => Promise<T>): Promise<T>;
 }
 
-export class Bay implements DriveBay {
+export class LibraryBay implements DriveBay {
   private inBay: string | undefined;
   private failure: number | undefined;
   private loaded: TapeMedium | undefined;
   private readonly preventing = new Set<string>();
   private readonly listeners: (() => void)[] = [];
 
-  constructor(private readonly host: BayHost) {}
+  constructor(private readonly host: LibraryBayHost) {}
 
   /** Barcode of the cartridge in the drive. */
   get barcode(): string | undefined {

@@ -2,10 +2,10 @@
 // tape catalog's record of each in step (the drives' CartridgeFactory).
 import type { TapeMedium } from '../../scsi/ssc/tape-medium.ts';
 import { Cartridge, CartridgeExistsError, cartridgeKeys, type CartridgeStore } from './cartridge.ts';
-import type { CartridgeFactory } from './drive-bay.ts';
+import type { CartridgeFactory } from './library-bay.ts';
 import type { TapeCatalog, TapeRecord } from './tape-catalog.ts';
 
-export class Cartridges implements CartridgeFactory {
+export class CartridgeLifecycle implements CartridgeFactory {
   constructor(
     private readonly store: CartridgeStore,
     private readonly tapes: TapeCatalog,

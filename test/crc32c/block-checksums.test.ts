@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, blockCrcs, crc32cCombine, decodeCrcs, encodeCrcs, regroup } from '../../src/cloud/checksum.ts';
+import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, blockCrcs, crc32cCombine, decodeCrcs, encodeCrcs, regroup } from '../../src/crc32c/block-checksums.ts';
 import { crc32c } from '../../src/crc32c/crc32c.ts';
 
 describe('CRC32C blocks', () => {

@@ -1,0 +1,460 @@
+// The engine's reads and writes over extent keys: admission under
+// backpressure, read-through from the cloud with read-ahead, deletes and
+// copies, and the sync points that make writes durable. Namespace stores
+// (namespace-store.ts) are the only callers; they keep each consumer to its keys.
+import type { BufferPool } from '../buffers/buffer-pool.ts';
+import { blockAndRangeCrcs } from '../crc32c/block-checksums.ts';
+import type { ObjectInfo } from '../cloud/object-backend.ts';
+import type { Logger } from '../log.ts';
+import type { CacheState } from './cache-state.ts';
+import type { CatalogLog } from './catalog-log.ts';
+import { CloudRoutes, type Route } from './cloud-routes.ts';
+import { CacheCorruptionError, ExtentNotFoundError, storeError } from './errors.ts';
+import { BLOCK, blockCount, Extent, extentPath } from './extent.ts';
+import type { ExtentFiles } from './extent-files.ts';
+import type { ExtentHead, ExtentListing, ExtentMetadata, ReadvResult, WriteOptions } from './extent-store.ts';
+import type { Evictor } from './eviction.ts';
+import { fsyncPath } from './file-io.ts';
+import type { UploadQueue } from './upload-queue.ts';
+
+export interface IoLimits {
+  readonly directory: string;
+  readonly cacheBytes: number;
+  readonly uploadBufferBytes: number;
+  /** Most a sequential reader's misses fetch ahead. */
+  readonly readAheadBytes: number;
+}
+
+/** Keys a deleteMany() takes under one set of locks and one durable catalog write. */
+const DELETE_BATCH = 256;
+/** A copy made here moves this much at a time. */
+const COPY_PIECE = 4 * 1024 * 1024;
+/** S3's limit of a single CopyObject. */
+const SERVER_COPY_MAX = 5 * 1024 ** 3;
+
+const noRelease = (): void => undefined;
+
+export class CacheIO {
+  closed = false;
+
+  constructor(
+    private readonly state: CacheState,
+    private readonly files: ExtentFiles,
+    private readonly evictor: Evictor,
+    private readonly queue: UploadQueue,
+    private readonly routes: CloudRoutes,
+    private readonly catalog: CatalogLog,
+    private readonly readBuffers: BufferPool,
+    private readonly limits: IoLimits,
+    private readonly log: Logger,
+  ) {}
+
+  // ---- writing ----
+
+  async writev(key: string, offset: number, pieces: readonly Uint8Array[], options: WriteOptions = {}): Promise<number[]> {
+    this.assertOpen();
+    this.state.foregroundAt = Date.now();
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`write offset ${offset} is not a byte position`);
+    let length = 0;
+    for (const piece of pieces) length += piece.length;
+    if (length === 0) return pieces.map(() => 0);
+    const { cacheBytes, uploadBufferBytes } = this.limits;
+    if (length > cacheBytes - uploadBufferBytes) {
+      throw new RangeError(`a write of ${length} bytes cannot fit a cache of ${cacheBytes} with a ${uploadBufferBytes}-byte upload buffer`);
+    }
+    await this.admit(length);
+    this.state.reservedBytes += length;
+    try {
+      return await this.state.locks.run(key, async () => this.files.write(await this.forWrite(key, options.fresh), offset, pieces, length));
+    } finally {
+      this.state.reservedBytes -= length;
+      void this.evictor.evictIfNeeded();
+    }
+  }
+
+  async truncate(key: string, size: number): Promise<void> {
+    this.assertOpen();
+    await this.state.locks.run(key, async () => {
+      const extent = await this.forWrite(key);
+      if (!Number.isSafeInteger(size) || size < 0 || size > extent.size) throw new RangeError(`cannot truncate ${key} (${extent.size} bytes) to ${size}`);
+      if (size !== extent.size) await this.files.truncate(extent, size);
+    });
+  }
+
+  /**
+   * Replaces the extent's user metadata: on a clean extent (nothing queued for it)
+   * at once in the cloud, by copying the object onto itself; otherwise with its
+   * next upload.
+   */
+  async setMetadata(key: string, metadata: ExtentMetadata): Promise<void> {
+    this.assertOpen();
+    await this.head(key); // learnt from the cloud if the cache does not know it
+    await this.state.locks.run(key, async () => {
+      const known = this.state.extents.get(key);
+      if (known && !known.dirty && known.size <= SERVER_COPY_MAX && this.queue.op(key) === undefined) {
+        const route = this.route(key);
+        try {
+          await route.backend.copy(CloudRoutes.remoteKey(route, key), CloudRoutes.remoteKey(route, key), { metadata });
+        } catch (error) {
+          throw storeError(error, key);
+        }
+        known.metadata = { ...metadata };
+        await this.catalog.putRecord(known);
+        return;
+      }
+      const extent = await this.forWrite(key);
+      extent.metadata = { ...metadata };
+      this.state.written(extent, extent.size);
+    });
+  }
+
+  /** Waits while data not yet uploaded fills the upload buffer, or new bytes would not fit the cache. */
+  private async admit(bytes: number): Promise<void> {
+    const { state } = this;
+    const { cacheBytes, uploadBufferBytes } = this.limits;
+    for (;;) {
+      this.assertOpen();
+      const bufferFull = state.dirtyBytes >= uploadBufferBytes;
+      const cacheFull = state.usedBytes + state.reservedBytes + bytes > cacheBytes;
+      if (!bufferFull && !cacheFull) return;
+      if (cacheFull) await this.evictor.evictIfNeeded(state.reservedBytes + bytes);
+      if (state.usedBytes + state.reservedBytes + bytes <= cacheBytes && !bufferFull) return;
+      // Data written but never synced must still reach the queue, or nothing would free the buffer.
+      void this.sync().catch((err: unknown) => this.log.error({ err }, 'sync under backpressure failed'));
+      await this.queue.urgently(() => state.changed(250));
+    }
+  }
+
+  /** The extent to write: known here, or in the cloud (then fetched whole first), or new; `fresh`: new, without asking the cloud. */
+  private async forWrite(key: string, fresh = false): Promise<Extent> {
+    let extent = this.state.extents.get(key);
+    if (!extent) {
+      const info = fresh ? undefined : await this.cloudHead(key);
+      extent = new Extent(key, extentPath(this.limits.directory, key));
+      extent.resize(info?.size ?? 0);
+      extent.metadata = { ...info?.metadata };
+      this.state.extents.set(key, extent);
+    }
+    if (!extent.allPresent()) await this.fill(extent, 0, extent.size);
+    return extent;
+  }
+
+  // ---- reading ----
+
+  async read(key: string, offset: number, length: number): Promise<Buffer> {
+    return (await this.readRanges(key, offset, length, [])).data;
+  }
+
+  async readv(key: string, offset: number, lengths: readonly number[]): Promise<ReadvResult> {
+    let length = 0;
+    for (const l of lengths) length += l;
+    const { data, crcs, release = noRelease } = await this.readRanges(key, offset, length, lengths, this.readBuffers);
+    // Bytes fetched from the cloud, or a block remembered: one pass over them for the ranges alone.
+    return { data, crcs: crcs ?? blockAndRangeCrcs(data, Infinity, 0, lengths).ranges, release };
+  }
+
+  /** The bytes, and the CRCs of `lengths` when they came from the cache's checked blocks; a large read from the cache goes into a buffer of `pool` when given. */
+  private async readRanges(key: string, offset: number, length: number, lengths: readonly number[], pool?: BufferPool): Promise<{ data: Buffer; crcs?: number[]; release?: () => void }> {
+    this.assertOpen();
+    const { state } = this;
+    state.foregroundAt = Date.now();
+    return state.locks.run(key, async () => {
+      const extent = await this.known(key);
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > extent.size) {
+        throw new RangeError(`read of ${key} at ${offset}+${length} passes its end (${extent.size})`);
+      }
+      if (length === 0) return { data: Buffer.alloc(0), crcs: lengths.map(() => 0) };
+      const first = Math.floor(offset / BLOCK);
+      const last = Math.floor((offset + length - 1) / BLOCK);
+      const sequential = extent.nextRead === offset;
+      extent.nextRead = offset + length;
+      state.touch(extent);
+      if (extent.allPresent(first, last)) {
+        state.hits++;
+        try {
+          return await this.files.read(extent, offset, length, lengths, pool);
+        } catch (error) {
+          if (!(error instanceof CacheCorruptionError) || extent.dirty) throw error;
+          this.log.warn({ key, block: error.block }, 'cached block fails its checksum; fetching it again');
+          state.forget(extent, error.block);
+        }
+      } else {
+        state.misses++;
+      }
+      extent.readAhead = sequential ? Math.min(this.limits.readAheadBytes, Math.max(2 * extent.readAhead, 4 * BLOCK)) : 0;
+      const start = first * BLOCK;
+      const end = Math.min(extent.size, (last + 1) * BLOCK + extent.readAhead);
+      const fetched = await this.fill(extent, start, end);
+      return { data: fetched.subarray(offset - start, offset - start + length) };
+    });
+  }
+
+  async head(key: string): Promise<ExtentHead | undefined> {
+    this.assertOpen();
+    return this.state.locks.run(key, async () => {
+      try {
+        const extent = await this.known(key);
+        return { size: extent.size, metadata: { ...extent.metadata }, ...(extent.cloudModified ? { cloudModified: extent.cloudModified } : {}) };
+      } catch (error) {
+        if (error instanceof ExtentNotFoundError) return undefined;
+        throw error;
+      }
+    });
+  }
+
+  /** What the cloud holds of `key`, or undefined; nothing once it is deleted here, though its cloud delete waits in the queue. */
+  private async cloudHead(key: string): Promise<ObjectInfo | undefined> {
+    if (this.queue.op(key) === 'delete') return undefined;
+    const route = this.route(key);
+    try {
+      return await route.backend.head(CloudRoutes.remoteKey(route, key));
+    } catch (error) {
+      throw storeError(error, key);
+    }
+  }
+
+  /** The extent as known here, or learnt from the cloud with none of its blocks cached. */
+  private async known(key: string): Promise<Extent> {
+    const cached = this.state.extents.get(key);
+    if (cached) return cached;
+    const info = await this.cloudHead(key);
+    if (!info) throw new ExtentNotFoundError(key);
+    const extent = new Extent(key, extentPath(this.limits.directory, key));
+    extent.resize(info.size);
+    extent.metadata = { ...info.metadata };
+    if (info.lastModified) extent.cloudModified = info.lastModified;
+    this.state.extents.set(key, extent);
+    return extent;
+  }
+
+  /**
+   * Fetches [start, end) from the cloud (verified there) and keeps it in the
+   * cache when it fits; returns the bytes either way.
+   */
+  private async fill(extent: Extent, start: number, end: number): Promise<Buffer> {
+    const route = this.route(extent.key);
+    let got: { data: Buffer; size: number };
+    try {
+      got = await route.backend.get(
+        CloudRoutes.remoteKey(route, extent.key),
+        { offset: start, length: end - start },
+        { sizeHint: extent.size, allowUnverified: route.allowUnverified },
+      );
+    } catch (error) {
+      throw storeError(error, extent.key);
+    }
+    const { data, size } = got;
+    if (size !== extent.size) throw new Error(`object ${extent.key} is ${size} bytes in the cloud, ${extent.size} in the cache index`);
+    let added = 0;
+    for (let b = start / BLOCK; b <= blockCount(end) - 1; b++) if (!extent.present[b]) added += extent.blockLength(b);
+    if (added > 0) await this.evictor.evictIfNeeded(added, extent);
+    if (this.state.usedBytes + this.state.reservedBytes + added > this.limits.cacheBytes) return data; // served, not kept
+    await this.files.keep(extent, start, data);
+    await this.catalog.putRecord(extent);
+    return data;
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    return (await this.head(key))?.size;
+  }
+
+  // ---- listing ----
+
+  /** See ExtentStore.list(): the cloud's listing merged with what is here, in S3's key order. */
+  async *list(prefix: string, options: { delimiter?: string } = {}): AsyncGenerator<ExtentListing> {
+    this.assertOpen();
+    const { delimiter } = options;
+    const route = this.route(prefix);
+    const local = new Map<string, ExtentListing>();
+    for (const extent of this.state.extents.values()) {
+      if (!extent.key.startsWith(prefix)) continue;
+      const cut = delimiter ? extent.key.indexOf(delimiter, prefix.length) : -1;
+      if (cut >= 0) {
+        const common = extent.key.slice(0, cut + delimiter!.length);
+        local.set(common, { kind: 'prefix', prefix: common });
+      } else {
+        local.set(extent.key, { kind: 'extent', key: extent.key, size: extent.size });
+      }
+    }
+    const mine = [...local.keys()].sort(compareKeys);
+    let next = 0;
+    const remote = route.backend.list(CloudRoutes.remoteKey(route, prefix), delimiter ? { delimiter } : {});
+    let last: string | undefined;
+    const emit = function* (name: string, entry: ExtentListing) {
+      if (name !== last) yield entry;
+      last = name;
+    };
+    try {
+      for await (const entry of remote) {
+        const name = CloudRoutes.localKey(route, entry.key);
+        while (next < mine.length && compareKeys(mine[next]!, name) <= 0) {
+          const key = mine[next++]!;
+          yield* emit(key, local.get(key)!);
+        }
+        if (local.has(name)) continue; // what is here is newer
+        if (entry.commonPrefix ? !(await this.liveUnder(route, name)) : this.queue.op(name) === 'delete') continue;
+        yield* emit(name, entry.commonPrefix ? { kind: 'prefix', prefix: name } : { kind: 'extent', key: name, size: entry.size });
+      }
+    } catch (error) {
+      throw storeError(error, prefix);
+    }
+    while (next < mine.length) {
+      const key = mine[next++]!;
+      yield* emit(key, local.get(key)!);
+    }
+  }
+
+  /** Whether the cloud holds a key under `prefix` that is not deleted here (its cloud delete still queued). */
+  private async liveUnder(route: Route, prefix: string): Promise<boolean> {
+    if (!this.queue.deletesUnder(prefix)) return true;
+    for await (const entry of route.backend.list(CloudRoutes.remoteKey(route, prefix))) {
+      if (this.queue.op(CloudRoutes.localKey(route, entry.key)) !== 'delete') return true;
+    }
+    return false;
+  }
+
+  // ---- deleting and copying ----
+
+  /** Removes every key here and, through the upload queue, from the cloud, with one durable catalog write per DELETE_BATCH of them. */
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    this.assertOpen();
+    const sorted = [...new Set(keys)].sort(); // one order of taking locks for every caller
+    for (let from = 0; from < sorted.length; from += DELETE_BATCH) {
+      const batch = sorted.slice(from, from + DELETE_BATCH);
+      await this.state.underLocks(batch, async () => {
+        // One unlink at a time: unlinking cache files of 64 MiB at once took every
+        // thread of the pool the reads of the next tape wait for.
+        for (const key of batch) await this.dropLocal(key);
+        await this.catalog.persist((b) => {
+          for (const key of batch) {
+            b.del(key, { sublevel: this.catalog.index });
+            this.queue.enqueue(b, key, 'delete');
+          }
+        }, true);
+      });
+    }
+    this.state.notify();
+    this.queue.pump();
+  }
+
+  /** Forgets extent `key` here and removes its file; the caller holds its lock. */
+  private async dropLocal(key: string): Promise<void> {
+    const extent = this.state.extents.get(key);
+    if (!extent) return;
+    await this.files.remove(extent);
+    this.state.usedBytes -= extent.presentBytes();
+    if (extent.dirty) this.state.dirtyBytes -= extent.size;
+    this.state.extents.delete(key);
+  }
+
+  /**
+   * Makes `to` a copy of `from`. A clean extent (the cloud holds exactly its
+   * bytes) whose copy lands on the same backend is copied there, server-side,
+   * when nothing is queued for `to`; otherwise the bytes move through the cache
+   * (fetched where they are not cached) and reach the cloud with `to`'s upload.
+   * Either way the copy is durable once sync() covers it.
+   */
+  async copy(from: string, to: string): Promise<void> {
+    this.assertOpen();
+    if (from === to) return;
+    const source = await this.head(from);
+    if (!source) throw new ExtentNotFoundError(from);
+    if (await this.copyInCloud(from, to)) return;
+    await this.deleteMany([to]);
+    for (let at = 0; at < source.size; at += COPY_PIECE) {
+      const length = Math.min(COPY_PIECE, source.size - at);
+      const { data, release } = await this.readv(from, at, [length]);
+      try {
+        await this.writev(to, at, [data], { fresh: true });
+      } finally {
+        release();
+      }
+    }
+    await this.state.locks.run(to, async () => {
+      const extent = await this.forWrite(to, true);
+      extent.metadata = { ...source.metadata };
+      this.state.written(extent, extent.size);
+    });
+  }
+
+  /** The server-side copy of copy(), when it can be one; whether it was. */
+  private async copyInCloud(from: string, to: string): Promise<boolean> {
+    const fromRoute = this.route(from);
+    const toRoute = this.route(to);
+    if (fromRoute.backend !== toRoute.backend) return false;
+    return this.state.underLocks([from, to].sort(), async () => {
+      const source = this.state.extents.get(from);
+      // A dirty source's bytes are not in the cloud yet; anything queued for `to` would land after the copy.
+      if (!source || source.dirty || source.size > SERVER_COPY_MAX || this.queue.op(to) !== undefined) return false;
+      try {
+        await fromRoute.backend.copy(CloudRoutes.remoteKey(fromRoute, from), CloudRoutes.remoteKey(toRoute, to));
+      } catch (error) {
+        throw storeError(error, from);
+      }
+      await this.dropLocal(to);
+      const copy = new Extent(to, extentPath(this.limits.directory, to));
+      copy.resize(source.size);
+      copy.metadata = { ...source.metadata };
+      this.state.extents.set(to, copy);
+      await this.catalog.putRecord(copy);
+      return true;
+    });
+  }
+
+  // ---- durability ----
+
+  /**
+   * Makes everything written so far to `keys` (default: every extent whose key
+   * starts with `under`) durable on the cache disk, data and state, and queues it
+   * for upload.
+   */
+  async sync(keys?: readonly string[], under = ''): Promise<void> {
+    const { state } = this;
+    const candidates = keys ? keys.map((k) => state.extents.get(k)) : [...state.extents.values()].filter((e) => e.key.startsWith(under));
+    const extents = candidates.filter((e): e is Extent => e !== undefined && e.dirty && (e.gen !== e.syncedGen || this.queue.op(e.key) === undefined));
+    if (extents.length === 0) return;
+    const gens = extents.map((e) => e.gen);
+    await Promise.all(extents.map((e) => fsyncPath(e.path, 'r+')));
+    // A file's directory entry must be durable too.
+    await Promise.all([...new Set(extents.map((e) => e.path.slice(0, e.path.lastIndexOf('/'))))].map((d) => fsyncPath(d, 'r')));
+    // The state recorded is the state when the write happens, which covers at least what was fsynced:
+    // an older snapshot landing after a newer sync would cut synced data off.
+    await this.catalog.persist((batch) => {
+      for (const extent of extents) {
+        if (state.extents.get(extent.key) !== extent) continue; // deleted meanwhile
+        batch.put(extent.key, extent.toRecord(), { sublevel: this.catalog.index });
+        if (extent.dirty && this.queue.op(extent.key) !== 'put') this.queue.enqueue(batch, extent.key, 'put');
+      }
+    }, true);
+    extents.forEach((e, i) => (e.syncedGen = Math.max(e.syncedGen, gens[i]!)));
+    this.queue.pump();
+  }
+
+  /** Resolves once everything written to `keys` (default: every key starting with `under`) is uploaded. */
+  async drain(keys?: readonly string[], under = ''): Promise<void> {
+    await this.queue.urgently(async () => {
+      await this.sync(keys, under);
+      while (this.queue.pending(keys, under)) {
+        this.assertOpen();
+        await this.state.changed();
+      }
+    });
+  }
+
+  // ---- small helpers ----
+
+  private route(key: string): Route {
+    const route = this.routes.of(key);
+    if (!route) throw new Error(`no namespace of the cache engine covers the key ${key}`);
+    return route;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('cache engine is closed');
+  }
+}
+
+/** S3 lists keys in the order of their UTF-8 bytes, which is not JavaScript's UTF-16 order. */
+function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}

@@ -1,0 +1,67 @@
+// Which object backend, and which key there, each extent key goes to. Every
+// namespace a consumer opens is a route: by default to the engine's own backend
+// under the same key; a share may send its namespace to a bucket and prefix of
+// its own. A key no open namespace covers has no route, and its queued uploads
+// wait until one opens (a share's, after a restart).
+import type { ObjectBackend } from '../cloud/object-backend.ts';
+
+export interface Route {
+  readonly backend: ObjectBackend;
+  /** The namespace's prefix of extent keys, replaced by `remotePrefix` in the backend's keys. */
+  readonly namespace: string;
+  readonly remotePrefix: string;
+  /** Serve objects that other S3 clients put in without the gateway's checksums. */
+  readonly allowUnverified: boolean;
+}
+
+export interface RouteOptions {
+  /** Default: the engine's own backend. */
+  readonly backend?: ObjectBackend;
+  /** Default: the namespace itself, so that keys are the same in the bucket. */
+  readonly remotePrefix?: string;
+  readonly allowUnverified?: boolean;
+}
+
+export class CloudRoutes {
+  /** Longest namespace first, so that the most specific one wins. */
+  private routes: Route[] = [];
+
+  constructor(readonly defaultBackend: ObjectBackend) {}
+
+  /** Opens the namespace `namespace` (a prefix of keys, '' for all of them), replacing its route if it had one. */
+  open(namespace: string, options: RouteOptions = {}): Route {
+    const route: Route = {
+      backend: options.backend ?? this.defaultBackend,
+      namespace,
+      remotePrefix: options.remotePrefix ?? namespace,
+      allowUnverified: options.allowUnverified ?? false,
+    };
+    this.routes = [...this.routes.filter((r) => r.namespace !== namespace), route].sort((a, b) => b.namespace.length - a.namespace.length);
+    return route;
+  }
+
+  /** Forgets the namespace's route; keys under it wait for it to open again. Its backend, if its own, is the caller's to close. */
+  close(namespace: string): void {
+    this.routes = this.routes.filter((r) => r.namespace !== namespace);
+  }
+
+  /** The route of an extent key, or undefined when no open namespace covers it. */
+  of(key: string): Route | undefined {
+    return this.routes.find((r) => key.startsWith(r.namespace));
+  }
+
+  /** The backend key of an extent key under `route`. */
+  static remoteKey(route: Route, key: string): string {
+    return route.remotePrefix + key.slice(route.namespace.length);
+  }
+
+  /** The extent key of a backend key under `route`. */
+  static localKey(route: Route, remoteKey: string): string {
+    return route.namespace + remoteKey.slice(route.remotePrefix.length);
+  }
+
+  /** Every backend a route uses, each once. */
+  backends(): ObjectBackend[] {
+    return [...new Set([this.defaultBackend, ...this.routes.map((r) => r.backend)])];
+  }
+}

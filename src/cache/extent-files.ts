@@ -1,0 +1,254 @@
+// The extent files on the cache disk: kept open (the most recently used
+// OPEN_FILES of them), written with their blocks' CRC32C taken in the same pass,
+// and read back checked block by block. Every method is called holding the
+// extent's lock.
+import { constants, type FileHandle, open, unlink } from 'node:fs/promises';
+import type { BufferPool } from '../buffers/buffer-pool.ts';
+import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../crc32c/block-checksums.ts';
+import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
+import { startWriteback } from '../fileio/fileio.ts';
+import type { Logger } from '../log.ts';
+import type { CacheState } from './cache-state.ts';
+import { CacheCorruptionError } from './errors.ts';
+import { BLOCK, blockCount, type Extent } from './extent.ts';
+import { readFully, ShortReadError, writeFully } from './file-io.ts';
+
+/** Bytes read; `crcs` of the ranges asked for when they came from checked blocks; `release` gives a reusable buffer back. */
+export interface CheckedRead {
+  data: Buffer;
+  crcs?: number[];
+  release?: () => void;
+}
+
+/** An extent file kept open, with the block last read and verified from it. */
+interface OpenFile {
+  handle: FileHandle;
+  /** Its bytes are never written to once kept: read() hands out views of them. */
+  verified?: { block: number; gen: number; crc: number; data: Buffer };
+}
+
+const OPEN_FILES = 16;
+/** Writes and reads at least this large are checksummed on libuv's pool, not on the event loop's thread that every session shares. */
+const OFF_THREAD_CRC_BYTES = 256 * 1024;
+/** Writes at least this large start their writeback at once (see write()). */
+const WRITEBACK_MIN_BYTES = 1024 * 1024;
+
+export class ExtentFiles {
+  /** By key, least recently used first. */
+  private readonly files = new Map<string, OpenFile>();
+
+  constructor(
+    private readonly state: CacheState,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Writes `pieces` laid end to end from `offset` (`length` bytes in all),
+   * growing the extent; resolves to the CRC32C of each piece, taken in the pass
+   * that checksums the extent's blocks. The extent must hold all its blocks.
+   */
+  async write(extent: Extent, offset: number, pieces: readonly Uint8Array[], length: number): Promise<number[]> {
+    const before = extent.size;
+    const end = offset + length;
+    const size = Math.max(before, end);
+    // From the old end's block when the write leaves a gap; to the write's last block, not the extent's: those after it do not change.
+    const first = Math.floor(Math.min(offset, before) / BLOCK);
+    const last = Math.floor((end - 1) / BLOCK);
+    const file = await this.open(extent, true);
+    const { handle } = file;
+    file.verified = undefined;
+    const span = (b: number) => ({ from: b * BLOCK, to: Math.min((b + 1) * BLOCK, size) });
+    const covered = (b: number) => offset <= span(b).from && end >= span(b).to;
+    const appended = (b: number) => offset === before && span(b).from < before && end >= span(b).to;
+    // A block the write covers only in part (or not at all: a gap it leaves) is checksummed whole, its old bytes verified, before the write.
+    const patched = new Map<number, number>();
+    for (let b = first; b <= last; b++) {
+      if (!covered(b) && !appended(b)) patched.set(b, crc32c(await this.patchedBlock(handle, extent, b, span(b).to - span(b).from, offset, pieces)));
+    }
+    // Each new byte is checksummed once: its CRC goes into its block's and its piece's.
+    const checksums = (crcOf: (slice: Uint8Array) => number) => {
+      const crcs: number[] = [];
+      const pieceCrcs = pieces.map(() => 0);
+      const fold = (from: number, to: number, crc = 0) => {
+        forEachSlice(pieces, offset, from, to, (slice, i) => {
+          const sliceCrc = crcOf(slice);
+          crc = crc32cCombine(crc, sliceCrc, slice.length);
+          pieceCrcs[i] = crc32cCombine(pieceCrcs[i]!, sliceCrc, slice.length);
+        });
+        return crc;
+      };
+      for (let b = first; b <= last; b++) {
+        const { from, to } = span(b);
+        if (covered(b)) crcs.push(fold(from, to));
+        else if (appended(b)) crcs.push(fold(offset, to, extent.crcs[b]));
+        else {
+          fold(from, to); // for the pieces' CRCs: the block's was taken whole
+          crcs.push(patched.get(b)!);
+        }
+      }
+      return { crcs, pieceCrcs };
+    };
+    // A large write's checksums are taken on libuv's pool while the write runs.
+    let sums: { crcs: number[]; pieceCrcs: number[] };
+    if (length >= OFF_THREAD_CRC_BYTES) {
+      [sums] = await Promise.all([withCrcsOffThread(checksums), writeFully(handle, pieces, offset)]);
+    } else {
+      sums = checksums(crc32c);
+      await writeFully(handle, pieces, offset);
+    }
+    const { crcs, pieceCrcs } = sums;
+    extent.resize(size);
+    crcs.forEach((c, i) => {
+      extent.crcs[first + i] = c;
+      extent.present[first + i] = true;
+    });
+    this.state.usedBytes += size - before;
+    this.state.written(extent, before);
+    // A tape's data would otherwise all be flushed at its next sync point, while the drive waits.
+    if (length >= WRITEBACK_MIN_BYTES) startWriteback(handle.fd, offset, length);
+    return pieceCrcs;
+  }
+
+  /** Block `b` as it will be after the write: its verified old bytes, zeros past the old end, the new bytes over them. */
+  private async patchedBlock(handle: FileHandle, extent: Extent, b: number, length: number, offset: number, pieces: readonly Uint8Array[]): Promise<Buffer> {
+    const from = b * BLOCK;
+    const block = Buffer.alloc(length);
+    const old = Math.max(0, Math.min(extent.size - from, BLOCK));
+    if (old > 0) {
+      await readFully(handle, block.subarray(0, old), from);
+      if (crc32c(block.subarray(0, old)) !== extent.crcs[b]) throw new CacheCorruptionError(extent.key, b);
+    }
+    let at = Math.max(offset, from) - from;
+    forEachSlice(pieces, offset, from, from + length, (slice) => {
+      block.set(slice, at);
+      at += slice.length;
+    });
+    return block;
+  }
+
+  /** Cuts the extent to `size` bytes (no more than it holds); it must hold all its blocks. */
+  async truncate(extent: Extent, size: number): Promise<void> {
+    const last = blockCount(size) - 1;
+    const tail = size % BLOCK !== 0 ? (await this.read(extent, last * BLOCK, size - last * BLOCK)).data : undefined;
+    const file = await this.open(extent, true);
+    file.verified = undefined;
+    await file.handle.truncate(size);
+    const before = extent.size;
+    extent.resize(size);
+    if (tail) extent.crcs[last] = crc32c(tail);
+    this.state.usedBytes -= before - size;
+    this.state.written(extent, before);
+  }
+
+  /**
+   * Reads from the extent's file, checking every block touched against its
+   * CRC32C; with the CRCs of `lengths` (ranges from `offset`) taken in that pass,
+   * except for a block remembered from the last read. A large read goes into a
+   * buffer of `pool` when given.
+   */
+  async read(extent: Extent, offset: number, length: number, lengths: readonly number[] = [], pool?: BufferPool): Promise<CheckedRead> {
+    if (length === 0) return { data: Buffer.alloc(0) };
+    const first = Math.floor(offset / BLOCK);
+    const last = Math.floor((offset + length - 1) / BLOCK);
+    const start = first * BLOCK;
+    let file: OpenFile;
+    try {
+      file = await this.open(extent, false);
+    } catch (error) {
+      // A file gone behind our back is damage like any other.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CacheCorruptionError(extent.key, first);
+      throw error;
+    }
+    const kept = file.verified;
+    if (kept && first === last && kept.block === first && kept.gen === extent.gen && kept.crc === extent.crcs[first] && extent.present[first]) {
+      return { data: kept.data.subarray(offset - start, offset - start + length) };
+    }
+    // A reader of consecutive small ranges reads and checks each block once; a larger read is not kept whole, and may use a reusable buffer.
+    const remembered = last - first < 2;
+    const size = Math.min(extent.size, (last + 1) * BLOCK) - start;
+    const reused = pool && !remembered;
+    const buffer = reused ? pool.take(size) : Buffer.allocUnsafe(size);
+    let ranges: number[];
+    try {
+      await readFully(file.handle, buffer, start);
+      let blocks: number[];
+      ({ blocks, ranges } = size >= OFF_THREAD_CRC_BYTES ? await blockAndRangeCrcsOffThread(buffer, BLOCK, offset - start, lengths) : blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths));
+      blocks.forEach((crc, i) => {
+        if (crc !== extent.crcs[first + i]) throw new CacheCorruptionError(extent.key, first + i);
+      });
+    } catch (error) {
+      if (reused) pool.give(buffer);
+      if (error instanceof ShortReadError) throw new CacheCorruptionError(extent.key, first);
+      throw error;
+    }
+    if (remembered) {
+      const at = (last - first) * BLOCK;
+      file.verified = { block: last, gen: extent.gen, crc: extent.crcs[last]!, data: buffer.subarray(at) };
+    }
+    const data = buffer.subarray(offset - start, offset - start + length);
+    return reused ? { data, crcs: ranges, release: () => pool.give(buffer) } : { data, crcs: ranges };
+  }
+
+  /** Keeps bytes fetched from the cloud, `data` from `start` (a block boundary): the blocks they cover become present. */
+  async keep(extent: Extent, start: number, data: Buffer): Promise<void> {
+    const file = await this.open(extent, true);
+    file.verified = undefined;
+    await writeFully(file.handle, [data], start);
+    const first = start / BLOCK;
+    for (let b = first; b <= blockCount(start + data.length) - 1; b++) {
+      if (!extent.present[b]) this.state.usedBytes += extent.blockLength(b);
+      extent.crcs[b] = crc32c(data.subarray((b - first) * BLOCK, (b - first + 1) * BLOCK));
+      extent.present[b] = true;
+    }
+  }
+
+  /** Closes and removes the extent's file; what it held is no longer counted. */
+  async remove(extent: Extent): Promise<void> {
+    await this.close(extent.key);
+    await unlink(extent.path).catch(ignoreMissing);
+  }
+
+  /** The extent's file, kept open; `create`: made if missing. */
+  private async open(extent: Extent, create: boolean): Promise<OpenFile> {
+    const known = this.files.get(extent.key);
+    if (known) {
+      this.files.delete(extent.key);
+      this.files.set(extent.key, known);
+      return known;
+    }
+    const file: OpenFile = { handle: await open(extent.path, create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR) };
+    this.files.set(extent.key, file);
+    for (const key of this.files.keys()) {
+      if (this.files.size <= OPEN_FILES) break;
+      // A file whose extent is locked may be in use by its holder.
+      if (!this.state.locks.held(key)) void this.close(key).catch((err: unknown) => this.log.warn({ err, key }, 'closing an extent file failed'));
+    }
+    return file;
+  }
+
+  async close(key: string): Promise<void> {
+    const file = this.files.get(key);
+    if (!file) return;
+    this.files.delete(key);
+    await file.handle.close();
+  }
+
+  /** Closes every file, each under its extent's lock. */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.files.keys()].map((key) => this.state.locks.run(key, () => this.close(key))));
+  }
+}
+
+export function ignoreMissing(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+}
+
+/** Calls `each` with the parts of `pieces` (laid end to end from `offset`) that fall within [from, to), in order, and the index of their piece. */
+function forEachSlice(pieces: readonly Uint8Array[], offset: number, from: number, to: number, each: (slice: Uint8Array, piece: number) => void): void {
+  let at = offset;
+  for (let i = 0; i < pieces.length && at < to; at += pieces[i]!.length, i++) {
+    const lo = Math.max(at, from);
+    const hi = Math.min(at + pieces[i]!.length, to);
+    if (lo < hi) each(pieces[i]!.subarray(lo - at, hi - at), i);
+  }
+}

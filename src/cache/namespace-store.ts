@@ -1,0 +1,78 @@
+// One consumer's view of the engine: the keys under its namespace (`tapes/`,
+// `volumes/`, `shares/NAME/`), the same keys the cache index and, by default,
+// the bucket use. A key outside it is refused, so no consumer touches another's.
+import type { CacheIO } from './cache-io.ts';
+import type { ExtentHead, ExtentListing, ExtentMetadata, ExtentStore, ReadvResult, WriteOptions } from './extent-store.ts';
+
+export class KeyOutsideNamespaceError extends RangeError {
+  override readonly name = 'KeyOutsideNamespaceError';
+}
+
+export class NamespaceStore implements ExtentStore {
+  constructor(
+    private readonly io: CacheIO,
+    /** The prefix every key of this store starts with ('' for every key). */
+    readonly namespace: string,
+  ) {}
+
+  async write(key: string, offset: number, data: Uint8Array, options?: WriteOptions): Promise<void> {
+    await this.io.writev(this.check(key), offset, [data], options);
+  }
+
+  async writev(key: string, offset: number, pieces: readonly Uint8Array[], options?: WriteOptions): Promise<number[]> {
+    return this.io.writev(this.check(key), offset, pieces, options);
+  }
+
+  async read(key: string, offset: number, length: number): Promise<Buffer> {
+    return this.io.read(this.check(key), offset, length);
+  }
+
+  async readv(key: string, offset: number, lengths: readonly number[]): Promise<ReadvResult> {
+    return this.io.readv(this.check(key), offset, lengths);
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    return this.io.size(this.check(key));
+  }
+
+  async head(key: string): Promise<ExtentHead | undefined> {
+    return this.io.head(this.check(key));
+  }
+
+  async truncate(key: string, size: number): Promise<void> {
+    return this.io.truncate(this.check(key), size);
+  }
+
+  async setMetadata(key: string, metadata: ExtentMetadata): Promise<void> {
+    return this.io.setMetadata(this.check(key), metadata);
+  }
+
+  async copy(from: string, to: string): Promise<void> {
+    return this.io.copy(this.check(from), this.check(to));
+  }
+
+  async delete(key: string): Promise<void> {
+    return this.io.deleteMany([this.check(key)]);
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    return this.io.deleteMany(keys.map((key) => this.check(key)));
+  }
+
+  list(prefix = this.namespace, options?: { delimiter?: string }): AsyncIterable<ExtentListing> {
+    return this.io.list(this.check(prefix), options);
+  }
+
+  async sync(keys?: readonly string[]): Promise<void> {
+    return this.io.sync(keys?.map((key) => this.check(key)), this.namespace);
+  }
+
+  async drain(keys?: readonly string[]): Promise<void> {
+    return this.io.drain(keys?.map((key) => this.check(key)), this.namespace);
+  }
+
+  private check(key: string): string {
+    if (!key.startsWith(this.namespace)) throw new KeyOutsideNamespaceError(`key ${key} is outside the namespace ${this.namespace} of this store`);
+    return key;
+  }
+}
