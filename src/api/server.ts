@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { ObjectStoreUnavailableError } from '../cache/errors.ts';
 import type { Logger } from '../log.ts';
 import type { ShelfService } from '../shelf/shelf-service.ts';
 import type { TapeService } from '../tape/tape-service.ts';
@@ -84,6 +85,22 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         if (req.method !== 'GET') logger.info({ method: req.method, url: req.url, status: error.status, code: error.code }, 'management request refused');
         return;
       }
+      const unavailable = causeOfType(error, ObjectStoreUnavailableError);
+      if (unavailable) {
+        logger.warn({ err: error, method: req.method, url: req.url, location: unavailable.location }, 'management request failed: the object store is unavailable');
+        const why = lastAnswer(unavailable);
+        sendError(
+          req,
+          res,
+          new HttpError(
+            503,
+            'OBJECT_STORE_UNAVAILABLE',
+            `the object store at ${unavailable.location} is unavailable (${why}), and the gateway gave up retrying: check that the endpoint answers (s3.endpoint) and the network between them, then try again`,
+          ),
+          { 'retry-after': String(RETRY_AFTER_SECONDS) },
+        );
+        return;
+      }
       logger.error({ err: error, method: req.method, url: req.url }, 'management request failed');
       sendError(req, res, new HttpError(500, 'INTERNAL', "the gateway failed to answer; see the gateway's log"));
     });
@@ -113,6 +130,25 @@ function reachableHost(address: string): string {
 }
 
 const constant = (value: string) => () => value;
+
+/** How long a 503 suggests waiting before asking again. */
+const RETRY_AFTER_SECONDS = 30;
+
+/** What the store last answered, from the end of `error`'s chain of causes: "HTTP 503 SlowDown", or why nothing came back. */
+function lastAnswer(error: Error): string {
+  let at = error;
+  for (let depth = 0; at.cause instanceof Error && depth < 8; depth++) at = at.cause;
+  const status = (at as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  if (status === undefined) return at.message;
+  // The SDK names an error without a body (a HEAD's) UnknownError.
+  return ['Unknown', 'UnknownError', 'Error'].includes(at.name) ? `it answered HTTP ${status}` : `it answered HTTP ${status} ${at.name}`;
+}
+
+/** `error` or the first error of its chain of causes that is a `type`. */
+function causeOfType<T extends Error>(error: unknown, type: abstract new (...args: never[]) => T): T | undefined {
+  for (let at = error, depth = 0; at instanceof Error && depth < 8; at = at.cause, depth++) if (at instanceof type) return at;
+  return undefined;
+}
 
 /** POST /token/rotate: a new token replaces the one the request carried, which stops working at once. */
 function tokenRoutes(token: TokenSource): Route[] {

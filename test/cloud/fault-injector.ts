@@ -36,7 +36,9 @@ function errorXml(res: ServerResponse, status: number, code: string): void {
   res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected</Message><RequestId>fault</RequestId></Error>`);
 }
 
-export async function startFaultInjector(options: { target: string; rate: number; seed: number }): Promise<FaultInjector> {
+/** `only`: the faults to choose from (default all). */
+export async function startFaultInjector(options: { target: string; rate: number; seed: number; only?: readonly Fault[] }): Promise<FaultInjector> {
+  const faults = options.only ?? FAULTS;
   const target = new URL(options.target);
   const random = seeded(options.seed);
   const sockets = new Set<Socket>();
@@ -77,7 +79,7 @@ export async function startFaultInjector(options: { target: string; rate: number
   const server = createServer((req, res) => {
     proxy.requests++;
     proxy.methods[req.method!] = (proxy.methods[req.method!] ?? 0) + 1;
-    const fault = random() < rate ? FAULTS[Math.floor(random() * FAULTS.length)]! : undefined;
+    const fault = random() < rate ? faults[Math.floor(random() * faults.length)]! : undefined;
     if (fault) injected[fault]++;
     switch (fault) {
       case undefined:
