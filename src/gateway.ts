@@ -80,6 +80,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       prefix: s3.prefix,
       forcePathStyle: config.s3.forcePathStyle,
       ...(config.s3.credentials ? { credentials: config.s3.credentials } : {}),
+      ...(config.s3.sse ? { serverSideEncryption: config.s3.sse } : {}),
     };
     const engine = await CacheEngine.open({
       directory: layout.cache,

@@ -38,6 +38,7 @@ import {
   type PutSource,
 } from './object-backend.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, retryCause, withRetry, type RetryPolicy } from './retry.ts';
+import { sseFields, type ServerSideEncryption } from './sse.ts';
 
 const MiB = 1024 * 1024;
 /** Blocks of our metadata checksum: at least 1 MiB, at most 256 of them (S3 metadata holds 2 KiB). */
@@ -84,6 +85,8 @@ export interface S3Settings {
   connectTimeoutMs?: number;
   maxSockets?: number;
   retry?: Partial<RetryPolicy>;
+  /** Asked of S3 for every object written (sse.ts); absent: the bucket's default encryption. */
+  serverSideEncryption?: ServerSideEncryption;
 }
 
 export function metadataBlockSize(size: number): number {
@@ -108,6 +111,7 @@ export class ObjectStore implements ObjectBackend {
   private readonly observer: NonNullable<BackendHooks['observer']>;
   private readonly bodyBuffers = new BufferPool();
   private readonly shaper: BackendHooks['shaper'];
+  private readonly sse: ReturnType<typeof sseFields>;
 
   constructor(settings: S3Settings, hooks: BackendHooks = {}) {
     this.observer = hooks.observer ?? {};
@@ -121,6 +125,7 @@ export class ObjectStore implements ObjectBackend {
     this.minPartSize = settings.minPartSize ?? 16 * MiB;
     this.partConcurrency = settings.partConcurrency ?? 4;
     this.idleTimeoutMs = settings.idleTimeoutMs ?? 30_000;
+    this.sse = sseFields(settings.serverSideEncryption);
     const agent = { keepAlive: true, maxSockets: settings.maxSockets ?? 64 };
     this.client = new S3Client({
       endpoint: settings.endpoint,
@@ -186,6 +191,7 @@ export class ObjectStore implements ObjectBackend {
             ContentLength: source.size,
             ChecksumCRC32C: this.s3Checksum(source.checksums, 0, source.size),
             Metadata: metadata,
+            ...this.sse,
           }),
           { abortSignal },
         ),
@@ -203,6 +209,7 @@ export class ObjectStore implements ObjectBackend {
           Key,
           Metadata: metadata,
           ChecksumAlgorithm: this.s3Checksums ? 'CRC32C' : undefined,
+          ...this.sse,
         }),
       ),
     );
@@ -443,6 +450,7 @@ export class ObjectStore implements ObjectBackend {
           Key: this.prefix + toKey,
           CopySource: `${this.bucket}/${encodeURIComponent(this.prefix + fromKey).replace(/%2F/g, '/')}`,
           ...(replaced ? { MetadataDirective: 'REPLACE', Metadata: replaced } : {}),
+          ...this.sse,
         }),
       ).catch((error: unknown) => {
         throw notFound(error, fromKey);

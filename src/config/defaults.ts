@@ -39,6 +39,7 @@ export function builtInDefaults(cwd: string): Tree {
       region: 'us-east-1',
       bucket: 'tape-gateway',
       prefix: '',
+      serverSideEncryption: 'none',
     },
     // Job delays in seconds, so that a retrieval on the default set-up finishes while one waits.
     glacier: { endpoint: 'embedded', jobDelays: 'Expedited=1,Standard=5,Bulk=10' },

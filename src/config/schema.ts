@@ -99,6 +99,9 @@ const volumeSchema = z
 
 const BUCKET = /^(?!\d+\.\d+\.\d+\.\d+$)(?!xn--)[a-z0-9](?:[a-z0-9.-]{1,61})[a-z0-9]$/;
 
+/** A KMS key or alias ARN, in any partition. */
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key|alias)\/[A-Za-z0-9/_+=,.@-]+$/;
+
 const regionSchema = z.string().regex(/^[a-z0-9-]+$/, 'must be a region name, e.g. "us-east-1"');
 /** A cloud key pair (S3's, or Glacier's when it differs). */
 const credentialsSchema = z.strictObject({
@@ -120,17 +123,34 @@ const s3Schema = z
     /** AWS account id, for the start-up check that the account blocks public access to buckets. */
     accountId: z.string().regex(/^\d{12}$/, 'must be the 12-digit AWS account id, e.g. "123456789012"').optional(),
     credentials: credentialsSchema.optional(),
+    serverSideEncryption: z.enum(['none', 'SSE-S3', 'SSE-KMS'], 'must be "none", "SSE-S3" or "SSE-KMS"'),
+    kmsKeyArn: z.string().regex(KMS_KEY_ARN, 'must be the ARN of a KMS key or alias, e.g. "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"').optional(),
   })
   .superRefine((s3, ctx) => {
     if (s3.endpoint === EMBEDDED && s3.credentials) {
       ctx.addIssue({ code: 'custom', path: ['credentials'], message: `the ${EMBEDDED} S3 server has fixed credentials: remove these, or set s3.endpoint to your S3 endpoint's URL` });
     }
+    if (s3.serverSideEncryption === 'SSE-KMS' && !s3.kmsKeyArn) {
+      ctx.addIssue({ code: 'custom', path: ['kmsKeyArn'], message: 'must name the KMS key of SSE-KMS: add --s3-kms-key-arn arn:aws:kms:REGION:ACCOUNT:key/ID, or choose --s3-sse SSE-S3' });
+    }
+    if (s3.kmsKeyArn && s3.serverSideEncryption !== 'SSE-KMS') {
+      ctx.addIssue({ code: 'custom', path: ['kmsKeyArn'], message: 'is only used with SSE-KMS: add --s3-sse SSE-KMS, or remove the key' });
+    }
+    if (s3.endpoint === EMBEDDED && s3.serverSideEncryption !== 'none') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['serverSideEncryption'],
+        message: `the ${EMBEDDED} S3 server does not encrypt what it stores: server-side encryption needs an S3 that does (AWS, Ceph RGW, MinIO with a KMS); on this one, keep "none"`,
+      });
+    }
   })
-  .transform((s3) => ({
+  .transform(({ serverSideEncryption, kmsKeyArn, ...s3 }) => ({
     ...s3,
     embedded: s3.endpoint === EMBEDDED,
     forcePathStyle: s3.forcePathStyle ?? s3.endpoint === EMBEDDED,
     credentials: s3.endpoint === EMBEDDED ? { ...embeddedS3Credentials } : s3.credentials,
+    /** As src/cloud/sse.ts takes it; undefined: none asked (the bucket's default). */
+    sse: serverSideEncryption === 'SSE-S3' ? { mode: 'SSE-S3' as const } : serverSideEncryption === 'SSE-KMS' ? { mode: 'SSE-KMS' as const, kmsKeyArn: kmsKeyArn! } : undefined,
   }));
 
 const TIERS = ['Expedited', 'Standard', 'Bulk'] as const;

@@ -14,6 +14,8 @@ export interface FaultInjector {
   requests: number;
   /** Requests by HTTP method. */
   readonly methods: Record<string, number>;
+  /** Every request as it came: method, path with query, headers. */
+  readonly seen: { readonly method: string; readonly url: string; readonly headers: Readonly<Record<string, string | string[] | undefined>> }[];
   /** Sets the share of requests that meet a fault; at 0 the proxy only forwards. */
   setRate(rate: number): void;
   close(): Promise<void>;
@@ -79,6 +81,7 @@ export async function startFaultInjector(options: { target: string; rate: number
   const server = createServer((req, res) => {
     proxy.requests++;
     proxy.methods[req.method!] = (proxy.methods[req.method!] ?? 0) + 1;
+    proxy.seen.push({ method: req.method!, url: req.url!, headers: { ...req.headers } });
     const fault = random() < rate ? faults[Math.floor(random() * faults.length)]! : undefined;
     if (fault) injected[fault]++;
     switch (fault) {
@@ -109,6 +112,7 @@ export async function startFaultInjector(options: { target: string; rate: number
     injected,
     requests: 0,
     methods: {},
+    seen: [],
     setRate: (r) => (rate = r),
     close: () =>
       new Promise<void>((resolve) => {
