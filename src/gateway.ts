@@ -5,10 +5,12 @@ import { startApiServer } from './api/server.ts';
 import { CacheEngine } from './cache/engine.ts';
 import { checkPublicAccessBlock } from './cloud/account-guard.ts';
 import { ArchiveBucket } from './cloud/archive-bucket.ts';
+import { EncryptingBackend } from './cloud/encrypting-backend.ts';
 import { ObjectStore } from './cloud/object-store.ts';
 import type { GatewayConfig } from './config/index.ts';
 import { readApiTls } from './gateway/api-tls.ts';
 import { connectCommands, portalFor } from './gateway/connect-hint.ts';
+import { loadEncryptionKeys } from './gateway/encryption.ts';
 import { createDataDir, dataDirLayout, openCatalog } from './gateway/data-dir.ts';
 import { GatewayError } from './gateway/errors.ts';
 import { loadOrCreateGatewayId } from './gateway/gateway-id.ts';
@@ -73,6 +75,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       },
       logger,
     );
+    const encryption = await loadEncryptionKeys(config.encryption, logger);
     const s3Settings = {
       endpoint: s3.endpoint,
       region: config.s3.region,
@@ -85,7 +88,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const engine = await CacheEngine.open({
       directory: layout.cache,
       catalog,
-      backend: (hooks) => new ObjectStore(s3Settings, hooks),
+      backend: (hooks) => (encryption ? new EncryptingBackend(new ObjectStore(s3Settings, hooks), encryption) : new ObjectStore(s3Settings, hooks)),
       cacheBytes: config.cache.size,
       uploadBufferBytes: config.cache.uploadBuffer,
       uploadQuietMs: config.cache.uploadQuietMs,
@@ -114,7 +117,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     // Storage-class pools archive to the gateway's own bucket.
     const archiveBucket = new ArchiveBucket(s3Settings);
     closers.push({ what: 'archive bucket', close: async () => archiveBucket.close() });
-    const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, tapeStore, pools, glacier, archiveBucket, logger });
+    const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, tapeStore, pools, glacier, archiveBucket, ...(encryption ? { encryption } : {}), logger });
     closers.push({ what: 'vault shelf', close: () => shelf.close() });
     if (!config.glacier.embedded) {
       // In the background: a Glacier that is slow to answer does not hold up the start.

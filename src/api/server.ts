@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { ObjectStoreUnavailableError } from '../cache/errors.ts';
+import { DamagedDataError, ObjectStoreUnavailableError } from '../cache/errors.ts';
 import type { Logger } from '../log.ts';
 import type { ShelfService } from '../shelf/shelf-service.ts';
 import type { TapeService } from '../tape/tape-service.ts';
@@ -99,6 +99,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           ),
           { 'retry-after': String(RETRY_AFTER_SECONDS) },
         );
+        return;
+      }
+      const damaged = causeOfType(error, DamagedDataError);
+      if (damaged) {
+        // Refused rather than served: bytes failing their checksums, or encrypted under a key this gateway lacks.
+        logger.error({ err: error, method: req.method, url: req.url, key: damaged.key }, 'management request failed: data in the cloud cannot be served');
+        sendError(req, res, new HttpError(500, 'DATA_UNREADABLE', damaged.message));
         return;
       }
       logger.error({ err: error, method: req.method, url: req.url }, 'management request failed');

@@ -44,5 +44,6 @@ export function builtInDefaults(cwd: string): Tree {
     // Job delays in seconds, so that a retrieval on the default set-up finishes while one waits.
     glacier: { endpoint: 'embedded', jobDelays: 'Expedited=1,Standard=5,Bulk=10' },
     shelf: { retrievalTier: 'Standard' },
+    encryption: {},
   };
 }

@@ -188,6 +188,11 @@ const glacierSchema = z
   })
   .transform((glacier) => ({ ...glacier, embedded: glacier.endpoint === EMBEDDED }));
 
+/** Client-side encryption's keys: from a file, or (as a secret) from the environment; neither: off. */
+const encryptionSchema = z
+  .strictObject({ keyFile: z.string().min(1).optional(), keys: z.string().min(1).optional() })
+  .refine((e) => !(e.keyFile && e.keys), { path: ['keys'], message: 'and encryption.keyFile are two ways to give the same keys: keep one' });
+
 const vaultName = z.string().regex(VAULT, 'must be a Glacier vault name: 1 to 255 letters, digits, "-", "_" or ".", e.g. "gw1-glacier"');
 const shelfSchema = z.strictObject({
   glacierVault: vaultName.optional(),
@@ -273,6 +278,7 @@ export const configSchema = z
     s3: s3Schema,
     glacier: glacierSchema,
     shelf: shelfSchema,
+    encryption: encryptionSchema,
   })
   .superRefine((config, ctx) => {
     if (config.library.minTapeSize > config.library.maxTapeSize) {
@@ -300,3 +306,4 @@ export type CacheConfig = GatewayConfig['cache'];
 export type ApiConfig = GatewayConfig['api'];
 export type GlacierConfig = GatewayConfig['glacier'];
 export type ShelfConfig = GatewayConfig['shelf'];
+export type EncryptionConfig = GatewayConfig['encryption'];

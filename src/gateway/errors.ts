@@ -8,7 +8,8 @@ export type GatewayErrorCode =
   | 'VOLUME_UNUSABLE'
   | 'PORT_IN_USE'
   | 'PORT_UNUSABLE'
-  | 'API_TLS_UNUSABLE';
+  | 'API_TLS_UNUSABLE'
+  | 'ENCRYPTION_KEYS_UNUSABLE';
 
 export class GatewayError extends Error {
   constructor(

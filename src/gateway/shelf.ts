@@ -3,6 +3,7 @@
 // tapes namespace and Glacier.
 import type { ExtentStore } from '../cache/extent-store.ts';
 import type { ArchiveBucket } from '../cloud/archive-bucket.ts';
+import type { EncryptionKeys } from '../cloud/encryption-keys.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { GlacierConfig, ShelfConfig } from '../config/index.ts';
 import type { Logger } from '../log.ts';
@@ -43,6 +44,8 @@ export function openShelf(options: {
   glacier: GlacierConnection;
   /** The bucket storage-class pools archive to. */
   archiveBucket?: ArchiveBucket;
+  /** Client-side encryption's keys: archives are sealed with them. */
+  encryption?: EncryptionKeys;
   logger: Logger;
 }): Promise<Shelf> {
   return Shelf.open({
@@ -53,6 +56,7 @@ export function openShelf(options: {
     tapeStore: options.tapeStore,
     vault: (name) => options.glacier.vault(name),
     ...(options.archiveBucket ? { archiveBucket: options.archiveBucket } : {}),
+    ...(options.encryption ? { encryption: options.encryption } : {}),
     defaultTier: options.config.retrievalTier,
     logger: options.logger,
   });
