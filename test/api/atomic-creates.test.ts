@@ -11,14 +11,12 @@ import { startApiServer, type ApiServer } from '../../src/api/server.ts';
 import { Catalog } from '../../src/catalog/catalog.ts';
 import { silentLogger } from '../../src/log.ts';
 import { Cartridge, cartridgeKeys } from '../../src/tape/cartridge.ts';
-import { CartridgeLifecycle } from '../../src/tape/cartridge-lifecycle.ts';
-import { Library } from '../../src/tape/library.ts';
 import { LibraryService } from '../../src/tape/library-service.ts';
-import { PoolCatalog } from '../../src/tape/pools.ts';
 import { TapeCatalog } from '../../src/tape/tape-catalog.ts';
 import type { TapeInfo } from '../../src/tape/tape-service.ts';
 import { MemoryCartridgeStore } from '../helpers/memory-cartridge-store.ts';
-import { driveIdentities } from '../tape/library-helpers.ts';
+import { callApi } from './call.ts';
+import { libraryServiceOn } from '../tape/library-helpers.ts';
 
 const MiB = 2 ** 20;
 const TOKEN = 'atomic-creates-token';
@@ -45,21 +43,8 @@ describe('management API: atomic creates', function () {
     dir = await mkdtemp(join(tmpdir(), 'atomic-creates-'));
     catalog = await Catalog.open(join(dir, 'catalog'));
     store = new FillingStore();
-    tapes = new TapeCatalog(catalog);
-    const cartridges = new CartridgeLifecycle(store, tapes, MiB);
-    const library = await Library.open({ catalog, cartridges, drives: driveIdentities(1), storageSlots, importExportSlots: 2 });
-    const pools = new PoolCatalog(catalog, { GLACIER: { kind: 'vault', vault: 'g' }, DEEP_ARCHIVE: { kind: 'vault', vault: 'd' } });
-    const service = new LibraryService({
-      library,
-      cartridges,
-      tapes,
-      pools,
-      minTapeBytes: MiB,
-      maxTapeBytes: 1024 * MiB,
-      mediaSuffix: 'L5',
-      changer: { target: 'iqn.2026-11.test:changer', lun: 0, serial: 'CHANGER001' },
-      drives: [{ target: 'iqn.2026-11.test:drive1', lun: 0, serial: '1013000001' }],
-    });
+    let service: LibraryService;
+    ({ service, tapes } = await libraryServiceOn(catalog, store, { storageSlots, importExportSlots: 2 }));
     api = await startApiServer({ registry: new Registry(), logger: silentLogger(), tapes: service, token: TOKEN });
   };
   afterEach(async () => {
@@ -68,15 +53,7 @@ describe('management API: atomic creates', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${api.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text === '' ? undefined : (JSON.parse(text) as any) };
-  };
+  const call = (method: string, path: string, body?: unknown) => callApi(api.url, TOKEN, method, path, body);
   const listed = async (): Promise<string[]> => (await call('GET', '/tapes')).json.tapes.map((t: TapeInfo) => t.barcode).sort();
   const statuses = (answers: { status: number }[]) => answers.map((a) => a.status).sort().join(',');
 

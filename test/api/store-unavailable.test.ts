@@ -14,19 +14,15 @@ import { Catalog } from '../../src/catalog/catalog.ts';
 import { ObjectStore } from '../../src/cloud/object-store.ts';
 import { silentLogger } from '../../src/log.ts';
 import { TAPES_NAMESPACE } from '../../src/tape/cartridge.ts';
-import { CartridgeLifecycle } from '../../src/tape/cartridge-lifecycle.ts';
-import { Library } from '../../src/tape/library.ts';
-import { LibraryService } from '../../src/tape/library-service.ts';
-import { PoolCatalog } from '../../src/tape/pools.ts';
-import { TapeCatalog } from '../../src/tape/tape-catalog.ts';
 import { startFaultInjector, type FaultInjector } from '../cloud/fault-injector.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
-import { driveIdentities } from '../tape/library-helpers.ts';
+import { callApi } from './call.ts';
+import { libraryServiceOn } from '../tape/library-helpers.ts';
 
 const MiB = 2 ** 20;
 const TOKEN = 'store-unavailable-token';
 
-describe('management API with S3 unavailable @slow', function () {
+describe('@slow management API with S3 unavailable', function () {
   this.timeout(120_000);
   let dir: string;
   let s3: S3Fixture;
@@ -42,21 +38,7 @@ describe('management API with S3 unavailable @slow', function () {
     catalog = await Catalog.open(join(dir, 'catalog'));
     const settings = { ...s3.settings, endpoint: faults.endpoint, retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 } };
     engine = await CacheEngine.open({ directory: join(dir, 'cache'), catalog, backend: (hooks) => new ObjectStore(settings, hooks), cacheBytes: 64 * MiB, uploadBufferBytes: 16 * MiB, logger: silentLogger() });
-    const tapes = new TapeCatalog(catalog);
-    const cartridges = new CartridgeLifecycle(engine.namespace(TAPES_NAMESPACE), tapes, MiB);
-    const library = await Library.open({ catalog, cartridges, drives: driveIdentities(1), storageSlots: 4, importExportSlots: 1 });
-    const pools = new PoolCatalog(catalog, { GLACIER: { kind: 'vault', vault: 'g' }, DEEP_ARCHIVE: { kind: 'vault', vault: 'd' } });
-    const service = new LibraryService({
-      library,
-      cartridges,
-      tapes,
-      pools,
-      minTapeBytes: MiB,
-      maxTapeBytes: 1024 * MiB,
-      mediaSuffix: 'L5',
-      changer: { target: 'changer', lun: 0, serial: 'C' },
-      drives: [{ target: 'drive', lun: 0, serial: '1' }],
-    });
+    const { service } = await libraryServiceOn(catalog, engine.namespace(TAPES_NAMESPACE), { storageSlots: 4, importExportSlots: 1 });
     api = await startApiServer({ registry: new Registry(), logger: silentLogger(), tapes: service, token: TOKEN });
   });
   after(async () => {
@@ -68,15 +50,7 @@ describe('management API with S3 unavailable @slow', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${api.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, json: text === '' ? undefined : (JSON.parse(text) as any) };
-  };
+  const call = (method: string, path: string, body?: unknown) => callApi(api.url, TOKEN, method, path, body);
 
   it('answers 503 naming the endpoint while S3 answers 503, and creates the tape once S3 is back', async () => {
     faults.setRate(1);

@@ -4,25 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, type ConfigProblem, type GatewayConfig } from '../../src/config/index.ts';
-
-const cwd = '/srv/gw';
-
-function load(argv: string[] = [], env: Record<string, string> = {}): GatewayConfig {
-  const result = loadConfig({ argv, env, cwd });
-  assert.ok(!result.help);
-  return result.config;
-}
-
-function problem(argv: string[], env: Record<string, string> = {}): ConfigProblem {
-  try {
-    loadConfig({ argv, env, cwd });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.problems[0]!;
-  }
-  assert.fail('configuration was accepted');
-}
+import { load, problem } from './helpers.ts';
 
 describe('management API settings', () => {
   it('refuses an address beyond this machine without TLS, naming the flags to add', () => {

@@ -1,27 +1,10 @@
 // The server-side encryption settings: SSE-S3, SSE-KMS with a key ARN, and
 // refusals that say what to write instead.
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig, type ConfigProblem, type GatewayConfig } from '../../src/config/index.ts';
+import { load, problem } from './helpers.ts';
 
-const cwd = '/srv/gw';
 const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const remote = ['--s3-endpoint', 'https://s3.eu-west-1.amazonaws.com'];
-
-function load(argv: string[], env: Record<string, string> = {}): GatewayConfig {
-  const result = loadConfig({ argv, env, cwd });
-  assert.ok(!result.help);
-  return result.config;
-}
-
-function problem(argv: string[], env: Record<string, string> = {}): ConfigProblem {
-  try {
-    loadConfig({ argv, env, cwd });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.problems[0]!;
-  }
-  assert.fail('configuration was accepted');
-}
 
 describe('S3 server-side encryption settings', () => {
   it('asks for none by default, SSE-S3, or SSE-KMS with its key', () => {

@@ -1,26 +1,8 @@
 // The Glacier and vault shelf settings: defaults that make the embedded set-up
 // usable, and refusals that say what to write instead.
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig, type ConfigProblem, type GatewayConfig } from '../../src/config/index.ts';
+import { load, problem } from './helpers.ts';
 import { builtInPoolDestinations } from '../../src/gateway/shelf.ts';
-
-const cwd = '/srv/gw';
-
-function load(argv: string[] = [], env: Record<string, string> = {}): GatewayConfig {
-  const result = loadConfig({ argv, env, cwd });
-  assert.ok(!result.help);
-  return result.config;
-}
-
-function problem(argv: string[], env: Record<string, string> = {}): ConfigProblem {
-  try {
-    loadConfig({ argv, env, cwd });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.problems[0]!;
-  }
-  assert.fail('configuration was accepted');
-}
 
 describe('Glacier and shelf settings', () => {
   it('default to the embedded Glacier endpoint with jobs of seconds, and vaults named after the gateway', () => {

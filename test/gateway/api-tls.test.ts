@@ -21,7 +21,7 @@ interface Published {
   certificateSha256?: string;
 }
 
-describe('@peer management API over HTTPS', function () {
+describe('@slow @peer management API over HTTPS', function () {
   this.timeout(300_000);
   let dir: string;
   let dataDir: string;

@@ -33,7 +33,7 @@ function freshGet(url: string, token?: string): Promise<{ status: number; body: 
   });
 }
 
-describe('@peer gateway under an iSCSI connection flood', function () {
+describe('@slow @peer gateway under an iSCSI connection flood', function () {
   this.timeout(120_000);
   let gateway: GatewayProcess | undefined;
   const flood: Socket[] = [];

@@ -22,7 +22,7 @@ const known = { accessKeyId: 'AKIDKNOWN', secretAccessKey: 'known-secret' };
 const stranger = { accessKeyId: 'AKIDNOVAULTS', secretAccessKey: 'no-vaults-secret' };
 const pool = (name: string, destination: PoolInfo['destination']): PoolInfo => ({ name, destination, retention: { mode: 'NONE', days: 0 }, builtIn: false, createdAt: '' });
 
-describe('Glacier vault access', function () {
+describe('@slow Glacier vault access', function () {
   this.timeout(120_000);
   let dir: string;
   let glacier: LocalGlacier;
