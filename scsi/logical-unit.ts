@@ -31,7 +31,6 @@ export interface LogicalUnitOptions {
   readonly log?: LogFn;
 }
 
-
 function toResponse(result: CommandResult): ScsiResponse {
   if (result === undefined) return { status: Status.Good };
   if (Buffer.isBuffer(result)) return { status: Status.Good, data: result };

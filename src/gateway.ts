@@ -2,6 +2,7 @@
 // dependency order, and takes it down in the reverse order.
 import { ApiToken, removeApiCredentials, writeApiCredentials } from './api/credentials.ts';
 import { startApiServer } from './api/server.ts';
+import type { BandwidthSchedule } from './cache/bandwidth.ts';
 import { CacheEngine } from './cache/engine.ts';
 import { checkPublicAccessBlock } from './cloud/account-guard.ts';
 import { ArchiveBucket } from './cloud/archive-bucket.ts';
@@ -14,6 +15,7 @@ import { loadEncryptionKeys } from './gateway/encryption.ts';
 import { createDataDir, dataDirLayout, openCatalog } from './gateway/data-dir.ts';
 import { GatewayError } from './gateway/errors.ts';
 import { loadOrCreateGatewayId } from './gateway/gateway-id.ts';
+import { IoMeters } from './gateway/io-meters.ts';
 import { connectGlacier } from './gateway/glacier.ts';
 import { connectS3, isAwsEndpoint } from './gateway/s3.ts';
 import { builtInPoolDestinations, openShelf } from './gateway/shelf.ts';
@@ -85,6 +87,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       ...(config.s3.credentials ? { credentials: config.s3.credentials } : {}),
       ...(config.s3.sse ? { serverSideEncryption: config.s3.sse } : {}),
     };
+    // No setting configures a schedule yet: uploads run at full speed. The API shows the same one.
+    const bandwidth: BandwidthSchedule = {};
     const engine = await CacheEngine.open({
       directory: layout.cache,
       catalog,
@@ -93,6 +97,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       uploadBufferBytes: config.cache.uploadBuffer,
       uploadQuietMs: config.cache.uploadQuietMs,
       uploadMaxDeferMs: config.cache.uploadMaxDeferMs,
+      bandwidth,
       logger,
     });
     closers.push({ what: 'cache engine', close: () => engine.close() });
@@ -134,10 +139,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
     const volumes = await openVolumes(config.volumes, layout.volumes);
     for (const volume of volumes) closers.push({ what: `volume ${volume.config.name}`, close: () => volume.device.close() });
+    const meters = new IoMeters(engine.metrics.registry);
     const targets = [
       ...tapeLibrary.targets,
       ...volumes.map((volume) => volumeTarget(volume, { gatewayId: id, gatewayName: config.gatewayName, iscsi: config.iscsi, logger })),
-    ];
+    ].map((target) => meters.meter(target));
 
     const discoveryAuth = config.iscsi.discoveryAuth.chap ? config.iscsi.discoveryAuth : undefined;
     const server = new IscsiServer(
@@ -168,6 +174,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           registry: engine.metrics.registry,
           tapes: tapeLibrary.service,
           shelf,
+          cache: { stats: () => engine.stats(), bandwidth },
           token: {
             current: () => token.current(),
             rotate: async () => {

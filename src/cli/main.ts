@@ -2,6 +2,7 @@
 // management API (the gateway holds the catalog's lock, so nothing here opens
 // it). Exit codes: see EXIT in errors.ts.
 import yargs from 'yargs';
+import { cacheCommand } from './cache-commands.ts';
 import type { Parsing } from './command.ts';
 import { CliError, EXIT, usageError } from './errors.ts';
 import { libraryCommand } from './library-commands.ts';
@@ -29,8 +30,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(poolCommand(parsing))
     .command(shelfCommand(parsing))
     .command(libraryCommand(parsing))
+    .command(cacheCommand(parsing))
     .command(tokenCommand(parsing))
-    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw library status or tapegw token rotate')
+    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw library status, tapegw cache status or tapegw token rotate')
     .strict()
     .recommendCommands()
     .parserConfiguration({ 'duplicate-arguments-array': false })

@@ -55,12 +55,13 @@ const PIECE = MiB;
  * Buffers a request body's pieces cycle through. A body is piped into the
  * request: a piece of 1 MiB fills the socket's write queue past its high-water
  * mark, so the pipe waits for 'drain' (the queue written out) before the next
- * piece flows, and the body stream holds at most one piece read ahead. So at
- * most three pieces are alive at once, and a fourth buffer is never one the
- * socket still reads. Reusing them spares a fresh megabyte per piece: its page
- * faults and the collector's work were most of an upload's CPU.
+ * piece flows, and the body stream asks for a piece only once the one it holds
+ * has flowed. So piece k + 2 is read only after piece k is out of the queue: two
+ * pieces are alive while a third is read, and the third buffer is the oldest's.
+ * Reusing them spares a fresh megabyte per piece: its page faults and the
+ * collector's work were most of an upload's CPU.
  */
-const BODY_RING = 4;
+const BODY_RING = 3;
 export interface S3Settings {
   /** Absent for AWS itself; an http(s) URL for anything else. */
   endpoint?: string;

@@ -48,6 +48,7 @@ export const peerPackages: Readonly<Record<string, string>> = {
   tgtadm: 'tgt',
   tgtimg: 'tgt',
   'qemu-system-x86_64': 'qemu-system-x86',
+  chromium: 'chromium',
   prlimit: 'util-linux',
   openssl: 'openssl',
 };
