@@ -40,6 +40,7 @@ import {
 } from './object-backend.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, retryCause, withRetry, type RetryPolicy } from './retry.ts';
 import { withPayloadHash, type UploadCheck } from './upload-checks.ts';
+import { sseFields, type ServerSideEncryption } from './sse.ts';
 
 const MiB = 1024 * 1024;
 /** Blocks of our metadata checksum: at least 1 MiB, at most 256 of them (S3 metadata holds 2 KiB). */
@@ -87,6 +88,8 @@ export interface S3Settings {
   connectTimeoutMs?: number;
   maxSockets?: number;
   retry?: Partial<RetryPolicy>;
+  /** Asked of S3 for every object written (sse.ts); absent: the bucket's default encryption. */
+  serverSideEncryption?: ServerSideEncryption;
 }
 
 export function metadataBlockSize(size: number): number {
@@ -111,6 +114,7 @@ export class ObjectStore implements ObjectBackend {
   private readonly observer: NonNullable<BackendHooks['observer']>;
   private readonly bodyBuffers = new BufferPool();
   private readonly shaper: BackendHooks['shaper'];
+  private readonly sse: ReturnType<typeof sseFields>;
 
   constructor(settings: S3Settings, hooks: BackendHooks = {}) {
     this.observer = hooks.observer ?? {};
@@ -124,6 +128,7 @@ export class ObjectStore implements ObjectBackend {
     this.minPartSize = settings.minPartSize ?? 16 * MiB;
     this.partConcurrency = settings.partConcurrency ?? 4;
     this.idleTimeoutMs = settings.idleTimeoutMs ?? 30_000;
+    this.sse = sseFields(settings.serverSideEncryption);
     const agent = { keepAlive: true, maxSockets: settings.maxSockets ?? 64 };
     this.client = new S3Client({
       endpoint: settings.endpoint,
@@ -184,7 +189,7 @@ export class ObjectStore implements ObjectBackend {
       this.sendBody(source, 0, source.size, (Body, abortSignal) =>
         this.client.send(
           withPayloadHash(
-            new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body, ContentLength: source.size, ...check.input, Metadata: metadata }),
+            new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body, ContentLength: source.size, ...check.input, Metadata: metadata, ...this.sse }),
             check.sha256,
           ),
           { abortSignal },
@@ -203,6 +208,7 @@ export class ObjectStore implements ObjectBackend {
           Key,
           Metadata: metadata,
           ChecksumAlgorithm: this.uploadCheck === 'crc32c' ? 'CRC32C' : undefined,
+          ...this.sse,
         }),
       ),
     );
@@ -469,6 +475,7 @@ export class ObjectStore implements ObjectBackend {
           Key: this.prefix + toKey,
           CopySource: `${this.bucket}/${encodeURIComponent(this.prefix + fromKey).replace(/%2F/g, '/')}`,
           ...(replaced ? { MetadataDirective: 'REPLACE', Metadata: replaced } : {}),
+          ...this.sse,
         }),
       ).catch((error: unknown) => {
         throw notFound(error, fromKey);

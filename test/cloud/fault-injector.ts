@@ -17,6 +17,8 @@ export interface FaultInjector {
   requests: number;
   /** Requests by HTTP method. */
   readonly methods: Record<string, number>;
+  /** Every request as it came: method, path with query, headers. */
+  readonly seen: { readonly method: string; readonly url: string; readonly headers: Readonly<Record<string, string | string[] | undefined>> }[];
   /** Sets the share of requests that meet a fault; at 0 the proxy only forwards. */
   setRate(rate: number): void;
   /** Flips one byte (the one at `at`, or the last) of the bodies of the next `count` requests that carry one. */
@@ -43,7 +45,9 @@ function errorXml(res: ServerResponse, status: number, code: string): void {
   res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected</Message><RequestId>fault</RequestId></Error>`);
 }
 
-export async function startFaultInjector(options: { target: string; rate: number; seed: number }): Promise<FaultInjector> {
+/** `only`: the faults to choose from (default all). */
+export async function startFaultInjector(options: { target: string; rate: number; seed: number; only?: readonly Fault[] }): Promise<FaultInjector> {
+  const faults = options.only ?? FAULTS;
   const target = new URL(options.target);
   const random = seeded(options.seed);
   const sockets = new Set<Socket>();
@@ -92,7 +96,8 @@ export async function startFaultInjector(options: { target: string; rate: number
   const server = createServer((req, res) => {
     proxy.requests++;
     proxy.methods[req.method!] = (proxy.methods[req.method!] ?? 0) + 1;
-    const fault = random() < rate ? FAULTS[Math.floor(random() * FAULTS.length)]! : undefined;
+    proxy.seen.push({ method: req.method!, url: req.url!, headers: { ...req.headers } });
+    const fault = random() < rate ? faults[Math.floor(random() * faults.length)]! : undefined;
     if (fault) injected[fault]++;
     switch (fault) {
       case undefined:
@@ -122,6 +127,7 @@ export async function startFaultInjector(options: { target: string; rate: number
     injected,
     requests: 0,
     methods: {},
+    seen: [],
     setRate: (r) => (rate = r),
     damageBodies: (count, at = 1000) => void (toDamage = { count, at }),
     damaged: 0,

@@ -59,6 +59,8 @@ export const peerPackages: Readonly<Record<string, string>> = {
   socat: 'socat',
   'ganesha.nfsd': 'nfs-ganesha',
   rpcbind: 'rpcbind',
+  prlimit: 'util-linux',
+  openssl: 'openssl',
 };
 
 /**
