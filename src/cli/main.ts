@@ -11,6 +11,7 @@ import { shareCommand } from './share-commands.ts';
 import { shelfCommand } from './shelf-commands.ts';
 import { snapshotCommand } from './snapshot-commands.ts';
 import { tapeCommand } from './tape-commands.ts';
+import { tokenCommand } from './token-commands.ts';
 import { volumeCommand } from './volume-commands.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -36,7 +37,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(shareCommand(parsing))
     .command(volumeCommand(parsing))
     .command(snapshotCommand(parsing))
-    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw share …, tapegw volume …, tapegw snapshot …, tapegw library status or tapegw cache status')
+    .command(tokenCommand(parsing))
+    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw share …, tapegw volume …, tapegw snapshot …, tapegw library status, tapegw cache status or tapegw token rotate')
     .strict()
     .recommendCommands()
     .parserConfiguration({ 'duplicate-arguments-array': false })

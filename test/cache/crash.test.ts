@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
+import { tempDir, type S3Fixture } from '../cloud/helpers.ts';
+import { describeEachBackend } from '../helpers/s3-backends.ts';
 import { crashTrials } from './crash-trials.ts';
 
-describe('@slow cache engine under SIGKILL', function () {
+describeEachBackend('@slow cache engine under SIGKILL', function (backend) {
   this.timeout(300_000);
   let s3: S3Fixture;
   let dir: string;
 
   before(async () => {
-    s3 = await startS3();
+    s3 = await backend.bucket();
     dir = await tempDir('crash-');
   });
   after(async () => {

@@ -6,14 +6,14 @@ import assert from 'node:assert/strict';
 import { open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VolumeServiceError } from '../../src/volume/volume-service.ts';
-import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
+import { startS3, tempDir, type S3rverFixture } from '../cloud/helpers.ts';
 import { startFaultInjector, type FaultInjector } from '../cloud/fault-injector.ts';
 import { pattern } from '../cache/helpers.ts';
 import { GiB, MiB, openVolumes, until, type OpenedVolumes } from './helpers.ts';
 
 describe('stored volumes', function () {
   this.timeout(180_000);
-  let s3: S3Fixture;
+  let s3: S3rverFixture;
   let faults: FaultInjector;
   const dirs: string[] = [];
   const scratch = async () => {
