@@ -5,12 +5,12 @@
 // and in the end the uploads that were pending reach the bucket: the cached
 // volume reads back whole with the cache wiped.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pattern } from '../cache/helpers.ts';
 import { BlockClient } from '../helpers/block-client.ts';
-import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
+import { startGatewayProcess, waitForUploads, type GatewayProcess } from '../helpers/gateway-process.ts';
 
 /** VOLUME_CRASH_TRIALS: fewer for a quick look while changing the code; the test counts 20. */
 const TRIALS = Number(process.env['VOLUME_CRASH_TRIALS'] ?? 20);
@@ -159,17 +159,7 @@ describe('@peer @slow volumes under kill -9', function () {
     const lastClients = await Promise.all(VOLUMES.map((v) => BlockClient.login(last.port, target(last, v.name))));
     await verify(expect, lastClients, 'after the last kill');
     for (const client of lastClients) await client.logout();
-    const api = JSON.parse(await readFile(join(dataDir, 'api.json'), 'utf8')) as { url: string; token: string };
-    const waited = Date.now();
-    let pending = '';
-    for (;;) {
-      const metrics = await (await fetch(`${api.url}/metrics`)).text();
-      const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
-      pending = `queue ${gauge('UploadQueueDepth')}, dirty ${gauge('CachePercentDirty')}%`;
-      if (gauge('UploadQueueDepth') === 0 && gauge('CachePercentDirty') === 0) break;
-      assert.ok(Date.now() - waited < 300_000, `uploads pending after 300 s: ${pending}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitForUploads(gw, 300_000);
     await gw.stop();
     await rm(join(dataDir, 'cache'), { recursive: true, force: true });
     gw = await start();
