@@ -3,7 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import type { VolumeInfo } from '../volume/volume-service.ts';
 import { connect, enter, print, printJson, type GlobalOptions, type Parsing } from './command.ts';
 import { usageError } from './errors.ts';
-import { fields, humanSize, table } from './format.ts';
+import { fields, humanInterval, humanSize, table } from './format.ts';
 import { parseBlockSize, parseEvery, parseVolumeSize, parseVolumeType } from './values.ts';
 
 const CREATE_EXAMPLE = 'tapegw volume create db --type cached --size 10GiB';
@@ -116,7 +116,7 @@ function describeVolume(v: VolumeInfo): string {
     ['Used', humanSize(v.usedBytes)],
     ['Target', v.target],
     ['Sessions', String(v.sessions)],
-    ['Snapshots', every === null ? 'not scheduled' : `every ${interval(every)}${v.snapshotSchedule.nextAt ? `, next at ${v.snapshotSchedule.nextAt}` : ''}`],
+    ['Snapshots', every === null ? 'not scheduled' : `every ${humanInterval(every)}${v.snapshotSchedule.nextAt ? `, next at ${v.snapshotSchedule.nextAt}` : ''}`],
     ...optional('Last snapshot', v.lastSnapshotAt),
     ...optional('Restored from', v.sourceSnapshotId),
     ['Created', v.createdAt],
@@ -163,7 +163,7 @@ function schedule(parsing: Parsing) {
       const api = await connect(argv);
       const volume = await api.post<VolumeInfo>(path(argv.name, '/schedule'), { everySeconds });
       if (argv.json) printJson(volume);
-      else print(everySeconds === null ? `Volume ${volume.name}: no scheduled snapshots.\n` : `Volume ${volume.name}: a snapshot every ${interval(everySeconds)}, next at ${volume.snapshotSchedule.nextAt}.\n`);
+      else print(everySeconds === null ? `Volume ${volume.name}: no scheduled snapshots.\n` : `Volume ${volume.name}: a snapshot every ${humanInterval(everySeconds)}, next at ${volume.snapshotSchedule.nextAt}.\n`);
     },
   };
 }
@@ -171,12 +171,4 @@ function schedule(parsing: Parsing) {
 /** " (40%)" while the gateway reports progress. */
 function percent(info: { progress?: number }): string {
   return info.progress === undefined ? '' : ` (${Math.round(info.progress)}%)`;
-}
-
-/** 86400 → "24h", 5400 → "90m". */
-function interval(seconds: number): string {
-  if (seconds % 86400 === 0 && seconds >= 7 * 86400) return `${seconds / 86400}d`;
-  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
-  if (seconds % 60 === 0) return `${seconds / 60}m`;
-  return `${seconds}s`;
 }
