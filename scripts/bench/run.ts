@@ -41,7 +41,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startBenchGateway, type BenchGateway } from './gateway.ts';
 import { runShareBench } from './share.ts';
-import { runCachedVolume, type SequentialResult } from './volume.ts';
+import { runCachedVolume, type CachedVolumeRun, type SequentialResult } from './volume.ts';
 import { startTgt, TUNED, type TgtBench } from './tgt.ts';
 import { diskWriteRate, type DiskWriteRate, execBounded, formatSize, loadAverage, median, memoryReportedToHost, parseSize, rssBytes } from './util.ts';
 
@@ -218,9 +218,9 @@ async function blockbench(url: string, test: string, bs: number, qd: number, ext
   return parsed;
 }
 
-/** 1 MiB commands, one at a time, over the span from its start. */
-async function sequential(url: string, test: 'seqwrite' | 'seqread'): Promise<SequentialResult> {
-  const r = await blockbench(url, test, 1 << 20, 1, ['--bytes', String(span), '--seconds', '120']);
+/** 1 MiB commands, one at a time, over `bytes` (default: the span) from the LUN's start. */
+async function sequential(url: string, test: 'seqwrite' | 'seqread', bytes = span): Promise<SequentialResult> {
+  const r = await blockbench(url, test, 1 << 20, 1, ['--bytes', String(bytes), '--seconds', '120']);
   return { MBps: r.MBps, ceilingMBps: (r.client_ceiling_IOPS * (1 << 20)) / 1e6 };
 }
 
@@ -358,6 +358,7 @@ cases.push({
 }
 
 const coldVersusRaw: number[] = [];
+const snapshotCosts: CachedVolumeRun['snapshot'][] = [];
 {
   const vw = row('cached volume 1 MiB seq write QD1', 'volume', 'MB/s');
   const vr = row('cached volume 1 MiB seq read QD1, cache wiped', 'volume', 'MB/s');
@@ -380,6 +381,8 @@ const coldVersusRaw: number[] = [];
         });
         log(`    raw SDK GET: ${r.rawGetObjects} chunk objects; cold read / raw GET ${(r.coldRead.MBps / r.rawGetMBps).toFixed(2)}`);
         coldVersusRaw.push(r.coldRead.MBps / r.rawGetMBps);
+        snapshotCosts.push(r.snapshot);
+        log(`    incremental snapshot: ${formatSize(r.snapshot.changedBytes)} changed, ${r.snapshot.uploadedBytes} bytes uploaded (${r.snapshot.chunksUploaded} chunks)`);
         return {
           [vw.id]: { value: r.write.MBps, ceiling: r.write.ceilingMBps },
           [vr.id]: { value: r.coldRead.MBps, ceiling: r.coldRead.ceilingMBps },
@@ -670,6 +673,13 @@ async function main(): Promise<number> {
         `${ratio.toFixed(2)} (${coldVersusRaw.map((r) => r.toFixed(2)).join(', ')}; goal ≥ 0.8: ${ratio >= 0.8 ? 'ok' : 'MISS'})`,
     );
   }
+  if (snapshotCosts.length > 0) {
+    const worst = Math.max(...snapshotCosts.map((c) => c.uploadedBytes / c.changedBytes));
+    out.push(
+      `cached volume, incremental snapshot after a tenth of the span (${formatSize(snapshotCosts[0]!.changedBytes)}) changed: uploaded ` +
+        `${snapshotCosts.map((c) => `${c.uploadedBytes} B (${c.chunksUploaded} chunks)`).join(', ')}; worst ${worst.toFixed(3)}× the changed bytes (goal ≤ 1.1: ${worst <= 1.1 ? 'ok' : 'MISS'})`,
+    );
+  }
   for (const s of sideList) if (s.note) out.push(`${s.name}: ${s.note}`);
   const errors = new Map<string, string[]>();
   for (const r of activeRows) for (const e of r.errors) errors.set(e, [...(errors.get(e) ?? []), r.id]);
@@ -698,6 +708,7 @@ async function main(): Promise<number> {
     diskRewriteBytesPerSecond: diskRates.map((r) => r.rewritten),
     ourPeakRssBytes: gateway ? peakRss.bytes : null,
     cartridgeRss: rssCartridge,
+    cachedVolume: { coldReadOverRawGet: coldVersusRaw, incrementalSnapshots: snapshotCosts },
     rssTraces,
     rows: activeRows.map((r) => ({
       case: r.id,
