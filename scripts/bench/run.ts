@@ -327,17 +327,18 @@ cases.push({
   },
 });
 {
-  const sw = row('block 1 MiB seq write QD1', 'block', 'MB/s');
-  const sr = row('block 1 MiB seq read QD1', 'block', 'MB/s');
+  // Issue 16's goals for a cached volume with its cache warm: ≥ 1.0× tgt tuned at 1 MiB and at QD32, ≥ 0.9× at QD1.
+  const sw = row('block 1 MiB seq write QD1', 'block', 'MB/s', { 'tgt-tuned': 1.0 });
+  const sr = row('block 1 MiB seq read QD1', 'block', 'MB/s', { 'tgt-tuned': 1.0 });
   const random = [
     ['randread', 1], ['randread', 32], ['randwrite', 1], ['randwrite', 32],
   ] as const;
   const rrows = random.map(([t, qd]) =>
-    row(`block 4 KiB ${t === 'randread' ? 'random read' : 'random write'} QD${qd}`, 'block', 'IOPS', { 'tgt-default': 1.0, 'tgt-tuned': 1.0 }),
+    row(`block 4 KiB ${t === 'randread' ? 'random read' : 'random write'} QD${qd}`, 'block', 'IOPS', { 'tgt-default': 1.0, 'tgt-tuned': qd === 1 ? 0.9 : 1.0 }),
   );
   cases.push({
     group: 'block',
-    title: `block LUN: 1 MiB sequential over ${formatSize(span)}, 4 KiB random ${blockSeconds} s each`,
+    title: `block LUN (ours: a cached volume, cache warm): 1 MiB sequential over ${formatSize(span)}, 4 KiB random ${blockSeconds} s each`,
     runs,
     rows: [sw, sr, ...rrows],
     exec: async (side) => {
@@ -531,7 +532,8 @@ async function main(): Promise<number> {
       nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
     }
     ourNodeArgs = nodeArgs;
-    gateway = await startBenchGateway({ dataDir: join(workDir, 'gateway'), nodeArgs, args: [...(opts['gateway-arg'] ?? [])] });
+    // The block cases' disk: a cached volume (its chunks in the cache once written), as issue 16's goals say.
+    gateway = await startBenchGateway({ dataDir: join(workDir, 'gateway'), nodeArgs, args: ['--volume', 'bench=1GiB:cached', ...(opts['gateway-arg'] ?? [])] });
     let tapeUrls = ourTapeUrls(gateway);
     log(`our gateway pid ${gateway.pid} on ${gateway.portal}: ${gateway.targets.length} targets, ${tapeUrls.length} tape drives`);
     if (needTape && tapeUrls.length >= DRIVES) {
