@@ -84,7 +84,9 @@ export function createTapeDriveUnit(options: TapeDriveUnitOptions): ScsiLogicalU
   });
   options.bay.onMediumChanged(() => {
     drive.mediumChanged();
-    lu.unitAttentions.establishAll(Asc.NOT_READY_TO_READY_CHANGE);
+    // Only a cartridge arriving makes the drive ready (28/00, SPC-4 5.14); one leaving makes it
+    // not ready, which the next medium access learns as NOT READY 3A/00, as a real drive answers.
+    if (options.bay.occupied) lu.unitAttentions.establishAll(Asc.NOT_READY_TO_READY_CHANGE);
   });
   return lu;
 }

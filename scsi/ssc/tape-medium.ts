@@ -118,6 +118,6 @@ export interface DriveBay {
   unload(): Promise<void>;
   /** PREVENT ALLOW MEDIUM REMOVAL from one I_T nexus; the changer refuses to move a prevented cartridge. */
   preventRemoval(nexusKey: string, prevent: boolean): void;
-  /** Called when a cartridge arrives in or leaves the bay: the drive reports 28/00 to every nexus. */
+  /** Called when a cartridge arrives in or leaves the bay (`occupied` says which): an arrival gives every nexus 28/00. */
   onMediumChanged(listener: () => void): void;
 }

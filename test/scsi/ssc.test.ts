@@ -195,13 +195,19 @@ describe('SSC tape drive', () => {
       expectSense(await d.exec(TUR, { nexus: B }), UNIT_ATTENTION, 0x28, 0x00);
       await d.bay.eject();
       d.bay.notify();
-      expectSense(await d.exec(TUR), UNIT_ATTENTION, 0x28, 0x00);
+      // A cartridge leaving is no unit attention: the empty drive is simply not ready.
       expectSense(await d.exec(TUR), NOT_READY, 0x3a, 0x00);
+      expectSense(await d.exec(TUR, { nexus: B }), NOT_READY, 0x3a, 0x00);
       expectSense(await d.exec(readPosition(0)), NOT_READY, 0x3a, 0x00);
       expectSense(await d.exec(loadUnload(1)), NOT_READY, 0x3a, 0x00);
       // What needs no medium still works.
       assert.equal(good(await d.exec([0x05, 0, 0, 0, 0, 0])).length, 6);
       good(await d.exec(modeSense6(0x3f)));
+      // A cartridge arriving is: every nexus learns that the medium may have changed.
+      await d.bay.insert(BARCODE);
+      d.bay.notify();
+      for (const n of [A, B]) expectSense(await d.exec(TUR, { nexus: n }), UNIT_ATTENTION, 0x28, 0x00);
+      good(await d.exec(TUR));
     });
 
     it('PREVENT MEDIUM REMOVAL refuses UNLOAD (5/53/02) until ALLOW', async () => {
