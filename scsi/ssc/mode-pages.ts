@@ -60,7 +60,16 @@ const dataCompressionFields = new PageLayout(14, {
   decompressionAlgorithm: bytesOf(6, 4),
 });
 
-/** Compression on and changeable; algorithm 1, the drive's default. */
+/** COMPRESSION ALGORITHM values above this are reserved (SSC-4 8.3.2: 01h default, 02h-FFh registered or vendor specific). */
+const LAST_COMPRESSION_ALGORITHM = 0xff;
+
+/**
+ * Compression on, algorithm 1 (the drive's default). DCE and the compression
+ * algorithm are changeable: Windows' miniclass samples select theirs (10h,
+ * 20h, 03h) with DCE. The records are kept as sent whichever is chosen, so any
+ * algorithm that is not reserved is taken and reported back; decompression
+ * stays enabled (DDE) whatever the initiator asks.
+ */
 const dataCompression: ModePage = {
   page: 0x0f,
   name: 'Data Compression',
@@ -71,7 +80,12 @@ const dataCompression: ModePage = {
     compressionAlgorithm: 1,
     decompressionAlgorithm: 1,
   }),
-  changeable: dataCompressionFields.mask('dataCompressionEnable'),
+  changeable: dataCompressionFields.mask('dataCompressionEnable', 'compressionAlgorithm'),
+  select(value, offset) {
+    if (dataCompressionFields.get(value, 'compressionAlgorithm') > LAST_COMPRESSION_ALGORITHM) {
+      throw invalidFieldInParameterList(offset + dataCompressionFields.fields.compressionAlgorithm.byte);
+    }
+  },
 };
 
 /** Device Configuration (10h, SSC-4 8.3.3). */

@@ -614,6 +614,36 @@ describe('SSC tape drive', () => {
       assert.deepEqual([...vendor.subarray(4, 11)], [0x25, 0x1e, 0, 0, 0, 1, 1]);
     });
 
+    it("page 0Fh: DCE and the compression algorithm change as Windows' miniclass sets them; DDE stays on; a reserved algorithm is refused", async () => {
+      const d = await drive();
+      const changeable = good(await d.exec([0x1a, 0x08, 0x40 | 0x0f, 0, 255, 0]));
+      assert.deepEqual([...changeable.subarray(6, 14)], [0x80, 0, 0xff, 0xff, 0xff, 0xff, 0, 0], 'DCE and COMPRESSION ALGORITHM');
+      const current = good(await d.exec([0x1a, 0x08, 0x0f, 0, 255, 0]));
+      // What dlttape's SetDriveParameters sends: the page as read, DCE set, algorithm 10h.
+      const select = (page: Buffer): Promise<ScsiResponse> => {
+        const data = Buffer.concat([Buffer.from([0, 0, 0x10, 0]), page]);
+        return d.exec([0x15, 0x10, 0, 0, data.length, 0], { dataOut: data });
+      };
+      const page = Buffer.from(current.subarray(4));
+      page.writeUInt32BE(0x10, 4);
+      good(await select(page));
+      const after = good(await d.exec([0x1a, 0x08, 0x0f, 0, 255, 0]));
+      assert.deepEqual([after[6], after.readUInt32BE(8), after[7], after.readUInt32BE(12)], [0xc0, 0x10, 0x80, 1], 'DCE, DCC, algorithm 10h, DDE, decompression 1');
+      page[2] = 0x40;
+      page.writeUInt32BE(0, 4);
+      good(await select(page));
+      const off = good(await d.exec([0x1a, 0x08, 0x0f, 0, 255, 0]));
+      assert.deepEqual([off[6], off.readUInt32BE(8)], [0x40, 0], 'DCE off, no algorithm');
+      page.writeUInt32BE(0x100, 4);
+      expectSense(await select(page), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 4 + 2 + 2 } });
+      page.writeUInt32BE(1, 4);
+      page[3] = 0x00;
+      expectSense(await select(page), ILLEGAL_REQUEST, 0x26, 0x00);
+      d.unit.taskManagement('lun-reset', A);
+      expectSense(await d.exec(TUR), UNIT_ATTENTION, 0x29, 0x00);
+      assert.equal(good(await d.exec([0x1a, 0x08, 0x0f, 0, 255, 0])).readUInt32BE(8), 1, 'a reset brings the default algorithm back');
+    });
+
     it('LOG SENSE: supported pages, TapeAlert all clear, capacities in MiB', async () => {
       const d = await drive();
       good(await d.write(record(1, 1024 * KiB)));
