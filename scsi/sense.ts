@@ -38,6 +38,7 @@ export const Asc = {
   LU_NOT_READY_OPERATION_IN_PROGRESS: 0x0407,
   LU_COMMUNICATION_FAILURE: 0x0800,
   WRITE_ERROR: 0x0c00,
+  AUXILIARY_MEMORY_WRITE_ERROR: 0x0c0b,
   UNRECOVERED_READ_ERROR: 0x1100,
   RECORDED_ENTITY_NOT_FOUND: 0x1400,
   LOCATE_OPERATION_FAILURE: 0x1407,
@@ -92,6 +93,7 @@ export const Asc = {
   MEDIUM_LOAD_OR_EJECT_FAILED: 0x5300,
   MEDIUM_REMOVAL_PREVENTED: 0x5302,
   INSUFFICIENT_RESOURCES: 0x5503,
+  AUXILIARY_MEMORY_OUT_OF_SPACE: 0x5506,
 } as const satisfies Record<string, AdditionalSense>;
 
 /** Where in the CDB or parameter list the offending field is (sense-key specific, SPC-4 4.5.2.4.2). */

@@ -6,6 +6,7 @@ import { Asc } from '../sense.ts';
 import { spcCommands, spcModePages } from '../spc/commands.ts';
 import type { ScsiCommand, ScsiResponse } from '../types.ts';
 import { readAttributeCommands } from './attributes.ts';
+import { writeAttribute } from './host-attributes.ts';
 import { loadCommands } from './load-unload.ts';
 import { tapeLogPages } from './log-pages.ts';
 import { modeParameters, tapeModePages } from './mode-pages.ts';
@@ -69,6 +70,7 @@ export function createTapeDriveUnit(options: TapeDriveUnitOptions): ScsiLogicalU
       ...loadCommands(drive),
       reportDensitySupport(drive),
       ...readAttributeCommands(drive),
+      writeAttribute(drive),
       ...timestampCommands(options.now ?? Date.now),
     ],
     vpdPages: tapeVpdPages,

@@ -62,6 +62,18 @@ export class WormOverwriteError extends WriteProtectedError {}
 /** Stored data failed its checksum and no good copy exists: MEDIUM ERROR 11/00. */
 export class MediumError extends Error {}
 
+/**
+ * An attribute of the medium auxiliary memory that an application wrote
+ * (SPC-4 7.4: host type and host vendor specific attributes); the drive
+ * decides which may be written, the medium only keeps them.
+ */
+export interface HostAttribute {
+  readonly id: number;
+  /** FORMAT field: 0 binary, 1 ASCII, 2 text. */
+  readonly format: number;
+  readonly value: Buffer;
+}
+
 export interface TapeMedium {
   readonly barcode: string;
   /** LTO density code of the medium (e.g. 0x58 for LTO-5), for REPORT DENSITY and MODE SENSE. */
@@ -100,6 +112,11 @@ export interface TapeMedium {
   erase(): Promise<void>;
   /** Sync point: everything written so far is durable before this resolves. */
   flush(): Promise<void>;
+
+  /** The host attributes the medium holds, in ascending identifier order. */
+  readonly hostAttributes: readonly HostAttribute[];
+  /** Replaces them all; they are durable with the cartridge (a sync point) when this resolves. Throws WriteProtectedError. */
+  writeHostAttributes(attributes: readonly HostAttribute[]): Promise<void>;
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   MediumError,
   WormOverwriteError,
   WriteProtectedError,
+  type HostAttribute,
   type SpaceOutcome,
   type TapeCapacity,
   type TapeLocation,
@@ -154,16 +155,20 @@ export class Cartridge implements TapeMedium {
   /** Deletions of garbage segments, one after another, after the sync point that let them go. */
   private deletions: Promise<void> = Promise.resolve();
 
+  /** The medium auxiliary memory's host attributes, kept in the manifest. */
+  private attributes: readonly HostAttribute[];
+
   /** The manifest's fields that never change. */
-  private readonly manifestBase: Omit<Manifest, 'generation' | 'segments' | 'filemarks' | 'nextSeq' | 'garbage'>;
+  private readonly manifestBase: Omit<Manifest, 'generation' | 'segments' | 'filemarks' | 'nextSeq' | 'garbage' | 'attributes'>;
 
   private constructor(
     private readonly store: CartridgeStore,
     manifest: Manifest,
     readonly writeProtected: boolean,
   ) {
-    const { generation, segments, filemarks, nextSeq, garbage, ...base } = manifest;
+    const { generation, segments, filemarks, nextSeq, garbage, attributes, ...base } = manifest;
     this.manifestBase = base;
+    this.attributes = (attributes ?? []).map(({ id, format, value }) => ({ id, format, value: Buffer.from(value, 'base64') }));
     this.keys = cartridgeKeys(manifest.barcode);
     this.generation = generation;
     this.nextSeq = nextSeq;
@@ -249,6 +254,16 @@ export class Cartridge implements TapeMedium {
 
   get createdAt(): string {
     return this.manifestBase.createdAt;
+  }
+
+  get hostAttributes(): readonly HostAttribute[] {
+    return this.attributes;
+  }
+
+  async writeHostAttributes(attributes: readonly HostAttribute[]): Promise<void> {
+    if (this.writeProtected) throw new WriteProtectedError(`cartridge ${this.barcode} is write-protected`);
+    this.attributes = attributes.map(({ id, format, value }) => ({ id, format, value: Buffer.from(value) }));
+    await this.flush(true);
   }
 
   private get endOfData(): number {
@@ -528,6 +543,7 @@ export class Cartridge implements TapeMedium {
       filemarks: this.filemarks,
       nextSeq: this.nextSeq,
       ...(garbage.length > 0 ? { garbage } : {}),
+      ...(this.attributes.length > 0 ? { attributes: this.attributes.map(({ id, format, value }) => ({ id, format, value: value.toString('base64') })) } : {}),
     };
     const key = this.keys.manifest(SLOTS[this.generation % 2]);
     const bytes = encodeManifest(manifest);

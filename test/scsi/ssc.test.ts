@@ -177,7 +177,7 @@ describe('SSC tape drive', () => {
         '0', '1', '3', '5', '8', 'a', '10', '11', '12', '13', '15', '16', '17', '19', '1a', '1b', '1e', '2b',
         '34/0', '34/1', '34/6', '34/8', '44', '4c', '4d', '55', '5a', '5e/0', '5e/1', '5e/2', '5e/3',
         '5f/0', '5f/1', '5f/2', '5f/3', '5f/4', '5f/5', '5f/6',
-        '8c/0', '8c/1', '8c/2', '8c/3', '8c/5', '91', '92', 'a0', 'a3/c', 'a3/d', 'a3/f', 'a4/f',
+        '8c/0', '8c/1', '8c/2', '8c/3', '8c/5', '8d', '91', '92', 'a0', 'a3/c', 'a3/d', 'a3/f', 'a4/f',
       ]);
       assert.deepEqual(listed.length, d.unit.table.entries.length);
     });
@@ -699,6 +699,67 @@ describe('SSC tape drive', () => {
       assert.deepEqual([...mediumType.subarray(4, 10)], [0x04, 0x08, 0x80, 0, 1, 0x00]);
       expectSense(await d.exec(readAttribute(0x00, 0, 1024, 1)), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 7 } });
       expectSense(await d.exec(readAttribute(0x04, 0, 1024)), ILLEGAL_REQUEST, 0x24, 0x00);
+    });
+
+    it('WRITE ATTRIBUTE: host attributes read back, kept by the cartridge across unload and reopening; read-only ones refused, nothing taken', async () => {
+      const d = await drive();
+      const readAttribute = (first: number, sa = 0x00): number[] => [0x8c, sa, 0, 0, 0, 0, 0, 0, ...be(first, 2), ...be(4096, 4), 0, 0];
+      const attribute = (id: number, format: number, value: Buffer): Buffer => Buffer.concat([Buffer.from([id >> 8, id & 0xff, format, ...be(value.length, 2)]), value]);
+      const list = (...attributes: Buffer[]): Buffer => {
+        const body = Buffer.concat(attributes);
+        return Buffer.concat([Buffer.from(be(body.length, 4)), body]);
+      };
+      const writeAttribute = (data: Buffer, length = data.length): Promise<ScsiResponse> => d.exec([0x8d, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, ...be(length, 4), 0, 0], { dataOut: data });
+      const ascii = (text: string, length: number): Buffer => Buffer.from(text.padEnd(length));
+      // What LTFS writes when it formats a cartridge: vendor, name, version, label, format version, coherency.
+      const coherency = Buffer.from([8, ...be(7, 8), ...be(42, 8), ...be(1, 8), 0, 5, ...Buffer.from('LTFS\0')]);
+      const written = list(
+        attribute(0x0800, 1, ascii('IBM', 8)),
+        attribute(0x0801, 1, ascii('LTFS', 32)),
+        attribute(0x0802, 1, ascii('2.4.5', 8)),
+        attribute(0x0803, 2, Buffer.concat([Buffer.from('weekly full'), Buffer.alloc(160 - 11)])),
+        attribute(0x080b, 1, ascii('2.4.0', 16)),
+        attribute(0x080c, 0, coherency),
+        attribute(0x1623, 0, Buffer.from([1])),
+      );
+      good(await writeAttribute(written));
+      const value = async (id: number): Promise<Buffer> => {
+        const data = good(await d.exec(readAttribute(id)));
+        assert.equal(data.readUInt16BE(4), id, `attribute ${id.toString(16)} first`);
+        return data.subarray(9, 9 + data.readUInt16BE(7));
+      };
+      assert.equal((await value(0x0801)).toString(), ascii('LTFS', 32).toString());
+      assert.deepEqual(await value(0x080c), coherency);
+      assert.deepEqual([...good(await d.exec(readAttribute(0x0800))).subarray(4, 9)], [0x08, 0x00, 0x01, 0, 8], 'read/write, ASCII, 8 bytes');
+      assert.equal((await value(0x0806)).toString(), BARCODE.padEnd(32), 'the library fills in the barcode');
+      const ids = good(await d.exec(readAttribute(0, 0x01)));
+      const listed = Array.from({ length: ids.readUInt32BE(0) / 2 }, (_, i) => ids.readUInt16BE(4 + 2 * i));
+      assert.deepEqual(listed.filter((id) => id >= 0x0800), [0x0800, 0x0801, 0x0802, 0x0803, 0x0806, 0x080b, 0x080c, 0x1623]);
+      // Read-only (a medium attribute), a wrong length, a wrong format, out of order: refused, and nothing of the list is taken.
+      const label = attribute(0x0803, 2, Buffer.alloc(160));
+      expectSense(await writeAttribute(list(attribute(0x0401, 1, ascii('FORGED', 32)), label)), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 4 } });
+      expectSense(await writeAttribute(list(attribute(0x0800, 1, ascii('IBM', 7)))), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 7 } });
+      expectSense(await writeAttribute(list(attribute(0x0801, 0, ascii('X', 32)))), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 6, bit: 1 } });
+      expectSense(await writeAttribute(list(label, attribute(0x0801, 1, ascii('X', 32)))), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 4 + 165 } });
+      expectSense(await writeAttribute(list(attribute(0x0801, 1, Buffer.concat([ascii('X', 31), Buffer.from([0x07])])))), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 4 + 5 + 31 } });
+      expectSense(await writeAttribute(list(label), 100), ILLEGAL_REQUEST, 0x1a, 0x00);
+      expectSense(await writeAttribute(list(...Array.from({ length: 10 }, (_, i) => attribute(0x1400 + i, 0, Buffer.alloc(256))))), ILLEGAL_REQUEST, 0x55, 0x06);
+      assert.equal((await value(0x0803)).subarray(0, 11).toString(), 'weekly full', 'the refused lists changed nothing');
+      // A length of 0 deletes one; the others stay.
+      good(await writeAttribute(list(attribute(0x0802, 1, Buffer.alloc(0)))));
+      assert.equal((await value(0x0803)).subarray(0, 11).toString(), 'weekly full');
+      // Kept with the cartridge: after UNLOAD and LOAD, and by a new drive opening it.
+      good(await d.exec(loadUnload(0)));
+      good(await d.exec(loadUnload(1)));
+      assert.equal((await value(0x0801)).toString().trim(), 'LTFS');
+      await d.bay.eject();
+      const reopened = await Cartridge.open(d.store, BARCODE);
+      assert.deepEqual(reopened.hostAttributes.map((a) => a.id), [0x0800, 0x0801, 0x0803, 0x080b, 0x080c, 0x1623]);
+      assert.deepEqual(reopened.hostAttributes.find((a) => a.id === 0x080c)!.value, coherency);
+      expectSense(await writeAttribute(list(label)), NOT_READY, 0x3a, 0x00);
+      const retrieved = await drive({}, { readOnly: true });
+      expectSense(await retrieved.exec([0x8d, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...be(list(label).length, 4), 0, 0], { dataOut: list(label) }), DATA_PROTECT, 0x27, 0x00);
+      expectSense(await retrieved.exec([0x8d, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 7 } });
     });
 
     it('REPORT DENSITY SUPPORT: LTO-3 read-only, LTO-4 and LTO-5 (default) writable; the mounted medium', async () => {
