@@ -5,6 +5,7 @@ import { ScsiLogicalUnit, type LogFn } from '../logical-unit.ts';
 import { Asc } from '../sense.ts';
 import { spcCommands, spcModePages } from '../spc/commands.ts';
 import type { ScsiCommand, ScsiResponse } from '../types.ts';
+import { allowOverwrite } from './allow-overwrite.ts';
 import { readAttributeCommands } from './attributes.ts';
 import { writeAttribute } from './host-attributes.ts';
 import { loadCommands } from './load-unload.ts';
@@ -65,6 +66,7 @@ export function createTapeDriveUnit(options: TapeDriveUnitOptions): ScsiLogicalU
     commands: [
       ...spcCommands(),
       ...readWriteCommands(drive),
+      allowOverwrite(drive),
       ...positioningCommands(drive),
       ...readPositionCommands(drive),
       ...loadCommands(drive),

@@ -177,7 +177,7 @@ describe('SSC tape drive', () => {
         '0', '1', '3', '5', '8', 'a', '10', '11', '12', '13', '15', '16', '17', '19', '1a', '1b', '1e', '2b',
         '34/0', '34/1', '34/6', '34/8', '44', '4c', '4d', '55', '5a', '5e/0', '5e/1', '5e/2', '5e/3',
         '5f/0', '5f/1', '5f/2', '5f/3', '5f/4', '5f/5', '5f/6',
-        '8c/0', '8c/1', '8c/2', '8c/3', '8c/5', '8d', '91', '92', 'a0', 'a3/c', 'a3/d', 'a3/f', 'a4/f',
+        '82', '8c/0', '8c/1', '8c/2', '8c/3', '8c/5', '8d', '91', '92', 'a0', 'a3/c', 'a3/d', 'a3/f', 'a4/f',
       ]);
       assert.deepEqual(listed.length, d.unit.table.entries.length);
     });
@@ -514,6 +514,70 @@ describe('SSC tape drive', () => {
       expectSense(await d.exec([0x19, 0x00, 0, 0, 0, 0]), DATA_PROTECT, 0x30, 0x0c);
       good(await d.exec(space6(3, 0)));
       good(await d.write(record(3, 10)));
+    });
+  });
+
+  describe('append-only mode', () => {
+    const allowOverwrite = (allow: number, object: number): number[] => [0x82, 0, allow, 0, ...be(object, 8), 0, 0, 0, 0];
+    /** MODE SELECT(10) of page 10h/01h as read, with WRITE MODE set: what Spectrum Protect's SETAPPENDONLY sends. */
+    async function setWriteMode(d: Drive, writeMode: number): Promise<ScsiResponse> {
+      const sensed = good(await d.exec([0x5a, 0x08, 0x10, 0x01, 0, 0, 0, 0, 255, 0]));
+      const page = Buffer.from(sensed.subarray(8));
+      page[0]! &= 0x7f; // PS
+      page[5] = (page[5]! & 0x0f) | (writeMode << 4);
+      const data = Buffer.concat([Buffer.alloc(8), page]);
+      return d.exec([0x55, 0x10, 0, 0, 0, 0, 0, 0, data.length, 0], { dataOut: data });
+    }
+
+    it('writes only at end-of-data; an overwrite gets DATA PROTECT, OPERATOR SELECTED WRITE PROTECT (5A/02) as on IBM drives, and loses nothing', async () => {
+      const d = await drive();
+      const changeable = good(await d.exec([0x5a, 0x08, 0x40 | 0x10, 0x01, 0, 0, 0, 0, 255, 0]));
+      assert.equal(changeable[8 + 5], 0xf0, 'WRITE MODE changeable');
+      for (let i = 0; i < 3; i++) good(await d.write(record(i, 100)));
+      good(await d.exec(writeFilemarks(1)));
+      good(await setWriteMode(d, 1));
+      assert.equal(good(await d.exec([0x5a, 0x08, 0x10, 0x01, 0, 0, 0, 0, 255, 0]))[8 + 5]! >> 4, 1, 'append-only reported');
+      expectSense(await setWriteMode(d, 2), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 8 + 5, bit: 7 } });
+      good(await d.exec(REWIND));
+      expectSense(await d.write(record(9, 100)), DATA_PROTECT, 0x5a, 0x02);
+      expectSense(await d.exec(writeFilemarks(1)), DATA_PROTECT, 0x5a, 0x02);
+      expectSense(await d.exec([0x19, 0, 0, 0, 0, 0]), DATA_PROTECT, 0x5a, 0x02);
+      good(await d.exec(writeFilemarks(0)));
+      for (let i = 0; i < 3; i++) assert.deepEqual(good(await d.exec(read6(100))), record(i, 100));
+      expectSense(await d.write(record(9, 100)), DATA_PROTECT, 0x5a, 0x02);
+      // At end-of-data it appends.
+      good(await d.exec(space6(3, 0)));
+      good(await d.write(record(3, 100)));
+      assert.equal((await position(d)).first, 5);
+    });
+
+    it('ALLOW OVERWRITE lets one write overwrite at the position it names; refused outside append-only mode; a reset leaves append-only', async () => {
+      const d = await drive();
+      expectSense(await d.exec(allowOverwrite(1, 0)), ILLEGAL_REQUEST, 0x20, 0x0c);
+      for (let i = 0; i < 4; i++) good(await d.write(record(i, 100)));
+      good(await setWriteMode(d, 1));
+      good(await d.exec(locate10(2)));
+      expectSense(await d.exec(allowOverwrite(1, 3)), ILLEGAL_REQUEST, 0x3b, 0x00);
+      expectSense(await d.exec(allowOverwrite(2, 0)), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 2, bit: 3 } });
+      good(await d.exec(allowOverwrite(1, 2)));
+      good(await d.write(record(7, 100)));
+      good(await d.exec(REWIND));
+      good(await d.exec(space6(0, 2)));
+      assert.deepEqual(good(await d.exec(read6(100))), record(7, 100));
+      expectSense(await d.exec(read6(100)), BLANK_CHECK, 0x00, 0x05);
+      good(await d.exec(locate10(1)));
+      expectSense(await d.write(record(8, 100)), DATA_PROTECT, 0x5a, 0x02);
+      good(await d.exec(allowOverwrite(1, 1)));
+      good(await d.exec(allowOverwrite(0, 0)));
+      expectSense(await d.write(record(8, 100)), DATA_PROTECT, 0x5a, 0x02, {});
+      // Back to overwrite-allowed by MODE SELECT, and by a logical unit reset.
+      good(await setWriteMode(d, 0));
+      good(await d.write(record(8, 100)));
+      good(await setWriteMode(d, 1));
+      d.unit.taskManagement('lun-reset', A);
+      expectSense(await d.exec(TUR), UNIT_ATTENTION, 0x29, 0x00);
+      good(await d.exec(REWIND));
+      good(await d.write(record(9, 100)));
     });
   });
 
