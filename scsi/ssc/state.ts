@@ -5,6 +5,7 @@
 import type { CommandContext } from '../command-table.ts';
 import { Asc, buildSense, mediumNotPresent, notReady, ScsiError, scsiError, SenseKey, writeProtected, type SenseInfo } from '../sense.ts';
 import { Status, type ScsiResponse } from '../types.ts';
+import { DataEncryption } from './data-encryption.ts';
 import { writableDensity } from './density.ts';
 import { MediumError, WormOverwriteError, WriteProtectedError, type DriveBay, type TapeMedium } from './tape-medium.ts';
 
@@ -49,6 +50,8 @@ export class TapeDrive {
   /** Per load, for the Volume Statistics log page. */
   readonly thisLoad: ByteCounters = { written: 0, read: 0 };
   readonly tapeAlerts = new Set<number>();
+  /** The data encryption parameters of each I_T nexus (SECURITY PROTOCOL OUT). */
+  readonly encryption = new DataEncryption();
   /** WRITE MODE 1h of page 10h/01h: writes only at end-of-data, or where ALLOW OVERWRITE let them. */
   appendOnly = false;
   /** The logical object ALLOW OVERWRITE (current position) named, until a write uses it or the cartridge changes. */
@@ -167,6 +170,7 @@ export class TapeDrive {
     this.bufferedMode = BUFFERED;
     this.appendOnly = false;
     this.overwriteAllowedAt = undefined;
+    this.encryption.reset();
   }
 
   get removalPrevented(): boolean {

@@ -28,8 +28,11 @@ export interface TapeLocation {
 
 /** What reading one logical object found. Reading moves past it, except at end-of-data. */
 export type TapeObject =
-  /** `release`, when given: the reader calls it once it no longer uses `data`, whose buffer the medium may then reuse (a reader that never calls it only loses the reuse). */
-  | { readonly kind: 'record'; readonly data: Buffer; readonly release?: () => void }
+  /**
+   * `release`, when given: the reader calls it once it no longer uses `data`, whose buffer the medium may then reuse (a reader that never calls it only loses the reuse).
+   * `encrypted`: the record was written as the drive's encrypted form (the medium keeps the mark, the drive the format).
+   */
+  | { readonly kind: 'record'; readonly data: Buffer; readonly release?: () => void; readonly encrypted?: boolean }
   | { readonly kind: 'filemark' }
   | { readonly kind: 'end-of-data' };
 
@@ -87,6 +90,8 @@ export interface TapeMedium {
   rewind(): Promise<void>;
   /** Reads the object at the position and moves past it (not past end-of-data). */
   read(): Promise<TapeObject>;
+  /** Reads the object at the position without moving. */
+  peek(): Promise<TapeObject>;
   /**
    * Moves over `count` records (negative: backwards). Stops at a filemark (the
    * position is then past it going forward, before it going back), at
@@ -104,9 +109,10 @@ export interface TapeMedium {
    * first (sequential medium). Throws EndOfPartitionError, WriteProtectedError
    * or WormOverwriteError. Reads throw MediumError on data that fails its check.
    * `hold`, when given, lets the medium keep the records' buffers past the call
-   * instead of copying them (see ScsiCommand.holdDataOut).
+   * instead of copying them (see ScsiCommand.holdDataOut). `encrypted` marks
+   * them as the drive's encrypted form, which read() reports.
    */
-  writeRecords(records: readonly Buffer[], hold?: () => () => void): Promise<WriteOutcome>;
+  writeRecords(records: readonly Buffer[], hold?: () => () => void, options?: { readonly encrypted?: boolean }): Promise<WriteOutcome>;
   writeFilemarks(count: number): Promise<WriteOutcome>;
   /** Erases from the position to the end (EOD placed at the position). */
   erase(): Promise<void>;

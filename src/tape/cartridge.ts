@@ -302,6 +302,15 @@ export class Cartridge implements TapeMedium {
     this.position = 0;
   }
 
+  async peek(): Promise<TapeObject> {
+    const at = this.position;
+    try {
+      return await this.read();
+    } finally {
+      this.position = at;
+    }
+  }
+
   async read(): Promise<TapeObject> {
     await this.handOver();
     if (this.position >= this.endOfData) return { kind: 'end-of-data' };
@@ -320,7 +329,7 @@ export class Cartridge implements TapeMedium {
       release();
       throw new MediumError(`record ${this.position - 1} of ${this.barcode} fails its checksum`);
     }
-    return { kind: 'record', data, release };
+    return entry.encrypted ? { kind: 'record', data, release, encrypted: true } : { kind: 'record', data, release };
   }
 
   /** Record `at` of the segment's bytes, from a piece read ahead; the next piece is read while this one is served. */
@@ -450,14 +459,14 @@ export class Cartridge implements TapeMedium {
     return { moved: 0 };
   }
 
-  async writeRecords(records: readonly Buffer[], hold?: () => () => void): Promise<WriteOutcome> {
+  async writeRecords(records: readonly Buffer[], hold?: () => () => void, options: { readonly encrypted?: boolean } = {}): Promise<WriteOutcome> {
     await this.prepareWrite();
     const { capacityBytes } = this.manifestBase;
     let used = this.usedBytes();
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       if (used + record.length > capacityBytes) throw new EndOfPartitionError(i);
-      await this.append({ filemark: false, length: record.length, crc: 0 }, record, hold);
+      await this.append({ filemark: false, length: record.length, crc: 0, ...(options.encrypted ? { encrypted: true } : {}) }, record, hold);
       used += record.length;
     }
     return { earlyWarning: this.inEarlyWarning(used) };
@@ -597,7 +606,7 @@ export class Cartridge implements TapeMedium {
     this.filemarks = this.filemarks.filter((m) => m < position);
   }
 
-  private async append(entry: { filemark: boolean; length: number; crc: number }, data?: Buffer, hold?: () => () => void): Promise<void> {
+  private async append(entry: { filemark: boolean; length: number; crc: number; encrypted?: boolean }, data?: Buffer, hold?: () => () => void): Promise<void> {
     let segment = this.segments.at(-1);
     if (!segment || segment.sealed) {
       segment = { seq: this.nextSeq++, firstObject: this.endOfData, objects: 0, bytes: 0, durableObjects: 0, indexedObjects: 0, unindexed: [], sealed: false };
