@@ -53,6 +53,11 @@ export interface GuestRunOptions {
   readonly script: string;
   /** The LUNs the guest sees, in order as SCSI ids 0, 1, ... of one virtio-scsi HBA. */
   readonly luns: readonly GuestLun[];
+  /**
+   * Host ports the guest reaches at 10.0.2.100 (QEMU's user-mode network with restrict=on:
+   * nothing else). Each needs socat (Debian package socat) on the host.
+   */
+  readonly forwardPorts?: readonly number[];
   /** Extra files placed in the guest (absolute paths), e.g. a Bacula configuration. */
   readonly files?: Readonly<Record<string, string | Buffer>>;
   /** The whole run, boot included; QEMU is killed by its PID past it. Default 120 s. */
@@ -200,6 +205,7 @@ export async function runGuest(image: GuestImage, options: GuestRunOptions): Pro
       'cryptomgr.notests',
       'nowatchdog',
       `guest.devices=${options.luns.length}`,
+      ...(options.forwardPorts?.length ? ['guest.net=1'] : []),
     ].join(' ');
     const args = [
       '-accel', 'tcg',
@@ -223,6 +229,8 @@ export async function runGuest(image: GuestImage, options: GuestRunOptions): Pro
         `scsi-generic,bus=scsi0.0,drive=lun${index},scsi-id=${index},lun=0`,
       );
     });
+
+    args.push(...networkArgs(options.forwardPorts ?? []));
 
     const started = Date.now();
     const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -262,6 +270,16 @@ export async function runGuest(image: GuestImage, options: GuestRunOptions): Pro
 }
 
 /** Parses the "@@guest" markers of a console transcript (see scripts/guest/guest.sh). */
+/** GUEST_HOST is where the guest reaches the host's forwarded ports. */
+export const GUEST_HOST = '10.0.2.100';
+
+/** QEMU's user-mode network, restricted to the forwarded ports (one socat per connection). */
+function networkArgs(ports: readonly number[]): string[] {
+  if (ports.length === 0) return [];
+  const forwards = ports.map((port) => `guestfwd=tcp:${GUEST_HOST}:${port}-cmd:socat STDIO TCP:127.0.0.1:${port}`);
+  return ['-netdev', ['user', 'id=n0', 'restrict=on', ...forwards].join(','), '-device', 'virtio-net-pci,netdev=n0'];
+}
+
 export function parseTranscript(
   transcript: string,
   run: { timedOut: boolean; exit: { code: number | null; signal: NodeJS.Signals | null }; wallMs: number },
