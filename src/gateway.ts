@@ -2,6 +2,7 @@
 // dependency order, and takes it down in the reverse order.
 import { newApiToken, removeApiCredentials, writeApiCredentials } from './api/credentials.ts';
 import { startApiServer } from './api/server.ts';
+import type { BandwidthSchedule } from './cache/bandwidth.ts';
 import { CacheEngine } from './cache/engine.ts';
 import { checkPublicAccessBlock } from './cloud/account-guard.ts';
 import { ArchiveBucket } from './cloud/archive-bucket.ts';
@@ -11,9 +12,11 @@ import { connectCommands, portalFor } from './gateway/connect-hint.ts';
 import { createDataDir, dataDirLayout, openCatalog } from './gateway/data-dir.ts';
 import { GatewayError } from './gateway/errors.ts';
 import { loadOrCreateGatewayId } from './gateway/gateway-id.ts';
+import { IoMeters } from './gateway/io-meters.ts';
 import { connectGlacier } from './gateway/glacier.ts';
 import { connectS3, isAwsEndpoint } from './gateway/s3.ts';
 import { builtInPoolDestinations, openShelf } from './gateway/shelf.ts';
+import { mountHint, openShares } from './gateway/shares.ts';
 import { openTapeLibrary } from './gateway/tape-library.ts';
 import { volumeTarget, type TargetSummary } from './gateway/targets.ts';
 import { openVolumes } from './gateway/volumes.ts';
@@ -36,6 +39,9 @@ export interface RunningGateway {
   readonly api: { readonly url: string };
   /** Commands that list and reach the targets from this machine. */
   readonly connect: readonly string[];
+  /** The NFS server's ports (portmapPort undefined when no port mapper runs) and the shares it exports. */
+  readonly nfs: { readonly host: string; readonly nfsPort: number; readonly mountPort: number; readonly portmapPort: number | undefined };
+  readonly shares: readonly { readonly name: string; readonly exportPath: string; readonly bucket: string; readonly prefix: string; readonly mount: string }[];
   /** Closes everything, last opened first; safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -79,6 +85,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       forcePathStyle: config.s3.forcePathStyle,
       ...(config.s3.credentials ? { credentials: config.s3.credentials } : {}),
     };
+    // No setting configures a schedule yet: uploads run at full speed. The API shows the same one.
+    const bandwidth: BandwidthSchedule = {};
     const engine = await CacheEngine.open({
       directory: layout.cache,
       catalog,
@@ -87,6 +95,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       uploadBufferBytes: config.cache.uploadBuffer,
       uploadQuietMs: config.cache.uploadQuietMs,
       uploadMaxDeferMs: config.cache.uploadMaxDeferMs,
+      bandwidth,
       logger,
     });
     closers.push({ what: 'cache engine', close: () => engine.close() });
@@ -116,10 +125,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
     const volumes = await openVolumes(config.volumes, layout.volumes);
     for (const volume of volumes) closers.push({ what: `volume ${volume.config.name}`, close: () => volume.device.close() });
+    const meters = new IoMeters(engine.metrics.registry);
     const targets = [
       ...tapeLibrary.targets,
       ...volumes.map((volume) => volumeTarget(volume, { gatewayId: id, gatewayName: config.gatewayName, iscsi: config.iscsi, logger })),
-    ];
+    ].map((target) => meters.meter(target));
 
     const discoveryAuth = config.iscsi.discoveryAuth.chap ? config.iscsi.discoveryAuth : undefined;
     const server = new IscsiServer(
@@ -135,6 +145,18 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const address = await listen(server, config.iscsi.host, config.iscsi.port);
     closers.push({ what: 'iSCSI server', close: () => server.close() });
 
+    const shares = await openShares({
+      config: config.nfs,
+      catalog,
+      engine,
+      s3: s3Settings,
+      client: s3.client,
+      embedded: config.s3.embedded,
+      registry: engine.metrics.registry,
+      logger,
+    });
+    closers.push({ what: 'file shares', close: () => shares.close() });
+
     const token = newApiToken();
     const api = await startApiServer({
       host: config.api.host,
@@ -142,6 +164,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       registry: engine.metrics.registry,
       tapes: tapeLibrary.service,
       shelf,
+      cache: { stats: () => engine.stats(), bandwidth },
+      shares: shares.service,
       token,
       logger: logger.child({ component: 'api' }),
     });
@@ -165,6 +189,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       targets: targets.map((t) => t.summary),
       api: { url: api.url },
       connect,
+      nfs: shares.nfs,
+      shares: shares.service.list().map((share) => ({
+        name: share.name,
+        exportPath: share.exportPath,
+        bucket: share.bucket,
+        prefix: share.prefix,
+        mount: mountHint(shares.nfs, share.exportPath),
+      })),
       stop,
     };
     const { stop: _, ...ready } = running;

@@ -17,6 +17,12 @@ function summary(gateway: RunningGateway): string {
     ),
     "Connect with libiscsi's tools (Debian package libiscsi-bin):",
     ...gateway.connect.map((c) => `  ${c}`),
+    `  NFS             port ${gateway.nfs.nfsPort}, MOUNT port ${gateway.nfs.mountPort}, ${gateway.nfs.portmapPort === undefined ? 'no port mapper (clients name the ports)' : `port mapper on ${gateway.nfs.portmapPort}`}`,
+    ...gateway.shares.flatMap((share) => [
+      `  share           ${share.exportPath} on s3://${share.bucket}/${share.prefix}`,
+      `    mount it (as root): mkdir -p /mnt && ${share.mount}`,
+      `    or with libnfs's tools: nfs-ls 'nfs://${gateway.nfs.host === '0.0.0.0' ? '127.0.0.1' : gateway.nfs.host}${share.exportPath}?nfsport=${gateway.nfs.nfsPort}&mountport=${gateway.nfs.mountPort}'`,
+    ]),
     'Stop with Ctrl-C.',
   ];
   return `${lines.join('\n')}\n`;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the benchmark clients (C, against libiscsi: Debian package libiscsi-dev) into .bench/bin.
+# Builds the benchmark clients (C, against libiscsi and libnfs: Debian packages libiscsi-dev and
+# libnfs-dev) into .bench/bin.
 #   scripts/bench/build.sh          # prints the directory of the binaries
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,4 +18,14 @@ for prog in tapebench blockbench; do
     mv "$out/$prog.tmp" "$out/$prog"
   fi
 done
+if [[ -r /usr/include/nfsc/libnfs.h ]]; then
+  src="$here/sharebench.c"
+  if [[ ! -x "$out/sharebench" || "$src" -nt "$out/sharebench" || "$here/bench-util.h" -nt "$out/sharebench" || "$0" -nt "$out/sharebench" ]]; then
+    # shellcheck disable=SC2086
+    "$CC" $CFLAGS -o "$out/sharebench.tmp" "$src" -lnfs
+    mv "$out/sharebench.tmp" "$out/sharebench"
+  fi
+else
+  echo "build.sh: libnfs headers missing (install libnfs-dev): the share benchmark is not built" >&2
+fi
 echo "$out"

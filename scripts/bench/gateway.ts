@@ -14,6 +14,8 @@ export interface BenchGateway {
   readonly pid: number;
   readonly portal: string;
   readonly targets: readonly TargetSummary[];
+  /** The NFS server's ports. */
+  readonly nfs: { readonly host: string; readonly nfsPort: number; readonly mountPort: number };
   /** Everything it printed on stderr (JSON log lines) so far. */
   stderr(): string;
   /** SIGTERM, then SIGKILL after timeoutMs; resolves when it has exited. */
@@ -80,6 +82,7 @@ export async function startBenchGateway(options: {
     pid: child.pid!,
     portal: `${iscsi.host}:${iscsi.port}`,
     targets: record['targets'] as TargetSummary[],
+    nfs: record['nfs'] as BenchGateway['nfs'],
     stderr: () => stderr,
     stop: async (timeoutMs = 20_000) => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -6,6 +6,7 @@
 //   npm run bench -- --quick           # smoke run, a minute or two
 //   npm run bench -- --only tape,block --runs 5 --tape-bytes 1G
 //   npm run bench -- --cpu-prof .bench/prof   # the gateway runs with node --cpu-prof
+//   npm run bench -- --only share      # the NFS share against nfs-ganesha (scripts/bench/share.ts)
 //
 // For the tape cases, four blank cartridges are made with bin/tapegw and moved into drives 1-4.
 // Before the first case each side gets one untimed warm-up (a 64 MiB tape write and read at
@@ -21,7 +22,9 @@
 //   --block-seconds S     seconds per random block case (default 5; quick 1.5)
 //   --span SIZE           block LUN region used (default 256M; quick 64M); written sequentially first
 //   --disk-bytes SIZE     bytes for the disk's own write rate (default 1G; quick 256M)
-//   --only LIST           case groups: tape, drives, cartridge, block (default all)
+//   --only LIST           case groups: tape, drives, cartridge, block, share (default all but share)
+//   --share-bytes SIZE    bytes of the share's sequential cases (default 1G; quick 128M)
+//   --share-files N       small files of the share's cases (default 10000; quick 1000)
 //   --sides LIST          ours, tgt-default, tgt-tuned (default all)
 //   --gateway-arg ARG     extra flag for our gateway (repeat), e.g. --gateway-arg=--log-level=warn
 //   --json PATH           results file (default .bench/results.json)
@@ -36,6 +39,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startBenchGateway, type BenchGateway } from './gateway.ts';
+import { runShareBench } from './share.ts';
 import { startTgt, TUNED, type TgtBench } from './tgt.ts';
 import { diskWriteRate, type DiskWriteRate, execBounded, formatSize, loadAverage, median, memoryReportedToHost, parseSize, rssBytes } from './util.ts';
 
@@ -84,6 +88,8 @@ const { values: opts } = parseArgs({
     'block-seconds': { type: 'string' },
     span: { type: 'string' },
     'disk-bytes': { type: 'string' },
+    'share-bytes': { type: 'string' },
+    'share-files': { type: 'string' },
     only: { type: 'string' },
     sides: { type: 'string' },
     'gateway-arg': { type: 'string', multiple: true, default: [] },
@@ -110,7 +116,10 @@ const cartridgeRuns = Number(opts['cartridge-runs'] ?? 1);
 const blockSeconds = Number(opts['block-seconds'] ?? (quick ? 1.5 : 5));
 const span = parseSize(opts.span ?? (quick ? '64M' : '256M'));
 const diskBytes = parseSize(opts['disk-bytes'] ?? (quick ? '256M' : '1G'));
-const groups = new Set<Group>((opts.only?.split(',') ?? GROUPS) as Group[]);
+const requested = opts.only?.split(',');
+/** The share's cases run beside a reference of their own (nfs-ganesha), in scripts/bench/share.ts. */
+const wantShare = requested?.includes('share') ?? false;
+const groups = new Set<Group>((requested?.filter((g) => g !== 'share') ?? GROUPS) as Group[]);
 const sides = (opts.sides?.split(',') ?? ALL_SIDES) as SideName[];
 const jsonPath = resolve(root, opts.json ?? '.bench/results.json');
 const maxMs = Number(opts['max-minutes'] ?? 60) * 60_000;
@@ -648,9 +657,40 @@ async function main(): Promise<number> {
   return 0;
 }
 
+/** npm run bench -- --only share: the NFS share against nfs-ganesha. */
+async function mainShare(): Promise<number> {
+  const { stdout } = await execFileAsync(join(root, 'scripts/bench/build.sh'));
+  binDir = stdout.trim();
+  workDir ||= await mkdtemp(join(tmpdir(), 'tape-gateway-bench-'));
+  log(`share benchmark in ${workDir}; load average ${loadAverage().join(' ')} on ${cpus().length} CPUs (a shared machine: figures are noisy)`);
+  const nodeArgs = [...(opts['node-arg'] ?? [])];
+  if (opts['cpu-prof']) {
+    const dir = resolve(root, opts['cpu-prof']);
+    await mkdir(dir, { recursive: true });
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
+  }
+  const result = await runShareBench({
+    binDir,
+    workDir,
+    runs,
+    bytes: parseSize(opts['share-bytes'] ?? (quick ? '128M' : '1G')),
+    files: Number(opts['share-files'] ?? (quick ? 1000 : 10_000)),
+    gatewayArgs: [...(opts['gateway-arg'] ?? [])],
+    nodeArgs,
+    log,
+  });
+  process.stdout.write(`\n${result.text}\nload average after: ${loadAverage().join(' ')}; revision ${await gitRevision()}\n`);
+  const sharePath = jsonPath.replace(/\.json$/, '-share.json');
+  await mkdir(dirname(sharePath), { recursive: true });
+  await writeFile(sharePath, JSON.stringify(result.json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  log(`results written to ${sharePath}`);
+  return 0;
+}
+
 let code = 1;
 try {
-  code = await main();
+  code = groups.size > 0 ? await main() : 0;
+  if (code === 0 && wantShare) code = await mainShare();
 } catch (error) {
   process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
 } finally {

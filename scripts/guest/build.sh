@@ -10,7 +10,8 @@
 #                            from its vmlinuz: QEMU boots the ELF straight through its PVH entry,
 #                            which saves the ~10 s that decompressing a bzImage takes under TCG
 #   DIR/initramfs.cpio.gz    busybox, the tools, their shared libraries, the st/ch/sg/virtio_scsi
-#                            modules, /init (scripts/guest/init) and /lib/guest.sh
+#                            modules, virtio_net and the NFSv3 client's modules, /init
+#                            (scripts/guest/init) and /lib/guest.sh
 #   DIR/manifest.txt         the key of this build and the packages (with versions) it used
 # and prints the two image paths as GUEST_KERNEL=... and GUEST_INITRD=... lines.
 #
@@ -65,6 +66,8 @@ readonly plain_files=(
 )
 # Kernel modules the guest loads (their dependencies are added and ordered here).
 readonly modules=(virtio_pci virtio_scsi scsi_mod st ch sg)
+# The network (QEMU's user-mode network, guest.net=1) and the kernel's NFSv3 client over it.
+readonly network_modules=(virtio_net nfsv3)
 # The initiator Linux backup servers use: the kernel's iscsi_tcp over QEMU's user network, logged in
 # by open-iscsi's iscsistart, with iscsid taking the sessions over for error recovery as it does on a
 # host booted from iSCSI; sg3-utils and stenc reach the drives through sg as applications do.
@@ -80,7 +83,7 @@ readonly initiator_programs=(
 )
 # iscsi_tcp takes CRC32C from the crypto API (for digests) when it makes a connection: a soft dependency
 # modules.dep does not list, without which every login fails with "Cannot allocate memory".
-readonly initiator_modules=(virtio_net crc32c_generic iscsi_tcp)
+readonly initiator_modules=(crc32c_generic iscsi_tcp)
 
 key="$(cat "$here/build.sh" "$here/init" "$here/guest.sh" | sha256sum | cut -c1-16)"
 kernel_out="$cache/vmlinux"
@@ -206,7 +209,7 @@ add_module() {
   module_done[$name]=1
   order+=("${module_path[$name]}")
 }
-for m in "${modules[@]}" "${initiator_modules[@]}"; do add_module "$m"; done
+for m in "${modules[@]}" "${network_modules[@]}" "${initiator_modules[@]}"; do add_module "$m"; done
 for rel in "${order[@]}"; do
   mkdir -p "$R/lib/modules/$kver/$(dirname "$rel")"
   cp "$mdir/$rel" "$R/lib/modules/$kver/$rel"

@@ -1,6 +1,7 @@
 // The HTTP/JSON pieces every route of the management API shares: bounded
 // request bodies, JSON answers, and errors that carry a code for scripts and a
 // message that tells a person what to send instead.
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 
@@ -80,6 +81,20 @@ export function sendJson(req: IncomingMessage, res: ServerResponse, status: numb
   }
   const text = `${JSON.stringify(body)}\n`;
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers, ...close }).end(text);
+}
+
+/**
+ * A 200 with an ETag, or a 304 without a body when the client already holds
+ * this answer (If-None-Match): the console polls, and most polls find nothing changed.
+ */
+export function sendJsonOrNotModified(req: IncomingMessage, res: ServerResponse, body: unknown): void {
+  const text = `${JSON.stringify(body)}\n`;
+  const etag = `"${createHash('sha256').update(text).digest('base64url').slice(0, 22)}"`;
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, { etag }).end();
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), etag }).end(text);
 }
 
 export function sendError(req: IncomingMessage, res: ServerResponse, error: HttpError, headers: Record<string, string> = {}): void {

@@ -4,6 +4,8 @@ import { HttpError } from './http.ts';
 export interface RouteRequest {
   /** Path parameters by name, URL-decoded. */
   readonly params: Readonly<Record<string, string>>;
+  /** The query string's parameters (empty when there is none). */
+  readonly query: URLSearchParams;
   /** The JSON body (read on demand, size-limited), or undefined when there is none. */
   body(): Promise<unknown>;
 }

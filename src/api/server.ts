@@ -1,16 +1,22 @@
-// The management HTTP endpoint, on loopback by default: Prometheus metrics and
-// a health check for anyone who can reach it, and the operator's routes (the
-// tape library and the vault shelf) for holders of the bearer token.
+// The management HTTP endpoint, on loopback by default: Prometheus metrics, a
+// health check and the web console's files for anyone who can reach it, and
+// the operator's routes (the tape library, the vault shelf, the cache and the
+// metrics' recent history) for holders of the bearer token.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
+import type { ShareService } from '../share/share-service.ts';
 import type { ShelfService } from '../shelf/shelf-service.ts';
 import type { TapeService } from '../tape/tape-service.ts';
+import { loadConsoleFiles } from './console-files.ts';
 import { bearerMatches } from './credentials.ts';
-import { HttpError, readJsonBody, sendError, sendJson } from './http.ts';
+import { HttpError, readJsonBody, sendError, sendJson, sendJsonOrNotModified } from './http.ts';
+import { MetricsHistory, type MetricsHistoryOptions } from './metrics-history.ts';
 import { Router } from './router.ts';
+import { shareRoutes } from './share-routes.ts';
 import { shelfRoutes } from './shelf-routes.ts';
+import { statsRoutes, type CacheSource } from './stats-routes.ts';
 import { tapeRoutes } from './tape-routes.ts';
 
 export interface ApiServer {
@@ -26,21 +32,38 @@ interface BaseOptions {
   readonly host?: string;
   /** Default 0: a free port. */
   readonly port?: number;
+  /** The web console's built files, served with the operator's routes; default console/dist. */
+  readonly consoleDir?: string;
 }
 
-/** Without `tapes` and `token` the server answers only /metrics and /health; `shelf` adds the vault shelf's routes. */
-export type ApiServerOptions = BaseOptions &
-  ({ readonly tapes: TapeService; readonly shelf?: ShelfService; readonly token: string } | { readonly tapes?: undefined; readonly shelf?: undefined; readonly token?: undefined });
+interface ManagementOptions {
+  readonly tapes: TapeService;
+  /** Adds the vault shelf's routes. */
+  readonly shelf?: ShelfService;
+  /** Adds the file shares' routes. */
+  readonly shares?: ShareService;
+  /** Adds GET /cache. */
+  readonly cache?: CacheSource;
+  /** How often the metrics' history is sampled and how far back it goes (GET /metrics/history). */
+  readonly history?: MetricsHistoryOptions;
+  readonly token: string;
+}
+
+/** Without `tapes` and `token` the server answers only /metrics and /health. */
+export type ApiServerOptions = BaseOptions & (ManagementOptions | { readonly [K in keyof ManagementOptions]?: undefined });
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { logger } = options;
-  const management = options.tapes
-    ? { token: options.token, router: new Router([...tapeRoutes(options.tapes), ...(options.shelf ? shelfRoutes(options.shelf) : [])]) }
-    : undefined;
+  const management = options.tapes ? managementOf(options, logger) : undefined;
+  // The console signs in against the operator's routes: without them it has nothing to show.
+  const consoleFiles = management ? await loadConsoleFiles(options.consoleDir) : undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const method = req.method ?? 'GET';
-    const path = (req.url ?? '/').split('?')[0]!;
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt < 0 ? url : url.slice(0, queryAt);
+    if (method === 'GET' && consoleFiles?.serve(req, res, path)) return;
     if (method === 'GET' && path === '/metrics') {
       const text = await options.registry.metrics();
       res.writeHead(200, { 'content-type': options.registry.contentType }).end(text);
@@ -55,8 +78,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       throw new HttpError(401, 'UNAUTHORIZED', "send 'Authorization: Bearer TOKEN' with the token from api.json in the gateway's data directory");
     }
     const { route, params } = management.router.match(method, path);
-    const reply = await route.handle({ params, body: () => readJsonBody(req) });
-    sendJson(req, res, reply.status, reply.body);
+    const query = new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1));
+    const reply = await route.handle({ params, query, body: () => readJsonBody(req) });
+    if (method === 'GET' && reply.status === 200) sendJsonOrNotModified(req, res, reply.body);
+    else sendJson(req, res, reply.status, reply.body);
     if (method !== 'GET') logger.info({ method, path, status: reply.status }, 'management request');
   };
 
@@ -82,14 +107,28 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   const address = server.address() as AddressInfo;
   logger.info({ address: address.address, port: address.port, management: management !== undefined }, 'management API listening');
+  management?.history.start();
   return {
     url: `http://${reachableHost(address.address)}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      await management?.history.stop();
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+    },
   };
+}
+
+function managementOf(options: BaseOptions & ManagementOptions, logger: Logger) {
+  const history = new MetricsHistory(options.registry, logger, options.history);
+  const routes = [
+    ...tapeRoutes(options.tapes),
+    ...(options.shelf ? shelfRoutes(options.shelf) : []),
+    ...(options.shares ? shareRoutes(options.shares) : []),
+    ...statsRoutes({ history, cache: options.cache }),
+  ];
+  return { token: options.token, router: new Router(routes), history };
 }
 
 /** A wildcard listen address is reached through loopback; IPv6 literals go in brackets. */

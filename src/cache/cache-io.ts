@@ -267,7 +267,8 @@ export class CacheIO {
     const route = this.route(prefix);
     const local = new Map<string, ExtentListing>();
     for (const extent of this.state.extents.values()) {
-      if (!extent.key.startsWith(prefix)) continue;
+      // Clean extents are as the cloud holds them: its listing says what is there now.
+      if (!extent.key.startsWith(prefix) || (!extent.dirty && this.queue.op(extent.key) === undefined)) continue;
       const cut = delimiter ? extent.key.indexOf(delimiter, prefix.length) : -1;
       if (cut >= 0) {
         const common = extent.key.slice(0, cut + delimiter!.length);
@@ -293,7 +294,10 @@ export class CacheIO {
         }
         if (local.has(name)) continue; // what is here is newer
         if (entry.commonPrefix ? !(await this.liveUnder(route, name)) : this.queue.op(name) === 'delete') continue;
-        yield* emit(name, entry.commonPrefix ? { kind: 'prefix', prefix: name } : { kind: 'extent', key: name, size: entry.size });
+        yield* emit(
+          name,
+          entry.commonPrefix ? { kind: 'prefix', prefix: name } : { kind: 'extent', key: name, size: entry.size, ...(entry.lastModified ? { cloudModified: entry.lastModified } : {}) },
+        );
       }
     } catch (error) {
       throw storeError(error, prefix);
@@ -335,6 +339,18 @@ export class CacheIO {
     }
     this.state.notify();
     this.queue.pump();
+  }
+
+  /** See ExtentStore.evict(). */
+  async evict(key: string): Promise<void> {
+    this.assertOpen();
+    await this.state.locks.run(key, async () => {
+      const extent = this.state.extents.get(key);
+      if (!extent || extent.dirty || this.queue.op(key) !== undefined) return;
+      await this.dropLocal(key);
+      await this.catalog.persist((batch) => batch.del(key, { sublevel: this.catalog.index }));
+    });
+    this.state.notify();
   }
 
   /** Forgets extent `key` here and removes its file; the caller holds its lock. */

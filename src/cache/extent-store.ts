@@ -31,8 +31,10 @@ export interface ExtentHead {
   readonly cloudModified?: Date;
 }
 
-/** A listing entry: an extent, or (with a delimiter) a common prefix standing for the keys under it. */
-export type ExtentListing = { readonly kind: 'extent'; readonly key: string; readonly size: number } | { readonly kind: 'prefix'; readonly prefix: string };
+/** A listing entry: an extent (with when the cloud last changed it, when known), or (with a delimiter) a common prefix standing for the keys under it. */
+export type ExtentListing =
+  | { readonly kind: 'extent'; readonly key: string; readonly size: number; readonly cloudModified?: Date }
+  | { readonly kind: 'prefix'; readonly prefix: string };
 
 export interface ExtentStore {
   /** Writes bytes at `offset`, growing the extent (a gap reads as zeros). Waits, never fails, while the upload buffer or the cache is full. Durable only once sync() covers it. */
@@ -53,13 +55,20 @@ export interface ExtentStore {
   setMetadata(key: string, metadata: ExtentMetadata): Promise<void>;
   /** Makes `to` a copy of `from` (bytes and metadata), replacing whatever `to` held. */
   copy(from: string, to: string): Promise<void>;
+  /**
+   * Forgets a clean extent here (its cached blocks and what is known of it), so that
+   * its next use asks the cloud again: for an object another client changed there.
+   * An extent with changes not yet uploaded is kept.
+   */
+  evict(key: string): Promise<void>;
   /** Removes the extent here at once and from the cloud through the upload queue. */
   delete(key: string): Promise<void>;
   /** delete() of many, with one durable catalog write per batch. */
   deleteMany(keys: readonly string[]): Promise<void>;
   /**
-   * Extents under `prefix` in key order (S3's: by UTF-8 bytes), those in the cache
-   * and those only in the cloud alike, without the ones deleted here. With a
+   * Extents under `prefix` in key order (S3's: by UTF-8 bytes): those with changes
+   * not yet uploaded as they are here, the rest as the cloud lists them (a clean
+   * extent gone from the cloud is gone), without the ones deleted here. With a
    * delimiter, the keys that share what comes before it come once, as a prefix.
    */
   list(prefix?: string, options?: { delimiter?: string }): AsyncIterable<ExtentListing>;

@@ -51,6 +51,10 @@ export class NamespaceStore implements ExtentStore {
     return this.io.copy(this.check(from), this.check(to));
   }
 
+  async evict(key: string): Promise<void> {
+    return this.io.evict(this.check(key));
+  }
+
   async delete(key: string): Promise<void> {
     return this.io.deleteMany([this.check(key)]);
   }

@@ -29,9 +29,13 @@ export interface Snapshot extends PutSource {
   close(): Promise<void>;
 }
 
-/** Takes the snapshot; call with the extent's lock held (the file then exists and no write is half done). */
+/**
+ * Takes the snapshot; call with the extent's lock held (the file then exists and
+ * no write is half done). An empty extent may have no file (one that only
+ * setMetadata() made: a share's empty file or directory marker): there is nothing to read.
+ */
 export async function snapshot(extent: Extent): Promise<Snapshot> {
-  const handle = await open(extent.path, 'r');
+  const handle = extent.size === 0 ? undefined : await open(extent.path, 'r');
   const { key, gen, size } = extent;
   const crcs = extent.crcs.slice();
   return {
@@ -41,6 +45,7 @@ export async function snapshot(extent: Extent): Promise<Snapshot> {
     checksums: { blockSize: BLOCK, crcs },
     async read(offset, length, into) {
       const data = into.subarray(0, length);
+      if (!handle) throw new SnapshotChangedError(key, Math.floor(offset / BLOCK), gen);
       try {
         await readFully(handle, data, offset);
       } catch (error) {
@@ -53,6 +58,6 @@ export async function snapshot(extent: Extent): Promise<Snapshot> {
       }
       return data;
     },
-    close: () => handle.close(),
+    close: async () => handle?.close(),
   };
 }

@@ -14,8 +14,7 @@ export type CatalogSection =
   | 'uploads'
   | 'shelf'
   | 'pools'
-  | 'shares'
-  | 'reservations';
+  | 'shares';
 
 export type Section<V> = AbstractSublevel<Level<string, unknown>, string | Buffer | Uint8Array, string, V>;
 

@@ -2,10 +2,12 @@
 // management API (the gateway holds the catalog's lock, so nothing here opens
 // it). Exit codes: see EXIT in errors.ts.
 import yargs from 'yargs';
+import { cacheCommand } from './cache-commands.ts';
 import type { Parsing } from './command.ts';
 import { CliError, EXIT, usageError } from './errors.ts';
 import { libraryCommand } from './library-commands.ts';
 import { poolCommand } from './pool-commands.ts';
+import { shareCommand } from './share-commands.ts';
 import { shelfCommand } from './shelf-commands.ts';
 import { tapeCommand } from './tape-commands.ts';
 
@@ -28,7 +30,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(poolCommand(parsing))
     .command(shelfCommand(parsing))
     .command(libraryCommand(parsing))
-    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf … or tapegw library status')
+    .command(cacheCommand(parsing))
+    .command(shareCommand(parsing))
+    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw share …, tapegw library status or tapegw cache status')
     .strict()
     .recommendCommands()
     .parserConfiguration({ 'duplicate-arguments-array': false })

@@ -31,6 +31,8 @@ export function builtInDefaults(cwd: string): Tree {
     },
     cache: { size: '64GiB', uploadBuffer: '16GiB', uploadQuietMs: 1000, uploadMaxDeferMs: 60_000 },
     api: { host: '127.0.0.1', port: 0 },
+    // NFS's and Linux mountd's usual ports; the port mapper on 111 when the gateway may bind it.
+    nfs: { host: '127.0.0.1', port: 2049, mountPort: 20048, portmap: true, portmapPort: 111, initialShare: 'files' },
     s3: {
       endpoint: 'embedded',
       region: 'us-east-1',

@@ -199,6 +199,16 @@ const cacheSchema = z
   })
   .refine((c) => c.uploadBuffer < c.size, { path: ['uploadBuffer'], message: 'must be smaller than cache.size: the upload buffer is the part of the cache not yet uploaded' });
 
+/** The NFS server: NFSv3 and MOUNT on their ports, the port mapper on its own. */
+const nfsSchema = z.strictObject({
+  host: z.string().refine((h) => isIP(h) !== 0, 'must be an IP address: "127.0.0.1" (this machine only) or "0.0.0.0" (every interface)'),
+  port: integer(0, 65535, 2049, 'a TCP port (0 picks a free one)'),
+  mountPort: integer(0, 65535, 20048, 'a TCP port (0 picks a free one)'),
+  portmap: z.boolean('must be true or false'),
+  portmapPort: integer(0, 65535, 111, 'a TCP port'),
+  initialShare: z.string().regex(/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)?$/, 'must be a share name (lower-case letters, digits, inner hyphens), e.g. "files", or "" for none'),
+});
+
 const apiSchema = z.strictObject({
   host: z.string().refine((h) => isIP(h) !== 0, 'must be an IP address, e.g. "127.0.0.1" (this machine only)'),
   port: integer(0, 65535, 0, 'a TCP port (0 picks a free one; the CLI finds it in the data directory)'),
@@ -222,6 +232,7 @@ export const configSchema = z
     library: librarySchema,
     cache: cacheSchema,
     api: apiSchema,
+    nfs: nfsSchema,
     s3: s3Schema,
     glacier: glacierSchema,
     shelf: shelfSchema,
@@ -250,5 +261,6 @@ export type S3Config = GatewayConfig['s3'];
 export type LibraryConfig = GatewayConfig['library'];
 export type CacheConfig = GatewayConfig['cache'];
 export type ApiConfig = GatewayConfig['api'];
+export type NfsConfig = GatewayConfig['nfs'];
 export type GlacierConfig = GatewayConfig['glacier'];
 export type ShelfConfig = GatewayConfig['shelf'];

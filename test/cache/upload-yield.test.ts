@@ -8,29 +8,53 @@ import { startFaultInjector, type FaultInjector } from '../cloud/fault-injector.
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { MiB, openEngine, pattern, type OpenedEngine } from './helpers.ts';
 
-/** Writes a little to another extent every 100 ms, as a streaming backup would, until stopped. */
-function keepWriting(engine: OpenedEngine): () => Promise<void> {
+/** A writer that writes a little to another extent every 100 ms, as a streaming backup would, until stopped. */
+interface Writer {
+  /** Resolves once it has written `count` more times. */
+  wrote(count: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function keepWriting(engine: OpenedEngine): Writer {
   let stopped = false;
+  let written = 0;
   const writing = (async () => {
-    for (let i = 0; !stopped; i++) {
-      await engine.store.write('busy/foreground', i * 4096, Buffer.alloc(4096, i));
+    for (; !stopped; written++) {
+      await engine.store.write('busy/foreground', written * 4096, Buffer.alloc(4096, written));
       await sleep(100);
     }
   })();
-  return async () => {
-    stopped = true;
-    await writing;
+  return {
+    async wrote(count) {
+      const target = written + count;
+      await until(() => written >= target, 30_000, `${count} writes`);
+    },
+    async stop() {
+      stopped = true;
+      await writing;
+    },
   };
 }
 
+/** Resolves once `condition` holds, looking every 25 ms; fails after `ms`. */
+async function until(condition: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  for (const end = Date.now() + ms; !(await condition()); await sleep(25)) {
+    if (Date.now() > end) assert.fail(`${what}: not within ${ms} ms`);
+  }
+}
+
+// The quiet time uploads wait for is ten times the writer's interval, so that only
+// a machine stalled for a second makes an upload start while writes still come.
+const QUIET_MS = 1_000;
+
 describe('@slow uploads yield to reads and writes', function () {
-  this.timeout(20_000);
+  this.timeout(60_000);
   let s3: S3Fixture;
   let direct: ObjectStore;
   const dirs: string[] = [];
   let opened: OpenedEngine | undefined;
   let relay: FaultInjector | undefined;
-  let stopWriting: (() => Promise<void>) | undefined;
+  let writer: Writer | undefined;
 
   const open = async (options: Parameters<typeof openEngine>[2], settings: Partial<S3Settings> = {}) => {
     const dir = await tempDir('yield-');
@@ -40,11 +64,9 @@ describe('@slow uploads yield to reads and writes', function () {
   };
   /** Whether an upload of `key` has begun: s3rver shows an object while its body still streams in. */
   const begun = async (key: string) => (await direct.head(`yield-${dirs.length}/${key}`)) !== undefined;
-  /** Waits until the queue is empty, then checks what reached the bucket; fails after `ms`. */
-  const eventuallyUploaded = async (engine: OpenedEngine, sizes: Record<string, number>, ms: number) => {
-    for (const end = Date.now() + ms; engine.engine.stats().queueDepth > 0; await sleep(50)) {
-      if (Date.now() > end) assert.fail(`${Object.keys(sizes).join(', ')} not uploaded within ${ms} ms`);
-    }
+  /** Waits until the queue is empty, then checks what reached the bucket. */
+  const eventuallyUploaded = async (engine: OpenedEngine, sizes: Record<string, number>) => {
+    await until(() => engine.engine.stats().queueDepth === 0, 20_000, `${Object.keys(sizes).join(', ')} uploaded`);
     for (const [key, size] of Object.entries(sizes)) assert.ok((await direct.get(`yield-${dirs.length}/${key}`)).data.equals(pattern(key, size)), key);
   };
   /** Writes `size` bytes to `key` and syncs it: queued for upload. */
@@ -58,10 +80,10 @@ describe('@slow uploads yield to reads and writes', function () {
     direct = new ObjectStore(s3.settings);
   });
   afterEach(async () => {
-    await stopWriting?.();
+    await writer?.stop();
     await opened?.close();
     await relay?.close();
-    stopWriting = opened = relay = undefined;
+    writer = opened = relay = undefined;
   });
   after(async () => {
     direct.close();
@@ -70,72 +92,68 @@ describe('@slow uploads yield to reads and writes', function () {
   });
 
   it('holds a synced extent back while writes keep arriving, and uploads it once they stop, without another call', async () => {
-    const engine = await open({ uploadQuietMs: 300 });
-    stopWriting = keepWriting(engine);
+    const engine = await open({ uploadQuietMs: QUIET_MS });
+    writer = keepWriting(engine);
     await queue(engine, 'tape/Y/seg-0', MiB);
-    await sleep(1_500);
+    await writer.wrote(15);
     assert.equal(await begun('tape/Y/seg-0'), false, 'not uploaded while writes arrive');
     assert.equal(engine.engine.stats().queueDepth, 1);
-    await stopWriting();
-    await eventuallyUploaded(engine, { 'tape/Y/seg-0': MiB }, 3_000);
+    await writer.stop();
+    await eventuallyUploaded(engine, { 'tape/Y/seg-0': MiB });
   });
 
   it('uploads at once for drain() while writes keep arriving', async () => {
-    const engine = await open({ uploadQuietMs: 300 });
-    stopWriting = keepWriting(engine);
+    const engine = await open({ uploadQuietMs: QUIET_MS });
+    writer = keepWriting(engine);
     await queue(engine, 'tape/Y/seg-1', MiB);
-    await sleep(600);
+    await writer.wrote(5);
     assert.equal(await begun('tape/Y/seg-1'), false, 'held back before drain()');
     await engine.store.drain(['tape/Y/seg-1']);
-    await eventuallyUploaded(engine, { 'tape/Y/seg-1': MiB }, 0);
+    assert.equal(engine.engine.stats().queueDepth, 0, 'drain() resolved with the upload done, writes still coming');
+    await eventuallyUploaded(engine, { 'tape/Y/seg-1': MiB });
   });
 
   it('uploads despite writes once a quarter of the upload buffer is dirty', async () => {
-    const engine = await open({ uploadQuietMs: 300, uploadBufferBytes: 16 * MiB });
-    stopWriting = keepWriting(engine);
+    const engine = await open({ uploadQuietMs: QUIET_MS, uploadBufferBytes: 16 * MiB });
+    writer = keepWriting(engine);
     await queue(engine, 'tape/Y/seg-2', MiB);
-    await sleep(600);
+    await writer.wrote(5);
     assert.equal(await begun('tape/Y/seg-2'), false, 'held back below a quarter');
     await queue(engine, 'tape/Y/seg-3', 3 * MiB); // 4 MiB dirty in all: a quarter of 16
-    await eventuallyUploaded(engine, { 'tape/Y/seg-2': MiB, 'tape/Y/seg-3': 3 * MiB }, 3_000);
+    await eventuallyUploaded(engine, { 'tape/Y/seg-2': MiB, 'tape/Y/seg-3': 3 * MiB });
   });
 
   it('uploads despite writes once an upload has waited uploadMaxDeferMs', async () => {
-    const engine = await open({ uploadQuietMs: 300, uploadMaxDeferMs: 1_500 });
-    stopWriting = keepWriting(engine);
+    const engine = await open({ uploadQuietMs: QUIET_MS, uploadMaxDeferMs: 1_500 });
+    writer = keepWriting(engine);
     const queued = Date.now();
     await queue(engine, 'tape/Y/seg-4', MiB);
-    await sleep(800);
+    await writer.wrote(5);
     assert.equal(await begun('tape/Y/seg-4'), false, 'held back before the bound');
-    await eventuallyUploaded(engine, { 'tape/Y/seg-4': MiB }, 3_000);
+    await eventuallyUploaded(engine, { 'tape/Y/seg-4': MiB });
     assert.ok(Date.now() - queued >= 1_500, 'not before the bound either');
   });
 
   it('holds the cloud delete of an extent back while writes keep arriving, and deletes it once they stop', async () => {
-    const engine = await open({ uploadQuietMs: 300 });
+    const engine = await open({ uploadQuietMs: QUIET_MS });
     await queue(engine, 'tape/Y/seg-8', MiB);
     await engine.store.drain(['tape/Y/seg-8']);
-    stopWriting = keepWriting(engine);
+    writer = keepWriting(engine);
     await engine.store.delete('tape/Y/seg-8');
     await assert.rejects(engine.store.read('tape/Y/seg-8', 0, 1), ExtentNotFoundError, 'gone at once, though still in the bucket');
     assert.equal(await engine.store.size('tape/Y/seg-8'), undefined);
     await engine.store.write('tape/Y/seg-8', 0, Buffer.from('new'));
     assert.equal(await engine.store.size('tape/Y/seg-8'), 3, 'written afresh, not over what the bucket still holds');
-    await sleep(1_500);
+    await writer.wrote(15);
     assert.equal(await begun('tape/Y/seg-8'), true, 'still in the bucket while writes arrive');
     assert.equal(engine.engine.stats().queueDepth, 1);
-    await stopWriting();
-    for (const end = Date.now() + 3_000; await begun('tape/Y/seg-8'); await sleep(50)) {
-      if (Date.now() > end) assert.fail('not deleted from the bucket within 3 s of the writes stopping');
-    }
+    await writer.stop();
+    await until(async () => !(await begun('tape/Y/seg-8')), 20_000, 'deleted from the bucket once the writes stopped');
   });
 
-  /** Waits until none of `keys` is in the bucket; fails after `ms`. */
-  const eventuallyGone = async (keys: readonly string[], ms: number) => {
-    for (const end = Date.now() + ms; (await Promise.all(keys.map(begun))).some(Boolean); await sleep(50)) {
-      if (Date.now() > end) assert.fail(`${keys.join(', ')} not deleted from the bucket within ${ms} ms`);
-    }
-  };
+  /** Waits until none of `keys` is in the bucket. */
+  const eventuallyGone = (keys: readonly string[]) =>
+    until(async () => !(await Promise.all(keys.map(begun))).some(Boolean), 20_000, `${keys.join(', ')} deleted from the bucket`);
 
   /** An engine whose requests go through a relay in front of s3rver (closed after the test), with `count` small extents uploaded. */
   const uploadedThroughRelay = async (count: number, options: Parameters<typeof openEngine>[2], settings: Partial<S3Settings> = {}) => {
@@ -148,12 +166,12 @@ describe('@slow uploads yield to reads and writes', function () {
   };
 
   it('deletes what was held back together, in one request to the bucket', async () => {
-    const { engine, relay, keys } = await uploadedThroughRelay(12, { uploadQuietMs: 300 });
-    stopWriting = keepWriting(engine);
+    const { engine, relay, keys } = await uploadedThroughRelay(12, { uploadQuietMs: QUIET_MS });
+    writer = keepWriting(engine);
     for (const key of keys) await engine.store.delete(key);
     const posts = relay.methods['POST'] ?? 0;
-    await stopWriting();
-    await eventuallyGone(keys, 3_000);
+    await writer.stop();
+    await eventuallyGone(keys);
     assert.equal(relay.methods['DELETE'], undefined, 'no DELETE of one object');
     assert.equal((relay.methods['POST'] ?? 0) - posts, 1, 'one DeleteObjects for all twelve');
   });
@@ -162,42 +180,39 @@ describe('@slow uploads yield to reads and writes', function () {
     const { engine, relay, keys } = await uploadedThroughRelay(5, { uploadQuietMs: 0 }, { idleTimeoutMs: 500, retry: { maxAttempts: 2, baseDelayMs: 10 } });
     relay.setRate(1);
     for (const key of keys) await engine.store.delete(key);
-    await sleep(300);
-    assert.ok(Object.values(relay.injected).some((n) => n > 0), 'the deletes met faults');
+    await until(() => Object.values(relay.injected).some((n) => n > 0), 20_000, 'the deletes met faults');
     assert.equal(engine.engine.stats().queueDepth, keys.length, 'none known to be deleted');
     relay.setRate(0);
-    for (const end = Date.now() + 8_000; engine.engine.stats().queueDepth > 0; await sleep(50)) {
-      if (Date.now() > end) assert.fail('the deletes were not retried to the end within 8 s');
-    }
+    await until(() => engine.engine.stats().queueDepth === 0, 30_000, 'the deletes retried to the end');
     assert.deepEqual(await Promise.all(keys.map(begun)), keys.map(() => false));
   });
 
   it('with uploadQuietMs 0, uploads right after sync() while writes keep arriving', async () => {
     const engine = await open({ uploadQuietMs: 0 });
-    stopWriting = keepWriting(engine);
+    writer = keepWriting(engine);
     await queue(engine, 'tape/Y/seg-5', MiB);
-    await eventuallyUploaded(engine, { 'tape/Y/seg-5': MiB }, 1_000);
+    await eventuallyUploaded(engine, { 'tape/Y/seg-5': MiB });
   });
 
-  // 4 MiB at 32 Mbit/s: an upload of about a second.
-  const paced = { uploadQuietMs: 300, bandwidth: { defaultUploadBitsPerSecond: 32_000_000 } };
+  // 4 MiB at 16 Mbit/s: an upload of about two seconds.
+  const paced = { uploadQuietMs: QUIET_MS, bandwidth: { defaultUploadBitsPerSecond: 16_000_000 } };
 
   it('pauses an upload under way while writes come, and finishes it once they stop', async () => {
     const engine = await open(paced);
     await queue(engine, 'tape/Y/seg-6', 4 * MiB);
-    await sleep(500); // under way since 300 ms
-    stopWriting = keepWriting(engine);
-    await sleep(1_500);
-    await stopWriting();
+    await until(() => begun('tape/Y/seg-6'), 20_000, 'the upload under way');
+    writer = keepWriting(engine);
+    await writer.wrote(30); // three seconds of writes: longer than the whole upload would take
     assert.equal(engine.engine.stats().queueDepth, 1, 'paused while writes came');
-    await eventuallyUploaded(engine, { 'tape/Y/seg-6': 4 * MiB }, 3_000);
+    await writer.stop();
+    await eventuallyUploaded(engine, { 'tape/Y/seg-6': 4 * MiB });
   });
 
   it('pauses an upload under way at most a third of the idle timeout, however long writes go on', async () => {
     const engine = await open(paced, { idleTimeoutMs: 1_500 });
     await queue(engine, 'tape/Y/seg-7', 4 * MiB);
-    await sleep(500);
-    stopWriting = keepWriting(engine);
-    await eventuallyUploaded(engine, { 'tape/Y/seg-7': 4 * MiB }, 3_000);
+    await until(() => begun('tape/Y/seg-7'), 20_000, 'the upload under way');
+    writer = keepWriting(engine);
+    await eventuallyUploaded(engine, { 'tape/Y/seg-7': 4 * MiB });
   });
 });

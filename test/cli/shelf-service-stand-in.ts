@@ -183,7 +183,7 @@ export async function serveTapesAndShelf(tapes: StandInTapeService, shelf: Shelf
       if (!bearerMatches(req.headers.authorization, token)) throw new HttpError(401, 'UNAUTHORIZED', 'send the token');
       const { route, params } = router.match(req.method ?? 'GET', path);
       let body: unknown;
-      const reply = await route.handle({ params, body: async () => (body = await readJsonBody(req)) });
+      const reply = await route.handle({ params, query: new URLSearchParams(), body: async () => (body = await readJsonBody(req)) });
       requests.push(`${req.method} ${path}${body === undefined ? '' : ` ${JSON.stringify(body)}`}`);
       sendJson(req, res, reply.status, reply.body);
     })().catch((error: unknown) => sendError(req, res, error instanceof HttpError ? error : new HttpError(500, 'INTERNAL', String(error))));

@@ -53,6 +53,8 @@ export interface GatewayProcess {
   readonly gatewayId: string;
   readonly dataDir: string;
   readonly s3: { readonly endpoint: string; readonly bucket: string; readonly prefix: string; readonly embedded: boolean };
+  /** The NFS server's ports (no port mapper: the helper turns it off). */
+  readonly nfs: { readonly host: string; readonly nfsPort: number; readonly mountPort: number };
   /** Log records so far (grows while the gateway runs). */
   readonly logs: readonly LogRecord[];
   /** Everything printed on stdout so far. */
@@ -96,6 +98,9 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
     '--data-dir', dataDir,
     '--iscsi-host', '127.0.0.1',
     '--iscsi-port', String(options.port ?? 0),
+    '--nfs-port', '0',
+    '--nfs-mount-port', '0',
+    '--nfs-portmap', 'false',
     '--log-level', options.logLevel ?? 'info',
     ...(options.args ?? []),
   ];
@@ -163,6 +168,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
     gatewayId: ready['id'] as string,
     dataDir,
     s3: ready['s3'] as GatewayProcess['s3'],
+    nfs: ready['nfs'] as GatewayProcess['nfs'],
     logs,
     stdout: () => stdout,
     exited,

@@ -48,6 +48,13 @@ export const peerPackages: Readonly<Record<string, string>> = {
   tgtadm: 'tgt',
   tgtimg: 'tgt',
   'qemu-system-x86_64': 'qemu-system-x86',
+  chromium: 'chromium',
+  'nfs-ls': 'libnfs-utils',
+  'nfs-cp': 'libnfs-utils',
+  'nfs-cat': 'libnfs-utils',
+  socat: 'socat',
+  'ganesha.nfsd': 'nfs-ganesha',
+  rpcbind: 'rpcbind',
 };
 
 /**

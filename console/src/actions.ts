@@ -1,0 +1,19 @@
+// What the console can do, each one a route tapegw also calls.
+import type { RetrievalTier } from '../../src/shelf/shelf-service.ts';
+import type { CreateTapesRequest } from '../../src/tape/tape-service.ts';
+import type { Api } from './api.ts';
+
+const tape = (barcode: string) => `/tapes/${encodeURIComponent(barcode)}`;
+const shelved = (barcode: string) => `/shelf/${encodeURIComponent(barcode)}`;
+const bypassBody = (bypass: boolean) => (bypass ? { bypassGovernanceRetention: true } : undefined);
+
+export const actions = {
+  createTapes: (api: Api, request: CreateTapesRequest) => api.post('/tapes', request),
+  archive: (api: Api, barcode: string) => api.post(`${tape(barcode)}/archive`),
+  deleteTape: (api: Api, barcode: string, bypass: boolean) => api.delete(tape(barcode), bypassBody(bypass)),
+  cancelArchival: (api: Api, barcode: string) => api.post(`${shelved(barcode)}/cancel-archival`),
+  /** Without a tier, the gateway's default (shelf.retrievalTier). */
+  retrieve: (api: Api, barcode: string, tier: RetrievalTier | undefined) => api.post(`${shelved(barcode)}/retrieve`, tier ? { tier } : undefined),
+  cancelRetrieval: (api: Api, barcode: string) => api.post(`${shelved(barcode)}/cancel-retrieval`),
+  deleteArchive: (api: Api, barcode: string, bypass: boolean) => api.delete(shelved(barcode), bypassBody(bypass)),
+};

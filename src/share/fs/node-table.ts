@@ -1,0 +1,171 @@
+// The share's namespace as the gateway knows it, in the catalog's `shares`
+// section: one record per file, directory and symbolic link, named by a file id
+// that never changes (renames included) and is never reused, so that NFS file
+// handles built from it survive renames and restarts. Per share, keys are
+//   <sid>!n!<id>            the node
+//   <sid>!e!<parent>!<name> the child's id, by name (LOOKUP)
+//   <sid>!o!<parent>!<id>   the child's name and type, by id (READDIR: cookies are ids,
+//                           so a listing resumes where it stopped whatever was removed)
+//   <sid>!d!<id>            the node has changes not yet in the bucket
+//   <sid>!next              the next id to give
+// Ids are written as 13 hexadecimal digits, so their order is numeric order.
+import type { Section } from '../../catalog/catalog.ts';
+import type { NodeType, PosixAttributes, Time } from './attributes.ts';
+
+export const ROOT_ID = 1;
+
+export interface NodeRecord extends PosixAttributes {
+  readonly id: number;
+  readonly parent: number;
+  readonly name: string;
+  readonly type: NodeType;
+  readonly size: number;
+  /** Where the object's bytes are now: its path, or its old one until a rename's move reaches it. "dir/" for directories, "" for the root. */
+  readonly key: string;
+  readonly target?: string;
+  /** The attributes are known (written here, or read from the object's metadata), not defaults from a listing. */
+  readonly headed: boolean;
+  /** Changed here and not yet uploaded. */
+  readonly dirty?: boolean;
+  /** The object as the bucket last showed it; undefined for one never uploaded. */
+  readonly remote?: { readonly size: number; /** ms since the epoch */ readonly modified?: number };
+  /** Directories: when the bucket was last listed for it (ms since the epoch). */
+  readonly listedAt?: number;
+  /** The verifier of an EXCLUSIVE create, until the first SETATTR. */
+  readonly createVerifier?: string;
+}
+
+export interface ChildRef {
+  readonly id: number;
+  readonly name: string;
+  readonly type: NodeType;
+}
+
+const hex = (id: number) => id.toString(16).padStart(13, '0');
+
+/** Changes made together, in one atomic catalog write. */
+export class NodeChanges {
+  readonly ops: { type: 'put' | 'del'; key: string; value?: unknown }[] = [];
+  readonly puts = new Map<number, NodeRecord>();
+  readonly deletes = new Set<number>();
+
+  constructor(private readonly prefix: string) {}
+
+  put(node: NodeRecord): this {
+    this.ops.push({ type: 'put', key: `${this.prefix}n!${hex(node.id)}`, value: node });
+    this.puts.set(node.id, node);
+    this.deletes.delete(node.id);
+    if (node.dirty) this.ops.push({ type: 'put', key: `${this.prefix}d!${hex(node.id)}`, value: 1 });
+    else this.ops.push({ type: 'del', key: `${this.prefix}d!${hex(node.id)}` });
+    return this;
+  }
+
+  remove(id: number): this {
+    this.ops.push({ type: 'del', key: `${this.prefix}n!${hex(id)}` }, { type: 'del', key: `${this.prefix}d!${hex(id)}` });
+    this.deletes.add(id);
+    this.puts.delete(id);
+    return this;
+  }
+
+  link(parent: number, name: string, id: number, type: NodeType): this {
+    this.ops.push({ type: 'put', key: `${this.prefix}e!${hex(parent)}!${name}`, value: id }, { type: 'put', key: `${this.prefix}o!${hex(parent)}!${hex(id)}`, value: [name, type] });
+    return this;
+  }
+
+  unlink(parent: number, name: string, id: number): this {
+    this.ops.push({ type: 'del', key: `${this.prefix}e!${hex(parent)}!${name}` }, { type: 'del', key: `${this.prefix}o!${hex(parent)}!${hex(id)}` });
+    return this;
+  }
+}
+
+export class NodeTable {
+  private readonly prefix: string;
+  private readonly cache = new Map<number, NodeRecord>();
+  private nextId = ROOT_ID + 1;
+  private static readonly CACHE_LIMIT = 100_000;
+
+  constructor(
+    private readonly section: Section<unknown>,
+    shareId: number,
+  ) {
+    this.prefix = `${hex(shareId)}!`;
+  }
+
+  /** Loads the id counter; creates the root directory the first time. */
+  async open(root: () => NodeRecord): Promise<void> {
+    const next = (await this.section.get(`${this.prefix}next`)) as number | undefined;
+    if (next !== undefined) {
+      this.nextId = next;
+      return;
+    }
+    await this.commit(this.changes().put(root()));
+  }
+
+  changes(): NodeChanges {
+    return new NodeChanges(this.prefix);
+  }
+
+  newId(): number {
+    return this.nextId++;
+  }
+
+  async commit(changes: NodeChanges): Promise<void> {
+    await this.section.batch([...changes.ops, { type: 'put', key: `${this.prefix}next`, value: this.nextId }] as never);
+    for (const [id, node] of changes.puts) this.remember(id, node);
+    for (const id of changes.deletes) this.cache.delete(id);
+  }
+
+  private remember(id: number, node: NodeRecord): void {
+    this.cache.delete(id);
+    this.cache.set(id, node);
+    if (this.cache.size > NodeTable.CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
+  }
+
+  async get(id: number): Promise<NodeRecord | undefined> {
+    const cached = this.cache.get(id);
+    if (cached) {
+      this.remember(id, cached);
+      return cached;
+    }
+    const node = (await this.section.get(`${this.prefix}n!${hex(id)}`)) as NodeRecord | undefined;
+    if (node) this.remember(id, node);
+    return node;
+  }
+
+  async childId(parent: number, name: string): Promise<number | undefined> {
+    return (await this.section.get(`${this.prefix}e!${hex(parent)}!${name}`)) as number | undefined;
+  }
+
+  /** Children in id order, after the id `after` (0: from the start), at most `limit`. */
+  async children(parent: number, after: number, limit: number): Promise<ChildRef[]> {
+    const base = `${this.prefix}o!${hex(parent)}!`;
+    const refs: ChildRef[] = [];
+    for await (const [key, value] of this.section.iterator({ gt: `${base}${hex(after)}`, lt: `${base}~`, limit })) {
+      const [name, type] = value as [string, NodeType];
+      refs.push({ id: parseInt(key.slice(base.length), 16), name, type });
+    }
+    return refs;
+  }
+
+  async hasChildren(parent: number): Promise<boolean> {
+    return (await this.children(parent, 0, 1)).length > 0;
+  }
+
+  /** Every node with changes not yet in the bucket. */
+  async dirtyIds(): Promise<number[]> {
+    const base = `${this.prefix}d!`;
+    const ids: number[] = [];
+    for await (const key of this.section.keys({ gt: base, lt: `${base}~` })) ids.push(parseInt(key.slice(base.length), 16));
+    return ids;
+  }
+
+  /** Removes every record of the share (share deletion). */
+  async clear(): Promise<void> {
+    await this.section.clear({ gt: this.prefix, lt: `${this.prefix}~` });
+    this.cache.clear();
+  }
+}
+
+export function sameTime(a: Time, b: Time): boolean {
+  return a.sec === b.sec && a.nsec === b.nsec;
+}
