@@ -10,20 +10,9 @@ import { Cartridge } from '../../src/tape/cartridge.ts';
 import { LibraryBay } from '../../src/tape/library-bay.ts';
 import { MemoryCartridgeStore } from '../helpers/memory-cartridge-store.ts';
 import { decodeSense } from '../helpers/sense.ts';
+import { A, B } from './helpers.ts';
 
 const BARCODE = 'CRYPT1L5';
-
-function nexus(n: number): Nexus {
-  return {
-    key: `iqn.2026-11.test:host${n},i,0x${n}|iqn.2026-11.test:drive,t,0x1`,
-    initiatorPort: `iqn.2026-11.test:host${n},i,0x${n}`,
-    initiatorName: `iqn.2026-11.test:host${n}`,
-    relativeTargetPort: 1,
-    targetPort: 'iqn.2026-11.test:drive,t,0x1',
-  };
-}
-const A = nexus(1);
-const B = nexus(2);
 
 const be = (value: number, bytes: number): number[] => Array.from({ length: bytes }, (_, i) => Math.floor(value / 256 ** (bytes - 1 - i)) & 0xff);
 const spin = (protocol: number, page: number, allocation = 8192): number[] => [0xa2, protocol, page >> 8, page & 0xff, 0, 0, ...be(allocation, 4), 0, 0];
