@@ -1,14 +1,17 @@
 // The composition root: builds a running gateway from its configuration, in
 // dependency order, and takes it down in the reverse order.
-import { newApiToken, removeApiCredentials, writeApiCredentials } from './api/credentials.ts';
+import { ApiToken, removeApiCredentials, writeApiCredentials } from './api/credentials.ts';
 import { startApiServer } from './api/server.ts';
 import type { BandwidthSchedule } from './cache/bandwidth.ts';
 import { CacheEngine } from './cache/engine.ts';
 import { checkPublicAccessBlock } from './cloud/account-guard.ts';
 import { ArchiveBucket } from './cloud/archive-bucket.ts';
+import { EncryptingBackend } from './cloud/encrypting-backend.ts';
 import { ObjectStore } from './cloud/object-store.ts';
 import type { GatewayConfig } from './config/index.ts';
+import { readApiTls } from './gateway/api-tls.ts';
 import { connectCommands, portalFor } from './gateway/connect-hint.ts';
+import { loadEncryptionKeys } from './gateway/encryption.ts';
 import { createDataDir, dataDirLayout, openCatalog } from './gateway/data-dir.ts';
 import { GatewayError } from './gateway/errors.ts';
 import { loadOrCreateGatewayId } from './gateway/gateway-id.ts';
@@ -19,6 +22,7 @@ import { builtInPoolDestinations, openShelf } from './gateway/shelf.ts';
 import { mountHint, openShares } from './gateway/shares.ts';
 import { openTapeLibrary } from './gateway/tape-library.ts';
 import { volumeTarget, type TargetSummary } from './gateway/targets.ts';
+import { checkVaultAccess } from './gateway/vault-access.ts';
 import { openVolumes } from './gateway/volumes.ts';
 import { IscsiServer } from './iscsi/server.ts';
 import { TAPES_NAMESPACE } from './tape/cartridge.ts';
@@ -77,20 +81,23 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       },
       logger,
     );
+    const encryption = await loadEncryptionKeys(config.encryption, logger);
     const s3Settings = {
       endpoint: s3.endpoint,
       region: config.s3.region,
       bucket: s3.bucket,
       prefix: s3.prefix,
       forcePathStyle: config.s3.forcePathStyle,
+      uploadCheck: s3.uploadCheck,
       ...(config.s3.credentials ? { credentials: config.s3.credentials } : {}),
+      ...(config.s3.sse ? { serverSideEncryption: config.s3.sse } : {}),
     };
     // No setting configures a schedule yet: uploads run at full speed. The API shows the same one.
     const bandwidth: BandwidthSchedule = {};
     const engine = await CacheEngine.open({
       directory: layout.cache,
       catalog,
-      backend: (hooks) => new ObjectStore(s3Settings, hooks),
+      backend: (hooks) => (encryption ? new EncryptingBackend(new ObjectStore(s3Settings, hooks), encryption) : new ObjectStore(s3Settings, hooks)),
       cacheBytes: config.cache.size,
       uploadBufferBytes: config.cache.uploadBuffer,
       uploadQuietMs: config.cache.uploadQuietMs,
@@ -104,7 +111,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const glacier = await connectGlacier(config.glacier, config.s3, layout.glacier, logger);
     closers.push({ what: 'Glacier', close: glacier.close });
 
-    const pools = new PoolCatalog(catalog, builtInPoolDestinations(config.shelf, config.gatewayName));
+    const pools = new PoolCatalog(catalog, builtInPoolDestinations(config.shelf, config.glacier, config.gatewayName));
     const tapeLibrary = await openTapeLibrary({
       config: config.library,
       iscsi: config.iscsi,
@@ -120,8 +127,20 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     // Storage-class pools archive to the gateway's own bucket.
     const archiveBucket = new ArchiveBucket(s3Settings);
     closers.push({ what: 'archive bucket', close: async () => archiveBucket.close() });
-    const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, tapeStore, pools, glacier, archiveBucket, logger });
+    const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, tapeStore, pools, glacier, archiveBucket, ...(encryption ? { encryption } : {}), logger });
     closers.push({ what: 'vault shelf', close: () => shelf.close() });
+    if (!config.glacier.embedded) {
+      // In the background: a Glacier that is slow to answer does not hold up the start.
+      const stopChecking = new AbortController();
+      void checkVaultAccess({
+        pools: await pools.all(),
+        vault: (name) => glacier.vault(name),
+        endpoint: glacier.endpoint ?? `AWS Glacier in ${config.glacier.region ?? config.s3.region}`,
+        logger,
+        signal: stopChecking.signal,
+      });
+      closers.push({ what: 'Glacier vault check', close: async () => stopChecking.abort() });
+    }
 
     const volumes = await openVolumes(config.volumes, layout.volumes);
     for (const volume of volumes) closers.push({ what: `volume ${volume.config.name}`, close: () => volume.device.close() });
@@ -139,10 +158,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         targets: targets.map((t) => t.definition),
         ...(discoveryAuth ? { discoveryAuth } : {}),
         limits: config.iscsi.limits,
+        loginTimeoutMs: config.iscsi.loginTimeout * 1000,
+        connectionLimits: { total: config.iscsi.connectionLimit, perAddress: config.iscsi.connectionLimitPerAddress },
       },
       logger.child({ component: 'iscsi' }),
     );
-    const address = await listen(server, config.iscsi.host, config.iscsi.port);
+    const address = await listening(() => server.listen(), ISCSI_PORT, config.iscsi);
     closers.push({ what: 'iSCSI server', close: () => server.close() });
 
     const shares = await openShares({
@@ -157,20 +178,37 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     });
     closers.push({ what: 'file shares', close: () => shares.close() });
 
-    const token = newApiToken();
-    const api = await startApiServer({
-      host: config.api.host,
-      port: config.api.port,
-      registry: engine.metrics.registry,
-      tapes: tapeLibrary.service,
-      shelf,
-      cache: { stats: () => engine.stats(), bandwidth },
-      shares: shares.service,
-      token,
-      logger: logger.child({ component: 'api' }),
-    });
+    const tls = config.api.tls ? await readApiTls(config.api.tls) : undefined;
+    const token = await ApiToken.open(layout.root);
+    const publish = (current: string) => writeApiCredentials(layout.root, { url: api.url, token: current, ...(tls ? { certificateSha256: tls.certificateSha256 } : {}) });
+    const apiLogger = logger.child({ component: 'api' });
+    const api = await listening(
+      () =>
+        startApiServer({
+          host: config.api.host,
+          port: config.api.port,
+          ...(tls ? { tls } : {}),
+          registry: engine.metrics.registry,
+          tapes: tapeLibrary.service,
+          shelf,
+          cache: { stats: () => engine.stats(), bandwidth },
+          shares: shares.service,
+          token: {
+            current: () => token.current(),
+            rotate: async () => {
+              const next = await token.rotate();
+              await publish(next);
+              apiLogger.info('management API token rotated: the old one no longer works');
+              return next;
+            },
+          },
+          logger: apiLogger,
+        }),
+      API_PORT,
+      config.api,
+    );
     closers.push({ what: 'management API', close: () => api.close() });
-    await writeApiCredentials(layout.root, { url: api.url, token });
+    await publish(token.current());
     closers.push({ what: 'API credentials', close: () => removeApiCredentials(layout.root) });
 
     const portal = portalFor(address.address, address.port);
@@ -208,26 +246,54 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   }
 }
 
-async function listen(server: IscsiServer, host: string, port: number) {
+/** A port the gateway listens on, for the messages when it cannot. */
+interface PortUse {
+  /** The port, as a message names it: "the iSCSI port". */
+  readonly what: string;
+  /** What listens there: "the iSCSI portal". */
+  readonly service: string;
+  readonly hostFlag: string;
+  readonly portFlag: string;
+  /** How to choose another port. */
+  readonly choose: string;
+  /** Who else may hold the port. */
+  readonly holders: string;
+}
+
+const ISCSI_PORT: PortUse = {
+  what: 'the iSCSI port',
+  service: 'the iSCSI portal',
+  hostFlag: '--iscsi-host',
+  portFlag: '--iscsi-port',
+  choose: '--iscsi-port or GATEWAY_ISCSI_PORT',
+  holders: 'another gateway, or an iSCSI target such as tgtd',
+};
+const API_PORT: PortUse = {
+  what: "the management API's port",
+  service: 'the management API',
+  hostFlag: '--api-host',
+  portFlag: '--api-port',
+  choose: '--api-port or GATEWAY_API_PORT (0 picks a free one, and the CLI finds it in api.json)',
+  holders: 'another gateway, or another service',
+};
+
+/** Runs `listen`, turning a refusal to listen into a GatewayError that names the port, what it is for and what to do. */
+async function listening<T>(listen: () => Promise<T>, port: PortUse, at: { host: string; port: number }): Promise<T> {
   try {
-    return await server.listen();
+    return await listen();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const where = `${host}:${port}`;
+    const where = `${at.host}:${at.port}`;
     if (code === 'EADDRINUSE') {
-      throw new GatewayError(
-        'PORT_IN_USE',
-        `the iSCSI port ${where} is already in use (another gateway, or an iSCSI target such as tgtd): stop it, or choose another port with --iscsi-port or GATEWAY_ISCSI_PORT`,
-        { cause: err },
-      );
+      throw new GatewayError('PORT_IN_USE', `${port.what} ${where} is already in use (${port.holders}): stop it, or choose another port with ${port.choose}`, { cause: err });
     }
     const hint =
       code === 'EACCES'
-        ? 'ports below 1024 need root: choose a port above 1023 with --iscsi-port'
+        ? `ports below 1024 need root: choose a port above 1023 with ${port.portFlag}`
         : code === 'EADDRNOTAVAIL'
-          ? `${host} is not an address of this machine: choose one of its addresses with --iscsi-host`
-          : 'check --iscsi-host and --iscsi-port';
-    throw new GatewayError('PORT_UNUSABLE', `cannot listen on ${where} (${(err as Error).message}): ${hint}`, { cause: err });
+          ? `${at.host} is not an address of this machine: choose one of its addresses with ${port.hostFlag}`
+          : `check ${port.hostFlag} and ${port.portFlag}`;
+    throw new GatewayError('PORT_UNUSABLE', `${port.service} cannot listen on ${where} (${(err as Error).message}): ${hint}`, { cause: err });
   }
 }
 

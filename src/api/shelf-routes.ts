@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ShelfServiceError, type ShelfErrorCode, type ShelfService } from '../shelf/shelf-service.ts';
 import { TapeServiceError, type TapeErrorCode } from '../tape/tape-service.ts';
 import { HttpError, validateBody } from './http.ts';
+import { barcodeParam as barcode } from './params.ts';
 import type { Route, RouteReply, RouteRequest } from './router.ts';
 
 /** Both services name their refusals alike: …_NOT_FOUND, INVALID_…, and the rest conflict with the state of things. */
@@ -20,7 +21,6 @@ const remove = z.strictObject({ bypassGovernanceRetention: z.boolean({ error: 'm
 const REMOVE_EXAMPLE = '{"bypassGovernanceRetention":true} (or no body)';
 
 export function shelfRoutes(service: ShelfService): Route[] {
-  const barcode = (request: RouteRequest) => request.params['barcode']!;
   return [
     { method: 'GET', path: '/shelf', handle: refusals(async () => ({ status: 200, body: { tapes: await service.listShelf() } })) },
     { method: 'GET', path: '/shelf/:barcode', handle: refusals(async (request) => ({ status: 200, body: await service.describeShelfTape(barcode(request)) })) },

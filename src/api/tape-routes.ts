@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { TapeServiceError, type TapeErrorCode, type TapeService } from '../tape/tape-service.ts';
 import { HttpError, validateBody } from './http.ts';
+import { barcodeParam } from './params.ts';
 import type { Route, RouteReply, RouteRequest } from './router.ts';
 
 const STATUS: Record<TapeErrorCode, number> = {
@@ -99,15 +100,16 @@ export function tapeRoutes(service: TapeService): Route[] {
     {
       method: 'GET',
       path: '/tapes/:barcode',
-      handle: refusals(async ({ params }) => ({ status: 200, body: await service.describeTape(params['barcode']!) })),
+      handle: refusals(async (request) => ({ status: 200, body: await service.describeTape(barcodeParam(request)) })),
     },
     {
       method: 'DELETE',
       path: '/tapes/:barcode',
       handle: refusals(async (request) => {
+        const barcode = barcodeParam(request);
         const body = await request.body();
         const options = body === undefined ? {} : validateBody(deleteTape, body, DELETE_EXAMPLE);
-        await service.deleteTape(request.params['barcode']!, options);
+        await service.deleteTape(barcode, options);
         return { status: 204 };
       }),
     },
@@ -115,14 +117,15 @@ export function tapeRoutes(service: TapeService): Route[] {
       method: 'POST',
       path: '/tapes/:barcode/move',
       handle: refusals(async (request) => {
+        const barcode = barcodeParam(request);
         const { to } = validateBody(move, await request.body(), MOVE_EXAMPLE);
-        return { status: 200, body: await service.moveTape({ barcode: request.params['barcode']!, to }) };
+        return { status: 200, body: await service.moveTape({ barcode, to }) };
       }),
     },
     {
       method: 'POST',
       path: '/tapes/:barcode/import',
-      handle: refusals(async ({ params }) => ({ status: 201, body: await service.importTape(params['barcode']!) })),
+      handle: refusals(async (request) => ({ status: 201, body: await service.importTape(barcodeParam(request)) })),
     },
     { method: 'GET', path: '/library', handle: refusals(async () => ({ status: 200, body: await service.libraryStatus() })) },
     {

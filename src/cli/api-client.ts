@@ -4,6 +4,7 @@
 import type { ErrorBody } from '../api/http.ts';
 import { CliError, EXIT } from './errors.ts';
 import type { GatewayAddress } from './gateway-address.ts';
+import { CertificateMismatchError, send, type HttpReply } from './http-request.ts';
 
 const TIMEOUT_MS = 30_000;
 
@@ -24,20 +25,24 @@ export class ApiClient {
   }
 
   private async send(method: string, path: string, body?: unknown): Promise<unknown> {
-    const { url, token, source } = this.gateway;
-    let response: Response;
+    const { url, token, source, certificateSha256 } = this.gateway;
+    let response: HttpReply;
     try {
-      response = await fetch(new URL(path, url), {
+      response = await send(new URL(path, url), {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        timeoutMs: TIMEOUT_MS,
+        ...(certificateSha256 !== undefined ? { certificateSha256 } : {}),
       });
     } catch (error) {
+      if (error instanceof CertificateMismatchError) {
+        throw new CliError(`${error.message} (from ${source}): the token was not sent; if the gateway's certificate changed, restart it to publish the new one`, EXIT.unreachable);
+      }
       throw new CliError(`no gateway answers at ${url} (from ${source}: ${reason(error)}): start the gateway with \`npm start\`, or name the running one with --data-dir DIR`, EXIT.unreachable);
     }
-    const text = await response.text();
-    if (response.ok) return text === '' ? undefined : (JSON.parse(text) as unknown);
+    const { text } = response;
+    if (response.status >= 200 && response.status < 300) return text === '' ? undefined : (JSON.parse(text) as unknown);
     const refusal = errorBody(text)?.error;
     if (response.status === 401) {
       throw new CliError(`the gateway at ${url} refused the token: use the one in api.json of its data directory (--data-dir DIR), or pass --token`, EXIT.refused);
@@ -48,9 +53,9 @@ export class ApiClient {
 }
 
 function reason(error: unknown): string {
-  if (error instanceof DOMException && error.name === 'TimeoutError') return `no answer within ${TIMEOUT_MS / 1000} s`;
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message;
+  const { name, code, message } = error as { name?: string; code?: string; message?: string };
+  if (name === 'TimeoutError' || name === 'AbortError') return `no answer within ${TIMEOUT_MS / 1000} s`;
+  return code ?? message ?? String(error);
 }
 
 function errorBody(text: string): ErrorBody | undefined {

@@ -1,7 +1,7 @@
 // What every command shares: the global options that find the gateway, output
 // on stdout, and a record of which command is being parsed.
 import { ApiClient } from './api-client.ts';
-import { findGateway } from './gateway-address.ts';
+import { findGateway, type GatewayAddress } from './gateway-address.ts';
 
 export interface GlobalOptions {
   readonly dataDir?: string | undefined;
@@ -26,10 +26,16 @@ export function enter(parsing: Parsing, command: string, example: string): void 
 
 /** The running gateway's API; each option falls back to its environment variable (the token is safer there than in `ps`). */
 export async function connect(options: GlobalOptions): Promise<ApiClient> {
+  return (await connectTo(options)).api;
+}
+
+/** connect(), and where the gateway was found. */
+export async function connectTo(options: GlobalOptions): Promise<{ api: ApiClient; gateway: GatewayAddress }> {
   const env = process.env;
   const apiUrl = options.apiUrl ?? (env.GATEWAY_API_URL || undefined);
   const token = options.token ?? (env.GATEWAY_API_TOKEN || undefined);
-  return new ApiClient(await findGateway({ dataDir: options.dataDir ?? (env.GATEWAY_DATA_DIR || 'data'), apiUrl, token }));
+  const gateway = await findGateway({ dataDir: options.dataDir ?? (env.GATEWAY_DATA_DIR || 'data'), apiUrl, token });
+  return { api: new ApiClient(gateway), gateway };
 }
 
 export function print(text: string): void {

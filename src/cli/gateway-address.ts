@@ -16,6 +16,8 @@ export interface GatewayAddress {
   readonly token: string;
   /** Where the URL came from, for messages. */
   readonly source: string;
+  /** The fingerprint of the API's certificate the gateway published, when the URL is the published one. */
+  readonly certificateSha256?: string;
 }
 
 export async function findGateway(options: GatewayOptions): Promise<GatewayAddress> {
@@ -46,5 +48,6 @@ export async function findGateway(options: GatewayOptions): Promise<GatewayAddre
     url: options.apiUrl ?? published.url,
     token: options.token ?? published.token,
     source: options.apiUrl !== undefined ? '--api-url' : credentialsPath(dataDir),
+    ...(options.apiUrl === undefined && published.certificateSha256 !== undefined ? { certificateSha256: published.certificateSha256 } : {}),
   };
 }

@@ -10,6 +10,7 @@ import { poolCommand } from './pool-commands.ts';
 import { shareCommand } from './share-commands.ts';
 import { shelfCommand } from './shelf-commands.ts';
 import { tapeCommand } from './tape-commands.ts';
+import { tokenCommand } from './token-commands.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const parsing: Parsing = { command: '', example: 'tapegw tape list' };
@@ -32,7 +33,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(libraryCommand(parsing))
     .command(cacheCommand(parsing))
     .command(shareCommand(parsing))
-    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw share …, tapegw library status or tapegw cache status')
+    .command(tokenCommand(parsing))
+    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw share …, tapegw library status, tapegw cache status or tapegw token rotate')
     .strict()
     .recommendCommands()
     .parserConfiguration({ 'duplicate-arguments-array': false })

@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import type { S3Settings } from './object-store.ts';
+import { sseFields } from './sse.ts';
 import { TreeHasher } from './tree-hash.ts';
 import type { RetrievalTier } from './vault.ts';
 
@@ -45,9 +46,11 @@ export class ArchiveBucket {
   readonly bucket: string;
   readonly prefix: string;
   private readonly client: S3Client;
+  private readonly sse: ReturnType<typeof sseFields>;
 
   constructor(settings: S3Settings) {
     this.bucket = settings.bucket;
+    this.sse = sseFields(settings.serverSideEncryption);
     this.prefix = settings.prefix ?? '';
     this.client = new S3Client({
       region: settings.region,
@@ -75,7 +78,7 @@ export class ArchiveBucket {
     options: { sizeHint: number; onInitiated(uploadId: string): Promise<void>; onCompleting(uploadId: string, pending: PendingObject): Promise<void>; onProgress?(bytes: number): void },
   ): Promise<{ size: number; treeHash: string }> {
     const partSize = Math.max(MIN_PART, Math.ceil(options.sizeHint / MAX_PARTS / MiB) * MiB);
-    const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, StorageClass: storageClass, ContentType: 'application/octet-stream' }));
+    const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, StorageClass: storageClass, ContentType: 'application/octet-stream', ...this.sse }));
     const uploadId = created.UploadId!;
     await options.onInitiated(uploadId);
     const hasher = new TreeHasher();

@@ -1,10 +1,9 @@
 // The one way the gateway talks to S3 (AWS, MinIO, Ceph RGW or the embedded
 // s3rver alike: they differ only in configuration). Every object carries our
 // own CRC32C per block in its metadata, so every read, ranged or whole, is
-// checked before a byte is handed on; uploads also carry x-amz-checksum-crc32c
-// so that S3 itself refuses damaged bodies where the endpoint supports it.
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+// checked before a byte is handed on; uploads also carry the checksum the
+// endpoint verifies (upload-checks.ts), so that S3 itself refuses damaged bodies.
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   S3Client,
@@ -38,6 +37,9 @@ import {
   type PutSource,
 } from './object-backend.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, retryCause, withRetry, type RetryPolicy } from './retry.ts';
+import { collectBody, sdkClientConfig } from './sdk-client.ts';
+import { withPayloadHash, type UploadCheck } from './upload-checks.ts';
+import { sseFields, type ServerSideEncryption } from './sse.ts';
 
 const MiB = 1024 * 1024;
 /** Blocks of our metadata checksum: at least 1 MiB, at most 256 of them (S3 metadata holds 2 KiB). */
@@ -72,8 +74,8 @@ export interface S3Settings {
   prefix?: string;
   /** Required by s3rver and most MinIO set-ups. */
   forcePathStyle?: boolean;
-  /** Send x-amz-checksum-crc32c for S3 to verify (default true); off for endpoints that reject it. */
-  s3Checksums?: boolean;
+  /** The checksum sent with each upload for the endpoint to verify (default 'crc32c'): one probeUploadChecks() found it verifies. */
+  uploadCheck?: UploadCheck;
   /** Objects above this go up in parts (default 64 MiB). */
   multipartThreshold?: number;
   /** Smallest part of a multipart upload (default 16 MiB); larger when the object needs it. */
@@ -85,6 +87,8 @@ export interface S3Settings {
   connectTimeoutMs?: number;
   maxSockets?: number;
   retry?: Partial<RetryPolicy>;
+  /** Asked of S3 for every object written (sse.ts); absent: the bucket's default encryption. */
+  serverSideEncryption?: ServerSideEncryption;
 }
 
 export function metadataBlockSize(size: number): number {
@@ -102,13 +106,14 @@ export class ObjectStore implements ObjectBackend {
   private readonly client: S3Client;
   private readonly prefix: string;
   private readonly retry: RetryPolicy;
-  private readonly s3Checksums: boolean;
+  private readonly uploadCheck: UploadCheck;
   readonly multipartThreshold: number;
   private readonly minPartSize: number;
   private readonly partConcurrency: number;
   private readonly observer: NonNullable<BackendHooks['observer']>;
   private readonly bodyBuffers = new BufferPool();
   private readonly shaper: BackendHooks['shaper'];
+  private readonly sse: ReturnType<typeof sseFields>;
 
   constructor(settings: S3Settings, hooks: BackendHooks = {}) {
     this.observer = hooks.observer ?? {};
@@ -117,32 +122,20 @@ export class ObjectStore implements ObjectBackend {
     this.location = `${settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`}, bucket ${settings.bucket}`;
     this.prefix = settings.prefix ?? '';
     this.retry = { ...defaultRetryPolicy, ...settings.retry };
-    this.s3Checksums = settings.s3Checksums ?? true;
+    this.uploadCheck = settings.uploadCheck ?? 'crc32c';
     this.multipartThreshold = settings.multipartThreshold ?? 64 * MiB;
     this.minPartSize = settings.minPartSize ?? 16 * MiB;
     this.partConcurrency = settings.partConcurrency ?? 4;
     this.idleTimeoutMs = settings.idleTimeoutMs ?? 30_000;
-    const agent = { keepAlive: true, maxSockets: settings.maxSockets ?? 64 };
+    this.sse = sseFields(settings.serverSideEncryption);
     this.client = new S3Client({
-      endpoint: settings.endpoint,
-      region: settings.region,
-      credentials: settings.credentials,
+      ...sdkClientConfig({ ...settings, idleTimeoutMs: this.idleTimeoutMs }),
       forcePathStyle: settings.forcePathStyle,
-      // Our own retries, so that each one is counted by cause.
-      maxAttempts: 1,
-      // The SDK logs nothing by default, except a console line for each failed streamed body; we retry and count those.
-      logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} },
       // We compute CRC32C natively and verify reads ourselves; the SDK's JS CRC would cost ~20 ms/MiB.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: {
-        connectionTimeout: settings.connectTimeoutMs ?? 10_000,
-        socketTimeout: this.idleTimeoutMs,
-        httpAgent: new HttpAgent(agent),
-        httpsAgent: new HttpsAgent(agent),
-      },
     });
-    if (this.s3Checksums) {
+    if (this.uploadCheck === 'crc32c') {
       // A body whose CRC32C S3 verifies needs no SHA-256 of it in the signature as well
       // (UNSIGNED-PAYLOAD): that hash would cost a pass over every byte on the event loop.
       this.client.middlewareStack.add(
@@ -177,17 +170,14 @@ export class ObjectStore implements ObjectBackend {
   }
 
   private async putSingle(key: string, source: PutSource, metadata: Record<string, string>): Promise<void> {
+    const check = await this.bodyCheck(source, 0, source.size);
     await this.attempt('put', () =>
       this.sendBody(source, 0, source.size, (Body, abortSignal) =>
         this.client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: this.prefix + key,
-            Body,
-            ContentLength: source.size,
-            ChecksumCRC32C: this.s3Checksum(source.checksums, 0, source.size),
-            Metadata: metadata,
-          }),
+          withPayloadHash(
+            new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body, ContentLength: source.size, ...check.input, Metadata: metadata, ...this.sse }),
+            check.sha256,
+          ),
           { abortSignal },
         ),
       ),
@@ -203,7 +193,8 @@ export class ObjectStore implements ObjectBackend {
           Bucket: this.bucket,
           Key,
           Metadata: metadata,
-          ChecksumAlgorithm: this.s3Checksums ? 'CRC32C' : undefined,
+          ChecksumAlgorithm: this.uploadCheck === 'crc32c' ? 'CRC32C' : undefined,
+          ...this.sse,
         }),
       ),
     );
@@ -218,16 +209,20 @@ export class ObjectStore implements ObjectBackend {
         const index = next++;
         const offset = index * partSize;
         const length = Math.min(partSize, source.size - offset);
-        const checksum = this.s3Checksum(source.checksums, offset, length);
+        const check = await this.bodyCheck(source, offset, length);
         const done = await this.attempt('upload-part', () =>
           this.sendBody(source, offset, length, (Body, abortSignal) =>
             this.client.send(
-              new UploadPartCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: index + 1, Body, ContentLength: length, ChecksumCRC32C: checksum }),
+              withPayloadHash(
+                new UploadPartCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: index + 1, Body, ContentLength: length, ...check.input }),
+                check.sha256,
+              ),
               { abortSignal },
             ),
           ),
         );
-        parts[index] = { PartNumber: index + 1, ETag: done.ETag, ChecksumCRC32C: checksum };
+        // Only UploadPart's ETag is used: CompleteMultipartUpload's (empty from RGW) never is.
+        parts[index] = { PartNumber: index + 1, ETag: done.ETag, ChecksumCRC32C: check.input.ChecksumCRC32C };
         this.observer.uploaded?.(length);
       }
     };
@@ -242,11 +237,33 @@ export class ObjectStore implements ObjectBackend {
     }
   }
 
-  /** x-amz-checksum-crc32c of the body's bytes [offset, offset + length), from the source's block checksums. */
-  private s3Checksum({ blockSize, crcs }: BlockChecksums, offset: number, length: number): string | undefined {
-    if (!this.s3Checksums) return undefined;
-    const range = crcs.slice(offset / blockSize, Math.ceil((offset + length) / blockSize));
-    return crcBase64(range.length === 0 ? 0 : regroup({ blockSize, crcs: range }, length, blockSize * range.length)![0]!);
+  /**
+   * What goes with the body's bytes [offset, offset + length) for the endpoint to
+   * check: the CRC32C from the source's block checksums, else a digest that
+   * takes a pass over the bytes before the request.
+   */
+  private async bodyCheck(source: PutSource, offset: number, length: number): Promise<{ input: { ChecksumCRC32C?: string; ContentMD5?: string }; sha256?: string }> {
+    switch (this.uploadCheck) {
+      case 'crc32c':
+        return { input: { ChecksumCRC32C: crc32cOf(source.checksums, offset, length) } };
+      case 'sha256':
+        return { input: {}, sha256: (await this.digest('sha256', source, offset, length)).toString('hex') };
+      case 'content-md5':
+        return { input: { ContentMD5: (await this.digest('md5', source, offset, length)).toString('base64') } };
+      case 'none':
+        return { input: {} };
+    }
+  }
+
+  private async digest(algorithm: 'sha256' | 'md5', source: PutSource, offset: number, length: number): Promise<Buffer> {
+    const hash = createHash(algorithm);
+    const buffer = this.bodyBuffers.take(PIECE);
+    try {
+      for await (const piece of pieces(source, offset, length, () => buffer)) hash.update(piece);
+    } finally {
+      this.bodyBuffers.give(buffer);
+    }
+    return hash.digest();
   }
 
   /**
@@ -315,7 +332,7 @@ export class ObjectStore implements ObjectBackend {
     const size = range ? totalFromContentRange(res.ContentRange) : length;
     if (crcText === undefined || !Number.isSafeInteger(blockSize) || blockSize <= 0) {
       if (allowUnverified && Number.isSafeInteger(size) && length >= 0) {
-        return { body: await collect(res.Body as Readable, length, this.idleTimeoutMs, (n) => this.observer.downloaded?.(n)), size, blockSize: undefined };
+        return { body: await collectBody(res.Body as Readable, length, this.idleTimeoutMs, (chunk) => this.observer.downloaded?.(chunk.length)), size, blockSize: undefined };
       }
       (res.Body as Readable | undefined)?.destroy();
       throw new UnverifiableObjectError(key);
@@ -336,7 +353,7 @@ export class ObjectStore implements ObjectBackend {
       (res.Body as Readable | undefined)?.destroy();
       return { body: undefined, size, blockSize };
     }
-    const body = await collect(res.Body as Readable, length, this.idleTimeoutMs, (n) => this.observer.downloaded?.(n));
+    const body = await collectBody(res.Body as Readable, length, this.idleTimeoutMs, (chunk) => this.observer.downloaded?.(chunk.length));
     const first = start / blockSize;
     for (let at = 0, i = first; at < body.length; at += blockSize, i++) {
       if (crc32c(body.subarray(at, at + blockSize)) !== crcs[i]) {
@@ -444,6 +461,7 @@ export class ObjectStore implements ObjectBackend {
           Key: this.prefix + toKey,
           CopySource: `${this.bucket}/${encodeURIComponent(this.prefix + fromKey).replace(/%2F/g, '/')}`,
           ...(replaced ? { MetadataDirective: 'REPLACE', Metadata: replaced } : {}),
+          ...this.sse,
         }),
       ).catch((error: unknown) => {
         throw notFound(error, fromKey);
@@ -494,6 +512,12 @@ function totalFromContentRange(header: string | undefined): number {
   return match ? Number(match[1]) : NaN;
 }
 
+/** x-amz-checksum-crc32c of the bytes [offset, offset + length), from their block checksums. */
+function crc32cOf({ blockSize, crcs }: BlockChecksums, offset: number, length: number): string {
+  const range = crcs.slice(offset / blockSize, Math.ceil((offset + length) / blockSize));
+  return crcBase64(range.length === 0 ? 0 : regroup({ blockSize, crcs: range }, length, blockSize * range.length)![0]!);
+}
+
 /** The body's pieces, the i-th read into `buffer(i)`. */
 async function* pieces(source: PutSource, offset: number, length: number, buffer: (i: number) => Buffer): AsyncGenerator<Buffer> {
   for (let at = offset, i = 0; at < offset + length; at += PIECE, i++) {
@@ -507,24 +531,4 @@ async function* pieces(source: PutSource, offset: number, length: number, buffer
 /** A body already in memory, checksummed here. */
 function bufferSource(data: Buffer): PutSource {
   return { size: data.length, checksums: { blockSize: PIECE, crcs: blockCrcs(data, PIECE) }, read: async (offset, length) => data.subarray(offset, offset + length) };
-}
-
-/** Reads a body into one buffer of the announced length; more, less or a stall is an error. */
-async function collect(body: Readable, length: number, idleMs: number, progress: (bytes: number) => void): Promise<Buffer> {
-  const out = Buffer.allocUnsafe(length);
-  let at = 0;
-  const timer = setTimeout(() => body.destroy(Object.assign(new Error('response body stalled'), { name: 'TimeoutError' })), idleMs);
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      timer.refresh();
-      if (at + chunk.length > length) throw new ChecksumMismatchError(`response body longer than its ${length} bytes`);
-      chunk.copy(out, at);
-      at += chunk.length;
-      progress(chunk.length);
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  if (at !== length) throw new ChecksumMismatchError(`response body ended at ${at} of ${length} bytes`);
-  return out;
 }

@@ -22,6 +22,8 @@ export class ChecksumMismatchError extends Error {
   override readonly name = 'ChecksumMismatchError';
 }
 
+/** The endpoint refused an upload whose body did not match the checksum sent with it (AWS, Ceph RGW). */
+const uploadRefusals = new Set(['BadDigest', 'XAmzContentSHA256Mismatch', 'XAmzContentChecksumMismatch']);
 const resetCodes = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
 const timeoutCodes = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 
@@ -30,6 +32,7 @@ export function retryCause(error: unknown): RetryCause | undefined {
   if (error instanceof ChecksumMismatchError) return 'checksum';
   const e = error as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const status = e?.$metadata?.httpStatusCode;
+  if (status === 400 && uploadRefusals.has(e?.name ?? '')) return 'checksum';
   if (status === 503 || e?.name === 'SlowDown' || e?.name === 'Throttling' || e?.name === 'ThrottlingException') return 'throttle';
   if (status !== undefined && status >= 500) return 'server';
   // Before the name: the SDK names a reset connection a TimeoutError, keeping its code.

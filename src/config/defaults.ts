@@ -1,7 +1,7 @@
 // The embedded default: everything on this machine, iSCSI on loopback, one
 // small sparse scratch disk so initiators see a LUN before the tape library.
 import { join } from 'node:path';
-import { defaultSessionLimits } from './iscsi-limits.ts';
+import { DEFAULT_LOGIN_TIMEOUT_MS, defaultConnectionLimits, defaultSessionLimits } from './iscsi-limits.ts';
 import type { Tree } from './layer.ts';
 
 export function builtInDefaults(cwd: string): Tree {
@@ -16,6 +16,9 @@ export function builtInDefaults(cwd: string): Tree {
       auth: {},
       discoveryAuth: {},
       limits: { ...defaultSessionLimits, headerDigest: [...defaultSessionLimits.headerDigest], dataDigest: [...defaultSessionLimits.dataDigest] },
+      loginTimeout: DEFAULT_LOGIN_TIMEOUT_MS / 1000,
+      connectionLimit: defaultConnectionLimits.total,
+      connectionLimitPerAddress: defaultConnectionLimits.perAddress,
     },
     volumes: [{ name: 'scratch', size: '1GiB' }],
     // AWS's tape gateway: 10 drives, 1600 slots and 1600 import/export slots, a target per device.
@@ -38,9 +41,11 @@ export function builtInDefaults(cwd: string): Tree {
       region: 'us-east-1',
       bucket: 'tape-gateway',
       prefix: '',
+      serverSideEncryption: 'none',
     },
     // Job delays in seconds, so that a retrieval on the default set-up finishes while one waits.
     glacier: { endpoint: 'embedded', jobDelays: 'Expedited=1,Standard=5,Bulk=10' },
     shelf: { retrievalTier: 'Standard' },
+    encryption: {},
   };
 }

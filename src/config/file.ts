@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
 import { isTree, type Layer } from './layer.ts';
+import { settings } from './settings.ts';
 
-/** Reads `path` (relative to `cwd`); a relative dataDir in it is relative to the file. */
+/** Reads `path` (relative to `cwd`); a relative path in it (dataDir, api.tls.*) is relative to the file. */
 export function configFileLayer(path: string, cwd: string, named: string): Layer {
   const file = resolve(cwd, path);
   let text: string;
@@ -23,8 +24,17 @@ export function configFileLayer(path: string, cwd: string, named: string): Layer
   if (!isTree(values)) {
     throw new ConfigError([{ path: '', source: file, message: 'must hold one JSON object, e.g. {"iscsi": {"port": 3260}}' }]);
   }
-  if (typeof values.dataDir === 'string' && values.dataDir !== '' && !isAbsolute(values.dataDir)) {
-    values = { ...values, dataDir: resolve(dirname(file), values.dataDir) };
-  }
+  for (const { path } of settings.filter((setting) => setting.kind === 'path')) resolveIn(values, path.split('.'), dirname(file));
   return { source: file, values: values as Layer['values'] };
+}
+
+/** Makes the relative path at `keys` in `tree` absolute, from `directory`. */
+function resolveIn(tree: Record<string, unknown>, keys: readonly string[], directory: string): void {
+  const [key, ...rest] = keys;
+  const value = tree[key!];
+  if (rest.length > 0) {
+    if (isTree(value)) resolveIn(value, rest, directory);
+  } else if (typeof value === 'string' && value !== '' && !isAbsolute(value)) {
+    tree[key!] = resolve(directory, value);
+  }
 }

@@ -33,3 +33,17 @@ export const defaultSessionLimits: TargetSessionLimits = {
   defaultTime2Retain: 20,
   commandWindow: 128,
 };
+
+/** Linux's LIO: login_timeout, 15 s by default (5 to 30). */
+export const DEFAULT_LOGIN_TIMEOUT_MS = 15_000;
+
+/** Caps on the portal's open connections. */
+export interface ConnectionLimits {
+  /** Connections open at once, from everyone. */
+  readonly total: number;
+  /** Connections open at once from one source address. */
+  readonly perAddress: number;
+}
+
+/** A backup server with ten drives and a changer needs 11; these leave room for many, far below a process's descriptors. */
+export const defaultConnectionLimits: ConnectionLimits = { total: 1024, perAddress: 64 };

@@ -99,6 +99,9 @@ const volumeSchema = z
 
 const BUCKET = /^(?!\d+\.\d+\.\d+\.\d+$)(?!xn--)[a-z0-9](?:[a-z0-9.-]{1,61})[a-z0-9]$/;
 
+/** A KMS key or alias ARN, in any partition. */
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(?:key|alias)\/[A-Za-z0-9/_+=,.@-]+$/;
+
 const regionSchema = z.string().regex(/^[a-z0-9-]+$/, 'must be a region name, e.g. "us-east-1"');
 /** A cloud key pair (S3's, or Glacier's when it differs). */
 const credentialsSchema = z.strictObject({
@@ -120,17 +123,34 @@ const s3Schema = z
     /** AWS account id, for the start-up check that the account blocks public access to buckets. */
     accountId: z.string().regex(/^\d{12}$/, 'must be the 12-digit AWS account id, e.g. "123456789012"').optional(),
     credentials: credentialsSchema.optional(),
+    serverSideEncryption: z.enum(['none', 'SSE-S3', 'SSE-KMS'], 'must be "none", "SSE-S3" or "SSE-KMS"'),
+    kmsKeyArn: z.string().regex(KMS_KEY_ARN, 'must be the ARN of a KMS key or alias, e.g. "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"').optional(),
   })
   .superRefine((s3, ctx) => {
     if (s3.endpoint === EMBEDDED && s3.credentials) {
       ctx.addIssue({ code: 'custom', path: ['credentials'], message: `the ${EMBEDDED} S3 server has fixed credentials: remove these, or set s3.endpoint to your S3 endpoint's URL` });
     }
+    if (s3.serverSideEncryption === 'SSE-KMS' && !s3.kmsKeyArn) {
+      ctx.addIssue({ code: 'custom', path: ['kmsKeyArn'], message: 'must name the KMS key of SSE-KMS: add --s3-kms-key-arn arn:aws:kms:REGION:ACCOUNT:key/ID, or choose --s3-sse SSE-S3' });
+    }
+    if (s3.kmsKeyArn && s3.serverSideEncryption !== 'SSE-KMS') {
+      ctx.addIssue({ code: 'custom', path: ['kmsKeyArn'], message: 'is only used with SSE-KMS: add --s3-sse SSE-KMS, or remove the key' });
+    }
+    if (s3.endpoint === EMBEDDED && s3.serverSideEncryption !== 'none') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['serverSideEncryption'],
+        message: `the ${EMBEDDED} S3 server does not encrypt what it stores: server-side encryption needs an S3 that does (AWS, Ceph RGW, MinIO with a KMS); on this one, keep "none"`,
+      });
+    }
   })
-  .transform((s3) => ({
+  .transform(({ serverSideEncryption, kmsKeyArn, ...s3 }) => ({
     ...s3,
     embedded: s3.endpoint === EMBEDDED,
     forcePathStyle: s3.forcePathStyle ?? s3.endpoint === EMBEDDED,
     credentials: s3.endpoint === EMBEDDED ? { ...embeddedS3Credentials } : s3.credentials,
+    /** As src/cloud/sse.ts takes it; undefined: none asked (the bucket's default). */
+    sse: serverSideEncryption === 'SSE-S3' ? { mode: 'SSE-S3' as const } : serverSideEncryption === 'SSE-KMS' ? { mode: 'SSE-KMS' as const, kmsKeyArn: kmsKeyArn! } : undefined,
   }));
 
 const TIERS = ['Expedited', 'Standard', 'Bulk'] as const;
@@ -167,6 +187,11 @@ const glacierSchema = z
     }
   })
   .transform((glacier) => ({ ...glacier, embedded: glacier.endpoint === EMBEDDED }));
+
+/** Client-side encryption's keys: from a file, or (as a secret) from the environment; neither: off. */
+const encryptionSchema = z
+  .strictObject({ keyFile: z.string().min(1).optional(), keys: z.string().min(1).optional() })
+  .refine((e) => !(e.keyFile && e.keys), { path: ['keys'], message: 'and encryption.keyFile are two ways to give the same keys: keep one' });
 
 const vaultName = z.string().regex(VAULT, 'must be a Glacier vault name: 1 to 255 letters, digits, "-", "_" or ".", e.g. "gw1-glacier"');
 const shelfSchema = z.strictObject({
@@ -209,10 +234,32 @@ const nfsSchema = z.strictObject({
   initialShare: z.string().regex(/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)?$/, 'must be a share name (lower-case letters, digits, inner hyphens), e.g. "files", or "" for none'),
 });
 
-const apiSchema = z.strictObject({
-  host: z.string().refine((h) => isIP(h) !== 0, 'must be an IP address, e.g. "127.0.0.1" (this machine only)'),
-  port: integer(0, 65535, 0, 'a TCP port (0 picks a free one; the CLI finds it in the data directory)'),
-});
+/** 127.0.0.0/8 and ::1 (also as ::ffff:127.x.y.z): only this machine reaches them. */
+export function isLoopback(host: string): boolean {
+  return /^(?:::ffff:)?127\.\d+\.\d+\.\d+$/i.test(host) || host === '::1';
+}
+
+const apiSchema = z
+  .strictObject({
+    host: z.string().refine((h) => isIP(h) !== 0, 'must be an IP address, e.g. "127.0.0.1" (this machine only)'),
+    port: integer(0, 65535, 0, 'a TCP port (0 picks a free one; the CLI finds it in the data directory)'),
+    /** PEM files; the API serves HTTPS with them. */
+    tls: z
+      .strictObject({
+        certificate: z.string('must be set too: a key needs its certificate (api.tls.certificate, --api-tls-cert)').min(1),
+        key: z.string('must be set too: a certificate needs its private key (api.tls.key, --api-tls-key)').min(1),
+      })
+      .optional(),
+  })
+  .superRefine((api, ctx) => {
+    if (!api.tls && !isLoopback(api.host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['host'],
+        message: `${api.host} lets other machines reach the management API, whose token must not cross the network in clear text: give it a certificate and key (--api-tls-cert and --api-tls-key, or api.tls in the config file) for HTTPS, or listen on 127.0.0.1`,
+      });
+    }
+  });
 
 export const configSchema = z
   .strictObject({
@@ -227,6 +274,12 @@ export const configSchema = z
       discoveryAuth: authSchema,
       allowedInitiators: initiatorsSchema.optional(),
       limits: limitsSchema,
+      loginTimeout: integer(5, 3600, 15, 'seconds'),
+      connectionLimit: integer(1, 1_000_000, 1024, 'a connection count'),
+      connectionLimitPerAddress: integer(1, 1_000_000, 64, 'a connection count'),
+    }).refine((iscsi) => iscsi.connectionLimitPerAddress <= iscsi.connectionLimit, {
+      path: ['connectionLimitPerAddress'],
+      message: 'must not exceed iscsi.connectionLimit',
     }),
     volumes: z.array(volumeSchema),
     library: librarySchema,
@@ -236,6 +289,7 @@ export const configSchema = z
     s3: s3Schema,
     glacier: glacierSchema,
     shelf: shelfSchema,
+    encryption: encryptionSchema,
   })
   .superRefine((config, ctx) => {
     if (config.library.minTapeSize > config.library.maxTapeSize) {
@@ -264,3 +318,4 @@ export type ApiConfig = GatewayConfig['api'];
 export type NfsConfig = GatewayConfig['nfs'];
 export type GlacierConfig = GatewayConfig['glacier'];
 export type ShelfConfig = GatewayConfig['shelf'];
+export type EncryptionConfig = GatewayConfig['encryption'];

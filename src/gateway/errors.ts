@@ -7,7 +7,9 @@ export type GatewayErrorCode =
   | 'S3_BUCKET_UNUSABLE'
   | 'VOLUME_UNUSABLE'
   | 'PORT_IN_USE'
-  | 'PORT_UNUSABLE';
+  | 'PORT_UNUSABLE'
+  | 'API_TLS_UNUSABLE'
+  | 'ENCRYPTION_KEYS_UNUSABLE';
 
 export class GatewayError extends Error {
   constructor(

@@ -1,7 +1,10 @@
 // The gateway's S3 connection: the embedded endpoint when configured, one SDK
-// client either way, and the bucket created or checked before anything uses it.
+// client either way, the bucket created or checked before anything uses it, and
+// what the endpoint verifies of an upload found out before anything is uploaded.
+import { randomUUID } from 'node:crypto';
 import { CreateBucketCommand, HeadBucketCommand, S3Client, type BucketLocationConstraint } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../cloud/local-s3.ts';
+import { probeUploadChecks, uploadCheckDescription, uploadCheckFor, type UploadCheck } from '../cloud/upload-checks.ts';
 import type { S3Config } from '../config/index.ts';
 import type { Logger } from '../log.ts';
 import { GatewayError } from './errors.ts';
@@ -11,6 +14,8 @@ export interface S3Connection {
   readonly endpoint: string;
   readonly bucket: string;
   readonly prefix: string;
+  /** What goes with each upload for the endpoint to check. */
+  readonly uploadCheck: UploadCheck;
   close(): Promise<void>;
 }
 
@@ -32,8 +37,10 @@ export async function connectS3(config: S3Config, embeddedDirectory: string, log
     client.destroy();
     await local?.close();
   };
+  let uploadCheck: UploadCheck;
   try {
     await ensureBucket(client, config, endpoint, logger);
+    uploadCheck = await findUploadCheck(client, config, endpoint, logger, local !== undefined);
   } catch (err) {
     await close();
     throw err;
@@ -42,7 +49,22 @@ export async function connectS3(config: S3Config, embeddedDirectory: string, log
   if (local && local.repaired.length > 0) {
     logger.warn({ objects: local.repaired }, 'embedded S3: removed objects an interrupted upload had left torn (the cache uploads them again)');
   }
-  return { client, endpoint, bucket: config.bucket, prefix: config.prefix, close };
+  return { client, endpoint, bucket: config.bucket, prefix: config.prefix, uploadCheck, close };
+}
+
+/** Probes the endpoint with a scratch key under the prefix and says, once, which check protects uploads. */
+async function findUploadCheck(client: S3Client, config: S3Config, endpoint: string, logger: Logger, embedded: boolean): Promise<UploadCheck> {
+  let verifies;
+  try {
+    verifies = await probeUploadChecks(client, config.bucket, `${config.prefix}.tape-gateway-probe/${randomUUID()}`);
+  } catch (err) {
+    throw bucketError(err, config.bucket, endpoint, 'write to');
+  }
+  const uploadCheck = uploadCheckFor(verifies);
+  // On the embedded endpoint nothing lies between the gateway and the disk but the loopback.
+  const level = uploadCheck === 'none' && !embedded ? 'warn' : 'info';
+  logger[level]({ endpoint, verifies, uploadCheck }, `uploads: ${uploadCheckDescription[uploadCheck]}; reads: every block is checked against its CRC32C`);
+  return uploadCheck;
 }
 
 async function ensureBucket(client: S3Client, config: S3Config, endpoint: string, logger: Logger): Promise<void> {
@@ -69,7 +91,7 @@ function httpStatus(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
 }
 
-function bucketError(err: unknown, bucket: string, endpoint: string, action: 'check' | 'create'): GatewayError {
+function bucketError(err: unknown, bucket: string, endpoint: string, action: 'check' | 'create' | 'write to'): GatewayError {
   const status = httpStatus(err);
   if ((err as Error).name === 'CredentialsProviderError') {
     return new GatewayError(

@@ -3,8 +3,9 @@
 // tapes namespace and Glacier.
 import type { ExtentStore } from '../cache/extent-store.ts';
 import type { ArchiveBucket } from '../cloud/archive-bucket.ts';
+import type { EncryptionKeys } from '../cloud/encryption-keys.ts';
 import type { Catalog } from '../catalog/catalog.ts';
-import type { ShelfConfig } from '../config/index.ts';
+import type { GlacierConfig, ShelfConfig } from '../config/index.ts';
 import type { Logger } from '../log.ts';
 import { ShelfCatalog } from '../shelf/shelf-catalog.ts';
 import { Shelf } from '../shelf/shelf.ts';
@@ -13,11 +14,23 @@ import type { PoolDestination } from '../tape/tape-service.ts';
 import type { GlacierConnection } from './glacier.ts';
 import type { TapeLibraryParts } from './tape-library.ts';
 
-/** Where the built-in pools archive to: the configured vaults, else ones named after the gateway. */
-export function builtInPoolDestinations(config: ShelfConfig, gatewayName: string): Record<BuiltInPool, PoolDestination> {
+/**
+ * Where the built-in pools archive to. A vault named in the configuration is
+ * used. Otherwise, on AWS, the S3 storage class of the pool's name, in the
+ * gateway's bucket: Amazon Glacier's vault API takes no new customers since
+ * 15 December 2025, and AWS's own tape gateway archives to the storage
+ * classes. Elsewhere (the embedded endpoint, a Glacier endpoint by URL) a
+ * vault named after the gateway.
+ */
+export function builtInPoolDestinations(config: ShelfConfig, glacier: Pick<GlacierConfig, 'endpoint'>, gatewayName: string): Record<BuiltInPool, PoolDestination> {
+  const destination = (pool: BuiltInPool, vault: string | undefined, suffix: string): PoolDestination => {
+    if (vault !== undefined) return { kind: 'vault', vault };
+    if (glacier.endpoint === 'aws') return { kind: 'storage-class', storageClass: pool };
+    return { kind: 'vault', vault: `${gatewayName}-${suffix}` };
+  };
   return {
-    GLACIER: { kind: 'vault', vault: config.glacierVault ?? `${gatewayName}-glacier` },
-    DEEP_ARCHIVE: { kind: 'vault', vault: config.deepArchiveVault ?? `${gatewayName}-deep-archive` },
+    GLACIER: destination('GLACIER', config.glacierVault, 'glacier'),
+    DEEP_ARCHIVE: destination('DEEP_ARCHIVE', config.deepArchiveVault, 'deep-archive'),
   };
 }
 
@@ -31,6 +44,8 @@ export function openShelf(options: {
   glacier: GlacierConnection;
   /** The bucket storage-class pools archive to. */
   archiveBucket?: ArchiveBucket;
+  /** Client-side encryption's keys: archives are sealed with them. */
+  encryption?: EncryptionKeys;
   logger: Logger;
 }): Promise<Shelf> {
   return Shelf.open({
@@ -41,6 +56,7 @@ export function openShelf(options: {
     tapeStore: options.tapeStore,
     vault: (name) => options.glacier.vault(name),
     ...(options.archiveBucket ? { archiveBucket: options.archiveBucket } : {}),
+    ...(options.encryption ? { encryption: options.encryption } : {}),
     defaultTier: options.config.retrievalTier,
     logger: options.logger,
   });

@@ -62,6 +62,11 @@ export class ChapAuthenticator {
     return this.#state === 'done';
   }
 
+  /** The challenge is out: the next security keys carry the initiator's proof, and their answer is a verdict. */
+  get awaitingResponse(): boolean {
+    return this.#state === 'response';
+  }
+
   /** CHAP_N the initiator authenticated as. */
   get user(): string | undefined {
     return this.#user;

@@ -3,7 +3,8 @@
 // in an exception that escapes.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { LoginPhase, type LoginAgreement, type LoginContext } from './login.ts';
+import type { LoginGuard } from './login-guard.ts';
+import { LoginFailures, LoginPhase, type LoginAgreement, type LoginContext, type LoginReply } from './login.ts';
 import {
   AsyncEvent,
   decodeLoginRequest,
@@ -16,6 +17,7 @@ import {
   PduError,
   RejectReason,
   RESERVED_TAG,
+  type LoginRequestPdu,
   type RawPdu,
   type Sequence,
 } from './pdu.ts';
@@ -31,6 +33,10 @@ export interface ConnectionOptions {
   readonly nopInIntervalMs: number;
   /** How long a ping may stay unanswered before the connection is dropped. */
   readonly nopInTimeoutMs: number;
+  /** How long the login phase may take, from the connection's start, before the connection is closed; 0: for ever. */
+  readonly loginTimeoutMs: number;
+  /** Paces verdicts on CHAP proofs per source address (shared by the server's connections). */
+  readonly guard: LoginGuard;
 }
 
 /** During login the initiator's MaxRecvDataSegmentLength is the RFC default. */
@@ -47,6 +53,11 @@ export class Connection implements SessionConnection {
   private loginCmdSN = 0;
   private closing = false;
   private pingTimer: NodeJS.Timeout | undefined;
+  private loginTimer: NodeJS.Timeout | undefined;
+  /** A login response held back by the login guard; no PDU may come before it is sent. */
+  private heldReply: NodeJS.Timeout | undefined;
+  /** The initiator's address, without the IPv4-mapped prefix. */
+  readonly address: string;
   /** A PDU arrived since the idle timer last looked. */
   private heard = false;
   private readonly logger: Logger;
@@ -55,6 +66,7 @@ export class Connection implements SessionConnection {
     private readonly socket: Socket,
     private readonly options: ConnectionOptions,
   ) {
+    this.address = sourceAddress(socket);
     this.logger = options.logger.child({ peer: `${socket.remoteAddress}:${socket.remotePort}` });
     const tpgt = 1;
     const address = socket.localAddress ?? '127.0.0.1';
@@ -65,6 +77,11 @@ export class Connection implements SessionConnection {
     socket.setNoDelay(true);
     socket.on('error', (error) => this.logger.debug({ err: error }, 'connection error'));
     socket.on('close', () => this.onClosed());
+    if (options.loginTimeoutMs > 0) {
+      // As Linux's LIO (login_timeout, 15 s by default): a connection that never logs in does not hold its descriptor for ever.
+      this.loginTimer = setTimeout(() => this.close(`login not completed within ${options.loginTimeoutMs / 1000} s`), options.loginTimeoutMs);
+      this.loginTimer.unref();
+    }
   }
 
   /** `written`: see PduWriter.write(). */
@@ -161,6 +178,7 @@ export class Connection implements SessionConnection {
   }
 
   private onLoginPdu(pdu: RawPdu): void {
+    if (this.heldReply) return this.close('PDU before the previous login response');
     if (opcodeOf(pdu.bhs) !== Opcode.LoginRequest) {
       this.logger.info({ opcode: opcodeOf(pdu.bhs) }, 'PDU before login completed');
       return this.close('PDU before login');
@@ -172,6 +190,29 @@ export class Connection implements SessionConnection {
     this.loginCmdSN = request.cmdSN;
     const reply = this.loginPhase.handle(request);
     if (reply.data.length > LOGIN_SEGMENT_LIMIT) throw new Error('login response larger than the initiator may receive');
+    const delayMs = reply.verdict ? this.judged(reply, reply.verdict) : 0;
+    if (delayMs === 0) return this.answerLogin(request, reply);
+    this.heldReply = setTimeout(() => {
+      this.heldReply = undefined;
+      if (!this.closing) this.answerLogin(request, reply);
+    }, delayMs);
+  }
+
+  /** Counts a verdict on a CHAP proof against the source address, logs a failure, and says how long to hold the answer. */
+  private judged(reply: LoginReply, verdict: NonNullable<LoginReply['verdict']>): number {
+    const { delayMs, failures } = this.options.guard.judge(this.address, verdict.verified);
+    if (!verdict.verified) {
+      this.logger.warn(
+        { address: this.address, initiator: reply.initiator?.name, target: reply.initiator?.target, chapUser: verdict.user, failures, delayMs, reason: reply.reason },
+        `iSCSI login failed CHAP authentication: initiator ${reply.initiator?.name ?? '(unnamed)'} from ${this.address}`,
+      );
+    } else if (delayMs > 0) {
+      this.logger.info({ address: this.address, initiator: reply.initiator?.name, delayMs }, 'CHAP login held back: its address failed recently');
+    }
+    return delayMs;
+  }
+
+  private answerLogin(request: LoginRequestPdu, reply: LoginReply): void {
     const agreement = reply.agreement && reply.status.statusClass === 0 ? this.establish(reply.agreement) : undefined;
     const tsih = agreement ? agreement.tsih : request.tsih;
     this.send(
@@ -195,7 +236,16 @@ export class Connection implements SessionConnection {
       true,
     );
     if (reply.status.statusClass !== 0) {
-      this.logger.info({ status: reply.status, reason: reply.reason, isid: request.isid.toString('hex') }, 'login refused');
+      const { statusClass, statusDetail } = reply.status;
+      const denied = statusClass === LoginFailures.authorizationFailure.statusClass && statusDetail === LoginFailures.authorizationFailure.statusDetail;
+      if (denied) {
+        this.logger.warn(
+          { address: this.address, initiator: reply.initiator?.name, target: reply.initiator?.target },
+          `iSCSI login refused: initiator ${reply.initiator?.name} from ${this.address} is not allowed to use ${reply.initiator?.target}`,
+        );
+      } else if (!reply.verdict) {
+        this.logger.info({ status: reply.status, reason: reply.reason, initiator: reply.initiator?.name, isid: request.isid.toString('hex') }, 'login refused');
+      }
       return this.close('login refused');
     }
     if (agreement) this.enterFullFeature(agreement);
@@ -209,6 +259,7 @@ export class Connection implements SessionConnection {
   }
 
   private enterFullFeature({ tsih, agreement }: { tsih: number; agreement: LoginAgreement }): void {
+    clearTimeout(this.loginTimer);
     const params = agreement.params;
     this.session = new Session(agreement, tsih, this, this.options.services);
     this.options.services.registry.add(this.session);
@@ -251,7 +302,15 @@ export class Connection implements SessionConnection {
 
   private onClosed(): void {
     clearTimeout(this.pingTimer);
+    clearTimeout(this.loginTimer);
+    clearTimeout(this.heldReply);
     this.closing = true;
     this.session?.close('connection closed');
   }
+}
+
+/** The initiator's IP address, an IPv4 one without the "::ffff:" a dual-stack socket gives it. */
+export function sourceAddress(socket: Socket): string {
+  const address = socket.remoteAddress ?? 'unknown';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

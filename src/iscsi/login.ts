@@ -51,6 +51,10 @@ export interface LoginReply {
   readonly agreement?: LoginAgreement;
   /** Why the login was refused, for the log. */
   readonly reason?: string;
+  /** Who is logging in, once the first request has said (for the log). */
+  readonly initiator?: { readonly name: string; readonly target?: string };
+  /** Set on the answer to a CHAP response: whether it proved the secret, and the CHAP_N it gave. */
+  readonly verdict?: { readonly verified: boolean; readonly user?: string };
 }
 
 const success: LoginStatus = { statusClass: 0, statusDetail: 0 };
@@ -61,6 +65,7 @@ export class LoginPhase {
   private chap: ChapAuthenticator | undefined;
   private target: IscsiTargetDefinition | undefined;
   private first: LoginRequestPdu | undefined;
+  private initiator: LoginReply['initiator'];
   /** Key data of a request split across PDUs with the C bit. */
   private pending: Buffer[] = [];
 
@@ -106,14 +111,17 @@ export class LoginPhase {
 
     if (request.currentStage === LoginStage.Security) {
       answers.push(...negotiator.respond(pairs.filter((p) => !isSecurityKey(p.key)), 'security'));
-      const step = chap.respond(pairs.filter((p) => isSecurityKey(p.key)));
-      if (step.outcome === 'failed') return this.failure(request, step.status, step.reason);
+      const security = pairs.filter((p) => isSecurityKey(p.key));
+      const verdict = chap.awaitingResponse ? { user: security.find((p) => p.key === 'CHAP_N')?.value } : undefined;
+      const step = chap.respond(security);
+      const judged = (reply: LoginReply): LoginReply => (verdict ? { ...reply, verdict: { ...verdict, verified: step.outcome !== 'failed' } } : reply);
+      if (step.outcome === 'failed') return judged(this.failure(request, step.status, step.reason));
       answers.push(...step.answers);
-      if (!request.transit || step.outcome !== 'authenticated') return this.reply(request, false, request.currentStage, success, answers);
+      if (!request.transit || step.outcome !== 'authenticated') return judged(this.reply(request, false, request.currentStage, success, answers));
       const next = request.nextStage === LoginStage.FullFeature && negotiator.operationalStageRequired ? LoginStage.Operational : request.nextStage;
-      if (next === LoginStage.FullFeature) return this.complete(request, answers);
+      if (next === LoginStage.FullFeature) return judged(this.complete(request, answers));
       this.stage = next;
-      return this.reply(request, true, next, success, answers);
+      return judged(this.reply(request, true, next, success, answers));
     }
 
     if (chap.required && !chap.authenticated) return this.failure(request, LoginFailures.authenticationFailure);
@@ -129,6 +137,7 @@ export class LoginPhase {
     const sessionType = get('SessionType') ?? 'Normal';
     const initiatorName = get('InitiatorName');
     if (initiatorName === undefined) return LoginFailures.missingParameter;
+    this.initiator = { name: initiatorName, ...(sessionType === 'Normal' && get('TargetName') !== undefined ? { target: get('TargetName') } : {}) };
     if (request.tsih !== 0) return this.context.sessionExists(request.tsih) ? LoginFailures.tooManyConnections : LoginFailures.sessionDoesNotExist;
     let auth = this.context.discoveryAuth;
     if (sessionType === 'Normal') {
@@ -172,10 +181,10 @@ export class LoginPhase {
   }
 
   private reply(request: LoginRequestPdu, transit: boolean, nextStage: number, status: LoginStatus, answers: readonly KeyValue[]): LoginReply {
-    return { transit, continue: false, currentStage: request.currentStage, nextStage, status, data: encodeTextData(answers) };
+    return { transit, continue: false, currentStage: request.currentStage, nextStage, status, data: encodeTextData(answers), ...(this.initiator ? { initiator: this.initiator } : {}) };
   }
 
   private failure(request: LoginRequestPdu, status: LoginStatus, reason?: string): LoginReply {
-    return { transit: false, continue: false, currentStage: request.currentStage, nextStage: 0, status, data: Buffer.alloc(0), reason };
+    return { ...this.reply(request, false, 0, status, []), reason };
   }
 }

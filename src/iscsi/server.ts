@@ -2,12 +2,14 @@
 // the targets it is given.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { Connection } from './connection.ts';
+import { Connection, sourceAddress } from './connection.ts';
+import { ConnectionCaps } from './connection-caps.ts';
+import { defaultLoginPacing, LoginGuard } from './login-guard.ts';
 import type { LoginContext } from './login.ts';
 import type { Session, SessionServices } from './session.ts';
 import { SessionRegistry } from './session-registry.ts';
 import { readIntoOneBuffer } from './socket-reads.ts';
-import { defaultSessionLimits, type IscsiServerOptions, type IscsiTargetDefinition, type TargetSessionLimits } from './target-definition.ts';
+import { DEFAULT_LOGIN_TIMEOUT_MS, defaultConnectionLimits, defaultSessionLimits, type IscsiServerOptions, type IscsiTargetDefinition, type TargetSessionLimits } from './target-definition.ts';
 
 /** What one read of a connection's socket can take: a 256 KiB Data-Out (tgt-tuned's segment size) in one system call. */
 const READ_BUFFER_BYTES = 256 * 1024 + 1024;
@@ -38,7 +40,14 @@ export class IscsiServer {
       commandWindow: this.limits.commandWindow,
       logger,
     };
+    const caps = new ConnectionCaps({ ...defaultConnectionLimits, ...options.connectionLimits }, logger);
+    const guard = new LoginGuard(options.loginPacing ?? defaultLoginPacing);
     this.server = createServer({ pauseOnConnect: true }, (accepted) => {
+      const address = sourceAddress(accepted);
+      if (!caps.admit(address)) {
+        accepted.destroy();
+        return;
+      }
       // Nothing is read before the connection exists: reads arrive on later turns of the event loop.
       let connection: Connection;
       const socket = readIntoOneBuffer(accepted, READ_BUFFER_BYTES, {
@@ -54,11 +63,14 @@ export class IscsiServer {
         logger,
         nopInIntervalMs: options.nopInIntervalMs ?? 30_000,
         nopInTimeoutMs: options.nopInTimeoutMs ?? 30_000,
+        loginTimeoutMs: options.loginTimeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS,
+        guard,
       });
       this.connections.add(connection);
       socket.on('close', () => {
         this.sockets.delete(socket);
         this.connections.delete(connection);
+        caps.release(address);
       });
     });
   }

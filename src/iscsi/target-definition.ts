@@ -1,9 +1,10 @@
 // What the gateway tells the fabric about each iSCSI target it serves.
 import type { ScsiTargetPort } from '../../scsi/types.ts';
-import type { TargetSessionLimits } from '../config/iscsi-limits.ts';
+import type { ConnectionLimits, TargetSessionLimits } from '../config/iscsi-limits.ts';
+import type { LoginPacing } from './login-guard.ts';
 
-// The session limits are the configuration's (below every feature); the fabric's modules read them here.
-export { defaultSessionLimits, type TargetSessionLimits } from '../config/iscsi-limits.ts';
+// The session and connection limits are the configuration's (below every feature); the fabric's modules read them here.
+export { DEFAULT_LOGIN_TIMEOUT_MS, defaultConnectionLimits, defaultSessionLimits, type ConnectionLimits, type TargetSessionLimits } from '../config/iscsi-limits.ts';
 
 export interface ChapCredentials {
   /** CHAP_N the initiator must present. */
@@ -42,4 +43,10 @@ export interface IscsiServerOptions {
   readonly nopInIntervalMs?: number;
   /** How long a ping may go unanswered before the connection is dropped; default 30 s. */
   readonly nopInTimeoutMs?: number;
+  /** How long a connection may take to log in before it is closed; default 15 s (0: for ever). */
+  readonly loginTimeoutMs?: number;
+  /** Caps on open connections, in total and per source address; default 1024 and 64. */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
+  /** How failed CHAP logins from one address slow down its next ones (login-guard.ts); tests shorten it. */
+  readonly loginPacing?: LoginPacing;
 }

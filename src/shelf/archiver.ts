@@ -2,6 +2,7 @@
 // and its data is uploaded; its objects stream into one archive (a Glacier
 // archive or an S3 object in an archive storage class: destination.ts)
 // (ARCHIVING); once the archive is recorded, its objects are deleted (ARCHIVED).
+import { sealedSize, sealStream } from '../cloud/sealed-stream.ts';
 import { encodeContainer, containerSize, type ObjectSpec } from './archive-format.ts';
 import { cartridgeObjects } from './cartridge-objects.ts';
 import { UploadGoneError } from './destination.ts';
@@ -51,7 +52,8 @@ async function upload(step: Step, entry: ShelfEntry): Promise<void> {
   await destination.prepare();
   const objects = await cartridgeObjects(tapeStore, entry.barcode);
   const header = { barcode: entry.barcode, objects };
-  const total = containerSize(header);
+  const { encryption } = step.parts;
+  const total = encryption ? sealedSize(containerSize(header)) : containerSize(header);
   const toc: TocEntry[] = [];
   const read = async function* (object: ObjectSpec): AsyncGenerator<Buffer> {
     for (let at = 0; at < object.size; at += READ_BYTES) {
@@ -59,7 +61,8 @@ async function upload(step: Step, entry: ShelfEntry): Promise<void> {
       yield await tapeStore.read(object.key, at, Math.min(READ_BYTES, object.size - at));
     }
   };
-  const source = encodeContainer(header, read, (object, crc32c) => toc.push({ ...object, crc32c }));
+  const container = encodeContainer(header, read, (object, crc32c) => toc.push({ ...object, crc32c }));
+  const source = encryption ? sealStream(container, encryption.current) : container;
   const started = performance.now();
   const done = await destination.upload(entry.barcode, source, total, {
     onInitiated: async (uploadId) => void (current = await step.save({ ...current, upload: { uploadId } })),

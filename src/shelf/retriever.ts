@@ -5,6 +5,7 @@
 // cartridge goes, read-only, into a free import/export slot (RETRIEVED).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ChecksumMismatchError } from '../cloud/retry.ts';
+import { openStream } from '../cloud/sealed-stream.ts';
 import { TreeHasher } from '../cloud/tree-hash.ts';
 import { cartridgeKeys } from '../tape/cartridge.ts';
 import { ArchiveFormatError, decodeContainer, type ContainerHeader } from './archive-format.ts';
@@ -62,7 +63,7 @@ async function restore(step: Step, entry: ShelfEntry, archive: ArchiveRef, desti
   const { prefix } = cartridgeKeys(entry.barcode);
   let next = 0;
   try {
-    for await (const item of decodeContainer(chunks())) {
+    for await (const item of decodeContainer(openStream(chunks(), step.parts.encryption))) {
       if (!('object' in item)) {
         checkHeader(item, entry.barcode, archive, prefix);
         continue;

@@ -36,7 +36,8 @@ interface Job {
 export class Shelf implements ShelfService {
   private readonly jobs = new Map<string, Job>();
   private readonly exports = new Map<string, Promise<void>>();
-  private readonly progress = new Map<string, number>();
+  /** Progress of each running job within the status it was measured in: it never goes back while the status stays. */
+  private readonly progress = new Map<string, { readonly status: ShelfStatus; readonly percent: number }>();
   private readonly log: Logger;
   private readonly now: () => Date;
   private closed = false;
@@ -216,7 +217,7 @@ export class Shelf implements ShelfService {
     while (!signal.aborted) {
       const entry = await shelf.get(barcode);
       if (!entry || (!entry.cancel && SETTLED.has(entry.status))) return;
-      const step = this.step(barcode, signal);
+      const step = this.step(barcode, entry.status, signal);
       try {
         const run = entry.cancel ? cancelStep : entry.status === 'RETRIEVING' ? retrieveStep : archiveStep;
         // A stopped job does not wait for a cloud call to give up: the step's next save refuses instead.
@@ -238,7 +239,8 @@ export class Shelf implements ShelfService {
     }
   }
 
-  private step(barcode: string, signal: AbortSignal): Step {
+  /** `status`: the entry's as the step begins. A save within the same status keeps the progress made (an upload's last records come after its last byte). */
+  private step(barcode: string, status: ShelfStatus, signal: AbortSignal): Step {
     return {
       parts: this.options,
       signal,
@@ -246,10 +248,14 @@ export class Shelf implements ShelfService {
       save: async (entry) => {
         signal.throwIfAborted();
         await this.options.shelf.put(entry);
-        this.progress.delete(barcode);
+        if (this.progress.get(barcode)?.status !== entry.status) this.progress.delete(barcode);
         return entry;
       },
-      progress: (percent) => this.progress.set(barcode, Math.min(100, percent)),
+      progress: (percent) => {
+        const before = this.progress.get(barcode);
+        const kept = before?.status === status ? before.percent : 0;
+        this.progress.set(barcode, { status, percent: Math.min(100, Math.max(kept, percent)) });
+      },
     };
   }
 
@@ -280,13 +286,18 @@ export class Shelf implements ShelfService {
       usedBytes: record?.usedBytes ?? 0,
       worm: record?.worm ?? false,
       createdAt: record?.createdAt ?? '',
-      ...(moving ? { progress: this.progress.get(entry.barcode) ?? 0 } : {}),
+      ...(moving ? { progress: this.progressOf(entry) } : {}),
       ...(entry.archive ? { archivedAt: entry.archive.archivedAt, archiveBytes: entry.archive.size } : {}),
       ...(entry.status === 'RETRIEVED' && entry.retrievedAt ? { retrievedAt: entry.retrievedAt } : {}),
       ...(location ? { location } : {}),
       ...(until ? { retentionUntil: until.toISOString() } : {}),
       ...(entry.error ? { error: entry.error } : {}),
     };
+  }
+
+  private progressOf(entry: ShelfEntry): number {
+    const measured = this.progress.get(entry.barcode);
+    return measured?.status === entry.status ? measured.percent : 0;
   }
 
   /** The first empty element of a kind (1-based), if any. */

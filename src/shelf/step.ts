@@ -1,6 +1,7 @@
 // What every step of a shelf job works with, and how a step records its outcome.
 import type { ExtentStore } from '../cache/extent-store.ts';
 import type { ArchiveBucket } from '../cloud/archive-bucket.ts';
+import type { EncryptionKeys } from '../cloud/encryption-keys.ts';
 import type { Vault } from '../cloud/vault.ts';
 import type { Logger } from '../log.ts';
 import type { Library } from '../tape/library.ts';
@@ -20,6 +21,8 @@ export interface ShelfParts {
   vault(name: string): Vault;
   /** The gateway's bucket, for pools whose destination is an S3 storage class; absent: such pools are refused. */
   readonly archiveBucket?: ArchiveBucket;
+  /** Client-side encryption: archives are sealed under the current key (sealed-stream.ts); absent: stored as they are. */
+  readonly encryption?: EncryptionKeys;
 }
 
 /** The destination an entry recorded (`vault`, `archive.vault`): see destination.ts. */

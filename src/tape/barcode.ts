@@ -19,7 +19,8 @@ export class BarcodeError extends Error {
 
 /** Throws a BarcodeError saying what to type instead unless `barcode` is a valid label. */
 export function validateBarcode(barcode: string): string {
-  const shown = JSON.stringify(barcode);
+  // A long one is shown by its start: a refusal of 2,000 characters should not repeat them.
+  const shown = barcode.length > 2 * MAX_BARCODE_LENGTH ? `${JSON.stringify(barcode.slice(0, MAX_BARCODE_LENGTH))}…` : JSON.stringify(barcode);
   if (barcode.length === 0) throw new BarcodeError(barcode, `the barcode is empty: type ${MIN_BARCODE_LENGTH} to ${MAX_BARCODE_LENGTH} letters A-Z and digits, e.g. ${EXAMPLE}`);
   const upper = barcode.toUpperCase();
   if (upper !== barcode && /^[A-Z0-9]+$/.test(upper) && upper.length >= MIN_BARCODE_LENGTH && upper.length <= MAX_BARCODE_LENGTH) {

@@ -1,7 +1,7 @@
 // Opens, creates and deletes cartridges on the cache engine, and keeps the
 // tape catalog's record of each in step (the drives' CartridgeFactory).
 import type { TapeMedium } from '../../scsi/ssc/tape-medium.ts';
-import { Cartridge, type CartridgeStore } from './cartridge.ts';
+import { Cartridge, CartridgeExistsError, cartridgeKeys, type CartridgeStore } from './cartridge.ts';
 import type { CartridgeFactory } from './library-bay.ts';
 import type { TapeCatalog, TapeRecord } from './tape-catalog.ts';
 
@@ -12,16 +12,35 @@ export class CartridgeLifecycle implements CartridgeFactory {
     private readonly segmentBytes: number,
   ) {}
 
+  /** A new, empty cartridge and its record; if either cannot be made, neither is left behind. */
   async create(record: Omit<TapeRecord, 'usedBytes' | 'createdAt'>): Promise<TapeRecord> {
-    const cartridge = await Cartridge.create(this.store, {
-      barcode: record.barcode,
-      capacityBytes: record.sizeBytes,
-      worm: record.worm,
-      segmentBytes: this.segmentBytes,
-    });
+    let cartridge: Cartridge;
+    try {
+      cartridge = await Cartridge.create(this.store, {
+        barcode: record.barcode,
+        capacityBytes: record.sizeBytes,
+        worm: record.worm,
+        segmentBytes: this.segmentBytes,
+      });
+    } catch (error) {
+      // The manifests found there are another cartridge's, not ours to delete.
+      if (!(error instanceof CartridgeExistsError)) await this.discard(record.barcode).catch(() => undefined);
+      throw error;
+    }
     const created: TapeRecord = { ...record, usedBytes: 0, createdAt: cartridge.createdAt };
-    await this.tapes.put(created);
+    try {
+      await this.tapes.put(created);
+    } catch (error) {
+      await this.discard(record.barcode).catch(() => undefined);
+      throw error;
+    }
     return created;
+  }
+
+  /** Undoes create() for a cartridge nobody has used or been told of: its manifests (all a new one has) and its record go. */
+  async discard(barcode: string): Promise<void> {
+    await this.store.deleteMany(cartridgeKeys(barcode).manifests);
+    await this.tapes.forget(barcode);
   }
 
   /** Records a cartridge found in the bucket, as its newest manifest describes it. */

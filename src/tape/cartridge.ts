@@ -43,6 +43,11 @@ export interface CartridgeSpec {
 
 export class CartridgeNotFoundError extends Error {}
 
+/** create() found a manifest already there, here or in the bucket: another cartridge has the barcode. */
+export class CartridgeExistsError extends Error {
+  override readonly name = 'CartridgeExistsError';
+}
+
 const LTO5_DENSITY = 0x58;
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 /** Written records are handed to the engine in pieces of about this size. */
@@ -181,7 +186,7 @@ export class Cartridge implements TapeMedium {
   static async create(store: CartridgeStore, spec: CartridgeSpec): Promise<Cartridge> {
     const keys = cartridgeKeys(spec.barcode);
     for (const slot of SLOTS) {
-      if ((await store.size(keys.manifest(slot))) !== undefined) throw new Error(`cartridge ${spec.barcode} already exists`);
+      if ((await store.size(keys.manifest(slot))) !== undefined) throw new CartridgeExistsError(`cartridge ${spec.barcode} already exists`);
     }
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,

@@ -2,9 +2,10 @@
 // cartridges and the tape catalog.
 import { formatSize } from '../config/size.ts';
 import { BarcodeError, validateBarcode } from './barcode.ts';
-import { CartridgeNotFoundError } from './cartridge.ts';
+import { CartridgeExistsError, CartridgeNotFoundError } from './cartridge.ts';
 import type { CartridgeLifecycle } from './cartridge-lifecycle.ts';
 import type { Library } from './library.ts';
+import { OneAtATime } from './one-at-a-time.ts';
 import { checkDeletable, DEFAULT_POOL, retentionUntil, type PoolCatalog } from './pools.ts';
 import type { TapeCatalog, TapeRecord } from './tape-catalog.ts';
 import {
@@ -44,7 +45,15 @@ const LABEL_LENGTH = 6;
 const PREFIX = /^[A-Z]{1,4}$/;
 const GiB = 1024 ** 3;
 
+/**
+ * Changes to what the library holds (creates, imports, pool changes) run one
+ * at a time, so that each answer names exactly what it made: two creates
+ * never pick the same barcode or the same free slot. A multi-tape create that
+ * fails part-way undoes the tapes it had made.
+ */
 export class LibraryService implements TapeService {
+  private readonly changes = new OneAtATime();
+
   constructor(private readonly options: LibraryServiceOptions) {}
 
   async createTapes(request: CreateTapesRequest): Promise<TapeInfo[]> {
@@ -57,29 +66,34 @@ export class LibraryService implements TapeService {
       throw new TapeServiceError('INVALID_BARCODE', `barcode prefix "${prefix}" must be 1 to 4 letters A-Z: e.g. --prefix ${hint}`);
     }
     this.checkSize(request.sizeBytes);
-    await this.options.pools.require(request.pool ?? DEFAULT_POOL);
-    const barcodes = await this.nextBarcodes(prefix, count);
-    this.checkRoom(count);
-    const created: TapeInfo[] = [];
-    for (const barcode of barcodes) created.push(await this.add({ ...request, barcode }));
-    return created;
+    return this.changes.run(async () => {
+      await this.options.pools.require(request.pool ?? DEFAULT_POOL);
+      const barcodes = await this.nextBarcodes(prefix, count);
+      this.checkRoom(count);
+      const created: TapeInfo[] = [];
+      try {
+        for (const barcode of barcodes) created.push(await this.add({ ...request, barcode }));
+      } catch (error) {
+        await this.undo(created.map((tape) => tape.barcode), error);
+        throw error;
+      }
+      return created;
+    });
   }
 
   async createTape(request: CreateTapeRequest): Promise<TapeInfo> {
-    try {
-      validateBarcode(request.barcode);
-    } catch (err) {
-      throw err instanceof BarcodeError ? new TapeServiceError('INVALID_BARCODE', err.message) : err;
-    }
+    checkBarcode(request.barcode);
     this.checkSize(request.sizeBytes);
-    await this.options.pools.require(request.pool ?? DEFAULT_POOL);
-    const existing = await this.options.tapes.get(request.barcode);
-    if (existing) {
-      const why = existing.deletedAt ? `was used by a cartridge deleted on ${existing.deletedAt}, and barcodes are never reused` : 'is taken';
-      throw new TapeServiceError('DUPLICATE_BARCODE', `barcode ${request.barcode} ${why}: choose another barcode`);
-    }
-    this.checkRoom(1);
-    return this.add(request);
+    return this.changes.run(async () => {
+      await this.options.pools.require(request.pool ?? DEFAULT_POOL);
+      const existing = await this.options.tapes.get(request.barcode);
+      if (existing) {
+        const why = existing.deletedAt ? `was used by a cartridge deleted on ${existing.deletedAt}, and barcodes are never reused` : 'is taken';
+        throw new TapeServiceError('DUPLICATE_BARCODE', `barcode ${request.barcode} ${why}: choose another barcode`);
+      }
+      this.checkRoom(1);
+      return this.add(request);
+    });
   }
 
   async listTapes(): Promise<TapeInfo[]> {
@@ -114,28 +128,31 @@ export class LibraryService implements TapeService {
   }
 
   async importTape(barcode: string): Promise<TapeInfo> {
-    const existing = await this.options.tapes.get(barcode);
-    if (existing && !existing.deletedAt && !this.options.library.locate(barcode)) {
-      throw new TapeServiceError('TAPE_ON_SHELF', `cartridge ${barcode} is on this gateway's vault shelf: bring it back with "tapegw shelf retrieve ${barcode}"`);
-    }
-    if (existing && !existing.deletedAt) throw new TapeServiceError('DUPLICATE_BARCODE', `cartridge ${barcode} is already in this library`);
-    if (existing?.deletedAt) throw new TapeServiceError('DUPLICATE_BARCODE', `cartridge ${barcode} was deleted from this gateway on ${existing.deletedAt}; barcodes are never reused`);
-    this.checkRoom(1);
-    let record: TapeRecord;
-    try {
-      record = await this.options.cartridges.adopt(barcode, DEFAULT_POOL);
-    } catch (err) {
-      if (err instanceof CartridgeNotFoundError) {
-        throw new TapeServiceError('TAPE_NOT_FOUND', `the bucket holds no cartridge ${barcode}: check the barcode and the gateway's s3.bucket and s3.prefix`);
+    checkBarcode(barcode);
+    return this.changes.run(async () => {
+      const existing = await this.options.tapes.get(barcode);
+      if (existing && !existing.deletedAt && !this.options.library.locate(barcode)) {
+        throw new TapeServiceError('TAPE_ON_SHELF', `cartridge ${barcode} is on this gateway's vault shelf: bring it back with "tapegw shelf retrieve ${barcode}"`);
       }
-      throw err;
-    }
-    await this.options.library.insert(barcode, 'slot');
-    return this.describeTape(record.barcode);
+      if (existing && !existing.deletedAt) throw new TapeServiceError('DUPLICATE_BARCODE', `cartridge ${barcode} is already in this library`);
+      if (existing?.deletedAt) throw new TapeServiceError('DUPLICATE_BARCODE', `cartridge ${barcode} was deleted from this gateway on ${existing.deletedAt}; barcodes are never reused`);
+      this.checkRoom(1);
+      let record: TapeRecord;
+      try {
+        record = await this.options.cartridges.adopt(barcode, DEFAULT_POOL);
+      } catch (err) {
+        if (err instanceof CartridgeNotFoundError) {
+          throw new TapeServiceError('TAPE_NOT_FOUND', `the bucket holds no cartridge ${barcode}: check the barcode and the gateway's s3.bucket and s3.prefix`);
+        }
+        throw err;
+      }
+      await this.options.library.insert(barcode, 'slot');
+      return this.describeTape(record.barcode);
+    });
   }
 
   createPool(request: CreatePoolRequest): Promise<PoolInfo> {
-    return this.options.pools.create(request);
+    return this.changes.run(() => this.options.pools.create(request));
   }
 
   listPools(): Promise<PoolInfo[]> {
@@ -147,7 +164,7 @@ export class LibraryService implements TapeService {
   }
 
   deletePool(name: string): Promise<void> {
-    return this.options.pools.delete(name, async (pool) => (await this.options.tapes.all()).some((r) => !r.deletedAt && r.pool === pool));
+    return this.changes.run(() => this.options.pools.delete(name, async (pool) => (await this.options.tapes.all()).some((r) => !r.deletedAt && r.pool === pool)));
   }
 
   async libraryStatus(): Promise<LibraryStatus> {
@@ -173,15 +190,42 @@ export class LibraryService implements TapeService {
     };
   }
 
+  /** A new cartridge in a free storage slot; if it cannot be placed there, it is discarded. */
   private async add(request: CreateTapeRequest): Promise<TapeInfo> {
-    const record = await this.options.cartridges.create({
-      barcode: request.barcode,
-      sizeBytes: request.sizeBytes,
-      pool: request.pool ?? DEFAULT_POOL,
-      worm: request.worm ?? false,
-    });
-    await this.options.library.insert(record.barcode, 'slot');
+    const { cartridges, library } = this.options;
+    let record: TapeRecord;
+    try {
+      record = await cartridges.create({ barcode: request.barcode, sizeBytes: request.sizeBytes, pool: request.pool ?? DEFAULT_POOL, worm: request.worm ?? false });
+    } catch (error) {
+      if (!(error instanceof CartridgeExistsError)) throw error;
+      throw new TapeServiceError(
+        'DUPLICATE_BARCODE',
+        `the bucket already holds a cartridge ${request.barcode} that this gateway does not know: take it in with "tapegw tape import ${request.barcode}", or choose another barcode`,
+      );
+    }
+    try {
+      await library.insert(record.barcode, 'slot');
+    } catch (error) {
+      await cartridges.discard(record.barcode);
+      throw error;
+    }
     return this.describeTape(record.barcode);
+  }
+
+  /** Takes back the cartridges a create made before it failed with `cause`: no answer named them. */
+  private async undo(barcodes: readonly string[], cause: unknown): Promise<void> {
+    const left: string[] = [];
+    for (const barcode of [...barcodes].reverse()) {
+      try {
+        await this.options.library.remove(barcode);
+        await this.options.cartridges.discard(barcode);
+      } catch {
+        left.push(barcode);
+      }
+    }
+    if (left.length > 0) {
+      throw new Error(`creating tapes failed (${(cause as Error).message ?? String(cause)}), and ${left.join(', ')}, made before the failure, could not be taken back: delete them with "tapegw tape delete"`, { cause });
+    }
   }
 
   /** `pool` is the record's pool, for its retention lock. */
@@ -238,5 +282,14 @@ export class LibraryService implements TapeService {
       throw new TapeServiceError('INVALID_COUNT', `prefix ${prefix} has only ${10 ** digits - 1 - last} barcodes left: choose another prefix`);
     }
     return Array.from({ length: count }, (_, i) => `${prefix}${String(last + 1 + i).padStart(digits, '0')}${this.options.mediaSuffix}`);
+  }
+}
+
+/** Refuses a barcode that is no label before it goes near a key in the bucket. */
+export function checkBarcode(barcode: string): void {
+  try {
+    validateBarcode(barcode);
+  } catch (err) {
+    throw err instanceof BarcodeError ? new TapeServiceError('INVALID_BARCODE', err.message) : err;
   }
 }

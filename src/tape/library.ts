@@ -25,6 +25,7 @@ import {
 import { BarcodeError, validateBarcode } from './barcode.ts';
 import { DEFAULT_SHAPE, elementLayout, LibraryConfigError, type LibraryShape } from './element-plan.ts';
 import { LibraryBay, type CartridgeFactory } from './library-bay.ts';
+import { OneAtATime } from './one-at-a-time.ts';
 import { TapeServiceError, type ElementKind, type TapeLocation } from './tape-service.ts';
 
 /** A place in the library by kind and 1-based index, as mtx and operators count; addresses follow the layout. */
@@ -84,7 +85,7 @@ export class Library implements MediaLibrary {
   private readonly byBarcode = new Map<string, Cell>();
   private readonly changeListeners: ((change: InventoryChange) => void)[] = [];
   private readonly exportListeners: ((barcode: string) => void)[] = [];
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly changes = new OneAtATime();
 
   private constructor(
     private readonly section: Section<CartridgeRecord>,
@@ -238,9 +239,7 @@ export class Library implements MediaLibrary {
 
   /** Runs library changes one at a time, in the order they were asked for. */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.changes.run(work);
   }
 
   private async transfer(from: Cell, to: Cell): Promise<void> {

@@ -30,6 +30,11 @@ export class TapeCatalog {
     await this.section.put(record.barcode, record);
   }
 
+  /** Drops the record of a cartridge nobody was ever told of (a create undone): its barcode is free again. */
+  async forget(barcode: string): Promise<void> {
+    await this.section.del(barcode);
+  }
+
   /** Every record, tombstones included, in barcode order. */
   async all(): Promise<TapeRecord[]> {
     return this.section.values().all();

@@ -4,79 +4,40 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { crc32c } from '../../src/crc32c/crc32c.ts';
 import { ObjectStore } from '../../src/cloud/object-store.ts';
 import { CacheCorruptionError, DamagedDataError, ExtentNotFoundError } from '../../src/cache/errors.ts';
 import { extentPath } from '../../src/cache/extent.ts';
-import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
+import { flipStoredByte, startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
+import { describeEachBackend } from '../helpers/s3-backends.ts';
 import { MiB, metric, openEngine, pattern } from './helpers.ts';
 
-describe('@slow cache engine against s3rver', function () {
-  this.timeout(60_000);
-  let s3: S3Fixture;
-  let direct: ObjectStore;
-  const dirs: string[] = [];
-  const scratch = async () => {
-    const d = await tempDir('engine-');
-    dirs.push(d);
-    return d;
-  };
+// The bucket of the suite running, a store that reads it directly, and scratch directories.
+let s3: S3Fixture;
+let direct: ObjectStore;
+const dirs: string[] = [];
+const scratch = async () => {
+  const d = await tempDir('engine-');
+  dirs.push(d);
+  return d;
+};
 
+/** Gives the suite its bucket from `bucket`, and removes its scratch directories after it. */
+function useBucket(bucket: () => Promise<S3Fixture>): void {
   before(async () => {
-    s3 = await startS3();
+    s3 = await bucket();
     direct = new ObjectStore(s3.settings);
   });
   after(async () => {
     direct.close();
     await s3.close();
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
   });
+}
 
-  it('uploads extents, after the cache is wiped reads them back from S3 byte for byte, and refuses an object altered in S3', async () => {
-    const settings = { ...s3.settings, prefix: 'wipe/', multipartThreshold: 8 * MiB, minPartSize: 5 * MiB };
-    const sizes: Record<string, number> = { 'tape/A00001L5/seg-0': 12 * MiB + 3, 'vol/v1/chunk-7': 4 * MiB, 'share/docs/a.txt': 1234, 'share/empty-ish': 1 };
-    const dir = await scratch();
-    const first = await openEngine(dir, settings);
-    for (const [key, size] of Object.entries(sizes)) {
-      const data = pattern(key, size);
-      for (let at = 0; at < size; at += 1_000_003) await first.store.write(key, at, data.subarray(at, at + 1_000_003));
-    }
-    await first.store.drain();
-    assert.equal(await metric(first.engine, 'CloudBytesUploaded'), Object.values(sizes).reduce((a, b) => a + b));
-    await first.close();
-    for (const [key, size] of Object.entries(sizes)) assert.ok((await direct.get(`wipe/${key}`)).data.equals(pattern(key, size)), `${key} in S3`);
-
-    await rm(dir, { recursive: true, force: true });
-    const second = await openEngine(await scratch(), settings);
-    try {
-      for (const [key, size] of Object.entries(sizes)) {
-        assert.equal(await second.store.size(key), size);
-        assert.ok((await second.store.read(key, 0, size)).equals(pattern(key, size)), `${key} read back`);
-        const mid = Math.floor(size / 3);
-        assert.ok((await second.store.read(key, mid, size - mid)).equals(pattern(key, size).subarray(mid)));
-      }
-      assert.ok((await metric(second.engine, 'CloudBytesDownloaded')) >= Object.values(sizes).reduce((a, b) => a + b));
-      await assert.rejects(second.store.read('never/written', 0, 1), ExtentNotFoundError);
-    } finally {
-      await second.close();
-    }
-
-    // An object altered in S3 behind the gateway's back: a fresh cache refuses to serve it.
-    const key = 'vol/v1/chunk-7';
-    const original = await s3.raw.send(new GetObjectCommand({ Bucket: s3.settings.bucket, Key: `wipe/${key}` }));
-    const altered = Buffer.from(await original.Body!.transformToByteArray());
-    altered[2 * MiB + 1] ^= 0xff;
-    await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: `wipe/${key}`, Body: altered, Metadata: original.Metadata }));
-    const third = await openEngine(await scratch(), settings);
-    try {
-      await assert.rejects(third.store.read(key, 2 * MiB, 10), DamagedDataError);
-      assert.ok((await third.store.read(key, 0, 10)).equals(pattern(key, 10)), 'the intact blocks still read');
-      assert.ok((await metric(third.engine, 'CloudRequestRetries', { cause: 'checksum' })) > 0);
-    } finally {
-      await third.close();
-    }
-  });
+describe('@slow cache engine against s3rver', function () {
+  this.timeout(60_000);
+  useBucket(() => startS3());
 
   it('writes a fresh extent without asking the cloud, so a new tape segment is written while S3 is unreachable', async () => {
     // Nothing listens on port 9: every request to this "cloud" fails at once.
@@ -130,48 +91,6 @@ describe('@slow cache engine against s3rver', function () {
       assert.ok((await opened.store.read(key, 0, model.length)).equals(model), 'synced writes survive a reopen');
       await opened.store.drain();
       assert.ok((await direct.get(`model/${key}`)).data.equals(model), 'and are uploaded after it');
-    } finally {
-      await opened.close();
-    }
-  });
-
-  it('deletes an extent here and in the cloud', async () => {
-    const opened = await openEngine(await scratch(), { ...s3.settings, prefix: 'del/' });
-    try {
-      await opened.store.write('share/x', 0, pattern('x', 5000));
-      await opened.store.drain();
-      assert.ok(await direct.head('del/share/x'));
-      await opened.store.delete('share/x');
-      await opened.store.drain();
-      assert.equal(await direct.head('del/share/x'), undefined);
-      assert.equal(await opened.store.size('share/x'), undefined);
-      await assert.rejects(opened.store.read('share/x', 0, 1), ExtentNotFoundError);
-    } finally {
-      await opened.close();
-    }
-  });
-
-  it('deletes many extents at once, here at once and in the cloud after a restart that came first', async () => {
-    const dir = await scratch();
-    const settings = { ...s3.settings, prefix: 'many/' };
-    const keys = Array.from({ length: 300 }, (_, i) => `tape/M00001L5/seg-${i}`);
-    let opened = await openEngine(dir, settings, { uploadQuietMs: 60_000 }); // the cloud deletes wait past the restart
-    try {
-      await Promise.all(keys.map((key) => opened.store.write(key, 0, pattern(key, 100))));
-      await opened.store.drain();
-      await opened.store.deleteMany([...keys, keys[0]!]);
-      for (const key of [keys[0]!, keys[299]!]) assert.equal(await opened.store.size(key), undefined, `${key} gone here`);
-    } finally {
-      await opened.close();
-    }
-    opened = await openEngine(dir, settings);
-    try {
-      for (const key of [keys[0]!, keys[255]!, keys[256]!, keys[299]!]) assert.equal(await opened.store.size(key), undefined, `${key} still gone after the restart`);
-      assert.equal(opened.engine.stats().queueDepth, keys.length, 'every cloud delete still queued');
-      await opened.store.drain();
-      let left = 0;
-      for await (const _ of direct.list('many/')) left++;
-      assert.equal(left, 0, 'every object deleted from the bucket');
     } finally {
       await opened.close();
     }
@@ -475,6 +394,95 @@ describe('@slow cache engine against s3rver', function () {
       assert.ok((await metric(reader.engine, 'CacheHitPercent')) > 90);
     } finally {
       await reader.close();
+    }
+  });
+});
+
+describeEachBackend('@slow cache engine: uploads, deletes and cold reads', function (backend) {
+  this.timeout(60_000);
+  useBucket(backend.bucket);
+
+  it('uploads extents, after the cache is wiped reads them back from S3 byte for byte, and refuses an object altered in S3', async () => {
+    const settings = { ...s3.settings, prefix: 'wipe/', multipartThreshold: 8 * MiB, minPartSize: 5 * MiB };
+    const sizes: Record<string, number> = { 'tape/A00001L5/seg-0': 12 * MiB + 3, 'vol/v1/chunk-7': 4 * MiB, 'share/docs/a.txt': 1234, 'share/empty-ish': 1 };
+    const dir = await scratch();
+    const first = await openEngine(dir, settings);
+    for (const [key, size] of Object.entries(sizes)) {
+      const data = pattern(key, size);
+      for (let at = 0; at < size; at += 1_000_003) await first.store.write(key, at, data.subarray(at, at + 1_000_003));
+    }
+    await first.store.drain();
+    assert.equal(await metric(first.engine, 'CloudBytesUploaded'), Object.values(sizes).reduce((a, b) => a + b));
+    await first.close();
+    for (const [key, size] of Object.entries(sizes)) assert.ok((await direct.get(`wipe/${key}`)).data.equals(pattern(key, size)), `${key} in S3`);
+
+    await rm(dir, { recursive: true, force: true });
+    const second = await openEngine(await scratch(), settings);
+    try {
+      for (const [key, size] of Object.entries(sizes)) {
+        assert.equal(await second.store.size(key), size);
+        assert.ok((await second.store.read(key, 0, size)).equals(pattern(key, size)), `${key} read back`);
+        const mid = Math.floor(size / 3);
+        assert.ok((await second.store.read(key, mid, size - mid)).equals(pattern(key, size).subarray(mid)));
+      }
+      assert.ok((await metric(second.engine, 'CloudBytesDownloaded')) >= Object.values(sizes).reduce((a, b) => a + b));
+      await assert.rejects(second.store.read('never/written', 0, 1), ExtentNotFoundError);
+    } finally {
+      await second.close();
+    }
+
+    // An object altered in S3 behind the gateway's back: a fresh cache refuses to serve it.
+    const key = 'vol/v1/chunk-7';
+    await flipStoredByte(s3.raw, s3.settings.bucket, `wipe/${key}`, 2 * MiB + 1);
+    const third = await openEngine(await scratch(), settings);
+    try {
+      await assert.rejects(third.store.read(key, 2 * MiB, 10), DamagedDataError);
+      assert.ok((await third.store.read(key, 0, 10)).equals(pattern(key, 10)), 'the intact blocks still read');
+      assert.ok((await metric(third.engine, 'CloudRequestRetries', { cause: 'checksum' })) > 0);
+    } finally {
+      await third.close();
+    }
+  });
+
+  it('deletes an extent here and in the cloud', async () => {
+    const opened = await openEngine(await scratch(), { ...s3.settings, prefix: 'del/' });
+    try {
+      await opened.store.write('share/x', 0, pattern('x', 5000));
+      await opened.store.drain();
+      assert.ok(await direct.head('del/share/x'));
+      await opened.store.delete('share/x');
+      await opened.store.drain();
+      assert.equal(await direct.head('del/share/x'), undefined);
+      assert.equal(await opened.store.size('share/x'), undefined);
+      await assert.rejects(opened.store.read('share/x', 0, 1), ExtentNotFoundError);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('deletes many extents at once, here at once and in the cloud after a restart that came first', async () => {
+    const dir = await scratch();
+    const settings = { ...s3.settings, prefix: 'many/' };
+    const keys = Array.from({ length: 300 }, (_, i) => `tape/M00001L5/seg-${i}`);
+    let opened = await openEngine(dir, settings, { uploadQuietMs: 60_000 }); // the cloud deletes wait past the restart
+    try {
+      await Promise.all(keys.map((key) => opened.store.write(key, 0, pattern(key, 100))));
+      await opened.store.drain();
+      await opened.store.deleteMany([...keys, keys[0]!]);
+      for (const key of [keys[0]!, keys[299]!]) assert.equal(await opened.store.size(key), undefined, `${key} gone here`);
+    } finally {
+      await opened.close();
+    }
+    opened = await openEngine(dir, settings);
+    try {
+      for (const key of [keys[0]!, keys[255]!, keys[256]!, keys[299]!]) assert.equal(await opened.store.size(key), undefined, `${key} still gone after the restart`);
+      assert.equal(opened.engine.stats().queueDepth, keys.length, 'every cloud delete still queued');
+      await opened.store.drain();
+      let left = 0;
+      for await (const _ of direct.list('many/')) left++;
+      assert.equal(left, 0, 'every object deleted from the bucket');
+    } finally {
+      await opened.close();
     }
   });
 });

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ExtentNotFoundError } from '../../src/cache/errors.ts';
 import { ObjectStore, type S3Settings } from '../../src/cloud/object-store.ts';
 import { startFaultInjector, type FaultInjector } from '../cloud/fault-injector.ts';
-import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
+import { startS3, tempDir, type S3rverFixture } from '../cloud/helpers.ts';
 import { MiB, openEngine, pattern, type OpenedEngine } from './helpers.ts';
 
 /** A writer that writes a little to another extent every 100 ms, as a streaming backup would, until stopped. */
@@ -49,7 +49,7 @@ const QUIET_MS = 1_000;
 
 describe('@slow uploads yield to reads and writes', function () {
   this.timeout(60_000);
-  let s3: S3Fixture;
+  let s3: S3rverFixture;
   let direct: ObjectStore;
   const dirs: string[] = [];
   let opened: OpenedEngine | undefined;

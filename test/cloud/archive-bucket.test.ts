@@ -1,19 +1,21 @@
 // ArchiveBucket against the embedded s3rver: a multipart upload in an archive
 // storage class, read back whole; a repeated Complete (after a crash) counts as
 // done when the object is there; one that S3 cannot complete any more asks for
-// the upload again; s3rver's answer to RestoreObject (501) means readable now.
+// the upload again; the answer to RestoreObject of s3rver and RGW (501) means
+// readable now.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { ArchiveBucket, UploadGoneError, type PendingObject } from '../../src/cloud/archive-bucket.ts';
-import { startS3, type S3Fixture } from './helpers.ts';
+import { describeEachBackend } from '../helpers/s3-backends.ts';
+import type { S3Fixture } from './helpers.ts';
 
-describe('@slow ArchiveBucket', function () {
+describeEachBackend('@slow ArchiveBucket', function (backend) {
   this.timeout(60_000);
   let s3: S3Fixture;
   let bucket: ArchiveBucket;
 
   before(async () => {
-    s3 = await startS3();
+    s3 = await backend.bucket();
     bucket = new ArchiveBucket({ ...s3.settings, prefix: 'gw/' });
   });
   after(async () => {
@@ -40,7 +42,7 @@ describe('@slow ArchiveBucket', function () {
     const head = await bucket.head(key);
     assert.deepEqual([head?.size, head?.storageClass], [data.length, 'GLACIER']);
 
-    // A restart after Complete: s3rver no longer knows the upload, the object is there.
+    // A restart after Complete: s3rver no longer knows the upload (RGW answers it again), the object is there.
     await bucket.complete(key, uploadId, pending!);
     await assert.rejects(bucket.complete(bucket.keyOf('ARC999L5'), uploadId, pending!), UploadGoneError);
 

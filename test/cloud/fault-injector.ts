@@ -1,8 +1,11 @@
-// The fault injector: an HTTP proxy in front of s3rver that answers a share of
-// requests with 500 InternalError, 503 SlowDown, a stall (no answer at all), or
-// a connection reset (before the request reaches S3, or halfway through the
-// answer after it did). Everything else passes through unchanged.
+// The fault injector: an HTTP proxy in front of an S3 endpoint that answers a
+// share of requests with 500 InternalError, 503 SlowDown, a stall (no answer at
+// all), or a connection reset (before the request reaches S3, or halfway through
+// the answer after it did), and on demand damages request bodies on their way
+// (one byte flipped: what a faulty NIC or proxy does, which cannot be had for
+// real). Everything else passes through unchanged.
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type Fault = 'internal-error' | 'slow-down' | 'stall' | 'reset-before' | 'reset-during';
@@ -14,8 +17,14 @@ export interface FaultInjector {
   requests: number;
   /** Requests by HTTP method. */
   readonly methods: Record<string, number>;
+  /** Every request as it came: method, path with query, headers. */
+  readonly seen: { readonly method: string; readonly url: string; readonly headers: Readonly<Record<string, string | string[] | undefined>> }[];
   /** Sets the share of requests that meet a fault; at 0 the proxy only forwards. */
   setRate(rate: number): void;
+  /** Flips one byte (the one at `at`, or the last) of the bodies of the next `count` requests that carry one. */
+  damageBodies(count: number, at?: number): void;
+  /** Bodies damaged so far. */
+  damaged: number;
   close(): Promise<void>;
 }
 
@@ -36,12 +45,15 @@ function errorXml(res: ServerResponse, status: number, code: string): void {
   res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected</Message><RequestId>fault</RequestId></Error>`);
 }
 
-export async function startFaultInjector(options: { target: string; rate: number; seed: number }): Promise<FaultInjector> {
+/** `only`: the faults to choose from (default all). */
+export async function startFaultInjector(options: { target: string; rate: number; seed: number; only?: readonly Fault[] }): Promise<FaultInjector> {
+  const faults = options.only ?? FAULTS;
   const target = new URL(options.target);
   const random = seeded(options.seed);
   const sockets = new Set<Socket>();
   const injected = Object.fromEntries(FAULTS.map((f) => [f, 0])) as Record<Fault, number>;
   let rate = options.rate;
+  let toDamage = { count: 0, at: 0 };
 
   const forward = (req: IncomingMessage, res: ServerResponse, cutHalfway: boolean) => {
     const headers = { ...req.headers };
@@ -71,13 +83,21 @@ export async function startFaultInjector(options: { target: string; rate: number
       },
     );
     upstream.on('error', () => req.socket.destroy());
-    req.pipe(upstream);
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (toDamage.count > 0 && length > 0) {
+      toDamage.count--;
+      proxy.damaged++;
+      req.pipe(flipByte(Math.min(toDamage.at, length - 1))).pipe(upstream);
+    } else {
+      req.pipe(upstream);
+    }
   };
 
   const server = createServer((req, res) => {
     proxy.requests++;
     proxy.methods[req.method!] = (proxy.methods[req.method!] ?? 0) + 1;
-    const fault = random() < rate ? FAULTS[Math.floor(random() * FAULTS.length)]! : undefined;
+    proxy.seen.push({ method: req.method!, url: req.url!, headers: { ...req.headers } });
+    const fault = random() < rate ? faults[Math.floor(random() * faults.length)]! : undefined;
     if (fault) injected[fault]++;
     switch (fault) {
       case undefined:
@@ -107,7 +127,10 @@ export async function startFaultInjector(options: { target: string; rate: number
     injected,
     requests: 0,
     methods: {},
+    seen: [],
     setRate: (r) => (rate = r),
+    damageBodies: (count, at = 1000) => void (toDamage = { count, at }),
+    damaged: 0,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -115,4 +138,19 @@ export async function startFaultInjector(options: { target: string; rate: number
       }),
   };
   return proxy;
+}
+
+/** Passes a stream through with the byte at `position` inverted. */
+function flipByte(position: number): Transform {
+  let at = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (position >= at && position < at + chunk.length) {
+        chunk = Buffer.from(chunk);
+        chunk[position - at]! ^= 0xff;
+      }
+      at += chunk.length;
+      done(null, chunk);
+    },
+  });
 }

@@ -5,7 +5,8 @@ import { startApiServer } from '../../src/api/server.ts';
 import { silentLogger } from '../../src/log.ts';
 import { MiB, openEngine, pattern } from '../cache/helpers.ts';
 import { startFaultInjector, type FaultInjector } from './fault-injector.ts';
-import { startS3, tempDir, type S3Fixture } from './helpers.ts';
+import { describeEachBackend } from '../helpers/s3-backends.ts';
+import { tempDir, type S3Fixture } from './helpers.ts';
 
 /** Reads a counter's value per label set from the Prometheus text the endpoint serves. */
 function scrape(text: string, name: string): Map<string, number> {
@@ -17,15 +18,15 @@ function scrape(text: string, name: string): Map<string, number> {
   return out;
 }
 
-describe('@slow cloud faults: the engine through the fault injector in front of s3rver', function () {
+describeEachBackend('@slow cloud faults: the engine through the fault injector', function (backend) {
   this.timeout(240_000);
   let s3: S3Fixture;
   let faults: FaultInjector;
   const dirs: string[] = [];
 
   before(async () => {
-    s3 = await startS3();
-    faults = await startFaultInjector({ target: s3.s3.endpoint, rate: 0.1, seed: 20261122 });
+    s3 = await backend.bucket();
+    faults = await startFaultInjector({ target: s3.settings.endpoint!, rate: 0.1, seed: 20261122 });
   });
   after(async () => {
     await faults.close();

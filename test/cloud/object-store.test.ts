@@ -6,24 +6,27 @@ import { ObjectStore } from '../../src/cloud/object-store.ts';
 import { ChecksumMismatchError } from '../../src/cloud/retry.ts';
 import { checkPublicAccessBlock } from '../../src/cloud/account-guard.ts';
 import { createLogger } from '../../src/log.ts';
-import { startS3, type S3Fixture } from './helpers.ts';
+import { probeUploadChecks, type UploadCheck } from '../../src/cloud/upload-checks.ts';
+import { describeEachBackend } from '../helpers/s3-backends.ts';
+import { startFaultInjector } from './fault-injector.ts';
+import { flipStoredByte, startS3, type S3Fixture } from './helpers.ts';
 
 const MiB = 1024 * 1024;
 
-describe('@slow cloud ObjectStore against s3rver through the AWS SDK', function () {
+describeEachBackend('@slow cloud ObjectStore through the AWS SDK', function (backend) {
   this.timeout(60_000);
   let s3: S3Fixture;
   let store: ObjectStore;
   const retries: string[] = [];
 
-  before(async () => {
-    s3 = await startS3();
+  beforeEach(async () => {
+    s3 = await backend.bucket();
     store = new ObjectStore(
       { ...s3.settings, prefix: 'gw/', multipartThreshold: 8 * MiB, minPartSize: 5 * MiB, retry: { maxAttempts: 3, baseDelayMs: 10 } },
       { observer: { retried: (cause) => retries.push(cause) } },
     );
   });
-  after(async () => {
+  afterEach(async () => {
     store.close();
     await s3.close();
   });
@@ -76,10 +79,7 @@ describe('@slow cloud ObjectStore against s3rver through the AWS SDK', function 
   it('detects an object altered behind its back, and never serves it', async () => {
     const body = randomBytes(2 * MiB);
     await store.put('c/victim', body);
-    const original = await s3.raw.send(new GetObjectCommand({ Bucket: s3.settings.bucket, Key: 'gw/c/victim' }));
-    const tampered = Buffer.from(await original.Body!.transformToByteArray());
-    tampered[MiB + 3] ^= 0x40;
-    await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: 'gw/c/victim', Body: tampered, Metadata: original.Metadata }));
+    await flipStoredByte(s3.raw, s3.settings.bucket, 'gw/c/victim', MiB + 3);
     retries.length = 0;
     await assert.rejects(store.get('c/victim'), ChecksumMismatchError);
     await assert.rejects(store.get('c/victim', { offset: MiB, length: 10 }), ChecksumMismatchError);
@@ -91,6 +91,52 @@ describe('@slow cloud ObjectStore against s3rver through the AWS SDK', function 
   it('refuses objects that carry no checksum of ours', async () => {
     await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: 'gw/d/foreign', Body: Buffer.from('unverified') }));
     await assert.rejects(store.get('d/foreign'), UnverifiableObjectError);
+  });
+
+  it('has a body damaged on its way refused and sent again exactly when the probe found the endpoint checks what went with it; else the damage is refused at read', async () => {
+    const verifies = await probeUploadChecks(s3.raw, s3.settings.bucket);
+    const checked: Record<UploadCheck, boolean> = { crc32c: verifies.crc32c, sha256: verifies.sha256, 'content-md5': verifies.contentMd5, none: false };
+    const proxy = await startFaultInjector({ target: s3.settings.endpoint!, rate: 0, seed: 1 });
+    try {
+      for (const check of Object.keys(checked) as UploadCheck[]) {
+        const through = new ObjectStore({
+          ...s3.settings,
+          endpoint: proxy.endpoint,
+          uploadCheck: check,
+          prefix: `transit/${check}/`,
+          multipartThreshold: 5 * MiB,
+          minPartSize: 5 * MiB,
+          retry: { maxAttempts: 3, baseDelayMs: 10 },
+        });
+        try {
+          for (const [name, size] of [['single', MiB], ['in-parts', 5 * MiB + 1]] as const) {
+            const body = randomBytes(size);
+            const damaged = proxy.damaged;
+            proxy.damageBodies(1);
+            await through.put(name, body);
+            assert.equal(proxy.damaged, damaged + 1);
+            if (checked[check]) assert.ok((await through.get(name)).data.equals(body), `${check}: the damaged ${name} upload was refused and sent again`);
+            else await assert.rejects(through.get(name), ChecksumMismatchError, `${check}: the damage landed and is refused at read`);
+          }
+        } finally {
+          through.close();
+        }
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('cloud ObjectStore: the account guard', function () {
+  this.timeout(60_000);
+  let s3: S3Fixture;
+
+  before(async () => {
+    s3 = await startS3();
+  });
+  after(async () => {
+    await s3.close();
   });
 
   it('skips the public-access check, with a log line, where the endpoint has no S3 Control API', async () => {

@@ -1,26 +1,8 @@
 // The Glacier and vault shelf settings: defaults that make the embedded set-up
 // usable, and refusals that say what to write instead.
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig, type ConfigProblem, type GatewayConfig } from '../../src/config/index.ts';
+import { load, problem } from './helpers.ts';
 import { builtInPoolDestinations } from '../../src/gateway/shelf.ts';
-
-const cwd = '/srv/gw';
-
-function load(argv: string[] = [], env: Record<string, string> = {}): GatewayConfig {
-  const result = loadConfig({ argv, env, cwd });
-  assert.ok(!result.help);
-  return result.config;
-}
-
-function problem(argv: string[], env: Record<string, string> = {}): ConfigProblem {
-  try {
-    loadConfig({ argv, env, cwd });
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.problems[0]!;
-  }
-  assert.fail('configuration was accepted');
-}
 
 describe('Glacier and shelf settings', () => {
   it('default to the embedded Glacier endpoint with jobs of seconds, and vaults named after the gateway', () => {
@@ -28,7 +10,7 @@ describe('Glacier and shelf settings', () => {
     assert.equal(config.glacier.embedded, true);
     assert.deepEqual(config.glacier.jobDelays, { Expedited: 1, Standard: 5, Bulk: 10, inventory: 5 });
     assert.equal(config.shelf.retrievalTier, 'Standard');
-    assert.deepEqual(builtInPoolDestinations(config.shelf, config.gatewayName), {
+    assert.deepEqual(builtInPoolDestinations(config.shelf, config.glacier, config.gatewayName), {
       GLACIER: { kind: 'vault', vault: 'site-a-glacier' },
       DEEP_ARCHIVE: { kind: 'vault', vault: 'site-a-deep-archive' },
     });
@@ -45,7 +27,25 @@ describe('Glacier and shelf settings', () => {
     assert.deepEqual(config.glacier.credentials, { accessKeyId: 'AKID', secretAccessKey: 'secret' });
     assert.deepEqual(config.glacier.jobDelays, { Expedited: 2, Standard: 2, Bulk: 2, inventory: 2 });
     assert.equal(config.shelf.retrievalTier, 'Bulk');
-    assert.deepEqual(builtInPoolDestinations(config.shelf, config.gatewayName), { GLACIER: { kind: 'vault', vault: 'tapes' }, DEEP_ARCHIVE: { kind: 'vault', vault: 'deep-tapes' } });
+    assert.deepEqual(builtInPoolDestinations(config.shelf, config.glacier, config.gatewayName), { GLACIER: { kind: 'vault', vault: 'tapes' }, DEEP_ARCHIVE: { kind: 'vault', vault: 'deep-tapes' } });
+  });
+
+  it('on AWS, archive the built-in pools to the S3 storage classes unless a vault is named for them', () => {
+    const aws = load(['--glacier-endpoint', 'aws']);
+    assert.deepEqual(builtInPoolDestinations(aws.shelf, aws.glacier, aws.gatewayName), {
+      GLACIER: { kind: 'storage-class', storageClass: 'GLACIER' },
+      DEEP_ARCHIVE: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' },
+    });
+    const oneVault = load(['--glacier-endpoint', 'aws', '--glacier-vault', 'old-tapes']);
+    assert.deepEqual(builtInPoolDestinations(oneVault.shelf, oneVault.glacier, oneVault.gatewayName), {
+      GLACIER: { kind: 'vault', vault: 'old-tapes' },
+      DEEP_ARCHIVE: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' },
+    });
+    const byUrl = load(['--glacier-endpoint', 'https://glacier.example.com']);
+    assert.deepEqual(builtInPoolDestinations(byUrl.shelf, byUrl.glacier, byUrl.gatewayName), {
+      GLACIER: { kind: 'vault', vault: 'gw1-glacier' },
+      DEEP_ARCHIVE: { kind: 'vault', vault: 'gw1-deep-archive' },
+    });
   });
 
   it('refuse what is not a setting and say what to write', () => {

@@ -2,7 +2,7 @@
 // restarts, refusals that say what to do, and clean stops.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,13 +100,18 @@ describe('@slow gateway process', function () {
     assert.equal((await first.stop()).code, 0);
   });
 
-  it('refuses a port in use, and names the way out', async () => {
+  it('refuses a port in use, and names the way out: the iSCSI port, and the management API\'s', async () => {
     const first = await start();
     const otherDir = await mkdtemp(join(tmpdir(), 'gateway-process-'));
     try {
       const refused = await expectStartFailure({ dataDir: otherDir, port: first.port });
       assert.equal(refused.exit.code, 1);
       assert.match(refused.stderr, new RegExp(`the iSCSI port 127\\.0\\.0\\.1:${first.port} is already in use.*--iscsi-port`));
+
+      const apiPort = new URL(JSON.parse(readFileSync(join(dataDir, 'api.json'), 'utf8')).url).port;
+      const api = await expectStartFailure({ dataDir: otherDir, args: ['--api-port', apiPort] });
+      assert.equal(api.exit.code, 1);
+      assert.match(api.stderr, new RegExp(`tape-gateway: cannot start: the management API's port 127\\.0\\.0\\.1:${apiPort} is already in use .*: stop it, or choose another port with --api-port or GATEWAY_API_PORT`));
     } finally {
       await rm(otherDir, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@ import { createDiskUnit } from '../../scsi/sbc/disk.ts';
 import { ScsiTarget } from '../../scsi/target.ts';
 import { IscsiServer } from '../../src/iscsi/server.ts';
 import type { IscsiServerOptions, IscsiTargetDefinition, TargetAuth } from '../../src/iscsi/target-definition.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger, type Logger } from '../../src/log.ts';
 import { FileBlockDevice } from '../../src/volume/file-block-device.ts';
 
 export const DISK_TARGET = 'iqn.2026-11.io.tapegateway.test:disk';
@@ -20,7 +20,7 @@ export interface FabricFixture {
 }
 
 export async function startFabric(
-  options: { auth?: TargetAuth; allowedInitiators?: string[]; extraTargets?: IscsiTargetDefinition[]; server?: Partial<IscsiServerOptions> } = {},
+  options: { auth?: TargetAuth; allowedInitiators?: string[]; extraTargets?: IscsiTargetDefinition[]; server?: Partial<IscsiServerOptions>; logger?: Logger } = {},
 ): Promise<FabricFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'fabric-'));
   const device = await FileBlockDevice.open({ path: join(dir, 'disk.img'), size: DISK_BYTES });
@@ -36,7 +36,7 @@ export async function startFabric(
   };
   const server = new IscsiServer(
     { host: '127.0.0.1', port: 0, targets: [disk, ...(options.extraTargets ?? [])], nopInIntervalMs: 0, ...options.server },
-    silentLogger(),
+    options.logger ?? silentLogger(),
   );
   const address = await server.listen();
   return {

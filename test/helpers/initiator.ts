@@ -106,9 +106,10 @@ export class TestInitiator {
     socket.on('error', () => undefined);
   }
 
-  static connect(port: number, host = '127.0.0.1'): Promise<TestInitiator> {
+  /** `localAddress`: the source address, e.g. 127.0.0.2 to come from another host of the loopback network. */
+  static connect(port: number, host = '127.0.0.1', localAddress?: string): Promise<TestInitiator> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ port, host }, () => resolve(new TestInitiator(socket)));
+      const socket = connect({ port, host, ...(localAddress ? { localAddress } : {}) }, () => resolve(new TestInitiator(socket)));
       socket.once('error', reject);
     });
   }

@@ -48,6 +48,10 @@ export const peerPackages: Readonly<Record<string, string>> = {
   tgtadm: 'tgt',
   tgtimg: 'tgt',
   'qemu-system-x86_64': 'qemu-system-x86',
+  'ceph-mon': 'ceph-mon',
+  'ceph-osd': 'ceph-osd',
+  radosgw: 'radosgw',
+  ceph: 'ceph-common',
   chromium: 'chromium',
   'nfs-ls': 'libnfs-utils',
   'nfs-cp': 'libnfs-utils',
@@ -55,6 +59,8 @@ export const peerPackages: Readonly<Record<string, string>> = {
   socat: 'socat',
   'ganesha.nfsd': 'nfs-ganesha',
   rpcbind: 'rpcbind',
+  prlimit: 'util-linux',
+  openssl: 'openssl',
 };
 
 /**

@@ -33,8 +33,8 @@ process.on('exit', () => {
 });
 
 /**
- * Runs a tgt start script that prints KEY=VALUE lines (tgt-reference.sh,
- * scripts/guest/tgt-vtl.sh) and returns a getter for its values.
+ * Runs a peer's start script that prints KEY=VALUE lines (tgt-reference.sh,
+ * scripts/guest/tgt-vtl.sh, ceph-rgw.sh) and returns a getter for its values.
  */
 export async function runStartScript(path: string, args: readonly string[]): Promise<(key: string) => string> {
   const { stdout } = await execFileAsync(path, args);

@@ -15,6 +15,7 @@ import { Vault } from '../../src/cloud/vault.ts';
 import { silentLogger } from '../../src/log.ts';
 import { ShelfCatalog } from '../../src/shelf/shelf-catalog.ts';
 import { Shelf } from '../../src/shelf/shelf.ts';
+import type { ExtentStore } from '../../src/cache/extent-store.ts';
 import { TAPES_NAMESPACE } from '../../src/tape/cartridge.ts';
 import { CartridgeLifecycle } from '../../src/tape/cartridge-lifecycle.ts';
 import { Library } from '../../src/tape/library.ts';
@@ -30,7 +31,7 @@ export const UNREACHABLE_VAULT = 'unreachable';
 
 export type ShelfFixture = Awaited<ReturnType<typeof startShelfFixture>>;
 
-export async function startShelfFixture(options: { jobDelaySeconds: number }) {
+export async function startShelfFixture(options: { jobDelaySeconds: number; /** The tapes' store as the shelf sees it; a test may watch its calls. */ shelfStore?: (store: ExtentStore) => ExtentStore }) {
   const dir = await tempDir('tapegw-shelf-');
   const s3 = await startS3();
   const glacier = await startLocalGlacier({ directory: join(dir, 'glacier'), credentials, jobDelaySeconds: options.jobDelaySeconds });
@@ -52,7 +53,7 @@ export async function startShelfFixture(options: { jobDelaySeconds: number }) {
     return vaults.get(name)!;
   };
   const clock = { now: new Date() };
-  const shelf = await Shelf.open({ shelf: new ShelfCatalog(catalog), tapes, pools, library, tapeStore, vault, defaultTier: 'Expedited', logger, now: () => clock.now, retryDelayMs: [50, 500] });
+  const shelf = await Shelf.open({ shelf: new ShelfCatalog(catalog), tapes, pools, library, tapeStore: options.shelfStore?.(tapeStore) ?? tapeStore, vault, defaultTier: 'Expedited', logger, now: () => clock.now, retryDelayMs: [50, 500] });
   const service = new LibraryService({
     library,
     cartridges,

@@ -6,7 +6,11 @@ import { join } from 'node:path';
 import type { DriveIdentity } from '../../scsi/smc/media-library.ts';
 import type { TapeMedium } from '../../scsi/ssc/tape-medium.ts';
 import { Catalog } from '../../src/catalog/catalog.ts';
-import { Cartridge } from '../../src/tape/cartridge.ts';
+import { Cartridge, type CartridgeStore } from '../../src/tape/cartridge.ts';
+import { CartridgeLifecycle } from '../../src/tape/cartridge-lifecycle.ts';
+import { LibraryService } from '../../src/tape/library-service.ts';
+import { PoolCatalog } from '../../src/tape/pools.ts';
+import { TapeCatalog } from '../../src/tape/tape-catalog.ts';
 import type { CartridgeFactory } from '../../src/tape/library-bay.ts';
 import { Library, type LibraryOptions, type Place } from '../../src/tape/library.ts';
 import type { TapeLocation } from '../../src/tape/tape-service.ts';
@@ -82,4 +86,30 @@ export async function libraryFixture(options: Partial<LibraryOptions> = {}): Pro
     },
   };
   return fixture;
+}
+
+export const TEST_MiB = 1024 * 1024;
+
+/**
+ * The operator's library service as the gateway builds it, over `catalog` and a
+ * cartridge store: one drive, the slots given, cartridges of 1 MiB to 1 GiB in
+ * 1 MiB segments, GLACIER to a vault and DEEP_ARCHIVE to its storage class.
+ */
+export async function libraryServiceOn(catalog: Catalog, store: CartridgeStore, slots: { storageSlots: number; importExportSlots: number }) {
+  const tapes = new TapeCatalog(catalog);
+  const cartridges = new CartridgeLifecycle(store, tapes, TEST_MiB);
+  const library = await Library.open({ catalog, cartridges, drives: driveIdentities(1), ...slots });
+  const pools = new PoolCatalog(catalog, { GLACIER: { kind: 'vault', vault: 'archive' }, DEEP_ARCHIVE: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' } });
+  const service = new LibraryService({
+    library,
+    cartridges,
+    tapes,
+    pools,
+    minTapeBytes: TEST_MiB,
+    maxTapeBytes: 1024 * TEST_MiB,
+    mediaSuffix: 'L5',
+    changer: { target: 'iqn.2026-11.test:changer', lun: 0, serial: 'CHANGER001' },
+    drives: [{ target: 'iqn.2026-11.test:drive1', lun: 0, serial: '1013000001' }],
+  });
+  return { service, library, tapes, cartridges, pools };
 }

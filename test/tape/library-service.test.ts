@@ -9,14 +9,12 @@ import type { ScsiLogicalUnit } from '../../scsi/logical-unit.ts';
 import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { Status, type ScsiResponse } from '../../scsi/types.ts';
 import { Catalog } from '../../src/catalog/catalog.ts';
-import { CartridgeLifecycle } from '../../src/tape/cartridge-lifecycle.ts';
 import { Library } from '../../src/tape/library.ts';
 import { LibraryService } from '../../src/tape/library-service.ts';
-import { PoolCatalog } from '../../src/tape/pools.ts';
 import { TapeCatalog } from '../../src/tape/tape-catalog.ts';
 import { MemoryCartridgeStore } from '../helpers/memory-cartridge-store.ts';
 import { senseKeyAsc } from '../helpers/sense.ts';
-import { driveIdentities } from './library-helpers.ts';
+import { libraryServiceOn } from './library-helpers.ts';
 import { refusal } from './refusal.ts';
 
 const MiB = 2 ** 20;
@@ -35,21 +33,7 @@ async function fixture(): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'library-service-'));
   const catalog = await Catalog.open(join(dir, 'catalog'));
   const store = new MemoryCartridgeStore();
-  const tapes = new TapeCatalog(catalog);
-  const cartridges = new CartridgeLifecycle(store, tapes, MiB);
-  const library = await Library.open({ catalog, cartridges, drives: driveIdentities(1), storageSlots: 6, importExportSlots: 2 });
-  const pools = new PoolCatalog(catalog, { GLACIER: { kind: 'vault', vault: 'archive' }, DEEP_ARCHIVE: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' } });
-  const service = new LibraryService({
-    library,
-    cartridges,
-    tapes,
-    pools,
-    minTapeBytes: MiB,
-    maxTapeBytes: 1024 * MiB,
-    mediaSuffix: 'L5',
-    changer: { target: 'iqn.2026-11.test:changer', lun: 0, serial: 'CHANGER001' },
-    drives: [{ target: 'iqn.2026-11.test:drive1', lun: 0, serial: '1013000001' }],
-  });
+  const { service, library, tapes } = await libraryServiceOn(catalog, store, { storageSlots: 6, importExportSlots: 2 });
   return {
     service,
     library,
@@ -174,6 +158,17 @@ describe('library service: pools, retention, WORM', function () {
       await f.service.deleteTape('CMP001L5');
       await refusal(f.service.describeTape('CMP001L5'), 'TAPE_NOT_FOUND');
     });
+  });
+
+  it('refuses to import or create a barcode that is no label before it looks in the store', async function () {
+    const asked: string[] = [];
+    const size = f.store.size.bind(f.store);
+    f.store.size = async (key) => (asked.push(key), size(key));
+    for (const barcode of ['..', 'A/B/C12', 'abc123l5', 'A'.repeat(2000)]) {
+      await refusal(f.service.importTape(barcode), 'INVALID_BARCODE');
+      await refusal(f.service.createTape({ barcode, sizeBytes: SIZE }), 'INVALID_BARCODE');
+    }
+    assert.deepEqual(asked, []);
   });
 
   it('shows a tape brought back from the shelf (read-only record) as RETRIEVED wherever it sits', async function () {
