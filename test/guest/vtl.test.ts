@@ -133,15 +133,17 @@ describe("@peer @guest the tape library from a Linux guest: st/ch drivers, mtx, 
         relay!.dropAfter(8 * 2 ** 20);
       },
       script: String.raw`
-# mkdata NAME MIB: MIB MiB of incompressible data, no two MiB alike (/dev/urandom is slow under emulation).
+# mkdata NAME MIB: MIB MiB of incompressible data, no two MiB alike, from one MiB of /dev/urandom
+# (slow under emulation) and a line that names the file and the MiB.
+head -c 1048576 /dev/urandom >/tmp/seed
 mkdata() {
-  head -c 1048576 /dev/urandom >/tmp/seed
   i=0; while [ $i -lt $2 ]; do echo "$1 $i"; cat /tmp/seed; i=$((i + 1)); done | head -c $(($2 * 1048576)) >/tmp/$1
 }
-# kmtx ARGS...: mtx on the kernel's changer, once more after a unit attention, as backup servers'
-# changer scripts do (iscsid's take-over logs each of iscsistart's connections in again: 29/00 once).
+# kmtx ARGS...: mtx on the kernel's changer, once more if it fails, as backup servers' changer
+# scripts do: a unit attention (iscsid's take-over logs each of iscsistart's connections in again,
+# a new nexus gets 29/00 once) fails mtx's READ ELEMENT STATUS and with it the move.
 kmtx() {
-  mtx -f /dev/sch1 "$@" >/tmp/mtx.out 2>&1 || { grep -q "Unit Attention" /tmp/mtx.out && mtx -f /dev/sch1 "$@" >/tmp/mtx.out 2>&1; } || { cat /tmp/mtx.out; return 1; }
+  mtx -f /dev/sch1 "$@" >/tmp/mtx.out 2>&1 || { cat /tmp/mtx.out; sleep 1; mtx -f /dev/sch1 "$@" >/tmp/mtx.out 2>&1; } || { cat /tmp/mtx.out; return 1; }
   cat /tmp/mtx.out
 }
 step devices 'test -c /dev/sch0; test -c /dev/st0; test -c /dev/nst0; test -c /dev/nst1; ls /sys/class/scsi_tape'
@@ -256,7 +258,10 @@ step kernel-login '
   guest_iscsi_login ${gw.port} ${name('tapedrive-02')}
   guest_iscsid
   test -c /dev/sch1; test -c /dev/nst2; test -c /dev/nst3
-  cat /sys/class/iscsi_session/session*/targetname'
+  cat /sys/class/iscsi_session/session*/targetname
+  # Each new nexus has a unit attention (29/00) to give: TEST UNIT READY takes it. (When the
+  # take-over by iscsid logs a session in again, there is one more: kmtx and waitOnline allow for it.)
+  for d in sch1 nst2 nst3; do sg_turs /dev/$(ls /sys/class/*/$d/device/scsi_generic) >/dev/null 2>&1 || true; done'
 step kernel-two-drives '
   kmtx load 1 0
   kmtx load 3 1
