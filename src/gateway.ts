@@ -21,15 +21,19 @@ import { connectS3, isAwsEndpoint } from './gateway/s3.ts';
 import { builtInPoolDestinations, openShelf } from './gateway/shelf.ts';
 import { mountHint, openShares } from './gateway/shares.ts';
 import { openTapeLibrary } from './gateway/tape-library.ts';
-import { volumeTarget, type TargetSummary } from './gateway/targets.ts';
+import type { TargetSummary } from './gateway/targets.ts';
 import { checkVaultAccess } from './gateway/vault-access.ts';
-import { openVolumes } from './gateway/volumes.ts';
+import { openVolumes, VolumeTargets } from './gateway/volumes.ts';
 import { IscsiServer } from './iscsi/server.ts';
 import { TAPES_NAMESPACE } from './tape/cartridge.ts';
 import { PoolCatalog } from './tape/pools.ts';
+import { CHUNK_CHECKSUM_BLOCK, VOLUMES_NAMESPACE } from './volume/chunk-map.ts';
 import type { Logger } from './log.ts';
 
 export type { TargetSummary };
+
+/** Extent files the engine keeps open: a volume's working set of chunks (1 MiB each), within the usual limit of 1024 descriptors. */
+const OPEN_EXTENT_FILES = 512;
 
 export interface RunningGateway {
   readonly id: string;
@@ -103,6 +107,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       uploadQuietMs: config.cache.uploadQuietMs,
       uploadMaxDeferMs: config.cache.uploadMaxDeferMs,
       bandwidth,
+      // Volumes spread small I/O over many chunks, each an extent file: keep a working set of them open.
+      openFiles: OPEN_EXTENT_FILES,
       logger,
     });
     closers.push({ what: 'cache engine', close: () => engine.close() });
@@ -142,20 +148,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       closers.push({ what: 'Glacier vault check', close: async () => stopChecking.abort() });
     }
 
-    const volumes = await openVolumes(config.volumes, layout.volumes);
-    for (const volume of volumes) closers.push({ what: `volume ${volume.config.name}`, close: () => volume.device.close() });
     const meters = new IoMeters(engine.metrics.registry);
-    const targets = [
-      ...tapeLibrary.targets,
-      ...volumes.map((volume) => volumeTarget(volume, { gatewayId: id, gatewayName: config.gatewayName, iscsi: config.iscsi, logger })),
-    ].map((target) => meters.meter(target));
+    const tapeTargets = tapeLibrary.targets.map((target) => meters.meter(target));
 
     const discoveryAuth = config.iscsi.discoveryAuth.chap ? config.iscsi.discoveryAuth : undefined;
     const server = new IscsiServer(
       {
         host: config.iscsi.host,
         port: config.iscsi.port,
-        targets: targets.map((t) => t.definition),
+        targets: tapeTargets.map((t) => t.definition),
         ...(discoveryAuth ? { discoveryAuth } : {}),
         limits: config.iscsi.limits,
         loginTimeoutMs: config.iscsi.loginTimeout * 1000,
@@ -163,6 +164,23 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       },
       logger.child({ component: 'iscsi' }),
     );
+    // Volumes' targets join the portal as the volumes open, and later as they are created.
+    const volumeTargets = new VolumeTargets(server, meters, { gatewayId: id, gatewayName: config.gatewayName, iscsi: config.iscsi, logger });
+    const volumes = await openVolumes({
+      configured: config.volumes,
+      directory: layout.volumes,
+      catalog,
+      store: engine.namespace(VOLUMES_NAMESPACE, { blockSize: CHUNK_CHECKSUM_BLOCK }),
+      uploadBufferUse: () => {
+        const stats = engine.stats();
+        return stats.dirtyBytes / stats.uploadBufferBytes;
+      },
+      exposure: volumeTargets,
+      logger,
+    });
+    closers.push({ what: 'volumes', close: () => volumes.close() });
+    const targets = [...tapeTargets.map((t) => t.summary), ...volumeTargets.summaries.values()];
+
     const address = await listening(() => server.listen(), ISCSI_PORT, config.iscsi);
     closers.push({ what: 'iSCSI server', close: () => server.close() });
 
@@ -193,6 +211,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           shelf,
           cache: { stats: () => engine.stats(), bandwidth },
           shares: shares.service,
+          volumes,
           token: {
             current: () => token.current(),
             rotate: async () => {
@@ -212,19 +231,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     closers.push({ what: 'API credentials', close: () => removeApiCredentials(layout.root) });
 
     const portal = portalFor(address.address, address.port);
-    const first = targets[0]?.definition;
+    const first = tapeLibrary.targets[0]?.definition;
     const connect = connectCommands(portal, {
       ...(discoveryAuth ? { discoveryAuth } : {}),
       ...(first ? { target: { name: first.name, ...(first.auth ? { auth: first.auth } : {}) } } : {}),
     });
-    for (const { summary } of targets) logger.info({ target: summary.name, luns: summary.luns, portal }, 'serving target');
+    for (const summary of targets) logger.info({ target: summary.name, luns: summary.luns, portal }, 'serving target');
     const running: RunningGateway = {
       id,
       name: config.gatewayName,
       dataDir: layout.root,
       iscsi: { host: address.address, port: address.port },
       s3: { endpoint: s3.endpoint, bucket: s3.bucket, prefix: s3.prefix, embedded: config.s3.embedded },
-      targets: targets.map((t) => t.summary),
+      targets,
       api: { url: api.url },
       connect,
       nfs: shares.nfs,

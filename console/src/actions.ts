@@ -1,10 +1,12 @@
 // What the console can do, each one a route tapegw also calls.
 import type { RetrievalTier } from '../../src/shelf/shelf-service.ts';
 import type { CreateTapesRequest } from '../../src/tape/tape-service.ts';
+import type { CreateVolumeRequest } from '../../src/volume/volume-service.ts';
 import type { Api } from './api.ts';
 
 const tape = (barcode: string) => `/tapes/${encodeURIComponent(barcode)}`;
 const shelved = (barcode: string) => `/shelf/${encodeURIComponent(barcode)}`;
+const volume = (name: string) => `/volumes/${encodeURIComponent(name)}`;
 const bypassBody = (bypass: boolean) => (bypass ? { bypassGovernanceRetention: true } : undefined);
 
 export const actions = {
@@ -16,4 +18,8 @@ export const actions = {
   retrieve: (api: Api, barcode: string, tier: RetrievalTier | undefined) => api.post(`${shelved(barcode)}/retrieve`, tier ? { tier } : undefined),
   cancelRetrieval: (api: Api, barcode: string) => api.post(`${shelved(barcode)}/cancel-retrieval`),
   deleteArchive: (api: Api, barcode: string, bypass: boolean) => api.delete(shelved(barcode), bypassBody(bypass)),
+  createVolume: (api: Api, request: CreateVolumeRequest) => api.post('/volumes', request),
+  deleteVolume: (api: Api, name: string, force: boolean) => api.delete(volume(name), force ? { force } : undefined),
+  snapshot: (api: Api, name: string, description: string) => api.post(`${volume(name)}/snapshots`, description ? { description } : undefined),
+  deleteSnapshot: (api: Api, id: string) => api.delete(`/snapshots/${encodeURIComponent(id)}`),
 };

@@ -2,8 +2,9 @@
 // prints them (the same functions).
 import type { ShelfStatus } from '../../src/shelf/shelf-service.ts';
 import type { TapeLocation, TapeStatus } from '../../src/tape/tape-service.ts';
+import type { SnapshotStatus, VolumeStatus } from '../../src/volume/volume-catalog.ts';
 
-export { humanBitRate, humanRate, humanSize, humanWeeklyInterval } from '../../src/cli/format.ts';
+export { humanBitRate, humanInterval, humanRate, humanSize, humanWeeklyInterval } from '../../src/cli/format.ts';
 
 export const TAPE_STATUS: Record<TapeStatus, string> = {
   AVAILABLE: 'Available',
@@ -19,6 +20,23 @@ export const SHELF_STATUS: Record<ShelfStatus, string> = {
   RETRIEVING: 'Retrieving',
   RETRIEVED: 'Retrieved',
   IRRECOVERABLE: 'Irrecoverable',
+};
+
+/** AWS's words for a volume's status. */
+export const VOLUME_STATUS: Record<VolumeStatus, string> = {
+  CREATING: 'Creating',
+  AVAILABLE: 'Available',
+  BOOTSTRAPPING: 'Bootstrapping',
+  'PASS THROUGH': 'Pass through',
+  RESTORING: 'Restoring',
+  IRRECOVERABLE: 'Irrecoverable',
+  DELETING: 'Deleting',
+};
+
+export const SNAPSHOT_STATUS: Record<SnapshotStatus, string> = {
+  PENDING: 'Pending',
+  COMPLETED: 'Completed',
+  ERROR: 'Error',
 };
 
 const KIND: Record<TapeLocation['kind'], string> = { slot: 'Slot', drive: 'Drive', 'import-export': 'Import/export slot' };

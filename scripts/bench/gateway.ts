@@ -16,6 +16,8 @@ export interface BenchGateway {
   readonly targets: readonly TargetSummary[];
   /** The NFS server's ports. */
   readonly nfs: { readonly host: string; readonly nfsPort: number; readonly mountPort: number };
+  /** Where its objects go. */
+  readonly s3: { readonly endpoint: string; readonly bucket: string; readonly prefix: string };
   /** Everything it printed on stderr (JSON log lines) so far. */
   stderr(): string;
   /** SIGTERM, then SIGKILL after timeoutMs; resolves when it has exited. */
@@ -83,6 +85,7 @@ export async function startBenchGateway(options: {
     portal: `${iscsi.host}:${iscsi.port}`,
     targets: record['targets'] as TargetSummary[],
     nfs: record['nfs'] as BenchGateway['nfs'],
+    s3: record['s3'] as BenchGateway['s3'],
     stderr: () => stderr,
     stop: async (timeoutMs = 20_000) => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -7,6 +7,7 @@
 //   npm run bench -- --only tape,block --runs 5 --tape-bytes 1G
 //   npm run bench -- --cpu-prof .bench/prof   # the gateway runs with node --cpu-prof
 //   npm run bench -- --only share      # the NFS share against nfs-ganesha (scripts/bench/share.ts)
+//   npm run bench -- --only volume     # the cached volume, its cache wiped, against tgt (scripts/bench/volume.ts)
 //
 // For the tape cases, four blank cartridges are made with bin/tapegw and moved into drives 1-4.
 // Before the first case each side gets one untimed warm-up (a 64 MiB tape write and read at
@@ -20,9 +21,9 @@
 //   --cartridge-bytes SIZE  the big-cartridge case, RSS sampled (default 8G; quick 256M)
 //   --cartridge-runs N    runs of the big-cartridge case (default 1)
 //   --block-seconds S     seconds per random block case (default 5; quick 1.5)
-//   --span SIZE           block LUN region used (default 256M; quick 64M); written sequentially first
+//   --span SIZE           block LUN (and cached volume) region used (default 256M; quick 64M); written sequentially first
 //   --disk-bytes SIZE     bytes for the disk's own write rate (default 1G; quick 256M)
-//   --only LIST           case groups: tape, drives, cartridge, block, share (default all but share)
+//   --only LIST           case groups: tape, drives, cartridge, block, volume, share (default all but share)
 //   --share-bytes SIZE    bytes of the share's sequential cases (default 1G; quick 128M)
 //   --share-files N       small files of the share's cases (default 10000; quick 1000)
 //   --sides LIST          ours, tgt-default, tgt-tuned (default all)
@@ -40,6 +41,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startBenchGateway, type BenchGateway } from './gateway.ts';
 import { runShareBench } from './share.ts';
+import { runCachedVolume, type SequentialResult } from './volume.ts';
 import { startTgt, TUNED, type TgtBench } from './tgt.ts';
 import { diskWriteRate, type DiskWriteRate, execBounded, formatSize, loadAverage, median, memoryReportedToHost, parseSize, rssBytes } from './util.ts';
 
@@ -48,7 +50,7 @@ const execFileAsync = promisify(execFile);
 
 type SideName = 'ours' | 'tgt-default' | 'tgt-tuned';
 const ALL_SIDES: readonly SideName[] = ['ours', 'tgt-default', 'tgt-tuned'];
-const GROUPS = ['tape', 'drives', 'cartridge', 'block'] as const;
+const GROUPS = ['tape', 'drives', 'cartridge', 'block', 'volume'] as const;
 type Group = (typeof GROUPS)[number];
 
 interface Side {
@@ -57,6 +59,8 @@ interface Side {
   /** The process serving the tape drives. */
   readonly tapePid: number;
   readonly diskUrl?: string;
+  /** tgt's disk LUN's backing file (its page cache is dropped before a cold read). */
+  readonly diskPath?: string;
   readonly tapeUrls: readonly string[];
   readonly note?: string;
 }
@@ -178,6 +182,8 @@ interface BlockResult {
 }
 
 let binDir = '';
+/** Node's flags for our gateways (--cpu-prof and --node-arg). */
+let ourNodeArgs: string[] = [];
 
 async function tapebench(urls: readonly string[], blockSize: number, bytes: number, phases: string): Promise<TapeResult> {
   const args = urls.flatMap((u) => ['--url', u]);
@@ -210,6 +216,18 @@ async function blockbench(url: string, test: string, bs: number, qd: number, ext
   }
   if (!parsed.ok) throw new Error(`blockbench ${test}: ${r.stderr.trim()}`);
   return parsed;
+}
+
+/** 1 MiB commands, one at a time, over the span from its start. */
+async function sequential(url: string, test: 'seqwrite' | 'seqread'): Promise<SequentialResult> {
+  const r = await blockbench(url, test, 1 << 20, 1, ['--bytes', String(span), '--seconds', '120']);
+  return { MBps: r.MBps, ceilingMBps: (r.client_ceiling_IOPS * (1 << 20)) / 1e6 };
+}
+
+/** Writes a file's dirty pages and drops it from the page cache (coreutils' sync FILE, dd iflag=nocache). */
+async function dropPageCache(path: string): Promise<void> {
+  await execFileAsync('sync', [path]);
+  await execFileAsync('dd', [`if=${path}`, 'iflag=nocache', 'count=0', 'status=none']);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -326,15 +344,53 @@ cases.push({
       if (!side.diskUrl) throw new Error(`${side.name} serves no disk LUN`);
       const out: Record<string, { value: number; ceiling: number }> = {};
       // The sequential write also fills the span, so random reads meet written data.
-      const w = await blockbench(side.diskUrl, 'seqwrite', 1 << 20, 1, ['--bytes', String(span), '--seconds', '120']);
-      out[sw.id] = { value: w.MBps, ceiling: (w.client_ceiling_IOPS * (1 << 20)) / 1e6 };
-      const r = await blockbench(side.diskUrl, 'seqread', 1 << 20, 1, ['--bytes', String(span), '--seconds', '120']);
-      out[sr.id] = { value: r.MBps, ceiling: (r.client_ceiling_IOPS * (1 << 20)) / 1e6 };
+      const w = await sequential(side.diskUrl, 'seqwrite');
+      out[sw.id] = { value: w.MBps, ceiling: w.ceilingMBps };
+      const r = await sequential(side.diskUrl, 'seqread');
+      out[sr.id] = { value: r.MBps, ceiling: r.ceilingMBps };
       for (const [i, [test, qd]] of random.entries()) {
         const res = await blockbench(side.diskUrl, test, 4096, qd, ['--seconds', String(blockSeconds)]);
         out[rrows[i]!.id] = { value: res.IOPS, ceiling: res.client_ceiling_IOPS };
       }
       return out;
+    },
+  });
+}
+
+const coldVersusRaw: number[] = [];
+{
+  const vw = row('cached volume 1 MiB seq write QD1', 'volume', 'MB/s');
+  const vr = row('cached volume 1 MiB seq read QD1, cache wiped', 'volume', 'MB/s');
+  const vg = row('raw SDK GET of its 1 MiB chunk objects', 'volume', 'MB/s');
+  cases.push({
+    group: 'volume',
+    title: `cached volume: 1 MiB sequential over ${formatSize(span)}, written, uploaded, the cache wiped, read back (tgt: its file's page cache dropped)`,
+    runs,
+    rows: [vw, vr, vg],
+    exec: async (side) => {
+      if (side.name === 'ours') {
+        const r = await runCachedVolume({
+          dataDir: join(workDir, 'volume-gateway'),
+          span,
+          gatewayArgs: opts['gateway-arg'] ?? [],
+          nodeArgs: ourNodeArgs,
+          sequential,
+          uploadsDone,
+          log,
+        });
+        log(`    raw SDK GET: ${r.rawGetObjects} chunk objects; cold read / raw GET ${(r.coldRead.MBps / r.rawGetMBps).toFixed(2)}`);
+        coldVersusRaw.push(r.coldRead.MBps / r.rawGetMBps);
+        return {
+          [vw.id]: { value: r.write.MBps, ceiling: r.write.ceilingMBps },
+          [vr.id]: { value: r.coldRead.MBps, ceiling: r.coldRead.ceilingMBps },
+          [vg.id]: { value: r.rawGetMBps, ceiling: NaN },
+        };
+      }
+      if (!side.diskUrl || !side.diskPath) throw new Error(`${side.name} serves no file-backed disk LUN`);
+      const w = await sequential(side.diskUrl, 'seqwrite');
+      await dropPageCache(side.diskPath);
+      const r = await sequential(side.diskUrl, 'seqread');
+      return { [vw.id]: { value: w.MBps, ceiling: w.ceilingMBps }, [vr.id]: { value: r.MBps, ceiling: r.ceilingMBps } };
     },
   });
 }
@@ -461,7 +517,7 @@ async function main(): Promise<number> {
     tgt = await startTgt({ dir: join(workDir, 'tgt'), drives: needTape ? DRIVES : 0, tapeCapacityBytes: tapeCapacity, diskBytes: 1 << 30 });
     log(`tgtd pid ${tgt.pid} on ${tgt.portal} (control port ${tgt.controlPort})`);
     for (const t of tgt.targets) {
-      if (sides.includes(t.name)) sideList.push({ name: t.name, pid: tgt.pid, tapePid: tgt.pid, diskUrl: t.diskUrl, tapeUrls: t.tapeUrls });
+      if (sides.includes(t.name)) sideList.push({ name: t.name, pid: tgt.pid, tapePid: tgt.pid, diskUrl: t.diskUrl, diskPath: t.diskPath, tapeUrls: t.tapeUrls });
     }
   }
   if (sides.includes('ours')) {
@@ -471,6 +527,7 @@ async function main(): Promise<number> {
       await mkdir(dir, { recursive: true });
       nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
     }
+    ourNodeArgs = nodeArgs;
     gateway = await startBenchGateway({ dataDir: join(workDir, 'gateway'), nodeArgs, args: [...(opts['gateway-arg'] ?? [])] });
     let tapeUrls = ourTapeUrls(gateway);
     log(`our gateway pid ${gateway.pid} on ${gateway.portal}: ${gateway.targets.length} targets, ${tapeUrls.length} tape drives`);
@@ -520,7 +577,7 @@ async function main(): Promise<number> {
         let error: string | undefined;
         let result: Record<string, { value: number; ceiling: number }> = {};
         try {
-          if (c.group !== 'block' && side.tapeUrls.length === 0) throw new Error(side.note ?? 'no tape drives');
+          if (c.group !== 'block' && c.group !== 'volume' && side.tapeUrls.length === 0) throw new Error(side.note ?? 'no tape drives');
           result = await c.exec(side);
         } catch (e) {
           error = e instanceof Error ? e.message : String(e);
@@ -604,6 +661,13 @@ async function main(): Promise<number> {
   if (shares.length) {
     out.push(
       `client busy (rate / client's own ceiling, i.e. bytes or commands per client CPU second; worst run): ${shares.map((x) => `${x.r.id} ${(x.worst * 100).toFixed(0)}%`).join('; ')}`,
+    );
+  }
+  if (coldVersusRaw.length > 0) {
+    const ratio = median(coldVersusRaw);
+    out.push(
+      `cached volume, cache wiped: its 1 MiB sequential read over the raw SDK's GET of the same chunk objects from the same endpoint, paired per run: ` +
+        `${ratio.toFixed(2)} (${coldVersusRaw.map((r) => r.toFixed(2)).join(', ')}; goal ≥ 0.8: ${ratio >= 0.8 ? 'ok' : 'MISS'})`,
     );
   }
   for (const s of sideList) if (s.note) out.push(`${s.name}: ${s.note}`);

@@ -15,6 +15,8 @@ export interface TgtTarget {
   readonly name: 'tgt-default' | 'tgt-tuned';
   readonly iqn: string;
   readonly diskUrl: string;
+  /** The disk LUN's backing file. */
+  readonly diskPath: string;
   readonly tapeUrls: readonly string[];
 }
 
@@ -138,7 +140,7 @@ export async function startTgt(options: {
         }
       }
       await tgtadm(control, ['--lld', 'iscsi', '--op', 'bind', '--mode', 'target', '--tid', tid, '-I', 'ALL']);
-      targets.push({ name, iqn, diskUrl: `iscsi://${portal}/${iqn}/1`, tapeUrls });
+      targets.push({ name, iqn, diskUrl: `iscsi://${portal}/${iqn}/1`, diskPath: disk, tapeUrls });
     }
   } catch (error) {
     await stop();

@@ -10,7 +10,8 @@
 #                            from its vmlinuz: QEMU boots the ELF straight through its PVH entry,
 #                            which saves the ~10 s that decompressing a bzImage takes under TCG
 #   DIR/initramfs.cpio.gz    busybox, the tools, their shared libraries, the st/ch/sg/virtio_scsi
-#                            modules, virtio_net and the NFSv3 client's modules, /init
+#                            modules, sd and ext4 with e2fsprogs (block volumes), virtio_net and
+#                            the NFSv3 client's modules, /init
 #                            (scripts/guest/init) and /lib/guest.sh
 #   DIR/manifest.txt         the key of this build and the packages (with versions) it used
 # and prints the two image paths as GUEST_KERNEL=... and GUEST_INITRD=... lines.
@@ -43,7 +44,8 @@ log() { echo "guest build: $*" >&2; }
 
 # ---- What goes in. The kernel comes from the linux-image-amd64 meta package.
 # dash is /bin/sh: busybox's ash prefers its own applets (its mt and tar) over the real tools.
-readonly tool_packages=(busybox-static dash mtx mt-st tar bacula-sd bacula-common)
+# e2fsprogs makes and checks ext4 on the gateway's block volumes (test/guest/volumes.test.ts).
+readonly tool_packages=(busybox-static dash mtx mt-st tar bacula-sd bacula-common e2fsprogs)
 # Used here only, from the package tree (so this machine needs no xz): decompresses the kernel.
 readonly build_packages=(xz-utils)
 # Programs copied into the guest (path inside the package tree) with their shared libraries.
@@ -58,14 +60,18 @@ readonly programs=(
   usr/sbin/scsitape
   usr/sbin/btape
   usr/sbin/bls
+  sbin/mke2fs
+  sbin/e2fsck
 )
 # Other files copied as they are.
 readonly plain_files=(
   etc/bacula/scripts/mtx-changer
   etc/bacula/scripts/mtx-changer.conf
 )
-# Kernel modules the guest loads (their dependencies are added and ordered here).
-readonly modules=(virtio_pci virtio_scsi scsi_mod st ch sg)
+# Kernel modules the guest loads (their dependencies are added and ordered here). sd and ext4 are
+# for block volumes; ext4 takes CRC32C from the crypto API for its metadata checksums, a soft
+# dependency that modules.dep does not list, so crc32c_generic is named before it.
+readonly modules=(virtio_pci virtio_scsi scsi_mod st ch sg sd_mod crc32c_generic ext4)
 # The network (QEMU's user-mode network, guest.net=1) and the kernel's NFSv3 client over it.
 readonly network_modules=(virtio_net nfsv3)
 

@@ -38,7 +38,8 @@ function orWrite(disk: Disk): CommandEntry {
       const n = receivedBlocks(disk, ctx, e.blocks);
       if (n > 0) {
         await disk.lock.run(e.lba, e.lba + n, async () => {
-          const data = await readMedium(disk, { lba: e.lba, blocks: n });
+          // A copy: what a device reads may be shared with its other reads (a cache's buffers).
+          const data = Buffer.from(await readMedium(disk, { lba: e.lba, blocks: n }));
           for (let i = 0; i < data.length; i++) data[i]! |= ctx.cmd.dataOut[i]!;
           await writeMedium(disk, e.lba, data, (ctx.cdb[1]! & FUA) !== 0);
         });

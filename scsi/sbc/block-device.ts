@@ -27,7 +27,7 @@ export interface BlockDevice {
   /** Writes are refused with DATA PROTECT when true. */
   readonly readOnly: boolean;
 
-  /** Reads `length` bytes at `offset`; never short. */
+  /** Reads `length` bytes at `offset`; never short. The buffer may be shared with other reads: do not write into it. */
   read(offset: number, length: number): Promise<Buffer>;
   /**
    * Writes `data` at `offset`. With `fua` the data is durable before the

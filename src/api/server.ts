@@ -1,7 +1,8 @@
 // The management HTTP endpoint, on loopback by default: Prometheus metrics, a
 // health check and the web console's files for anyone who can reach it, and
-// the operator's routes (the tape library, the vault shelf, the cache and the
-// metrics' recent history) for holders of the bearer token.
+// the operator's routes (the tape library, the vault shelf, file shares,
+// volumes and snapshots, the cache and the metrics' recent history) for
+// holders of the bearer token.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +12,7 @@ import type { Logger } from '../log.ts';
 import type { ShareService } from '../share/share-service.ts';
 import type { ShelfService } from '../shelf/shelf-service.ts';
 import type { TapeService } from '../tape/tape-service.ts';
+import type { VolumeService } from '../volume/volume-service.ts';
 import { loadConsoleFiles } from './console-files.ts';
 import { bearerMatches } from './credentials.ts';
 import { HttpError, readJsonBody, sendError, sendJson, sendJsonOrNotModified } from './http.ts';
@@ -20,6 +22,7 @@ import { shareRoutes } from './share-routes.ts';
 import { shelfRoutes } from './shelf-routes.ts';
 import { statsRoutes, type CacheSource } from './stats-routes.ts';
 import { tapeRoutes } from './tape-routes.ts';
+import { volumeRoutes } from './volume-routes.ts';
 
 export interface ApiServer {
   /** http(s)://host:port, an address a client on this machine can connect to. */
@@ -53,6 +56,8 @@ interface ManagementOptions {
   readonly shelf?: ShelfService;
   /** Adds the file shares' routes. */
   readonly shares?: ShareService;
+  /** Adds the routes of volumes and snapshots. */
+  readonly volumes?: VolumeService;
   /** Adds GET /cache. */
   readonly cache?: CacheSource;
   /** How often the metrics' history is sampled and how far back it goes (GET /metrics/history). */
@@ -161,6 +166,7 @@ function managementOf(options: BaseOptions & ManagementOptions, logger: Logger) 
     ...tapeRoutes(options.tapes),
     ...(options.shelf ? shelfRoutes(options.shelf) : []),
     ...(options.shares ? shareRoutes(options.shares) : []),
+    ...(options.volumes ? volumeRoutes(options.volumes) : []),
     ...statsRoutes({ history, cache: options.cache }),
   ];
   const token: TokenSource = typeof options.token === 'string' ? { current: constant(options.token) } : options.token;

@@ -130,7 +130,7 @@ export class CacheIO {
     let extent = this.state.extents.get(key);
     if (!extent) {
       const info = fresh ? undefined : await this.cloudHead(key);
-      extent = new Extent(key, extentPath(this.limits.directory, key));
+      extent = new Extent(key, extentPath(this.limits.directory, key), this.route(key).blockSize);
       extent.resize(info?.size ?? 0);
       extent.metadata = { ...info?.metadata };
       this.state.extents.set(key, extent);
@@ -164,8 +164,8 @@ export class CacheIO {
         throw new RangeError(`read of ${key} at ${offset}+${length} passes its end (${extent.size})`);
       }
       if (length === 0) return { data: Buffer.alloc(0), crcs: lengths.map(() => 0) };
-      const first = Math.floor(offset / BLOCK);
-      const last = Math.floor((offset + length - 1) / BLOCK);
+      const first = extent.blockOf(offset);
+      const last = extent.blockOf(offset + length - 1);
       const sequential = extent.nextRead === offset;
       extent.nextRead = offset + length;
       state.touch(extent);
@@ -182,8 +182,8 @@ export class CacheIO {
         state.misses++;
       }
       extent.readAhead = sequential ? Math.min(this.limits.readAheadBytes, Math.max(2 * extent.readAhead, 4 * BLOCK)) : 0;
-      const start = first * BLOCK;
-      const end = Math.min(extent.size, (last + 1) * BLOCK + extent.readAhead);
+      const start = first * extent.blockSize;
+      const end = Math.min(extent.size, (last + 1) * extent.blockSize + extent.readAhead);
       const fetched = await this.fill(extent, start, end);
       return { data: fetched.subarray(offset - start, offset - start + length) };
     });
@@ -219,7 +219,7 @@ export class CacheIO {
     if (cached) return cached;
     const info = await this.cloudHead(key);
     if (!info) throw new ExtentNotFoundError(key);
-    const extent = new Extent(key, extentPath(this.limits.directory, key));
+    const extent = new Extent(key, extentPath(this.limits.directory, key), this.route(key).blockSize);
     extent.resize(info.size);
     extent.metadata = { ...info.metadata };
     if (info.lastModified) extent.cloudModified = info.lastModified;
@@ -246,7 +246,7 @@ export class CacheIO {
     const { data, size } = got;
     if (size !== extent.size) throw new Error(`object ${extent.key} is ${size} bytes in the cloud, ${extent.size} in the cache index`);
     let added = 0;
-    for (let b = start / BLOCK; b <= blockCount(end) - 1; b++) if (!extent.present[b]) added += extent.blockLength(b);
+    for (let b = extent.blockOf(start); b <= blockCount(end, extent.blockSize) - 1; b++) if (!extent.present[b]) added += extent.blockLength(b);
     if (added > 0) await this.evictor.evictIfNeeded(added, extent);
     if (this.state.usedBytes + this.state.reservedBytes + added > this.limits.cacheBytes) return data; // served, not kept
     await this.files.keep(extent, start, data);

@@ -4,6 +4,7 @@
 // its own. A key no open namespace covers has no route, and its queued uploads
 // wait until one opens (a share's, after a restart).
 import type { ObjectBackend } from '../cloud/object-backend.ts';
+import { BLOCK } from './extent.ts';
 
 export interface Route {
   readonly backend: ObjectBackend;
@@ -12,6 +13,8 @@ export interface Route {
   readonly remotePrefix: string;
   /** Serve objects that other S3 clients put in without the gateway's checksums. */
   readonly allowUnverified: boolean;
+  /** Bytes per checksum block of the namespace's extents in the cache. */
+  readonly blockSize: number;
 }
 
 export interface RouteOptions {
@@ -20,6 +23,12 @@ export interface RouteOptions {
   /** Default: the namespace itself, so that keys are the same in the bucket. */
   readonly remotePrefix?: string;
   readonly allowUnverified?: boolean;
+  /**
+   * Bytes per checksum block of the namespace's extents (default BLOCK, 256 KiB):
+   * smaller for extents read and written in small pieces, so that a 4 KiB read
+   * checks a few KiB, not 256. A power of two from 4 KiB to 256 KiB.
+   */
+  readonly blockSize?: number;
 }
 
 export class CloudRoutes {
@@ -30,11 +39,16 @@ export class CloudRoutes {
 
   /** Opens the namespace `namespace` (a prefix of keys, '' for all of them), replacing its route if it had one. */
   open(namespace: string, options: RouteOptions = {}): Route {
+    const blockSize = options.blockSize ?? BLOCK;
+    if (!(blockSize >= 4096 && blockSize <= BLOCK && (blockSize & (blockSize - 1)) === 0)) {
+      throw new RangeError(`checksum block of ${blockSize} bytes for namespace ${namespace}: give a power of two from 4096 to ${BLOCK}`);
+    }
     const route: Route = {
       backend: options.backend ?? this.defaultBackend,
       namespace,
       remotePrefix: options.remotePrefix ?? namespace,
       allowUnverified: options.allowUnverified ?? false,
+      blockSize,
     };
     this.routes = [...this.routes.filter((r) => r.namespace !== namespace), route].sort((a, b) => b.namespace.length - a.namespace.length);
     return route;

@@ -35,6 +35,8 @@ export interface EngineOptions {
   /** Eviction of clean extents starts above high × cacheBytes and stops at low × (defaults 0.9, 0.8). */
   highWatermark?: number;
   lowWatermark?: number;
+  /** Extent files kept open (default 16); more for consumers that spread small I/O over many extents (volumes). */
+  openFiles?: number;
   /** Most a sequential reader's misses fetch ahead (default 16 MiB). */
   readAheadBytes?: number;
   /** Written data is queued for upload at least this often even without sync() (default 10 s; 0: only by sync()). */
@@ -72,7 +74,7 @@ export class CacheEngine {
     this.limiter = new BandwidthLimiter(options.bandwidth);
     this.routes = new CloudRoutes(options.backend({ observer: this.metrics, shaper: this.limiter }));
     this.catalog = new CatalogLog(options.catalog, this.state);
-    this.files = new ExtentFiles(this.state, this.log);
+    this.files = new ExtentFiles(this.state, this.log, options.openFiles);
     const evictor = new Evictor(this.state, this.files, this.catalog, { cacheBytes, high, low });
     this.queue = new UploadQueue(
       this.state,

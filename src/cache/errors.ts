@@ -2,7 +2,6 @@
 // consumer (tapes, volumes, shares) catches these and never the backend's own.
 import { ObjectNotFoundError, StoreUnavailableError, UnverifiableObjectError } from '../cloud/object-backend.ts';
 import { ChecksumMismatchError } from '../cloud/retry.ts';
-import { BLOCK } from './extent.ts';
 
 /** The extent exists neither in the cache nor in the cloud. */
 export class ExtentNotFoundError extends Error {
@@ -30,8 +29,9 @@ export class CacheCorruptionError extends DamagedDataError {
   constructor(
     key: string,
     readonly block: number,
+    blockSize: number,
   ) {
-    super(key, `cached data of ${key} is corrupt at block ${block} (bytes ${block * BLOCK}…) and not yet uploaded`);
+    super(key, `cached data of ${key} is corrupt at block ${block} (bytes ${block * blockSize}…) and not yet uploaded`);
   }
 }
 

@@ -1,16 +1,16 @@
 // The extent files on the cache disk: kept open (the most recently used
-// OPEN_FILES of them), written with their blocks' CRC32C taken in the same pass,
+// `openFiles` of them), written with their blocks' CRC32C taken in the same pass,
 // and read back checked block by block. Every method is called holding the
 // extent's lock.
 import { constants, type FileHandle, open, unlink } from 'node:fs/promises';
 import type { BufferPool } from '../buffers/buffer-pool.ts';
 import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../crc32c/block-checksums.ts';
 import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
-import { startWriteback } from '../fileio/fileio.ts';
+import { readCached, startWriteback } from '../fileio/fileio.ts';
 import type { Logger } from '../log.ts';
 import type { CacheState } from './cache-state.ts';
 import { CacheCorruptionError } from './errors.ts';
-import { BLOCK, blockCount, type Extent } from './extent.ts';
+import { blockCount, type Extent } from './extent.ts';
 import { readFully, ShortReadError, writeFully } from './file-io.ts';
 
 /** Bytes read; `crcs` of the ranges asked for when they came from checked blocks; `release` gives a reusable buffer back. */
@@ -27,7 +27,10 @@ interface OpenFile {
   verified?: { block: number; gen: number; crc: number; data: Buffer };
 }
 
-const OPEN_FILES = 16;
+/** Extent files kept open unless the engine is told otherwise. */
+export const OPEN_FILES = 16;
+/** A read up to this size is first copied from the page cache on the event loop's thread (readCached), without a round trip through libuv's pool. */
+const CACHED_READ_MAX = 128 * 1024;
 /** Writes and reads at least this large are checksummed on libuv's pool, not on the event loop's thread that every session shares. */
 const OFF_THREAD_CRC_BYTES = 256 * 1024;
 /** Writes at least this large start their writeback at once (see write()). */
@@ -40,6 +43,7 @@ export class ExtentFiles {
   constructor(
     private readonly state: CacheState,
     private readonly log: Logger,
+    private readonly openFiles = OPEN_FILES,
   ) {}
 
   /**
@@ -52,6 +56,7 @@ export class ExtentFiles {
     const end = offset + length;
     const size = Math.max(before, end);
     // From the old end's block when the write leaves a gap; to the write's last block, not the extent's: those after it do not change.
+    const BLOCK = extent.blockSize;
     const first = Math.floor(Math.min(offset, before) / BLOCK);
     const last = Math.floor((end - 1) / BLOCK);
     const file = await this.open(extent, true);
@@ -111,12 +116,12 @@ export class ExtentFiles {
 
   /** Block `b` as it will be after the write: its verified old bytes, zeros past the old end, the new bytes over them. */
   private async patchedBlock(handle: FileHandle, extent: Extent, b: number, length: number, offset: number, pieces: readonly Uint8Array[]): Promise<Buffer> {
-    const from = b * BLOCK;
+    const from = b * extent.blockSize;
     const block = Buffer.alloc(length);
-    const old = Math.max(0, Math.min(extent.size - from, BLOCK));
+    const old = Math.max(0, Math.min(extent.size - from, extent.blockSize));
     if (old > 0) {
       await readFully(handle, block.subarray(0, old), from);
-      if (crc32c(block.subarray(0, old)) !== extent.crcs[b]) throw new CacheCorruptionError(extent.key, b);
+      if (crc32c(block.subarray(0, old)) !== extent.crcs[b]) throw new CacheCorruptionError(extent.key, b, extent.blockSize);
     }
     let at = Math.max(offset, from) - from;
     forEachSlice(pieces, offset, from, from + length, (slice) => {
@@ -128,7 +133,8 @@ export class ExtentFiles {
 
   /** Cuts the extent to `size` bytes (no more than it holds); it must hold all its blocks. */
   async truncate(extent: Extent, size: number): Promise<void> {
-    const last = blockCount(size) - 1;
+    const BLOCK = extent.blockSize;
+    const last = blockCount(size, BLOCK) - 1;
     const tail = size % BLOCK !== 0 ? (await this.read(extent, last * BLOCK, size - last * BLOCK)).data : undefined;
     const file = await this.open(extent, true);
     file.verified = undefined;
@@ -148,6 +154,7 @@ export class ExtentFiles {
    */
   async read(extent: Extent, offset: number, length: number, lengths: readonly number[] = [], pool?: BufferPool): Promise<CheckedRead> {
     if (length === 0) return { data: Buffer.alloc(0) };
+    const BLOCK = extent.blockSize;
     const first = Math.floor(offset / BLOCK);
     const last = Math.floor((offset + length - 1) / BLOCK);
     const start = first * BLOCK;
@@ -156,7 +163,7 @@ export class ExtentFiles {
       file = await this.open(extent, false);
     } catch (error) {
       // A file gone behind our back is damage like any other.
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CacheCorruptionError(extent.key, first);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CacheCorruptionError(extent.key, first, extent.blockSize);
       throw error;
     }
     const kept = file.verified;
@@ -170,15 +177,15 @@ export class ExtentFiles {
     const buffer = reused ? pool.take(size) : Buffer.allocUnsafe(size);
     let ranges: number[];
     try {
-      await readFully(file.handle, buffer, start);
+      if (size > CACHED_READ_MAX || readCached(file.handle.fd, buffer, start) !== size) await readFully(file.handle, buffer, start);
       let blocks: number[];
       ({ blocks, ranges } = size >= OFF_THREAD_CRC_BYTES ? await blockAndRangeCrcsOffThread(buffer, BLOCK, offset - start, lengths) : blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths));
       blocks.forEach((crc, i) => {
-        if (crc !== extent.crcs[first + i]) throw new CacheCorruptionError(extent.key, first + i);
+        if (crc !== extent.crcs[first + i]) throw new CacheCorruptionError(extent.key, first + i, extent.blockSize);
       });
     } catch (error) {
       if (reused) pool.give(buffer);
-      if (error instanceof ShortReadError) throw new CacheCorruptionError(extent.key, first);
+      if (error instanceof ShortReadError) throw new CacheCorruptionError(extent.key, first, extent.blockSize);
       throw error;
     }
     if (remembered) {
@@ -194,8 +201,9 @@ export class ExtentFiles {
     const file = await this.open(extent, true);
     file.verified = undefined;
     await writeFully(file.handle, [data], start);
+    const BLOCK = extent.blockSize;
     const first = start / BLOCK;
-    for (let b = first; b <= blockCount(start + data.length) - 1; b++) {
+    for (let b = first; b <= blockCount(start + data.length, BLOCK) - 1; b++) {
       if (!extent.present[b]) this.state.usedBytes += extent.blockLength(b);
       extent.crcs[b] = crc32c(data.subarray((b - first) * BLOCK, (b - first + 1) * BLOCK));
       extent.present[b] = true;
@@ -219,7 +227,7 @@ export class ExtentFiles {
     const file: OpenFile = { handle: await open(extent.path, create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR) };
     this.files.set(extent.key, file);
     for (const key of this.files.keys()) {
-      if (this.files.size <= OPEN_FILES) break;
+      if (this.files.size <= this.openFiles) break;
       // A file whose extent is locked may be in use by its holder.
       if (!this.state.locks.held(key)) void this.close(key).catch((err: unknown) => this.log.warn({ err, key }, 'closing an extent file failed'));
     }

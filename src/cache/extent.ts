@@ -1,10 +1,12 @@
 // An extent: one object's bytes as the cache holds them, in one local file,
-// checked by CRC32C per 256 KiB block. Blocks of a clean extent may be absent
+// checked by CRC32C per block (256 KiB unless its namespace says otherwise:
+// a volume's chunks, read and written in small pieces, have smaller ones). Blocks of a clean extent may be absent
 // (evicted, or never fetched); a dirty extent always holds all its blocks.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { decodeCrcs, encodeCrcs } from '../crc32c/block-checksums.ts';
 
+/** The checksum block of an extent whose namespace names none. */
 export const BLOCK = 256 * 1024;
 
 export type ExtentState = 'dirty' | 'uploading' | 'clean';
@@ -17,6 +19,8 @@ export interface ExtentRecord {
   crcs: string;
   /** One '0'/'1' per block; absent when every block is present. */
   present?: string;
+  /** Bytes per checksum block; absent: BLOCK. */
+  block?: number;
   /** User metadata that goes to the cloud with the object; absent when there is none. */
   metadata?: Record<string, string>;
 }
@@ -40,14 +44,16 @@ export class Extent {
   constructor(
     readonly key: string,
     readonly path: string,
+    /** Bytes per checksum block. */
+    readonly blockSize: number = BLOCK,
   ) {}
 
   static fromRecord(key: string, path: string, record: ExtentRecord): Extent {
-    const extent = new Extent(key, path);
+    const extent = new Extent(key, path, record.block ?? BLOCK);
     extent.size = record.size;
     extent.state = record.state;
     extent.crcs = decodeCrcs(record.crcs);
-    const blocks = blockCount(record.size);
+    const blocks = blockCount(record.size, extent.blockSize);
     if (extent.crcs.length !== blocks) throw new Error(`cache record of ${key}: ${extent.crcs.length} checksums for ${blocks} blocks`);
     extent.present = record.present === undefined ? new Array(blocks).fill(true) : [...record.present].map((c) => c === '1');
     extent.metadata = record.metadata ?? {};
@@ -62,6 +68,7 @@ export class Extent {
       crcs: encodeCrcs(this.crcs),
       present: all ? undefined : this.present.map((p) => (p ? '1' : '0')).join(''),
       metadata: Object.keys(this.metadata).length > 0 ? this.metadata : undefined,
+      block: this.blockSize === BLOCK ? undefined : this.blockSize,
     };
   }
 
@@ -71,7 +78,7 @@ export class Extent {
 
   /** Sets the size, growing or shrinking the per-block arrays to match. */
   resize(size: number): void {
-    const blocks = blockCount(size);
+    const blocks = blockCount(size, this.blockSize);
     this.crcs.length = Math.min(this.crcs.length, blocks);
     this.present.length = Math.min(this.present.length, blocks);
     while (this.crcs.length < blocks) this.crcs.push(0);
@@ -80,7 +87,12 @@ export class Extent {
   }
 
   blockLength(block: number): number {
-    return Math.min(BLOCK, this.size - block * BLOCK);
+    return Math.min(this.blockSize, this.size - block * this.blockSize);
+  }
+
+  /** The block that holds byte `offset`. */
+  blockOf(offset: number): number {
+    return Math.floor(offset / this.blockSize);
   }
 
   presentBytes(): number {
@@ -95,8 +107,8 @@ export class Extent {
   }
 }
 
-export function blockCount(size: number): number {
-  return Math.ceil(size / BLOCK);
+export function blockCount(size: number, blockSize = BLOCK): number {
+  return Math.ceil(size / blockSize);
 }
 
 /** Files spread over 256 directories by a hash of the key, so keys may hold any character. */

@@ -8,7 +8,7 @@ import { crc32c } from '../crc32c/crc32c.ts';
 import type { Logger } from '../log.ts';
 import type { CacheState } from './cache-state.ts';
 import type { CatalogLog } from './catalog-log.ts';
-import { BLOCK, Extent, extentPath } from './extent.ts';
+import { Extent, extentPath } from './extent.ts';
 import { ignoreMissing } from './extent-files.ts';
 import { readFully } from './file-io.ts';
 
@@ -32,7 +32,7 @@ export async function recoverExtents(directory: string, state: CacheState, catal
     } else {
       const length = (await stat(extent.path).catch(() => undefined))?.size ?? 0;
       extent.present.forEach((p, b) => {
-        if (p && b * BLOCK + extent.blockLength(b) > length) state.forget(extent, b);
+        if (p && b * extent.blockSize + extent.blockLength(b) > length) state.forget(extent, b);
       });
     }
     state.usedBytes += extent.presentBytes();
@@ -62,11 +62,11 @@ async function recoverDirty(extent: Extent, log: Logger): Promise<boolean> {
       extent.resize(size);
     }
     await handle.truncate(extent.size);
-    const block = Buffer.allocUnsafe(BLOCK);
+    const block = Buffer.allocUnsafe(extent.blockSize);
     let changed = 0;
     for (let b = 0; b < extent.crcs.length; b++) {
       const view = block.subarray(0, extent.blockLength(b));
-      await readFully(handle, view, b * BLOCK);
+      await readFully(handle, view, b * extent.blockSize);
       const crc = crc32c(view);
       if (crc !== extent.crcs[b]) changed++;
       extent.crcs[b] = crc;

@@ -5,7 +5,7 @@
 import { open } from 'node:fs/promises';
 import { crc32c } from '../crc32c/crc32c.ts';
 import type { PutSource } from '../cloud/object-backend.ts';
-import { BLOCK, type Extent } from './extent.ts';
+import type { Extent } from './extent.ts';
 import { readFully, ShortReadError } from './file-io.ts';
 
 /** A block read for an upload no longer holds the bytes the upload began with. */
@@ -36,7 +36,7 @@ export interface Snapshot extends PutSource {
  */
 export async function snapshot(extent: Extent): Promise<Snapshot> {
   const handle = extent.size === 0 ? undefined : await open(extent.path, 'r');
-  const { key, gen, size } = extent;
+  const { key, gen, size, blockSize: BLOCK } = extent;
   const crcs = extent.crcs.slice();
   return {
     gen,

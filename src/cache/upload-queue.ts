@@ -279,7 +279,7 @@ export class UploadQueue {
       if (extent.state === 'uploading') extent.state = 'dirty';
       if (!(error instanceof SnapshotChangedError)) throw error;
       // The lock lets a write in progress finish before its generation is compared.
-      if (exclusive || !(await state.locks.run(key, async () => extent.gen !== error.gen))) throw new CacheCorruptionError(key, error.block);
+      if (exclusive || !(await state.locks.run(key, async () => extent.gen !== error.gen))) throw new CacheCorruptionError(key, error.block, extent.blockSize);
       return this.upload(route, key, entry, true);
     }
     this.metrics.observeUpload((performance.now() - started) / 1000);

@@ -61,3 +61,11 @@ export function humanWeeklyInterval(interval: { readonly daysOfWeek: readonly nu
   const time = (minute: number) => `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
   return `${dayText} ${time(interval.startMinute)}-${time(interval.endMinute)}`;
 }
+
+/** An interval between scheduled snapshots: 86400 → "24h", 5400 → "90m", 604800 → "7d". */
+export function humanInterval(seconds: number): string {
+  if (seconds % 86400 === 0 && seconds >= 7 * 86400) return `${seconds / 86400}d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}

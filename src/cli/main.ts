@@ -9,14 +9,16 @@ import { libraryCommand } from './library-commands.ts';
 import { poolCommand } from './pool-commands.ts';
 import { shareCommand } from './share-commands.ts';
 import { shelfCommand } from './shelf-commands.ts';
+import { snapshotCommand } from './snapshot-commands.ts';
 import { tapeCommand } from './tape-commands.ts';
 import { tokenCommand } from './token-commands.ts';
+import { volumeCommand } from './volume-commands.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const parsing: Parsing = { command: '', example: 'tapegw tape list' };
   const parser = yargs([...argv])
     .scriptName('tapegw')
-    .usage("$0 <command>\n\nManage the tape gateway running on this machine through its management API.")
+    .usage("$0 <command>\n\nManage the gateway running on this machine (tapes, the vault shelf, volumes, snapshots) through its management API.")
     .option('data-dir', {
       type: 'string',
       requiresArg: true,
@@ -33,8 +35,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(libraryCommand(parsing))
     .command(cacheCommand(parsing))
     .command(shareCommand(parsing))
+    .command(volumeCommand(parsing))
+    .command(snapshotCommand(parsing))
     .command(tokenCommand(parsing))
-    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw share …, tapegw library status, tapegw cache status or tapegw token rotate')
+    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw share …, tapegw volume …, tapegw snapshot …, tapegw library status, tapegw cache status or tapegw token rotate')
     .strict()
     .recommendCommands()
     .parserConfiguration({ 'duplicate-arguments-array': false })

@@ -8,15 +8,41 @@ import { usageError } from './errors.ts';
 
 const DECIMAL_SIZE = /^(\d+(?:\.\d+)?)\s*([KMGTP])B$/i;
 
-/** Bytes from "2.5TiB", "100GiB" or a number of bytes. */
-export function parseTapeSize(text: string): number {
+/** Bytes from "2.5TiB", "100GiB" or a number of bytes; `what` and `example` for the refusal. */
+function parseBinarySize(text: string, what: string, example: string): number {
   const bytes = parseSize(text);
   if (bytes !== undefined && bytes > 0) return bytes;
   const decimal = DECIMAL_SIZE.exec(text.trim());
   if (decimal) {
-    throw usageError(`--size ${text}: decimal units are not taken, tape sizes are binary: type --size ${decimal[1]}${decimal[2]!.toUpperCase()}iB`);
+    throw usageError(`--size ${text}: decimal units are not taken, ${what} sizes are binary: type --size ${decimal[1]}${decimal[2]!.toUpperCase()}iB`);
   }
-  throw usageError(`--size ${JSON.stringify(text)} is not a size: type a whole number of bytes or a number with KiB, MiB, GiB or TiB, e.g. --size 2.5TiB`);
+  throw usageError(`--size ${JSON.stringify(text)} is not a size: type a whole number of bytes or a number with KiB, MiB, GiB or TiB, e.g. --size ${example}`);
+}
+
+export const parseTapeSize = (text: string): number => parseBinarySize(text, 'tape', '2.5TiB');
+
+export const parseVolumeSize = (text: string): number => parseBinarySize(text, 'volume', '10GiB');
+
+export const parseVolumeType = (text: string): 'cached' | 'stored' => choice('type', text, ['cached', 'stored'] as const, 'a volume type (cached: the bucket holds it; stored: this machine does)');
+
+export function parseBlockSize(size: number): 512 | 4096 {
+  if (size === 512 || size === 4096) return size;
+  throw usageError(`--block-size ${size} is not offered: type --block-size 512 or --block-size 4096`);
+}
+
+const EVERY = /^(\d+)\s*([mhd])$/i;
+const UNIT_SECONDS: Record<string, number> = { m: 60, h: 3600, d: 86400 };
+
+/** "24h", "30m", "2d" as seconds; "off" as null. */
+export function parseEvery(text: string): number | null {
+  const trimmed = text.trim().toLowerCase();
+  if (trimmed === 'off' || trimmed === 'none') return null;
+  const match = EVERY.exec(trimmed);
+  const count = Number(match?.[1]);
+  if (!match || !Number.isSafeInteger(count) || count < 1) {
+    throw usageError(`--every ${JSON.stringify(text)} is not an interval: type a number of hours, minutes or days such as --every 24h, --every 90m, --every 7d, or --every off`);
+  }
+  return count * UNIT_SECONDS[match[2]!.toLowerCase()]!;
 }
 
 export function parseCount(count: number): number {

@@ -35,9 +35,9 @@ export function coerce(setting: Setting, raw: readonly string[], cwd: string): C
     case 'volumes': {
       const volumes = [];
       for (const item of items(raw)) {
-        const match = /^([^=]+)=(.+)$/.exec(item);
-        if (!match) return { ok: false, message: `"${item}" is not name=size, e.g. ${setting.example}` };
-        volumes.push({ name: match[1]!.trim(), size: match[2]!.trim() });
+        const match = /^([^=]+)=([^:]+)(?::(.+))?$/.exec(item);
+        if (!match) return { ok: false, message: `"${item}" is not name=size, e.g. ${setting.example} (or name=size:cached for a cached volume)` };
+        volumes.push({ name: match[1]!.trim(), size: match[2]!.trim(), ...(match[3] === undefined ? {} : { type: match[3].trim() }) });
       }
       return { ok: true, value: volumes };
     }

@@ -86,6 +86,8 @@ const volumeSchema = z
     name: nameSchema('a volume name', 'scratch'),
     size: sizeSchema,
     blockSize: z.union([z.literal(512), z.literal(4096)], 'must be 512 or 4096').default(512),
+    /** stored: the whole volume on the gateway's disk, backed up to the bucket; cached: the bucket holds it, the cache its hot chunks. */
+    type: z.enum(['stored', 'cached'], 'must be "stored" or "cached"').default('stored'),
     /** Replace the gateway-wide iscsi.auth and iscsi.allowedInitiators for this volume's target. */
     auth: authSchema.optional(),
     allowedInitiators: initiatorsSchema.optional(),

@@ -37,7 +37,7 @@ export const settings: readonly Setting[] = [
   { path: 'iscsi.discoveryAuth.chap.secret', env: 'GATEWAY_DISCOVERY_CHAP_SECRET', kind: 'string', example: 'discovery-secret', description: 'CHAP secret for discovery sessions' },
   { path: 'iscsi.discoveryAuth.mutualChap.user', env: 'GATEWAY_DISCOVERY_MUTUAL_CHAP_USER', flag: 'discovery-mutual-chap-user', kind: 'string', example: 'gateway', description: 'CHAP name the gateway answers discovery with' },
   { path: 'iscsi.discoveryAuth.mutualChap.secret', env: 'GATEWAY_DISCOVERY_MUTUAL_CHAP_SECRET', kind: 'string', example: 'gateway-discovery', description: 'CHAP secret the gateway proves in discovery' },
-  { path: 'volumes', env: 'GATEWAY_VOLUMES', flag: 'volume', kind: 'volumes', example: 'scratch=1GiB', description: 'block volumes as name=size (comma-separated; the flag repeats); replaces the default list' },
+  { path: 'volumes', env: 'GATEWAY_VOLUMES', flag: 'volume', kind: 'volumes', example: 'scratch=1GiB', description: 'block volumes as name=size, or name=size:cached (stored unless it says cached; comma-separated; the flag repeats); replaces the default list' },
   { path: 'library.drives', env: 'GATEWAY_LIBRARY_DRIVES', flag: 'drives', kind: 'integer', example: '10', description: 'tape drives in the library (1 to 64)' },
   { path: 'library.storageSlots', env: 'GATEWAY_LIBRARY_SLOTS', flag: 'slots', kind: 'integer', example: '1600', description: 'storage slots in the library' },
   { path: 'library.importExportSlots', env: 'GATEWAY_LIBRARY_IMPORT_EXPORT_SLOTS', flag: 'import-export-slots', kind: 'integer', example: '1600', description: 'import/export (mail) slots in the library' },

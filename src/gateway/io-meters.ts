@@ -45,6 +45,11 @@ export class IoMeters {
     }
     return { ...built, definition: { ...built.definition, scsi: meteredPort(built.definition.scsi, byLun) } };
   }
+
+  /** Stops counting for a target no longer served (a deleted volume's). */
+  forget(target: string): void {
+    for (let i = this.meters.length - 1; i >= 0; i--) if (this.meters[i]!.labels.target === target) this.meters.splice(i, 1);
+  }
 }
 
 function meteredPort(port: ScsiTargetPort, byLun: ReadonlyMap<number, Meter>): ScsiTargetPort {

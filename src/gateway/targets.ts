@@ -7,7 +7,7 @@ import { ScsiTarget } from '../../scsi/target.ts';
 import type { IscsiConfig } from '../config/index.ts';
 import type { IscsiTargetDefinition, TargetAuth } from '../iscsi/target-definition.ts';
 import type { Logger } from '../log.ts';
-import type { OpenVolume } from './volumes.ts';
+import type { ServedVolume } from '../volume/volume-service.ts';
 
 /** What the gateway tells people and tests about a target it serves. */
 export interface TargetSummary {
@@ -33,29 +33,35 @@ export function authOrNone(auth: TargetAuth | undefined): TargetAuth | undefined
   return auth?.chap ? auth : undefined;
 }
 
+/**
+ * A volume's target, its disk at LUN 0. Its serial number and designators
+ * come from `unitName`: the name for volumes of the configuration file (as
+ * before volumes had ids), the id for the others, so that a volume made
+ * again under a deleted one's name is not taken for it.
+ */
 export function volumeTarget(
-  volume: OpenVolume,
+  volume: ServedVolume,
   options: { gatewayId: string; gatewayName: string; iscsi: IscsiConfig; logger: Logger },
 ): BuiltTarget {
-  const { config, device } = volume;
-  const name = targetName(options.iscsi, options.gatewayName, config.name);
+  const { device } = volume;
+  const name = targetName(options.iscsi, options.gatewayName, volume.name);
   const identity: DeviceIdentity = {
     deviceType: PeripheralDeviceType.DirectAccess,
     vendor: 'TAPEGW',
     product: 'Volume',
     revision: '0100',
-    serial: serialNumber(options.gatewayId, `volume/${config.name}`),
+    serial: serialNumber(options.gatewayId, `volume/${volume.unitName}`),
     gatewayId: options.gatewayId,
-    name: `volume/${config.name}`,
+    name: `volume/${volume.unitName}`,
   };
   const log = options.logger.child({ target: name, lun: 0 });
   const unit = createDiskUnit({ identity, device, log: (message, fields) => log.error(fields, message) });
-  const auth = authOrNone(config.auth ?? options.iscsi.auth);
-  const allowedInitiators = config.allowedInitiators ?? options.iscsi.allowedInitiators;
+  const auth = authOrNone(volume.auth ?? options.iscsi.auth);
+  const allowedInitiators = volume.allowedInitiators ?? options.iscsi.allowedInitiators;
   return {
     definition: {
       name,
-      alias: `${options.gatewayName} volume ${config.name}`,
+      alias: `${options.gatewayName} volume ${volume.name}`,
       scsi: new ScsiTarget({ luns: [{ lun: 0, unit }] }),
       ...(auth ? { auth } : {}),
       ...(allowedInitiators ? { allowedInitiators } : {}),

@@ -75,6 +75,25 @@ export class IscsiServer {
     });
   }
 
+  /** Serves one more target from now on: SendTargets lists it and logins to it are accepted. */
+  addTarget(target: IscsiTargetDefinition): void {
+    if (this.targets.has(target.name)) throw new Error(`target ${target.name} is served already`);
+    this.targets.set(target.name, target);
+    this.logger.info({ target: target.name }, 'target added');
+  }
+
+  /** Stops serving a target: it leaves SendTargets, new logins are refused and its sessions are closed. */
+  removeTarget(name: string): void {
+    if (!this.targets.delete(name)) return;
+    for (const session of this.registry.ofTarget(name)) session.close('target removed');
+    this.logger.info({ target: name }, 'target removed');
+  }
+
+  /** Sessions logged in to a target. */
+  sessionCount(name: string): number {
+    return this.registry.ofTarget(name).length;
+  }
+
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);

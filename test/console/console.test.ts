@@ -4,7 +4,8 @@
 // cartridge moved into a drive with tapegw and the drive showing it, data
 // written through the drive showing in the iSCSI chart, the API's refusal of
 // archiving a cartridge in a drive shown in its own words, an archive
-// followed to ARCHIVED, keyboard use of the slots, and axe-core's check of
+// followed to ARCHIVED, keyboard use of the slots, a volume's snapshot taken
+// and restored as a new volume, and axe-core's check of
 // every view. Screenshots of each view (laptop and phone sizes) go to
 // .screenshots/console/ for a reviewer.
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { chromium, type BrowserContext, type Locator, type Page } from 'playwrig
 import { buildConsole } from '../../console/build.ts';
 import { readApiCredentials, type ApiCredentials } from '../../src/api/credentials.ts';
 import type { TapeInfo } from '../../src/tape/tape-service.ts';
+import type { SnapshotInfo, VolumeInfo } from '../../src/volume/volume-service.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { block, cdb, GOOD, login } from '../helpers/library-driver.ts';
@@ -238,8 +240,40 @@ describe('@peer web console in Chromium against the real gateway', function () {
     assert.ok(await cell.evaluate((element) => element === document.activeElement), 'the focus is back on the cell');
   });
 
+  it('takes a snapshot of a volume from the Volumes view and restores it as a new volume', async () => {
+    await show('Volumes');
+    const scratch = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /^scratch/ }) });
+    await see(scratch.getByText('Available', { exact: true }));
+    await scratch.getByRole('button', { name: 'Take a snapshot of scratch' }).click();
+    const take = await see(page.getByRole('dialog', { name: 'Take a snapshot of scratch' }));
+    await take.getByLabel('Description').fill('from the console');
+    await checkAccessibility('snapshot dialog');
+    await take.getByRole('button', { name: 'Take snapshot' }).click();
+    await see(page.getByRole('status').filter({ hasText: 'Snapshot of scratch started' }));
+
+    const listed = await cli('snapshot', 'list', '--volume', 'scratch', '--json');
+    assert.equal(listed.code, 0, listed.stderr);
+    const [snapshot] = JSON.parse(listed.stdout) as SnapshotInfo[];
+    assert.equal(snapshot?.description, 'from the console');
+    const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: new RegExp(`^${snapshot.id}`) }) });
+    await see(row.getByText('Completed', { exact: true }));
+    await row.getByRole('button', { name: `Restore ${snapshot.id} as a new volume` }).click();
+    const restore = await see(page.getByRole('dialog', { name: `Restore ${snapshot.id} as a new volume` }));
+    await restore.getByLabel('Name').fill('scratch-copy');
+    await checkAccessibility('restore dialog');
+    await restore.getByRole('button', { name: 'Restore', exact: true }).click();
+    await see(page.getByRole('status').filter({ hasText: 'Created volume scratch-copy' }));
+    await see(page.getByRole('rowheader', { name: /^scratch-copy/ }));
+
+    const described = await cli('volume', 'describe', 'scratch-copy', '--json');
+    assert.equal(described.code, 0, described.stderr);
+    const copy = JSON.parse(described.stdout) as VolumeInfo;
+    assert.equal(copy.sourceSnapshotId, snapshot.id);
+    assert.equal(copy.type, 'stored', 'a snapshot of a stored volume restores as one unless told otherwise');
+  });
+
   it('passes axe-core on every view and leaves screenshots of each', async () => {
-    for (const view of ['Library', 'Tapes', 'Shelf', 'Cache and cloud']) {
+    for (const view of ['Library', 'Tapes', 'Shelf', 'Volumes', 'Cache and cloud']) {
       await show(view);
       await checkAccessibility(view);
       await screenshots(view.toLowerCase().replace(/ /g, '-'));

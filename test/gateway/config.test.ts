@@ -50,7 +50,7 @@ describe('configuration', () => {
       assert.equal(config.iscsi.port, 3260);
       assert.equal(config.iscsi.iqnPrefix, 'iqn.2026-11.io.tapegateway');
       assert.equal(config.gatewayName, 'gw1');
-      assert.deepEqual(config.volumes, [{ name: 'scratch', size: 2 ** 30, blockSize: 512 }]);
+      assert.deepEqual(config.volumes, [{ name: 'scratch', size: 2 ** 30, blockSize: 512, type: 'stored' }]);
       assert.equal(config.s3.embedded, true);
       assert.equal(config.s3.forcePathStyle, true);
       assert.deepEqual(config.s3.credentials, { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' });
@@ -91,7 +91,7 @@ describe('configuration', () => {
       const config = load(['--config', file]);
       assert.equal(config.iscsi.limits.maxBurstLength, 1048576);
       assert.equal(config.iscsi.limits.firstBurstLength, 262144);
-      assert.deepEqual(config.volumes, [{ name: 'big', size: 2 * 2 ** 30, blockSize: 4096 }]);
+      assert.deepEqual(config.volumes, [{ name: 'big', size: 2 * 2 ** 30, blockSize: 4096, type: 'stored' }]);
       assert.deepEqual(
         load(['--config', file, '--volume', 'a=64MiB', '--volume', 'b=1048576']).volumes.map((v) => [v.name, v.size]),
         [['a', 64 * 2 ** 20], ['b', 1048576]],
@@ -201,6 +201,17 @@ describe('configuration', () => {
       assert.match(problemAt(problems(['--volume', 'a=1000']), 'volumes.0.size').message, /whole number of 512-byte blocks, e.g. "1KiB"/);
       assert.match(problemAt(problems(['--volume', 'a=1MiB', '--volume', 'a=2MiB']), 'volumes.1.name').message, /two volumes/);
       assert.match(problems(['--volume', 'novalue'])[0]!.message, /name=size, e.g. --volume scratch=1GiB/);
+      assert.match(problemAt(problems(['--volume', 'a=1GiB:tape']), 'volumes.0.type').message, /"stored" or "cached"/);
+    });
+
+    it('takes a volume type after the size: stored unless it says cached', () => {
+      assert.deepEqual(
+        load(['--volume', 'a=64MiB:cached', '--volume', 'b=64MiB']).volumes.map((v) => [v.name, v.type]),
+        [
+          ['a', 'cached'],
+          ['b', 'stored'],
+        ],
+      );
     });
 
     it('checks session limits from the file', () => {

@@ -5,11 +5,11 @@
 // one damaged in the bucket is refused rather than served.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { startGatewayProcess, type GatewayProcess, type GatewayProcessOptions } from '../helpers/gateway-process.ts';
+import { startGatewayProcess, waitForUploads, type GatewayProcess, type GatewayProcessOptions } from '../helpers/gateway-process.ts';
 import { CHECK_CONDITION, GOOD, LIBRARY_ARGS, block, cdb, elements, login } from '../helpers/library-driver.ts';
 import { describeEachBackend, type BackendName } from '../helpers/s3-backends.ts';
 import { decodeSense } from '../helpers/sense.ts';
@@ -84,7 +84,7 @@ async function readsBackSynced(driveName: string, blocks: Buffer[]): Promise<voi
 async function writeAndUpload(): Promise<{ blocks: Buffer[]; driveName: string }> {
   const written = await writeCartridge();
   await cli(gw, 'tape', 'move', 'E2E001L5', '--to', 'slot:5');
-  await uploaded(gw);
+  await waitForUploads(gw, 30_000);
   await gw.stop();
   return written;
 }
@@ -164,15 +164,3 @@ describeEachBackend('@slow a cartridge in the gateway\'s bucket', function (back
     }
   });
 });
-
-/** Waits until the engine has nothing left to upload (its metrics say so). */
-async function uploaded(gw: GatewayProcess): Promise<void> {
-  const { url } = JSON.parse(await readFile(join(gw.dataDir, 'api.json'), 'utf8')) as { url: string };
-  for (let i = 0; i < 300; i++) {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-    if (value('UploadQueueDepth') === 0 && value('CachePercentDirty') === 0) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail('the engine did not finish uploading in 30 s');
-}

@@ -8,7 +8,7 @@
 // A gateway that exits before it is ready rejects with GatewayExitedError, which
 // carries the exit code and everything it printed.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,6 +175,24 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
     stop: (signal = 'SIGTERM', timeout = 15_000) => signalAndWait(signal, timeout),
     kill: () => signalAndWait('SIGKILL', 0),
   };
+}
+
+/**
+ * Waits until the gateway's engine has nothing left to upload (UploadQueueDepth and
+ * CachePercentDirty at 0 in its metrics): from then on its cache may be wiped without loss.
+ */
+export async function waitForUploads(gw: GatewayProcess, timeoutMs = 60_000): Promise<void> {
+  const { url } = JSON.parse(await readFile(join(gw.dataDir, 'api.json'), 'utf8')) as { url: string };
+  const deadline = Date.now() + timeoutMs;
+  let pending = '';
+  while (Date.now() < deadline) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    if (gauge('UploadQueueDepth') === 0 && gauge('CachePercentDirty') === 0) return;
+    pending = `queue ${gauge('UploadQueueDepth')}, dirty ${gauge('CachePercentDirty')}%`;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the gateway's uploads were not done within ${timeoutMs} ms (${pending})`);
 }
 
 function parseRecord(line: string): LogRecord | undefined {

@@ -1,6 +1,6 @@
-// libiscsi's compliance suite against the gateway's block LUN and, in the same run, against tgtd
-// serving a disk of the same size: no test that tgtd passes may fail on ours, except the entries
-// of fixtures/iscsi-test-cu-known.json, each with its reason.
+// libiscsi's compliance suite against the gateway's volumes, a stored one and a cached one, and, in
+// the same run, against tgtd serving a disk of the same size: no test that tgtd passes may fail on
+// either of ours, except the entries of fixtures/iscsi-test-cu-known.json, each with its reason.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,10 +14,14 @@ import { startTgtReference } from '../helpers/tgt.ts';
 // ALL = every SBC and SPC suite (incl. reservations, extended copy, sanitize) plus the iSCSI ones
 // (CmdSN, DataSN, residuals, task management) and MultipathIO, each suite once.
 const FAMILY = 'ALL';
-const VOLUME = 'disk';
 // Small, so suites that touch the whole LUN stay quick. tgtd 1.0.85 on a 64 MiB disk, 512-byte
 // blocks, default settings: 162 pass, 9 fail, 59 skip in about 20 s (test/peers/README.md).
 const VOLUME_SIZE = '64MiB';
+/** The gateway's volumes under test: a stored one and a cached one. */
+const VOLUMES = [
+  { name: 'disk', flag: `disk=${VOLUME_SIZE}` },
+  { name: 'cached', flag: `cached=${VOLUME_SIZE}:cached` },
+] as const;
 const SUITE_TIMEOUT_MS = 30_000;
 const RUN_BUDGET_MS = 150_000;
 const knownFile = new URL('../../fixtures/iscsi-test-cu-known.json', import.meta.url);
@@ -60,10 +64,10 @@ function table(ours: readonly CuSuiteResult[], tgt: readonly CuSuiteResult[]): s
 const describeTest = (t: CuTestResult) =>
   [`${t.name}: ${t.outcome}`, ...t.log.map((l) => `    ${l}`), ...t.assertions.map((a) => `    assertion: ${a}`)].join('\n');
 
-describe('@peer iscsi-test-cu: the gateway block LUN against tgtd', function () {
-  this.timeout(2 * RUN_BUDGET_MS + 120_000);
+describe('@peer iscsi-test-cu: the gateway volumes (stored and cached) against tgtd', function () {
+  this.timeout((VOLUMES.length + 1) * RUN_BUDGET_MS + 120_000);
 
-  let ours: CuSuiteResult[] = [];
+  const oursBy = new Map<string, CuSuiteResult[]>();
   let tgt: CuSuiteResult[] = [];
   let known: KnownEntry[] = [];
   let allTests = new Set<string>();
@@ -77,18 +81,20 @@ describe('@peer iscsi-test-cu: the gateway block LUN against tgtd', function () 
     const cuOptions = { dataloss: true, allowSanitize: true, timeoutMs: SUITE_TIMEOUT_MS };
 
     // One drive: the library is not under test here, and the machine is small.
-    const gateway = await startGatewayProcess({ args: ['--volume', `${VOLUME}=${VOLUME_SIZE}`, '--drives', '1'] });
+    const gateway = await startGatewayProcess({ args: [...VOLUMES.flatMap((v) => ['--volume', v.flag]), '--drives', '1'] });
     let capacity: Capacity | undefined;
     try {
-      const target = gateway.targets.find((t) => t.name.endsWith(`-${VOLUME}`));
-      assert.ok(target, `the gateway serves no target for volume ${VOLUME}: ${JSON.stringify(gateway.targets)}`);
-      const lun = target.luns.find((l) => l.deviceType === 'disk');
-      assert.ok(lun, `target ${target.name} has no disk LUN`);
-      const url = `iscsi://${gateway.portal}/${target.name}/${lun.lun}`;
-      const rc = await runTool('iscsi-readcapacity16', [url]);
-      assert.equal(rc.exitCode, 0, `iscsi-readcapacity16 ${url} failed: ${rc.stderr}${rc.stdout}`);
-      capacity = parseReadCapacity16(rc.stdout);
-      ours = await runSuites(FAMILY, suiteNames, { ...cuOptions, url, secondUrl: url, deadline: Date.now() + RUN_BUDGET_MS });
+      for (const volume of VOLUMES) {
+        const target = gateway.targets.find((t) => t.name.endsWith(`-${volume.name}`));
+        assert.ok(target, `the gateway serves no target for volume ${volume.name}: ${JSON.stringify(gateway.targets)}`);
+        const lun = target.luns.find((l) => l.deviceType === 'disk');
+        assert.ok(lun, `target ${target.name} has no disk LUN`);
+        const url = `iscsi://${gateway.portal}/${target.name}/${lun.lun}`;
+        const rc = await runTool('iscsi-readcapacity16', [url]);
+        assert.equal(rc.exitCode, 0, `iscsi-readcapacity16 ${url} failed: ${rc.stderr}${rc.stdout}`);
+        capacity = parseReadCapacity16(rc.stdout);
+        oursBy.set(volume.name, await runSuites(FAMILY, suiteNames, { ...cuOptions, url, secondUrl: url, deadline: Date.now() + RUN_BUDGET_MS }));
+      }
     } finally {
       await gateway.stop();
     }
@@ -107,11 +113,13 @@ describe('@peer iscsi-test-cu: the gateway block LUN against tgtd', function () 
     }
 
     const logDir = await mkdtemp(join(tmpdir(), 'iscsi-test-cu-'));
-    for (const [who, results] of [['ours', ours], ['tgt', tgt]] as const) {
+    const sides = [...[...oursBy].map(([name, results]) => [`ours-${name}`, results] as const), ['tgt', tgt] as const];
+    for (const [who, results] of sides) {
       for (const r of results) await writeFile(join(logDir, `${who}-${r.suite}.txt`), r.output);
     }
-    console.log(`\n${table(ours, tgt)}\n(p/f/s = pass/fail/skip; full outputs in ${logDir})\n`);
-    const problems = [...ours.map((r) => ['ours', r] as const), ...tgt.map((r) => ['tgt', r] as const)].filter(([, r]) => r.problem);
+    for (const [name, results] of oursBy) console.log(`\nvolume ${name}:\n${table(results, tgt)}`);
+    console.log(`(p/f/s = pass/fail/skip; full outputs in ${logDir})\n`);
+    const problems = sides.flatMap(([who, results]) => results.map((r) => [who, r] as const)).filter(([, r]) => r.problem);
     for (const [who, r] of problems) console.log(`${who} ${r.suite}: ${r.problem}`);
   });
 
@@ -125,15 +133,22 @@ describe('@peer iscsi-test-cu: the gateway block LUN against tgtd', function () 
     assert.deepEqual(broken, []);
   });
 
-  it('finishes every suite on the gateway: no failed login, hang or crash', () => {
-    const broken = ours.filter((r) => r.problem).map((r) => `${r.suite}: ${r.problem}`);
+  it('finishes every suite on each volume: no failed login, hang or crash', () => {
+    const broken = [...oursBy].flatMap(([name, results]) => results.filter((r) => r.problem).map((r) => `${name} ${r.suite}: ${r.problem}`));
     assert.deepEqual(broken, []);
+    assert.deepEqual([...oursBy.keys()], VOLUMES.map((v) => v.name), 'every volume was tested');
   });
 
-  it('fails no test that tgtd passes, except the known differences', () => {
+  for (const volume of VOLUMES) {
+    it(`fails no test that tgtd passes on the ${volume.name} volume, except the known differences`, () => {
+      failsNoMoreThanTgt(oursBy.get(volume.name) ?? []);
+    });
+  }
+
+  function failsNoMoreThanTgt(results: readonly CuSuiteResult[]): void {
     const tgtOutcome = new Map(tgt.flatMap((r) => r.tests.map((t) => [t.name, t.outcome] as const)));
     const knownNames = new Set(known.map((k) => k.test));
-    const ourTests = ours.flatMap((r) => r.tests);
+    const ourTests = results.flatMap((r) => r.tests);
     const worse = ourTests.filter(
       (t) => tgtOutcome.get(t.name) === 'pass' && (t.outcome === 'fail' || t.outcome === 'not-run'),
     );
@@ -144,6 +159,7 @@ describe('@peer iscsi-test-cu: the gateway block LUN against tgtd', function () 
     const stale = known.filter((k) => !worse.some((t) => t.name === k.test));
     if (stale.length > 0) console.log(`known differences that no longer differ: ${stale.map((k) => k.test).join(', ')}`);
     const regressions = worse.filter((t) => !knownNames.has(t.name));
+    assert.ok(ourTests.length > 0, 'the suites ran');
     assert.equal(regressions.length, 0, `passed on tgtd, not on the gateway:\n${regressions.map(describeTest).join('\n')}`);
-  });
+  }
 });

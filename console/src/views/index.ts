@@ -1,11 +1,12 @@
 // The console's views, in the navigation's order. A new face of the gateway
-// (volumes, file shares) is one more entry here and one file in views/,
-// added once its API routes exist.
+// (file shares) is one more entry here and one file in views/, added once its
+// API routes exist.
 import type { ComponentType } from 'preact';
 import { CacheView } from './cache.tsx';
 import { LibraryView } from './library.tsx';
 import { ShelfView } from './shelf.tsx';
 import { TapesView } from './tapes.tsx';
+import { VolumesView } from './volumes.tsx';
 
 export interface View {
   /** In the address: #/library. */
@@ -18,5 +19,6 @@ export const VIEWS: readonly View[] = [
   { id: 'library', title: 'Library', component: LibraryView },
   { id: 'tapes', title: 'Tapes', component: TapesView },
   { id: 'shelf', title: 'Shelf', component: ShelfView },
+  { id: 'volumes', title: 'Volumes', component: VolumesView },
   { id: 'cache', title: 'Cache and cloud', component: CacheView },
 ];

@@ -1,0 +1,117 @@
+// The cached volume's case of `npm run bench` (group "volume"): a gateway of its own, on a data
+// directory of its own, serving one cached volume. Each run writes the span sequentially in 1 MiB
+// commands, waits until the uploads are done, stops the gateway, wipes its cache and starts it
+// again, then reads the span back (every chunk a miss: from the bucket) and, for the issue's goal
+// of ≥ 0.8× the raw SDK's GET rate, GETs the same chunk objects with the SDK one after another
+// from the same endpoint. The gateway of the other cases is not touched: wiping its cache would
+// change what its tape cases measure.
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { startBenchGateway, type BenchGateway } from './gateway.ts';
+
+/** The embedded S3 endpoint's fixed credentials (src/config/schema.ts). */
+const EMBEDDED_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const VOLUME = 'benchcached';
+
+export interface SequentialResult {
+  readonly MBps: number;
+  /** MB/s the client could reach on its own CPU time. */
+  readonly ceilingMBps: number;
+}
+
+export interface CachedVolumeRun {
+  readonly write: SequentialResult;
+  /** Seconds from the end of the write until the engine had uploaded everything. */
+  readonly uploadSeconds: number;
+  readonly coldRead: SequentialResult;
+  /** The same chunk objects through the SDK, GetObject one after another, each body read whole. */
+  readonly rawGetMBps: number;
+  readonly rawGetObjects: number;
+}
+
+export interface CachedVolumeBenchOptions {
+  readonly dataDir: string;
+  readonly span: number;
+  readonly gatewayArgs: readonly string[];
+  readonly nodeArgs: readonly string[];
+  /** blockbench's sequential 1 MiB QD1 pass over the span of a LUN. */
+  readonly sequential: (url: string, test: 'seqwrite' | 'seqread') => Promise<SequentialResult>;
+  /** Seconds until the gateway on this data directory has nothing left to upload. */
+  readonly uploadsDone: (dataDir: string) => Promise<number>;
+  readonly log: (message: string) => void;
+}
+
+export async function runCachedVolume(options: CachedVolumeBenchOptions): Promise<CachedVolumeRun> {
+  let gateway: BenchGateway | undefined;
+  const start = async () => {
+    gateway = await startBenchGateway({
+      dataDir: options.dataDir,
+      nodeArgs: options.nodeArgs,
+      // One drive and a few slots: the tape library is not measured here, only its start-up is paid.
+      // The NFS server on free ports: the other cases' gateway holds the default ones.
+      args: [
+        ...['--drives', '1', '--slots', '4', '--import-export-slots', '1', '--volume', `${VOLUME}=1GiB:cached`],
+        ...['--nfs-port', '0', '--nfs-mount-port', '0', '--nfs-portmap', 'false'],
+        ...options.gatewayArgs,
+      ],
+    });
+    return gateway;
+  };
+  // A fresh directory each run: nothing of an earlier run's volume in the bucket or the catalog.
+  await rm(options.dataDir, { recursive: true, force: true });
+  try {
+    let gw = await start();
+    const write = await options.sequential(volumeUrl(gw), 'seqwrite');
+    const uploadSeconds = await options.uploadsDone(options.dataDir);
+    await gw.stop();
+    gateway = undefined;
+    await rm(join(options.dataDir, 'cache'), { recursive: true, force: true });
+    gw = await start();
+    options.log(`    cache wiped and the gateway restarted; its uploads had finished ${uploadSeconds.toFixed(1)} s after the write`);
+    const coldRead = await options.sequential(volumeUrl(gw), 'seqread');
+    const raw = await rawGets(gw, options.span);
+    return { write, uploadSeconds, coldRead, rawGetMBps: raw.MBps, rawGetObjects: raw.objects };
+  } finally {
+    await gateway?.stop();
+    await rm(options.dataDir, { recursive: true, force: true });
+  }
+}
+
+function volumeUrl(gw: BenchGateway): string {
+  const target = gw.targets.find((t) => t.name.endsWith(`-${VOLUME}`));
+  if (!target) throw new Error(`the bench gateway serves no ${VOLUME} volume: ${gw.targets.map((t) => t.name).join(', ')}`);
+  return `iscsi://${gw.portal}/${target.name}/0`;
+}
+
+/** The volume's chunk objects up to `span` bytes of them, GET one after another with the SDK. */
+async function rawGets(gw: BenchGateway, span: number): Promise<{ MBps: number; objects: number }> {
+  const { endpoint, bucket, prefix } = gw.s3;
+  const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: EMBEDDED_CREDENTIALS });
+  try {
+    const keys: string[] = [];
+    let bytes = 0;
+    let token: string | undefined;
+    do {
+      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}volumes/`, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) {
+        if (!object.Key?.includes('/chunks/') || bytes >= span) continue;
+        keys.push(object.Key);
+        bytes += object.Size ?? 0;
+      }
+      token = page.NextContinuationToken;
+    } while (token && bytes < span);
+    if (keys.length === 0) throw new Error(`no chunk objects under ${prefix}volumes/ in ${bucket}`);
+    const started = process.hrtime.bigint();
+    let read = 0;
+    for (const key of keys) {
+      const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      for await (const piece of Body as Readable) read += (piece as Buffer).length;
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return { MBps: read / 1e6 / seconds, objects: keys.length };
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,107 @@
+// Cached volumes on a real engine over s3rver: chunks as objects, thin
+// provisioning, durability across a restart with the cache wiped.
+import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
+import { pattern } from '../cache/helpers.ts';
+import { GiB, MiB, openVolumes } from './helpers.ts';
+
+describe('cached volumes', function () {
+  this.timeout(120_000);
+  let s3: S3Fixture;
+  const dirs: string[] = [];
+  const scratch = async () => {
+    const d = await tempDir('volumes-');
+    dirs.push(d);
+    return d;
+  };
+  const bucketKeys = async (prefix: string) => {
+    const out = await s3.raw.send(new ListObjectsV2Command({ Bucket: s3.settings.bucket, Prefix: prefix }));
+    return (out.Contents ?? []).map((o) => o.Key!).sort();
+  };
+
+  before(async () => {
+    s3 = await startS3();
+  });
+  after(async () => {
+    await s3.close();
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('stores only written chunks, reads unwritten ones as zeros, and reads everything back after the cache is wiped', async () => {
+    const dir = await scratch();
+    const v = await openVolumes(dir, s3.settings);
+    const info = await v.service.createVolume({ name: 'db', type: 'cached', sizeBytes: 4 * GiB, blockSize: 4096 });
+    assert.equal(info.status, 'AVAILABLE');
+    assert.equal(info.usedBytes, 0);
+    const disk = v.exposure.device('db');
+    assert.equal(disk.size, 4 * GiB);
+    assert.equal(disk.blockSize, 4096);
+    // Writes within a chunk, across a chunk boundary, and far out.
+    const a = pattern('a', 8192);
+    const b = pattern('b', 3 * MiB);
+    const c = pattern('c', 4096);
+    await disk.write(4096, a);
+    await disk.write(5 * MiB - 4096, b);
+    await disk.write(4 * GiB - 4096, c);
+    await disk.flush();
+    assert.ok((await disk.read(4096, 8192)).equals(a));
+    assert.ok((await disk.read(5 * MiB - 4096, 3 * MiB)).equals(b));
+    assert.ok((await disk.read(2 * GiB, 64 * 1024)).equals(Buffer.alloc(64 * 1024)), 'never written: zeros');
+    const described = await v.service.describeVolume('db');
+    assert.equal(described.usedBytes, 6 * MiB, 'chunks 0, 4, 5, 6, 7 and the last hold data');
+    await v.engine.namespace('volumes/').drain();
+    const keys = await bucketKeys(`volumes/${info.id}/chunks/`);
+    assert.equal(keys.length, 6, `one object per written chunk: ${keys.join(', ')}`);
+    await v.close();
+
+    // A new cache directory, the same catalog: every chunk comes back from the bucket.
+    await rm(`${dir}/cache`, { recursive: true, force: true });
+    const again = await openVolumes(dir, s3.settings);
+    try {
+      const disk2 = again.exposure.device('db');
+      assert.ok((await disk2.read(4096, 8192)).equals(a));
+      assert.ok((await disk2.read(5 * MiB - 4096, 3 * MiB)).equals(b));
+      assert.ok((await disk2.read(4 * GiB - 4096, 4096)).equals(c));
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('reports unmapped chunks and zeroed blocks as deallocated, and UNMAP of a whole chunk deletes its object', async () => {
+    const v = await openVolumes(await scratch(), s3.settings);
+    try {
+      const info = await v.service.createVolume({ name: 'thin', type: 'cached', sizeBytes: GiB });
+      const disk = v.exposure.device('thin');
+      await disk.write(0, pattern('x', 2 * MiB));
+      let runs = await disk.provisioning(0, 4 * MiB);
+      assert.deepEqual(
+        runs.map((r) => [r.offset, r.length, r.mapped]),
+        [
+          [0, 2 * MiB, true],
+          [2 * MiB, 2 * MiB, false],
+        ],
+      );
+      await disk.discard(MiB, MiB); // chunk 1 whole
+      await disk.discard(4096, 512); // a block within chunk 0
+      runs = await disk.provisioning(0, 2 * MiB);
+      assert.deepEqual(
+        runs.map((r) => [r.offset, r.length, r.mapped]),
+        [
+          [0, 4096, true],
+          [4096, 512, false],
+          [4608, MiB - 4608, true],
+          [MiB, MiB, false],
+        ],
+      );
+      assert.ok((await disk.read(MiB, MiB)).equals(Buffer.alloc(MiB)));
+      await disk.flush();
+      await v.engine.namespace('volumes/').drain();
+      assert.equal((await bucketKeys(`volumes/${info.id}/chunks/`)).length, 1, 'only chunk 0 keeps an object');
+      assert.equal((await v.service.describeVolume('thin')).usedBytes, MiB);
+    } finally {
+      await v.close();
+    }
+  });
+});
