@@ -40,9 +40,10 @@ export class SnapshotRefusedError extends Error {
 export abstract class Volume implements ImageVolume {
   readonly gate = new WriteGate();
   protected readonly log: Logger;
-  /** Sequential reads: where the next one would start, and chunks already being fetched ahead. */
+  /** Sequential reads: where the next one would start. */
   private nextRead = -1;
-  private readonly fetching = new Set<number>();
+  /** The chunk after the last one a sequential reader's read-ahead asked for (0: no read-ahead going on). */
+  private aheadUntil = 0;
 
   protected constructor(
     protected record_: VolumeRecord,
@@ -134,20 +135,21 @@ export abstract class Volume implements ImageVolume {
   /** Chunks fetched ahead of a sequential reader: enough to keep several object reads in flight. */
   private static readonly READ_AHEAD_BYTES = 8 * 1024 * 1024;
 
+  // Each chunk is asked for once per sequential run (the window only moves forward): asking again
+  // for chunks already in the cache read each of them from its file again, up to 8 times over,
+  // which held a warm cached volume's 1 MiB sequential reads to a fraction of a stored volume's.
   private readAhead(offset: number, length: number): void {
     const sequential = offset === this.nextRead;
     this.nextRead = offset + length;
-    if (!sequential) return;
+    if (!sequential) {
+      this.aheadUntil = 0;
+      return;
+    }
     const ahead = Math.max(1, Math.floor(Volume.READ_AHEAD_BYTES / this.chunkSize));
     const next = Math.floor((offset + length) / this.chunkSize);
-    const chunks = Math.ceil(this.size / this.chunkSize);
-    for (let index = next; index < Math.min(chunks, next + ahead); index++) {
-      if (this.fetching.has(index)) continue;
-      const fetched = this.image.prefetch(index);
-      if (!fetched) continue;
-      this.fetching.add(index);
-      void fetched.finally(() => this.fetching.delete(index));
-    }
+    const end = Math.min(Math.ceil(this.size / this.chunkSize), next + ahead);
+    for (let index = Math.max(next, this.aheadUntil); index < end; index++) void this.image.prefetch(index);
+    this.aheadUntil = Math.max(this.aheadUntil, end);
   }
 
   /** Provisioning from the chunk map: unmapped chunks are deallocated; in mapped ones, all-zero blocks are (LBPRZ=1). */

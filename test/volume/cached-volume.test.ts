@@ -75,6 +75,30 @@ describe('cached volumes', function () {
     }
   });
 
+  it('reads ahead of a sequential reader once per chunk: a warm volume is not read again and again from the cache', async () => {
+    const v = await openVolumes(await scratch(), s3.settings);
+    try {
+      await v.service.createVolume({ name: 'seq', type: 'cached', sizeBytes: GiB });
+      const disk = v.exposure.device('seq');
+      const chunks = 16;
+      const data = pattern('seq', chunks * MiB);
+      await disk.write(0, data);
+      await disk.flush();
+      const read = 256 * 1024;
+      const before = v.engine.stats();
+      for (let at = 0; at < data.length; at += read) {
+        assert.ok((await disk.read(at, read)).equals(data.subarray(at, at + read)), `bytes at ${at}`);
+      }
+      const after = v.engine.stats();
+      assert.equal(after.misses, before.misses, 'every chunk is in the cache');
+      const reads = data.length / read;
+      // Each read, and at most one whole-chunk read-ahead per chunk (chunks past the data are unmapped: nothing to read).
+      assert.ok(after.hits - before.hits <= reads + chunks, `${after.hits - before.hits} reads of the cache for ${reads} reads of the volume over ${chunks} chunks`);
+    } finally {
+      await v.close();
+    }
+  });
+
   it('reports unmapped chunks and zeroed blocks as deallocated, and UNMAP of a whole chunk deletes its object', async () => {
     const v = await openVolumes(await scratch(), s3.settings);
     try {
