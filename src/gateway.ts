@@ -210,7 +210,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
           tapes: tapeLibrary.service,
           shelf,
           cache: { stats: () => engine.stats(), bandwidth },
-          shares: shares.service,
+          shares: { service: shares.service, mountCommand: (exportPath) => mountHint(shares.nfs, exportPath) },
           volumes,
           token: {
             current: () => token.current(),

@@ -2,10 +2,13 @@
 import type { RetrievalTier } from '../../src/shelf/shelf-service.ts';
 import type { CreateTapesRequest } from '../../src/tape/tape-service.ts';
 import type { CreateVolumeRequest } from '../../src/volume/volume-service.ts';
+import type { ShareAnswer } from '../../src/api/share-routes.ts';
+import type { ShareRequest } from '../../src/share/share-service.ts';
 import type { Api } from './api.ts';
 
 const tape = (barcode: string) => `/tapes/${encodeURIComponent(barcode)}`;
 const shelved = (barcode: string) => `/shelf/${encodeURIComponent(barcode)}`;
+const share = (name: string) => `/shares/${encodeURIComponent(name)}`;
 const volume = (name: string) => `/volumes/${encodeURIComponent(name)}`;
 const bypassBody = (bypass: boolean) => (bypass ? { bypassGovernanceRetention: true } : undefined);
 
@@ -18,6 +21,11 @@ export const actions = {
   retrieve: (api: Api, barcode: string, tier: RetrievalTier | undefined) => api.post(`${shelved(barcode)}/retrieve`, tier ? { tier } : undefined),
   cancelRetrieval: (api: Api, barcode: string) => api.post(`${shelved(barcode)}/cancel-retrieval`),
   deleteArchive: (api: Api, barcode: string, bypass: boolean) => api.delete(shelved(barcode), bypassBody(bypass)),
+  createShare: (api: Api, request: ShareRequest) => api.post<ShareAnswer>('/shares', request),
+  /** Without a path, the share's top directory. */
+  refreshShare: (api: Api, name: string, path: string, recursive: boolean) =>
+    api.post<{ directories: number }>(`${share(name)}/refresh`, { ...(path ? { path } : {}), ...(recursive ? { recursive } : {}) }),
+  deleteShare: (api: Api, name: string) => api.delete(share(name)),
   createVolume: (api: Api, request: CreateVolumeRequest) => api.post('/volumes', request),
   deleteVolume: (api: Api, name: string, force: boolean) => api.delete(volume(name), force ? { force } : undefined),
   snapshot: (api: Api, name: string, description: string) => api.post(`${volume(name)}/snapshots`, description ? { description } : undefined),

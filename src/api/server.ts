@@ -54,8 +54,8 @@ interface ManagementOptions {
   readonly tapes: TapeService;
   /** Adds the vault shelf's routes. */
   readonly shelf?: ShelfService;
-  /** Adds the file shares' routes. */
-  readonly shares?: ShareService;
+  /** Adds the file shares' routes; `mountCommand` says how a client mounts an export path. */
+  readonly shares?: { readonly service: ShareService; readonly mountCommand: (exportPath: string) => string };
   /** Adds the routes of volumes and snapshots. */
   readonly volumes?: VolumeService;
   /** Adds GET /cache. */
@@ -165,7 +165,7 @@ function managementOf(options: BaseOptions & ManagementOptions, logger: Logger) 
   const routes = [
     ...tapeRoutes(options.tapes),
     ...(options.shelf ? shelfRoutes(options.shelf) : []),
-    ...(options.shares ? shareRoutes(options.shares) : []),
+    ...(options.shares ? shareRoutes(options.shares.service, options.shares.mountCommand) : []),
     ...(options.volumes ? volumeRoutes(options.volumes) : []),
     ...statsRoutes({ history, cache: options.cache }),
   ];

@@ -1,7 +1,7 @@
 // The file shares' routes: the ShareService over HTTP/JSON. Refusals keep their
 // code and message; the status says what kind they are.
 import { z } from 'zod';
-import { ShareServiceError, type ShareErrorCode, type ShareService } from '../share/share-service.ts';
+import { ShareServiceError, type ShareErrorCode, type ShareInfo, type ShareService } from '../share/share-service.ts';
 import { HttpError, validateBody } from './http.ts';
 import type { Route, RouteReply, RouteRequest } from './router.ts';
 
@@ -36,16 +36,22 @@ const waitUploaded = z.strictObject({
 const WAIT_EXAMPLE = '{"timeoutSeconds":20} (or no body: 20 seconds)';
 const REFRESH_EXAMPLE = '{"path":"projects","recursive":true} (or no body for the whole share\'s top directory)';
 
-export function shareRoutes(service: ShareService): Route[] {
+/** A share as the API answers it: with the command a client mounts it by. */
+export interface ShareAnswer extends ShareInfo {
+  readonly mount: string;
+}
+
+export function shareRoutes(service: ShareService, mountCommand: (exportPath: string) => string): Route[] {
   const name = (request: RouteRequest) => request.params['name']!;
+  const answer = (share: ShareInfo): ShareAnswer => ({ ...share, mount: mountCommand(share.exportPath) });
   return [
     {
       method: 'POST',
       path: '/shares',
-      handle: refusals(async (request) => ({ status: 201, body: await service.create(validateBody(createShare, await request.body(), CREATE_EXAMPLE)) })),
+      handle: refusals(async (request) => ({ status: 201, body: answer(await service.create(validateBody(createShare, await request.body(), CREATE_EXAMPLE))) })),
     },
-    { method: 'GET', path: '/shares', handle: refusals(async () => ({ status: 200, body: { shares: service.list() } })) },
-    { method: 'GET', path: '/shares/:name', handle: refusals(async (request) => ({ status: 200, body: service.describe(name(request)) })) },
+    { method: 'GET', path: '/shares', handle: refusals(async () => ({ status: 200, body: { shares: service.list().map(answer) } })) },
+    { method: 'GET', path: '/shares/:name', handle: refusals(async (request) => ({ status: 200, body: answer(service.describe(name(request))) })) },
     {
       method: 'DELETE',
       path: '/shares/:name',
@@ -71,7 +77,7 @@ export function shareRoutes(service: ShareService): Route[] {
         const body = await request.body();
         const { timeoutSeconds = 20 } = body === undefined ? {} : validateBody(waitUploaded, body, WAIT_EXAMPLE);
         const uploaded = await service.waitUploaded(name(request), timeoutSeconds * 1000);
-        return { status: 200, body: { uploaded, share: service.describe(name(request)) } };
+        return { status: 200, body: { uploaded, share: answer(service.describe(name(request))) } };
       }),
     },
   ];

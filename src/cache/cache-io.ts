@@ -12,7 +12,7 @@ import { CloudRoutes, type Route } from './cloud-routes.ts';
 import { CacheCorruptionError, ExtentNotFoundError, storeError } from './errors.ts';
 import { BLOCK, blockCount, Extent, extentPath, type Prefetch } from './extent.ts';
 import type { ExtentFiles } from './extent-files.ts';
-import type { ExtentHead, ExtentListing, ExtentMetadata, ReadvResult, WriteOptions } from './extent-store.ts';
+import type { ExtentHead, ExtentListing, ExtentMetadata, ReadTally, ReadvResult, WriteOptions } from './extent-store.ts';
 import type { Evictor } from './eviction.ts';
 import { fsyncPath } from './file-io.ts';
 import type { UploadQueue } from './upload-queue.ts';
@@ -143,8 +143,8 @@ export class CacheIO {
 
   // ---- reading ----
 
-  async read(key: string, offset: number, length: number): Promise<Buffer> {
-    return (await this.readRanges(key, offset, length, [])).data;
+  async read(key: string, offset: number, length: number, tally?: ReadTally): Promise<Buffer> {
+    return (await this.readRanges(key, offset, length, [], undefined, tally)).data;
   }
 
   async readv(key: string, offset: number, lengths: readonly number[]): Promise<ReadvResult> {
@@ -156,7 +156,7 @@ export class CacheIO {
   }
 
   /** The bytes, and the CRCs of `lengths` when they came from the cache's checked blocks; a large read from the cache goes into a buffer of `pool` when given. */
-  private async readRanges(key: string, offset: number, length: number, lengths: readonly number[], pool?: BufferPool): Promise<{ data: Buffer; crcs?: number[]; release?: () => void }> {
+  private async readRanges(key: string, offset: number, length: number, lengths: readonly number[], pool?: BufferPool, tally?: ReadTally): Promise<{ data: Buffer; crcs?: number[]; release?: () => void }> {
     this.assertOpen();
     const { state } = this;
     state.foregroundAt = Date.now();
@@ -177,6 +177,7 @@ export class CacheIO {
       }
       if (extent.allPresent(first, last)) {
         state.hits++;
+        if (tally) tally.hits++;
         try {
           const served = await this.files.read(extent, offset, length, lengths, pool);
           if (sequential) this.readAheadAfter(extent, last);
@@ -188,6 +189,7 @@ export class CacheIO {
         }
       } else {
         state.misses++;
+        if (tally) tally.misses++;
       }
       extent.readAhead = sequential ? Math.min(this.limits.readAheadBytes, Math.max(2 * extent.readAhead, 4 * BLOCK)) : 0;
       const start = first * extent.blockSize;

@@ -36,13 +36,19 @@ export type ExtentListing =
   | { readonly kind: 'extent'; readonly key: string; readonly size: number; readonly cloudModified?: Date }
   | { readonly kind: 'prefix'; readonly prefix: string };
 
+/** Reads counted by where they were served from: the cache held every byte asked for (a hit), or some came from the cloud (a miss). */
+export interface ReadTally {
+  hits: number;
+  misses: number;
+}
+
 export interface ExtentStore {
   /** Writes bytes at `offset`, growing the extent (a gap reads as zeros). Waits, never fails, while the upload buffer or the cache is full. Durable only once sync() covers it. */
   write(key: string, offset: number, data: Uint8Array, options?: WriteOptions): Promise<void>;
   /** write() of pieces laid end to end, without joining them; the CRC32C of each piece, taken in the pass that checksums the extent's blocks. The pieces must not change until it resolves. */
   writev(key: string, offset: number, pieces: readonly Uint8Array[], options?: WriteOptions): Promise<number[]>;
-  /** `length` bytes at `offset`, from the cache or else the cloud, verified. The buffer may be shared with other reads' results: do not write into it. */
-  read(key: string, offset: number, length: number): Promise<Buffer>;
+  /** `length` bytes at `offset`, from the cache or else the cloud, verified; counted in `tally` too when given (a volume's cache hits). The buffer may be shared with other reads' results: do not write into it. */
+  read(key: string, offset: number, length: number, tally?: ReadTally): Promise<Buffer>;
   /** read() of consecutive ranges, with the CRC32C of each taken in the pass that checks the cached blocks. */
   readv(key: string, offset: number, lengths: readonly number[]): Promise<ReadvResult>;
   /** The extent's size, asking the cloud when the cache does not know it; undefined if it exists nowhere. */

@@ -2,7 +2,7 @@
 // `volumes/`, `shares/NAME/`), the same keys the cache index and, by default,
 // the bucket use. A key outside it is refused, so no consumer touches another's.
 import type { CacheIO } from './cache-io.ts';
-import type { ExtentHead, ExtentListing, ExtentMetadata, ExtentStore, ReadvResult, WriteOptions } from './extent-store.ts';
+import type { ExtentHead, ExtentListing, ExtentMetadata, ExtentStore, ReadTally, ReadvResult, WriteOptions } from './extent-store.ts';
 
 export class KeyOutsideNamespaceError extends RangeError {
   override readonly name = 'KeyOutsideNamespaceError';
@@ -23,8 +23,8 @@ export class NamespaceStore implements ExtentStore {
     return this.io.writev(this.check(key), offset, pieces, options);
   }
 
-  async read(key: string, offset: number, length: number): Promise<Buffer> {
-    return this.io.read(this.check(key), offset, length);
+  async read(key: string, offset: number, length: number, tally?: ReadTally): Promise<Buffer> {
+    return this.io.read(this.check(key), offset, length, tally);
   }
 
   async readv(key: string, offset: number, lengths: readonly number[]): Promise<ReadvResult> {

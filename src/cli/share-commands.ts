@@ -1,9 +1,9 @@
 // tapegw share create | list | describe | delete | refresh | wait-uploaded
 import type { Argv, CommandModule } from 'yargs';
-import type { ShareInfo } from '../share/share-service.ts';
+import type { ShareAnswer } from '../api/share-routes.ts';
 import { connect, enter, print, printJson, type GlobalOptions, type Parsing } from './command.ts';
 import { usageError } from './errors.ts';
-import { fields, table } from './format.ts';
+import { fields, humanSize, table } from './format.ts';
 
 const CREATE_EXAMPLE = 'tapegw share create projects --bucket my-projects --clients 10.0.0.0/8';
 
@@ -56,12 +56,13 @@ function create(parsing: Parsing) {
         .option('squash', { type: 'string', requiresArg: true, choices: ['root', 'all', 'none'] as const, describe: 'who is mapped to the anonymous user: root (default), all or none' })
         .option('clients', { type: 'string', requiresArg: true, describe: 'addresses or CIDR blocks allowed to mount, comma-separated (default: everyone)' })
         .option('cache-stale-timeout', { type: 'number', requiresArg: true, describe: "seconds after which a directory is listed from the bucket again: 0 (only on refresh) or 300 to 2592000, as AWS's CacheStaleTimeoutInSeconds" })
+        .option('settle-time', { type: 'number', requiresArg: true, describe: 'seconds a file stays unchanged before it is uploaded (default 5)' })
         .option('json', { type: 'boolean', describe: 'print the new share as JSON' })
         .example(CREATE_EXAMPLE, 'a share for the 10.x network')
         .example('tapegw share create archive --bucket corp-data --prefix archive/ --read-only --cache-stale-timeout 300', 'a read-only view of a prefix, listed again every 5 minutes');
     },
     handler: async (
-      argv: GlobalOptions & { name: string; bucket?: string; prefix?: string; readOnly?: boolean; squash?: 'root' | 'all' | 'none'; clients?: string; cacheStaleTimeout?: number; json?: boolean },
+      argv: GlobalOptions & { name: string; bucket?: string; prefix?: string; readOnly?: boolean; squash?: 'root' | 'all' | 'none'; clients?: string; cacheStaleTimeout?: number; settleTime?: number; json?: boolean },
     ) => {
       if (argv.bucket === undefined) throw usageError(`say which bucket the share is on: add --bucket, e.g. ${CREATE_EXAMPLE}`);
       const request = {
@@ -72,11 +73,12 @@ function create(parsing: Parsing) {
         ...(argv.squash !== undefined ? { squash: argv.squash } : {}),
         ...(argv.clients !== undefined ? { clients: parseClients(argv.clients) } : {}),
         ...(argv.cacheStaleTimeout !== undefined ? { cacheStaleTimeoutSeconds: parseSeconds(argv.cacheStaleTimeout, '--cache-stale-timeout', '300') } : {}),
+        ...(argv.settleTime !== undefined ? { settleSeconds: parseSeconds(argv.settleTime, '--settle-time', '5') } : {}),
       };
       const api = await connect(argv);
-      const share = await api.post<ShareInfo>('/shares', request);
+      const share = await api.post<ShareAnswer>('/shares', request);
       if (argv.json) printJson(share);
-      else print(`Created share ${share.name} on ${where(share)}, exported as ${share.exportPath}.\n`);
+      else print(`Created share ${share.name} on ${where(share)}, exported as ${share.exportPath}. Mount it with:\n  ${share.mount}\n`);
     },
   };
 }
@@ -91,14 +93,14 @@ function list(parsing: Parsing) {
     },
     handler: async (argv: GlobalOptions & { json?: boolean }) => {
       const api = await connect(argv);
-      const { shares } = await api.get<{ shares: ShareInfo[] }>('/shares');
+      const { shares } = await api.get<{ shares: ShareAnswer[] }>('/shares');
       if (argv.json) printJson(shares);
       else if (shares.length === 0) print(`No shares yet. Create one with: ${CREATE_EXAMPLE}\n`);
       else
         print(
           table(
             ['NAME', 'EXPORT', 'LOCATION', 'ACCESS', 'SQUASH', 'NOT UPLOADED', 'FAILING'],
-            shares.map((s) => [s.name, s.exportPath, where(s), s.readOnly ? 'read-only' : 'read-write', s.squash, String(s.filesDirty), String(s.filesFailingUpload)]),
+            shares.map((s) => [s.name, s.exportPath, where(s), s.readOnly ? 'read-only' : 'read-write', s.squash, notUploaded(s), String(s.filesFailingUpload)]),
           ),
         );
     },
@@ -115,7 +117,7 @@ function describe(parsing: Parsing) {
     },
     handler: async (argv: GlobalOptions & { name: string; json?: boolean }) => {
       const api = await connect(argv);
-      const share = await api.get<ShareInfo>(`/shares/${encodeURIComponent(argv.name)}`);
+      const share = await api.get<ShareAnswer>(`/shares/${encodeURIComponent(argv.name)}`);
       if (argv.json) {
         printJson(share);
         return;
@@ -131,7 +133,8 @@ function describe(parsing: Parsing) {
           ['Cache stale timeout', share.cacheStaleTimeoutSeconds === 0 ? 'none (refresh on demand)' : `${share.cacheStaleTimeoutSeconds} s`],
           ['Defaults', `files ${share.fileMode.toString(8).padStart(4, '0')}, directories ${share.directoryMode.toString(8).padStart(4, '0')}, owner ${share.ownerUid}:${share.ownerGid}`],
           ['Settling time', `${share.settleSeconds} s`],
-          ['Not uploaded', `${share.filesDirty} files`],
+          ['Mount', share.mount],
+          ['Not uploaded', notUploaded(share)],
           ['Failing upload', `${share.filesFailingUpload} files`],
           ['Created', share.createdAt],
         ]),
@@ -190,7 +193,7 @@ function waitUploaded(parsing: Parsing) {
     handler: async (argv: GlobalOptions & { name: string; json?: boolean }) => {
       const api = await connect(argv);
       for (;;) {
-        const { uploaded, share } = await api.post<{ uploaded: boolean; share: ShareInfo }>(`/shares/${encodeURIComponent(argv.name)}/wait-uploaded`, { timeoutSeconds: 10 });
+        const { uploaded, share } = await api.post<{ uploaded: boolean; share: ShareAnswer }>(`/shares/${encodeURIComponent(argv.name)}/wait-uploaded`, { timeoutSeconds: 10 });
         if (uploaded) {
           if (argv.json) printJson(share);
           else print(`Every write made to share ${share.name} is in the bucket.\n`);
@@ -202,6 +205,11 @@ function waitUploaded(parsing: Parsing) {
   };
 }
 
-function where(share: ShareInfo): string {
+/** "3 files (12.0 MiB)" */
+function notUploaded(share: ShareAnswer): string {
+  return `${share.filesDirty} ${share.filesDirty === 1 ? 'file' : 'files'} (${humanSize(share.bytesDirty)})`;
+}
+
+function where(share: ShareAnswer): string {
   return `s3://${share.bucket}/${share.prefix}`;
 }

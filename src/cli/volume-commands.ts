@@ -114,6 +114,7 @@ function describeVolume(v: VolumeInfo): string {
     ...optional(v.status === 'IRRECOVERABLE' ? 'Why' : 'Error', v.error),
     ['Size', `${humanSize(v.sizeBytes)} (${v.sizeBytes} bytes, ${v.blockSize}-byte blocks)`],
     ['Used', humanSize(v.usedBytes)],
+    ...optional('Cache hits', v.cacheHitPercent === undefined ? undefined : `${v.cacheHitPercent}% of reads since the gateway started`),
     ['Target', v.target],
     ['Sessions', String(v.sessions)],
     ['Snapshots', every === null ? 'not scheduled' : `every ${humanInterval(every)}${v.snapshotSchedule.nextAt ? `, next at ${v.snapshotSchedule.nextAt}` : ''}`],

@@ -52,7 +52,9 @@ export interface ShareDefinition extends Required<ShareRequest> {
 export interface ShareInfo extends ShareDefinition {
   /** The path clients mount: "/NAME". */
   readonly exportPath: string;
+  /** Files (and directories) with changes not yet in the bucket, and the bytes they hold. */
   readonly filesDirty: number;
+  readonly bytesDirty: number;
   readonly filesFailingUpload: number;
 }
 
@@ -253,7 +255,7 @@ export class ShareService implements ExportedShares {
 
   private info(share: OpenShare): ShareInfo {
     const stats = share.fs.stats();
-    return { ...share.definition, exportPath: `/${share.definition.name}`, filesDirty: stats.filesDirty, filesFailingUpload: stats.filesFailingUpload };
+    return { ...share.definition, exportPath: `/${share.definition.name}`, ...stats };
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@
 // to its previous place, so no object is ever left unnamed by the catalog,
 // and nothing acknowledged by a sync() is lost.
 import { ExtentNotFoundError } from '../cache/errors.ts';
-import type { ExtentStore } from '../cache/extent-store.ts';
+import type { ExtentStore, ReadTally } from '../cache/extent-store.ts';
 import { KeyedLock } from '../cache/keyed-lock.ts';
 import { ChunkMap, chunkKey, type ChunkRef } from './chunk-map.ts';
 import { refOf, toMapValue, type MapValue, type VolumeCatalog, type VolumeRecord } from './volume-catalog.ts';
@@ -37,6 +37,8 @@ export type ChunkContent = () => Promise<readonly Uint8Array[]>;
 
 export class ChunkImage {
   private readonly locks = new KeyedLock();
+  /** The initiators' reads of mapped chunks since the gateway started, by whether the cache held them (read-ahead not counted). */
+  readonly reads: ReadTally = { hits: 0, misses: 0 };
   private nextGen: number;
   private ceiling: number;
   private reserving: Promise<void> | undefined;
@@ -126,7 +128,7 @@ export class ChunkImage {
       const ref = this.map.get(index);
       if (!ref) return Buffer.alloc(length);
       try {
-        return await this.store.read(chunkKey(ref, index), at, length);
+        return await this.store.read(chunkKey(ref, index), at, length, this.reads);
       } catch (error) {
         // Unmapped meanwhile (UNMAP of the chunk while this read waited): read the map again.
         const now = this.map.get(index);

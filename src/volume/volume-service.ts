@@ -3,7 +3,7 @@
 // volumes while the gateway runs, schedule and take snapshots, restore a new
 // volume from any snapshot, including those found in the bucket.
 import type { BlockDevice } from '../../scsi/sbc/block-device.ts';
-import type { ExtentStore } from '../cache/extent-store.ts';
+import type { ExtentStore, ReadTally } from '../cache/extent-store.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { Logger } from '../log.ts';
 import { CachedVolume } from './cached-volume.ts';
@@ -51,6 +51,8 @@ export interface VolumeInfo {
   readonly target: string;
   /** Sessions logged in to its target. */
   readonly sessions: number;
+  /** Cached volumes: percent of the reads since the gateway started that the cache served, once there was one (AWS's CacheHitPercent). */
+  readonly cacheHitPercent?: number;
   readonly createdAt: string;
   readonly fromConfig: boolean;
   readonly sourceSnapshotId?: string;
@@ -418,6 +420,7 @@ export class VolumeService {
       chunkSize: r.chunkSize,
       target: this.options.exposure.targetName(r.name),
       sessions: this.options.exposure.sessions(r.name),
+      ...(r.type === 'cached' ? cacheHit(volume.image.reads) : {}),
       createdAt: r.createdAt,
       fromConfig: r.fromConfig ?? false,
       ...(r.sourceSnapshotId ? { sourceSnapshotId: r.sourceSnapshotId } : {}),
@@ -580,4 +583,10 @@ function sizeText(bytes: number): string {
   if (bytes % TiB === 0) return `${bytes / TiB}TiB`;
   if (bytes % GiB === 0) return `${bytes / GiB}GiB`;
   return `${bytes} bytes`;
+}
+
+/** AWS's CacheHitPercent, one decimal; nothing before the first read. */
+function cacheHit(reads: ReadTally): { cacheHitPercent?: number } {
+  const total = reads.hits + reads.misses;
+  return total === 0 ? {} : { cacheHitPercent: Math.round((1000 * reads.hits) / total) / 10 };
 }

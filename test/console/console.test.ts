@@ -4,26 +4,35 @@
 // cartridge moved into a drive with tapegw and the drive showing it, data
 // written through the drive showing in the iSCSI chart, the API's refusal of
 // archiving a cartridge in a drive shown in its own words, an archive
-// followed to ARCHIVED, keyboard use of the slots, a volume's snapshot taken
-// and restored as a new volume, and axe-core's check of
-// every view. Screenshots of each view (laptop and phone sizes) go to
-// .screenshots/console/ for a reviewer.
+// followed to ARCHIVED, keyboard use of the slots, a volume created, written
+// through its target (its cache hits shown), its snapshot taken to Completed
+// and restored as a new volume, a file share created and listed with its
+// mount command, a file written to it with libnfs's nfs-cp followed until it
+// is in the bucket, and axe-core's check of every view. Screenshots of each
+// view (laptop and phone sizes) go to .screenshots/console/ for a reviewer.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { buildConsole } from '../../console/build.ts';
 import { readApiCredentials, type ApiCredentials } from '../../src/api/credentials.ts';
+import type { ShareAnswer } from '../../src/api/share-routes.ts';
 import type { TapeInfo } from '../../src/tape/tape-service.ts';
 import type { SnapshotInfo, VolumeInfo } from '../../src/volume/volume-service.ts';
+import { callApi } from '../api/call.ts';
 import { runCli } from '../cli/run-cli.ts';
+import { BlockClient } from '../helpers/block-client.ts';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { block, cdb, GOOD, login } from '../helpers/library-driver.ts';
 import { findOnPath, requirePeer } from '../helpers/peers.ts';
 
+const run = promisify(execFile);
 const SCREENSHOTS = fileURLToPath(new URL('../../.screenshots/console/', import.meta.url));
 const AXE_SOURCE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const LAPTOP = { width: 1280, height: 860 };
@@ -42,9 +51,15 @@ describe('@peer web console in Chromium against the real gateway', function () {
   const problems: string[] = [];
   const requestedUrls: string[] = [];
   const cli = (...args: string[]) => runCli(['--data-dir', dataDir, ...args], { cwd: tmpdir() });
+  /** What the API answers tapegw (quicker than starting tapegw where its printing is not the point). */
+  const ask = async (method: string, path: string) => {
+    const answer = await callApi(api.url, api.token, method, path);
+    assert.ok(answer.status < 300, `${method} ${path}: ${JSON.stringify(answer.json)}`);
+    return answer.json as unknown;
+  };
 
   before(async function () {
-    requirePeer(this, 'chromium');
+    requirePeer(this, 'chromium', 'nfs-cp');
     await Promise.all([buildConsole(), mkdir(SCREENSHOTS, { recursive: true })]);
     dataDir = await mkdtemp(join(tmpdir(), 'tapegw-console-'));
     gw = await startGatewayProcess({ dataDir, args: ['--segment-size', '1MiB', '--glacier-job-delays', '1'] });
@@ -111,11 +126,7 @@ describe('@peer web console in Chromium against the real gateway', function () {
     await page.setViewportSize(LAPTOP);
   }
 
-  const tapesIn = async (): Promise<TapeInfo[]> => {
-    const run = await cli('tape', 'list', '--json');
-    assert.equal(run.code, 0, run.stderr);
-    return JSON.parse(run.stdout) as TapeInfo[];
-  };
+  const tapesIn = async (): Promise<TapeInfo[]> => ((await ask('GET', '/tapes')) as { tapes: TapeInfo[] }).tapes;
 
   it('refuses a wrong token in the API’s words, and signs in with the one from api.json', async () => {
     await page.goto(`${api.url}/`);
@@ -240,40 +251,128 @@ describe('@peer web console in Chromium against the real gateway', function () {
     assert.ok(await cell.evaluate((element) => element === document.activeElement), 'the focus is back on the cell');
   });
 
-  it('takes a snapshot of a volume from the Volumes view and restores it as a new volume', async () => {
+  it('creates a volume from the Volumes view, shows its cache hits, takes a snapshot of it to Completed and restores it as a new volume', async () => {
     await show('Volumes');
-    const scratch = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /^scratch/ }) });
-    await see(scratch.getByText('Available', { exact: true }));
-    await scratch.getByRole('button', { name: 'Take a snapshot of scratch' }).click();
-    const take = await see(page.getByRole('dialog', { name: 'Take a snapshot of scratch' }));
+    await page.getByRole('button', { name: 'Create volume…' }).click();
+    const create = await see(page.getByRole('dialog', { name: 'Create a volume' }));
+    await create.getByLabel('Name').fill('console-vol');
+    await create.getByLabel('Type').selectOption('cached');
+    await create.getByLabel('Size (GiB)').fill('1');
+    await checkAccessibility('create volume dialog');
+    await create.getByRole('button', { name: 'Create', exact: true }).click();
+    await see(page.getByRole('status').filter({ hasText: 'Created volume console-vol' }));
+    const volumeRow = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /^console-vol/ }) });
+    await see(volumeRow.getByText('Available', { exact: true }));
+    await see(volumeRow.getByText('No reads yet', { exact: true }));
+
+    // An initiator writes 1 MiB through the volume's target and reads it back: from the cache.
+    const volume = (await ask('GET', '/volumes/console-vol')) as VolumeInfo;
+    assert.deepEqual([volume.type, volume.sizeBytes], ['cached', 2 ** 30]);
+    await see(volumeRow.locator('xpath=following-sibling::tr[1]').getByText(volume.target, { exact: true }));
+    const data = randomBytes(1024 * 1024);
+    const disk = await BlockClient.login(gw!.port, volume.target, { blockSize: volume.blockSize });
+    try {
+      await disk.write(0, data);
+      await disk.synchronizeCache();
+      assert.ok((await disk.read(0, data.length / volume.blockSize)).equals(data), 'the volume reads back what was written');
+    } finally {
+      await disk.logout();
+    }
+    await see(volumeRow.getByText('100.0%', { exact: true }));
+
+    await volumeRow.getByRole('button', { name: 'Take a snapshot of console-vol' }).click();
+    const take = await see(page.getByRole('dialog', { name: 'Take a snapshot of console-vol' }));
     await take.getByLabel('Description').fill('from the console');
     await checkAccessibility('snapshot dialog');
     await take.getByRole('button', { name: 'Take snapshot' }).click();
-    await see(page.getByRole('status').filter({ hasText: 'Snapshot of scratch started' }));
+    await see(page.getByRole('status').filter({ hasText: 'Snapshot of console-vol started' }));
 
-    const listed = await cli('snapshot', 'list', '--volume', 'scratch', '--json');
+    const listed = await cli('snapshot', 'list', '--volume', 'console-vol', '--json');
     assert.equal(listed.code, 0, listed.stderr);
     const [snapshot] = JSON.parse(listed.stdout) as SnapshotInfo[];
     assert.equal(snapshot?.description, 'from the console');
     const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: new RegExp(`^${snapshot.id}`) }) });
     await see(row.getByText('Completed', { exact: true }));
+    await page.screenshot({ path: join(SCREENSHOTS, 'volumes-snapshot-completed.png'), fullPage: true });
     await row.getByRole('button', { name: `Restore ${snapshot.id} as a new volume` }).click();
     const restore = await see(page.getByRole('dialog', { name: `Restore ${snapshot.id} as a new volume` }));
-    await restore.getByLabel('Name').fill('scratch-copy');
+    await restore.getByLabel('Name').fill('console-vol-copy');
     await checkAccessibility('restore dialog');
     await restore.getByRole('button', { name: 'Restore', exact: true }).click();
-    await see(page.getByRole('status').filter({ hasText: 'Created volume scratch-copy' }));
-    await see(page.getByRole('rowheader', { name: /^scratch-copy/ }));
+    await see(page.getByRole('status').filter({ hasText: 'Created volume console-vol-copy' }));
+    await see(page.getByRole('rowheader', { name: /^console-vol-copy/ }));
 
-    const described = await cli('volume', 'describe', 'scratch-copy', '--json');
-    assert.equal(described.code, 0, described.stderr);
-    const copy = JSON.parse(described.stdout) as VolumeInfo;
+    const copy = (await ask('GET', '/volumes/console-vol-copy')) as VolumeInfo;
     assert.equal(copy.sourceSnapshotId, snapshot.id);
-    assert.equal(copy.type, 'stored', 'a snapshot of a stored volume restores as one unless told otherwise');
+    assert.equal(copy.type, 'cached', 'a snapshot of a cached volume restores as one unless told otherwise');
+  });
+
+  it('creates a file share from the File shares view, lists it with its mount command and follows a file written over NFS into the bucket', async () => {
+    await show('File shares');
+    await page.getByRole('button', { name: 'Create share…' }).click();
+    const create = await see(page.getByRole('dialog', { name: 'Create a file share' }));
+    await create.getByLabel('Name').fill('docs');
+    await create.getByLabel('Bucket').fill('console-docs');
+    await create.getByLabel('Prefix').fill('team/');
+    await create.getByLabel('Cache stale timeout (s)').fill('300');
+    // Long enough that the file written below waits in the cache until tapegw share wait-uploaded sends it.
+    await create.getByLabel('Settling time (s)').fill('3600');
+    await checkAccessibility('create share dialog');
+    await page.screenshot({ path: join(SCREENSHOTS, 'shares-create.png') });
+    await create.getByRole('button', { name: 'Create', exact: true }).click();
+    await see(page.getByRole('status').filter({ hasText: 'Created share docs, exported as /docs.' }));
+
+    const share = (await ask('GET', '/shares/docs')) as ShareAnswer;
+    assert.deepEqual([share.bucket, share.prefix, share.cacheStaleTimeoutSeconds, share.settleSeconds], ['console-docs', 'team/', 300, 3600]);
+    assert.equal(share.mount, `mount -t nfs -o vers=3,proto=tcp,port=${gw!.nfs.nfsPort},mountport=${gw!.nfs.mountPort},mountproto=tcp,nolock 127.0.0.1:/docs /mnt`);
+    const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /^docs/ }) });
+    // The command is on the line under the share's row, across the table.
+    await see(row.locator('xpath=following-sibling::tr[1]').getByText(share.mount, { exact: true }));
+    assert.match(await row.innerText(), /s3:\/\/console-docs\/team\/[\s\S]*All uploaded[\s\S]*300 s/);
+
+    // A second share of the same name: the API's refusal, word for word as tapegw gets it.
+    const fromCli = await cli('share', 'create', 'docs', '--bucket', 'console-docs');
+    assert.equal(fromCli.code, 1, 'tapegw is refused too');
+    await page.getByRole('button', { name: 'Create share…' }).click();
+    const again = await see(page.getByRole('dialog', { name: 'Create a file share' }));
+    await again.getByLabel('Name').fill('docs');
+    await again.getByLabel('Bucket').fill('console-docs');
+    await again.getByRole('button', { name: 'Create', exact: true }).click();
+    const refusal = await see(again.getByRole('alert').filter({ hasText: 'Refused' }));
+    assert.equal(await refusal.innerText(), `Refused: ${fromCli.stderr.replace(/^tapegw: /, '').trim()}`);
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+
+    const local = join(tmpdir(), `console-report-${process.pid}.bin`);
+    await writeFile(local, randomBytes(3 * 1024 * 1024));
+    try {
+      await run('nfs-cp', [local, `nfs://127.0.0.1/docs/report.bin?nfsport=${gw!.nfs.nfsPort}&mountport=${gw!.nfs.mountPort}`]);
+    } finally {
+      await rm(local, { force: true });
+    }
+    await see(row.getByText('Uploading', { exact: true }));
+    await see(row.getByText(/^1 file \(3MiB\) to upload$/));
+    await page.screenshot({ path: join(SCREENSHOTS, 'file-shares-uploading.png'), fullPage: true });
+    const waited = await cli('share', 'wait-uploaded', 'docs');
+    assert.equal(waited.code, 0, waited.stderr);
+    await see(row.getByText('All uploaded', { exact: true }));
+
+    await row.getByRole('button', { name: 'Refresh docs' }).click();
+    const refresh = await see(page.getByRole('dialog', { name: 'Refresh docs' }));
+    await refresh.getByRole('button', { name: 'Refresh', exact: true }).click();
+    await see(page.getByRole('status').filter({ hasText: 'Refreshed 1 directory of share docs from its bucket.' }));
+
+    await row.getByRole('button', { name: 'Delete docs' }).click();
+    const remove = await see(page.getByRole('dialog', { name: 'Delete share docs?' }));
+    await remove.getByRole('button', { name: 'Delete', exact: true }).click();
+    await see(page.getByRole('status').filter({ hasText: 'Deleted share docs; its objects stay in the bucket.' }));
+    await row.waitFor({ state: 'detached', timeout: SEE_MS });
+    const { shares } = (await ask('GET', '/shares')) as { shares: ShareAnswer[] };
+    assert.deepEqual(shares.map((s) => s.name), ['files']);
   });
 
   it('passes axe-core on every view and leaves screenshots of each', async () => {
-    for (const view of ['Library', 'Tapes', 'Shelf', 'Volumes', 'Cache and cloud']) {
+    for (const view of ['Library', 'Tapes', 'Shelf', 'Volumes', 'File shares', 'Cache and cloud']) {
       await show(view);
       await checkAccessibility(view);
       await screenshots(view.toLowerCase().replace(/ /g, '-'));

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { ShareAnswer } from '../../src/api/share-routes.ts';
 import { assertFailure, runCli } from '../cli/run-cli.ts';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { NfsTestClient } from '../helpers/nfs-client.ts';
@@ -84,10 +85,12 @@ describe('@peer @slow the gateway serving NFS shares', function () {
   });
 
   it('exports a share created while running at once, lists, describes and deletes it', async () => {
-    const created = await cli('share', 'create', 'projects', '--bucket', 'projects-bucket', '--prefix', 'team-a', '--squash', 'none', '--json');
+    const created = await cli('share', 'create', 'projects', '--bucket', 'projects-bucket', '--prefix', 'team-a', '--squash', 'none', '--settle-time', '2', '--json');
     assert.equal(created.code, 0, created.stderr);
-    const share = JSON.parse(created.stdout) as { name: string; prefix: string; exportPath: string };
-    assert.deepEqual([share.name, share.prefix, share.exportPath], ['projects', 'team-a/', '/projects']);
+    const share = JSON.parse(created.stdout) as ShareAnswer;
+    assert.deepEqual([share.name, share.prefix, share.exportPath, share.settleSeconds], ['projects', 'team-a/', '/projects', 2]);
+    const mount = `mount -t nfs -o vers=3,proto=tcp,port=${gw!.nfs.nfsPort},mountport=${gw!.nfs.mountPort},mountproto=tcp,nolock 127.0.0.1:/projects /mnt`;
+    assert.equal(share.mount, mount);
     await writeFile(path.join(dir, 'plan'), 'the plan\n');
     await run('nfs-cp', [path.join(dir, 'plan'), url(gw!, 'projects', 'plan.txt')]);
     assert.equal((await cli('share', 'wait-uploaded', 'projects')).code, 0);
@@ -96,11 +99,14 @@ describe('@peer @slow the gateway serving NFS shares', function () {
     assert.match(listed.stdout, /projects +\/projects +s3:\/\/projects-bucket\/team-a\//);
     const described = await cli('share', 'describe', 'projects');
     assert.match(described.stdout, /Squash +none/);
+    assert.ok(described.stdout.split('\n').some((line) => /^Mount +mount /.test(line) && line.endsWith(mount)), described.stdout);
+    assert.match(described.stdout, /Not uploaded +0 files \(0B\)\n/);
     assertFailure(await cli('share', 'create', 'projects', '--bucket', 'projects-bucket'), 1, /exists/);
     assertFailure(await cli('share', 'create', 'Bad_Name', '--bucket', 'projects-bucket'), 2, /share name/);
     assertFailure(await cli('share', 'create', 'x', '--bucket', 'bucket-x', '--cache-stale-timeout', '10'), 2, /300 to 2592000/);
     assertFailure(await cli('share', 'create', 'y', '--bucket', 'bucket-y', '--clients', '10.0.0/8'), 2, /CIDR/);
     assertFailure(await cli('share', 'create', 'z'), 2, /--bucket/);
+    assertFailure(await cli('share', 'create', 'w', '--bucket', 'bucket-w', '--settle-time', '-1'), 2, /--settle-time 5/);
     assert.equal((await cli('share', 'delete', 'projects')).code, 0);
     await assert.rejects(run('nfs-ls', [url(gw!, 'projects')]));
     assertFailure(await cli('share', 'describe', 'projects'), 1, /no share named "projects"/);

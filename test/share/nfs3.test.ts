@@ -239,6 +239,23 @@ describe('@slow NFSv3 share', function () {
       );
     });
 
+    it('counts the files and bytes not yet in the bucket (what tapegw share list and the console show) until they are uploaded', async () => {
+      const settling = await setUp({ settleMs: 3_600_000 });
+      try {
+        const { client: c, root: top } = settling;
+        const file = (await c.create(top, 'a.bin', { mode: 1 })).handle!;
+        await c.write(file, 0, randomBytes(300_000));
+        assert.deepEqual(settling.share.fs().stats(), { filesDirty: 1, bytesDirty: 300_000, filesFailingUpload: 0 }, 'the share\'s top has no object of its own to wait for');
+        await c.mkdir(top, 'sub');
+        assert.deepEqual(settling.share.fs().stats(), { filesDirty: 2, bytesDirty: 300_000, filesFailingUpload: 0 }, 'a directory is an empty marker object');
+        await settling.share.fs().waitUploaded();
+        assert.deepEqual(settling.share.fs().stats(), { filesDirty: 0, bytesDirty: 0, filesFailingUpload: 0 });
+      } finally {
+        settling.client.close();
+        await settling.share.stop();
+      }
+    });
+
     it('renames files and directories across directories; the bucket follows by copy and delete', async () => {
       const a = (await client.mkdir(root, 'a')).handle!;
       const b = (await client.mkdir(root, 'b')).handle!;

@@ -1,5 +1,6 @@
 // Cached volumes on a real engine over s3rver: chunks as objects, thin
-// provisioning, durability across a restart with the cache wiped.
+// provisioning, durability across a restart with the cache wiped, the cache
+// hit percent of the volume's reads.
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -35,6 +36,7 @@ describe('cached volumes', function () {
     const info = await v.service.createVolume({ name: 'db', type: 'cached', sizeBytes: 4 * GiB, blockSize: 4096 });
     assert.equal(info.status, 'AVAILABLE');
     assert.equal(info.usedBytes, 0);
+    assert.equal(info.cacheHitPercent, undefined, 'no read yet');
     const disk = v.exposure.device('db');
     assert.equal(disk.size, 4 * GiB);
     assert.equal(disk.blockSize, 4096);
@@ -51,6 +53,7 @@ describe('cached volumes', function () {
     assert.ok((await disk.read(2 * GiB, 64 * 1024)).equals(Buffer.alloc(64 * 1024)), 'never written: zeros');
     const described = await v.service.describeVolume('db');
     assert.equal(described.usedBytes, 6 * MiB, 'chunks 0, 4, 5, 6, 7 and the last hold data');
+    assert.equal(described.cacheHitPercent, 100, 'what was written is read from the cache (unmapped chunks are no reads of the cache)');
     await v.engine.namespace('volumes/').drain();
     const keys = await bucketKeys(`volumes/${info.id}/chunks/`);
     assert.equal(keys.length, 6, `one object per written chunk: ${keys.join(', ')}`);
@@ -62,6 +65,9 @@ describe('cached volumes', function () {
     try {
       const disk2 = again.exposure.device('db');
       assert.ok((await disk2.read(4096, 8192)).equals(a));
+      assert.equal((await again.service.describeVolume('db')).cacheHitPercent, 0, 'the first read after the wipe comes from the bucket');
+      assert.ok((await disk2.read(4096, 8192)).equals(a));
+      assert.equal((await again.service.describeVolume('db')).cacheHitPercent, 50, 'and the second from the cache');
       assert.ok((await disk2.read(5 * MiB - 4096, 3 * MiB)).equals(b));
       assert.ok((await disk2.read(4 * GiB - 4096, 4096)).equals(c));
     } finally {

@@ -8,21 +8,21 @@ import { refreshNow } from '../live.ts';
 import { Modal } from './modal.tsx';
 import { useNotify } from './notices.tsx';
 
-export interface ActionDialogProps {
+export interface ActionDialogProps<R> {
   readonly title: string;
   /** The button that runs the action. */
   readonly action: string;
   readonly danger?: boolean;
-  /** What to say once it is done. */
-  readonly done: string;
-  readonly run: () => Promise<unknown>;
+  /** What to say once it is done, or how to say it from the API's answer. */
+  readonly done: string | ((answer: R) => string);
+  readonly run: () => Promise<R>;
   readonly onClose: () => void;
   /** After success; default onClose. */
   readonly onDone?: () => void;
   readonly children?: ComponentChildren;
 }
 
-export function ActionDialog(props: ActionDialogProps) {
+export function ActionDialog<R>(props: ActionDialogProps<R>) {
   const notify = useNotify();
   const [busy, setBusy] = useState(false);
   const [refusal, setRefusal] = useState<string>();
@@ -31,8 +31,8 @@ export function ActionDialog(props: ActionDialogProps) {
     setBusy(true);
     setRefusal(undefined);
     try {
-      await props.run();
-      notify(props.done);
+      const answer = await props.run();
+      notify(typeof props.done === 'string' ? props.done : props.done(answer));
       refreshNow();
       (props.onDone ?? props.onClose)();
     } catch (error) {

@@ -1,7 +1,7 @@
 // A table of many rows, 50 to a page, that scrolls sideways on a narrow
 // screen. Give it a new `key` when its filters change, so it starts again at
 // the first page.
-import type { ComponentChildren } from 'preact';
+import { Fragment, type ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { count } from '../format.ts';
 import { Pager, TableScroller } from './common.tsx';
@@ -25,6 +25,8 @@ export function PagedTable<T>(props: {
   readonly columns: readonly Column<T>[];
   /** What to say when no row is there. */
   readonly empty: string;
+  /** A line under each row across every column, for what is too long for a cell (a volume's target, a share's mount command). */
+  readonly detail?: (row: T) => ComponentChildren;
 }) {
   const [page, setPage] = useState(0);
   const pages = Math.max(1, Math.ceil(props.rows.length / ROWS));
@@ -49,19 +51,26 @@ export function PagedTable<T>(props: {
           </thead>
           <tbody>
             {rows.map((row) => (
-              <tr key={props.rowKey(row)}>
-                {props.columns.map((column, i) =>
-                  i === 0 ? (
-                    <th key={column.header} scope="row">
-                      {column.cell(row)}
-                    </th>
-                  ) : (
-                    <td key={column.header} class={numeric(column)}>
-                      {column.cell(row)}
-                    </td>
-                  ),
+              <Fragment key={props.rowKey(row)}>
+                <tr class={props.detail ? 'has-detail' : undefined}>
+                  {props.columns.map((column, i) =>
+                    i === 0 ? (
+                      <th key={column.header} scope="row">
+                        {column.cell(row)}
+                      </th>
+                    ) : (
+                      <td key={column.header} class={numeric(column)}>
+                        {column.cell(row)}
+                      </td>
+                    ),
+                  )}
+                </tr>
+                {props.detail && (
+                  <tr class="detail">
+                    <td colSpan={props.columns.length}>{props.detail(row)}</td>
+                  </tr>
                 )}
-              </tr>
+              </Fragment>
             ))}
           </tbody>
         </table>

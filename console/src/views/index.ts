@@ -1,9 +1,10 @@
 // The console's views, in the navigation's order. A new face of the gateway
-// (file shares) is one more entry here and one file in views/, added once its
-// API routes exist.
+// is one more entry here and one file in views/, added once its API routes
+// exist.
 import type { ComponentType } from 'preact';
 import { CacheView } from './cache.tsx';
 import { LibraryView } from './library.tsx';
+import { SharesView } from './shares.tsx';
 import { ShelfView } from './shelf.tsx';
 import { TapesView } from './tapes.tsx';
 import { VolumesView } from './volumes.tsx';
@@ -20,5 +21,6 @@ export const VIEWS: readonly View[] = [
   { id: 'tapes', title: 'Tapes', component: TapesView },
   { id: 'shelf', title: 'Shelf', component: ShelfView },
   { id: 'volumes', title: 'Volumes', component: VolumesView },
+  { id: 'shares', title: 'File shares', component: SharesView },
   { id: 'cache', title: 'Cache and cloud', component: CacheView },
 ];

@@ -1,5 +1,5 @@
 // Block volumes and their snapshots: each volume's status (with progress while
-// it bootstraps or restores), size, use, target, sessions and snapshot
+// it bootstraps or restores), size, use, cache hits, target, sessions and snapshot
 // schedule; each snapshot's status (with progress while it uploads) and what
 // it uploaded. Create a volume (new, or restored from a snapshot), take a
 // snapshot, delete a volume (forced when an initiator is logged in) or a
@@ -31,6 +31,12 @@ function Progress(props: { readonly value: number | undefined; readonly label: s
   );
 }
 
+/** Of a cached volume's reads since the gateway started; a stored volume is read from this machine's disk. */
+function cacheHits(volume: VolumeInfo): string {
+  if (volume.type === 'stored') return 'All local';
+  return volume.cacheHitPercent === undefined ? 'No reads yet' : `${volume.cacheHitPercent.toFixed(1)}%`;
+}
+
 export function VolumesView() {
   const volumes = usePoll<{ volumes: VolumeInfo[] }>('/volumes');
   const snapshots = usePoll<{ snapshots: SnapshotInfo[] }>('/snapshots');
@@ -53,16 +59,13 @@ export function VolumesView() {
           rows={allVolumes}
           rowKey={(v) => v.id}
           empty="No volume yet: create one, or restore one from a snapshot."
+          detail={(v) => (
+            <>
+              <span class="detail-label">iSCSI target:</span> <code>{v.target}</code>
+            </>
+          )}
           columns={[
-            {
-              header: 'Name',
-              cell: (v) => (
-                <>
-                  {v.name}
-                  <span class="under">{v.target}</span>
-                </>
-              ),
-            },
+            { header: 'Name', cell: (v) => v.name },
             { header: 'Type', cell: (v) => (v.type === 'cached' ? 'Cached' : 'Stored') },
             {
               header: 'Status',
@@ -74,8 +77,8 @@ export function VolumesView() {
                 </>
               ),
             },
-            { header: 'Size', number: true, cell: (v) => humanSize(v.sizeBytes) },
-            { header: 'Used', number: true, cell: (v) => humanSize(v.usedBytes) },
+            { header: 'Used of size', number: true, cell: (v) => `${humanSize(v.usedBytes)} of ${humanSize(v.sizeBytes)}` },
+            { header: 'Cache hits', number: true, cell: cacheHits },
             { header: 'Sessions', number: true, cell: (v) => v.sessions },
             {
               header: 'Snapshots',

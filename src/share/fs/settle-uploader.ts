@@ -16,6 +16,8 @@ export class SettleUploader {
   /** Ids with changes to upload, and when each last changed (ms). */
   private readonly pending = new Map<number, number>();
   private readonly running = new Map<number, Promise<void>>();
+  /** Bytes each node with changes uploads (its size when it last changed): what the operator sees waiting. */
+  private readonly sizes = new Map<number, number>();
   private readonly failing = new Set<number>();
   private readonly waiters: { ids: Set<number>; resolve: () => void }[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -30,20 +32,29 @@ export class SettleUploader {
     this.timer.unref();
   }
 
-  /** The node changed: its upload waits until it has been quiet for the settling time. */
-  touched(id: number): void {
+  /** The node changed (its object is now `bytes` long; 0 for a directory): its upload waits until it has been quiet for the settling time. */
+  touched(id: number, bytes = 0): void {
     this.pending.set(id, Date.now());
+    this.sizes.set(id, bytes);
   }
 
   /** The node is gone: nothing to upload. */
   forget(id: number): void {
     this.pending.delete(id);
     this.failing.delete(id);
+    this.sizes.delete(id);
     this.settleWaiters(id);
   }
 
   get dirtyCount(): number {
     return new Set([...this.pending.keys(), ...this.running.keys()]).size;
+  }
+
+  /** Bytes of the files counted in dirtyCount. */
+  get dirtyBytes(): number {
+    let bytes = 0;
+    for (const id of new Set([...this.pending.keys(), ...this.running.keys()])) bytes += this.sizes.get(id) ?? 0;
+    return bytes;
   }
 
   get failingCount(): number {
@@ -83,7 +94,10 @@ export class SettleUploader {
     } finally {
       this.running.delete(id);
     }
-    if (!this.pending.has(id)) this.settleWaiters(id);
+    if (!this.pending.has(id)) {
+      this.sizes.delete(id);
+      this.settleWaiters(id);
+    }
     // A slot is free: the next upload goes, at once while someone waits in flush().
     this.sweep(this.waiters.length > 0);
   }

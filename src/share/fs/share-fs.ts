@@ -57,7 +57,9 @@ export interface DirEntry {
 }
 
 export interface FsStats {
+  /** Files, directories and links with changes not yet in the bucket, and the bytes their objects hold. */
   readonly filesDirty: number;
+  readonly bytesDirty: number;
   readonly filesFailingUpload: number;
 }
 
@@ -65,6 +67,9 @@ export interface FsStats {
 export const MAX_FILE_SIZE = 5 * 1024 ** 4;
 
 const EMPTY = Buffer.alloc(0);
+
+/** What a node's upload sends: a directory is an empty marker object. */
+const uploadBytes = (node: Pick<NodeRecord, 'type' | 'size'>) => (node.type === 'dir' ? 0 : node.size);
 
 export class ShareFs {
   private readonly locks = new KeyedLock();
@@ -112,12 +117,13 @@ export class ShareFs {
     for (const id of await this.table.dirtyIds()) {
       const node = await this.table.get(id);
       if (!node) continue;
+      let size = node.size;
       if (node.type === 'file') {
         // The engine cuts a file to what was last made durable; the size it reports is the truth.
-        const size = (await this.objects.size(node.key)) ?? 0;
+        size = (await this.objects.size(node.key)) ?? 0;
         if (size !== node.size) await this.table.commit(this.table.changes().put({ ...node, size }));
       }
-      this.uploader.touched(id);
+      this.uploader.touched(id, uploadBytes({ ...node, size }));
       if (node.type === 'dir' && node.key !== (await this.pathKey(node))) this.startMove(node.id);
     }
   }
@@ -131,7 +137,7 @@ export class ShareFs {
   }
 
   stats(): FsStats {
-    return { filesDirty: this.uploader.dirtyCount, filesFailingUpload: this.uploader.failingCount };
+    return { filesDirty: this.uploader.dirtyCount, bytesDirty: this.uploader.dirtyBytes, filesFailingUpload: this.uploader.failingCount };
   }
 
   // ---- reading the namespace
@@ -348,7 +354,7 @@ export class ShareFs {
       const changes = this.table.changes().unlink(dir.id, name, node.id).remove(node.id).put(this.touchedDir(dir));
       await this.table.commit(changes);
       this.bump(dir.id);
-      this.uploader.touched(dir.id);
+      this.touchedDirectory(dir.id);
       this.uploader.forget(node.id);
       if (node.key !== '') await this.objects.delete(node.key);
     });
@@ -400,8 +406,8 @@ export class ShareFs {
         }
         if (node.type === 'dir') this.startMove(node.id);
         else await this.moveObject(node.id);
-        this.uploader.touched(fromBefore.id);
-        this.uploader.touched(toBefore.id);
+        this.touchedDirectory(fromBefore.id);
+        this.touchedDirectory(toBefore.id);
         return {
           fromDir: (await this.table.get(fromBefore.id))!,
           fromBefore,
@@ -532,8 +538,13 @@ export class ShareFs {
   private async link(dir: NodeRecord, node: NodeRecord): Promise<void> {
     await this.table.commit(this.table.changes().put(node).link(dir.id, node.name, node.id, node.type).put(this.touchedDir(dir)));
     this.bump(dir.id);
-    this.uploader.touched(node.id);
-    this.uploader.touched(dir.id);
+    this.uploader.touched(node.id, uploadBytes(node));
+    this.touchedDirectory(dir.id);
+  }
+
+  /** A directory's entries changed: its marker object is uploaded again with its new times. The root has no object, so nothing waits for it. */
+  private touchedDirectory(id: number): void {
+    if (id !== ROOT_ID) this.uploader.touched(id);
   }
 
   private touchedDir(dir: NodeRecord): NodeRecord {
@@ -548,7 +559,7 @@ export class ShareFs {
       const changed = change(node);
       await this.table.commit(this.table.changes().put(changed));
       this.bump(id);
-      if (changed.dirty) this.uploader.touched(id);
+      if (changed.dirty) this.uploader.touched(id, uploadBytes(changed));
       return changed;
     });
   }
