@@ -440,11 +440,14 @@ export class ShareFs {
     return { directories };
   }
 
-  /** Resolves once every change made before the call (data, attributes, renames) is in the bucket. */
-  async waitUploaded(): Promise<void> {
-    await Promise.all(this.moves.values());
-    await this.uploader.flush();
+  /** Resolves once every change made before the call (data, attributes, renames) is in the bucket, to true; to false once `signal` aborts first. */
+  async waitUploaded(signal?: AbortSignal): Promise<boolean> {
+    const aborted = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+    await Promise.race([Promise.all(this.moves.values()), aborted]);
+    if (!signal?.aborted) await this.uploader.flush(signal);
+    return !signal?.aborted;
   }
+
 
   /** Removes the share's namespace from the catalog (share deletion; the bucket keeps its objects). */
   async forgetNamespace(): Promise<void> {
