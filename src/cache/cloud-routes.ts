@@ -12,6 +12,8 @@ export interface Route {
   readonly remotePrefix: string;
   /** Serve objects that other S3 clients put in without the gateway's checksums. */
   readonly allowUnverified: boolean;
+  /** See RouteOptions. */
+  readonly uploadsWhenDrained: boolean;
 }
 
 export interface RouteOptions {
@@ -20,6 +22,13 @@ export interface RouteOptions {
   /** Default: the namespace itself, so that keys are the same in the bucket. */
   readonly remotePrefix?: string;
   readonly allowUnverified?: boolean;
+  /**
+   * Writes are queued for upload by drain() alone (the consumer says when a file is
+   * complete, as a share does once a file has settled), not by sync() (which still
+   * makes them durable) nor by the engine's writeback; writers held back by a full
+   * upload buffer still queue them. Default false.
+   */
+  readonly uploadsWhenDrained?: boolean;
 }
 
 export class CloudRoutes {
@@ -35,6 +44,7 @@ export class CloudRoutes {
       namespace,
       remotePrefix: options.remotePrefix ?? namespace,
       allowUnverified: options.allowUnverified ?? false,
+      uploadsWhenDrained: options.uploadsWhenDrained ?? false,
     };
     this.routes = [...this.routes.filter((r) => r.namespace !== namespace), route].sort((a, b) => b.namespace.length - a.namespace.length);
     return route;
