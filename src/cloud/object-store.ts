@@ -4,8 +4,6 @@
 // checked before a byte is handed on; uploads also carry the checksum the
 // endpoint verifies (upload-checks.ts), so that S3 itself refuses damaged bodies.
 import { createHash } from 'node:crypto';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import {
   S3Client,
@@ -39,6 +37,7 @@ import {
   type PutSource,
 } from './object-backend.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, retryCause, withRetry, type RetryPolicy } from './retry.ts';
+import { collectBody, sdkClientConfig } from './sdk-client.ts';
 import { withPayloadHash, type UploadCheck } from './upload-checks.ts';
 import { sseFields, type ServerSideEncryption } from './sse.ts';
 
@@ -129,25 +128,12 @@ export class ObjectStore implements ObjectBackend {
     this.partConcurrency = settings.partConcurrency ?? 4;
     this.idleTimeoutMs = settings.idleTimeoutMs ?? 30_000;
     this.sse = sseFields(settings.serverSideEncryption);
-    const agent = { keepAlive: true, maxSockets: settings.maxSockets ?? 64 };
     this.client = new S3Client({
-      endpoint: settings.endpoint,
-      region: settings.region,
-      credentials: settings.credentials,
+      ...sdkClientConfig({ ...settings, idleTimeoutMs: this.idleTimeoutMs }),
       forcePathStyle: settings.forcePathStyle,
-      // Our own retries, so that each one is counted by cause.
-      maxAttempts: 1,
-      // The SDK logs nothing by default, except a console line for each failed streamed body; we retry and count those.
-      logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {} },
       // We compute CRC32C natively and verify reads ourselves; the SDK's JS CRC would cost ~20 ms/MiB.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: {
-        connectionTimeout: settings.connectTimeoutMs ?? 10_000,
-        socketTimeout: this.idleTimeoutMs,
-        httpAgent: new HttpAgent(agent),
-        httpsAgent: new HttpsAgent(agent),
-      },
     });
     if (this.uploadCheck === 'crc32c') {
       // A body whose CRC32C S3 verifies needs no SHA-256 of it in the signature as well
@@ -346,7 +332,7 @@ export class ObjectStore implements ObjectBackend {
     const size = range ? totalFromContentRange(res.ContentRange) : length;
     if (crcText === undefined || !Number.isSafeInteger(blockSize) || blockSize <= 0) {
       if (allowUnverified && Number.isSafeInteger(size) && length >= 0) {
-        return { body: await collect(res.Body as Readable, length, this.idleTimeoutMs, (n) => this.observer.downloaded?.(n)), size, blockSize: undefined };
+        return { body: await collectBody(res.Body as Readable, length, this.idleTimeoutMs, (chunk) => this.observer.downloaded?.(chunk.length)), size, blockSize: undefined };
       }
       (res.Body as Readable | undefined)?.destroy();
       throw new UnverifiableObjectError(key);
@@ -367,7 +353,7 @@ export class ObjectStore implements ObjectBackend {
       (res.Body as Readable | undefined)?.destroy();
       return { body: undefined, size, blockSize };
     }
-    const body = await collect(res.Body as Readable, length, this.idleTimeoutMs, (n) => this.observer.downloaded?.(n));
+    const body = await collectBody(res.Body as Readable, length, this.idleTimeoutMs, (chunk) => this.observer.downloaded?.(chunk.length));
     const first = start / blockSize;
     for (let at = 0, i = first; at < body.length; at += blockSize, i++) {
       if (crc32c(body.subarray(at, at + blockSize)) !== crcs[i]) {
@@ -545,24 +531,4 @@ async function* pieces(source: PutSource, offset: number, length: number, buffer
 /** A body already in memory, checksummed here. */
 function bufferSource(data: Buffer): PutSource {
   return { size: data.length, checksums: { blockSize: PIECE, crcs: blockCrcs(data, PIECE) }, read: async (offset, length) => data.subarray(offset, offset + length) };
-}
-
-/** Reads a body into one buffer of the announced length; more, less or a stall is an error. */
-async function collect(body: Readable, length: number, idleMs: number, progress: (bytes: number) => void): Promise<Buffer> {
-  const out = Buffer.allocUnsafe(length);
-  let at = 0;
-  const timer = setTimeout(() => body.destroy(Object.assign(new Error('response body stalled'), { name: 'TimeoutError' })), idleMs);
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      timer.refresh();
-      if (at + chunk.length > length) throw new ChecksumMismatchError(`response body longer than its ${length} bytes`);
-      chunk.copy(out, at);
-      at += chunk.length;
-      progress(chunk.length);
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  if (at !== length) throw new ChecksumMismatchError(`response body ended at ${at} of ${length} bytes`);
-  return out;
 }

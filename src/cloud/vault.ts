@@ -4,8 +4,6 @@
 // tree-hash-aligned ranges, each checked against the hash Glacier sends and the
 // whole against the archive's tree hash.
 import { createHash } from 'node:crypto';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import {
@@ -25,6 +23,7 @@ import {
 } from '@aws-sdk/client-glacier';
 import type { StoreObserver } from './object-backend.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, withRetry, type RetryPolicy } from './retry.ts';
+import { collectBody, sdkClientConfig } from './sdk-client.ts';
 import { TREE_HASH_LEAF, TreeFold, TreeHasher, alignedRanges, combineTreeHashes, isTreeHashAligned, isValidPartSize, partSizeAtLeast, treeHash } from './tree-hash.ts';
 
 const MiB = 1024 * 1024;
@@ -167,25 +166,14 @@ export class Vault {
     this.idleTimeoutMs = settings.idleTimeoutMs ?? 30_000;
     if (!isValidPartSize(this.partSize)) throw new RangeError(`part size ${this.partSize} is not a power of two from 1 MiB to 4 GiB`);
     if (!isValidPartSize(this.chunkSize)) throw new RangeError(`download chunk size ${this.chunkSize} is not a power of two from 1 MiB to 4 GiB`);
-    const agent = { keepAlive: true, maxSockets: 64 };
     this.client = new GlacierClient({
-      endpoint: settings.endpoint,
-      region: settings.region,
-      credentials: settings.credentials,
-      // Our own retries, so that each one is counted by cause.
-      maxAttempts: 1,
+      ...sdkClientConfig({ ...settings, idleTimeoutMs: this.idleTimeoutMs }),
       bodyChecksumGenerator: async (request) => {
         const known = this.hashes.get(request.body as object);
         if (known) return [known.sha256, known.treeHash];
         const raw = request.body as string | Uint8Array;
         const body = typeof raw === 'string' ? Buffer.from(raw) : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
         return [createHash('sha256').update(body).digest('hex'), treeHash(body).toString('hex')];
-      },
-      requestHandler: {
-        connectionTimeout: settings.connectTimeoutMs ?? 10_000,
-        socketTimeout: this.idleTimeoutMs,
-        httpAgent: new HttpAgent(agent),
-        httpsAgent: new HttpsAgent(agent),
       },
     });
   }
@@ -455,27 +443,19 @@ export class Vault {
 
   /** Reads a body of exactly `length` bytes, tree-hashing it as it comes; more, less or a stall is an error. */
   private async collect(body: Readable, length: number): Promise<{ data: Buffer; hash: string }> {
-    const data = Buffer.allocUnsafe(length);
     const hasher = new TreeHasher();
     let at = 0;
-    const timer = setTimeout(() => body.destroy(Object.assign(new Error('response body stalled'), { name: 'TimeoutError' })), this.idleTimeoutMs);
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        timer.refresh();
-        if (at + chunk.length > length) throw new ChecksumMismatchError(`response body longer than its ${length} bytes`);
-        chunk.copy(data, at);
+      const data = await collectBody(body, length, this.idleTimeoutMs, (chunk) => {
         hasher.update(chunk);
         at += chunk.length;
         this.observer.downloaded?.(chunk.length);
-      }
+      });
+      return { data, hash: hasher.digest().toString('hex') };
     } catch (error) {
       if (at === 0 || error instanceof ChecksumMismatchError || (error as Error).name === 'TimeoutError') throw error;
       throw new CutShortError(at, length, error);
-    } finally {
-      clearTimeout(timer);
     }
-    if (at !== length) throw new ChecksumMismatchError(`response body ended at ${at} of ${length} bytes`);
-    return { data, hash: hasher.digest().toString('hex') };
   }
 
   private attempt<T>(operation: string, run: () => Promise<T>): Promise<T> {

@@ -18,9 +18,12 @@ describeEachBackend('@slow cache engine under SIGKILL', function (backend) {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('after 20 kills at random moments, every durable extent reads back, reaches S3, and nothing in S3 is corrupt', async () => {
-    const report = await crashTrials({ dir, settings: { ...s3.settings }, lanes: 4, more: (done) => done < 5 });
-    assert.equal(report.trials, 20);
-    assert.ok(report.durable >= 10, `only ${report.durable} extents were made durable`);
+  // Fewer on RGW, where a trial costs five times as long: what differs there is the store, not the kill.
+  const perLane = backend.name === 'rgw' ? 2 : 5;
+
+  it(`after ${4 * perLane} kills at random moments, every durable extent reads back, reaches S3, and nothing in S3 is corrupt`, async () => {
+    const report = await crashTrials({ dir, settings: { ...s3.settings }, lanes: 4, more: (done) => done < perLane });
+    assert.equal(report.trials, 4 * perLane);
+    assert.ok(report.durable >= 2 * perLane, `only ${report.durable} extents were made durable`);
   });
 });
