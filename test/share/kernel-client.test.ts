@@ -128,7 +128,7 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
   const cli = (...args: string[]) => runCli(['--data-dir', gw!.dataDir, ...args], { cwd: dir });
 
   before(async function () {
-    this.timeout(900_000); // a cold build of the guest image; a hang is bounded by build.sh's own timeout
+    this.timeout(300_000); // a cold build of the guest image takes a minute or two
     requirePeer(this, 'socat');
     image = await requireGuest(this);
     dir = await mkdtemp(path.join(os.tmpdir(), 'kernel-nfs-'));
