@@ -187,7 +187,8 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
     const { dataDir, nfs } = gw!;
     await gw!.stop();
     gw = undefined;
-    gw = await startGatewayProcess({ dataDir, args: [...GATEWAY_ARGS, '--nfs-port', String(nfs.nfsPort), '--nfs-mount-port', String(nfs.mountPort)] });
+    // Its embedded S3 checks the 10,000 objects put above before it serves.
+    gw = await startGatewayProcess({ dataDir, args: [...GATEWAY_ARGS, '--nfs-port', String(nfs.nfsPort), '--nfs-mount-port', String(nfs.mountPort)], readyTimeoutMs: 60_000 });
   }
 
   it('copies a tree in, renames, changes attributes, links, truncates, lists 10,000 entries; S3 holds it all; it is all there after a restart', async () => {
