@@ -2,13 +2,14 @@
 // libiscsi clients (scripts/bench/*.c), same run, cases run alternately (ours, tgt-default,
 // tgt-tuned, ours, ...). Prints one table with medians, ranges and paired ratios; writes JSON.
 //
-//   npm run bench                      # full run (about 20-30 minutes on 2 cores)
+//   npm run bench                      # full run (about 30-45 minutes on 2 cores)
+//   npm run bench -- --only scaling    # one, four and ten drives at once, CPU by thread, the model of more cores
 //   npm run bench -- --quick           # smoke run, a minute or two
 //   npm run bench -- --only tape,block --runs 5 --tape-bytes 1G
 //   npm run bench -- --cpu-prof .bench/prof   # the gateway runs with node --cpu-prof
 //   npm run bench -- --only share      # the NFS share against nfs-ganesha (scripts/bench/share.ts)
 //
-// For the tape cases, four blank cartridges are made with bin/tapegw and moved into drives 1-4.
+// For the tape cases, four blank cartridges (ten with the scaling cases) are made with bin/tapegw and moved into the first drives.
 // Before the first case each side gets one untimed warm-up (a 64 MiB tape write and read at
 // 64 KiB, a second of random block writes): a backup runs for hours, so the figures are taken
 // after our JavaScript is compiled, not while the first case pays for it.
@@ -22,7 +23,8 @@
 //   --block-seconds S     seconds per random block case (default 5; quick 1.5)
 //   --span SIZE           block LUN region used (default 256M; quick 64M); written sequentially first
 //   --disk-bytes SIZE     bytes for the disk's own write rate (default 1G; quick 256M)
-//   --only LIST           case groups: tape, drives, cartridge, block, share (default all but share)
+//   --only LIST           case groups: tape, drives, cartridge, block, scaling, share (default all but share)
+//   --scale-bytes SIZE    bytes per drive in the scaling cases (default 512M; quick 32M)
 //   --share-bytes SIZE    bytes of the share's sequential cases (default 1G; quick 128M)
 //   --share-files N       small files of the share's cases (default 10000; quick 1000)
 //   --sides LIST          ours, tgt-default, tgt-tuned (default all)
@@ -40,7 +42,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startBenchGateway, type BenchGateway } from './gateway.ts';
 import { runShareBench } from './share.ts';
+import { scalingReport } from './scaling-report.ts';
 import { startTgt, TUNED, type TgtBench } from './tgt.ts';
+import { cpuBetween, threadCpu, type ThreadCpu } from './thread-cpu.ts';
 import { diskWriteRate, type DiskWriteRate, execBounded, formatSize, loadAverage, median, memoryReportedToHost, parseSize, rssBytes } from './util.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -48,7 +52,7 @@ const execFileAsync = promisify(execFile);
 
 type SideName = 'ours' | 'tgt-default' | 'tgt-tuned';
 const ALL_SIDES: readonly SideName[] = ['ours', 'tgt-default', 'tgt-tuned'];
-const GROUPS = ['tape', 'drives', 'cartridge', 'block'] as const;
+const GROUPS = ['tape', 'drives', 'cartridge', 'block', 'scaling'] as const;
 type Group = (typeof GROUPS)[number];
 
 interface Side {
@@ -88,6 +92,7 @@ const { values: opts } = parseArgs({
     'block-seconds': { type: 'string' },
     span: { type: 'string' },
     'disk-bytes': { type: 'string' },
+    'scale-bytes': { type: 'string' },
     'share-bytes': { type: 'string' },
     'share-files': { type: 'string' },
     only: { type: 'string' },
@@ -116,6 +121,7 @@ const cartridgeRuns = Number(opts['cartridge-runs'] ?? 1);
 const blockSeconds = Number(opts['block-seconds'] ?? (quick ? 1.5 : 5));
 const span = parseSize(opts.span ?? (quick ? '64M' : '256M'));
 const diskBytes = parseSize(opts['disk-bytes'] ?? (quick ? '256M' : '1G'));
+const scaleBytes = parseSize(opts['scale-bytes'] ?? (quick ? '32M' : '512M'));
 const requested = opts.only?.split(',');
 /** The share's cases run beside a reference of their own (nfs-ganesha), in scripts/bench/share.ts. */
 const wantShare = requested?.includes('share') ?? false;
@@ -125,6 +131,9 @@ const jsonPath = resolve(root, opts.json ?? '.bench/results.json');
 const maxMs = Number(opts['max-minutes'] ?? 60) * 60_000;
 const tapeBlockSizes = [64 << 10, 256 << 10, 1 << 20];
 const DRIVES = 4;
+/** Drives at once in the scaling cases (issue 21: four ≥ 1.6× one, ten ≥ four, the slowest ≥ 0.7× the fastest). */
+const SCALE = [1, 4, 10] as const;
+const MAX_DRIVES = groups.has('scaling') ? Math.max(DRIVES, ...SCALE) : DRIVES;
 /** Longest wait for our uploads after a run before the next side goes on regardless. */
 const UPLOAD_WAIT_S = 300;
 for (const g of groups) if (!GROUPS.includes(g)) throw new Error(`unknown case group ${g}`);
@@ -164,8 +173,9 @@ interface TapeResult {
   ok: boolean;
   errors?: string[];
   /** sync_seconds: the WRITE FILEMARKS that ends the write phase (its data made durable), included in its seconds. */
-  write: { MBps: number; client_ceiling_MBps: number; bytes: number; seconds: number; sync_seconds: number };
-  read: { MBps: number; client_ceiling_MBps: number; bytes: number; seconds: number };
+  write: { MBps: number; client_ceiling_MBps: number; bytes: number; seconds: number; sync_seconds: number; client_cpu_seconds: number };
+  read: { MBps: number; client_ceiling_MBps: number; bytes: number; seconds: number; client_cpu_seconds: number };
+  per_drive: { write_MBps: number; read_MBps: number }[];
   filemark_seen: boolean;
 }
 interface BlockResult {
@@ -277,6 +287,71 @@ for (const bs of tapeBlockSizes) {
         [w.id]: { value: res.write.MBps, ceiling: res.write.client_ceiling_MBps },
         [r.id]: { value: res.read.MBps, ceiling: res.read.client_ceiling_MBps },
       };
+    },
+  });
+}
+/** What each side's threads spent in the scaling cases, for the CPU-per-GiB table and the model. */
+interface ScalingSample {
+  side: SideName;
+  drives: number;
+  phase: 'write' | 'read';
+  MBps: number;
+  /** Slowest drive's rate over the fastest's. */
+  evenness: number;
+  bytes: number;
+  cpu: ThreadCpu;
+  /** Our uploads after the write phase, until the queue was empty (their CPU belongs to writing too). */
+  uploadTail?: ThreadCpu;
+  clientCpuSeconds: number;
+  peakRssBytes: number;
+}
+const scalingSamples: ScalingSample[] = [];
+for (const n of SCALE) {
+  const w = row(`scaling: ${n} drive${n > 1 ? 's' : ''} write 256 KiB`, 'scaling', 'MB/s');
+  const r = row(`scaling: ${n} drive${n > 1 ? 's' : ''} read 256 KiB`, 'scaling', 'MB/s');
+  cases.push({
+    group: 'scaling',
+    title: `scaling: ${n} drive(s) at once, 256 KiB blocks, ${formatSize(scaleBytes)} each, CPU sampled by thread`,
+    runs,
+    rows: [w, r],
+    exec: async (side) => {
+      if (side.tapeUrls.length < n) throw new Error(`${side.name} has ${side.tapeUrls.length} tape drives, not ${n}`);
+      const urls = side.tapeUrls.slice(0, n);
+      const sample = (): ThreadCpu => {
+        const cpu = threadCpu(side.tapePid);
+        if (!cpu) throw new Error(`${side.name} (pid ${side.tapePid}) is gone`);
+        return cpu;
+      };
+      const out: Record<string, { value: number; ceiling: number }> = {};
+      for (const phase of ['write', 'read'] as const) {
+        const before = sample();
+        let peakRssBytes = 0;
+        const rssTimer = setInterval(() => (peakRssBytes = Math.max(peakRssBytes, rssBytes(side.tapePid) ?? 0)), 200);
+        const res = await tapebench(urls, 256 << 10, scaleBytes, phase).finally(() => clearInterval(rssTimer));
+        const during = cpuBetween(before, sample());
+        const p = res[phase];
+        let uploadTail: ThreadCpu | undefined;
+        if (phase === 'write' && side.name === 'ours') {
+          const t0 = sample();
+          await uploadsDone(join(workDir, 'gateway'));
+          uploadTail = cpuBetween(t0, sample());
+        }
+        const rates = res.per_drive.map((d) => (phase === 'write' ? d.write_MBps : d.read_MBps));
+        scalingSamples.push({
+          side: side.name,
+          drives: n,
+          phase,
+          MBps: p.MBps,
+          evenness: Math.min(...rates) / Math.max(...rates),
+          bytes: p.bytes,
+          cpu: during,
+          ...(uploadTail ? { uploadTail } : {}),
+          clientCpuSeconds: p.client_cpu_seconds,
+          peakRssBytes,
+        });
+        out[(phase === 'write' ? w : r).id] = { value: p.MBps, ceiling: p.client_ceiling_MBps };
+      }
+      return out;
     },
   });
 }
@@ -454,11 +529,11 @@ async function main(): Promise<number> {
   log(`disk's own sequential write rate (${formatSize(diskBytes)}, buffered, fdatasync)...`);
   const diskRates = [await diskWriteRate(workDir, diskBytes)];
 
-  const needTape = groups.has('tape') || groups.has('drives') || groups.has('cartridge');
-  const tapeCapacity = Math.max(tapeBytes, driveBytes, cartridgeBytes) * 1.05 + (64 << 20);
+  const needTape = groups.has('tape') || groups.has('drives') || groups.has('cartridge') || groups.has('scaling');
+  const tapeCapacity = Math.max(tapeBytes, driveBytes, cartridgeBytes, scaleBytes) * 1.05 + (64 << 20);
   const sideList: Side[] = [];
   if (sides.includes('tgt-default') || sides.includes('tgt-tuned')) {
-    tgt = await startTgt({ dir: join(workDir, 'tgt'), drives: needTape ? DRIVES : 0, tapeCapacityBytes: tapeCapacity, diskBytes: 1 << 30 });
+    tgt = await startTgt({ dir: join(workDir, 'tgt'), drives: needTape ? MAX_DRIVES : 0, tapeCapacityBytes: tapeCapacity, diskBytes: 1 << 30 });
     log(`tgtd pid ${tgt.pid} on ${tgt.portal} (control port ${tgt.controlPort})`);
     for (const t of tgt.targets) {
       if (sides.includes(t.name)) sideList.push({ name: t.name, pid: tgt.pid, tapePid: tgt.pid, diskUrl: t.diskUrl, tapeUrls: t.tapeUrls });
@@ -474,11 +549,11 @@ async function main(): Promise<number> {
     gateway = await startBenchGateway({ dataDir: join(workDir, 'gateway'), nodeArgs, args: [...(opts['gateway-arg'] ?? [])] });
     let tapeUrls = ourTapeUrls(gateway);
     log(`our gateway pid ${gateway.pid} on ${gateway.portal}: ${gateway.targets.length} targets, ${tapeUrls.length} tape drives`);
-    if (needTape && tapeUrls.length >= DRIVES) {
+    if (needTape && tapeUrls.length >= MAX_DRIVES) {
       // The operator's path: blank cartridges made with the CLI, moved into the first drives.
-      await loadOurCartridges(join(workDir, 'gateway'), DRIVES, tapeCapacity);
-      tapeUrls = tapeUrls.slice(0, DRIVES);
-      log(`${DRIVES} cartridges created and moved into drives 1-${DRIVES} with bin/tapegw`);
+      await loadOurCartridges(join(workDir, 'gateway'), MAX_DRIVES, tapeCapacity);
+      tapeUrls = tapeUrls.slice(0, MAX_DRIVES);
+      log(`${MAX_DRIVES} cartridges created and moved into drives 1-${MAX_DRIVES} with bin/tapegw`);
     }
     sideList.unshift({
       name: 'ours',
@@ -486,7 +561,7 @@ async function main(): Promise<number> {
       tapePid: gateway.pid,
       diskUrl: ourDiskUrl(gateway),
       tapeUrls,
-      ...(tapeUrls.length < DRIVES ? { note: `the gateway serves ${tapeUrls.length} tape drives; the tape cases need ${DRIVES} (--drives)` } : {}),
+      ...(tapeUrls.length < MAX_DRIVES ? { note: `the gateway serves ${tapeUrls.length} tape drives; the tape cases need ${MAX_DRIVES} (--drives)` } : {}),
     });
   }
   const peakRss = { bytes: 0 };
@@ -606,6 +681,7 @@ async function main(): Promise<number> {
       `client busy (rate / client's own ceiling, i.e. bytes or commands per client CPU second; worst run): ${shares.map((x) => `${x.r.id} ${(x.worst * 100).toFixed(0)}%`).join('; ')}`,
     );
   }
+  if (scalingSamples.length) out.push('', scalingReport(scalingSamples, sideList.map((s) => s.name)));
   for (const s of sideList) if (s.note) out.push(`${s.name}: ${s.note}`);
   const errors = new Map<string, string[]>();
   for (const r of activeRows) for (const e of r.errors) errors.set(e, [...(errors.get(e) ?? []), r.id]);
@@ -649,6 +725,7 @@ async function main(): Promise<number> {
       errors: r.errors,
     })),
     runs: caseLog,
+    scaling: scalingSamples,
     stoppedEarly: stoppedEarly || null,
   };
   await mkdir(dirname(jsonPath), { recursive: true });

@@ -17,6 +17,8 @@
  * slice as two iovecs (no copy), reads land straight in one buffer (no copy in libiscsi) and are
  * checked with memcmp, so a block in the wrong place or stale bytes cannot pass.
  *
+ * "per_drive" gives each drive's own write and read rate over its own time (how evenly drives share).
+ *
  * The client's own ceiling: each phase reports the thread CPU time the client spent (libiscsi,
  * the kernel's socket work on its side, the verification); bytes / client CPU seconds is the rate
  * the client could reach if the target answered in no time. --selftest measures the pattern and
@@ -400,6 +402,15 @@ int main(int argc, char **argv) {
     }
     printf("],\n");
   }
+  /* Each drive's own rate over its own time, for how evenly the drives share the target. */
+  printf("  \"per_drive\": [");
+  for (int i = 0; i < ndrives; i++) {
+    struct drive *d = &drives[i];
+    double wt = d->write_end - d->write_start, rt = d->read_end - d->read_start;
+    printf("%s{\"write_MBps\": %.1f, \"read_MBps\": %.1f}", i ? ", " : "",
+           d->write.bytes && wt > 0 ? d->write.bytes / wt / 1e6 : 0, d->read.bytes && rt > 0 ? d->read.bytes / rt / 1e6 : 0);
+  }
+  printf("],\n");
   print_phase("write", &w, ws, we, false);
   print_phase("read", &r, rs, re, true);
   printf("}\n");

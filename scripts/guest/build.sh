@@ -68,6 +68,22 @@ readonly plain_files=(
 readonly modules=(virtio_pci virtio_scsi scsi_mod st ch sg)
 # The network (QEMU's user-mode network, guest.net=1) and the kernel's NFSv3 client over it.
 readonly network_modules=(virtio_net nfsv3)
+# The initiator Linux backup servers use: the kernel's iscsi_tcp over QEMU's user network, logged in
+# by open-iscsi's iscsistart, with iscsid taking the sessions over for error recovery as it does on a
+# host booted from iSCSI; sg3-utils and stenc reach the drives through sg as applications do.
+readonly initiator_packages=(open-iscsi sg3-utils stenc)
+readonly initiator_programs=(
+  sbin/iscsistart
+  sbin/iscsid
+  usr/bin/sg_turs
+  usr/bin/sg_raw
+  usr/bin/sg_read_attr
+  usr/bin/sg_decode_sense
+  usr/bin/stenc
+)
+# iscsi_tcp takes CRC32C from the crypto API (for digests) when it makes a connection: a soft dependency
+# modules.dep does not list, without which every login fails with "Cannot allocate memory".
+readonly initiator_modules=(crc32c_generic iscsi_tcp)
 
 key="$(cat "$here/build.sh" "$here/init" "$here/guest.sh" | sha256sum | cut -c1-16)"
 kernel_out="$cache/vmlinux"
@@ -104,12 +120,12 @@ kernel_package="$(apt-cache depends linux-image-amd64 2>/dev/null |
 # the programs actually need (by the dynamic loader's own resolution below) go into the guest.
 mapfile -t lib_packages < <(
   apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-    --no-replaces --no-enhances "${tool_packages[@]}" "${build_packages[@]}" 2>/dev/null |
+    --no-replaces --no-enhances "${tool_packages[@]}" "${initiator_packages[@]}" "${build_packages[@]}" 2>/dev/null |
     grep -v '^ ' | grep -E '^(lib|zlib)' | sort -u
 )
 ((${#lib_packages[@]} > 0)) || die "apt-cache depends found no libraries: run apt-get update"
 # tar's libacl1 is a Pre-Depends of some of these; name the ones the loader is known to want.
-all_packages=("$kernel_package" "${tool_packages[@]}" "${build_packages[@]}" "${lib_packages[@]}" libacl1)
+all_packages=("$kernel_package" "${tool_packages[@]}" "${initiator_packages[@]}" "${build_packages[@]}" "${lib_packages[@]}" libacl1)
 mapfile -t all_packages < <(printf '%s\n' "${all_packages[@]}" | sort -u)
 
 log "downloading ${#all_packages[@]} packages (kernel $kernel_package)"
@@ -145,7 +161,7 @@ lib_path="$P/lib/x86_64-linux-gnu:$P/usr/lib/x86_64-linux-gnu:$P/usr/lib/bacula"
 loader="$P/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
 [[ -x "$loader" ]] || die "no dynamic loader in libc6"
 declare -A libs_needed=()
-for rel in "${programs[@]}"; do
+for rel in "${programs[@]}" "${initiator_programs[@]}"; do
   copy_file "$rel"
   [[ "$rel" == bin/busybox ]] && continue # static
   while read -r line; do
@@ -193,7 +209,7 @@ add_module() {
   module_done[$name]=1
   order+=("${module_path[$name]}")
 }
-for m in "${modules[@]}" "${network_modules[@]}"; do add_module "$m"; done
+for m in "${modules[@]}" "${network_modules[@]}" "${initiator_modules[@]}"; do add_module "$m"; done
 for rel in "${order[@]}"; do
   mkdir -p "$R/lib/modules/$kver/$(dirname "$rel")"
   cp "$mdir/$rel" "$R/lib/modules/$kver/$rel"

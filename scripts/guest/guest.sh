@@ -97,3 +97,37 @@ contains() {
   echo "EXPECTED TO FIND: $text"
   return 1
 }
+
+# The kernel's own iSCSI initiator (iscsi_tcp), logged in as a Linux backup server does it, over
+# QEMU's user network (guest.net=1: the host's forwarded ports are at 10.0.2.100).
+GUEST_INITIATOR=iqn.2026-11.io.tapegateway:guest-kernel
+
+# guest_iscsi_login PORT TARGET...: open-iscsi's iscsistart logs each target in, one after another (so
+# that the SCSI hosts, and with them sch0, st0, st1..., come in that order), then waits for their LUNs.
+guest_iscsi_login() {
+  local port="$1" target before
+  shift
+  before="$(guest_scsi_count || true)"
+  for target in "$@"; do
+    iscsistart -i "$GUEST_INITIATOR" -t "$target" -g 1 -a 10.0.2.100 -p "$port" || return 1
+  done
+  guest_wait_scsi $((before + $#)) 30 || { echo "only $(guest_scsi_count) SCSI devices after the logins"; return 1; }
+  guest_wait_nodes 5
+}
+
+# guest_iscsid: iscsid adopts the sessions iscsistart made, as on a host booted from iSCSI, and
+# from then on does their error recovery (NOP-Outs, re-login after a connection fails).
+guest_iscsid() {
+  mkdir -p /etc/iscsi /var/lib/iscsi /run/lock/iscsi
+  echo "InitiatorName=$GUEST_INITIATOR" >/etc/iscsi/initiatorname.iscsi
+  # open-iscsi's defaults, written out: NOP-Out every 5 s, 5 s to answer, 120 s to re-login.
+  cat >/etc/iscsi/iscsid.conf <<'CONF'
+iscsid.safe_logout = No
+iscsid.ipc_auth_uid = No
+node.session.timeo.replacement_timeout = 120
+node.conn[0].timeo.noop_out_interval = 5
+node.conn[0].timeo.noop_out_timeout = 5
+CONF
+  iscsid -f >/tmp/iscsid.log 2>&1 &
+  echo $! >/tmp/iscsid.pid
+}

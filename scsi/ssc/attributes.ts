@@ -1,9 +1,11 @@
 // READ ATTRIBUTE (SPC-4 6.17): the medium auxiliary memory of the loaded
-// cartridge, computed from it: capacities, medium identity, barcode.
+// cartridge: what the drive computes from it (capacities, medium identity, the
+// library's barcode) and the host attributes applications wrote to it.
 import { asciiField, truncate } from '../buffers.ts';
 import { Access, CONTROL, type CommandEntry, type CommandHandler } from '../command-table.ts';
 import { invalidFieldInCdb } from '../sense.ts';
 import { ASSIGNING_ORGANIZATION, densityOf } from './density.ts';
+import { AttributeFormat, attributeHeader, definedHostAttributes } from './host-attributes.ts';
 import type { TapeDrive } from './state.ts';
 import type { TapeMedium } from './tape-medium.ts';
 
@@ -13,28 +15,30 @@ const MIB = 1024 * 1024;
 const MEDIUM_MANUFACTURER = 'TAPEGW';
 const LTO_WIDTH_TENTHS_MM = 127;
 
-const enum Format {
-  Binary = 0,
-  Ascii = 1,
-}
-
 interface Attribute {
   readonly id: number;
   readonly readOnly: boolean;
-  readonly format: Format;
+  readonly format: number;
   readonly value: Buffer;
 }
 
 function binary(id: number, value: number, bytes: number): Attribute {
   const b = Buffer.alloc(8);
   b.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(value))));
-  return { id, readOnly: true, format: Format.Binary, value: b.subarray(8 - bytes) };
+  return { id, readOnly: true, format: AttributeFormat.binary, value: b.subarray(8 - bytes) };
 }
 
-const ascii = (id: number, text: string, bytes: number, readOnly = true): Attribute => ({ id, readOnly, format: Format.Ascii, value: asciiField(text, bytes) });
+const ascii = (id: number, text: string, bytes: number, readOnly = true): Attribute => ({ id, readOnly, format: AttributeFormat.ascii, value: asciiField(text, bytes) });
 
-/** The cartridge's attributes in identifier order (SPC-4 table "MAM attribute identifiers"). */
+/** The cartridge's attributes in identifier order: the drive's, then what applications wrote in their place or beside them. */
 function attributes(medium: TapeMedium): Attribute[] {
+  const byId = new Map(computed(medium).map((a) => [a.id, a]));
+  for (const host of medium.hostAttributes) byId.set(host.id, { ...host, readOnly: false });
+  return [...byId.values()].sort((a, b) => a.id - b.id);
+}
+
+/** What the drive knows of the cartridge (SPC-4 table "MAM attribute identifiers"). */
+function computed(medium: TapeMedium): Attribute[] {
   const c = medium.capacity();
   const density = densityOf(medium.densityCode);
   return [
@@ -50,13 +54,12 @@ function attributes(medium: TapeMedium): Attribute[] {
     binary(0x0405, medium.densityCode, 1),
     binary(0x0408, medium.worm ? 0x80 : 0x00, 1), // MEDIUM TYPE: data or WORM
     binary(0x0409, 0, 2), // MEDIUM TYPE INFORMATION: cleaning cycles, data media have none
-    ascii(0x0806, medium.barcode, 32, false), // BARCODE (a host attribute, filled in by the library)
+    ascii(0x0806, medium.barcode, 32, false), // BARCODE (a host attribute, filled in by the library until an application writes it)
   ];
 }
 
 function encode(a: Attribute): Buffer {
-  const header = Buffer.from([a.id >> 8, a.id & 0xff, (a.readOnly ? 0x80 : 0) | a.format, 0, 0]);
-  header.writeUInt16BE(a.value.length, 3);
+  const header = attributeHeader.encode({ identifier: a.id, readOnly: a.readOnly, format: a.format, length: a.value.length });
   return Buffer.concat([header, a.value]);
 }
 
@@ -84,7 +87,11 @@ function serviceAction(drive: TapeDrive, sa: number, name: string, body: (medium
   };
 }
 
-const ids = (medium: TapeMedium): Buffer => Buffer.from(attributes(medium).flatMap((a) => [a.id >> 8, a.id & 0xff]));
+const idList = (ids: readonly number[]): Buffer => Buffer.from(ids.flatMap((id) => [id >> 8, id & 0xff]));
+const ids = (medium: TapeMedium): Buffer => idList(attributes(medium).map((a) => a.id));
+/** What the drive computes, the host attributes it knows, and the vendor specific ones the cartridge holds. */
+const supported = (medium: TapeMedium): Buffer =>
+  idList([...new Set([...computed(medium).map((a) => a.id), ...definedHostAttributes, ...medium.hostAttributes.map((a) => a.id)])].sort((a, b) => a - b));
 
 /** One volume or partition: first number 0, one available. */
 const single = (): Buffer => withLength(Buffer.from([0, 1]), 2);
@@ -98,6 +105,6 @@ export function readAttributeCommands(drive: TapeDrive): CommandEntry[] {
     serviceAction(drive, 0x01, 'READ ATTRIBUTE (attribute list)', (medium) => withLength(ids(medium), 4)),
     serviceAction(drive, 0x02, 'READ ATTRIBUTE (logical volume list)', single),
     serviceAction(drive, 0x03, 'READ ATTRIBUTE (partition list)', single),
-    serviceAction(drive, 0x05, 'READ ATTRIBUTE (supported attributes)', (medium) => withLength(ids(medium), 4)),
+    serviceAction(drive, 0x05, 'READ ATTRIBUTE (supported attributes)', (medium) => withLength(supported(medium), 4)),
   ];
 }

@@ -5,13 +5,16 @@ import { ScsiLogicalUnit, type LogFn } from '../logical-unit.ts';
 import { Asc } from '../sense.ts';
 import { spcCommands, spcModePages } from '../spc/commands.ts';
 import type { ScsiCommand, ScsiResponse } from '../types.ts';
+import { allowOverwrite } from './allow-overwrite.ts';
 import { readAttributeCommands } from './attributes.ts';
+import { writeAttribute } from './host-attributes.ts';
 import { loadCommands } from './load-unload.ts';
 import { tapeLogPages } from './log-pages.ts';
 import { modeParameters, tapeModePages } from './mode-pages.ts';
 import { readPositionCommands } from './position.ts';
 import { readWriteCommands } from './read-write.ts';
 import { reportDensitySupport } from './report-density.ts';
+import { securityProtocolCommands } from './security-protocol.ts';
 import { positioningCommands } from './space-locate.ts';
 import { TapeDrive, type DriveLimits } from './state.ts';
 import type { DriveBay } from './tape-medium.ts';
@@ -64,12 +67,15 @@ export function createTapeDriveUnit(options: TapeDriveUnitOptions): ScsiLogicalU
     commands: [
       ...spcCommands(),
       ...readWriteCommands(drive),
+      allowOverwrite(drive),
       ...positioningCommands(drive),
       ...readPositionCommands(drive),
       ...loadCommands(drive),
       reportDensitySupport(drive),
       ...readAttributeCommands(drive),
+      writeAttribute(drive),
       ...timestampCommands(options.now ?? Date.now),
+      ...securityProtocolCommands(drive),
     ],
     vpdPages: tapeVpdPages,
     modePages: [...spcModePages, ...tapeModePages(drive)],
@@ -77,14 +83,20 @@ export function createTapeDriveUnit(options: TapeDriveUnitOptions): ScsiLogicalU
     logPages: tapeLogPages(drive),
     checkReady: () => void drive.medium(),
     taskManagement(fn, nexus) {
-      if (fn === 'i-t-nexus-loss') drive.allowRemoval(nexus.key);
+      if (fn === 'i-t-nexus-loss') {
+        drive.allowRemoval(nexus.key);
+        drive.encryption.nexusLost(nexus.key);
+      }
       if (fn === 'lun-reset' || fn === 'target-reset') drive.reset();
     },
     ...(options.log ? { log: options.log } : {}),
   });
   options.bay.onMediumChanged(() => {
     drive.mediumChanged();
-    lu.unitAttentions.establishAll(Asc.NOT_READY_TO_READY_CHANGE);
+    if (!options.bay.occupied) drive.encryption.demounted();
+    // Only a cartridge arriving makes the drive ready (28/00, SPC-4 5.14); one leaving makes it
+    // not ready, which the next medium access learns as NOT READY 3A/00, as a real drive answers.
+    if (options.bay.occupied) lu.unitAttentions.establishAll(Asc.NOT_READY_TO_READY_CHANGE);
   });
   return lu;
 }

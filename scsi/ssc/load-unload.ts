@@ -33,6 +33,7 @@ async function unload(drive: TapeDrive): Promise<void> {
   // The bay's unload is a sync point: buffered data is durable before the cartridge leaves.
   await drive.io(Asc.WRITE_ERROR, () => drive.bay.unload());
   drive.mediumChanged();
+  drive.encryption.demounted();
 }
 
 export function loadCommands(drive: TapeDrive): CommandEntry[] {

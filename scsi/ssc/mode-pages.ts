@@ -60,7 +60,16 @@ const dataCompressionFields = new PageLayout(14, {
   decompressionAlgorithm: bytesOf(6, 4),
 });
 
-/** Compression on and changeable; algorithm 1, the drive's default. */
+/** COMPRESSION ALGORITHM values above this are reserved (SSC-4 8.3.2: 01h default, 02h-FFh registered or vendor specific). */
+const LAST_COMPRESSION_ALGORITHM = 0xff;
+
+/**
+ * Compression on, algorithm 1 (the drive's default). DCE and the compression
+ * algorithm are changeable: Windows' miniclass samples select theirs (10h,
+ * 20h, 03h) with DCE. The records are kept as sent whichever is chosen, so any
+ * algorithm that is not reserved is taken and reported back; decompression
+ * stays enabled (DDE) whatever the initiator asks.
+ */
 const dataCompression: ModePage = {
   page: 0x0f,
   name: 'Data Compression',
@@ -71,7 +80,12 @@ const dataCompression: ModePage = {
     compressionAlgorithm: 1,
     decompressionAlgorithm: 1,
   }),
-  changeable: dataCompressionFields.mask('dataCompressionEnable'),
+  changeable: dataCompressionFields.mask('dataCompressionEnable', 'compressionAlgorithm'),
+  select(value, offset) {
+    if (dataCompressionFields.get(value, 'compressionAlgorithm') > LAST_COMPRESSION_ALGORITHM) {
+      throw invalidFieldInParameterList(offset + dataCompressionFields.fields.compressionAlgorithm.byte);
+    }
+  },
 };
 
 /** Device Configuration (10h, SSC-4 8.3.3). */
@@ -121,13 +135,34 @@ const deviceConfigurationExtensionFields = new PageLayout(28, {
 /** SHORT ERASE MODE 10b: an ERASE with LONG=0 writes end-of-data. */
 const ERASE_WRITES_EOD = 0b10;
 
-/** Overwrite allowed (WRITE MODE 0), a short erase writes end-of-data, no programmable early warning. */
-const deviceConfigurationExtension: ModePage = {
-  page: 0x10,
-  subpage: 0x01,
-  name: 'Device Configuration Extension',
-  defaults: deviceConfigurationExtensionFields.encode({ writeMode: 0, shortEraseMode: ERASE_WRITES_EOD, programmableEarlyWarningSize: 0 }),
-};
+const WriteMode = { overwriteAllowed: 0, appendOnly: 1 } as const;
+
+/**
+ * Overwrite allowed (WRITE MODE 0) by default, append-only (1) when an
+ * application asks for it, as IBM Spectrum Protect does at every mount
+ * (SETAPPENDONLY) and LTFS when it mounts a volume. A short erase writes
+ * end-of-data; no programmable early warning. Like the drive's other mode
+ * parameters the write mode is not savable: a logical unit reset brings
+ * overwrite-allowed back.
+ */
+function deviceConfigurationExtension(drive: TapeDrive): ModePage {
+  return {
+    page: 0x10,
+    subpage: 0x01,
+    name: 'Device Configuration Extension',
+    defaults: deviceConfigurationExtensionFields.encode({ writeMode: WriteMode.overwriteAllowed, shortEraseMode: ERASE_WRITES_EOD, programmableEarlyWarningSize: 0 }),
+    changeable: deviceConfigurationExtensionFields.mask('writeMode'),
+    select(value, offset) {
+      const writeMode = deviceConfigurationExtensionFields.get(value, 'writeMode');
+      if (writeMode > WriteMode.appendOnly) throw invalidFieldInParameterList(offset + deviceConfigurationExtensionFields.fields.writeMode.byte, 7);
+      drive.appendOnly = writeMode === WriteMode.appendOnly;
+    },
+    current(stored) {
+      deviceConfigurationExtensionFields.set(stored, 'writeMode', drive.appendOnly ? WriteMode.appendOnly : WriteMode.overwriteAllowed);
+      return stored;
+    },
+  };
+}
 
 /** Medium Partition (11h, SSC-4 8.3.5), with the size of the one partition. */
 const mediumPartitionFields = new PageLayout(8, {
@@ -182,5 +217,5 @@ const ibmVendor25h: ModePage = {
 };
 
 export function tapeModePages(drive: TapeDrive): ModePage[] {
-  return [dataCompression, deviceConfiguration, deviceConfigurationExtension, mediumPartition(drive), ibmVendor25h];
+  return [dataCompression, deviceConfiguration, deviceConfigurationExtension(drive), mediumPartition(drive), ibmVendor25h];
 }

@@ -5,7 +5,7 @@ import { Access, CONTROL, type CommandContext, type CommandEntry, type CommandRe
 import { Asc, invalidFieldInCdb, ScsiError, scsiError, SenseKey, type SenseInfo } from '../sense.ts';
 import { Status } from '../types.ts';
 import { checkConditionWithData, type TapeDrive } from './state.ts';
-import { EndOfPartitionError, type TapeMedium, type WriteOutcome } from './tape-medium.ts';
+import { EndOfPartitionError, type TapeMedium, type TapeObject, type WriteOutcome } from './tape-medium.ts';
 
 const FIXED = 0x01;
 const SILI = 0x02;
@@ -67,8 +67,14 @@ const verifiedOnly: Delivery = {
   },
 };
 
-async function readVariable(drive: TapeDrive, medium: TapeMedium, length: number, sili: boolean, delivery: Delivery): Promise<CommandResult> {
-  const object = await drive.io(Asc.UNRECOVERED_READ_ERROR, () => medium.read(), { information: length });
+/** The next object, a record as this nexus reads it: decrypted, or refused with DATA PROTECT (see DataEncryption.reveal). */
+async function readObject(drive: TapeDrive, medium: TapeMedium, nexusKey: string): Promise<TapeObject> {
+  const object = await medium.read();
+  return object.kind === 'record' ? drive.encryption.reveal(nexusKey, object) : object;
+}
+
+async function readVariable(drive: TapeDrive, medium: TapeMedium, nexusKey: string, length: number, sili: boolean, delivery: Delivery): Promise<CommandResult> {
+  const object = await drive.io(Asc.UNRECOVERED_READ_ERROR, () => readObject(drive, medium, nexusKey), { information: length });
   if (object.kind === 'filemark') return delivery.end(filemark(length));
   if (object.kind === 'end-of-data') return delivery.end(endOfData(drive, medium, length));
   const record = object.data;
@@ -79,13 +85,13 @@ async function readVariable(drive: TapeDrive, medium: TapeMedium, length: number
 }
 
 /** Reads `count` blocks; a stop reports the blocks not read, and what was read is still delivered. */
-async function readFixed(drive: TapeDrive, medium: TapeMedium, count: number, delivery: Delivery): Promise<CommandResult> {
+async function readFixed(drive: TapeDrive, medium: TapeMedium, nexusKey: string, count: number, delivery: Delivery): Promise<CommandResult> {
   const blockLength = drive.blockLength;
   for (let done = 0; done < count; done++) {
     const stop = (sense: SenseInfo): CommandResult => delivery.end({ ...sense, information: count - done });
     let object;
     try {
-      object = await medium.read();
+      object = await readObject(drive, medium, nexusKey);
     } catch (err) {
       const sense = drive.senseFor(err, Asc.UNRECOVERED_READ_ERROR);
       if (sense instanceof ScsiError) return stop(sense.sense);
@@ -115,15 +121,15 @@ function read6(drive: TapeDrive): CommandEntry {
       const medium = drive.medium();
       if (length === 0) return;
       const delivery = toInitiator(drive, ctx);
-      return fixed ? readFixed(drive, medium, length, delivery) : readVariable(drive, medium, length, sili, delivery);
+      return fixed ? readFixed(drive, medium, ctx.nexus.key, length, delivery) : readVariable(drive, medium, ctx.nexus.key, length, sili, delivery);
     },
   };
 }
 
 /** VTE: verify to end-of-data; VBF: over `filemarks` filemarks, and end-of-data before them is BLANK CHECK. */
-async function verifyThrough(drive: TapeDrive, medium: TapeMedium, filemarks?: number): Promise<void> {
+async function verifyThrough(drive: TapeDrive, medium: TapeMedium, nexusKey: string, filemarks?: number): Promise<void> {
   for (let traversed = 0; filemarks === undefined || traversed < filemarks; ) {
-    const object = await drive.io(Asc.UNRECOVERED_READ_ERROR, () => medium.read());
+    const object = await drive.io(Asc.UNRECOVERED_READ_ERROR, () => readObject(drive, medium, nexusKey));
     if (object.kind === 'record') object.release?.();
     if (object.kind === 'filemark') traversed++;
     if (object.kind !== 'end-of-data') continue;
@@ -150,10 +156,11 @@ function verify6(drive: TapeDrive): CommandEntry {
       const fixed = (flags & FIXED) !== 0 && !(flags & (VTE | VBF));
       if (fixed) checkFixedMode(drive);
       const medium = drive.medium();
-      if (flags & VTE) return verifyThrough(drive, medium);
+      const nexusKey = ctx.nexus.key;
+      if (flags & VTE) return verifyThrough(drive, medium, nexusKey);
       if (length === 0) return;
-      if (flags & VBF) return verifyThrough(drive, medium, length);
-      return fixed ? readFixed(drive, medium, length, verifiedOnly) : readVariable(drive, medium, length, false, verifiedOnly);
+      if (flags & VBF) return verifyThrough(drive, medium, nexusKey, length);
+      return fixed ? readFixed(drive, medium, nexusKey, length, verifiedOnly) : readVariable(drive, medium, nexusKey, length, false, verifiedOnly);
     },
   };
 }
@@ -191,10 +198,12 @@ function write6(drive: TapeDrive): CommandEntry {
       if (ctx.cmd.dataOut.length < bytes) throw invalidFieldInCdb(2);
       drive.checkWritable(medium);
       const data = ctx.cmd.dataOut.subarray(0, bytes);
-      const records = fixed ? Array.from({ length }, (_, i) => data.subarray(i * drive.blockLength, (i + 1) * drive.blockLength)) : [data];
+      const plain = fixed ? Array.from({ length }, (_, i) => data.subarray(i * drive.blockLength, (i + 1) * drive.blockLength)) : [data];
+      // Sealed records are buffers of their own: the transport's need not be held.
+      const { records, encrypted } = drive.encryption.seal(ctx.nexus.key, plain);
       let outcome: WriteOutcome;
       try {
-        outcome = await medium.writeRecords(records, ctx.cmd.holdDataOut);
+        outcome = encrypted ? await medium.writeRecords(records, undefined, { encrypted }) : await medium.writeRecords(records, ctx.cmd.holdDataOut);
       } catch (err) {
         if (!(err instanceof EndOfPartitionError)) throw drive.senseFor(err, Asc.WRITE_ERROR);
         drive.wrote(err.written, fixed ? err.written * drive.blockLength : 0);

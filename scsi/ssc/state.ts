@@ -5,6 +5,7 @@
 import type { CommandContext } from '../command-table.ts';
 import { Asc, buildSense, mediumNotPresent, notReady, ScsiError, scsiError, SenseKey, writeProtected, type SenseInfo } from '../sense.ts';
 import { Status, type ScsiResponse } from '../types.ts';
+import { DataEncryption } from './data-encryption.ts';
 import { writableDensity } from './density.ts';
 import { MediumError, WormOverwriteError, WriteProtectedError, type DriveBay, type TapeMedium } from './tape-medium.ts';
 
@@ -49,6 +50,12 @@ export class TapeDrive {
   /** Per load, for the Volume Statistics log page. */
   readonly thisLoad: ByteCounters = { written: 0, read: 0 };
   readonly tapeAlerts = new Set<number>();
+  /** The data encryption parameters of each I_T nexus (SECURITY PROTOCOL OUT). */
+  readonly encryption = new DataEncryption();
+  /** WRITE MODE 1h of page 10h/01h: writes only at end-of-data, or where ALLOW OVERWRITE let them. */
+  appendOnly = false;
+  /** The logical object ALLOW OVERWRITE (current position) named, until a write uses it or the cartridge changes. */
+  overwriteAllowedAt: number | undefined;
   private readonly preventing = new Set<string>();
 
   constructor(
@@ -86,6 +93,7 @@ export class TapeDrive {
   /** A cartridge arrived in or left the bay: nothing of the previous one carries over. */
   mediumChanged(): void {
     this.pending = { objects: 0, bytes: 0 };
+    this.overwriteAllowedAt = undefined;
     this.thisLoad.written = 0;
     this.thisLoad.read = 0;
   }
@@ -99,9 +107,25 @@ export class TapeDrive {
 
   checkWritable(medium: TapeMedium): void {
     if (!writableDensity(medium.densityCode)) throw scsiError(SenseKey.DataProtect, CANNOT_WRITE_MEDIUM_INCOMPATIBLE_FORMAT);
-    if (!medium.writeProtected) return;
-    this.tapeAlerts.add(TapeAlertFlag.WRITE_PROTECT);
-    throw writeProtected();
+    if (medium.writeProtected) {
+      this.tapeAlerts.add(TapeAlertFlag.WRITE_PROTECT);
+      throw writeProtected();
+    }
+    this.checkAppend(medium);
+  }
+
+  /**
+   * Append-only mode (SSC-4 4.2.x, IBM LTO-5 and later): a write anywhere but at
+   * end-of-data, or the one position ALLOW OVERWRITE named, would overwrite
+   * data: DATA PROTECT, OPERATOR SELECTED WRITE PROTECT, as IBM's drives answer
+   * (LTFS reads 07/5A02 as "attempt to overwrite in append only mode").
+   */
+  private checkAppend(medium: TapeMedium): void {
+    if (!this.appendOnly) return;
+    const at = medium.location();
+    const allowed = at.atEndOfData || at.objectNumber === this.overwriteAllowedAt;
+    this.overwriteAllowedAt = undefined;
+    if (!allowed) throw scsiError(SenseKey.DataProtect, Asc.OPERATOR_SELECTED_WRITE_PROTECT);
   }
 
   /** Runs a cartridge operation; its refusals become sense data, anything else stays a bug. */
@@ -139,11 +163,14 @@ export class TapeDrive {
     for (const key of [...this.preventing]) if (nexusKey === undefined || key === nexusKey) this.prevent(key, false);
   }
 
-  /** A logical unit reset: every prevent is cleared and the mode header is back to its defaults (SPC-4). */
+  /** A logical unit reset: every prevent is cleared and the mode parameters are back to their defaults (SPC-4). */
   reset(): void {
     this.allowRemoval();
     this.blockLength = VARIABLE_BLOCKS;
     this.bufferedMode = BUFFERED;
+    this.appendOnly = false;
+    this.overwriteAllowedAt = undefined;
+    this.encryption.reset();
   }
 
   get removalPrevented(): boolean {

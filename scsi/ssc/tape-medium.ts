@@ -28,8 +28,11 @@ export interface TapeLocation {
 
 /** What reading one logical object found. Reading moves past it, except at end-of-data. */
 export type TapeObject =
-  /** `release`, when given: the reader calls it once it no longer uses `data`, whose buffer the medium may then reuse (a reader that never calls it only loses the reuse). */
-  | { readonly kind: 'record'; readonly data: Buffer; readonly release?: () => void }
+  /**
+   * `release`, when given: the reader calls it once it no longer uses `data`, whose buffer the medium may then reuse (a reader that never calls it only loses the reuse).
+   * `encrypted`: the record was written as the drive's encrypted form (the medium keeps the mark, the drive the format).
+   */
+  | { readonly kind: 'record'; readonly data: Buffer; readonly release?: () => void; readonly encrypted?: boolean }
   | { readonly kind: 'filemark' }
   | { readonly kind: 'end-of-data' };
 
@@ -62,6 +65,18 @@ export class WormOverwriteError extends WriteProtectedError {}
 /** Stored data failed its checksum and no good copy exists: MEDIUM ERROR 11/00. */
 export class MediumError extends Error {}
 
+/**
+ * An attribute of the medium auxiliary memory that an application wrote
+ * (SPC-4 7.4: host type and host vendor specific attributes); the drive
+ * decides which may be written, the medium only keeps them.
+ */
+export interface HostAttribute {
+  readonly id: number;
+  /** FORMAT field: 0 binary, 1 ASCII, 2 text. */
+  readonly format: number;
+  readonly value: Buffer;
+}
+
 export interface TapeMedium {
   readonly barcode: string;
   /** LTO density code of the medium (e.g. 0x58 for LTO-5), for REPORT DENSITY and MODE SENSE. */
@@ -75,6 +90,8 @@ export interface TapeMedium {
   rewind(): Promise<void>;
   /** Reads the object at the position and moves past it (not past end-of-data). */
   read(): Promise<TapeObject>;
+  /** Reads the object at the position without moving. */
+  peek(): Promise<TapeObject>;
   /**
    * Moves over `count` records (negative: backwards). Stops at a filemark (the
    * position is then past it going forward, before it going back), at
@@ -92,14 +109,20 @@ export interface TapeMedium {
    * first (sequential medium). Throws EndOfPartitionError, WriteProtectedError
    * or WormOverwriteError. Reads throw MediumError on data that fails its check.
    * `hold`, when given, lets the medium keep the records' buffers past the call
-   * instead of copying them (see ScsiCommand.holdDataOut).
+   * instead of copying them (see ScsiCommand.holdDataOut). `encrypted` marks
+   * them as the drive's encrypted form, which read() reports.
    */
-  writeRecords(records: readonly Buffer[], hold?: () => () => void): Promise<WriteOutcome>;
+  writeRecords(records: readonly Buffer[], hold?: () => () => void, options?: { readonly encrypted?: boolean }): Promise<WriteOutcome>;
   writeFilemarks(count: number): Promise<WriteOutcome>;
   /** Erases from the position to the end (EOD placed at the position). */
   erase(): Promise<void>;
   /** Sync point: everything written so far is durable before this resolves. */
   flush(): Promise<void>;
+
+  /** The host attributes the medium holds, in ascending identifier order. */
+  readonly hostAttributes: readonly HostAttribute[];
+  /** Replaces them all; they are durable with the cartridge (a sync point) when this resolves. Throws WriteProtectedError. */
+  writeHostAttributes(attributes: readonly HostAttribute[]): Promise<void>;
 }
 
 /**
@@ -118,6 +141,6 @@ export interface DriveBay {
   unload(): Promise<void>;
   /** PREVENT ALLOW MEDIUM REMOVAL from one I_T nexus; the changer refuses to move a prevented cartridge. */
   preventRemoval(nexusKey: string, prevent: boolean): void;
-  /** Called when a cartridge arrives in or leaves the bay: the drive reports 28/00 to every nexus. */
+  /** Called when a cartridge arrives in or leaves the bay (`occupied` says which): an arrival gives every nexus 28/00. */
   onMediumChanged(listener: () => void): void;
 }

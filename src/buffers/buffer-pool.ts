@@ -1,4 +1,5 @@
-// Reusable large buffers: write commands' data in the fabric, reads of the cache.
+// Reusable large buffers: write commands' data in the fabric, reads of the cache,
+// the bodies of GETs (a read-ahead window of 16 MiB comes as up to 17 MiB).
 // Every large Buffer allocated per command is external memory to V8, and at a
 // few hundred MB/s that churn kept its concurrent major-GC marking busy for more
 // CPU than the data path itself (perf on a 256 MiB tape write: about 2 s of GC
@@ -13,7 +14,7 @@
 
 const MiB = 1024 * 1024;
 const MIN_POOLED = 64 * 1024;
-const MAX_POOLED = 16 * 1024 * 1024;
+const MAX_POOLED = 32 * 1024 * 1024;
 /**
  * Idle memory kept per size: enough for a deep queue of one size, or for the
  * write buffers four tape drives hold until their batches are written (two

@@ -4,13 +4,13 @@
 // (namespace-store.ts) are the only callers; they keep each consumer to its keys.
 import type { BufferPool } from '../buffers/buffer-pool.ts';
 import { blockAndRangeCrcs } from '../crc32c/block-checksums.ts';
-import type { ObjectInfo } from '../cloud/object-backend.ts';
+import type { GotObject, ObjectInfo } from '../cloud/object-backend.ts';
 import type { Logger } from '../log.ts';
 import type { CacheState } from './cache-state.ts';
 import type { CatalogLog } from './catalog-log.ts';
 import { CloudRoutes, type Route } from './cloud-routes.ts';
 import { CacheCorruptionError, ExtentNotFoundError, storeError } from './errors.ts';
-import { BLOCK, blockCount, Extent, extentPath } from './extent.ts';
+import { BLOCK, blockCount, Extent, extentPath, type Prefetch } from './extent.ts';
 import type { ExtentFiles } from './extent-files.ts';
 import type { ExtentHead, ExtentListing, ExtentMetadata, ReadvResult, WriteOptions } from './extent-store.ts';
 import type { Evictor } from './eviction.ts';
@@ -36,6 +36,8 @@ const noRelease = (): void => undefined;
 
 export class CacheIO {
   closed = false;
+  /** Read-ahead GETs in flight, each landing its window in the cache under the extent's lock. */
+  private readonly prefetching = new Set<Promise<void>>();
 
   constructor(
     private readonly state: CacheState,
@@ -135,7 +137,7 @@ export class CacheIO {
       extent.metadata = { ...info?.metadata };
       this.state.extents.set(key, extent);
     }
-    if (!extent.allPresent()) await this.fill(extent, 0, extent.size);
+    if (!extent.allPresent()) (await this.fill(extent, 0, extent.size)).release?.();
     return extent;
   }
 
@@ -169,10 +171,16 @@ export class CacheIO {
       const sequential = extent.nextRead === offset;
       extent.nextRead = offset + length;
       state.touch(extent);
+      const pending = extent.prefetch;
+      if (pending && !extent.allPresent(first, last) && pending.start < (last + 1) * BLOCK && first * BLOCK < pending.end) {
+        await this.land(extent, pending); // the GET in flight brings these blocks: no second one
+      }
       if (extent.allPresent(first, last)) {
         state.hits++;
         try {
-          return await this.files.read(extent, offset, length, lengths, pool);
+          const served = await this.files.read(extent, offset, length, lengths, pool);
+          if (sequential) this.readAheadAfter(extent, last);
+          return served;
         } catch (error) {
           if (!(error instanceof CacheCorruptionError) || extent.dirty) throw error;
           this.log.warn({ key, block: error.block }, 'cached block fails its checksum; fetching it again');
@@ -185,8 +193,69 @@ export class CacheIO {
       const start = first * BLOCK;
       const end = Math.min(extent.size, (last + 1) * BLOCK + extent.readAhead);
       const fetched = await this.fill(extent, start, end);
-      return { data: fetched.subarray(offset - start, offset - start + length) };
+      try {
+        // The window goes back to the store for the next GET: the reader gets its own copy of what it asked for.
+        const data = pool ? pool.take(length) : Buffer.allocUnsafe(length);
+        fetched.data.copy(data, 0, offset - start, offset - start + length);
+        if (sequential) this.readAheadAfter(extent, last);
+        return pool ? { data, release: () => pool.give(data) } : { data };
+      } finally {
+        fetched.release?.();
+      }
     });
+  }
+
+  /**
+   * For a sequential reader that has just read block `last`: when blocks within
+   * its read-ahead window are missing, fetches the window from the first of them
+   * in the background, so that the next GET is under way while the reader goes
+   * through what is cached (a reader that waited for each window left the
+   * network idle for as long as it took to read one).
+   */
+  private readAheadAfter(extent: Extent, last: number): void {
+    if (extent.prefetch || this.closed || extent.readAhead === 0) return;
+    const stop = Math.min(extent.present.length, last + 1 + Math.ceil(extent.readAhead / BLOCK));
+    let missing = last + 1;
+    while (missing < stop && extent.present[missing]) missing++;
+    if (missing >= stop) return;
+    extent.readAhead = Math.min(this.limits.readAheadBytes, 2 * extent.readAhead);
+    const start = missing * BLOCK;
+    const end = Math.min(extent.size, start + extent.readAhead);
+    const route = this.route(extent.key);
+    const got = route.backend
+      .get(CloudRoutes.remoteKey(route, extent.key), { offset: start, length: end - start }, { sizeHint: extent.size, allowUnverified: route.allowUnverified })
+      .catch((error: unknown) => {
+        // The reader asks again itself when it gets there, and sees the error then.
+        this.log.debug({ key: extent.key, start, end, err: error }, 'read-ahead failed');
+        return undefined;
+      });
+    const prefetch: Prefetch = { start, end, gen: extent.gen, got, landed: false };
+    extent.prefetch = prefetch;
+    const landing = got
+      .then(() => this.state.locks.run(extent.key, () => this.land(extent, prefetch)))
+      .catch((error: unknown) => this.log.warn({ key: extent.key, err: error }, 'read-ahead could not be kept in the cache'))
+      .finally(() => this.prefetching.delete(landing));
+    this.prefetching.add(landing);
+  }
+
+  /** Keeps a read-ahead window in the cache, once, if the extent is still what it was when the GET began; the caller holds the extent's lock. */
+  private async land(extent: Extent, prefetch: Prefetch): Promise<void> {
+    if (prefetch.landed) return;
+    prefetch.landed = true;
+    if (extent.prefetch === prefetch) extent.prefetch = undefined;
+    const got = await prefetch.got;
+    if (!got) return;
+    try {
+      if (this.closed || this.state.extents.get(extent.key) !== extent || extent.gen !== prefetch.gen || got.size !== extent.size) return;
+      await this.keepFetched(extent, prefetch.start, prefetch.end, got.data);
+    } finally {
+      got.release?.();
+    }
+  }
+
+  /** Waits for the read-ahead still in flight, which lands nothing once the engine is closed. */
+  async settleReadAhead(): Promise<void> {
+    while (this.prefetching.size > 0) await Promise.all(this.prefetching);
   }
 
   async head(key: string): Promise<ExtentHead | undefined> {
@@ -231,9 +300,9 @@ export class CacheIO {
    * Fetches [start, end) from the cloud (verified there) and keeps it in the
    * cache when it fits; returns the bytes either way.
    */
-  private async fill(extent: Extent, start: number, end: number): Promise<Buffer> {
+  private async fill(extent: Extent, start: number, end: number): Promise<GotObject> {
     const route = this.route(extent.key);
-    let got: { data: Buffer; size: number };
+    let got: GotObject;
     try {
       got = await route.backend.get(
         CloudRoutes.remoteKey(route, extent.key),
@@ -243,15 +312,25 @@ export class CacheIO {
     } catch (error) {
       throw storeError(error, extent.key);
     }
-    const { data, size } = got;
-    if (size !== extent.size) throw new Error(`object ${extent.key} is ${size} bytes in the cloud, ${extent.size} in the cache index`);
+    try {
+      if (got.size !== extent.size) throw new Error(`object ${extent.key} is ${got.size} bytes in the cloud, ${extent.size} in the cache index`);
+      await this.keepFetched(extent, start, end, got.data);
+      return got;
+    } catch (error) {
+      got.release?.();
+      throw error;
+    }
+  }
+
+  /** Keeps [start, end) of the extent, fetched from the cloud, in the cache when it fits (evicting to make room); false when it does not. */
+  private async keepFetched(extent: Extent, start: number, end: number, data: Buffer): Promise<boolean> {
     let added = 0;
     for (let b = start / BLOCK; b <= blockCount(end) - 1; b++) if (!extent.present[b]) added += extent.blockLength(b);
     if (added > 0) await this.evictor.evictIfNeeded(added, extent);
-    if (this.state.usedBytes + this.state.reservedBytes + added > this.limits.cacheBytes) return data; // served, not kept
+    if (this.state.usedBytes + this.state.reservedBytes + added > this.limits.cacheBytes) return false;
     await this.files.keep(extent, start, data);
     await this.catalog.putRecord(extent);
-    return data;
+    return true;
   }
 
   async size(key: string): Promise<number | undefined> {

@@ -145,6 +145,7 @@ export class CacheEngine {
     if (this.io.closed) return;
     await this.io.sync();
     this.io.closed = true;
+    await this.io.settleReadAhead();
     clearInterval(this.writeback);
     await this.queue.close();
     await this.catalog.settled();

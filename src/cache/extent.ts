@@ -3,11 +3,22 @@
 // (evicted, or never fetched); a dirty extent always holds all its blocks.
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import type { GotObject } from '../cloud/object-backend.ts';
 import { decodeCrcs, encodeCrcs } from '../crc32c/block-checksums.ts';
 
 export const BLOCK = 256 * 1024;
 
 export type ExtentState = 'dirty' | 'uploading' | 'clean';
+
+/** A window [start, end) fetched ahead of a sequential reader; kept only while the extent stays at generation `gen`. */
+export interface Prefetch {
+  readonly start: number;
+  readonly end: number;
+  readonly gen: number;
+  /** Undefined when the GET failed: the reader then fetches for itself. */
+  readonly got: Promise<GotObject | undefined>;
+  landed: boolean;
+}
 
 /** The extent as the catalog's 'cache' section keeps it. */
 export interface ExtentRecord {
@@ -36,6 +47,8 @@ export class Extent {
   /** Where a sequential reader would read next, and how far ahead to fetch for it. */
   nextRead = -1;
   readAhead = 0;
+  /** The read-ahead GET in flight for this extent, if any. */
+  prefetch: Prefetch | undefined;
 
   constructor(
     readonly key: string,

@@ -31,6 +31,7 @@ import {
   type BackendHooks,
   type GetOptions,
   type ObjectBackend,
+  type GotObject,
   type ObjectInfo,
   type ObjectMetadata,
   type PutOptions,
@@ -293,12 +294,12 @@ export class ObjectStore implements ObjectBackend {
    * `allowUnverified`, served as the transport delivered it when it has none).
    * `sizeHint`, when the caller knows the object's size, saves a second request.
    */
-  async get(key: string, range?: { offset: number; length: number }, options: GetOptions = {}): Promise<{ data: Buffer; size: number }> {
+  async get(key: string, range?: { offset: number; length: number }, options: GetOptions = {}): Promise<GotObject> {
     const allowUnverified = options.allowUnverified ?? false;
     return this.attempt('get', async () => {
       if (!range) {
         const whole = await this.fetch(key, undefined, allowUnverified);
-        return { data: whole.body ?? Buffer.alloc(0), size: whole.size };
+        return whole.body ? { data: whole.body, size: whole.size, release: whole.release } : { data: Buffer.alloc(0), size: whole.size };
       }
       if (range.length === 0) return { data: Buffer.alloc(0), size: (await this.headOrThrow(key)).size };
       let block = metadataBlockSize(options.sizeHint ?? 0);
@@ -312,9 +313,10 @@ export class ObjectStore implements ObjectBackend {
           continue;
         }
         if (range.offset + range.length > got.size) {
+          got.release();
           throw new RangeError(`read of ${key} at ${range.offset}+${range.length} passes its end (${got.size})`);
         }
-        return { data: got.body.subarray(range.offset - start, range.offset - start + range.length), size: got.size };
+        return { data: got.body.subarray(range.offset - start, range.offset - start + range.length), size: got.size, release: got.release };
       }
     });
   }
@@ -332,7 +334,7 @@ export class ObjectStore implements ObjectBackend {
     const size = range ? totalFromContentRange(res.ContentRange) : length;
     if (crcText === undefined || !Number.isSafeInteger(blockSize) || blockSize <= 0) {
       if (allowUnverified && Number.isSafeInteger(size) && length >= 0) {
-        return { body: await collectBody(res.Body as Readable, length, this.idleTimeoutMs, (chunk) => this.observer.downloaded?.(chunk.length)), size, blockSize: undefined };
+        return { ...(await this.collectPooled(res.Body as Readable, length, () => undefined)), size, blockSize: undefined };
       }
       (res.Body as Readable | undefined)?.destroy();
       throw new UnverifiableObjectError(key);
@@ -353,14 +355,29 @@ export class ObjectStore implements ObjectBackend {
       (res.Body as Readable | undefined)?.destroy();
       return { body: undefined, size, blockSize };
     }
-    const body = await collectBody(res.Body as Readable, length, this.idleTimeoutMs, (chunk) => this.observer.downloaded?.(chunk.length));
     const first = start / blockSize;
-    for (let at = 0, i = first; at < body.length; at += blockSize, i++) {
-      if (crc32c(body.subarray(at, at + blockSize)) !== crcs[i]) {
-        throw new ChecksumMismatchError(`object ${key}: block ${i} (bytes ${start + at}…) fails its CRC32C`);
+    const { body, release } = await this.collectPooled(res.Body as Readable, length, (data) => {
+      for (let at = 0, i = first; at < data.length; at += blockSize, i++) {
+        if (crc32c(data.subarray(at, at + blockSize)) !== crcs[i]) {
+          throw new ChecksumMismatchError(`object ${key}: block ${i} (bytes ${start + at}…) fails its CRC32C`);
+        }
       }
+    });
+    return { body, size, blockSize, release };
+  }
+
+  /** A response body read into a buffer of the store's own, checked by `check` (which throws to refuse it); `release` gives the buffer back. */
+  private async collectPooled(body: Readable, length: number, check: (data: Buffer) => void): Promise<{ body: Buffer; release: () => void }> {
+    const buffer = this.bodyBuffers.take(length);
+    const release = () => this.bodyBuffers.give(buffer);
+    try {
+      const data = await collectBody(body, length, this.idleTimeoutMs, (chunk) => this.observer.downloaded?.(chunk.length), buffer);
+      check(data);
+      return { body: data, release };
+    } catch (error) {
+      release();
+      throw error;
     }
-    return { body, size, blockSize };
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {

@@ -38,11 +38,12 @@ export function sdkClientConfig(connection: SdkConnection) {
 }
 
 /**
- * Reads a response body into one buffer of the announced length, showing each
- * chunk to `seen` as it arrives; more, less or a stall of `idleMs` is an error.
+ * Reads a response body into one buffer of the announced length (`into`'s
+ * start, when given), showing each chunk to `seen` as it arrives; more, less or
+ * a stall of `idleMs` is an error.
  */
-export async function collectBody(body: Readable, length: number, idleMs: number, seen: (chunk: Buffer) => void): Promise<Buffer> {
-  const out = Buffer.allocUnsafe(length);
+export async function collectBody(body: Readable, length: number, idleMs: number, seen: (chunk: Buffer) => void, into?: Buffer): Promise<Buffer> {
+  const out = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
   let at = 0;
   const timer = setTimeout(() => body.destroy(Object.assign(new Error('response body stalled'), { name: 'TimeoutError' })), idleMs);
   try {

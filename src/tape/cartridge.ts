@@ -11,6 +11,7 @@ import {
   MediumError,
   WormOverwriteError,
   WriteProtectedError,
+  type HostAttribute,
   type SpaceOutcome,
   type TapeCapacity,
   type TapeLocation,
@@ -159,16 +160,20 @@ export class Cartridge implements TapeMedium {
   /** Deletions of garbage segments, one after another, after the sync point that let them go. */
   private deletions: Promise<void> = Promise.resolve();
 
+  /** The medium auxiliary memory's host attributes, kept in the manifest. */
+  private attributes: readonly HostAttribute[];
+
   /** The manifest's fields that never change. */
-  private readonly manifestBase: Omit<Manifest, 'generation' | 'segments' | 'filemarks' | 'nextSeq' | 'garbage'>;
+  private readonly manifestBase: Omit<Manifest, 'generation' | 'segments' | 'filemarks' | 'nextSeq' | 'garbage' | 'attributes'>;
 
   private constructor(
     private readonly store: CartridgeStore,
     manifest: Manifest,
     readonly writeProtected: boolean,
   ) {
-    const { generation, segments, filemarks, nextSeq, garbage, ...base } = manifest;
+    const { generation, segments, filemarks, nextSeq, garbage, attributes, ...base } = manifest;
     this.manifestBase = base;
+    this.attributes = (attributes ?? []).map(({ id, format, value }) => ({ id, format, value: Buffer.from(value, 'base64') }));
     this.keys = cartridgeKeys(manifest.barcode);
     this.generation = generation;
     this.nextSeq = nextSeq;
@@ -256,6 +261,16 @@ export class Cartridge implements TapeMedium {
     return this.manifestBase.createdAt;
   }
 
+  get hostAttributes(): readonly HostAttribute[] {
+    return this.attributes;
+  }
+
+  async writeHostAttributes(attributes: readonly HostAttribute[]): Promise<void> {
+    if (this.writeProtected) throw new WriteProtectedError(`cartridge ${this.barcode} is write-protected`);
+    this.attributes = attributes.map(({ id, format, value }) => ({ id, format, value: Buffer.from(value) }));
+    await this.flush(true);
+  }
+
   private get endOfData(): number {
     const last = this.segments.at(-1);
     return last ? last.firstObject + last.objects : 0;
@@ -292,6 +307,15 @@ export class Cartridge implements TapeMedium {
     this.position = 0;
   }
 
+  async peek(): Promise<TapeObject> {
+    const at = this.position;
+    try {
+      return await this.read();
+    } finally {
+      this.position = at;
+    }
+  }
+
   async read(): Promise<TapeObject> {
     await this.handOver();
     if (this.position >= this.endOfData) return { kind: 'end-of-data' };
@@ -310,7 +334,7 @@ export class Cartridge implements TapeMedium {
       release();
       throw new MediumError(`record ${this.position - 1} of ${this.barcode} fails its checksum`);
     }
-    return { kind: 'record', data, release };
+    return entry.encrypted ? { kind: 'record', data, release, encrypted: true } : { kind: 'record', data, release };
   }
 
   /** Record `at` of the segment's bytes, from a piece read ahead; the next piece is read while this one is served. */
@@ -440,14 +464,14 @@ export class Cartridge implements TapeMedium {
     return { moved: 0 };
   }
 
-  async writeRecords(records: readonly Buffer[], hold?: () => () => void): Promise<WriteOutcome> {
+  async writeRecords(records: readonly Buffer[], hold?: () => () => void, options: { readonly encrypted?: boolean } = {}): Promise<WriteOutcome> {
     await this.prepareWrite();
     const { capacityBytes } = this.manifestBase;
     let used = this.usedBytes();
     for (let i = 0; i < records.length; i++) {
       const record = records[i];
       if (used + record.length > capacityBytes) throw new EndOfPartitionError(i);
-      await this.append({ filemark: false, length: record.length, crc: 0 }, record, hold);
+      await this.append({ filemark: false, length: record.length, crc: 0, ...(options.encrypted ? { encrypted: true } : {}) }, record, hold);
       used += record.length;
     }
     return { earlyWarning: this.inEarlyWarning(used) };
@@ -533,6 +557,7 @@ export class Cartridge implements TapeMedium {
       filemarks: this.filemarks,
       nextSeq: this.nextSeq,
       ...(garbage.length > 0 ? { garbage } : {}),
+      ...(this.attributes.length > 0 ? { attributes: this.attributes.map(({ id, format, value }) => ({ id, format, value: value.toString('base64') })) } : {}),
     };
     const key = this.keys.manifest(SLOTS[this.generation % 2]);
     const bytes = encodeManifest(manifest);
@@ -586,7 +611,7 @@ export class Cartridge implements TapeMedium {
     this.filemarks = this.filemarks.filter((m) => m < position);
   }
 
-  private async append(entry: { filemark: boolean; length: number; crc: number }, data?: Buffer, hold?: () => () => void): Promise<void> {
+  private async append(entry: { filemark: boolean; length: number; crc: number; encrypted?: boolean }, data?: Buffer, hold?: () => () => void): Promise<void> {
     let segment = this.segments.at(-1);
     if (!segment || segment.sealed) {
       segment = { seq: this.nextSeq++, firstObject: this.endOfData, objects: 0, bytes: 0, durableObjects: 0, indexedObjects: 0, unindexed: [], sealed: false };

@@ -33,6 +33,14 @@ export interface Manifest {
    * opens it next deletes any that a crash left. Absent when there are none.
    */
   readonly garbage?: readonly number[];
+  /** Host attributes of the medium auxiliary memory (WRITE ATTRIBUTE), value in base64; absent when none were written. */
+  readonly attributes?: readonly StoredAttribute[];
+}
+
+export interface StoredAttribute {
+  readonly id: number;
+  readonly format: number;
+  readonly value: string;
 }
 
 export class CorruptManifestError extends Error {}

@@ -8,9 +8,12 @@ const VERSION = 1;
 export const INDEX_HEADER_BYTES = 8;
 export const INDEX_ENTRY_BYTES = 9;
 const FILEMARK = 1;
+/** A record the drive wrote encrypted; only ever set on such records, so other cartridges are as before. */
+const ENCRYPTED = 2;
 
 export interface IndexEntry {
   readonly filemark: boolean;
+  readonly encrypted?: boolean;
   /** Record length in bytes (0 for a filemark). */
   readonly length: number;
   readonly crc: number;
@@ -29,7 +32,7 @@ export function encodeEntries(entries: readonly IndexEntry[]): Buffer {
   const out = Buffer.allocUnsafe(entries.length * INDEX_ENTRY_BYTES);
   entries.forEach((e, i) => {
     const at = i * INDEX_ENTRY_BYTES;
-    out[at] = e.filemark ? FILEMARK : 0;
+    out[at] = e.filemark ? FILEMARK : e.encrypted ? ENCRYPTED : 0;
     out.writeUInt32BE(e.length, at + 1);
     out.writeUInt32BE(e.crc >>> 0, at + 5);
   });
@@ -45,8 +48,9 @@ export function decodeIndex(bytes: Buffer, count: number): IndexEntry[] {
   for (let i = 0; i < count; i++) {
     const at = INDEX_HEADER_BYTES + i * INDEX_ENTRY_BYTES;
     const flags = bytes[at];
-    if (flags !== 0 && flags !== FILEMARK) throw new CorruptIndexError(`segment index entry ${i} has unknown flags ${flags}`);
-    entries[i] = { filemark: flags === FILEMARK, length: bytes.readUInt32BE(at + 1), crc: bytes.readUInt32BE(at + 5) };
+    if (flags !== 0 && flags !== FILEMARK && flags !== ENCRYPTED) throw new CorruptIndexError(`segment index entry ${i} has unknown flags ${flags}`);
+    const entry: IndexEntry = { filemark: flags === FILEMARK, length: bytes.readUInt32BE(at + 1), crc: bytes.readUInt32BE(at + 5) };
+    entries[i] = flags === ENCRYPTED ? { ...entry, encrypted: true } : entry;
   }
   return entries;
 }

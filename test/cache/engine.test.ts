@@ -396,6 +396,34 @@ describe('@slow cache engine against s3rver', function () {
       await reader.close();
     }
   });
+
+  it('fetches the next window while a sequential reader is still going through the one it has, so it waits for the cloud only at its start', async () => {
+    const settings = { ...s3.settings, prefix: 'ahead-async/' };
+    const size = 24 * MiB;
+    const data = pattern('async', size);
+    const writer = await openEngine(await scratch(), settings);
+    await writer.store.write('tape/seq', 0, data);
+    await writer.store.drain();
+    await writer.close();
+    const reader = await openEngine(await scratch(), settings);
+    try {
+      const record = 256 * 1024;
+      const readOn = async (to: number) => {
+        for (; at < to; at += record) assert.ok((await reader.store.read('tape/seq', at, record)).equals(data.subarray(at, at + record)));
+      };
+      let at = 0;
+      await readOn(2 * MiB);
+      // The reader pauses; the window ahead of it still arrives.
+      for (let waited = 0; reader.engine.stats().usedBytes < 3 * at; waited += 20) {
+        assert.ok(waited < 30_000, `only ${reader.engine.stats().usedBytes} bytes are cached for a reader at ${at}`);
+        await sleep(20);
+      }
+      await readOn(size);
+      assert.equal(reader.engine.stats().misses, 2, 'a miss for the first read and one for the first sequential one, none after');
+    } finally {
+      await reader.close();
+    }
+  });
 });
 
 describeEachBackend('@slow cache engine: uploads, deletes and cold reads', function (backend) {

@@ -29,7 +29,7 @@ export interface GatewayProcessOptions {
   readonly port?: number;
   /** At least info: the helper waits for the gateway's info-level "gateway-ready" record. */
   readonly logLevel?: 'info' | 'debug' | 'trace';
-  /** How long to wait for the gateway to be ready; default 30 s. */
+  /** How long to wait for the gateway to be ready; default 60 s (a loaded CI machine took over 30). */
   readonly readyTimeoutMs?: number;
 }
 
@@ -134,7 +134,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
     if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
   };
 
-  const timeoutMs = options.readyTimeoutMs ?? 30_000;
+  const timeoutMs = options.readyTimeoutMs ?? 60_000;
   let timer: NodeJS.Timeout | undefined;
   const ready = await Promise.race([
     new Promise<LogRecord>((resolve) => (onReady = resolve)),

@@ -177,7 +177,7 @@ describe('SSC tape drive', () => {
         '0', '1', '3', '5', '8', 'a', '10', '11', '12', '13', '15', '16', '17', '19', '1a', '1b', '1e', '2b',
         '34/0', '34/1', '34/6', '34/8', '44', '4c', '4d', '55', '5a', '5e/0', '5e/1', '5e/2', '5e/3',
         '5f/0', '5f/1', '5f/2', '5f/3', '5f/4', '5f/5', '5f/6',
-        '8c/0', '8c/1', '8c/2', '8c/3', '8c/5', '91', '92', 'a0', 'a3/c', 'a3/d', 'a3/f', 'a4/f',
+        '82', '8c/0', '8c/1', '8c/2', '8c/3', '8c/5', '8d', '91', '92', 'a0', 'a2', 'a3/c', 'a3/d', 'a3/f', 'a4/f', 'b5',
       ]);
       assert.deepEqual(listed.length, d.unit.table.entries.length);
     });
@@ -195,13 +195,19 @@ describe('SSC tape drive', () => {
       expectSense(await d.exec(TUR, { nexus: B }), UNIT_ATTENTION, 0x28, 0x00);
       await d.bay.eject();
       d.bay.notify();
-      expectSense(await d.exec(TUR), UNIT_ATTENTION, 0x28, 0x00);
+      // A cartridge leaving is no unit attention: the empty drive is simply not ready.
       expectSense(await d.exec(TUR), NOT_READY, 0x3a, 0x00);
+      expectSense(await d.exec(TUR, { nexus: B }), NOT_READY, 0x3a, 0x00);
       expectSense(await d.exec(readPosition(0)), NOT_READY, 0x3a, 0x00);
       expectSense(await d.exec(loadUnload(1)), NOT_READY, 0x3a, 0x00);
       // What needs no medium still works.
       assert.equal(good(await d.exec([0x05, 0, 0, 0, 0, 0])).length, 6);
       good(await d.exec(modeSense6(0x3f)));
+      // A cartridge arriving is: every nexus learns that the medium may have changed.
+      await d.bay.insert(BARCODE);
+      d.bay.notify();
+      for (const n of [A, B]) expectSense(await d.exec(TUR, { nexus: n }), UNIT_ATTENTION, 0x28, 0x00);
+      good(await d.exec(TUR));
     });
 
     it('PREVENT MEDIUM REMOVAL refuses UNLOAD (5/53/02) until ALLOW', async () => {
@@ -511,6 +517,70 @@ describe('SSC tape drive', () => {
     });
   });
 
+  describe('append-only mode', () => {
+    const allowOverwrite = (allow: number, object: number): number[] => [0x82, 0, allow, 0, ...be(object, 8), 0, 0, 0, 0];
+    /** MODE SELECT(10) of page 10h/01h as read, with WRITE MODE set: what Spectrum Protect's SETAPPENDONLY sends. */
+    async function setWriteMode(d: Drive, writeMode: number): Promise<ScsiResponse> {
+      const sensed = good(await d.exec([0x5a, 0x08, 0x10, 0x01, 0, 0, 0, 0, 255, 0]));
+      const page = Buffer.from(sensed.subarray(8));
+      page[0]! &= 0x7f; // PS
+      page[5] = (page[5]! & 0x0f) | (writeMode << 4);
+      const data = Buffer.concat([Buffer.alloc(8), page]);
+      return d.exec([0x55, 0x10, 0, 0, 0, 0, 0, 0, data.length, 0], { dataOut: data });
+    }
+
+    it('writes only at end-of-data; an overwrite gets DATA PROTECT, OPERATOR SELECTED WRITE PROTECT (5A/02) as on IBM drives, and loses nothing', async () => {
+      const d = await drive();
+      const changeable = good(await d.exec([0x5a, 0x08, 0x40 | 0x10, 0x01, 0, 0, 0, 0, 255, 0]));
+      assert.equal(changeable[8 + 5], 0xf0, 'WRITE MODE changeable');
+      for (let i = 0; i < 3; i++) good(await d.write(record(i, 100)));
+      good(await d.exec(writeFilemarks(1)));
+      good(await setWriteMode(d, 1));
+      assert.equal(good(await d.exec([0x5a, 0x08, 0x10, 0x01, 0, 0, 0, 0, 255, 0]))[8 + 5]! >> 4, 1, 'append-only reported');
+      expectSense(await setWriteMode(d, 2), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 8 + 5, bit: 7 } });
+      good(await d.exec(REWIND));
+      expectSense(await d.write(record(9, 100)), DATA_PROTECT, 0x5a, 0x02);
+      expectSense(await d.exec(writeFilemarks(1)), DATA_PROTECT, 0x5a, 0x02);
+      expectSense(await d.exec([0x19, 0, 0, 0, 0, 0]), DATA_PROTECT, 0x5a, 0x02);
+      good(await d.exec(writeFilemarks(0)));
+      for (let i = 0; i < 3; i++) assert.deepEqual(good(await d.exec(read6(100))), record(i, 100));
+      expectSense(await d.write(record(9, 100)), DATA_PROTECT, 0x5a, 0x02);
+      // At end-of-data it appends.
+      good(await d.exec(space6(3, 0)));
+      good(await d.write(record(3, 100)));
+      assert.equal((await position(d)).first, 5);
+    });
+
+    it('ALLOW OVERWRITE lets one write overwrite at the position it names; refused outside append-only mode; a reset leaves append-only', async () => {
+      const d = await drive();
+      expectSense(await d.exec(allowOverwrite(1, 0)), ILLEGAL_REQUEST, 0x20, 0x0c);
+      for (let i = 0; i < 4; i++) good(await d.write(record(i, 100)));
+      good(await setWriteMode(d, 1));
+      good(await d.exec(locate10(2)));
+      expectSense(await d.exec(allowOverwrite(1, 3)), ILLEGAL_REQUEST, 0x3b, 0x00);
+      expectSense(await d.exec(allowOverwrite(2, 0)), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 2, bit: 3 } });
+      good(await d.exec(allowOverwrite(1, 2)));
+      good(await d.write(record(7, 100)));
+      good(await d.exec(REWIND));
+      good(await d.exec(space6(0, 2)));
+      assert.deepEqual(good(await d.exec(read6(100))), record(7, 100));
+      expectSense(await d.exec(read6(100)), BLANK_CHECK, 0x00, 0x05);
+      good(await d.exec(locate10(1)));
+      expectSense(await d.write(record(8, 100)), DATA_PROTECT, 0x5a, 0x02);
+      good(await d.exec(allowOverwrite(1, 1)));
+      good(await d.exec(allowOverwrite(0, 0)));
+      expectSense(await d.write(record(8, 100)), DATA_PROTECT, 0x5a, 0x02, {});
+      // Back to overwrite-allowed by MODE SELECT, and by a logical unit reset.
+      good(await setWriteMode(d, 0));
+      good(await d.write(record(8, 100)));
+      good(await setWriteMode(d, 1));
+      d.unit.taskManagement('lun-reset', A);
+      expectSense(await d.exec(TUR), UNIT_ATTENTION, 0x29, 0x00);
+      good(await d.exec(REWIND));
+      good(await d.write(record(9, 100)));
+    });
+  });
+
   describe('positioning', () => {
     /** r0 r1 FM r2 r3 FM r4, at end-of-data (object 7). */
     async function twoFiles(): Promise<Drive> {
@@ -608,6 +678,36 @@ describe('SSC tape drive', () => {
       assert.deepEqual([...vendor.subarray(4, 11)], [0x25, 0x1e, 0, 0, 0, 1, 1]);
     });
 
+    it("page 0Fh: DCE and the compression algorithm change as Windows' miniclass sets them; DDE stays on; a reserved algorithm is refused", async () => {
+      const d = await drive();
+      const changeable = good(await d.exec([0x1a, 0x08, 0x40 | 0x0f, 0, 255, 0]));
+      assert.deepEqual([...changeable.subarray(6, 14)], [0x80, 0, 0xff, 0xff, 0xff, 0xff, 0, 0], 'DCE and COMPRESSION ALGORITHM');
+      const current = good(await d.exec([0x1a, 0x08, 0x0f, 0, 255, 0]));
+      // What dlttape's SetDriveParameters sends: the page as read, DCE set, algorithm 10h.
+      const select = (page: Buffer): Promise<ScsiResponse> => {
+        const data = Buffer.concat([Buffer.from([0, 0, 0x10, 0]), page]);
+        return d.exec([0x15, 0x10, 0, 0, data.length, 0], { dataOut: data });
+      };
+      const page = Buffer.from(current.subarray(4));
+      page.writeUInt32BE(0x10, 4);
+      good(await select(page));
+      const after = good(await d.exec([0x1a, 0x08, 0x0f, 0, 255, 0]));
+      assert.deepEqual([after[6], after.readUInt32BE(8), after[7], after.readUInt32BE(12)], [0xc0, 0x10, 0x80, 1], 'DCE, DCC, algorithm 10h, DDE, decompression 1');
+      page[2] = 0x40;
+      page.writeUInt32BE(0, 4);
+      good(await select(page));
+      const off = good(await d.exec([0x1a, 0x08, 0x0f, 0, 255, 0]));
+      assert.deepEqual([off[6], off.readUInt32BE(8)], [0x40, 0], 'DCE off, no algorithm');
+      page.writeUInt32BE(0x100, 4);
+      expectSense(await select(page), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 4 + 2 + 2 } });
+      page.writeUInt32BE(1, 4);
+      page[3] = 0x00;
+      expectSense(await select(page), ILLEGAL_REQUEST, 0x26, 0x00);
+      d.unit.taskManagement('lun-reset', A);
+      expectSense(await d.exec(TUR), UNIT_ATTENTION, 0x29, 0x00);
+      assert.equal(good(await d.exec([0x1a, 0x08, 0x0f, 0, 255, 0])).readUInt32BE(8), 1, 'a reset brings the default algorithm back');
+    });
+
     it('LOG SENSE: supported pages, TapeAlert all clear, capacities in MiB', async () => {
       const d = await drive();
       good(await d.write(record(1, 1024 * KiB)));
@@ -663,6 +763,67 @@ describe('SSC tape drive', () => {
       assert.deepEqual([...mediumType.subarray(4, 10)], [0x04, 0x08, 0x80, 0, 1, 0x00]);
       expectSense(await d.exec(readAttribute(0x00, 0, 1024, 1)), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 7 } });
       expectSense(await d.exec(readAttribute(0x04, 0, 1024)), ILLEGAL_REQUEST, 0x24, 0x00);
+    });
+
+    it('WRITE ATTRIBUTE: host attributes read back, kept by the cartridge across unload and reopening; read-only ones refused, nothing taken', async () => {
+      const d = await drive();
+      const readAttribute = (first: number, sa = 0x00): number[] => [0x8c, sa, 0, 0, 0, 0, 0, 0, ...be(first, 2), ...be(4096, 4), 0, 0];
+      const attribute = (id: number, format: number, value: Buffer): Buffer => Buffer.concat([Buffer.from([id >> 8, id & 0xff, format, ...be(value.length, 2)]), value]);
+      const list = (...attributes: Buffer[]): Buffer => {
+        const body = Buffer.concat(attributes);
+        return Buffer.concat([Buffer.from(be(body.length, 4)), body]);
+      };
+      const writeAttribute = (data: Buffer, length = data.length): Promise<ScsiResponse> => d.exec([0x8d, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, ...be(length, 4), 0, 0], { dataOut: data });
+      const ascii = (text: string, length: number): Buffer => Buffer.from(text.padEnd(length));
+      // What LTFS writes when it formats a cartridge: vendor, name, version, label, format version, coherency.
+      const coherency = Buffer.from([8, ...be(7, 8), ...be(42, 8), ...be(1, 8), 0, 5, ...Buffer.from('LTFS\0')]);
+      const written = list(
+        attribute(0x0800, 1, ascii('IBM', 8)),
+        attribute(0x0801, 1, ascii('LTFS', 32)),
+        attribute(0x0802, 1, ascii('2.4.5', 8)),
+        attribute(0x0803, 2, Buffer.concat([Buffer.from('weekly full'), Buffer.alloc(160 - 11)])),
+        attribute(0x080b, 1, ascii('2.4.0', 16)),
+        attribute(0x080c, 0, coherency),
+        attribute(0x1623, 0, Buffer.from([1])),
+      );
+      good(await writeAttribute(written));
+      const value = async (id: number): Promise<Buffer> => {
+        const data = good(await d.exec(readAttribute(id)));
+        assert.equal(data.readUInt16BE(4), id, `attribute ${id.toString(16)} first`);
+        return data.subarray(9, 9 + data.readUInt16BE(7));
+      };
+      assert.equal((await value(0x0801)).toString(), ascii('LTFS', 32).toString());
+      assert.deepEqual(await value(0x080c), coherency);
+      assert.deepEqual([...good(await d.exec(readAttribute(0x0800))).subarray(4, 9)], [0x08, 0x00, 0x01, 0, 8], 'read/write, ASCII, 8 bytes');
+      assert.equal((await value(0x0806)).toString(), BARCODE.padEnd(32), 'the library fills in the barcode');
+      const ids = good(await d.exec(readAttribute(0, 0x01)));
+      const listed = Array.from({ length: ids.readUInt32BE(0) / 2 }, (_, i) => ids.readUInt16BE(4 + 2 * i));
+      assert.deepEqual(listed.filter((id) => id >= 0x0800), [0x0800, 0x0801, 0x0802, 0x0803, 0x0806, 0x080b, 0x080c, 0x1623]);
+      // Read-only (a medium attribute), a wrong length, a wrong format, out of order: refused, and nothing of the list is taken.
+      const label = attribute(0x0803, 2, Buffer.alloc(160));
+      expectSense(await writeAttribute(list(attribute(0x0401, 1, ascii('FORGED', 32)), label)), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 4 } });
+      expectSense(await writeAttribute(list(attribute(0x0800, 1, ascii('IBM', 7)))), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 7 } });
+      expectSense(await writeAttribute(list(attribute(0x0801, 0, ascii('X', 32)))), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 6, bit: 1 } });
+      expectSense(await writeAttribute(list(label, attribute(0x0801, 1, ascii('X', 32)))), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 4 + 165 } });
+      expectSense(await writeAttribute(list(attribute(0x0801, 1, Buffer.concat([ascii('X', 31), Buffer.from([0x07])])))), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 4 + 5 + 31 } });
+      expectSense(await writeAttribute(list(label), 100), ILLEGAL_REQUEST, 0x1a, 0x00);
+      expectSense(await writeAttribute(list(...Array.from({ length: 10 }, (_, i) => attribute(0x1400 + i, 0, Buffer.alloc(256))))), ILLEGAL_REQUEST, 0x55, 0x06);
+      assert.equal((await value(0x0803)).subarray(0, 11).toString(), 'weekly full', 'the refused lists changed nothing');
+      // A length of 0 deletes one; the others stay.
+      good(await writeAttribute(list(attribute(0x0802, 1, Buffer.alloc(0)))));
+      assert.equal((await value(0x0803)).subarray(0, 11).toString(), 'weekly full');
+      // Kept with the cartridge: after UNLOAD and LOAD, and by a new drive opening it.
+      good(await d.exec(loadUnload(0)));
+      good(await d.exec(loadUnload(1)));
+      assert.equal((await value(0x0801)).toString().trim(), 'LTFS');
+      await d.bay.eject();
+      const reopened = await Cartridge.open(d.store, BARCODE);
+      assert.deepEqual(reopened.hostAttributes.map((a) => a.id), [0x0800, 0x0801, 0x0803, 0x080b, 0x080c, 0x1623]);
+      assert.deepEqual(reopened.hostAttributes.find((a) => a.id === 0x080c)!.value, coherency);
+      expectSense(await writeAttribute(list(label)), NOT_READY, 0x3a, 0x00);
+      const retrieved = await drive({}, { readOnly: true });
+      expectSense(await retrieved.exec([0x8d, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...be(list(label).length, 4), 0, 0], { dataOut: list(label) }), DATA_PROTECT, 0x27, 0x00);
+      expectSense(await retrieved.exec([0x8d, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 7 } });
     });
 
     it('REPORT DENSITY SUPPORT: LTO-3 read-only, LTO-4 and LTO-5 (default) writable; the mounted medium', async () => {

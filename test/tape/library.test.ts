@@ -130,13 +130,10 @@ describe('tape library inventory', function () {
     });
 
     it('reports exports to the hook, after the move is durable', async function () {
-      const exported: { barcode: string; record: unknown }[] = [];
-      f.library.onExported((barcode) => {
-        void f.catalog.section('library').get(barcode).then((record) => exported.push({ barcode, record }));
-      });
+      const exported: Promise<{ barcode: string; record: unknown }>[] = [];
+      f.library.onExported((barcode) => exported.push(f.catalog.section('library').get(barcode).then((record) => ({ barcode, record }))));
       await f.library.moveMedium(S2, IE1);
-      await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(exported, [{ barcode: 'ABC00002', record: { at: { kind: 'import-export', index: 1 }, from: { kind: 'slot', index: 2 } } }]);
+      assert.deepEqual(await Promise.all(exported), [{ barcode: 'ABC00002', record: { at: { kind: 'import-export', index: 1 }, from: { kind: 'slot', index: 2 } } }]);
     });
   });
 
