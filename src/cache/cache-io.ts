@@ -122,7 +122,7 @@ export class CacheIO {
       if (cacheFull) await this.evictor.evictIfNeeded(state.reservedBytes + bytes);
       if (state.usedBytes + state.reservedBytes + bytes <= cacheBytes && !bufferFull) return;
       // Data written but never synced must still reach the queue, or nothing would free the buffer.
-      void this.sync().catch((err: unknown) => this.log.error({ err }, 'sync under backpressure failed'));
+      void this.sync(undefined, '', true).catch((err: unknown) => this.log.error({ err }, 'sync under backpressure failed'));
       await this.queue.urgently(() => state.changed(250));
     }
   }
@@ -503,12 +503,14 @@ export class CacheIO {
   /**
    * Makes everything written so far to `keys` (default: every extent whose key
    * starts with `under`) durable on the cache disk, data and state, and queues it
-   * for upload.
+   * for upload: all of it with `queueAll`, else what is not in a namespace that
+   * uploads when drained (RouteOptions.uploadsWhenDrained).
    */
-  async sync(keys?: readonly string[], under = ''): Promise<void> {
+  async sync(keys?: readonly string[], under = '', queueAll = false): Promise<void> {
     const { state } = this;
     const candidates = keys ? keys.map((k) => state.extents.get(k)) : [...state.extents.values()].filter((e) => e.key.startsWith(under));
-    const extents = candidates.filter((e): e is Extent => e !== undefined && e.dirty && (e.gen !== e.syncedGen || this.queue.op(e.key) === undefined));
+    const queues = (e: Extent) => queueAll || this.queuedOnSync(e.key);
+    const extents = candidates.filter((e): e is Extent => e !== undefined && e.dirty && (e.gen !== e.syncedGen || (queues(e) && this.queue.op(e.key) === undefined)));
     if (extents.length === 0) return;
     const gens = extents.map((e) => e.gen);
     await Promise.all(extents.map((e) => fsyncPath(e.path, 'r+')));
@@ -520,20 +522,32 @@ export class CacheIO {
       for (const extent of extents) {
         if (state.extents.get(extent.key) !== extent) continue; // deleted meanwhile
         batch.put(extent.key, extent.toRecord(), { sublevel: this.catalog.index });
-        if (extent.dirty && this.queue.op(extent.key) !== 'put') this.queue.enqueue(batch, extent.key, 'put');
+        if (extent.dirty && queues(extent) && this.queue.op(extent.key) !== 'put') this.queue.enqueue(batch, extent.key, 'put');
       }
     }, true);
     extents.forEach((e, i) => (e.syncedGen = Math.max(e.syncedGen, gens[i]!)));
     this.queue.pump();
   }
 
+  /** The engine's periodic writeback: sync() of every extent whose writes sync() queues. */
+  writeback(): Promise<void> {
+    return this.sync([...this.state.extents.keys()].filter((key) => this.queuedOnSync(key)));
+  }
+
+  /** Whether sync() queues the writes to `key`: not in a namespace that uploads when drained. */
+  private queuedOnSync(key: string): boolean {
+    return this.routes.of(key)?.uploadsWhenDrained !== true;
+  }
+
   /** Resolves once everything written to `keys` (default: every key starting with `under`) is uploaded. */
   async drain(keys?: readonly string[], under = ''): Promise<void> {
     await this.queue.urgently(async () => {
-      await this.sync(keys, under);
+      await this.sync(keys, under, true);
       while (this.queue.pending(keys, under)) {
         this.assertOpen();
         await this.state.changed();
+        // Written again since: queued here, as no writeback does in a namespace that uploads when drained.
+        await this.sync(keys, under, true);
       }
     });
   }

@@ -15,6 +15,8 @@ export interface Route {
   readonly allowUnverified: boolean;
   /** Bytes per checksum block of the namespace's extents in the cache. */
   readonly blockSize: number;
+  /** See RouteOptions. */
+  readonly uploadsWhenDrained: boolean;
 }
 
 export interface RouteOptions {
@@ -29,6 +31,13 @@ export interface RouteOptions {
    * checks a few KiB, not 256. A power of two from 4 KiB to 256 KiB.
    */
   readonly blockSize?: number;
+  /**
+   * Writes are queued for upload by drain() alone (the consumer says when a file is
+   * complete, as a share does once a file has settled), not by sync() (which still
+   * makes them durable) nor by the engine's writeback; writers held back by a full
+   * upload buffer still queue them. Default false.
+   */
+  readonly uploadsWhenDrained?: boolean;
 }
 
 export class CloudRoutes {
@@ -49,6 +58,7 @@ export class CloudRoutes {
       remotePrefix: options.remotePrefix ?? namespace,
       allowUnverified: options.allowUnverified ?? false,
       blockSize,
+      uploadsWhenDrained: options.uploadsWhenDrained ?? false,
     };
     this.routes = [...this.routes.filter((r) => r.namespace !== namespace), route].sort((a, b) => b.namespace.length - a.namespace.length);
     return route;

@@ -39,7 +39,7 @@ export interface EngineOptions {
   openFiles?: number;
   /** Most a sequential reader's misses fetch ahead (default 16 MiB). */
   readAheadBytes?: number;
-  /** Written data is queued for upload at least this often even without sync() (default 10 s; 0: only by sync()). */
+  /** Written data is queued for upload at least this often even without sync() (default 10 s; 0: only by sync()); not in a namespace that uploads when drained. */
   writebackIntervalMs?: number;
   /** Uploads start only once no write or read has come for this long (default 1 s; 0: never yield). See README.md. */
   uploadQuietMs?: number;
@@ -102,7 +102,7 @@ export class CacheEngine {
     const { state, queue } = engine;
     engine.log.info({ extents: state.extents.size, dirtyBytes: state.dirtyBytes, usedBytes: state.usedBytes, queued: queue.depth }, 'cache recovered');
     const interval = options.writebackIntervalMs ?? 10_000;
-    if (interval > 0) engine.writeback = setInterval(() => void engine.io.sync().catch((err: unknown) => engine.log.error({ err }, 'writeback failed')), interval).unref();
+    if (interval > 0) engine.writeback = setInterval(() => void engine.io.writeback().catch((err: unknown) => engine.log.error({ err }, 'writeback failed')), interval).unref();
     return engine;
   }
 

@@ -22,8 +22,9 @@ function loaderArgs(): string[] {
   return args;
 }
 
-export async function forkEndpoint<Ready extends object>(module: string, request: unknown, what: string): Promise<ForkedEndpoint<Ready>> {
-  const child = fork(module, [JSON.stringify(request)], { execArgv: loaderArgs(), stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+/** `nodeFlags`: more flags for the child's node, e.g. ['--openssl-legacy-provider']. */
+export async function forkEndpoint<Ready extends object>(module: string, request: unknown, what: string, nodeFlags: readonly string[] = []): Promise<ForkedEndpoint<Ready>> {
+  const child = fork(module, [JSON.stringify(request)], { execArgv: [...loaderArgs(), ...nodeFlags], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = await new Promise<Ready | { error: string }>((resolve, reject) => {
     child.once('message', (message) => resolve(message as Ready | { error: string }));

@@ -19,6 +19,8 @@ const serverModule = fileURLToPath(new URL('./local-s3-server.ts', import.meta.u
 
 export async function startLocalS3(options: { directory: string; host?: string; port?: number }): Promise<LocalS3> {
   const request: LocalS3Request = { directory: options.directory, host: options.host ?? '127.0.0.1', port: options.port ?? 0 };
-  const child = await forkEndpoint<LocalS3Ready>(serverModule, request, 'embedded S3 server');
+  // s3rver makes ListObjectsV2's continuation tokens with DES, which OpenSSL 3 keeps in its legacy
+  // provider: without it every listing of more than one page (1,000 keys) failed with 500.
+  const child = await forkEndpoint<LocalS3Ready>(serverModule, request, 'embedded S3 server', ['--openssl-legacy-provider']);
   return { endpoint: child.ready.endpoint, repaired: child.ready.repaired, pid: child.pid, close: child.close };
 }

@@ -41,7 +41,8 @@ export async function openShares(options: SharesOptions): Promise<GatewayShares>
       const backend = new ObjectStore({ ...options.s3, bucket: share.bucket, prefix: '' });
       stores.set(share.name, backend);
       const namespace = shareNamespace(share.name);
-      const store = engine.namespace(namespace, { backend, remotePrefix: share.prefix, allowUnverified: true });
+      // The share uploads a file once it has settled (drain()); neither a COMMIT nor the engine's writeback uploads it mid-write.
+      const store = engine.namespace(namespace, { backend, remotePrefix: share.prefix, allowUnverified: true, uploadsWhenDrained: true });
       return new EngineShareObjects(store, namespace);
     },
     close: async (share: ShareDefinition) => {

@@ -230,14 +230,7 @@ export class ShareService implements ExportedShares {
 
   /** True once every change made to the share before the call is in the bucket; false if that takes longer than `timeoutMs`. */
   async waitUploaded(name: string, timeoutMs: number): Promise<boolean> {
-    const uploaded = this.share(name).fs.waitUploaded().then(() => true);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-    try {
-      return await Promise.race([uploaded, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return this.share(name).fs.waitUploaded(AbortSignal.timeout(timeoutMs));
   }
 
   byId(id: number): ShareFs | undefined {

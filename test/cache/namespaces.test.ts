@@ -190,4 +190,32 @@ describe('@slow cache engine namespaces', function () {
       backend.close();
     }
   });
+
+  it('leaves the writes of a namespace that uploads when drained to drain(): neither sync() nor the writeback queues them', async () => {
+    const opened = await openEngine(await scratch(), { ...s3.settings, prefix: 'drained/' }, { writebackIntervalMs: 50 });
+    const exists = (key: string) =>
+      s3.raw.send(new HeadObjectCommand({ Bucket: s3.settings.bucket, Key: `drained/${key}` })).then(
+        () => true,
+        () => false,
+      );
+    try {
+      const shares = opened.engine.namespace('shares/s/', { uploadsWhenDrained: true });
+      const tapes = opened.engine.namespace('tapes/');
+      await shares.write('shares/s/file', 0, Buffer.from('half written'));
+      await shares.sync(); // durable (a COMMIT), but the file is not complete
+      await tapes.write('tapes/T/seg', 0, Buffer.from('queued by the writeback'));
+      while (!(await exists('tapes/T/seg'))) await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(await exists('shares/s/file'), false, 'the writeback uploaded the tape, not the file');
+      assert.equal(opened.engine.stats().queueDepth, 0);
+
+      await shares.drain(['shares/s/file']);
+      assert.equal(await exists('shares/s/file'), true);
+      await shares.write('shares/s/file', 12, Buffer.from(', then whole'));
+      await shares.drain(['shares/s/file']);
+      const object = await s3.raw.send(new GetObjectCommand({ Bucket: s3.settings.bucket, Key: 'drained/shares/s/file' }));
+      assert.equal(await object.Body!.transformToString(), 'half written, then whole');
+    } finally {
+      await opened.close();
+    }
+  });
 });

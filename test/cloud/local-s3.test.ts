@@ -74,6 +74,26 @@ describe('@slow embedded S3 endpoint', function () {
     }
   });
 
+  it("lists past the first page of 1,000 keys (s3rver's continuation tokens)", async () => {
+    const s3 = await startLocalS3({ directory: dir });
+    const sdk = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', credentials, forcePathStyle: true, maxAttempts: 1 });
+    try {
+      await sdk.send(new CreateBucketCommand({ Bucket: 'bucket' }));
+      const keys = Array.from({ length: 1002 }, (_, i) => `many/${String(i).padStart(4, '0')}`);
+      for (let at = 0; at < keys.length; at += 64) {
+        await Promise.all(keys.slice(at, at + 64).map((Key) => sdk.send(new PutObjectCommand({ Bucket: 'bucket', Key, Body: 'x' }))));
+      }
+      const first = await sdk.send(new ListObjectsV2Command({ Bucket: 'bucket', Prefix: 'many/', Delimiter: '/' }));
+      assert.equal(first.KeyCount, 1000);
+      assert.ok(first.NextContinuationToken);
+      const second = await sdk.send(new ListObjectsV2Command({ Bucket: 'bucket', Prefix: 'many/', Delimiter: '/', ContinuationToken: first.NextContinuationToken }));
+      assert.deepEqual(second.Contents?.map((o) => o.Key), ['many/1000', 'many/1001']);
+    } finally {
+      sdk.destroy();
+      await s3.close();
+    }
+  });
+
   it('ends when the process that started it is killed', async () => {
     const starter = spawn(
       process.execPath,

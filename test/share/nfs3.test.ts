@@ -274,6 +274,19 @@ describe('@slow NFSv3 share', function () {
       assert.equal(share.objects().bucket.get('b/moved/f.txt')!.data.toString(), 'hello');
     });
 
+    it('renames a directory before anything in it is uploaded: empty files and directories have no object to copy yet', async () => {
+      const a = (await client.mkdir(root, 'a')).handle!;
+      const sub = (await client.mkdir(a, 'sub')).handle!;
+      const deeper = (await client.mkdir(sub, 'deeper')).handle!;
+      assert.equal((await client.create(deeper, 'empty', { mode: 1 })).status, 0);
+      const x = (await client.create(sub, 'x', { mode: 1 })).handle!;
+      await client.write(x, 0, Buffer.from('deep'));
+      assert.equal(await client.rename(a, 'sub', root, 'moved'), 0);
+      assert.equal(await share.fs().waitUploaded(AbortSignal.timeout(20_000)), true, 'every change reached the bucket');
+      assert.deepEqual([...share.objects().bucket.keys()].sort(), ['a/', 'moved/', 'moved/deeper/', 'moved/deeper/empty', 'moved/x']);
+      assert.equal(share.objects().bucket.get('moved/x')!.data.toString(), 'deep');
+    });
+
     it('refuses to move a directory into itself or over a non-empty directory, and replaces a file', async () => {
       const a = (await client.mkdir(root, 'a')).handle!;
       await client.mkdir(a, 'inner');

@@ -446,10 +446,12 @@ export class ShareFs {
     return { directories };
   }
 
-  /** Resolves once every change made before the call (data, attributes, renames) is in the bucket. */
-  async waitUploaded(): Promise<void> {
-    await Promise.all(this.moves.values());
-    await this.uploader.flush();
+  /** Resolves once every change made before the call (data, attributes, renames) is in the bucket, to true; to false once `signal` aborts first. */
+  async waitUploaded(signal?: AbortSignal): Promise<boolean> {
+    const aborted = new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+    await Promise.race([Promise.all(this.moves.values()), aborted]);
+    if (!signal?.aborted) await this.uploader.flush(signal);
+    return !signal?.aborted;
   }
 
   /** Removes the share's namespace from the catalog (share deletion; the bucket keeps its objects). */
@@ -739,9 +741,19 @@ export class ShareFs {
     if (!node) return;
     const key = await this.pathKey(node);
     if (node.key === key) return;
-    await this.objects.copy(node.key, key);
-    await this.update(id, (n) => ({ ...n, key, dirty: true }));
-    await this.objects.delete(node.key);
+    await this.moveKey(id, node.key, key);
+  }
+
+  /**
+   * Moves a node's object from `from` to `to`: copy, the node's new key, delete. A
+   * node never uploaded may have no object yet (an empty file, a directory's
+   * marker): its upload makes one at the new key.
+   */
+  private async moveKey(id: number, from: string, to: string): Promise<void> {
+    const exists = (await this.objects.head(from)) !== undefined;
+    if (exists) await this.objects.copy(from, to);
+    await this.update(id, (n) => ({ ...n, key: to, dirty: true }));
+    if (exists) await this.objects.delete(from);
   }
 
   /** Renames a directory in the bucket: every key under it, one at a time, resumable after a restart. */
@@ -780,11 +792,7 @@ export class ShareFs {
       const latest = await this.table.get(id);
       if (!latest) return;
       const key = await this.pathKey(latest);
-      if (latest.key !== key) {
-        await this.objects.copy(latest.key, key);
-        await this.update(id, (n) => ({ ...n, key, dirty: true }));
-        await this.objects.delete(latest.key);
-      }
+      if (latest.key !== key) await this.moveKey(id, latest.key, key);
     };
     await visit(dirId);
     this.logger.info({ share: this.settings.name, to, objects: moved }, 'directory renamed in the bucket');
