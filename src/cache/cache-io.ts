@@ -172,7 +172,7 @@ export class CacheIO {
       extent.nextRead = offset + length;
       state.touch(extent);
       const pending = extent.prefetch;
-      if (pending && !extent.allPresent(first, last) && pending.start < (last + 1) * BLOCK && first * BLOCK < pending.end) {
+      if (pending && !extent.allPresent(first, last) && pending.start < (last + 1) * extent.blockSize && first * extent.blockSize < pending.end) {
         await this.land(extent, pending); // the GET in flight brings these blocks: no second one
       }
       if (extent.allPresent(first, last)) {
@@ -216,12 +216,12 @@ export class CacheIO {
    */
   private readAheadAfter(extent: Extent, last: number): void {
     if (extent.prefetch || this.closed || extent.readAhead === 0) return;
-    const stop = Math.min(extent.present.length, last + 1 + Math.ceil(extent.readAhead / BLOCK));
+    const stop = Math.min(extent.present.length, last + 1 + Math.ceil(extent.readAhead / extent.blockSize));
     let missing = last + 1;
     while (missing < stop && extent.present[missing]) missing++;
     if (missing >= stop) return;
     extent.readAhead = Math.min(this.limits.readAheadBytes, 2 * extent.readAhead);
-    const start = missing * BLOCK;
+    const start = missing * extent.blockSize;
     const end = Math.min(extent.size, start + extent.readAhead);
     const route = this.route(extent.key);
     const got = route.backend

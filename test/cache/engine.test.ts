@@ -397,33 +397,36 @@ describe('@slow cache engine against s3rver', function () {
     }
   });
 
-  it('fetches the next window while a sequential reader is still going through the one it has, so it waits for the cloud only at its start', async () => {
-    const settings = { ...s3.settings, prefix: 'ahead-async/' };
-    const size = 24 * MiB;
-    const data = pattern('async', size);
-    const writer = await openEngine(await scratch(), settings);
-    await writer.store.write('tape/seq', 0, data);
-    await writer.store.drain();
-    await writer.close();
-    const reader = await openEngine(await scratch(), settings);
-    try {
-      const record = 256 * 1024;
-      const readOn = async (to: number) => {
-        for (; at < to; at += record) assert.ok((await reader.store.read('tape/seq', at, record)).equals(data.subarray(at, at + record)));
-      };
-      let at = 0;
-      await readOn(2 * MiB);
-      // The reader pauses; the window ahead of it still arrives.
-      for (let waited = 0; reader.engine.stats().usedBytes < 3 * at; waited += 20) {
-        assert.ok(waited < 30_000, `only ${reader.engine.stats().usedBytes} bytes are cached for a reader at ${at}`);
-        await sleep(20);
+  for (const blockSize of [256 * 1024, 4096]) {
+    it(`fetches the next window while a sequential reader is still going through the one it has, so it waits for the cloud only at its start (${blockSize / 1024} KiB blocks)`, async () => {
+      const settings = { ...s3.settings, prefix: `ahead-async-${blockSize}/` };
+      const size = 24 * MiB;
+      const data = pattern('async', size);
+      const writer = await openEngine(await scratch(), settings);
+      await writer.engine.namespace('seq/', { blockSize }).write('seq/data', 0, data);
+      await writer.engine.namespace('seq/', { blockSize }).drain();
+      await writer.close();
+      const reader = await openEngine(await scratch(), settings);
+      const store = reader.engine.namespace('seq/', { blockSize });
+      try {
+        const record = 256 * 1024;
+        const readOn = async (to: number) => {
+          for (; at < to; at += record) assert.ok((await store.read('seq/data', at, record)).equals(data.subarray(at, at + record)));
+        };
+        let at = 0;
+        await readOn(2 * MiB);
+        // The reader pauses; the window ahead of it still arrives.
+        for (let waited = 0; reader.engine.stats().usedBytes < 3 * at; waited += 20) {
+          assert.ok(waited < 30_000, `only ${reader.engine.stats().usedBytes} bytes are cached for a reader at ${at}`);
+          await sleep(20);
+        }
+        await readOn(size);
+        assert.equal(reader.engine.stats().misses, 2, 'a miss for the first read and one for the first sequential one, none after');
+      } finally {
+        await reader.close();
       }
-      await readOn(size);
-      assert.equal(reader.engine.stats().misses, 2, 'a miss for the first read and one for the first sequential one, none after');
-    } finally {
-      await reader.close();
-    }
-  });
+    });
+  }
 });
 
 describeEachBackend('@slow cache engine: uploads, deletes and cold reads', function (backend) {
