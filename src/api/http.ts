@@ -72,6 +72,12 @@ export function validateBody<T>(schema: z.ZodType<T>, value: unknown, example: s
   throw new HttpError(400, 'INVALID_REQUEST', `${problems.join('; ')}; send e.g. ${example}`);
 }
 
+/** A body that may be left out: none reads as {}. */
+export async function optionalBody<T extends object>(request: { body(): Promise<unknown> }, schema: z.ZodType<T>, example: string): Promise<Partial<T>> {
+  const body = await request.body();
+  return body === undefined ? {} : validateBody(schema, body, example);
+}
+
 export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
   // A body left unread (refused early) would be taken for the next request on a kept-alive connection.
   const close = req.complete ? {} : { connection: 'close' };

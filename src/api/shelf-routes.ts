@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { ShelfServiceError, type ShelfErrorCode, type ShelfService } from '../shelf/shelf-service.ts';
 import { TapeServiceError, type TapeErrorCode } from '../tape/tape-service.ts';
-import { HttpError, validateBody } from './http.ts';
+import { HttpError, optionalBody } from './http.ts';
 import { barcodeParam as barcode } from './params.ts';
 import type { Route, RouteReply, RouteRequest } from './router.ts';
 
@@ -51,12 +51,6 @@ export function shelfRoutes(service: ShelfService): Route[] {
       }),
     },
   ];
-}
-
-/** These bodies may be left out: no body reads as {}. */
-async function optionalBody<T extends object>(request: RouteRequest, schema: z.ZodType<T>, example: string): Promise<Partial<T>> {
-  const body = await request.body();
-  return body === undefined ? {} : validateBody(schema, body, example);
 }
 
 function refusals(handle: (request: RouteRequest) => Promise<RouteReply>): (request: RouteRequest) => Promise<RouteReply> {

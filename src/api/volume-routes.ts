@@ -2,7 +2,7 @@
 // refusals with their code and message, the status saying what kind they are.
 import { z } from 'zod';
 import { VolumeServiceError, type VolumeErrorCode, type VolumeService } from '../volume/volume-service.ts';
-import { HttpError, validateBody } from './http.ts';
+import { HttpError, optionalBody, validateBody } from './http.ts';
 import type { Route, RouteReply, RouteRequest } from './router.ts';
 
 function statusOf(code: VolumeErrorCode): number {
@@ -107,12 +107,6 @@ export function volumeRoutes(service: VolumeService): Route[] {
 /** The body without keys set to undefined (the service's optional fields are absent, not undefined). */
 function withoutUndefined<T extends object>(body: T): T {
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) as T;
-}
-
-/** These bodies may be left out: no body reads as {}. */
-async function optionalBody<T extends object>(request: RouteRequest, schema: z.ZodType<T>, example: string): Promise<Partial<T>> {
-  const body = await request.body();
-  return body === undefined ? {} : validateBody(schema, body, example);
 }
 
 function refusals(handle: (request: RouteRequest) => Promise<RouteReply>): (request: RouteRequest) => Promise<RouteReply> {
