@@ -2,11 +2,10 @@
 // KiB (volumes use 4 KiB): damage is found and repaired block by block, and the
 // block size holds across a restart and for extents learnt from the cloud.
 import assert from 'node:assert/strict';
-import { open, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { CacheCorruptionError } from '../../src/cache/errors.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
-import { MiB, openEngine, pattern } from './helpers.ts';
+import { cacheFiles, flipByte, MiB, openEngine, pattern } from './helpers.ts';
 
 describe('cache engine: a namespace with small checksum blocks', function () {
   this.timeout(60_000);
@@ -16,19 +15,6 @@ describe('cache engine: a namespace with small checksum blocks', function () {
     const d = await tempDir('block-size-');
     dirs.push(d);
     return d;
-  };
-  const files = async (dir: string) => {
-    const out: string[] = [];
-    for (const sub of await readdir(join(dir, 'cache'))) for (const f of await readdir(join(dir, 'cache', sub))) out.push(join(dir, 'cache', sub, f));
-    return out;
-  };
-  const flip = async (path: string, at: number) => {
-    const h = await open(path, 'r+');
-    const b = Buffer.alloc(1);
-    await h.read(b, 0, 1, at);
-    b[0] ^= 1;
-    await h.write(b, 0, 1, at);
-    await h.close();
   };
 
   before(async () => {
@@ -47,13 +33,13 @@ describe('cache engine: a namespace with small checksum blocks', function () {
     try {
       await small.write('small/dirty', 0, data);
       await small.sync(['small/dirty']);
-      const [file] = await files(dir);
-      await flip(file!, 5 * 4096 + 7);
+      const [file] = await cacheFiles(dir);
+      await flipByte(file!, 5 * 4096 + 7);
       // The default 256 KiB block would hold the damage for every read below.
       assert.ok((await small.read('small/dirty', 4 * 4096, 4096)).equals(data.subarray(4 * 4096, 5 * 4096)));
       assert.ok((await small.read('small/dirty', 6 * 4096, 4096)).equals(data.subarray(6 * 4096, 7 * 4096)));
       await assert.rejects(small.read('small/dirty', 5 * 4096, 16), (e: unknown) => e instanceof CacheCorruptionError && e.block === 5 && /bytes 20480/.test(e.message));
-      await flip(file!, 5 * 4096 + 7);
+      await flipByte(file!, 5 * 4096 + 7);
       // A write that covers blocks whole needs none of their old bytes.
       await small.write('small/dirty', 8 * 4096, pattern('over', 2 * 4096));
       await small.drain();
@@ -67,8 +53,8 @@ describe('cache engine: a namespace with small checksum blocks', function () {
       const expected = Buffer.from(data);
       pattern('over', 2 * 4096).copy(expected, 8 * 4096);
       assert.ok((await store.read('small/dirty', 0, MiB)).equals(expected));
-      const [file] = await files(dir);
-      await flip(file!, 9 * 4096 + 1); // clean now: the block is fetched again from the cloud
+      const [file] = await cacheFiles(dir);
+      await flipByte(file!, 9 * 4096 + 1); // clean now: the block is fetched again from the cloud
       assert.ok((await store.read('small/dirty', 9 * 4096, 4096)).equals(expected.subarray(9 * 4096, 10 * 4096)));
     } finally {
       await again.close();

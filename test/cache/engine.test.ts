@@ -10,7 +10,7 @@ import { CacheCorruptionError, DamagedDataError, ExtentNotFoundError } from '../
 import { extentPath } from '../../src/cache/extent.ts';
 import { flipStoredByte, startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { describeEachBackend } from '../helpers/s3-backends.ts';
-import { MiB, metric, openEngine, pattern } from './helpers.ts';
+import { cacheFiles, flipByte, MiB, metric, openEngine, pattern } from './helpers.ts';
 
 // The bucket of the suite running, a store that reads it directly, and scratch directories.
 let s3: S3Fixture;
@@ -135,31 +135,18 @@ describe('@slow cache engine against s3rver', function () {
   it('refetches a clean block damaged on the cache disk, and refuses a damaged dirty one', async () => {
     const dir = await scratch();
     const opened = await openEngine(dir, { ...s3.settings, prefix: 'rot/' });
-    const files = async () => {
-      const out: string[] = [];
-      for (const sub of await readdir(join(dir, 'cache'))) for (const f of await readdir(join(dir, 'cache', sub))) out.push(join(dir, 'cache', sub, f));
-      return out;
-    };
-    const flip = async (path: string, at: number) => {
-      const h = await open(path, 'r+');
-      const b = Buffer.alloc(1);
-      await h.read(b, 0, 1, at);
-      b[0] ^= 1;
-      await h.write(b, 0, 1, at);
-      await h.close();
-    };
     try {
       const clean = pattern('clean', 3 * MiB);
       await opened.store.write('clean', 0, clean);
       await opened.store.drain();
-      const [file] = await files();
-      await flip(file!, MiB + 10);
+      const [file] = await cacheFiles(dir);
+      await flipByte(file!, MiB + 10);
       assert.ok((await opened.store.read('clean', MiB, 100)).equals(clean.subarray(MiB, MiB + 100)), 'served from the cloud copy');
       assert.ok((await opened.store.read('clean', 0, clean.length)).equals(clean));
 
       await opened.store.write('dirty', 0, pattern('dirty', MiB));
-      const dirtyFile = (await files()).find((f) => f !== file)!;
-      await flip(dirtyFile, 5);
+      const dirtyFile = (await cacheFiles(dir)).find((f) => f !== file)!;
+      await flipByte(dirtyFile, 5);
       await assert.rejects(opened.store.read('dirty', 0, 10), CacheCorruptionError);
     } finally {
       await opened.store.delete('dirty');

@@ -1,5 +1,6 @@
 // An engine over a real catalog (LevelDB) and a real s3rver, in a scratch directory.
 import { createCipheriv, createHash } from 'node:crypto';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Catalog } from '../../src/catalog/catalog.ts';
 import { CacheEngine, type EngineOptions } from '../../src/cache/engine.ts';
@@ -61,4 +62,21 @@ export async function metric(engine: CacheEngine, name: string, labels: Record<s
 export function pattern(key: string, length: number, salt = 0): Buffer {
   const secret = createHash('sha256').update(`${key}#${salt}`).digest().subarray(0, 16);
   return createCipheriv('aes-128-ctr', secret, Buffer.alloc(16)).update(Buffer.alloc(length));
+}
+
+/** The extent files of the cache in data directory `dir` (its cache/ folder). */
+export async function cacheFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const sub of await readdir(join(dir, 'cache'))) for (const f of await readdir(join(dir, 'cache', sub))) out.push(join(dir, 'cache', sub, f));
+  return out;
+}
+
+/** Flips one bit of the byte at `at` of a file, as a failing disk would. */
+export async function flipByte(path: string, at: number): Promise<void> {
+  const h = await open(path, 'r+');
+  const b = Buffer.alloc(1);
+  await h.read(b, 0, 1, at);
+  b[0] ^= 1;
+  await h.write(b, 0, 1, at);
+  await h.close();
 }
