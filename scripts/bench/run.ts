@@ -43,7 +43,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startBenchGateway, type BenchGateway } from './gateway.ts';
 import { runShareBench } from './share.ts';
-import { scalingReport } from './scaling-report.ts';
+import { scalingReport, type ScalingSampleView } from './scaling-report.ts';
 import { runCachedVolume, type CachedVolumeRun, type SequentialResult } from './volume.ts';
 import { startTgt, TUNED, type TgtBench } from './tgt.ts';
 import { cpuBetween, threadCpu, type ThreadCpu } from './thread-cpu.ts';
@@ -309,20 +309,7 @@ for (const bs of tapeBlockSizes) {
   });
 }
 /** What each side's threads spent in the scaling cases, for the CPU-per-GiB table and the model. */
-interface ScalingSample {
-  side: SideName;
-  drives: number;
-  phase: 'write' | 'read';
-  MBps: number;
-  /** Slowest drive's rate over the fastest's. */
-  evenness: number;
-  bytes: number;
-  cpu: ThreadCpu;
-  /** Our uploads after the write phase, until the queue was empty (their CPU belongs to writing too). */
-  uploadTail?: ThreadCpu;
-  clientCpuSeconds: number;
-  peakRssBytes: number;
-}
+type ScalingSample = ScalingSampleView & { side: SideName; peakRssBytes: number };
 const scalingSamples: ScalingSample[] = [];
 for (const n of SCALE) {
   const w = row(`scaling: ${n} drive${n > 1 ? 's' : ''} write 256 KiB`, 'scaling', 'MB/s');
