@@ -36,6 +36,7 @@ import {
   type ObjectMetadata,
   type PutOptions,
   type PutSource,
+  type UploadShaper,
 } from './object-backend.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, retryCause, withRetry, type RetryPolicy } from './retry.ts';
 import { collectBody, sdkClientConfig } from './sdk-client.ts';
@@ -275,7 +276,7 @@ export class ObjectStore implements ObjectBackend {
     const controller = new AbortController();
     const ring: Buffer[] = [];
     const read = pieces(source, offset, length, (i) => (ring[i % BODY_RING] ??= this.bodyBuffers.take(PIECE)));
-    const body = Readable.from(this.shaper ? this.shaper.shape(read) : read, { objectMode: false });
+    const body = Readable.from(this.shaper ? paced(read, this.shaper) : read, { objectMode: false });
     body.once('error', (error) => controller.abort(error));
     try {
       return await send(body, controller.signal);
@@ -542,6 +543,14 @@ async function* pieces(source: PutSource, offset: number, length: number, buffer
     const data = await source.read(at, want, buffer(i));
     if (data.length !== want) throw new Error(`upload source gave ${data.length} bytes at ${at}, expected ${want}`);
     yield data;
+  }
+}
+
+/** The pieces cut as the shaper paces them. */
+async function* paced(pieces: AsyncIterable<Buffer>, shaper: UploadShaper): AsyncGenerator<Buffer> {
+  for await (const piece of pieces) {
+    let at = 0;
+    for await (const length of shaper.pace(piece.length)) yield piece.subarray(at, (at += length));
   }
 }
 
