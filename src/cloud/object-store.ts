@@ -93,6 +93,17 @@ export interface S3Settings {
   serverSideEncryption?: ServerSideEncryption;
 }
 
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
+/** Where the objects live, for messages an operator reads. */
+export function storeLocation(settings: Pick<S3Settings, 'endpoint' | 'region' | 'bucket'>): string {
+  return `${settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`}, bucket ${settings.bucket}`;
+}
+
+export function idleTimeoutOf(settings: Pick<S3Settings, 'idleTimeoutMs'>): number {
+  return settings.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+}
+
 export function metadataBlockSize(size: number): number {
   return Math.max(MIN_BLOCK, Math.ceil(size / MAX_BLOCKS / MiB) * MiB);
 }
@@ -113,22 +124,22 @@ export class ObjectStore implements ObjectBackend {
   private readonly minPartSize: number;
   private readonly partConcurrency: number;
   private readonly observer: NonNullable<BackendHooks['observer']>;
-  private readonly bodyBuffers = new BufferPool();
   private readonly shaper: BackendHooks['shaper'];
   private readonly sse: ReturnType<typeof sseFields>;
 
-  constructor(settings: S3Settings, hooks: BackendHooks = {}) {
+  /** `bodyBuffers`: where GET and PUT bodies' buffers come from and go back to (the worker of worker-backend.ts shares its own). */
+  constructor(settings: S3Settings, hooks: BackendHooks = {}, private readonly bodyBuffers = new BufferPool()) {
     this.observer = hooks.observer ?? {};
     this.shaper = hooks.shaper;
     this.bucket = settings.bucket;
-    this.location = `${settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`}, bucket ${settings.bucket}`;
+    this.location = storeLocation(settings);
     this.prefix = settings.prefix ?? '';
     this.retry = { ...defaultRetryPolicy, ...settings.retry };
     this.uploadCheck = settings.uploadCheck ?? 'crc32c';
     this.multipartThreshold = settings.multipartThreshold ?? 64 * MiB;
     this.minPartSize = settings.minPartSize ?? 16 * MiB;
     this.partConcurrency = settings.partConcurrency ?? 4;
-    this.idleTimeoutMs = settings.idleTimeoutMs ?? 30_000;
+    this.idleTimeoutMs = idleTimeoutOf(settings);
     this.sse = sseFields(settings.serverSideEncryption);
     this.client = new S3Client({
       ...sdkClientConfig({ ...settings, idleTimeoutMs: this.idleTimeoutMs }),
