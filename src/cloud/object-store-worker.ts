@@ -75,6 +75,10 @@ const calls = new (class {
       });
       this.waiting.delete(ref);
       if (!('read' in answer) || answer.read !== 'done') throw new SourceFailed(`the source of upload ${put} failed at ${offset}`);
+      // Out of the slot at once, into the store's own buffer: the request keeps a piece until two
+      // more are read (object-store.ts, BODY_RING), and a slot held that long would need as many
+      // slots as pieces in flight. A copy on this thread, not the engine's; a transfer of the
+      // memory instead would cost the engine's thread an allocation or a pool per piece.
       const data = into.subarray(0, length);
       data.set(new Uint8Array(setup.slots, slot * SLOT_BYTES, length));
       return data;
