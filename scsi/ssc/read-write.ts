@@ -49,10 +49,11 @@ function toInitiator(drive: TapeDrive, ctx: CommandContext): Delivery {
       if (release) releases.push(release);
     },
     end(sense) {
-      const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
       // A single record travels up as it is, and is released once the transport has sent it; joined ones were copied.
-      const release = parts.length === 1 ? releases[0] : undefined;
-      if (parts.length !== 1) releases.forEach((r) => r());
+      const single = parts.length === 1 ? parts[0] : undefined;
+      const data = single ?? Buffer.concat(parts);
+      const release = single ? releases[0] : undefined;
+      if (!single) releases.forEach((r) => r());
       drive.readBytes(data.length);
       const response = sense ? checkConditionWithData(ctx, data, sense) : { status: Status.Good, data };
       return release ? { ...response, release } : response;

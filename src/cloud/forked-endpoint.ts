@@ -17,7 +17,10 @@ function loaderArgs(): string[] {
   const args: string[] = [];
   process.execArgv.forEach((arg, i) => {
     if (/^--(import|require|loader|experimental-loader)=/.test(arg)) args.push(arg);
-    else if (/^--(import|require|loader|experimental-loader)$/.test(arg) && process.execArgv[i + 1]) args.push(arg, process.execArgv[i + 1]);
+    else {
+      const value = process.execArgv[i + 1];
+      if (/^--(import|require|loader|experimental-loader)$/.test(arg) && value) args.push(arg, value);
+    }
   });
   return args;
 }
