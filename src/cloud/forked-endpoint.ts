@@ -9,7 +9,7 @@ import { fork } from 'node:child_process';
 export interface ForkedEndpoint<Ready> {
   readonly ready: Ready;
   readonly pid: number;
-  close(): Promise<void>;
+  readonly close: () => Promise<void>;
 }
 
 /** The module loaders this process runs with (the TypeScript loader, --import tsx), and nothing else. */

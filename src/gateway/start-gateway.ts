@@ -51,7 +51,7 @@ export interface RunningGateway {
   readonly nfs: { readonly host: string; readonly nfsPort: number; readonly mountPort: number; readonly portmapPort: number | undefined };
   readonly shares: readonly { readonly name: string; readonly exportPath: string; readonly bucket: string; readonly prefix: string; readonly mount: string }[];
   /** Closes everything, last opened first; safe to call more than once. */
-  stop(): Promise<void>;
+  readonly stop: () => Promise<void>;
 }
 
 interface Closer {

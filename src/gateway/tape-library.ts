@@ -94,7 +94,7 @@ export async function openTapeLibrary(options: {
     driveAddresses = drives.map(({ name, serial }) => ({ target: targetName(iscsi, gatewayName, name), lun: 0, serial }));
   } else {
     const name = targetName(iscsi, gatewayName, 'vtl');
-    const luns = [{ lun: 0, unit: changer as LogicalUnit }, ...drives.map(({ unit }, i) => ({ lun: i + 1, unit: unit as LogicalUnit }))];
+    const luns = [{ lun: 0, unit: changer as LogicalUnit }, ...drives.map(({ unit }, i) => ({ lun: i + 1, unit: unit }))];
     built = [
       {
         definition: target('vtl', luns),
