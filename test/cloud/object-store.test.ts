@@ -143,7 +143,7 @@ describe('cloud ObjectStore: the account guard', function () {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info' });
     const spy = logger.child({});
-    spy.info = ((obj: unknown, msg?: string) => lines.push(`${JSON.stringify(obj)} ${msg}`)) as typeof spy.info;
+    spy.info = ((obj: unknown, msg?: string) => lines.push(`${JSON.stringify(obj)} ${msg}`));
     assert.equal(await checkPublicAccessBlock({ ...s3.settings, accountId: '123456789012' }, spy), 'skipped');
     const local = s3.settings.endpoint!.replace('127.0.0.1', 'localhost');
     assert.equal(await checkPublicAccessBlock({ ...s3.settings, endpoint: local, accountId: '123456789012' }, spy), 'skipped');

@@ -133,7 +133,7 @@ describe('iSCSI fabric', function () {
       const ping = Buffer.from('are you there?');
       const reply = await initiator.nop(ping);
       assert.equal(reply?.opcode, Opcode.NopIn);
-      assert.ok(reply!.data.equals(ping));
+      assert.ok(reply.data.equals(ping));
       initiator.close();
     });
 
@@ -179,11 +179,11 @@ describe('iSCSI fabric', function () {
       initiator.sendPdu(bhs, pattern(512, 5), { corruptDataDigest: true });
       const reject = await initiator.receive();
       assert.equal(reject?.opcode, Opcode.Reject);
-      assert.equal(reject!.bhs.readUInt8(2), RejectReason.DataDigestError);
+      assert.equal(reject.bhs.readUInt8(2), RejectReason.DataDigestError);
       const response = await initiator.receive();
       assert.equal(response?.opcode, Opcode.ScsiResponse);
-      assert.equal(response!.bhs.readUInt8(3), CHECK_CONDITION);
-      assert.deepEqual(senseKeyAsc(response!.data.subarray(2)), [0x0b, 0x47, 0x05]);
+      assert.equal(response.bhs.readUInt8(3), CHECK_CONDITION);
+      assert.deepEqual(senseKeyAsc(response.data.subarray(2)), [0x0b, 0x47, 0x05]);
       initiator.close();
     });
 
@@ -204,15 +204,15 @@ describe('iSCSI fabric', function () {
       data[0] = Opcode.DataOut;
       data[1] = 0x80;
       data.writeUInt32BE(itt, 16);
-      data.writeUInt32BE(r2t!.bhs.readUInt32BE(20), 20);
+      data.writeUInt32BE(r2t.bhs.readUInt32BE(20), 20);
       data.writeUInt32BE(27, 36);
       initiator.sendPdu(data, pattern(1024, 9));
       const reject = await initiator.receive();
       assert.equal(reject?.opcode, Opcode.Reject);
-      assert.equal(reject!.bhs.readUInt8(2), RejectReason.ProtocolError);
+      assert.equal(reject.bhs.readUInt8(2), RejectReason.ProtocolError);
       const response = await initiator.receive();
       assert.equal(response?.opcode, Opcode.ScsiResponse);
-      assert.deepEqual(senseKeyAsc(response!.data.subarray(2)), [0x0b, 0x4b, 0x00]);
+      assert.deepEqual(senseKeyAsc(response.data.subarray(2)), [0x0b, 0x4b, 0x00]);
       assert.equal((await initiator.command(cdb.testUnitReady())).status, GOOD);
       initiator.close();
     });
@@ -313,8 +313,8 @@ describe('iSCSI fabric', function () {
       initiator.sendPdu(bhs);
       const reject = await initiator.receive();
       assert.equal(reject?.opcode, Opcode.Reject);
-      assert.equal(reject!.bhs.readUInt8(2), RejectReason.CommandNotSupported);
-      assert.ok(reject!.data.subarray(0, 2).equals(bhs.subarray(0, 2)), 'the Reject carries the rejected header');
+      assert.equal(reject.bhs.readUInt8(2), RejectReason.CommandNotSupported);
+      assert.ok(reject.data.subarray(0, 2).equals(bhs.subarray(0, 2)), 'the Reject carries the rejected header');
       assert.equal((await initiator.command(cdb.testUnitReady())).status, GOOD);
       initiator.close();
     });

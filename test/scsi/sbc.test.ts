@@ -155,7 +155,7 @@ describe('SBC disk logical unit', () => {
     it('lists and serves VPD pages B0h, B1h and B2h', async () => {
       const supported = good(await exec([0x12, 1, 0x00, 0, 255, 0]));
       const pages = [...supported.subarray(4, 4 + supported.readUInt16BE(2))];
-      for (const p of [0xb0, 0xb1, 0xb2]) assert.ok(pages.includes(p), `page ${p.toString(16)} in ${pages}`);
+      for (const p of [0xb0, 0xb1, 0xb2]) assert.ok(pages.includes(p), `page ${p.toString(16)} in ${pages.join(',')}`);
       assert.deepEqual(pages, [...pages].sort((a, b) => a - b));
 
       const bl = good(await exec([0x12, 1, 0xb0, 0, 255, 0]));

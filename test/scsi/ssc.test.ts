@@ -457,8 +457,8 @@ describe('SSC tape drive', () => {
         d.exec(read6(50_000)),
       ]);
       results.forEach((r) => good(r));
-      assert.equal(results[2]!.data!.readUInt32BE(4), 2);
-      assert.deepEqual(results[4]!.data, record(1, 50_000));
+      assert.equal(results[2].data!.readUInt32BE(4), 2);
+      assert.deepEqual(results[4].data, record(1, 50_000));
     });
   });
 
