@@ -114,8 +114,8 @@ function read6(drive: TapeDrive): CommandEntry {
     access: Access.read,
     requiresReady: true,
     async handler(ctx) {
-      const fixed = (ctx.cdb[1]! & FIXED) !== 0;
-      const sili = (ctx.cdb[1]! & SILI) !== 0;
+      const fixed = (ctx.cdb.readUInt8(1) & FIXED) !== 0;
+      const sili = (ctx.cdb.readUInt8(1) & SILI) !== 0;
       if (fixed && sili) throw invalidFieldInCdb(1, 1);
       const length = transferLength(ctx.cdb);
       if (fixed) checkFixed(drive, length);
@@ -151,7 +151,7 @@ function verify6(drive: TapeDrive): CommandEntry {
     access: Access.read,
     requiresReady: true,
     async handler(ctx) {
-      const flags = ctx.cdb[1]!;
+      const flags = ctx.cdb.readUInt8(1);
       if (flags & VTE && flags & VBF) throw invalidFieldInCdb(1, 5);
       const length = transferLength(ctx.cdb);
       const fixed = (flags & FIXED) !== 0 && !(flags & (VTE | VBF));
@@ -188,7 +188,7 @@ function write6(drive: TapeDrive): CommandEntry {
     usage: [0x0a, FIXED, 0xff, 0xff, 0xff, CONTROL],
     requiresReady: true,
     async handler(ctx) {
-      const fixed = (ctx.cdb[1]! & FIXED) !== 0;
+      const fixed = (ctx.cdb.readUInt8(1) & FIXED) !== 0;
       const length = transferLength(ctx.cdb);
       if (fixed) checkFixed(drive, length);
       else if (length > drive.limits.maxBlockLength) throw invalidFieldInCdb(2);
@@ -240,7 +240,7 @@ function writeFilemarks6(drive: TapeDrive): CommandEntry {
         drive.wrote(count, 0);
       }
       // IMMED=0 (and a count of 0 is just that) makes everything written so far durable.
-      await afterWrite(drive, outcome, (ctx.cdb[1]! & IMMED) === 0);
+      await afterWrite(drive, outcome, (ctx.cdb.readUInt8(1) & IMMED) === 0);
     },
   };
 }
