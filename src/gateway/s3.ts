@@ -19,7 +19,7 @@ export interface S3Connection {
   readonly prefix: string;
   /** What goes with each upload for the endpoint to check. */
   readonly uploadCheck: UploadCheck;
-  close(): Promise<void>;
+  readonly close: () => Promise<void>;
 }
 
 /** The cache's backend on the bucket of `settings`, its requests on the thread the configuration names. */

@@ -8,6 +8,7 @@ import type { ExtentStore } from '../../src/cache/extent-store.ts';
 import type { S3Settings } from '../../src/cloud/object-store.ts';
 import { WorkerBackend } from '../../src/cloud/worker-backend.ts';
 import { silentLogger } from '../../src/log.ts';
+import { flipBits } from '../helpers/bytes.ts';
 
 export const MiB = 1024 * 1024;
 
@@ -81,7 +82,7 @@ export async function flipByte(path: string, at: number): Promise<void> {
   const h = await open(path, 'r+');
   const b = Buffer.alloc(1);
   await h.read(b, 0, 1, at);
-  b[0] ^= 1;
+  flipBits(b, 0, 1);
   await h.write(b, 0, 1, at);
   await h.close();
 }
