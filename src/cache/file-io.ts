@@ -1,5 +1,6 @@
 // Whole reads and writes at a position of an extent file: the system may move
 // fewer bytes than asked, so each loops until all of them have moved.
+import { writevSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 
 /** The file ends before the bytes asked for. */
@@ -20,6 +21,17 @@ export async function writeFully(handle: FileHandle, pieces: readonly Uint8Array
   let rest = pieces.filter((p) => p.length > 0);
   for (let at = position; rest.length > 0; ) {
     let { bytesWritten } = await handle.writev(rest, at);
+    at += bytesWritten;
+    while (rest.length > 0 && bytesWritten >= rest[0]!.length) bytesWritten -= rest.shift()!.length;
+    if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
+  }
+}
+
+/** writeFully() made on the calling thread: for the small writes an InlineWriteGate lets through. */
+export function writeFullySync(fd: number, pieces: readonly Uint8Array[], position: number): void {
+  let rest = pieces.filter((p) => p.length > 0);
+  for (let at = position; rest.length > 0; ) {
+    let bytesWritten = writevSync(fd, rest, at);
     at += bytesWritten;
     while (rest.length > 0 && bytesWritten >= rest[0]!.length) bytesWritten -= rest.shift()!.length;
     if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
