@@ -50,7 +50,8 @@ export class InlineWriteGate {
       write();
     } finally {
       const ended = this.now();
-      if (this.sleeps() !== before && ended - started >= STALL_MS) {
+      // The count is asked again only after a slow write: asking costs microseconds, as much as a fast write.
+      if (ended - started >= STALL_MS && this.sleeps() !== before) {
         this.shutUntil = ended + this.pause;
         this.pause = Math.min(this.pause * 2, LONGEST_PAUSE_MS);
       } else {
