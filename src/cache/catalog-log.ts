@@ -35,7 +35,7 @@ export class CatalogLog {
     const step = this.persisting.then(async () => {
       const batch = this.catalog.batch();
       compose(batch);
-      await batch.write(sync ? ({ sync: true } as object) : {});
+      await batch.write(sync ? ({ sync: true }) : {});
     });
     this.persisting = step.catch(() => undefined);
     return step;

@@ -23,24 +23,28 @@ export async function readFully(handle: FileHandle, into: Buffer, position: numb
  */
 export async function writeFully(handle: FileHandle, pieces: readonly Uint8Array[], position: number, piece = Infinity): Promise<void> {
   if (piece < Infinity) return writeInPieces(handle.fd, pieces, position, piece);
-  let rest = pieces.filter((p) => p.length > 0);
+  const rest = pieces.filter((p) => p.length > 0);
   for (let at = position; rest.length > 0; ) {
-    let { bytesWritten } = await handle.writev(rest, at);
+    const { bytesWritten } = await handle.writev(rest, at);
     at += bytesWritten;
-    while (rest.length > 0 && bytesWritten >= rest[0]!.length) bytesWritten -= rest.shift()!.length;
-    if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
+    dropFirst(rest, bytesWritten);
   }
 }
 
 /** writeFully() made on the calling thread: for the small writes an InlineWriteGate lets through. */
 export function writeFullySync(fd: number, pieces: readonly Uint8Array[], position: number, piece = Infinity): void {
-  let rest = pieces.filter((p) => p.length > 0);
+  const rest = pieces.filter((p) => p.length > 0);
   for (let at = position; rest.length > 0; ) {
-    let bytesWritten = writevSync(fd, piece < Infinity ? firstBytes(rest, piece) : rest, at);
+    const bytesWritten = writevSync(fd, piece < Infinity ? firstBytes(rest, piece) : rest, at);
     at += bytesWritten;
-    while (rest.length > 0 && bytesWritten >= rest[0]!.length) bytesWritten -= rest.shift()!.length;
-    if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
+    dropFirst(rest, bytesWritten);
   }
+}
+
+/** Drops the first `bytes` bytes of `rest` (what is left to write), in place. */
+function dropFirst(rest: Uint8Array[], bytes: number): void {
+  while (rest.length > 0 && bytes >= rest[0]!.length) bytes -= rest.shift()!.length;
+  if (bytes > 0) rest[0] = rest[0]!.subarray(bytes);
 }
 
 /** The first `n` bytes of `pieces` (all of them if they hold fewer). */
