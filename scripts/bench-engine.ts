@@ -1,4 +1,4 @@
-// npm run bench:engine [-- --s3 s3rver|rgw --rgw-dir DIR --mib 384 --extent-mib 16 --concurrency 4 --rounds 3]
+// npm run bench:engine [-- --s3 s3rver|rgw --rgw-dir DIR --mib 384 --extent-mib 16 --concurrency 4 --rounds 3 --threads worker,main]
 // The cache engine against the raw SDK on the same endpoint, in the same run:
 // - drain: the engine uploading what it holds, against raw PutObject of the
 //   same bytes from memory, `concurrency` at once (goal ≥ 0.90). The extents
@@ -15,7 +15,11 @@
 // already running in --rgw-dir. Uploads carry what the endpoint checks, as the
 // gateway's would (the start-up probe decides). Rates depend on whatever else
 // the machine runs; the client CPU per MiB does not, and says what the
-// engine's own work costs.
+// engine's own work costs. The engine runs once per round for each of
+// --threads: its S3 requests in a worker thread (the gateway's default,
+// src/cloud/worker-backend.ts) and on its own thread (ObjectStore); "main
+// thread" is the CPU of the engine's thread alone, the one the iSCSI commands
+// share in the gateway.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,7 +30,9 @@ import { Agent } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Catalog } from '../src/catalog/catalog.ts';
 import { CacheEngine } from '../src/cache/engine.ts';
+import type { ObjectBackend } from '../src/cloud/object-backend.ts';
 import { ObjectStore, type S3Settings } from '../src/cloud/object-store.ts';
+import { WorkerBackend } from '../src/cloud/worker-backend.ts';
 import { probeUploadChecks, uploadCheckFor } from '../src/cloud/upload-checks.ts';
 import { Cartridge } from '../src/tape/cartridge.ts';
 import { spawn } from 'node:child_process';
@@ -34,6 +40,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { silentLogger } from '../src/log.ts';
 import { rgwAt, startRgw } from '../test/helpers/rgw.ts';
+import { threadCpu } from './bench/thread-cpu.ts';
 
 const { values } = parseArgs({
   options: {
@@ -43,8 +50,15 @@ const { values } = parseArgs({
     'extent-mib': { type: 'string', default: '16' },
     concurrency: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
+    threads: { type: 'string', default: 'worker,main' },
   },
 });
+type Threads = 'worker' | 'main';
+const engineThreads = values.threads.split(',') as Threads[];
+if (engineThreads.length === 0 || engineThreads.some((t) => t !== 'worker' && t !== 'main')) {
+  console.error(`--threads ${values.threads}: say worker, main or worker,main (where the engine's S3 requests run)`);
+  process.exit(2);
+}
 if (values.s3 !== 's3rver' && values.s3 !== 'rgw') {
   console.error(`--s3 ${values.s3}: say --s3 s3rver (the embedded S3, the default) or --s3 rgw (a private Ceph RGW)`);
   process.exit(2);
@@ -107,13 +121,18 @@ const raw = new S3Client({
 const extents = Array.from({ length: count }, () => randomBytes(extentBytes));
 const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 /** CPU time of this (client) process over a phase, per MiB moved: immune to other load on the machine. */
-const cpuStart = () => process.cpuUsage();
-const cpuPerMiB = (since: NodeJS.CpuUsage) => {
-  const used = process.cpuUsage(since);
-  return { cpu: (used.user + used.system) / 1000 / (total / MiB), sys: used.system / 1000 / (total / MiB) };
+const cpuStart = () => ({ process: process.cpuUsage(), main: mainThreadSeconds() });
+const cpuPerMiB = (since: ReturnType<typeof cpuStart>) => {
+  const used = process.cpuUsage(since.process);
+  const mib = total / MiB;
+  return { cpu: (used.user + used.system) / 1000 / mib, sys: used.system / 1000 / mib, main: ((mainThreadSeconds() - since.main) * 1000) / mib };
 };
-/** Rate, and client CPU per MiB in all and in the kernel (page faults of fresh buffers show there). */
-type Figures = { mbps: number; cpu: number; sys: number };
+function mainThreadSeconds(): number {
+  const main = threadCpu(process.pid)!.main;
+  return main.user + main.sys;
+}
+/** Rate, and client CPU per MiB in all, in the kernel (page faults of fresh buffers show there) and on the main thread. */
+type Figures = { mbps: number; cpu: number; sys: number; main: number };
 
 /** Times `run`, which moves `total` bytes. */
 async function timed(run: () => Promise<void>): Promise<Figures> {
@@ -123,18 +142,21 @@ async function timed(run: () => Promise<void>): Promise<Figures> {
   return { mbps: mbps(total, performance.now() - started), ...cpuPerMiB(cpu) };
 }
 
-async function openEngine(dir: string, settings: S3Settings, bytes: number): Promise<{ engine: CacheEngine; close(): Promise<void> }> {
+async function openEngine(dir: string, settings: S3Settings, bytes: number, threads: Threads = 'worker'): Promise<{ engine: CacheEngine; close(): Promise<void> }> {
   const catalog = await Catalog.open(join(dir, 'catalog'));
+  let backend: ObjectBackend | undefined;
   const engine = await CacheEngine.open({
     directory: join(dir, 'cache'),
     catalog,
-    backend: (hooks) => new ObjectStore(settings, hooks),
+    backend: (hooks) => (backend = threads === 'worker' ? new WorkerBackend(settings, hooks) : new ObjectStore(settings, hooks)),
     cacheBytes: 2 * bytes + 64 * MiB,
     uploadBufferBytes: bytes + 32 * MiB,
     uploadConcurrency: concurrency,
     writebackIntervalMs: 0,
     logger: silentLogger(),
   });
+  // The worker's start (loading the SDK) is not part of what is timed.
+  if (backend instanceof WorkerBackend) await backend.ready();
   return {
     engine,
     close: async () => {
@@ -158,8 +180,8 @@ function rawPuts(round: number): Promise<Figures> {
   });
 }
 
-async function engineDrain(round: number, settings: S3Settings): Promise<Figures> {
-  const opened = await openEngine(join(work, `drain-${round}`), { ...settings, prefix: `engine/${round}/` }, total);
+async function engineDrain(round: number, settings: S3Settings, threads: Threads): Promise<Figures> {
+  const opened = await openEngine(join(work, `drain-${threads}-${round}`), { ...settings, prefix: `engine/${threads}/${round}/` }, total, threads);
   const store = opened.engine.namespace('');
   try {
     for (let i = 0; i < count; i++) await store.write(`seg-${i}`, 0, extents[i]!);
@@ -189,8 +211,8 @@ async function writeCartridge(settings: S3Settings): Promise<void> {
   }
 }
 
-async function coldRead(round: number, settings: S3Settings): Promise<Figures> {
-  const opened = await openEngine(join(work, `read-${round}`), settings, total);
+async function coldRead(round: number, settings: S3Settings, threads: Threads): Promise<Figures> {
+  const opened = await openEngine(join(work, `read-${threads}-${round}`), settings, total, threads);
   try {
     const cartridge = await Cartridge.open(opened.engine.namespace(''), BARCODE, { readOnly: true });
     let bytes = 0;
@@ -224,36 +246,31 @@ async function rawGets(settings: S3Settings): Promise<Figures> {
   return figures;
 }
 
-/** Runs both sides `rounds` times, alternating which goes first (neither always meets the other's disk write-back), and prints the comparison. */
-async function compare(what: string, goal: number, rawSide: (round: number) => Promise<Figures>, engineSide: (round: number) => Promise<Figures>): Promise<void> {
-  const rawRates: Figures[] = [];
-  const engineRates: Figures[] = [];
-  const show = (f: Figures) => `${f.mbps.toFixed(0)} MB/s, client CPU ${f.cpu.toFixed(2)} ms/MiB (${f.sys.toFixed(2)} of it in the kernel)`;
-  const runRaw = async (r: number) => {
-    rawRates.push(await rawSide(r));
-    console.log(`  round ${r + 1}: raw SDK ${show(rawRates.at(-1)!)}`);
-  };
-  const runEngine = async (r: number) => {
-    engineRates.push(await engineSide(r));
-    console.log(`  round ${r + 1}: engine  ${show(engineRates.at(-1)!)}`);
-  };
+/**
+ * Runs the raw side and the engine with each of `engineThreads` `rounds` times, the order turning
+ * each round (no side always meets another's disk write-back), and prints the comparison.
+ */
+async function compare(what: string, goal: number, rawSide: (round: number) => Promise<Figures>, engineSide: (round: number, threads: Threads) => Promise<Figures>): Promise<void> {
+  const sides = [{ name: 'raw SDK', run: rawSide, rates: [] as Figures[] }, ...engineThreads.map((threads) => ({ name: `engine (S3 on ${threads === 'worker' ? 'a worker' : 'its thread'})`, run: (r: number) => engineSide(r, threads), rates: [] as Figures[] }))];
+  const width = Math.max(...sides.map((s) => s.name.length));
+  const show = (f: Figures) => `${f.mbps.toFixed(0)} MB/s, client CPU ${f.cpu.toFixed(2)} ms/MiB (${f.sys.toFixed(2)} of it in the kernel, ${f.main.toFixed(2)} on the main thread)`;
   for (let r = 0; r < rounds; r++) {
-    if (r % 2 === 0) {
-      await runRaw(r);
-      await runEngine(r);
-    } else {
-      await runEngine(r);
-      await runRaw(r);
+    for (let i = 0; i < sides.length; i++) {
+      const side = sides[(i + r) % sides.length]!;
+      side.rates.push(await side.run(r));
+      console.log(`  round ${r + 1}: ${side.name.padEnd(width)} ${show(side.rates.at(-1)!)}`);
     }
   }
   const best = (xs: Figures[]) => Math.max(...xs.map((x) => x.mbps));
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const line = (xs: Figures[]) =>
-    `${best(xs).toFixed(0)} MB/s best, ${median(xs.map((x) => x.mbps)).toFixed(0)} MB/s median of ${rounds}; client CPU ${median(xs.map((x) => x.cpu)).toFixed(2)} ms/MiB median`;
-  console.log(`  raw SDK: ${line(rawRates)}`);
-  console.log(`  engine:  ${line(engineRates)}`);
-  const ratio = (f: (xs: Figures[]) => number) => (f(engineRates) / f(rawRates)).toFixed(2);
-  console.log(`  ${what} ratio engine/raw: ${ratio(best)} best to best, ${ratio((xs) => median(xs.map((x) => x.mbps)))} median to median (goal ≥ ${goal.toFixed(2)})`);
+    `${best(xs).toFixed(0)} MB/s best, ${median(xs.map((x) => x.mbps)).toFixed(0)} MB/s median of ${rounds}; client CPU ${median(xs.map((x) => x.cpu)).toFixed(2)} ms/MiB median, main thread ${median(xs.map((x) => x.main)).toFixed(2)}`;
+  for (const side of sides) console.log(`  ${side.name.padEnd(width)}: ${line(side.rates)}`);
+  const raw = sides[0]!.rates;
+  for (const side of sides.slice(1)) {
+    const ratio = (f: (xs: Figures[]) => number) => (f(side.rates) / f(raw)).toFixed(2);
+    console.log(`  ${what} ratio ${side.name}/raw: ${ratio(best)} best to best, ${ratio((xs) => median(xs.map((x) => x.mbps)))} median to median (goal ≥ ${goal.toFixed(2)})`);
+  }
 }
 
 try {
@@ -262,11 +279,11 @@ try {
   const settings: S3Settings = { endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, bucket, forcePathStyle: true, uploadCheck };
   console.log(`${s3.name} at ${s3.endpoint}; the engine's uploads carry the check it makes: ${uploadCheck}`);
   console.log(`drain: engine vs raw SDK PutObject, ${count} × ${extentBytes / MiB} MiB = ${total / MiB} MiB, ${concurrency} at once`);
-  await compare('drain', 0.9, rawPuts, (r) => engineDrain(r, settings));
+  await compare('drain', 0.9, rawPuts, (r, threads) => engineDrain(r, settings, threads));
   const cartridgeSettings = { ...settings, prefix: 'cartridge/' };
   await writeCartridge(cartridgeSettings);
   console.log(`cold read: a ${total / MiB} MiB cartridge (${RECORD / 1024} KiB records, ${SEGMENT / MiB} MiB segments) through an empty cache vs raw SDK GetObject of its segments, one at a time`);
-  await compare('cold read', 0.8, () => rawGets(cartridgeSettings), (r) => coldRead(r, cartridgeSettings));
+  await compare('cold read', 0.8, () => rawGets(cartridgeSettings), (r, threads) => coldRead(r, cartridgeSettings, threads));
 } finally {
   raw.destroy();
   await s3.close();

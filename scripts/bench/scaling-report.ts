@@ -118,12 +118,14 @@ export function scalingReport(samples: readonly ScalingSampleView[], sides: read
 
 /**
  * What more cores would give, from the measured CPU per GiB of each thread. Today every drive's
- * data path (PDUs, SCSI, record batching, CRC, the cache's bookkeeping) and the uploads' HTTP run on
- * the one main thread, so the aggregate can never pass 1 / main (GiB/s) however many cores there
- * are. With each drive's data path on a thread of its own (a worker per drive), the drive's share of
- * today's main-thread time moves there and spreads over the cores, and what stays on the main thread
- * is the uploads (their HTTP through the S3 client, measured apart as the write's upload tail) and
- * the catalog; with the uploads in workers too, the bound is cores / total.
+ * data path (PDUs, SCSI, record batching, CRC, the cache's bookkeeping) and the uploads' share of
+ * the main thread (reading their pieces from the cache files and the messages to the S3 requests'
+ * worker; their HTTP too with s3.requestThread main) run on the one main thread, so the aggregate
+ * can never pass 1 / main (GiB/s) however many cores there are. With each drive's data path on a
+ * thread of its own (a worker per drive), the drive's share of today's main-thread time moves there
+ * and spreads over the cores, and what stays on the main thread is the uploads' share (measured
+ * apart as the write's upload tail) and the catalog; with none of the uploads left there, the bound
+ * is cores / total.
  */
 function model(samples: readonly ScalingSampleView[]): string {
   const drives = Math.max(...samples.map((s) => s.drives));
@@ -144,7 +146,7 @@ function model(samples: readonly ScalingSampleView[]): string {
         (uploadMain > 0 ? ` + ${uploadMain.toFixed(2)} for the uploads` : '') +
         `, all threads ${total.toFixed(2)} s/GiB. Today, on any number of cores: ≤ ${mbps(1 / (dataMain + uploadMain))} MB/s. ` +
         `A worker per drive: 4 cores ≤ ${mbps(withWorkers(4))}, 16 cores ≤ ${mbps(withWorkers(16))} MB/s` +
-        (uploadMain > 0 ? `; uploads in workers too: 16 cores ≤ ${mbps(allOff(16))} MB/s` : '') +
+        (uploadMain > 0 ? `; uploads wholly off the main thread too: 16 cores ≤ ${mbps(allOff(16))} MB/s` : '') +
         ' (before the disk, the network and the object store bound it).',
     );
   }

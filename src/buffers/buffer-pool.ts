@@ -41,6 +41,15 @@ export class BufferPool {
     return Buffer.from(memory, 0, size);
   }
 
+  /**
+   * Takes back memory a buffer from take() had, after it went to another thread
+   * by transfer and came back the same way: its ArrayBuffer is a new object then.
+   */
+  adopt(memory: ArrayBuffer): void {
+    this.lent.add(memory);
+    this.give(Buffer.from(memory));
+  }
+
   /** Returns a buffer from take(); nobody may use it afterwards. */
   give(buffer: Buffer): void {
     const memory = buffer.buffer;

@@ -1,6 +1,6 @@
 // Upload bandwidth limit in bits per second, with a weekly schedule of up to
 // 20 intervals as AWS Storage Gateway has; outside every interval the default
-// rate applies (undefined = unlimited). Bodies are paced as streams of small
+// rate applies (undefined = unlimited). Bodies are paced in small
 // chunks so that the limit holds within a request, not only on average.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { UploadShaper } from '../cloud/object-backend.ts';
@@ -66,18 +66,16 @@ export class BandwidthLimiter implements UploadShaper {
     this.schedule = schedule;
   }
 
-  /** The same pieces when unlimited; else cut into small chunks, each sent when the limit allows. */
-  async *shape(pieces: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
-    for await (const piece of pieces) {
-      if (rateAt(this.schedule, new Date()) === undefined) {
-        yield piece;
-        continue;
-      }
-      for (let at = 0; at < piece.length; at += CHUNK) {
-        const chunk = piece.subarray(at, at + CHUNK);
-        await this.take(chunk.length);
-        yield chunk;
-      }
+  /** The whole piece at once when unlimited; else small chunks, each when the limit allows. */
+  async *pace(length: number): AsyncIterable<number> {
+    if (rateAt(this.schedule, new Date()) === undefined) {
+      yield length;
+      return;
+    }
+    for (let at = 0; at < length; at += CHUNK) {
+      const chunk = Math.min(CHUNK, length - at);
+      await this.take(chunk);
+      yield chunk;
     }
   }
 

@@ -92,7 +92,12 @@ export interface StoreObserver {
 
 /** Paces the pieces of request bodies to a bandwidth limit; absent means full speed. */
 export interface UploadShaper {
-  shape(pieces: AsyncIterable<Buffer>): AsyncIterable<Buffer>;
+  /**
+   * The lengths, in order and adding up to `length`, into which a piece of
+   * `length` bytes is cut, each yielded when the limit lets it be sent. Lengths,
+   * not bytes: a backend whose requests run on another thread paces them from here.
+   */
+  pace(length: number): AsyncIterable<number>;
 }
 
 /** What a backend is given by the engine that uses it. */

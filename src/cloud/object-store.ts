@@ -36,6 +36,7 @@ import {
   type ObjectMetadata,
   type PutOptions,
   type PutSource,
+  type UploadShaper,
 } from './object-backend.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, retryCause, withRetry, type RetryPolicy } from './retry.ts';
 import { collectBody, sdkClientConfig } from './sdk-client.ts';
@@ -92,6 +93,17 @@ export interface S3Settings {
   serverSideEncryption?: ServerSideEncryption;
 }
 
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
+/** Where the objects live, for messages an operator reads. */
+export function storeLocation(settings: Pick<S3Settings, 'endpoint' | 'region' | 'bucket'>): string {
+  return `${settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`}, bucket ${settings.bucket}`;
+}
+
+export function idleTimeoutOf(settings: Pick<S3Settings, 'idleTimeoutMs'>): number {
+  return settings.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+}
+
 export function metadataBlockSize(size: number): number {
   return Math.max(MIN_BLOCK, Math.ceil(size / MAX_BLOCKS / MiB) * MiB);
 }
@@ -112,22 +124,22 @@ export class ObjectStore implements ObjectBackend {
   private readonly minPartSize: number;
   private readonly partConcurrency: number;
   private readonly observer: NonNullable<BackendHooks['observer']>;
-  private readonly bodyBuffers = new BufferPool();
   private readonly shaper: BackendHooks['shaper'];
   private readonly sse: ReturnType<typeof sseFields>;
 
-  constructor(settings: S3Settings, hooks: BackendHooks = {}) {
+  /** `bodyBuffers`: where GET and PUT bodies' buffers come from and go back to (the worker of worker-backend.ts shares its own). */
+  constructor(settings: S3Settings, hooks: BackendHooks = {}, private readonly bodyBuffers = new BufferPool()) {
     this.observer = hooks.observer ?? {};
     this.shaper = hooks.shaper;
     this.bucket = settings.bucket;
-    this.location = `${settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`}, bucket ${settings.bucket}`;
+    this.location = storeLocation(settings);
     this.prefix = settings.prefix ?? '';
     this.retry = { ...defaultRetryPolicy, ...settings.retry };
     this.uploadCheck = settings.uploadCheck ?? 'crc32c';
     this.multipartThreshold = settings.multipartThreshold ?? 64 * MiB;
     this.minPartSize = settings.minPartSize ?? 16 * MiB;
     this.partConcurrency = settings.partConcurrency ?? 4;
-    this.idleTimeoutMs = settings.idleTimeoutMs ?? 30_000;
+    this.idleTimeoutMs = idleTimeoutOf(settings);
     this.sse = sseFields(settings.serverSideEncryption);
     this.client = new S3Client({
       ...sdkClientConfig({ ...settings, idleTimeoutMs: this.idleTimeoutMs }),
@@ -275,7 +287,7 @@ export class ObjectStore implements ObjectBackend {
     const controller = new AbortController();
     const ring: Buffer[] = [];
     const read = pieces(source, offset, length, (i) => (ring[i % BODY_RING] ??= this.bodyBuffers.take(PIECE)));
-    const body = Readable.from(this.shaper ? this.shaper.shape(read) : read, { objectMode: false });
+    const body = Readable.from(this.shaper ? paced(read, this.shaper) : read, { objectMode: false });
     body.once('error', (error) => controller.abort(error));
     try {
       return await send(body, controller.signal);
@@ -542,6 +554,14 @@ async function* pieces(source: PutSource, offset: number, length: number, buffer
     const data = await source.read(at, want, buffer(i));
     if (data.length !== want) throw new Error(`upload source gave ${data.length} bytes at ${at}, expected ${want}`);
     yield data;
+  }
+}
+
+/** The pieces cut as the shaper paces them. */
+async function* paced(pieces: AsyncIterable<Buffer>, shaper: UploadShaper): AsyncGenerator<Buffer> {
+  for await (const piece of pieces) {
+    let at = 0;
+    for await (const length of shaper.pace(piece.length)) yield piece.subarray(at, (at += length));
   }
 }
 

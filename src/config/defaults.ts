@@ -42,6 +42,7 @@ export function builtInDefaults(cwd: string): Tree {
       bucket: 'tape-gateway',
       prefix: '',
       serverSideEncryption: 'none',
+      requestThread: 'worker',
     },
     // Job delays in seconds, so that a retrieval on the default set-up finishes while one waits.
     glacier: { endpoint: 'embedded', jobDelays: 'Expedited=1,Standard=5,Bulk=10' },

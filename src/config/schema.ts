@@ -126,6 +126,8 @@ const s3Schema = z
     accountId: z.string().regex(/^\d{12}$/, 'must be the 12-digit AWS account id, e.g. "123456789012"').optional(),
     credentials: credentialsSchema.optional(),
     serverSideEncryption: z.enum(['none', 'SSE-S3', 'SSE-KMS'], 'must be "none", "SSE-S3" or "SSE-KMS"'),
+    /** Where the cache's S3 requests run: a worker thread of their own, or the thread of the iSCSI and NFS data paths. */
+    requestThread: z.enum(['worker', 'main'], 'must be "worker" (a thread of their own) or "main"'),
     kmsKeyArn: z.string().regex(KMS_KEY_ARN, 'must be the ARN of a KMS key or alias, e.g. "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"').optional(),
   })
   .superRefine((s3, ctx) => {

@@ -4,6 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { CreateBucketCommand, HeadBucketCommand, S3Client, type BucketLocationConstraint } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../cloud/local-s3.ts';
+import type { BackendHooks, ObjectBackend } from '../cloud/object-backend.ts';
+import { ObjectStore, type S3Settings } from '../cloud/object-store.ts';
+import { WorkerBackend } from '../cloud/worker-backend.ts';
 import { probeUploadChecks, uploadCheckDescription, uploadCheckFor, type UploadCheck } from '../cloud/upload-checks.ts';
 import type { S3Config } from '../config/index.ts';
 import type { Logger } from '../log.ts';
@@ -17,6 +20,11 @@ export interface S3Connection {
   /** What goes with each upload for the endpoint to check. */
   readonly uploadCheck: UploadCheck;
   readonly close: () => Promise<void>;
+}
+
+/** The cache's backend on the bucket of `settings`, its requests on the thread the configuration names. */
+export function openObjectBackend(settings: S3Settings, thread: S3Config['requestThread'], hooks: BackendHooks): ObjectBackend {
+  return thread === 'worker' ? new WorkerBackend(settings, hooks) : new ObjectStore(settings, hooks);
 }
 
 export function isAwsEndpoint(endpoint: string): boolean {

@@ -7,7 +7,6 @@ import { CacheEngine } from '../cache/engine.ts';
 import { checkPublicAccessBlock } from '../cloud/account-guard.ts';
 import { ArchiveBucket } from '../cloud/archive-bucket.ts';
 import { EncryptingBackend } from '../cloud/encrypting-backend.ts';
-import { ObjectStore } from '../cloud/object-store.ts';
 import type { GatewayConfig } from '../config/index.ts';
 import { readApiTls } from './api-tls.ts';
 import { connectCommands, portalFor } from './connect-hint.ts';
@@ -17,7 +16,7 @@ import { GatewayError } from './errors.ts';
 import { loadOrCreateGatewayId } from './gateway-id.ts';
 import { IoMeters } from './io-meters.ts';
 import { connectGlacier } from './glacier.ts';
-import { connectS3, isAwsEndpoint } from './s3.ts';
+import { connectS3, isAwsEndpoint, openObjectBackend } from './s3.ts';
 import { builtInPoolDestinations, openShelf } from './shelf.ts';
 import { mountHint, openShares } from './shares.ts';
 import { openTapeLibrary } from './tape-library.ts';
@@ -101,7 +100,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const engine = await CacheEngine.open({
       directory: layout.cache,
       catalog,
-      backend: (hooks) => (encryption ? new EncryptingBackend(new ObjectStore(s3Settings, hooks), encryption) : new ObjectStore(s3Settings, hooks)),
+      backend: (hooks) => {
+        const store = openObjectBackend(s3Settings, config.s3.requestThread, hooks);
+        return encryption ? new EncryptingBackend(store, encryption) : store;
+      },
       cacheBytes: config.cache.size,
       uploadBufferBytes: config.cache.uploadBuffer,
       uploadQuietMs: config.cache.uploadQuietMs,
