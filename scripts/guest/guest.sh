@@ -102,17 +102,43 @@ contains() {
 # QEMU's user network (guest.net=1: the host's forwarded ports are at 10.0.2.100).
 GUEST_INITIATOR=iqn.2026-11.io.tapegateway:guest-kernel
 
-# guest_iscsi_login PORT TARGET...: open-iscsi's iscsistart logs each target in, one after another (so
-# that the SCSI hosts, and with them sch0, st0, st1..., come in that order), then waits for their LUNs.
+# guest_iscsi_login [-u USER -w SECRET [-U USER -W SECRET]] PORT TARGET...: open-iscsi's iscsistart logs
+# each target in, one after another (so that the SCSI hosts, and with them sch0, st0, st1..., come in
+# that order), then waits for their LUNs. -u/-w: CHAP (the name and secret the initiator proves);
+# -U/-W as well: mutual CHAP (what the target must prove). Names and secrets without spaces.
 guest_iscsi_login() {
-  local port="$1" target before
+  local auth="" port target before
+  while :; do
+    case "$1" in
+      -u | -w | -U | -W) auth="$auth $1 $2" && shift 2 ;;
+      *) break ;;
+    esac
+  done
+  port="$1"
   shift
   before="$(guest_scsi_count || true)"
   for target in "$@"; do
-    iscsistart -i "$GUEST_INITIATOR" -t "$target" -g 1 -a 10.0.2.100 -p "$port" || return 1
+    # shellcheck disable=SC2086 # $auth is options and their values, split on purpose
+    iscsistart -i "$GUEST_INITIATOR" $auth -t "$target" -g 1 -a 10.0.2.100 -p "$port" || return 1
   done
   guest_wait_scsi $((before + $#)) 30 || { echo "only $(guest_scsi_count) SCSI devices after the logins"; return 1; }
   guest_wait_nodes 5
+}
+
+# guest_iscsi_disk TARGET: the disk (/dev/sdX) of LUN 0 of the kernel's session to TARGET, once sd has
+# made its node (sd probes asynchronously: its names need not follow the order of the logins).
+guest_iscsi_disk() {
+  local session name tries=100
+  while :; do
+    for session in /sys/class/iscsi_session/session*; do
+      [ "$(cat "$session/targetname" 2>/dev/null)" = "$1" ] || continue
+      name="$(ls "$session"/device/target*/*:*:*:0/block 2>/dev/null || true)"
+      if [ -n "$name" ] && [ -b "/dev/$name" ]; then echo "/dev/$name" && return 0; fi
+    done
+    tries=$((tries - 1))
+    [ "$tries" -gt 0 ] || { echo "no disk of a session to $1" >&2 && return 1; }
+    usleep 100000
+  done
 }
 
 # guest_iscsid: iscsid adopts the sessions iscsistart made, as on a host booted from iSCSI, and
