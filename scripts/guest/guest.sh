@@ -125,18 +125,18 @@ guest_iscsi_login() {
   guest_wait_nodes 5
 }
 
-# guest_iscsi_disk TARGET: the disk (/dev/sdX) of LUN 0 of the kernel's session to TARGET, once sd has
-# made its node (sd probes asynchronously: its names need not follow the order of the logins).
+# guest_iscsi_disk TARGET: the block device (/dev/sdX) at LUN 0 of the session logged in to TARGET,
+# once its node exists (sd probes asynchronously).
 guest_iscsi_disk() {
-  local session name tries=100
+  local tries=100 session name
   while :; do
     for session in /sys/class/iscsi_session/session*; do
       [ "$(cat "$session/targetname" 2>/dev/null)" = "$1" ] || continue
-      name="$(ls "$session"/device/target*/*:*:*:0/block 2>/dev/null || true)"
-      if [ -n "$name" ] && [ -b "/dev/$name" ]; then echo "/dev/$name" && return 0; fi
+      name="$(ls "$session"/device/target*/*:0/block 2>/dev/null || true)"
+      if [ -n "$name" ] && [ -b "/dev/$name" ]; then echo "/dev/$name"; return 0; fi
     done
     tries=$((tries - 1))
-    [ "$tries" -gt 0 ] || { echo "no disk of a session to $1" >&2 && return 1; }
+    [ "$tries" -gt 0 ] || { echo "no disk at LUN 0 of $1" >&2; return 1; }
     usleep 100000
   done
 }
