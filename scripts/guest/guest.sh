@@ -102,14 +102,24 @@ contains() {
 # QEMU's user network (guest.net=1: the host's forwarded ports are at 10.0.2.100).
 GUEST_INITIATOR=iqn.2026-11.io.tapegateway:guest-kernel
 
-# guest_iscsi_login PORT TARGET...: open-iscsi's iscsistart logs each target in, one after another (so
-# that the SCSI hosts, and with them sch0, st0, st1..., come in that order), then waits for their LUNs.
+# guest_iscsi_login [-u USER -w SECRET [-U USER -W SECRET]] PORT TARGET...: open-iscsi's iscsistart logs
+# each target in, one after another (so that the SCSI hosts, and with them sch0, st0, st1..., come in
+# that order), then waits for their LUNs. -u/-w: CHAP (the name and secret the initiator proves);
+# -U/-W as well: mutual CHAP (what the target must prove). Names and secrets without spaces.
 guest_iscsi_login() {
-  local port="$1" target before
+  local auth="" port target before
+  while :; do
+    case "$1" in
+      -u | -w | -U | -W) auth="$auth $1 $2" && shift 2 ;;
+      *) break ;;
+    esac
+  done
+  port="$1"
   shift
   before="$(guest_scsi_count || true)"
   for target in "$@"; do
-    iscsistart -i "$GUEST_INITIATOR" -t "$target" -g 1 -a 10.0.2.100 -p "$port" || return 1
+    # shellcheck disable=SC2086 # $auth is options and their values, split on purpose
+    iscsistart -i "$GUEST_INITIATOR" $auth -t "$target" -g 1 -a 10.0.2.100 -p "$port" || return 1
   done
   guest_wait_scsi $((before + $#)) 30 || { echo "only $(guest_scsi_count) SCSI devices after the logins"; return 1; }
   guest_wait_nodes 5
