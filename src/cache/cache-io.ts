@@ -12,7 +12,7 @@ import { CloudRoutes, type Route } from './cloud-routes.ts';
 import { CacheCorruptionError, ExtentNotFoundError, storeError } from './errors.ts';
 import { BLOCK, blockCount, Extent, extentPath, type Prefetch } from './extent.ts';
 import type { ExtentFiles } from './extent-files.ts';
-import type { ExtentHead, ExtentListing, ExtentMetadata, ReadTally, ReadvResult, WriteOptions } from './extent-store.ts';
+import type { DrainOptions, ExtentHead, ExtentListing, ExtentMetadata, ReadTally, ReadvResult, WriteOptions } from './extent-store.ts';
 import type { Evictor } from './eviction.ts';
 import type { UploadQueue } from './upload-queue.ts';
 
@@ -542,9 +542,9 @@ export class CacheIO {
     return this.routes.of(key)?.uploadsWhenDrained !== true;
   }
 
-  /** Resolves once everything written to `keys` (default: every key starting with `under`) is uploaded. */
-  async drain(keys?: readonly string[], under = ''): Promise<void> {
-    await this.queue.urgently(async () => {
+  /** Resolves once everything written to `keys` (default: every key starting with `under`) is uploaded; see ExtentStore.drain(). */
+  async drain(keys?: readonly string[], under = '', options: DrainOptions = {}): Promise<void> {
+    const drained = async () => {
       await this.sync(keys, under, true);
       while (this.queue.pending(keys, under)) {
         this.assertOpen();
@@ -552,7 +552,8 @@ export class CacheIO {
         // Written again since: queued here, as no writeback does in a namespace that uploads when drained.
         await this.sync(keys, under, true);
       }
-    });
+    };
+    await (options.background ? drained() : this.queue.urgently(drained));
   }
 
   // ---- small helpers ----

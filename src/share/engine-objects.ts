@@ -49,8 +49,8 @@ export class EngineShareObjects implements ShareObjects {
     return this.store.sync(keys.map((key) => this.key(key)));
   }
 
-  drain(keys: readonly string[]): Promise<void> {
-    return this.store.drain(keys.map((key) => this.key(key)));
+  drain(keys: readonly string[], options: { readonly background?: boolean } = {}): Promise<void> {
+    return this.store.drain(keys.map((key) => this.key(key)), options);
   }
 
   async *list(prefix: string, options: { readonly delimiter?: string }): AsyncIterable<ListedEntry> {

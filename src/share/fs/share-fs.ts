@@ -85,7 +85,7 @@ export class ShareFs {
     private readonly objects: ShareObjects,
     private readonly logger: Logger,
   ) {
-    this.uploader = new SettleUploader({ upload: (id) => this.upload(id) }, settings.settleMs, logger);
+    this.uploader = new SettleUploader({ upload: (id, background) => this.upload(id, background) }, settings.settleMs, logger);
   }
 
   static async open(options: { settings: ShareSettings; section: Section<unknown>; objects: ShareObjects; logger: Logger }): Promise<ShareFs> {
@@ -714,7 +714,7 @@ export class ShareFs {
   }
 
   /** Uploads a node's object as it is now (SettleTarget). */
-  private async upload(id: number): Promise<boolean> {
+  private async upload(id: number, background: boolean): Promise<boolean> {
     const generation = this.generations.get(id) ?? 0;
     const node = await this.table.get(id);
     if (!node || !node.dirty) return true;
@@ -724,8 +724,7 @@ export class ShareFs {
       return true;
     }
     await this.objects.setMetadata(node.key, toMetadata(node));
-    await this.objects.sync([node.key]);
-    await this.objects.drain([node.key]);
+    await this.objects.drain([node.key], { background }); // which syncs first
     return this.locks.run(`n${id}`, async () => {
       const latest = await this.table.get(id);
       if (!latest) return true;

@@ -27,8 +27,8 @@ export interface ShareObjects {
   delete(key: string): Promise<void>;
   /** Writes made so far to these keys survive a crash (local durability; uploads follow). */
   sync(keys: readonly string[]): Promise<void>;
-  /** Resolves once these keys, as they are now, are in the bucket. */
-  drain(keys: readonly string[]): Promise<void>;
+  /** Resolves once these keys, as they are now, are in the bucket; `background`: their uploads yield to reads and writes. */
+  drain(keys: readonly string[], options?: { readonly background?: boolean }): Promise<void>;
   /** The keys under a prefix in S3's order: changes not yet uploaded as they are here, the rest as the bucket holds them. */
   list(prefix: string, options: { readonly delimiter?: string }): AsyncIterable<ListedEntry>;
   head(key: string): Promise<ObjectHead | undefined>;
