@@ -18,8 +18,8 @@ export interface ShareObjects {
    * new to the bucket (a file created here, never uploaded), so the bucket need not be asked.
    */
   write(key: string, offset: number, data: Buffer, options?: { readonly fresh?: boolean }): Promise<void>;
-  /** Up to `length` bytes from `offset`; fewer at the end of the object. */
-  read(key: string, offset: number, length: number): Promise<Buffer>;
+  /** Up to `length` bytes from `offset`; fewer at the end of the object. `release()` once done with them: their memory may be reused. */
+  read(key: string, offset: number, length: number): Promise<{ readonly data: Buffer; release(): void }>;
   /** The object's size here or in the bucket, or undefined when there is none. */
   size(key: string): Promise<number | undefined>;
   /** Sets the object's size, cutting it or growing it with zeros. */
