@@ -74,7 +74,7 @@ async function s3rver(directory: string): Promise<Endpoint> {
     ['--import', 'tsx', '--input-type=module', '-e', `const s = await (await import(${JSON.stringify(localS3)})).startLocalS3({ directory: process.argv[1] }); console.log(s.endpoint);`, directory],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  const [endpoint] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
+  const [endpoint] = (await once(createInterface({ input: server.stdout }), 'line')) as [string];
   return {
     name: 's3rver',
     endpoint,
@@ -90,7 +90,7 @@ async function s3rver(directory: string): Promise<Endpoint> {
 async function rgw(dir: string | undefined): Promise<Endpoint> {
   if (dir) return { name: `Ceph RGW in ${dir}`, ...(await rgwAt(dir)), close: async () => undefined };
   const cluster = await startRgw();
-  return { name: 'Ceph RGW', ...cluster, credentials: { ...cluster.credentials }, close: cluster.stop };
+  return { name: 'Ceph RGW', ...cluster, credentials: { ...cluster.credentials }, close: () => cluster.stop() };
 }
 
 const work = await mkdtemp(join(tmpdir(), 'bench-engine-'));

@@ -87,7 +87,7 @@ const VARIABLE_LENGTH = 0x7f;
 
 /** The service action field of a CDB whose opcode has service actions. */
 export function serviceActionOf(cdb: Buffer): number {
-  return cdb[0] === VARIABLE_LENGTH ? cdb.readUInt16BE(8) : cdb[1]! & 0x1f;
+  return cdb[0] === VARIABLE_LENGTH ? cdb.readUInt16BE(8) : cdb.readUInt8(1) & 0x1f;
 }
 
 function serviceActionField(opcode: number): { byte: number; bit: number } {
@@ -168,7 +168,7 @@ export class CommandTable {
 
   /** The entry for a CDB, or the ScsiError an unknown opcode or service action earns. */
   resolve(cdb: Buffer): CommandEntry | Error {
-    const opcode = cdb[0]!;
+    const opcode = cdb.readUInt8(0);
     if (!this.hasServiceActions(opcode)) return this.byKey.get(entryKey(opcode)) ?? invalidOpcode();
     const entry = this.byKey.get(entryKey(opcode, serviceActionOf(cdb)));
     if (entry) return entry;

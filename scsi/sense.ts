@@ -155,7 +155,7 @@ function buildFixed(info: SenseInfo): Buffer {
   const infoValid = info.information !== undefined && fits32(info.information);
   b[0] = 0x70 | (infoValid ? 0x80 : 0);
   b[2] = (info.filemark ? 0x80 : 0) | (info.eom ? 0x40 : 0) | (info.ili ? 0x20 : 0) | (info.key & 0x0f);
-  if (infoValid) b.writeUInt32BE(Number(BigInt.asUintN(32, BigInt(info.information!))), 3);
+  if (infoValid) b.writeUInt32BE(Number(BigInt.asUintN(32, BigInt(info.information))), 3);
   b[7] = FIXED_LENGTH - 8;
   if (info.commandSpecific !== undefined) b.writeUInt32BE(Number(BigInt.asUintN(32, BigInt(info.commandSpecific))), 8);
   b[12] = info.asc >> 8;

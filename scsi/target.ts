@@ -75,14 +75,14 @@ export class ScsiTarget implements ScsiTargetPort {
     switch (cdb[0]) {
       case inquiry.opcode:
         validateCdb(inquiry, cdb);
-        if (cdb[1]! & 0x01 || cdb[2] !== 0) throw logicalUnitNotSupported();
+        if (cdb.readUInt8(1) & 0x01 || cdb[2] !== 0) throw logicalUnitNotSupported();
         return truncate(noUnitInquiry(), cdb.readUInt16BE(3));
       case reportLuns.opcode:
         validateCdb(reportLuns, cdb);
         return reportLunsData(cdb, this.lunNumbers);
       case requestSense.opcode:
         validateCdb(requestSense, cdb);
-        return truncate(buildSense(logicalUnitNotSupported().sense, cdb[1]! & 0x01 ? 'descriptor' : 'fixed'), cdb[4]!);
+        return truncate(buildSense(logicalUnitNotSupported().sense, cdb.readUInt8(1) & 0x01 ? 'descriptor' : 'fixed'), cdb.readUInt8(4));
       default:
         throw logicalUnitNotSupported();
     }

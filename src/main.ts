@@ -2,7 +2,7 @@
 // stop on SIGINT or SIGTERM. Exit codes: 0 stopped cleanly, 1 could not start
 // or stop cleanly, 2 configuration invalid.
 import { ConfigError, formatSize, loadConfig, usage } from './config/index.ts';
-import type { RunningGateway } from './gateway.ts';
+import type { RunningGateway } from './gateway/start-gateway.ts';
 import { GatewayError } from './gateway/errors.ts';
 import { createLogger } from './log.ts';
 
@@ -66,7 +66,7 @@ async function main(): Promise<number> {
   let gateway: RunningGateway;
   try {
     // Loaded here, not at the top: --help and configuration errors answer without loading the AWS SDK.
-    const { startGateway } = await import('./gateway.ts');
+    const { startGateway } = await import('./gateway/start-gateway.ts');
     gateway = await startGateway(config, logger);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

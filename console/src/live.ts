@@ -93,7 +93,7 @@ function usePolling<A, T>(
         if (!stopped) setState((old) => ({ ...(old.data === undefined ? {} : { data: old.data }), error: failure }));
       } finally {
         running = false;
-        if (!stopped) timer = setTimeout(run, again ? 0 : intervalMs);
+        if (!stopped) timer = setTimeout(() => void run(), again ? 0 : intervalMs);
         again = false;
       }
     };

@@ -28,7 +28,7 @@ export function Login(props: { readonly reason: string | undefined; readonly onS
   };
   return (
     <main class="login">
-      <form class="login-card" onSubmit={submit}>
+      <form class="login-card" onSubmit={(event) => void submit(event)}>
         <h1>Tape gateway</h1>
         <p>Sign in with the management API's token.</p>
         {props.reason && <p class="problem">{props.reason}</p>}

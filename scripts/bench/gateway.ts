@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TargetSummary } from '../../src/gateway.ts';
+import type { TargetSummary } from '../../src/gateway/start-gateway.ts';
 import { GATEWAY_NODE_FLAGS } from '../../src/node-flags.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

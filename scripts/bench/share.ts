@@ -50,7 +50,8 @@ async function sharebench(binDir: string, url: string, args: readonly string[], 
   const r = await execBounded(join(binDir, 'sharebench'), ['--url', url, ...args], timeoutMs);
   if (r.timedOut) throw new Error(`sharebench ${args.join(' ')} timed out`);
   const parsed = JSON.parse(r.stdout || '{}') as Record<string, unknown>;
-  if (!parsed['ok']) throw new Error(`sharebench ${args.join(' ')}: ${String(parsed['error'] ?? r.stderr)}`);
+  const error = parsed['error'];
+  if (!parsed['ok']) throw new Error(`sharebench ${args.join(' ')}: ${typeof error === 'string' ? error : r.stderr}`);
   return parsed as Record<string, number>;
 }
 

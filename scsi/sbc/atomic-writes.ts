@@ -21,7 +21,7 @@ function compareAndWrite(disk: Disk): CommandEntry {
       if (e.blocks === 0) return;
       await disk.lock.run(e.lba, e.lba + e.blocks, async () => {
         compare(ctx.cmd.dataOut.subarray(0, half), await readMedium(disk, e));
-        await writeMedium(disk, e.lba, ctx.cmd.dataOut.subarray(half), (ctx.cdb[1]! & FUA) !== 0);
+        await writeMedium(disk, e.lba, ctx.cmd.dataOut.subarray(half), (ctx.cdb.readUInt8(1) & FUA) !== 0);
       });
     },
   };
@@ -41,7 +41,7 @@ function orWrite(disk: Disk): CommandEntry {
           // A copy: what a device reads may be shared with its other reads (a cache's buffers).
           const data = Buffer.from(await readMedium(disk, { lba: e.lba, blocks: n }));
           for (let i = 0; i < data.length; i++) data[i]! |= ctx.cmd.dataOut[i]!;
-          await writeMedium(disk, e.lba, data, (ctx.cdb[1]! & FUA) !== 0);
+          await writeMedium(disk, e.lba, data, (ctx.cdb.readUInt8(1) & FUA) !== 0);
         });
       }
       return good(e.blocks * disk.device.blockSize);

@@ -18,7 +18,7 @@ function preFetch(disk: Disk, opcode: number, name: string, layout: Layout): Com
       const done = disk.device.prefetch(e.lba * bs, e.blocks * bs);
       // GOOD, not CONDITION MET: nothing guarantees the blocks stay cached.
       // With IMMED the command is over before the prefetch, which is only advice.
-      if (ctx.cdb[1]! & IMMED) done.catch(() => {});
+      if (ctx.cdb.readUInt8(1) & IMMED) done.catch(() => {});
       else await io(disk, Asc.UNRECOVERED_READ_ERROR, () => done);
     },
   };
@@ -47,7 +47,7 @@ function startStopUnit(disk: Disk): CommandEntry {
     name: 'START STOP UNIT',
     usage: [0x1b, 0x01, 0, 0x0f, 0xf0 | NO_FLUSH | START, CONTROL],
     async handler(ctx) {
-      const flags = ctx.cdb[4]!;
+      const flags = ctx.cdb.readUInt8(4);
       if (!(flags & START) && !(flags & NO_FLUSH)) await io(disk, Asc.WRITE_ERROR, () => disk.device.flush());
     },
   };

@@ -14,7 +14,7 @@ function readCapacity10(disk: Disk): CommandEntry {
     // SBC-3: allowed whatever persistent reservation another nexus holds.
     access: Access.exceptClassic,
     handler(ctx) {
-      const pmi = ctx.cdb[8]! & 0x01;
+      const pmi = ctx.cdb.readUInt8(8) & 0x01;
       if (!pmi && ctx.cdb.readUInt32BE(2) !== 0) throw invalidFieldInCdb(2);
       const data = Buffer.alloc(8);
       // A capacity beyond 32 bits answers FFFFFFFFh: READ CAPACITY(16) tells the rest.
@@ -33,7 +33,7 @@ function readCapacity16(disk: Disk): CommandEntry {
     usage: [SERVICE_ACTION_IN_16, 0x10, ...ff(8), ...ff(4), 0x01, CONTROL],
     access: Access.exceptClassic,
     handler(ctx) {
-      const pmi = ctx.cdb[14]! & 0x01;
+      const pmi = ctx.cdb.readUInt8(14) & 0x01;
       if (!pmi && ctx.cdb.readBigUInt64BE(2) !== 0n) throw invalidFieldInCdb(2);
       const data = Buffer.alloc(32);
       data.writeBigUInt64BE(BigInt(blockCount(disk) - 1), 0);
@@ -55,7 +55,7 @@ function readDefectData10(): CommandEntry {
     usage: [0x37, 0, 0x1f, 0, 0, 0, 0, 0xff, 0xff, CONTROL],
     access: Access.read,
     handler(ctx) {
-      return truncate(Buffer.from([0, ctx.cdb[2]! & 0x1f, 0, 0]), ctx.cdb.readUInt16BE(7));
+      return truncate(Buffer.from([0, ctx.cdb.readUInt8(2) & 0x1f, 0, 0]), ctx.cdb.readUInt16BE(7));
     },
   };
 }
@@ -67,7 +67,7 @@ function readDefectData12(): CommandEntry {
     usage: [0xb7, 0x1f, ...ff(4), ...ff(4), 0, CONTROL],
     access: Access.read,
     handler(ctx) {
-      return truncate(Buffer.from([0, ctx.cdb[1]! & 0x1f, 0, 0, 0, 0, 0, 0]), ctx.cdb.readUInt32BE(6));
+      return truncate(Buffer.from([0, ctx.cdb.readUInt8(1) & 0x1f, 0, 0, 0, 0, 0, 0]), ctx.cdb.readUInt32BE(6));
     },
   };
 }

@@ -55,7 +55,7 @@ export function usageOf(opcode: number, layout: Layout, flags: number): number[]
 
 /** Byte 1's flags (DPO, FUA, BYTCHK...): none in a 6-byte CDB. */
 export function flagsOf(cdb: Buffer, layout: Layout): number {
-  return layout === CDB6 ? 0 : cdb[1]!;
+  return layout === CDB6 ? 0 : cdb.readUInt8(1);
 }
 
 /**

@@ -25,13 +25,13 @@ function writeSame(disk: Disk, opcode: number, name: string, layout: Layout): Co
       const e = extent(disk, lba, blocks);
       checkWritable(disk);
       const bs = disk.device.blockSize;
-      const noData = (ctx.cdb[1]! & ndob) !== 0;
+      const noData = (ctx.cdb.readUInt8(1) & ndob) !== 0;
       // The pattern must arrive whole: there is no sensible partial WRITE SAME.
       if (!noData && ctx.cmd.dataOut.length !== bs) throw scsiError(SenseKey.IllegalRequest, Asc.INVALID_FIELD_IN_CDB);
       const pattern = noData ? Buffer.alloc(bs) : ctx.cmd.dataOut;
       // With LBPRZ=1 a deallocated block reads as zeros: UNMAP=1 with a zero
       // pattern may deallocate instead of writing (SBC-3 WRITE SAME, UNMAP bit).
-      const deallocate = (ctx.cdb[1]! & UNMAP) !== 0 && pattern.every((b) => b === 0);
+      const deallocate = (ctx.cdb.readUInt8(1) & UNMAP) !== 0 && pattern.every((b) => b === 0);
       if (e.blocks > 0) {
         await disk.lock.run(e.lba, e.lba + e.blocks, async () => {
           if (deallocate) {

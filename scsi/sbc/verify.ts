@@ -12,7 +12,7 @@ function verify(disk: Disk, opcode: number, name: string, layout: Layout): Comma
     usage: usageOf(opcode, layout, DPO | BYTCHK),
     access: Access.read,
     async handler(ctx) {
-      const bytchk = (ctx.cdb[1]! & BYTCHK) >> 1;
+      const bytchk = (ctx.cdb.readUInt8(1) & BYTCHK) >> 1;
       if (bytchk === 0b10) throw invalidFieldInCdb(1, 2);
       const e = boundedExtent(disk, ctx.cdb, layout, disk.limits.maxTransferBlocks);
       const bs = disk.device.blockSize;
@@ -39,7 +39,7 @@ function writeAndVerify(disk: Disk, opcode: number, name: string, layout: Layout
     name,
     usage: usageOf(opcode, layout, DPO | BYTCHK),
     async handler(ctx) {
-      const bytchk = (ctx.cdb[1]! & BYTCHK) >> 1;
+      const bytchk = (ctx.cdb.readUInt8(1) & BYTCHK) >> 1;
       if (bytchk > 0b01) throw invalidFieldInCdb(1, 2);
       const e = boundedExtent(disk, ctx.cdb, layout, disk.limits.maxTransferBlocks);
       checkWritable(disk);

@@ -57,15 +57,15 @@ function readElementStatus(changer: Changer): CommandEntry {
     usage: [0xb8, LUN_BITS | VOLTAG | 0x0f, 0xff, 0xff, 0xff, 0xff, CURDATA | DVCID, 0xff, 0xff, 0xff, 0, CONTROL],
     access: Access.read,
     handler({ cdb }) {
-      const type = cdb[1]! & 0x0f;
+      const type = cdb.readUInt8(1) & 0x0f;
       if (type > ElementType.DataTransfer) throw invalidFieldInCdb(1, 3);
       // CURDATA asks for status without motion: there is never any motion to skip.
       const report = elementStatusReport(changer.library.elements(), {
         type,
         start: cdb.readUInt16BE(2),
         count: cdb.readUInt16BE(4),
-        volumeTags: (cdb[1]! & VOLTAG) !== 0,
-        deviceIds: (cdb[6]! & DVCID) !== 0,
+        volumeTags: (cdb.readUInt8(1) & VOLTAG) !== 0,
+        deviceIds: (cdb.readUInt8(6) & DVCID) !== 0,
       });
       return cutToAllocation(report, cdb.readUIntBE(7, 3));
     },
@@ -115,7 +115,7 @@ function initializeElementStatusWithRange(changer: Changer): CommandEntry {
     timeouts: MOVE_TIMEOUTS,
     handler({ cdb }) {
       // FAST (scan only where status is unknown) changes nothing: status is always known.
-      if (!(cdb[1]! & RANGE)) return changer.library.initializeElementStatus();
+      if (!(cdb.readUInt8(1) & RANGE)) return changer.library.initializeElementStatus();
       return changer.library.initializeElementStatus({ first: cdb.readUInt16BE(2), count: cdb.readUInt16BE(6) });
     },
   };
@@ -141,7 +141,7 @@ function preventAllowMediumRemoval(changer: Changer): CommandEntry {
     name: 'PREVENT ALLOW MEDIUM REMOVAL',
     usage: [0x1e, LUN_BITS, 0, 0, 0x03, CONTROL],
     handler({ cdb, nexus }) {
-      const prevent = cdb[4]! & 0x03;
+      const prevent = cdb.readUInt8(4) & 0x03;
       if (prevent > 1) throw invalidFieldInCdb(4, 1);
       if (prevent) changer.preventing.add(nexus.key);
       else changer.preventing.delete(nexus.key);

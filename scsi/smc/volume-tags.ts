@@ -22,7 +22,7 @@ function templateMatcher(template: string): (barcode: string) => boolean {
 }
 
 function elementType(cdb: Buffer): number {
-  const type = cdb[1]! & 0x0f;
+  const type = cdb.readUInt8(1) & 0x0f;
   if (type > ElementType.DataTransfer) throw invalidFieldInCdb(1, 3);
   return type;
 }
@@ -35,7 +35,7 @@ function sendVolumeTag(changer: Changer): CommandEntry {
     access: Access.read,
     handler({ cdb, cmd, nexus }) {
       const type = elementType(cdb);
-      if ((cdb[5]! & 0x1f) !== TRANSLATE_PRIMARY) throw invalidFieldInCdb(5, 4);
+      if ((cdb.readUInt8(5) & 0x1f) !== TRANSLATE_PRIMARY) throw invalidFieldInCdb(5, 4);
       const length = cdb.readUInt16BE(8);
       if (length !== PARAMETERS) throw invalidFieldInCdb(8);
       if (cmd.dataOut.length < PARAMETERS) throw parameterListLengthError();
@@ -61,8 +61,8 @@ function requestVolumeElementAddress(changer: Changer): CommandEntry {
         type,
         start: Math.max(search.start, cdb.readUInt16BE(2)),
         count: cdb.readUInt16BE(4),
-        volumeTags: (cdb[1]! & VOLTAG) !== 0,
-        deviceIds: (cdb[6]! & DVCID) !== 0,
+        volumeTags: (cdb.readUInt8(1) & VOLTAG) !== 0,
+        deviceIds: (cdb.readUInt8(6) & DVCID) !== 0,
         match: (e: ElementStatus) => (search.type === 0 || e.type === search.type) && e.barcode !== undefined && search.matches(e.barcode),
       });
       report.data[4] = TRANSLATE_PRIMARY;

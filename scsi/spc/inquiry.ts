@@ -53,8 +53,8 @@ export const inquiry: CommandEntry = {
   access: Access.always,
   ignoresUnitAttention: true,
   handler(ctx) {
-    const evpd = ctx.cdb[1]! & 0x01;
-    const pageCode = ctx.cdb[2]!;
+    const evpd = ctx.cdb.readUInt8(1) & 0x01;
+    const pageCode = ctx.cdb.readUInt8(2);
     const allocation = ctx.cdb.readUInt16BE(3);
     if (!evpd && pageCode !== 0) throw invalidFieldInCdb(2);
     return truncate(evpd ? vpdPage(ctx, pageCode) : standardInquiry(ctx.lu.identity), allocation);

@@ -18,11 +18,11 @@ function supportedPages(ctx: CommandContext, withSubpages: boolean): Buffer {
 
 function logSense(ctx: CommandContext): Buffer {
   const { cdb } = ctx;
-  if (cdb[1]! & 0x02) throw invalidFieldInCdb(1, 1); // PPC: parameter change tracking not kept
-  if (cdb[1]! & 0x01) throw invalidFieldInCdb(1, 0); // SP: nothing is saved
-  const pc = (cdb[2]! >> 6) as LogPageControl;
-  const pageCode = cdb[2]! & 0x3f;
-  const subpage = cdb[3]!;
+  if (cdb.readUInt8(1) & 0x02) throw invalidFieldInCdb(1, 1); // PPC: parameter change tracking not kept
+  if (cdb.readUInt8(1) & 0x01) throw invalidFieldInCdb(1, 0); // SP: nothing is saved
+  const pc = (cdb.readUInt8(2) >> 6) as LogPageControl;
+  const pageCode = cdb.readUInt8(2) & 0x3f;
+  const subpage = cdb.readUInt8(3);
   const pointer = cdb.readUInt16BE(5);
   const allocation = cdb.readUInt16BE(7);
   if (pageCode === SUPPORTED_PAGES && (subpage === 0 || subpage === ALL_SUBPAGES)) {
@@ -39,11 +39,11 @@ function logSense(ctx: CommandContext): Buffer {
 
 function logSelect(ctx: CommandContext): void {
   const { cdb } = ctx;
-  if (cdb[1]! & 0x01) throw invalidFieldInCdb(1, 0);
+  if (cdb.readUInt8(1) & 0x01) throw invalidFieldInCdb(1, 0);
   if (cdb.readUInt16BE(7) !== 0) throw invalidFieldInCdb(7); // no log parameter is settable
-  if (!(cdb[1]! & 0x02)) return;
-  const pageCode = cdb[2]! & 0x3f;
-  const subpage = cdb[3]!;
+  if (!(cdb.readUInt8(1) & 0x02)) return;
+  const pageCode = cdb.readUInt8(2) & 0x3f;
+  const subpage = cdb.readUInt8(3);
   // PCR with page 00h/00h resets every page (SPC-4 6.7.2); otherwise only the named one.
   const all = pageCode === 0 && subpage === 0;
   const pages = ctx.lu.logPages.filter((p) => all || (p.page === pageCode && (p.subpage ?? 0) === subpage));

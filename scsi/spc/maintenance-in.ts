@@ -46,9 +46,9 @@ export const reportSupportedOperationCodes: CommandEntry = {
   access: Access.exceptClassic,
   handler(ctx) {
     const { table } = ctx.lu;
-    const rctd = (ctx.cdb[2]! & 0x80) !== 0;
-    const options = ctx.cdb[2]! & 0x07;
-    const opcode = ctx.cdb[3]!;
+    const rctd = (ctx.cdb.readUInt8(2) & 0x80) !== 0;
+    const options = ctx.cdb.readUInt8(2) & 0x07;
+    const opcode = ctx.cdb.readUInt8(3);
     const serviceAction = ctx.cdb.readUInt16BE(4);
     const allocation = ctx.cdb.readUInt32BE(6);
     let data: Buffer;
@@ -88,7 +88,7 @@ export const reportSupportedTaskManagementFunctions: CommandEntry = {
   usage: [MAINTENANCE_IN, 0x0d, 0x80, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, CONTROL],
   access: Access.exceptClassic,
   handler(ctx) {
-    const repd = (ctx.cdb[2]! & 0x80) !== 0;
+    const repd = (ctx.cdb.readUInt8(2) & 0x80) !== 0;
     const data = Buffer.alloc(repd ? 16 : 4);
     data[0] = TMF_SUPPORTED;
     if (repd) data[3] = 0x0c;

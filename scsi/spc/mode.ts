@@ -29,12 +29,12 @@ function selectPages(ctx: CommandContext, page: number, subpage: number): ModePa
 
 function modeSense(ctx: CommandContext, ten: boolean): Buffer {
   const { cdb, lu } = ctx;
-  const dbd = (cdb[1]! & 0x08) !== 0;
-  const long = ten && (cdb[1]! & 0x10) !== 0;
-  const pcBits = cdb[2]! >> 6;
+  const dbd = (cdb.readUInt8(1) & 0x08) !== 0;
+  const long = ten && (cdb.readUInt8(1) & 0x10) !== 0;
+  const pcBits = cdb.readUInt8(2) >> 6;
   if (pcBits === 3) throw savingParametersNotSupported();
   const pc = PAGE_CONTROLS[pcBits]!;
-  const pages = selectPages(ctx, cdb[2]! & 0x3f, cdb[3]!).map((p) => lu.modePages.encode(p, pc));
+  const pages = selectPages(ctx, cdb.readUInt8(2) & 0x3f, cdb.readUInt8(3)).map((p) => lu.modePages.encode(p, pc));
   const hooks = lu.modeParameters;
   const descriptors = dbd ? [] : (hooks.blockDescriptors?.(long) ?? []);
   const blockDescriptors = Buffer.concat(descriptors);
@@ -54,7 +54,7 @@ function modeSense(ctx: CommandContext, ten: boolean): Buffer {
   // MODE DATA LENGTH excludes itself.
   if (ten) data.writeUInt16BE(Math.min(data.length - 2, 0xffff), 0);
   else data[0] = Math.min(data.length - 1, 0xff);
-  return truncate(data, ten ? cdb.readUInt16BE(7) : cdb[4]!);
+  return truncate(data, ten ? cdb.readUInt16BE(7) : cdb.readUInt8(4));
 }
 
 interface AcceptedPage {
@@ -91,17 +91,17 @@ function parsePage(ctx: CommandContext, list: Buffer, offset: number): { accepte
 
 function modeSelect(ctx: CommandContext, ten: boolean): void {
   const { cdb, lu } = ctx;
-  if (cdb[1]! & 0x01) throw invalidFieldInCdb(1, 0); // SP: no saved pages
-  const pageFormat = (cdb[1]! & 0x10) !== 0;
-  const listLength = ten ? cdb.readUInt16BE(7) : cdb[4]!;
+  if (cdb.readUInt8(1) & 0x01) throw invalidFieldInCdb(1, 0); // SP: no saved pages
+  const pageFormat = (cdb.readUInt8(1) & 0x10) !== 0;
+  const listLength = ten ? cdb.readUInt16BE(7) : cdb.readUInt8(4);
   if (listLength === 0) return;
   if (ctx.cmd.dataOut.length < listLength) throw parameterListLengthError();
   const list = ctx.cmd.dataOut.subarray(0, listLength);
   const headerLength = ten ? 8 : 4;
   if (listLength < headerLength) throw parameterListLengthError();
-  const long = ten && (list[4]! & 0x01) !== 0;
+  const long = ten && (list.readUInt8(4) & 0x01) !== 0;
   const descriptorLength = long ? 16 : 8;
-  const blockDescriptorLength = ten ? list.readUInt16BE(6) : list[3]!;
+  const blockDescriptorLength = ten ? list.readUInt16BE(6) : list.readUInt8(3);
   if (blockDescriptorLength % descriptorLength !== 0) throw invalidFieldInParameterList(ten ? 6 : 3);
   const pagesStart = headerLength + blockDescriptorLength;
   if (pagesStart > listLength) throw parameterListLengthError();

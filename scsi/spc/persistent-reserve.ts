@@ -101,15 +101,15 @@ function parseOut(ctx: CommandContext): OutParameters {
   const length = cdb.readUInt32BE(5);
   if (length !== PARAMETER_LIST_LENGTH || ctx.cmd.dataOut.length < length) throw parameterListLengthError();
   const list = ctx.cmd.dataOut;
-  if (list[20]! & 0x08) throw invalidFieldInParameterList(20, 3); // SPEC_I_PT
-  if (list[20]! & 0x04) throw invalidFieldInParameterList(20, 2); // ALL_TG_PT
-  if (list[20]! & 0x01) throw invalidFieldInParameterList(20, 0); // APTPL (PTPL_C=0)
-  return { key: list.readBigUInt64BE(0), serviceActionKey: list.readBigUInt64BE(8), type: cdb[2]! & 0x0f };
+  if (list.readUInt8(20) & 0x08) throw invalidFieldInParameterList(20, 3); // SPEC_I_PT
+  if (list.readUInt8(20) & 0x04) throw invalidFieldInParameterList(20, 2); // ALL_TG_PT
+  if (list.readUInt8(20) & 0x01) throw invalidFieldInParameterList(20, 0); // APTPL (PTPL_C=0)
+  return { key: list.readBigUInt64BE(0), serviceActionKey: list.readBigUInt64BE(8), type: cdb.readUInt8(2) & 0x0f };
 }
 
 /** SCOPE must be LU_SCOPE and TYPE one we know, for the actions that use them. */
 function checkScopeAndType(ctx: CommandContext, type: number): asserts type is PrType {
-  if (ctx.cdb[2]! >> 4 !== 0) throw invalidFieldInCdb(2, 7);
+  if (ctx.cdb.readUInt8(2) >> 4 !== 0) throw invalidFieldInCdb(2, 7);
   if (!isPrType(type)) throw invalidFieldInCdb(2, 3);
 }
 

@@ -19,7 +19,7 @@ export function encodeLun(lun: number): Buffer {
 
 /** The REPORT LUNS parameter data for a CDB (already checked against the usage data). */
 export function reportLunsData(cdb: Buffer, luns: readonly number[]): Buffer {
-  const select = cdb[2]!;
+  const select = cdb.readUInt8(2);
   const allocation = cdb.readUInt32BE(6);
   if (allocation < MIN_ALLOCATION) throw invalidFieldInCdb(6);
   // 00h and 02h: the logical units; 01h: well-known ones, of which there are none.

@@ -32,7 +32,7 @@ export const requestSense: CommandEntry = {
   access: Access.always,
   ignoresUnitAttention: true,
   handler(ctx) {
-    const format = ctx.cdb[1]! & 0x01 ? 'descriptor' : 'fixed';
-    return truncate(buildSense(currentSense(ctx), format), ctx.cdb[4]!);
+    const format = ctx.cdb.readUInt8(1) & 0x01 ? 'descriptor' : 'fixed';
+    return truncate(buildSense(currentSense(ctx), format), ctx.cdb.readUInt8(4));
   },
 };

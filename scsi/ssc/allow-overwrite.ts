@@ -16,7 +16,7 @@ export function allowOverwrite(drive: TapeDrive): CommandEntry {
     requiresReady: true,
     handler(ctx) {
       if (!drive.appendOnly) throw scsiError(SenseKey.IllegalRequest, Asc.ILLEGAL_COMMAND_WHEN_NOT_IN_APPEND_ONLY_MODE);
-      const allow = ctx.cdb[2]! & 0x0f;
+      const allow = ctx.cdb.readUInt8(2) & 0x0f;
       drive.overwriteAllowedAt = undefined;
       if (allow === Allow.disabled) return;
       // FORMAT MEDIUM is not offered, so neither is leave to overwrite with it.

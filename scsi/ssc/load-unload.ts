@@ -44,7 +44,7 @@ export function loadCommands(drive: TapeDrive): CommandEntry[] {
       // HOLD is not supported: the common CDB check refuses it.
       usage: [0x1b, IMMED, 0, 0, EOT | RETEN | LOAD, CONTROL],
       async handler(ctx) {
-        const flags = ctx.cdb[4]!;
+        const flags = ctx.cdb.readUInt8(4);
         if (flags & LOAD && flags & EOT) throw invalidFieldInCdb(4, 2);
         if (flags & LOAD) await load(drive, ctx.lu, ctx.nexus.key);
         else await unload(drive);
@@ -56,7 +56,7 @@ export function loadCommands(drive: TapeDrive): CommandEntry[] {
       usage: [0x1e, 0, 0, 0, 0x03, CONTROL],
       access: Access.exceptClassic,
       handler(ctx) {
-        const prevent = ctx.cdb[4]! & 0x03;
+        const prevent = ctx.cdb.readUInt8(4) & 0x03;
         if (prevent > 1) throw invalidFieldInCdb(4, 1);
         drive.prevent(ctx.nexus.key, prevent === 1);
       },

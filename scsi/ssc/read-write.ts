@@ -49,10 +49,11 @@ function toInitiator(drive: TapeDrive, ctx: CommandContext): Delivery {
       if (release) releases.push(release);
     },
     end(sense) {
-      const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
       // A single record travels up as it is, and is released once the transport has sent it; joined ones were copied.
-      const release = parts.length === 1 ? releases[0] : undefined;
-      if (parts.length !== 1) releases.forEach((r) => r());
+      const single = parts.length === 1 ? parts[0] : undefined;
+      const data = single ?? Buffer.concat(parts);
+      const release = single ? releases[0] : undefined;
+      if (!single) releases.forEach((r) => r());
       drive.readBytes(data.length);
       const response = sense ? checkConditionWithData(ctx, data, sense) : { status: Status.Good, data };
       return release ? { ...response, release } : response;
@@ -113,8 +114,8 @@ function read6(drive: TapeDrive): CommandEntry {
     access: Access.read,
     requiresReady: true,
     async handler(ctx) {
-      const fixed = (ctx.cdb[1]! & FIXED) !== 0;
-      const sili = (ctx.cdb[1]! & SILI) !== 0;
+      const fixed = (ctx.cdb.readUInt8(1) & FIXED) !== 0;
+      const sili = (ctx.cdb.readUInt8(1) & SILI) !== 0;
       if (fixed && sili) throw invalidFieldInCdb(1, 1);
       const length = transferLength(ctx.cdb);
       if (fixed) checkFixed(drive, length);
@@ -150,7 +151,7 @@ function verify6(drive: TapeDrive): CommandEntry {
     access: Access.read,
     requiresReady: true,
     async handler(ctx) {
-      const flags = ctx.cdb[1]!;
+      const flags = ctx.cdb.readUInt8(1);
       if (flags & VTE && flags & VBF) throw invalidFieldInCdb(1, 5);
       const length = transferLength(ctx.cdb);
       const fixed = (flags & FIXED) !== 0 && !(flags & (VTE | VBF));
@@ -187,7 +188,7 @@ function write6(drive: TapeDrive): CommandEntry {
     usage: [0x0a, FIXED, 0xff, 0xff, 0xff, CONTROL],
     requiresReady: true,
     async handler(ctx) {
-      const fixed = (ctx.cdb[1]! & FIXED) !== 0;
+      const fixed = (ctx.cdb.readUInt8(1) & FIXED) !== 0;
       const length = transferLength(ctx.cdb);
       if (fixed) checkFixed(drive, length);
       else if (length > drive.limits.maxBlockLength) throw invalidFieldInCdb(2);
@@ -239,7 +240,7 @@ function writeFilemarks6(drive: TapeDrive): CommandEntry {
         drive.wrote(count, 0);
       }
       // IMMED=0 (and a count of 0 is just that) makes everything written so far durable.
-      await afterWrite(drive, outcome, (ctx.cdb[1]! & IMMED) === 0);
+      await afterWrite(drive, outcome, (ctx.cdb.readUInt8(1) & IMMED) === 0);
     },
   };
 }

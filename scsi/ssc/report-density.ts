@@ -39,7 +39,7 @@ export function reportDensitySupport(drive: TapeDrive): CommandEntry {
     access: Access.read,
     handler(ctx) {
       let descriptors: Buffer[];
-      if (ctx.cdb[1]! & MEDIA) {
+      if (ctx.cdb.readUInt8(1) & MEDIA) {
         const medium = drive.medium();
         const writable = writableDensity(medium.densityCode) && !medium.writeProtected;
         descriptors = [descriptor(medium.densityCode, (writable ? WRTOK : 0) | DEFLT)];

@@ -208,7 +208,7 @@ async function nextBlockStatus(drive: TapeDrive, nexusKey: string): Promise<Buff
   }
 }
 
-const transferLength = (ctx: CommandContext): number => ctx.cdb.readUInt32BE(6) * (ctx.cdb[4]! & INC_512 ? 512 : 1);
+const transferLength = (ctx: CommandContext): number => ctx.cdb.readUInt32BE(6) * (ctx.cdb.readUInt8(4) & INC_512 ? 512 : 1);
 
 function securityProtocolIn(drive: TapeDrive): CommandEntry {
   return {
@@ -217,7 +217,7 @@ function securityProtocolIn(drive: TapeDrive): CommandEntry {
     usage: [SECURITY_PROTOCOL_IN, 0xff, 0xff, 0xff, INC_512, 0, 0xff, 0xff, 0xff, 0xff, 0, CONTROL],
     access: Access.read,
     async handler(ctx) {
-      const protocol = ctx.cdb[1]!;
+      const protocol = ctx.cdb.readUInt8(1);
       const specific = ctx.cdb.readUInt16BE(2);
       let data: Buffer;
       if (protocol === Protocol.information) {

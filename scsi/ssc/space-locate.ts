@@ -63,7 +63,7 @@ function locateEnded(outcome: SpaceOutcome): void {
 
 /** One partition: CP=1 may only name partition 0. */
 function checkPartition(cdb: Buffer, at: number): void {
-  if (cdb[1]! & CP && cdb[at] !== 0) throw invalidFieldInCdb(at);
+  if (cdb.readUInt8(1) & CP && cdb[at] !== 0) throw invalidFieldInCdb(at);
 }
 
 export function positioningCommands(drive: TapeDrive): CommandEntry[] {
@@ -86,7 +86,7 @@ export function positioningCommands(drive: TapeDrive): CommandEntry[] {
       usage: [0x11, 0x0f, 0xff, 0xff, 0xff, CONTROL],
       access: Access.read,
       requiresReady: true,
-      handler: (ctx) => space(drive, ctx.cdb[1]! & 0x0f, ctx.cdb.readIntBE(2, 3)),
+      handler: (ctx) => space(drive, ctx.cdb.readUInt8(1) & 0x0f, ctx.cdb.readIntBE(2, 3)),
     },
     {
       opcode: 0x2b,
@@ -108,7 +108,7 @@ export function positioningCommands(drive: TapeDrive): CommandEntry[] {
       usage: [0x91, 0x0f, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, CONTROL],
       access: Access.read,
       requiresReady: true,
-      handler: (ctx) => space(drive, ctx.cdb[1]! & 0x0f, Number(ctx.cdb.readBigInt64BE(4))),
+      handler: (ctx) => space(drive, ctx.cdb.readUInt8(1) & 0x0f, Number(ctx.cdb.readBigInt64BE(4))),
     },
     {
       opcode: 0x92,
@@ -117,7 +117,7 @@ export function positioningCommands(drive: TapeDrive): CommandEntry[] {
       access: Access.read,
       requiresReady: true,
       async handler(ctx) {
-        const destination = (ctx.cdb[1]! & DEST_TYPE) >> 3;
+        const destination = (ctx.cdb.readUInt8(1) & DEST_TYPE) >> 3;
         if (destination !== Destination.LogicalObject && destination !== Destination.LogicalFile && destination !== Destination.EndOfData) {
           throw invalidFieldInCdb(1, 5);
         }

@@ -203,7 +203,7 @@ function causeOfType<T extends Error>(error: unknown, type: abstract new (...arg
 
 /** POST /token/rotate: a new token replaces the one the request carried, which stops working at once. */
 function tokenRoutes(token: TokenSource): Route[] {
-  const { rotate } = token;
+  const rotate = token.rotate?.bind(token);
   if (!rotate) return [];
-  return [{ method: 'POST', path: '/token/rotate', handle: async () => ({ status: 200, body: { token: await rotate.call(token) } }) }];
+  return [{ method: 'POST', path: '/token/rotate', handle: async () => ({ status: 200, body: { token: await rotate() } }) }];
 }

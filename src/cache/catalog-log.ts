@@ -62,7 +62,7 @@ export class CatalogLog {
       try {
         const batch = this.catalog.batch();
         for (const write of group) write.compose(batch);
-        await batch.write(group.some((w) => w.sync) ? ({ sync: true } as object) : {});
+        await batch.write(group.some((w) => w.sync) ? { sync: true } : {});
         for (const write of group) write.resolve();
       } catch (error) {
         for (const write of group) write.reject(error);

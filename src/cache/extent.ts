@@ -68,7 +68,7 @@ export class Extent {
     extent.crcs = decodeCrcs(record.crcs);
     const blocks = blockCount(record.size, extent.blockSize);
     if (extent.crcs.length !== blocks) throw new Error(`cache record of ${key}: ${extent.crcs.length} checksums for ${blocks} blocks`);
-    extent.present = record.present === undefined ? new Array(blocks).fill(true) : [...record.present].map((c) => c === '1');
+    extent.present = record.present === undefined ? new Array<boolean>(blocks).fill(true) : [...record.present].map((c) => c === '1');
     extent.metadata = record.metadata ?? {};
     return extent;
   }

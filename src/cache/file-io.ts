@@ -17,7 +17,7 @@ export async function readFully(handle: FileHandle, into: Buffer, position: numb
 
 /** Writes `pieces` end to end from `position`, in as few system calls as the system allows. */
 export async function writeFully(handle: FileHandle, pieces: readonly Uint8Array[], position: number): Promise<void> {
-  let rest = pieces.filter((p) => p.length > 0);
+  const rest = pieces.filter((p) => p.length > 0);
   for (let at = position; rest.length > 0; ) {
     let { bytesWritten } = await handle.writev(rest, at);
     at += bytesWritten;

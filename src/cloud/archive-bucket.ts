@@ -112,7 +112,6 @@ export class ArchiveBucket {
       }
     }
     if (pendingBytes > 0 || etags.length === 0) await send(Buffer.concat(pending));
-    pending = [];
     await inFlight;
     const treeHash = hasher.digest().toString('hex');
     const record = { size, treeHash, etags };

@@ -9,7 +9,7 @@ import { fork } from 'node:child_process';
 export interface ForkedEndpoint<Ready> {
   readonly ready: Ready;
   readonly pid: number;
-  close(): Promise<void>;
+  readonly close: () => Promise<void>;
 }
 
 /** The module loaders this process runs with (the TypeScript loader, --import tsx), and nothing else. */
@@ -17,7 +17,10 @@ function loaderArgs(): string[] {
   const args: string[] = [];
   process.execArgv.forEach((arg, i) => {
     if (/^--(import|require|loader|experimental-loader)=/.test(arg)) args.push(arg);
-    else if (/^--(import|require|loader|experimental-loader)$/.test(arg) && process.execArgv[i + 1]) args.push(arg, process.execArgv[i + 1]);
+    else {
+      const value = process.execArgv[i + 1];
+      if (/^--(import|require|loader|experimental-loader)$/.test(arg) && value) args.push(arg, value);
+    }
   });
   return args;
 }

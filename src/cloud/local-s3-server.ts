@@ -5,7 +5,6 @@
 // data path. It stops, letting requests in flight finish, when asked or when the
 // gateway goes away.
 import S3rver from 's3rver';
-import type { AddressInfo } from 'node:net';
 import { serveForked } from './forked-endpoint.ts';
 import { repairLocalS3Store } from './local-s3-repair.ts';
 
@@ -25,7 +24,7 @@ await serveForked<LocalS3Ready>(async (raw) => {
   const repaired = await repairLocalS3Store(request.directory);
   const server = new S3rver({ address: request.host, port: request.port, directory: request.directory, silent: true });
   deleteOneAtATime((server as unknown as { store: ObjectDeleter }).store);
-  const address = (await server.run()) as AddressInfo;
+  const address = (await server.run());
   return { ready: { endpoint: `http://${address.address}:${address.port}`, repaired }, close: () => server.close() };
 });
 

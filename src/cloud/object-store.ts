@@ -203,7 +203,7 @@ export class ObjectStore implements ObjectBackend {
     if (!UploadId) throw new Error(`no UploadId for ${key}`);
     const partSize = partSizeFor(source.size, this.minPartSize);
     const count = Math.ceil(source.size / partSize);
-    const parts: CompletedPart[] = new Array(count);
+    const parts = new Array<CompletedPart>(count);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < count) {

@@ -429,7 +429,7 @@ export class Vault {
       inventoryDate: parsed.InventoryDate,
       archives: (parsed.ArchiveList as Record<string, unknown>[]).map((a) => ({
         archiveId: String(a.ArchiveId),
-        description: String(a.ArchiveDescription ?? ''),
+        description: typeof a.ArchiveDescription === 'string' ? a.ArchiveDescription : '',
         creationDate: String(a.CreationDate),
         size: Number(a.Size),
         treeHash: String(a.SHA256TreeHash),
@@ -495,9 +495,9 @@ function jobStatus(d: GlacierJobDescription): JobStatus {
   const range = /^(\d+)-(\d+)$/.exec(d.RetrievalByteRange ?? '');
   return {
     jobId: d.JobId ?? '',
-    action: (d.Action ?? 'ArchiveRetrieval') as JobStatus['action'],
+    action: (d.Action ?? 'ArchiveRetrieval'),
     completed: d.Completed === true,
-    statusCode: (d.StatusCode ?? 'InProgress') as JobStatus['statusCode'],
+    statusCode: (d.StatusCode ?? 'InProgress'),
     statusMessage: d.StatusMessage,
     archiveId: d.ArchiveId,
     archiveSize: d.ArchiveSizeInBytes,

@@ -25,7 +25,7 @@ export function configFileLayer(path: string, cwd: string, named: string): Layer
     throw new ConfigError([{ path: '', source: file, message: 'must hold one JSON object, e.g. {"iscsi": {"port": 3260}}' }]);
   }
   for (const { path } of settings.filter((setting) => setting.kind === 'path')) resolveIn(values, path.split('.'), dirname(file));
-  return { source: file, values: values as Layer['values'] };
+  return { source: file, values: values };
 }
 
 /** Makes the relative path at `keys` in `tree` absolute, from `directory`. */

@@ -14,7 +14,7 @@ export interface GlacierConnection {
   /** Undefined for AWS itself (the SDK finds the region's endpoint). */
   readonly endpoint: string | undefined;
   vault(name: string): Vault;
-  close(): Promise<void>;
+  readonly close: () => Promise<void>;
 }
 
 export async function connectGlacier(config: GlacierConfig, s3: S3Config, directory: string, logger: Logger): Promise<GlacierConnection> {

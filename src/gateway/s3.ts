@@ -16,7 +16,7 @@ export interface S3Connection {
   readonly prefix: string;
   /** What goes with each upload for the endpoint to check. */
   readonly uploadCheck: UploadCheck;
-  close(): Promise<void>;
+  readonly close: () => Promise<void>;
 }
 
 export function isAwsEndpoint(endpoint: string): boolean {

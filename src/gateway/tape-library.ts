@@ -17,6 +17,7 @@ import type { PoolCatalog } from '../tape/pools.ts';
 import { LibraryService, type DeviceAddress } from '../tape/library-service.ts';
 import { TapeCatalog } from '../tape/tape-catalog.ts';
 import { authOrNone, serialNumber, targetName, type BuiltTarget } from './targets.ts';
+import { must } from '../must.ts';
 
 const DRIVE_MODEL = { vendor: 'IBM', product: 'ULT3580-TD5' } as const;
 /** IBM LTO drives report a 10-character serial; DVCID in the changer carries the same. */
@@ -63,9 +64,12 @@ export async function openTapeLibrary(options: {
   const identity = (name: string, serial: string): Pick<DeviceIdentity, 'serial' | 'gatewayId' | 'name'> => ({ serial, gatewayId, name });
   const changerSerial = serialNumber(gatewayId, 'mediachanger', SERIAL_LENGTH);
   const changer = createChangerUnit({ identity: identity('mediachanger', changerSerial), library, log: logFn });
-  const drives = library.bays.map((bay, i) =>
-    createTapeDriveUnit({ identity: { ...identity(driveNames[i], driveIdentities[i].serial), ...DRIVE_MODEL }, bay, log: logFn }),
-  );
+  // The library made one bay per identity, in order.
+  const drives = library.bays.map((bay, i) => {
+    const name = must(driveNames[i], `drive ${i + 1}'s name`);
+    const { serial } = must(driveIdentities[i], `drive ${i + 1}'s identity`);
+    return { name, serial, unit: createTapeDriveUnit({ identity: { ...identity(name, serial), ...DRIVE_MODEL }, bay, log: logFn }) };
+  });
 
   const auth = authOrNone(iscsi.auth);
   const target = (unitName: string, luns: { lun: number; unit: LogicalUnit }[]) => ({
@@ -81,16 +85,16 @@ export async function openTapeLibrary(options: {
   if (config.targets === 'per-device') {
     built = [
       { definition: target('mediachanger', [{ lun: 0, unit: changer }]), summary: { name: targetName(iscsi, gatewayName, 'mediachanger'), luns: [{ lun: 0, deviceType: 'changer' }] } },
-      ...drives.map((unit, i) => ({
-        definition: target(driveNames[i], [{ lun: 0, unit }]),
-        summary: { name: targetName(iscsi, gatewayName, driveNames[i]), luns: [{ lun: 0, deviceType: 'tape' as const }] },
+      ...drives.map(({ name, unit }) => ({
+        definition: target(name, [{ lun: 0, unit }]),
+        summary: { name: targetName(iscsi, gatewayName, name), luns: [{ lun: 0, deviceType: 'tape' as const }] },
       })),
     ];
-    changerAddress = { target: built[0].summary.name, lun: 0, serial: changerSerial };
-    driveAddresses = driveIdentities.map((d, i) => ({ target: built[i + 1].summary.name, lun: 0, serial: d.serial }));
+    changerAddress = { target: targetName(iscsi, gatewayName, 'mediachanger'), lun: 0, serial: changerSerial };
+    driveAddresses = drives.map(({ name, serial }) => ({ target: targetName(iscsi, gatewayName, name), lun: 0, serial }));
   } else {
     const name = targetName(iscsi, gatewayName, 'vtl');
-    const luns = [{ lun: 0, unit: changer as LogicalUnit }, ...drives.map((unit, i) => ({ lun: i + 1, unit: unit as LogicalUnit }))];
+    const luns = [{ lun: 0, unit: changer as LogicalUnit }, ...drives.map(({ unit }, i) => ({ lun: i + 1, unit: unit }))];
     built = [
       {
         definition: target('vtl', luns),
@@ -98,7 +102,7 @@ export async function openTapeLibrary(options: {
       },
     ];
     changerAddress = { target: name, lun: 0, serial: changerSerial };
-    driveAddresses = driveIdentities.map((d, i) => ({ target: name, lun: i + 1, serial: d.serial }));
+    driveAddresses = drives.map(({ serial }, i) => ({ target: name, lun: i + 1, serial }));
   }
 
   const service = new LibraryService({

@@ -227,7 +227,10 @@ export class CommandFlow {
 
   /** Runs, in order, the queued commands whose data has all arrived. */
   private dispatchReady(): void {
-    while (this.ordered.length > 0 && this.ready(this.ordered[0])) this.execute(this.ordered.shift()!);
+    for (let next = this.ordered[0]; next && this.ready(next); next = this.ordered[0]) {
+      this.ordered.shift();
+      this.execute(next);
+    }
   }
 
   private placeImmediate(bhs: Buffer, dataLength: number): Buffer | undefined {

@@ -8,6 +8,7 @@
 // Data-In back for one writev made 1 MiB sequential reads several times slower.
 import type { Socket } from 'node:net';
 import { digestOf } from './digest.ts';
+import { must } from '../must.ts';
 
 const PADDING = [Buffer.alloc(0), Buffer.alloc(1), Buffer.alloc(2), Buffer.alloc(3)] as const;
 /** Data segments at least this long are written without waiting for the end of the turn. */
@@ -38,14 +39,14 @@ export class PduWriter {
     const chunks = [bhs];
     if (this.headerDigest) chunks.push(digestOf([bhs]));
     if (data && data.length > 0) {
-      const pad = PADDING[(4 - (data.length & 3)) & 3];
+      const pad = must(PADDING[(4 - (data.length & 3)) & 3], 'padding to a 4-byte boundary');
       chunks.push(data);
       if (pad.length) chunks.push(pad);
       if (this.dataDigest) chunks.push(digestOf([data, pad]));
     }
     const last = chunks.length - 1;
     const done = written && ((): void => written());
-    for (let i = 0; i <= last; i++) socket.write(chunks[i]!, i === last ? done : undefined);
+    chunks.forEach((chunk, i) => socket.write(chunk, i === last ? done : undefined));
     if (data && data.length >= WRITE_AT_ONCE) this.uncork();
   }
 

@@ -55,18 +55,18 @@ export class PduError extends Error {
   }
 }
 
-export const opcodeOf = (bhs: Buffer): number => bhs[0] & 0x3f;
-export const isImmediate = (bhs: Buffer): boolean => (bhs[0] & 0x40) !== 0;
-export const isFinal = (bhs: Buffer): boolean => (bhs[1] & 0x80) !== 0;
+export const opcodeOf = (bhs: Buffer): number => bhs.readUInt8(0) & 0x3f;
+export const isImmediate = (bhs: Buffer): boolean => (bhs.readUInt8(0) & 0x40) !== 0;
+export const isFinal = (bhs: Buffer): boolean => (bhs.readUInt8(1) & 0x80) !== 0;
 export const dataSegmentLengthOf = (bhs: Buffer): number => bhs.readUIntBE(5, 3);
-export const totalAhsLengthOf = (bhs: Buffer): number => bhs[4] * 4;
+export const totalAhsLengthOf = (bhs: Buffer): number => bhs.readUInt8(4) * 4;
 /** Initiator Task Tag: bytes 16-19 of every PDU an initiator sends. */
 export const initiatorTaskTagOf = (bhs: Buffer): number => bhs.readUInt32BE(16);
 
 // Fields the reader asks for before a PDU is decoded, to place its data segment.
 
 /** SCSI Command: the W bit (Data-Out follows). */
-export const isWriteCommand = (bhs: Buffer): boolean => (bhs[1] & 0x20) !== 0;
+export const isWriteCommand = (bhs: Buffer): boolean => (bhs.readUInt8(1) & 0x20) !== 0;
 /** SCSI Command: Expected Data Transfer Length. */
 export const expectedDataTransferLengthOf = (bhs: Buffer): number => bhs.readUInt32BE(20);
 /** Data-Out: Target Transfer Tag (FFFFFFFFh for unsolicited data). */
@@ -113,7 +113,7 @@ export function decodeScsiCommand(pdu: RawPdu): ScsiCommandPdu {
     }
     at += 4 * Math.ceil((3 + length) / 4);
   }
-  const flags = bhs[1];
+  const flags = bhs.readUInt8(1);
   return {
     immediate: isImmediate(bhs),
     final: (flags & 0x80) !== 0,
@@ -216,7 +216,7 @@ export function decodeTaskManagement(pdu: RawPdu): TaskManagementPdu {
   const { bhs } = pdu;
   return {
     immediate: isImmediate(bhs),
-    function: bhs[1] & 0x7f,
+    function: bhs.readUInt8(1) & 0x7f,
     lun: bhs.subarray(8, 16),
     itt: bhs.readUInt32BE(16),
     referencedTaskTag: bhs.readUInt32BE(20),
@@ -250,14 +250,14 @@ export interface LoginRequestPdu {
 
 export function decodeLoginRequest(pdu: RawPdu): LoginRequestPdu {
   const { bhs } = pdu;
-  const flags = bhs[1];
+  const flags = bhs.readUInt8(1);
   return {
     transit: (flags & 0x80) !== 0,
     continue: (flags & 0x40) !== 0,
     currentStage: (flags >> 2) & 0x03,
     nextStage: flags & 0x03,
-    versionMax: bhs[2],
-    versionMin: bhs[3],
+    versionMax: bhs.readUInt8(2),
+    versionMin: bhs.readUInt8(3),
     isid: bhs.subarray(8, 14),
     tsih: bhs.readUInt16BE(14),
     itt: bhs.readUInt32BE(16),
@@ -282,7 +282,7 @@ export interface TextRequestPdu {
 
 /** A Text Request lays out its header as a NOP-Out does, plus the F and C bits. */
 export function decodeTextRequest(pdu: RawPdu): TextRequestPdu {
-  return { ...decodeNopOut(pdu), final: isFinal(pdu.bhs), continue: (pdu.bhs[1] & 0x40) !== 0 };
+  return { ...decodeNopOut(pdu), final: isFinal(pdu.bhs), continue: (pdu.bhs.readUInt8(1) & 0x40) !== 0 };
 }
 
 export enum LogoutReason {
@@ -304,7 +304,7 @@ export function decodeLogoutRequest(pdu: RawPdu): LogoutRequestPdu {
   const { bhs } = pdu;
   return {
     immediate: isImmediate(bhs),
-    reason: bhs[1] & 0x7f,
+    reason: bhs.readUInt8(1) & 0x7f,
     itt: bhs.readUInt32BE(16),
     cid: bhs.readUInt16BE(20),
     cmdSN: bhs.readUInt32BE(24),

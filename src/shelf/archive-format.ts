@@ -20,6 +20,9 @@ export interface ObjectSpec {
   readonly size: number;
 }
 
+const isObjectSpec = (o: unknown): o is ObjectSpec =>
+  typeof o === 'object' && o !== null && 'key' in o && typeof o.key === 'string' && 'size' in o && typeof o.size === 'number' && Number.isSafeInteger(o.size) && o.size >= 0;
+
 export interface ContainerHeader {
   readonly barcode: string;
   readonly objects: readonly ObjectSpec[];
@@ -108,10 +111,12 @@ export async function* decodeContainer(chunks: AsyncIterable<Buffer>): AsyncGene
   if (length > MAX_HEADER) throw new ArchiveFormatError(`the archive's header claims ${length} bytes`);
   const json = await reader.take(length);
   if ((await reader.take(U32)).readUInt32BE() !== crc32c(json) >>> 0) throw new ArchiveFormatError("the archive's header fails its CRC32C");
-  const header = JSON.parse(json.toString('utf8')) as ContainerHeader;
-  if (typeof header.barcode !== 'string' || !Array.isArray(header.objects) || header.objects.some((o) => typeof o.key !== 'string' || !Number.isSafeInteger(o.size) || o.size < 0)) {
+  const parsed = JSON.parse(json.toString('utf8')) as { barcode?: unknown; objects?: unknown };
+  const { barcode, objects } = parsed;
+  if (typeof barcode !== 'string' || !Array.isArray(objects) || !objects.every(isObjectSpec)) {
     throw new ArchiveFormatError("the archive's header is not a table of objects");
   }
+  const header: ContainerHeader = { barcode, objects };
   yield header;
   for (const object of header.objects) {
     const data = await reader.take(object.size);

@@ -19,9 +19,9 @@ export interface Completing {
 }
 
 export interface UploadCallbacks {
-  onInitiated(uploadId: string): Promise<void>;
-  onCompleting(uploadId: string, completing: Completing): Promise<void>;
-  onProgress(bytes: number): void;
+  readonly onInitiated: (uploadId: string) => Promise<void>;
+  readonly onCompleting: (uploadId: string, completing: Completing) => Promise<void>;
+  readonly onProgress: (bytes: number) => void;
 }
 
 /** Where a retrieval stands. */

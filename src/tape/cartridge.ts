@@ -23,6 +23,7 @@ import { DamagedDataError } from '../cache/errors.ts';
 import type { ExtentStore } from '../cache/extent-store.ts';
 import { decodeManifest, encodeManifest, MANIFEST_FORMAT, CorruptManifestError, type Manifest, type SegmentSummary } from './manifest.ts';
 import { decodeIndex, encodeEntries, indexHeader, INDEX_ENTRY_BYTES, INDEX_HEADER_BYTES, type IndexEntry } from './segment-index.ts';
+import { must } from '../must.ts';
 
 /** The engine's namespace of cartridges: every key of a cartridge starts with it. */
 export const TAPES_NAMESPACE = 'tapes/';
@@ -292,7 +293,7 @@ export class Cartridge implements TapeMedium {
 
   location(): TapeLocation {
     const fileNumber = countBelow(this.filemarks, this.position);
-    const previousMark = fileNumber > 0 ? this.filemarks[fileNumber - 1] : -1;
+    const previousMark = this.filemarks[fileNumber - 1] ?? -1;
     return {
       objectNumber: this.position,
       fileNumber,
@@ -321,7 +322,7 @@ export class Cartridge implements TapeMedium {
     if (this.position >= this.endOfData) return { kind: 'end-of-data' };
     const { segment, index } = await this.entryAt(this.position);
     const at = this.position - segment.firstObject;
-    const entry = index.entries[at];
+    const entry = entryOf(index, at);
     this.position++;
     if (entry.filemark) return { kind: 'filemark' };
     const { data, crc, release } = await this.recordBytes(segment, index, at).catch((error: unknown) => {
@@ -348,7 +349,7 @@ export class Cartridge implements TapeMedium {
     this.readAhead.slice(0, next).forEach((p) => this.drop(p));
     this.readAhead = this.readAhead.slice(next);
     const piece = this.readAhead[0]!;
-    if (this.readAhead.length === 1 && index.offsets[piece.end] < index.offsets[index.entries.length]) {
+    if (this.readAhead.length === 1 && offsetOf(index, piece.end) < offsetOf(index, index.entries.length)) {
       this.readAhead.push(this.readPiece(segment, index, piece.end));
     }
     // Lent before the wait, so that the piece cannot go back to the store meanwhile.
@@ -359,8 +360,9 @@ export class Cartridge implements TapeMedium {
     });
     try {
       const { data, crcs } = await piece.read;
-      const from = index.offsets[at] - piece.start;
-      return { data: data.subarray(from, from + index.entries[at].length), crc: crcs[at - piece.first], release };
+      const from = offsetOf(index, at) - piece.start;
+      const crc = must(crcs[at - piece.first], `the CRC of record ${at} in its piece`);
+      return { data: data.subarray(from, from + entryOf(index, at).length), crc, release };
     } catch (error) {
       release();
       throw error;
@@ -369,7 +371,7 @@ export class Cartridge implements TapeMedium {
 
   /** Starts reading whole records from `first` on: about READ_BATCH_BYTES of them, at least one. */
   private readPiece(segment: Segment, index: LoadedIndex, first: number): Piece {
-    const start = index.offsets[first];
+    const start = offsetOf(index, first);
     const end = Math.max(first + 1, Math.min(index.entries.length, countBelow(index.offsets, start + READ_BATCH_BYTES + 1) - 1));
     const key = this.keys.data(segment.seq);
     const read = this.store.readv(key, start, index.entries.slice(first, end).map((e) => e.length));
@@ -412,7 +414,7 @@ export class Cartridge implements TapeMedium {
     }
     const back = -count;
     const below = countBelow(this.filemarks, this.position);
-    const mark = below > 0 ? this.filemarks[below - 1] : -1;
+    const mark = this.filemarks[below - 1] ?? -1;
     if (this.position - back > mark) {
       this.position -= back;
       return { moved: back };
@@ -432,8 +434,9 @@ export class Cartridge implements TapeMedium {
       const first = countBelow(this.filemarks, this.position);
       const target = first + count - 1;
       if (count === 0) return { moved: 0 };
-      if (target < this.filemarks.length) {
-        this.position = this.filemarks[target] + 1;
+      const mark = this.filemarks[target];
+      if (mark !== undefined) {
+        this.position = mark + 1;
         return { moved: count };
       }
       this.position = this.endOfData;
@@ -441,8 +444,9 @@ export class Cartridge implements TapeMedium {
     }
     const below = countBelow(this.filemarks, this.position);
     const back = -count;
-    if (back <= below) {
-      this.position = this.filemarks[below - back];
+    const mark = this.filemarks[below - back];
+    if (mark !== undefined) {
+      this.position = mark;
       return { moved: back };
     }
     this.position = 0;
@@ -468,8 +472,7 @@ export class Cartridge implements TapeMedium {
     await this.prepareWrite();
     const { capacityBytes } = this.manifestBase;
     let used = this.usedBytes();
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i];
+    for (const [i, record] of records.entries()) {
       if (used + record.length > capacityBytes) throw new EndOfPartitionError(i);
       await this.append({ filemark: false, length: record.length, crc: 0, ...(options.encrypted ? { encrypted: true } : {}) }, record, hold);
       used += record.length;
@@ -559,7 +562,7 @@ export class Cartridge implements TapeMedium {
       ...(garbage.length > 0 ? { garbage } : {}),
       ...(this.attributes.length > 0 ? { attributes: this.attributes.map(({ id, format, value }) => ({ id, format, value: value.toString('base64') })) } : {}),
     };
-    const key = this.keys.manifest(SLOTS[this.generation % 2]);
+    const key = this.keys.manifest(must(SLOTS[this.generation % 2], 'the manifest slot'));
     const bytes = encodeManifest(manifest);
     await this.store.write(key, 0, bytes);
     const previous = this.slotSizes.get(key) ?? 0;
@@ -599,7 +602,7 @@ export class Cartridge implements TapeMedium {
       if (kept < segment.objects) {
         const index = await this.indexOf(segment);
         this.indexes.delete(segment.seq);
-        segment.bytes = index.offsets[kept];
+        segment.bytes = offsetOf(index, kept);
         segment.objects = kept;
         segment.unindexed = segment.unindexed.slice(0, Math.max(0, kept - segment.indexedObjects));
         segment.indexedObjects = Math.min(segment.indexedObjects, kept);
@@ -701,10 +704,10 @@ export class Cartridge implements TapeMedium {
     let hi = this.segments.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.segments[mid].firstObject <= objectNumber) lo = mid;
+      if (must(this.segments[mid], 'a segment').firstObject <= objectNumber) lo = mid;
       else hi = mid - 1;
     }
-    const segment = this.segments[lo];
+    const segment = must(this.segments[lo], `the segment holding object ${objectNumber}`);
     return { segment, index: await this.indexOf(segment) };
   }
 
@@ -718,13 +721,22 @@ export class Cartridge implements TapeMedium {
     }
     entries = entries.concat(segment.unindexed).slice(0, segment.objects);
     const offsets = new Float64Array(entries.length + 1);
-    for (let i = 0; i < entries.length; i++) offsets[i + 1] = offsets[i] + entries[i].length;
+    let end = 0;
+    entries.forEach((entry, i) => {
+      end += entry.length;
+      offsets[i + 1] = end;
+    });
     const index = { entries, offsets };
-    if (this.indexes.size >= CACHED_INDEXES) this.indexes.delete(this.indexes.keys().next().value!);
+    const [oldest] = this.indexes.keys();
+    if (this.indexes.size >= CACHED_INDEXES && oldest !== undefined) this.indexes.delete(oldest);
     this.indexes.set(segment.seq, index);
     return index;
   }
 }
+
+/** Byte offset of record `i` within the segment's data; `i` = the record count gives the end. */
+const offsetOf = (index: LoadedIndex, i: number): number => must(index.offsets[i], `the offset of record ${i}`);
+const entryOf = (index: LoadedIndex, i: number): IndexEntry => must(index.entries[i], `the index entry of record ${i}`);
 
 /** How many of the sorted numbers are below `value`. */
 function countBelow(sorted: ArrayLike<number>, value: number): number {
@@ -732,7 +744,7 @@ function countBelow(sorted: ArrayLike<number>, value: number): number {
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (sorted[mid] < value) lo = mid + 1;
+    if (must(sorted[mid], 'a middle element') < value) lo = mid + 1;
     else hi = mid;
   }
   return lo;

@@ -44,7 +44,7 @@ export function decodeIndex(bytes: Buffer, count: number): IndexEntry[] {
   if (bytes.length < INDEX_HEADER_BYTES || bytes.readUInt32BE(0) !== MAGIC) throw new CorruptIndexError('not a segment index');
   if (bytes.readUInt16BE(4) !== VERSION) throw new CorruptIndexError(`segment index version ${bytes.readUInt16BE(4)} is not supported`);
   if (bytes.length < INDEX_HEADER_BYTES + count * INDEX_ENTRY_BYTES) throw new CorruptIndexError('segment index is shorter than its manifest says');
-  const entries: IndexEntry[] = new Array(count);
+  const entries = new Array<IndexEntry>(count);
   for (let i = 0; i < count; i++) {
     const at = INDEX_HEADER_BYTES + i * INDEX_ENTRY_BYTES;
     const flags = bytes[at];

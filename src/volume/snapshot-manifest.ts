@@ -97,6 +97,9 @@ export function encodeManifest(record: SnapshotRecord, completedAt: string, part
 }
 
 const positive = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+const isManifestPart = (p: unknown): p is ManifestPart =>
+  typeof p === 'object' && p !== null && 'key' in p && typeof p.key === 'string' && 'bytes' in p && positive(p.bytes) &&
+  'crc32c' in p && typeof p.crc32c === 'number' && 'chunks' in p && typeof p.chunks === 'number';
 
 export function decodeManifest(data: Buffer, snapshotId: string): SnapshotManifest {
   let m: Partial<SnapshotManifest>;
@@ -111,8 +114,9 @@ export function decodeManifest(data: Buffer, snapshotId: string): SnapshotManife
   if (m.snapshotId !== snapshotId) throw bad(`it names snapshot ${String(m.snapshotId)}`);
   if (typeof m.volumeId !== 'string' || !VOLUME_ID.test(m.volumeId) || typeof m.volumeName !== 'string' || (m.volumeType !== 'cached' && m.volumeType !== 'stored')) throw bad('volume');
   if (!positive(m.sizeBytes) || !positive(m.blockSize) || !positive(m.chunkSize) || !(m.chunkCount === 0 || positive(m.chunkCount))) throw bad('sizes');
-  if (!Array.isArray(m.parts) || m.parts.some((p) => typeof p?.key !== 'string' || !positive(p.bytes) || typeof p.crc32c !== 'number' || typeof p.chunks !== 'number')) throw bad('parts');
-  if (m.parts.reduce((n, p) => n + p.chunks, 0) !== m.chunkCount) throw bad('its parts do not add up to its chunk count');
+  const parts: unknown = m.parts;
+  if (!Array.isArray(parts) || !parts.every(isManifestPart)) throw bad('parts');
+  if (parts.reduce((n, p) => n + p.chunks, 0) !== m.chunkCount) throw bad('its parts do not add up to its chunk count');
   return m as SnapshotManifest;
 }
 

@@ -33,7 +33,7 @@ describe('management API: tape routes over HTTP', () => {
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, json: text === '' ? undefined : (JSON.parse(text) as any) };
+    return { status: res.status, headers: res.headers, json: text === '' ? undefined : (JSON.parse(text)) };
   };
 
   it('answers /health and /metrics without a token, and everything else only with the right one', async () => {
@@ -43,7 +43,7 @@ describe('management API: tape routes over HTTP', () => {
       const res = await fetch(`${api.url}/tapes`, authorization ? { headers: { authorization } } : {});
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('www-authenticate'), 'Bearer');
-      const body = (await res.json()) as any;
+      const body = (await res.json());
       assert.equal(body.error.code, 'UNAUTHORIZED');
       assert.match(body.error.message, /Authorization: Bearer TOKEN.*api\.json/);
     }
@@ -307,7 +307,7 @@ describe('management API without a tape service', () => {
       assert.equal((await fetch(`${api.url}/health`)).status, 200);
       const res = await fetch(`${api.url}/tapes`, { headers: { authorization: 'Bearer x' } });
       assert.equal(res.status, 404);
-      assert.match(((await res.json()) as any).error.message, /only GET \/metrics and GET \/health/);
+      assert.match(((await res.json())).error.message, /only GET \/metrics and GET \/health/);
     } finally {
       await api.close();
     }

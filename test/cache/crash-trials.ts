@@ -31,7 +31,7 @@ async function trial(dir: string, settings: S3Settings, run: string, kill: KillP
   const durable = new Map<string, number>();
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   let killer: NodeJS.Timeout | undefined;
-  for await (const line of createInterface({ input: proc.stdout! })) {
+  for await (const line of createInterface({ input: proc.stdout })) {
     const m = /^durable (\S+) (\d+)$/.exec(line);
     if (m) durable.set(m[1]!, Number(m[2]));
     const due = kill.duringRecovery ? line === 'opening' : durable.size === kill.afterDurable && m !== null;

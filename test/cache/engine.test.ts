@@ -418,7 +418,7 @@ describe('@slow cache engine against s3rver', function () {
 
 describeEachBackend('@slow cache engine: uploads, deletes and cold reads', function (backend) {
   this.timeout(60_000);
-  useBucket(backend.bucket);
+  useBucket(() => backend.bucket());
 
   it('uploads extents, after the cache is wiped reads them back from S3 byte for byte, and refuses an object altered in S3', async () => {
     const settings = { ...s3.settings, prefix: 'wipe/', multipartThreshold: 8 * MiB, minPartSize: 5 * MiB };

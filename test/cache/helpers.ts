@@ -7,6 +7,7 @@ import { CacheEngine, type EngineOptions } from '../../src/cache/engine.ts';
 import type { ExtentStore } from '../../src/cache/extent-store.ts';
 import { ObjectStore, type S3Settings } from '../../src/cloud/object-store.ts';
 import { silentLogger } from '../../src/log.ts';
+import { flipBits } from '../helpers/bytes.ts';
 
 export const MiB = 1024 * 1024;
 
@@ -76,7 +77,7 @@ export async function flipByte(path: string, at: number): Promise<void> {
   const h = await open(path, 'r+');
   const b = Buffer.alloc(1);
   await h.read(b, 0, 1, at);
-  b[0] ^= 1;
+  flipBits(b, 0, 1);
   await h.write(b, 0, 1, at);
   await h.close();
 }

@@ -12,6 +12,7 @@ function stderrStandIn(isTTY: boolean): { stream: NodeJS.WriteStream; text: () =
   return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
 }
 
+// eslint-disable-next-line no-control-regex -- terminal escape sequences begin with ESC
 const plain = (text: string) => text.replace(/\x1b(\[[?0-9;]*[A-Za-z]|[78])/g, '\n').split('\n').filter(Boolean);
 
 describe('tapegw progress on stderr', () => {

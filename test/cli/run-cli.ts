@@ -20,7 +20,7 @@ export function runCli(args: readonly string[], options: { cwd: string; env?: Re
   Object.assign(env, options.env);
   return new Promise((resolve, reject) => {
     execFile(tapegw, [...args], { cwd: options.cwd, env, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== 'number') reject(error);
+      if (error && typeof error.code !== 'number') reject(new Error(`tapegw did not run: ${error.message}`, { cause: error }));
       else resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
     });
   });

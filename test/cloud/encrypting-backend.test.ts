@@ -21,6 +21,7 @@ import type { S3Settings } from '../../src/cloud/object-store.ts';
 import { silentLogger } from '../../src/log.ts';
 import { MiB, pattern } from '../cache/helpers.ts';
 import { startS3, tempDir, type S3Fixture } from './helpers.ts';
+import { flipBits } from '../helpers/bytes.ts';
 
 const KEY_A = randomBytes(32).toString('base64');
 const KEY_B = randomBytes(32).toString('hex');
@@ -167,7 +168,7 @@ describe('@slow client-side encryption over S3', function () {
     const { 'gw-block': _, 'gw-crc32c': __, ...own } = metadata;
 
     const flipped = Buffer.from(body);
-    flipped[150_000]! ^= 1;
+    flipBits(flipped, 150_000, 1);
     await forge(s3, 'tamper/x', flipped, own);
     const fresh = () => new EncryptingBackend(plain, keysOf(KEY_A));
     await assert.rejects(fresh().get('tamper/x'), /chunk 2 \(bytes 131072…\) fails its AES-GCM tag/);

@@ -7,6 +7,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Transform } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
+import { flipBits } from '../helpers/bytes.ts';
 
 export type Fault = 'internal-error' | 'slow-down' | 'stall' | 'reset-before' | 'reset-during';
 const FAULTS: Fault[] = ['internal-error', 'slow-down', 'stall', 'reset-before', 'reset-during'];
@@ -147,7 +148,7 @@ function flipByte(position: number): Transform {
     transform(chunk: Buffer, _encoding, done) {
       if (position >= at && position < at + chunk.length) {
         chunk = Buffer.from(chunk);
-        chunk[position - at]! ^= 0xff;
+        flipBits(chunk, position - at);
       }
       at += chunk.length;
       done(null, chunk);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { S3Client, CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../src/cloud/local-s3.ts';
 import type { S3Settings } from '../../src/cloud/object-store.ts';
+import { flipBits } from '../helpers/bytes.ts';
 
 export const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -57,7 +58,7 @@ export function gatewayS3(settings: S3Settings): S3Fixture['gateway'] {
 export async function flipStoredByte(raw: S3Client, bucket: string, key: string, position: number): Promise<void> {
   const original = await raw.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const damaged = Buffer.from(await original.Body!.transformToByteArray());
-  damaged[position]! ^= 0xff;
+  flipBits(damaged, position);
   await raw.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: damaged, Metadata: original.Metadata, StorageClass: original.StorageClass }));
 }
 

@@ -38,7 +38,7 @@ describeEachBackend('@slow cloud ObjectStore through the AWS SDK', function (bac
     await store.put('a/large', large);
     assert.ok((await store.get('a/small')).data.equals(small));
     assert.ok((await store.get('a/large')).data.equals(large));
-    for (const [offset, length] of [[0, 1], [MiB - 1, 2], [7 * MiB + 5, 3 * MiB], [21 * MiB, 5], [123, 0]]) {
+    for (const [offset, length] of [[0, 1], [MiB - 1, 2], [7 * MiB + 5, 3 * MiB], [21 * MiB, 5], [123, 0]] as const) {
       const got = await store.get('a/large', { offset, length });
       assert.equal(got.size, large.length);
       assert.ok(got.data.equals(large.subarray(offset, offset + length)), `range ${offset}+${length}`);
@@ -143,7 +143,7 @@ describe('cloud ObjectStore: the account guard', function () {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info' });
     const spy = logger.child({});
-    spy.info = ((obj: unknown, msg?: string) => lines.push(`${JSON.stringify(obj)} ${msg}`)) as typeof spy.info;
+    spy.info = ((obj: unknown, msg?: string) => lines.push(`${JSON.stringify(obj)} ${msg}`));
     assert.equal(await checkPublicAccessBlock({ ...s3.settings, accountId: '123456789012' }, spy), 'skipped');
     const local = s3.settings.endpoint!.replace('127.0.0.1', 'localhost');
     assert.equal(await checkPublicAccessBlock({ ...s3.settings, endpoint: local, accountId: '123456789012' }, spy), 'skipped');

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { parseEncryptionKeys } from '../../src/cloud/encryption-keys.ts';
 import { ChecksumMismatchError } from '../../src/cloud/retry.ts';
 import { openStream, sealedSize, sealStream, StreamKeyMissingError } from '../../src/cloud/sealed-stream.ts';
+import { flipBits } from '../helpers/bytes.ts';
 
 const keys = parseEncryptionKeys(randomBytes(32).toString('base64'), 'test');
 const other = parseEncryptionKeys(randomBytes(32).toString('base64'), 'test');
@@ -45,7 +46,7 @@ describe('sealed archive streams', () => {
     const header = 56;
     const unit = 65_536 + 16;
     const flipped = Buffer.from(sealed);
-    flipped[header + 100]! ^= 1;
+    flipBits(flipped, header + 100, 1);
     const swapped = Buffer.concat([sealed.subarray(0, header), sealed.subarray(header + unit, header + 2 * unit), sealed.subarray(header, header + unit), sealed.subarray(header + 2 * unit)]);
     const dropped = sealed.subarray(0, header + 3 * unit);
     const cut = sealed.subarray(0, sealed.length - 5);

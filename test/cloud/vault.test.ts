@@ -12,6 +12,7 @@ import { ListMultipartUploadsCommand } from '@aws-sdk/client-glacier';
 import { startLocalGlacier, type LocalGlacier } from '../../src/cloud/local-glacier/index.ts';
 import { treeHash } from '../../src/cloud/tree-hash.ts';
 import { TreeHashMismatchError, Vault, type VaultSettings } from '../../src/cloud/vault.ts';
+import { flipBits } from '../helpers/bytes.ts';
 
 const MiB = 1024 * 1024;
 const credentials = { accessKeyId: 'AKIDVAULTTEST', secretAccessKey: 'vault-test-secret' };
@@ -55,7 +56,7 @@ async function startProxy(target: string) {
       answer.on('data', (chunk: Buffer) => {
         if (first) {
           chunk = Buffer.from(chunk);
-          chunk[0]! ^= 0x01;
+          flipBits(chunk, 0, 0x01);
           first = false;
         }
         res.write(chunk);

@@ -1,6 +1,7 @@
 // The native CRC32C every checksum of the gateway goes through.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { crc32c, crc32cEach, withCrcsOffThread } from '../../src/crc32c/crc32c.ts';
@@ -74,10 +75,10 @@ describe('CRC32C', () => {
 
   it('crc32cEach refuses anything but an array of Uint8Arrays with a TypeError, as crc32c does', () => {
     for (const bad of [undefined, null, 'x', 42, {}, { length: 1, 0: Buffer.alloc(1) }, Buffer.alloc(4)]) {
-      assert.throws(() => crc32cEach(bad as unknown as Uint8Array[]), TypeError, String(bad));
+      assert.throws(() => crc32cEach(bad as unknown as Uint8Array[]), TypeError, inspect(bad));
     }
     for (const element of [undefined, null, 'x', new Uint16Array(4), new DataView(new ArrayBuffer(4)), new ArrayBuffer(4), [1, 2]]) {
-      assert.throws(() => crc32cEach([Buffer.alloc(1), element as unknown as Uint8Array]), TypeError, String(element));
+      assert.throws(() => crc32cEach([Buffer.alloc(1), element as unknown as Uint8Array]), TypeError, inspect(element));
     }
     assert.throws(() => (crc32cEach as unknown as () => unknown)(), TypeError);
   });
@@ -89,11 +90,11 @@ describe('CRC32C', () => {
     const size = 40 * 1024 * 1024;
     for (let round = 0; round < 2; round++) {
       let data: Buffer | undefined = Buffer.alloc(size, 0x11 + round);
-      let slices: Uint8Array[] | undefined = Array.from({ length: 16 }, (_, i) => data!.subarray(i));
+      const slices: Uint8Array[] = Array.from({ length: 16 }, (_, i) => data!.subarray(i));
       const expected = slices.map((s) => crc32c(s));
       const pending = crc32cEach(slices);
       slices.length = 0;
-      slices = data = undefined;
+      data = undefined;
       gc();
       gc();
       const other = Buffer.alloc(size, 0xee); // would take the freed memory over

@@ -69,14 +69,14 @@ async function writeCartridge(): Promise<{ blocks: Buffer[]; driveName: string; 
 async function readsBackSynced(driveName: string, blocks: Buffer[]): Promise<void> {
   const reader = await login(gw, driveName, 3);
   assert.equal((await reader.command(cdb.rewind())).status, GOOD);
-  for (let i = 0; i < 8; i++) {
+  for (const [i, block] of blocks.slice(0, 8).entries()) {
     const read = await reader.command(cdb.read6(64 * 1024), { read: 64 * 1024 });
     assert.equal(read.status, GOOD, `block ${i} reads back (sense ${read.sense.toString('hex')})`);
-    assert.ok(read.data.equals(blocks[i]), `block ${i} is what was written`);
+    assert.ok(read.data.equals(block), `block ${i} is what was written`);
   }
   const filemark = await reader.command(cdb.read6(64 * 1024), { read: 64 * 1024 });
   assert.equal(filemark.status, 2);
-  assert.equal(filemark.sense[2] & 0x80, 0x80, 'FILEMARK bit');
+  assert.equal(filemark.sense.readUInt8(2) & 0x80, 0x80, 'FILEMARK bit');
   reader.close();
 }
 

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TargetSummary } from '../../src/gateway.ts';
+import type { TargetSummary } from '../../src/gateway/start-gateway.ts';
 import { GATEWAY_NODE_FLAGS } from '../../src/node-flags.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));

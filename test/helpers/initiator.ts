@@ -7,6 +7,7 @@ import { digestOf } from '../../src/iscsi/digest.ts';
 import { BHS_LENGTH, Opcode, RESERVED_TAG } from '../../src/iscsi/pdu.ts';
 import { PduReader } from '../../src/iscsi/pdu-reader.ts';
 import { decodeTextData, encodeTextData, type KeyValue } from '../../src/iscsi/text.ts';
+import { flipBits } from './bytes.ts';
 
 export interface ReceivedPdu {
   readonly opcode: number;
@@ -95,7 +96,7 @@ export class TestInitiator {
     socket.on('data', (chunk: Buffer) => {
       this.reader.push(chunk);
       for (let f = this.reader.next(); f; f = this.reader.next()) {
-        this.inbox.push({ opcode: f.pdu.bhs[0] & 0x3f, bhs: Buffer.from(f.pdu.bhs), data: Buffer.from(f.pdu.data) });
+        this.inbox.push({ opcode: f.pdu.bhs.readUInt8(0) & 0x3f, bhs: Buffer.from(f.pdu.bhs), data: Buffer.from(f.pdu.data) });
       }
       this.wake();
     });
@@ -138,7 +139,7 @@ export class TestInitiator {
       });
     }
     const pdu = this.inbox.shift()!;
-    if (pdu.opcode !== Opcode.DataIn || (pdu.bhs[1] & 0x01) !== 0) {
+    if (pdu.opcode !== Opcode.DataIn || (pdu.bhs.readUInt8(1) & 0x01) !== 0) {
       if (pdu.opcode !== Opcode.R2T && !(pdu.opcode === Opcode.NopIn && pdu.bhs.readUInt32BE(16) === RESERVED_TAG)) {
         this.expStatSN = (pdu.bhs.readUInt32BE(24) + 1) >>> 0;
       }
@@ -156,7 +157,7 @@ export class TestInitiator {
       parts.push(data, pad);
       if (this.dataDigest) {
         const digest = digestOf([data, pad]);
-        if (options.corruptDataDigest) digest[0] ^= 0xff;
+        if (options.corruptDataDigest) flipBits(digest, 0);
         parts.push(digest);
       }
     }
@@ -195,11 +196,11 @@ export class TestInitiator {
       const pdu = await this.receive();
       if (!pdu) throw new Error('connection closed during login');
       if (pdu.opcode !== Opcode.LoginResponse) throw new Error(`expected a Login Response, got opcode ${pdu.opcode}`);
-      if (pdu.bhs[36] !== 0) throw new LoginFailed(pdu.bhs[36], pdu.bhs[37]);
+      if (pdu.bhs.readUInt8(36) !== 0) throw new LoginFailed(pdu.bhs.readUInt8(36), pdu.bhs.readUInt8(37));
       this.tsih = pdu.bhs.readUInt16BE(14);
       const keys = new Map(decodeTextData(pdu.data).map((kv) => [kv.key, kv.value]));
       for (const [k, v] of keys) this.negotiated[k] = v;
-      return { transit: (pdu.bhs[1] & 0x80) !== 0, nsg: pdu.bhs[1] & 0x03, keys };
+      return { transit: (pdu.bhs.readUInt8(1) & 0x80) !== 0, nsg: pdu.bhs.readUInt8(1) & 0x03, keys };
     };
 
     if (options.chap) {
@@ -287,20 +288,20 @@ export class TestInitiator {
       }
       if (pdu.opcode === Opcode.DataIn) {
         chunks.push(pdu.data);
-        if (pdu.bhs[1] & 0x01) {
-          return { status: pdu.bhs[3], data: Buffer.concat(chunks), sense: Buffer.alloc(0), residual: pdu.bhs.readUInt32BE(44), underflow: (pdu.bhs[1] & 0x02) !== 0, overflow: (pdu.bhs[1] & 0x04) !== 0, pdus };
+        if (pdu.bhs.readUInt8(1) & 0x01) {
+          return { status: pdu.bhs.readUInt8(3), data: Buffer.concat(chunks), sense: Buffer.alloc(0), residual: pdu.bhs.readUInt32BE(44), underflow: (pdu.bhs.readUInt8(1) & 0x02) !== 0, overflow: (pdu.bhs.readUInt8(1) & 0x04) !== 0, pdus };
         }
         continue;
       }
       if (pdu.opcode === Opcode.ScsiResponse) {
         const senseLength = pdu.data.length >= 2 ? pdu.data.readUInt16BE(0) : 0;
         return {
-          status: pdu.bhs[3],
+          status: pdu.bhs.readUInt8(3),
           data: Buffer.concat(chunks),
           sense: pdu.data.subarray(2, 2 + senseLength),
           residual: pdu.bhs.readUInt32BE(44),
-          underflow: (pdu.bhs[1] & 0x02) !== 0,
-          overflow: (pdu.bhs[1] & 0x04) !== 0,
+          underflow: (pdu.bhs.readUInt8(1) & 0x02) !== 0,
+          overflow: (pdu.bhs.readUInt8(1) & 0x04) !== 0,
           pdus,
         };
       }
@@ -366,7 +367,7 @@ export class TestInitiator {
     for (;;) {
       const pdu = await this.receive();
       if (!pdu) throw new Error('no task management response');
-      if (pdu.opcode === Opcode.TaskManagementResponse && pdu.bhs.readUInt32BE(16) === itt) return pdu.bhs[2];
+      if (pdu.opcode === Opcode.TaskManagementResponse && pdu.bhs.readUInt32BE(16) === itt) return pdu.bhs.readUInt8(2);
     }
   }
 
@@ -380,7 +381,7 @@ export class TestInitiator {
     this.sendPdu(bhs);
     const pdu = await this.receive();
     if (!pdu || pdu.opcode !== Opcode.LogoutResponse) throw new Error('no Logout Response');
-    return pdu.bhs[2];
+    return pdu.bhs.readUInt8(2);
   }
 
   close(): void {

@@ -71,8 +71,9 @@ describe('iSCSI fabric', function () {
       const write = await initiator.command(cdb.write10(100, 2048), { write: data });
       assert.equal(write.status, GOOD);
       const r2ts = write.pdus.filter((p) => p.opcode === Opcode.R2T);
-      assert.ok(r2ts.length >= 1, 'the rest of the write was solicited by R2T');
-      assert.equal(r2ts[0].bhs.readUInt32BE(40), 262144, 'the first R2T starts where the first burst ended');
+      const [firstR2t] = r2ts;
+      assert.ok(firstR2t, 'the rest of the write was solicited by R2T');
+      assert.equal(firstR2t.bhs.readUInt32BE(40), 262144, 'the first R2T starts where the first burst ended');
       const read = await initiator.command(cdb.read10(100, 2048), { read: data.length });
       assert.equal(read.status, GOOD);
       assert.ok(read.data.equals(data));
@@ -111,9 +112,9 @@ describe('iSCSI fabric', function () {
         assert.equal(pdu.data.length, 16384);
         assert.equal(pdu.bhs.readUInt32BE(36), i, 'DataSN');
         assert.equal(pdu.bhs.readUInt32BE(40), i * 16384, 'buffer offset');
-        assert.equal((pdu.bhs[1] & 0x80) !== 0, (i + 1) % 4 === 0, `F bit on PDU ${i}`);
+        assert.equal((pdu.bhs.readUInt8(1) & 0x80) !== 0, (i + 1) % 4 === 0, `F bit on PDU ${i}`);
       });
-      assert.equal(dataIn.at(-1)!.bhs[1] & 0x01, 1, 'status in the last Data-In');
+      assert.equal(dataIn.at(-1)!.bhs.readUInt8(1) & 0x01, 1, 'status in the last Data-In');
       assert.equal(read.pdus.some((p) => p.opcode === Opcode.ScsiResponse), false);
       initiator.close();
     });
@@ -132,7 +133,7 @@ describe('iSCSI fabric', function () {
       const ping = Buffer.from('are you there?');
       const reply = await initiator.nop(ping);
       assert.equal(reply?.opcode, Opcode.NopIn);
-      assert.ok(reply!.data.equals(ping));
+      assert.ok(reply.data.equals(ping));
       initiator.close();
     });
 
@@ -178,11 +179,11 @@ describe('iSCSI fabric', function () {
       initiator.sendPdu(bhs, pattern(512, 5), { corruptDataDigest: true });
       const reject = await initiator.receive();
       assert.equal(reject?.opcode, Opcode.Reject);
-      assert.equal(reject!.bhs[2], RejectReason.DataDigestError);
+      assert.equal(reject.bhs.readUInt8(2), RejectReason.DataDigestError);
       const response = await initiator.receive();
       assert.equal(response?.opcode, Opcode.ScsiResponse);
-      assert.equal(response!.bhs[3], CHECK_CONDITION);
-      assert.deepEqual(senseKeyAsc(response!.data.subarray(2)), [0x0b, 0x47, 0x05]);
+      assert.equal(response.bhs.readUInt8(3), CHECK_CONDITION);
+      assert.deepEqual(senseKeyAsc(response.data.subarray(2)), [0x0b, 0x47, 0x05]);
       initiator.close();
     });
 
@@ -203,15 +204,15 @@ describe('iSCSI fabric', function () {
       data[0] = Opcode.DataOut;
       data[1] = 0x80;
       data.writeUInt32BE(itt, 16);
-      data.writeUInt32BE(r2t!.bhs.readUInt32BE(20), 20);
+      data.writeUInt32BE(r2t.bhs.readUInt32BE(20), 20);
       data.writeUInt32BE(27, 36);
       initiator.sendPdu(data, pattern(1024, 9));
       const reject = await initiator.receive();
       assert.equal(reject?.opcode, Opcode.Reject);
-      assert.equal(reject!.bhs[2], RejectReason.ProtocolError);
+      assert.equal(reject.bhs.readUInt8(2), RejectReason.ProtocolError);
       const response = await initiator.receive();
       assert.equal(response?.opcode, Opcode.ScsiResponse);
-      assert.deepEqual(senseKeyAsc(response!.data.subarray(2)), [0x0b, 0x4b, 0x00]);
+      assert.deepEqual(senseKeyAsc(response.data.subarray(2)), [0x0b, 0x4b, 0x00]);
       assert.equal((await initiator.command(cdb.testUnitReady())).status, GOOD);
       initiator.close();
     });
@@ -312,8 +313,8 @@ describe('iSCSI fabric', function () {
       initiator.sendPdu(bhs);
       const reject = await initiator.receive();
       assert.equal(reject?.opcode, Opcode.Reject);
-      assert.equal(reject!.bhs[2], RejectReason.CommandNotSupported);
-      assert.ok(reject!.data.subarray(0, 2).equals(bhs.subarray(0, 2)), 'the Reject carries the rejected header');
+      assert.equal(reject.bhs.readUInt8(2), RejectReason.CommandNotSupported);
+      assert.ok(reject.data.subarray(0, 2).equals(bhs.subarray(0, 2)), 'the Reject carries the rejected header');
       assert.equal((await initiator.command(cdb.testUnitReady())).status, GOOD);
       initiator.close();
     });
@@ -558,7 +559,7 @@ describe('@slow iSCSI fabric: an initiator that does not read', function () {
       initiator.socket.resume();
       let answered = 0;
       for (let pdu = await initiator.receive(3000); pdu; pdu = await initiator.receive(3000)) {
-        if ((pdu.opcode === Opcode.DataIn && pdu.bhs[1] & 0x01) || pdu.opcode === Opcode.ScsiResponse) answered++;
+        if ((pdu.opcode === Opcode.DataIn && pdu.bhs.readUInt8(1) & 0x01) || pdu.opcode === Opcode.ScsiResponse) answered++;
       }
       assert.ok(answered >= WINDOW, `the first window's commands are all answered (${answered})`);
       assert.ok(answered < 2 * WINDOW, `the window stopped widening while ${WINDOW} MiB sat unread (${answered} answered)`);

@@ -106,10 +106,10 @@ describe('iSCSI fabric under random input', function () {
           assert.ok([GOOD, CHECK_CONDITION, 0x18].includes(result.status), `status 0x${result.status.toString(16)}`);
           assert.ok(result.data.length <= allocation, 'no more data than the initiator asked for');
           if (result.status === CHECK_CONDITION) {
-            const format = result.sense[0] & 0x7f;
+            const format = result.sense.readUInt8(0) & 0x7f;
             assert.ok(format === 0x70 || format === 0x72, `sense response code 0x${format.toString(16)}`);
-            const key = format === 0x70 ? result.sense[2] & 0x0f : result.sense[1] & 0x0f;
-            const asc = format === 0x70 ? result.sense[12] : result.sense[2];
+            const key = format === 0x70 ? result.sense.readUInt8(2) & 0x0f : result.sense.readUInt8(1) & 0x0f;
+            const asc = format === 0x70 ? result.sense.readUInt8(12) : result.sense.readUInt8(2);
             assert.ok(!(key === 0x04 && asc === 0x44), 'no INTERNAL TARGET FAILURE: the command raised an exception');
           }
         },

@@ -6,6 +6,7 @@ import { crc32c } from '../../src/crc32c/crc32c.ts';
 import { BHS_LENGTH, Opcode } from '../../src/iscsi/pdu.ts';
 import { PduReader } from '../../src/iscsi/pdu-reader.ts';
 import { pattern } from '../helpers/fabric.ts';
+import { flipBits } from '../helpers/bytes.ts';
 
 function dataOut(data: Buffer, dataDigest: boolean): Buffer {
   const bhs = Buffer.alloc(BHS_LENGTH);
@@ -47,7 +48,7 @@ describe('iSCSI PDU reader', () => {
 
   it('reports a data digest error for placed data too', () => {
     const wire = dataOut(data, true);
-    wire[BHS_LENGTH + 100] ^= 0x01;
+    flipBits(wire, BHS_LENGTH + 100, 0x01);
     const reader = new PduReader({ maxDataSegmentLength: 65536, headerDigest: false, dataDigest: true });
     reader.placement = (_bhs, length) => Buffer.alloc(length);
     for (const chunk of chunked(wire, 3000)) reader.push(chunk);

@@ -99,7 +99,7 @@ describe('@peer libiscsi tools against the gateway', function () {
 
     it('iscsi-inq lists the supported VPD pages in ascending order, 00h, 80h, 83h, B0h, B1h and B2h among them', async () => {
       const pages = [...(await inq(url('disk'), 0x00)).matchAll(/^Page:0x([0-9a-f]{2})/gm)].map((m) => parseInt(m[1]!, 16));
-      for (const page of [0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2]) assert.ok(pages.includes(page), `VPD ${page.toString(16)}h missing from ${pages}`);
+      for (const page of [0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2]) assert.ok(pages.includes(page), `VPD ${page.toString(16)}h missing from ${pages.join(',')}`);
       assert.deepEqual(pages, [...pages].sort((a, b) => a - b));
     });
 

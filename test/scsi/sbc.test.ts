@@ -10,6 +10,7 @@ import { createDiskUnit } from '../../scsi/sbc/disk.ts';
 import { Status, type Nexus, type ScsiResponse } from '../../scsi/types.ts';
 import { FileBlockDevice } from '../../src/volume/file-block-device.ts';
 import { decodeSense } from '../helpers/sense.ts';
+import { flipBits } from '../helpers/bytes.ts';
 
 const BS = 512;
 const BLOCKS = 8192; // 4 MiB
@@ -154,7 +155,7 @@ describe('SBC disk logical unit', () => {
     it('lists and serves VPD pages B0h, B1h and B2h', async () => {
       const supported = good(await exec([0x12, 1, 0x00, 0, 255, 0]));
       const pages = [...supported.subarray(4, 4 + supported.readUInt16BE(2))];
-      for (const p of [0xb0, 0xb1, 0xb2]) assert.ok(pages.includes(p), `page ${p.toString(16)} in ${pages}`);
+      for (const p of [0xb0, 0xb1, 0xb2]) assert.ok(pages.includes(p), `page ${p.toString(16)} in ${pages.join(',')}`);
       assert.deepEqual(pages, [...pages].sort((a, b) => a - b));
 
       const bl = good(await exec([0x12, 1, 0xb0, 0, 255, 0]));
@@ -303,17 +304,17 @@ describe('SBC disk logical unit', () => {
 
     it('SWP in the Control page write-protects the volume until it is cleared', async () => {
       const changeable = good(await exec([0x1a, 0x08, 0x4a, 0, 255, 0]));
-      assert.equal(changeable[4 + 4] & 0x08, 0x08, 'SWP is changeable');
+      assert.equal(changeable.readUInt8(4 + 4) & 0x08, 0x08, 'SWP is changeable');
       const current = good(await exec([0x1a, 0x08, 0x0a, 0, 255, 0]));
       const select = (swp: boolean) => {
         const page = Buffer.from(current.subarray(4));
-        page[4] = swp ? page[4] | 0x08 : page[4] & ~0x08;
+        page[4] = swp ? page.readUInt8(4) | 0x08 : page.readUInt8(4) & ~0x08;
         const list = Buffer.concat([Buffer.alloc(4), page]);
         return exec([0x15, 0x10, 0, 0, list.length, 0], list);
       };
       good(await select(true));
       assertSense(await exec(cdb10(0x2a, 0, 0, 1), pattern(1, 0)), DATA_PROTECT, 0x27);
-      assert.equal(good(await exec([0x1a, 0, 0x3f, 0, 255, 0]))[2] & 0x80, 0x80, 'WP in the mode parameter header');
+      assert.equal(good(await exec([0x1a, 0, 0x3f, 0, 255, 0])).readUInt8(2) & 0x80, 0x80, 'WP in the mode parameter header');
       good(await exec(cdb10(0x28, 0, 0, 1)));
       good(await select(false));
       good(await exec(cdb10(0x2a, 0, 0, 1), pattern(1, 0)));
@@ -463,7 +464,7 @@ describe('SBC disk logical unit', () => {
       assert.deepEqual(good(await exec(cdb10(0x28, 0, 40, 3))), next);
 
       const wrong = Buffer.from(next);
-      wrong[2 * BS + 17] ^= 0xff;
+      flipBits(wrong, 2 * BS + 17);
       const s = assertSense(await exec(caw(40, 3), Buffer.concat([wrong, old])), MISCOMPARE, 0x1d);
       assert.equal(s.information, 2 * BS + 17);
       assert.deepEqual(good(await exec(cdb10(0x28, 0, 40, 3))), next);
@@ -506,7 +507,7 @@ describe('SBC disk logical unit', () => {
       good(await exec(cdb16(0x8f, 0x02, 8, 4), data));
       good(await exec(cdb12(0xaf, 0x10 | 0x02, 8, 4), data));
       const wrong = Buffer.from(data);
-      wrong[BS + 3] ^= 1;
+      flipBits(wrong, BS + 3, 1);
       const s = assertSense(await exec(cdb10(0x2f, 0x02, 8, 4), wrong), MISCOMPARE, 0x1d);
       assert.equal(s.information, BS + 3);
     });

@@ -9,6 +9,7 @@ import { Cartridge, type CartridgeSpec } from '../../src/tape/cartridge.ts';
 import { LibraryBay } from '../../src/tape/library-bay.ts';
 import { MemoryCartridgeStore } from '../helpers/memory-cartridge-store.ts';
 import { decodeSense } from '../helpers/sense.ts';
+import { flipBits } from '../helpers/bytes.ts';
 
 const KiB = 1024;
 const BARCODE = 'TAPE01L5';
@@ -456,8 +457,8 @@ describe('SSC tape drive', () => {
         d.exec(read6(50_000)),
       ]);
       results.forEach((r) => good(r));
-      assert.equal(results[2]!.data!.readUInt32BE(4), 2);
-      assert.deepEqual(results[4]!.data, record(1, 50_000));
+      assert.equal(results[2].data!.readUInt32BE(4), 2);
+      assert.deepEqual(results[4].data, record(1, 50_000));
     });
   });
 
@@ -467,7 +468,7 @@ describe('SSC tape drive', () => {
       good(await d.write(record(1, 100)));
       good(await d.exec(writeFilemarks(1)));
       const [key, data] = [...d.store.objects].find(([k]) => k.endsWith('.data'))!;
-      data[10]! ^= 0xff;
+      flipBits(data, 10);
       d.store.objects.set(key, data);
       good(await d.exec(REWIND));
       expectSense(await d.exec(read6(100)), 0x3, 0x11, 0x00);

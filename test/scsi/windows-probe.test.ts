@@ -182,7 +182,7 @@ function probeLibrary(title: string, options: Partial<LibraryOptions>): void {
         assert.ok(bytes.every((c) => c >= 0x20 && c <= 0x7e), `${message}: ${JSON.stringify(bytes.toString('latin1'))}`);
       } else if ('vpdPages' in e) {
         const listed = [...data.subarray(4, 4 + data.readUInt16BE(2))];
-        for (const page of e.vpdPages) assert.ok(listed.includes(page), `${message}: page ${page.toString(16)}h missing from ${listed.map((p) => p.toString(16))}`);
+        for (const page of e.vpdPages) assert.ok(listed.includes(page), `${message}: page ${page.toString(16)}h missing from ${listed.map((p) => p.toString(16)).join(',')}`);
       } else if ('designator' in e) {
         assert.ok(designators(data).some((d) => d.association === e.designator.association && d.type === e.designator.type), message);
       } else if ('modePage' in e) {

@@ -11,6 +11,7 @@ import type { ShelfTapeInfo } from '../../src/shelf/shelf-service.ts';
 import type { GatewayProcess } from '../helpers/gateway-process.ts';
 import type { TestInitiator } from '../helpers/initiator.ts';
 import { BLOCK, CHECK_CONDITION, DRIVE, GOOD, block, cdb, changerView, login, moveTo, targets } from '../helpers/library-driver.ts';
+import { flipBits } from '../helpers/bytes.ts';
 
 export {
   BLOCK,
@@ -120,7 +121,7 @@ export async function flipByte(path: string, position: number): Promise<void> {
   try {
     const byte = Buffer.alloc(1);
     await file.read(byte, 0, 1, position);
-    byte[0]! ^= 0xff;
+    flipBits(byte, 0);
     await file.write(byte, 0, 1, position);
   } finally {
     await file.close();

@@ -42,7 +42,7 @@ export function ActionDialog<R>(props: ActionDialogProps<R>) {
   };
   return (
     <Modal title={props.title} onClose={props.onClose}>
-      <form class="dialog-form" onSubmit={submit}>
+      <form class="dialog-form" onSubmit={(event) => void submit(event)}>
         {props.children}
         <div class="refusal-area" role="alert">
           {refusal && (

@@ -42,8 +42,9 @@ export class ArchiveOperations {
 
   async initiateUpload({ req, res, vault }: Call): Promise<void> {
     await this.store.vault(vault);
-    const partSize = Number(requiredHeader(req, 'x-amz-part-size'));
-    if (!isValidPartSize(partSize)) throw invalid(`Invalid part size: ${req.headers['x-amz-part-size']}. Part size must be a power of two from 1 MiB to 4 GiB.`);
+    const partSizeHeader = requiredHeader(req, 'x-amz-part-size');
+    const partSize = Number(partSizeHeader);
+    if (!isValidPartSize(partSize)) throw invalid(`Invalid part size: ${partSizeHeader}. Part size must be a power of two from 1 MiB to 4 GiB.`);
     const upload = await this.store.createUpload(vault, archiveDescription(req), partSize);
     send(res, 201, { Location: this.names.path(vault, 'multipart-uploads', upload.id), 'x-amz-multipart-upload-id': upload.id });
   }

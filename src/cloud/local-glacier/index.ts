@@ -69,7 +69,7 @@ export async function startLocalGlacier(options: LocalGlacierOptions): Promise<L
     verifySignature(req, options.credentials, options.region);
     const version = req.headers['x-amz-glacier-version'];
     if (version === undefined) throw missing('Required header x-amz-glacier-version is missing');
-    if (version !== '2012-06-01') throw invalid(`Invalid x-amz-glacier-version: ${version}`);
+    if (version !== '2012-06-01') throw invalid(`Invalid x-amz-glacier-version: ${String(version)}`);
     const url = new URL(req.url ?? '/', 'http://localhost');
     let segments: string[];
     try {

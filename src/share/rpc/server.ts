@@ -80,7 +80,7 @@ export class RpcServer {
   /** Serves another program version from now on. */
   add(program: RpcProgram): void {
     let versions = this.programs.get(program.program);
-    if (!versions) this.programs.set(program.program, (versions = new Map()));
+    if (!versions) this.programs.set(program.program, (versions = new Map<number, RpcProgram>()));
     versions.set(program.version, program);
   }
 

@@ -1,34 +1,34 @@
 // The composition root: builds a running gateway from its configuration, in
 // dependency order, and takes it down in the reverse order.
-import { ApiToken, removeApiCredentials, writeApiCredentials } from './api/credentials.ts';
-import { startApiServer } from './api/server.ts';
-import type { BandwidthSchedule } from './cache/bandwidth.ts';
-import { CacheEngine } from './cache/engine.ts';
-import { checkPublicAccessBlock } from './cloud/account-guard.ts';
-import { ArchiveBucket } from './cloud/archive-bucket.ts';
-import { EncryptingBackend } from './cloud/encrypting-backend.ts';
-import { ObjectStore } from './cloud/object-store.ts';
-import type { GatewayConfig } from './config/index.ts';
-import { readApiTls } from './gateway/api-tls.ts';
-import { connectCommands, portalFor } from './gateway/connect-hint.ts';
-import { loadEncryptionKeys } from './gateway/encryption.ts';
-import { createDataDir, dataDirLayout, openCatalog } from './gateway/data-dir.ts';
-import { GatewayError } from './gateway/errors.ts';
-import { loadOrCreateGatewayId } from './gateway/gateway-id.ts';
-import { IoMeters } from './gateway/io-meters.ts';
-import { connectGlacier } from './gateway/glacier.ts';
-import { connectS3, isAwsEndpoint } from './gateway/s3.ts';
-import { builtInPoolDestinations, openShelf } from './gateway/shelf.ts';
-import { mountHint, openShares } from './gateway/shares.ts';
-import { openTapeLibrary } from './gateway/tape-library.ts';
-import type { TargetSummary } from './gateway/targets.ts';
-import { checkVaultAccess } from './gateway/vault-access.ts';
-import { openVolumes, VolumeTargets } from './gateway/volumes.ts';
-import { IscsiServer } from './iscsi/server.ts';
-import { TAPES_NAMESPACE } from './tape/cartridge.ts';
-import { PoolCatalog } from './tape/pools.ts';
-import { CHUNK_CHECKSUM_BLOCK, VOLUMES_NAMESPACE } from './volume/chunk-map.ts';
-import type { Logger } from './log.ts';
+import { ApiToken, removeApiCredentials, writeApiCredentials } from '../api/credentials.ts';
+import { startApiServer } from '../api/server.ts';
+import type { BandwidthSchedule } from '../cache/bandwidth.ts';
+import { CacheEngine } from '../cache/engine.ts';
+import { checkPublicAccessBlock } from '../cloud/account-guard.ts';
+import { ArchiveBucket } from '../cloud/archive-bucket.ts';
+import { EncryptingBackend } from '../cloud/encrypting-backend.ts';
+import { ObjectStore } from '../cloud/object-store.ts';
+import type { GatewayConfig } from '../config/index.ts';
+import { readApiTls } from './api-tls.ts';
+import { connectCommands, portalFor } from './connect-hint.ts';
+import { loadEncryptionKeys } from './encryption.ts';
+import { createDataDir, dataDirLayout, openCatalog } from './data-dir.ts';
+import { GatewayError } from './errors.ts';
+import { loadOrCreateGatewayId } from './gateway-id.ts';
+import { IoMeters } from './io-meters.ts';
+import { connectGlacier } from './glacier.ts';
+import { connectS3, isAwsEndpoint } from './s3.ts';
+import { builtInPoolDestinations, openShelf } from './shelf.ts';
+import { mountHint, openShares } from './shares.ts';
+import { openTapeLibrary } from './tape-library.ts';
+import type { TargetSummary } from './targets.ts';
+import { checkVaultAccess } from './vault-access.ts';
+import { openVolumes, VolumeTargets } from './volumes.ts';
+import { IscsiServer } from '../iscsi/server.ts';
+import { TAPES_NAMESPACE } from '../tape/cartridge.ts';
+import { PoolCatalog } from '../tape/pools.ts';
+import { CHUNK_CHECKSUM_BLOCK, VOLUMES_NAMESPACE } from '../volume/chunk-map.ts';
+import type { Logger } from '../log.ts';
 
 export type { TargetSummary };
 
@@ -51,7 +51,7 @@ export interface RunningGateway {
   readonly nfs: { readonly host: string; readonly nfsPort: number; readonly mountPort: number; readonly portmapPort: number | undefined };
   readonly shares: readonly { readonly name: string; readonly exportPath: string; readonly bucket: string; readonly prefix: string; readonly mount: string }[];
   /** Closes everything, last opened first; safe to call more than once. */
-  stop(): Promise<void>;
+  readonly stop: () => Promise<void>;
 }
 
 interface Closer {
