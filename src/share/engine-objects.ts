@@ -25,7 +25,7 @@ export class EngineShareObjects implements ShareObjects {
     await this.store.write(this.key(key), offset, data, options.fresh ? { fresh: true } : {});
   }
 
-  async read(key: string, offset: number, length: number): Promise<{ data: Buffer; release(): void }> {
+  async read(key: string, offset: number, length: number): Promise<{ readonly data: Buffer; readonly release: () => void }> {
     const size = (await this.store.size(this.key(key))) ?? 0;
     const available = Math.max(0, Math.min(length, size - offset));
     // readv(): a large read's buffer comes from the engine's pool and goes back to it, not to the garbage collector.

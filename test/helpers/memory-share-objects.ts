@@ -60,7 +60,7 @@ export class MemoryShareObjects implements ShareObjects {
     data.copy(object.data, offset);
   }
 
-  async read(key: string, offset: number, length: number): Promise<{ data: Buffer; release(): void }> {
+  async read(key: string, offset: number, length: number): Promise<{ readonly data: Buffer; readonly release: () => void }> {
     const object = this.local(key);
     if (!object) throw new Error(`no object ${key}`);
     return { data: Buffer.from(object.data.subarray(offset, offset + length)), release: () => undefined };

@@ -191,7 +191,7 @@ export class ShareFs {
   }
 
   /** `release()` once done with the data: its memory may be reused. */
-  async read(id: number, caller: Caller, offset: number, count: number): Promise<{ node: NodeRecord; data: Buffer; eof: boolean; release(): void }> {
+  async read(id: number, caller: Caller, offset: number, count: number): Promise<{ node: NodeRecord; data: Buffer; eof: boolean; readonly release: () => void }> {
     const node = await this.getattr(id);
     if (node.type === 'dir') throw new FsError('ISDIR', 'a directory is read with READDIR');
     if (node.type !== 'file') throw new FsError('INVAL', 'not a regular file');
