@@ -2,12 +2,14 @@
  * blockbench: block-LUN load from libiscsi's async API, one session, N commands in flight.
  *
  *   blockbench --url iscsi://127.0.0.1:PORT/IQN/LUN --test randread|randwrite|seqread|seqwrite
- *              [--bs 4096] [--qd 32] [--seconds 5] [--span BYTES] [--bytes BYTES]
+ *              [--bs 4096] [--qd 32] [--seconds 5] [--span BYTES] [--bytes BYTES] [--stride BYTES]
  *
  * Random tests pick aligned offsets uniformly in the first --span bytes of the LUN (default
  * 256 MiB; write the span sequentially first so reads hit real data) and run for --seconds.
  * Sequential tests walk the span from offset 0 (wrapping) until --bytes are moved or --seconds
- * pass. READ(16)/WRITE(16) with the data in the client's own buffers (no copy in libiscsi).
+ * pass; with --stride, each command starts that many bytes after the one before (a sparse
+ * pattern: --bs 1M --stride 10M writes a tenth of the span). READ(16)/WRITE(16) with the data in
+ * the client's own buffers (no copy in libiscsi).
  * Prints one JSON object: IOPS, MB/s, mean and p99 latency, and the client's CPU time
  * (bytes or commands per client CPU second is the client's own ceiling).
  */
@@ -41,6 +43,7 @@ static int qd = 1;
 static double seconds = 5;
 static uint64_t span = 256ull << 20;
 static uint64_t want_bytes;
+static uint64_t stride;
 static bool is_write, is_random;
 static double deadline;
 static uint64_t done_commands, done_bytes, issued_bytes, seq_next;
@@ -59,7 +62,7 @@ static uint64_t next_offset(void) {
     return (rng % (span / bs)) * bs;
   }
   uint64_t off = seq_next;
-  seq_next += bs;
+  seq_next += stride;
   if (seq_next + bs > span) seq_next = 0;
   return off;
 }
@@ -121,7 +124,7 @@ static int cmp(const void *a, const void *b) {
 static void usage(void) {
   fprintf(stderr,
           "usage: blockbench --url URL --test randread|randwrite|seqread|seqwrite [--bs N] [--qd N]\n"
-          "                  [--seconds S] [--span BYTES] [--bytes BYTES] [--initiator IQN]\n");
+          "                  [--seconds S] [--span BYTES] [--bytes BYTES] [--stride BYTES] [--initiator IQN]\n");
   exit(2);
 }
 
@@ -137,11 +140,14 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--seconds")) seconds = atof(v);
     else if (!strcmp(a, "--span")) span = parse_size("blockbench", v);
     else if (!strcmp(a, "--bytes")) want_bytes = parse_size("blockbench", v);
+    else if (!strcmp(a, "--stride")) stride = parse_size("blockbench", v);
     else if (!strcmp(a, "--initiator")) initiator = v;
     else usage();
     i++;
   }
   if (!url_text || !test || qd < 1 || qd > 256) usage();
+  if (stride == 0) stride = bs;
+  if (stride < bs) { fprintf(stderr, "blockbench: --stride must be at least --bs\n"); return 2; }
   is_write = strstr(test, "write") != NULL;
   is_random = strncmp(test, "rand", 4) == 0;
 

@@ -7,7 +7,10 @@
 # profile samples the main thread's wall clock, which on a busy machine also counts the time it
 # was preempted inside a system call.
 #
-#   scripts/bench/profile-block.sh OUTDIR [SECONDS_PER_CASE=5] [SPAN=64M] [CASES="randread:1 randread:32 randwrite:1 randwrite:32"]
+#   scripts/bench/profile-block.sh OUTDIR [SECONDS_PER_CASE=5] [SPAN=64M] [CASES="randread:1 randread:32 randwrite:1 randwrite:32"] [GATEWAY ARGS...]
+#
+# The gateway arguments choose the disk, e.g. `--volume bench=1GiB:cached` for a cached volume as
+# `npm run bench -- --only block` measures it (the first target with a disk LUN is the one used).
 #
 # A case is TEST:QD[:BLOCK_SIZE] (blockbench's --test, --qd, --bs; default 4096), e.g. seqwrite:1:1M.
 set -euo pipefail
@@ -15,10 +18,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 out="${1:?usage: profile-block.sh OUTDIR [SECONDS_PER_CASE] [SPAN] [CASES]}"
 seconds="${2:-5}"; span="${3:-64M}"; cases="${4:-randread:1 randread:32 randwrite:1 randwrite:32}"
+shift $(( $# < 4 ? $# : 4 ))
 bin="$(scripts/bench/build.sh)"
 rm -rf "$out"; mkdir -p "$out"
 . scripts/bench/profiled-gateway.sh
-start_profiled_gateway profile-block "$out"
+start_profiled_gateway profile-block "$out" "$@"
 # The first target with a disk LUN: {"name":"iqn...","luns":[...{"lun":N,"deviceType":"disk"}...]}
 url="$(node -e '
   const r = JSON.parse(process.argv[1]);

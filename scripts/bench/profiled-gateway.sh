@@ -2,16 +2,17 @@
 # directory, killed (and its directory removed) when the script exits, and gives what the scripts
 # measure it with.
 #
-#   start_profiled_gateway NAME OUTDIR   sets data, pid, ready (its gateway-ready log line) and port
+#   start_profiled_gateway NAME OUTDIR [GATEWAY ARGS...]   sets data, pid, ready (its gateway-ready log line) and port
 #   gateway_cpu_ms                      CPU time the gateway has used (all threads, user + system)
 #   gateway_start_ms                    when it started, in ms since the epoch
 
 start_profiled_gateway() {
   local name="$1" out="$2"
+  shift 2
   data="$(mktemp -d "/tmp/$name.XXXXXX")"
   # shellcheck disable=SC2046
   node $(node -p 'require("./package.json").config.gatewayNodeFlags') --cpu-prof --cpu-prof-dir="$out" --import tsx src/main.ts --data-dir "$data" \
-    --iscsi-host 127.0.0.1 --iscsi-port 0 --log-level info 2>"$out/gateway.log" >/dev/null &
+    --iscsi-host 127.0.0.1 --iscsi-port 0 --log-level info "$@" 2>"$out/gateway.log" >/dev/null &
   pid=$!
   trap 'kill -KILL $pid 2>/dev/null || true; rm -rf "$data"' EXIT
   for _ in $(seq 120); do grep -q gateway-ready "$out/gateway.log" && break; sleep 0.5; done

@@ -44,7 +44,7 @@ import { parseArgs, promisify } from 'node:util';
 import { startBenchGateway, type BenchGateway } from './gateway.ts';
 import { runShareBench } from './share.ts';
 import { scalingReport, type ScalingSampleView } from './scaling-report.ts';
-import { runCachedVolume, type CachedVolumeRun, type SequentialResult } from './volume.ts';
+import { runBusyGateway, runCachedVolume, type BusyGatewayRun, type CachedVolumeRun, type SequentialResult } from './volume.ts';
 import { startTgt, TUNED, type TgtBench } from './tgt.ts';
 import { cpuBetween, threadCpu, type ThreadCpu } from './thread-cpu.ts';
 import { diskWriteRate, type DiskWriteRate, execBounded, formatSize, loadAverage, median, memoryReportedToHost, parseSize, rssBytes } from './util.ts';
@@ -228,9 +228,10 @@ async function blockbench(url: string, test: string, bs: number, qd: number, ext
   return parsed;
 }
 
-/** 1 MiB commands, one at a time, over `bytes` (default: the span) from the LUN's start. */
-async function sequential(url: string, test: 'seqwrite' | 'seqread', bytes = span): Promise<SequentialResult> {
-  const r = await blockbench(url, test, 1 << 20, 1, ['--bytes', String(bytes), '--seconds', '120']);
+/** 1 MiB commands, one at a time, over `bytes` (default: the span) from the LUN's start; with `sparse`, one every `stride` bytes over its `span`. */
+async function sequential(url: string, test: 'seqwrite' | 'seqread', bytes = span, sparse?: { span: number; stride: number }): Promise<SequentialResult> {
+  const pattern = sparse ? ['--span', String(sparse.span), '--stride', String(sparse.stride)] : [];
+  const r = await blockbench(url, test, 1 << 20, 1, ['--bytes', String(bytes), '--seconds', '120', ...pattern]);
   return { MBps: r.MBps, ceilingMBps: (r.client_ceiling_IOPS * (1 << 20)) / 1e6 };
 }
 
@@ -422,13 +423,14 @@ cases.push({
 
 const coldVersusRaw: number[] = [];
 const snapshotCosts: CachedVolumeRun['snapshot'][] = [];
+const busyRuns: BusyGatewayRun[] = [];
 {
   const vw = row('cached volume 1 MiB seq write QD1', 'volume', 'MB/s');
   const vr = row('cached volume 1 MiB seq read QD1, cache wiped', 'volume', 'MB/s');
   const vg = row('raw SDK GET of its 1 MiB chunk objects', 'volume', 'MB/s');
   cases.push({
     group: 'volume',
-    title: `cached volume: 1 MiB sequential over ${formatSize(span)}, written, uploaded, the cache wiped, read back (tgt: its file's page cache dropped)`,
+    title: `cached volume: 1 MiB sequential over ${formatSize(span)}, written, uploaded, the cache wiped, read back (tgt: its file's page cache dropped); ours also: an 8 GiB volume's incremental snapshot, and peak RSS with 4 volumes and 2 drives busy`,
     runs,
     rows: [vw, vr, vg],
     exec: async (side) => {
@@ -446,6 +448,21 @@ const snapshotCosts: CachedVolumeRun['snapshot'][] = [];
         coldVersusRaw.push(r.coldRead.MBps / r.rawGetMBps);
         snapshotCosts.push(r.snapshot);
         log(`    incremental snapshot: ${formatSize(r.snapshot.changedBytes)} changed, ${r.snapshot.uploadedBytes} bytes uploaded (${r.snapshot.chunksUploaded} chunks)`);
+        const busy = await runBusyGateway({
+          dataDir: join(workDir, 'busy-gateway'),
+          span,
+          driveBytes,
+          randomSeconds: blockSeconds,
+          gatewayArgs: opts['gateway-arg'] ?? [],
+          nodeArgs: ourNodeArgs,
+          blockbench,
+          tapebench,
+          loadCartridges: (dataDir, drives) => loadOurCartridges(dataDir, drives, driveBytes * 1.05 + (64 << 20)),
+          rssBytes,
+          log,
+        });
+        busyRuns.push(busy);
+        log(`    4 volumes and 2 drives busy at once for ${busy.seconds.toFixed(1)} s: peak RSS ${(busy.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
         return {
           [vw.id]: { value: r.write.MBps, ceiling: r.write.ceilingMBps },
           [vr.id]: { value: r.coldRead.MBps, ceiling: r.coldRead.ceilingMBps },
@@ -740,8 +757,15 @@ async function main(): Promise<number> {
   if (snapshotCosts.length > 0) {
     const worst = Math.max(...snapshotCosts.map((c) => c.uploadedBytes / c.changedBytes));
     out.push(
-      `cached volume, incremental snapshot after a tenth of the span (${formatSize(snapshotCosts[0]!.changedBytes)}) changed: uploaded ` +
+      `cached volume of 8 GiB, incremental snapshot after a tenth of it (${formatSize(snapshotCosts[0]!.changedBytes)}, 1 MiB every 5 MiB) changed: uploaded ` +
         `${snapshotCosts.map((c) => `${c.uploadedBytes} B (${c.chunksUploaded} chunks)`).join(', ')}; worst ${worst.toFixed(3)}× the changed bytes (goal ≤ 1.1: ${worst <= 1.1 ? 'ok' : 'MISS'})`,
+    );
+  }
+  if (busyRuns.length > 0) {
+    const worst = Math.max(...busyRuns.map((b) => b.peakRssBytes)) / 2 ** 20;
+    out.push(
+      `gateway with 4 volumes (2 cached, 2 stored) and 2 tape drives busy at once: peak RSS ${busyRuns.map((b) => `${(b.peakRssBytes / 2 ** 20).toFixed(0)} MiB`).join(', ')}; ` +
+        `worst ${worst.toFixed(0)} MiB (goal ≤ 256 MiB: ${worst <= 256 ? 'ok' : 'MISS'})`,
     );
   }
   if (scalingSamples.length) out.push('', scalingReport(scalingSamples, sideList.map((s) => s.name)));

@@ -3,8 +3,10 @@
 // commands, waits until the uploads are done, stops the gateway, wipes its cache and starts it
 // again, then reads the span back (every chunk a miss: from the bucket) and, for the issue's goal
 // of ≥ 0.8× the raw SDK's GET rate, GETs the same chunk objects with the SDK one after another
-// from the same endpoint. Last, the incremental snapshot: a first snapshot, a tenth of the span
-// written again, a second snapshot, and the bytes the gateway uploaded meanwhile (its
+// from the same endpoint. Last, the incremental snapshot, on a second, sparse volume of 8 GiB:
+// 1 MiB written every 10 MiB, a first snapshot, then a tenth of the volume changed (1 MiB every
+// 5 MiB over its first half: half of it rewrites chunks the first snapshot holds, half lands where
+// nothing was), a second snapshot, and the bytes the gateway uploaded meanwhile (its
 // CloudBytesUploaded counter) over the bytes changed (goal ≤ 1.1). The gateway of the other cases
 // is not touched: wiping its cache would change what its tape cases measure.
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -17,6 +19,9 @@ import { startBenchGateway, type BenchGateway } from './gateway.ts';
 /** The embedded S3 endpoint's fixed credentials (src/config/schema.ts). */
 const EMBEDDED_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const VOLUME = 'benchcached';
+/** The incremental snapshot's volume: 8 GiB as issue 16 asks, sparse so that writing a tenth of it twice stays quick. */
+const SPARSE = { name: 'benchsparse', size: 8 * 2 ** 30 };
+const MiB = 2 ** 20;
 
 export interface SequentialResult {
   readonly MBps: number;
@@ -41,8 +46,8 @@ export interface CachedVolumeBenchOptions {
   readonly span: number;
   readonly gatewayArgs: readonly string[];
   readonly nodeArgs: readonly string[];
-  /** blockbench's sequential 1 MiB QD1 pass over the first `bytes` (default: the span) of a LUN. */
-  readonly sequential: (url: string, test: 'seqwrite' | 'seqread', bytes?: number) => Promise<SequentialResult>;
+  /** blockbench's sequential 1 MiB QD1 pass over the first `bytes` (default: the span) of a LUN; with `sparse`, one command every `stride` bytes over `span`. */
+  readonly sequential: (url: string, test: 'seqwrite' | 'seqread', bytes?: number, sparse?: { span: number; stride: number }) => Promise<SequentialResult>;
   /** Seconds until the gateway on this data directory has nothing left to upload. */
   readonly uploadsDone: (dataDir: string) => Promise<number>;
   readonly log: (message: string) => void;
@@ -57,7 +62,7 @@ export async function runCachedVolume(options: CachedVolumeBenchOptions): Promis
       // One drive and a few slots: the tape library is not measured here, only its start-up is paid.
       // The NFS server on free ports: the other cases' gateway holds the default ones.
       args: [
-        ...['--drives', '1', '--slots', '4', '--import-export-slots', '1', '--volume', `${VOLUME}=1GiB:cached`],
+        ...['--drives', '1', '--slots', '4', '--import-export-slots', '1', '--volume', `${VOLUME}=1GiB:cached`, '--volume', `${SPARSE.name}=8GiB:cached`],
         ...['--nfs-port', '0', '--nfs-mount-port', '0', '--nfs-portmap', 'false'],
         ...options.gatewayArgs,
       ],
@@ -68,16 +73,16 @@ export async function runCachedVolume(options: CachedVolumeBenchOptions): Promis
   await rm(options.dataDir, { recursive: true, force: true });
   try {
     let gw = await start();
-    const write = await options.sequential(volumeUrl(gw), 'seqwrite');
+    const write = await options.sequential(volumeUrl(gw, VOLUME), 'seqwrite');
     const uploadSeconds = await options.uploadsDone(options.dataDir);
     await gw.stop();
     gateway = undefined;
     await rm(join(options.dataDir, 'cache'), { recursive: true, force: true });
     gw = await start();
     options.log(`    cache wiped and the gateway restarted; its uploads had finished ${uploadSeconds.toFixed(1)} s after the write`);
-    const coldRead = await options.sequential(volumeUrl(gw), 'seqread');
+    const coldRead = await options.sequential(volumeUrl(gw, VOLUME), 'seqread');
     const raw = await rawGets(gw, options.span);
-    const snapshot = await incrementalSnapshot(options, volumeUrl(gw));
+    const snapshot = await incrementalSnapshot(options, volumeUrl(gw, SPARSE.name));
     return { write, uploadSeconds, coldRead, rawGetMBps: raw.MBps, rawGetObjects: raw.objects, snapshot };
   } finally {
     await gateway?.stop();
@@ -85,7 +90,7 @@ export async function runCachedVolume(options: CachedVolumeBenchOptions): Promis
   }
 }
 
-/** A first snapshot, a tenth of the span written again, a second one: what the second cost in uploads. */
+/** On the sparse volume: data, a first snapshot, a tenth of the volume changed, a second one: what the second cost in uploads. */
 async function incrementalSnapshot(options: CachedVolumeBenchOptions, url: string): Promise<CachedVolumeRun['snapshot']> {
   const api = JSON.parse(await readFile(join(options.dataDir, 'api.json'), 'utf8')) as { url: string; token: string };
   const send = async (method: string, path: string): Promise<string> => {
@@ -97,7 +102,7 @@ async function incrementalSnapshot(options: CachedVolumeBenchOptions, url: strin
   const call = async <T>(method: string, path: string): Promise<T> => JSON.parse(await send(method, path)) as T;
   const uploaded = async () => Number(/^CloudBytesUploaded (\S+)$/m.exec(await send('GET', '/metrics'))?.[1] ?? NaN);
   const snapshot = async (): Promise<SnapshotInfo> => {
-    let taken = await call<SnapshotInfo>('POST', `/volumes/${VOLUME}/snapshots`);
+    let taken = await call<SnapshotInfo>('POST', `/volumes/${SPARSE.name}/snapshots`);
     for (const deadline = Date.now() + 300_000; taken.status === 'PENDING' && Date.now() < deadline; ) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       taken = await call<SnapshotInfo>('GET', `/snapshots/${taken.id}`);
@@ -105,19 +110,21 @@ async function incrementalSnapshot(options: CachedVolumeBenchOptions, url: strin
     if (taken.status !== 'COMPLETED') throw new Error(`snapshot ${taken.id} ended ${taken.status}: ${taken.error ?? 'still pending after 300 s'}`);
     return taken;
   };
+  const tenth = Math.floor(SPARSE.size / 10 / MiB) * MiB;
+  await options.sequential(url, 'seqwrite', tenth, { span: SPARSE.size, stride: 10 * MiB });
   await snapshot();
   await options.uploadsDone(options.dataDir);
   const before = await uploaded();
-  const changedBytes = Math.floor(options.span / 10 / (1 << 20)) * (1 << 20);
-  await options.sequential(url, 'seqwrite', changedBytes);
+  const changedBytes = tenth;
+  await options.sequential(url, 'seqwrite', changedBytes, { span: SPARSE.size, stride: 5 * MiB });
   const second = await snapshot();
   await options.uploadsDone(options.dataDir);
   return { changedBytes, uploadedBytes: (await uploaded()) - before, chunksUploaded: second.changedChunks };
 }
 
-function volumeUrl(gw: BenchGateway): string {
-  const target = gw.targets.find((t) => t.name.endsWith(`-${VOLUME}`));
-  if (!target) throw new Error(`the bench gateway serves no ${VOLUME} volume: ${gw.targets.map((t) => t.name).join(', ')}`);
+function volumeUrl(gw: BenchGateway, name: string): string {
+  const target = gw.targets.find((t) => t.name.endsWith(`-${name}`));
+  if (!target) throw new Error(`the bench gateway serves no ${name} volume: ${gw.targets.map((t) => t.name).join(', ')}`);
   return `iscsi://${gw.portal}/${target.name}/0`;
 }
 
@@ -149,5 +156,82 @@ async function rawGets(gw: BenchGateway, span: number): Promise<{ MBps: number; 
     return { MBps: read / 1e6 / seconds, objects: keys.length };
   } finally {
     client.destroy();
+  }
+}
+
+export interface BusyGatewayOptions {
+  readonly dataDir: string;
+  /** Bytes each volume's sequential passes cover and each drive writes, then reads. */
+  readonly span: number;
+  readonly driveBytes: number;
+  /** Seconds of 4 KiB random writes, QD32, on each volume. */
+  readonly randomSeconds: number;
+  readonly gatewayArgs: readonly string[];
+  readonly nodeArgs: readonly string[];
+  readonly blockbench: (url: string, test: string, bs: number, qd: number, extra: string[]) => Promise<unknown>;
+  readonly tapebench: (urls: readonly string[], blockSize: number, bytes: number, phases: string) => Promise<unknown>;
+  /** Blank cartridges made and moved into drives 1..N, as an operator would. */
+  readonly loadCartridges: (dataDir: string, drives: number) => Promise<void>;
+  readonly rssBytes: (pid: number) => number | undefined;
+  readonly log: (message: string) => void;
+}
+
+/** The gateway's peak RSS with BUSY_VOLUMES volumes and BUSY_DRIVES tape drives all busy at once. */
+export interface BusyGatewayRun {
+  readonly peakRssBytes: number;
+  readonly seconds: number;
+}
+
+/** Issue 16's memory goal: peak RSS ≤ 256 MiB with 4 volumes (here two cached, two stored) and 2 drives busy. */
+const BUSY_VOLUMES = [
+  { name: 'busyc1', type: 'cached' },
+  { name: 'busyc2', type: 'cached' },
+  { name: 'busys1', type: 'stored' },
+  { name: 'busys2', type: 'stored' },
+] as const;
+const BUSY_DRIVES = 2;
+
+/**
+ * A gateway of its own with the volumes and drives of BusyGatewayRun, then all of them at once:
+ * each volume written sequentially in 1 MiB commands, then 4 KiB random writes at QD32, then
+ * read back sequentially; both drives write and read 256 KiB blocks. RSS is sampled every 100 ms
+ * from the first command to the last.
+ */
+export async function runBusyGateway(options: BusyGatewayOptions): Promise<BusyGatewayRun> {
+  await rm(options.dataDir, { recursive: true, force: true });
+  let gw: BenchGateway | undefined;
+  try {
+    const args = [
+      ...['--drives', String(BUSY_DRIVES), '--slots', '4', '--import-export-slots', '1'],
+      ...BUSY_VOLUMES.flatMap((v) => ['--volume', `${v.name}=1GiB${v.type === 'cached' ? ':cached' : ''}`]),
+      ...['--nfs-port', '0', '--nfs-mount-port', '0', '--nfs-portmap', 'false'],
+      ...options.gatewayArgs,
+    ];
+    gw = await startBenchGateway({ dataDir: options.dataDir, nodeArgs: options.nodeArgs, args });
+    await options.loadCartridges(options.dataDir, BUSY_DRIVES);
+    const tapeUrls = gw.targets.flatMap((t) => t.luns.filter((l) => l.deviceType === 'tape').map((l) => `iscsi://${gw!.portal}/${t.name}/${l.lun}`));
+    if (tapeUrls.length < BUSY_DRIVES) throw new Error(`the busy gateway serves ${tapeUrls.length} tape drives, not ${BUSY_DRIVES}`);
+    const pid = gw.pid;
+    let peakRssBytes = 0;
+    const timer = setInterval(() => (peakRssBytes = Math.max(peakRssBytes, options.rssBytes(pid) ?? 0)), 100);
+    const started = Date.now();
+    const sequential = ['--bytes', String(options.span), '--span', String(options.span), '--seconds', '120'];
+    try {
+      await Promise.all([
+        ...BUSY_VOLUMES.map(async (v) => {
+          const url = volumeUrl(gw!, v.name);
+          await options.blockbench(url, 'seqwrite', MiB, 1, sequential);
+          await options.blockbench(url, 'randwrite', 4096, 32, ['--span', String(options.span), '--seconds', String(options.randomSeconds)]);
+          await options.blockbench(url, 'seqread', MiB, 1, sequential);
+        }),
+        options.tapebench(tapeUrls.slice(0, BUSY_DRIVES), 256 << 10, options.driveBytes, 'write,read'),
+      ]);
+    } finally {
+      clearInterval(timer);
+    }
+    return { peakRssBytes, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    await gw?.stop();
+    await rm(options.dataDir, { recursive: true, force: true });
   }
 }

@@ -115,6 +115,22 @@ guest_iscsi_login() {
   guest_wait_nodes 5
 }
 
+# guest_iscsi_disk TARGET: the block device (/dev/sdX) at LUN 0 of the session logged in to TARGET,
+# once its node exists (sd probes asynchronously).
+guest_iscsi_disk() {
+  local tries=100 session name
+  while :; do
+    for session in /sys/class/iscsi_session/session*; do
+      [ "$(cat "$session/targetname" 2>/dev/null)" = "$1" ] || continue
+      name="$(ls "$session"/device/target*/*:0/block 2>/dev/null || true)"
+      if [ -n "$name" ] && [ -b "/dev/$name" ]; then echo "/dev/$name"; return 0; fi
+    done
+    tries=$((tries - 1))
+    [ "$tries" -gt 0 ] || { echo "no disk at LUN 0 of $1" >&2; return 1; }
+    usleep 100000
+  done
+}
+
 # guest_iscsid: iscsid adopts the sessions iscsistart made, as on a host booted from iSCSI, and
 # from then on does their error recovery (NOP-Outs, re-login after a connection fails).
 guest_iscsid() {

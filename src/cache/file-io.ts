@@ -1,6 +1,8 @@
 // Whole reads and writes at a position of an extent file: the system may move
 // fewer bytes than asked, so each loops until all of them have moved.
+import { writevSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
+import { writeInPieces } from '../fileio/fileio.ts';
 
 /** The file ends before the bytes asked for. */
 export class ShortReadError extends Error {
@@ -15,15 +17,45 @@ export async function readFully(handle: FileHandle, into: Buffer, position: numb
   }
 }
 
-/** Writes `pieces` end to end from `position`, in as few system calls as the system allows. */
-export async function writeFully(handle: FileHandle, pieces: readonly Uint8Array[], position: number): Promise<void> {
+/**
+ * Writes `pieces` end to end from `position`, in as few system calls as the
+ * system allows, or in calls of at most `piece` bytes (see writeInPieces()).
+ */
+export async function writeFully(handle: FileHandle, pieces: readonly Uint8Array[], position: number, piece = Infinity): Promise<void> {
+  if (piece < Infinity) return writeInPieces(handle.fd, pieces, position, piece);
   const rest = pieces.filter((p) => p.length > 0);
   for (let at = position; rest.length > 0; ) {
-    let { bytesWritten } = await handle.writev(rest, at);
+    const { bytesWritten } = await handle.writev(rest, at);
     at += bytesWritten;
-    while (rest.length > 0 && bytesWritten >= rest[0]!.length) bytesWritten -= rest.shift()!.length;
-    if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
+    dropFirst(rest, bytesWritten);
   }
+}
+
+/** writeFully() made on the calling thread: for the small writes an InlineWriteGate lets through. */
+export function writeFullySync(fd: number, pieces: readonly Uint8Array[], position: number, piece = Infinity): void {
+  const rest = pieces.filter((p) => p.length > 0);
+  for (let at = position; rest.length > 0; ) {
+    const bytesWritten = writevSync(fd, piece < Infinity ? firstBytes(rest, piece) : rest, at);
+    at += bytesWritten;
+    dropFirst(rest, bytesWritten);
+  }
+}
+
+/** Drops the first `bytes` bytes of `rest` (what is left to write), in place. */
+function dropFirst(rest: Uint8Array[], bytes: number): void {
+  while (rest.length > 0 && bytes >= rest[0]!.length) bytes -= rest.shift()!.length;
+  if (bytes > 0) rest[0] = rest[0]!.subarray(bytes);
+}
+
+/** The first `n` bytes of `pieces` (all of them if they hold fewer). */
+function firstBytes(pieces: readonly Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const p of pieces) {
+    if (n <= 0) break;
+    out.push(p.length <= n ? p : p.subarray(0, n));
+    n -= p.length;
+  }
+  return out;
 }
 
 /** fdatasync of the file or folder at `path`; nothing if it is gone (deleted since). */

@@ -6,6 +6,7 @@ const addon = createRequire(import.meta.url)('../../build/Release/fileio.node') 
   startWriteback(fd: number, offset: number, length: number): void;
   duplicateDescriptor(fd: number): number;
   threadSleeps(): number;
+  writeInPieces(fd: number, slices: readonly Uint8Array[], position: number, piece: number): Promise<void>;
 };
 
 /**
@@ -23,6 +24,19 @@ export function readCached(fd: number, buffer: Uint8Array, position: number): nu
  */
 export function startWriteback(fd: number, offset: number, length: number): void {
   addon.startWriteback(fd, offset, length);
+}
+
+/**
+ * Writes `slices` laid end to end from `position`, in system calls of at most
+ * `piece` bytes, on a thread of libuv's pool (one round trip in all). The page
+ * cache makes a file's new pages in folios as large as the write that makes
+ * them, and a later small write into a large folio costs the kernel several
+ * times more (ext4 walks all its blocks): a file that will take small random
+ * writes is best written in small pieces from the start. Rejects with the
+ * system's error (its `code`, e.g. ENOSPC). The slices must not change until it settles.
+ */
+export function writeInPieces(fd: number, slices: readonly Uint8Array[], position: number, piece: number): Promise<void> {
+  return addon.writeInPieces(fd, slices, position, piece);
 }
 
 /** A new descriptor (close-on-exec) for the same file or socket as `fd`; throws with the system's message. */

@@ -2,7 +2,7 @@ import { close as closeFd, fdatasync, fstat, ftruncate, open as openFd, read as 
 import { promisify } from 'node:util';
 import type { BlockDevice, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
 import { readCached } from '../fileio/fileio.ts';
-import { machineInlineWriteGate, type InlineWriteGate } from './inline-write-gate.ts';
+import { inlineWritable, machineInlineWriteGate, type InlineWriteGate } from '../fileio/inline-write-gate.ts';
 
 export interface FileBlockDeviceOptions {
   path: string;
@@ -21,10 +21,8 @@ export interface FileBlockDeviceOptions {
   inlineWrites?: InlineWriteGate;
 }
 
-/** Reads up to this size are first tried from the page cache, and writes may be made, on the event loop's thread (see read() and write()). */
-const INLINE_IO_MAX = 128 * 1024;
-/** A write of whole pages never has to read the rest of a page from disk first. */
-const PAGE = 4096;
+/** Reads up to this size are first tried from the page cache on the event loop's thread (see read()). */
+const INLINE_READ_MAX = 128 * 1024;
 /** Bytes handled per read or write while scanning or zeroing a range. */
 const CHUNK = 1024 * 1024;
 const ZEROS = Buffer.alloc(CHUNK);
@@ -163,7 +161,7 @@ export class FileBlockDevice implements BlockDevice {
   read(offset: number, length: number): Promise<Buffer> {
     const buf = readBuffer(length);
     // Bytes the page cache holds are copied at once, without a thread-pool round trip; the rest go through the pool.
-    if (length <= INLINE_IO_MAX && this.fd !== -1 && readCached(this.fd, buf, offset) === length) return Promise.resolve(buf);
+    if (length <= INLINE_READ_MAX && this.fd !== -1 && readCached(this.fd, buf, offset) === length) return Promise.resolve(buf);
     return this.holding('read', (fd, resolve, reject) => this.whole(fd, readFd, 'read', buf, 0, offset, () => resolve(buf), reject));
   }
 
@@ -194,7 +192,7 @@ export class FileBlockDevice implements BlockDevice {
   }
 
   private mayWriteInline(offset: number, length: number): boolean {
-    return this.pooledWrites === 0 && length <= INLINE_IO_MAX && offset % PAGE === 0 && length % PAGE === 0;
+    return this.pooledWrites === 0 && inlineWritable(offset, length);
   }
 
   private writeNow(fd: number, data: Buffer, offset: number): void {

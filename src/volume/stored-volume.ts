@@ -271,21 +271,39 @@ export class StoredVolume extends Volume implements BlockDevice {
 
   /** RESTORING: copies the snapshot's chunks from the image into the file, in order. */
   private async restore(): Promise<void> {
+    const done = await this.walkPass(
+      'restore',
+      async (index) => {
+        if (this.marks.get(index) !== 'stale') await this.copyToFile(index);
+      },
+      () => this.device.flush(),
+    );
+    if (done) this.log.info('restore from the snapshot complete: the file holds the whole volume');
+    this.tick();
+  }
+
+  /**
+   * Walks the chunks of the pass under way from its cursor, PASS_BATCH at a time:
+   * `each` under the chunk's lock, then `settle` (which makes the batch durable)
+   * and the cursor recorded. Stops early when the volume closes or, after a chunk,
+   * when `stop` says so. Whether it reached the last chunk.
+   */
+  private async walkPass(kind: 'restore' | 'adopt', each: (index: number) => Promise<void>, settle: () => Promise<void>, stop = () => false): Promise<boolean> {
     const chunks = this.chunkCount();
     let cursor = this.record.pass!.cursor;
     while (cursor < chunks && !this.closed) {
       const end = Math.min(chunks, cursor + PASS_BATCH);
-      for (let index = cursor; index < end; index++) {
-        await this.locks.run(String(index), async () => {
-          if (this.marks.get(index) !== 'stale') await this.copyToFile(index);
-        });
+      let stopped = false;
+      while (cursor < end && !stopped) {
+        const index = cursor++;
+        await this.locks.run(String(index), () => each(index));
+        stopped = stop();
       }
-      await this.device.flush();
-      cursor = end;
-      await this.update({ pass: cursor < chunks ? { kind: 'restore', cursor } : undefined });
+      await settle();
+      await this.update({ pass: cursor < chunks ? { kind, cursor } : undefined });
+      if (stopped) return false;
     }
-    if (cursor >= chunks) this.log.info('restore from the snapshot complete: the file holds the whole volume');
-    this.tick();
+    return cursor >= chunks;
   }
 
   /** A chunk ahead of the restore, copied into the file now because a write is about to change it. */
@@ -303,24 +321,18 @@ export class StoredVolume extends Volume implements BlockDevice {
 
   /** BOOTSTRAPPING after adoption: reads the file adopted from the configuration, chunk by chunk, into the image. */
   private async adopt(): Promise<void> {
-    const chunks = this.chunkCount();
-    let cursor = this.record.pass!.cursor;
-    while (cursor < chunks && !this.closed) {
-      const end = Math.min(chunks, cursor + PASS_BATCH);
-      for (let index = cursor; index < end; index++) {
-        await this.locks.run(String(index), async () => {
-          const content = await this.fileChunk(index);
-          if (!(content.every(isZero) && !this.image.map.get(index))) await this.image.replace(index, async () => content);
-          this.record_ = { ...this.record_, pass: { kind: 'adopt', cursor: index + 1 } };
-        });
-        if (this.bufferFull()) break;
-      }
-      await this.image.sync();
-      cursor = this.record.pass?.cursor ?? chunks;
-      await this.update({ pass: cursor < chunks ? { kind: 'adopt', cursor } : undefined });
-      if (this.bufferFull()) return;
-    }
-    if (cursor >= chunks) this.log.info('the file adopted from the configuration is in the image: volume is AVAILABLE');
+    const done = await this.walkPass(
+      'adopt',
+      async (index) => {
+        const content = await this.fileChunk(index);
+        if (!(content.every(isZero) && !this.image.map.get(index))) await this.image.replace(index, async () => content);
+        // Writes to this chunk now go through the image too (see modify()).
+        this.record_ = { ...this.record_, pass: { kind: 'adopt', cursor: index + 1 } };
+      },
+      () => this.image.sync(),
+      () => this.bufferFull(),
+    );
+    if (done) this.log.info('the file adopted from the configuration is in the image: volume is AVAILABLE');
   }
 
   /** BOOTSTRAPPING: copies stale chunks from the file into the image, until none is left or the buffer fills again. */

@@ -8,6 +8,10 @@
 // stored one pass fsck and hold every file; each restored volume mounts, passes fsck and holds the
 // files of its snapshot's moment and nothing written after it.
 //
+// The restored copy of the cached volume is reached in the second boot through the guest kernel's
+// own initiator instead (open-iscsi's iscsistart and iscsi_tcp, as a Linux server logs in): it is
+// checked as the others are, then a second copy of the tree is written through it and read back.
+//
 // Two boots, because QEMU's LUNs are fixed when it starts. In the first, the guest and the test
 // meet at a small HTTP endpoint on the host (a forwarded port): the guest asks for /snapshot/NAME
 // and waits while the test takes and restores the snapshot. GUEST_VERBOSE=1 shows the consoles.
@@ -100,8 +104,24 @@ ${VOLUMES.map(
 `;
 }
 
-/** LUNs of the second boot, in SCSI id order: the volumes, then their restored copies. */
-function secondBoot(): string {
+/** The restored copy the second boot reaches through the guest kernel's initiator; the others are QEMU's LUNs. */
+const KERNEL_COPY = 'gcached-copy';
+
+/**
+ * The second boot. QEMU's LUNs, in SCSI id order: the volumes, then the restored copies but
+ * KERNEL_COPY, which the last step logs in to with iscsistart (last: its disk is at target 0 of
+ * a SCSI host of its own, which `disk 0` would also match).
+ */
+function secondBoot(copies: readonly string[], portal: { port: number; iqn: string }): string {
+  const restored = (name: string, dev: string, more = '', before = '') => `step restored-${name} '${before}
+  dev=${dev}
+  # Taken while mounted: the first mount replays the journal, as after a crash.
+  mount -t ext4 $dev /mnt/b; umount /mnt/b
+  e2fsck -f -n $dev
+  mount -t ext4 -o ro $dev /mnt/b
+  check_sums /mnt/b
+  [ ! -e /mnt/b/after ] || { echo "a file written after the snapshot is in it"; exit 1; }
+  umount /mnt/b${more}'`;
   return `${FUNCTIONS}
 ${VOLUMES.map(
   (v, i) => `step reread-${v.name} '
@@ -112,17 +132,22 @@ ${VOLUMES.map(
   [ -e /mnt/a/after ] || { echo "the file written last is missing"; exit 1; }
   umount /mnt/a'`,
 ).join('\n')}
-${VOLUMES.map(
-  (v, i) => `step restored-${v.name} '
-  dev=$(disk ${VOLUMES.length + i})
-  # Taken while mounted: the first mount replays the journal, as after a crash.
-  mount -t ext4 $dev /mnt/b; umount /mnt/b
+${copies.map((name, i) => restored(name, `$(disk ${VOLUMES.length + i})`)).join('\n')}
+${restored(
+  KERNEL_COPY,
+  `$(guest_iscsi_disk ${portal.iqn})`,
+  `
+  echo "through $(cat /sys/class/iscsi_session/session*/targetname) as $dev"
+  mount -t ext4 $dev /mnt/b
+  mkdir /mnt/b/again; cp -a /guest/tree/. /mnt/b/again/
+  umount /mnt/b; echo 3 > /proc/sys/vm/drop_caches
   e2fsck -f -n $dev
   mount -t ext4 -o ro $dev /mnt/b
-  check_sums /mnt/b
-  [ ! -e /mnt/b/after ] || { echo "a file written after the snapshot is in it"; exit 1; }
-  umount /mnt/b'`,
-).join('\n')}
+  check_sums /mnt/b/again
+  umount /mnt/b`,
+  `
+  guest_iscsi_login ${portal.port} ${portal.iqn}`,
+)}
 `;
 }
 
@@ -203,12 +228,24 @@ describe('@peer @guest @slow volumes from a Linux guest: ext4 through sd, a cach
     await rm(join(dataDir, 'cache'), { recursive: true, force: true });
     gw = await start();
 
-    const names = [...VOLUMES.map((v) => v.name), ...VOLUMES.map((v) => `${v.name}-copy`)];
-    const second = await runGuest(image, { luns: names.map(lun), script: secondBoot(), files, timeoutMs: 120_000 });
+    const copies = VOLUMES.map((v) => `${v.name}-copy`).filter((name) => name !== KERNEL_COPY);
+    const kernelTarget = lun(KERNEL_COPY, 0).iqn;
+    const second = await runGuest(image, {
+      luns: [...VOLUMES.map((v) => v.name), ...copies].map(lun),
+      forwardPorts: [gw.port],
+      script: secondBoot(copies, { port: gw.port, iqn: kernelTarget }),
+      files,
+      timeoutMs: 150_000,
+    });
     log(second);
     for (const v of VOLUMES) {
       assert.match(assertStep(second, `reread-${v.name}`).output, new RegExp(`^${FILES} files with equal checksums`, 'm'));
-      assert.match(assertStep(second, `restored-${v.name}`).output, new RegExp(`^${FILES} files with equal checksums`, 'm'));
+      const out = assertStep(second, `restored-${v.name}-copy`).output;
+      assert.match(out, new RegExp(`^${FILES} files with equal checksums`, 'm'));
+      if (`${v.name}-copy` === KERNEL_COPY) {
+        assert.match(out, new RegExp(`^through ${kernelTarget} as /dev/sd[a-z]+$`, 'm'), out);
+        assert.equal(out.match(new RegExp(`^${FILES} files with equal checksums`, 'gm'))?.length, 2, `the copy written through the kernel's initiator reads back whole:\n${out}`);
+      }
     }
     console.log(`      ${FILES} files, ${(tree.bytes / 1024 / 1024).toFixed(1)} MiB a volume`);
   });

@@ -3,7 +3,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileBlockDevice } from '../../src/volume/file-block-device.ts';
-import { InlineWriteGate } from '../../src/volume/inline-write-gate.ts';
+import { InlineWriteGate } from '../../src/fileio/inline-write-gate.ts';
 import { occupyThreadPool } from '../helpers/thread-pool.ts';
 
 /** Whether `promise` has settled once everything already queued on the event loop has run. */

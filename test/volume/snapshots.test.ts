@@ -20,15 +20,25 @@ async function completed(v: OpenedVolumes, id: string) {
   return info;
 }
 
+/** Data directories for a suite's gateways, each new; removeAll() removes those made so far. */
+function scratchDirs(): { scratch: () => Promise<string>; removeAll: () => Promise<void> } {
+  const dirs: string[] = [];
+  return {
+    scratch: async () => {
+      const d = await tempDir('snapshots-');
+      dirs.push(d);
+      return d;
+    },
+    removeAll: async () => {
+      await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+    },
+  };
+}
+
 describe('volume snapshots', function () {
   this.timeout(180_000);
   let s3: S3Fixture;
-  const dirs: string[] = [];
-  const scratch = async () => {
-    const d = await tempDir('snapshots-');
-    dirs.push(d);
-    return d;
-  };
+  const { scratch, removeAll } = scratchDirs();
   const bucketKeys = async (prefix: string) => {
     const keys: string[] = [];
     let token: string | undefined;
@@ -44,7 +54,7 @@ describe('volume snapshots', function () {
   });
   after(async () => {
     await s3.close();
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    await removeAll();
   });
 
   it('keeps the moment it was taken while the volume is written on, uploads only what changed, and restores as cached and as stored', async () => {
@@ -163,16 +173,11 @@ describe('volume snapshots', function () {
 describeEachBackend('volume snapshots recovered from the bucket', function (backend) {
   this.timeout(180_000);
   let s3: S3Fixture;
-  const dirs: string[] = [];
-  const scratch = async () => {
-    const d = await tempDir('snapshots-');
-    dirs.push(d);
-    return d;
-  };
+  const { scratch, removeAll } = scratchDirs();
   beforeEach(async () => (s3 = await backend.bucket()));
   afterEach(async () => {
     await s3.close();
-    await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+    await removeAll();
   });
 
   it('a fresh gateway on the same bucket finds the snapshots there and restores them', async () => {

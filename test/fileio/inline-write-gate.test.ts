@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { InlineWriteGate } from '../../src/volume/inline-write-gate.ts';
+import { InlineWriteGate } from '../../src/fileio/inline-write-gate.ts';
 
 // A write that sleeps in the kernel (throttled because the machine holds too
 // many dirty pages) cannot be produced on demand here, so this stand-in for the
