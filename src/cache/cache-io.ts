@@ -12,9 +12,8 @@ import { CloudRoutes, type Route } from './cloud-routes.ts';
 import { CacheCorruptionError, ExtentNotFoundError, storeError } from './errors.ts';
 import { BLOCK, blockCount, Extent, extentPath, type Prefetch } from './extent.ts';
 import type { ExtentFiles } from './extent-files.ts';
-import type { ExtentHead, ExtentListing, ExtentMetadata, ReadTally, ReadvResult, WriteOptions } from './extent-store.ts';
+import type { DrainOptions, ExtentHead, ExtentListing, ExtentMetadata, ReadTally, ReadvResult, WriteOptions } from './extent-store.ts';
 import type { Evictor } from './eviction.ts';
-import { fsyncPath } from './file-io.ts';
 import type { UploadQueue } from './upload-queue.ts';
 
 export interface IoLimits {
@@ -513,18 +512,22 @@ export class CacheIO {
     const extents = candidates.filter((e): e is Extent => e !== undefined && e.dirty && (e.gen !== e.syncedGen || (queues(e) && this.queue.op(e.key) === undefined)));
     if (extents.length === 0) return;
     const gens = extents.map((e) => e.gen);
-    await Promise.all(extents.map((e) => fsyncPath(e.path, 'r+')));
-    // A file's directory entry must be durable too.
-    await Promise.all([...new Set(extents.map((e) => e.path.slice(0, e.path.lastIndexOf('/'))))].map((d) => fsyncPath(d, 'r')));
-    // The state recorded is the state when the write happens, which covers at least what was fsynced:
-    // an older snapshot landing after a newer sync would cut synced data off.
-    await this.catalog.persist((batch) => {
-      for (const extent of extents) {
-        if (state.extents.get(extent.key) !== extent) continue; // deleted meanwhile
-        batch.put(extent.key, extent.toRecord(), { sublevel: this.catalog.index });
-        if (extent.dirty && queues(extent) && this.queue.op(extent.key) !== 'put') this.queue.enqueue(batch, extent.key, 'put');
-      }
-    }, true);
+    // The files' data, the names of new ones, and the catalog's record of them flush at once (the
+    // file system commits them together): a record that lands before its data after a power loss
+    // is no harm, as recovery takes a dirty extent's checksums anew from what its file holds.
+    await Promise.all([
+      ...extents.map((e) => this.files.datasync(e)),
+      this.files.syncNames(extents),
+      // The state recorded is the state when the write happens, which covers at least what was
+      // fsynced: an older snapshot landing after a newer sync would cut synced data off.
+      this.catalog.persist((batch) => {
+        for (const extent of extents) {
+          if (state.extents.get(extent.key) !== extent) continue; // deleted meanwhile
+          batch.put(extent.key, extent.toRecord(), { sublevel: this.catalog.index });
+          if (extent.dirty && queues(extent) && this.queue.op(extent.key) !== 'put') this.queue.enqueue(batch, extent.key, 'put');
+        }
+      }, true),
+    ]);
     extents.forEach((e, i) => (e.syncedGen = Math.max(e.syncedGen, gens[i]!)));
     this.queue.pump();
   }
@@ -539,9 +542,9 @@ export class CacheIO {
     return this.routes.of(key)?.uploadsWhenDrained !== true;
   }
 
-  /** Resolves once everything written to `keys` (default: every key starting with `under`) is uploaded. */
-  async drain(keys?: readonly string[], under = ''): Promise<void> {
-    await this.queue.urgently(async () => {
+  /** Resolves once everything written to `keys` (default: every key starting with `under`) is uploaded; see ExtentStore.drain(). */
+  async drain(keys?: readonly string[], under = '', options: DrainOptions = {}): Promise<void> {
+    const drained = async () => {
       await this.sync(keys, under, true);
       while (this.queue.pending(keys, under)) {
         this.assertOpen();
@@ -549,7 +552,8 @@ export class CacheIO {
         // Written again since: queued here, as no writeback does in a namespace that uploads when drained.
         await this.sync(keys, under, true);
       }
-    });
+    };
+    await (options.background ? drained() : this.queue.urgently(drained));
   }
 
   // ---- small helpers ----

@@ -3,7 +3,7 @@
 // under the same key; a share may send its namespace to a bucket and prefix of
 // its own. A key no open namespace covers has no route, and its queued uploads
 // wait until one opens (a share's, after a restart).
-import type { ObjectBackend } from '../cloud/object-backend.ts';
+import type { ObjectBackend, OpenBackend } from '../cloud/object-backend.ts';
 import { BLOCK } from './extent.ts';
 
 export interface Route {
@@ -39,6 +39,13 @@ export interface RouteOptions {
    */
   readonly uploadsWhenDrained?: boolean;
 }
+
+/**
+ * What a consumer asks of a namespace's route: a backend of its own is opened by
+ * the engine, with the engine's hooks (its upload and download counts, its
+ * bandwidth schedule), as the engine's own backend is, and closed by it.
+ */
+export type NamespaceOptions = Omit<RouteOptions, 'backend'> & { readonly backend?: OpenBackend };
 
 export class CloudRoutes {
   /** Longest namespace first, so that the most specific one wins. */

@@ -4,13 +4,13 @@
 import type { Registry } from 'prom-client';
 import { BufferPool } from '../buffers/buffer-pool.ts';
 import type { Catalog } from '../catalog/catalog.ts';
-import type { OpenBackend } from '../cloud/object-backend.ts';
+import type { BackendHooks, ObjectBackend, OpenBackend } from '../cloud/object-backend.ts';
 import type { Logger } from '../log.ts';
 import { BandwidthLimiter, type BandwidthSchedule } from './bandwidth.ts';
 import { CacheIO } from './cache-io.ts';
 import { CacheState } from './cache-state.ts';
 import { CatalogLog } from './catalog-log.ts';
-import { CloudRoutes, type RouteOptions } from './cloud-routes.ts';
+import { CloudRoutes, type NamespaceOptions } from './cloud-routes.ts';
 import { ExtentFiles } from './extent-files.ts';
 import type { ExtentStore } from './extent-store.ts';
 import { Evictor } from './eviction.ts';
@@ -55,6 +55,10 @@ export class CacheEngine {
   readonly metrics: EngineMetrics;
   private readonly state = new CacheState();
   private readonly limiter: BandwidthLimiter;
+  /** What every backend the engine opens is given: its own, and the namespaces' own. */
+  private readonly hooks: BackendHooks;
+  /** The backends opened for namespaces of their own, by namespace. */
+  private readonly namespaceBackends = new Map<string, ObjectBackend>();
   private readonly routes: CloudRoutes;
   private readonly catalog: CatalogLog;
   private readonly files: ExtentFiles;
@@ -72,7 +76,8 @@ export class CacheEngine {
     this.log = options.logger.child({ component: 'cache' });
     this.metrics = new EngineMetrics(() => this.stats(), options.registry);
     this.limiter = new BandwidthLimiter(options.bandwidth);
-    this.routes = new CloudRoutes(options.backend({ observer: this.metrics, shaper: this.limiter }));
+    this.hooks = { observer: this.metrics, shaper: this.limiter };
+    this.routes = new CloudRoutes(options.backend(this.hooks));
     this.catalog = new CatalogLog(options.catalog, this.state);
     this.files = new ExtentFiles(this.state, this.log, options.openFiles);
     const evictor = new Evictor(this.state, this.files, this.catalog, { cacheBytes, high, low });
@@ -109,19 +114,27 @@ export class CacheEngine {
   /**
    * The extent store of one consumer: keys starting with `namespace` ('tapes/',
    * 'volumes/', 'shares/NAME/'; '' for every key), uploaded to `route`'s backend
-   * and prefix (by default the engine's own, under the same keys). Uploads queued
-   * under a namespace wait until it is open.
+   * and prefix (by default the engine's own, under the same keys; a backend of
+   * its own is opened with the engine's hooks). Uploads queued under a namespace
+   * wait until it is open.
    */
-  namespace(namespace: string, route?: RouteOptions): ExtentStore {
+  namespace(namespace: string, options: NamespaceOptions = {}): ExtentStore {
     if (namespace !== '' && !namespace.endsWith('/')) throw new RangeError(`namespace ${namespace} must end with '/'`);
-    this.routes.open(namespace, route);
+    const { backend: openBackend, ...route } = options;
+    const backend = openBackend?.(this.hooks);
+    this.routes.open(namespace, backend ? { ...route, backend } : route);
+    this.namespaceBackends.get(namespace)?.close();
+    if (backend) this.namespaceBackends.set(namespace, backend);
+    else this.namespaceBackends.delete(namespace);
     this.queue.pump();
     return new NamespaceStore(this.io, namespace);
   }
 
-  /** Closes a namespace: its queued uploads wait until it opens again. The backend given for it is the caller's to close. */
+  /** Closes a namespace, and the backend opened for it: its queued uploads wait until it opens again. */
   closeNamespace(namespace: string): void {
     this.routes.close(namespace);
+    this.namespaceBackends.get(namespace)?.close();
+    this.namespaceBackends.delete(namespace);
   }
 
   /** Changes the bandwidth schedule in force. */
@@ -154,6 +167,8 @@ export class CacheEngine {
     await this.files.closeAll();
     this.state.notify();
     this.routes.defaultBackend.close();
+    for (const backend of this.namespaceBackends.values()) backend.close();
+    this.namespaceBackends.clear();
   }
 }
 

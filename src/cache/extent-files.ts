@@ -1,8 +1,9 @@
 // The extent files on the cache disk: kept open (the most recently used
 // `openFiles` of them), written with their blocks' CRC32C taken in the same pass,
-// and read back checked block by block. Every method is called holding the
-// extent's lock.
+// and read back checked block by block. Every method but datasync() and
+// syncNames() is called holding the extent's lock.
 import { constants, type FileHandle, open, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { BufferPool } from '../buffers/buffer-pool.ts';
 import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../crc32c/block-checksums.ts';
 import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
@@ -12,7 +13,8 @@ import type { Logger } from '../log.ts';
 import type { CacheState } from './cache-state.ts';
 import { CacheCorruptionError } from './errors.ts';
 import { blockCount, type Extent } from './extent.ts';
-import { readFully, ShortReadError, writeFully, writeFullySync } from './file-io.ts';
+import { fsyncPath, readFully, ShortReadError, writeFully, writeFullySync } from './file-io.ts';
+import { FlushGroup } from './flush-group.ts';
 
 /** Bytes read; `crcs` of the ranges asked for when they came from checked blocks; `release` gives a reusable buffer back. */
 export interface CheckedRead {
@@ -48,6 +50,10 @@ const WRITEBACK_MIN_BYTES = 1024 * 1024;
 export class ExtentFiles {
   /** By key, least recently used first. */
   private readonly files = new Map<string, OpenFile>();
+  /** Extent files this process created whose names their folder has not yet made durable, by key; each a token of that creation. */
+  private readonly newNames = new Map<string, object>();
+  /** The folders' flushes, shared by sync points that ask at once, each on a handle of the folder kept open. */
+  private readonly folders = new Map<string, { flush: FlushGroup; handle?: Promise<FileHandle> }>();
 
   constructor(
     private readonly state: CacheState,
@@ -224,8 +230,50 @@ export class ExtentFiles {
     }
   }
 
+  /**
+   * Makes the names of the extents' files durable in their folders, for files
+   * created since their folder was last flushed (a file's fdatasync does not
+   * cover its name): one flush per folder, shared by callers that ask at once.
+   */
+  async syncNames(extents: readonly Extent[]): Promise<void> {
+    const created = extents.flatMap((extent) => {
+      const token = this.newNames.get(extent.key);
+      return token ? [{ extent, token }] : [];
+    });
+    if (created.length === 0) return;
+    await Promise.all([...new Set(created.map(({ extent }) => dirname(extent.path)))].map((folder) => this.folderFlush(folder).request()));
+    // A file removed and made again meanwhile has a new name to flush.
+    for (const { extent, token } of created) if (this.newNames.get(extent.key) === token) this.newNames.delete(extent.key);
+  }
+
+  private folderFlush(folder: string): FlushGroup {
+    let known = this.folders.get(folder);
+    if (!known) {
+      const kept: { flush: FlushGroup; handle?: Promise<FileHandle> } = {
+        flush: new FlushGroup(async () => {
+          kept.handle ??= open(folder, 'r');
+          kept.handle.catch(() => (kept.handle = undefined));
+          await (await kept.handle).datasync();
+        }),
+      };
+      this.folders.set(folder, (known = kept));
+    }
+    return known.flush;
+  }
+
+  /**
+   * fdatasync of the extent's file: on the handle kept open when there is one
+   * (Node closes a handle only once the calls on it have ended), else on a
+   * handle of its own, so that it needs no lock. Nothing if the file is gone.
+   */
+  async datasync(extent: Extent): Promise<void> {
+    const file = this.files.get(extent.key);
+    await (file ? file.handle.datasync() : fsyncPath(extent.path, 'r+'));
+  }
+
   /** Closes and removes the extent's file; what it held is no longer counted. */
   async remove(extent: Extent): Promise<void> {
+    this.newNames.delete(extent.key);
     await this.close(extent.key);
     await unlink(extent.path).catch(ignoreMissing);
   }
@@ -238,7 +286,7 @@ export class ExtentFiles {
       this.files.set(extent.key, known);
       return known;
     }
-    const file: OpenFile = { handle: await open(extent.path, create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR) };
+    const file: OpenFile = { handle: create ? await this.create(extent) : await open(extent.path, constants.O_RDWR) };
     this.files.set(extent.key, file);
     for (const key of this.files.keys()) {
       if (this.files.size <= this.openFiles) break;
@@ -248,6 +296,18 @@ export class ExtentFiles {
     return file;
   }
 
+  /** Opens the extent's file, making it if missing (its name then waits for syncNames()). */
+  private async create(extent: Extent): Promise<FileHandle> {
+    try {
+      const handle = await open(extent.path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL);
+      this.newNames.set(extent.key, {});
+      return handle;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return open(extent.path, constants.O_RDWR);
+    }
+  }
+
   async close(key: string): Promise<void> {
     const file = this.files.get(key);
     if (!file) return;
@@ -255,9 +315,12 @@ export class ExtentFiles {
     await file.handle.close();
   }
 
-  /** Closes every file, each under its extent's lock. */
+  /** Closes every file, each under its extent's lock, and the folders' handles. */
   async closeAll(): Promise<void> {
     await Promise.all([...this.files.keys()].map((key) => this.state.locks.run(key, () => this.close(key))));
+    const folders = [...this.folders.values()];
+    this.folders.clear();
+    await Promise.all(folders.map(async ({ handle }) => (await handle?.catch(() => undefined))?.close()));
   }
 }
 

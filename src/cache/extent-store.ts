@@ -4,6 +4,10 @@
 // CacheEngine.namespace(); errors are those of errors.ts. README.md beside this
 // file says how each call behaves.
 
+export interface DrainOptions {
+  readonly background?: boolean;
+}
+
 export interface WriteOptions {
   /**
    * The caller made this key up just now (a cartridge's next segment): unless the
@@ -80,6 +84,10 @@ export interface ExtentStore {
   list(prefix?: string, options?: { delimiter?: string }): AsyncIterable<ExtentListing>;
   /** Makes everything written to `keys` (default: the whole namespace) durable on the cache disk and queues it for upload. A write may be acknowledged once this resolves. */
   sync(keys?: readonly string[]): Promise<void>;
-  /** Resolves once everything written to `keys` (default: the whole namespace) is in the cloud. */
-  drain(keys?: readonly string[]): Promise<void>;
+  /**
+   * Resolves once everything written to `keys` (default: the whole namespace) is in the cloud.
+   * `background`: its uploads still yield to reads and writes (within the queue's bounds), as
+   * for a caller that wants them done but does not wait for them; by default they do not.
+   */
+  drain(keys?: readonly string[], options?: DrainOptions): Promise<void>;
 }

@@ -2,7 +2,7 @@
 // `volumes/`, `shares/NAME/`), the same keys the cache index and, by default,
 // the bucket use. A key outside it is refused, so no consumer touches another's.
 import type { CacheIO } from './cache-io.ts';
-import type { ExtentHead, ExtentListing, ExtentMetadata, ExtentStore, ReadTally, ReadvResult, WriteOptions } from './extent-store.ts';
+import type { DrainOptions, ExtentHead, ExtentListing, ExtentMetadata, ExtentStore, ReadTally, ReadvResult, WriteOptions } from './extent-store.ts';
 
 export class KeyOutsideNamespaceError extends RangeError {
   override readonly name = 'KeyOutsideNamespaceError';
@@ -71,8 +71,8 @@ export class NamespaceStore implements ExtentStore {
     return this.io.sync(keys?.map((key) => this.check(key)), this.namespace);
   }
 
-  async drain(keys?: readonly string[]): Promise<void> {
-    return this.io.drain(keys?.map((key) => this.check(key)), this.namespace);
+  async drain(keys?: readonly string[], options?: DrainOptions): Promise<void> {
+    return this.io.drain(keys?.map((key) => this.check(key)), this.namespace, options);
   }
 
   private check(key: string): string {

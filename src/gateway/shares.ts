@@ -5,6 +5,7 @@ import { CreateBucketCommand, HeadBucketCommand, type S3Client } from '@aws-sdk/
 import type { Registry } from 'prom-client';
 import type { CacheEngine } from '../cache/engine.ts';
 import type { Catalog } from '../catalog/catalog.ts';
+import type { BackendHooks } from '../cloud/object-backend.ts';
 import { ObjectStore, type S3Settings } from '../cloud/object-store.ts';
 import type { NfsConfig } from '../config/index.ts';
 import type { Logger } from '../log.ts';
@@ -34,12 +35,10 @@ export interface SharesOptions {
 
 export async function openShares(options: SharesOptions): Promise<GatewayShares> {
   const { config, engine, logger } = options;
-  const stores = new Map<string, ObjectStore>();
   const provider: ShareObjectsProvider = {
     open: async (share: ShareDefinition) => {
       await ensureShareBucket(options.client, share.bucket, options.embedded);
-      const backend = new ObjectStore({ ...options.s3, bucket: share.bucket, prefix: '' });
-      stores.set(share.name, backend);
+      const backend = (hooks: BackendHooks) => new ObjectStore({ ...options.s3, bucket: share.bucket, prefix: '' }, hooks);
       const namespace = shareNamespace(share.name);
       // The share uploads a file once it has settled (drain()); neither a COMMIT nor the engine's writeback uploads it mid-write.
       const store = engine.namespace(namespace, { backend, remotePrefix: share.prefix, allowUnverified: true, uploadsWhenDrained: true });
@@ -47,8 +46,6 @@ export async function openShares(options: SharesOptions): Promise<GatewayShares>
     },
     close: async (share: ShareDefinition) => {
       engine.closeNamespace(shareNamespace(share.name));
-      stores.get(share.name)?.close();
-      stores.delete(share.name);
     },
   };
   const gatewayPrefix = options.s3.prefix ?? '';

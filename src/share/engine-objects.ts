@@ -25,10 +25,11 @@ export class EngineShareObjects implements ShareObjects {
     await this.store.write(this.key(key), offset, data, options.fresh ? { fresh: true } : {});
   }
 
-  async read(key: string, offset: number, length: number): Promise<Buffer> {
+  async read(key: string, offset: number, length: number): Promise<{ readonly data: Buffer; readonly release: () => void }> {
     const size = (await this.store.size(this.key(key))) ?? 0;
     const available = Math.max(0, Math.min(length, size - offset));
-    return available === 0 ? Buffer.alloc(0) : this.store.read(this.key(key), offset, available);
+    // readv(): a large read's buffer comes from the engine's pool and goes back to it, not to the garbage collector.
+    return available === 0 ? { data: Buffer.alloc(0), release: () => undefined } : this.store.readv(this.key(key), offset, [available]);
   }
 
   size(key: string): Promise<number | undefined> {
@@ -49,8 +50,8 @@ export class EngineShareObjects implements ShareObjects {
     return this.store.sync(keys.map((key) => this.key(key)));
   }
 
-  drain(keys: readonly string[]): Promise<void> {
-    return this.store.drain(keys.map((key) => this.key(key)));
+  drain(keys: readonly string[], options: { readonly background?: boolean } = {}): Promise<void> {
+    return this.store.drain(keys.map((key) => this.key(key)), options);
   }
 
   async *list(prefix: string, options: { readonly delimiter?: string }): AsyncIterable<ListedEntry> {

@@ -8,6 +8,7 @@ import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectComm
 import { DamagedDataError, ExtentNotFoundError } from '../../src/cache/errors.ts';
 import type { ExtentListing, ExtentStore } from '../../src/cache/extent-store.ts';
 import { KeyOutsideNamespaceError } from '../../src/cache/namespace-store.ts';
+import type { BackendHooks } from '../../src/cloud/object-backend.ts';
 import { ObjectStore } from '../../src/cloud/object-store.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { metric, MiB, openEngine, pattern } from './helpers.ts';
@@ -60,10 +61,9 @@ describe('@slow cache engine namespaces', function () {
   it('sends a namespace to its own bucket and prefix, and holds its queued uploads until it opens again after a restart', async () => {
     const dir = await scratch();
     const shareBucket = { ...s3.settings, bucket: 'share-bucket' };
-    const route = () => ({ backend: new ObjectStore(shareBucket), remotePrefix: 'exported/' });
+    const route = { backend: (hooks: BackendHooks) => new ObjectStore(shareBucket, hooks), remotePrefix: 'exported/' };
     let opened = await openEngine(dir, { ...s3.settings, prefix: 'gw/' });
-    let backend = route();
-    let share = opened.engine.namespace('shares/docs/', backend);
+    let share = opened.engine.namespace('shares/docs/', route);
     await share.write('shares/docs/a.txt', 0, Buffer.from('first'));
     await share.drain();
     const head = await s3.raw.send(new HeadObjectCommand({ Bucket: 'share-bucket', Key: 'exported/a.txt' }));
@@ -73,7 +73,6 @@ describe('@slow cache engine namespaces', function () {
     await share.sync(); // queued, then the gateway stops before its namespace uploads it
     opened.engine.closeNamespace('shares/docs/');
     await opened.close();
-    backend.backend.close();
 
     opened = await openEngine(dir, { ...s3.settings, prefix: 'gw/' });
     try {
@@ -81,14 +80,31 @@ describe('@slow cache engine namespaces', function () {
       await tapes.drain();
       await assert.rejects(s3.raw.send(new HeadObjectCommand({ Bucket: s3.settings.bucket, Key: 'gw/shares/docs/b.txt' })), /NotFound/, 'never sent to the gateway bucket');
       assert.equal(opened.engine.stats().queueDepth, 1, 'still queued while its namespace is closed');
-      backend = route();
-      share = opened.engine.namespace('shares/docs/', backend);
+      share = opened.engine.namespace('shares/docs/', route);
       await share.drain();
       const b = await s3.raw.send(new GetObjectCommand({ Bucket: 'share-bucket', Key: 'exported/b.txt' }));
       assert.equal(await b.Body!.transformToString(), 'second');
     } finally {
       await opened.close();
-      backend.backend.close();
+    }
+  });
+
+  it("counts the uploads of a namespace's own backend in CloudBytesUploaded and holds them to the bandwidth schedule", async () => {
+    const opened = await openEngine(await scratch(), { ...s3.settings, prefix: 'gw/' });
+    try {
+      const share = opened.engine.namespace('shares/metered/', { backend: (hooks) => new ObjectStore({ ...s3.settings, bucket: 'share-bucket' }, hooks), remotePrefix: 'metered/' });
+      await share.write('shares/metered/a', 0, pattern('a', 256 * 1024));
+      await share.drain();
+      assert.equal(await metric(opened.engine, 'CloudBytesUploaded'), 256 * 1024);
+      // At 1 Mbit/s, 256 KiB take 2 s, less the one 64 KiB chunk an idle limiter lets go at once.
+      opened.engine.setBandwidth({ defaultUploadBitsPerSecond: 1_000_000 });
+      const started = performance.now();
+      await share.write('shares/metered/b', 0, pattern('b', 256 * 1024));
+      await share.drain();
+      assert.ok(performance.now() - started >= 1_500, `uploaded in ${Math.round(performance.now() - started)} ms, faster than the schedule allows`);
+      assert.equal(await metric(opened.engine, 'CloudBytesUploaded'), 512 * 1024);
+    } finally {
+      await opened.close();
     }
   });
 
@@ -178,7 +194,7 @@ describe('@slow cache engine namespaces', function () {
   it('serves objects other S3 clients put in only where the namespace allows it', async () => {
     await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: 'foreign/doc.txt', Body: 'written by another client' }));
     const opened = await openEngine(await scratch(), { ...s3.settings, prefix: 'foreign/' });
-    const backend = new ObjectStore({ ...s3.settings, prefix: 'foreign/' });
+    const backend = (hooks: BackendHooks) => new ObjectStore({ ...s3.settings, prefix: 'foreign/' }, hooks);
     try {
       const strict = opened.engine.namespace('');
       await assert.rejects(strict.read('doc.txt', 0, 5), DamagedDataError, 'bytes without our checksums are not served by default');
@@ -187,7 +203,6 @@ describe('@slow cache engine namespaces', function () {
       assert.equal((await open.read('doc.txt', 11, 7)).toString(), 'another');
     } finally {
       await opened.close();
-      backend.close();
     }
   });
 

@@ -113,6 +113,20 @@ describe('@slow uploads yield to reads and writes', function () {
     await eventuallyUploaded(engine, { 'tape/Y/seg-1': MiB });
   });
 
+  it('holds a background drain() back while writes keep arriving, and resolves it once they stop', async () => {
+    const engine = await open({ uploadQuietMs: QUIET_MS });
+    writer = keepWriting(engine);
+    await engine.store.write('tape/Y/seg-1b', 0, pattern('tape/Y/seg-1b', MiB));
+    let drained = false;
+    const draining = engine.store.drain(['tape/Y/seg-1b'], { background: true }).then(() => (drained = true));
+    await writer.wrote(15);
+    assert.equal(await begun('tape/Y/seg-1b'), false, 'not uploaded while writes arrive');
+    assert.equal(drained, false);
+    await writer.stop();
+    await draining;
+    await eventuallyUploaded(engine, { 'tape/Y/seg-1b': MiB });
+  });
+
   it('uploads despite writes once a quarter of the upload buffer is dirty', async () => {
     const engine = await open({ uploadQuietMs: QUIET_MS, uploadBufferBytes: 16 * MiB });
     writer = keepWriting(engine);

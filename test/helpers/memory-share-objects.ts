@@ -60,10 +60,10 @@ export class MemoryShareObjects implements ShareObjects {
     data.copy(object.data, offset);
   }
 
-  async read(key: string, offset: number, length: number): Promise<Buffer> {
+  async read(key: string, offset: number, length: number): Promise<{ readonly data: Buffer; readonly release: () => void }> {
     const object = this.local(key);
     if (!object) throw new Error(`no object ${key}`);
-    return Buffer.from(object.data.subarray(offset, offset + length));
+    return { data: Buffer.from(object.data.subarray(offset, offset + length)), release: () => undefined };
   }
 
   async size(key: string): Promise<number | undefined> {

@@ -61,6 +61,7 @@ export const peerPackages: Readonly<Record<string, string>> = {
   rpcbind: 'rpcbind',
   prlimit: 'util-linux',
   openssl: 'openssl',
+  strace: 'strace',
 };
 
 /**

@@ -13,8 +13,12 @@
 import type { Logger } from '../../log.ts';
 
 export interface SettleTarget {
-  /** Uploads the node as it is now; resolves once the bucket holds it, to false when it was not uploaded as it is now (changed or moving meanwhile). */
-  upload(id: number): Promise<boolean>;
+  /**
+   * Uploads the node as it is now; resolves once the bucket holds it, to false when it was not
+   * uploaded as it is now (changed or moving meanwhile). `background`: no one waits for it, so
+   * its upload yields to the clients' reads and writes.
+   */
+  upload(id: number, background: boolean): Promise<boolean>;
 }
 
 /** Uploads in flight at once: the engine uploads a few at a time anyway, and thousands of waiting drains would swamp the event loop. */
@@ -131,7 +135,7 @@ export class SettleUploader {
 
   private async run(id: number): Promise<void> {
     try {
-      const clean = await this.target.upload(id);
+      const clean = await this.target.upload(id, !this.waiters.has(id));
       this.failing.delete(id);
       if (!clean && !this.pending.has(id)) this.parked.add(id);
     } catch (err) {

@@ -85,7 +85,7 @@ export class ShareFs {
     private readonly objects: ShareObjects,
     private readonly logger: Logger,
   ) {
-    this.uploader = new SettleUploader({ upload: (id) => this.upload(id) }, settings.settleMs, logger);
+    this.uploader = new SettleUploader({ upload: (id, background) => this.upload(id, background) }, settings.settleMs, logger);
   }
 
   static async open(options: { settings: ShareSettings; section: Section<unknown>; objects: ShareObjects; logger: Logger }): Promise<ShareFs> {
@@ -184,20 +184,27 @@ export class ShareFs {
     const node = await this.getattr(id);
     if (node.type !== 'symlink') throw new FsError('INVAL', 'not a symbolic link');
     if (node.target !== undefined) return node.target;
-    const data = await this.objects.read(node.key, 0, SYMLINK_MAX);
-    return data.toString('utf8');
+    const { data, release } = await this.objects.read(node.key, 0, SYMLINK_MAX);
+    const target = data.toString('utf8');
+    release();
+    return target;
   }
 
-  async read(id: number, caller: Caller, offset: number, count: number): Promise<{ node: NodeRecord; data: Buffer; eof: boolean }> {
+  /** `release()` once done with the data: its memory may be reused. */
+  async read(id: number, caller: Caller, offset: number, count: number): Promise<{ node: NodeRecord; data: Buffer; eof: boolean; readonly release: () => void }> {
     const node = await this.getattr(id);
     if (node.type === 'dir') throw new FsError('ISDIR', 'a directory is read with READDIR');
     if (node.type !== 'file') throw new FsError('INVAL', 'not a regular file');
     if (!mayRead(caller, node) && caller.uid !== node.uid) throw new FsError('ACCES', 'no read permission');
     const length = Math.max(0, Math.min(count, node.size - offset));
-    let data = length === 0 ? EMPTY : await this.objects.read(node.key, offset, length);
-    // Bytes past what the object holds (a file extended by SETATTR) read as zeros.
-    if (data.length < length) data = Buffer.concat([data, Buffer.alloc(length - data.length)]);
-    return { node, data, eof: offset + data.length >= node.size };
+    let { data, release } = length === 0 ? { data: EMPTY, release: () => undefined } : await this.objects.read(node.key, offset, length);
+    if (data.length < length) {
+      // Bytes past what the object holds (a file extended by SETATTR) read as zeros.
+      data = Buffer.concat([data, Buffer.alloc(length - data.length)]);
+      release();
+      release = () => undefined;
+    }
+    return { node, data, eof: offset + data.length >= node.size, release };
   }
 
   /**
@@ -608,7 +615,11 @@ export class ShareFs {
     }
     const attrs = fromMetadata(head.metadata, node.type, head.modified ? timeFromDate(head.modified) : t, this.settings.defaults);
     let target: string | undefined;
-    if (attrs.type === 'symlink') target = (await this.objects.read(node.key, 0, Math.min(head.size, SYMLINK_MAX))).toString('utf8');
+    if (attrs.type === 'symlink') {
+      const { data, release } = await this.objects.read(node.key, 0, Math.min(head.size, SYMLINK_MAX));
+      target = data.toString('utf8');
+      release();
+    }
     const headed: NodeRecord = {
       ...node,
       ...attrs,
@@ -714,7 +725,7 @@ export class ShareFs {
   }
 
   /** Uploads a node's object as it is now (SettleTarget). */
-  private async upload(id: number): Promise<boolean> {
+  private async upload(id: number, background: boolean): Promise<boolean> {
     const generation = this.generations.get(id) ?? 0;
     const node = await this.table.get(id);
     if (!node || !node.dirty) return true;
@@ -724,8 +735,7 @@ export class ShareFs {
       return true;
     }
     await this.objects.setMetadata(node.key, toMetadata(node));
-    await this.objects.sync([node.key]);
-    await this.objects.drain([node.key]);
+    await this.objects.drain([node.key], { background }); // which syncs first
     return this.locks.run(`n${id}`, async () => {
       const latest = await this.table.get(id);
       if (!latest) return true;

@@ -18,8 +18,8 @@ export interface ShareObjects {
    * new to the bucket (a file created here, never uploaded), so the bucket need not be asked.
    */
   write(key: string, offset: number, data: Buffer, options?: { readonly fresh?: boolean }): Promise<void>;
-  /** Up to `length` bytes from `offset`; fewer at the end of the object. */
-  read(key: string, offset: number, length: number): Promise<Buffer>;
+  /** Up to `length` bytes from `offset`; fewer at the end of the object. `release()` once done with them: their memory may be reused. */
+  read(key: string, offset: number, length: number): Promise<{ readonly data: Buffer; readonly release: () => void }>;
   /** The object's size here or in the bucket, or undefined when there is none. */
   size(key: string): Promise<number | undefined>;
   /** Sets the object's size, cutting it or growing it with zeros. */
@@ -27,8 +27,8 @@ export interface ShareObjects {
   delete(key: string): Promise<void>;
   /** Writes made so far to these keys survive a crash (local durability; uploads follow). */
   sync(keys: readonly string[]): Promise<void>;
-  /** Resolves once these keys, as they are now, are in the bucket. */
-  drain(keys: readonly string[]): Promise<void>;
+  /** Resolves once these keys, as they are now, are in the bucket; `background`: their uploads yield to reads and writes. */
+  drain(keys: readonly string[], options?: { readonly background?: boolean }): Promise<void>;
   /** The keys under a prefix in S3's order: changes not yet uploaded as they are here, the rest as the bucket holds them. */
   list(prefix: string, options: { readonly delimiter?: string }): AsyncIterable<ListedEntry>;
   head(key: string): Promise<ObjectHead | undefined>;

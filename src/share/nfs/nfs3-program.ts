@@ -179,8 +179,8 @@ export function nfs3Program(shares: ExportedShares, options: Nfs3Options): RpcPr
         const t = target(readHandle(args), context);
         const offset = args.uint64Number();
         const count = Math.min(args.uint32(), TRANSFER_SIZE);
-        const { node, data, eof } = await t.fs.read(t.id, t.caller, offset, count);
-        const writer = ok();
+        const { node, data, eof, release } = await t.fs.read(t.id, t.caller, offset, count);
+        const writer = ok().whenDone(release); // the data goes out without a copy
         writePostOpAttr(writer, node, t.fsid);
         return writer.uint32(data.length).bool(eof).opaque(data);
       }),

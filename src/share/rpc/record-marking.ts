@@ -2,6 +2,7 @@
 // each preceded by a 4-byte mark: the top bit says "last fragment", the other
 // 31 bits the fragment's length (RFC 5531 section 11). The reader checks every
 // length against the largest record it accepts before it allocates anything.
+import type { BufferPool } from '../../buffers/buffer-pool.ts';
 
 export const LAST_FRAGMENT = 0x8000_0000;
 const MARK_LENGTH = 4;
@@ -18,7 +19,11 @@ export class RecordReader {
   /** The mark of the fragment whose bytes are awaited. */
   private mark: { length: number; last: boolean } | undefined;
 
-  constructor(readonly maxRecordBytes: number) {}
+  constructor(
+    readonly maxRecordBytes: number,
+    /** Where a record gathered from several chunks is copied to (a WRITE's megabyte); the caller gives it back once done with it. */
+    private readonly pool?: BufferPool,
+  ) {}
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
@@ -63,7 +68,7 @@ export class RecordReader {
       else this.chunks[0] = first.subarray(length);
       return piece;
     }
-    const out = Buffer.allocUnsafe(length);
+    const out = this.pool ? this.pool.take(length) : Buffer.allocUnsafe(length);
     let filled = 0;
     while (filled < length) {
       const chunk = this.chunks[0]!;

@@ -20,6 +20,7 @@ import {
   RPC_VERSION,
   type RpcCall,
 } from './message.ts';
+import { BufferPool } from '../../buffers/buffer-pool.ts';
 import { RecordError, RecordReader, recordMark } from './record-marking.ts';
 import { XdrError, type XdrReader, type XdrWriter } from './xdr.ts';
 
@@ -67,6 +68,8 @@ export class RpcServer {
   private readonly programs = new Map<number, Map<number, RpcProgram>>();
   private readonly maxRecordBytes: number;
   private readonly maxCalls: number;
+  /** Records gathered from several chunks, reused once their call is answered: nothing in a reply refers to its call's bytes. */
+  private readonly records = new BufferPool();
 
   constructor(private readonly options: RpcServerOptions) {
     for (const program of options.programs) this.add(program);
@@ -110,7 +113,7 @@ export class RpcServer {
     const logger = this.options.logger;
     const remoteAddress = unmapped(socket.remoteAddress ?? '');
     const remotePort = socket.remotePort ?? 0;
-    const reader = new RecordReader(this.maxRecordBytes);
+    const reader = new RecordReader(this.maxRecordBytes, this.records);
     this.connections.add(socket);
     socket.setNoDelay(true);
     let inFlight = 0;
@@ -136,14 +139,18 @@ export class RpcServer {
         }
         if (!record) break;
         inFlight++;
-        void this.answer(record, remoteAddress, remotePort).then((reply) => {
+        const call = record;
+        void this.answer(call, remoteAddress, remotePort).then((reply) => {
           inFlight--;
+          this.records.give(call);
           if (reply && !closed) {
             const pieces = reply.buffers();
             socket.cork();
             socket.write(recordMark(reply.length));
-            for (const piece of pieces) socket.write(piece);
+            pieces.forEach((piece, i) => socket.write(piece, i === pieces.length - 1 ? () => reply.done() : undefined));
             socket.uncork();
+          } else {
+            reply?.done();
           }
           if (!reply && !closed) {
             logger.warn({ client: remoteAddress }, 'a record that is not an RPC call: connection dropped');

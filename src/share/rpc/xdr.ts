@@ -109,6 +109,8 @@ export class XdrReader {
 /** Writes into one growing buffer; large opaque data is kept as a piece of its own. */
 export class XdrWriter {
   private readonly pieces: Buffer[] = [];
+  /** Called once the bytes are written out (or will never be): pieces lent to the writer go back to their owner. */
+  private readonly doneHooks: (() => void)[] = [];
   private chunk: Buffer;
   private used = 0;
   private total = 0;
@@ -200,12 +202,24 @@ export class XdrWriter {
     return this;
   }
 
-  /** Appends what another writer wrote. */
+  /** Appends what another writer wrote, and what it must be told once done. */
   append(other: XdrWriter): this {
     this.flushChunk();
     for (const piece of other.buffers()) this.pieces.push(piece);
     this.total += other.length;
+    this.doneHooks.push(...other.doneHooks);
     return this;
+  }
+
+  /** `hook` is called by done(): for a piece referenced, not copied (fixedOpaque), whose memory is to be reused after. */
+  whenDone(hook: () => void): this {
+    this.doneHooks.push(hook);
+    return this;
+  }
+
+  /** The bytes have been written out, or will not be: the hooks given to whenDone() run, once. */
+  done(): void {
+    for (const hook of this.doneHooks.splice(0)) hook();
   }
 
   /** The bytes written, in order; the writer must not be used afterwards. */
