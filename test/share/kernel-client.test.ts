@@ -35,6 +35,8 @@ const SMALL_FILES = FULL ? 1000 : 100;
 /** Large files, in MiB: the object store's multipart threshold is 64 MiB, so each goes up in parts. */
 const BIG_FILES_MIB = FULL ? [65, 101, 130] : [65];
 const FILES = SMALL_FILES + BIG_FILES_MIB.length;
+/** The guest's /tmp, a tmpfs of 256 MiB at boot (scripts/guest/init), holds the source tree: FULL's is over 300 MiB. */
+const TMP_MIB = FULL ? 768 : 256;
 /** How long the guest waits while the host checks the bucket and restarts the gateway. */
 const RESTART_GATE_S = FULL ? 900 : 150;
 
@@ -52,6 +54,7 @@ step mkdir-rmdir '
   test ! -e /mnt/d1
 '
 step make-tree '
+  mount -o remount,size=${TMP_MIB}m /tmp
   mkdir -p /tmp/src/big /tmp/src/small
   for m in ${BIG_FILES_MIB.join(' ')}; do dd if=/dev/urandom of=/tmp/src/big/file-$m-MiB bs=1M count=$m 2>/dev/null; done
   i=0
@@ -234,11 +237,11 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
         if (line.startsWith('@@guest step-end unmount ')) gated('restarted', checkBucketAndRestart);
       },
     });
-    // The host's failures first: they say why a gate never opened.
+    // The steps that wait for no host work first: a tree the guest could not make or copy is why the bucket lacks it.
+    for (const name of ['mount', 'mkdir-rmdir', 'make-tree', 'copy-tree', 'rename', 'attributes', 'symlinks', 'truncate-append-sparse']) assertStep(run, name);
+    // Then the host's failures: they say why a gate never opened.
     for (const work of host) await work;
-    for (const name of ['mount', 'mkdir-rmdir', 'make-tree', 'copy-tree', 'rename', 'attributes', 'symlinks', 'truncate-append-sparse', 'list-many', 'unmount']) {
-      assertStep(run, name);
-    }
+    for (const name of ['list-many', 'unmount']) assertStep(run, name);
     assert.equal(host.length, 2, 'the host restarted the gateway');
     for (const name of ['wait-restart', 'mount-again', 'everything-there', 'unmount-again']) assertStep(run, name);
     console.log(`      ${summarize(run)}`);
