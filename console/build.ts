@@ -46,5 +46,6 @@ export async function buildConsole(outdir = CONSOLE_DIR): Promise<BuiltFile[]> {
 if (process.argv[1] && basename(process.argv[1]) === 'build.ts') {
   const files = await buildConsole();
   const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-  for (const file of files) console.log(`console/dist/${file.name.padEnd(10)}  ${kib(file.bytes).padStart(9)}  (${kib(file.gzipBytes)} gzipped)`);
+  for (const file of files)
+    console.log(`console/dist/${file.name.padEnd(10)}  ${kib(file.bytes).padStart(9)}  (${kib(file.gzipBytes)} gzipped)`);
 }

@@ -85,7 +85,14 @@ async function s3rver(directory: string): Promise<Endpoint> {
   const localS3 = new URL('../src/cloud/local-s3.ts', import.meta.url).pathname;
   const server = spawn(
     process.execPath,
-    ['--import', 'tsx', '--input-type=module', '-e', `const s = await (await import(${JSON.stringify(localS3)})).startLocalS3({ directory: process.argv[1] }); console.log(s.endpoint);`, directory],
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `const s = await (await import(${JSON.stringify(localS3)})).startLocalS3({ directory: process.argv[1] }); console.log(s.endpoint);`,
+      directory,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const [endpoint] = (await once(createInterface({ input: server.stdout }), 'line')) as [string];
@@ -125,7 +132,11 @@ const cpuStart = () => ({ process: process.cpuUsage(), main: mainThreadSeconds()
 const cpuPerMiB = (since: ReturnType<typeof cpuStart>) => {
   const used = process.cpuUsage(since.process);
   const mib = total / MiB;
-  return { cpu: (used.user + used.system) / 1000 / mib, sys: used.system / 1000 / mib, main: ((mainThreadSeconds() - since.main) * 1000) / mib };
+  return {
+    cpu: (used.user + used.system) / 1000 / mib,
+    sys: used.system / 1000 / mib,
+    main: ((mainThreadSeconds() - since.main) * 1000) / mib,
+  };
 };
 function mainThreadSeconds(): number {
   const main = threadCpu(process.pid)!.main;
@@ -142,7 +153,12 @@ async function timed(run: () => Promise<void>): Promise<Figures> {
   return { mbps: mbps(total, performance.now() - started), ...cpuPerMiB(cpu) };
 }
 
-async function openEngine(dir: string, settings: S3Settings, bytes: number, threads: Threads = 'worker'): Promise<{ engine: CacheEngine; close(): Promise<void> }> {
+async function openEngine(
+  dir: string,
+  settings: S3Settings,
+  bytes: number,
+  threads: Threads = 'worker',
+): Promise<{ engine: CacheEngine; close(): Promise<void> }> {
   const catalog = await Catalog.open(join(dir, 'catalog'));
   let backend: ObjectBackend | undefined;
   const engine = await CacheEngine.open({
@@ -181,7 +197,12 @@ function rawPuts(round: number): Promise<Figures> {
 }
 
 async function engineDrain(round: number, settings: S3Settings, threads: Threads): Promise<Figures> {
-  const opened = await openEngine(join(work, `drain-${threads}-${round}`), { ...settings, prefix: `engine/${threads}/${round}/` }, total, threads);
+  const opened = await openEngine(
+    join(work, `drain-${threads}-${round}`),
+    { ...settings, prefix: `engine/${threads}/${round}/` },
+    total,
+    threads,
+  );
   const store = opened.engine.namespace('');
   try {
     for (let i = 0; i < count; i++) await store.write(`seg-${i}`, 0, extents[i]!);
@@ -250,10 +271,23 @@ async function rawGets(settings: S3Settings): Promise<Figures> {
  * Runs the raw side and the engine with each of `engineThreads` `rounds` times, the order turning
  * each round (no side always meets another's disk write-back), and prints the comparison.
  */
-async function compare(what: string, goal: number, rawSide: (round: number) => Promise<Figures>, engineSide: (round: number, threads: Threads) => Promise<Figures>): Promise<void> {
-  const sides = [{ name: 'raw SDK', run: rawSide, rates: [] as Figures[] }, ...engineThreads.map((threads) => ({ name: `engine (S3 on ${threads === 'worker' ? 'a worker' : 'its thread'})`, run: (r: number) => engineSide(r, threads), rates: [] as Figures[] }))];
+async function compare(
+  what: string,
+  goal: number,
+  rawSide: (round: number) => Promise<Figures>,
+  engineSide: (round: number, threads: Threads) => Promise<Figures>,
+): Promise<void> {
+  const sides = [
+    { name: 'raw SDK', run: rawSide, rates: [] as Figures[] },
+    ...engineThreads.map((threads) => ({
+      name: `engine (S3 on ${threads === 'worker' ? 'a worker' : 'its thread'})`,
+      run: (r: number) => engineSide(r, threads),
+      rates: [] as Figures[],
+    })),
+  ];
   const width = Math.max(...sides.map((s) => s.name.length));
-  const show = (f: Figures) => `${f.mbps.toFixed(0)} MB/s, client CPU ${f.cpu.toFixed(2)} ms/MiB (${f.sys.toFixed(2)} of it in the kernel, ${f.main.toFixed(2)} on the main thread)`;
+  const show = (f: Figures) =>
+    `${f.mbps.toFixed(0)} MB/s, client CPU ${f.cpu.toFixed(2)} ms/MiB (${f.sys.toFixed(2)} of it in the kernel, ${f.main.toFixed(2)} on the main thread)`;
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < sides.length; i++) {
       const side = sides[(i + r) % sides.length]!;
@@ -269,21 +303,37 @@ async function compare(what: string, goal: number, rawSide: (round: number) => P
   const raw = sides[0]!.rates;
   for (const side of sides.slice(1)) {
     const ratio = (f: (xs: Figures[]) => number) => (f(side.rates) / f(raw)).toFixed(2);
-    console.log(`  ${what} ratio ${side.name}/raw: ${ratio(best)} best to best, ${ratio((xs) => median(xs.map((x) => x.mbps)))} median to median (goal ≥ ${goal.toFixed(2)})`);
+    console.log(
+      `  ${what} ratio ${side.name}/raw: ${ratio(best)} best to best, ${ratio((xs) => median(xs.map((x) => x.mbps)))} median to median (goal ≥ ${goal.toFixed(2)})`,
+    );
   }
 }
 
 try {
   await raw.send(new CreateBucketCommand({ Bucket: bucket }));
   const uploadCheck = uploadCheckFor(await probeUploadChecks(raw, bucket));
-  const settings: S3Settings = { endpoint: s3.endpoint, region: s3.region, credentials: s3.credentials, bucket, forcePathStyle: true, uploadCheck };
+  const settings: S3Settings = {
+    endpoint: s3.endpoint,
+    region: s3.region,
+    credentials: s3.credentials,
+    bucket,
+    forcePathStyle: true,
+    uploadCheck,
+  };
   console.log(`${s3.name} at ${s3.endpoint}; the engine's uploads carry the check it makes: ${uploadCheck}`);
   console.log(`drain: engine vs raw SDK PutObject, ${count} × ${extentBytes / MiB} MiB = ${total / MiB} MiB, ${concurrency} at once`);
   await compare('drain', 0.9, rawPuts, (r, threads) => engineDrain(r, settings, threads));
   const cartridgeSettings = { ...settings, prefix: 'cartridge/' };
   await writeCartridge(cartridgeSettings);
-  console.log(`cold read: a ${total / MiB} MiB cartridge (${RECORD / 1024} KiB records, ${SEGMENT / MiB} MiB segments) through an empty cache vs raw SDK GetObject of its segments, one at a time`);
-  await compare('cold read', 0.8, () => rawGets(cartridgeSettings), (r, threads) => coldRead(r, cartridgeSettings, threads));
+  console.log(
+    `cold read: a ${total / MiB} MiB cartridge (${RECORD / 1024} KiB records, ${SEGMENT / MiB} MiB segments) through an empty cache vs raw SDK GetObject of its segments, one at a time`,
+  );
+  await compare(
+    'cold read',
+    0.8,
+    () => rawGets(cartridgeSettings),
+    (r, threads) => coldRead(r, cartridgeSettings, threads),
+  );
 } finally {
   raw.destroy();
   await s3.close();

@@ -89,7 +89,13 @@ const gw = await startGatewayProcess({
 });
 try {
   const disk = gw.targets.find((t) => t.name.endsWith('-disk'))!.name;
-  const capture = async (name: string, source: string, command: string, args: (portal: string) => string[], timeoutMs = 15_000): Promise<void> => {
+  const capture = async (
+    name: string,
+    source: string,
+    command: string,
+    args: (portal: string) => string[],
+    timeoutMs = 15_000,
+  ): Promise<void> => {
     const r = await relay(gw.port);
     await run(command, args(`127.0.0.1:${r.port}`), timeoutMs);
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -97,15 +103,31 @@ try {
     await save(name, source, r.connections);
   };
   const initiator = 'iqn.2026-11.io.tapegateway:golden-capture';
-  await capture('libiscsi-discovery', 'libiscsi 1.19 iscsi-ls: discovery session, SendTargets, logout', 'iscsi-ls', (p) => ['-i', initiator, `iscsi://${p}`]);
-  await capture('libiscsi-inquiry', 'libiscsi 1.19 iscsi-inq: normal session login, INQUIRY, logout', 'iscsi-inq', (p) => ['-i', initiator, `iscsi://${p}/${disk}/0`]);
+  await capture('libiscsi-discovery', 'libiscsi 1.19 iscsi-ls: discovery session, SendTargets, logout', 'iscsi-ls', (p) => [
+    '-i',
+    initiator,
+    `iscsi://${p}`,
+  ]);
+  await capture('libiscsi-inquiry', 'libiscsi 1.19 iscsi-inq: normal session login, INQUIRY, logout', 'iscsi-inq', (p) => [
+    '-i',
+    initiator,
+    `iscsi://${p}/${disk}/0`,
+  ]);
   await capture(
     'qemu-login',
     "QEMU 7.2's iSCSI block driver (libiscsi) opening a LUN: login, its probing commands; QEMU is stopped with SIGTERM after 8 s",
     'qemu-system-x86_64',
     (p) => [
-      '-accel', 'tcg', '-machine', 'none', '-nodefaults', '-no-user-config', '-display', 'none',
-      '-blockdev', `driver=iscsi,node-name=d0,transport=tcp,portal=${p},target=${disk},lun=0,initiator-name=iqn.2008-11.org.linux-kvm:golden`,
+      '-accel',
+      'tcg',
+      '-machine',
+      'none',
+      '-nodefaults',
+      '-no-user-config',
+      '-display',
+      'none',
+      '-blockdev',
+      `driver=iscsi,node-name=d0,transport=tcp,portal=${p},target=${disk},lun=0,initiator-name=iqn.2008-11.org.linux-kvm:golden`,
     ],
     8_000,
   );

@@ -17,7 +17,9 @@ const s3 = await startS3('soak-engine');
 const started = Date.now();
 try {
   const report = await crashTrials({ dir, settings: s3.settings, lanes: Number(values.lanes), more: () => Date.now() < deadline });
-  console.log(`soak passed: ${report.trials} SIGKILL trials in ${((Date.now() - started) / 60_000).toFixed(1)} min; ${report.durable} durable extents read back and found whole in S3; ${report.objects} objects in S3 checked, none corrupt`);
+  console.log(
+    `soak passed: ${report.trials} SIGKILL trials in ${((Date.now() - started) / 60_000).toFixed(1)} min; ${report.durable} durable extents read back and found whole in S3; ${report.objects} objects in S3 checked, none corrupt`,
+  );
 } finally {
   await s3.close();
   await rm(dir, { recursive: true, force: true });

@@ -85,7 +85,8 @@ export class ScsiLogicalUnit implements LogicalUnit, UnitServices {
       if (entry instanceof Error) throw entry;
       const cdb = padded(cmd.cdb, entry.usage.length);
       validateCdb(entry, cdb);
-      if (this.reservations.conflicts(nexus.key, entry.access ?? Access.write)) return Promise.resolve({ status: Status.ReservationConflict });
+      if (this.reservations.conflicts(nexus.key, entry.access ?? Access.write))
+        return Promise.resolve({ status: Status.ReservationConflict });
       if (entry.requiresReady) this.checkReady();
       result = entry.handler({ cmd, cdb, nexus, lu: this });
     } catch (err) {
@@ -101,7 +102,13 @@ export class ScsiLogicalUnit implements LogicalUnit, UnitServices {
     let sense: ScsiError;
     if (err instanceof ScsiError) sense = err;
     else {
-      this.log('SCSI command failed', { err, cdb: cmd.cdb.toString('hex'), nexus: cmd.nexus.key, tag: cmd.tag, device: this.identity.name });
+      this.log('SCSI command failed', {
+        err,
+        cdb: cmd.cdb.toString('hex'),
+        nexus: cmd.nexus.key,
+        tag: cmd.tag,
+        device: this.identity.name,
+      });
       sense = internalTargetFailure();
     }
     return { status: Status.CheckCondition, sense: buildSense(sense.sense, this.senseFormat()) };

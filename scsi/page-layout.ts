@@ -26,7 +26,9 @@ export class PageLayout<F extends string> {
   ) {
     for (const [name, f] of Object.entries<Field>(fields)) {
       const whole = f.bits > 8;
-      const fits = whole ? f.lsb === 0 && f.bits % 8 === 0 && f.bits <= 48 && f.byte + f.bits / 8 <= length : f.lsb + f.bits <= 8 && f.byte < length;
+      const fits = whole
+        ? f.lsb === 0 && f.bits % 8 === 0 && f.bits <= 48 && f.byte + f.bits / 8 <= length
+        : f.lsb + f.bits <= 8 && f.byte < length;
       if (!fits) throw new Error(`field ${name} does not fit a ${length}-byte body`);
     }
   }

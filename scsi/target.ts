@@ -8,7 +8,15 @@ import { inquiry } from './spc/inquiry.ts';
 import { reportLuns, reportLunsData } from './spc/report-luns.ts';
 import { requestSense } from './spc/status-commands.ts';
 import { truncate } from './buffers.ts';
-import { Status, type LogicalUnit, type Nexus, type ScsiCommand, type ScsiResponse, type ScsiTargetPort, type TaskManagementFunction } from './types.ts';
+import {
+  Status,
+  type LogicalUnit,
+  type Nexus,
+  type ScsiCommand,
+  type ScsiResponse,
+  type ScsiTargetPort,
+  type TaskManagementFunction,
+} from './types.ts';
 
 export interface ScsiTargetOptions {
   readonly luns: ReadonlyArray<{ readonly lun: number; readonly unit: LogicalUnit }>;

@@ -13,7 +13,8 @@ function summary(gateway: RunningGateway): string {
     `  S3              bucket ${gateway.s3.bucket} at ${gateway.s3.endpoint}${gateway.s3.embedded ? ' (embedded)' : ''}`,
     `  iSCSI portal    ${gateway.iscsi.host}:${gateway.iscsi.port}`,
     ...gateway.targets.map(
-      (t) => `  target          ${t.name}  (${t.luns.map((l) => `LUN ${l.lun}: ${l.deviceType}${l.sizeBytes ? ` ${formatSize(l.sizeBytes)}` : ''}`).join(', ')})`,
+      (t) =>
+        `  target          ${t.name}  (${t.luns.map((l) => `LUN ${l.lun}: ${l.deviceType}${l.sizeBytes ? ` ${formatSize(l.sizeBytes)}` : ''}`).join(', ')})`,
     ),
     "Connect with libiscsi's tools (Debian package libiscsi-bin):",
     ...gateway.connect.map((c) => `  ${c}`),

@@ -9,6 +9,10 @@ describe('must', () => {
   });
 
   it('throws an InvariantError that names what was missing', () => {
-    assert.throws(() => must([1, 2][5], 'the sixth element'), (error: unknown) => error instanceof InvariantError && error.name === 'InvariantError' && error.message === 'missing the sixth element');
+    assert.throws(
+      () => must([1, 2][5], 'the sixth element'),
+      (error: unknown) =>
+        error instanceof InvariantError && error.name === 'InvariantError' && error.message === 'missing the sixth element',
+    );
   });
 });

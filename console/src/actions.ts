@@ -18,7 +18,8 @@ export const actions = {
   deleteTape: (api: Api, barcode: string, bypass: boolean) => api.delete(tape(barcode), bypassBody(bypass)),
   cancelArchival: (api: Api, barcode: string) => api.post(`${shelved(barcode)}/cancel-archival`),
   /** Without a tier, the gateway's default (shelf.retrievalTier). */
-  retrieve: (api: Api, barcode: string, tier: RetrievalTier | undefined) => api.post(`${shelved(barcode)}/retrieve`, tier ? { tier } : undefined),
+  retrieve: (api: Api, barcode: string, tier: RetrievalTier | undefined) =>
+    api.post(`${shelved(barcode)}/retrieve`, tier ? { tier } : undefined),
   cancelRetrieval: (api: Api, barcode: string) => api.post(`${shelved(barcode)}/cancel-retrieval`),
   deleteArchive: (api: Api, barcode: string, bypass: boolean) => api.delete(shelved(barcode), bypassBody(bypass)),
   createShare: (api: Api, request: ShareRequest) => api.post<ShareAnswer>('/shares', request),
@@ -28,6 +29,7 @@ export const actions = {
   deleteShare: (api: Api, name: string) => api.delete(share(name)),
   createVolume: (api: Api, request: CreateVolumeRequest) => api.post('/volumes', request),
   deleteVolume: (api: Api, name: string, force: boolean) => api.delete(volume(name), force ? { force } : undefined),
-  snapshot: (api: Api, name: string, description: string) => api.post(`${volume(name)}/snapshots`, description ? { description } : undefined),
+  snapshot: (api: Api, name: string, description: string) =>
+    api.post(`${volume(name)}/snapshots`, description ? { description } : undefined),
   deleteSnapshot: (api: Api, id: string) => api.delete(`/snapshots/${encodeURIComponent(id)}`),
 };

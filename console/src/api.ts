@@ -55,7 +55,13 @@ export async function checkToken(token: string): Promise<void> {
   if (!response.ok) throw await refusal(response);
 }
 
-async function request(method: string, path: string, token: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+async function request(
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   try {
     return await fetch(path, {
       method,

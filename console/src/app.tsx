@@ -18,7 +18,10 @@ export function App() {
     setReason(why);
     setToken(undefined);
   };
-  const api = useMemo(() => token && new Api(token, (error) => signOut(`Signed out: ${error.message}. The gateway may have restarted with a new token.`)), [token]);
+  const api = useMemo(
+    () => token && new Api(token, (error) => signOut(`Signed out: ${error.message}. The gateway may have restarted with a new token.`)),
+    [token],
+  );
   if (!api) {
     return (
       <Login

@@ -37,7 +37,12 @@ export interface Polled<T> {
 
 /** Polls GET `path` while the component is shown. */
 export function usePoll<T>(path: string, intervalMs = POLL_MS): Polled<T> {
-  return usePolling<T, T>(path, intervalMs, (api, etag) => api.get<T>(path, etag), (_old, fresh) => fresh);
+  return usePolling<T, T>(
+    path,
+    intervalMs,
+    (api, etag) => api.get<T>(path, etag),
+    (_old, fresh) => fresh,
+  );
 }
 
 let lastHistory: MetricsHistoryAnswer | undefined;
@@ -89,7 +94,10 @@ function usePolling<A, T>(
           setState((old) => ({ data: combine(old.data, fetched.data as A) }));
         }
       } catch (error) {
-        const failure = error instanceof ApiError ? error : new ApiError(0, 'BAD_ANSWER', `The gateway's answer could not be read: ${(error as Error).message}`);
+        const failure =
+          error instanceof ApiError
+            ? error
+            : new ApiError(0, 'BAD_ANSWER', `The gateway's answer could not be read: ${(error as Error).message}`);
         if (!stopped) setState((old) => ({ ...(old.data === undefined ? {} : { data: old.data }), error: failure }));
       } finally {
         running = false;

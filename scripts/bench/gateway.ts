@@ -37,11 +37,17 @@ export async function startBenchGateway(options: {
     [
       ...GATEWAY_NODE_FLAGS,
       ...(options.nodeArgs ?? []),
-      '--import', 'tsx', join(root, 'src/main.ts'),
-      '--data-dir', options.dataDir,
-      '--iscsi-host', '127.0.0.1',
-      '--iscsi-port', '0',
-      '--log-level', 'info',
+      '--import',
+      'tsx',
+      join(root, 'src/main.ts'),
+      '--data-dir',
+      options.dataDir,
+      '--iscsi-host',
+      '127.0.0.1',
+      '--iscsi-port',
+      '0',
+      '--log-level',
+      'info',
       ...(options.args ?? []),
     ],
     { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] },
@@ -69,7 +75,10 @@ export async function startBenchGateway(options: {
       }
     });
     void exited.then(() => reject(new Error(`gateway exited before it was ready:\n${stderr.slice(-4000)}`)));
-    setTimeout(() => reject(new Error(`gateway not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${stderr.slice(-4000)}`)), options.readyTimeoutMs ?? 60_000).unref();
+    setTimeout(
+      () => reject(new Error(`gateway not ready within ${options.readyTimeoutMs ?? 60_000} ms:\n${stderr.slice(-4000)}`)),
+      options.readyTimeoutMs ?? 60_000,
+    ).unref();
   });
   let record: Record<string, unknown>;
   try {

@@ -25,7 +25,13 @@ interface Profile {
 }
 
 const { values, positionals } = parseArgs({
-  options: { top: { type: 'string', default: '30' }, match: { type: 'string' }, callers: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } },
+  options: {
+    top: { type: 'string', default: '30' },
+    match: { type: 'string' },
+    callers: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+  },
   allowPositionals: true,
 });
 const file = positionals[0];
@@ -82,7 +88,10 @@ process.stdout.write('\nself time by file:\n');
 for (const [l, t] of [...selfByFile].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`  ${pct(t)}  ${l}\n`);
 const match = values.match ? new RegExp(values.match) : /src\/|scsi\//;
 process.stdout.write(`\ninclusive time, frames matching ${match}:\n`);
-for (const [l, t] of [...inclusive].filter(([l]) => match.test(l)).sort((a, b) => b[1] - a[1]).slice(0, top)) {
+for (const [l, t] of [...inclusive]
+  .filter(([l]) => match.test(l))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top)) {
   process.stdout.write(`  ${pct(t)}  ${l}\n`);
 }
 
@@ -94,7 +103,8 @@ if (callers > 0) {
   for (const [id, t] of self) {
     if (byId.get(id)!.callFrame.functionName !== name) continue;
     const frames: string[] = [];
-    for (let cur = parent.get(id); cur !== undefined && frames.length < 6; cur = parent.get(cur)) frames.push(label(byId.get(cur)!.callFrame));
+    for (let cur = parent.get(id); cur !== undefined && frames.length < 6; cur = parent.get(cur))
+      frames.push(label(byId.get(cur)!.callFrame));
     const key = frames.join(' < ');
     stacks.set(key, (stacks.get(key) ?? 0) + t);
   }

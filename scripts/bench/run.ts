@@ -47,7 +47,17 @@ import { scalingReport, type ScalingSampleView } from './scaling-report.ts';
 import { runBusyGateway, runCachedVolume, type BusyGatewayRun, type CachedVolumeRun, type SequentialResult } from './volume.ts';
 import { startTgt, TUNED, type TgtBench } from './tgt.ts';
 import { cpuBetween, threadCpu, type ThreadCpu } from './thread-cpu.ts';
-import { diskWriteRate, type DiskWriteRate, execBounded, formatSize, loadAverage, median, memoryReportedToHost, parseSize, rssBytes } from './util.ts';
+import {
+  diskWriteRate,
+  type DiskWriteRate,
+  execBounded,
+  formatSize,
+  loadAverage,
+  median,
+  memoryReportedToHost,
+  parseSize,
+  rssBytes,
+} from './util.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const execFileAsync = promisify(execFile);
@@ -113,7 +123,13 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   const text = (await import('node:fs')).readFileSync(fileURLToPath(import.meta.url), 'utf8');
-  process.stdout.write(text.split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
+  process.stdout.write(
+    text
+      .split('\n')
+      .filter((l) => l.startsWith('//'))
+      .map((l) => l.slice(3))
+      .join('\n') + '\n',
+  );
   process.exit(0);
 }
 const quick = opts.quick ?? false;
@@ -210,7 +226,8 @@ async function tapebench(urls: readonly string[], blockSize: number, bytes: numb
   }
   if (!parsed.ok) throw new Error(`tapebench: ${(parsed.errors ?? []).join('; ') || r.stderr.trim()}`);
   if (r.stderr.trim()) log(`tapebench: ${r.stderr.trim()}`);
-  if (parsed.write.bytes > 0) log(`    write ${parsed.write.seconds.toFixed(2)} s, of which WRITE FILEMARKS ${parsed.write.sync_seconds.toFixed(2)} s`);
+  if (parsed.write.bytes > 0)
+    log(`    write ${parsed.write.seconds.toFixed(2)} s, of which WRITE FILEMARKS ${parsed.write.sync_seconds.toFixed(2)} s`);
   return parsed;
 }
 
@@ -229,7 +246,12 @@ async function blockbench(url: string, test: string, bs: number, qd: number, ext
 }
 
 /** 1 MiB commands, one at a time, over `bytes` (default: the span) from the LUN's start; with `sparse`, one every `stride` bytes over its `span`. */
-async function sequential(url: string, test: 'seqwrite' | 'seqread', bytes = span, sparse?: { span: number; stride: number }): Promise<SequentialResult> {
+async function sequential(
+  url: string,
+  test: 'seqwrite' | 'seqread',
+  bytes = span,
+  sparse?: { span: number; stride: number },
+): Promise<SequentialResult> {
   const pattern = sparse ? ['--span', String(sparse.span), '--stride', String(sparse.stride)] : [];
   const r = await blockbench(url, test, 1 << 20, 1, ['--bytes', String(bytes), '--seconds', '120', ...pattern]);
   return { MBps: r.MBps, ceilingMBps: (r.client_ceiling_IOPS * (1 << 20)) / 1e6 };
@@ -394,10 +416,16 @@ cases.push({
   const sw = row('block 1 MiB seq write QD1', 'block', 'MB/s', { 'tgt-tuned': 1.0 });
   const sr = row('block 1 MiB seq read QD1', 'block', 'MB/s', { 'tgt-tuned': 1.0 });
   const random = [
-    ['randread', 1], ['randread', 32], ['randwrite', 1], ['randwrite', 32],
+    ['randread', 1],
+    ['randread', 32],
+    ['randwrite', 1],
+    ['randwrite', 32],
   ] as const;
   const rrows = random.map(([t, qd]) =>
-    row(`block 4 KiB ${t === 'randread' ? 'random read' : 'random write'} QD${qd}`, 'block', 'IOPS', { 'tgt-default': 1.0, 'tgt-tuned': qd === 1 ? 0.9 : 1.0 }),
+    row(`block 4 KiB ${t === 'randread' ? 'random read' : 'random write'} QD${qd}`, 'block', 'IOPS', {
+      'tgt-default': 1.0,
+      'tgt-tuned': qd === 1 ? 0.9 : 1.0,
+    }),
   );
   cases.push({
     group: 'block',
@@ -447,7 +475,9 @@ const busyRuns: BusyGatewayRun[] = [];
         log(`    raw SDK GET: ${r.rawGetObjects} chunk objects; cold read / raw GET ${(r.coldRead.MBps / r.rawGetMBps).toFixed(2)}`);
         coldVersusRaw.push(r.coldRead.MBps / r.rawGetMBps);
         snapshotCosts.push(r.snapshot);
-        log(`    incremental snapshot: ${formatSize(r.snapshot.changedBytes)} changed, ${r.snapshot.uploadedBytes} bytes uploaded (${r.snapshot.chunksUploaded} chunks)`);
+        log(
+          `    incremental snapshot: ${formatSize(r.snapshot.changedBytes)} changed, ${r.snapshot.uploadedBytes} bytes uploaded (${r.snapshot.chunksUploaded} chunks)`,
+        );
         const busy = await runBusyGateway({
           dataDir: join(workDir, 'busy-gateway'),
           span,
@@ -462,7 +492,9 @@ const busyRuns: BusyGatewayRun[] = [];
           log,
         });
         busyRuns.push(busy);
-        log(`    4 volumes and 2 drives busy at once for ${busy.seconds.toFixed(1)} s: peak RSS ${(busy.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
+        log(
+          `    4 volumes and 2 drives busy at once for ${busy.seconds.toFixed(1)} s: peak RSS ${(busy.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
+        );
         return {
           [vw.id]: { value: r.write.MBps, ceiling: r.write.ceilingMBps },
           [vr.id]: { value: r.coldRead.MBps, ceiling: r.coldRead.ceilingMBps },
@@ -597,10 +629,16 @@ async function main(): Promise<number> {
   const tapeCapacity = Math.max(tapeBytes, driveBytes, cartridgeBytes, scaleBytes) * 1.05 + (64 << 20);
   const sideList: Side[] = [];
   if (sides.includes('tgt-default') || sides.includes('tgt-tuned')) {
-    tgt = await startTgt({ dir: join(workDir, 'tgt'), drives: needTape ? MAX_DRIVES : 0, tapeCapacityBytes: tapeCapacity, diskBytes: 1 << 30 });
+    tgt = await startTgt({
+      dir: join(workDir, 'tgt'),
+      drives: needTape ? MAX_DRIVES : 0,
+      tapeCapacityBytes: tapeCapacity,
+      diskBytes: 1 << 30,
+    });
     log(`tgtd pid ${tgt.pid} on ${tgt.portal} (control port ${tgt.controlPort})`);
     for (const t of tgt.targets) {
-      if (sides.includes(t.name)) sideList.push({ name: t.name, pid: tgt.pid, tapePid: tgt.pid, diskUrl: t.diskUrl, diskPath: t.diskPath, tapeUrls: t.tapeUrls });
+      if (sides.includes(t.name))
+        sideList.push({ name: t.name, pid: tgt.pid, tapePid: tgt.pid, diskUrl: t.diskUrl, diskPath: t.diskPath, tapeUrls: t.tapeUrls });
     }
   }
   if (sides.includes('ours')) {
@@ -612,7 +650,11 @@ async function main(): Promise<number> {
     }
     ourNodeArgs = nodeArgs;
     // The block cases' disk: a cached volume (its chunks in the cache once written), as issue 16's goals say.
-    gateway = await startBenchGateway({ dataDir: join(workDir, 'gateway'), nodeArgs, args: ['--volume', 'bench=1GiB:cached', ...(opts['gateway-arg'] ?? [])] });
+    gateway = await startBenchGateway({
+      dataDir: join(workDir, 'gateway'),
+      nodeArgs,
+      args: ['--volume', 'bench=1GiB:cached', ...(opts['gateway-arg'] ?? [])],
+    });
     let tapeUrls = ourTapeUrls(gateway);
     log(`our gateway pid ${gateway.pid} on ${gateway.portal}: ${gateway.targets.length} targets, ${tapeUrls.length} tape drives`);
     if (needTape && tapeUrls.length >= MAX_DRIVES) {
@@ -627,7 +669,9 @@ async function main(): Promise<number> {
       tapePid: gateway.pid,
       diskUrl: ourDiskUrl(gateway),
       tapeUrls,
-      ...(tapeUrls.length < MAX_DRIVES ? { note: `the gateway serves ${tapeUrls.length} tape drives; the tape cases need ${MAX_DRIVES} (--drives)` } : {}),
+      ...(tapeUrls.length < MAX_DRIVES
+        ? { note: `the gateway serves ${tapeUrls.length} tape drives; the tape cases need ${MAX_DRIVES} (--drives)` }
+        : {}),
     });
   }
   const peakRss = { bytes: 0 };
@@ -675,10 +719,19 @@ async function main(): Promise<number> {
         // Our uploads go on after a run; the next side's run starts once they are done, so that
         // neither side is measured while our background work takes CPU, and what it costs is shown.
         const uploadSeconds = side.name === 'ours' ? await uploadsDone(join(workDir, 'gateway')) : undefined;
-        caseLog.push({ case: c.title, side: side.name, run, seconds, ...(uploadSeconds !== undefined ? { uploadSeconds } : {}), ...(error ? { error } : {}) });
+        caseLog.push({
+          case: c.title,
+          side: side.name,
+          run,
+          seconds,
+          ...(uploadSeconds !== undefined ? { uploadSeconds } : {}),
+          ...(error ? { error } : {}),
+        });
         const shown = c.rows.map((r) => `${r.id}=${fmt(result[r.id]?.value ?? NaN, r.unit)}`).join(', ');
         const uploads = uploadSeconds ? `; its uploads finished ${uploadSeconds.toFixed(1)} s later` : '';
-        log(`  run ${run + 1}/${c.runs} ${side.name}: ${error ? `FAILED: ${error.split('\n')[0]}` : shown} (${seconds.toFixed(1)} s${uploads})`);
+        log(
+          `  run ${run + 1}/${c.runs} ${side.name}: ${error ? `FAILED: ${error.split('\n')[0]}` : shown} (${seconds.toFixed(1)} s${uploads})`,
+        );
       }
     }
   }
@@ -711,7 +764,9 @@ async function main(): Promise<number> {
 
   const out: string[] = [];
   out.push('');
-  out.push(`Benchmark ${new Date().toISOString()} at ${await gitRevision()}; ${cpus().length} CPUs; load average ${loadBefore[0]} before, ${loadAfter[0]} after${quick ? '; QUICK run' : ''}`);
+  out.push(
+    `Benchmark ${new Date().toISOString()} at ${await gitRevision()}; ${cpus().length} CPUs; load average ${loadBefore[0]} before, ${loadAfter[0]} after${quick ? '; QUICK run' : ''}`,
+  );
   out.push(`Cells: median (min–max) of ${runs} alternating runs; ratios are paired per run (ours run i / tgt run i).`);
   out.push(`tgt-tuned: ${TUNED.map(([k, v]) => `${k}=${v}`).join(', ')}.`);
   out.push('');
@@ -768,14 +823,23 @@ async function main(): Promise<number> {
         `worst ${worst.toFixed(0)} MiB (goal ≤ 256 MiB: ${worst <= 256 ? 'ok' : 'MISS'})`,
     );
   }
-  if (scalingSamples.length) out.push('', scalingReport(scalingSamples, sideList.map((s) => s.name)));
+  if (scalingSamples.length)
+    out.push(
+      '',
+      scalingReport(
+        scalingSamples,
+        sideList.map((s) => s.name),
+      ),
+    );
   for (const s of sideList) if (s.note) out.push(`${s.name}: ${s.note}`);
   const errors = new Map<string, string[]>();
   for (const r of activeRows) for (const e of r.errors) errors.set(e, [...(errors.get(e) ?? []), r.id]);
   for (const [e, ids] of errors) out.push(`error (${ids.length} rows: ${ids[0]}${ids.length > 1 ? ', ...' : ''}): ${e.split('\n')[0]}`);
   if (stoppedEarly) out.push(`stopped early: ${stoppedEarly}`);
   if (Math.max(loadBefore[0]!, loadAfter[0]!) > cpus().length * 0.75) {
-    out.push(`NOTE: the machine was busy (load average ${loadBefore[0]} / ${loadAfter[0]} on ${cpus().length} CPUs): absolute figures are noisy; prefer the paired ratios.`);
+    out.push(
+      `NOTE: the machine was busy (load average ${loadBefore[0]} / ${loadAfter[0]} on ${cpus().length} CPUs): absolute figures are noisy; prefer the paired ratios.`,
+    );
   }
   if (reportedDuring) {
     out.push(
@@ -791,7 +855,20 @@ async function main(): Promise<number> {
     cpus: cpus().length,
     loadAverage: { before: loadBefore, after: loadAfter },
     memoryReportedToHostBytes: reportedDuring ?? null,
-    options: { quick, runs, tapeBytes, driveBytes, cartridgeBytes, cartridgeRuns, blockSeconds, span, diskBytes, groups: [...groups], sides, gatewayArgs: opts['gateway-arg'] },
+    options: {
+      quick,
+      runs,
+      tapeBytes,
+      driveBytes,
+      cartridgeBytes,
+      cartridgeRuns,
+      blockSeconds,
+      span,
+      diskBytes,
+      groups: [...groups],
+      sides,
+      gatewayArgs: opts['gateway-arg'],
+    },
     tgtTuned: Object.fromEntries(TUNED),
     diskWriteBytesPerSecond: diskRates.map((r) => r.newFile),
     diskRewriteBytesPerSecond: diskRates.map((r) => r.rewritten),
@@ -817,7 +894,10 @@ async function main(): Promise<number> {
     stoppedEarly: stoppedEarly || null,
   };
   await mkdir(dirname(jsonPath), { recursive: true });
-  await writeFile(jsonPath, JSON.stringify(results, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  await writeFile(
+    jsonPath,
+    JSON.stringify(results, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n',
+  );
   log(`results written to ${jsonPath}`);
   return 0;
 }
@@ -827,7 +907,9 @@ async function mainShare(): Promise<number> {
   const { stdout } = await execFileAsync(join(root, 'scripts/bench/build.sh'));
   binDir = stdout.trim();
   workDir ||= await mkdtemp(join(tmpdir(), 'tape-gateway-bench-'));
-  log(`share benchmark in ${workDir}; load average ${loadAverage().join(' ')} on ${cpus().length} CPUs (a shared machine: figures are noisy)`);
+  log(
+    `share benchmark in ${workDir}; load average ${loadAverage().join(' ')} on ${cpus().length} CPUs (a shared machine: figures are noisy)`,
+  );
   const nodeArgs = [...(opts['node-arg'] ?? [])];
   if (opts['cpu-prof']) {
     const dir = resolve(root, opts['cpu-prof']);
@@ -847,7 +929,10 @@ async function mainShare(): Promise<number> {
   process.stdout.write(`\n${result.text}\nload average after: ${loadAverage().join(' ')}; revision ${await gitRevision()}\n`);
   const sharePath = jsonPath.replace(/\.json$/, '-share.json');
   await mkdir(dirname(sharePath), { recursive: true });
-  await writeFile(sharePath, JSON.stringify(result.json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  await writeFile(
+    sharePath,
+    JSON.stringify(result.json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n',
+  );
   log(`results written to ${sharePath}`);
   return 0;
 }

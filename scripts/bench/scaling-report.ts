@@ -26,7 +26,15 @@ function plus(a: ThreadCpu, b: ThreadCpu | undefined): ThreadCpu {
 }
 
 /** CPU seconds per GiB by class, medians over runs; the write's upload tail counted in. */
-function perGiB(samples: readonly ScalingSampleView[]): { main: number; mainSys: number; pool: number; v8: number; other: number; total: number; client: number } {
+function perGiB(samples: readonly ScalingSampleView[]): {
+  main: number;
+  mainSys: number;
+  pool: number;
+  v8: number;
+  other: number;
+  total: number;
+  client: number;
+} {
   const each = samples.map((s) => {
     const cpu = plus(s.cpu, s.uploadTail);
     const g = s.bytes / GIB;
@@ -41,7 +49,15 @@ function perGiB(samples: readonly ScalingSampleView[]): { main: number; mainSys:
     };
   });
   const m = (pick: (x: (typeof each)[number]) => number) => median(each.map(pick));
-  return { main: m((x) => x.main), mainSys: m((x) => x.mainSys), pool: m((x) => x.pool), v8: m((x) => x.v8), other: m((x) => x.other), total: m((x) => x.total), client: m((x) => x.client) };
+  return {
+    main: m((x) => x.main),
+    mainSys: m((x) => x.mainSys),
+    pool: m((x) => x.pool),
+    v8: m((x) => x.v8),
+    other: m((x) => x.other),
+    total: m((x) => x.total),
+    client: m((x) => x.client),
+  };
 }
 
 function table(header: string[], body: string[][]): string {
@@ -82,13 +98,36 @@ export function scalingReport(samples: readonly ScalingSampleView[], sides: read
       ]);
     }
   }
-  out.push('Scaling across drives (256 KiB blocks): CPU seconds per GiB moved, by thread (medians; writes include their uploads until the queue was empty;');
-  out.push("main: the gateway's JavaScript thread or tgtd's event loop; on Node 20 the pool's and V8's threads are unnamed and counted in other)");
   out.push(
-    table(['side', 'drives', 'phase', 'MB/s', 'slow/fast', 'main', '(of it sys)', 'pool', 'v8', 'other', 'total', 'main share', 'client', 'peak RSS MiB'], body),
+    'Scaling across drives (256 KiB blocks): CPU seconds per GiB moved, by thread (medians; writes include their uploads until the queue was empty;',
+  );
+  out.push(
+    "main: the gateway's JavaScript thread or tgtd's event loop; on Node 20 the pool's and V8's threads are unnamed and counted in other)",
+  );
+  out.push(
+    table(
+      [
+        'side',
+        'drives',
+        'phase',
+        'MB/s',
+        'slow/fast',
+        'main',
+        '(of it sys)',
+        'pool',
+        'v8',
+        'other',
+        'total',
+        'main share',
+        'client',
+        'peak RSS MiB',
+      ],
+      body,
+    ),
   );
 
-  const ours = (drives: number, phase: 'write' | 'read') => samples.filter((s) => s.side === 'ours' && s.drives === drives && s.phase === phase);
+  const ours = (drives: number, phase: 'write' | 'read') =>
+    samples.filter((s) => s.side === 'ours' && s.drives === drives && s.phase === phase);
   const rate = (drives: number, phase: 'write' | 'read') => median(ours(drives, phase).map((s) => s.MBps));
   if (ours(1, 'write').length && ours(4, 'write').length) {
     const goals: string[] = [];
@@ -98,15 +137,19 @@ export function scalingReport(samples: readonly ScalingSampleView[], sides: read
       goals.push(`four drives ${phase} ${x.toFixed(2)}× one (≥ 1.6: ${check(x >= 1.6)})`);
     }
     const four = [...ours(4, 'write'), ...ours(4, 'read')];
-    const mainShare = median(four.map((s) => {
-      const cpu = plus(s.cpu, s.uploadTail);
-      return (cpu.main.user + cpu.main.sys) / totalCpu(cpu);
-    }));
+    const mainShare = median(
+      four.map((s) => {
+        const cpu = plus(s.cpu, s.uploadTail);
+        return (cpu.main.user + cpu.main.sys) / totalCpu(cpu);
+      }),
+    );
     goals.push(`main thread ${(mainShare * 100).toFixed(0)}% of the gateway's CPU with four drives (≤ 50%: ${check(mainShare <= 0.5)})`);
     if (ours(10, 'write').length) {
       const ten = rate(10, 'write');
       const even = median(ours(10, 'write').map((s) => s.evenness));
-      goals.push(`ten drives write ${ten.toFixed(0)} MB/s against four's ${rate(4, 'write').toFixed(0)} (≥: ${check(ten >= rate(4, 'write'))}), slowest ${even.toFixed(2)}× the fastest (≥ 0.7: ${check(even >= 0.7)})`);
+      goals.push(
+        `ten drives write ${ten.toFixed(0)} MB/s against four's ${rate(4, 'write').toFixed(0)} (≥: ${check(ten >= rate(4, 'write'))}), slowest ${even.toFixed(2)}× the fastest (≥ 0.7: ${check(even >= 0.7)})`,
+      );
       const rss = Math.max(0, ...ours(10, 'write').map((s) => s.peakRssBytes ?? 0), ...ours(10, 'read').map((s) => s.peakRssBytes ?? 0));
       goals.push(`peak RSS with ten drives ${(rss / 2 ** 20).toFixed(0)} MiB (≤ 512: ${check(rss <= 512 * 2 ** 20)})`);
     }

@@ -80,7 +80,9 @@ EXPORT { Export_Id = 1; Path = "${exportDir}"; Pseudo = "${exportDir}"; Protocol
     children.push(rpcbind);
     await new Promise((r) => setTimeout(r, 500));
   }
-  const ganesha = spawn('ganesha.nfsd', ['-F', '-L', join(dir, 'ganesha.log'), '-f', conf, '-p', join(dir, 'ganesha.pid')], { stdio: 'ignore' });
+  const ganesha = spawn('ganesha.nfsd', ['-F', '-L', join(dir, 'ganesha.log'), '-f', conf, '-p', join(dir, 'ganesha.pid')], {
+    stdio: 'ignore',
+  });
   children.push(ganesha);
   const url = `nfs://127.0.0.1${exportDir}?nfsport=${nfsPort}&mountport=${mountPort}`;
   for (let i = 0; ; i++) {
@@ -112,7 +114,23 @@ async function startOurs(options: ShareBenchOptions): Promise<ShareSide & { gate
   const gateway = await startBenchGateway({
     dataDir,
     nodeArgs: options.nodeArgs,
-    args: ['--nfs-port', '0', '--nfs-mount-port', '0', '--nfs-portmap', 'false', '--volume', 'scratch=16MiB', '--drives', '1', '--slots', '4', '--import-export-slots', '1', ...options.gatewayArgs],
+    args: [
+      '--nfs-port',
+      '0',
+      '--nfs-mount-port',
+      '0',
+      '--nfs-portmap',
+      'false',
+      '--volume',
+      'scratch=16MiB',
+      '--drives',
+      '1',
+      '--slots',
+      '4',
+      '--import-export-slots',
+      '1',
+      ...options.gatewayArgs,
+    ],
   });
   const nfs = gateway.nfs;
   return {
@@ -162,16 +180,36 @@ export async function runShareBench(options: ShareBenchOptions): Promise<{ text:
         const dir = `run${run}`;
         try {
           log(`run ${run + 1}/${runs}, ${side.name}: sequential write and read`);
-          const w = await sharebench(options.binDir, side.url, ['--test', 'seqwrite', '--dir', dir, '--bytes', String(options.bytes)], bytesTimeout);
+          const w = await sharebench(
+            options.binDir,
+            side.url,
+            ['--test', 'seqwrite', '--dir', dir, '--bytes', String(options.bytes)],
+            bytesTimeout,
+          );
           write.values[side.name].push(w['MBps']!);
-          const r = await sharebench(options.binDir, side.url, ['--test', 'seqread', '--dir', dir, '--bytes', String(options.bytes)], bytesTimeout);
+          const r = await sharebench(
+            options.binDir,
+            side.url,
+            ['--test', 'seqread', '--dir', dir, '--bytes', String(options.bytes)],
+            bytesTimeout,
+          );
           read.values[side.name].push(r['MBps']!);
           log(`run ${run + 1}/${runs}, ${side.name}: ${options.files} small files`);
-          const small = await sharebench(options.binDir, side.url, ['--test', 'smallfiles', '--dir', `${dir}-small`, '--files', String(options.files)], filesTimeout);
+          const small = await sharebench(
+            options.binDir,
+            side.url,
+            ['--test', 'smallfiles', '--dir', `${dir}-small`, '--files', String(options.files)],
+            filesTimeout,
+          );
           create.values[side.name].push(small['create_per_s']!);
           stat.values[side.name].push(small['stat_per_s']!);
           readFiles.values[side.name].push(small['read_per_s']!);
-          const list = await sharebench(options.binDir, side.url, ['--test', 'readdirplus', '--dir', `${dir}-small`, '--files', String(options.files)], filesTimeout);
+          const list = await sharebench(
+            options.binDir,
+            side.url,
+            ['--test', 'readdirplus', '--dir', `${dir}-small`, '--files', String(options.files)],
+            filesTimeout,
+          );
           readdir.values[side.name].push(list['entries_per_s']!);
         } catch (error) {
           errors.push(`${side.name} run ${run + 1}: ${(error as Error).message}`);
@@ -190,17 +228,27 @@ export async function runShareBench(options: ShareBenchOptions): Promise<{ text:
     await ganesha.stop();
   }
   const fmt = (v: number) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) : v.toFixed(1)) : '-');
-  const lines = [`${'case'.padEnd(40)}  ${'unit'.padEnd(9)}  ${'ours (median, range)'.padEnd(24)}  ${'ganesha (median, range)'.padEnd(24)}  ratio`];
+  const lines = [
+    `${'case'.padEnd(40)}  ${'unit'.padEnd(9)}  ${'ours (median, range)'.padEnd(24)}  ${'ganesha (median, range)'.padEnd(24)}  ratio`,
+  ];
   const json: Record<string, unknown>[] = [];
   for (const row of rows) {
     const ratios = row.values.ours.map((v, i) => v / (row.values.ganesha[i] ?? NaN)).filter(Number.isFinite);
-    const cell = (values: number[]) => (values.length === 0 ? '-' : `${fmt(median(values))} (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})`);
-    const ratio = ratios.length === 0 ? '-' : `${median(ratios).toFixed(2)}${row.goal === undefined ? '' : median(ratios) >= row.goal ? ` ≥${row.goal} ok` : ` ≥${row.goal} MISS`}`;
-    lines.push(`${row.id.padEnd(40)}  ${row.unit.padEnd(9)}  ${cell(row.values.ours).padEnd(24)}  ${cell(row.values.ganesha).padEnd(24)}  ${ratio}`);
+    const cell = (values: number[]) =>
+      values.length === 0 ? '-' : `${fmt(median(values))} (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})`;
+    const ratio =
+      ratios.length === 0
+        ? '-'
+        : `${median(ratios).toFixed(2)}${row.goal === undefined ? '' : median(ratios) >= row.goal ? ` ≥${row.goal} ok` : ` ≥${row.goal} MISS`}`;
+    lines.push(
+      `${row.id.padEnd(40)}  ${row.unit.padEnd(9)}  ${cell(row.values.ours).padEnd(24)}  ${cell(row.values.ganesha).padEnd(24)}  ${ratio}`,
+    );
     json.push({ ...row, ratio: ratios.length ? median(ratios) : null });
   }
   const peak = rss.length ? Math.max(...rss) : NaN;
-  lines.push(`our gateway's RSS: peak ${formatSize(peak)} over ${rss.length} samples (goal ≤ 256 MiB: ${peak <= 256 * 2 ** 20 ? 'ok' : 'MISS'})`);
+  lines.push(
+    `our gateway's RSS: peak ${formatSize(peak)} over ${rss.length} samples (goal ≤ 256 MiB: ${peak <= 256 * 2 ** 20 ? 'ok' : 'MISS'})`,
+  );
   lines.push(`our uploads after each run took ${settles.map((s) => `${s.toFixed(1)} s`).join(', ') || '-'} (not counted in the figures)`);
   for (const e of errors) lines.push(`error: ${e}`);
   return { text: lines.join('\n'), json: { rows: json, rssPeakBytes: peak, uploadSeconds: settles, errors } };

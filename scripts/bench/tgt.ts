@@ -52,12 +52,7 @@ async function tgtadm(control: number, args: string[]): Promise<void> {
   await run('tgtadm', ['-C', String(control), ...args]);
 }
 
-export async function startTgt(options: {
-  dir: string;
-  drives: number;
-  tapeCapacityBytes: number;
-  diskBytes: number;
-}): Promise<TgtBench> {
+export async function startTgt(options: { dir: string; drives: number; tapeCapacityBytes: number; diskBytes: number }): Promise<TgtBench> {
   await mkdir(options.dir, { recursive: true });
   let child: ChildProcess | undefined;
   let port = 0;
@@ -124,13 +119,37 @@ export async function startTgt(options: {
         const image = join(options.dir, `${name}-tape${d}.img`);
         await rm(image, { force: true });
         await run('tgtimg', [
-          '--op', 'new', '--device-type', 'tape', '--barcode', `BN${i}${d}00L5`.slice(0, 8),
-          '--size', String(Math.ceil(options.tapeCapacityBytes / 1e6)), '--type', 'data', '--file', image,
+          '--op',
+          'new',
+          '--device-type',
+          'tape',
+          '--barcode',
+          `BN${i}${d}00L5`.slice(0, 8),
+          '--size',
+          String(Math.ceil(options.tapeCapacityBytes / 1e6)),
+          '--type',
+          'data',
+          '--file',
+          image,
         ]);
         const lun = String(2 + d);
         await tgtadm(control, [
-          '--lld', 'iscsi', '--op', 'new', '--mode', 'logicalunit', '--tid', tid, '--lun', lun,
-          '--device-type', 'tape', '--bstype', 'ssc', '-b', image,
+          '--lld',
+          'iscsi',
+          '--op',
+          'new',
+          '--mode',
+          'logicalunit',
+          '--tid',
+          tid,
+          '--lun',
+          lun,
+          '--device-type',
+          'tape',
+          '--bstype',
+          'ssc',
+          '-b',
+          image,
         ]);
         tapeUrls.push(`iscsi://${portal}/${iqn}/${lun}`);
       }

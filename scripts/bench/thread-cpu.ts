@@ -60,7 +60,8 @@ export function threadCpu(pid: number): ThreadCpu | undefined {
 /** The CPU spent between two samples (threads that ended in between are missed: Node's do not). */
 export function cpuBetween(before: ThreadCpu, after: ThreadCpu): ThreadCpu {
   const d = {} as ThreadCpu;
-  for (const k of THREAD_CLASSES) d[k] = { user: Math.max(0, after[k].user - before[k].user), sys: Math.max(0, after[k].sys - before[k].sys) };
+  for (const k of THREAD_CLASSES)
+    d[k] = { user: Math.max(0, after[k].user - before[k].user), sys: Math.max(0, after[k].sys - before[k].sys) };
   return d;
 }
 

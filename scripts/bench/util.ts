@@ -26,7 +26,11 @@ export function parseSize(text: string): number {
 }
 
 export function formatSize(bytes: number): string {
-  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
   }
   return `${bytes} B`;
@@ -99,7 +103,7 @@ export interface DiskWriteRate {
 export async function diskWriteRate(dir: string, bytes: number): Promise<DiskWriteRate> {
   const path = join(dir, `disk-rate-${process.pid}.tmp`);
   const chunk = Buffer.alloc(1 << 20, 0x5a);
-  for (let i = 0; i < chunk.length; i += 8) chunk.writeUInt32LE(i * 2654435761 >>> 0, i);
+  for (let i = 0; i < chunk.length; i += 8) chunk.writeUInt32LE((i * 2654435761) >>> 0, i);
   const handle = await open(path, 'w');
   const pass = async (): Promise<number> => {
     const start = process.hrtime.bigint();

@@ -47,7 +47,12 @@ export interface CachedVolumeBenchOptions {
   readonly gatewayArgs: readonly string[];
   readonly nodeArgs: readonly string[];
   /** blockbench's sequential 1 MiB QD1 pass over the first `bytes` (default: the span) of a LUN; with `sparse`, one command every `stride` bytes over `span`. */
-  readonly sequential: (url: string, test: 'seqwrite' | 'seqread', bytes?: number, sparse?: { span: number; stride: number }) => Promise<SequentialResult>;
+  readonly sequential: (
+    url: string,
+    test: 'seqwrite' | 'seqread',
+    bytes?: number,
+    sparse?: { span: number; stride: number },
+  ) => Promise<SequentialResult>;
   /** Seconds until the gateway on this data directory has nothing left to upload. */
   readonly uploadsDone: (dataDir: string) => Promise<number>;
   readonly log: (message: string) => void;
@@ -62,7 +67,18 @@ export async function runCachedVolume(options: CachedVolumeBenchOptions): Promis
       // One drive and a few slots: the tape library is not measured here, only its start-up is paid.
       // The NFS server on free ports: the other cases' gateway holds the default ones.
       args: [
-        ...['--drives', '1', '--slots', '4', '--import-export-slots', '1', '--volume', `${VOLUME}=1GiB:cached`, '--volume', `${SPARSE.name}=8GiB:cached`],
+        ...[
+          '--drives',
+          '1',
+          '--slots',
+          '4',
+          '--import-export-slots',
+          '1',
+          '--volume',
+          `${VOLUME}=1GiB:cached`,
+          '--volume',
+          `${SPARSE.name}=8GiB:cached`,
+        ],
         ...['--nfs-port', '0', '--nfs-mount-port', '0', '--nfs-portmap', 'false'],
         ...options.gatewayArgs,
       ],
@@ -103,11 +119,12 @@ async function incrementalSnapshot(options: CachedVolumeBenchOptions, url: strin
   const uploaded = async () => Number(/^CloudBytesUploaded (\S+)$/m.exec(await send('GET', '/metrics'))?.[1] ?? NaN);
   const snapshot = async (): Promise<SnapshotInfo> => {
     let taken = await call<SnapshotInfo>('POST', `/volumes/${SPARSE.name}/snapshots`);
-    for (const deadline = Date.now() + 300_000; taken.status === 'PENDING' && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 300_000; taken.status === 'PENDING' && Date.now() < deadline;) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       taken = await call<SnapshotInfo>('GET', `/snapshots/${taken.id}`);
     }
-    if (taken.status !== 'COMPLETED') throw new Error(`snapshot ${taken.id} ended ${taken.status}: ${taken.error ?? 'still pending after 300 s'}`);
+    if (taken.status !== 'COMPLETED')
+      throw new Error(`snapshot ${taken.id} ended ${taken.status}: ${taken.error ?? 'still pending after 300 s'}`);
     return taken;
   };
   const tenth = Math.floor(SPARSE.size / 10 / MiB) * MiB;
@@ -209,7 +226,9 @@ export async function runBusyGateway(options: BusyGatewayOptions): Promise<BusyG
     ];
     gw = await startBenchGateway({ dataDir: options.dataDir, nodeArgs: options.nodeArgs, args });
     await options.loadCartridges(options.dataDir, BUSY_DRIVES);
-    const tapeUrls = gw.targets.flatMap((t) => t.luns.filter((l) => l.deviceType === 'tape').map((l) => `iscsi://${gw!.portal}/${t.name}/${l.lun}`));
+    const tapeUrls = gw.targets.flatMap((t) =>
+      t.luns.filter((l) => l.deviceType === 'tape').map((l) => `iscsi://${gw!.portal}/${t.name}/${l.lun}`),
+    );
     if (tapeUrls.length < BUSY_DRIVES) throw new Error(`the busy gateway serves ${tapeUrls.length} tape drives, not ${BUSY_DRIVES}`);
     const pid = gw.pid;
     let peakRssBytes = 0;
@@ -221,7 +240,12 @@ export async function runBusyGateway(options: BusyGatewayOptions): Promise<BusyG
         ...BUSY_VOLUMES.map(async (v) => {
           const url = volumeUrl(gw!, v.name);
           await options.blockbench(url, 'seqwrite', MiB, 1, sequential);
-          await options.blockbench(url, 'randwrite', 4096, 32, ['--span', String(options.span), '--seconds', String(options.randomSeconds)]);
+          await options.blockbench(url, 'randwrite', 4096, 32, [
+            '--span',
+            String(options.span),
+            '--seconds',
+            String(options.randomSeconds),
+          ]);
           await options.blockbench(url, 'seqread', MiB, 1, sequential);
         }),
         options.tapebench(tapeUrls.slice(0, BUSY_DRIVES), 256 << 10, options.driveBytes, 'write,read'),

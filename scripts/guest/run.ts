@@ -16,7 +16,9 @@ import { readFileSync } from 'node:fs';
 import { ensureGuestImage, runGuest, summarize, type GuestLun } from '../../test/helpers/guest.ts';
 
 function usage(message: string): never {
-  console.error(`run.ts: ${message}\nusage: node --import tsx scripts/guest/run.ts [--lun PORTAL/IQN/LUN]... [--file GUEST=HOST]... [--timeout S] SCRIPT`);
+  console.error(
+    `run.ts: ${message}\nusage: node --import tsx scripts/guest/run.ts [--lun PORTAL/IQN/LUN]... [--file GUEST=HOST]... [--timeout S] SCRIPT`,
+  );
   process.exit(2);
 }
 

@@ -25,7 +25,10 @@ for (const pair of pairs) {
         return (chunk: Buffer) => {
           reader.push(chunk);
           for (let r = reader.next(); r; r = reader.next()) {
-            writeFileSync(path.join(outDir, `${target}-${n}-${String(index++).padStart(3, '0')}-${direction}.hex`), `${r.toString('hex')}\n`);
+            writeFileSync(
+              path.join(outDir, `${target}-${n}-${String(index++).padStart(3, '0')}-${direction}.hex`),
+              `${r.toString('hex')}\n`,
+            );
           }
         };
       };

@@ -72,7 +72,11 @@ export function lbaOf(cdb: Buffer, layout: Layout): number {
 }
 
 export function lengthOf(cdb: Buffer, layout: Layout): number {
-  return layout.lengthBytes === 1 ? cdb[layout.lengthAt]! : layout.lengthBytes === 2 ? cdb.readUInt16BE(layout.lengthAt) : cdb.readUInt32BE(layout.lengthAt);
+  return layout.lengthBytes === 1
+    ? cdb[layout.lengthAt]!
+    : layout.lengthBytes === 2
+      ? cdb.readUInt16BE(layout.lengthAt)
+      : cdb.readUInt32BE(layout.lengthAt);
 }
 
 /** The TRANSFER LENGTH of a READ- or WRITE-type CDB, in blocks (0 in a 6-byte CDB means 256). */

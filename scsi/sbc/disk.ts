@@ -87,20 +87,25 @@ export function createDiskUnit(options: DiskUnitOptions): ScsiLogicalUnit {
   const limits: DiskLimits = { ...defaultLimits(device.blockSize), ...options.limits };
   for (const [name, value] of Object.entries(limits)) {
     const max = name === 'maxCompareAndWriteBlocks' ? 0xff : 0xffffffff;
-    if (!Number.isInteger(value) || value < 1 || value > max) throw new RangeError(`disk limit ${name}=${value} is not an integer in 1..${max}`);
+    if (!Number.isInteger(value) || value < 1 || value > max)
+      throw new RangeError(`disk limit ${name}=${value} is not an integer in 1..${max}`);
   }
   const disk: Disk = {
     device,
     limits,
     lock: new RangeLock(),
     writeCacheEnabled: () => cachingFields.get(lu.modePages.value(cachingModePage, 'current'), 'writeCacheEnable') === 1,
-    writeProtected: () => device.readOnly || controlFields.get(lu.modePages.value(diskControlPage, 'current'), 'softwareWriteProtect') === 1,
+    writeProtected: () =>
+      device.readOnly || controlFields.get(lu.modePages.value(diskControlPage, 'current'), 'softwareWriteProtect') === 1,
     log: (message, fields) => options.log?.(message, { ...fields, device: options.identity.name }),
   };
   const identity: DeviceIdentity = {
     ...options.identity,
     deviceType: PeripheralDeviceType.DirectAccess,
-    versionDescriptors: [VersionDescriptor.SBC3, ...(options.identity.versionDescriptors ?? []).filter((v) => v !== VersionDescriptor.SBC3)],
+    versionDescriptors: [
+      VersionDescriptor.SBC3,
+      ...(options.identity.versionDescriptors ?? []).filter((v) => v !== VersionDescriptor.SBC3),
+    ],
   };
   const lu: ScsiLogicalUnit = new ScsiLogicalUnit({
     identity,

@@ -2,7 +2,15 @@
 // GET LBA STATUS. Deallocated blocks read as zeros (LBPRZ=1).
 import { truncate } from '../buffers.ts';
 import { Access, CONTROL, type CommandEntry } from '../command-table.ts';
-import { Asc, invalidFieldInCdb, invalidFieldInParameterList, lbaOutOfRange, parameterListLengthError, scsiError, SenseKey } from '../sense.ts';
+import {
+  Asc,
+  invalidFieldInCdb,
+  invalidFieldInParameterList,
+  lbaOutOfRange,
+  parameterListLengthError,
+  scsiError,
+  SenseKey,
+} from '../sense.ts';
 import { CDB10, CDB16, ff, GROUP, lbaOf, lengthOf, NDOB, SERVICE_ACTION_IN_16, uint64At, UNMAP, usageOf, type Layout } from './cdb.ts';
 import { blockCount, checkWritable, discard, extent, good, io, repeat, writeMedium, type Disk, type Extent } from './state.ts';
 
@@ -110,7 +118,9 @@ function getLbaStatus(disk: Disk): CommandEntry {
       const bs = disk.device.blockSize;
       const start = lba * bs;
       const maxDescriptors = Math.max(1, Math.floor((allocation - 8) / 16));
-      const extents = await io(disk, Asc.UNRECOVERED_READ_ERROR, () => disk.device.provisioning(start, Math.min(LBA_STATUS_SCAN_BYTES, disk.device.size - start)));
+      const extents = await io(disk, Asc.UNRECOVERED_READ_ERROR, () =>
+        disk.device.provisioning(start, Math.min(LBA_STATUS_SCAN_BYTES, disk.device.size - start)),
+      );
       const descriptors = extents.slice(0, maxDescriptors).map((x) => {
         const d = Buffer.alloc(16);
         d.writeBigUInt64BE(BigInt(x.offset / bs), 0);

@@ -45,7 +45,8 @@ function writeAndVerify(disk: Disk, opcode: number, name: string, layout: Layout
       checkWritable(disk);
       // Verification is of the medium, so the data goes there first.
       const written = await writeBlocks(disk, ctx, e, true);
-      if (written && bytchk === 0b01) compare(written, await readMedium(disk, { lba: e.lba, blocks: written.length / disk.device.blockSize }));
+      if (written && bytchk === 0b01)
+        compare(written, await readMedium(disk, { lba: e.lba, blocks: written.length / disk.device.blockSize }));
       return good(e.blocks * disk.device.blockSize);
     },
   };

@@ -29,7 +29,10 @@ export function createChangerUnit(options: ChangerUnitOptions): ScsiLogicalUnit 
     ...options.identity,
     deviceType: PeripheralDeviceType.MediumChanger,
     removable: true,
-    versionDescriptors: [VersionDescriptor.SMC3, ...(options.identity.versionDescriptors ?? []).filter((v) => v !== VersionDescriptor.SMC3)],
+    versionDescriptors: [
+      VersionDescriptor.SMC3,
+      ...(options.identity.versionDescriptors ?? []).filter((v) => v !== VersionDescriptor.SMC3),
+    ],
   };
   const lu = new ScsiLogicalUnit({
     identity,

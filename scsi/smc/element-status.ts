@@ -112,7 +112,7 @@ export function elementStatusReport(elements: readonly ElementStatus[], req: Ele
   const parts: Buffer[] = [];
   const boundaries: number[] = [HEADER];
   let offset = HEADER;
-  for (let i = 0; i < chosen.length; ) {
+  for (let i = 0; i < chosen.length;) {
     const type = chosen[i]!.type;
     let j = i;
     while (j < chosen.length && chosen[j]!.type === type) j++;

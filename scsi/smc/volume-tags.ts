@@ -16,7 +16,11 @@ const COMMAND_SEQUENCE_ERROR = 0x2c00;
 
 /** '*' stands for any characters, '?' for one; trailing spaces pad the 32-byte field. */
 function templateMatcher(template: string): (barcode: string) => boolean {
-  const pattern = template.replace(/[ \0]+$/, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const pattern = template
+    .replace(/[ \0]+$/, '')
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   const re = new RegExp(`^${pattern}$`);
   return (barcode) => re.test(barcode);
 }

@@ -74,7 +74,10 @@ function parsePage(ctx: CommandContext, list: Buffer, offset: number): { accepte
   const length = subpageFormat ? list.readUInt16BE(offset + 2) : list[offset + 1]!;
   const headerLength = subpageFormat ? 4 : 2;
   const page = ctx.lu.modePages.find(b0 & 0x3f, subpage);
-  if (!page) throw subpageFormat && ctx.lu.modePages.find(b0 & 0x3f) ? invalidFieldInParameterList(offset + 1) : invalidFieldInParameterList(offset, 5);
+  if (!page)
+    throw subpageFormat && ctx.lu.modePages.find(b0 & 0x3f)
+      ? invalidFieldInParameterList(offset + 1)
+      : invalidFieldInParameterList(offset, 5);
   if (Boolean(page.subpage) !== subpageFormat) throw invalidFieldInParameterList(offset, 6);
   if (length !== page.defaults.length) throw invalidFieldInParameterList(offset + (subpageFormat ? 2 : 1));
   const start = offset + headerLength;
@@ -110,7 +113,7 @@ function modeSelect(ctx: CommandContext, ten: boolean): void {
   for (let o = headerLength; o < pagesStart; o += descriptorLength) blockDescriptors.push(list.subarray(o, o + descriptorLength));
 
   const accepted: AcceptedPage[] = [];
-  for (let offset = pagesStart; offset < listLength; ) {
+  for (let offset = pagesStart; offset < listLength;) {
     const { accepted: page, next } = parsePage(ctx, list, offset);
     accepted.push(page);
     offset = next;

@@ -156,14 +156,17 @@ function release(ctx: CommandContext): ScsiResponse | void {
   if (r.reservation.type !== p.type) throw scsiError(SenseKey.IllegalRequest, Asc.INVALID_RELEASE_OF_PERSISTENT_RESERVATION);
   const notify = r.notifiesRegistrantsOnRelease();
   r.reservation = undefined;
-  if (notify) for (const other of r.registrations.keys()) if (other !== ctx.nexus.key) ctx.lu.unitAttentions.establish(other, Asc.RESERVATIONS_RELEASED);
+  if (notify)
+    for (const other of r.registrations.keys())
+      if (other !== ctx.nexus.key) ctx.lu.unitAttentions.establish(other, Asc.RESERVATIONS_RELEASED);
 }
 
 function clear(ctx: CommandContext): ScsiResponse | void {
   const p = parseOut(ctx);
   if (!registered(ctx, p)) return conflict;
   const r = ctx.lu.reservations;
-  for (const other of r.registrations.keys()) if (other !== ctx.nexus.key) ctx.lu.unitAttentions.establish(other, Asc.RESERVATIONS_PREEMPTED);
+  for (const other of r.registrations.keys())
+    if (other !== ctx.nexus.key) ctx.lu.unitAttentions.establish(other, Asc.RESERVATIONS_PREEMPTED);
   r.registrations.clear();
   r.reservation = undefined;
   r.bumpGeneration();

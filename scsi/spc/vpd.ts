@@ -7,9 +7,22 @@ import type { Nexus } from '../types.ts';
 import type { VpdPage } from '../vpd-pages.ts';
 
 const PROTOCOL_ISCSI = 0x5;
-const enum CodeSet { Binary = 1, Ascii = 2, Utf8 = 3 }
-const enum Association { LogicalUnit = 0, TargetPort = 1, TargetDevice = 2 }
-const enum DesignatorType { T10Vendor = 1, Naa = 3, RelativeTargetPort = 4, ScsiNameString = 8 }
+const enum CodeSet {
+  Binary = 1,
+  Ascii = 2,
+  Utf8 = 3,
+}
+const enum Association {
+  LogicalUnit = 0,
+  TargetPort = 1,
+  TargetDevice = 2,
+}
+const enum DesignatorType {
+  T10Vendor = 1,
+  Naa = 3,
+  RelativeTargetPort = 4,
+  ScsiNameString = 8,
+}
 
 function designator(codeSet: CodeSet, association: Association, type: DesignatorType, body: Buffer, viaPort = false): Buffer {
   // PIV: the protocol identifier is meaningful for target-port and target-device designators.
@@ -51,8 +64,18 @@ function deviceIdentification(identity: DeviceIdentity, nexus: Nexus): Buffer {
   const targetName = nexus.targetPort.split(',t,')[0]!;
   return Buffer.concat([
     designator(CodeSet.Binary, Association.LogicalUnit, DesignatorType.Naa, naa),
-    designator(CodeSet.Ascii, Association.LogicalUnit, DesignatorType.T10Vendor, Buffer.concat([asciiField(identity.vendor, 8), Buffer.from(identity.serial, 'ascii')])),
-    designator(CodeSet.Utf8, Association.LogicalUnit, DesignatorType.ScsiNameString, nameString(`naa.${naa.toString('hex').toUpperCase()}`)),
+    designator(
+      CodeSet.Ascii,
+      Association.LogicalUnit,
+      DesignatorType.T10Vendor,
+      Buffer.concat([asciiField(identity.vendor, 8), Buffer.from(identity.serial, 'ascii')]),
+    ),
+    designator(
+      CodeSet.Utf8,
+      Association.LogicalUnit,
+      DesignatorType.ScsiNameString,
+      nameString(`naa.${naa.toString('hex').toUpperCase()}`),
+    ),
     designator(CodeSet.Binary, Association.TargetPort, DesignatorType.RelativeTargetPort, rtp, true),
     designator(CodeSet.Utf8, Association.TargetPort, DesignatorType.ScsiNameString, nameString(nexus.targetPort), true),
     designator(CodeSet.Utf8, Association.TargetDevice, DesignatorType.ScsiNameString, nameString(targetName), true),

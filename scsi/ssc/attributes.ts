@@ -28,7 +28,12 @@ function binary(id: number, value: number, bytes: number): Attribute {
   return { id, readOnly: true, format: AttributeFormat.binary, value: b.subarray(8 - bytes) };
 }
 
-const ascii = (id: number, text: string, bytes: number, readOnly = true): Attribute => ({ id, readOnly, format: AttributeFormat.ascii, value: asciiField(text, bytes) });
+const ascii = (id: number, text: string, bytes: number, readOnly = true): Attribute => ({
+  id,
+  readOnly,
+  format: AttributeFormat.ascii,
+  value: asciiField(text, bytes),
+});
 
 /** The cartridge's attributes in identifier order: the drive's, then what applications wrote in their place or beside them. */
 function attributes(medium: TapeMedium): Attribute[] {
@@ -69,7 +74,12 @@ function withLength(body: Buffer, lengthBytes: 2 | 4): Buffer {
   return Buffer.concat([header, body]);
 }
 
-function serviceAction(drive: TapeDrive, sa: number, name: string, body: (medium: TapeMedium, firstAttribute: number) => Buffer): CommandEntry {
+function serviceAction(
+  drive: TapeDrive,
+  sa: number,
+  name: string,
+  body: (medium: TapeMedium, firstAttribute: number) => Buffer,
+): CommandEntry {
   const handler: CommandHandler = (ctx) => {
     if (ctx.cdb[5] !== 0) throw invalidFieldInCdb(5); // one logical volume
     if (ctx.cdb[7] !== 0) throw invalidFieldInCdb(7); // one partition
@@ -91,7 +101,11 @@ const idList = (ids: readonly number[]): Buffer => Buffer.from(ids.flatMap((id) 
 const ids = (medium: TapeMedium): Buffer => idList(attributes(medium).map((a) => a.id));
 /** What the drive computes, the host attributes it knows, and the vendor specific ones the cartridge holds. */
 const supported = (medium: TapeMedium): Buffer =>
-  idList([...new Set([...computed(medium).map((a) => a.id), ...definedHostAttributes, ...medium.hostAttributes.map((a) => a.id)])].sort((a, b) => a - b));
+  idList(
+    [...new Set([...computed(medium).map((a) => a.id), ...definedHostAttributes, ...medium.hostAttributes.map((a) => a.id)])].sort(
+      (a, b) => a - b,
+    ),
+  );
 
 /** One volume or partition: first number 0, one available. */
 const single = (): Buffer => withLength(Buffer.from([0, 1]), 2);
@@ -100,7 +114,14 @@ export function readAttributeCommands(drive: TapeDrive): CommandEntry[] {
   return [
     // Values from FIRST ATTRIBUTE IDENTIFIER on; AVAILABLE DATA counts them all, the allocation length cuts.
     serviceAction(drive, 0x00, 'READ ATTRIBUTE (attribute values)', (medium, first) =>
-      withLength(Buffer.concat(attributes(medium).filter((a) => a.id >= first).map(encode)), 4),
+      withLength(
+        Buffer.concat(
+          attributes(medium)
+            .filter((a) => a.id >= first)
+            .map(encode),
+        ),
+        4,
+      ),
     ),
     serviceAction(drive, 0x01, 'READ ATTRIBUTE (attribute list)', (medium) => withLength(ids(medium), 4)),
     serviceAction(drive, 0x02, 'READ ATTRIBUTE (logical volume list)', single),

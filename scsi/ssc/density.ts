@@ -19,10 +19,50 @@ interface Density {
 }
 
 const LTO: readonly Density[] = [
-  { code: 0x44, bitsPerMm: 9638, mediaWidth: 127, tracks: 704, capacity: 400_000, lengthMetres: 680, name: 'U-316', description: 'Ultrium 3/16T', mediumType: 0x38 },
-  { code: 0x46, bitsPerMm: 12725, mediaWidth: 127, tracks: 896, capacity: 800_000, lengthMetres: 820, name: 'U-416', description: 'Ultrium 4/16T', mediumType: 0x48 },
-  { code: 0x58, bitsPerMm: 15142, mediaWidth: 127, tracks: 1280, capacity: 1_500_000, lengthMetres: 846, name: 'U-516', description: 'Ultrium 5/16T', mediumType: 0x58 },
-  { code: 0x5a, bitsPerMm: 15142, mediaWidth: 127, tracks: 2176, capacity: 2_500_000, lengthMetres: 846, name: 'U-616', description: 'Ultrium 6/16T', mediumType: 0x68 },
+  {
+    code: 0x44,
+    bitsPerMm: 9638,
+    mediaWidth: 127,
+    tracks: 704,
+    capacity: 400_000,
+    lengthMetres: 680,
+    name: 'U-316',
+    description: 'Ultrium 3/16T',
+    mediumType: 0x38,
+  },
+  {
+    code: 0x46,
+    bitsPerMm: 12725,
+    mediaWidth: 127,
+    tracks: 896,
+    capacity: 800_000,
+    lengthMetres: 820,
+    name: 'U-416',
+    description: 'Ultrium 4/16T',
+    mediumType: 0x48,
+  },
+  {
+    code: 0x58,
+    bitsPerMm: 15142,
+    mediaWidth: 127,
+    tracks: 1280,
+    capacity: 1_500_000,
+    lengthMetres: 846,
+    name: 'U-516',
+    description: 'Ultrium 5/16T',
+    mediumType: 0x58,
+  },
+  {
+    code: 0x5a,
+    bitsPerMm: 15142,
+    mediaWidth: 127,
+    tracks: 2176,
+    capacity: 2_500_000,
+    lengthMetres: 846,
+    name: 'U-616',
+    description: 'Ultrium 6/16T',
+    mediumType: 0x68,
+  },
 ];
 
 export const ASSIGNING_ORGANIZATION = 'LTO-CVE';

@@ -23,7 +23,8 @@ import { tapeVpdPages } from './vpd.ts';
 
 export interface TapeDriveUnitOptions {
   /** Serial, gateway id and name are the caller's; vendor, product and revision default to an IBM ULT3580-TD5. */
-  readonly identity: Pick<DeviceIdentity, 'serial' | 'gatewayId' | 'name'> & Partial<Pick<DeviceIdentity, 'vendor' | 'product' | 'revision' | 'ieeeCompanyId'>>;
+  readonly identity: Pick<DeviceIdentity, 'serial' | 'gatewayId' | 'name'> &
+    Partial<Pick<DeviceIdentity, 'vendor' | 'product' | 'revision' | 'ieeeCompanyId'>>;
   readonly bay: DriveBay;
   readonly limits?: Partial<DriveLimits>;
   /** Milliseconds since the epoch, for REPORT TIMESTAMP. */
@@ -51,7 +52,8 @@ class TapeDriveUnit extends ScsiLogicalUnit {
 export function createTapeDriveUnit(options: TapeDriveUnitOptions): ScsiLogicalUnit {
   const limits = { ...defaultDriveLimits, ...options.limits };
   // READ BLOCK LIMITS and the READ/WRITE(6) transfer length have 24 bits.
-  if (limits.maxBlockLength < 1 || limits.maxBlockLength > 0xffffff) throw new RangeError(`maximum block length ${limits.maxBlockLength} outside 1..16777215`);
+  if (limits.maxBlockLength < 1 || limits.maxBlockLength > 0xffffff)
+    throw new RangeError(`maximum block length ${limits.maxBlockLength} outside 1..16777215`);
   const drive = new TapeDrive(options.bay, limits);
   const identity: DeviceIdentity = {
     vendor: 'IBM',

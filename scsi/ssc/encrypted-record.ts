@@ -43,7 +43,8 @@ export interface EncryptedRecordInfo extends KeyAssociatedData {
 export class UndecryptableRecordError extends Error {}
 
 function parts(stored: Buffer): { info: EncryptedRecordInfo; aad: Buffer; iv: Buffer; ciphertext: Buffer; tag: Buffer } {
-  if (stored.length < header.length + TAG_BYTES || header.get(stored, 'format') !== FORMAT) throw new UndecryptableRecordError('not an encrypted record of a known format');
+  if (stored.length < header.length + TAG_BYTES || header.get(stored, 'format') !== FORMAT)
+    throw new UndecryptableRecordError('not an encrypted record of a known format');
   const ukadLength = header.get(stored, 'ukadLength');
   const akadLength = header.get(stored, 'akadLength');
   const kadEnd = header.length + ukadLength + akadLength;

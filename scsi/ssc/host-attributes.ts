@@ -66,7 +66,8 @@ export const definedHostAttributes: readonly number[] = [...HOST_ATTRIBUTES.keys
 
 const isHostVendor = (id: number): boolean => id >= HOST_VENDOR_FIRST && id <= HOST_VENDOR_LAST;
 
-const spaceTaken = (attributes: readonly HostAttribute[]): number => attributes.reduce((n, a) => n + attributeHeader.length + a.value.length, 0);
+const spaceTaken = (attributes: readonly HostAttribute[]): number =>
+  attributes.reduce((n, a) => n + attributeHeader.length + a.value.length, 0);
 
 /**
  * One attribute of the parameter list, checked against its definition. Field
@@ -98,7 +99,7 @@ function parseParameterList(list: Buffer): { id: number; format: number; value: 
   const end = 4 + list.readUInt32BE(0);
   if (end > list.length) throw parameterListLengthError();
   const parsed: { id: number; format: number; value: Buffer }[] = [];
-  for (let at = 4; at < end; ) {
+  for (let at = 4; at < end;) {
     if (at + attributeHeader.length > end) throw parameterListLengthError();
     const header = list.subarray(at, at + attributeHeader.length);
     const id = attributeHeader.get(header, 'identifier');

@@ -121,7 +121,9 @@ function tapeAlert(drive: TapeDrive): LogPage {
     page: 0x2e,
     name: 'TapeAlert',
     parameters(pc) {
-      const flags = Array.from({ length: TAPE_ALERT_FLAGS }, (_, i) => logParameter(tapeAlertFlag(i + 1), pc === 1 && drive.tapeAlerts.has(i + 1) ? 1 : 0));
+      const flags = Array.from({ length: TAPE_ALERT_FLAGS }, (_, i) =>
+        logParameter(tapeAlertFlag(i + 1), pc === 1 && drive.tapeAlerts.has(i + 1) ? 1 : 0),
+      );
       if (pc === 1) drive.tapeAlerts.clear();
       return flags;
     },

@@ -150,11 +150,16 @@ function deviceConfigurationExtension(drive: TapeDrive): ModePage {
     page: 0x10,
     subpage: 0x01,
     name: 'Device Configuration Extension',
-    defaults: deviceConfigurationExtensionFields.encode({ writeMode: WriteMode.overwriteAllowed, shortEraseMode: ERASE_WRITES_EOD, programmableEarlyWarningSize: 0 }),
+    defaults: deviceConfigurationExtensionFields.encode({
+      writeMode: WriteMode.overwriteAllowed,
+      shortEraseMode: ERASE_WRITES_EOD,
+      programmableEarlyWarningSize: 0,
+    }),
     changeable: deviceConfigurationExtensionFields.mask('writeMode'),
     select(value, offset) {
       const writeMode = deviceConfigurationExtensionFields.get(value, 'writeMode');
-      if (writeMode > WriteMode.appendOnly) throw invalidFieldInParameterList(offset + deviceConfigurationExtensionFields.fields.writeMode.byte, 7);
+      if (writeMode > WriteMode.appendOnly)
+        throw invalidFieldInParameterList(offset + deviceConfigurationExtensionFields.fields.writeMode.byte, 7);
       drive.appendOnly = writeMode === WriteMode.appendOnly;
     },
     current(stored) {

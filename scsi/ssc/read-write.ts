@@ -30,7 +30,12 @@ function endOfData(drive: TapeDrive, medium: TapeMedium, residue: number): Sense
   return { key: SenseKey.BlankCheck, asc: Asc.END_OF_DATA_DETECTED, eom: drive.pastEarlyWarning(medium), information: residue };
 }
 
-const filemark = (residue: number): SenseInfo => ({ key: SenseKey.NoSense, asc: Asc.FILEMARK_DETECTED, filemark: true, information: residue });
+const filemark = (residue: number): SenseInfo => ({
+  key: SenseKey.NoSense,
+  asc: Asc.FILEMARK_DETECTED,
+  filemark: true,
+  information: residue,
+});
 
 /** Where what is read goes: to the initiator (READ) or nowhere, only checked (VERIFY). */
 interface Delivery {
@@ -74,7 +79,14 @@ async function readObject(drive: TapeDrive, medium: TapeMedium, nexusKey: string
   return object.kind === 'record' ? drive.encryption.reveal(nexusKey, object) : object;
 }
 
-async function readVariable(drive: TapeDrive, medium: TapeMedium, nexusKey: string, length: number, sili: boolean, delivery: Delivery): Promise<CommandResult> {
+async function readVariable(
+  drive: TapeDrive,
+  medium: TapeMedium,
+  nexusKey: string,
+  length: number,
+  sili: boolean,
+  delivery: Delivery,
+): Promise<CommandResult> {
   const object = await drive.io(Asc.UNRECOVERED_READ_ERROR, () => readObject(drive, medium, nexusKey), { information: length });
   if (object.kind === 'filemark') return delivery.end(filemark(length));
   if (object.kind === 'end-of-data') return delivery.end(endOfData(drive, medium, length));
@@ -86,7 +98,13 @@ async function readVariable(drive: TapeDrive, medium: TapeMedium, nexusKey: stri
 }
 
 /** Reads `count` blocks; a stop reports the blocks not read, and what was read is still delivered. */
-async function readFixed(drive: TapeDrive, medium: TapeMedium, nexusKey: string, count: number, delivery: Delivery): Promise<CommandResult> {
+async function readFixed(
+  drive: TapeDrive,
+  medium: TapeMedium,
+  nexusKey: string,
+  count: number,
+  delivery: Delivery,
+): Promise<CommandResult> {
   const blockLength = drive.blockLength;
   for (let done = 0; done < count; done++) {
     const stop = (sense: SenseInfo): CommandResult => delivery.end({ ...sense, information: count - done });
@@ -122,14 +140,16 @@ function read6(drive: TapeDrive): CommandEntry {
       const medium = drive.medium();
       if (length === 0) return;
       const delivery = toInitiator(drive, ctx);
-      return fixed ? readFixed(drive, medium, ctx.nexus.key, length, delivery) : readVariable(drive, medium, ctx.nexus.key, length, sili, delivery);
+      return fixed
+        ? readFixed(drive, medium, ctx.nexus.key, length, delivery)
+        : readVariable(drive, medium, ctx.nexus.key, length, sili, delivery);
     },
   };
 }
 
 /** VTE: verify to end-of-data; VBF: over `filemarks` filemarks, and end-of-data before them is BLANK CHECK. */
 async function verifyThrough(drive: TapeDrive, medium: TapeMedium, nexusKey: string, filemarks?: number): Promise<void> {
-  for (let traversed = 0; filemarks === undefined || traversed < filemarks; ) {
+  for (let traversed = 0; filemarks === undefined || traversed < filemarks;) {
     const object = await drive.io(Asc.UNRECOVERED_READ_ERROR, () => readObject(drive, medium, nexusKey));
     if (object.kind === 'record') object.release?.();
     if (object.kind === 'filemark') traversed++;
@@ -161,7 +181,9 @@ function verify6(drive: TapeDrive): CommandEntry {
       if (flags & VTE) return verifyThrough(drive, medium, nexusKey);
       if (length === 0) return;
       if (flags & VBF) return verifyThrough(drive, medium, nexusKey, length);
-      return fixed ? readFixed(drive, medium, nexusKey, length, verifiedOnly) : readVariable(drive, medium, nexusKey, length, false, verifiedOnly);
+      return fixed
+        ? readFixed(drive, medium, nexusKey, length, verifiedOnly)
+        : readVariable(drive, medium, nexusKey, length, false, verifiedOnly);
     },
   };
 }
@@ -204,7 +226,9 @@ function write6(drive: TapeDrive): CommandEntry {
       const { records, encrypted } = drive.encryption.seal(ctx.nexus.key, plain);
       let outcome: WriteOutcome;
       try {
-        outcome = encrypted ? await medium.writeRecords(records, undefined, { encrypted }) : await medium.writeRecords(records, ctx.cmd.holdDataOut);
+        outcome = encrypted
+          ? await medium.writeRecords(records, undefined, { encrypted })
+          : await medium.writeRecords(records, ctx.cmd.holdDataOut);
       } catch (err) {
         if (!(err instanceof EndOfPartitionError)) throw drive.senseFor(err, Asc.WRITE_ERROR);
         drive.wrote(err.written, fixed ? err.written * drive.blockLength : 0);

@@ -190,9 +190,11 @@ async function nextBlockStatus(drive: TapeDrive, nexusKey: string): Promise<Buff
   const at = medium.location().objectNumber;
   const object = await drive.io(Asc.UNRECOVERED_READ_ERROR, () => medium.peek());
   const fields = { logicalObjectNumber: at };
-  if (object.kind !== 'record') return page(Page.nextBlockStatus, nextBlockFields.encode({ ...fields, encryptionStatus: BlockStatus.notALogicalBlock }));
+  if (object.kind !== 'record')
+    return page(Page.nextBlockStatus, nextBlockFields.encode({ ...fields, encryptionStatus: BlockStatus.notALogicalBlock }));
   try {
-    if (!object.encrypted) return page(Page.nextBlockStatus, nextBlockFields.encode({ ...fields, encryptionStatus: BlockStatus.notEncrypted }));
+    if (!object.encrypted)
+      return page(Page.nextBlockStatus, nextBlockFields.encode({ ...fields, encryptionStatus: BlockStatus.notEncrypted }));
     const info = recordInfo(object.data);
     const canOpen = drive.encryption.canOpen(nexusKey, object.data);
     const body = nextBlockFields.encode({
@@ -230,7 +232,18 @@ function securityProtocolIn(drive: TapeDrive): CommandEntry {
       } else if (protocol === Protocol.tapeDataEncryption) {
         switch (specific) {
           case Page.inSupport:
-            data = page(specific, pageList([Page.inSupport, Page.outSupport, Page.capabilities, Page.keyFormats, Page.managementCapabilities, Page.status, Page.nextBlockStatus]));
+            data = page(
+              specific,
+              pageList([
+                Page.inSupport,
+                Page.outSupport,
+                Page.capabilities,
+                Page.keyFormats,
+                Page.managementCapabilities,
+                Page.status,
+                Page.nextBlockStatus,
+              ]),
+            );
             break;
           case Page.outSupport:
             data = page(specific, pageList([Page.setDataEncryption]));
@@ -242,7 +255,10 @@ function securityProtocolIn(drive: TapeDrive): CommandEntry {
             data = page(specific, Buffer.from([PLAIN_TEXT_KEY]));
             break;
           case Page.managementCapabilities:
-            data = page(specific, managementFields.encode({ clearKeyOnDemountCapable: true, allITNexusCapable: true, localCapable: true, publicCapable: true }));
+            data = page(
+              specific,
+              managementFields.encode({ clearKeyOnDemountCapable: true, allITNexusCapable: true, localCapable: true, publicCapable: true }),
+            );
             break;
           case Page.status:
             data = status(drive, ctx.nexus.key);
@@ -262,7 +278,7 @@ function securityProtocolIn(drive: TapeDrive): CommandEntry {
 /** One KAD descriptor after the key, checked; `at` is its offset in the parameter list. */
 function readKads(list: Buffer, from: number, end: number): { ukad?: Buffer; akad?: Buffer } {
   const kads: { ukad?: Buffer; akad?: Buffer } = {};
-  for (let at = from; at < end; ) {
+  for (let at = from; at < end;) {
     if (at + kadHeader.length > end) throw parameterListLengthError();
     const type = kadHeader.get(list.subarray(at), 'type');
     const length = kadHeader.get(list.subarray(at), 'length');
@@ -293,7 +309,14 @@ function parseSetDataEncryption(list: Buffer): { scope: KeyScope; parameters: En
   const scope = (['public', 'local', 'all-i-t-nexus'] as const)[field('scope')];
   if (scope === undefined) throw invalidFieldInParameterList(at('scope'), 7);
   if (field('lock')) throw invalidFieldInParameterList(at('lock'), 0); // LOCK_C 0
-  const disabled = { encrypt: false, decryption: 'disable', algorithmIndex: ALGORITHM_INDEX, key: undefined, kad: { format: 0 }, clearOnDemount: false } as const;
+  const disabled = {
+    encrypt: false,
+    decryption: 'disable',
+    algorithmIndex: ALGORITHM_INDEX,
+    key: undefined,
+    kad: { format: 0 },
+    clearOnDemount: false,
+  } as const;
   // PUBLIC: every other field is ignored, the nexus takes the shared parameters.
   if (scope === 'public') return { scope, parameters: disabled };
   if (field('checkExternalEncryptionMode')) throw invalidFieldInParameterList(at('checkExternalEncryptionMode'), 7);
@@ -303,7 +326,8 @@ function parseSetDataEncryption(list: Buffer): { scope: KeyScope; parameters: En
   if (field('clearKeyOnReservationPreempt')) throw invalidFieldInParameterList(at('clearKeyOnReservationPreempt'), 1);
   if (field('clearKeyOnReservationLoss')) throw invalidFieldInParameterList(at('clearKeyOnReservationLoss'), 0);
   const encryptionMode = field('encryptionMode');
-  if (encryptionMode !== EncryptionMode.disable && encryptionMode !== EncryptionMode.encrypt) throw invalidFieldInParameterList(at('encryptionMode'));
+  if (encryptionMode !== EncryptionMode.disable && encryptionMode !== EncryptionMode.encrypt)
+    throw invalidFieldInParameterList(at('encryptionMode'));
   const decryption = (Object.keys(DecryptionModeCode) as DecryptionMode[]).find((m) => DecryptionModeCode[m] === field('decryptionMode'));
   if (decryption === undefined) throw invalidFieldInParameterList(at('decryptionMode'));
   const keyLength = field('keyLength');

@@ -185,4 +185,3 @@ export class TapeDrive {
 export function checkConditionWithData(ctx: CommandContext, data: Buffer, sense: SenseInfo): ScsiResponse {
   return { status: Status.CheckCondition, data, sense: buildSense(sense, ctx.lu.senseFormat()) };
 }
-

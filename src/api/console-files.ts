@@ -63,11 +63,20 @@ export async function loadConsoleFiles(directory = CONSOLE_DIR): Promise<Console
       if (path !== '/' && !path.startsWith('/console/')) return false;
       const file = files.get(path);
       if (!file) {
-        const message = path === '/' ? `the web console is not built in ${directory}: run \`npm run build:console\` (npm ci does it), then restart the gateway\n` : `no such file ${path}\n`;
+        const message =
+          path === '/'
+            ? `the web console is not built in ${directory}: run \`npm run build:console\` (npm ci does it), then restart the gateway\n`
+            : `no such file ${path}\n`;
         res.writeHead(path === '/' ? 503 : 404, { 'content-type': 'text/plain; charset=utf-8' }).end(message);
         return true;
       }
-      const common = { ...file.headers, etag: file.etag, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff', vary: 'accept-encoding' };
+      const common = {
+        ...file.headers,
+        etag: file.etag,
+        'cache-control': 'no-cache',
+        'x-content-type-options': 'nosniff',
+        vary: 'accept-encoding',
+      };
       if (req.headers['if-none-match'] === file.etag) {
         res.writeHead(304, common).end();
         return true;

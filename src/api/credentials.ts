@@ -93,7 +93,13 @@ export async function readApiCredentials(dataDir: string): Promise<ApiCredential
     value = undefined;
   }
   const { url, token, certificateSha256 } = value ?? {};
-  if (typeof url !== 'string' || !URL.canParse(url) || typeof token !== 'string' || token === '' || (certificateSha256 !== undefined && typeof certificateSha256 !== 'string')) {
+  if (
+    typeof url !== 'string' ||
+    !URL.canParse(url) ||
+    typeof token !== 'string' ||
+    token === '' ||
+    (certificateSha256 !== undefined && typeof certificateSha256 !== 'string')
+  ) {
     throw new Error(`${path} is damaged (it should hold {"url": ..., "token": ...}): restart the gateway to write it again`);
   }
   return { url, token, ...(certificateSha256 !== undefined ? { certificateSha256 } : {}) };

@@ -26,7 +26,8 @@ export class HttpError extends Error {
 
 /** The parsed JSON body, or undefined when the request has none. */
 export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
-  const tooLarge = () => new HttpError(413, 'BODY_TOO_LARGE', `the request body is larger than ${limit} bytes: send only the fields the route takes`);
+  const tooLarge = () =>
+    new HttpError(413, 'BODY_TOO_LARGE', `the request body is larger than ${limit} bytes: send only the fields the route takes`);
   if (Number(req.headers['content-length']) > limit) throw tooLarge();
   const bytes = await new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -66,19 +67,30 @@ export function validateBody<T>(schema: z.ZodType<T>, value: unknown, example: s
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    if (issue.code === 'unrecognized_keys')
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
     return issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message;
   });
   throw new HttpError(400, 'INVALID_REQUEST', `${problems.join('; ')}; send e.g. ${example}`);
 }
 
 /** A body that may be left out: none reads as {}. */
-export async function optionalBody<T extends object>(request: { body(): Promise<unknown> }, schema: z.ZodType<T>, example: string): Promise<Partial<T>> {
+export async function optionalBody<T extends object>(
+  request: { body(): Promise<unknown> },
+  schema: z.ZodType<T>,
+  example: string,
+): Promise<Partial<T>> {
   const body = await request.body();
   return body === undefined ? {} : validateBody(schema, body, example);
 }
 
-export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): void {
   // A body left unread (refused early) would be taken for the next request on a kept-alive connection.
   const close = req.complete ? {} : { connection: 'close' };
   if (body === undefined) {
@@ -86,7 +98,14 @@ export function sendJson(req: IncomingMessage, res: ServerResponse, status: numb
     return;
   }
   const text = `${JSON.stringify(body)}\n`;
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), ...headers, ...close }).end(text);
+  res
+    .writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': String(Buffer.byteLength(text)),
+      ...headers,
+      ...close,
+    })
+    .end(text);
 }
 
 /**
@@ -100,7 +119,9 @@ export function sendJsonOrNotModified(req: IncomingMessage, res: ServerResponse,
     res.writeHead(304, { etag }).end();
     return;
   }
-  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), etag }).end(text);
+  res
+    .writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), etag })
+    .end(text);
 }
 
 export function sendError(req: IncomingMessage, res: ServerResponse, error: HttpError, headers: Record<string, string> = {}): void {

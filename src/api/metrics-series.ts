@@ -7,7 +7,11 @@ import type { MetricsHistoryAnswer, MetricSeries } from './stats-types.ts';
  * Per sample, the sum of `metric`'s series that `where` keeps (all by
  * default); null where none of them had a value.
  */
-export function sumSeries(answer: MetricsHistoryAnswer, metric: string, where: (labels: MetricSeries['labels']) => boolean = () => true): (number | null)[] {
+export function sumSeries(
+  answer: MetricsHistoryAnswer,
+  metric: string,
+  where: (labels: MetricSeries['labels']) => boolean = () => true,
+): (number | null)[] {
   const sums: (number | null)[] = answer.times.map(() => null);
   for (const series of answer.series) {
     if (series.metric !== metric || !where(series.labels)) continue;

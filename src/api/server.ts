@@ -91,7 +91,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     }
     if (!management) throw new HttpError(404, 'NOT_FOUND', `no such path ${path}: this server answers only GET /metrics and GET /health`);
     if (!bearerMatches(req.headers.authorization, management.token.current())) {
-      throw new HttpError(401, 'UNAUTHORIZED', "send 'Authorization: Bearer TOKEN' with the token from api.json in the gateway's data directory");
+      throw new HttpError(
+        401,
+        'UNAUTHORIZED',
+        "send 'Authorization: Bearer TOKEN' with the token from api.json in the gateway's data directory",
+      );
     }
     const { route, params } = management.router.match(method, path);
     const query = new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1));
@@ -110,12 +114,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       }
       if (error instanceof HttpError) {
         sendError(req, res, error, error.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
-        if (req.method !== 'GET') logger.info({ method: req.method, url: req.url, status: error.status, code: error.code }, 'management request refused');
+        if (req.method !== 'GET')
+          logger.info({ method: req.method, url: req.url, status: error.status, code: error.code }, 'management request refused');
         return;
       }
       const unavailable = causeOfType(error, ObjectStoreUnavailableError);
       if (unavailable) {
-        logger.warn({ err: error, method: req.method, url: req.url, location: unavailable.location }, 'management request failed: the object store is unavailable');
+        logger.warn(
+          { err: error, method: req.method, url: req.url, location: unavailable.location },
+          'management request failed: the object store is unavailable',
+        );
         const why = lastAnswer(unavailable);
         sendError(
           req,
@@ -132,7 +140,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const damaged = causeOfType(error, DamagedDataError);
       if (damaged) {
         // Refused rather than served: bytes failing their checksums, or encrypted under a key this gateway lacks.
-        logger.error({ err: error, method: req.method, url: req.url, key: damaged.key }, 'management request failed: data in the cloud cannot be served');
+        logger.error(
+          { err: error, method: req.method, url: req.url, key: damaged.key },
+          'management request failed: data in the cloud cannot be served',
+        );
         sendError(req, res, new HttpError(500, 'DATA_UNREADABLE', damaged.message));
         return;
       }
@@ -140,13 +151,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       sendError(req, res, new HttpError(500, 'INTERNAL', "the gateway failed to answer; see the gateway's log"));
     });
   };
-  const server: Server = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, respond) : createServer(respond);
+  const server: Server = options.tls
+    ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, respond)
+    : createServer(respond);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
   });
   const address = server.address() as AddressInfo;
-  logger.info({ address: address.address, port: address.port, management: management !== undefined, tls: options.tls !== undefined }, 'management API listening');
+  logger.info(
+    { address: address.address, port: address.port, management: management !== undefined, tls: options.tls !== undefined },
+    'management API listening',
+  );
   management?.history.start();
   return {
     url: `${options.tls ? 'https' : 'http'}://${reachableHost(address.address)}:${address.port}`,

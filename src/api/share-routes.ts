@@ -7,16 +7,29 @@ import type { Route, RouteReply, RouteRequest } from './router.ts';
 
 const STATUS: Record<ShareErrorCode, number> = { INVALID_SHARE: 400, SHARE_NOT_FOUND: 404, DUPLICATE_SHARE: 409, PATH_NOT_FOUND: 404 };
 
-const id = (what: string) => z.number({ error: `must be ${what} as a number, e.g. 65534` }).int({ error: 'must be a whole number' }).optional();
-const mode = (example: string) => z.number({ error: `must be a mode as a number, e.g. ${example}` }).int({ error: 'must be a whole number' }).optional();
+const id = (what: string) =>
+  z
+    .number({ error: `must be ${what} as a number, e.g. 65534` })
+    .int({ error: 'must be a whole number' })
+    .optional();
+const mode = (example: string) =>
+  z
+    .number({ error: `must be a mode as a number, e.g. ${example}` })
+    .int({ error: 'must be a whole number' })
+    .optional();
 const createShare = z.strictObject({
   name: z.string({ error: 'must be a string such as "files"' }),
   bucket: z.string({ error: 'must be the bucket name as a string, e.g. "my-files"' }),
   prefix: z.string({ error: 'must be a key prefix as a string, e.g. "site-a/"' }).optional(),
   readOnly: z.boolean({ error: 'must be true or false' }).optional(),
   squash: z.enum(['root', 'all', 'none'], { error: 'must be "root", "all" or "none"' }).optional(),
-  clients: z.array(z.string({ error: 'must be an address or CIDR block such as "10.0.0.0/8"' }), { error: 'must be a list such as ["10.0.0.0/8"]' }).optional(),
-  cacheStaleTimeoutSeconds: z.number({ error: 'must be a number of seconds, e.g. 300' }).int({ error: 'must be a whole number of seconds' }).optional(),
+  clients: z
+    .array(z.string({ error: 'must be an address or CIDR block such as "10.0.0.0/8"' }), { error: 'must be a list such as ["10.0.0.0/8"]' })
+    .optional(),
+  cacheStaleTimeoutSeconds: z
+    .number({ error: 'must be a number of seconds, e.g. 300' })
+    .int({ error: 'must be a whole number of seconds' })
+    .optional(),
   fileMode: mode('420 (0644)'),
   directoryMode: mode('493 (0755)'),
   ownerUid: id('a uid'),
@@ -25,13 +38,18 @@ const createShare = z.strictObject({
   anonGid: id('a gid'),
   settleSeconds: z.number({ error: 'must be a number of seconds, e.g. 5' }).optional(),
 });
-const CREATE_EXAMPLE = '{"name":"files","bucket":"my-files","prefix":"site-a/","squash":"root","clients":["10.0.0.0/8"],"cacheStaleTimeoutSeconds":300}';
+const CREATE_EXAMPLE =
+  '{"name":"files","bucket":"my-files","prefix":"site-a/","squash":"root","clients":["10.0.0.0/8"],"cacheStaleTimeoutSeconds":300}';
 const refresh = z.strictObject({
   path: z.string({ error: 'must be a directory path in the share, e.g. "projects/2026"' }).optional(),
   recursive: z.boolean({ error: 'must be true or false' }).optional(),
 });
 const waitUploaded = z.strictObject({
-  timeoutSeconds: z.number({ error: 'must be a number of seconds, e.g. 20' }).min(0, { error: 'must be 0 or more' }).max(60, { error: 'must be at most 60: call again to wait longer' }).optional(),
+  timeoutSeconds: z
+    .number({ error: 'must be a number of seconds, e.g. 20' })
+    .min(0, { error: 'must be 0 or more' })
+    .max(60, { error: 'must be at most 60: call again to wait longer' })
+    .optional(),
 });
 const WAIT_EXAMPLE = '{"timeoutSeconds":20} (or no body: 20 seconds)';
 const REFRESH_EXAMPLE = '{"path":"projects","recursive":true} (or no body for the whole share\'s top directory)';
@@ -48,10 +66,17 @@ export function shareRoutes(service: ShareService, mountCommand: (exportPath: st
     {
       method: 'POST',
       path: '/shares',
-      handle: refusals(async (request) => ({ status: 201, body: answer(await service.create(validateBody(createShare, await request.body(), CREATE_EXAMPLE))) })),
+      handle: refusals(async (request) => ({
+        status: 201,
+        body: answer(await service.create(validateBody(createShare, await request.body(), CREATE_EXAMPLE))),
+      })),
     },
     { method: 'GET', path: '/shares', handle: refusals(async () => ({ status: 200, body: { shares: service.list().map(answer) } })) },
-    { method: 'GET', path: '/shares/:name', handle: refusals(async (request) => ({ status: 200, body: answer(service.describe(name(request))) })) },
+    {
+      method: 'GET',
+      path: '/shares/:name',
+      handle: refusals(async (request) => ({ status: 200, body: answer(service.describe(name(request))) })),
+    },
     {
       method: 'DELETE',
       path: '/shares/:name',

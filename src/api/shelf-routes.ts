@@ -15,7 +15,9 @@ function statusOf(code: ShelfErrorCode | TapeErrorCode): number {
   return 409;
 }
 
-const retrieve = z.strictObject({ tier: z.enum(['Expedited', 'Standard', 'Bulk'], { error: 'must be "Expedited", "Standard" or "Bulk"' }).optional() });
+const retrieve = z.strictObject({
+  tier: z.enum(['Expedited', 'Standard', 'Bulk'], { error: 'must be "Expedited", "Standard" or "Bulk"' }).optional(),
+});
 const RETRIEVE_EXAMPLE = '{"tier":"Standard"} (or no body for the gateway\'s default tier)';
 const remove = z.strictObject({ bypassGovernanceRetention: z.boolean({ error: 'must be true or false' }).optional() });
 const REMOVE_EXAMPLE = '{"bypassGovernanceRetention":true} (or no body)';
@@ -23,8 +25,16 @@ const REMOVE_EXAMPLE = '{"bypassGovernanceRetention":true} (or no body)';
 export function shelfRoutes(service: ShelfService): Route[] {
   return [
     { method: 'GET', path: '/shelf', handle: refusals(async () => ({ status: 200, body: { tapes: await service.listShelf() } })) },
-    { method: 'GET', path: '/shelf/:barcode', handle: refusals(async (request) => ({ status: 200, body: await service.describeShelfTape(barcode(request)) })) },
-    { method: 'POST', path: '/tapes/:barcode/archive', handle: refusals(async (request) => ({ status: 202, body: await service.archiveTape(barcode(request)) })) },
+    {
+      method: 'GET',
+      path: '/shelf/:barcode',
+      handle: refusals(async (request) => ({ status: 200, body: await service.describeShelfTape(barcode(request)) })),
+    },
+    {
+      method: 'POST',
+      path: '/tapes/:barcode/archive',
+      handle: refusals(async (request) => ({ status: 202, body: await service.archiveTape(barcode(request)) })),
+    },
     {
       method: 'POST',
       path: '/shelf/:barcode/cancel-archival',
@@ -41,7 +51,11 @@ export function shelfRoutes(service: ShelfService): Route[] {
         return { status: 202, body: await service.retrieveTape({ barcode: barcode(request), ...(tier ? { tier } : {}) }) };
       }),
     },
-    { method: 'POST', path: '/shelf/:barcode/cancel-retrieval', handle: refusals(async (request) => ({ status: 200, body: await service.cancelRetrieval(barcode(request)) })) },
+    {
+      method: 'POST',
+      path: '/shelf/:barcode/cancel-retrieval',
+      handle: refusals(async (request) => ({ status: 200, body: await service.cancelRetrieval(barcode(request)) })),
+    },
     {
       method: 'DELETE',
       path: '/shelf/:barcode',
@@ -58,7 +72,8 @@ function refusals(handle: (request: RouteRequest) => Promise<RouteReply>): (requ
     try {
       return await handle(request);
     } catch (error) {
-      if (error instanceof ShelfServiceError || error instanceof TapeServiceError) throw new HttpError(statusOf(error.code), error.code, error.message);
+      if (error instanceof ShelfServiceError || error instanceof TapeServiceError)
+        throw new HttpError(statusOf(error.code), error.code, error.message);
       throw error;
     }
   };

@@ -24,7 +24,15 @@ export function statsRoutes(options: { readonly history: MetricsHistory; readonl
       path: '/metrics/history',
       handle: async ({ query }) => ({ status: 200, body: history.answer(since(query.get('since'))) }),
     },
-    ...(cache ? [{ method: 'GET' as const, path: '/cache', handle: async () => ({ status: 200, body: cacheStatus(cache.stats(), cache.bandwidth, new Date()) }) }] : []),
+    ...(cache
+      ? [
+          {
+            method: 'GET' as const,
+            path: '/cache',
+            handle: async () => ({ status: 200, body: cacheStatus(cache.stats(), cache.bandwidth, new Date()) }),
+          },
+        ]
+      : []),
   ];
 }
 
@@ -50,7 +58,11 @@ function since(value: string | null): number | undefined {
   if (value === null) return undefined;
   const ms = Number(value);
   if (value.trim() === '' || !Number.isFinite(ms)) {
-    throw new HttpError(400, 'INVALID_REQUEST', `since must be a time in milliseconds since the epoch, such as the last of the "times" of an earlier answer, e.g. ?since=${Date.now()}`);
+    throw new HttpError(
+      400,
+      'INVALID_REQUEST',
+      `since must be a time in milliseconds since the epoch, such as the last of the "times" of an earlier answer, e.g. ?since=${Date.now()}`,
+    );
   }
   return ms;
 }

@@ -31,12 +31,18 @@ const sizeBytes = z
   .positive({ error: 'must be more than 0 bytes' });
 const common = {
   sizeBytes,
-  pool: z.string({ error: 'must be the name of a pool as a string' }).min(1, { error: 'must not be empty; leave it out for the default pool' }).optional(),
+  pool: z
+    .string({ error: 'must be the name of a pool as a string' })
+    .min(1, { error: 'must not be empty; leave it out for the default pool' })
+    .optional(),
   worm: z.boolean({ error: 'must be true or false' }).optional(),
 };
 const createOne = z.strictObject({ barcode: z.string({ error: 'must be a string such as "ABC123L5"' }), ...common });
 const createMany = z.strictObject({
-  count: z.number({ error: 'must be a number of tapes, e.g. 10' }).int({ error: 'must be a whole number' }).positive({ error: 'must be 1 or more' }),
+  count: z
+    .number({ error: 'must be a number of tapes, e.g. 10' })
+    .int({ error: 'must be a whole number' })
+    .positive({ error: 'must be 1 or more' }),
   barcodePrefix: z.string({ error: 'must be a string of 1 to 4 letters, e.g. "ABC"' }),
   ...common,
 });
@@ -47,7 +53,10 @@ const move = z.strictObject({
   to: z.strictObject(
     {
       kind: z.enum(['slot', 'drive', 'import-export'], { error: 'must be "slot", "drive" or "import-export"' }),
-      index: z.number({ error: 'must be the element number, counting from 1' }).int({ error: 'must be a whole number' }).positive({ error: 'counts from 1' }),
+      index: z
+        .number({ error: 'must be the element number, counting from 1' })
+        .int({ error: 'must be a whole number' })
+        .positive({ error: 'counts from 1' }),
     },
     { error: 'must be an object such as {"kind":"slot","index":12}' },
   ),
@@ -80,7 +89,8 @@ const createPool = z.strictObject({
     )
     .optional(),
 });
-const CREATE_POOL_EXAMPLE = '{"name":"finance-7y","destination":{"kind":"vault","vault":"finance"},"retention":{"mode":"COMPLIANCE","days":2555}}';
+const CREATE_POOL_EXAMPLE =
+  '{"name":"finance-7y","destination":{"kind":"vault","vault":"finance"},"retention":{"mode":"COMPLIANCE","days":2555}}';
 
 export function tapeRoutes(service: TapeService): Route[] {
   return [
@@ -131,10 +141,17 @@ export function tapeRoutes(service: TapeService): Route[] {
     {
       method: 'POST',
       path: '/pools',
-      handle: refusals(async (request) => ({ status: 201, body: await service.createPool(validateBody(createPool, await request.body(), CREATE_POOL_EXAMPLE)) })),
+      handle: refusals(async (request) => ({
+        status: 201,
+        body: await service.createPool(validateBody(createPool, await request.body(), CREATE_POOL_EXAMPLE)),
+      })),
     },
     { method: 'GET', path: '/pools', handle: refusals(async () => ({ status: 200, body: { pools: await service.listPools() } })) },
-    { method: 'GET', path: '/pools/:name', handle: refusals(async ({ params }) => ({ status: 200, body: await service.describePool(params['name']!) })) },
+    {
+      method: 'GET',
+      path: '/pools/:name',
+      handle: refusals(async ({ params }) => ({ status: 200, body: await service.describePool(params['name']!) })),
+    },
     {
       method: 'DELETE',
       path: '/pools/:name',

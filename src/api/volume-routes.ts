@@ -16,7 +16,9 @@ const chap = z.strictObject(
     user: z.string({ error: 'must be a user name as a string' }).min(1, { error: 'must not be empty' }),
     secret: z
       .string({ error: 'must be a string of 12 to 16 bytes' })
-      .refine((s) => Buffer.byteLength(s) >= 12 && Buffer.byteLength(s) <= 16, { error: 'must be 12 to 16 bytes, as Windows and AWS require' }),
+      .refine((s) => Buffer.byteLength(s) >= 12 && Buffer.byteLength(s) <= 16, {
+        error: 'must be 12 to 16 bytes, as Windows and AWS require',
+      }),
   },
   { error: 'must be an object such as {"user":"backup","secret":"a-12-16-byte-secret"}' },
 );
@@ -33,9 +35,15 @@ const createVolume = z.strictObject({
   fromSnapshot: z.string({ error: 'must be a snapshot id such as "snap-0123456789abcdef"' }).optional(),
   auth: z
     .strictObject({ chap, mutualChap: chap.optional() }, { error: 'must be {"chap":{...}} or {"chap":{...},"mutualChap":{...}}' })
-    .refine((a) => !a.mutualChap || a.mutualChap.secret !== a.chap.secret, { error: 'the mutual CHAP secret must differ from the one-way secret' })
+    .refine((a) => !a.mutualChap || a.mutualChap.secret !== a.chap.secret, {
+      error: 'the mutual CHAP secret must differ from the one-way secret',
+    })
     .optional(),
-  allowedInitiators: z.array(z.string({ error: 'must be initiator names such as "iqn.1993-08.org.debian:01:host"' }), { error: 'must be a list of initiator names' }).optional(),
+  allowedInitiators: z
+    .array(z.string({ error: 'must be initiator names such as "iqn.1993-08.org.debian:01:host"' }), {
+      error: 'must be a list of initiator names',
+    })
+    .optional(),
 });
 const CREATE_EXAMPLE = '{"name":"db-01","type":"cached","sizeBytes":10737418240}';
 
@@ -63,7 +71,11 @@ export function volumeRoutes(service: VolumeService): Route[] {
         return { status: 201, body: await service.createVolume(withoutUndefined(body)) };
       }),
     },
-    { method: 'GET', path: '/volumes/:name', handle: refusals(async (request) => ({ status: 200, body: await service.describeVolume(name(request)) })) },
+    {
+      method: 'GET',
+      path: '/volumes/:name',
+      handle: refusals(async (request) => ({ status: 200, body: await service.describeVolume(name(request)) })),
+    },
     {
       method: 'DELETE',
       path: '/volumes/:name',
@@ -89,10 +101,26 @@ export function volumeRoutes(service: VolumeService): Route[] {
         return { status: 202, body: await service.createSnapshot(name(request), description === undefined ? {} : { description }) };
       }),
     },
-    { method: 'GET', path: '/volumes/:name/snapshots', handle: refusals(async (request) => ({ status: 200, body: { snapshots: await service.listSnapshots({ volume: name(request) }) } })) },
-    { method: 'GET', path: '/snapshots', handle: refusals(async () => ({ status: 200, body: { snapshots: await service.listSnapshots() } })) },
-    { method: 'POST', path: '/snapshots/import', handle: refusals(async () => ({ status: 200, body: { snapshots: await service.importSnapshots() } })) },
-    { method: 'GET', path: '/snapshots/:id', handle: refusals(async (request) => ({ status: 200, body: await service.describeSnapshot(id(request)) })) },
+    {
+      method: 'GET',
+      path: '/volumes/:name/snapshots',
+      handle: refusals(async (request) => ({ status: 200, body: { snapshots: await service.listSnapshots({ volume: name(request) }) } })),
+    },
+    {
+      method: 'GET',
+      path: '/snapshots',
+      handle: refusals(async () => ({ status: 200, body: { snapshots: await service.listSnapshots() } })),
+    },
+    {
+      method: 'POST',
+      path: '/snapshots/import',
+      handle: refusals(async () => ({ status: 200, body: { snapshots: await service.importSnapshots() } })),
+    },
+    {
+      method: 'GET',
+      path: '/snapshots/:id',
+      handle: refusals(async (request) => ({ status: 200, body: await service.describeSnapshot(id(request)) })),
+    },
     {
       method: 'DELETE',
       path: '/snapshots/:id',

@@ -29,13 +29,20 @@ export function validateSchedule(schedule: BandwidthSchedule): void {
   if (intervals.length > MAX_INTERVALS) throw new RangeError(`a bandwidth schedule holds at most ${MAX_INTERVALS} intervals`);
   const rates = [schedule.defaultUploadBitsPerSecond, ...intervals.map((i) => i.uploadBitsPerSecond)];
   for (const rate of rates) {
-    if (rate !== undefined && !(Number.isFinite(rate) && rate >= MIN_RATE)) throw new RangeError(`upload rate ${rate} is below ${MIN_RATE} bits/s`);
+    if (rate !== undefined && !(Number.isFinite(rate) && rate >= MIN_RATE))
+      throw new RangeError(`upload rate ${rate} is below ${MIN_RATE} bits/s`);
   }
   for (const i of intervals) {
     if (i.daysOfWeek.length === 0 || i.daysOfWeek.some((d) => !Number.isInteger(d) || d < 0 || d > 6)) {
       throw new RangeError(`interval days ${JSON.stringify(i.daysOfWeek)} must be 0 (Sunday) to 6`);
     }
-    if (!(Number.isInteger(i.startMinute) && Number.isInteger(i.endMinute) && 0 <= i.startMinute && i.startMinute < i.endMinute && i.endMinute <= 1440)) {
+    if (!(
+      Number.isInteger(i.startMinute) &&
+      Number.isInteger(i.endMinute) &&
+      0 <= i.startMinute &&
+      i.startMinute < i.endMinute &&
+      i.endMinute <= 1440
+    )) {
       throw new RangeError(`interval ${i.startMinute}–${i.endMinute} must lie within one day, start before end`);
     }
   }

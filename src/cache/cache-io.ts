@@ -77,7 +77,8 @@ export class CacheIO {
     this.assertOpen();
     await this.state.locks.run(key, async () => {
       const extent = await this.forWrite(key);
-      if (!Number.isSafeInteger(size) || size < 0 || size > extent.size) throw new RangeError(`cannot truncate ${key} (${extent.size} bytes) to ${size}`);
+      if (!Number.isSafeInteger(size) || size < 0 || size > extent.size)
+        throw new RangeError(`cannot truncate ${key} (${extent.size} bytes) to ${size}`);
       if (size !== extent.size) await this.files.truncate(extent, size);
     });
   }
@@ -155,7 +156,14 @@ export class CacheIO {
   }
 
   /** The bytes, and the CRCs of `lengths` when they came from the cache's checked blocks; a large read from the cache goes into a buffer of `pool` when given. */
-  private async readRanges(key: string, offset: number, length: number, lengths: readonly number[], pool?: BufferPool, tally?: ReadTally): Promise<{ data: Buffer; crcs?: number[]; release?: () => void }> {
+  private async readRanges(
+    key: string,
+    offset: number,
+    length: number,
+    lengths: readonly number[],
+    pool?: BufferPool,
+    tally?: ReadTally,
+  ): Promise<{ data: Buffer; crcs?: number[]; release?: () => void }> {
     this.assertOpen();
     const { state } = this;
     state.foregroundAt = Date.now();
@@ -171,7 +179,12 @@ export class CacheIO {
       extent.nextRead = offset + length;
       state.touch(extent);
       const pending = extent.prefetch;
-      if (pending && !extent.allPresent(first, last) && pending.start < (last + 1) * extent.blockSize && first * extent.blockSize < pending.end) {
+      if (
+        pending &&
+        !extent.allPresent(first, last) &&
+        pending.start < (last + 1) * extent.blockSize &&
+        first * extent.blockSize < pending.end
+      ) {
         await this.land(extent, pending); // the GET in flight brings these blocks: no second one
       }
       if (extent.allPresent(first, last)) {
@@ -224,7 +237,11 @@ export class CacheIO {
     const end = Math.min(extent.size, start + extent.readAhead);
     const route = this.route(extent.key);
     const got = route.backend
-      .get(CloudRoutes.remoteKey(route, extent.key), { offset: start, length: end - start }, { sizeHint: extent.size, allowUnverified: route.allowUnverified })
+      .get(
+        CloudRoutes.remoteKey(route, extent.key),
+        { offset: start, length: end - start },
+        { sizeHint: extent.size, allowUnverified: route.allowUnverified },
+      )
       .catch((error: unknown) => {
         // The reader asks again itself when it gets there, and sees the error then.
         this.log.debug({ key: extent.key, start, end, err: error }, 'read-ahead failed');
@@ -264,7 +281,11 @@ export class CacheIO {
     return this.state.locks.run(key, async () => {
       try {
         const extent = await this.known(key);
-        return { size: extent.size, metadata: { ...extent.metadata }, ...(extent.cloudModified ? { cloudModified: extent.cloudModified } : {}) };
+        return {
+          size: extent.size,
+          metadata: { ...extent.metadata },
+          ...(extent.cloudModified ? { cloudModified: extent.cloudModified } : {}),
+        };
       } catch (error) {
         if (error instanceof ExtentNotFoundError) return undefined;
         throw error;
@@ -314,7 +335,8 @@ export class CacheIO {
       throw storeError(error, extent.key);
     }
     try {
-      if (got.size !== extent.size) throw new Error(`object ${extent.key} is ${got.size} bytes in the cloud, ${extent.size} in the cache index`);
+      if (got.size !== extent.size)
+        throw new Error(`object ${extent.key} is ${got.size} bytes in the cloud, ${extent.size} in the cache index`);
       await this.keepFetched(extent, start, end, got.data);
       return got;
     } catch (error) {
@@ -326,7 +348,8 @@ export class CacheIO {
   /** Keeps [start, end) of the extent, fetched from the cloud, in the cache when it fits (evicting to make room); false when it does not. */
   private async keepFetched(extent: Extent, start: number, end: number, data: Buffer): Promise<boolean> {
     let added = 0;
-    for (let b = extent.blockOf(start); b <= blockCount(end, extent.blockSize) - 1; b++) if (!extent.present[b]) added += extent.blockLength(b);
+    for (let b = extent.blockOf(start); b <= blockCount(end, extent.blockSize) - 1; b++)
+      if (!extent.present[b]) added += extent.blockLength(b);
     if (added > 0) await this.evictor.evictIfNeeded(added, extent);
     if (this.state.usedBytes + this.state.reservedBytes + added > this.limits.cacheBytes) return false;
     await this.files.keep(extent, start, data);
@@ -376,7 +399,9 @@ export class CacheIO {
         if (entry.commonPrefix ? !(await this.liveUnder(route, name)) : this.queue.op(name) === 'delete') continue;
         yield* emit(
           name,
-          entry.commonPrefix ? { kind: 'prefix', prefix: name } : { kind: 'extent', key: name, size: entry.size, ...(entry.lastModified ? { cloudModified: entry.lastModified } : {}) },
+          entry.commonPrefix
+            ? { kind: 'prefix', prefix: name }
+            : { kind: 'extent', key: name, size: entry.size, ...(entry.lastModified ? { cloudModified: entry.lastModified } : {}) },
         );
       }
     } catch (error) {
@@ -509,7 +534,9 @@ export class CacheIO {
     const { state } = this;
     const candidates = keys ? keys.map((k) => state.extents.get(k)) : [...state.extents.values()].filter((e) => e.key.startsWith(under));
     const queues = (e: Extent) => queueAll || this.queuedOnSync(e.key);
-    const extents = candidates.filter((e): e is Extent => e !== undefined && e.dirty && (e.gen !== e.syncedGen || (queues(e) && this.queue.op(e.key) === undefined)));
+    const extents = candidates.filter(
+      (e): e is Extent => e !== undefined && e.dirty && (e.gen !== e.syncedGen || (queues(e) && this.queue.op(e.key) === undefined)),
+    );
     if (extents.length === 0) return;
     const gens = extents.map((e) => e.gen);
     // The files' data, the names of new ones, and the catalog's record of them flush at once (the

@@ -69,7 +69,8 @@ export class CacheEngine {
 
   private constructor(private readonly options: EngineOptions) {
     const { cacheBytes, uploadBufferBytes } = options;
-    if (!(uploadBufferBytes > 0 && uploadBufferBytes < cacheBytes)) throw new RangeError('uploadBufferBytes must be positive and below cacheBytes');
+    if (!(uploadBufferBytes > 0 && uploadBufferBytes < cacheBytes))
+      throw new RangeError('uploadBufferBytes must be positive and below cacheBytes');
     const high = options.highWatermark ?? 0.9;
     const low = options.lowWatermark ?? 0.8;
     if (!(0 < low && low < high && high <= 1)) throw new RangeError('watermarks must satisfy 0 < low < high ≤ 1');
@@ -105,9 +106,16 @@ export class CacheEngine {
     await recoverExtents(options.directory, engine.state, engine.catalog, engine.log);
     await engine.queue.recover();
     const { state, queue } = engine;
-    engine.log.info({ extents: state.extents.size, dirtyBytes: state.dirtyBytes, usedBytes: state.usedBytes, queued: queue.depth }, 'cache recovered');
+    engine.log.info(
+      { extents: state.extents.size, dirtyBytes: state.dirtyBytes, usedBytes: state.usedBytes, queued: queue.depth },
+      'cache recovered',
+    );
     const interval = options.writebackIntervalMs ?? 10_000;
-    if (interval > 0) engine.writeback = setInterval(() => void engine.io.writeback().catch((err: unknown) => engine.log.error({ err }, 'writeback failed')), interval).unref();
+    if (interval > 0)
+      engine.writeback = setInterval(
+        () => void engine.io.writeback().catch((err: unknown) => engine.log.error({ err }, 'writeback failed')),
+        interval,
+      ).unref();
     return engine;
   }
 

@@ -84,7 +84,8 @@ export class ExtentFiles {
     // A block the write covers only in part (or not at all: a gap it leaves) is checksummed whole, its old bytes verified, before the write.
     const patched = new Map<number, number>();
     for (let b = first; b <= last; b++) {
-      if (!covered(b) && !appended(b)) patched.set(b, crc32c(await this.patchedBlock(handle, extent, b, span(b).to - span(b).from, offset, pieces)));
+      if (!covered(b) && !appended(b))
+        patched.set(b, crc32c(await this.patchedBlock(handle, extent, b, span(b).to - span(b).from, offset, pieces)));
     }
     // Each new byte is checksummed once: its CRC goes into its block's and its piece's.
     const checksums = (crcOf: (slice: Uint8Array) => number) => {
@@ -119,7 +120,8 @@ export class ExtentFiles {
       // libuv's pool cost more than the write itself (waking a pool thread is slow on a virtual machine),
       // and bounded a cached volume's 4 KiB writes. The extent's lock keeps its writes in order either way.
       const piece = writePiece(extent);
-      if (!(inlineWritable(offset, length) && this.inlineWrites.tryWrite(() => writeFullySync(handle.fd, pieces, offset, piece)))) await writeFully(handle, pieces, offset, piece);
+      if (!(inlineWritable(offset, length) && this.inlineWrites.tryWrite(() => writeFullySync(handle.fd, pieces, offset, piece))))
+        await writeFully(handle, pieces, offset, piece);
     }
     const { crcs, pieceCrcs } = sums;
     extent.resize(size);
@@ -135,7 +137,14 @@ export class ExtentFiles {
   }
 
   /** Block `b` as it will be after the write: its verified old bytes, zeros past the old end, the new bytes over them. */
-  private async patchedBlock(handle: FileHandle, extent: Extent, b: number, length: number, offset: number, pieces: readonly Uint8Array[]): Promise<Buffer> {
+  private async patchedBlock(
+    handle: FileHandle,
+    extent: Extent,
+    b: number,
+    length: number,
+    offset: number,
+    pieces: readonly Uint8Array[],
+  ): Promise<Buffer> {
     const from = b * extent.blockSize;
     const block = Buffer.alloc(length);
     const old = Math.max(0, Math.min(extent.size - from, extent.blockSize));
@@ -187,7 +196,14 @@ export class ExtentFiles {
       throw error;
     }
     const kept = file.verified;
-    if (kept && first === last && kept.block === first && kept.gen === extent.gen && kept.crc === extent.crcs[first] && extent.present[first]) {
+    if (
+      kept &&
+      first === last &&
+      kept.block === first &&
+      kept.gen === extent.gen &&
+      kept.crc === extent.crcs[first] &&
+      extent.present[first]
+    ) {
       return { data: kept.data.subarray(offset - start, offset - start + length) };
     }
     // A reader of consecutive small ranges reads and checks each block once; a larger read is not kept whole, and may use a reusable buffer.
@@ -199,7 +215,10 @@ export class ExtentFiles {
     try {
       if (size > CACHED_READ_MAX || readCached(file.handle.fd, buffer, start) !== size) await readFully(file.handle, buffer, start);
       let blocks: number[];
-      ({ blocks, ranges } = size >= OFF_THREAD_CRC_BYTES ? await blockAndRangeCrcsOffThread(buffer, BLOCK, offset - start, lengths) : blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths));
+      ({ blocks, ranges } =
+        size >= OFF_THREAD_CRC_BYTES
+          ? await blockAndRangeCrcsOffThread(buffer, BLOCK, offset - start, lengths)
+          : blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths));
       blocks.forEach((crc, i) => {
         if (crc !== extent.crcs[first + i]) throw new CacheCorruptionError(extent.key, first + i, extent.blockSize);
       });
@@ -291,7 +310,8 @@ export class ExtentFiles {
     for (const key of this.files.keys()) {
       if (this.files.size <= this.openFiles) break;
       // A file whose extent is locked may be in use by its holder.
-      if (!this.state.locks.held(key)) void this.close(key).catch((err: unknown) => this.log.warn({ err, key }, 'closing an extent file failed'));
+      if (!this.state.locks.held(key))
+        void this.close(key).catch((err: unknown) => this.log.warn({ err, key }, 'closing an extent file failed'));
     }
     return file;
   }
@@ -334,7 +354,13 @@ export function ignoreMissing(error: unknown): void {
 }
 
 /** Calls `each` with the parts of `pieces` (laid end to end from `offset`) that fall within [from, to), in order, and the index of their piece. */
-function forEachSlice(pieces: readonly Uint8Array[], offset: number, from: number, to: number, each: (slice: Uint8Array, piece: number) => void): void {
+function forEachSlice(
+  pieces: readonly Uint8Array[],
+  offset: number,
+  from: number,
+  to: number,
+  each: (slice: Uint8Array, piece: number) => void,
+): void {
   let at = offset;
   for (let i = 0; i < pieces.length && at < to; at += pieces[i]!.length, i++) {
     const lo = Math.max(at, from);

@@ -10,7 +10,7 @@ export class ShortReadError extends Error {
 }
 
 export async function readFully(handle: FileHandle, into: Buffer, position: number): Promise<void> {
-  for (let at = 0; at < into.length; ) {
+  for (let at = 0; at < into.length;) {
     const { bytesRead } = await handle.read(into, at, into.length - at, position + at);
     if (bytesRead === 0) throw new ShortReadError(`file ends at ${position + at}, ${into.length - at} bytes short`);
     at += bytesRead;
@@ -24,7 +24,7 @@ export async function readFully(handle: FileHandle, into: Buffer, position: numb
 export async function writeFully(handle: FileHandle, pieces: readonly Uint8Array[], position: number, piece = Infinity): Promise<void> {
   if (piece < Infinity) return writeInPieces(handle.fd, pieces, position, piece);
   const rest = pieces.filter((p) => p.length > 0);
-  for (let at = position; rest.length > 0; ) {
+  for (let at = position; rest.length > 0;) {
     const { bytesWritten } = await handle.writev(rest, at);
     at += bytesWritten;
     dropFirst(rest, bytesWritten);
@@ -34,7 +34,7 @@ export async function writeFully(handle: FileHandle, pieces: readonly Uint8Array
 /** writeFully() made on the calling thread: for the small writes an InlineWriteGate lets through. */
 export function writeFullySync(fd: number, pieces: readonly Uint8Array[], position: number, piece = Infinity): void {
   const rest = pieces.filter((p) => p.length > 0);
-  for (let at = position; rest.length > 0; ) {
+  for (let at = position; rest.length > 0;) {
     const bytesWritten = writevSync(fd, piece < Infinity ? firstBytes(rest, piece) : rest, at);
     at += bytesWritten;
     dropFirst(rest, bytesWritten);

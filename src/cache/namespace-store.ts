@@ -2,7 +2,16 @@
 // `volumes/`, `shares/NAME/`), the same keys the cache index and, by default,
 // the bucket use. A key outside it is refused, so no consumer touches another's.
 import type { CacheIO } from './cache-io.ts';
-import type { DrainOptions, ExtentHead, ExtentListing, ExtentMetadata, ExtentStore, ReadTally, ReadvResult, WriteOptions } from './extent-store.ts';
+import type {
+  DrainOptions,
+  ExtentHead,
+  ExtentListing,
+  ExtentMetadata,
+  ExtentStore,
+  ReadTally,
+  ReadvResult,
+  WriteOptions,
+} from './extent-store.ts';
 
 export class KeyOutsideNamespaceError extends RangeError {
   override readonly name = 'KeyOutsideNamespaceError';
@@ -68,15 +77,23 @@ export class NamespaceStore implements ExtentStore {
   }
 
   async sync(keys?: readonly string[]): Promise<void> {
-    return this.io.sync(keys?.map((key) => this.check(key)), this.namespace);
+    return this.io.sync(
+      keys?.map((key) => this.check(key)),
+      this.namespace,
+    );
   }
 
   async drain(keys?: readonly string[], options?: DrainOptions): Promise<void> {
-    return this.io.drain(keys?.map((key) => this.check(key)), this.namespace, options);
+    return this.io.drain(
+      keys?.map((key) => this.check(key)),
+      this.namespace,
+      options,
+    );
   }
 
   private check(key: string): string {
-    if (!key.startsWith(this.namespace)) throw new KeyOutsideNamespaceError(`key ${key} is outside the namespace ${this.namespace} of this store`);
+    if (!key.startsWith(this.namespace))
+      throw new KeyOutsideNamespaceError(`key ${key} is outside the namespace ${this.namespace} of this store`);
     return key;
   }
 }

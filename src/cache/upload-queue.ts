@@ -167,7 +167,8 @@ export class UploadQueue {
     }
     for (const groups of deletes.values()) {
       for (const { route, batch } of groups) {
-        if (batch.length < DELETE_MANY_MAX && this.running < this.options.concurrency) this.start(batch, () => this.runDeletes(route.backend, batch));
+        if (batch.length < DELETE_MANY_MAX && this.running < this.options.concurrency)
+          this.start(batch, () => this.runDeletes(route.backend, batch));
       }
     }
     if (soonest < Infinity) {
@@ -256,7 +257,10 @@ export class UploadQueue {
       this.failures.set(key, { count, retryAt: Date.now() + delay });
     }
     const [{ key, entry }] = ops as [Queued];
-    this.log.warn({ key, ...(ops.length > 1 ? { keys: ops.length } : {}), op: entry.op, err: error, attempt: count, retryInMs: delay }, 'cloud operation failed; will retry');
+    this.log.warn(
+      { key, ...(ops.length > 1 ? { keys: ops.length } : {}), op: entry.op, err: error, attempt: count, retryInMs: delay },
+      'cloud operation failed; will retry',
+    );
   }
 
   /**
@@ -279,7 +283,8 @@ export class UploadQueue {
       if (extent.state === 'uploading') extent.state = 'dirty';
       if (!(error instanceof SnapshotChangedError)) throw error;
       // The lock lets a write in progress finish before its generation is compared.
-      if (exclusive || !(await state.locks.run(key, async () => extent.gen !== error.gen))) throw new CacheCorruptionError(key, error.block, extent.blockSize);
+      if (exclusive || !(await state.locks.run(key, async () => extent.gen !== error.gen)))
+        throw new CacheCorruptionError(key, error.block, extent.blockSize);
       return this.upload(route, key, entry, true);
     }
     this.metrics.observeUpload((performance.now() - started) / 1000);

@@ -5,16 +5,7 @@ import { Level } from 'level';
 import type { AbstractSublevel } from 'abstract-level';
 
 /** The kinds of record the catalog keeps; each is its own sublevel. */
-export type CatalogSection =
-  | 'gateway'
-  | 'tapes'
-  | 'library'
-  | 'volumes'
-  | 'cache'
-  | 'uploads'
-  | 'shelf'
-  | 'pools'
-  | 'shares';
+export type CatalogSection = 'gateway' | 'tapes' | 'library' | 'volumes' | 'cache' | 'uploads' | 'shelf' | 'pools' | 'shares';
 
 export type Section<V> = AbstractSublevel<Level<string, unknown>, string | Buffer | Uint8Array, string, V>;
 

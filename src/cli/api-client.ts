@@ -37,15 +37,24 @@ export class ApiClient {
       });
     } catch (error) {
       if (error instanceof CertificateMismatchError) {
-        throw new CliError(`${error.message} (from ${source}): the token was not sent; if the gateway's certificate changed, restart it to publish the new one`, EXIT.unreachable);
+        throw new CliError(
+          `${error.message} (from ${source}): the token was not sent; if the gateway's certificate changed, restart it to publish the new one`,
+          EXIT.unreachable,
+        );
       }
-      throw new CliError(`no gateway answers at ${url} (from ${source}: ${reason(error)}): start the gateway with \`npm start\`, or name the running one with --data-dir DIR`, EXIT.unreachable);
+      throw new CliError(
+        `no gateway answers at ${url} (from ${source}: ${reason(error)}): start the gateway with \`npm start\`, or name the running one with --data-dir DIR`,
+        EXIT.unreachable,
+      );
     }
     const { text } = response;
     if (response.status >= 200 && response.status < 300) return text === '' ? undefined : (JSON.parse(text) as unknown);
     const refusal = errorBody(text)?.error;
     if (response.status === 401) {
-      throw new CliError(`the gateway at ${url} refused the token: use the one in api.json of its data directory (--data-dir DIR), or pass --token`, EXIT.refused);
+      throw new CliError(
+        `the gateway at ${url} refused the token: use the one in api.json of its data directory (--data-dir DIR), or pass --token`,
+        EXIT.refused,
+      );
     }
     const message = refusal?.message ?? `the gateway answered HTTP ${response.status} to ${method} ${path}`;
     throw new CliError(message, response.status === 400 ? EXIT.usage : EXIT.refused);

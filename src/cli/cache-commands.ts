@@ -50,19 +50,32 @@ function status(parsing: Parsing) {
         fields([
           ['Cache used', `${humanSize(cache.usedBytes)} of ${humanSize(cache.cacheBytes)} (${percent(cache.usedBytes, cache.cacheBytes)})`],
           ['Cache dirty', `${humanSize(cache.dirtyBytes)} (${percent(cache.dirtyBytes, cache.cacheBytes)} of the cache)`],
-          ['Upload buffer', `${humanSize(cache.dirtyBytes)} of ${humanSize(cache.uploadBufferBytes)} (${percent(cache.dirtyBytes, cache.uploadBufferBytes)})`],
+          [
+            'Upload buffer',
+            `${humanSize(cache.dirtyBytes)} of ${humanSize(cache.uploadBufferBytes)} (${percent(cache.dirtyBytes, cache.uploadBufferBytes)})`,
+          ],
           ['Upload queue', String(cache.queueDepth)],
           ['Cache hits', `${cache.hitPercent.toFixed(1)}%`],
           ['Uploading', rate(rates.uploadBytesPerSecond)],
           ['Downloading', rate(rates.downloadBytesPerSecond)],
           ['iSCSI reads', rate(rates.iscsiReadBytesPerSecond)],
           ['iSCSI writes', rate(rates.iscsiWriteBytesPerSecond)],
-          ['Upload limit now', bandwidth.uploadBitsPerSecondNow === undefined ? 'unlimited' : humanBitRate(bandwidth.uploadBitsPerSecondNow)],
-          ['Outside the schedule', bandwidth.defaultUploadBitsPerSecond === undefined ? 'unlimited' : humanBitRate(bandwidth.defaultUploadBitsPerSecond)],
+          [
+            'Upload limit now',
+            bandwidth.uploadBitsPerSecondNow === undefined ? 'unlimited' : humanBitRate(bandwidth.uploadBitsPerSecondNow),
+          ],
+          [
+            'Outside the schedule',
+            bandwidth.defaultUploadBitsPerSecond === undefined ? 'unlimited' : humanBitRate(bandwidth.defaultUploadBitsPerSecond),
+          ],
         ]) +
           (bandwidth.intervals.length === 0
             ? 'No bandwidth schedule: the same limit at all hours.\n'
-            : '\n' + table(['WHEN', 'UPLOAD LIMIT'], bandwidth.intervals.map((interval) => [humanWeeklyInterval(interval), humanBitRate(interval.uploadBitsPerSecond)]))),
+            : '\n' +
+              table(
+                ['WHEN', 'UPLOAD LIMIT'],
+                bandwidth.intervals.map((interval) => [humanWeeklyInterval(interval), humanBitRate(interval.uploadBitsPerSecond)]),
+              )),
       );
     },
   };

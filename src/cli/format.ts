@@ -54,7 +54,11 @@ function decimal(value: number, units: readonly string[]): string {
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
 /** A bandwidth interval's days and times: "Mon-Fri 08:00-18:00", "Sun, Sat 00:00-24:00". */
-export function humanWeeklyInterval(interval: { readonly daysOfWeek: readonly number[]; readonly startMinute: number; readonly endMinute: number }): string {
+export function humanWeeklyInterval(interval: {
+  readonly daysOfWeek: readonly number[];
+  readonly startMinute: number;
+  readonly endMinute: number;
+}): string {
   const days = [...interval.daysOfWeek].sort((a, b) => a - b);
   const consecutive = days.length > 2 && days.every((day, i) => i === 0 || day === days[i - 1]! + 1);
   const dayText = consecutive ? `${DAYS[days[0]!]}-${DAYS[days.at(-1)!]}` : days.map((day) => DAYS[day]).join(', ');

@@ -28,7 +28,8 @@ export async function findGateway(options: GatewayOptions): Promise<GatewayAddre
       throw usageError(`--api-url ${JSON.stringify(options.apiUrl)} is not a URL: type e.g. --api-url http://127.0.0.1:9480`);
     }
   }
-  if (options.apiUrl !== undefined && options.token !== undefined) return { url: options.apiUrl, token: options.token, source: '--api-url' };
+  if (options.apiUrl !== undefined && options.token !== undefined)
+    return { url: options.apiUrl, token: options.token, source: '--api-url' };
 
   const dataDir = resolve(options.dataDir);
   let published;
@@ -48,6 +49,8 @@ export async function findGateway(options: GatewayOptions): Promise<GatewayAddre
     url: options.apiUrl ?? published.url,
     token: options.token ?? published.token,
     source: options.apiUrl !== undefined ? '--api-url' : credentialsPath(dataDir),
-    ...(options.apiUrl === undefined && published.certificateSha256 !== undefined ? { certificateSha256: published.certificateSha256 } : {}),
+    ...(options.apiUrl === undefined && published.certificateSha256 !== undefined
+      ? { certificateSha256: published.certificateSha256 }
+      : {}),
   };
 }

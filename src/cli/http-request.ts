@@ -36,7 +36,13 @@ export async function send(url: URL, request: HttpRequest): Promise<HttpReply> {
   if (url.protocol === 'https:' && request.certificateSha256 !== undefined) {
     const socket = await pinnedConnection(url, request.certificateSha256, deadline);
     // HTTP over the TLS socket made here: node:https would open one of its own.
-    req = httpRequest({ ...options, host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, createConnection: () => socket });
+    req = httpRequest({
+      ...options,
+      host: url.hostname,
+      port: url.port,
+      path: `${url.pathname}${url.search}`,
+      createConnection: () => socket,
+    });
   } else {
     req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, options);
   }
@@ -68,7 +74,11 @@ function pinnedConnection(url: URL, fingerprint: string, signal: AbortSignal): P
       socket.off('error', fail);
       const presented = socket.getPeerCertificate().fingerprint256;
       if (presented !== fingerprint) {
-        fail(new CertificateMismatchError(`the server at ${url.host} presented the certificate ${presented}, not the gateway's ${fingerprint}`));
+        fail(
+          new CertificateMismatchError(
+            `the server at ${url.host} presented the certificate ${presented}, not the gateway's ${fingerprint}`,
+          ),
+        );
         return;
       }
       resolve(socket);

@@ -18,7 +18,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const parsing: Parsing = { command: '', example: 'tapegw tape list' };
   const parser = yargs([...argv])
     .scriptName('tapegw')
-    .usage("$0 <command>\n\nManage the gateway running on this machine (tapes, the vault shelf, volumes, snapshots) through its management API.")
+    .usage(
+      '$0 <command>\n\nManage the gateway running on this machine (tapes, the vault shelf, volumes, snapshots) through its management API.',
+    )
     .option('data-dir', {
       type: 'string',
       requiresArg: true,
@@ -26,8 +28,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       describe: "the running gateway's data directory, where it publishes its API address and token (api.json)",
       defaultDescription: '$GATEWAY_DATA_DIR, else ./data',
     })
-    .option('api-url', { type: 'string', requiresArg: true, global: true, describe: 'URL of the management API instead of the one in api.json', defaultDescription: '$GATEWAY_API_URL' })
-    .option('token', { type: 'string', requiresArg: true, global: true, describe: 'bearer token instead of the one in api.json (better: GATEWAY_API_TOKEN)', defaultDescription: '$GATEWAY_API_TOKEN' })
+    .option('api-url', {
+      type: 'string',
+      requiresArg: true,
+      global: true,
+      describe: 'URL of the management API instead of the one in api.json',
+      defaultDescription: '$GATEWAY_API_URL',
+    })
+    .option('token', {
+      type: 'string',
+      requiresArg: true,
+      global: true,
+      describe: 'bearer token instead of the one in api.json (better: GATEWAY_API_TOKEN)',
+      defaultDescription: '$GATEWAY_API_TOKEN',
+    })
     .group(['data-dir', 'api-url', 'token'], 'Finding the gateway:')
     .command(tapeCommand(parsing))
     .command(poolCommand(parsing))
@@ -38,7 +52,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command(volumeCommand(parsing))
     .command(snapshotCommand(parsing))
     .command(tokenCommand(parsing))
-    .demandCommand(1, 'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw share …, tapegw volume …, tapegw snapshot …, tapegw library status, tapegw cache status or tapegw token rotate')
+    .demandCommand(
+      1,
+      'say what to do: tapegw tape …, tapegw pool …, tapegw shelf …, tapegw share …, tapegw volume …, tapegw snapshot …, tapegw library status, tapegw cache status or tapegw token rotate',
+    )
     .strict()
     .recommendCommands()
     .parserConfiguration({ 'duplicate-arguments-array': false })

@@ -42,10 +42,22 @@ function create(parsing: Parsing) {
       enter(parsing, 'pool create', CREATE_EXAMPLE);
       return yargs
         .positional('name', { type: 'string', demandOption: true, describe: '1-100 letters, digits, "-", "_" or "."' })
-        .option('vault', { type: 'string', requiresArg: true, describe: 'archive the pool\'s tapes in this Glacier vault' })
-        .option('storage-class', { type: 'string', requiresArg: true, describe: 'archive them as S3 objects of this storage class: GLACIER or DEEP_ARCHIVE' })
-        .option('retention-lock', { type: 'string', requiresArg: true, describe: 'GOVERNANCE (deletes need --bypass-governance-retention) or COMPLIANCE (nobody can delete)' })
-        .option('retention-days', { type: 'number', requiresArg: true, describe: 'how long the lock keeps each tape, from its creation: 1-36500 days' })
+        .option('vault', { type: 'string', requiresArg: true, describe: "archive the pool's tapes in this Glacier vault" })
+        .option('storage-class', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'archive them as S3 objects of this storage class: GLACIER or DEEP_ARCHIVE',
+        })
+        .option('retention-lock', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'GOVERNANCE (deletes need --bypass-governance-retention) or COMPLIANCE (nobody can delete)',
+        })
+        .option('retention-days', {
+          type: 'number',
+          requiresArg: true,
+          describe: 'how long the lock keeps each tape, from its creation: 1-36500 days',
+        })
         .option('json', { type: 'boolean', describe: 'print the new pool as JSON' })
         .example(CREATE_EXAMPLE, 'tapes kept 7 years in the vault "finance", deletable by nobody before')
         .example('tapegw pool create cold --storage-class DEEP_ARCHIVE', 'no lock, S3 Glacier Deep Archive');
@@ -61,7 +73,8 @@ function create(parsing: Parsing) {
 }
 
 function destination(argv: CreateArgs): PoolDestination {
-  if (argv.vault !== undefined && argv.storageClass !== undefined) throw usageError('a pool archives to a vault or to a storage class, not both: give --vault or --storage-class');
+  if (argv.vault !== undefined && argv.storageClass !== undefined)
+    throw usageError('a pool archives to a vault or to a storage class, not both: give --vault or --storage-class');
   if (argv.vault !== undefined) return { kind: 'vault', vault: argv.vault };
   if (argv.storageClass !== undefined) return { kind: 'storage-class', storageClass: parseStorageClass(argv.storageClass) };
   throw usageError(`say where the pool's tapes go: add --vault NAME or --storage-class GLACIER|DEEP_ARCHIVE, e.g. ${CREATE_EXAMPLE}`);
@@ -69,8 +82,10 @@ function destination(argv: CreateArgs): PoolDestination {
 
 function retention(argv: CreateArgs): Pick<CreatePoolRequest, 'retention'> {
   if (argv.retentionLock === undefined && argv.retentionDays === undefined) return {};
-  if (argv.retentionLock === undefined) throw usageError(`--retention-days needs a lock: add --retention-lock GOVERNANCE or --retention-lock COMPLIANCE`);
-  if (argv.retentionDays === undefined) throw usageError(`--retention-lock needs a duration: add --retention-days N, e.g. --retention-days 2555 for 7 years`);
+  if (argv.retentionLock === undefined)
+    throw usageError(`--retention-days needs a lock: add --retention-lock GOVERNANCE or --retention-lock COMPLIANCE`);
+  if (argv.retentionDays === undefined)
+    throw usageError(`--retention-lock needs a duration: add --retention-days N, e.g. --retention-days 2555 for 7 years`);
   return { retention: { mode: parseRetentionLock(argv.retentionLock), days: parseRetentionDays(argv.retentionDays) } };
 }
 
@@ -105,7 +120,9 @@ function describe(parsing: Parsing) {
     describe: 'show one pool',
     builder: (yargs: Argv<GlobalOptions>) => {
       enter(parsing, 'pool describe', 'tapegw pool describe finance-7y');
-      return yargs.positional('name', { type: 'string', demandOption: true, describe: 'name of the pool' }).option('json', { type: 'boolean', describe: 'print the pool as JSON' });
+      return yargs
+        .positional('name', { type: 'string', demandOption: true, describe: 'name of the pool' })
+        .option('json', { type: 'boolean', describe: 'print the pool as JSON' });
     },
     handler: async (argv: GlobalOptions & { name: string; json?: boolean }) => {
       const api = await connect(argv);
@@ -133,7 +150,9 @@ function remove(parsing: Parsing) {
     describe: 'delete a custom pool no tape is in (in the library or on the shelf)',
     builder: (yargs: Argv<GlobalOptions>) => {
       enter(parsing, 'pool delete', 'tapegw pool delete finance-7y');
-      return yargs.positional('name', { type: 'string', demandOption: true, describe: 'name of the pool' }).option('json', { type: 'boolean', describe: 'print {"pool":NAME,"deleted":true}' });
+      return yargs
+        .positional('name', { type: 'string', demandOption: true, describe: 'name of the pool' })
+        .option('json', { type: 'boolean', describe: 'print {"pool":NAME,"deleted":true}' });
     },
     handler: async (argv: GlobalOptions & { name: string; json?: boolean }) => {
       const api = await connect(argv);
@@ -149,5 +168,7 @@ function formatDestination(destination: PoolDestination): string {
 }
 
 function formatRetention(pool: PoolInfo): string {
-  return pool.retention.mode === 'NONE' || pool.retention.days === 0 ? 'no lock' : `${pool.retention.mode} lock, ${pool.retention.days} days`;
+  return pool.retention.mode === 'NONE' || pool.retention.days === 0
+    ? 'no lock'
+    : `${pool.retention.mode} lock, ${pool.retention.days} days`;
 }

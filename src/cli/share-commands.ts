@@ -26,7 +26,8 @@ export function shareCommand(parsing: Parsing): CommandModule<GlobalOptions, Glo
   };
 }
 
-const nameArgument = (yargs: Argv<GlobalOptions>) => yargs.positional('name', { type: 'string', demandOption: true, describe: 'name of the share (its export path is /NAME)' });
+const nameArgument = (yargs: Argv<GlobalOptions>) =>
+  yargs.positional('name', { type: 'string', demandOption: true, describe: 'name of the share (its export path is /NAME)' });
 
 /** "10.0.0.0/8,192.0.2.7" → the list; the gateway checks each entry. */
 function parseClients(text: string): string[] {
@@ -34,7 +35,8 @@ function parseClients(text: string): string[] {
     .split(',')
     .map((entry) => entry.trim())
     .filter((entry) => entry !== '');
-  if (entries.length === 0) throw usageError('--clients takes addresses or CIDR blocks separated by commas, e.g. --clients 10.0.0.0/8,192.0.2.7');
+  if (entries.length === 0)
+    throw usageError('--clients takes addresses or CIDR blocks separated by commas, e.g. --clients 10.0.0.0/8,192.0.2.7');
   return entries;
 }
 
@@ -51,18 +53,53 @@ function create(parsing: Parsing) {
       enter(parsing, 'share create', CREATE_EXAMPLE);
       return nameArgument(yargs)
         .option('bucket', { type: 'string', requiresArg: true, describe: 'the bucket the files are objects in' })
-        .option('prefix', { type: 'string', requiresArg: true, describe: 'key prefix in the bucket, e.g. site-a/ (default: the whole bucket)' })
+        .option('prefix', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'key prefix in the bucket, e.g. site-a/ (default: the whole bucket)',
+        })
         .option('read-only', { type: 'boolean', describe: 'clients may read, never write' })
-        .option('squash', { type: 'string', requiresArg: true, choices: ['root', 'all', 'none'] as const, describe: 'who is mapped to the anonymous user: root (default), all or none' })
-        .option('clients', { type: 'string', requiresArg: true, describe: 'addresses or CIDR blocks allowed to mount, comma-separated (default: everyone)' })
-        .option('cache-stale-timeout', { type: 'number', requiresArg: true, describe: "seconds after which a directory is listed from the bucket again: 0 (only on refresh) or 300 to 2592000, as AWS's CacheStaleTimeoutInSeconds" })
-        .option('settle-time', { type: 'number', requiresArg: true, describe: 'seconds a file stays unchanged before it is uploaded (default 5)' })
+        .option('squash', {
+          type: 'string',
+          requiresArg: true,
+          choices: ['root', 'all', 'none'] as const,
+          describe: 'who is mapped to the anonymous user: root (default), all or none',
+        })
+        .option('clients', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'addresses or CIDR blocks allowed to mount, comma-separated (default: everyone)',
+        })
+        .option('cache-stale-timeout', {
+          type: 'number',
+          requiresArg: true,
+          describe:
+            "seconds after which a directory is listed from the bucket again: 0 (only on refresh) or 300 to 2592000, as AWS's CacheStaleTimeoutInSeconds",
+        })
+        .option('settle-time', {
+          type: 'number',
+          requiresArg: true,
+          describe: 'seconds a file stays unchanged before it is uploaded (default 5)',
+        })
         .option('json', { type: 'boolean', describe: 'print the new share as JSON' })
         .example(CREATE_EXAMPLE, 'a share for the 10.x network')
-        .example('tapegw share create archive --bucket corp-data --prefix archive/ --read-only --cache-stale-timeout 300', 'a read-only view of a prefix, listed again every 5 minutes');
+        .example(
+          'tapegw share create archive --bucket corp-data --prefix archive/ --read-only --cache-stale-timeout 300',
+          'a read-only view of a prefix, listed again every 5 minutes',
+        );
     },
     handler: async (
-      argv: GlobalOptions & { name: string; bucket?: string; prefix?: string; readOnly?: boolean; squash?: 'root' | 'all' | 'none'; clients?: string; cacheStaleTimeout?: number; settleTime?: number; json?: boolean },
+      argv: GlobalOptions & {
+        name: string;
+        bucket?: string;
+        prefix?: string;
+        readOnly?: boolean;
+        squash?: 'root' | 'all' | 'none';
+        clients?: string;
+        cacheStaleTimeout?: number;
+        settleTime?: number;
+        json?: boolean;
+      },
     ) => {
       if (argv.bucket === undefined) throw usageError(`say which bucket the share is on: add --bucket, e.g. ${CREATE_EXAMPLE}`);
       const request = {
@@ -72,7 +109,9 @@ function create(parsing: Parsing) {
         ...(argv.readOnly !== undefined ? { readOnly: argv.readOnly } : {}),
         ...(argv.squash !== undefined ? { squash: argv.squash } : {}),
         ...(argv.clients !== undefined ? { clients: parseClients(argv.clients) } : {}),
-        ...(argv.cacheStaleTimeout !== undefined ? { cacheStaleTimeoutSeconds: parseSeconds(argv.cacheStaleTimeout, '--cache-stale-timeout', '300') } : {}),
+        ...(argv.cacheStaleTimeout !== undefined
+          ? { cacheStaleTimeoutSeconds: parseSeconds(argv.cacheStaleTimeout, '--cache-stale-timeout', '300') }
+          : {}),
         ...(argv.settleTime !== undefined ? { settleSeconds: parseSeconds(argv.settleTime, '--settle-time', '5') } : {}),
       };
       const api = await connect(argv);
@@ -100,7 +139,15 @@ function list(parsing: Parsing) {
         print(
           table(
             ['NAME', 'EXPORT', 'LOCATION', 'ACCESS', 'SQUASH', 'NOT UPLOADED', 'FAILING'],
-            shares.map((s) => [s.name, s.exportPath, where(s), s.readOnly ? 'read-only' : 'read-write', s.squash, notUploaded(s), String(s.filesFailingUpload)]),
+            shares.map((s) => [
+              s.name,
+              s.exportPath,
+              where(s),
+              s.readOnly ? 'read-only' : 'read-write',
+              s.squash,
+              notUploaded(s),
+              String(s.filesFailingUpload),
+            ]),
           ),
         );
     },
@@ -130,8 +177,14 @@ function describe(parsing: Parsing) {
           ['Access', share.readOnly ? 'read-only' : 'read-write'],
           ['Squash', `${share.squash} (anonymous ${share.anonUid}:${share.anonGid})`],
           ['Clients', share.clients.length === 0 ? 'everyone' : share.clients.join(', ')],
-          ['Cache stale timeout', share.cacheStaleTimeoutSeconds === 0 ? 'none (refresh on demand)' : `${share.cacheStaleTimeoutSeconds} s`],
-          ['Defaults', `files ${share.fileMode.toString(8).padStart(4, '0')}, directories ${share.directoryMode.toString(8).padStart(4, '0')}, owner ${share.ownerUid}:${share.ownerGid}`],
+          [
+            'Cache stale timeout',
+            share.cacheStaleTimeoutSeconds === 0 ? 'none (refresh on demand)' : `${share.cacheStaleTimeoutSeconds} s`,
+          ],
+          [
+            'Defaults',
+            `files ${share.fileMode.toString(8).padStart(4, '0')}, directories ${share.directoryMode.toString(8).padStart(4, '0')}, owner ${share.ownerUid}:${share.ownerGid}`,
+          ],
           ['Settling time', `${share.settleSeconds} s`],
           ['Mount', share.mount],
           ['Not uploaded', notUploaded(share)],
@@ -193,13 +246,19 @@ function waitUploaded(parsing: Parsing) {
     handler: async (argv: GlobalOptions & { name: string; json?: boolean }) => {
       const api = await connect(argv);
       for (;;) {
-        const { uploaded, share } = await api.post<{ uploaded: boolean; share: ShareAnswer }>(`/shares/${encodeURIComponent(argv.name)}/wait-uploaded`, { timeoutSeconds: 10 });
+        const { uploaded, share } = await api.post<{ uploaded: boolean; share: ShareAnswer }>(
+          `/shares/${encodeURIComponent(argv.name)}/wait-uploaded`,
+          { timeoutSeconds: 10 },
+        );
         if (uploaded) {
           if (argv.json) printJson(share);
           else print(`Every write made to share ${share.name} is in the bucket.\n`);
           return;
         }
-        if (!argv.json) process.stderr.write(`waiting: ${share.filesDirty} files of share ${share.name} not uploaded yet${share.filesFailingUpload > 0 ? `, ${share.filesFailingUpload} failing (see the gateway's log)` : ''}\n`);
+        if (!argv.json)
+          process.stderr.write(
+            `waiting: ${share.filesDirty} files of share ${share.name} not uploaded yet${share.filesFailingUpload > 0 ? `, ${share.filesFailingUpload} failing (see the gateway's log)` : ''}\n`,
+          );
       }
     },
   };

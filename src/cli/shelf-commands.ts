@@ -107,7 +107,12 @@ function retrieve(parsing: Parsing) {
       return waitOptions(
         yargs
           .positional('barcode', { type: 'string', demandOption: true, describe: 'barcode of the archived tape' })
-          .option('tier', { type: 'string', requiresArg: true, describe: 'Expedited (minutes, dearest), Standard (hours) or Bulk (cheapest, slowest)', defaultDescription: 'Standard' }),
+          .option('tier', {
+            type: 'string',
+            requiresArg: true,
+            describe: 'Expedited (minutes, dearest), Standard (hours) or Bulk (cheapest, slowest)',
+            defaultDescription: 'Standard',
+          }),
         'RETRIEVED',
       ).example('tapegw shelf retrieve ABC123L5 --wait', 'retrieve and show progress until the tape is in the library');
     },
@@ -117,7 +122,13 @@ function retrieve(parsing: Parsing) {
       const settings = waitSettings(argv);
       const api = await connect(argv);
       const started = await api.post<ShelfTapeInfo>(path(barcode, '/retrieve'), body);
-      await followShelf(api, started, 'RETRIEVED', settings, (tape) => `Tape ${tape.barcode} is RETRIEVED: read-only, in ${tape.location ? formatElement(tape.location) : 'the library'}.\n`);
+      await followShelf(
+        api,
+        started,
+        'RETRIEVED',
+        settings,
+        (tape) => `Tape ${tape.barcode} is RETRIEVED: read-only, in ${tape.location ? formatElement(tape.location) : 'the library'}.\n`,
+      );
     },
   };
 }
@@ -150,7 +161,10 @@ function remove(parsing: Parsing) {
       enter(parsing, 'shelf delete', 'tapegw shelf delete ABC123L5');
       return yargs
         .positional('barcode', { type: 'string', demandOption: true, describe: 'barcode of the archived tape' })
-        .option('bypass-governance-retention', { type: 'boolean', describe: 'delete despite a GOVERNANCE retention lock (never a COMPLIANCE one)' })
+        .option('bypass-governance-retention', {
+          type: 'boolean',
+          describe: 'delete despite a GOVERNANCE retention lock (never a COMPLIANCE one)',
+        })
         .option('json', { type: 'boolean', describe: 'print {"barcode":BARCODE,"deleted":true}' });
     },
     handler: async (argv: GlobalOptions & { barcode: string; bypassGovernanceRetention?: boolean; json?: boolean }) => {

@@ -57,22 +57,35 @@ export async function followShelf(
   const barcode = started.barcode;
   if (!settings.wait) {
     if (settings.json) printJson(started);
-    else print(`Tape ${barcode} is ${started.status}${percent(started)}: follow it with tapegw shelf describe ${barcode}, or add --wait.\n`);
+    else
+      print(`Tape ${barcode} is ${started.status}${percent(started)}: follow it with tapegw shelf describe ${barcode}, or add --wait.\n`);
     return;
   }
   const info = await waitFor(api, started, goal, settings.intervalMs, stderrProgress());
   if (settings.json) printJson(info);
   if (info.status === 'IRRECOVERABLE') {
-    throw new CliError(`tape ${barcode} is IRRECOVERABLE: ${info.error ?? "the gateway gave no reason; see the gateway's log"}`, EXIT.refused);
+    throw new CliError(
+      `tape ${barcode} is IRRECOVERABLE: ${info.error ?? "the gateway gave no reason; see the gateway's log"}`,
+      EXIT.refused,
+    );
   }
   if (info.status !== goal) {
-    throw new CliError(`tape ${barcode} is ${info.status} now, not ${goal} (was it cancelled?): see tapegw shelf describe ${barcode}`, EXIT.refused);
+    throw new CliError(
+      `tape ${barcode} is ${info.status} now, not ${goal} (was it cancelled?): see tapegw shelf describe ${barcode}`,
+      EXIT.refused,
+    );
   }
   if (!settings.json) print(done(info));
 }
 
 /** Polls GET /shelf/:barcode while the cartridge is on its way to `goal`. */
-async function waitFor(api: ApiClient, started: ShelfTapeInfo, goal: ShelfGoal, intervalMs: number, progress: Progress): Promise<ShelfTapeInfo> {
+async function waitFor(
+  api: ApiClient,
+  started: ShelfTapeInfo,
+  goal: ShelfGoal,
+  intervalMs: number,
+  progress: Progress,
+): Promise<ShelfTapeInfo> {
   const show = (info: ShelfTapeInfo, percent: number) => progress.update(`${info.barcode} ${info.status.padEnd(LONGEST_STATUS)}`, percent);
   let info = started;
   try {

@@ -30,13 +30,16 @@ export function snapshotCommand(parsing: Parsing): CommandModule<GlobalOptions, 
 function create(parsing: Parsing) {
   return {
     command: 'create <volume>',
-    describe: "take a snapshot of a volume now: its data at this moment, uploaded in the background",
+    describe: 'take a snapshot of a volume now: its data at this moment, uploaded in the background',
     builder: (yargs: Argv<GlobalOptions>) => {
       enter(parsing, 'snapshot create', 'tapegw snapshot create db --description "before the upgrade" --wait');
       return yargs
         .positional('volume', { type: 'string', demandOption: true, describe: 'name of the volume' })
         .option('description', { type: 'string', requiresArg: true, describe: 'what the snapshot is for (up to 255 characters)' })
-        .option('wait', { type: 'boolean', describe: 'wait until the snapshot is COMPLETED (exit 1 if it ends in ERROR), showing progress on stderr' })
+        .option('wait', {
+          type: 'boolean',
+          describe: 'wait until the snapshot is COMPLETED (exit 1 if it ends in ERROR), showing progress on stderr',
+        })
         .option('interval', { type: 'number', requiresArg: true, default: 2, describe: 'seconds between checks while waiting' })
         .option('json', { type: 'boolean', describe: 'print the snapshot as JSON (with --wait, its last state)' });
     },
@@ -47,7 +50,8 @@ function create(parsing: Parsing) {
       let snapshot = await api.post<SnapshotInfo>(`/volumes/${encodeURIComponent(argv.volume)}/snapshots`, body);
       if (argv.wait) snapshot = await follow(api, snapshot, intervalMs);
       if (argv.json) printJson(snapshot);
-      if (snapshot.status === 'ERROR') throw new CliError(`snapshot ${snapshot.id} ended in ERROR: ${snapshot.error ?? "see the gateway's log"}`, EXIT.refused);
+      if (snapshot.status === 'ERROR')
+        throw new CliError(`snapshot ${snapshot.id} ended in ERROR: ${snapshot.error ?? "see the gateway's log"}`, EXIT.refused);
       if (!argv.json) {
         print(
           snapshot.status === 'COMPLETED'
@@ -88,14 +92,27 @@ function list(parsing: Parsing) {
     },
     handler: async (argv: GlobalOptions & { volume?: string; json?: boolean }) => {
       const api = await connect(argv);
-      const { snapshots } = await api.get<{ snapshots: SnapshotInfo[] }>(argv.volume === undefined ? '/snapshots' : `/volumes/${encodeURIComponent(argv.volume)}/snapshots`);
+      const { snapshots } = await api.get<{ snapshots: SnapshotInfo[] }>(
+        argv.volume === undefined ? '/snapshots' : `/volumes/${encodeURIComponent(argv.volume)}/snapshots`,
+      );
       if (argv.json) printJson(snapshots);
-      else if (snapshots.length === 0) print(`No snapshots${argv.volume === undefined ? '' : ` of ${argv.volume}`}. Take one with: tapegw snapshot create ${argv.volume ?? 'VOLUME'}\n`);
+      else if (snapshots.length === 0)
+        print(
+          `No snapshots${argv.volume === undefined ? '' : ` of ${argv.volume}`}. Take one with: tapegw snapshot create ${argv.volume ?? 'VOLUME'}\n`,
+        );
       else {
         print(
           table(
             ['ID', 'VOLUME', 'STATUS', 'CREATED', 'SIZE', 'CHANGED', 'DESCRIPTION'],
-            snapshots.map((s) => [s.id, s.volumeName, `${s.status}${percent(s)}`, s.createdAt, humanSize(s.sizeBytes), humanSize(s.changedBytes), s.description + (s.imported ? ' (found in the bucket)' : '')]),
+            snapshots.map((s) => [
+              s.id,
+              s.volumeName,
+              `${s.status}${percent(s)}`,
+              s.createdAt,
+              humanSize(s.sizeBytes),
+              humanSize(s.changedBytes),
+              s.description + (s.imported ? ' (found in the bucket)' : ''),
+            ]),
           ),
         );
       }
@@ -109,7 +126,9 @@ function describe(parsing: Parsing) {
     describe: 'show one snapshot',
     builder: (yargs: Argv<GlobalOptions>) => {
       enter(parsing, 'snapshot describe', 'tapegw snapshot describe snap-0123456789abcdef');
-      return yargs.positional('id', { type: 'string', demandOption: true, describe: 'id of the snapshot' }).option('json', { type: 'boolean', describe: 'print the snapshot as JSON' });
+      return yargs
+        .positional('id', { type: 'string', demandOption: true, describe: 'id of the snapshot' })
+        .option('json', { type: 'boolean', describe: 'print the snapshot as JSON' });
     },
     handler: async (argv: GlobalOptions & { id: string; json?: boolean }) => {
       const api = await connect(argv);
@@ -127,7 +146,10 @@ function describe(parsing: Parsing) {
             ['Created', s.createdAt],
             ...optional('Completed', s.completedAt),
             ['Size', `${humanSize(s.sizeBytes)} (${s.blockSize}-byte blocks)`],
-            ['Chunks', `${s.chunkCount} of ${humanSize(s.chunkSize)} hold data; ${s.changedChunks} (${humanSize(s.changedBytes)}) changed since the previous snapshot`],
+            [
+              'Chunks',
+              `${s.chunkCount} of ${humanSize(s.chunkSize)} hold data; ${s.changedChunks} (${humanSize(s.changedBytes)}) changed since the previous snapshot`,
+            ],
             ['Origin', s.imported ? 'found in the bucket' : s.scheduled ? 'scheduled' : 'on demand'],
           ]),
         );
@@ -142,7 +164,9 @@ function remove(parsing: Parsing) {
     describe: 'delete a snapshot (chunks other snapshots or volumes still need stay)',
     builder: (yargs: Argv<GlobalOptions>) => {
       enter(parsing, 'snapshot delete', 'tapegw snapshot delete snap-0123456789abcdef');
-      return yargs.positional('id', { type: 'string', demandOption: true, describe: 'id of the snapshot' }).option('json', { type: 'boolean', describe: 'print {"id":ID,"deleted":true}' });
+      return yargs
+        .positional('id', { type: 'string', demandOption: true, describe: 'id of the snapshot' })
+        .option('json', { type: 'boolean', describe: 'print {"id":ID,"deleted":true}' });
     },
     handler: async (argv: GlobalOptions & { id: string; json?: boolean }) => {
       const api = await connect(argv);

@@ -40,15 +40,33 @@ function create(parsing: Parsing) {
       return yargs
         .option('count', { type: 'number', requiresArg: true, describe: 'how many tapes (with --prefix)' })
         .option('prefix', { type: 'string', requiresArg: true, describe: '1-4 letters every new barcode starts with' })
-        .option('barcode', { type: 'string', requiresArg: true, describe: 'one tape with this barcode, e.g. ABC123L5 (instead of --count and --prefix)' })
+        .option('barcode', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'one tape with this barcode, e.g. ABC123L5 (instead of --count and --prefix)',
+        })
         .option('size', { type: 'string', requiresArg: true, describe: 'capacity of each tape, e.g. 100GiB or 2.5TiB' })
-        .option('pool', { type: 'string', requiresArg: true, describe: "where the tapes go when archived (default: the gateway's default pool)" })
+        .option('pool', {
+          type: 'string',
+          requiresArg: true,
+          describe: "where the tapes go when archived (default: the gateway's default pool)",
+        })
         .option('worm', { type: 'boolean', describe: 'write once, read many: data can never be overwritten or erased' })
         .option('json', { type: 'boolean', describe: 'print the new tapes as JSON' })
         .example(CREATE_EXAMPLE, 'ten 2.5 TiB tapes ABC001, ABC002…')
         .example('tapegw tape create --barcode ABC123L5 --size 100GiB', 'one tape with a chosen barcode');
     },
-    handler: async (argv: GlobalOptions & { count?: number; prefix?: string; barcode?: string; size?: string; pool?: string; worm?: boolean; json?: boolean }) => {
+    handler: async (
+      argv: GlobalOptions & {
+        count?: number;
+        prefix?: string;
+        barcode?: string;
+        size?: string;
+        pool?: string;
+        worm?: boolean;
+        json?: boolean;
+      },
+    ) => {
       if (argv.barcode !== undefined && (argv.count !== undefined || argv.prefix !== undefined)) {
         throw usageError('--barcode names one tape, --count and --prefix name several: give one or the other');
       }
@@ -135,13 +153,19 @@ function remove(parsing: Parsing) {
       enter(parsing, 'tape delete', 'tapegw tape delete ABC123L5');
       return yargs
         .positional('barcode', { type: 'string', demandOption: true, describe: 'barcode of the tape' })
-        .option('bypass-governance-retention', { type: 'boolean', describe: 'delete despite a GOVERNANCE retention lock (never a COMPLIANCE one)' })
+        .option('bypass-governance-retention', {
+          type: 'boolean',
+          describe: 'delete despite a GOVERNANCE retention lock (never a COMPLIANCE one)',
+        })
         .option('json', { type: 'boolean', describe: 'print {"barcode":BARCODE,"deleted":true}' });
     },
     handler: async (argv: GlobalOptions & { barcode: string; bypassGovernanceRetention?: boolean; json?: boolean }) => {
       const barcode = checkBarcode(argv.barcode);
       const api = await connect(argv);
-      await api.delete(`/tapes/${encodeURIComponent(barcode)}`, argv.bypassGovernanceRetention ? { bypassGovernanceRetention: true } : undefined);
+      await api.delete(
+        `/tapes/${encodeURIComponent(barcode)}`,
+        argv.bypassGovernanceRetention ? { bypassGovernanceRetention: true } : undefined,
+      );
       if (argv.json) printJson({ barcode, deleted: true });
       else print(`Deleted tape ${barcode}.\n`);
     },
@@ -162,7 +186,8 @@ function move(parsing: Parsing) {
         .example('tapegw tape move ABC123L5 --to slot:12', 'back to storage slot 12');
     },
     handler: async (argv: GlobalOptions & { barcode: string; to?: string; json?: boolean }) => {
-      if (argv.to === undefined) throw usageError(`say where to: add --to slot:N, import-export:N or drive:N, e.g. tapegw tape move ${argv.barcode} --to slot:12`);
+      if (argv.to === undefined)
+        throw usageError(`say where to: add --to slot:N, import-export:N or drive:N, e.g. tapegw tape move ${argv.barcode} --to slot:12`);
       const barcode = checkBarcode(argv.barcode);
       const to = parseElement(argv.to);
       const api = await connect(argv);
@@ -188,7 +213,10 @@ function importTape(parsing: Parsing) {
       const api = await connect(argv);
       const tape = await api.post<TapeInfo>(`/tapes/${encodeURIComponent(barcode)}/import`, {});
       if (argv.json) printJson(tape);
-      else print(`Imported tape ${tape.barcode} (${humanSize(tape.usedBytes)} of ${humanSize(tape.sizeBytes)} used) into ${formatElement(tape.location)}.\n`);
+      else
+        print(
+          `Imported tape ${tape.barcode} (${humanSize(tape.usedBytes)} of ${humanSize(tape.sizeBytes)} used) into ${formatElement(tape.location)}.\n`,
+        );
     },
   };
 }
@@ -200,17 +228,24 @@ function archive(parsing: Parsing) {
     describe: "eject a tape to the vault shelf: its data goes to its pool's archive and it leaves the library",
     builder: (yargs: Argv<GlobalOptions>) => {
       enter(parsing, 'tape archive', 'tapegw tape archive ABC123L5 --wait');
-      return waitOptions(yargs.positional('barcode', { type: 'string', demandOption: true, describe: 'barcode of the tape (not in a drive)' }), 'ARCHIVED').example(
-        'tapegw tape archive ABC123L5 --wait',
-        'archive and show progress until the tape is ARCHIVED',
-      );
+      return waitOptions(
+        yargs.positional('barcode', { type: 'string', demandOption: true, describe: 'barcode of the tape (not in a drive)' }),
+        'ARCHIVED',
+      ).example('tapegw tape archive ABC123L5 --wait', 'archive and show progress until the tape is ARCHIVED');
     },
     handler: async (argv: GlobalOptions & WaitOptions & { barcode: string }) => {
       const barcode = checkBarcode(argv.barcode);
       const settings = waitSettings(argv);
       const api = await connect(argv);
       const started = await api.post<ShelfTapeInfo>(`/tapes/${encodeURIComponent(barcode)}/archive`);
-      await followShelf(api, started, 'ARCHIVED', settings, (tape) => `Tape ${tape.barcode} is ARCHIVED in pool ${tape.pool}${tape.archiveBytes === undefined ? '' : ` (${humanSize(tape.archiveBytes)} archived)`}.\n`);
+      await followShelf(
+        api,
+        started,
+        'ARCHIVED',
+        settings,
+        (tape) =>
+          `Tape ${tape.barcode} is ARCHIVED in pool ${tape.pool}${tape.archiveBytes === undefined ? '' : ` (${humanSize(tape.archiveBytes)} archived)`}.\n`,
+      );
     },
   };
 }

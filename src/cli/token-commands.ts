@@ -29,7 +29,9 @@ function rotate(parsing: Parsing) {
         printJson({ token });
       } else if (gateway.source === '--api-url') {
         // A client elsewhere has no api.json to read it from.
-        print(`The management API's token was rotated; the old one no longer works. The new one (pass it with --token or GATEWAY_API_TOKEN):\n${token}\n`);
+        print(
+          `The management API's token was rotated; the old one no longer works. The new one (pass it with --token or GATEWAY_API_TOKEN):\n${token}\n`,
+        );
       } else {
         print(`The management API's token was rotated; the old one no longer works. The new one is in ${gateway.source}.\n`);
       }

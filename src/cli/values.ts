@@ -14,16 +14,21 @@ function parseBinarySize(text: string, what: string, example: string): number {
   if (bytes !== undefined && bytes > 0) return bytes;
   const decimal = DECIMAL_SIZE.exec(text.trim());
   if (decimal) {
-    throw usageError(`--size ${text}: decimal units are not taken, ${what} sizes are binary: type --size ${decimal[1]}${decimal[2]!.toUpperCase()}iB`);
+    throw usageError(
+      `--size ${text}: decimal units are not taken, ${what} sizes are binary: type --size ${decimal[1]}${decimal[2]!.toUpperCase()}iB`,
+    );
   }
-  throw usageError(`--size ${JSON.stringify(text)} is not a size: type a whole number of bytes or a number with KiB, MiB, GiB or TiB, e.g. --size ${example}`);
+  throw usageError(
+    `--size ${JSON.stringify(text)} is not a size: type a whole number of bytes or a number with KiB, MiB, GiB or TiB, e.g. --size ${example}`,
+  );
 }
 
 export const parseTapeSize = (text: string): number => parseBinarySize(text, 'tape', '2.5TiB');
 
 export const parseVolumeSize = (text: string): number => parseBinarySize(text, 'volume', '10GiB');
 
-export const parseVolumeType = (text: string): 'cached' | 'stored' => choice('type', text, ['cached', 'stored'] as const, 'a volume type (cached: the bucket holds it; stored: this machine does)');
+export const parseVolumeType = (text: string): 'cached' | 'stored' =>
+  choice('type', text, ['cached', 'stored'] as const, 'a volume type (cached: the bucket holds it; stored: this machine does)');
 
 export function parseBlockSize(size: number): 512 | 4096 {
   if (size === 512 || size === 4096) return size;
@@ -40,7 +45,9 @@ export function parseEvery(text: string): number | null {
   const match = EVERY.exec(trimmed);
   const count = Number(match?.[1]);
   if (!match || !Number.isSafeInteger(count) || count < 1) {
-    throw usageError(`--every ${JSON.stringify(text)} is not an interval: type a number of hours, minutes or days such as --every 24h, --every 90m, --every 7d, or --every off`);
+    throw usageError(
+      `--every ${JSON.stringify(text)} is not an interval: type a number of hours, minutes or days such as --every 24h, --every 90m, --every 7d, or --every off`,
+    );
   }
   return count * UNIT_SECONDS[match[2]!.toLowerCase()]!;
 }
@@ -68,7 +75,9 @@ export function parseElement(text: string): { kind: ElementKind; index: number }
   const kind = ELEMENT_KINDS.find((k) => k === match?.[1]);
   const index = Number(match?.[2]);
   if (!kind || !Number.isSafeInteger(index) || index < 1) {
-    throw usageError(`--to ${JSON.stringify(text)} names no place in the library: type slot:N, drive:N or import-export:N (N counts from 1), e.g. --to slot:12`);
+    throw usageError(
+      `--to ${JSON.stringify(text)} names no place in the library: type slot:N, drive:N or import-export:N (N counts from 1), e.g. --to slot:12`,
+    );
   }
   return { kind, index };
 }
@@ -82,23 +91,30 @@ export function formatElement(location: Pick<TapeLocation, 'kind' | 'index'>): s
 function choice<T extends string>(option: string, text: string, choices: readonly T[], what: string): T {
   const found = choices.find((c) => c.toLowerCase() === text.trim().toLowerCase());
   if (found) return found;
-  throw usageError(`--${option} ${JSON.stringify(text)} is not ${what}: type --${option} ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`);
+  throw usageError(
+    `--${option} ${JSON.stringify(text)} is not ${what}: type --${option} ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`,
+  );
 }
 
-export const parseTier = (text: string): RetrievalTier => choice('tier', text, ['Expedited', 'Standard', 'Bulk'] as const, 'a retrieval tier');
+export const parseTier = (text: string): RetrievalTier =>
+  choice('tier', text, ['Expedited', 'Standard', 'Bulk'] as const, 'a retrieval tier');
 
-export const parseStorageClass = (text: string): 'GLACIER' | 'DEEP_ARCHIVE' => choice('storage-class', text, ['GLACIER', 'DEEP_ARCHIVE'] as const, 'an archive storage class');
+export const parseStorageClass = (text: string): 'GLACIER' | 'DEEP_ARCHIVE' =>
+  choice('storage-class', text, ['GLACIER', 'DEEP_ARCHIVE'] as const, 'an archive storage class');
 
-export const parseRetentionLock = (text: string): Exclude<RetentionMode, 'NONE'> => choice('retention-lock', text, ['GOVERNANCE', 'COMPLIANCE'] as const, 'a retention lock');
+export const parseRetentionLock = (text: string): Exclude<RetentionMode, 'NONE'> =>
+  choice('retention-lock', text, ['GOVERNANCE', 'COMPLIANCE'] as const, 'a retention lock');
 
 /** Whole days, 1 to 36500 (100 years). */
 export function parseRetentionDays(days: number): number {
-  if (!Number.isSafeInteger(days) || days < 1 || days > 36_500) throw usageError(`--retention-days takes whole days from 1 to 36500: e.g. --retention-days 2555 for 7 years`);
+  if (!Number.isSafeInteger(days) || days < 1 || days > 36_500)
+    throw usageError(`--retention-days takes whole days from 1 to 36500: e.g. --retention-days 2555 for 7 years`);
   return days;
 }
 
 /** Seconds between checks while waiting, as milliseconds. */
 export function parseInterval(seconds: number): number {
-  if (!Number.isFinite(seconds) || seconds <= 0) throw usageError('--interval takes the seconds between checks, more than 0: e.g. --interval 30');
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw usageError('--interval takes the seconds between checks, more than 0: e.g. --interval 30');
   return seconds * 1000;
 }

@@ -34,18 +34,46 @@ function create(parsing: Parsing) {
     builder: (yargs: Argv<GlobalOptions>) => {
       enter(parsing, 'volume create', CREATE_EXAMPLE);
       return yargs
-        .positional('name', { type: 'string', demandOption: true, describe: 'name of the volume (1-32 lower-case letters, digits, inner hyphens); its target ends with it' })
-        .option('type', { type: 'string', requiresArg: true, describe: 'cached (the bucket holds the volume, the cache its hot data) or stored (this machine holds it all, the bucket its snapshots)' })
-        .option('size', { type: 'string', requiresArg: true, describe: 'capacity, e.g. 10GiB (cached 1GiB-32TiB, stored 1GiB-16TiB); from a snapshot, its size by default' })
-        .option('block-size', { type: 'number', requiresArg: true, describe: 'logical block size, 512 or 4096', defaultDescription: '512, or the snapshot\'s' })
-        .option('from-snapshot', { type: 'string', requiresArg: true, describe: 'restore the volume from this snapshot (an id from tapegw snapshot list)' })
+        .positional('name', {
+          type: 'string',
+          demandOption: true,
+          describe: 'name of the volume (1-32 lower-case letters, digits, inner hyphens); its target ends with it',
+        })
+        .option('type', {
+          type: 'string',
+          requiresArg: true,
+          describe:
+            'cached (the bucket holds the volume, the cache its hot data) or stored (this machine holds it all, the bucket its snapshots)',
+        })
+        .option('size', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'capacity, e.g. 10GiB (cached 1GiB-32TiB, stored 1GiB-16TiB); from a snapshot, its size by default',
+        })
+        .option('block-size', {
+          type: 'number',
+          requiresArg: true,
+          describe: 'logical block size, 512 or 4096',
+          defaultDescription: "512, or the snapshot's",
+        })
+        .option('from-snapshot', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'restore the volume from this snapshot (an id from tapegw snapshot list)',
+        })
         .option('json', { type: 'boolean', describe: 'print the new volume as JSON' })
         .example(CREATE_EXAMPLE, 'a 10 GiB cached volume')
-        .example('tapegw volume create db-copy --type stored --from-snapshot snap-0123456789abcdef', 'a stored volume restored from a snapshot');
+        .example(
+          'tapegw volume create db-copy --type stored --from-snapshot snap-0123456789abcdef',
+          'a stored volume restored from a snapshot',
+        );
     },
-    handler: async (argv: GlobalOptions & { name: string; type?: string; size?: string; blockSize?: number; fromSnapshot?: string; json?: boolean }) => {
+    handler: async (
+      argv: GlobalOptions & { name: string; type?: string; size?: string; blockSize?: number; fromSnapshot?: string; json?: boolean },
+    ) => {
       if (argv.type === undefined) throw usageError(`say which type of volume: add --type cached or --type stored, e.g. ${CREATE_EXAMPLE}`);
-      if (argv.size === undefined && argv.fromSnapshot === undefined) throw usageError(`say how big the volume is: add --size, e.g. ${CREATE_EXAMPLE}`);
+      if (argv.size === undefined && argv.fromSnapshot === undefined)
+        throw usageError(`say how big the volume is: add --size, e.g. ${CREATE_EXAMPLE}`);
       const request = {
         name: argv.name,
         type: parseVolumeType(argv.type),
@@ -56,7 +84,10 @@ function create(parsing: Parsing) {
       const api = await connect(argv);
       const volume = await api.post<VolumeInfo>('/volumes', request);
       if (argv.json) printJson(volume);
-      else print(`Created volume ${volume.name} (${volume.type}, ${humanSize(volume.sizeBytes)}): ${volume.status}${percent(volume)}\nIts target: ${volume.target}\n`);
+      else
+        print(
+          `Created volume ${volume.name} (${volume.type}, ${humanSize(volume.sizeBytes)}): ${volume.status}${percent(volume)}\nIts target: ${volume.target}\n`,
+        );
     },
   };
 }
@@ -78,7 +109,16 @@ function list(parsing: Parsing) {
         print(
           table(
             ['NAME', 'TYPE', 'STATUS', 'SIZE', 'USED', 'BLOCK', 'SESSIONS', 'TARGET'],
-            volumes.map((v) => [v.name, v.type, `${v.status}${percent(v)}`, humanSize(v.sizeBytes), humanSize(v.usedBytes), String(v.blockSize), String(v.sessions), v.target]),
+            volumes.map((v) => [
+              v.name,
+              v.type,
+              `${v.status}${percent(v)}`,
+              humanSize(v.sizeBytes),
+              humanSize(v.usedBytes),
+              String(v.blockSize),
+              String(v.sessions),
+              v.target,
+            ]),
           ),
         );
       }
@@ -92,7 +132,9 @@ function describe(parsing: Parsing) {
     describe: 'show one volume',
     builder: (yargs: Argv<GlobalOptions>) => {
       enter(parsing, 'volume describe', 'tapegw volume describe db');
-      return yargs.positional('name', { type: 'string', demandOption: true, describe: 'name of the volume' }).option('json', { type: 'boolean', describe: 'print the volume as JSON' });
+      return yargs
+        .positional('name', { type: 'string', demandOption: true, describe: 'name of the volume' })
+        .option('json', { type: 'boolean', describe: 'print the volume as JSON' });
     },
     handler: async (argv: GlobalOptions & { name: string; json?: boolean }) => {
       const api = await connect(argv);
@@ -117,7 +159,12 @@ function describeVolume(v: VolumeInfo): string {
     ...optional('Cache hits', v.cacheHitPercent === undefined ? undefined : `${v.cacheHitPercent}% of reads since the gateway started`),
     ['Target', v.target],
     ['Sessions', String(v.sessions)],
-    ['Snapshots', every === null ? 'not scheduled' : `every ${humanInterval(every)}${v.snapshotSchedule.nextAt ? `, next at ${v.snapshotSchedule.nextAt}` : ''}`],
+    [
+      'Snapshots',
+      every === null
+        ? 'not scheduled'
+        : `every ${humanInterval(every)}${v.snapshotSchedule.nextAt ? `, next at ${v.snapshotSchedule.nextAt}` : ''}`,
+    ],
     ...optional('Last snapshot', v.lastSnapshotAt),
     ...optional('Restored from', v.sourceSnapshotId),
     ['Created', v.createdAt],
@@ -164,7 +211,12 @@ function schedule(parsing: Parsing) {
       const api = await connect(argv);
       const volume = await api.post<VolumeInfo>(path(argv.name, '/schedule'), { everySeconds });
       if (argv.json) printJson(volume);
-      else print(everySeconds === null ? `Volume ${volume.name}: no scheduled snapshots.\n` : `Volume ${volume.name}: a snapshot every ${humanInterval(everySeconds)}, next at ${volume.snapshotSchedule.nextAt}.\n`);
+      else
+        print(
+          everySeconds === null
+            ? `Volume ${volume.name}: no scheduled snapshots.\n`
+            : `Volume ${volume.name}: a snapshot every ${humanInterval(everySeconds)}, next at ${volume.snapshotSchedule.nextAt}.\n`,
+        );
     },
   };
 }

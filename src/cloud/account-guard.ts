@@ -20,7 +20,10 @@ export async function checkPublicAccessBlock(
   }
   // S3 Control addresses <account>.<host>, which an endpoint at an IP address cannot have.
   if (settings.endpoint !== undefined && isIP(new URL(settings.endpoint).hostname.replace(/^\[|\]$/g, '')) !== 0) {
-    logger.info({ check: 'public-access-block', endpoint: settings.endpoint }, 'endpoint has no S3 Control API; public-access check skipped');
+    logger.info(
+      { check: 'public-access-block', endpoint: settings.endpoint },
+      'endpoint has no S3 Control API; public-access check skipped',
+    );
     return 'skipped';
   }
   const client = new S3ControlClient({

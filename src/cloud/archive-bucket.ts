@@ -75,10 +75,23 @@ export class ArchiveBucket {
     key: string,
     storageClass: StorageClass,
     source: AsyncIterable<Buffer>,
-    options: { sizeHint: number; onInitiated(uploadId: string): Promise<void>; onCompleting(uploadId: string, pending: PendingObject): Promise<void>; onProgress?(bytes: number): void },
+    options: {
+      sizeHint: number;
+      onInitiated(uploadId: string): Promise<void>;
+      onCompleting(uploadId: string, pending: PendingObject): Promise<void>;
+      onProgress?(bytes: number): void;
+    },
   ): Promise<{ size: number; treeHash: string }> {
     const partSize = Math.max(MIN_PART, Math.ceil(options.sizeHint / MAX_PARTS / MiB) * MiB);
-    const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, StorageClass: storageClass, ContentType: 'application/octet-stream', ...this.sse }));
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: key,
+        StorageClass: storageClass,
+        ContentType: 'application/octet-stream',
+        ...this.sse,
+      }),
+    );
     const uploadId = created.UploadId!;
     await options.onInitiated(uploadId);
     const hasher = new TreeHasher();
@@ -92,11 +105,22 @@ export class ArchiveBucket {
       await inFlight;
       const partNumber = etags.length + 1;
       etags.push('');
-      inFlight = this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length })).then((answer) => {
-        etags[partNumber - 1] = answer.ETag!;
-        sent += body.length;
-        options.onProgress?.(sent);
-      });
+      inFlight = this.client
+        .send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: body,
+            ContentLength: body.length,
+          }),
+        )
+        .then((answer) => {
+          etags[partNumber - 1] = answer.ETag!;
+          sent += body.length;
+          options.onProgress?.(sent);
+        });
       inFlight.catch(() => undefined);
     };
     for await (const chunk of source) {
@@ -138,7 +162,8 @@ export class ArchiveBucket {
       // AWS answers NoSuchUpload for a completed upload; s3rver an InternalError.
       const head = await this.head(key);
       if (head?.size === pending.size) return;
-      if ((error as Error).name === 'NoSuchUpload' || head === undefined) throw new UploadGoneError(`upload ${uploadId} of ${key} is gone: ${(error as Error).message}`);
+      if ((error as Error).name === 'NoSuchUpload' || head === undefined)
+        throw new UploadGoneError(`upload ${uploadId} of ${key} is gone: ${(error as Error).message}`);
       throw error;
     }
   }
@@ -151,7 +176,11 @@ export class ArchiveBucket {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       // S3 leaves StorageClass out for STANDARD.
-      return { size: head.ContentLength ?? 0, storageClass: head.StorageClass ?? 'STANDARD', ...(head.Restore ? { restore: head.Restore } : {}) };
+      return {
+        size: head.ContentLength ?? 0,
+        storageClass: head.StorageClass ?? 'STANDARD',
+        ...(head.Restore ? { restore: head.Restore } : {}),
+      };
     } catch (error) {
       if ((error as Error).name === 'NotFound' || (error as Error).name === 'NoSuchKey') return undefined;
       throw error;
@@ -165,7 +194,9 @@ export class ArchiveBucket {
    */
   async requestRestore(key: string, tier: RetrievalTier, days = 1): Promise<'requested' | 'readable'> {
     try {
-      await this.client.send(new RestoreObjectCommand({ Bucket: this.bucket, Key: key, RestoreRequest: { Days: days, GlacierJobParameters: { Tier: tier } } }));
+      await this.client.send(
+        new RestoreObjectCommand({ Bucket: this.bucket, Key: key, RestoreRequest: { Days: days, GlacierJobParameters: { Tier: tier } } }),
+      );
       return 'requested';
     } catch (error) {
       const name = (error as Error).name;

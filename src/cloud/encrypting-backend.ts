@@ -108,7 +108,7 @@ class StreamCrcs {
   constructor(private readonly blockSize: number) {}
 
   push(bytes: Uint8Array): void {
-    for (let at = 0; at < bytes.length; ) {
+    for (let at = 0; at < bytes.length;) {
       const take = Math.min(this.blockSize - this.filled, bytes.length - at);
       this.current = crc32c(bytes.subarray(at, at + take), this.current);
       this.filled += take;
@@ -222,8 +222,16 @@ export class EncryptingBackend implements ObjectBackend {
     const salt = randomBytes(SALT_BYTES);
     const { current } = this.keys;
     const cipher = ObjectCipher.of(current.secret, salt, Buffer.isBuffer(body) ? body.length : body.size);
-    const metadata = { ...options.metadata, [META.scheme]: SCHEME, [META.key]: current.id, [META.salt]: salt.toString('base64url'), [META.size]: String(cipher.size) };
-    await this.inner.put(key, Buffer.isBuffer(body) ? sealBuffer(body, cipher) : await SealedSource.of(body, cipher, this.pool), { metadata });
+    const metadata = {
+      ...options.metadata,
+      [META.scheme]: SCHEME,
+      [META.key]: current.id,
+      [META.salt]: salt.toString('base64url'),
+      [META.size]: String(cipher.size),
+    };
+    await this.inner.put(key, Buffer.isBuffer(body) ? sealBuffer(body, cipher) : await SealedSource.of(body, cipher, this.pool), {
+      metadata,
+    });
   }
 
   async get(key: string, range?: { offset: number; length: number }, options: GetOptions = {}): Promise<{ data: Buffer; size: number }> {
@@ -271,13 +279,19 @@ export class EncryptingBackend implements ObjectBackend {
     this.inner.close();
   }
 
-  private async read(key: string, range: { offset: number; length: number } | undefined, options: GetOptions, remembered: Sealed | undefined): Promise<{ data: Buffer; size: number }> {
+  private async read(
+    key: string,
+    range: { offset: number; length: number } | undefined,
+    options: GetOptions,
+    remembered: Sealed | undefined,
+  ): Promise<{ data: Buffer; size: number }> {
     const sealed = remembered ?? (await this.learn(key, options));
     if (!sealed) return this.inner.get(key, range, { ...options, allowUnverified: true });
     const { cipher, stored } = sealed;
     const size = cipher.size;
     const { offset, length } = range ?? { offset: 0, length: size };
-    if (offset < 0 || length < 0 || offset + length > size) throw new RangeError(`read of ${key} at ${offset}+${length} passes its end (${size})`);
+    if (offset < 0 || length < 0 || offset + length > size)
+      throw new RangeError(`read of ${key} at ${offset}+${length} passes its end (${size})`);
     const first = Math.floor(offset / CHUNK);
     const end = length === 0 ? first : Math.ceil((offset + length) / CHUNK);
     const dataStart = first * CHUNK;
@@ -291,14 +305,20 @@ export class EncryptingBackend implements ObjectBackend {
       sealed.tags = Buffer.from(whole.subarray(size));
     } else {
       sealed.tags ??= (await this.inner.get(key, { offset: size, length: stored - size }, { sizeHint: stored })).data;
-      data = dataEnd > dataStart ? (await this.inner.get(key, { offset: dataStart, length: dataEnd - dataStart }, { sizeHint: stored })).data : Buffer.alloc(0);
+      data =
+        dataEnd > dataStart
+          ? (await this.inner.get(key, { offset: dataStart, length: dataEnd - dataStart }, { sizeHint: stored })).data
+          : Buffer.alloc(0);
     }
     this.remember(key, sealed);
     const plain = Buffer.allocUnsafe(dataEnd - dataStart);
     for (let index = first; index < Math.max(end, first + (size === 0 ? 1 : 0)); index++) {
       const at = (index - first) * CHUNK;
       const opened = cipher.open(index, data.subarray(at, at + CHUNK), sealed.tags.subarray(index * TAG, index * TAG + TAG));
-      if (!opened) throw new ChecksumMismatchError(`object ${key}: chunk ${index} (bytes ${index * CHUNK}…) fails its AES-GCM tag: its bytes or its encryption metadata were changed`);
+      if (!opened)
+        throw new ChecksumMismatchError(
+          `object ${key}: chunk ${index} (bytes ${index * CHUNK}…) fails its AES-GCM tag: its bytes or its encryption metadata were changed`,
+        );
       opened.copy(plain, at);
     }
     return { data: plain.subarray(offset - dataStart, offset - dataStart + length), size };
@@ -315,8 +335,16 @@ export class EncryptingBackend implements ObjectBackend {
     }
     const size = Number(metadata[META.size]);
     const salt = Buffer.from(metadata[META.salt] ?? '', 'base64url');
-    if (metadata[META.scheme] !== SCHEME || !Number.isSafeInteger(size) || size < 0 || salt.length !== SALT_BYTES || storedSize(size) !== info.size) {
-      throw new ChecksumMismatchError(`object ${key}: its encryption metadata (${metadata[META.scheme]}, size ${metadata[META.size]}, ${info.size} bytes stored) is not what this gateway writes`);
+    if (
+      metadata[META.scheme] !== SCHEME ||
+      !Number.isSafeInteger(size) ||
+      size < 0 ||
+      salt.length !== SALT_BYTES ||
+      storedSize(size) !== info.size
+    ) {
+      throw new ChecksumMismatchError(
+        `object ${key}: its encryption metadata (${metadata[META.scheme]}, size ${metadata[META.size]}, ${info.size} bytes stored) is not what this gateway writes`,
+      );
     }
     const id = metadata[META.key] ?? '';
     const master = this.keys.byId.get(id);

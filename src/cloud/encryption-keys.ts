@@ -39,9 +39,15 @@ export function parseEncryptionKeys(text: string, source: string): EncryptionKey
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
   for (const [i, item] of items.entries()) {
-    const secret = /^[0-9a-f]{64}$/i.test(item) ? Buffer.from(item, 'hex') : /^[A-Za-z0-9+/]{43}=$/.test(item) ? Buffer.from(item, 'base64') : undefined;
+    const secret = /^[0-9a-f]{64}$/i.test(item)
+      ? Buffer.from(item, 'hex')
+      : /^[A-Za-z0-9+/]{43}=$/.test(item)
+        ? Buffer.from(item, 'base64')
+        : undefined;
     if (!secret || secret.length !== KEY_BYTES) {
-      throw new EncryptionKeyError(`key ${i + 1} of ${source} is not 32 bytes in base64 or 64 hex digits: make one with "openssl rand -base64 32"`);
+      throw new EncryptionKeyError(
+        `key ${i + 1} of ${source} is not 32 bytes in base64 or 64 hex digits: make one with "openssl rand -base64 32"`,
+      );
     }
     keys.push({ id: keyId(secret), secret });
   }

@@ -26,8 +26,16 @@ function loaderArgs(): string[] {
 }
 
 /** `nodeFlags`: more flags for the child's node, e.g. ['--openssl-legacy-provider']. */
-export async function forkEndpoint<Ready extends object>(module: string, request: unknown, what: string, nodeFlags: readonly string[] = []): Promise<ForkedEndpoint<Ready>> {
-  const child = fork(module, [JSON.stringify(request)], { execArgv: [...loaderArgs(), ...nodeFlags], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+export async function forkEndpoint<Ready extends object>(
+  module: string,
+  request: unknown,
+  what: string,
+  nodeFlags: readonly string[] = [],
+): Promise<ForkedEndpoint<Ready>> {
+  const child = fork(module, [JSON.stringify(request)], {
+    execArgv: [...loaderArgs(), ...nodeFlags],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = await new Promise<Ready | { error: string }>((resolve, reject) => {
     child.once('message', (message) => resolve(message as Ready | { error: string }));
@@ -49,7 +57,9 @@ export async function forkEndpoint<Ready extends object>(module: string, request
 }
 
 /** The child's side: starts the endpoint, reports it, and stops it when asked or orphaned. */
-export async function serveForked<Ready extends object>(start: (request: unknown) => Promise<{ ready: Ready; close(): Promise<void> }>): Promise<void> {
+export async function serveForked<Ready extends object>(
+  start: (request: unknown) => Promise<{ ready: Ready; close(): Promise<void> }>,
+): Promise<void> {
   try {
     const server = await start(JSON.parse(process.argv[2] ?? '{}'));
     const stop = () => void server.close().finally(() => process.exit(0));

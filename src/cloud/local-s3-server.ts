@@ -24,7 +24,7 @@ await serveForked<LocalS3Ready>(async (raw) => {
   const repaired = await repairLocalS3Store(request.directory);
   const server = new S3rver({ address: request.host, port: request.port, directory: request.directory, silent: true });
   deleteOneAtATime((server as unknown as { store: ObjectDeleter }).store);
-  const address = (await server.run());
+  const address = await server.run();
   return { ready: { endpoint: `http://${address.address}:${address.port}`, repaired }, close: () => server.close() };
 });
 

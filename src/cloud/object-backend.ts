@@ -132,6 +132,9 @@ export class StoreUnavailableError extends Error {
     readonly operation: string,
     options: { cause: unknown },
   ) {
-    super(`the object store at ${location} is unavailable (${operation}: ${(options.cause as Error)?.message ?? String(options.cause)})`, options);
+    super(
+      `the object store at ${location} is unavailable (${operation}: ${(options.cause as Error)?.message ?? String(options.cause)})`,
+      options,
+    );
   }
 }

@@ -8,7 +8,18 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BufferPool } from '../buffers/buffer-pool.ts';
 import type { ObjectInfo, PutSource, UploadShaper } from './object-backend.ts';
 import { ObjectStore } from './object-store.ts';
-import { SLOT_BYTES, toWire, type Answer, type Call, type FromWorker, type Request, type ToWorker, type WireGot, type WirePage, type WorkerSetup } from './worker-protocol.ts';
+import {
+  SLOT_BYTES,
+  toWire,
+  type Answer,
+  type Call,
+  type FromWorker,
+  type Request,
+  type ToWorker,
+  type WireGot,
+  type WirePage,
+  type WorkerSetup,
+} from './worker-protocol.ts';
 
 /** Entries of a listing sent in one message. */
 const PAGE = 1000;
@@ -156,7 +167,13 @@ async function run(request: Request): Promise<{ value?: unknown; transfer?: Arra
       const lent = memory instanceof ArrayBuffer && memory.byteLength > Buffer.poolSize;
       const value: WireGot = lent
         ? { memory, offset: got.data.byteOffset, length: got.data.length, size: got.size, lent: got.release !== undefined }
-        : { memory: got.data.buffer.slice(got.data.byteOffset, got.data.byteOffset + got.data.length) as ArrayBuffer, offset: 0, length: got.data.length, size: got.size, lent: false };
+        : {
+            memory: got.data.buffer.slice(got.data.byteOffset, got.data.byteOffset + got.data.length) as ArrayBuffer,
+            offset: 0,
+            length: got.data.length,
+            size: got.size,
+            lent: false,
+          };
       if (!lent) got.release?.();
       return { value, transfer: [value.memory] };
     }

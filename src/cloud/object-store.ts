@@ -128,7 +128,11 @@ export class ObjectStore implements ObjectBackend {
   private readonly sse: ReturnType<typeof sseFields>;
 
   /** `bodyBuffers`: where GET and PUT bodies' buffers come from and go back to (the worker of worker-backend.ts shares its own). */
-  constructor(settings: S3Settings, hooks: BackendHooks = {}, private readonly bodyBuffers = new BufferPool()) {
+  constructor(
+    settings: S3Settings,
+    hooks: BackendHooks = {},
+    private readonly bodyBuffers = new BufferPool(),
+  ) {
     this.observer = hooks.observer ?? {};
     this.shaper = hooks.shaper;
     this.bucket = settings.bucket;
@@ -177,7 +181,11 @@ export class ObjectStore implements ObjectBackend {
       throw new RangeError(`checksums of ${key} do not cover its ${source.size} bytes in blocks dividing 1 MiB`);
     }
     const blockSize = metadataBlockSize(source.size);
-    const metadata = { ...userMetadata(options.metadata), [META_BLOCK]: String(blockSize), [META_CRCS]: encodeCrcs(regroup(source.checksums, source.size, blockSize)!) };
+    const metadata = {
+      ...userMetadata(options.metadata),
+      [META_BLOCK]: String(blockSize),
+      [META_CRCS]: encodeCrcs(regroup(source.checksums, source.size, blockSize)!),
+    };
     if (source.size <= this.multipartThreshold) return this.putSingle(key, source, metadata);
     return this.putMultipart(key, source, metadata);
   }
@@ -188,7 +196,15 @@ export class ObjectStore implements ObjectBackend {
       this.sendBody(source, 0, source.size, (Body, abortSignal) =>
         this.client.send(
           withPayloadHash(
-            new PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body, ContentLength: source.size, ...check.input, Metadata: metadata, ...this.sse }),
+            new PutObjectCommand({
+              Bucket: this.bucket,
+              Key: this.prefix + key,
+              Body,
+              ContentLength: source.size,
+              ...check.input,
+              Metadata: metadata,
+              ...this.sse,
+            }),
             check.sha256,
           ),
           { abortSignal },
@@ -227,7 +243,15 @@ export class ObjectStore implements ObjectBackend {
           this.sendBody(source, offset, length, (Body, abortSignal) =>
             this.client.send(
               withPayloadHash(
-                new UploadPartCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: index + 1, Body, ContentLength: length, ...check.input }),
+                new UploadPartCommand({
+                  Bucket: this.bucket,
+                  Key,
+                  UploadId,
+                  PartNumber: index + 1,
+                  Body,
+                  ContentLength: length,
+                  ...check.input,
+                }),
                 check.sha256,
               ),
               { abortSignal },
@@ -255,7 +279,11 @@ export class ObjectStore implements ObjectBackend {
    * check: the CRC32C from the source's block checksums, else a digest that
    * takes a pass over the bytes before the request.
    */
-  private async bodyCheck(source: PutSource, offset: number, length: number): Promise<{ input: { ChecksumCRC32C?: string; ContentMD5?: string }; sha256?: string }> {
+  private async bodyCheck(
+    source: PutSource,
+    offset: number,
+    length: number,
+  ): Promise<{ input: { ChecksumCRC32C?: string; ContentMD5?: string }; sha256?: string }> {
     switch (this.uploadCheck) {
       case 'crc32c':
         return { input: { ChecksumCRC32C: crc32cOf(source.checksums, offset, length) } };
@@ -283,7 +311,12 @@ export class ObjectStore implements ObjectBackend {
    * One request whose body is [offset, offset + length) of the source, read as the
    * socket takes it. A failed read aborts the request and is what it throws.
    */
-  private async sendBody<T>(source: PutSource, offset: number, length: number, send: (body: Readable, abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  private async sendBody<T>(
+    source: PutSource,
+    offset: number,
+    length: number,
+    send: (body: Readable, abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     const controller = new AbortController();
     const ring: Buffer[] = [];
     const read = pieces(source, offset, length, (i) => (ring[i % BODY_RING] ??= this.bodyBuffers.take(PIECE)));
@@ -335,11 +368,17 @@ export class ObjectStore implements ObjectBackend {
 
   /** One GET, its body collected to its announced length and checked against our metadata. */
   private async fetch(key: string, range: { start: number; end: number } | undefined, allowUnverified: boolean) {
-    const res = await this.client.send(
-      new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined }),
-    ).catch((error: unknown) => {
-      throw notFound(error, key);
-    });
+    const res = await this.client
+      .send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.prefix + key,
+          Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined,
+        }),
+      )
+      .catch((error: unknown) => {
+        throw notFound(error, key);
+      });
     const blockSize = Number(res.Metadata?.[META_BLOCK]);
     const crcText = res.Metadata?.[META_CRCS];
     const length = res.ContentLength ?? -1;
@@ -379,7 +418,11 @@ export class ObjectStore implements ObjectBackend {
   }
 
   /** A response body read into a buffer of the store's own, checked by `check` (which throws to refuse it); `release` gives the buffer back. */
-  private async collectPooled(body: Readable, length: number, check: (data: Buffer) => void): Promise<{ body: Buffer; release: () => void }> {
+  private async collectPooled(
+    body: Readable,
+    length: number,
+    check: (data: Buffer) => void,
+  ): Promise<{ body: Buffer; release: () => void }> {
     const buffer = this.bodyBuffers.take(length);
     const release = () => this.bodyBuffers.give(buffer);
     try {
@@ -436,9 +479,16 @@ export class ObjectStore implements ObjectBackend {
       );
       const entries: ObjectInfo[] = [];
       for (const o of page.Contents ?? []) {
-        if (o.Key !== undefined) entries.push({ key: o.Key.slice(this.prefix.length), size: o.Size ?? 0, ...(o.ETag ? { etag: o.ETag } : {}), ...(o.LastModified ? { lastModified: o.LastModified } : {}) });
+        if (o.Key !== undefined)
+          entries.push({
+            key: o.Key.slice(this.prefix.length),
+            size: o.Size ?? 0,
+            ...(o.ETag ? { etag: o.ETag } : {}),
+            ...(o.LastModified ? { lastModified: o.LastModified } : {}),
+          });
       }
-      for (const p of page.CommonPrefixes ?? []) if (p.Prefix !== undefined) entries.push({ key: p.Prefix.slice(this.prefix.length), size: 0, commonPrefix: true });
+      for (const p of page.CommonPrefixes ?? [])
+        if (p.Prefix !== undefined) entries.push({ key: p.Prefix.slice(this.prefix.length), size: 0, commonPrefix: true });
       entries.sort((a, b) => compareKeys(a.key, b.key));
       yield* entries;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -463,7 +513,8 @@ export class ObjectStore implements ObjectBackend {
         this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects, Quiet: true } })),
       );
       for (const { Key, Code, Message } of res.Errors ?? []) {
-        if (Key?.startsWith(this.prefix)) failed.set(Key.slice(this.prefix.length), new Error(`${Code ?? 'error'}: ${Message ?? 'not deleted'}`));
+        if (Key?.startsWith(this.prefix))
+          failed.set(Key.slice(this.prefix.length), new Error(`${Code ?? 'error'}: ${Message ?? 'not deleted'}`));
       }
     }
     return failed;
@@ -484,17 +535,19 @@ export class ObjectStore implements ObjectBackend {
       replaced = { ...userMetadata(options.metadata), ...ownMetadata(res.Metadata) };
     }
     await this.attempt('copy', () =>
-      this.client.send(
-        new CopyObjectCommand({
-          Bucket: this.bucket,
-          Key: this.prefix + toKey,
-          CopySource: `${this.bucket}/${encodeURIComponent(this.prefix + fromKey).replace(/%2F/g, '/')}`,
-          ...(replaced ? { MetadataDirective: 'REPLACE', Metadata: replaced } : {}),
-          ...this.sse,
+      this.client
+        .send(
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: this.prefix + toKey,
+            CopySource: `${this.bucket}/${encodeURIComponent(this.prefix + fromKey).replace(/%2F/g, '/')}`,
+            ...(replaced ? { MetadataDirective: 'REPLACE', Metadata: replaced } : {}),
+            ...this.sse,
+          }),
+        )
+        .catch((error: unknown) => {
+          throw notFound(error, fromKey);
         }),
-      ).catch((error: unknown) => {
-        throw notFound(error, fromKey);
-      }),
     );
   }
 
@@ -528,7 +581,6 @@ function ownMetadata(metadata: Record<string, string> | undefined): Record<strin
 function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
-
 
 function notFound(error: unknown, key: string): unknown {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -567,5 +619,9 @@ async function* paced(pieces: AsyncIterable<Buffer>, shaper: UploadShaper): Asyn
 
 /** A body already in memory, checksummed here. */
 function bufferSource(data: Buffer): PutSource {
-  return { size: data.length, checksums: { blockSize: PIECE, crcs: blockCrcs(data, PIECE) }, read: async (offset, length) => data.subarray(offset, offset + length) };
+  return {
+    size: data.length,
+    checksums: { blockSize: PIECE, crcs: blockCrcs(data, PIECE) },
+    read: async (offset, length) => data.subarray(offset, offset + length),
+  };
 }

@@ -53,7 +53,8 @@ export async function withRetry<T>(
       return await attempt();
     } catch (error) {
       const cause = retryCause(error);
-      if (cause === undefined || n >= (cause === 'checksum' ? Math.min(CHECKSUM_ATTEMPTS, policy.maxAttempts) : policy.maxAttempts)) throw error;
+      if (cause === undefined || n >= (cause === 'checksum' ? Math.min(CHECKSUM_ATTEMPTS, policy.maxAttempts) : policy.maxAttempts))
+        throw error;
       onRetry(cause, error);
       await sleep(Math.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1)));
     }

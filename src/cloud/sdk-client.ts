@@ -42,7 +42,13 @@ export function sdkClientConfig(connection: SdkConnection) {
  * start, when given), showing each chunk to `seen` as it arrives; more, less or
  * a stall of `idleMs` is an error.
  */
-export async function collectBody(body: Readable, length: number, idleMs: number, seen: (chunk: Buffer) => void, into?: Buffer): Promise<Buffer> {
+export async function collectBody(
+  body: Readable,
+  length: number,
+  idleMs: number,
+  seen: (chunk: Buffer) => void,
+  into?: Buffer,
+): Promise<Buffer> {
   const out = into ? into.subarray(0, length) : Buffer.allocUnsafe(length);
   let at = 0;
   const timer = setTimeout(() => body.destroy(Object.assign(new Error('response body stalled'), { name: 'TimeoutError' })), idleMs);

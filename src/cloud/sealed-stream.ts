@@ -26,7 +26,9 @@ const HEADER = MAGIC.length + ID_BYTES + SALT_BYTES;
 export class StreamKeyMissingError extends Error {
   override readonly name = 'StreamKeyMissingError';
   constructor(readonly keyId: string) {
-    super(`the archive is encrypted with the key ${keyId}, which this gateway does not have: add that key to its encryption keys (encryption.keyFile or GATEWAY_ENCRYPTION_KEYS), after the current one`);
+    super(
+      `the archive is encrypted with the key ${keyId}, which this gateway does not have: add that key to its encryption keys (encryption.keyFile or GATEWAY_ENCRYPTION_KEYS), after the current one`,
+    );
   }
 }
 
@@ -76,7 +78,8 @@ export async function* openStream(source: AsyncIterable<Buffer>, keys: Encryptio
   const open = (unit: Buffer, last: boolean): Buffer => {
     if (unit.length < TAG) throw new ChecksumMismatchError(`the sealed stream is cut short in chunk ${index}`);
     const plain = cipher.open(index, unit.subarray(0, unit.length - TAG), unit.subarray(unit.length - TAG), aad(index, last));
-    if (!plain) throw new ChecksumMismatchError(`chunk ${index} of the sealed stream fails its AES-GCM tag: its bytes were changed, dropped or cut`);
+    if (!plain)
+      throw new ChecksumMismatchError(`chunk ${index} of the sealed stream fails its AES-GCM tag: its bytes were changed, dropped or cut`);
     index++;
     return plain;
   };
@@ -94,7 +97,7 @@ async function* rechunk(source: AsyncIterable<Buffer>, size: number, firstSize =
   let parts: Buffer[] = [];
   let filled = 0;
   for await (const data of source) {
-    for (let at = 0; at < data.length; ) {
+    for (let at = 0; at < data.length;) {
       const take = Math.min(want - filled, data.length - at);
       parts.push(data.subarray(at, at + take));
       filled += take;

@@ -54,7 +54,7 @@ export class TreeHasher {
   constructor(private readonly onLeaf?: (hash: Buffer) => void) {}
 
   update(chunk: Buffer): this {
-    for (let at = 0; at < chunk.length; ) {
+    for (let at = 0; at < chunk.length;) {
       const take = Math.min(TREE_HASH_LEAF - this.inLeaf, chunk.length - at);
       this.leaf.update(chunk.subarray(at, at + take));
       this.inLeaf += take;

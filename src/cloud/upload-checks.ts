@@ -39,7 +39,8 @@ export function uploadCheckFor(checks: UploadChecks): UploadCheck {
 export const uploadCheckDescription: Readonly<Record<UploadCheck, string>> = {
   crc32c: 'the endpoint refuses an upload whose x-amz-checksum-crc32c does not match',
   sha256: 'the endpoint refuses an upload whose signed SHA-256 payload hash does not match (it does not check x-amz-checksum-crc32c)',
-  'content-md5': 'the endpoint refuses an upload whose Content-MD5 does not match (it checks neither x-amz-checksum-crc32c nor the payload hash)',
+  'content-md5':
+    'the endpoint refuses an upload whose Content-MD5 does not match (it checks neither x-amz-checksum-crc32c nor the payload hash)',
   none: 'the endpoint checks no checksum of an upload: a body damaged on the way is found only when it is read back (our per-block CRC32C)',
 };
 
@@ -49,7 +50,11 @@ export const uploadCheckDescription: Readonly<Record<UploadCheck, string>> = {
  * accepted and a wrong one refused with 400. Any other failure is thrown: the
  * bucket cannot be written.
  */
-export async function probeUploadChecks(client: S3Client, bucket: string, key = `.tape-gateway-probe/${randomUUID()}`): Promise<UploadChecks> {
+export async function probeUploadChecks(
+  client: S3Client,
+  bucket: string,
+  key = `.tape-gateway-probe/${randomUUID()}`,
+): Promise<UploadChecks> {
   const body = Buffer.from(`upload check probe ${key}`);
   const right = {
     crc32c: crcBase64(crc32c(body)),
@@ -61,7 +66,9 @@ export async function probeUploadChecks(client: S3Client, bucket: string, key = 
     sha256: createHash('sha256').update(key).digest('hex'),
   };
   const put = (input: { ChecksumCRC32C?: string; ContentMD5?: string }, sha256?: string) => {
-    return client.send(withPayloadHash(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ...input }), sha256));
+    return client.send(
+      withPayloadHash(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ...input }), sha256),
+    );
   };
   /** true: refused as damaged; false: stored. */
   const refused = (attempt: Promise<unknown>) =>
@@ -86,7 +93,10 @@ export async function probeUploadChecks(client: S3Client, bucket: string, key = 
 
 /** The part of a command's middleware stack withPayloadHash() uses, alike for every command. */
 interface BuildStep {
-  add(middleware: (next: (args: { request: unknown }) => Promise<unknown>) => (args: { request: unknown }) => Promise<unknown>, options: { step: 'build'; name: string }): void;
+  add(
+    middleware: (next: (args: { request: unknown }) => Promise<unknown>) => (args: { request: unknown }) => Promise<unknown>,
+    options: { step: 'build'; name: string },
+  ): void;
 }
 
 /**

@@ -24,7 +24,17 @@ import {
 import type { StoreObserver } from './object-backend.ts';
 import { ChecksumMismatchError, defaultRetryPolicy, withRetry, type RetryPolicy } from './retry.ts';
 import { collectBody, sdkClientConfig } from './sdk-client.ts';
-import { TREE_HASH_LEAF, TreeFold, TreeHasher, alignedRanges, combineTreeHashes, isTreeHashAligned, isValidPartSize, partSizeAtLeast, treeHash } from './tree-hash.ts';
+import {
+  TREE_HASH_LEAF,
+  TreeFold,
+  TreeHasher,
+  alignedRanges,
+  combineTreeHashes,
+  isTreeHashAligned,
+  isValidPartSize,
+  partSizeAtLeast,
+  treeHash,
+} from './tree-hash.ts';
 
 const MiB = 1024 * 1024;
 const MAX_PARTS = 10_000;
@@ -165,7 +175,8 @@ export class Vault {
     this.chunkSize = settings.downloadChunkSize ?? 64 * MiB;
     this.idleTimeoutMs = settings.idleTimeoutMs ?? 30_000;
     if (!isValidPartSize(this.partSize)) throw new RangeError(`part size ${this.partSize} is not a power of two from 1 MiB to 4 GiB`);
-    if (!isValidPartSize(this.chunkSize)) throw new RangeError(`download chunk size ${this.chunkSize} is not a power of two from 1 MiB to 4 GiB`);
+    if (!isValidPartSize(this.chunkSize))
+      throw new RangeError(`download chunk size ${this.chunkSize} is not a power of two from 1 MiB to 4 GiB`);
     this.client = new GlacierClient({
       ...sdkClientConfig({ ...settings, idleTimeoutMs: this.idleTimeoutMs }),
       bodyChecksumGenerator: async (request) => {
@@ -208,7 +219,10 @@ export class Vault {
    * one part, else in parts with up to `partConcurrency` in flight. `sizeHint`
    * raises the part size when the archive would otherwise need more than 10,000 parts.
    */
-  async upload(source: Buffer | Readable | AsyncIterable<Buffer>, options: { description?: string; sizeHint?: number } & UploadHooks = {}): Promise<ArchiveUploaded> {
+  async upload(
+    source: Buffer | Readable | AsyncIterable<Buffer>,
+    options: { description?: string; sizeHint?: number } & UploadHooks = {},
+  ): Promise<ArchiveUploaded> {
     const partSize = Math.max(this.partSize, partSizeAtLeast(Math.ceil((options.sizeHint ?? 0) / MAX_PARTS)) ?? Infinity);
     if (!Number.isFinite(partSize)) throw new RangeError(`an archive of ${options.sizeHint} bytes exceeds Glacier's 10,000 parts of 4 GiB`);
     const parts = readParts(Buffer.isBuffer(source) ? [source] : (source as AsyncIterable<Buffer>), partSize);
@@ -222,15 +236,24 @@ export class Vault {
   private async uploadSingle(part: Hashed, description: string | undefined): Promise<ArchiveUploaded> {
     this.hashes.set(part.data, part);
     const out = await this.attempt('upload-archive', () =>
-      this.client.send(new UploadArchiveCommand({ ...this.target(), body: part.data, checksum: part.treeHash, archiveDescription: description })),
+      this.client.send(
+        new UploadArchiveCommand({ ...this.target(), body: part.data, checksum: part.treeHash, archiveDescription: description }),
+      ),
     );
     this.observer.uploaded?.(part.data.length);
     return this.created(out.archiveId, out.checksum, part.treeHash, part.data.length);
   }
 
-  private async uploadMultipart(first: Hashed, rest: AsyncGenerator<Hashed>, partSize: number, options: { description?: string } & UploadHooks): Promise<ArchiveUploaded> {
+  private async uploadMultipart(
+    first: Hashed,
+    rest: AsyncGenerator<Hashed>,
+    partSize: number,
+    options: { description?: string } & UploadHooks,
+  ): Promise<ArchiveUploaded> {
     const created = await this.attempt('initiate-multipart', () =>
-      this.client.send(new InitiateMultipartUploadCommand({ ...this.target(), partSize: String(partSize), archiveDescription: options.description })),
+      this.client.send(
+        new InitiateMultipartUploadCommand({ ...this.target(), partSize: String(partSize), archiveDescription: options.description }),
+      ),
     );
     const uploadId = created.uploadId;
     if (!uploadId) throw new Error('Glacier gave no multipart upload id');
@@ -309,7 +332,8 @@ export class Vault {
 
   private created(archiveId: string | undefined, answered: string | undefined, sent: string, size: number): ArchiveUploaded {
     if (!archiveId) throw new Error('Glacier gave no archive id');
-    if (answered !== undefined && answered !== sent) throw new TreeHashMismatchError(`Glacier stored archive ${archiveId} with tree hash ${answered}`, sent, answered);
+    if (answered !== undefined && answered !== sent)
+      throw new TreeHashMismatchError(`Glacier stored archive ${archiveId} with tree hash ${answered}`, sent, answered);
     return { archiveId, treeHash: sent, size };
   }
 
@@ -318,9 +342,18 @@ export class Vault {
   }
 
   /** Starts an archive retrieval; `range` (end exclusive) must be megabyte aligned. Returns the job id. */
-  async retrieveArchive(archiveId: string, options: { tier?: RetrievalTier; range?: { start: number; end: number }; description?: string } = {}): Promise<string> {
+  async retrieveArchive(
+    archiveId: string,
+    options: { tier?: RetrievalTier; range?: { start: number; end: number }; description?: string } = {},
+  ): Promise<string> {
     const range = options.range ? `${options.range.start}-${options.range.end - 1}` : undefined;
-    return this.initiateJob({ Type: 'archive-retrieval', ArchiveId: archiveId, Tier: options.tier ?? 'Standard', RetrievalByteRange: range, Description: options.description });
+    return this.initiateJob({
+      Type: 'archive-retrieval',
+      ArchiveId: archiveId,
+      Tier: options.tier ?? 'Standard',
+      RetrievalByteRange: range,
+      Description: options.description,
+    });
   }
 
   async retrieveInventory(options: { description?: string } = {}): Promise<string> {
@@ -352,10 +385,16 @@ export class Vault {
    * hash, the bytes are checked against it (TreeHashMismatchError); `requireHash`
    * refuses a range that comes without one.
    */
-  async getJobOutput(jobId: string, range: { start: number; end: number }, requireHash = false): Promise<{ data: Buffer; treeHash?: string }> {
+  async getJobOutput(
+    jobId: string,
+    range: { start: number; end: number },
+    requireHash = false,
+  ): Promise<{ data: Buffer; treeHash?: string }> {
     let lastCut: number | undefined;
     return this.attempt('get-job-output', async () => {
-      const out = await this.client.send(new GetJobOutputCommand({ ...this.target(), jobId, range: `bytes=${range.start}-${range.end - 1}` }));
+      const out = await this.client.send(
+        new GetJobOutputCommand({ ...this.target(), jobId, range: `bytes=${range.start}-${range.end - 1}` }),
+      );
       const body = out.body as Readable | undefined;
       const length = range.end - range.start;
       const announced = /^bytes (\d+)-(\d+)\/\d+$/.exec(out.contentRange ?? '');
@@ -374,13 +413,20 @@ export class Vault {
         if (!(error instanceof CutShortError)) throw error;
         // A body cut in the same leaf again is no accident of the network: the endpoint will not send damaged bytes.
         const leaf = Math.floor((range.start + error.received) / TREE_HASH_LEAF);
-        if (leaf === lastCut) throw new ChecksumMismatchError(`job ${jobId}: output is cut short at byte ${range.start + error.received} on every attempt; the stored archive is damaged there`);
+        if (leaf === lastCut)
+          throw new ChecksumMismatchError(
+            `job ${jobId}: output is cut short at byte ${range.start + error.received} on every attempt; the stored archive is damaged there`,
+          );
         lastCut = leaf;
         throw error;
       }
       const { data, hash } = collected;
       if (out.checksum !== undefined && out.checksum !== hash) {
-        throw new TreeHashMismatchError(`job ${jobId}: bytes ${range.start}-${range.end - 1} have tree hash ${hash}, Glacier says ${out.checksum}`, out.checksum, hash);
+        throw new TreeHashMismatchError(
+          `job ${jobId}: bytes ${range.start}-${range.end - 1} have tree hash ${hash}, Glacier says ${out.checksum}`,
+          out.checksum,
+          hash,
+        );
       }
       return { data, treeHash: out.checksum };
     });
@@ -409,7 +455,8 @@ export class Vault {
       yield { offset: chunk.start, data };
     }
     const actual = whole.root().toString('hex');
-    if (actual !== expected) throw new TreeHashMismatchError(`job ${jobId}: output has tree hash ${actual}, the archive ${expected}`, expected, actual);
+    if (actual !== expected)
+      throw new TreeHashMismatchError(`job ${jobId}: output has tree hash ${actual}, the archive ${expected}`, expected, actual);
   }
 
   /** The archives listed by a completed inventory job. */
@@ -469,9 +516,13 @@ async function* readParts(source: AsyncIterable<Buffer> | Iterable<Buffer>, part
   let filled = 0;
   let sha = createHash('sha256');
   let tree = new TreeHasher();
-  const done = (): Hashed => ({ data: filled === partSize ? part : part.subarray(0, filled), sha256: sha.digest('hex'), treeHash: tree.digest().toString('hex') });
+  const done = (): Hashed => ({
+    data: filled === partSize ? part : part.subarray(0, filled),
+    sha256: sha.digest('hex'),
+    treeHash: tree.digest().toString('hex'),
+  });
   for await (const chunk of source) {
-    for (let at = 0; at < chunk.length; ) {
+    for (let at = 0; at < chunk.length;) {
       const take = Math.min(partSize - filled, chunk.length - at);
       const piece = chunk.subarray(at, at + take);
       piece.copy(part, filled);
@@ -495,9 +546,9 @@ function jobStatus(d: GlacierJobDescription): JobStatus {
   const range = /^(\d+)-(\d+)$/.exec(d.RetrievalByteRange ?? '');
   return {
     jobId: d.JobId ?? '',
-    action: (d.Action ?? 'ArchiveRetrieval'),
+    action: d.Action ?? 'ArchiveRetrieval',
     completed: d.Completed === true,
-    statusCode: (d.StatusCode ?? 'InProgress'),
+    statusCode: d.StatusCode ?? 'InProgress',
     statusMessage: d.StatusMessage,
     archiveId: d.ArchiveId,
     archiveSize: d.ArchiveSizeInBytes,

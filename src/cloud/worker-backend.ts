@@ -24,8 +24,29 @@
 // A GET's body comes back by transfer: the worker's pooled buffer itself, no
 // copy; release() sends its memory back for the next GET.
 import { Worker } from 'node:worker_threads';
-import { SLOT_BYTES, fromWire, type Answer, type Call, type FromWorker, type Request, type ToWorker, type WireFailures, type WireGot, type WirePage, type WorkerSetup } from './worker-protocol.ts';
-import type { BackendHooks, GetOptions, GotObject, ObjectBackend, ObjectInfo, ObjectMetadata, PutOptions, PutSource } from './object-backend.ts';
+import {
+  SLOT_BYTES,
+  fromWire,
+  type Answer,
+  type Call,
+  type FromWorker,
+  type Request,
+  type ToWorker,
+  type WireFailures,
+  type WireGot,
+  type WirePage,
+  type WorkerSetup,
+} from './worker-protocol.ts';
+import type {
+  BackendHooks,
+  GetOptions,
+  GotObject,
+  ObjectBackend,
+  ObjectInfo,
+  ObjectMetadata,
+  PutOptions,
+  PutSource,
+} from './object-backend.ts';
 import { idleTimeoutOf, storeLocation, type S3Settings } from './object-store.ts';
 
 /** Pieces being read at once: one per request body in flight (4 uploads of 4 parts each by default), more wait. */
@@ -74,7 +95,9 @@ export class WorkerBackend implements ObjectBackend {
    * CPU: seconds on a busy machine.
    */
   ready(): Promise<void> {
-    const exited = new Promise<void>((_, reject) => this.worker.once('exit', () => reject(this.stopped ?? new Error("the object store's worker thread exited"))));
+    const exited = new Promise<void>((_, reject) =>
+      this.worker.once('exit', () => reject(this.stopped ?? new Error("the object store's worker thread exited"))),
+    );
     return Promise.race([this.online, exited]);
   }
 
@@ -107,7 +130,13 @@ export class WorkerBackend implements ObjectBackend {
   }
 
   async get(key: string, range?: { offset: number; length: number }, options?: GetOptions): Promise<GotObject> {
-    const got = (await this.request((id) => ({ id, op: 'get', key, ...(range ? { range } : {}), ...(options ? { options } : {}) }))) as WireGot;
+    const got = (await this.request((id) => ({
+      id,
+      op: 'get',
+      key,
+      ...(range ? { range } : {}),
+      ...(options ? { options } : {}),
+    }))) as WireGot;
     const data = Buffer.from(got.memory, got.offset, got.length);
     if (!got.lent) return { data, size: got.size };
     let given = false;
@@ -193,7 +222,8 @@ export class WorkerBackend implements ObjectBackend {
     try {
       if (!upload) throw new Error(`no upload ${call.put} in flight`);
       const data = await upload.source.read(call.offset, call.length, slot);
-      if (data.length !== call.length) throw new Error(`upload source gave ${data.length} bytes at ${call.offset}, expected ${call.length}`);
+      if (data.length !== call.length)
+        throw new Error(`upload source gave ${data.length} bytes at ${call.offset}, expected ${call.length}`);
       if (data.buffer !== this.slots || data.byteOffset !== slot.byteOffset) data.copy(slot);
       read = 'done';
     } catch (error) {

@@ -3,7 +3,14 @@
 // (object-store-worker.ts), and how errors cross between them keeping the types
 // the engine tells apart.
 import type { BlockChecksums } from '../crc32c/block-checksums.ts';
-import { ObjectNotFoundError, StoreUnavailableError, UnverifiableObjectError, type GetOptions, type ObjectInfo, type ObjectMetadata } from './object-backend.ts';
+import {
+  ObjectNotFoundError,
+  StoreUnavailableError,
+  UnverifiableObjectError,
+  type GetOptions,
+  type ObjectInfo,
+  type ObjectMetadata,
+} from './object-backend.ts';
 import type { S3Settings } from './object-store.ts';
 import { ChecksumMismatchError, type RetryCause } from './retry.ts';
 
@@ -26,7 +33,12 @@ export type Request = { readonly id: number } & (
   | { readonly op: 'put'; readonly key: string; readonly body: WireBody; readonly metadata?: ObjectMetadata }
   | { readonly op: 'get'; readonly key: string; readonly range?: { offset: number; length: number }; readonly options?: GetOptions }
   | { readonly op: 'head'; readonly key: string }
-  | { readonly op: 'list'; readonly listing: number; readonly prefix: string; readonly options: { delimiter?: string; startAfter?: string } }
+  | {
+      readonly op: 'list';
+      readonly listing: number;
+      readonly prefix: string;
+      readonly options: { delimiter?: string; startAfter?: string };
+    }
   | { readonly op: 'delete'; readonly key: string }
   | { readonly op: 'deleteMany'; readonly keys: readonly string[] }
   | { readonly op: 'copy'; readonly fromKey: string; readonly toKey: string; readonly metadata?: ObjectMetadata }
@@ -51,18 +63,29 @@ export interface WirePage {
   readonly done: boolean;
 }
 
-export type Reply = { readonly id: number } & ({ readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly error: WireError });
+export type Reply = { readonly id: number } & (
+  { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly error: WireError }
+);
 
 /** Without an answer: the engine's thread ends a listing early, or gives back a GET body's memory. */
 export type Notice = { readonly op: 'endList'; readonly listing: number } | { readonly op: 'giveBack'; readonly memory: ArrayBuffer };
 
 /** The worker asks the engine's thread, for an upload in flight (`put` is its request's id). */
 export type Call =
-  | { readonly call: 'read'; readonly ref: number; readonly put: number; readonly offset: number; readonly length: number; readonly slot: number }
+  | {
+      readonly call: 'read';
+      readonly ref: number;
+      readonly put: number;
+      readonly offset: number;
+      readonly length: number;
+      readonly slot: number;
+    }
   | { readonly call: 'pace'; readonly ref: number; readonly length: number };
 
 /** The engine's thread answers a call: a read once (failed: the source threw, and the put will fail with that error), a pace once per grant. */
-export type Answer = { readonly ref: number } & ({ readonly read: 'done' | 'failed' } | { readonly grant: number } | { readonly paced: true });
+export type Answer = { readonly ref: number } & (
+  { readonly read: 'done' | 'failed' } | { readonly grant: number } | { readonly paced: true }
+);
 
 /** What the store tells its observer, as it happens. */
 export type Event =
@@ -87,7 +110,13 @@ export interface WireError {
 
 export function toWire(error: unknown): WireError {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
-  const e = error as Error & { key?: unknown; location?: unknown; operation?: unknown; code?: unknown; $metadata?: { httpStatusCode?: number } };
+  const e = error as Error & {
+    key?: unknown;
+    location?: unknown;
+    operation?: unknown;
+    code?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  };
   return {
     name: e.name,
     message: e.message,
@@ -115,7 +144,9 @@ function rebuild(wire: WireError): Error {
     case 'UnverifiableObjectError':
       return new UnverifiableObjectError(wire.key ?? '');
     case 'StoreUnavailableError':
-      return new StoreUnavailableError(wire.location ?? '', wire.operation ?? '', { cause: wire.cause ? fromWire(wire.cause) : new Error(wire.message) });
+      return new StoreUnavailableError(wire.location ?? '', wire.operation ?? '', {
+        cause: wire.cause ? fromWire(wire.cause) : new Error(wire.message),
+      });
     case 'ChecksumMismatchError':
       return new ChecksumMismatchError(wire.message);
     case 'RangeError':

@@ -9,7 +9,10 @@ const TRUE = new Set(['true', '1', 'yes', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'off']);
 
 function items(raw: readonly string[]): string[] {
-  return raw.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+  return raw
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** `raw` holds one string, or several for a repeated flag. */
@@ -36,7 +39,8 @@ export function coerce(setting: Setting, raw: readonly string[], cwd: string): C
       const volumes = [];
       for (const item of items(raw)) {
         const match = /^([^=]+)=([^:]+)(?::(.+))?$/.exec(item);
-        if (!match) return { ok: false, message: `"${item}" is not name=size, e.g. ${setting.example} (or name=size:cached for a cached volume)` };
+        if (!match)
+          return { ok: false, message: `"${item}" is not name=size, e.g. ${setting.example} (or name=size:cached for a cached volume)` };
         volumes.push({ name: match[1]!.trim(), size: match[2]!.trim(), ...(match[3] === undefined ? {} : { type: match[3].trim() }) });
       }
       return { ok: true, value: volumes };

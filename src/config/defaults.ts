@@ -15,7 +15,11 @@ export function builtInDefaults(cwd: string): Tree {
       iqnPrefix: 'iqn.2026-11.io.tapegateway',
       auth: {},
       discoveryAuth: {},
-      limits: { ...defaultSessionLimits, headerDigest: [...defaultSessionLimits.headerDigest], dataDigest: [...defaultSessionLimits.dataDigest] },
+      limits: {
+        ...defaultSessionLimits,
+        headerDigest: [...defaultSessionLimits.headerDigest],
+        dataDigest: [...defaultSessionLimits.dataDigest],
+      },
       loginTimeout: DEFAULT_LOGIN_TIMEOUT_MS / 1000,
       connectionLimit: defaultConnectionLimits.total,
       connectionLimitPerAddress: defaultConnectionLimits.perAddress,

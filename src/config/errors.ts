@@ -11,11 +11,7 @@ export interface ConfigProblem {
 /** The configuration cannot be used; the message lists every problem found. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly ConfigProblem[]) {
-    super(
-      `invalid configuration:\n${problems
-        .map((p) => `  - ${p.path ? `${p.path} ` : ''}(${p.source}): ${p.message}`)
-        .join('\n')}`,
-    );
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p.path ? `${p.path} ` : ''}(${p.source}): ${p.message}`).join('\n')}`);
     this.name = 'ConfigError';
   }
 }

@@ -17,9 +17,7 @@ const HELP_HINT = 'run with --help to list the options';
 const options = Object.fromEntries([
   ['help', { type: 'boolean', short: 'h' }],
   [configFileFlag, { type: 'string' }],
-  ...settings
-    .filter((s) => s.flag)
-    .map((s) => [s.flag!, { type: 'string', multiple: s.kind === 'list' || s.kind === 'volumes' }]),
+  ...settings.filter((s) => s.flag).map((s) => [s.flag!, { type: 'string', multiple: s.kind === 'list' || s.kind === 'volumes' }]),
 ]) as Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
 export function parseCommandLine(argv: readonly string[], cwd: string): CommandLine {

@@ -52,7 +52,9 @@ export function loadConfig({ argv, env, cwd }: LoadOptions): LoadResult {
     const reported = new Set(problems.map((p) => p.path));
     for (const issue of parsed.error.issues) {
       if (issue.code === 'unrecognized_keys') {
-        problems.push(...issue.keys.map((key) => problem(layers, [...issue.path, key], 'is not a setting: check the spelling or remove it')));
+        problems.push(
+          ...issue.keys.map((key) => problem(layers, [...issue.path, key], 'is not a setting: check the spelling or remove it')),
+        );
       } else if (!reported.has(issue.path.join('.'))) {
         const missing = valueAt(merged, issue.path) === undefined;
         problems.push(problem(layers, issue.path, missing ? `${issue.message}${howToSet(issue.path)}` : issue.message));
@@ -60,7 +62,9 @@ export function loadConfig({ argv, env, cwd }: LoadOptions): LoadResult {
     }
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  const warnings = environment.unknown.map((name) => `environment variable ${name} is not a setting and was ignored: run with --help to list them`);
+  const warnings = environment.unknown.map(
+    (name) => `environment variable ${name} is not a setting and was ignored: run with --help to list them`,
+  );
   return { help: false, config: parsed.data, warnings, ...(configFile !== undefined ? { configFile } : {}) };
 }
 

@@ -20,7 +20,10 @@ const INITIATOR_NAME = /^(?:iqn\.\d{4}-\d{2}\.[^\s,]+|eui\.[0-9a-f]{16}|naa\.[0-
 const MAX_ISCSI_NAME = 223;
 
 const integer = (min: number, max: number, example: number, what = 'a whole number') =>
-  z.int(`must be ${what} from ${min} to ${max}, e.g. ${example}`).min(min, `must be at least ${min}, e.g. ${example}`).max(max, `must be at most ${max}, e.g. ${example}`);
+  z
+    .int(`must be ${what} from ${min} to ${max}, e.g. ${example}`)
+    .min(min, `must be at least ${min}, e.g. ${example}`)
+    .max(max, `must be at most ${max}, e.g. ${example}`);
 
 const chapSchema = z.strictObject({
   user: z.string().min(1, 'must not be empty, e.g. "backup"').max(255, 'must be at most 255 characters'),
@@ -30,16 +33,22 @@ const chapSchema = z.strictObject({
     .refine((s) => Buffer.byteLength(s) <= 255, 'must be at most 255 bytes'),
 });
 
-const authSchema = z
-  .strictObject({ chap: chapSchema.optional(), mutualChap: chapSchema.optional() })
-  .superRefine((auth, ctx) => {
-    if (auth.mutualChap && !auth.chap) {
-      ctx.addIssue({ code: 'custom', path: ['mutualChap'], message: 'mutual CHAP needs one-way CHAP as well: set chap.user and chap.secret too' });
-    }
-    if (auth.mutualChap && auth.chap && auth.mutualChap.secret === auth.chap.secret) {
-      ctx.addIssue({ code: 'custom', path: ['mutualChap', 'secret'], message: 'must differ from the one-way CHAP secret (RFC 7143 section 12.1.3)' });
-    }
-  });
+const authSchema = z.strictObject({ chap: chapSchema.optional(), mutualChap: chapSchema.optional() }).superRefine((auth, ctx) => {
+  if (auth.mutualChap && !auth.chap) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['mutualChap'],
+      message: 'mutual CHAP needs one-way CHAP as well: set chap.user and chap.secret too',
+    });
+  }
+  if (auth.mutualChap && auth.chap && auth.mutualChap.secret === auth.chap.secret) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['mutualChap', 'secret'],
+      message: 'must differ from the one-way CHAP secret (RFC 7143 section 12.1.3)',
+    });
+  }
+});
 
 const initiatorsSchema = z.array(
   z.string().regex(INITIATOR_NAME, 'must be an iSCSI initiator name, e.g. "iqn.1993-08.org.debian:01:backup1"'),
@@ -95,7 +104,11 @@ const volumeSchema = z
   .superRefine((volume, ctx) => {
     if (volume.size % volume.blockSize !== 0) {
       const rounded = Math.ceil(volume.size / volume.blockSize) * volume.blockSize;
-      ctx.addIssue({ code: 'custom', path: ['size'], message: `must be a whole number of ${volume.blockSize}-byte blocks, e.g. "${formatSize(rounded)}"` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['size'],
+        message: `must be a whole number of ${volume.blockSize}-byte blocks, e.g. "${formatSize(rounded)}"`,
+      });
     }
   });
 
@@ -114,28 +127,52 @@ const credentialsSchema = z.strictObject({
 
 const s3Schema = z
   .strictObject({
-    endpoint: z.string().refine((e) => e === EMBEDDED || /^https?:\/\/[^/\s]+\/?$/.test(e), `must be "${EMBEDDED}" or a URL such as "https://s3.eu-west-1.amazonaws.com"`),
+    endpoint: z
+      .string()
+      .refine(
+        (e) => e === EMBEDDED || /^https?:\/\/[^/\s]+\/?$/.test(e),
+        `must be "${EMBEDDED}" or a URL such as "https://s3.eu-west-1.amazonaws.com"`,
+      ),
     region: regionSchema,
-    bucket: z.string().regex(BUCKET, 'must be a DNS-style bucket name: 3 to 63 lower-case letters, digits, dots or hyphens, e.g. "tape-gateway"'),
+    bucket: z
+      .string()
+      .regex(BUCKET, 'must be a DNS-style bucket name: 3 to 63 lower-case letters, digits, dots or hyphens, e.g. "tape-gateway"'),
     prefix: z
       .string()
       .refine((p) => !p.startsWith('/'), 'must not start with "/", e.g. "site-a/"')
       .transform((p) => (p === '' || p.endsWith('/') ? p : `${p}/`)),
     forcePathStyle: z.boolean('must be true or false').optional(),
     /** AWS account id, for the start-up check that the account blocks public access to buckets. */
-    accountId: z.string().regex(/^\d{12}$/, 'must be the 12-digit AWS account id, e.g. "123456789012"').optional(),
+    accountId: z
+      .string()
+      .regex(/^\d{12}$/, 'must be the 12-digit AWS account id, e.g. "123456789012"')
+      .optional(),
     credentials: credentialsSchema.optional(),
     serverSideEncryption: z.enum(['none', 'SSE-S3', 'SSE-KMS'], 'must be "none", "SSE-S3" or "SSE-KMS"'),
     /** Where the cache's S3 requests run: a worker thread of their own, or the thread of the iSCSI and NFS data paths. */
     requestThread: z.enum(['worker', 'main'], 'must be "worker" (a thread of their own) or "main"'),
-    kmsKeyArn: z.string().regex(KMS_KEY_ARN, 'must be the ARN of a KMS key or alias, e.g. "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"').optional(),
+    kmsKeyArn: z
+      .string()
+      .regex(
+        KMS_KEY_ARN,
+        'must be the ARN of a KMS key or alias, e.g. "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"',
+      )
+      .optional(),
   })
   .superRefine((s3, ctx) => {
     if (s3.endpoint === EMBEDDED && s3.credentials) {
-      ctx.addIssue({ code: 'custom', path: ['credentials'], message: `the ${EMBEDDED} S3 server has fixed credentials: remove these, or set s3.endpoint to your S3 endpoint's URL` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['credentials'],
+        message: `the ${EMBEDDED} S3 server has fixed credentials: remove these, or set s3.endpoint to your S3 endpoint's URL`,
+      });
     }
     if (s3.serverSideEncryption === 'SSE-KMS' && !s3.kmsKeyArn) {
-      ctx.addIssue({ code: 'custom', path: ['kmsKeyArn'], message: 'must name the KMS key of SSE-KMS: add --s3-kms-key-arn arn:aws:kms:REGION:ACCOUNT:key/ID, or choose --s3-sse SSE-S3' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kmsKeyArn'],
+        message: 'must name the KMS key of SSE-KMS: add --s3-kms-key-arn arn:aws:kms:REGION:ACCOUNT:key/ID, or choose --s3-sse SSE-S3',
+      });
     }
     if (s3.kmsKeyArn && s3.serverSideEncryption !== 'SSE-KMS') {
       ctx.addIssue({ code: 'custom', path: ['kmsKeyArn'], message: 'is only used with SSE-KMS: add --s3-sse SSE-KMS, or remove the key' });
@@ -154,7 +191,12 @@ const s3Schema = z
     forcePathStyle: s3.forcePathStyle ?? s3.endpoint === EMBEDDED,
     credentials: s3.endpoint === EMBEDDED ? { ...embeddedS3Credentials } : s3.credentials,
     /** As src/cloud/sse.ts takes it; undefined: none asked (the bucket's default). */
-    sse: serverSideEncryption === 'SSE-S3' ? { mode: 'SSE-S3' as const } : serverSideEncryption === 'SSE-KMS' ? { mode: 'SSE-KMS' as const, kmsKeyArn: kmsKeyArn! } : undefined,
+    sse:
+      serverSideEncryption === 'SSE-S3'
+        ? { mode: 'SSE-S3' as const }
+        : serverSideEncryption === 'SSE-KMS'
+          ? { mode: 'SSE-KMS' as const, kmsKeyArn: kmsKeyArn! }
+          : undefined,
   }));
 
 const TIERS = ['Expedited', 'Standard', 'Bulk'] as const;
@@ -169,7 +211,10 @@ const jobDelaysSchema = z.string().transform((text, ctx) => {
   for (const item of text.split(',')) {
     const [tier = '', value = ''] = item.split('=').map((p) => p.trim());
     if (!(TIERS as readonly string[]).includes(tier) || Number.isNaN(seconds(value))) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a list of tier=seconds: write e.g. "Expedited=1,Standard=5,Bulk=10", or "Expedited=300,Standard=14400,Bulk=43200" to wait as long as AWS` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}" is not a list of tier=seconds: write e.g. "Expedited=1,Standard=5,Bulk=10", or "Expedited=300,Standard=14400,Bulk=43200" to wait as long as AWS`,
+      });
       return z.NEVER;
     }
     delays[tier] = seconds(value);
@@ -180,14 +225,23 @@ const jobDelaysSchema = z.string().transform((text, ctx) => {
 /** Where the vault shelf's archives go: Glacier, embedded by default. */
 const glacierSchema = z
   .strictObject({
-    endpoint: z.string().refine((e) => e === EMBEDDED || e === 'aws' || /^https?:\/\/[^/\s]+\/?$/.test(e), `must be "${EMBEDDED}", "aws" or a URL such as "https://glacier.eu-west-1.amazonaws.com"`),
+    endpoint: z
+      .string()
+      .refine(
+        (e) => e === EMBEDDED || e === 'aws' || /^https?:\/\/[^/\s]+\/?$/.test(e),
+        `must be "${EMBEDDED}", "aws" or a URL such as "https://glacier.eu-west-1.amazonaws.com"`,
+      ),
     region: regionSchema.optional(),
     credentials: credentialsSchema.optional(),
     jobDelays: jobDelaysSchema,
   })
   .superRefine((glacier, ctx) => {
     if (glacier.endpoint === EMBEDDED && glacier.credentials) {
-      ctx.addIssue({ code: 'custom', path: ['credentials'], message: `the ${EMBEDDED} Glacier endpoint has its own credentials: remove these, or set glacier.endpoint to "aws" or your endpoint's URL` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['credentials'],
+        message: `the ${EMBEDDED} Glacier endpoint has its own credentials: remove these, or set glacier.endpoint to "aws" or your endpoint's URL`,
+      });
     }
   })
   .transform((glacier) => ({ ...glacier, embedded: glacier.endpoint === EMBEDDED }));
@@ -195,7 +249,10 @@ const glacierSchema = z
 /** Client-side encryption's keys: from a file, or (as a secret) from the environment; neither: off. */
 const encryptionSchema = z
   .strictObject({ keyFile: z.string().min(1).optional(), keys: z.string().min(1).optional() })
-  .refine((e) => !(e.keyFile && e.keys), { path: ['keys'], message: 'and encryption.keyFile are two ways to give the same keys: keep one' });
+  .refine((e) => !(e.keyFile && e.keys), {
+    path: ['keys'],
+    message: 'and encryption.keyFile are two ways to give the same keys: keep one',
+  });
 
 const vaultName = z.string().regex(VAULT, 'must be a Glacier vault name: 1 to 255 letters, digits, "-", "_" or ".", e.g. "gw1-glacier"');
 const shelfSchema = z.strictObject({
@@ -210,7 +267,10 @@ const librarySchema = z.strictObject({
   storageSlots: integer(1, 10000, 1600, 'a slot count'),
   importExportSlots: integer(1, 10000, 1600, 'a slot count'),
   /** "per-device": the changer and each drive is its own target at LUN 0 (as AWS's tape gateway); "single": one target, changer at LUN 0, drives at LUN 1… */
-  targets: z.enum(['per-device', 'single'], 'must be "per-device" (a target per device, as AWS) or "single" (one target, a LUN per device)'),
+  targets: z.enum(
+    ['per-device', 'single'],
+    'must be "per-device" (a target per device, as AWS) or "single" (one target, a LUN per device)',
+  ),
   /** LTO media ID appended to generated barcodes, e.g. "L5". */
   mediaSuffix: z.string().regex(/^(?:L[1-9A]|L[T-Z])?$/, 'must be an LTO media ID such as "L5" (LTO-5), "LV" (WORM) or "" for none'),
   minTapeSize: sizeSchema,
@@ -226,7 +286,10 @@ const cacheSchema = z
     uploadQuietMs: integer(0, 3_600_000, 1000, 'milliseconds'),
     uploadMaxDeferMs: integer(0, 86_400_000, 60_000, 'milliseconds'),
   })
-  .refine((c) => c.uploadBuffer < c.size, { path: ['uploadBuffer'], message: 'must be smaller than cache.size: the upload buffer is the part of the cache not yet uploaded' });
+  .refine((c) => c.uploadBuffer < c.size, {
+    path: ['uploadBuffer'],
+    message: 'must be smaller than cache.size: the upload buffer is the part of the cache not yet uploaded',
+  });
 
 /** The NFS server: NFSv3 and MOUNT on their ports, the port mapper on its own. */
 const nfsSchema = z.strictObject({
@@ -235,7 +298,12 @@ const nfsSchema = z.strictObject({
   mountPort: integer(0, 65535, 20048, 'a TCP port (0 picks a free one)'),
   portmap: z.boolean('must be true or false'),
   portmapPort: integer(0, 65535, 111, 'a TCP port'),
-  initialShare: z.string().regex(/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)?$/, 'must be a share name (lower-case letters, digits, inner hyphens), e.g. "files", or "" for none'),
+  initialShare: z
+    .string()
+    .regex(
+      /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)?$/,
+      'must be a share name (lower-case letters, digits, inner hyphens), e.g. "files", or "" for none',
+    ),
 });
 
 /** 127.0.0.0/8 and ::1 (also as ::ffff:127.x.y.z): only this machine reaches them. */
@@ -269,22 +337,34 @@ export const configSchema = z
   .strictObject({
     dataDir: z.string().min(1, 'must name a directory, e.g. "/var/lib/tape-gateway"'),
     gatewayName: nameSchema('the gateway name', 'gw1'),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be one of fatal, error, warn, info, debug, trace, silent'),
-    iscsi: z.strictObject({
-      host: z.string().refine((h) => isIP(h) !== 0, 'must be an IP address: "127.0.0.1" (this machine only) or "0.0.0.0" (every interface)'),
-      port: integer(0, 65535, 3260, 'a TCP port (0 picks a free one)'),
-      iqnPrefix: z.string().regex(IQN_PREFIX, 'must be "iqn." + year-month + "." + a reversed domain you own, in lower case, e.g. "iqn.2026-11.com.example"'),
-      auth: authSchema,
-      discoveryAuth: authSchema,
-      allowedInitiators: initiatorsSchema.optional(),
-      limits: limitsSchema,
-      loginTimeout: integer(5, 3600, 15, 'seconds'),
-      connectionLimit: integer(1, 1_000_000, 1024, 'a connection count'),
-      connectionLimitPerAddress: integer(1, 1_000_000, 64, 'a connection count'),
-    }).refine((iscsi) => iscsi.connectionLimitPerAddress <= iscsi.connectionLimit, {
-      path: ['connectionLimitPerAddress'],
-      message: 'must not exceed iscsi.connectionLimit',
-    }),
+    logLevel: z.enum(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+      'must be one of fatal, error, warn, info, debug, trace, silent',
+    ),
+    iscsi: z
+      .strictObject({
+        host: z
+          .string()
+          .refine((h) => isIP(h) !== 0, 'must be an IP address: "127.0.0.1" (this machine only) or "0.0.0.0" (every interface)'),
+        port: integer(0, 65535, 3260, 'a TCP port (0 picks a free one)'),
+        iqnPrefix: z
+          .string()
+          .regex(
+            IQN_PREFIX,
+            'must be "iqn." + year-month + "." + a reversed domain you own, in lower case, e.g. "iqn.2026-11.com.example"',
+          ),
+        auth: authSchema,
+        discoveryAuth: authSchema,
+        allowedInitiators: initiatorsSchema.optional(),
+        limits: limitsSchema,
+        loginTimeout: integer(5, 3600, 15, 'seconds'),
+        connectionLimit: integer(1, 1_000_000, 1024, 'a connection count'),
+        connectionLimitPerAddress: integer(1, 1_000_000, 64, 'a connection count'),
+      })
+      .refine((iscsi) => iscsi.connectionLimitPerAddress <= iscsi.connectionLimit, {
+        path: ['connectionLimitPerAddress'],
+        message: 'must not exceed iscsi.connectionLimit',
+      }),
     volumes: z.array(volumeSchema),
     library: librarySchema,
     cache: cacheSchema,
@@ -302,12 +382,20 @@ export const configSchema = z
     const seen = new Set<string>();
     config.volumes.forEach((volume, index) => {
       if (seen.has(volume.name)) {
-        ctx.addIssue({ code: 'custom', path: ['volumes', index, 'name'], message: `"${volume.name}" names two volumes: give each its own name` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['volumes', index, 'name'],
+          message: `"${volume.name}" names two volumes: give each its own name`,
+        });
       }
       seen.add(volume.name);
       const target = `${config.iscsi.iqnPrefix}:${config.gatewayName}-${volume.name}`;
       if (Buffer.byteLength(target) > MAX_ISCSI_NAME) {
-        ctx.addIssue({ code: 'custom', path: ['volumes', index, 'name'], message: `makes the target name ${target} longer than ${MAX_ISCSI_NAME} bytes: shorten the iqnPrefix, gateway name or volume name` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['volumes', index, 'name'],
+          message: `makes the target name ${target} longer than ${MAX_ISCSI_NAME} bytes: shorten the iqnPrefix, gateway name or volume name`,
+        });
       }
     });
   });

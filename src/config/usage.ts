@@ -4,7 +4,11 @@ import { configFileEnv, configFileFlag, settings } from './settings.ts';
 export function usage(): string {
   const rows: [string, string, string][] = [
     [`--${configFileFlag} FILE`, configFileEnv, 'JSON config file (same keys as the configuration; see README)'],
-    ...settings.map((s): [string, string, string] => [s.flag ? `--${s.flag} ${s.example}` : '(environment or file only)', s.env, s.description]),
+    ...settings.map((s): [string, string, string] => [
+      s.flag ? `--${s.flag} ${s.example}` : '(environment or file only)',
+      s.env,
+      s.description,
+    ]),
     ['--help, -h', '', 'print this text'],
   ];
   const width = Math.max(...rows.map(([flag]) => flag.length));

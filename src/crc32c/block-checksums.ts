@@ -101,16 +101,32 @@ export function regroup(known: BlockChecksums, size: number, blockSize: number):
  * `blockSize` block in it (the last may be shorter), and of each of the
  * consecutive ranges of `lengths` laid end to end from `from`.
  */
-export function blockAndRangeCrcs(data: Uint8Array, blockSize: number, from: number, lengths: readonly number[]): { blocks: number[]; ranges: number[] } {
+export function blockAndRangeCrcs(
+  data: Uint8Array,
+  blockSize: number,
+  from: number,
+  lengths: readonly number[],
+): { blocks: number[]; ranges: number[] } {
   return blocksAndRanges(data, blockSize, from, lengths, crc32c);
 }
 
 /** blockAndRangeCrcs() with the checksums taken off the event loop's thread: `data` must not change until it resolves. */
-export function blockAndRangeCrcsOffThread(data: Uint8Array, blockSize: number, from: number, lengths: readonly number[]): Promise<{ blocks: number[]; ranges: number[] }> {
+export function blockAndRangeCrcsOffThread(
+  data: Uint8Array,
+  blockSize: number,
+  from: number,
+  lengths: readonly number[],
+): Promise<{ blocks: number[]; ranges: number[] }> {
   return withCrcsOffThread((crcOf) => blocksAndRanges(data, blockSize, from, lengths, crcOf));
 }
 
-function blocksAndRanges(data: Uint8Array, blockSize: number, from: number, lengths: readonly number[], crcOf: (slice: Uint8Array) => number): { blocks: number[]; ranges: number[] } {
+function blocksAndRanges(
+  data: Uint8Array,
+  blockSize: number,
+  from: number,
+  lengths: readonly number[],
+  crcOf: (slice: Uint8Array) => number,
+): { blocks: number[]; ranges: number[] } {
   const blocks: number[] = [];
   const ranges: number[] = [];
   let r = 0;
@@ -120,7 +136,7 @@ function blocksAndRanges(data: Uint8Array, blockSize: number, from: number, leng
   const skipEmpty = (at: number) => {
     for (; r < lengths.length && lengths[r] === 0 && rangeStart === at; r++) ranges.push(0);
   };
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     skipEmpty(at);
     const inRange = r < lengths.length && at >= rangeStart;
     const blockEnd = Math.min(data.length, (Math.floor(at / blockSize) + 1) * blockSize);

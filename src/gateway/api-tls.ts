@@ -19,7 +19,11 @@ export async function readApiTls(tls: NonNullable<ApiConfig['tls']>): Promise<Ap
     try {
       return await readFile(path);
     } catch (err) {
-      throw new GatewayError('API_TLS_UNUSABLE', `cannot read the management API's ${what} ${path} (${(err as Error).message}): check ${flag}`, { cause: err });
+      throw new GatewayError(
+        'API_TLS_UNUSABLE',
+        `cannot read the management API's ${what} ${path} (${(err as Error).message}): check ${flag}`,
+        { cause: err },
+      );
     }
   };
   const cert = await read(tls.certificate, 'certificate', '--api-tls-cert (api.tls.certificate)');
@@ -28,7 +32,11 @@ export async function readApiTls(tls: NonNullable<ApiConfig['tls']>): Promise<Ap
   try {
     certificateSha256 = new X509Certificate(cert).fingerprint256;
   } catch (err) {
-    throw new GatewayError('API_TLS_UNUSABLE', `${tls.certificate} holds no PEM certificate (${(err as Error).message}): give --api-tls-cert a file that begins "-----BEGIN CERTIFICATE-----"`, { cause: err });
+    throw new GatewayError(
+      'API_TLS_UNUSABLE',
+      `${tls.certificate} holds no PEM certificate (${(err as Error).message}): give --api-tls-cert a file that begins "-----BEGIN CERTIFICATE-----"`,
+      { cause: err },
+    );
   }
   try {
     createSecureContext({ cert, key });

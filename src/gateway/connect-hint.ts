@@ -13,7 +13,10 @@ function credentials(auth: TargetAuth | undefined): string {
 }
 
 /** Commands to list the targets and to inquire one LUN. */
-export function connectCommands(portal: string, options: { discoveryAuth?: TargetAuth; target?: { name: string; auth?: TargetAuth } }): string[] {
+export function connectCommands(
+  portal: string,
+  options: { discoveryAuth?: TargetAuth; target?: { name: string; auth?: TargetAuth } },
+): string[] {
   const commands = [`iscsi-ls -s iscsi://${credentials(options.discoveryAuth)}${portal}`];
   if (options.target) commands.push(`iscsi-inq iscsi://${credentials(options.target.auth)}${portal}/${options.target.name}/0`);
   return commands;

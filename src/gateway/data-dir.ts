@@ -19,12 +19,20 @@ export interface DataDirLayout {
 }
 
 export function dataDirLayout(root: string): DataDirLayout {
-  return { root, catalog: join(root, 'catalog'), s3: join(root, 's3'), volumes: join(root, 'volumes'), cache: join(root, 'cache'), glacier: join(root, 'glacier') };
+  return {
+    root,
+    catalog: join(root, 'catalog'),
+    s3: join(root, 's3'),
+    volumes: join(root, 'volumes'),
+    cache: join(root, 'cache'),
+    glacier: join(root, 'glacier'),
+  };
 }
 
 export async function createDataDir(layout: DataDirLayout): Promise<void> {
   try {
-    for (const dir of [layout.root, layout.catalog, layout.s3, layout.volumes, layout.cache, layout.glacier]) await mkdir(dir, { recursive: true });
+    for (const dir of [layout.root, layout.catalog, layout.s3, layout.volumes, layout.cache, layout.glacier])
+      await mkdir(dir, { recursive: true });
   } catch (err) {
     throw new GatewayError(
       'DATA_DIR_UNUSABLE',

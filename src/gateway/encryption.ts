@@ -16,10 +16,17 @@ export async function loadEncryptionKeys(config: EncryptionConfig, logger: Logge
       text = await readFile(config.keyFile, 'utf8');
       const { mode } = await stat(config.keyFile);
       if ((mode & 0o077) !== 0) {
-        logger.warn({ keyFile: config.keyFile, mode: (mode & 0o777).toString(8) }, `the encryption key file ${config.keyFile} may be read by other users: chmod 600 it`);
+        logger.warn(
+          { keyFile: config.keyFile, mode: (mode & 0o777).toString(8) },
+          `the encryption key file ${config.keyFile} may be read by other users: chmod 600 it`,
+        );
       }
     } catch (err) {
-      throw new GatewayError('ENCRYPTION_KEYS_UNUSABLE', `cannot read the encryption key file ${config.keyFile} (${(err as Error).message}): check --encryption-key-file`, { cause: err });
+      throw new GatewayError(
+        'ENCRYPTION_KEYS_UNUSABLE',
+        `cannot read the encryption key file ${config.keyFile} (${(err as Error).message}): check --encryption-key-file`,
+        { cause: err },
+      );
     }
   } else if (config.keys) {
     source = 'GATEWAY_ENCRYPTION_KEYS';

@@ -22,7 +22,11 @@ export async function connectGlacier(config: GlacierConfig, s3: S3Config, direct
   const local = config.embedded
     ? await startLocalGlacierProcess({ directory, credentials: embeddedGlacierCredentials, region, jobDelaySeconds: config.jobDelays })
     : undefined;
-  if (local) logger.info({ endpoint: local.endpoint, directory, pid: local.pid, jobDelaySeconds: config.jobDelays }, 'embedded Glacier endpoint started');
+  if (local)
+    logger.info(
+      { endpoint: local.endpoint, directory, pid: local.pid, jobDelaySeconds: config.jobDelays },
+      'embedded Glacier endpoint started',
+    );
   const endpoint = local?.endpoint ?? (config.endpoint === 'aws' ? undefined : config.endpoint);
   // Outside the embedded set-up the S3 key pair is the natural default: one account, one user.
   const credentials = local ? embeddedGlacierCredentials : (config.credentials ?? (s3.embedded ? undefined : s3.credentials));

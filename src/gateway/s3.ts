@@ -55,13 +55,22 @@ export async function connectS3(config: S3Config, embeddedDirectory: string, log
   }
   if (local) logger.info({ endpoint, directory: embeddedDirectory, pid: local.pid }, 'embedded S3 endpoint started');
   if (local && local.repaired.length > 0) {
-    logger.warn({ objects: local.repaired }, 'embedded S3: removed objects an interrupted upload had left torn (the cache uploads them again)');
+    logger.warn(
+      { objects: local.repaired },
+      'embedded S3: removed objects an interrupted upload had left torn (the cache uploads them again)',
+    );
   }
   return { client, endpoint, bucket: config.bucket, prefix: config.prefix, uploadCheck, close };
 }
 
 /** Probes the endpoint with a scratch key under the prefix and says, once, which check protects uploads. */
-async function findUploadCheck(client: S3Client, config: S3Config, endpoint: string, logger: Logger, embedded: boolean): Promise<UploadCheck> {
+async function findUploadCheck(
+  client: S3Client,
+  config: S3Config,
+  endpoint: string,
+  logger: Logger,
+  embedded: boolean,
+): Promise<UploadCheck> {
   let verifies;
   try {
     verifies = await probeUploadChecks(client, config.bucket, `${config.prefix}.tape-gateway-probe/${randomUUID()}`);
@@ -71,7 +80,10 @@ async function findUploadCheck(client: S3Client, config: S3Config, endpoint: str
   const uploadCheck = uploadCheckFor(verifies);
   // On the embedded endpoint nothing lies between the gateway and the disk but the loopback.
   const level = uploadCheck === 'none' && !embedded ? 'warn' : 'info';
-  logger[level]({ endpoint, verifies, uploadCheck }, `uploads: ${uploadCheckDescription[uploadCheck]}; reads: every block is checked against its CRC32C`);
+  logger[level](
+    { endpoint, verifies, uploadCheck },
+    `uploads: ${uploadCheckDescription[uploadCheck]}; reads: every block is checked against its CRC32C`,
+  );
   return uploadCheck;
 }
 
@@ -86,7 +98,10 @@ async function ensureBucket(client: S3Client, config: S3Config, endpoint: string
   }
   try {
     // us-east-1 is the one region that must not be named as a location.
-    const location = !config.embedded && config.region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: config.region as BucketLocationConstraint } } : {};
+    const location =
+      !config.embedded && config.region !== 'us-east-1'
+        ? { CreateBucketConfiguration: { LocationConstraint: config.region as BucketLocationConstraint } }
+        : {};
     await client.send(new CreateBucketCommand({ Bucket: bucket, ...location }));
     logger.info({ bucket, endpoint }, 'bucket created');
   } catch (err) {
@@ -121,5 +136,9 @@ function bucketError(err: unknown, bucket: string, endpoint: string, action: 'ch
       : status === 409
         ? 'another account owns this name: choose another with --s3-bucket'
         : 'check s3.bucket, s3.region and s3.credentials';
-  return new GatewayError('S3_BUCKET_UNUSABLE', `cannot ${action} bucket "${bucket}" at ${endpoint} (HTTP ${status}, ${(err as Error).name}): ${hint}`, { cause: err });
+  return new GatewayError(
+    'S3_BUCKET_UNUSABLE',
+    `cannot ${action} bucket "${bucket}" at ${endpoint} (HTTP ${status}, ${(err as Error).name}): ${hint}`,
+    { cause: err },
+  );
 }

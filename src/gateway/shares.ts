@@ -49,8 +49,15 @@ export async function openShares(options: SharesOptions): Promise<GatewayShares>
     },
   };
   const gatewayPrefix = options.s3.prefix ?? '';
-  const initial = config.initialShare ? [{ name: config.initialShare, bucket: options.s3.bucket, prefix: `${gatewayPrefix}${config.initialShare}/` }] : [];
-  const service = await ShareService.open({ section: options.catalog.section('shares'), provider, logger: logger.child({ component: 'share' }), initial });
+  const initial = config.initialShare
+    ? [{ name: config.initialShare, bucket: options.s3.bucket, prefix: `${gatewayPrefix}${config.initialShare}/` }]
+    : [];
+  const service = await ShareService.open({
+    section: options.catalog.section('shares'),
+    provider,
+    logger: logger.child({ component: 'share' }),
+    initial,
+  });
   const nfs = new NfsServer({
     host: config.host,
     nfsPort: config.port,
@@ -69,7 +76,17 @@ export async function openShares(options: SharesOptions): Promise<GatewayShares>
   }
   registerShareMetrics(options.registry, service, () => nfs.sessions);
   for (const share of service.list()) {
-    logger.info({ share: share.name, bucket: share.bucket, prefix: share.prefix, exportPath: share.exportPath, nfsPort: addresses.nfsPort, mountPort: addresses.mountPort }, 'exporting share');
+    logger.info(
+      {
+        share: share.name,
+        bucket: share.bucket,
+        prefix: share.prefix,
+        exportPath: share.exportPath,
+        nfsPort: addresses.nfsPort,
+        mountPort: addresses.mountPort,
+      },
+      'exporting share',
+    );
   }
   return {
     service,
@@ -88,9 +105,17 @@ async function ensureShareBucket(client: S3Client, bucket: string, embedded: boo
     return;
   } catch (err) {
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status !== 404) throw new ShareServiceError('INVALID_SHARE', `the bucket ${bucket} cannot be reached (${(err as Error).message}): check its name and the gateway's S3 credentials`);
+    if (status !== 404)
+      throw new ShareServiceError(
+        'INVALID_SHARE',
+        `the bucket ${bucket} cannot be reached (${(err as Error).message}): check its name and the gateway's S3 credentials`,
+      );
   }
-  if (!embedded) throw new ShareServiceError('INVALID_SHARE', `the bucket ${bucket} does not exist: create it first (as for AWS's file gateway), or name an existing one`);
+  if (!embedded)
+    throw new ShareServiceError(
+      'INVALID_SHARE',
+      `the bucket ${bucket} does not exist: create it first (as for AWS's file gateway), or name an existing one`,
+    );
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
 }
 
@@ -109,6 +134,11 @@ function portError(err: unknown, config: NfsConfig): unknown {
       { cause: err },
     );
   }
-  if (code === 'EACCES') return new GatewayError('PORT_UNUSABLE', `ports below 1024 need root: choose NFS ports above 1023 with --nfs-port and --nfs-mount-port`, { cause: err });
+  if (code === 'EACCES')
+    return new GatewayError(
+      'PORT_UNUSABLE',
+      `ports below 1024 need root: choose NFS ports above 1023 with --nfs-port and --nfs-mount-port`,
+      { cause: err },
+    );
   return err;
 }

@@ -22,7 +22,11 @@ import type { TapeLibraryParts } from './tape-library.ts';
  * classes. Elsewhere (the embedded endpoint, a Glacier endpoint by URL) a
  * vault named after the gateway.
  */
-export function builtInPoolDestinations(config: ShelfConfig, glacier: Pick<GlacierConfig, 'endpoint'>, gatewayName: string): Record<BuiltInPool, PoolDestination> {
+export function builtInPoolDestinations(
+  config: ShelfConfig,
+  glacier: Pick<GlacierConfig, 'endpoint'>,
+  gatewayName: string,
+): Record<BuiltInPool, PoolDestination> {
   const destination = (pool: BuiltInPool, vault: string | undefined, suffix: string): PoolDestination => {
     if (vault !== undefined) return { kind: 'vault', vault };
     if (glacier.endpoint === 'aws') return { kind: 'storage-class', storageClass: pool };

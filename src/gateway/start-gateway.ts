@@ -48,7 +48,13 @@ export interface RunningGateway {
   readonly connect: readonly string[];
   /** The NFS server's ports (portmapPort undefined when no port mapper runs) and the shares it exports. */
   readonly nfs: { readonly host: string; readonly nfsPort: number; readonly mountPort: number; readonly portmapPort: number | undefined };
-  readonly shares: readonly { readonly name: string; readonly exportPath: string; readonly bucket: string; readonly prefix: string; readonly mount: string }[];
+  readonly shares: readonly {
+    readonly name: string;
+    readonly exportPath: string;
+    readonly bucket: string;
+    readonly prefix: string;
+    readonly mount: string;
+  }[];
   /** Closes everything, last opened first; safe to call more than once. */
   readonly stop: () => Promise<void>;
 }
@@ -135,7 +141,17 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     // Storage-class pools archive to the gateway's own bucket.
     const archiveBucket = new ArchiveBucket(s3Settings);
     closers.push({ what: 'archive bucket', close: async () => archiveBucket.close() });
-    const shelf = await openShelf({ config: config.shelf, catalog, tapeLibrary, tapeStore, pools, glacier, archiveBucket, ...(encryption ? { encryption } : {}), logger });
+    const shelf = await openShelf({
+      config: config.shelf,
+      catalog,
+      tapeLibrary,
+      tapeStore,
+      pools,
+      glacier,
+      archiveBucket,
+      ...(encryption ? { encryption } : {}),
+      logger,
+    });
     closers.push({ what: 'vault shelf', close: () => shelf.close() });
     if (!config.glacier.embedded) {
       // In the background: a Glacier that is slow to answer does not hold up the start.
@@ -167,7 +183,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       logger.child({ component: 'iscsi' }),
     );
     // Volumes' targets join the portal as the volumes open, and later as they are created.
-    const volumeTargets = new VolumeTargets(server, meters, { gatewayId: id, gatewayName: config.gatewayName, iscsi: config.iscsi, logger });
+    const volumeTargets = new VolumeTargets(server, meters, {
+      gatewayId: id,
+      gatewayName: config.gatewayName,
+      iscsi: config.iscsi,
+      logger,
+    });
     const volumes = await openVolumes({
       configured: config.volumes,
       directory: layout.volumes,
@@ -200,7 +221,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
     const tls = config.api.tls ? await readApiTls(config.api.tls) : undefined;
     const token = await ApiToken.open(layout.root);
-    const publish = (current: string) => writeApiCredentials(layout.root, { url: api.url, token: current, ...(tls ? { certificateSha256: tls.certificateSha256 } : {}) });
+    const publish = (current: string) =>
+      writeApiCredentials(layout.root, { url: api.url, token: current, ...(tls ? { certificateSha256: tls.certificateSha256 } : {}) });
     const apiLogger = logger.child({ component: 'api' });
     const api = await listening(
       () =>
@@ -306,7 +328,11 @@ async function listening<T>(listen: () => Promise<T>, port: PortUse, at: { host:
     const code = (err as NodeJS.ErrnoException).code;
     const where = `${at.host}:${at.port}`;
     if (code === 'EADDRINUSE') {
-      throw new GatewayError('PORT_IN_USE', `${port.what} ${where} is already in use (${port.holders}): stop it, or choose another port with ${port.choose}`, { cause: err });
+      throw new GatewayError(
+        'PORT_IN_USE',
+        `${port.what} ${where} is already in use (${port.holders}): stop it, or choose another port with ${port.choose}`,
+        { cause: err },
+      );
     }
     const hint =
       code === 'EACCES'
@@ -314,7 +340,9 @@ async function listening<T>(listen: () => Promise<T>, port: PortUse, at: { host:
         : code === 'EADDRNOTAVAIL'
           ? `${at.host} is not an address of this machine: choose one of its addresses with ${port.hostFlag}`
           : `check ${port.hostFlag} and ${port.portFlag}`;
-    throw new GatewayError('PORT_UNUSABLE', `${port.service} cannot listen on ${where} (${(err as Error).message}): ${hint}`, { cause: err });
+    throw new GatewayError('PORT_UNUSABLE', `${port.service} cannot listen on ${where} (${(err as Error).message}): ${hint}`, {
+      cause: err,
+    });
   }
 }
 
@@ -328,5 +356,6 @@ async function closeAll(closers: Closer[], logger: Logger): Promise<void> {
       failures.push(err);
     }
   }
-  if (failures.length > 0) throw new AggregateError(failures, `${failures.length} part(s) of the gateway did not close cleanly; see the log`);
+  if (failures.length > 0)
+    throw new AggregateError(failures, `${failures.length} part(s) of the gateway did not close cleanly; see the log`);
 }

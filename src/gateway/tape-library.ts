@@ -51,7 +51,10 @@ export async function openTapeLibrary(options: {
   const cartridges = new CartridgeLifecycle(options.tapeStore, tapes, config.segmentSize);
 
   const driveNames = Array.from({ length: config.drives }, (_, i) => `tapedrive-${String(i + 1).padStart(2, '0')}`);
-  const driveIdentities: DriveIdentity[] = driveNames.map((name) => ({ ...DRIVE_MODEL, serial: serialNumber(gatewayId, name, SERIAL_LENGTH) }));
+  const driveIdentities: DriveIdentity[] = driveNames.map((name) => ({
+    ...DRIVE_MODEL,
+    serial: serialNumber(gatewayId, name, SERIAL_LENGTH),
+  }));
   const library = await Library.open({
     catalog: options.catalog,
     cartridges,
@@ -84,7 +87,10 @@ export async function openTapeLibrary(options: {
   let driveAddresses: DeviceAddress[];
   if (config.targets === 'per-device') {
     built = [
-      { definition: target('mediachanger', [{ lun: 0, unit: changer }]), summary: { name: targetName(iscsi, gatewayName, 'mediachanger'), luns: [{ lun: 0, deviceType: 'changer' }] } },
+      {
+        definition: target('mediachanger', [{ lun: 0, unit: changer }]),
+        summary: { name: targetName(iscsi, gatewayName, 'mediachanger'), luns: [{ lun: 0, deviceType: 'changer' }] },
+      },
       ...drives.map(({ name, unit }) => ({
         definition: target(name, [{ lun: 0, unit }]),
         summary: { name: targetName(iscsi, gatewayName, name), luns: [{ lun: 0, deviceType: 'tape' as const }] },

@@ -22,7 +22,13 @@ export interface VaultAccessCheck {
   readonly signal: AbortSignal;
 }
 
-const REFUSALS = new Set(['AccessDeniedException', 'UnrecognizedClientException', 'InvalidSignatureException', 'MissingAuthenticationTokenException', 'ExpiredTokenException']);
+const REFUSALS = new Set([
+  'AccessDeniedException',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'MissingAuthenticationTokenException',
+  'ExpiredTokenException',
+]);
 
 export async function checkVaultAccess(check: VaultAccessCheck): Promise<VaultAccess> {
   const byVault = new Map<string, string[]>();

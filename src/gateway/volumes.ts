@@ -80,8 +80,11 @@ export async function openVolumes(options: {
       })),
     );
   } catch (err) {
-    if (!(err instanceof VolumeServiceError) && !(err instanceof RangeError) && (err as NodeJS.ErrnoException).code === undefined) throw err;
+    if (!(err instanceof VolumeServiceError) && !(err instanceof RangeError) && (err as NodeJS.ErrnoException).code === undefined)
+      throw err;
     const sizes = options.configured.map((v) => `${v.name} (${formatSize(v.size)})`).join(', ');
-    throw new GatewayError('VOLUME_UNUSABLE', `cannot open the volumes [${sizes}] under ${options.directory}: ${(err as Error).message}`, { cause: err });
+    throw new GatewayError('VOLUME_UNUSABLE', `cannot open the volumes [${sizes}] under ${options.directory}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

@@ -146,8 +146,7 @@ export class ChapAuthenticator {
     const expected = chapResponse(this.#algorithm, this.#id, chap.secret, this.#challenge);
     const nameOk = name === chap.user;
     // Compare even when the name is wrong so timing does not tell which of the two failed.
-    const responseOk =
-      received !== undefined && received.length === expected.length && timingSafeEqual(received, expected);
+    const responseOk = received !== undefined && received.length === expected.length && timingSafeEqual(received, expected);
     if (!nameOk || !responseOk) return `CHAP authentication of ${JSON.stringify(name)} failed`;
     this.#user = name;
 

@@ -115,8 +115,10 @@ export class CommandFlow {
       if (!this.target) throw new PduError(RejectReason.ProtocolError, 'SCSI command in a discovery session');
       pdu = decodeScsiCommand(raw);
       if (pdu.read && pdu.write) throw new PduError(RejectReason.CommandNotSupported, 'bidirectional commands are not supported');
-      if (pdu.data.length > 0 && !pdu.write && !failure) throw new PduError(RejectReason.ProtocolError, 'immediate data on a command without the W bit');
-      if (pdu.data.length > 0 && !this.params.immediateData) throw new PduError(RejectReason.ProtocolError, 'immediate data not negotiated');
+      if (pdu.data.length > 0 && !pdu.write && !failure)
+        throw new PduError(RejectReason.ProtocolError, 'immediate data on a command without the W bit');
+      if (pdu.data.length > 0 && !this.params.immediateData)
+        throw new PduError(RejectReason.ProtocolError, 'immediate data not negotiated');
       if (this.tasks.has(pdu.itt)) throw new PduError(RejectReason.TaskInProgress, `task tag 0x${pdu.itt.toString(16)} already in use`);
     } catch (error) {
       if (storage) writeBuffers.give(storage);
@@ -254,7 +256,12 @@ export class CommandFlow {
   private sendR2Ts(task: Task): void {
     for (const burst of task.collector!.requestBursts()) {
       task.dataPdus++;
-      this.connection.send((seq) => encodeR2T({ lun: task.pdu.lun, itt: task.itt, ttt: burst.ttt, r2tSN: burst.r2tSN, bufferOffset: burst.offset, desiredLength: burst.length }, seq));
+      this.connection.send((seq) =>
+        encodeR2T(
+          { lun: task.pdu.lun, itt: task.itt, ttt: burst.ttt, r2tSN: burst.r2tSN, bufferOffset: burst.offset, desiredLength: burst.length },
+          seq,
+        ),
+      );
     }
   }
 
@@ -273,7 +280,9 @@ export class CommandFlow {
     };
     let outcome: Promise<ScsiResponse>;
     try {
-      outcome = task.failure ? Promise.resolve({ status: Status.CheckCondition, sense: buildSense(task.failure.sense) }) : this.target!.scsi.execute(command);
+      outcome = task.failure
+        ? Promise.resolve({ status: Status.CheckCondition, sense: buildSense(task.failure.sense) })
+        : this.target!.scsi.execute(command);
     } catch (error) {
       outcome = Promise.reject(error);
     }
@@ -344,7 +353,7 @@ export class CommandFlow {
     if (sent > 0) {
       const segment = this.params.maxRecvDataSegmentLength;
       const burst = this.params.maxBurstLength;
-      for (let offset = 0; offset < sent; ) {
+      for (let offset = 0; offset < sent;) {
         const burstEnd = Math.min(sent, (Math.floor(offset / burst) + 1) * burst);
         const end = Math.min(burstEnd, offset + segment);
         const last = end === sent;
@@ -352,7 +361,8 @@ export class CommandFlow {
         const status = last && collapse ? { status: response.status, underflow, overflow } : undefined;
         const bufferOffset = offset;
         this.connection.send(
-          (seq) => encodeDataIn({ final: end === burstEnd, itt: task.itt, dataSN, bufferOffset, dataLength: end - bufferOffset, status }, seq),
+          (seq) =>
+            encodeDataIn({ final: end === burstEnd, itt: task.itt, dataSN, bufferOffset, dataLength: end - bufferOffset, status }, seq),
           offset === 0 && end === data.length ? data : data.subarray(offset, end),
           status !== undefined,
           end === sent ? response.release : undefined,
@@ -371,7 +381,15 @@ export class CommandFlow {
     this.connection.send(
       (seq) =>
         encodeScsiResponse(
-          { itt: task.itt, status: response.status, response: 0, underflow, overflow, expDataSN: task.dataPdus, dataLength: payload.length },
+          {
+            itt: task.itt,
+            status: response.status,
+            response: 0,
+            underflow,
+            overflow,
+            expDataSN: task.dataPdus,
+            dataLength: payload.length,
+          },
           seq,
         ),
       payload,

@@ -60,7 +60,10 @@ export class ConnectionCaps {
       this.logger.info({ address, refused }, `iSCSI connections from ${address} are accepted again; ${refused} were closed at the limit`);
     }
     if (this.refusedOverall !== undefined && this.total < this.limits.total) {
-      this.logger.info({ refused: this.refusedOverall }, `iSCSI connections are accepted again; ${this.refusedOverall} were closed at the limit`);
+      this.logger.info(
+        { refused: this.refusedOverall },
+        `iSCSI connections are accepted again; ${this.refusedOverall} were closed at the limit`,
+      );
       this.refusedOverall = undefined;
     }
   }

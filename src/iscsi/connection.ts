@@ -71,7 +71,11 @@ export class Connection implements SessionConnection {
     const tpgt = 1;
     const address = socket.localAddress ?? '127.0.0.1';
     this.portal = `${address.includes(':') ? `[${address}]` : address}:${socket.localPort},${tpgt}`;
-    this.reader = new PduReader({ maxDataSegmentLength: options.login.limits.maxRecvDataSegmentLength, headerDigest: false, dataDigest: false });
+    this.reader = new PduReader({
+      maxDataSegmentLength: options.login.limits.maxRecvDataSegmentLength,
+      headerDigest: false,
+      dataDigest: false,
+    });
     this.writer = new PduWriter(socket);
     this.loginPhase = new LoginPhase(options.login);
     socket.setNoDelay(true);
@@ -79,7 +83,10 @@ export class Connection implements SessionConnection {
     socket.on('close', () => this.onClosed());
     if (options.loginTimeoutMs > 0) {
       // As Linux's LIO (login_timeout, 15 s by default): a connection that never logs in does not hold its descriptor for ever.
-      this.loginTimer = setTimeout(() => this.close(`login not completed within ${options.loginTimeoutMs / 1000} s`), options.loginTimeoutMs);
+      this.loginTimer = setTimeout(
+        () => this.close(`login not completed within ${options.loginTimeoutMs / 1000} s`),
+        options.loginTimeoutMs,
+      );
       this.loginTimer.unref();
     }
   }
@@ -203,11 +210,22 @@ export class Connection implements SessionConnection {
     const { delayMs, failures } = this.options.guard.judge(this.address, verdict.verified);
     if (!verdict.verified) {
       this.logger.warn(
-        { address: this.address, initiator: reply.initiator?.name, target: reply.initiator?.target, chapUser: verdict.user, failures, delayMs, reason: reply.reason },
+        {
+          address: this.address,
+          initiator: reply.initiator?.name,
+          target: reply.initiator?.target,
+          chapUser: verdict.user,
+          failures,
+          delayMs,
+          reason: reply.reason,
+        },
         `iSCSI login failed CHAP authentication: initiator ${reply.initiator?.name ?? '(unnamed)'} from ${this.address}`,
       );
     } else if (delayMs > 0) {
-      this.logger.info({ address: this.address, initiator: reply.initiator?.name, delayMs }, 'CHAP login held back: its address failed recently');
+      this.logger.info(
+        { address: this.address, initiator: reply.initiator?.name, delayMs },
+        'CHAP login held back: its address failed recently',
+      );
     }
     return delayMs;
   }
@@ -237,14 +255,18 @@ export class Connection implements SessionConnection {
     );
     if (reply.status.statusClass !== 0) {
       const { statusClass, statusDetail } = reply.status;
-      const denied = statusClass === LoginFailures.authorizationFailure.statusClass && statusDetail === LoginFailures.authorizationFailure.statusDetail;
+      const denied =
+        statusClass === LoginFailures.authorizationFailure.statusClass && statusDetail === LoginFailures.authorizationFailure.statusDetail;
       if (denied) {
         this.logger.warn(
           { address: this.address, initiator: reply.initiator?.name, target: reply.initiator?.target },
           `iSCSI login refused: initiator ${reply.initiator?.name} from ${this.address} is not allowed to use ${reply.initiator?.target}`,
         );
       } else if (!reply.verdict) {
-        this.logger.info({ status: reply.status, reason: reply.reason, initiator: reply.initiator?.name, isid: request.isid.toString('hex') }, 'login refused');
+        this.logger.info(
+          { status: reply.status, reason: reply.reason, initiator: reply.initiator?.name, isid: request.isid.toString('hex') },
+          'login refused',
+        );
       }
       return this.close('login refused');
     }

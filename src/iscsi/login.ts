@@ -110,15 +110,23 @@ export class LoginPhase {
     const answers: KeyValue[] = [];
 
     if (request.currentStage === LoginStage.Security) {
-      answers.push(...negotiator.respond(pairs.filter((p) => !isSecurityKey(p.key)), 'security'));
+      answers.push(
+        ...negotiator.respond(
+          pairs.filter((p) => !isSecurityKey(p.key)),
+          'security',
+        ),
+      );
       const security = pairs.filter((p) => isSecurityKey(p.key));
       const verdict = chap.awaitingResponse ? { user: security.find((p) => p.key === 'CHAP_N')?.value } : undefined;
       const step = chap.respond(security);
-      const judged = (reply: LoginReply): LoginReply => (verdict ? { ...reply, verdict: { ...verdict, verified: step.outcome !== 'failed' } } : reply);
+      const judged = (reply: LoginReply): LoginReply =>
+        verdict ? { ...reply, verdict: { ...verdict, verified: step.outcome !== 'failed' } } : reply;
       if (step.outcome === 'failed') return judged(this.failure(request, step.status, step.reason));
       answers.push(...step.answers);
-      if (!request.transit || step.outcome !== 'authenticated') return judged(this.reply(request, false, request.currentStage, success, answers));
-      const next = request.nextStage === LoginStage.FullFeature && negotiator.operationalStageRequired ? LoginStage.Operational : request.nextStage;
+      if (!request.transit || step.outcome !== 'authenticated')
+        return judged(this.reply(request, false, request.currentStage, success, answers));
+      const next =
+        request.nextStage === LoginStage.FullFeature && negotiator.operationalStageRequired ? LoginStage.Operational : request.nextStage;
       if (next === LoginStage.FullFeature) return judged(this.complete(request, answers));
       this.stage = next;
       return judged(this.reply(request, true, next, success, answers));
@@ -137,8 +145,12 @@ export class LoginPhase {
     const sessionType = get('SessionType') ?? 'Normal';
     const initiatorName = get('InitiatorName');
     if (initiatorName === undefined) return LoginFailures.missingParameter;
-    this.initiator = { name: initiatorName, ...(sessionType === 'Normal' && get('TargetName') !== undefined ? { target: get('TargetName') } : {}) };
-    if (request.tsih !== 0) return this.context.sessionExists(request.tsih) ? LoginFailures.tooManyConnections : LoginFailures.sessionDoesNotExist;
+    this.initiator = {
+      name: initiatorName,
+      ...(sessionType === 'Normal' && get('TargetName') !== undefined ? { target: get('TargetName') } : {}),
+    };
+    if (request.tsih !== 0)
+      return this.context.sessionExists(request.tsih) ? LoginFailures.tooManyConnections : LoginFailures.sessionDoesNotExist;
     let auth = this.context.discoveryAuth;
     if (sessionType === 'Normal') {
       const targetName = get('TargetName');
@@ -180,8 +192,22 @@ export class LoginPhase {
     return request.isid.equals(first.isid) && request.tsih === first.tsih && request.cid === first.cid;
   }
 
-  private reply(request: LoginRequestPdu, transit: boolean, nextStage: number, status: LoginStatus, answers: readonly KeyValue[]): LoginReply {
-    return { transit, continue: false, currentStage: request.currentStage, nextStage, status, data: encodeTextData(answers), ...(this.initiator ? { initiator: this.initiator } : {}) };
+  private reply(
+    request: LoginRequestPdu,
+    transit: boolean,
+    nextStage: number,
+    status: LoginStatus,
+    answers: readonly KeyValue[],
+  ): LoginReply {
+    return {
+      transit,
+      continue: false,
+      currentStage: request.currentStage,
+      nextStage,
+      status,
+      data: encodeTextData(answers),
+      ...(this.initiator ? { initiator: this.initiator } : {}),
+    };
   }
 
   private failure(request: LoginRequestPdu, status: LoginStatus, reason?: string): LoginReply {

@@ -1,15 +1,7 @@
 // Login text-key negotiation, target side (RFC 7143 sections 6.2 and 13). Security keys
 // (AuthMethod, CHAP_*) belong to chap.ts; everything else a Login Request carries comes here.
 import type { TargetSessionLimits } from './target-definition.ts';
-import {
-  type KeyValue,
-  LoginNegotiationError,
-  LoginStatuses,
-  formatBoolean,
-  parseBoolean,
-  parseList,
-  parseNumber,
-} from './text.ts';
+import { type KeyValue, LoginNegotiationError, LoginStatuses, formatBoolean, parseBoolean, parseList, parseNumber } from './text.ts';
 
 export type SessionType = 'Normal' | 'Discovery';
 export type NegotiationStage = 'security' | 'operational';
@@ -88,14 +80,7 @@ const NEGOTIATED: Readonly<Record<string, NegotiatedKey>> = {
   InitialR2T: sessionBoolean('or', true, (l) => l.initialR2T),
   ImmediateData: sessionBoolean('and', true, (l) => l.immediateData),
   MaxBurstLength: sessionNumber('min', SEGMENT_MIN, SEGMENT_MAX, 262144, (l) => l.maxBurstLength, true),
-  FirstBurstLength: sessionNumber(
-    'min',
-    SEGMENT_MIN,
-    SEGMENT_MAX,
-    65536,
-    (l) => Math.min(l.firstBurstLength, l.maxBurstLength),
-    true,
-  ),
+  FirstBurstLength: sessionNumber('min', SEGMENT_MIN, SEGMENT_MAX, 65536, (l) => Math.min(l.firstBurstLength, l.maxBurstLength), true),
   DefaultTime2Wait: sessionNumber('max', 0, 3600, 2, (l) => l.defaultTime2Wait, false),
   DefaultTime2Retain: sessionNumber('min', 0, 3600, 20, (l) => l.defaultTime2Retain, false),
   MaxOutstandingR2T: sessionNumber('min', 1, 65535, 1, (l) => l.maxOutstandingR2T, true),
@@ -242,9 +227,7 @@ export class Negotiator {
       dataDigest: this.#settled.get('DataDigest') === 'CRC32C',
       maxRecvDataSegmentLength: this.#initiatorMaxRecv,
       // Undeclared, the initiator assumes the default for us.
-      targetMaxRecvDataSegmentLength: this.#ownKeysSent
-        ? this.#limits.maxRecvDataSegmentLength
-        : DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH,
+      targetMaxRecvDataSegmentLength: this.#ownKeysSent ? this.#limits.maxRecvDataSegmentLength : DEFAULT_MAX_RECV_DATA_SEGMENT_LENGTH,
       maxBurstLength,
       firstBurstLength: Math.min(num('FirstBurstLength'), maxBurstLength),
       initialR2T: bool('InitialR2T'),

@@ -99,7 +99,7 @@ export function decodeScsiCommand(pdu: RawPdu): ScsiCommandPdu {
   const { bhs } = pdu;
   let cdb = bhs.subarray(32, 48);
   let bidirectionalReadLength: number | undefined;
-  for (let at = 0; at + 4 <= pdu.ahs.length; ) {
+  for (let at = 0; at + 4 <= pdu.ahs.length;) {
     const length = pdu.ahs.readUInt16BE(at);
     const type = pdu.ahs[at + 2];
     const end = at + 3 + length;
@@ -517,7 +517,7 @@ export function encodeAsyncMessage(event: AsyncEvent, seq: Sequence, parameters:
 
 /** Serial number arithmetic (RFC 1982, 32 bits) for CmdSN/StatSN comparisons. */
 export function serialLess(a: number, b: number): boolean {
-  return a !== b && ((b - a) >>> 0) < 0x80000000;
+  return a !== b && (b - a) >>> 0 < 0x80000000;
 }
 
 export function serialAdd(a: number, n: number): number {

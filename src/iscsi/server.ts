@@ -9,7 +9,14 @@ import type { LoginContext } from './login.ts';
 import type { Session, SessionServices } from './session.ts';
 import { SessionRegistry } from './session-registry.ts';
 import { readIntoOneBuffer } from './socket-reads.ts';
-import { DEFAULT_LOGIN_TIMEOUT_MS, defaultConnectionLimits, defaultSessionLimits, type IscsiServerOptions, type IscsiTargetDefinition, type TargetSessionLimits } from './target-definition.ts';
+import {
+  DEFAULT_LOGIN_TIMEOUT_MS,
+  defaultConnectionLimits,
+  defaultSessionLimits,
+  type IscsiServerOptions,
+  type IscsiTargetDefinition,
+  type TargetSessionLimits,
+} from './target-definition.ts';
 
 /** What one read of a connection's socket can take: a 256 KiB Data-Out (tgt-tuned's segment size) in one system call. */
 const READ_BUFFER_BYTES = 256 * 1024 + 1024;

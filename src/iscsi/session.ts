@@ -68,10 +68,24 @@ export class Session {
     const tpgt = (agreement.target?.portalGroupTag ?? 1).toString(16).padStart(4, '0');
     const initiatorPort = `${agreement.initiatorName},i,0x${isid}`;
     const targetPort = `${this.targetName ?? ''},t,0x${tpgt}`;
-    this.nexus = { key: `${initiatorPort}|${targetPort}`, initiatorPort, initiatorName: agreement.initiatorName, relativeTargetPort: 1, targetPort };
+    this.nexus = {
+      key: `${initiatorPort}|${targetPort}`,
+      initiatorPort,
+      initiatorName: agreement.initiatorName,
+      relativeTargetPort: 1,
+      targetPort,
+    };
     const allocateTtt = (): number => this.allocateTtt();
     const { window, nexus } = this;
-    this.commands = new CommandFlow({ nexus, target: agreement.target, params: agreement.params, window, connection, logger: services.logger, allocateTtt });
+    this.commands = new CommandFlow({
+      nexus,
+      target: agreement.target,
+      params: agreement.params,
+      window,
+      connection,
+      logger: services.logger,
+      allocateTtt,
+    });
     this.taskManagement = new TaskManagement({
       nexus,
       scsi: agreement.target?.scsi,
@@ -161,7 +175,11 @@ export class Session {
       return; // an answer to our ping, or a bare CmdSN update: nothing to send
     }
     this.window.admit(pdu.cmdSN, pdu.immediate, () => {
-      this.connection.send((seq) => encodeNopIn({ lun: pdu.lun, itt: pdu.itt, ttt: RESERVED_TAG, dataLength: pdu.data.length }, seq), pdu.data, true);
+      this.connection.send(
+        (seq) => encodeNopIn({ lun: pdu.lun, itt: pdu.itt, ttt: RESERVED_TAG, dataLength: pdu.data.length }, seq),
+        pdu.data,
+        true,
+      );
       if (!pdu.immediate) this.window.completed();
     });
   }

@@ -4,7 +4,13 @@ import type { ConnectionLimits, TargetSessionLimits } from '../config/iscsi-limi
 import type { LoginPacing } from './login-guard.ts';
 
 // The session and connection limits are the configuration's (below every feature); the fabric's modules read them here.
-export { DEFAULT_LOGIN_TIMEOUT_MS, defaultConnectionLimits, defaultSessionLimits, type ConnectionLimits, type TargetSessionLimits } from '../config/iscsi-limits.ts';
+export {
+  DEFAULT_LOGIN_TIMEOUT_MS,
+  defaultConnectionLimits,
+  defaultSessionLimits,
+  type ConnectionLimits,
+  type TargetSessionLimits,
+} from '../config/iscsi-limits.ts';
 
 export interface ChapCredentials {
   /** CHAP_N the initiator must present. */

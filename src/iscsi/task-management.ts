@@ -39,23 +39,29 @@ export class TaskManagement {
     if (!this.o.scsi) throw new PduError(RejectReason.ProtocolError, 'task management in a discovery session');
     const { window, connection } = this.o;
     window.admit(pdu.cmdSN, pdu.immediate, () => {
-      void this.perform(pdu).then((response) => {
-        if (!this.o.closed()) connection.send((seq) => encodeTaskManagementResponse(pdu.itt, response, seq), undefined, true);
-        if (!pdu.immediate) window.completed();
-        if (pdu.function === TaskFunction.TargetColdReset && response === TaskResponse.FunctionComplete) {
-          for (const session of this.o.targetSessions()) session.close('target cold reset');
-        }
-      }).catch((error: unknown) => {
-        this.o.logger.error({ err: error, function: pdu.function }, 'task management failed inside the target');
-        this.o.session.close('task management failure');
-      });
+      void this.perform(pdu)
+        .then((response) => {
+          if (!this.o.closed()) connection.send((seq) => encodeTaskManagementResponse(pdu.itt, response, seq), undefined, true);
+          if (!pdu.immediate) window.completed();
+          if (pdu.function === TaskFunction.TargetColdReset && response === TaskResponse.FunctionComplete) {
+            for (const session of this.o.targetSessions()) session.close('target cold reset');
+          }
+        })
+        .catch((error: unknown) => {
+          this.o.logger.error({ err: error, function: pdu.function }, 'task management failed inside the target');
+          this.o.session.close('task management failure');
+        });
     });
   }
 
   private async perform(pdu: TaskManagementPdu): Promise<TaskResponse> {
     const scsi = this.o.scsi!;
     const sameLun = (task: Task): boolean => task.pdu.lun.equals(pdu.lun);
-    const run = async (sessions: readonly TargetSession[], filter: (task: Task) => boolean, fn?: TaskManagementFunction): Promise<TaskResponse> => {
+    const run = async (
+      sessions: readonly TargetSession[],
+      filter: (task: Task) => boolean,
+      fn?: TaskManagementFunction,
+    ): Promise<TaskResponse> => {
       await Promise.all(sessions.map((session) => session.abortTasks(filter)));
       if (fn) scsi.taskManagement(fn, this.o.nexus, pdu.lun);
       return TaskResponse.FunctionComplete;
@@ -68,7 +74,9 @@ export class TaskManagement {
           await this.o.session.abortTasks((t) => t === task);
           return TaskResponse.FunctionComplete;
         }
-        return this.o.window.notYetReceived(pdu.refCmdSN) && pdu.refCmdSN !== pdu.cmdSN ? TaskResponse.FunctionComplete : TaskResponse.TaskDoesNotExist;
+        return this.o.window.notYetReceived(pdu.refCmdSN) && pdu.refCmdSN !== pdu.cmdSN
+          ? TaskResponse.FunctionComplete
+          : TaskResponse.TaskDoesNotExist;
       }
       case TaskFunction.AbortTaskSet:
         return run([this.o.session], sameLun, 'abort-task-set');

@@ -54,7 +54,11 @@ export class TextRequests {
     const chunk = response.subarray(0, more ? limit : response.length);
     this.continuation = more ? { ttt, remaining: response.subarray(limit) } : undefined;
     this.o.connection.send(
-      (seq) => encodeTextResponse({ final: !more, continue: more, lun: pdu.lun, itt: pdu.itt, ttt: more ? ttt : RESERVED_TAG, dataLength: chunk.length }, seq),
+      (seq) =>
+        encodeTextResponse(
+          { final: !more, continue: more, lun: pdu.lun, itt: pdu.itt, ttt: more ? ttt : RESERVED_TAG, dataLength: chunk.length },
+          seq,
+        ),
       chunk,
       true,
     );

@@ -96,11 +96,7 @@ export function parseNumber(value: string, min = 0, max = Number.MAX_SAFE_INTEGE
 }
 
 /** A numerical range "low~high" with low <= high. */
-export function parseNumberRange(
-  value: string,
-  min = 0,
-  max = Number.MAX_SAFE_INTEGER,
-): { low: number; high: number } | undefined {
+export function parseNumberRange(value: string, min = 0, max = Number.MAX_SAFE_INTEGER): { low: number; high: number } | undefined {
   const parts = value.split('~');
   if (parts.length !== 2) return undefined;
   const low = parseNumber(parts[0]!, min, max);

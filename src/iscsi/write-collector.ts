@@ -44,7 +44,8 @@ export class WriteCollector {
   ) {
     const length = buffer.length;
     if (immediate.length > length) throw new PduError(RejectReason.ProtocolError, 'immediate data longer than the expected transfer');
-    if (immediate.length > limits.firstBurstLength) throw new PduError(RejectReason.ProtocolError, 'immediate data longer than FirstBurstLength');
+    if (immediate.length > limits.firstBurstLength)
+      throw new PduError(RejectReason.ProtocolError, 'immediate data longer than FirstBurstLength');
     if (!isAt(immediate, buffer, 0)) immediate.copy(buffer, 0);
     this.received = immediate.length;
     const unsolicitedEnd = finalInCommand || limits.initialR2T ? immediate.length : Math.min(limits.firstBurstLength, length);
@@ -109,7 +110,10 @@ export class WriteCollector {
     if (end > sequence.end) throw new PduError(RejectReason.ProtocolError, 'Data-Out runs past the end of its sequence');
     const endsEarly = pdu.final && sequence === this.unsolicited;
     if (!endsEarly && pdu.final !== (end === sequence.end)) {
-      throw new PduError(RejectReason.ProtocolError, pdu.final ? 'Data-Out F bit before the end of its sequence' : 'last Data-Out of a sequence without the F bit');
+      throw new PduError(
+        RejectReason.ProtocolError,
+        pdu.final ? 'Data-Out F bit before the end of its sequence' : 'last Data-Out of a sequence without the F bit',
+      );
     }
     if (!isAt(pdu.data, this.buffer, pdu.bufferOffset)) pdu.data.copy(this.buffer, pdu.bufferOffset);
     this.received += pdu.data.length;

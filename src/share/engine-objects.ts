@@ -51,14 +51,23 @@ export class EngineShareObjects implements ShareObjects {
   }
 
   drain(keys: readonly string[], options: { readonly background?: boolean } = {}): Promise<void> {
-    return this.store.drain(keys.map((key) => this.key(key)), options);
+    return this.store.drain(
+      keys.map((key) => this.key(key)),
+      options,
+    );
   }
 
   async *list(prefix: string, options: { readonly delimiter?: string }): AsyncIterable<ListedEntry> {
     const cut = this.namespace.length;
     for await (const entry of this.store.list(this.key(prefix), options.delimiter ? { delimiter: options.delimiter } : {})) {
       if (entry.kind === 'prefix') yield { kind: 'prefix', prefix: entry.prefix.slice(cut) };
-      else yield { kind: 'object', key: entry.key.slice(cut), size: entry.size, ...(entry.cloudModified ? { modified: entry.cloudModified } : {}) };
+      else
+        yield {
+          kind: 'object',
+          key: entry.key.slice(cut),
+          size: entry.size,
+          ...(entry.cloudModified ? { modified: entry.cloudModified } : {}),
+        };
     }
   }
 

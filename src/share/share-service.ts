@@ -75,21 +75,25 @@ function invalid(message: string): ShareServiceError {
 }
 
 function uidOrGid(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffff_fffe) throw invalid(`${what} must be a number from 0 to 4294967294, e.g. 65534`);
+  if (!Number.isInteger(value) || value < 0 || value > 0xffff_fffe)
+    throw invalid(`${what} must be a number from 0 to 4294967294, e.g. 65534`);
   return value;
 }
 
 /** Checks a request and fills in the defaults; throws INVALID_SHARE saying what to write instead. */
 export function shareDefinition(request: ShareRequest, id: number, createdAt: Date): ShareDefinition {
   if (!NAME.test(request.name)) throw invalid(`the share name must be 1 to 63 lower-case letters, digits or inner hyphens, e.g. "files"`);
-  if (!BUCKET.test(request.bucket)) throw invalid(`the bucket must be a DNS-style bucket name: 3 to 63 lower-case letters, digits, dots or hyphens, e.g. "my-files"`);
+  if (!BUCKET.test(request.bucket))
+    throw invalid(`the bucket must be a DNS-style bucket name: 3 to 63 lower-case letters, digits, dots or hyphens, e.g. "my-files"`);
   let prefix = request.prefix ?? '';
   if (prefix.startsWith('/')) throw invalid('the prefix must not start with "/", e.g. "site-a/files/"');
   if (prefix !== '' && !prefix.endsWith('/')) prefix += '/';
   if (Buffer.byteLength(prefix) > 512) throw invalid('the prefix must be at most 512 bytes, leaving room for paths under it');
   const stale = request.cacheStaleTimeoutSeconds ?? 0;
   if (!Number.isInteger(stale) || (stale !== 0 && (stale < 300 || stale > MAX_STALE_SECONDS))) {
-    throw invalid(`the cache-stale timeout must be 0 (refresh only on demand) or 300 to ${MAX_STALE_SECONDS} seconds, as AWS's CacheStaleTimeoutInSeconds, e.g. 300`);
+    throw invalid(
+      `the cache-stale timeout must be 0 (refresh only on demand) or 300 to ${MAX_STALE_SECONDS} seconds, as AWS's CacheStaleTimeoutInSeconds, e.g. 300`,
+    );
   }
   const clients = request.clients ?? [];
   if (clients.length > 100) throw invalid('at most 100 client addresses or CIDR blocks');
@@ -158,10 +162,16 @@ export class ShareService implements ExportedShares {
   ) {}
 
   /** Opens every share the catalog holds, and creates `initial` shares the first time the gateway starts. */
-  static async open(options: { section: Section<unknown>; provider: ShareObjectsProvider; logger: Logger; initial?: readonly ShareRequest[] }): Promise<ShareService> {
+  static async open(options: {
+    section: Section<unknown>;
+    provider: ShareObjectsProvider;
+    logger: Logger;
+    initial?: readonly ShareRequest[];
+  }): Promise<ShareService> {
     const service = new ShareService(options.section, options.provider, options.logger);
     const definitions: ShareDefinition[] = [];
-    for await (const [, value] of options.section.iterator({ gt: DEFINITION, lt: `${DEFINITION}~` })) definitions.push(value as ShareDefinition);
+    for await (const [, value] of options.section.iterator({ gt: DEFINITION, lt: `${DEFINITION}~` }))
+      definitions.push(value as ShareDefinition);
     for (const definition of definitions) await service.openShare(definition);
     const firstStart = (await options.section.get(NEXT_ID)) === undefined;
     if (firstStart) {
@@ -173,7 +183,12 @@ export class ShareService implements ExportedShares {
 
   private async openShare(definition: ShareDefinition): Promise<OpenShare> {
     const objects = await this.provider.open(definition);
-    const fs = await ShareFs.open({ settings: settingsOf(definition), section: this.section, objects, logger: this.logger.child({ share: definition.name }) });
+    const fs = await ShareFs.open({
+      settings: settingsOf(definition),
+      section: this.section,
+      objects,
+      logger: this.logger.child({ share: definition.name }),
+    });
     const open = { definition, fs };
     this.shares.set(definition.name, open);
     return open;
@@ -181,12 +196,14 @@ export class ShareService implements ExportedShares {
 
   private share(name: string): OpenShare {
     const share = this.shares.get(name);
-    if (!share) throw new ShareServiceError('SHARE_NOT_FOUND', `no share named ${JSON.stringify(name)}: tapegw share list shows the shares`);
+    if (!share)
+      throw new ShareServiceError('SHARE_NOT_FOUND', `no share named ${JSON.stringify(name)}: tapegw share list shows the shares`);
     return share;
   }
 
   async create(request: ShareRequest): Promise<ShareInfo> {
-    if (this.shares.has(request.name)) throw new ShareServiceError('DUPLICATE_SHARE', `a share named ${JSON.stringify(request.name)} exists: choose another name`);
+    if (this.shares.has(request.name))
+      throw new ShareServiceError('DUPLICATE_SHARE', `a share named ${JSON.stringify(request.name)} exists: choose another name`);
     const id = ((await this.section.get(NEXT_ID)) as number | undefined) ?? 1;
     const definition = shareDefinition(request, id, new Date());
     // The id is spent first, so that a share that fails to open never hands its id to another.
@@ -222,7 +239,10 @@ export class ShareService implements ExportedShares {
       return await share.fs.refresh(options.path ?? '', options.recursive ?? false);
     } catch (err) {
       if (err instanceof FsError && (err.code === 'NOENT' || err.code === 'NOTDIR')) {
-        throw new ShareServiceError('PATH_NOT_FOUND', `no directory ${JSON.stringify(options.path)} in the share ${name}: give a path from the share's root, e.g. "projects/2026"`);
+        throw new ShareServiceError(
+          'PATH_NOT_FOUND',
+          `no directory ${JSON.stringify(options.path)} in the share ${name}: give a path from the share's root, e.g. "projects/2026"`,
+        );
       }
       throw err;
     }

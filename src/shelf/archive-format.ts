@@ -21,7 +21,14 @@ export interface ObjectSpec {
 }
 
 const isObjectSpec = (o: unknown): o is ObjectSpec =>
-  typeof o === 'object' && o !== null && 'key' in o && typeof o.key === 'string' && 'size' in o && typeof o.size === 'number' && Number.isSafeInteger(o.size) && o.size >= 0;
+  typeof o === 'object' &&
+  o !== null &&
+  'key' in o &&
+  typeof o.key === 'string' &&
+  'size' in o &&
+  typeof o.size === 'number' &&
+  Number.isSafeInteger(o.size) &&
+  o.size >= 0;
 
 export interface ContainerHeader {
   readonly barcode: string;
@@ -104,9 +111,12 @@ class ByteReader {
  * checked against the CRC32C that follows them. Throws ArchiveFormatError on
  * anything that does not add up.
  */
-export async function* decodeContainer(chunks: AsyncIterable<Buffer>): AsyncGenerator<ContainerHeader | { object: ObjectSpec; data: Buffer; crc: number }> {
+export async function* decodeContainer(
+  chunks: AsyncIterable<Buffer>,
+): AsyncGenerator<ContainerHeader | { object: ObjectSpec; data: Buffer; crc: number }> {
   const reader = new ByteReader(chunks[Symbol.asyncIterator]());
-  if (!(await reader.take(MAGIC.length)).equals(MAGIC)) throw new ArchiveFormatError('the archive is not a tapegw shelf container (bad magic)');
+  if (!(await reader.take(MAGIC.length)).equals(MAGIC))
+    throw new ArchiveFormatError('the archive is not a tapegw shelf container (bad magic)');
   const length = (await reader.take(U32)).readUInt32BE();
   if (length > MAX_HEADER) throw new ArchiveFormatError(`the archive's header claims ${length} bytes`);
   const json = await reader.take(length);
@@ -121,7 +131,8 @@ export async function* decodeContainer(chunks: AsyncIterable<Buffer>): AsyncGene
   for (const object of header.objects) {
     const data = await reader.take(object.size);
     const crc = crc32c(data) >>> 0;
-    if ((await reader.take(U32)).readUInt32BE() !== crc) throw new ArchiveFormatError(`object ${object.key} in the archive fails its CRC32C`);
+    if ((await reader.take(U32)).readUInt32BE() !== crc)
+      throw new ArchiveFormatError(`object ${object.key} in the archive fails its CRC32C`);
     yield { object, data, crc };
   }
   await reader.end();

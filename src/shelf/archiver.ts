@@ -38,7 +38,14 @@ async function upload(step: Step, entry: ShelfEntry): Promise<void> {
     const { completing } = current.upload;
     try {
       const done = await destination.complete(entry.barcode, current.upload.uploadId, completing);
-      return recorded(step, current, { vault: destination.name, archiveId: done.archiveId, treeHash: completing.treeHash, size: completing.size, toc: completing.toc, archivedAt: new Date().toISOString() });
+      return recorded(step, current, {
+        vault: destination.name,
+        archiveId: done.archiveId,
+        treeHash: completing.treeHash,
+        size: completing.size,
+        toc: completing.toc,
+        archivedAt: new Date().toISOString(),
+      });
     } catch (error) {
       if (!(error instanceof UploadGoneError)) throw error;
       step.log.warn({ err: error }, 'the recorded upload cannot be completed any more: sending the archive again');
@@ -66,11 +73,22 @@ async function upload(step: Step, entry: ShelfEntry): Promise<void> {
   const started = performance.now();
   const done = await destination.upload(entry.barcode, source, total, {
     onInitiated: async (uploadId) => void (current = await step.save({ ...current, upload: { uploadId } })),
-    onCompleting: async (uploadId, completing) => void (current = await step.save({ ...current, upload: { uploadId, completing: { ...completing, toc } } })),
+    onCompleting: async (uploadId, completing) =>
+      void (current = await step.save({ ...current, upload: { uploadId, completing: { ...completing, toc } } })),
     onProgress: (bytes) => step.progress(Math.floor((bytes / total) * 100)),
   });
-  step.log.info({ destination: destination.name, archiveId: done.archiveId, ...rate(done.size, started) }, 'cartridge uploaded to its archive destination');
-  await recorded(step, current, { vault: destination.name, archiveId: done.archiveId, treeHash: done.treeHash, size: done.size, toc, archivedAt: new Date().toISOString() });
+  step.log.info(
+    { destination: destination.name, archiveId: done.archiveId, ...rate(done.size, started) },
+    'cartridge uploaded to its archive destination',
+  );
+  await recorded(step, current, {
+    vault: destination.name,
+    archiveId: done.archiveId,
+    treeHash: done.treeHash,
+    size: done.size,
+    toc,
+    archivedAt: new Date().toISOString(),
+  });
 }
 
 async function recorded(step: Step, entry: ShelfEntry, archive: ArchiveRef): Promise<void> {

@@ -7,7 +7,10 @@ import { destinationOf, type Step } from './step.ts';
 export async function cancelStep(step: Step, entry: ShelfEntry): Promise<void> {
   const { library, tapeStore, shelf } = step.parts;
   if (entry.cancel === 'archival') {
-    if (entry.upload) await destinationOf(step.parts, entry.vault).abort(entry.barcode, entry.upload.uploadId).catch(() => undefined);
+    if (entry.upload)
+      await destinationOf(step.parts, entry.vault)
+        .abort(entry.barcode, entry.upload.uploadId)
+        .catch(() => undefined);
     if (!library.locate(entry.barcode)) await library.insert(entry.barcode, 'slot');
     step.signal.throwIfAborted();
     await shelf.delete(entry.barcode);

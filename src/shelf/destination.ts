@@ -37,7 +37,12 @@ export interface ArchiveDestination {
   readonly name: string;
   prepare(): Promise<void>;
   /** The archive's id: the Glacier archive id, or the object's key. */
-  upload(barcode: string, source: AsyncIterable<Buffer>, sizeHint: number, callbacks: UploadCallbacks): Promise<{ archiveId: string; size: number; treeHash: string }>;
+  upload(
+    barcode: string,
+    source: AsyncIterable<Buffer>,
+    sizeHint: number,
+    callbacks: UploadCallbacks,
+  ): Promise<{ archiveId: string; size: number; treeHash: string }>;
   /** Completes a recorded upload again; an upload that cannot be completed any more throws UploadGoneError (send it again). */
   complete(barcode: string, uploadId: string, completing: Completing): Promise<{ archiveId: string }>;
   abort(barcode: string, uploadId: string): Promise<void>;
@@ -92,7 +97,8 @@ export function vaultDestination(vault: Vault): ArchiveDestination {
     // Glacier answers the same archive id for a repeated Complete.
     complete: (_barcode, uploadId, { size, treeHash }) => vault.completeUpload(uploadId, size, treeHash),
     abort: (_barcode, uploadId) => vault.abortUpload(uploadId),
-    requestRetrieval: (archiveId, tier, barcode) => vault.retrieveArchive(archiveId, { tier, description: `tapegw retrieval of ${barcode}` }),
+    requestRetrieval: (archiveId, tier, barcode) =>
+      vault.retrieveArchive(archiveId, { tier, description: `tapegw retrieval of ${barcode}` }),
     async retrievalState(archiveId, jobId) {
       let job;
       try {
@@ -102,7 +108,8 @@ export function vaultDestination(vault: Vault): ArchiveDestination {
         if ((error as Error).name === 'ResourceNotFoundException') return { state: 'request-again' };
         throw error;
       }
-      if (job.statusCode === 'Failed') return { state: 'failed', reason: `Glacier could not retrieve archive ${archiveId}: ${job.statusMessage ?? 'the job failed'}` };
+      if (job.statusCode === 'Failed')
+        return { state: 'failed', reason: `Glacier could not retrieve archive ${archiveId}: ${job.statusMessage ?? 'the job failed'}` };
       return job.completed ? { state: 'readable' } : { state: 'waiting', pollMs: pollMs(job.tier as RetrievalTier | undefined) };
     },
     async *read(_archiveId, jobId) {

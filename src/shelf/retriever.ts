@@ -69,16 +69,20 @@ async function restore(step: Step, entry: ShelfEntry, archive: ArchiveRef, desti
         continue;
       }
       const expected = archive.toc[next++]!;
-      if (item.crc !== expected.crc32c >>> 0) throw new IrrecoverableError(`object ${expected.key} does not match the CRC32C recorded when it was archived`);
+      if (item.crc !== expected.crc32c >>> 0)
+        throw new IrrecoverableError(`object ${expected.key} does not match the CRC32C recorded when it was archived`);
       await tapeStore.write(item.object.key, 0, item.data);
     }
   } catch (error) {
-    if (error instanceof ArchiveFormatError || error instanceof ChecksumMismatchError) throw new IrrecoverableError(`archive ${archive.archiveId} cannot be read back whole: ${error.message}`);
+    if (error instanceof ArchiveFormatError || error instanceof ChecksumMismatchError)
+      throw new IrrecoverableError(`archive ${archive.archiveId} cannot be read back whole: ${error.message}`);
     throw error;
   }
   const hash = whole.digest().toString('hex');
   if (received !== archive.size || hash !== archive.treeHash) {
-    throw new IrrecoverableError(`archive ${archive.archiveId} came back as ${received} bytes with tree hash ${hash}; it was stored as ${archive.size} bytes with ${archive.treeHash}`);
+    throw new IrrecoverableError(
+      `archive ${archive.archiveId} came back as ${received} bytes with tree hash ${hash}; it was stored as ${archive.size} bytes with ${archive.treeHash}`,
+    );
   }
   await abortable(tapeStore.drain(archive.toc.map((o) => o.key)), step.signal);
   step.log.info({ archiveId: archive.archiveId, ...rate(received, started) }, 'cartridge downloaded, checked and restored to the bucket');
@@ -89,5 +93,6 @@ function checkHeader(header: ContainerHeader, barcode: string, archive: ArchiveR
     header.barcode === barcode &&
     header.objects.length === archive.toc.length &&
     header.objects.every((o, i) => o.key === archive.toc[i]!.key && o.size === archive.toc[i]!.size && o.key.startsWith(prefix));
-  if (!same) throw new IrrecoverableError(`archive ${archive.archiveId} does not list the objects recorded when cartridge ${barcode} was archived`);
+  if (!same)
+    throw new IrrecoverableError(`archive ${archive.archiveId} does not list the objects recorded when cartridge ${barcode} was archived`);
 }

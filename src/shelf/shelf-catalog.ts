@@ -38,7 +38,12 @@ export interface ShelfEntry {
   /** The multipart upload under way; `completing` once every part is up, with what Complete is asked (for S3, each part's ETag too). */
   readonly upload?: {
     readonly uploadId: string;
-    readonly completing?: { readonly size: number; readonly treeHash: string; readonly etags?: readonly string[]; readonly toc: readonly TocEntry[] };
+    readonly completing?: {
+      readonly size: number;
+      readonly treeHash: string;
+      readonly etags?: readonly string[];
+      readonly toc: readonly TocEntry[];
+    };
   };
   /** Set once the archive is stored: from then on the cartridge's objects may be deleted. */
   readonly archive?: ArchiveRef;

@@ -10,7 +10,14 @@ import { archiveStep } from './archiver.ts';
 import { cancelStep } from './cancel.ts';
 import { retrieveStep } from './retriever.ts';
 import type { ShelfEntry } from './shelf-catalog.ts';
-import { ShelfServiceError, type RetrievalTier, type RetrieveTapeRequest, type ShelfService, type ShelfStatus, type ShelfTapeInfo } from './shelf-service.ts';
+import {
+  ShelfServiceError,
+  type RetrievalTier,
+  type RetrieveTapeRequest,
+  type ShelfService,
+  type ShelfStatus,
+  type ShelfTapeInfo,
+} from './shelf-service.ts';
 import { destinationName } from './destination.ts';
 import { abortable, destinationOf, IrrecoverableError, type ShelfParts, type Step } from './step.ts';
 
@@ -56,7 +63,8 @@ export class Shelf implements ShelfService {
     }
     // Moved to an import/export slot just before a crash, before the move was recorded as an export.
     for (const element of options.library.elements()) {
-      if (element.type === ElementType.ImportExport && element.barcode && !element.importedByOperator) void shelf.exported(element.barcode).catch(() => undefined);
+      if (element.type === ElementType.ImportExport && element.barcode && !element.importedByOperator)
+        void shelf.exported(element.barcode).catch(() => undefined);
     }
     return shelf;
   }
@@ -64,14 +72,20 @@ export class Shelf implements ShelfService {
   async archiveTape(barcode: string): Promise<ShelfTapeInfo> {
     const { library, tapes, shelf } = this.options;
     const existing = await shelf.get(barcode);
-    if (existing && existing.status !== 'RETRIEVED') throw new ShelfServiceError('TAPE_NOT_FOUND', `cartridge ${barcode} is already on the shelf (${existing.status})`);
+    if (existing && existing.status !== 'RETRIEVED')
+      throw new ShelfServiceError('TAPE_NOT_FOUND', `cartridge ${barcode} is already on the shelf (${existing.status})`);
     const record = await tapes.get(barcode);
     const location = library.locate(barcode);
-    if (!record || record.deletedAt || !location) throw new ShelfServiceError('TAPE_NOT_FOUND', `there is no cartridge ${barcode} in the library: list them with "tapegw tape list"`);
+    if (!record || record.deletedAt || !location)
+      throw new ShelfServiceError('TAPE_NOT_FOUND', `there is no cartridge ${barcode} in the library: list them with "tapegw tape list"`);
     if (!existing) await this.vaultOf(record.pool);
     if (location.kind !== 'import-export') {
       const index = this.free('import-export');
-      if (index === undefined) throw new ShelfServiceError('NO_FREE_SLOT', `every import/export slot is full: move a cartridge out of one, then archive ${barcode} again`);
+      if (index === undefined)
+        throw new ShelfServiceError(
+          'NO_FREE_SLOT',
+          `every import/export slot is full: move a cartridge out of one, then archive ${barcode} again`,
+        );
       await library.move(barcode, { kind: 'import-export', index });
     }
     await this.exported(barcode);
@@ -82,10 +96,16 @@ export class Shelf implements ShelfService {
     const entry = await this.entry(barcode);
     if ((entry.status !== 'IN_TRANSIT_TO_VTS' && entry.status !== 'ARCHIVING') || entry.archive) {
       const why = entry.archive ? 'its archive is already stored' : `it is ${entry.status}`;
-      throw new ShelfServiceError('NOT_ARCHIVING', `cannot cancel the archival of ${barcode}: ${why}; retrieve it instead to bring it back`);
+      throw new ShelfServiceError(
+        'NOT_ARCHIVING',
+        `cannot cancel the archival of ${barcode}: ${why}; retrieve it instead to bring it back`,
+      );
     }
     if (!this.options.library.locate(barcode) && this.free('slot') === undefined) {
-      throw new ShelfServiceError('NO_FREE_SLOT', `every storage slot is full, and cartridge ${barcode} needs one to come back: free a slot, then cancel again`);
+      throw new ShelfServiceError(
+        'NO_FREE_SLOT',
+        `every storage slot is full, and cartridge ${barcode} needs one to come back: free a slot, then cancel again`,
+      );
     }
     await this.cancel(barcode, 'archival');
   }
@@ -93,14 +113,26 @@ export class Shelf implements ShelfService {
   async retrieveTape(request: RetrieveTapeRequest): Promise<ShelfTapeInfo> {
     const { barcode } = request;
     const tier = request.tier ?? this.options.defaultTier;
-    if (!TIERS.includes(tier)) throw new ShelfServiceError('INVALID_TIER', `retrieval tier ${JSON.stringify(tier)} is not one of ${TIERS.join(', ')}: e.g. "Standard"`);
+    if (!TIERS.includes(tier))
+      throw new ShelfServiceError(
+        'INVALID_TIER',
+        `retrieval tier ${JSON.stringify(tier)} is not one of ${TIERS.join(', ')}: e.g. "Standard"`,
+      );
     const entry = await this.entry(barcode);
     if (entry.status !== 'ARCHIVED') {
-      const hint = entry.status === 'RETRIEVED' ? 'it is already retrieved, in the library' : entry.status === 'IRRECOVERABLE' ? 'its archive cannot be read back' : 'wait until it is ARCHIVED';
+      const hint =
+        entry.status === 'RETRIEVED'
+          ? 'it is already retrieved, in the library'
+          : entry.status === 'IRRECOVERABLE'
+            ? 'its archive cannot be read back'
+            : 'wait until it is ARCHIVED';
       throw new ShelfServiceError('NOT_ARCHIVED', `cannot retrieve ${barcode}, which is ${entry.status}: ${hint}`);
     }
     if (this.free('import-export') === undefined) {
-      throw new ShelfServiceError('NO_FREE_SLOT', `every import/export slot is full, and a retrieved cartridge arrives in one: move a cartridge out of one, then retrieve ${barcode} again`);
+      throw new ShelfServiceError(
+        'NO_FREE_SLOT',
+        `every import/export slot is full, and a retrieved cartridge arrives in one: move a cartridge out of one, then retrieve ${barcode} again`,
+      );
     }
     await this.options.shelf.put({ ...entry, status: 'RETRIEVING', retrieval: { tier }, error: undefined });
     void this.run(barcode);
@@ -109,7 +141,11 @@ export class Shelf implements ShelfService {
 
   async cancelRetrieval(barcode: string): Promise<ShelfTapeInfo> {
     const entry = await this.entry(barcode);
-    if (entry.status !== 'RETRIEVING') throw new ShelfServiceError('NOT_RETRIEVING', `cartridge ${barcode} is ${entry.status}, not RETRIEVING: there is no retrieval to cancel`);
+    if (entry.status !== 'RETRIEVING')
+      throw new ShelfServiceError(
+        'NOT_RETRIEVING',
+        `cartridge ${barcode} is ${entry.status}, not RETRIEVING: there is no retrieval to cancel`,
+      );
     await this.cancel(barcode, 'retrieval');
     return this.describeShelfTape(barcode);
   }
@@ -126,7 +162,10 @@ export class Shelf implements ShelfService {
     const { shelf, tapes, pools } = this.options;
     const entry = await this.entry(barcode);
     if (entry.status !== 'ARCHIVED' && entry.status !== 'IRRECOVERABLE') {
-      const hint = entry.status === 'RETRIEVED' ? 'move it to an import/export slot to return it to the shelf first' : 'cancel that first, or wait until it is ARCHIVED';
+      const hint =
+        entry.status === 'RETRIEVED'
+          ? 'move it to an import/export slot to return it to the shelf first'
+          : 'cancel that first, or wait until it is ARCHIVED';
       throw new ShelfServiceError('NOT_ARCHIVED', `cannot delete the archive of ${barcode}, which is ${entry.status}: ${hint}`);
     }
     const record = await tapes.get(barcode);
@@ -150,7 +189,12 @@ export class Shelf implements ShelfService {
     let pending = this.exports.get(barcode);
     if (!pending) {
       pending = this.recordExport(barcode).finally(() => this.exports.delete(barcode));
-      pending.catch((err: unknown) => this.log.error({ err, barcode }, `cartridge ${barcode} was exported but cannot go to the shelf; it stays in its import/export slot`));
+      pending.catch((err: unknown) =>
+        this.log.error(
+          { err, barcode },
+          `cartridge ${barcode} was exported but cannot go to the shelf; it stays in its import/export slot`,
+        ),
+      );
       this.exports.set(barcode, pending);
     }
     return pending;
@@ -164,7 +208,13 @@ export class Shelf implements ShelfService {
     if (!record || record.deletedAt) throw new Error(`the tape catalog has no cartridge ${barcode}`);
     const vault = entry?.vault ?? (await this.vaultOf(record.pool));
     // A retrieved cartridge keeps its archive: only what was restored goes.
-    await shelf.put({ barcode, status: 'IN_TRANSIT_TO_VTS', pool: record.pool, vault, ...(entry?.archive ? { archive: entry.archive } : {}) });
+    await shelf.put({
+      barcode,
+      status: 'IN_TRANSIT_TO_VTS',
+      pool: record.pool,
+      vault,
+      ...(entry?.archive ? { archive: entry.archive } : {}),
+    });
     this.log.info({ barcode, pool: record.pool, vault }, 'cartridge exported to the shelf');
     void this.run(barcode);
   }
@@ -172,7 +222,10 @@ export class Shelf implements ShelfService {
   private async vaultOf(poolName: string): Promise<string> {
     const pool = await this.options.pools.require(poolName);
     if (pool.destination.kind === 'storage-class' && !this.options.archiveBucket) {
-      throw new TapeServiceError('INVALID_POOL', `pool ${poolName} archives to the S3 storage class ${pool.destination.storageClass}, and this shelf has no bucket: put the cartridge in a pool with a Glacier vault`);
+      throw new TapeServiceError(
+        'INVALID_POOL',
+        `pool ${poolName} archives to the S3 storage class ${pool.destination.storageClass}, and this shelf has no bucket: put the cartridge in a pool with a Glacier vault`,
+      );
     }
     return destinationName(pool.destination);
   }
@@ -268,7 +321,8 @@ export class Shelf implements ShelfService {
 
   private async entry(barcode: string): Promise<ShelfEntry> {
     const entry = await this.options.shelf.get(barcode);
-    if (!entry) throw new ShelfServiceError('TAPE_NOT_FOUND', `there is no cartridge ${barcode} on the shelf: list it with "tapegw shelf list"`);
+    if (!entry)
+      throw new ShelfServiceError('TAPE_NOT_FOUND', `there is no cartridge ${barcode} on the shelf: list it with "tapegw shelf list"`);
     return entry;
   }
 
@@ -305,7 +359,12 @@ export class Shelf implements ShelfService {
     const { library } = this.options;
     const layout = library.layout();
     const count = kind === 'slot' ? layout.storage.count : layout.importExport.count;
-    const taken = new Set(library.contents().filter((c) => c.location.kind === kind).map((c) => c.location.index));
+    const taken = new Set(
+      library
+        .contents()
+        .filter((c) => c.location.kind === kind)
+        .map((c) => c.location.index),
+    );
     for (let index = 1; index <= count; index++) if (!taken.has(index)) return index;
     return undefined;
   }

@@ -30,7 +30,8 @@ export function destinationOf(parts: ShelfParts, name: string): ArchiveDestinati
   if (!isStorageClassDestination(name)) return vaultDestination(parts.vault(name));
   if (!parts.archiveBucket) throw new Error(`archive destination ${name} is an S3 storage class, and this shelf has no bucket for it`);
   const storageClass = name.slice(name.indexOf(':') + 1);
-  if (storageClass !== 'GLACIER' && storageClass !== 'DEEP_ARCHIVE') throw new Error(`archive destination ${name} names no storage class the shelf archives to`);
+  if (storageClass !== 'GLACIER' && storageClass !== 'DEEP_ARCHIVE')
+    throw new Error(`archive destination ${name} names no storage class the shelf archives to`);
   return storageClassDestination(parts.archiveBucket, storageClass);
 }
 

@@ -113,7 +113,10 @@ export function cartridgeKeys(barcode: string) {
  * index of each. `mayBeAbsent` where nothing of the object need have been written:
  * a segment of filemarks only has no data bytes, one just begun no index entries.
  */
-export function segmentObjectKeys(barcode: string, segments: readonly Pick<SegmentSummary, 'seq' | 'objects' | 'bytes'>[]): { key: string; mayBeAbsent: boolean }[] {
+export function segmentObjectKeys(
+  barcode: string,
+  segments: readonly Pick<SegmentSummary, 'seq' | 'objects' | 'bytes'>[],
+): { key: string; mayBeAbsent: boolean }[] {
   const keys = cartridgeKeys(barcode);
   return segments.flatMap((segment) => [
     { key: keys.data(segment.seq), mayBeAbsent: segment.bytes === 0 },
@@ -374,7 +377,11 @@ export class Cartridge implements TapeMedium {
     const start = offsetOf(index, first);
     const end = Math.max(first + 1, Math.min(index.entries.length, countBelow(index.offsets, start + READ_BATCH_BYTES + 1) - 1));
     const key = this.keys.data(segment.seq);
-    const read = this.store.readv(key, start, index.entries.slice(first, end).map((e) => e.length));
+    const read = this.store.readv(
+      key,
+      start,
+      index.entries.slice(first, end).map((e) => e.length),
+    );
     // A piece read ahead may never be used: its failure is reported only to a reader that needs it.
     read.catch(() => undefined);
     return { seq: segment.seq, first, end, start, read, lent: 0, dropped: false };
@@ -392,7 +399,11 @@ export class Cartridge implements TapeMedium {
 
   /** A dropped piece's buffer goes back to the store once no reader holds one of its records. */
   private giveBackIfUnused(piece: Piece): void {
-    if (piece.dropped && piece.lent === 0) piece.read.then(({ release }) => release(), () => undefined);
+    if (piece.dropped && piece.lent === 0)
+      piece.read.then(
+        ({ release }) => release(),
+        () => undefined,
+      );
   }
 
   async spaceRecords(count: number): Promise<SpaceOutcome> {
@@ -468,13 +479,21 @@ export class Cartridge implements TapeMedium {
     return { moved: 0 };
   }
 
-  async writeRecords(records: readonly Buffer[], hold?: () => () => void, options: { readonly encrypted?: boolean } = {}): Promise<WriteOutcome> {
+  async writeRecords(
+    records: readonly Buffer[],
+    hold?: () => () => void,
+    options: { readonly encrypted?: boolean } = {},
+  ): Promise<WriteOutcome> {
     await this.prepareWrite();
     const { capacityBytes } = this.manifestBase;
     let used = this.usedBytes();
     for (const [i, record] of records.entries()) {
       if (used + record.length > capacityBytes) throw new EndOfPartitionError(i);
-      await this.append({ filemark: false, length: record.length, crc: 0, ...(options.encrypted ? { encrypted: true } : {}) }, record, hold);
+      await this.append(
+        { filemark: false, length: record.length, crc: 0, ...(options.encrypted ? { encrypted: true } : {}) },
+        record,
+        hold,
+      );
       used += record.length;
     }
     return { earlyWarning: this.inEarlyWarning(used) };
@@ -560,7 +579,9 @@ export class Cartridge implements TapeMedium {
       filemarks: this.filemarks,
       nextSeq: this.nextSeq,
       ...(garbage.length > 0 ? { garbage } : {}),
-      ...(this.attributes.length > 0 ? { attributes: this.attributes.map(({ id, format, value }) => ({ id, format, value: value.toString('base64') })) } : {}),
+      ...(this.attributes.length > 0
+        ? { attributes: this.attributes.map(({ id, format, value }) => ({ id, format, value: value.toString('base64') })) }
+        : {}),
     };
     const key = this.keys.manifest(must(SLOTS[this.generation % 2], 'the manifest slot'));
     const bytes = encodeManifest(manifest);
@@ -614,10 +635,23 @@ export class Cartridge implements TapeMedium {
     this.filemarks = this.filemarks.filter((m) => m < position);
   }
 
-  private async append(entry: { filemark: boolean; length: number; crc: number; encrypted?: boolean }, data?: Buffer, hold?: () => () => void): Promise<void> {
+  private async append(
+    entry: { filemark: boolean; length: number; crc: number; encrypted?: boolean },
+    data?: Buffer,
+    hold?: () => () => void,
+  ): Promise<void> {
     let segment = this.segments.at(-1);
     if (!segment || segment.sealed) {
-      segment = { seq: this.nextSeq++, firstObject: this.endOfData, objects: 0, bytes: 0, durableObjects: 0, indexedObjects: 0, unindexed: [], sealed: false };
+      segment = {
+        seq: this.nextSeq++,
+        firstObject: this.endOfData,
+        objects: 0,
+        bytes: 0,
+        durableObjects: 0,
+        indexedObjects: 0,
+        unindexed: [],
+        sealed: false,
+      };
       this.segments.push(segment);
     }
     if (data && data.length > 0) {

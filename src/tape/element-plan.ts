@@ -37,7 +37,8 @@ const NAMES: Record<keyof ElementLayout, string> = {
 };
 
 function checkCount(name: string, value: number, min: number): void {
-  if (!Number.isInteger(value) || value < min) throw new LibraryConfigError(`${name} must be a whole number of at least ${min}, not ${value}`);
+  if (!Number.isInteger(value) || value < min)
+    throw new LibraryConfigError(`${name} must be a whole number of at least ${min}, not ${value}`);
 }
 
 export function elementLayout(shape: LibraryShape): ElementLayout {
@@ -55,7 +56,9 @@ export function elementLayout(shape: LibraryShape): ElementLayout {
   const ranges = (Object.entries(layout) as [keyof ElementLayout, ElementRange][]).filter(([, r]) => r.count > 0);
   for (const [name, r] of ranges) {
     if (!Number.isInteger(r.first) || r.first < 0 || r.first + r.count > ADDRESSES) {
-      throw new LibraryConfigError(`${NAMES[name]} (${r.count} from address ${r.first}) do not fit element addresses 0-65535: give a lower first address`);
+      throw new LibraryConfigError(
+        `${NAMES[name]} (${r.count} from address ${r.first}) do not fit element addresses 0-65535: give a lower first address`,
+      );
     }
   }
   for (const [a, ra] of ranges) {

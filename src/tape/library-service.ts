@@ -62,7 +62,11 @@ export class LibraryService implements TapeService {
       throw new TapeServiceError('INVALID_COUNT', `cannot create ${count} tapes at once: ask for 1 to ${MAX_TAPES_PER_REQUEST}`);
     }
     if (!PREFIX.test(prefix)) {
-      const hint = prefix.toUpperCase().replace(/[^A-Z]/g, '').slice(0, 4) || 'TAPE';
+      const hint =
+        prefix
+          .toUpperCase()
+          .replace(/[^A-Z]/g, '')
+          .slice(0, 4) || 'TAPE';
       throw new TapeServiceError('INVALID_BARCODE', `barcode prefix "${prefix}" must be 1 to 4 letters A-Z: e.g. --prefix ${hint}`);
     }
     this.checkSize(request.sizeBytes);
@@ -74,7 +78,10 @@ export class LibraryService implements TapeService {
       try {
         for (const barcode of barcodes) created.push(await this.add({ ...request, barcode }));
       } catch (error) {
-        await this.undo(created.map((tape) => tape.barcode), error);
+        await this.undo(
+          created.map((tape) => tape.barcode),
+          error,
+        );
         throw error;
       }
       return created;
@@ -88,7 +95,9 @@ export class LibraryService implements TapeService {
       await this.options.pools.require(request.pool ?? DEFAULT_POOL);
       const existing = await this.options.tapes.get(request.barcode);
       if (existing) {
-        const why = existing.deletedAt ? `was used by a cartridge deleted on ${existing.deletedAt}, and barcodes are never reused` : 'is taken';
+        const why = existing.deletedAt
+          ? `was used by a cartridge deleted on ${existing.deletedAt}, and barcodes are never reused`
+          : 'is taken';
         throw new TapeServiceError('DUPLICATE_BARCODE', `barcode ${request.barcode} ${why}: choose another barcode`);
       }
       this.checkRoom(1);
@@ -132,17 +141,28 @@ export class LibraryService implements TapeService {
     return this.changes.run(async () => {
       const existing = await this.options.tapes.get(barcode);
       if (existing && !existing.deletedAt && !this.options.library.locate(barcode)) {
-        throw new TapeServiceError('TAPE_ON_SHELF', `cartridge ${barcode} is on this gateway's vault shelf: bring it back with "tapegw shelf retrieve ${barcode}"`);
+        throw new TapeServiceError(
+          'TAPE_ON_SHELF',
+          `cartridge ${barcode} is on this gateway's vault shelf: bring it back with "tapegw shelf retrieve ${barcode}"`,
+        );
       }
-      if (existing && !existing.deletedAt) throw new TapeServiceError('DUPLICATE_BARCODE', `cartridge ${barcode} is already in this library`);
-      if (existing?.deletedAt) throw new TapeServiceError('DUPLICATE_BARCODE', `cartridge ${barcode} was deleted from this gateway on ${existing.deletedAt}; barcodes are never reused`);
+      if (existing && !existing.deletedAt)
+        throw new TapeServiceError('DUPLICATE_BARCODE', `cartridge ${barcode} is already in this library`);
+      if (existing?.deletedAt)
+        throw new TapeServiceError(
+          'DUPLICATE_BARCODE',
+          `cartridge ${barcode} was deleted from this gateway on ${existing.deletedAt}; barcodes are never reused`,
+        );
       this.checkRoom(1);
       let record: TapeRecord;
       try {
         record = await this.options.cartridges.adopt(barcode, DEFAULT_POOL);
       } catch (err) {
         if (err instanceof CartridgeNotFoundError) {
-          throw new TapeServiceError('TAPE_NOT_FOUND', `the bucket holds no cartridge ${barcode}: check the barcode and the gateway's s3.bucket and s3.prefix`);
+          throw new TapeServiceError(
+            'TAPE_NOT_FOUND',
+            `the bucket holds no cartridge ${barcode}: check the barcode and the gateway's s3.bucket and s3.prefix`,
+          );
         }
         throw err;
       }
@@ -164,7 +184,9 @@ export class LibraryService implements TapeService {
   }
 
   deletePool(name: string): Promise<void> {
-    return this.changes.run(() => this.options.pools.delete(name, async (pool) => (await this.options.tapes.all()).some((r) => !r.deletedAt && r.pool === pool)));
+    return this.changes.run(() =>
+      this.options.pools.delete(name, async (pool) => (await this.options.tapes.all()).some((r) => !r.deletedAt && r.pool === pool)),
+    );
   }
 
   async libraryStatus(): Promise<LibraryStatus> {
@@ -195,7 +217,12 @@ export class LibraryService implements TapeService {
     const { cartridges, library } = this.options;
     let record: TapeRecord;
     try {
-      record = await cartridges.create({ barcode: request.barcode, sizeBytes: request.sizeBytes, pool: request.pool ?? DEFAULT_POOL, worm: request.worm ?? false });
+      record = await cartridges.create({
+        barcode: request.barcode,
+        sizeBytes: request.sizeBytes,
+        pool: request.pool ?? DEFAULT_POOL,
+        worm: request.worm ?? false,
+      });
     } catch (error) {
       if (!(error instanceof CartridgeExistsError)) throw error;
       throw new TapeServiceError(
@@ -224,7 +251,10 @@ export class LibraryService implements TapeService {
       }
     }
     if (left.length > 0) {
-      throw new Error(`creating tapes failed (${(cause as Error).message ?? String(cause)}), and ${left.join(', ')}, made before the failure, could not be taken back: delete them with "tapegw tape delete"`, { cause });
+      throw new Error(
+        `creating tapes failed (${(cause as Error).message ?? String(cause)}), and ${left.join(', ')}, made before the failure, could not be taken back: delete them with "tapegw tape delete"`,
+        { cause },
+      );
     }
   }
 
@@ -238,7 +268,13 @@ export class LibraryService implements TapeService {
       barcode: record.barcode,
       sizeBytes: record.sizeBytes,
       usedBytes: medium ? medium.capacity().usedBytes : record.usedBytes,
-      status: record.readOnly ? 'RETRIEVED' : location.kind === 'drive' ? 'IN_DRIVE' : location.kind === 'import-export' ? 'IN_IMPORT_EXPORT' : 'AVAILABLE',
+      status: record.readOnly
+        ? 'RETRIEVED'
+        : location.kind === 'drive'
+          ? 'IN_DRIVE'
+          : location.kind === 'import-export'
+            ? 'IN_IMPORT_EXPORT'
+            : 'AVAILABLE',
       location,
       worm: record.worm,
       pool: record.pool,
@@ -258,14 +294,21 @@ export class LibraryService implements TapeService {
   private checkSize(bytes: number): void {
     const { minTapeBytes, maxTapeBytes } = this.options;
     if (!Number.isSafeInteger(bytes) || bytes < minTapeBytes || bytes > maxTapeBytes) {
-      throw new TapeServiceError('INVALID_SIZE', `a cartridge must hold ${formatSize(minTapeBytes)} to ${formatSize(maxTapeBytes)}: e.g. --size ${formatSize(Math.max(minTapeBytes, Math.min(maxTapeBytes, 2500 * GiB)))}`);
+      throw new TapeServiceError(
+        'INVALID_SIZE',
+        `a cartridge must hold ${formatSize(minTapeBytes)} to ${formatSize(maxTapeBytes)}: e.g. --size ${formatSize(Math.max(minTapeBytes, Math.min(maxTapeBytes, 2500 * GiB)))}`,
+      );
     }
   }
 
   private checkRoom(count: number): void {
-    const status = this.options.library.layout().storage.count - this.options.library.contents().filter((c) => c.location.kind === 'slot').length;
+    const status =
+      this.options.library.layout().storage.count - this.options.library.contents().filter((c) => c.location.kind === 'slot').length;
     if (status < count) {
-      throw new TapeServiceError('NO_FREE_SLOT', `only ${status} storage slots are free for ${count} new cartridges: delete or export cartridges first, or create fewer`);
+      throw new TapeServiceError(
+        'NO_FREE_SLOT',
+        `only ${status} storage slots are free for ${count} new cartridges: delete or export cartridges first, or create fewer`,
+      );
     }
   }
 
@@ -279,7 +322,10 @@ export class LibraryService implements TapeService {
       if (match) last = Math.max(last, Number(match[1]));
     }
     if (last + count >= 10 ** digits) {
-      throw new TapeServiceError('INVALID_COUNT', `prefix ${prefix} has only ${10 ** digits - 1 - last} barcodes left: choose another prefix`);
+      throw new TapeServiceError(
+        'INVALID_COUNT',
+        `prefix ${prefix} has only ${10 ** digits - 1 - last} barcodes left: choose another prefix`,
+      );
     }
     return Array.from({ length: count }, (_, i) => `${prefix}${String(last + 1 + i).padStart(digits, '0')}${this.options.mediaSuffix}`);
   }

@@ -131,13 +131,15 @@ export class Library implements MediaLibrary {
           `cartridge ${barcode} is in ${describePlace(record.at)}, which this library no longer has: configure at least ${record.at.index} ${KIND_NAMES[record.at.kind]}s`,
         );
       }
-      if (cell.content) throw new LibraryConfigError(`the catalog puts both ${cell.content.barcode} and ${barcode} in ${describePlace(record.at)}`);
+      if (cell.content)
+        throw new LibraryConfigError(`the catalog puts both ${cell.content.barcode} and ${barcode} in ${describePlace(record.at)}`);
       library.place(cell, { barcode, imported: record.imported === true, ...(record.from ? { from: record.from } : {}) });
     }
     for (const cell of library.byKind.drive) {
       if (!cell.content) continue;
       const err = await cell.bay!.restore(cell.content.barcode);
-      if (err) options.log?.('cartridge in a drive failed to load at start-up', { err, barcode: cell.content.barcode, drive: cell.place.index });
+      if (err)
+        options.log?.('cartridge in a drive failed to load at start-up', { err, barcode: cell.content.barcode, drive: cell.place.index });
     }
     return library;
   }
@@ -147,7 +149,12 @@ export class Library implements MediaLibrary {
   }
 
   elements(): readonly ElementStatus[] {
-    const transport: ElementStatus = { address: this.shape.transport.first, type: ElementType.MediumTransport, full: false, accessible: true };
+    const transport: ElementStatus = {
+      address: this.shape.transport.first,
+      type: ElementType.MediumTransport,
+      full: false,
+      accessible: true,
+    };
     const all = this.cells.map((c) => this.status(c));
     const at = all.findIndex((e) => e.address > transport.address);
     all.splice(at < 0 ? all.length : at, 0, transport);
@@ -170,7 +177,8 @@ export class Library implements MediaLibrary {
       const from = this.byAddress.get(source);
       const to = this.byAddress.get(destination);
       if (!from) throw new MoveMediumError('invalid-element', 'source', `no storage, import/export or drive element at address ${source}`);
-      if (!to) throw new MoveMediumError('invalid-element', 'destination', `no storage, import/export or drive element at address ${destination}`);
+      if (!to)
+        throw new MoveMediumError('invalid-element', 'destination', `no storage, import/export or drive element at address ${destination}`);
       await this.transfer(from, to);
     });
   }
@@ -195,13 +203,21 @@ export class Library implements MediaLibrary {
         throw err instanceof BarcodeError ? new TapeServiceError('INVALID_BARCODE', err.message) : err;
       }
       const found = this.byBarcode.get(barcode);
-      if (found) throw new TapeServiceError('DUPLICATE_BARCODE', `cartridge ${barcode} is already in ${describePlace(found.place)}: choose another barcode`);
+      if (found)
+        throw new TapeServiceError(
+          'DUPLICATE_BARCODE',
+          `cartridge ${barcode} is already in ${describePlace(found.place)}: choose another barcode`,
+        );
       const cell = typeof into === 'object' ? this.operatorCell(into) : this.byKind[into].find((c) => !c.content);
       if (!cell) {
         const other = into === 'slot' ? 'an import/export slot' : 'a storage slot';
-        throw new TapeServiceError('NO_FREE_SLOT', `every ${KIND_NAMES[into as ElementKind]} is full: remove a cartridge from one, or insert into ${other}`);
+        throw new TapeServiceError(
+          'NO_FREE_SLOT',
+          `every ${KIND_NAMES[into as ElementKind]} is full: remove a cartridge from one, or insert into ${other}`,
+        );
       }
-      if (cell.content) throw new TapeServiceError('ELEMENT_FULL', `${describePlace(cell.place)} holds ${cell.content.barcode}: choose an empty one`);
+      if (cell.content)
+        throw new TapeServiceError('ELEMENT_FULL', `${describePlace(cell.place)} holds ${cell.content.barcode}: choose an empty one`);
       const content: Content = { barcode, imported: cell.place.kind === 'import-export' };
       await this.section.put(barcode, record(cell.place, content));
       this.place(cell, content);
@@ -214,7 +230,8 @@ export class Library implements MediaLibrary {
   remove(barcode: string): Promise<void> {
     return this.exclusive(async () => {
       const cell = this.cellWith(barcode);
-      if (cell.bay) throw new TapeServiceError('TAPE_IN_DRIVE', `cartridge ${barcode} is in ${describePlace(cell.place)}: move it to a slot first`);
+      if (cell.bay)
+        throw new TapeServiceError('TAPE_IN_DRIVE', `cartridge ${barcode} is in ${describePlace(cell.place)}: move it to a slot first`);
       await this.section.del(barcode);
       this.byBarcode.delete(barcode);
       cell.content = undefined;
@@ -231,7 +248,10 @@ export class Library implements MediaLibrary {
         await this.transfer(from, cell);
       } catch (err) {
         if (!(err instanceof MoveMediumError)) throw err;
-        throw new TapeServiceError(err.reason === 'destination-full' ? 'ELEMENT_FULL' : 'MOVE_REFUSED', `cannot move ${barcode} to ${describePlace(to)}: ${err.message}`);
+        throw new TapeServiceError(
+          err.reason === 'destination-full' ? 'ELEMENT_FULL' : 'MOVE_REFUSED',
+          `cannot move ${barcode} to ${describePlace(to)}: ${err.message}`,
+        );
       }
       this.changed([from, cell]);
     });
@@ -247,13 +267,18 @@ export class Library implements MediaLibrary {
     if (!content) throw new MoveMediumError('source-empty', 'source', `${describePlace(from.place)} is empty`);
     if (from === to) return;
     if (to.content) throw new MoveMediumError('destination-full', 'destination', `${describePlace(to.place)} holds ${to.content.barcode}`);
-    if (from.bay?.prevented) throw new MoveMediumError('removal-prevented', 'source', `an initiator of ${describePlace(from.place)} prevents medium removal`);
+    if (from.bay?.prevented)
+      throw new MoveMediumError('removal-prevented', 'source', `an initiator of ${describePlace(from.place)} prevents medium removal`);
     await from.bay?.release();
     if (to.bay) {
       try {
         await to.bay.insert(content.barcode);
       } catch (err) {
-        throw new MoveMediumError('load-failed', 'destination', `cartridge ${content.barcode} could not be loaded: ${(err as Error).message}`);
+        throw new MoveMediumError(
+          'load-failed',
+          'destination',
+          `cartridge ${content.barcode} could not be loaded: ${(err as Error).message}`,
+        );
       }
     }
     const moved: Content = { barcode: content.barcode, from: from.place, imported: false };
@@ -297,7 +322,10 @@ export class Library implements MediaLibrary {
     const cell = this.cellOf(place);
     if (!cell || (place.kind === 'drive' && !drivesToo)) {
       const kinds = drivesToo ? 'storage slots, import/export slots or drives' : 'storage or import/export slots';
-      throw new TapeServiceError('ELEMENT_NOT_FOUND', `there is no ${describePlace(place)}: this library has ${this.summary()}; choose one of its ${kinds}`);
+      throw new TapeServiceError(
+        'ELEMENT_NOT_FOUND',
+        `there is no ${describePlace(place)}: this library has ${this.summary()}; choose one of its ${kinds}`,
+      );
     }
     return cell;
   }
@@ -325,7 +353,13 @@ export class Library implements MediaLibrary {
 
 function isPlace(p: unknown): p is Place {
   const place = p as Place | undefined;
-  return typeof place === 'object' && place !== null && Object.hasOwn(KIND_NAMES, place.kind) && Number.isInteger(place.index) && place.index >= 1;
+  return (
+    typeof place === 'object' &&
+    place !== null &&
+    Object.hasOwn(KIND_NAMES, place.kind) &&
+    Number.isInteger(place.index) &&
+    place.index >= 1
+  );
 }
 
 function location(cell: Cell): TapeLocation {

@@ -49,7 +49,7 @@ export function encodeManifest(manifest: Manifest): Buffer {
   const body = Buffer.from(JSON.stringify(manifest));
   const out = Buffer.allocUnsafe(body.length + 9);
   body.copy(out, 0);
-  out.write(`\n${((crc32c(body) >>> 0).toString(16)).padStart(8, '0')}`, body.length, 'latin1');
+  out.write(`\n${(crc32c(body) >>> 0).toString(16).padStart(8, '0')}`, body.length, 'latin1');
   return out;
 }
 
@@ -58,7 +58,8 @@ export function decodeManifest(bytes: Buffer): Manifest {
   const split = text.lastIndexOf('\n');
   if (split < 0) throw new CorruptManifestError('manifest without a checksum');
   const body = Buffer.from(text.slice(0, split));
-  if (((crc32c(body) >>> 0).toString(16)).padStart(8, '0') !== text.slice(split + 1)) throw new CorruptManifestError('manifest fails its checksum');
+  if ((crc32c(body) >>> 0).toString(16).padStart(8, '0') !== text.slice(split + 1))
+    throw new CorruptManifestError('manifest fails its checksum');
   const manifest = JSON.parse(body.toString('utf8')) as Manifest;
   if (manifest.format !== MANIFEST_FORMAT) throw new CorruptManifestError(`manifest format ${manifest.format} is not supported`);
   return manifest;

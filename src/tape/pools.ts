@@ -4,7 +4,14 @@
 // kept in the catalog's 'pools' section and, as AWS's, never change once made.
 import type { Catalog, Section } from '../catalog/catalog.ts';
 import type { TapeRecord } from './tape-catalog.ts';
-import { TapeServiceError, type CreatePoolRequest, type DeleteTapeOptions, type PoolDestination, type PoolInfo, type RetentionMode } from './tape-service.ts';
+import {
+  TapeServiceError,
+  type CreatePoolRequest,
+  type DeleteTapeOptions,
+  type PoolDestination,
+  type PoolInfo,
+  type RetentionMode,
+} from './tape-service.ts';
 
 export const BUILT_IN_POOLS = ['GLACIER', 'DEEP_ARCHIVE'] as const;
 export type BuiltInPool = (typeof BUILT_IN_POOLS)[number];
@@ -26,7 +33,10 @@ export class PoolCatalog {
   constructor(catalog: Catalog, destinations: Readonly<Record<BuiltInPool, PoolDestination>>) {
     this.section = catalog.section<PoolInfo>('pools');
     this.builtIn = new Map(
-      BUILT_IN_POOLS.map((name) => [name, { name, destination: destinations[name], retention: { mode: 'NONE', days: 0 }, builtIn: true, createdAt: EPOCH }]),
+      BUILT_IN_POOLS.map((name) => [
+        name,
+        { name, destination: destinations[name], retention: { mode: 'NONE', days: 0 }, builtIn: true, createdAt: EPOCH },
+      ]),
     );
   }
 
@@ -39,7 +49,10 @@ export class PoolCatalog {
     const pool = await this.get(name);
     if (pool) return pool;
     const names = (await this.all()).map((p) => p.name).join(', ');
-    throw new TapeServiceError('POOL_NOT_FOUND', `there is no pool ${name}: choose one of ${names}, or create it with "tapegw pool create"`);
+    throw new TapeServiceError(
+      'POOL_NOT_FOUND',
+      `there is no pool ${name}: choose one of ${names}, or create it with "tapegw pool create"`,
+    );
   }
 
   /** Built-in pools first, then custom ones by name. */
@@ -49,7 +62,8 @@ export class PoolCatalog {
 
   async create(request: CreatePoolRequest, now = new Date()): Promise<PoolInfo> {
     const pool = newPool(request, now);
-    if (await this.get(pool.name)) throw new TapeServiceError('DUPLICATE_POOL', `pool ${pool.name} already exists, and pools never change: choose another name`);
+    if (await this.get(pool.name))
+      throw new TapeServiceError('DUPLICATE_POOL', `pool ${pool.name} already exists, and pools never change: choose another name`);
     await this.section.put(pool.name, pool);
     return pool;
   }
@@ -58,7 +72,8 @@ export class PoolCatalog {
   async delete(name: string, inUse: (name: string) => Promise<boolean>): Promise<void> {
     const pool = await this.require(name);
     if (pool.builtIn) throw new TapeServiceError('INVALID_POOL', `${name} is a built-in pool and cannot be deleted`);
-    if (await inUse(name)) throw new TapeServiceError('POOL_IN_USE', `pool ${name} still has cartridges: delete them (or their archives) first`);
+    if (await inUse(name))
+      throw new TapeServiceError('POOL_IN_USE', `pool ${name} still has cartridges: delete them (or their archives) first`);
     await this.section.del(name);
   }
 }
@@ -66,7 +81,10 @@ export class PoolCatalog {
 /** A custom pool as the request describes it, or a refusal that says what to send instead. */
 export function newPool(request: CreatePoolRequest, now = new Date()): PoolInfo {
   if (typeof request.name !== 'string' || !NAME.test(request.name)) {
-    throw new TapeServiceError('INVALID_POOL', `pool name ${JSON.stringify(request.name)} must be 1 to 100 letters, digits, "-", "_" or ".": e.g. finance-7y`);
+    throw new TapeServiceError(
+      'INVALID_POOL',
+      `pool name ${JSON.stringify(request.name)} must be 1 to 100 letters, digits, "-", "_" or ".": e.g. finance-7y`,
+    );
   }
   return {
     name: request.name,
@@ -84,12 +102,20 @@ export function retentionUntil(record: Pick<TapeRecord, 'createdAt'>, pool: Pool
 }
 
 /** Refuses to delete a cartridge (or its archive) that its pool's retention lock still protects. */
-export function checkDeletable(record: Pick<TapeRecord, 'barcode' | 'createdAt'>, pool: PoolInfo, options: DeleteTapeOptions = {}, now = new Date()): void {
+export function checkDeletable(
+  record: Pick<TapeRecord, 'barcode' | 'createdAt'>,
+  pool: PoolInfo,
+  options: DeleteTapeOptions = {},
+  now = new Date(),
+): void {
   const until = retentionUntil(record, pool);
   if (!until || until <= now) return;
   const when = until.toISOString();
   if (pool.retention.mode === 'COMPLIANCE') {
-    throw new TapeServiceError('RETENTION_LOCKED', `cartridge ${record.barcode} is in pool ${pool.name}, whose COMPLIANCE retention lock keeps it until ${when}; nobody can delete it before then`);
+    throw new TapeServiceError(
+      'RETENTION_LOCKED',
+      `cartridge ${record.barcode} is in pool ${pool.name}, whose COMPLIANCE retention lock keeps it until ${when}; nobody can delete it before then`,
+    );
   }
   if (!options.bypassGovernanceRetention) {
     throw new TapeServiceError(
@@ -100,7 +126,8 @@ export function checkDeletable(record: Pick<TapeRecord, 'barcode' | 'createdAt'>
 }
 
 function validDestination(destination: PoolDestination): PoolDestination {
-  if (destination?.kind === 'vault' && typeof destination.vault === 'string' && VAULT.test(destination.vault)) return { kind: 'vault', vault: destination.vault };
+  if (destination?.kind === 'vault' && typeof destination.vault === 'string' && VAULT.test(destination.vault))
+    return { kind: 'vault', vault: destination.vault };
   if (destination?.kind === 'storage-class' && STORAGE_CLASSES.includes(destination.storageClass)) {
     return { kind: 'storage-class', storageClass: destination.storageClass };
   }
@@ -112,13 +139,22 @@ function validDestination(destination: PoolDestination): PoolDestination {
 
 function validRetention(retention: { mode: RetentionMode; days: number }): { mode: RetentionMode; days: number } {
   if (!MODES.includes(retention?.mode)) {
-    throw new TapeServiceError('INVALID_POOL', `retention lock ${JSON.stringify(retention?.mode)} is not one of ${MODES.join(', ')}: e.g. --retention-lock GOVERNANCE`);
+    throw new TapeServiceError(
+      'INVALID_POOL',
+      `retention lock ${JSON.stringify(retention?.mode)} is not one of ${MODES.join(', ')}: e.g. --retention-lock GOVERNANCE`,
+    );
   }
   if (!Number.isInteger(retention.days) || retention.days < 0 || retention.days > MAX_RETENTION_DAYS) {
-    throw new TapeServiceError('INVALID_POOL', `retention of ${retention.days} days must be a whole number from 0 to ${MAX_RETENTION_DAYS}: e.g. --retention-days 2555 for 7 years`);
+    throw new TapeServiceError(
+      'INVALID_POOL',
+      `retention of ${retention.days} days must be a whole number from 0 to ${MAX_RETENTION_DAYS}: e.g. --retention-days 2555 for 7 years`,
+    );
   }
   if (retention.mode === 'NONE' && retention.days !== 0) {
-    throw new TapeServiceError('INVALID_POOL', `${retention.days} retention days need a lock: add --retention-lock GOVERNANCE or COMPLIANCE`);
+    throw new TapeServiceError(
+      'INVALID_POOL',
+      `${retention.days} retention days need a lock: add --retention-lock GOVERNANCE or COMPLIANCE`,
+    );
   }
   return { mode: retention.mode, days: retention.days };
 }

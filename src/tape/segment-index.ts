@@ -43,12 +43,14 @@ export function encodeEntries(entries: readonly IndexEntry[]): Buffer {
 export function decodeIndex(bytes: Buffer, count: number): IndexEntry[] {
   if (bytes.length < INDEX_HEADER_BYTES || bytes.readUInt32BE(0) !== MAGIC) throw new CorruptIndexError('not a segment index');
   if (bytes.readUInt16BE(4) !== VERSION) throw new CorruptIndexError(`segment index version ${bytes.readUInt16BE(4)} is not supported`);
-  if (bytes.length < INDEX_HEADER_BYTES + count * INDEX_ENTRY_BYTES) throw new CorruptIndexError('segment index is shorter than its manifest says');
+  if (bytes.length < INDEX_HEADER_BYTES + count * INDEX_ENTRY_BYTES)
+    throw new CorruptIndexError('segment index is shorter than its manifest says');
   const entries = new Array<IndexEntry>(count);
   for (let i = 0; i < count; i++) {
     const at = INDEX_HEADER_BYTES + i * INDEX_ENTRY_BYTES;
     const flags = bytes[at];
-    if (flags !== 0 && flags !== FILEMARK && flags !== ENCRYPTED) throw new CorruptIndexError(`segment index entry ${i} has unknown flags ${flags}`);
+    if (flags !== 0 && flags !== FILEMARK && flags !== ENCRYPTED)
+      throw new CorruptIndexError(`segment index entry ${i} has unknown flags ${flags}`);
     const entry: IndexEntry = { filemark: flags === FILEMARK, length: bytes.readUInt32BE(at + 1), crc: bytes.readUInt32BE(at + 5) };
     entries[i] = flags === ENCRYPTED ? { ...entry, encrypted: true } : entry;
   }

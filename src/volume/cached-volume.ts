@@ -32,7 +32,11 @@ export class CachedVolume extends Volume implements BlockDevice {
     const r = this.record;
     if (r.deleting) return { status: 'DELETING' };
     if (r.irrecoverable) return { status: 'IRRECOVERABLE', error: r.irrecoverable };
-    if (r.pass?.kind === 'verify') return { status: 'RESTORING', progress: this.image.map.mapped === 0 ? 0 : Math.min(99, (100 * this.verified) / this.image.map.mapped) };
+    if (r.pass?.kind === 'verify')
+      return {
+        status: 'RESTORING',
+        progress: this.image.map.mapped === 0 ? 0 : Math.min(99, (100 * this.verified) / this.image.map.mapped),
+      };
     return { status: 'AVAILABLE' };
   }
 
@@ -64,7 +68,12 @@ export class CachedVolume extends Volume implements BlockDevice {
   }
 
   provisioning(offset: number, maxLength: number): Promise<ProvisioningExtent[]> {
-    return this.imageProvisioning(offset, maxLength, (index) => this.image.map.get(index) !== undefined, (at, length) => this.readImage(at, length));
+    return this.imageProvisioning(
+      offset,
+      maxLength,
+      (index) => this.image.map.get(index) !== undefined,
+      (at, length) => this.readImage(at, length),
+    );
   }
 
   async prefetch(offset: number, length: number): Promise<void> {
@@ -80,7 +89,8 @@ export class CachedVolume extends Volume implements BlockDevice {
   private resume(): void {
     if (this.record.pass?.kind !== 'verify') return;
     this.verifying = this.verify().catch((err: unknown) => {
-      if (!this.closed) this.log.error({ err }, 'checking the restored volume against the bucket failed; it stays RESTORING until the next start');
+      if (!this.closed)
+        this.log.error({ err }, 'checking the restored volume against the bucket failed; it stays RESTORING until the next start');
     });
   }
 
@@ -101,7 +111,10 @@ export class CachedVolume extends Volume implements BlockDevice {
       const missing = [...keys][0];
       if (missing) {
         const [index] = missing.split(':');
-        await this.update({ irrecoverable: `chunk ${index} (written by volume ${origin}) is missing from the bucket`, pass: undefined }, true);
+        await this.update(
+          { irrecoverable: `chunk ${index} (written by volume ${origin}) is missing from the bucket`, pass: undefined },
+          true,
+        );
         this.log.error({ missing: keys.size }, 'a restored volume names chunks the bucket does not hold: IRRECOVERABLE');
         return;
       }

@@ -71,7 +71,12 @@ export class ChunkImage {
    * (a crash before it was synced) goes back to its previous place; the
    * returned keys are objects nothing refers to any more, to delete.
    */
-  static async open(store: ExtentStore, catalog: VolumeCatalog, volume: ImageVolume, record: Pick<VolumeRecord, 'frozenBelow' | 'genCeiling'>): Promise<{ image: ChunkImage; garbage: string[] }> {
+  static async open(
+    store: ExtentStore,
+    catalog: VolumeCatalog,
+    volume: ImageVolume,
+    record: Pick<VolumeRecord, 'frozenBelow' | 'genCeiling'>,
+  ): Promise<{ image: ChunkImage; garbage: string[] }> {
     const map = new ChunkMap(volume.id);
     const settled: [number, MapValue][] = [];
     const reverted: [number, MapValue | null][] = [];
@@ -101,7 +106,12 @@ export class ChunkImage {
   }
 
   /** A new, empty image. */
-  static create(store: ExtentStore, catalog: VolumeCatalog, volume: ImageVolume, record: Pick<VolumeRecord, 'frozenBelow' | 'genCeiling'>): ChunkImage {
+  static create(
+    store: ExtentStore,
+    catalog: VolumeCatalog,
+    volume: ImageVolume,
+    record: Pick<VolumeRecord, 'frozenBelow' | 'genCeiling'>,
+  ): ChunkImage {
     return new ChunkImage(store, catalog, volume, new ChunkMap(volume.id), record);
   }
 
@@ -202,7 +212,9 @@ export class ChunkImage {
         await this.store.writev(key, 0, await content(), { fresh: true });
       } catch (error) {
         // Back to where the chunk was; the new object, if any of it exists, is garbage.
-        await this.record(() => this.catalog.putChunk(this.volume.id, index, previous && toMapValue(this.volume.id, previous), { garbage: [key] }));
+        await this.record(() =>
+          this.catalog.putChunk(this.volume.id, index, previous && toMapValue(this.volume.id, previous), { garbage: [key] }),
+        );
         await this.collect([key]);
         throw error;
       }
@@ -273,7 +285,11 @@ export class ChunkImage {
     if (unconfirmed.length === 0) return;
     await this.record(() => {
       const confirmed = unconfirmed.filter(([index, gen]) => !this.renewing.has(index) && this.map.ownGen(index) === gen);
-      return this.catalog.putChunks(this.volume.id, confirmed.map(([index, gen]) => [index, { g: gen }] as const), true);
+      return this.catalog.putChunks(
+        this.volume.id,
+        confirmed.map(([index, gen]) => [index, { g: gen }] as const),
+        true,
+      );
     });
   }
 
@@ -287,5 +303,4 @@ export class ChunkImage {
     this.frozenBelow = this.nextGen;
     return { entries: [...this.map.entries()], frozenBelow: this.frozenBelow };
   }
-
 }

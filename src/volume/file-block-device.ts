@@ -133,7 +133,15 @@ export class FileBlockDevice implements BlockDevice {
       if (size === 0 || size % blockSize !== 0) {
         throw new RangeError(`${options.path}: size ${size} is not a positive multiple of the block size ${blockSize}`);
       }
-      return new FileBlockDevice(fd, options.path, size, blockSize, physicalBlockSize, readOnly, options.inlineWrites ?? machineInlineWriteGate);
+      return new FileBlockDevice(
+        fd,
+        options.path,
+        size,
+        blockSize,
+        physicalBlockSize,
+        readOnly,
+        options.inlineWrites ?? machineInlineWriteGate,
+      );
     } catch (err) {
       await closeFile(fd);
       throw err;
@@ -181,13 +189,22 @@ export class FileBlockDevice implements BlockDevice {
         return reject(err);
       }
       this.pooledWrites++;
-      this.whole(fd, writeFd, 'write', data, 0, offset, () => {
-        this.pooledWrites--;
-        written();
-      }, (err) => {
-        this.pooledWrites--;
-        reject(err);
-      });
+      this.whole(
+        fd,
+        writeFd,
+        'write',
+        data,
+        0,
+        offset,
+        () => {
+          this.pooledWrites--;
+          written();
+        },
+        (err) => {
+          this.pooledWrites--;
+          reject(err);
+        },
+      );
     });
   }
 
@@ -196,7 +213,7 @@ export class FileBlockDevice implements BlockDevice {
   }
 
   private writeNow(fd: number, data: Buffer, offset: number): void {
-    for (let done = 0; done < data.length; ) {
+    for (let done = 0; done < data.length;) {
       const bytes = writeSync(fd, data, done, data.length - done, offset + done);
       if (bytes === 0) throw new Error(`${this.path}: write moved no bytes at ${offset + done} (end of file?)`);
       done += bytes;
@@ -230,12 +247,30 @@ export class FileBlockDevice implements BlockDevice {
   }
 
   /** Transfers buf[done..] at offset + done, one system call after another until all of it has moved. */
-  private whole(fd: number, op: PositionalIo, syscall: string, buf: Buffer, done: number, offset: number, onDone: () => void, onError: (err: unknown) => void): void {
+  private whole(
+    fd: number,
+    op: PositionalIo,
+    syscall: string,
+    buf: Buffer,
+    done: number,
+    offset: number,
+    onDone: () => void,
+    onError: (err: unknown) => void,
+  ): void {
     if (done === buf.length) return onDone();
-    this.transfer(fd, op, buf, done, buf.length - done, offset + done, (bytes) => {
-      if (bytes === 0) onError(new Error(`${this.path}: ${syscall} moved no bytes at ${offset + done} (end of file?)`));
-      else this.whole(fd, op, syscall, buf, done + bytes, offset, onDone, onError);
-    }, onError);
+    this.transfer(
+      fd,
+      op,
+      buf,
+      done,
+      buf.length - done,
+      offset + done,
+      (bytes) => {
+        if (bytes === 0) onError(new Error(`${this.path}: ${syscall} moved no bytes at ${offset + done} (end of file?)`));
+        else this.whole(fd, op, syscall, buf, done + bytes, offset, onDone, onError);
+      },
+      onError,
+    );
   }
 
   /** One pread or pwrite of buf[at, at + length) at position, on a file the caller holds open. */

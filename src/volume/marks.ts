@@ -28,7 +28,10 @@ export class Marks {
 
   /** Chunks with `mark`, in index order. */
   indexes(mark: Mark): number[] {
-    return [...this.marks].filter(([, m]) => m === mark).map(([index]) => index).sort((a, b) => a - b);
+    return [...this.marks]
+      .filter(([, m]) => m === mark)
+      .map(([index]) => index)
+      .sort((a, b) => a - b);
   }
 
   /** Sets (or with null clears) a mark at once; the promise resolves once it is durable. */

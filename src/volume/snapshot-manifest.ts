@@ -62,12 +62,20 @@ export class ManifestError extends Error {
 }
 
 /** The map parts of a snapshot, encoded. */
-export function encodeParts(snapshotId: string, entries: readonly (readonly [number, ChunkRef])[]): { key: string; data: Buffer; part: ManifestPart }[] {
+export function encodeParts(
+  snapshotId: string,
+  entries: readonly (readonly [number, ChunkRef])[],
+): { key: string; data: Buffer; part: ManifestPart }[] {
   const keys = snapshotKeys(snapshotId);
   const out = [];
   for (let n = 0; n * MAP_PART_ENTRIES < entries.length || n === 0; n++) {
     const slice = entries.slice(n * MAP_PART_ENTRIES, (n + 1) * MAP_PART_ENTRIES);
-    const body: MapPart = { format: MANIFEST_FORMAT, snapshotId, part: n, chunks: slice.map(([index, ref]) => [index, ref.volume, ref.gen] as const) };
+    const body: MapPart = {
+      format: MANIFEST_FORMAT,
+      snapshotId,
+      part: n,
+      chunks: slice.map(([index, ref]) => [index, ref.volume, ref.gen] as const),
+    };
     const data = Buffer.from(JSON.stringify(body));
     const key = keys.part(n);
     out.push({ key, data, part: { key, bytes: data.length, crc32c: crc32c(data), chunks: slice.length } });
@@ -98,8 +106,16 @@ export function encodeManifest(record: SnapshotRecord, completedAt: string, part
 
 const positive = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 const isManifestPart = (p: unknown): p is ManifestPart =>
-  typeof p === 'object' && p !== null && 'key' in p && typeof p.key === 'string' && 'bytes' in p && positive(p.bytes) &&
-  'crc32c' in p && typeof p.crc32c === 'number' && 'chunks' in p && typeof p.chunks === 'number';
+  typeof p === 'object' &&
+  p !== null &&
+  'key' in p &&
+  typeof p.key === 'string' &&
+  'bytes' in p &&
+  positive(p.bytes) &&
+  'crc32c' in p &&
+  typeof p.crc32c === 'number' &&
+  'chunks' in p &&
+  typeof p.chunks === 'number';
 
 export function decodeManifest(data: Buffer, snapshotId: string): SnapshotManifest {
   let m: Partial<SnapshotManifest>;
@@ -112,8 +128,15 @@ export function decodeManifest(data: Buffer, snapshotId: string): SnapshotManife
   if (m.format !== MANIFEST_FORMAT) throw bad(`format ${JSON.stringify(m.format)}`);
   if (m.version !== MANIFEST_VERSION) throw bad(`version ${String(m.version)}`);
   if (m.snapshotId !== snapshotId) throw bad(`it names snapshot ${String(m.snapshotId)}`);
-  if (typeof m.volumeId !== 'string' || !VOLUME_ID.test(m.volumeId) || typeof m.volumeName !== 'string' || (m.volumeType !== 'cached' && m.volumeType !== 'stored')) throw bad('volume');
-  if (!positive(m.sizeBytes) || !positive(m.blockSize) || !positive(m.chunkSize) || !(m.chunkCount === 0 || positive(m.chunkCount))) throw bad('sizes');
+  if (
+    typeof m.volumeId !== 'string' ||
+    !VOLUME_ID.test(m.volumeId) ||
+    typeof m.volumeName !== 'string' ||
+    (m.volumeType !== 'cached' && m.volumeType !== 'stored')
+  )
+    throw bad('volume');
+  if (!positive(m.sizeBytes) || !positive(m.blockSize) || !positive(m.chunkSize) || !(m.chunkCount === 0 || positive(m.chunkCount)))
+    throw bad('sizes');
   const parts: unknown = m.parts;
   if (!Array.isArray(parts) || !parts.every(isManifestPart)) throw bad('parts');
   if (parts.reduce((n, p) => n + p.chunks, 0) !== m.chunkCount) throw bad('its parts do not add up to its chunk count');
@@ -130,11 +153,25 @@ export function decodePart(data: Buffer, manifest: SnapshotManifest, part: Manif
   } catch (error) {
     throw bad(`not JSON (${(error as Error).message})`);
   }
-  if (body.format !== MANIFEST_FORMAT || body.snapshotId !== manifest.snapshotId || !Array.isArray(body.chunks) || body.chunks.length !== part.chunks) throw bad('wrong content');
+  if (
+    body.format !== MANIFEST_FORMAT ||
+    body.snapshotId !== manifest.snapshotId ||
+    !Array.isArray(body.chunks) ||
+    body.chunks.length !== part.chunks
+  )
+    throw bad('wrong content');
   const chunks = Math.ceil(manifest.sizeBytes / manifest.chunkSize);
   return body.chunks.map((entry) => {
     const [index, volume, gen] = entry as [unknown, unknown, unknown];
-    if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0 || index >= chunks || typeof volume !== 'string' || !VOLUME_ID.test(volume) || !positive(gen)) {
+    if (
+      typeof index !== 'number' ||
+      !Number.isSafeInteger(index) ||
+      index < 0 ||
+      index >= chunks ||
+      typeof volume !== 'string' ||
+      !VOLUME_ID.test(volume) ||
+      !positive(gen)
+    ) {
       throw bad(`entry ${JSON.stringify(entry)}`);
     }
     return [index, { volume, gen: gen as number }];

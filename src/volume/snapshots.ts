@@ -84,7 +84,10 @@ export class Snapshots {
     });
     await volume.update({ lastSnapshotAt: createdAt });
     this.records.set(id, record);
-    this.log.info({ snapshot: id, volume: volume.name, chunks: record.chunkCount, changed: record.changedChunks }, 'snapshot taken; uploading');
+    this.log.info(
+      { snapshot: id, volume: volume.name, chunks: record.chunkCount, changed: record.changedChunks },
+      'snapshot taken; uploading',
+    );
     this.upload(record, false);
     return record;
   }
@@ -111,7 +114,8 @@ export class Snapshots {
     this.progress.set(record.id, progress);
     if (resumed) {
       // A chunk object that did not survive the restart cannot be in the snapshot.
-      for (const key of keys) if ((await this.store.size(key)) !== record.chunkSize) throw new Error(`chunk object ${key} did not survive the gateway's restart`);
+      for (const key of keys)
+        if ((await this.store.size(key)) !== record.chunkSize) throw new Error(`chunk object ${key} did not survive the gateway's restart`);
     }
     const batches: string[][] = [];
     for (let at = 0; at < keys.length; at += DRAIN_BATCH) batches.push(keys.slice(at, at + DRAIN_BATCH));
@@ -130,7 +134,14 @@ export class Snapshots {
     for (const part of parts) await this.putWhole(part.key, part.data);
     await this.store.drain(parts.map((p) => p.key));
     const manifest = snapshotKeys(record.id).manifest;
-    await this.putWhole(manifest, encodeManifest(record, completedAt, parts.map((p) => p.part)));
+    await this.putWhole(
+      manifest,
+      encodeManifest(
+        record,
+        completedAt,
+        parts.map((p) => p.part),
+      ),
+    );
     await this.store.drain([manifest]);
     await this.finish({ ...record, status: 'COMPLETED', completedAt });
     this.log.info({ snapshot: record.id, volume: record.volumeName, chunks: record.chunkCount }, 'snapshot COMPLETED');
@@ -214,7 +225,8 @@ export class Snapshots {
       try {
         data = await this.store.read(part.key, 0, part.bytes);
       } catch (error) {
-        if (error instanceof ExtentNotFoundError || error instanceof RangeError) throw new Error(`map part ${part.key} is missing or short`, { cause: error });
+        if (error instanceof ExtentNotFoundError || error instanceof RangeError)
+          throw new Error(`map part ${part.key} is missing or short`, { cause: error });
         throw error;
       }
       entries.push(...decodePart(data, manifest, part));

@@ -61,7 +61,11 @@ export class StoredVolume extends Volume implements BlockDevice {
    * Opens a stored volume: its file (made, sparse, when `create`), its image and
    * marks. A file that has gone makes it IRRECOVERABLE.
    */
-  static async open(record: VolumeRecord, context: VolumeContext, options: { create?: boolean } = {}): Promise<{ volume: StoredVolume; garbage: string[] }> {
+  static async open(
+    record: VolumeRecord,
+    context: VolumeContext,
+    options: { create?: boolean } = {},
+  ): Promise<{ volume: StoredVolume; garbage: string[] }> {
     let volume!: StoredVolume;
     const holder = { id: record.id, chunkSize: record.chunkSize, reserveGenerations: (c: number) => volume.reserveGenerations(c) };
     const { image, garbage } = await ChunkImage.open(context.store, context.catalog, holder, record);
@@ -122,7 +126,9 @@ export class StoredVolume extends Volume implements BlockDevice {
       const out = Buffer.allocUnsafe(length);
       await Promise.all(
         parts.map(async (p) => {
-          const data = this.inFile(p.index) ? await this.device.read(offset + p.from, p.length) : await this.image.readChunk(p.index, p.at, p.length);
+          const data = this.inFile(p.index)
+            ? await this.device.read(offset + p.from, p.length)
+            : await this.image.readChunk(p.index, p.at, p.length);
           data.copy(out, p.from);
         }),
       );
@@ -144,8 +150,11 @@ export class StoredVolume extends Volume implements BlockDevice {
       await Promise.all(
         this.pieces(offset, data.length).map((p) => {
           const piece = data.subarray(p.from, p.from + p.length);
-          return this.modify(p.index, () => this.device.write(offset + p.from, piece, { fua }), () => this.image.write(p.index, p.at, piece, () => this.fileChunk(p.index)), (own) =>
-            own ? [this.device.write(offset + p.from, piece, { fua }), this.image.write(p.index, p.at, piece)] : undefined,
+          return this.modify(
+            p.index,
+            () => this.device.write(offset + p.from, piece, { fua }),
+            () => this.image.write(p.index, p.at, piece, () => this.fileChunk(p.index)),
+            (own) => (own ? [this.device.write(offset + p.from, piece, { fua }), this.image.write(p.index, p.at, piece)] : undefined),
           );
         }),
       );
@@ -174,7 +183,12 @@ export class StoredVolume extends Volume implements BlockDevice {
    * (PASS THROUGH, stale, restoring, not yet adopted). `together`, when given,
    * may run both at once for a chunk written in place (`own`).
    */
-  private modify(index: number, toFile: () => Promise<void>, toImage: () => Promise<void>, together?: (own: boolean) => Promise<void>[] | undefined): Promise<void> {
+  private modify(
+    index: number,
+    toFile: () => Promise<void>,
+    toImage: () => Promise<void>,
+    together?: (own: boolean) => Promise<void>[] | undefined,
+  ): Promise<void> {
     return this.locks.run(String(index), async () => {
       const pass = this.record.pass;
       if (pass?.kind === 'restore') {
@@ -214,7 +228,10 @@ export class StoredVolume extends Volume implements BlockDevice {
 
   private enterPassThrough(): void {
     this.passThrough = true;
-    this.log.warn({ uploadBufferUse: this.context.uploadBufferUse() }, 'upload buffer full: volume is PASS THROUGH (writes go to its file only; snapshots wait)');
+    this.log.warn(
+      { uploadBufferUse: this.context.uploadBufferUse() },
+      'upload buffer full: volume is PASS THROUGH (writes go to its file only; snapshots wait)',
+    );
   }
 
   // ---- flushing
@@ -231,11 +248,18 @@ export class StoredVolume extends Volume implements BlockDevice {
         cleared.push(this.marks.set(index, null));
       }
     }
-    void Promise.all(cleared).catch((err: unknown) => this.log.warn({ err }, 'clearing write marks failed; the chunks are copied again after a crash'));
+    void Promise.all(cleared).catch((err: unknown) =>
+      this.log.warn({ err }, 'clearing write marks failed; the chunks are copied again after a crash'),
+    );
   }
 
   provisioning(offset: number, maxLength: number): Promise<ProvisioningExtent[]> {
-    return this.imageProvisioning(offset, maxLength, () => true, (at, length) => this.read(at, length));
+    return this.imageProvisioning(
+      offset,
+      maxLength,
+      () => true,
+      (at, length) => this.read(at, length),
+    );
   }
 
   async prefetch(offset: number, length: number): Promise<void> {
@@ -288,7 +312,12 @@ export class StoredVolume extends Volume implements BlockDevice {
    * and the cursor recorded. Stops early when the volume closes or, after a chunk,
    * when `stop` says so. Whether it reached the last chunk.
    */
-  private async walkPass(kind: 'restore' | 'adopt', each: (index: number) => Promise<void>, settle: () => Promise<void>, stop = () => false): Promise<boolean> {
+  private async walkPass(
+    kind: 'restore' | 'adopt',
+    each: (index: number) => Promise<void>,
+    settle: () => Promise<void>,
+    stop = () => false,
+  ): Promise<boolean> {
     const chunks = this.chunkCount();
     let cursor = this.record.pass!.cursor;
     while (cursor < chunks && !this.closed) {
@@ -360,7 +389,8 @@ export class StoredVolume extends Volume implements BlockDevice {
         }
       }
     }
-    if (!this.passThrough && this.marks.count('stale') === 0) this.log.info({ chunks: this.caughtUp }, 'stale chunks caught up: volume is AVAILABLE');
+    if (!this.passThrough && this.marks.count('stale') === 0)
+      this.log.info({ chunks: this.caughtUp }, 'stale chunks caught up: volume is AVAILABLE');
   }
 
   private bufferFull(): boolean {

@@ -150,19 +150,24 @@ export class VolumeCatalog {
   }
 
   /** Records where a chunk is (or, with null, that it is unmapped, and `garbage` keys to delete). */
-  async putChunk(volumeId: string, index: number, value: MapValue | null, options: { garbage?: readonly string[]; sync?: boolean } = {}): Promise<void> {
+  async putChunk(
+    volumeId: string,
+    index: number,
+    value: MapValue | null,
+    options: { garbage?: readonly string[]; sync?: boolean } = {},
+  ): Promise<void> {
     const batch = this.section.batch();
     if (value === null) batch.del(`m/${volumeId}/${idx(index)}`);
     else batch.put(`m/${volumeId}/${idx(index)}`, value);
     for (const key of options.garbage ?? []) batch.put(`g/${key}`, 1);
-    await batch.write(options.sync ? ({ sync: true }) : {});
+    await batch.write(options.sync ? { sync: true } : {});
   }
 
   /** Several chunks at once (a restore's whole map, confirmations after a sync). */
   async putChunks(volumeId: string, entries: Iterable<readonly [number, MapValue]>, sync = false): Promise<void> {
     const batch = this.section.batch();
     for (const [index, value] of entries) batch.put(`m/${volumeId}/${idx(index)}`, value);
-    await batch.write(sync ? ({ sync: true }) : {});
+    await batch.write(sync ? { sync: true } : {});
   }
 
   // ---- garbage: chunk objects to delete once nothing refers to them
@@ -196,7 +201,7 @@ export class VolumeCatalog {
       if (mark === null) batch.del(`k/${volumeId}/${idx(index)}`);
       else batch.put(`k/${volumeId}/${idx(index)}`, mark);
     }
-    await batch.write(sync ? ({ sync: true }) : {});
+    await batch.write(sync ? { sync: true } : {});
   }
 
   // ---- snapshots

@@ -11,7 +11,15 @@ import { chunkKey, type ChunkRef } from './chunk-map.ts';
 import { newVolumeId } from './ids.ts';
 import { Snapshots } from './snapshots.ts';
 import { StoredVolume } from './stored-volume.ts';
-import { VolumeCatalog, type SnapshotRecord, type SnapshotStatus, type VolumeAccess, type VolumeRecord, type VolumeStatus, type VolumeType } from './volume-catalog.ts';
+import {
+  VolumeCatalog,
+  type SnapshotRecord,
+  type SnapshotStatus,
+  type VolumeAccess,
+  type VolumeRecord,
+  type VolumeStatus,
+  type VolumeType,
+} from './volume-catalog.ts';
 import { SnapshotRefusedError, type VolumeContext } from './volume.ts';
 
 export type { SnapshotStatus, VolumeAccess, VolumeStatus, VolumeType };
@@ -26,7 +34,10 @@ const TiB = 1024 ** 4;
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 
 /** AWS's Volume Gateway limits: cached 1 GiB to 32 TiB, stored 1 GiB to 16 TiB, 32 volumes a gateway. */
-export const SIZE_LIMITS: Record<VolumeType, { min: number; max: number }> = { cached: { min: GiB, max: 32 * TiB }, stored: { min: GiB, max: 16 * TiB } };
+export const SIZE_LIMITS: Record<VolumeType, { min: number; max: number }> = {
+  cached: { min: GiB, max: 32 * TiB },
+  stored: { min: GiB, max: 16 * TiB },
+};
 export const MAX_VOLUMES = 32;
 /** Stored volumes are snapshotted once a day unless told otherwise, as on AWS. */
 export const DEFAULT_STORED_SCHEDULE_MS = 24 * 3600 * 1000;
@@ -187,7 +198,13 @@ export class VolumeService {
     this.catalog = new VolumeCatalog(options.catalog);
     this.log = options.logger.child({ component: 'volumes' });
     this.now = options.now ?? (() => new Date());
-    this.context = { store: options.store, catalog: this.catalog, directory: options.directory, uploadBufferUse: options.uploadBufferUse, log: this.log };
+    this.context = {
+      store: options.store,
+      catalog: this.catalog,
+      directory: options.directory,
+      uploadBufferUse: options.uploadBufferUse,
+      log: this.log,
+    };
     this.snapshots = new Snapshots(options.store, this.catalog, () => this.volumes.values(), this.log, this.now);
   }
 
@@ -250,9 +267,21 @@ export class VolumeService {
   private reconfigured(record: VolumeRecord, config: ConfigVolume): VolumeRecord {
     const where = `volume "${config.name}" of the configuration`;
     const type = config.type ?? 'stored';
-    if (record.type !== type) throw fail('INVALID_TYPE', `${where} is a ${record.type} volume in the catalog, not ${type}: give it type "${record.type}", or a new name`);
-    if (config.size < record.sizeBytes) throw fail('INVALID_SIZE', `${where} holds ${record.sizeBytes} bytes, more than ${config.size}: a volume cannot shrink; give it at least its current size, or a new name`);
-    if (config.blockSize !== record.blockSize) throw fail('INVALID_BLOCK_SIZE', `${where} has ${record.blockSize}-byte blocks: its block size cannot change; give it ${record.blockSize}, or a new name`);
+    if (record.type !== type)
+      throw fail(
+        'INVALID_TYPE',
+        `${where} is a ${record.type} volume in the catalog, not ${type}: give it type "${record.type}", or a new name`,
+      );
+    if (config.size < record.sizeBytes)
+      throw fail(
+        'INVALID_SIZE',
+        `${where} holds ${record.sizeBytes} bytes, more than ${config.size}: a volume cannot shrink; give it at least its current size, or a new name`,
+      );
+    if (config.blockSize !== record.blockSize)
+      throw fail(
+        'INVALID_BLOCK_SIZE',
+        `${where} has ${record.blockSize}-byte blocks: its block size cannot change; give it ${record.blockSize}, or a new name`,
+      );
     const { auth: _a, allowedInitiators: _i, ...rest } = record;
     return { ...rest, sizeBytes: config.size, fromConfig: true, ...access(config) };
   }
@@ -260,7 +289,14 @@ export class VolumeService {
   private configRecord(config: ConfigVolume): VolumeRecord {
     const type = config.type ?? 'stored';
     return {
-      ...this.newRecord({ name: config.name, type, sizeBytes: config.size, blockSize: config.blockSize, chunkSize: this.chunkSize, ...access(config) }),
+      ...this.newRecord({
+        name: config.name,
+        type,
+        sizeBytes: config.size,
+        blockSize: config.blockSize,
+        chunkSize: this.chunkSize,
+        ...access(config),
+      }),
       unitName: config.name,
       fromConfig: true,
       // A file the gateway served before volumes reached the bucket: its data is read into the image.
@@ -272,7 +308,9 @@ export class VolumeService {
     return this.options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   }
 
-  private newRecord(fields: { name: string; type: VolumeType; sizeBytes: number; blockSize: number; chunkSize: number } & VolumeAccess): VolumeRecord {
+  private newRecord(
+    fields: { name: string; type: VolumeType; sizeBytes: number; blockSize: number; chunkSize: number } & VolumeAccess,
+  ): VolumeRecord {
     const id = newVolumeId();
     return {
       id,
@@ -299,32 +337,63 @@ export class VolumeService {
 
   async createVolume(request: CreateVolumeRequest): Promise<VolumeInfo> {
     const { name, type } = request;
-    if (typeof name !== 'string' || !NAME.test(name)) throw fail('INVALID_NAME', `volume name ${JSON.stringify(name)} is not valid: use 1 to 32 lower-case letters, digits or inner hyphens, e.g. "db-01"`);
+    if (typeof name !== 'string' || !NAME.test(name))
+      throw fail(
+        'INVALID_NAME',
+        `volume name ${JSON.stringify(name)} is not valid: use 1 to 32 lower-case letters, digits or inner hyphens, e.g. "db-01"`,
+      );
     const target = this.options.exposure.targetName(name);
-    if (Buffer.byteLength(target) > 223) throw fail('INVALID_NAME', `volume name "${name}" makes the target name ${target} longer than 223 bytes: choose a shorter name`);
-    if (type !== 'cached' && type !== 'stored') throw fail('INVALID_TYPE', `volume type ${JSON.stringify(type)} is not one: say "cached" (the bucket holds the volume) or "stored" (the gateway's disk does)`);
-    if (this.byName(name) || this.creating.has(name)) throw fail('DUPLICATE_VOLUME', `a volume named "${name}" exists already: choose another name, or delete that one first`);
-    if (this.volumes.size + this.creating.size >= MAX_VOLUMES) throw fail('VOLUME_LIMIT', `the gateway has ${MAX_VOLUMES} volumes, as many as it serves: delete one first`);
+    if (Buffer.byteLength(target) > 223)
+      throw fail('INVALID_NAME', `volume name "${name}" makes the target name ${target} longer than 223 bytes: choose a shorter name`);
+    if (type !== 'cached' && type !== 'stored')
+      throw fail(
+        'INVALID_TYPE',
+        `volume type ${JSON.stringify(type)} is not one: say "cached" (the bucket holds the volume) or "stored" (the gateway's disk does)`,
+      );
+    if (this.byName(name) || this.creating.has(name))
+      throw fail('DUPLICATE_VOLUME', `a volume named "${name}" exists already: choose another name, or delete that one first`);
+    if (this.volumes.size + this.creating.size >= MAX_VOLUMES)
+      throw fail('VOLUME_LIMIT', `the gateway has ${MAX_VOLUMES} volumes, as many as it serves: delete one first`);
     const snapshot = request.fromSnapshot === undefined ? undefined : await this.completedSnapshot(request.fromSnapshot);
     const blockSize = request.blockSize ?? snapshot?.blockSize ?? 512;
-    if (blockSize !== 512 && blockSize !== 4096) throw fail('INVALID_BLOCK_SIZE', `block size ${blockSize} is not offered: say 512 or 4096`);
+    if (blockSize !== 512 && blockSize !== 4096)
+      throw fail('INVALID_BLOCK_SIZE', `block size ${blockSize} is not offered: say 512 or 4096`);
     const sizeBytes = request.sizeBytes ?? snapshot?.sizeBytes;
     if (snapshot && sizeBytes !== undefined && sizeBytes < snapshot.sizeBytes) {
-      throw fail('SNAPSHOT_TOO_LARGE', `snapshot ${snapshot.id} holds ${sizeText(snapshot.sizeBytes)}, more than a volume of ${sizeText(sizeBytes)}: give the volume at least ${sizeText(snapshot.sizeBytes)}, or leave the size out`);
+      throw fail(
+        'SNAPSHOT_TOO_LARGE',
+        `snapshot ${snapshot.id} holds ${sizeText(snapshot.sizeBytes)}, more than a volume of ${sizeText(sizeBytes)}: give the volume at least ${sizeText(snapshot.sizeBytes)}, or leave the size out`,
+      );
     }
 
     // A snapshot of a smaller volume (the configuration file's may be) restores at its own size.
     const limits = { min: Math.min(SIZE_LIMITS[type].min, snapshot?.sizeBytes ?? Infinity), max: SIZE_LIMITS[type].max };
     if (sizeBytes === undefined || !Number.isSafeInteger(sizeBytes) || sizeBytes < limits.min || sizeBytes > limits.max) {
-      throw fail('INVALID_SIZE', `a ${type} volume holds ${sizeText(limits.min)} to ${sizeText(limits.max)}${sizeBytes === undefined ? ': give its size' : `, not ${sizeBytes} bytes`}, e.g. 10GiB`);
+      throw fail(
+        'INVALID_SIZE',
+        `a ${type} volume holds ${sizeText(limits.min)} to ${sizeText(limits.max)}${sizeBytes === undefined ? ': give its size' : `, not ${sizeBytes} bytes`}, e.g. 10GiB`,
+      );
     }
-    if (sizeBytes % blockSize !== 0) throw fail('INVALID_SIZE', `${sizeBytes} bytes is not a whole number of ${blockSize}-byte blocks: e.g. ${Math.ceil(sizeBytes / blockSize) * blockSize}`);
+    if (sizeBytes % blockSize !== 0)
+      throw fail(
+        'INVALID_SIZE',
+        `${sizeBytes} bytes is not a whole number of ${blockSize}-byte blocks: e.g. ${Math.ceil(sizeBytes / blockSize) * blockSize}`,
+      );
     this.creating.add(name);
     try {
-      const base = this.newRecord({ name, type, sizeBytes, blockSize, chunkSize: snapshot?.chunkSize ?? this.chunkSize, ...access(request) });
+      const base = this.newRecord({
+        name,
+        type,
+        sizeBytes,
+        blockSize,
+        chunkSize: snapshot?.chunkSize ?? this.chunkSize,
+        ...access(request),
+      });
       const entries: [number, ChunkRef][] = [];
       if (snapshot) for await (const entry of this.catalog.snapshotMap(snapshot.id)) entries.push(entry);
-      const record: VolumeRecord = snapshot ? { ...base, sourceSnapshotId: snapshot.id, pass: { kind: type === 'cached' ? 'verify' : 'restore', cursor: 0 } } : base;
+      const record: VolumeRecord = snapshot
+        ? { ...base, sourceSnapshotId: snapshot.id, pass: { kind: type === 'cached' ? 'verify' : 'restore', cursor: 0 } }
+        : base;
       await this.catalog.createVolume(record, entries);
       const { volume } = await this.openVolume(record, true);
       this.volumes.set(record.id, volume);
@@ -350,11 +419,17 @@ export class VolumeService {
   async deleteVolume(name: string, options: { force?: boolean } = {}): Promise<void> {
     const volume = this.volumeNamed(name);
     if (volume.record.fromConfig) {
-      throw fail('VOLUME_IN_CONFIG', `volume "${name}" comes from the configuration file: remove it from "volumes" there and restart the gateway, then delete it`);
+      throw fail(
+        'VOLUME_IN_CONFIG',
+        `volume "${name}" comes from the configuration file: remove it from "volumes" there and restart the gateway, then delete it`,
+      );
     }
     const sessions = this.options.exposure.sessions(name);
     if (sessions > 0 && !options.force) {
-      throw fail('VOLUME_IN_USE', `volume "${name}" has ${sessions} initiator session(s) logged in to ${this.options.exposure.targetName(name)}: log them out first, or delete with force (tapegw volume delete ${name} --force)`);
+      throw fail(
+        'VOLUME_IN_USE',
+        `volume "${name}" has ${sessions} initiator session(s) logged in to ${this.options.exposure.targetName(name)}: log them out first, or delete with force (tapegw volume delete ${name} --force)`,
+      );
     }
     await volume.update({ deleting: true }, true);
     await this.options.exposure.detach(name);
@@ -382,7 +457,10 @@ export class VolumeService {
     const volume = this.volumeNamed(name);
     const minimum = this.options.minimumScheduleMs ?? 3600_000;
     if (everyMs !== null && (!Number.isSafeInteger(everyMs) || everyMs < minimum)) {
-      throw fail('INVALID_SCHEDULE', `snapshots can be taken every ${minimum / 1000} seconds at most often, not every ${everyMs / 1000}: e.g. every 24h, or off`);
+      throw fail(
+        'INVALID_SCHEDULE',
+        `snapshots can be taken every ${minimum / 1000} seconds at most often, not every ${everyMs / 1000}: e.g. every 24h, or off`,
+      );
     }
     await volume.update({ snapshotEveryMs: everyMs }, true);
     this.schedule(volume);
@@ -393,7 +471,10 @@ export class VolumeService {
     const volume = this.byName(name);
     if (!volume) {
       const names = [...this.volumes.values()].map((v) => v.name).sort();
-      throw fail('VOLUME_NOT_FOUND', `no volume is named ${JSON.stringify(name)}${names.length ? `: the gateway has ${names.join(', ')}` : ': create one with tapegw volume create NAME --type cached --size 10GiB'}`);
+      throw fail(
+        'VOLUME_NOT_FOUND',
+        `no volume is named ${JSON.stringify(name)}${names.length ? `: the gateway has ${names.join(', ')}` : ': create one with tapegw volume create NAME --type cached --size 10GiB'}`,
+      );
     }
     return volume;
   }
@@ -424,7 +505,10 @@ export class VolumeService {
       createdAt: r.createdAt,
       fromConfig: r.fromConfig ?? false,
       ...(r.sourceSnapshotId ? { sourceSnapshotId: r.sourceSnapshotId } : {}),
-      snapshotSchedule: { everySeconds: r.snapshotEveryMs === null ? null : r.snapshotEveryMs / 1000, ...(schedule ? { nextAt: new Date(schedule.at).toISOString() } : {}) },
+      snapshotSchedule: {
+        everySeconds: r.snapshotEveryMs === null ? null : r.snapshotEveryMs / 1000,
+        ...(schedule ? { nextAt: new Date(schedule.at).toISOString() } : {}),
+      },
       ...(r.lastSnapshotAt ? { lastSnapshotAt: r.lastSnapshotAt } : {}),
     };
   }
@@ -434,11 +518,16 @@ export class VolumeService {
   async createSnapshot(volumeName: string, options: { description?: string; scheduled?: boolean } = {}): Promise<SnapshotInfo> {
     const volume = this.volumeNamed(volumeName);
     const description = options.description ?? '';
-    if (typeof description !== 'string' || description.length > MAX_DESCRIPTION) throw fail('INVALID_DESCRIPTION', `a description is at most ${MAX_DESCRIPTION} characters`);
+    if (typeof description !== 'string' || description.length > MAX_DESCRIPTION)
+      throw fail('INVALID_DESCRIPTION', `a description is at most ${MAX_DESCRIPTION} characters`);
     try {
       return this.snapshotInfo(await this.snapshots.take(volume, { description, ...(options.scheduled ? { scheduled: true } : {}) }));
     } catch (error) {
-      if (error instanceof SnapshotRefusedError) throw fail('VOLUME_NOT_AVAILABLE', `${error.message}; see its progress with tapegw volume describe ${volumeName}, and try again then`);
+      if (error instanceof SnapshotRefusedError)
+        throw fail(
+          'VOLUME_NOT_AVAILABLE',
+          `${error.message}; see its progress with tapegw volume describe ${volumeName}, and try again then`,
+        );
       throw error;
     }
   }
@@ -462,7 +551,8 @@ export class VolumeService {
   async deleteSnapshot(id: string): Promise<void> {
     await this.imported;
     const snapshot = this.snapshotWithId(id);
-    if (snapshot.status === 'PENDING') throw fail('SNAPSHOT_NOT_COMPLETED', `snapshot ${id} is still uploading (PENDING): delete it once it is COMPLETED`);
+    if (snapshot.status === 'PENDING')
+      throw fail('SNAPSHOT_NOT_COMPLETED', `snapshot ${id} is still uploading (PENDING): delete it once it is COMPLETED`);
     await this.snapshots.remove(id);
   }
 
@@ -476,7 +566,8 @@ export class VolumeService {
   private async completedSnapshot(id: string): Promise<SnapshotRecord> {
     await this.imported;
     const snapshot = this.snapshotWithId(id);
-    if (snapshot.status !== 'COMPLETED') throw fail('SNAPSHOT_NOT_COMPLETED', `snapshot ${id} is ${snapshot.status}: a volume can be restored only from a COMPLETED snapshot`);
+    if (snapshot.status !== 'COMPLETED')
+      throw fail('SNAPSHOT_NOT_COMPLETED', `snapshot ${id} is ${snapshot.status}: a volume can be restored only from a COMPLETED snapshot`);
     return snapshot;
   }
 
@@ -576,7 +667,10 @@ export class VolumeService {
 }
 
 function access(from: VolumeAccess): VolumeAccess {
-  return { ...(from.auth?.chap ? { auth: from.auth } : {}), ...(from.allowedInitiators ? { allowedInitiators: from.allowedInitiators } : {}) };
+  return {
+    ...(from.auth?.chap ? { auth: from.auth } : {}),
+    ...(from.allowedInitiators ? { allowedInitiators: from.allowedInitiators } : {}),
+  };
 }
 
 function sizeText(bytes: number): string {

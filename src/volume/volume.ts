@@ -112,7 +112,7 @@ export abstract class Volume implements ImageVolume {
   protected pieces(offset: number, length: number): { index: number; at: number; length: number; from: number }[] {
     const size = this.chunkSize;
     const out = [];
-    for (let pos = offset; pos < offset + length; ) {
+    for (let pos = offset; pos < offset + length;) {
       const index = Math.floor(pos / size);
       const at = pos - index * size;
       const n = Math.min(size - at, offset + length - pos);
@@ -153,7 +153,12 @@ export abstract class Volume implements ImageVolume {
   }
 
   /** Provisioning from the chunk map: unmapped chunks are deallocated; in mapped ones, all-zero blocks are (LBPRZ=1). */
-  protected async imageProvisioning(offset: number, maxLength: number, mapped: (index: number) => boolean, read: (offset: number, length: number) => Promise<Buffer>): Promise<ProvisioningExtent[]> {
+  protected async imageProvisioning(
+    offset: number,
+    maxLength: number,
+    mapped: (index: number) => boolean,
+    read: (offset: number, length: number) => Promise<Buffer>,
+  ): Promise<ProvisioningExtent[]> {
     const end = Math.min(this.size, offset + Math.max(maxLength, this.blockSize));
     const runs: { offset: number; length: number; mapped: boolean }[] = [];
     const add = (at: number, length: number, isMapped: boolean) => {

@@ -26,7 +26,8 @@ class FillingStore extends MemoryCartridgeStore {
   manifestsLeft = Infinity;
 
   override async write(key: string, offset: number, data: Uint8Array): Promise<void> {
-    if (key.includes('/manifest-') && this.manifestsLeft-- <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    if (key.includes('/manifest-') && this.manifestsLeft-- <= 0)
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     return super.write(key, offset, data);
   }
 }
@@ -55,11 +56,17 @@ describe('management API: atomic creates', function () {
 
   const call = (method: string, path: string, body?: unknown) => callApi(api.url, TOKEN, method, path, body);
   const listed = async (): Promise<string[]> => (await call('GET', '/tapes')).json.tapes.map((t: TapeInfo) => t.barcode).sort();
-  const statuses = (answers: { status: number }[]) => answers.map((a) => a.status).sort().join(',');
+  const statuses = (answers: { status: number }[]) =>
+    answers
+      .map((a) => a.status)
+      .sort()
+      .join(',');
 
   it('20 parallel creates of one barcode: one 201, nineteen 409, one tape', async () => {
     await start(40);
-    const answers = await Promise.all(Array.from({ length: 20 }, () => call('POST', '/tapes', { barcode: 'RACE01L5', sizeBytes: 64 * MiB })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => call('POST', '/tapes', { barcode: 'RACE01L5', sizeBytes: 64 * MiB })),
+    );
     assert.equal(statuses(answers), ['201', ...Array(19).fill('409')].join(','));
     for (const refused of answers.filter((a) => a.status === 409)) assert.equal(refused.json.error.code, 'DUPLICATE_BARCODE');
     assert.deepEqual(await listed(), ['RACE01L5']);
@@ -67,7 +74,9 @@ describe('management API: atomic creates', function () {
 
   it('20 parallel multi-tape creates: each answer names its own tapes, and the library holds exactly those', async () => {
     await start(50);
-    const answers = await Promise.all(Array.from({ length: 20 }, () => call('POST', '/tapes', { count: 3, barcodePrefix: 'PQR', sizeBytes: 64 * MiB })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => call('POST', '/tapes', { count: 3, barcodePrefix: 'PQR', sizeBytes: 64 * MiB })),
+    );
     const created = answers.filter((a) => a.status === 201).flatMap((a) => a.json.tapes.map((t: TapeInfo) => t.barcode));
     assert.equal(answers.filter((a) => a.status === 201).length, 16, 'as many as 50 slots hold');
     for (const refused of answers.filter((a) => a.status !== 201)) {
@@ -76,7 +85,11 @@ describe('management API: atomic creates', function () {
     }
     assert.equal(new Set(created).size, created.length, 'no barcode answered twice');
     assert.deepEqual(await listed(), created.sort());
-    assert.deepEqual((await tapes.all()).map((r) => r.barcode), created, 'no record beyond what was answered');
+    assert.deepEqual(
+      (await tapes.all()).map((r) => r.barcode),
+      created,
+      'no record beyond what was answered',
+    );
   });
 
   it('a multi-tape create that fails part-way leaves nothing behind, and its barcodes stay free', async () => {
@@ -87,13 +100,23 @@ describe('management API: atomic creates', function () {
     const failed = await call('POST', '/tapes', { count: 3, barcodePrefix: 'PQR', sizeBytes: 64 * MiB });
     assert.equal(failed.status, 500);
     assert.deepEqual(await listed(), ['PQR001L5']);
-    assert.deepEqual((await tapes.all()).map((r) => r.barcode), ['PQR001L5']);
-    assert.deepEqual([...store.objects.keys()].filter((k) => !k.startsWith(cartridgeKeys('PQR001L5').prefix)), [], 'no objects of the undone tapes');
+    assert.deepEqual(
+      (await tapes.all()).map((r) => r.barcode),
+      ['PQR001L5'],
+    );
+    assert.deepEqual(
+      [...store.objects.keys()].filter((k) => !k.startsWith(cartridgeKeys('PQR001L5').prefix)),
+      [],
+      'no objects of the undone tapes',
+    );
 
     store.manifestsLeft = Infinity;
     const again = await call('POST', '/tapes', { count: 3, barcodePrefix: 'PQR', sizeBytes: 64 * MiB });
     assert.equal(again.status, 201);
-    assert.deepEqual(again.json.tapes.map((t: TapeInfo) => t.barcode), ['PQR002L5', 'PQR003L5', 'PQR004L5']);
+    assert.deepEqual(
+      again.json.tapes.map((t: TapeInfo) => t.barcode),
+      ['PQR002L5', 'PQR003L5', 'PQR004L5'],
+    );
   });
 
   it('a barcode the bucket already holds is a 409 that says to import it, and its cartridge is left alone', async () => {
@@ -104,7 +127,10 @@ describe('management API: atomic creates', function () {
     assert.equal(refused.status, 409);
     assert.equal(refused.json.error.code, 'DUPLICATE_BARCODE');
     assert.match(refused.json.error.message, /tapegw tape import OLD001L5/);
-    assert.deepEqual(cartridgeKeys('OLD001L5').manifests.map((k) => store.objects.get(k)), manifests);
+    assert.deepEqual(
+      cartridgeKeys('OLD001L5').manifests.map((k) => store.objects.get(k)),
+      manifests,
+    );
     assert.equal((await call('POST', '/tapes/OLD001L5/import')).status, 201);
   });
 });

@@ -62,11 +62,14 @@ describe('management API: barcodes in paths', () => {
     new Promise<{ status: number; json: { error: { code: string; message: string } } }>((resolve, reject) => {
       const body = method === 'POST' && path.endsWith('/move') ? JSON.stringify({ to: { kind: 'slot', index: 1 } }) : undefined;
       const { hostname, port } = new URL(api.url);
-      const req = httpRequest({ hostname, port, path, method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) }));
-      });
+      const req = httpRequest(
+        { hostname, port, path, method, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) }));
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });

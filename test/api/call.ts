@@ -7,5 +7,5 @@ export async function callApi(url: string, token: string, method: string, path: 
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, json: text === '' ? undefined : (JSON.parse(text)) };
+  return { status: res.status, headers: res.headers, json: text === '' ? undefined : JSON.parse(text) };
 }

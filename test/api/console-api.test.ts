@@ -28,7 +28,15 @@ describe('management API: the web console and its read routes', () => {
   let token: string;
   let tapes: StandInTapeService;
   // The engine's figures, as a stand-in the test sets.
-  const stats: EngineStats = { cacheBytes: 64 * GiB, usedBytes: 16 * GiB, dirtyBytes: 2 * GiB, uploadBufferBytes: 8 * GiB, queueDepth: 7, hits: 3, misses: 1 };
+  const stats: EngineStats = {
+    cacheBytes: 64 * GiB,
+    usedBytes: 16 * GiB,
+    dirtyBytes: 2 * GiB,
+    uploadBufferBytes: 8 * GiB,
+    queueDepth: 7,
+    hits: 3,
+    misses: 1,
+  };
   let cache: CacheSource;
 
   beforeEach(async () => {
@@ -39,14 +47,23 @@ describe('management API: the web console and its read routes', () => {
     token = newApiToken();
     tapes = new StandInTapeService();
     cache = { stats: () => stats, bandwidth: {} };
-    api = await startApiServer({ registry, logger: silentLogger(), tapes, cache, token, consoleDir: directory, history: { intervalMs: 60_000 } });
+    api = await startApiServer({
+      registry,
+      logger: silentLogger(),
+      tapes,
+      cache,
+      token,
+      consoleDir: directory,
+      history: { intervalMs: 60_000 },
+    });
   });
   afterEach(async () => {
     await api.close();
     await rm(directory, { recursive: true, force: true });
   });
 
-  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
+  const get = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
 
   it('serves the page without a token, under a policy that allows only its own script, style and API', async () => {
     const page = await fetch(`${api.url}/`);
@@ -54,7 +71,13 @@ describe('management API: the web console and its read routes', () => {
     assert.equal(await page.text(), PAGE);
     assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
     const policy = page.headers.get('content-security-policy') ?? '';
-    for (const directive of ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "form-action 'none'", "frame-ancestors 'none'"]) {
+    for (const directive of [
+      "default-src 'none'",
+      "script-src 'self'",
+      "connect-src 'self'",
+      "form-action 'none'",
+      "frame-ancestors 'none'",
+    ]) {
       assert.ok(policy.includes(directive), `${directive} in ${policy}`);
     }
     assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
@@ -71,7 +94,9 @@ describe('management API: the web console and its read routes', () => {
     const raw = await new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
       httpGet(`${api.url}/console/app.js`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+        res
+          .on('data', (chunk: Buffer) => chunks.push(chunk))
+          .on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
       }).on('error', reject);
     });
     assert.equal(raw.status, 200);
@@ -91,7 +116,10 @@ describe('management API: the web console and its read routes', () => {
     api = await startApiServer({ registry, logger: silentLogger(), tapes, token, consoleDir: join(directory, 'not-built') });
     const page = await fetch(`${api.url}/`);
     assert.equal(page.status, 503);
-    assert.match(await page.text(), /the web console is not built in .*not-built: run `npm run build:console` \(npm ci does it\), then restart the gateway/);
+    assert.match(
+      await page.text(),
+      /the web console is not built in .*not-built: run `npm run build:console` \(npm ci does it\), then restart the gateway/,
+    );
   });
 
   it('keeps /cache and /metrics/history behind the token', async () => {
@@ -119,7 +147,11 @@ describe('management API: the web console and its read routes', () => {
     cache = { stats: () => stats, bandwidth: { defaultUploadBitsPerSecond: 500_000_000, intervals: [allWeek] } };
     api = await startApiServer({ registry, logger: silentLogger(), tapes, cache, token, consoleDir: directory });
     const limited = (await (await get('/cache')).json()) as CacheStatus;
-    assert.deepEqual(limited.bandwidth, { defaultUploadBitsPerSecond: 500_000_000, intervals: [allWeek], uploadBitsPerSecondNow: 100_000_000 });
+    assert.deepEqual(limited.bandwidth, {
+      defaultUploadBitsPerSecond: 500_000_000,
+      intervals: [allWeek],
+      uploadBitsPerSecondNow: 100_000_000,
+    });
   });
 
   it('answers GET /metrics/history with the registry’s metrics, and refuses a since that is not a time', async () => {
@@ -149,6 +181,9 @@ describe('management API: the web console and its read routes', () => {
     const changed = await get('/tapes', { 'if-none-match': etag });
     assert.equal(changed.status, 200);
     assert.notEqual(changed.headers.get('etag'), etag);
-    assert.deepEqual(((await changed.json()) as { tapes: { barcode: string }[] }).tapes.map((t) => t.barcode), ['NEW001L5']);
+    assert.deepEqual(
+      ((await changed.json()) as { tapes: { barcode: string }[] }).tapes.map((t) => t.barcode),
+      ['NEW001L5'],
+    );
   });
 });

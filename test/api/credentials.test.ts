@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bearerMatches, credentialsPath, newApiToken, readApiCredentials, removeApiCredentials, writeApiCredentials } from '../../src/api/credentials.ts';
+import {
+  bearerMatches,
+  credentialsPath,
+  newApiToken,
+  readApiCredentials,
+  removeApiCredentials,
+  writeApiCredentials,
+} from '../../src/api/credentials.ts';
 
 describe('management API credentials', () => {
   let dir: string;

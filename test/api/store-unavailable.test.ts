@@ -37,7 +37,14 @@ describe('@slow management API with S3 unavailable', function () {
     faults = await startFaultInjector({ target: s3.settings.endpoint!, rate: 0, seed: 18, only: ['slow-down'] });
     catalog = await Catalog.open(join(dir, 'catalog'));
     const settings = { ...s3.settings, endpoint: faults.endpoint, retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 } };
-    engine = await CacheEngine.open({ directory: join(dir, 'cache'), catalog, backend: (hooks) => new ObjectStore(settings, hooks), cacheBytes: 64 * MiB, uploadBufferBytes: 16 * MiB, logger: silentLogger() });
+    engine = await CacheEngine.open({
+      directory: join(dir, 'cache'),
+      catalog,
+      backend: (hooks) => new ObjectStore(settings, hooks),
+      cacheBytes: 64 * MiB,
+      uploadBufferBytes: 16 * MiB,
+      logger: silentLogger(),
+    });
     const { service } = await libraryServiceOn(catalog, engine.namespace(TAPES_NAMESPACE), { storageSlots: 4, importExportSlots: 1 });
     api = await startApiServer({ registry: new Registry(), logger: silentLogger(), tapes: service, token: TOKEN });
   });
@@ -57,7 +64,12 @@ describe('@slow management API with S3 unavailable', function () {
     const refused = await call('POST', '/tapes', { barcode: 'DOWN01L5', sizeBytes: 64 * MiB });
     assert.equal(refused.status, 503);
     assert.equal(refused.json.error.code, 'OBJECT_STORE_UNAVAILABLE');
-    assert.match(refused.json.error.message, new RegExp(`^the object store at ${faults.endpoint}, bucket ${s3.settings.bucket} is unavailable \\(it answered HTTP 503( SlowDown)?\\), and the gateway gave up retrying: check that the endpoint answers \\(s3\\.endpoint\\)`));
+    assert.match(
+      refused.json.error.message,
+      new RegExp(
+        `^the object store at ${faults.endpoint}, bucket ${s3.settings.bucket} is unavailable \\(it answered HTTP 503( SlowDown)?\\), and the gateway gave up retrying: check that the endpoint answers \\(s3\\.endpoint\\)`,
+      ),
+    );
     assert.equal(refused.headers.get('retry-after'), '30');
     assert.ok(faults.injected['slow-down'] >= 3, 'S3 was asked, and retried');
     assert.deepEqual((await call('GET', '/tapes')).json.tapes, [], 'nothing left behind');

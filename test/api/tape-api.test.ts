@@ -33,7 +33,7 @@ describe('management API: tape routes over HTTP', () => {
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, json: text === '' ? undefined : (JSON.parse(text)) };
+    return { status: res.status, headers: res.headers, json: text === '' ? undefined : JSON.parse(text) };
   };
 
   it('answers /health and /metrics without a token, and everything else only with the right one', async () => {
@@ -43,7 +43,7 @@ describe('management API: tape routes over HTTP', () => {
       const res = await fetch(`${api.url}/tapes`, authorization ? { headers: { authorization } } : {});
       assert.equal(res.status, 401);
       assert.equal(res.headers.get('www-authenticate'), 'Bearer');
-      const body = (await res.json());
+      const body = await res.json();
       assert.equal(body.error.code, 'UNAUTHORIZED');
       assert.match(body.error.message, /Authorization: Bearer TOKEN.*api\.json/);
     }
@@ -137,19 +137,24 @@ describe('management API: tape routes over HTTP', () => {
     await call('POST', '/tapes', { barcode: 'MOV001', sizeBytes: 100 * GiB });
     const move = await call('POST', '/tapes/MOV001/move', { to: { kind: 'shelf', index: 0 } });
     assert.equal(move.status, 400);
-    assert.match(move.json.error.message, /to\.kind: must be "slot", "drive" or "import-export"; to\.index: counts from 1; send e\.g\. \{"to":\{"kind":"drive","index":1\}\}/);
+    assert.match(
+      move.json.error.message,
+      /to\.kind: must be "slot", "drive" or "import-export"; to\.index: counts from 1; send e\.g\. \{"to":\{"kind":"drive","index":1\}\}/,
+    );
     assert.deepEqual(await service.listTapes().then((t) => t.map((x) => x.location.kind)), ['slot']);
   });
 
   it('creates, lists, describes and deletes pools; refuses built-in and used ones', async () => {
-    const created = await call('POST', '/pools', { name: 'finance-7y', destination: { kind: 'vault', vault: 'finance' }, retention: { mode: 'COMPLIANCE', days: 2555 } });
+    const created = await call('POST', '/pools', {
+      name: 'finance-7y',
+      destination: { kind: 'vault', vault: 'finance' },
+      retention: { mode: 'COMPLIANCE', days: 2555 },
+    });
     assert.equal(created.status, 201);
-    assert.deepEqual([created.json.name, created.json.destination, created.json.retention, created.json.builtIn], [
-      'finance-7y',
-      { kind: 'vault', vault: 'finance' },
-      { mode: 'COMPLIANCE', days: 2555 },
-      false,
-    ]);
+    assert.deepEqual(
+      [created.json.name, created.json.destination, created.json.retention, created.json.builtIn],
+      ['finance-7y', { kind: 'vault', vault: 'finance' }, { mode: 'COMPLIANCE', days: 2555 }, false],
+    );
     const cold = await call('POST', '/pools', { name: 'cold', destination: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' } });
     assert.deepEqual([cold.status, cold.json.retention], [201, { mode: 'NONE', days: 0 }]);
 
@@ -187,7 +192,10 @@ describe('management API: tape routes over HTTP', () => {
   it('refuses a tape in an unknown pool with 404 and the pools there are', async () => {
     const res = await call('POST', '/tapes', { count: 2, barcodePrefix: 'ABC', sizeBytes: 100 * GiB, pool: 'weekly' });
     assert.deepEqual([res.status, res.json.error.code], [404, 'POOL_NOT_FOUND']);
-    assert.match(res.json.error.message, /there is no pool weekly: choose one of GLACIER, DEEP_ARCHIVE, or create it with "tapegw pool create"/);
+    assert.match(
+      res.json.error.message,
+      /there is no pool weekly: choose one of GLACIER, DEEP_ARCHIVE, or create it with "tapegw pool create"/,
+    );
     assert.deepEqual(await service.listTapes(), []);
   });
 
@@ -201,7 +209,10 @@ describe('management API: tape routes over HTTP', () => {
     for (const body of [undefined, { bypassGovernanceRetention: false }, {}]) {
       const refused = await call('DELETE', '/tapes/GOV001', body);
       assert.deepEqual([refused.status, refused.json.error.code], [409, 'RETENTION_LOCKED'], JSON.stringify(body));
-      assert.match(refused.json.error.message, /GOVERNANCE retention lock keeps it until .*: wait, or delete with --bypass-governance-retention/);
+      assert.match(
+        refused.json.error.message,
+        /GOVERNANCE retention lock keeps it until .*: wait, or delete with --bypass-governance-retention/,
+      );
     }
     assert.equal((await call('DELETE', '/tapes/GOV001', { bypassGovernanceRetention: true })).status, 204);
     assert.equal((await call('GET', '/tapes/GOV001')).status, 404);
@@ -217,10 +228,22 @@ describe('management API: tape routes over HTTP', () => {
       [undefined, /no body: send a JSON object such as \{"name":"finance-7y","destination":\{"kind":"vault"/],
       [{ name: 'p' }, /destination: must be \{"kind":"vault","vault":"NAME"\} or \{"kind":"storage-class","storageClass":"GLACIER"\}/],
       [{ name: 'p', destination: { kind: 'tape' } }, /destination\.kind: must be \{"kind":"vault"/],
-      [{ name: 'p', destination: { kind: 'storage-class', storageClass: 'STANDARD' } }, /destination\.storageClass: must be "GLACIER" or "DEEP_ARCHIVE"/],
-      [{ name: 'p', destination: { kind: 'vault', vault: 'v' }, retention: { mode: 'FOREVER', days: 1 } }, /retention\.mode: must be "NONE", "GOVERNANCE" or "COMPLIANCE"/],
-      [{ name: 'p', destination: { kind: 'vault', vault: 'v' }, retention: { mode: 'GOVERNANCE', days: '7y' } }, /retention\.days: must be a number of days, e\.g\. 2555/],
-      [{ name: 'p', destination: { kind: 'vault', vault: 'v' }, retention: 30 }, /retention: must be an object such as \{"mode":"GOVERNANCE","days":2555\}/],
+      [
+        { name: 'p', destination: { kind: 'storage-class', storageClass: 'STANDARD' } },
+        /destination\.storageClass: must be "GLACIER" or "DEEP_ARCHIVE"/,
+      ],
+      [
+        { name: 'p', destination: { kind: 'vault', vault: 'v' }, retention: { mode: 'FOREVER', days: 1 } },
+        /retention\.mode: must be "NONE", "GOVERNANCE" or "COMPLIANCE"/,
+      ],
+      [
+        { name: 'p', destination: { kind: 'vault', vault: 'v' }, retention: { mode: 'GOVERNANCE', days: '7y' } },
+        /retention\.days: must be a number of days, e\.g\. 2555/,
+      ],
+      [
+        { name: 'p', destination: { kind: 'vault', vault: 'v' }, retention: 30 },
+        /retention: must be an object such as \{"mode":"GOVERNANCE","days":2555\}/,
+      ],
       [{ name: 7, destination: { kind: 'vault', vault: 'v' } }, /name: must be a string such as "finance-7y"/],
       [{ name: 'p', destination: { kind: 'vault', vault: 'v' }, lock: 'GOVERNANCE' }, /unknown field "lock"/],
     ];
@@ -230,14 +253,24 @@ describe('management API: tape routes over HTTP', () => {
       assert.equal(res.json.error.code, 'INVALID_REQUEST');
       assert.match(res.json.error.message, message);
     }
-    const retention = await call('POST', '/pools', { name: 'p', destination: { kind: 'vault', vault: 'v' }, retention: { mode: 'GOVERNANCE', days: 40_000 } });
+    const retention = await call('POST', '/pools', {
+      name: 'p',
+      destination: { kind: 'vault', vault: 'v' },
+      retention: { mode: 'GOVERNANCE', days: 40_000 },
+    });
     assert.deepEqual([retention.status, retention.json.error.code], [400, 'INVALID_POOL']);
     assert.match(retention.json.error.message, /from 0 to 36500/);
-    assert.deepEqual((await service.listPools()).map((p) => p.name), ['GLACIER', 'DEEP_ARCHIVE']);
+    assert.deepEqual(
+      (await service.listPools()).map((p) => p.name),
+      ['GLACIER', 'DEEP_ARCHIVE'],
+    );
 
     await call('POST', '/tapes', { barcode: 'DEL001', sizeBytes: 100 * GiB });
     for (const [body, message] of [
-      [{ bypassGovernanceRetention: 'yes' }, /bypassGovernanceRetention: must be true or false; send e\.g\. \{"bypassGovernanceRetention":true\}, or no body/],
+      [
+        { bypassGovernanceRetention: 'yes' },
+        /bypassGovernanceRetention: must be true or false; send e\.g\. \{"bypassGovernanceRetention":true\}, or no body/,
+      ],
       [{ bypass: true }, /unknown field "bypass"/],
     ] as const) {
       const res = await call('DELETE', '/tapes/DEL001', body);
@@ -307,7 +340,7 @@ describe('management API without a tape service', () => {
       assert.equal((await fetch(`${api.url}/health`)).status, 200);
       const res = await fetch(`${api.url}/tapes`, { headers: { authorization: 'Bearer x' } });
       assert.equal(res.status, 404);
-      assert.match(((await res.json())).error.message, /only GET \/metrics and GET \/health/);
+      assert.match((await res.json()).error.message, /only GET \/metrics and GET \/health/);
     } finally {
       await api.close();
     }

@@ -24,8 +24,20 @@ const FIRST_ADDRESS: Record<ElementKind, number> = { drive: 256, 'import-export'
 const STATUS: Record<ElementKind, TapeStatus> = { slot: 'AVAILABLE', drive: 'IN_DRIVE', 'import-export': 'IN_IMPORT_EXPORT' };
 
 const BUILT_IN: readonly PoolInfo[] = [
-  { name: 'GLACIER', destination: { kind: 'vault', vault: 'tapegw-archive' }, retention: { mode: 'NONE', days: 0 }, builtIn: true, createdAt: new Date(0).toISOString() },
-  { name: 'DEEP_ARCHIVE', destination: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' }, retention: { mode: 'NONE', days: 0 }, builtIn: true, createdAt: new Date(0).toISOString() },
+  {
+    name: 'GLACIER',
+    destination: { kind: 'vault', vault: 'tapegw-archive' },
+    retention: { mode: 'NONE', days: 0 },
+    builtIn: true,
+    createdAt: new Date(0).toISOString(),
+  },
+  {
+    name: 'DEEP_ARCHIVE',
+    destination: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' },
+    retention: { mode: 'NONE', days: 0 },
+    builtIn: true,
+    createdAt: new Date(0).toISOString(),
+  },
 ];
 
 export class StandInTapeService implements TapeService {
@@ -39,7 +51,10 @@ export class StandInTapeService implements TapeService {
 
   async createTapes(request: CreateTapesRequest): Promise<TapeInfo[]> {
     if (!/^[A-Z]{1,4}$/.test(request.barcodePrefix)) {
-      throw new TapeServiceError('INVALID_BARCODE', `barcode prefix ${JSON.stringify(request.barcodePrefix)} must be 1 to 4 letters A-Z, e.g. ABC`);
+      throw new TapeServiceError(
+        'INVALID_BARCODE',
+        `barcode prefix ${JSON.stringify(request.barcodePrefix)} must be 1 to 4 letters A-Z, e.g. ABC`,
+      );
     }
     if (request.count > 100) throw new TapeServiceError('INVALID_COUNT', `${request.count} tapes at once is too many: create at most 100`);
     checkSize(request.sizeBytes);
@@ -80,14 +95,18 @@ export class StandInTapeService implements TapeService {
     const tape = await this.describeTape(barcode);
     checkDeletable(tape, this.pools.get(tape.pool)!, options);
     if (tape.status === 'IN_DRIVE') {
-      throw new TapeServiceError('TAPE_IN_DRIVE', `tape ${barcode} is in drive ${tape.location.index}: move it to a slot first (tapegw tape move ${barcode} --to slot:N)`);
+      throw new TapeServiceError(
+        'TAPE_IN_DRIVE',
+        `tape ${barcode} is in drive ${tape.location.index}: move it to a slot first (tapegw tape move ${barcode} --to slot:N)`,
+      );
     }
     this.tapes.delete(barcode);
   }
 
   async createPool(request: CreatePoolRequest): Promise<PoolInfo> {
     const pool = newPool(request);
-    if (this.pools.has(pool.name)) throw new TapeServiceError('DUPLICATE_POOL', `pool ${pool.name} already exists, and pools never change: choose another name`);
+    if (this.pools.has(pool.name))
+      throw new TapeServiceError('DUPLICATE_POOL', `pool ${pool.name} already exists, and pools never change: choose another name`);
     this.pools.set(pool.name, pool);
     return pool;
   }
@@ -98,23 +117,30 @@ export class StandInTapeService implements TapeService {
 
   async describePool(name: string): Promise<PoolInfo> {
     const pool = this.pools.get(name);
-    if (!pool) throw new TapeServiceError('POOL_NOT_FOUND', `there is no pool ${name}: choose one of ${[...this.pools.keys()].join(', ')}, or create it with "tapegw pool create"`);
+    if (!pool)
+      throw new TapeServiceError(
+        'POOL_NOT_FOUND',
+        `there is no pool ${name}: choose one of ${[...this.pools.keys()].join(', ')}, or create it with "tapegw pool create"`,
+      );
     return pool;
   }
 
   async deletePool(name: string): Promise<void> {
     const pool = await this.describePool(name);
     if (pool.builtIn) throw new TapeServiceError('INVALID_POOL', `${name} is a built-in pool and cannot be deleted`);
-    if ([...this.tapes.values()].some((t) => t.pool === name)) throw new TapeServiceError('POOL_IN_USE', `pool ${name} still has cartridges: delete them (or their archives) first`);
+    if ([...this.tapes.values()].some((t) => t.pool === name))
+      throw new TapeServiceError('POOL_IN_USE', `pool ${name} still has cartridges: delete them (or their archives) first`);
     this.pools.delete(name);
   }
 
   async moveTape(request: MoveTapeRequest): Promise<TapeInfo> {
     const tape = await this.describeTape(request.barcode);
     const { kind, index } = request.to;
-    if (index > this.counts[kind]) throw new TapeServiceError('ELEMENT_NOT_FOUND', `there is no ${kind} ${index}: the library has ${this.counts[kind]}`);
+    if (index > this.counts[kind])
+      throw new TapeServiceError('ELEMENT_NOT_FOUND', `there is no ${kind} ${index}: the library has ${this.counts[kind]}`);
     const occupant = this.occupant(kind, index);
-    if (occupant && occupant !== tape) throw new TapeServiceError('ELEMENT_FULL', `${kind} ${index} holds ${occupant.barcode}: choose an empty one`);
+    if (occupant && occupant !== tape)
+      throw new TapeServiceError('ELEMENT_FULL', `${kind} ${index} holds ${occupant.barcode}: choose an empty one`);
     const moved: TapeInfo = { ...tape, status: STATUS[kind], location: { kind, index, address: FIRST_ADDRESS[kind] + index - 1 } };
     this.tapes.set(tape.barcode, moved);
     return moved;
@@ -153,7 +179,10 @@ export class StandInTapeService implements TapeService {
     const tape = this.tapes.get(barcode);
     if (!tape) throw new TapeServiceError('TAPE_NOT_FOUND', `no tape has barcode ${barcode}: list the tapes with tapegw tape list`);
     if (tape.status === 'IN_DRIVE') {
-      throw new TapeServiceError('TAPE_IN_DRIVE', `tape ${barcode} is in drive ${tape.location.index}: move it to a slot first (tapegw tape move ${barcode} --to slot:N)`);
+      throw new TapeServiceError(
+        'TAPE_IN_DRIVE',
+        `tape ${barcode} is in drive ${tape.location.index}: move it to a slot first (tapegw tape move ${barcode} --to slot:N)`,
+      );
     }
     this.tapes.delete(barcode);
     return tape;

@@ -40,7 +40,10 @@ describe('upload bandwidth schedule', () => {
     };
     assert.deepEqual(await collect(new BandwidthLimiter({}).pace(300_000)), [300_000]);
     const limited = await collect(new BandwidthLimiter({ defaultUploadBitsPerSecond: 1_000_000_000 }).pace(300_000));
-    assert.equal(limited.reduce((a, b) => a + b, 0), 300_000);
+    assert.equal(
+      limited.reduce((a, b) => a + b, 0),
+      300_000,
+    );
     assert.ok(limited.length > 1);
   });
 });

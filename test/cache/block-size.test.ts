@@ -38,7 +38,10 @@ describe('cache engine: a namespace with small checksum blocks', function () {
       // The default 256 KiB block would hold the damage for every read below.
       assert.ok((await small.read('small/dirty', 4 * 4096, 4096)).equals(data.subarray(4 * 4096, 5 * 4096)));
       assert.ok((await small.read('small/dirty', 6 * 4096, 4096)).equals(data.subarray(6 * 4096, 7 * 4096)));
-      await assert.rejects(small.read('small/dirty', 5 * 4096, 16), (e: unknown) => e instanceof CacheCorruptionError && e.block === 5 && /bytes 20480/.test(e.message));
+      await assert.rejects(
+        small.read('small/dirty', 5 * 4096, 16),
+        (e: unknown) => e instanceof CacheCorruptionError && e.block === 5 && /bytes 20480/.test(e.message),
+      );
       await flipByte(file!, 5 * 4096 + 7);
       // A write that covers blocks whole needs none of their old bytes.
       await small.write('small/dirty', 8 * 4096, pattern('over', 2 * 4096));

@@ -20,7 +20,7 @@ for (let n = 0; ; n++) {
   const key = `crash/${run}/k-${n}`;
   const size = randomInt(1, 3 * MiB);
   const data = pattern(key, size);
-  for (let at = 0; at < size; ) {
+  for (let at = 0; at < size;) {
     const length = Math.min(size - at, randomInt(1, 512 * 1024));
     await opened.store.write(key, at, data.subarray(at, at + length));
     at += length;

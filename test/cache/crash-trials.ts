@@ -69,7 +69,8 @@ export async function crashTrials(options: {
     const opened = await openEngine(dir, options.settings);
     try {
       for (const [key, size] of durable) {
-        if (key.startsWith(`crash/${index}-`)) assert.ok((await opened.store.read(key, 0, size)).equals(pattern(key, size)), `durable ${key} reads back after the crashes`);
+        if (key.startsWith(`crash/${index}-`))
+          assert.ok((await opened.store.read(key, 0, size)).equals(pattern(key, size)), `durable ${key} reads back after the crashes`);
       }
       await opened.store.drain();
     } finally {

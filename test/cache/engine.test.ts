@@ -63,7 +63,11 @@ describe('@slow cache engine against s3rver', function () {
       // In uneven pieces, so that blocks are checksummed across their boundaries.
       const cuts = [Math.floor(data.length / 3), Math.floor((data.length * 3) / 4)];
       const pieces = [data.subarray(0, cuts[0]), data.subarray(cuts[0], cuts[1]), data.subarray(cuts[1])];
-      assert.deepEqual(await opened.store.writev(key, offset, pieces), pieces.map((p) => crc32c(p) >>> 0), 'the CRC of each piece');
+      assert.deepEqual(
+        await opened.store.writev(key, offset, pieces),
+        pieces.map((p) => crc32c(p) >>> 0),
+        'the CRC of each piece',
+      );
       const end = Math.max(model.length, offset + data.length);
       const next = Buffer.alloc(end);
       model.copy(next);
@@ -112,11 +116,18 @@ describe('@slow cache engine against s3rver', function () {
       const patch = pattern('patch', 100 * KiB);
       await opened.store.write('kept', 100 * KiB, patch);
       data.set(patch, 100 * KiB);
-      assert.ok((await opened.store.read('kept', 64 * KiB, 128 * KiB)).equals(data.subarray(64 * KiB, 192 * KiB)), 'the bytes written, not the block read before');
+      assert.ok(
+        (await opened.store.read('kept', 64 * KiB, 128 * KiB)).equals(data.subarray(64 * KiB, 192 * KiB)),
+        'the bytes written, not the block read before',
+      );
       assert.ok(held.equals(pattern('kept', MiB).subarray(64 * KiB, 128 * KiB)), 'a buffer already returned keeps its bytes');
       await opened.store.truncate('kept', 200 * KiB);
       await opened.store.write('kept', 200 * KiB, Buffer.alloc(10, 7));
-      assert.ok((await opened.store.read('kept', 192 * KiB, 8 * KiB + 10)).equals(Buffer.concat([data.subarray(192 * KiB, 200 * KiB), Buffer.alloc(10, 7)])));
+      assert.ok(
+        (await opened.store.read('kept', 192 * KiB, 8 * KiB + 10)).equals(
+          Buffer.concat([data.subarray(192 * KiB, 200 * KiB), Buffer.alloc(10, 7)]),
+        ),
+      );
 
       for (let i = 0; i < 40; i++) await opened.store.write(`many-${i}`, 0, Buffer.alloc(100, i));
       for (let i = 0; i < 40; i++) assert.ok((await opened.store.read(`many-${i}`, 0, 100)).equals(Buffer.alloc(100, i)));
@@ -166,7 +177,10 @@ describe('@slow cache engine against s3rver', function () {
       await h.write(Buffer.from([model[3 * MiB + 10]! ^ 1]), 0, 1, 3 * MiB + 10);
       await h.close();
       const data = pattern(key, 300_000, 1);
-      assert.deepEqual(await opened.store.writev(key, 100, [data.subarray(0, 7), data.subarray(7)]), [crc32c(data.subarray(0, 7)), crc32c(data.subarray(7))]);
+      assert.deepEqual(await opened.store.writev(key, 100, [data.subarray(0, 7), data.subarray(7)]), [
+        crc32c(data.subarray(0, 7)),
+        crc32c(data.subarray(7)),
+      ]);
       data.copy(model, 100);
       assert.ok((await opened.store.read(key, 0, 2 * MiB)).equals(model.subarray(0, 2 * MiB)));
       await assert.rejects(opened.store.read(key, 3 * MiB, 100), CacheCorruptionError, 'the damage is still found by a read');
@@ -178,13 +192,17 @@ describe('@slow cache engine against s3rver', function () {
   it('in a small cache: stays under its limit, slows a writer that outruns the uploader, then evicts and refetches', async function () {
     const dir = await scratch();
     const cacheBytes = 8 * MiB;
-    const opened = await openEngine(dir, { ...s3.settings, prefix: 'small/' }, {
-      cacheBytes,
-      uploadBufferBytes: 3 * MiB,
-      uploadConcurrency: 2,
-      // 64 Mbit/s: slower than the disk, so the writer outruns the uploader.
-      bandwidth: { defaultUploadBitsPerSecond: 64_000_000 },
-    });
+    const opened = await openEngine(
+      dir,
+      { ...s3.settings, prefix: 'small/' },
+      {
+        cacheBytes,
+        uploadBufferBytes: 3 * MiB,
+        uploadConcurrency: 2,
+        // 64 Mbit/s: slower than the disk, so the writer outruns the uploader.
+        bandwidth: { defaultUploadBitsPerSecond: 64_000_000 },
+      },
+    );
     const { engine, store } = opened;
     const keys = Array.from({ length: 16 }, (_, i) => `vol/small/chunk-${i}`);
     let waitedForUpload = 0;
@@ -272,7 +290,10 @@ describe('@slow cache engine against s3rver', function () {
       const got = await opened.store.readv(key, offset, lengths);
       let at = offset;
       assert.ok(got.data.equals(data.subarray(offset, offset + 1_062_150)));
-      assert.deepEqual(got.crcs, lengths.map((l) => crc32c(data.subarray(at, (at += l))) >>> 0));
+      assert.deepEqual(
+        got.crcs,
+        lengths.map((l) => crc32c(data.subarray(at, (at += l))) >>> 0),
+      );
     };
     const writer = await openEngine(await scratch(), settings);
     try {
@@ -301,9 +322,17 @@ describe('@slow cache engine against s3rver', function () {
     const writes: { offset: number; lengths: number[] }[] = [];
     const writev = async (offset: number, lengths: number[], salt: number) => {
       let at = 0;
-      const data = pattern(key, lengths.reduce((a, b) => a + b), salt);
+      const data = pattern(
+        key,
+        lengths.reduce((a, b) => a + b),
+        salt,
+      );
       const pieces = lengths.map((l) => data.subarray(at, (at += l)));
-      assert.deepEqual(await opened.store.writev(key, offset, pieces), pieces.map((p) => crc32c(p)), `the pieces' CRCs of the write at ${offset}`);
+      assert.deepEqual(
+        await opened.store.writev(key, offset, pieces),
+        pieces.map((p) => crc32c(p)),
+        `the pieces' CRCs of the write at ${offset}`,
+      );
       const next = Buffer.alloc(Math.max(model.length, offset + data.length));
       model.copy(next);
       data.copy(next, offset);
@@ -318,7 +347,11 @@ describe('@slow cache engine against s3rver', function () {
         let at = offset;
         const want = lengths.map((l) => model.subarray(at, (at += l)));
         assert.ok(got.data.equals(model.subarray(offset, at)), `readv's bytes at ${offset}, ${when}`);
-        assert.deepEqual(got.crcs, want.map((w) => crc32c(w)), `readv's CRCs at ${offset}, ${when}`);
+        assert.deepEqual(
+          got.crcs,
+          want.map((w) => crc32c(w)),
+          `readv's CRCs at ${offset}, ${when}`,
+        );
         got.release();
       }
     };
@@ -374,7 +407,8 @@ describe('@slow cache engine against s3rver', function () {
     const reader = await openEngine(await scratch(), settings);
     try {
       const record = 64 * 1024;
-      for (let at = 0; at < size; at += record) assert.ok((await reader.store.read('tape/seq', at, record)).equals(data.subarray(at, at + record)));
+      for (let at = 0; at < size; at += record)
+        assert.ok((await reader.store.read('tape/seq', at, record)).equals(data.subarray(at, at + record)));
       const { hits, misses } = reader.engine.stats();
       assert.equal(hits + misses, size / record);
       assert.ok(misses <= 8, `${misses} of ${size / record} reads went to the cloud`);
@@ -422,7 +456,12 @@ describeEachBackend('@slow cache engine: uploads, deletes and cold reads', funct
 
   it('uploads extents, after the cache is wiped reads them back from S3 byte for byte, and refuses an object altered in S3', async () => {
     const settings = { ...s3.settings, prefix: 'wipe/', multipartThreshold: 8 * MiB, minPartSize: 5 * MiB };
-    const sizes: Record<string, number> = { 'tape/A00001L5/seg-0': 12 * MiB + 3, 'vol/v1/chunk-7': 4 * MiB, 'share/docs/a.txt': 1234, 'share/empty-ish': 1 };
+    const sizes: Record<string, number> = {
+      'tape/A00001L5/seg-0': 12 * MiB + 3,
+      'vol/v1/chunk-7': 4 * MiB,
+      'share/docs/a.txt': 1234,
+      'share/empty-ish': 1,
+    };
     const dir = await scratch();
     const first = await openEngine(dir, settings);
     for (const [key, size] of Object.entries(sizes)) {
@@ -430,9 +469,13 @@ describeEachBackend('@slow cache engine: uploads, deletes and cold reads', funct
       for (let at = 0; at < size; at += 1_000_003) await first.store.write(key, at, data.subarray(at, at + 1_000_003));
     }
     await first.store.drain();
-    assert.equal(await metric(first.engine, 'CloudBytesUploaded'), Object.values(sizes).reduce((a, b) => a + b));
+    assert.equal(
+      await metric(first.engine, 'CloudBytesUploaded'),
+      Object.values(sizes).reduce((a, b) => a + b),
+    );
     await first.close();
-    for (const [key, size] of Object.entries(sizes)) assert.ok((await direct.get(`wipe/${key}`)).data.equals(pattern(key, size)), `${key} in S3`);
+    for (const [key, size] of Object.entries(sizes))
+      assert.ok((await direct.get(`wipe/${key}`)).data.equals(pattern(key, size)), `${key} in S3`);
 
     await rm(dir, { recursive: true, force: true });
     const second = await openEngine(await scratch(), settings);
@@ -493,7 +536,8 @@ describeEachBackend('@slow cache engine: uploads, deletes and cold reads', funct
     }
     opened = await openEngine(dir, settings);
     try {
-      for (const key of [keys[0]!, keys[255]!, keys[256]!, keys[299]!]) assert.equal(await opened.store.size(key), undefined, `${key} still gone after the restart`);
+      for (const key of [keys[0]!, keys[255]!, keys[256]!, keys[299]!])
+        assert.equal(await opened.store.size(key), undefined, `${key} still gone after the restart`);
       assert.equal(opened.engine.stats().queueDepth, keys.length, 'every cloud delete still queued');
       await opened.store.drain();
       let left = 0;

@@ -31,7 +31,7 @@ describe('group commit of flushes', () => {
     assert.equal(ends.length, 2);
   });
 
-  it("writes the catalog writes asked for together in one LevelDB batch, synchronous if any asks, in call order", async () => {
+  it('writes the catalog writes asked for together in one LevelDB batch, synchronous if any asks, in call order', async () => {
     const dir = await tempDir('catalog-group-');
     const catalog = await Catalog.open(dir);
     try {
@@ -55,7 +55,10 @@ describe('group commit of flushes', () => {
       batches = 0;
       const underWay = log.persist((b) => b.put('a', { i: 0 } as never, { sublevel: log.index }), true);
       await sleep(0);
-      await Promise.all([underWay, ...Array.from({ length: 5 }, (_, i) => log.persist((b) => b.put(`b${i}`, { i } as never, { sublevel: log.index }), true))]);
+      await Promise.all([
+        underWay,
+        ...Array.from({ length: 5 }, (_, i) => log.persist((b) => b.put(`b${i}`, { i } as never, { sublevel: log.index }), true)),
+      ]);
       assert.equal(batches, 2);
     } finally {
       await catalog.close();
@@ -74,12 +77,14 @@ describe('@peer what a sync point flushes', function () {
   async function fdatasyncs(work: () => Promise<void>): Promise<Map<string, number>> {
     const dir = await tempDir('strace-');
     const out = join(dir, 'trace');
-    const strace = spawn('strace', ['-f', '-qq', '-y', '-e', 'trace=fdatasync,fsync', '-o', out, '-p', String(process.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const strace = spawn('strace', ['-f', '-qq', '-y', '-e', 'trace=fdatasync,fsync', '-o', out, '-p', String(process.pid)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const exited = new Promise((resolve) => strace.once('close', resolve));
     try {
       // strace has attached once a flush of ours shows in its output; what came before is not counted.
       const probe = join(dir, 'probe');
-      for (let seen = false; !seen; ) {
+      for (let seen = false; !seen;) {
         if (strace.exitCode !== null) assert.fail('strace could not attach to the test process');
         const handle = await open(probe, 'w');
         await handle.datasync();
@@ -90,7 +95,8 @@ describe('@peer what a sync point flushes', function () {
       const before = (await readFile(out, 'utf8')).length;
       await work();
       const counts = new Map<string, number>();
-      for (const match of (await readFile(out, 'utf8')).slice(before).matchAll(/f(?:data)?sync\(\d+<([^>]+)>/g)) counts.set(match[1]!, (counts.get(match[1]!) ?? 0) + 1);
+      for (const match of (await readFile(out, 'utf8')).slice(before).matchAll(/f(?:data)?sync\(\d+<([^>]+)>/g))
+        counts.set(match[1]!, (counts.get(match[1]!) ?? 0) + 1);
       return counts;
     } finally {
       strace.kill('SIGINT'); // detaches
@@ -102,11 +108,22 @@ describe('@peer what a sync point flushes', function () {
   it("flushes a new file's folder at its first sync only, and the catalog once per sync", async () => {
     const dir = await tempDir('flushes-');
     // The bucket is never asked (fresh keys) and nothing reaches it while the test runs: uploads wait for a minute of quiet.
-    const opened = await openEngine(dir, { endpoint: 'http://127.0.0.1:9', region: 'us-east-1', bucket: 'none', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }, { uploadQuietMs: 60_000 });
+    const opened = await openEngine(
+      dir,
+      {
+        endpoint: 'http://127.0.0.1:9',
+        region: 'us-east-1',
+        bucket: 'none',
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+      },
+      { uploadQuietMs: 60_000 },
+    );
     try {
       const file = extentPath(join(dir, 'cache'), 'share/a');
       const flushed = (counts: Map<string, number>, path: string) => counts.get(path) ?? 0;
-      const catalogLog = (counts: Map<string, number>) => [...counts].filter(([p]) => p.startsWith(join(dir, 'catalog')) && p.endsWith('.log')).reduce((n, [, c]) => n + c, 0);
+      const catalogLog = (counts: Map<string, number>) =>
+        [...counts].filter(([p]) => p.startsWith(join(dir, 'catalog')) && p.endsWith('.log')).reduce((n, [, c]) => n + c, 0);
 
       const first = await fdatasyncs(async () => {
         await opened.store.write('share/a', 0, Buffer.alloc(4096, 1), { fresh: true });

@@ -73,7 +73,8 @@ export function pattern(key: string, length: number, salt = 0): Buffer {
 /** The extent files of the cache in data directory `dir` (its cache/ folder). */
 export async function cacheFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const sub of await readdir(join(dir, 'cache'))) for (const f of await readdir(join(dir, 'cache', sub))) out.push(join(dir, 'cache', sub, f));
+  for (const sub of await readdir(join(dir, 'cache')))
+    for (const f of await readdir(join(dir, 'cache', sub))) out.push(join(dir, 'cache', sub, f));
   return out;
 }
 

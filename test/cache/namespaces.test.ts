@@ -78,7 +78,11 @@ describe('@slow cache engine namespaces', function () {
     try {
       const tapes = opened.engine.namespace('tapes/'); // the gateway's other namespaces open as usual
       await tapes.drain();
-      await assert.rejects(s3.raw.send(new HeadObjectCommand({ Bucket: s3.settings.bucket, Key: 'gw/shares/docs/b.txt' })), /NotFound/, 'never sent to the gateway bucket');
+      await assert.rejects(
+        s3.raw.send(new HeadObjectCommand({ Bucket: s3.settings.bucket, Key: 'gw/shares/docs/b.txt' })),
+        /NotFound/,
+        'never sent to the gateway bucket',
+      );
       assert.equal(opened.engine.stats().queueDepth, 1, 'still queued while its namespace is closed');
       share = opened.engine.namespace('shares/docs/', route);
       await share.drain();
@@ -92,7 +96,10 @@ describe('@slow cache engine namespaces', function () {
   it("counts the uploads of a namespace's own backend in CloudBytesUploaded and holds them to the bandwidth schedule", async () => {
     const opened = await openEngine(await scratch(), { ...s3.settings, prefix: 'gw/' });
     try {
-      const share = opened.engine.namespace('shares/metered/', { backend: (hooks) => new ObjectStore({ ...s3.settings, bucket: 'share-bucket' }, hooks), remotePrefix: 'metered/' });
+      const share = opened.engine.namespace('shares/metered/', {
+        backend: (hooks) => new ObjectStore({ ...s3.settings, bucket: 'share-bucket' }, hooks),
+        remotePrefix: 'metered/',
+      });
       await share.write('shares/metered/a', 0, pattern('a', 256 * 1024));
       await share.drain();
       assert.equal(await metric(opened.engine, 'CloudBytesUploaded'), 256 * 1024);
@@ -101,7 +108,10 @@ describe('@slow cache engine namespaces', function () {
       const started = performance.now();
       await share.write('shares/metered/b', 0, pattern('b', 256 * 1024));
       await share.drain();
-      assert.ok(performance.now() - started >= 1_500, `uploaded in ${Math.round(performance.now() - started)} ms, faster than the schedule allows`);
+      assert.ok(
+        performance.now() - started >= 1_500,
+        `uploaded in ${Math.round(performance.now() - started)} ms, faster than the schedule allows`,
+      );
       assert.equal(await metric(opened.engine, 'CloudBytesUploaded'), 512 * 1024);
     } finally {
       await opened.close();

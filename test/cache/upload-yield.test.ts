@@ -67,7 +67,8 @@ describe('@slow uploads yield to reads and writes', function () {
   /** Waits until the queue is empty, then checks what reached the bucket. */
   const eventuallyUploaded = async (engine: OpenedEngine, sizes: Record<string, number>) => {
     await until(() => engine.engine.stats().queueDepth === 0, 20_000, `${Object.keys(sizes).join(', ')} uploaded`);
-    for (const [key, size] of Object.entries(sizes)) assert.ok((await direct.get(`yield-${dirs.length}/${key}`)).data.equals(pattern(key, size)), key);
+    for (const [key, size] of Object.entries(sizes))
+      assert.ok((await direct.get(`yield-${dirs.length}/${key}`)).data.equals(pattern(key, size)), key);
   };
   /** Writes `size` bytes to `key` and syncs it: queued for upload. */
   const queue = async (engine: OpenedEngine, key: string, size: number) => {
@@ -191,14 +192,21 @@ describe('@slow uploads yield to reads and writes', function () {
   });
 
   it('retries a delete request that failed, until every key in it is gone', async () => {
-    const { engine, relay, keys } = await uploadedThroughRelay(5, { uploadQuietMs: 0 }, { idleTimeoutMs: 500, retry: { maxAttempts: 2, baseDelayMs: 10 } });
+    const { engine, relay, keys } = await uploadedThroughRelay(
+      5,
+      { uploadQuietMs: 0 },
+      { idleTimeoutMs: 500, retry: { maxAttempts: 2, baseDelayMs: 10 } },
+    );
     relay.setRate(1);
     for (const key of keys) await engine.store.delete(key);
     await until(() => Object.values(relay.injected).some((n) => n > 0), 20_000, 'the deletes met faults');
     assert.equal(engine.engine.stats().queueDepth, keys.length, 'none known to be deleted');
     relay.setRate(0);
     await until(() => engine.engine.stats().queueDepth === 0, 30_000, 'the deletes retried to the end');
-    assert.deepEqual(await Promise.all(keys.map(begun)), keys.map(() => false));
+    assert.deepEqual(
+      await Promise.all(keys.map(begun)),
+      keys.map(() => false),
+    );
   });
 
   it('with uploadQuietMs 0, uploads right after sync() while writes keep arriving', async () => {

@@ -13,7 +13,11 @@ function stderrStandIn(isTTY: boolean): { stream: NodeJS.WriteStream; text: () =
 }
 
 // eslint-disable-next-line no-control-regex -- terminal escape sequences begin with ESC
-const plain = (text: string) => text.replace(/\x1b(\[[?0-9;]*[A-Za-z]|[78])/g, '\n').split('\n').filter(Boolean);
+const plain = (text: string) =>
+  text
+    .replace(/\x1b(\[[?0-9;]*[A-Za-z]|[78])/g, '\n')
+    .split('\n')
+    .filter(Boolean);
 
 describe('tapegw progress on stderr', () => {
   it('draws a bar on a terminal, redrawn in place, left on screen when done', () => {
@@ -22,7 +26,10 @@ describe('tapegw progress on stderr', () => {
     progress.update('ABC001L5 ARCHIVING', 40);
     progress.update('ABC001L5 ARCHIVED', 100);
     progress.stop();
-    assert.deepEqual(plain(text()), ['ABC001L5 ARCHIVING [============------------------] 40%', 'ABC001L5 ARCHIVED [==============================] 100%']);
+    assert.deepEqual(plain(text()), [
+      'ABC001L5 ARCHIVING [============------------------] 40%',
+      'ABC001L5 ARCHIVED [==============================] 100%',
+    ]);
     assert.ok(text().endsWith('\n'), 'what follows starts on a new line');
   });
 

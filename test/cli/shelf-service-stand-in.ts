@@ -48,7 +48,10 @@ export class StandInShelfService implements ShelfService {
   async cancelArchival(barcode: string): Promise<void> {
     const entry = this.entry(barcode);
     if (entry.info.status !== 'IN_TRANSIT_TO_VTS' && entry.info.status !== 'ARCHIVING') {
-      throw new ShelfServiceError('NOT_ARCHIVING', `tape ${barcode} is ${entry.info.status}, not being archived: there is nothing to cancel`);
+      throw new ShelfServiceError(
+        'NOT_ARCHIVING',
+        `tape ${barcode} is ${entry.info.status}, not being archived: there is nothing to cancel`,
+      );
     }
     this.shelf.delete(barcode);
     this.tapes.putBack(entry.tape);
@@ -56,14 +59,19 @@ export class StandInShelfService implements ShelfService {
 
   async retrieveTape(request: RetrieveTapeRequest): Promise<ShelfTapeInfo> {
     const entry = this.entry(request.barcode);
-    if (entry.info.status !== 'ARCHIVED') throw new ShelfServiceError('NOT_ARCHIVED', `tape ${request.barcode} is ${entry.info.status}, not ARCHIVED: only archived tapes can be retrieved`);
+    if (entry.info.status !== 'ARCHIVED')
+      throw new ShelfServiceError(
+        'NOT_ARCHIVED',
+        `tape ${request.barcode} is ${entry.info.status}, not ARCHIVED: only archived tapes can be retrieved`,
+      );
     entry.info = { ...entry.info, status: 'RETRIEVING', progress: 0 };
     return entry.info;
   }
 
   async cancelRetrieval(barcode: string): Promise<ShelfTapeInfo> {
     const entry = this.entry(barcode);
-    if (entry.info.status !== 'RETRIEVING') throw new ShelfServiceError('NOT_RETRIEVING', `tape ${barcode} is ${entry.info.status}, not being retrieved`);
+    if (entry.info.status !== 'RETRIEVING')
+      throw new ShelfServiceError('NOT_RETRIEVING', `tape ${barcode} is ${entry.info.status}, not being retrieved`);
     const { progress: _, ...rest } = entry.info;
     entry.info = { ...rest, status: 'ARCHIVED' };
     return entry.info;
@@ -79,7 +87,11 @@ export class StandInShelfService implements ShelfService {
 
   async deleteArchive(barcode: string, options?: DeleteTapeOptions): Promise<void> {
     const entry = this.entry(barcode);
-    if (entry.info.status !== 'ARCHIVED') throw new ShelfServiceError('NOT_ARCHIVED', `tape ${barcode} is ${entry.info.status}, not ARCHIVED: cancel its archival or retrieval first`);
+    if (entry.info.status !== 'ARCHIVED')
+      throw new ShelfServiceError(
+        'NOT_ARCHIVED',
+        `tape ${barcode} is ${entry.info.status}, not ARCHIVED: cancel its archival or retrieval first`,
+      );
     const pool = await this.tapes.describePool(entry.info.pool);
     shelfRefusal(() => checkDeletable(entry.info, pool, options));
     this.shelf.delete(barcode);
@@ -105,7 +117,12 @@ export class StandInShelfService implements ShelfService {
     } else if (info.status === 'ARCHIVING') {
       entry.info = { ...rest, status: 'ARCHIVED', archivedAt: '2026-11-22T06:00:00.000Z', archiveBytes: info.usedBytes };
     } else {
-      entry.info = { ...rest, status: 'RETRIEVED', retrievedAt: '2026-11-22T07:00:00.000Z', location: { kind: 'import-export', index: 1, address: 768 } };
+      entry.info = {
+        ...rest,
+        status: 'RETRIEVED',
+        retrievedAt: '2026-11-22T07:00:00.000Z',
+        location: { kind: 'import-export', index: 1, address: 768 },
+      };
     }
     return entry.info;
   }
@@ -136,7 +153,11 @@ const deleteBody = z.strictObject({ bypassGovernanceRetention: z.boolean().optio
 
 /** The shelf routes of the HTTP contract over a ShelfService. */
 function shelfRoutes(shelf: ShelfService): Route[] {
-  const route = (method: Route['method'], path: string, handle: (request: RouteRequest, barcode: string) => Promise<RouteReply>): Route => ({
+  const route = (
+    method: Route['method'],
+    path: string,
+    handle: (request: RouteRequest, barcode: string) => Promise<RouteReply>,
+  ): Route => ({
     method,
     path,
     handle: async (request) => {
@@ -162,7 +183,11 @@ function shelfRoutes(shelf: ShelfService): Route[] {
       return { status: 202, body: await shelf.retrieveTape({ barcode, ...(body?.tier ? { tier: body.tier } : {}) }) };
     }),
     route('POST', '/shelf/:barcode/cancel-retrieval', async (_, barcode) => ({ status: 200, body: await shelf.cancelRetrieval(barcode) })),
-    route('DELETE', '/shelf/:barcode', async (request, barcode) => (await shelf.deleteArchive(barcode, (await optionalBody(request, deleteBody)) ?? {}), { status: 204 })),
+    route(
+      'DELETE',
+      '/shelf/:barcode',
+      async (request, barcode) => (await shelf.deleteArchive(barcode, (await optionalBody(request, deleteBody)) ?? {}), { status: 204 }),
+    ),
   ];
 }
 

@@ -9,7 +9,18 @@ import type { LibraryStatus, TapeInfo } from '../../src/tape/tape-service.ts';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { assertFailure, runCli } from './run-cli.ts';
 
-const LIBRARY_ARGS = ['--drives', '2', '--slots', '10', '--import-export-slots', '2', '--min-tape-size', '1MiB', '--volume', 'scratch=1MiB'];
+const LIBRARY_ARGS = [
+  '--drives',
+  '2',
+  '--slots',
+  '10',
+  '--import-export-slots',
+  '2',
+  '--min-tape-size',
+  '1MiB',
+  '--volume',
+  'scratch=1MiB',
+];
 
 describe('@slow tapegw CLI against the real gateway', function () {
   this.timeout(180_000);
@@ -51,13 +62,10 @@ describe('@slow tapegw CLI against the real gateway', function () {
     assertFailure(await cli('tape', 'delete', first!), 1, new RegExp(`${first} is in .*: move it to a slot first`));
 
     const [list, status] = await Promise.all([cli('tape', 'list', '--json'), cli('library', 'status', '--json')]);
-    assert.deepEqual(
-      (JSON.parse(list.stdout) as TapeInfo[]).map((t) => [t.barcode, t.status]).sort(),
-      [
-        [first, 'IN_DRIVE'],
-        [second, 'AVAILABLE'],
-      ],
-    );
+    assert.deepEqual((JSON.parse(list.stdout) as TapeInfo[]).map((t) => [t.barcode, t.status]).sort(), [
+      [first, 'IN_DRIVE'],
+      [second, 'AVAILABLE'],
+    ]);
     const library = JSON.parse(status.stdout) as LibraryStatus;
     assert.deepEqual([library.drives[0]!.barcode, library.drives.length, library.slots], [first, 2, { total: 10, full: 1 }]);
 

@@ -49,12 +49,19 @@ describe('@slow tapegw shelf and pool commands against the real gateway', functi
     assert.match(archived.stdout, /^Tape ARC001L5 is ARCHIVED in pool GLACIER( \([^)]+ archived\))?\.\n$/);
     assert.match(archived.stderr, /ARC001L5 ARCHIVED +100%\n$/, 'progress on stderr ends at ARCHIVED 100%');
 
-    const [onShelf, shelf, library] = await Promise.all([json<ShelfTapeInfo>('shelf', 'describe', 'ARC001L5'), json<ShelfTapeInfo[]>('shelf', 'list'), barcodesInLibrary()]);
+    const [onShelf, shelf, library] = await Promise.all([
+      json<ShelfTapeInfo>('shelf', 'describe', 'ARC001L5'),
+      json<ShelfTapeInfo[]>('shelf', 'list'),
+      barcodesInLibrary(),
+    ]);
     assert.equal(onShelf.status, 'ARCHIVED');
     assert.equal(onShelf.pool, 'GLACIER');
     assert.equal(onShelf.location, undefined, 'an archived tape is nowhere in the library');
     assert.ok(onShelf.archivedAt, 'it says when it was archived');
-    assert.deepEqual(shelf.filter((t) => t.barcode === 'ARC001L5').map((t) => t.status), ['ARCHIVED']);
+    assert.deepEqual(
+      shelf.filter((t) => t.barcode === 'ARC001L5').map((t) => t.status),
+      ['ARCHIVED'],
+    );
     assert.ok(!library.includes('ARC001L5'), 'tape list no longer lists it');
     assertFailure(await cli('tape', 'describe', 'ARC001L5'), 1, /no cartridge ARC001L5/);
 
@@ -64,12 +71,22 @@ describe('@slow tapegw shelf and pool commands against the real gateway', functi
     assert.match(retrieved.stderr, /ARC001L5 RETRIEVING +\d+%\n/, 'progress while RETRIEVING');
     assert.match(retrieved.stderr, /ARC001L5 RETRIEVED +100%\n$/);
 
-    const [back, tapes, shelfEntry] = await Promise.all([json<TapeInfo>('tape', 'describe', 'ARC001L5'), json<TapeInfo[]>('tape', 'list'), json<ShelfTapeInfo>('shelf', 'describe', 'ARC001L5')]);
+    const [back, tapes, shelfEntry] = await Promise.all([
+      json<TapeInfo>('tape', 'describe', 'ARC001L5'),
+      json<TapeInfo[]>('tape', 'list'),
+      json<ShelfTapeInfo>('shelf', 'describe', 'ARC001L5'),
+    ]);
     assert.equal(back.status, 'RETRIEVED');
     assert.equal(back.location.kind, 'import-export');
-    assert.deepEqual(tapes.filter((t) => t.barcode === 'ARC001L5').map((t) => [t.status, t.location.kind]), [['RETRIEVED', 'import-export']]);
+    assert.deepEqual(
+      tapes.filter((t) => t.barcode === 'ARC001L5').map((t) => [t.status, t.location.kind]),
+      [['RETRIEVED', 'import-export']],
+    );
     assert.equal(shelfEntry.status, 'RETRIEVED');
-    assert.deepEqual(shelfEntry.location && [shelfEntry.location.kind, shelfEntry.location.index], [back.location.kind, back.location.index]);
+    assert.deepEqual(shelfEntry.location && [shelfEntry.location.kind, shelfEntry.location.index], [
+      back.location.kind,
+      back.location.index,
+    ]);
 
     const described = await cli('tape', 'describe', 'ARC001L5');
     assertOk(described);
@@ -83,24 +100,45 @@ describe('@slow tapegw shelf and pool commands against the real gateway', functi
   });
 
   it('keeps the tapes of a GOVERNANCE pool from deletion unless bypassed, and of a COMPLIANCE pool always', async () => {
-    const created = await cli('pool', 'create', 'gov-30d', '--vault', 'gov-vault', '--retention-lock', 'GOVERNANCE', '--retention-days', '30');
+    const created = await cli(
+      'pool',
+      'create',
+      'gov-30d',
+      '--vault',
+      'gov-vault',
+      '--retention-lock',
+      'GOVERNANCE',
+      '--retention-days',
+      '30',
+    );
     assertOk(created);
     assert.equal(created.stdout, 'Created pool gov-30d: archives to vault gov-vault, GOVERNANCE lock, 30 days.\n');
     const pool = await json<PoolInfo>('pool', 'describe', 'gov-30d');
-    assert.deepEqual([pool.destination, pool.retention, pool.builtIn], [{ kind: 'vault', vault: 'gov-vault' }, { mode: 'GOVERNANCE', days: 30 }, false]);
+    assert.deepEqual(
+      [pool.destination, pool.retention, pool.builtIn],
+      [{ kind: 'vault', vault: 'gov-vault' }, { mode: 'GOVERNANCE', days: 30 }, false],
+    );
 
     const [tape] = await json<TapeInfo[]>('tape', 'create', '--barcode', 'GOV001L5', '--size', '8MiB', '--pool', 'gov-30d');
     assert.equal(tape!.pool, 'gov-30d');
     const days = (Date.parse(tape!.retentionUntil!) - Date.parse(tape!.createdAt)) / 86_400_000;
     assert.equal(days, 30, 'retained 30 days from its creation');
 
-    assertFailure(await cli('tape', 'delete', 'GOV001L5'), 1, /GOV001L5 is in pool gov-30d, whose GOVERNANCE retention lock keeps it until .*--bypass-governance-retention/);
+    assertFailure(
+      await cli('tape', 'delete', 'GOV001L5'),
+      1,
+      /GOV001L5 is in pool gov-30d, whose GOVERNANCE retention lock keeps it until .*--bypass-governance-retention/,
+    );
     assert.ok((await barcodesInLibrary()).includes('GOV001L5'), 'the refused delete left it in the library');
 
     const archived = await json<ShelfTapeInfo>('tape', 'archive', 'GOV001L5', '--wait', '--interval', '0.2');
     assert.deepEqual([archived.status, archived.pool, archived.retentionUntil], ['ARCHIVED', 'gov-30d', tape!.retentionUntil]);
 
-    assertFailure(await cli('shelf', 'delete', 'GOV001L5'), 1, /GOV001L5 is in pool gov-30d, whose GOVERNANCE retention lock .*--bypass-governance-retention/);
+    assertFailure(
+      await cli('shelf', 'delete', 'GOV001L5'),
+      1,
+      /GOV001L5 is in pool gov-30d, whose GOVERNANCE retention lock .*--bypass-governance-retention/,
+    );
     assert.equal((await json<ShelfTapeInfo>('shelf', 'describe', 'GOV001L5')).status, 'ARCHIVED', 'the refused delete kept the archive');
     assertFailure(await cli('pool', 'delete', 'gov-30d'), 1, /pool gov-30d still has cartridges: delete them \(or their archives\) first/);
 
@@ -129,7 +167,11 @@ describe('@slow tapegw shelf and pool commands against the real gateway', functi
   });
 
   it('refuses to archive a tape the library does not have, and says how to find the right one', async () => {
-    assertFailure(await cli('tape', 'archive', 'NOSUCH01'), 1, /there is no cartridge NOSUCH01 in the library: list them with "tapegw tape list"/);
+    assertFailure(
+      await cli('tape', 'archive', 'NOSUCH01'),
+      1,
+      /there is no cartridge NOSUCH01 in the library: list them with "tapegw tape list"/,
+    );
     assertFailure(await cli('tape', 'archive', 'NOSUCH01', '--wait'), 1, /list them with "tapegw tape list"/);
   });
 });

@@ -39,24 +39,40 @@ describe('@slow tapegw shelf commands against the shelf routes', function () {
 
   it('archives a tape and says how to follow it; lists and describes the shelf', async () => {
     const archived = await cli('tape', 'archive', 'ABC001L5');
-    assert.deepEqual([archived.code, archived.stdout], [0, 'Tape ABC001L5 is IN_TRANSIT_TO_VTS (0%): follow it with tapegw shelf describe ABC001L5, or add --wait.\n'], archived.stderr);
+    assert.deepEqual(
+      [archived.code, archived.stdout],
+      [0, 'Tape ABC001L5 is IN_TRANSIT_TO_VTS (0%): follow it with tapegw shelf describe ABC001L5, or add --wait.\n'],
+      archived.stderr,
+    );
     assert.deepEqual(await tapes.listTapes(), [], 'it left the library');
     assert.deepEqual(server.requests, ['POST /tapes/ABC001L5/archive']);
 
     const listed = await cli('shelf', 'list');
     assert.deepEqual(
-      listed.stdout.trimEnd().split('\n').map((line) => line.split(/ +/)),
+      listed.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => line.split(/ +/)),
       [
         ['BARCODE', 'SIZE', 'USED', 'STATUS', 'PROGRESS', 'POOL', 'ARCHIVED'],
         ['ABC001L5', '1TiB', '0B', 'IN_TRANSIT_TO_VTS', '50%', 'GLACIER', '-'],
       ],
     );
     const described = await cli('shelf', 'describe', 'ABC001L5');
-    assert.match(described.stdout, /^Barcode +ABC001L5\nStatus +ARCHIVING \(0%\)\nPool +GLACIER\nSize +1TiB\nUsed +0B\nWORM +no\nCreated +\S+\n$/);
+    assert.match(
+      described.stdout,
+      /^Barcode +ABC001L5\nStatus +ARCHIVING \(0%\)\nPool +GLACIER\nSize +1TiB\nUsed +0B\nWORM +no\nCreated +\S+\n$/,
+    );
     const json = await cli('shelf', 'describe', 'ABC001L5', '--json');
-    assert.deepEqual([(JSON.parse(json.stdout) as ShelfTapeInfo).status, (JSON.parse(json.stdout) as ShelfTapeInfo).progress], ['ARCHIVING', 50]);
+    assert.deepEqual(
+      [(JSON.parse(json.stdout) as ShelfTapeInfo).status, (JSON.parse(json.stdout) as ShelfTapeInfo).progress],
+      ['ARCHIVING', 50],
+    );
     const all = await cli('shelf', 'list', '--json');
-    assert.deepEqual((JSON.parse(all.stdout) as ShelfTapeInfo[]).map((t) => t.status), ['ARCHIVED']);
+    assert.deepEqual(
+      (JSON.parse(all.stdout) as ShelfTapeInfo[]).map((t) => t.status),
+      ['ARCHIVED'],
+    );
   });
 
   it('eject --wait shows progress lines on stderr (not a terminal) and ends ARCHIVED; --json prints only the last state', async () => {
@@ -88,7 +104,12 @@ describe('@slow tapegw shelf commands against the shelf routes', function () {
     const retrieved = await cli('shelf', 'retrieve', 'ABC001L5', '--tier', 'bulk', '--wait', '--interval', '0.01');
     assert.equal(retrieved.code, 0, retrieved.stderr);
     assert.equal(retrieved.stdout, 'Tape ABC001L5 is RETRIEVED: read-only, in import-export:1.\n');
-    assert.deepEqual(retrieved.stderr.split('\n'), ['ABC001L5 RETRIEVING        0%', 'ABC001L5 RETRIEVING        50%', 'ABC001L5 RETRIEVED         100%', '']);
+    assert.deepEqual(retrieved.stderr.split('\n'), [
+      'ABC001L5 RETRIEVING        0%',
+      'ABC001L5 RETRIEVING        50%',
+      'ABC001L5 RETRIEVED         100%',
+      '',
+    ]);
     assert.equal(server.requests[0], 'POST /shelf/ABC001L5/retrieve {"tier":"Bulk"}');
 
     await tapes.createTape({ barcode: 'ABC002L5', sizeBytes: TiB });
@@ -105,7 +126,11 @@ describe('@slow tapegw shelf commands against the shelf routes', function () {
   it('cancels an archival: the tape is back in a slot', async () => {
     await cli('tape', 'archive', 'ABC001L5');
     const cancelled = await cli('tape', 'cancel-archival', 'ABC001L5');
-    assert.deepEqual([cancelled.code, cancelled.stdout], [0, 'Cancelled the archival of tape ABC001L5: it is AVAILABLE in slot:1.\n'], cancelled.stderr);
+    assert.deepEqual(
+      [cancelled.code, cancelled.stdout],
+      [0, 'Cancelled the archival of tape ABC001L5: it is AVAILABLE in slot:1.\n'],
+      cancelled.stderr,
+    );
     const json = await cli('tape', 'describe', 'ABC001L5', '--json');
     assert.equal((JSON.parse(json.stdout) as TapeInfo).status, 'AVAILABLE');
     assertFailure(await cli('tape', 'cancel-archival', 'ABC001L5', '--json'), 1, /there is no tape ABC001L5 on the shelf/);
@@ -116,7 +141,11 @@ describe('@slow tapegw shelf commands against the shelf routes', function () {
     const run = await cli('tape', 'archive', 'ABC001L5', '--wait', '--interval', '0.01');
     assert.equal(run.code, 1);
     assert.equal(run.stdout, '');
-    assert.deepEqual(run.stderr.split('\n'), ['ABC001L5 IN_TRANSIT_TO_VTS 0%', 'tapegw: tape ABC001L5 is IRRECOVERABLE: archive part 3 failed its SHA-256 tree hash twice', '']);
+    assert.deepEqual(run.stderr.split('\n'), [
+      'ABC001L5 IN_TRANSIT_TO_VTS 0%',
+      'tapegw: tape ABC001L5 is IRRECOVERABLE: archive part 3 failed its SHA-256 tree hash twice',
+      '',
+    ]);
 
     const json = await cli('shelf', 'describe', 'ABC001L5', '--json');
     assert.equal((JSON.parse(json.stdout) as ShelfTapeInfo).status, 'IRRECOVERABLE');
@@ -133,7 +162,10 @@ describe('@slow tapegw shelf commands against the shelf routes', function () {
     const run = await waiting;
     assert.equal(run.code, 1);
     assert.equal((JSON.parse(run.stdout) as ShelfTapeInfo).status, 'ARCHIVED');
-    assert.match(run.stderr, /^ABC001L5 RETRIEVING +0%\ntapegw: tape ABC001L5 is ARCHIVED now, not RETRIEVED \(was it cancelled\?\): see tapegw shelf describe ABC001L5\n$/);
+    assert.match(
+      run.stderr,
+      /^ABC001L5 RETRIEVING +0%\ntapegw: tape ABC001L5 is ARCHIVED now, not RETRIEVED \(was it cancelled\?\): see tapegw shelf describe ABC001L5\n$/,
+    );
   });
 
   it('deletes an archive past a GOVERNANCE lock only with the bypass, never past COMPLIANCE; not while archiving', async () => {
@@ -146,15 +178,27 @@ describe('@slow tapegw shelf commands against the shelf routes', function () {
       await tapes.createTape({ barcode, sizeBytes: TiB, pool });
       await shelf.archiveTape(barcode);
     }
-    assertFailure(await cli('shelf', 'delete', 'GOV001L5'), 1, /tape GOV001L5 is IN_TRANSIT_TO_VTS, not ARCHIVED: cancel its archival or retrieval first/);
+    assertFailure(
+      await cli('shelf', 'delete', 'GOV001L5'),
+      1,
+      /tape GOV001L5 is IN_TRANSIT_TO_VTS, not ARCHIVED: cancel its archival or retrieval first/,
+    );
     for (const barcode of ['GOV001L5', 'CMP001L5']) while ((await shelf.describeShelfTape(barcode)).status !== 'ARCHIVED');
 
-    assertFailure(await cli('shelf', 'delete', 'GOV001L5'), 1, /GOVERNANCE retention lock keeps it until \S+: wait, or delete with --bypass-governance-retention/);
+    assertFailure(
+      await cli('shelf', 'delete', 'GOV001L5'),
+      1,
+      /GOVERNANCE retention lock keeps it until \S+: wait, or delete with --bypass-governance-retention/,
+    );
     server.requests.length = 0;
     const deleted = await cli('shelf', 'delete', 'GOV001L5', '--bypass-governance-retention');
     assert.deepEqual([deleted.code, deleted.stdout], [0, 'Deleted the archive of tape GOV001L5 for good.\n'], deleted.stderr);
     assert.deepEqual(server.requests, ['DELETE /shelf/GOV001L5 {"bypassGovernanceRetention":true}']);
-    assertFailure(await cli('shelf', 'delete', 'CMP001L5', '--bypass-governance-retention', '--json'), 1, /COMPLIANCE retention lock .*nobody can delete it before then/);
+    assertFailure(
+      await cli('shelf', 'delete', 'CMP001L5', '--bypass-governance-retention', '--json'),
+      1,
+      /COMPLIANCE retention lock .*nobody can delete it before then/,
+    );
     assertFailure(await cli('shelf', 'describe', 'GOV001L5'), 1, /there is no tape GOV001L5 on the shelf/);
   });
 

@@ -35,14 +35,23 @@ describe('@slow tapegw CLI against a running management API', function () {
   });
 
   it('creates tapes by count and prefix, lists them as a table and as JSON', async () => {
-    const created = await runCli(['tape', 'create', '--count', '3', '--prefix', 'ABC', '--size', '2.5TiB', '--pool', 'DEEP_ARCHIVE', '--data-dir', dataDir], { cwd: tmpdir() });
+    const created = await runCli(
+      ['tape', 'create', '--count', '3', '--prefix', 'ABC', '--size', '2.5TiB', '--pool', 'DEEP_ARCHIVE', '--data-dir', dataDir],
+      { cwd: tmpdir() },
+    );
     assert.equal(created.code, 0, created.stderr);
-    assert.match(created.stdout, /^Created 3 tapes:\nBARCODE +SIZE +USED +STATUS +LOCATION +POOL\nABC001 +2\.5TiB +0B +AVAILABLE +slot:1 +DEEP_ARCHIVE\n/);
+    assert.match(
+      created.stdout,
+      /^Created 3 tapes:\nBARCODE +SIZE +USED +STATUS +LOCATION +POOL\nABC001 +2\.5TiB +0B +AVAILABLE +slot:1 +DEEP_ARCHIVE\n/,
+    );
 
     const [table, json] = await Promise.all([cli('tape', 'list'), cli('tape', 'list', '--json')]);
     assert.equal(table.code, 0);
     assert.deepEqual(
-      table.stdout.trimEnd().split('\n').map((line) => line.split(/ +/)),
+      table.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => line.split(/ +/)),
       [
         ['BARCODE', 'SIZE', 'USED', 'STATUS', 'LOCATION', 'POOL'],
         ['ABC001', '2.5TiB', '0B', 'AVAILABLE', 'slot:1', 'DEEP_ARCHIVE'],
@@ -76,7 +85,11 @@ describe('@slow tapegw CLI against a running management API', function () {
     assert.equal(first.code, 0, first.stderr);
     const [tape] = JSON.parse(first.stdout) as TapeInfo[];
     assert.deepEqual([tape!.barcode, tape!.worm, tape!.sizeBytes], ['ABC123L5', true, 100 * 2 ** 30]);
-    assertFailure(await cli('tape', 'create', '--barcode', 'ABC123L5', '--size', '100GiB'), 1, /ABC123L5 exists already: choose another barcode/);
+    assertFailure(
+      await cli('tape', 'create', '--barcode', 'ABC123L5', '--size', '100GiB'),
+      1,
+      /ABC123L5 exists already: choose another barcode/,
+    );
   });
 
   it('moves a tape into a drive, refuses to delete it there (exit 1), deletes it from a slot', async () => {
@@ -86,7 +99,11 @@ describe('@slow tapegw CLI against a running management API', function () {
 
     assertFailure(await cli('tape', 'delete', 'MOV001'), 1, /MOV001 is in drive 2: move it to a slot first/);
 
-    const [described, status, human] = await Promise.all([cli('tape', 'describe', 'MOV001', '--json'), cli('library', 'status', '--json'), cli('library', 'status')]);
+    const [described, status, human] = await Promise.all([
+      cli('tape', 'describe', 'MOV001', '--json'),
+      cli('library', 'status', '--json'),
+      cli('library', 'status'),
+    ]);
     assert.equal((JSON.parse(described.stdout) as TapeInfo).status, 'IN_DRIVE');
     const library = JSON.parse(status.stdout) as LibraryStatus;
     assert.deepEqual([library.drives[1]!.barcode, library.tapes], ['MOV001', 1]);
@@ -130,13 +147,31 @@ describe('@slow tapegw CLI against a running management API', function () {
   });
 
   it('creates pools with where they archive to and a retention lock; lists, describes and deletes them', async () => {
-    const created = await cli('pool', 'create', 'finance-7y', '--vault', 'finance', '--retention-lock', 'compliance', '--retention-days', '2555');
-    assert.deepEqual([created.code, created.stdout], [0, 'Created pool finance-7y: archives to vault finance, COMPLIANCE lock, 2555 days.\n'], created.stderr);
+    const created = await cli(
+      'pool',
+      'create',
+      'finance-7y',
+      '--vault',
+      'finance',
+      '--retention-lock',
+      'compliance',
+      '--retention-days',
+      '2555',
+    );
+    assert.deepEqual(
+      [created.code, created.stdout],
+      [0, 'Created pool finance-7y: archives to vault finance, COMPLIANCE lock, 2555 days.\n'],
+      created.stderr,
+    );
     const cold = await cli('pool', 'create', 'cold', '--storage-class', 'DEEP_ARCHIVE', '--json');
     assert.equal(cold.code, 0, cold.stderr);
     assert.deepEqual(JSON.parse(cold.stdout) as PoolInfo, { ...(await service.describePool('cold')) });
 
-    const [table, json, described] = await Promise.all([cli('pool', 'list'), cli('pool', 'list', '--json'), cli('pool', 'describe', 'finance-7y')]);
+    const [table, json, described] = await Promise.all([
+      cli('pool', 'list'),
+      cli('pool', 'list', '--json'),
+      cli('pool', 'describe', 'finance-7y'),
+    ]);
     assert.equal(
       table.stdout,
       [
@@ -148,8 +183,14 @@ describe('@slow tapegw CLI against a running management API', function () {
         '',
       ].join('\n'),
     );
-    assert.deepEqual((JSON.parse(json.stdout) as PoolInfo[]).map((p) => p.name), ['GLACIER', 'DEEP_ARCHIVE', 'finance-7y', 'cold']);
-    assert.match(described.stdout, /^Name +finance-7y\nArchives to +vault finance\nRetention +COMPLIANCE lock, 2555 days\nType +custom\nCreated +\d{4}-/);
+    assert.deepEqual(
+      (JSON.parse(json.stdout) as PoolInfo[]).map((p) => p.name),
+      ['GLACIER', 'DEEP_ARCHIVE', 'finance-7y', 'cold'],
+    );
+    assert.match(
+      described.stdout,
+      /^Name +finance-7y\nArchives to +vault finance\nRetention +COMPLIANCE lock, 2555 days\nType +custom\nCreated +\d{4}-/,
+    );
 
     assert.equal((await cli('tape', 'create', '--barcode', 'FIN001L5', '--size', '100GiB', '--pool', 'cold')).code, 0);
     assertFailure(await cli('pool', 'delete', 'cold'), 1, /pool cold still has cartridges: delete them \(or their archives\) first/);
@@ -158,7 +199,10 @@ describe('@slow tapegw CLI against a running management API', function () {
     assertFailure(await cli('pool', 'create', 'cold', '--vault', 'x'), 1, /pool cold already exists, and pools never change/);
     const deleted = await cli('pool', 'delete', 'finance-7y', '--json');
     assert.deepEqual([deleted.code, JSON.parse(deleted.stdout)], [0, { pool: 'finance-7y', deleted: true }]);
-    assert.deepEqual((await service.listPools()).map((p) => p.name), ['GLACIER', 'DEEP_ARCHIVE', 'cold']);
+    assert.deepEqual(
+      (await service.listPools()).map((p) => p.name),
+      ['GLACIER', 'DEEP_ARCHIVE', 'cold'],
+    );
   });
 
   it('says what to type instead of a wrong pool command line, with exit 2, and creates nothing', async () => {
@@ -185,16 +229,26 @@ describe('@slow tapegw CLI against a running management API', function () {
       /an argument is missing: type e\.g\. tapegw pool create finance-7y --vault finance .*\(more: tapegw pool create --help\)/,
     ];
     for (const [i, run] of runs.entries()) assertFailure(run, 2, messages[i]!);
-    assert.deepEqual((await service.listPools()).map((p) => p.name), ['GLACIER', 'DEEP_ARCHIVE']);
+    assert.deepEqual(
+      (await service.listPools()).map((p) => p.name),
+      ['GLACIER', 'DEEP_ARCHIVE'],
+    );
   });
 
   it('creates WORM tapes in a pool, refuses an unknown pool; deletes past a GOVERNANCE lock only with the bypass, never past COMPLIANCE', async () => {
-    assertFailure(await cli('tape', 'create', '--barcode', 'ABC001L5', '--size', '100GiB', '--pool', 'weekly'), 1, /there is no pool weekly: choose one of GLACIER, DEEP_ARCHIVE, or create it with "tapegw pool create"/);
+    assertFailure(
+      await cli('tape', 'create', '--barcode', 'ABC001L5', '--size', '100GiB', '--pool', 'weekly'),
+      1,
+      /there is no pool weekly: choose one of GLACIER, DEEP_ARCHIVE, or create it with "tapegw pool create"/,
+    );
     await service.createPool({ name: 'gov', destination: { kind: 'vault', vault: 'g' }, retention: { mode: 'GOVERNANCE', days: 30 } });
     await service.createPool({ name: 'comp', destination: { kind: 'vault', vault: 'c' }, retention: { mode: 'COMPLIANCE', days: 30 } });
     const created = await cli('tape', 'create', '--barcode', 'GOV001L5', '--size', '100GiB', '--pool', 'gov', '--worm', '--json');
     const [tape] = JSON.parse(created.stdout) as TapeInfo[];
-    assert.deepEqual([tape!.pool, tape!.worm, Date.parse(tape!.retentionUntil!) - Date.parse(tape!.createdAt)], ['gov', true, 30 * 86_400_000]);
+    assert.deepEqual(
+      [tape!.pool, tape!.worm, Date.parse(tape!.retentionUntil!) - Date.parse(tape!.createdAt)],
+      ['gov', true, 30 * 86_400_000],
+    );
     await cli('tape', 'create', '--barcode', 'CMP001L5', '--size', '100GiB', '--pool', 'comp');
 
     const described = await cli('tape', 'describe', 'GOV001L5');
@@ -202,19 +256,48 @@ describe('@slow tapegw CLI against a running management API', function () {
     assert.match(described.stdout, /^WORM +yes$/m);
     assert.match(described.stdout, new RegExp(`^Retained until +${tape!.retentionUntil}$`, 'm'));
 
-    assertFailure(await cli('tape', 'delete', 'GOV001L5'), 1, /GOVERNANCE retention lock keeps it until \S+: wait, or delete with --bypass-governance-retention/);
+    assertFailure(
+      await cli('tape', 'delete', 'GOV001L5'),
+      1,
+      /GOVERNANCE retention lock keeps it until \S+: wait, or delete with --bypass-governance-retention/,
+    );
     const bypassed = await cli('tape', 'delete', 'GOV001L5', '--bypass-governance-retention', '--json');
     assert.deepEqual([bypassed.code, JSON.parse(bypassed.stdout)], [0, { barcode: 'GOV001L5', deleted: true }], bypassed.stderr);
-    assertFailure(await cli('tape', 'delete', 'CMP001L5', '--bypass-governance-retention'), 1, /COMPLIANCE retention lock keeps it until \S+; nobody can delete it before then/);
-    assert.deepEqual((await service.listTapes()).map((t) => t.barcode), ['CMP001L5']);
+    assertFailure(
+      await cli('tape', 'delete', 'CMP001L5', '--bypass-governance-retention'),
+      1,
+      /COMPLIANCE retention lock keeps it until \S+; nobody can delete it before then/,
+    );
+    assert.deepEqual(
+      (await service.listTapes()).map((t) => t.barcode),
+      ['CMP001L5'],
+    );
   });
 
   it('answers --help for every command', async () => {
     const commands = [
-      [], ['tape'], ['tape', 'create'], ['tape', 'list'], ['tape', 'describe'], ['tape', 'delete'], ['tape', 'move'], ['tape', 'archive'], ['tape', 'cancel-archival'],
-      ['pool'], ['pool', 'create'], ['pool', 'list'], ['pool', 'describe'], ['pool', 'delete'],
-      ['shelf'], ['shelf', 'list'], ['shelf', 'describe'], ['shelf', 'retrieve'], ['shelf', 'cancel-retrieval'], ['shelf', 'delete'],
-      ['library'], ['library', 'status'],
+      [],
+      ['tape'],
+      ['tape', 'create'],
+      ['tape', 'list'],
+      ['tape', 'describe'],
+      ['tape', 'delete'],
+      ['tape', 'move'],
+      ['tape', 'archive'],
+      ['tape', 'cancel-archival'],
+      ['pool'],
+      ['pool', 'create'],
+      ['pool', 'list'],
+      ['pool', 'describe'],
+      ['pool', 'delete'],
+      ['shelf'],
+      ['shelf', 'list'],
+      ['shelf', 'describe'],
+      ['shelf', 'retrieve'],
+      ['shelf', 'cancel-retrieval'],
+      ['shelf', 'delete'],
+      ['library'],
+      ['library', 'status'],
     ];
     const runs = await Promise.all(commands.map((command) => cli(...command, '--help')));
     for (const [i, run] of runs.entries()) {
@@ -227,7 +310,10 @@ describe('@slow tapegw CLI against a running management API', function () {
   it('finds the gateway from --api-url and a token in the environment; refuses a wrong token with exit 1', async () => {
     const elsewhere = await mkdtemp(join(tmpdir(), 'tapegw-elsewhere-'));
     try {
-      const viaUrl = await runCli(['library', 'status', '--json', '--api-url', api.url], { cwd: elsewhere, env: { GATEWAY_API_TOKEN: token } });
+      const viaUrl = await runCli(['library', 'status', '--json', '--api-url', api.url], {
+        cwd: elsewhere,
+        env: { GATEWAY_API_TOKEN: token },
+      });
       assert.equal(viaUrl.code, 0, viaUrl.stderr);
       assert.equal((JSON.parse(viaUrl.stdout) as LibraryStatus).drives.length, 2);
       assertFailure(await cli('tape', 'list', '--token', 'wrong'), 1, /refused the token/);
@@ -239,10 +325,7 @@ describe('@slow tapegw CLI against a running management API', function () {
   it('says the gateway is not running, with exit 3 and how to start it', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'tapegw-empty-'));
     try {
-      const [none, defaultDir] = await Promise.all([
-        cli('tape', 'list', '--data-dir', empty),
-        runCli(['tape', 'list'], { cwd: empty }),
-      ]);
+      const [none, defaultDir] = await Promise.all([cli('tape', 'list', '--data-dir', empty), runCli(['tape', 'list'], { cwd: empty })]);
       assertFailure(none, 3, /the gateway is not running: .*api\.json does not exist .*start it with `npm start`/);
       assertFailure(defaultDir, 3, new RegExp(`${empty}/data/api\\.json does not exist`));
       // A gateway that stopped without removing api.json.
@@ -250,7 +333,11 @@ describe('@slow tapegw CLI against a running management API', function () {
       await stopped.close();
       await writeApiCredentials(empty, { url: stopped.url, token });
       const stale = await cli('library', 'status', '--data-dir', empty);
-      assertFailure(stale, 3, /no gateway answers at http:\/\/127\.0\.0\.1:\d+ \(from .*api\.json: ECONNREFUSED\): start the gateway with `npm start`/);
+      assertFailure(
+        stale,
+        3,
+        /no gateway answers at http:\/\/127\.0\.0\.1:\d+ \(from .*api\.json: ECONNREFUSED\): start the gateway with `npm start`/,
+      );
     } finally {
       await rm(empty, { recursive: true, force: true });
     }

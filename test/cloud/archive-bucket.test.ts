@@ -46,7 +46,11 @@ describeEachBackend('@slow ArchiveBucket', function (backend) {
     await bucket.complete(key, uploadId, pending);
     await assert.rejects(bucket.complete(bucket.keyOf('ARC999L5'), uploadId, pending), UploadGoneError);
 
-    assert.equal(await bucket.requestRestore(key, 'Bulk'), 'readable', 's3rver answers RestoreObject 501 NotImplemented: nothing to restore');
+    assert.equal(
+      await bucket.requestRestore(key, 'Bulk'),
+      'readable',
+      's3rver answers RestoreObject 501 NotImplemented: nothing to restore',
+    );
     const hash = createHash('sha256');
     for await (const chunk of bucket.read(key)) hash.update(chunk);
     assert.equal(hash.digest('hex'), createHash('sha256').update(data).digest('hex'));

@@ -120,9 +120,18 @@ describeEachBackend('S3 dialect', function (backend) {
       assert.equal(part.ETag, `"${createHash('md5').update(Body).digest('hex')}"`, 'a part ETag is the quoted MD5 of the part everywhere');
       etags.push(part.ETag);
     }
-    const complete = new CompleteMultipartUploadCommand({ Bucket, Key: 'mp', UploadId, MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) } });
+    const complete = new CompleteMultipartUploadCommand({
+      Bucket,
+      Key: 'mp',
+      UploadId,
+      MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+    });
     const done = await s3.raw.send(complete);
-    assert.equal(dialect.completeEtag === 'empty' ? done.ETag === '' : /^"[0-9a-f]{32}"$/.test(done.ETag ?? ''), true, `Complete answered ETag ${JSON.stringify(done.ETag)}`);
+    assert.equal(
+      dialect.completeEtag === 'empty' ? done.ETag === '' : /^"[0-9a-f]{32}"$/.test(done.ETag ?? ''),
+      true,
+      `Complete answered ETag ${JSON.stringify(done.ETag)}`,
+    );
     const once = new S3Client({ ...s3.settings, maxAttempts: 1 });
     try {
       if (dialect.completeAgain === 'ok') await once.send(complete);
@@ -150,7 +159,11 @@ describeEachBackend('S3 dialect', function (backend) {
         const got = await s3.raw.send(new GetObjectCommand({ Bucket, Key: 'streamed' }));
         const stored = Buffer.from(await got.Body!.transformToByteArray()).toString();
         assert.notEqual(stored, body.toString());
-        assert.match(stored, /^[0-9a-f]+\r\na streamed body with a trailing checksum\r\n0\r\nx-amz-checksum-crc32:/, 'the chunk framing is stored as the object');
+        assert.match(
+          stored,
+          /^[0-9a-f]+\r\na streamed body with a trailing checksum\r\n0\r\nx-amz-checksum-crc32:/,
+          'the chunk framing is stored as the object',
+        );
       }
     } finally {
       defaults.destroy();
@@ -164,7 +177,13 @@ describeEachBackend('S3 dialect', function (backend) {
       // Readable at once: neither has an archive tier (scripts/ceph-rgw.sh makes these classes plain pools).
       const got = await s3.raw.send(new GetObjectCommand({ Bucket, Key: `class/${StorageClass}` }));
       assert.equal(await got.Body!.transformToString(), 'archived');
-      const restore = s3.raw.send(new RestoreObjectCommand({ Bucket, Key: `class/${StorageClass}`, RestoreRequest: { Days: 1, GlacierJobParameters: { Tier: 'Bulk' } } }));
+      const restore = s3.raw.send(
+        new RestoreObjectCommand({
+          Bucket,
+          Key: `class/${StorageClass}`,
+          RestoreRequest: { Days: 1, GlacierJobParameters: { Tier: 'Bulk' } },
+        }),
+      );
       await assert.rejects(restore, refusal('NotImplemented', 501));
     }
     const unknown = s3.raw.send(new PutObjectCommand({ Bucket, Key: 'class/other', Body: 'x', StorageClass: 'ONEZONE_IA' }));
@@ -176,7 +195,9 @@ describeEachBackend('S3 dialect', function (backend) {
     await s3.raw.send(new PutObjectCommand({ Bucket, Key: 'empty', Body: Buffer.alloc(0) }));
     const once = new S3Client({ ...s3.settings, maxAttempts: 1 });
     const read = async () => {
-      const got = await once.send(new GetObjectCommand({ Bucket, Key: 'empty', Range: 'bytes=0-0' }), { abortSignal: AbortSignal.timeout(1_000) });
+      const got = await once.send(new GetObjectCommand({ Bucket, Key: 'empty', Range: 'bytes=0-0' }), {
+        abortSignal: AbortSignal.timeout(1_000),
+      });
       return got.Body!.transformToByteArray();
     };
     try {
@@ -190,7 +211,9 @@ describeEachBackend('S3 dialect', function (backend) {
   it('creates buckets in a region of its own only', async () => {
     const elsewhere = new S3Client({ ...s3.settings, region: 'eu-west-1', maxAttempts: 1 });
     try {
-      const create = elsewhere.send(new CreateBucketCommand({ Bucket: `${Bucket}-eu`, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }));
+      const create = elsewhere.send(
+        new CreateBucketCommand({ Bucket: `${Bucket}-eu`, CreateBucketConfiguration: { LocationConstraint: 'eu-west-1' } }),
+      );
       if (dialect.foreignRegion === 'refused') await assert.rejects(create, refusal('InvalidLocationConstraint', 400));
       else await create;
       await s3.raw.send(new CreateBucketCommand({ Bucket: `${Bucket}-us` }));

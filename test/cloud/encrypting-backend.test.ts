@@ -8,7 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { blockCrcs, encodeCrcs, regroup } from '../../src/crc32c/block-checksums.ts';
-import { EncryptingBackend, EncryptionKeyMissingError, NotEncryptedError, plaintextSize, storedSize } from '../../src/cloud/encrypting-backend.ts';
+import {
+  EncryptingBackend,
+  EncryptionKeyMissingError,
+  NotEncryptedError,
+  plaintextSize,
+  storedSize,
+} from '../../src/cloud/encrypting-backend.ts';
 import { parseEncryptionKeys, type EncryptionKeys } from '../../src/cloud/encryption-keys.ts';
 import { ObjectStore, metadataBlockSize } from '../../src/cloud/object-store.ts';
 import type { PutSource } from '../../src/cloud/object-backend.ts';
@@ -48,11 +54,22 @@ async function raw(s3: S3Fixture, key: string): Promise<{ body: Buffer; metadata
 async function forge(s3: S3Fixture, key: string, body: Buffer, metadata: Record<string, string>): Promise<void> {
   const block = metadataBlockSize(body.length);
   const crcs = regroup({ blockSize: 64 * 1024, crcs: blockCrcs(body, 64 * 1024) }, body.length, block)!;
-  await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: key, Body: body, Metadata: { ...metadata, 'gw-block': String(block), 'gw-crc32c': encodeCrcs(crcs) } }));
+  await s3.raw.send(
+    new PutObjectCommand({
+      Bucket: s3.settings.bucket,
+      Key: key,
+      Body: body,
+      Metadata: { ...metadata, 'gw-block': String(block), 'gw-crc32c': encodeCrcs(crcs) },
+    }),
+  );
 }
 
 /** An engine (its own catalog and cache) whose objects go through the encrypting layer with `keys`. */
-async function encryptedEngine(directory: string, settings: S3Settings, keys: EncryptionKeys): Promise<{ store: ExtentStore; close(): Promise<void> }> {
+async function encryptedEngine(
+  directory: string,
+  settings: S3Settings,
+  keys: EncryptionKeys,
+): Promise<{ store: ExtentStore; close(): Promise<void> }> {
   const catalog = await Catalog.open(`${directory}/catalog`);
   const engine = await CacheEngine.open({
     directory: `${directory}/cache`,
@@ -173,7 +190,10 @@ describe('@slow client-side encryption over S3', function () {
     const fresh = () => new EncryptingBackend(plain, keysOf(KEY_A));
     await assert.rejects(fresh().get('tamper/x'), /chunk 2 \(bytes 131072…\) fails its AES-GCM tag/);
     await assert.rejects(fresh().get('tamper/x', { offset: 140_000, length: 10 }), ChecksumMismatchError);
-    assert.ok((await fresh().get('tamper/x', { offset: 0, length: 65_536 })).data.equals(data.subarray(0, 65_536)), 'untouched chunks still read');
+    assert.ok(
+      (await fresh().get('tamper/x', { offset: 0, length: 65_536 })).data.equals(data.subarray(0, 65_536)),
+      'untouched chunks still read',
+    );
 
     // Chunks swapped, a tag moved, the size claimed shorter: all refused.
     const swapped = Buffer.concat([body.subarray(65_536, 131_072), body.subarray(0, 65_536), body.subarray(131_072)]);
@@ -215,10 +235,21 @@ describe('@slow client-side encryption over S3', function () {
     const stranger = await encryptedEngine(`${dir}/stranger`, settings, keysOf(KEY_B));
     try {
       assert.equal(await reader.store.size('tapes/T/segments/1.data'), data.length);
-      for (const [offset, length] of [[0, 4 * MiB], [4 * MiB, 4 * MiB], [8 * MiB, MiB + 123], [3 * MiB + 5, 77]]) {
-        assert.ok((await reader.store.read('tapes/T/segments/1.data', offset!, length!)).equals(data.subarray(offset, offset! + length!)), `${offset}+${length}`);
+      for (const [offset, length] of [
+        [0, 4 * MiB],
+        [4 * MiB, 4 * MiB],
+        [8 * MiB, MiB + 123],
+        [3 * MiB + 5, 77],
+      ]) {
+        assert.ok(
+          (await reader.store.read('tapes/T/segments/1.data', offset!, length!)).equals(data.subarray(offset, offset! + length!)),
+          `${offset}+${length}`,
+        );
       }
-      await assert.rejects(stranger.store.read('tapes/T/segments/1.data', 0, 4096), (error: Error) => error instanceof DamagedDataError && /does not have/.test(error.message));
+      await assert.rejects(
+        stranger.store.read('tapes/T/segments/1.data', 0, 4096),
+        (error: Error) => error instanceof DamagedDataError && /does not have/.test(error.message),
+      );
     } finally {
       await reader.close();
       await stranger.close();

@@ -19,7 +19,11 @@ export interface FaultInjector {
   /** Requests by HTTP method. */
   readonly methods: Record<string, number>;
   /** Every request as it came: method, path with query, headers. */
-  readonly seen: { readonly method: string; readonly url: string; readonly headers: Readonly<Record<string, string | string[] | undefined>> }[];
+  readonly seen: {
+    readonly method: string;
+    readonly url: string;
+    readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  }[];
   /** Sets the share of requests that meet a fault; at 0 the proxy only forwards. */
   setRate(rate: number): void;
   /** Flips one byte (the one at `at`, or the last) of the bodies of the next `count` requests that carry one. */
@@ -43,11 +47,18 @@ function seeded(seed: number): () => number {
 
 function errorXml(res: ServerResponse, status: number, code: string): void {
   res.writeHead(status, { 'content-type': 'application/xml' });
-  res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected</Message><RequestId>fault</RequestId></Error>`);
+  res.end(
+    `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>injected</Message><RequestId>fault</RequestId></Error>`,
+  );
 }
 
 /** `only`: the faults to choose from (default all). */
-export async function startFaultInjector(options: { target: string; rate: number; seed: number; only?: readonly Fault[] }): Promise<FaultInjector> {
+export async function startFaultInjector(options: {
+  target: string;
+  rate: number;
+  seed: number;
+  only?: readonly Fault[];
+}): Promise<FaultInjector> {
   const faults = options.only ?? FAULTS;
   const target = new URL(options.target);
   const random = seeded(options.seed);
@@ -59,30 +70,27 @@ export async function startFaultInjector(options: { target: string; rate: number
   const forward = (req: IncomingMessage, res: ServerResponse, cutHalfway: boolean) => {
     const headers = { ...req.headers };
     delete headers.expect; // this server already answered 100 Continue itself
-    const upstream = httpRequest(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        if (!cutHalfway) {
-          answer.pipe(res);
+    const upstream = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      if (!cutHalfway) {
+        answer.pipe(res);
+        return;
+      }
+      const length = Number(answer.headers['content-length'] ?? 0);
+      let sent = 0;
+      answer.on('data', (chunk: Buffer) => {
+        if (sent + chunk.length >= length / 2) {
+          res.write(chunk.subarray(0, Math.max(0, Math.floor(length / 2) - sent)));
+          res.flushHeaders();
+          setImmediate(() => req.socket.resetAndDestroy());
+          answer.destroy();
           return;
         }
-        const length = Number(answer.headers['content-length'] ?? 0);
-        let sent = 0;
-        answer.on('data', (chunk: Buffer) => {
-          if (sent + chunk.length >= length / 2) {
-            res.write(chunk.subarray(0, Math.max(0, Math.floor(length / 2) - sent)));
-            res.flushHeaders();
-            setImmediate(() => req.socket.resetAndDestroy());
-            answer.destroy();
-            return;
-          }
-          sent += chunk.length;
-          res.write(chunk);
-        });
-        answer.on('end', () => req.socket.resetAndDestroy());
-      },
-    );
+        sent += chunk.length;
+        res.write(chunk);
+      });
+      answer.on('end', () => req.socket.resetAndDestroy());
+    });
     upstream.on('error', () => req.socket.destroy());
     const length = Number(req.headers['content-length'] ?? 0);
     if (toDamage.count > 0 && length > 0) {

@@ -64,7 +64,8 @@ describeEachBackend('@slow cloud faults: the engine through the fault injector',
 
     const direct = new ObjectStore(s3.settings);
     try {
-      for (const [key, size] of sizes) assert.ok((await direct.get(`faults/${key}`)).data.equals(pattern(key, size)), `${key} intact in S3`);
+      for (const [key, size] of sizes)
+        assert.ok((await direct.get(`faults/${key}`)).data.equals(pattern(key, size)), `${key} intact in S3`);
     } finally {
       direct.close();
     }
@@ -73,13 +74,15 @@ describeEachBackend('@slow cloud faults: the engine through the fault injector',
     dirs.push(readerDir);
     const reader = await openEngine(readerDir, settings);
     try {
-      for (const [key, size] of sizes) assert.ok((await reader.store.read(key, 0, size)).equals(pattern(key, size)), `${key} read back through faults`);
+      for (const [key, size] of sizes)
+        assert.ok((await reader.store.read(key, 0, size)).equals(pattern(key, size)), `${key} read back through faults`);
     } finally {
       await reader.close();
     }
 
     const retries = scrape(text, 'CloudRequestRetries');
-    const byCause = (cause: string) => [...retries].filter(([labels]) => labels.includes(`cause="${cause}"`)).reduce((sum, [, v]) => sum + v, 0);
+    const byCause = (cause: string) =>
+      [...retries].filter(([labels]) => labels.includes(`cause="${cause}"`)).reduce((sum, [, v]) => sum + v, 0);
     const { injected } = faults;
     assert.ok(Object.values(injected).reduce((a, b) => a + b) >= 5, `faults injected: ${JSON.stringify(injected)} of ${faults.requests}`);
     if (injected['internal-error'] > 0) assert.ok(byCause('server') > 0, text);
@@ -87,7 +90,14 @@ describeEachBackend('@slow cloud faults: the engine through the fault injector',
     if (injected.stall > 0) assert.ok(byCause('timeout') > 0, text);
     if (injected['reset-before'] > 0) assert.ok(byCause('reset') > 0, text);
     assert.ok(scrape(text, 'CloudBytesUploaded').get('')! >= [...sizes.values()].reduce((a, b) => a + b));
-    for (const name of ['CachePercentUsed', 'CachePercentDirty', 'CacheHitPercent', 'UploadBufferPercentUsed', 'UploadQueueDepth', 'CloudBytesDownloaded']) {
+    for (const name of [
+      'CachePercentUsed',
+      'CachePercentDirty',
+      'CacheHitPercent',
+      'UploadBufferPercentUsed',
+      'UploadQueueDepth',
+      'CloudBytesDownloaded',
+    ]) {
       assert.ok(scrape(text, name).size > 0, `${name} served`);
     }
     assert.ok(scrape(text, 'UploadLatencySeconds_count').get('')! >= sizes.size);

@@ -55,7 +55,11 @@ describe('@slow local Glacier endpoint through @aws-sdk/client-glacier', functio
   const v = { accountId: '-', vaultName };
 
   const start = async () => {
-    glacier = await startLocalGlacier({ directory, credentials, jobDelaySeconds: { Expedited: 0.3, Standard: 0.6, Bulk: 5, inventory: 0.3 } });
+    glacier = await startLocalGlacier({
+      directory,
+      credentials,
+      jobDelaySeconds: { Expedited: 0.3, Standard: 0.6, Bulk: 5, inventory: 0.3 },
+    });
     client = new GlacierClient({ endpoint: glacier.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
   };
   const stop = async () => {
@@ -89,17 +93,32 @@ describe('@slow local Glacier endpoint through @aws-sdk/client-glacier', functio
     assert.equal(described.NumberOfArchives, 0);
     assert.equal(described.SizeInBytes, 0);
     const first = await client.send(new ListVaultsCommand({ accountId: '-', limit: 1 }));
-    assert.deepEqual(first.VaultList?.map((x) => x.VaultName), ['a-vault']);
+    assert.deepEqual(
+      first.VaultList?.map((x) => x.VaultName),
+      ['a-vault'],
+    );
     const second = await client.send(new ListVaultsCommand({ accountId: '-', limit: 1, marker: first.Marker }));
-    assert.deepEqual(second.VaultList?.map((x) => x.VaultName), [vaultName]);
+    assert.deepEqual(
+      second.VaultList?.map((x) => x.VaultName),
+      [vaultName],
+    );
     assert.equal(second.Marker, undefined);
 
     const { archiveId } = await client.send(new UploadArchiveCommand({ accountId: '-', vaultName: 'a-vault', body: Buffer.from('held') }));
-    assert.deepEqual(await refusal(client.send(new DeleteVaultCommand({ accountId: '-', vaultName: 'a-vault' }))), { status: 400, code: 'InvalidParameterValueException' });
+    assert.deepEqual(await refusal(client.send(new DeleteVaultCommand({ accountId: '-', vaultName: 'a-vault' }))), {
+      status: 400,
+      code: 'InvalidParameterValueException',
+    });
     await client.send(new DeleteArchiveCommand({ accountId: '-', vaultName: 'a-vault', archiveId }));
     await client.send(new DeleteVaultCommand({ accountId: '-', vaultName: 'a-vault' }));
-    assert.deepEqual(await refusal(client.send(new DescribeVaultCommand({ accountId: '-', vaultName: 'a-vault' }))), { status: 404, code: 'ResourceNotFoundException' });
-    assert.deepEqual(await refusal(client.send(new CreateVaultCommand({ accountId: '-', vaultName: 'bad/name' }))), { status: 400, code: 'InvalidParameterValueException' });
+    assert.deepEqual(await refusal(client.send(new DescribeVaultCommand({ accountId: '-', vaultName: 'a-vault' }))), {
+      status: 404,
+      code: 'ResourceNotFoundException',
+    });
+    assert.deepEqual(await refusal(client.send(new CreateVaultCommand({ accountId: '-', vaultName: 'bad/name' }))), {
+      status: 400,
+      code: 'InvalidParameterValueException',
+    });
   });
 
   it('takes an archive in one request, checking the tree hash the SDK computed itself, and refuses a wrong one', async () => {
@@ -108,23 +127,38 @@ describe('@slow local Glacier endpoint through @aws-sdk/client-glacier', functio
     assert.equal(out.checksum, hex(body));
     assert.equal(out.location, `/012345678901/vaults/${vaultName}/archives/${out.archiveId}`);
     const wrong = hex(Buffer.from('something else'));
-    assert.deepEqual(await refusal(client.send(new UploadArchiveCommand({ ...v, body, checksum: wrong }))), { status: 400, code: 'InvalidParameterValueException' });
+    assert.deepEqual(await refusal(client.send(new UploadArchiveCommand({ ...v, body, checksum: wrong }))), {
+      status: 400,
+      code: 'InvalidParameterValueException',
+    });
     await client.send(new DeleteArchiveCommand({ ...v, archiveId: out.archiveId }));
-    assert.deepEqual(await refusal(client.send(new DeleteArchiveCommand({ ...v, archiveId: out.archiveId }))), { status: 404, code: 'ResourceNotFoundException' });
+    assert.deepEqual(await refusal(client.send(new DeleteArchiveCommand({ ...v, archiveId: out.archiveId }))), {
+      status: 404,
+      code: 'ResourceNotFoundException',
+    });
   });
 
   it('multipart: checks part size, part ranges and tree hashes, the final size and tree hash; Complete repeats; Abort drops', async () => {
-    assert.deepEqual(await refusal(client.send(new InitiateMultipartUploadCommand({ ...v, partSize: String(3 * MiB) }))), { status: 400, code: 'InvalidParameterValueException' });
+    assert.deepEqual(await refusal(client.send(new InitiateMultipartUploadCommand({ ...v, partSize: String(3 * MiB) }))), {
+      status: 400,
+      code: 'InvalidParameterValueException',
+    });
     const archive = randomBytes(5 * MiB + 77);
     const partSize = 2 * MiB;
-    const { uploadId } = await client.send(new InitiateMultipartUploadCommand({ ...v, partSize: String(partSize), archiveDescription: 'in parts' }));
+    const { uploadId } = await client.send(
+      new InitiateMultipartUploadCommand({ ...v, partSize: String(partSize), archiveDescription: 'in parts' }),
+    );
     const parts: Buffer[] = [];
     for (let at = 0; at < archive.length; at += partSize) parts.push(archive.subarray(at, at + partSize));
     const range = (i: number) => `bytes ${i * partSize}-${i * partSize + parts[i]!.length - 1}/*`;
 
-    const badPart = await refusal(client.send(new UploadMultipartPartCommand({ ...v, uploadId, body: parts[0], range: range(0), checksum: hex(parts[1]!) })));
+    const badPart = await refusal(
+      client.send(new UploadMultipartPartCommand({ ...v, uploadId, body: parts[0], range: range(0), checksum: hex(parts[1]!) })),
+    );
     assert.deepEqual(badPart, { status: 400, code: 'InvalidParameterValueException' });
-    const misaligned = await refusal(client.send(new UploadMultipartPartCommand({ ...v, uploadId, body: parts[0], range: `bytes ${MiB}-${3 * MiB - 1}/*` })));
+    const misaligned = await refusal(
+      client.send(new UploadMultipartPartCommand({ ...v, uploadId, body: parts[0], range: `bytes ${MiB}-${3 * MiB - 1}/*` })),
+    );
     assert.deepEqual(misaligned, { status: 400, code: 'InvalidParameterValueException' });
     for (let i = 0; i < parts.length; i++) {
       const out = await client.send(new UploadMultipartPartCommand({ ...v, uploadId, body: parts[i], range: range(i) }));
@@ -132,20 +166,30 @@ describe('@slow local Glacier endpoint through @aws-sdk/client-glacier', functio
     }
     const listed = await client.send(new ListPartsCommand({ ...v, uploadId }));
     assert.equal(listed.PartSizeInBytes, partSize);
-    assert.deepEqual(listed.Parts?.map((p) => [p.RangeInBytes, p.SHA256TreeHash]), parts.map((p, i) => [`${i * partSize}-${i * partSize + p.length - 1}`, hex(p)]));
+    assert.deepEqual(
+      listed.Parts?.map((p) => [p.RangeInBytes, p.SHA256TreeHash]),
+      parts.map((p, i) => [`${i * partSize}-${i * partSize + p.length - 1}`, hex(p)]),
+    );
     const uploads = await client.send(new ListMultipartUploadsCommand(v));
     assert.ok(uploads.UploadsList?.some((u) => u.MultipartUploadId === uploadId && u.ArchiveDescription === 'in parts'));
 
     const size = String(archive.length);
-    const badFinal = await refusal(client.send(new CompleteMultipartUploadCommand({ ...v, uploadId, archiveSize: size, checksum: hex(parts[0]!) })));
+    const badFinal = await refusal(
+      client.send(new CompleteMultipartUploadCommand({ ...v, uploadId, archiveSize: size, checksum: hex(parts[0]!) })),
+    );
     assert.deepEqual(badFinal, { status: 400, code: 'InvalidParameterValueException' });
-    const badSize = await refusal(client.send(new CompleteMultipartUploadCommand({ ...v, uploadId, archiveSize: String(archive.length + 1), checksum: hex(archive) })));
+    const badSize = await refusal(
+      client.send(new CompleteMultipartUploadCommand({ ...v, uploadId, archiveSize: String(archive.length + 1), checksum: hex(archive) })),
+    );
     assert.deepEqual(badSize, { status: 400, code: 'InvalidParameterValueException' });
     const done = await client.send(new CompleteMultipartUploadCommand({ ...v, uploadId, archiveSize: size, checksum: hex(archive) }));
     assert.equal(done.checksum, hex(archive));
     const again = await client.send(new CompleteMultipartUploadCommand({ ...v, uploadId, archiveSize: size, checksum: hex(archive) }));
     assert.equal(again.archiveId, done.archiveId, 'a repeated Complete answers the same archive');
-    assert.deepEqual(await refusal(client.send(new ListPartsCommand({ ...v, uploadId }))), { status: 404, code: 'ResourceNotFoundException' });
+    assert.deepEqual(await refusal(client.send(new ListPartsCommand({ ...v, uploadId }))), {
+      status: 404,
+      code: 'ResourceNotFoundException',
+    });
 
     const other = await client.send(new InitiateMultipartUploadCommand({ ...v, partSize: String(MiB) }));
     await client.send(new AbortMultipartUploadCommand({ ...v, uploadId: other.uploadId }));
@@ -166,12 +210,19 @@ describe('@slow local Glacier endpoint through @aws-sdk/client-glacier', functio
 
     it('completes a retrieval after its tier delay; its output ranges come with tree hashes where aligned', async () => {
       const started = Date.now();
-      wholeJob = (await client.send(new InitiateJobCommand({ ...v, jobParameters: { Type: 'archive-retrieval', ArchiveId: archiveId, Tier: 'Standard' } }))).jobId!;
+      wholeJob = (
+        await client.send(
+          new InitiateJobCommand({ ...v, jobParameters: { Type: 'archive-retrieval', ArchiveId: archiveId, Tier: 'Standard' } }),
+        )
+      ).jobId!;
       const pending = await client.send(new DescribeJobCommand({ ...v, jobId: wholeJob }));
       assert.equal(pending.StatusCode, 'InProgress');
       assert.equal(pending.Completed, false);
       assert.equal(pending.SHA256TreeHash, undefined);
-      assert.deepEqual(await refusal(client.send(new GetJobOutputCommand({ ...v, jobId: wholeJob }))), { status: 400, code: 'InvalidParameterValueException' });
+      assert.deepEqual(await refusal(client.send(new GetJobOutputCommand({ ...v, jobId: wholeJob }))), {
+        status: 400,
+        code: 'InvalidParameterValueException',
+      });
       const inProgress = await client.send(new ListJobsCommand({ ...v, completed: 'false' }));
       assert.ok(inProgress.JobList?.some((j) => j.JobId === wholeJob));
 
@@ -208,11 +259,26 @@ describe('@slow local Glacier endpoint through @aws-sdk/client-glacier', functio
 
     it('retrieves a megabyte-aligned range of an archive, refusing unaligned ones', async () => {
       assert.deepEqual(
-        await refusal(client.send(new InitiateJobCommand({ ...v, jobParameters: { Type: 'archive-retrieval', ArchiveId: archiveId, RetrievalByteRange: '1-1048576' } }))),
+        await refusal(
+          client.send(
+            new InitiateJobCommand({
+              ...v,
+              jobParameters: { Type: 'archive-retrieval', ArchiveId: archiveId, RetrievalByteRange: '1-1048576' },
+            }),
+          ),
+        ),
         { status: 400, code: 'InvalidParameterValueException' },
       );
       const { jobId } = await client.send(
-        new InitiateJobCommand({ ...v, jobParameters: { Type: 'archive-retrieval', ArchiveId: archiveId, Tier: 'Expedited', RetrievalByteRange: `${2 * MiB}-${4 * MiB - 1}` } }),
+        new InitiateJobCommand({
+          ...v,
+          jobParameters: {
+            Type: 'archive-retrieval',
+            ArchiveId: archiveId,
+            Tier: 'Expedited',
+            RetrievalByteRange: `${2 * MiB}-${4 * MiB - 1}`,
+          },
+        }),
       );
       const job = await until(jobId!);
       assert.equal(job.SHA256TreeHash, hex(archive.subarray(2 * MiB, 4 * MiB)));
@@ -222,7 +288,7 @@ describe('@slow local Glacier endpoint through @aws-sdk/client-glacier', functio
       assert.equal(out.checksum, hex(data));
     });
 
-    it('lists the vault in an inventory in Glacier\'s JSON format', async () => {
+    it("lists the vault in an inventory in Glacier's JSON format", async () => {
       inventoryJob = (await client.send(new InitiateJobCommand({ ...v, jobParameters: { Type: 'inventory-retrieval' } }))).jobId!;
       const job = await until(inventoryJob);
       assert.equal(job.Action, 'InventoryRetrieval');
@@ -259,10 +325,15 @@ describe('@slow local Glacier endpoint through @aws-sdk/client-glacier', functio
       const handle = await open(join(jobs, data), 'r+');
       await handle.write(Buffer.from([archive[3 * MiB + 10]! ^ 0xff]), 0, 1, 3 * MiB + 10);
       await handle.close();
-      const damaged = client.send(new GetJobOutputCommand({ ...v, jobId: wholeJob, range: `bytes=${2 * MiB}-${4 * MiB - 1}` })).then((out) => out.body!.transformToByteArray());
+      const damaged = client
+        .send(new GetJobOutputCommand({ ...v, jobId: wholeJob, range: `bytes=${2 * MiB}-${4 * MiB - 1}` }))
+        .then((out) => out.body!.transformToByteArray());
       await assert.rejects(damaged);
       const intact = await client.send(new GetJobOutputCommand({ ...v, jobId: wholeJob, range: `bytes=0-${MiB - 1}` }));
-      assert.ok(Buffer.from(await intact.body!.transformToByteArray()).equals(archive.subarray(0, MiB)), 'undamaged leaves are still served');
+      assert.ok(
+        Buffer.from(await intact.body!.transformToByteArray()).equals(archive.subarray(0, MiB)),
+        'undamaged leaves are still served',
+      );
     });
   });
 
@@ -284,28 +355,56 @@ describe('@slow local Glacier endpoint through @aws-sdk/client-glacier', functio
       ],
     });
     const unsupported = policy.replace('NumericLessThan', 'StringLike');
-    assert.deepEqual(await refusal(client.send(new InitiateVaultLockCommand({ ...v, policy: { Policy: unsupported } }))), { status: 400, code: 'InvalidParameterValueException' });
+    assert.deepEqual(await refusal(client.send(new InitiateVaultLockCommand({ ...v, policy: { Policy: unsupported } }))), {
+      status: 400,
+      code: 'InvalidParameterValueException',
+    });
     const { lockId } = await client.send(new InitiateVaultLockCommand({ ...v, policy: { Policy: policy } }));
     assert.equal((await client.send(new GetVaultLockCommand(v))).State, 'InProgress');
-    assert.deepEqual(await refusal(client.send(new CompleteVaultLockCommand({ ...v, lockId: 'not-the-lock' }))), { status: 400, code: 'InvalidParameterValueException' });
+    assert.deepEqual(await refusal(client.send(new CompleteVaultLockCommand({ ...v, lockId: 'not-the-lock' }))), {
+      status: 400,
+      code: 'InvalidParameterValueException',
+    });
     await client.send(new CompleteVaultLockCommand({ ...v, lockId }));
     const lock = await client.send(new GetVaultLockCommand(v));
     assert.deepEqual([lock.State, lock.Policy], ['Locked', policy]);
-    assert.deepEqual(await refusal(client.send(new DeleteArchiveCommand({ ...v, archiveId }))), { status: 403, code: 'AccessDeniedException' });
+    assert.deepEqual(await refusal(client.send(new DeleteArchiveCommand({ ...v, archiveId }))), {
+      status: 403,
+      code: 'AccessDeniedException',
+    });
     assert.deepEqual(await refusal(client.send(new AbortVaultLockCommand(v))), { status: 400, code: 'InvalidParameterValueException' });
   });
 
-  it('refuses bad signatures, unknown keys, unsigned requests and foreign accounts with Glacier\'s JSON errors', async () => {
-    const wrongSecret = new GlacierClient({ endpoint: glacier.endpoint, region: 'us-east-1', credentials: { ...credentials, secretAccessKey: 'guess' }, maxAttempts: 1 });
-    const wrongKey = new GlacierClient({ endpoint: glacier.endpoint, region: 'us-east-1', credentials: { ...credentials, accessKeyId: 'AKIDOTHER' }, maxAttempts: 1 });
+  it("refuses bad signatures, unknown keys, unsigned requests and foreign accounts with Glacier's JSON errors", async () => {
+    const wrongSecret = new GlacierClient({
+      endpoint: glacier.endpoint,
+      region: 'us-east-1',
+      credentials: { ...credentials, secretAccessKey: 'guess' },
+      maxAttempts: 1,
+    });
+    const wrongKey = new GlacierClient({
+      endpoint: glacier.endpoint,
+      region: 'us-east-1',
+      credentials: { ...credentials, accessKeyId: 'AKIDOTHER' },
+      maxAttempts: 1,
+    });
     try {
-      assert.deepEqual(await refusal(wrongSecret.send(new ListVaultsCommand({ accountId: '-' }))), { status: 403, code: 'InvalidSignatureException' });
-      assert.deepEqual(await refusal(wrongKey.send(new ListVaultsCommand({ accountId: '-' }))), { status: 403, code: 'UnrecognizedClientException' });
+      assert.deepEqual(await refusal(wrongSecret.send(new ListVaultsCommand({ accountId: '-' }))), {
+        status: 403,
+        code: 'InvalidSignatureException',
+      });
+      assert.deepEqual(await refusal(wrongKey.send(new ListVaultsCommand({ accountId: '-' }))), {
+        status: 403,
+        code: 'UnrecognizedClientException',
+      });
     } finally {
       wrongSecret.destroy();
       wrongKey.destroy();
     }
-    assert.deepEqual(await refusal(client.send(new ListVaultsCommand({ accountId: '999999999999' }))), { status: 403, code: 'AccessDeniedException' });
+    assert.deepEqual(await refusal(client.send(new ListVaultsCommand({ accountId: '999999999999' }))), {
+      status: 403,
+      code: 'AccessDeniedException',
+    });
     // A body changed after signing: the signature holds (it covers the declared hash), the payload does not.
     const tampering = new GlacierClient({ endpoint: glacier.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
     tampering.middlewareStack.add(
@@ -332,6 +431,10 @@ describe('@slow local Glacier endpoint through @aws-sdk/client-glacier', functio
       req.end();
     });
     assert.equal(status, 400);
-    assert.deepEqual(JSON.parse(body), { code: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token', type: 'Client' });
+    assert.deepEqual(JSON.parse(body), {
+      code: 'MissingAuthenticationTokenException',
+      message: 'Missing Authentication Token',
+      type: 'Client',
+    });
   });
 });

@@ -45,8 +45,20 @@ export async function startS3(bucket = 'gateway-test'): Promise<S3rverFixture> {
 /** Flags and environment that point a gateway process at the bucket of `settings`. */
 export function gatewayS3(settings: S3Settings): S3Fixture['gateway'] {
   return {
-    args: ['--s3-endpoint', settings.endpoint!, '--s3-region', settings.region, '--s3-bucket', settings.bucket, '--s3-force-path-style', 'true'],
-    env: { GATEWAY_S3_ACCESS_KEY_ID: settings.credentials!.accessKeyId, GATEWAY_S3_SECRET_ACCESS_KEY: settings.credentials!.secretAccessKey },
+    args: [
+      '--s3-endpoint',
+      settings.endpoint!,
+      '--s3-region',
+      settings.region,
+      '--s3-bucket',
+      settings.bucket,
+      '--s3-force-path-style',
+      'true',
+    ],
+    env: {
+      GATEWAY_S3_ACCESS_KEY_ID: settings.credentials!.accessKeyId,
+      GATEWAY_S3_SECRET_ACCESS_KEY: settings.credentials!.secretAccessKey,
+    },
   };
 }
 
@@ -59,7 +71,9 @@ export async function flipStoredByte(raw: S3Client, bucket: string, key: string,
   const original = await raw.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const damaged = Buffer.from(await original.Body!.transformToByteArray());
   flipBits(damaged, position);
-  await raw.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: damaged, Metadata: original.Metadata, StorageClass: original.StorageClass }));
+  await raw.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: damaged, Metadata: original.Metadata, StorageClass: original.StorageClass }),
+  );
 }
 
 export async function tempDir(prefix: string): Promise<string> {

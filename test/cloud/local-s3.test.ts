@@ -4,7 +4,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { startLocalS3 } from '../../src/cloud/local-s3.ts';
 import { credentials, tempDir } from './helpers.ts';
 
@@ -86,8 +94,13 @@ describe('@slow embedded S3 endpoint', function () {
       const first = await sdk.send(new ListObjectsV2Command({ Bucket: 'bucket', Prefix: 'many/', Delimiter: '/' }));
       assert.equal(first.KeyCount, 1000);
       assert.ok(first.NextContinuationToken);
-      const second = await sdk.send(new ListObjectsV2Command({ Bucket: 'bucket', Prefix: 'many/', Delimiter: '/', ContinuationToken: first.NextContinuationToken }));
-      assert.deepEqual(second.Contents?.map((o) => o.Key), ['many/1000', 'many/1001']);
+      const second = await sdk.send(
+        new ListObjectsV2Command({ Bucket: 'bucket', Prefix: 'many/', Delimiter: '/', ContinuationToken: first.NextContinuationToken }),
+      );
+      assert.deepEqual(
+        second.Contents?.map((o) => o.Key),
+        ['many/1000', 'many/1001'],
+      );
     } finally {
       sdk.destroy();
       await s3.close();
@@ -97,10 +110,19 @@ describe('@slow embedded S3 endpoint', function () {
   it('ends when the process that started it is killed', async () => {
     const starter = spawn(
       process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', `const s = await (await import(${JSON.stringify(new URL('../../src/cloud/local-s3.ts', import.meta.url).href)})).startLocalS3({ directory: process.argv[1] }); console.log(s.pid); setInterval(() => {}, 1000);`, dir],
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const s = await (await import(${JSON.stringify(new URL('../../src/cloud/local-s3.ts', import.meta.url).href)})).startLocalS3({ directory: process.argv[1] }); console.log(s.pid); setInterval(() => {}, 1000);`,
+        dir,
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    const pid = await new Promise<number>((resolve) => starter.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
+    const pid = await new Promise<number>((resolve) =>
+      starter.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))),
+    );
     assert.ok(alive(pid));
     starter.kill('SIGKILL');
     for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));

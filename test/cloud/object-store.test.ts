@@ -38,7 +38,13 @@ describeEachBackend('@slow cloud ObjectStore through the AWS SDK', function (bac
     await store.put('a/large', large);
     assert.ok((await store.get('a/small')).data.equals(small));
     assert.ok((await store.get('a/large')).data.equals(large));
-    for (const [offset, length] of [[0, 1], [MiB - 1, 2], [7 * MiB + 5, 3 * MiB], [21 * MiB, 5], [123, 0]] as const) {
+    for (const [offset, length] of [
+      [0, 1],
+      [MiB - 1, 2],
+      [7 * MiB + 5, 3 * MiB],
+      [21 * MiB, 5],
+      [123, 0],
+    ] as const) {
       const got = await store.get('a/large', { offset, length });
       assert.equal(got.size, large.length);
       assert.ok(got.data.equals(large.subarray(offset, offset + length)), `range ${offset}+${length}`);
@@ -95,7 +101,12 @@ describeEachBackend('@slow cloud ObjectStore through the AWS SDK', function (bac
 
   it('has a body damaged on its way refused and sent again exactly when the probe found the endpoint checks what went with it; else the damage is refused at read', async () => {
     const verifies = await probeUploadChecks(s3.raw, s3.settings.bucket);
-    const checked: Record<UploadCheck, boolean> = { crc32c: verifies.crc32c, sha256: verifies.sha256, 'content-md5': verifies.contentMd5, none: false };
+    const checked: Record<UploadCheck, boolean> = {
+      crc32c: verifies.crc32c,
+      sha256: verifies.sha256,
+      'content-md5': verifies.contentMd5,
+      none: false,
+    };
     const proxy = await startFaultInjector({ target: s3.settings.endpoint!, rate: 0, seed: 1 });
     try {
       for (const check of Object.keys(checked) as UploadCheck[]) {
@@ -109,13 +120,17 @@ describeEachBackend('@slow cloud ObjectStore through the AWS SDK', function (bac
           retry: { maxAttempts: 3, baseDelayMs: 10 },
         });
         try {
-          for (const [name, size] of [['single', MiB], ['in-parts', 5 * MiB + 1]] as const) {
+          for (const [name, size] of [
+            ['single', MiB],
+            ['in-parts', 5 * MiB + 1],
+          ] as const) {
             const body = randomBytes(size);
             const damaged = proxy.damaged;
             proxy.damageBodies(1);
             await through.put(name, body);
             assert.equal(proxy.damaged, damaged + 1);
-            if (checked[check]) assert.ok((await through.get(name)).data.equals(body), `${check}: the damaged ${name} upload was refused and sent again`);
+            if (checked[check])
+              assert.ok((await through.get(name)).data.equals(body), `${check}: the damaged ${name} upload was refused and sent again`);
             else await assert.rejects(through.get(name), ChecksumMismatchError, `${check}: the damage landed and is refused at read`);
           }
         } finally {
@@ -143,7 +158,7 @@ describe('cloud ObjectStore: the account guard', function () {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info' });
     const spy = logger.child({});
-    spy.info = ((obj: unknown, msg?: string) => lines.push(`${JSON.stringify(obj)} ${msg}`));
+    spy.info = (obj: unknown, msg?: string) => lines.push(`${JSON.stringify(obj)} ${msg}`);
     assert.equal(await checkPublicAccessBlock({ ...s3.settings, accountId: '123456789012' }, spy), 'skipped');
     const local = s3.settings.endpoint!.replace('127.0.0.1', 'localhost');
     assert.equal(await checkPublicAccessBlock({ ...s3.settings, endpoint: local, accountId: '123456789012' }, spy), 'skipped');

@@ -30,13 +30,17 @@ describe('sealed archive streams', () => {
       assert.equal(sealed.length, sealedSize(size));
       assert.equal(sealed.subarray(0, 8).toString(), 'TGWSEAL1');
       if (size > 100) assert.ok(!sealed.includes(data.subarray(0, 64)), 'no plaintext in the sealed bytes');
-      for (const piece of [1, 7_000, 70_000]) assert.ok((await collect(openStream(pieces(sealed, piece), keys))).equals(data), `pieces of ${piece}`);
+      for (const piece of [1, 7_000, 70_000])
+        assert.ok((await collect(openStream(pieces(sealed, piece), keys))).equals(data), `pieces of ${piece}`);
     });
   }
 
   it('refuses a key it lacks, naming it', async () => {
     const sealed = await collect(sealStream(pieces(randomBytes(1000), 100), keys.current));
-    await assert.rejects(collect(openStream(pieces(sealed, 100), other)), (error: Error) => error instanceof StreamKeyMissingError && error.message.includes(keys.current.id));
+    await assert.rejects(
+      collect(openStream(pieces(sealed, 100), other)),
+      (error: Error) => error instanceof StreamKeyMissingError && error.message.includes(keys.current.id),
+    );
     await assert.rejects(collect(openStream(pieces(sealed, 100), undefined)), StreamKeyMissingError);
   });
 
@@ -47,10 +51,16 @@ describe('sealed archive streams', () => {
     const unit = 65_536 + 16;
     const flipped = Buffer.from(sealed);
     flipBits(flipped, header + 100, 1);
-    const swapped = Buffer.concat([sealed.subarray(0, header), sealed.subarray(header + unit, header + 2 * unit), sealed.subarray(header, header + unit), sealed.subarray(header + 2 * unit)]);
+    const swapped = Buffer.concat([
+      sealed.subarray(0, header),
+      sealed.subarray(header + unit, header + 2 * unit),
+      sealed.subarray(header, header + unit),
+      sealed.subarray(header + 2 * unit),
+    ]);
     const dropped = sealed.subarray(0, header + 3 * unit);
     const cut = sealed.subarray(0, sealed.length - 5);
-    for (const bad of [flipped, swapped, dropped, cut]) await assert.rejects(collect(openStream(pieces(bad, 10_000), keys)), ChecksumMismatchError);
+    for (const bad of [flipped, swapped, dropped, cut])
+      await assert.rejects(collect(openStream(pieces(bad, 10_000), keys)), ChecksumMismatchError);
   });
 
   it('passes through a stream stored before encryption was turned on', async () => {

@@ -34,11 +34,21 @@ describe('@slow server-side encryption requested of S3', function () {
   });
 
   for (const [sse, headers] of [
-    [{ mode: 'SSE-KMS', kmsKeyArn: KEY_ARN }, { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': KEY_ARN }],
+    [
+      { mode: 'SSE-KMS', kmsKeyArn: KEY_ARN },
+      { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': KEY_ARN },
+    ],
     [{ mode: 'SSE-S3' }, { 'x-amz-server-side-encryption': 'AES256' }],
   ] as [ServerSideEncryption, Record<string, string>][]) {
     it(`${sse.mode}: on every write of the cache's objects and the shelf's archives, and on nothing else`, async () => {
-      const settings = { ...s3.settings, endpoint: wire.endpoint, prefix: `${sse.mode}/`, serverSideEncryption: sse, multipartThreshold: 8 * MiB, minPartSize: 5 * MiB };
+      const settings = {
+        ...s3.settings,
+        endpoint: wire.endpoint,
+        prefix: `${sse.mode}/`,
+        serverSideEncryption: sse,
+        multipartThreshold: 8 * MiB,
+        minPartSize: 5 * MiB,
+      };
       const store = new ObjectStore(settings);
       const archives = new ArchiveBucket(settings);
       wire.seen.length = 0;
@@ -50,19 +60,35 @@ describe('@slow server-side encryption requested of S3', function () {
         await store.copy('small', 'copied', { metadata: { mode: '0644' } });
         const archive = randomBytes(17 * MiB);
         const key = archives.keyOf('SSE001L5');
-        await archives.upload(key, 'GLACIER', chunks(archive), { sizeHint: archive.length, onInitiated: async () => undefined, onCompleting: async () => undefined });
+        await archives.upload(key, 'GLACIER', chunks(archive), {
+          sizeHint: archive.length,
+          onInitiated: async () => undefined,
+          onCompleting: async () => undefined,
+        });
 
-        const writes = wire.seen.filter((r) => (r.method === 'PUT' && !r.url.includes('partNumber=')) || (r.method === 'POST' && /[?&]uploads(=|&|$)/.test(r.url)));
+        const writes = wire.seen.filter(
+          (r) => (r.method === 'PUT' && !r.url.includes('partNumber=')) || (r.method === 'POST' && /[?&]uploads(=|&|$)/.test(r.url)),
+        );
         assert.deepEqual(
           writes.map((r) => `${r.method} ${r.url.split('?')[0]}${r.headers['x-amz-copy-source'] ? ' (copy)' : ''}`),
-          [`PUT /gateway-test/${sse.mode}/small`, `POST /gateway-test/${sse.mode}/large`, `PUT /gateway-test/${sse.mode}/copied (copy)`, `POST /gateway-test/${key}`],
+          [
+            `PUT /gateway-test/${sse.mode}/small`,
+            `POST /gateway-test/${sse.mode}/large`,
+            `PUT /gateway-test/${sse.mode}/copied (copy)`,
+            `POST /gateway-test/${key}`,
+          ],
         );
         for (const request of writes) {
-          for (const [name, value] of Object.entries(headers)) assert.equal(request.headers[name], value, `${name} on ${request.method} ${request.url}`);
+          for (const [name, value] of Object.entries(headers))
+            assert.equal(request.headers[name], value, `${name} on ${request.method} ${request.url}`);
         }
         const others = wire.seen.filter((r) => !writes.includes(r));
-        assert.ok(others.some((r) => r.url.includes('partNumber=')), 'parts were sent');
-        for (const request of others) assert.equal(request.headers['x-amz-server-side-encryption'], undefined, `${request.method} ${request.url}`);
+        assert.ok(
+          others.some((r) => r.url.includes('partNumber=')),
+          'parts were sent',
+        );
+        for (const request of others)
+          assert.equal(request.headers['x-amz-server-side-encryption'], undefined, `${request.method} ${request.url}`);
 
         // Read back without any key: S3 decrypts what it encrypted.
         assert.ok((await store.get('large')).data.equals(large));

@@ -47,14 +47,17 @@ describe('Glacier SHA-256 tree hash', () => {
 
   it('is the plain SHA-256 of data of 1 MiB or less, the empty payload included', () => {
     assert.equal(treeHash(Buffer.alloc(0)).toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
-    assert.deepEqual(treeHash(Buffer.from('Nobody inspects the spammish repetition')), h(Buffer.from('Nobody inspects the spammish repetition')));
+    assert.deepEqual(
+      treeHash(Buffer.from('Nobody inspects the spammish repetition')),
+      h(Buffer.from('Nobody inspects the spammish repetition')),
+    );
     assert.deepEqual(treeHash(archive.subarray(0, MiB)), H1);
     assert.deepEqual(treeHash(archive.subarray(0, MiB + 1)), h(H1, h(archive.subarray(MiB, MiB + 1))));
   });
 
   it('gives the same hash however the stream is sliced', () => {
     const hasher = new TreeHasher();
-    for (let at = 0; at < archive.length; ) {
+    for (let at = 0; at < archive.length;) {
       const n = 1 + Math.floor(Math.random() * 700_000);
       hasher.update(archive.subarray(at, at + n));
       at += n;
@@ -79,7 +82,17 @@ describe('Glacier SHA-256 tree hash', () => {
       assert.ok(isTreeHashAligned(start, end, size), `${start}-${end}`);
       assert.deepEqual(treeHash(archive.subarray(start, end)), node);
     }
-    for (const [start, end] of [[MiB, 3 * MiB], [0, 3 * MiB], [2 * MiB, 6 * MiB], [0, 6 * MiB], [2 * MiB, size], [5 * MiB, size], [1, MiB], [0, MiB - 1], [0, 0]]) {
+    for (const [start, end] of [
+      [MiB, 3 * MiB],
+      [0, 3 * MiB],
+      [2 * MiB, 6 * MiB],
+      [0, 6 * MiB],
+      [2 * MiB, size],
+      [5 * MiB, size],
+      [1, MiB],
+      [0, MiB - 1],
+      [0, 0],
+    ]) {
       assert.ok(!isTreeHashAligned(start!, end!, size), `${start}-${end}`);
     }
     assert.ok(isMegabyteAligned(MiB, 3 * MiB, size));
@@ -91,7 +104,10 @@ describe('Glacier SHA-256 tree hash', () => {
 
   it('cuts downloads into aligned ranges and knows the part sizes Glacier accepts', () => {
     const ranges = [...alignedRanges(archive.length, 2 * MiB)];
-    assert.deepEqual(ranges.map((r) => r.start), [0, 2 * MiB, 4 * MiB, 6 * MiB]);
+    assert.deepEqual(
+      ranges.map((r) => r.start),
+      [0, 2 * MiB, 4 * MiB, 6 * MiB],
+    );
     assert.equal(ranges.at(-1)!.end, archive.length);
     assert.ok(ranges.every((r) => isTreeHashAligned(r.start, r.end, archive.length)));
     assert.throws(() => [...alignedRanges(10, 3 * MiB)], RangeError);

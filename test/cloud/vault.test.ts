@@ -20,7 +20,7 @@ const credentials = { accessKeyId: 'AKIDVAULTTEST', secretAccessKey: 'vault-test
 /** A stream of `data` in uneven chunks, as a file or socket would give it. */
 function trickle(data: Buffer): Readable {
   const chunks: Buffer[] = [];
-  for (let at = 0; at < data.length; ) {
+  for (let at = 0; at < data.length;) {
     const n = 1 + Math.floor(Math.random() * 300_000);
     chunks.push(data.subarray(at, at + n));
     at += n;
@@ -50,19 +50,22 @@ async function startProxy(target: string) {
       req.socket.destroy();
       return;
     }
-    const upstream = httpRequest({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      let first = state.damage && /\/output$/.test(req.url ?? '');
-      answer.on('data', (chunk: Buffer) => {
-        if (first) {
-          chunk = Buffer.from(chunk);
-          flipBits(chunk, 0, 0x01);
-          first = false;
-        }
-        res.write(chunk);
-      });
-      answer.on('end', () => res.end());
-    });
+    const upstream = httpRequest(
+      { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        let first = state.damage && /\/output$/.test(req.url ?? '');
+        answer.on('data', (chunk: Buffer) => {
+          if (first) {
+            chunk = Buffer.from(chunk);
+            flipBits(chunk, 0, 0x01);
+            first = false;
+          }
+          res.write(chunk);
+        });
+        answer.on('end', () => res.end());
+      },
+    );
     upstream.on('error', () => req.socket.destroy());
     req.pipe(upstream);
   });
@@ -71,10 +74,11 @@ async function startProxy(target: string) {
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     state,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -165,13 +169,20 @@ describe('@slow cloud Vault against the local Glacier endpoint through the AWS S
     }
     proxy.state.resets = 1;
     assert.ok((await readAll(vault, jobId)).equals(data));
-    assert.ok(retried.some((r) => r === 'describe-job:reset'), retried.join());
+    assert.ok(
+      retried.some((r) => r === 'describe-job:reset'),
+      retried.join(),
+    );
   });
 
-  it('is refused when its signature is scoped to another region than the endpoint\'s', async () => {
+  it("is refused when its signature is scoped to another region than the endpoint's", async () => {
     const elsewhere = new Vault({ ...settings, region: 'us-east-1', retry: { maxAttempts: 1 } });
     try {
-      await assert.rejects(elsewhere.describe(), (e: Error & { $metadata?: { httpStatusCode?: number } }) => e.name === 'InvalidSignatureException' && e.$metadata?.httpStatusCode === 403);
+      await assert.rejects(
+        elsewhere.describe(),
+        (e: Error & { $metadata?: { httpStatusCode?: number } }) =>
+          e.name === 'InvalidSignatureException' && e.$metadata?.httpStatusCode === 403,
+      );
     } finally {
       elsewhere.close();
     }
@@ -184,7 +195,10 @@ describe('@slow cloud Vault against the local Glacier endpoint through the AWS S
     const inventory = await vault.getInventory(jobId);
     assert.equal(inventory.vaultArn, 'arn:aws:glacier:eu-west-1:012345678901:vaults/tapes');
     const entry = inventory.archives.find((a) => a.archiveId === archiveId);
-    assert.deepEqual([entry?.size, entry?.description, entry?.treeHash], [size, 'to delete', treeHash(Buffer.from('short-lived')).toString('hex')]);
+    assert.deepEqual(
+      [entry?.size, entry?.description, entry?.treeHash],
+      [size, 'to delete', treeHash(Buffer.from('short-lived')).toString('hex')],
+    );
     assert.equal(inventory.archives.length, 5);
     await vault.deleteArchive(archiveId);
     const described = await vault.describe();

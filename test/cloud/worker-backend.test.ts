@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { blockCrcs } from '../../src/crc32c/block-checksums.ts';
-import { ObjectNotFoundError, StoreUnavailableError, UnverifiableObjectError, type PutSource, type UploadShaper } from '../../src/cloud/object-backend.ts';
+import {
+  ObjectNotFoundError,
+  StoreUnavailableError,
+  UnverifiableObjectError,
+  type PutSource,
+  type UploadShaper,
+} from '../../src/cloud/object-backend.ts';
 import { ChecksumMismatchError, type RetryCause } from '../../src/cloud/retry.ts';
 import { WorkerBackend } from '../../src/cloud/worker-backend.ts';
 import { flipStoredByte, startS3, type S3rverFixture } from './helpers.ts';
@@ -47,7 +53,11 @@ describe('cloud WorkerBackend: the object store in a worker thread', function ()
     store = new WorkerBackend(
       { ...s3.settings, prefix: 'gw/', multipartThreshold: 8 * MiB, minPartSize: 5 * MiB, retry: { maxAttempts: 3, baseDelayMs: 10 } },
       {
-        observer: { uploaded: (n) => (moved.uploaded += n), downloaded: (n) => (moved.downloaded += n), retried: (cause) => retries.push(cause) },
+        observer: {
+          uploaded: (n) => (moved.uploaded += n),
+          downloaded: (n) => (moved.downloaded += n),
+          retried: (cause) => retries.push(cause),
+        },
         shaper,
       },
     );
@@ -58,7 +68,7 @@ describe('cloud WorkerBackend: the object store in a worker thread', function ()
     await s3.close();
   });
 
-  it('puts single and multipart, paced by the engine thread\'s shaper, and tells the observer the bytes', async () => {
+  it("puts single and multipart, paced by the engine thread's shaper, and tells the observer the bytes", async () => {
     const small = randomBytes(3 * MiB + 17);
     const large = randomBytes(21 * MiB + 5);
     moved.uploaded = 0;
@@ -66,7 +76,11 @@ describe('cloud WorkerBackend: the object store in a worker thread', function ()
     await store.put('a/small', small);
     await store.put('a/large', sourceOf(large));
     assert.equal(moved.uploaded, small.length + large.length);
-    assert.equal(grants.reduce((a, b) => a + b, 0), small.length + large.length, 'every byte sent was granted first');
+    assert.equal(
+      grants.reduce((a, b) => a + b, 0),
+      small.length + large.length,
+      'every byte sent was granted first',
+    );
     assert.ok((await store.get('a/small')).data.equals(small));
     assert.ok((await store.get('a/large')).data.equals(large));
     assert.equal((await store.head('a/large'))?.size, large.length);
@@ -82,14 +96,19 @@ describe('cloud WorkerBackend: the object store in a worker thread', function ()
     assert.ok(whole.release, 'a large body is lent');
     whole.release();
     assert.equal(whole.data.buffer.byteLength, 0, 'the memory went back to the worker, not a copy of it');
-    for (const [offset, length] of [[0, 1], [MiB - 1, 2], [3 * MiB + 5, 2 * MiB], [6 * MiB - 3, 3]] as const) {
+    for (const [offset, length] of [
+      [0, 1],
+      [MiB - 1, 2],
+      [3 * MiB + 5, 2 * MiB],
+      [6 * MiB - 3, 3],
+    ] as const) {
       const got = await store.get('b/body', { offset, length }, { sizeHint: body.length });
       assert.ok(got.data.equals(body.subarray(offset, offset + length)), `range ${offset}+${length}`);
       got.release?.();
     }
   });
 
-  it('keeps the errors\' types: not found, unverifiable, damaged, unavailable', async () => {
+  it("keeps the errors' types: not found, unverifiable, damaged, unavailable", async () => {
     await assert.rejects(store.get('c/none'), (e: unknown) => e instanceof ObjectNotFoundError && e.key === 'c/none');
     assert.equal(await store.head('c/none'), undefined);
     await s3.raw.send(new PutObjectCommand({ Bucket: s3.settings.bucket, Key: 'gw/c/foreign', Body: 'put by another client' }));
@@ -102,7 +121,10 @@ describe('cloud WorkerBackend: the object store in a worker thread', function ()
     assert.ok(retries.length > 0 && retries.every((c) => c === 'checksum'), 'retries counted on this thread by cause');
     const nowhere = new WorkerBackend({ ...s3.settings, endpoint: 'http://127.0.0.1:1', retry: { maxAttempts: 2, baseDelayMs: 1 } });
     try {
-      await assert.rejects(nowhere.head('x'), (e: unknown) => e instanceof StoreUnavailableError && e.location === 'http://127.0.0.1:1, bucket gateway-test');
+      await assert.rejects(
+        nowhere.head('x'),
+        (e: unknown) => e instanceof StoreUnavailableError && e.location === 'http://127.0.0.1:1, bucket gateway-test',
+      );
     } finally {
       nowhere.close();
     }
@@ -111,8 +133,14 @@ describe('cloud WorkerBackend: the object store in a worker thread', function ()
   it('fails a put with the very error its source threw', async () => {
     class SourceGone extends Error {}
     const thrown = new SourceGone('the extent changed under the upload');
-    await assert.rejects(store.put('d/broken', sourceOf(randomBytes(3 * MiB), { at: 2 * MiB, error: thrown })), (e: unknown) => e === thrown);
-    await assert.rejects(store.put('d/broken-parts', sourceOf(randomBytes(12 * MiB), { at: 6 * MiB, error: thrown })), (e: unknown) => e === thrown);
+    await assert.rejects(
+      store.put('d/broken', sourceOf(randomBytes(3 * MiB), { at: 2 * MiB, error: thrown })),
+      (e: unknown) => e === thrown,
+    );
+    await assert.rejects(
+      store.put('d/broken-parts', sourceOf(randomBytes(12 * MiB), { at: 6 * MiB, error: thrown })),
+      (e: unknown) => e === thrown,
+    );
     // (s3rver keeps what a cut single PUT sent; a multipart upload is aborted.)
     assert.equal(await store.head('d/broken-parts'), undefined);
   });

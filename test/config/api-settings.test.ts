@@ -12,7 +12,10 @@ describe('management API settings', () => {
       const refused = problem(['--api-host', host]);
       assert.equal(refused.path, 'api.host');
       assert.equal(refused.source, '--api-host');
-      assert.match(refused.message, /lets other machines reach the management API.*--api-tls-cert and --api-tls-key.*or listen on 127\.0\.0\.1/);
+      assert.match(
+        refused.message,
+        /lets other machines reach the management API.*--api-tls-cert and --api-tls-key.*or listen on 127\.0\.0\.1/,
+      );
     }
   });
 
@@ -26,8 +29,14 @@ describe('management API settings', () => {
   });
 
   it('refuses a certificate without its key, and a key without its certificate', () => {
-    assert.match(problem(['--api-tls-cert', '/etc/api.crt']).message, /a certificate needs its private key \(api\.tls\.key, --api-tls-key\)/);
-    assert.match(problem(['--api-tls-key', '/etc/api.key']).message, /a key needs its certificate \(api\.tls\.certificate, --api-tls-cert\)/);
+    assert.match(
+      problem(['--api-tls-cert', '/etc/api.crt']).message,
+      /a certificate needs its private key \(api\.tls\.key, --api-tls-key\)/,
+    );
+    assert.match(
+      problem(['--api-tls-key', '/etc/api.key']).message,
+      /a key needs its certificate \(api\.tls\.certificate, --api-tls-cert\)/,
+    );
   });
 
   it('resolves relative paths in a config file from the file', () => {

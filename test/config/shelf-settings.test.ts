@@ -17,17 +17,34 @@ describe('Glacier and shelf settings', () => {
   });
 
   it('take AWS, vaults, a tier, job delays and credentials from flags and the environment', () => {
-    const config = load(['--glacier-endpoint', 'aws', '--glacier-region', 'eu-west-1', '--glacier-vault', 'tapes', '--retrieval-tier', 'Bulk', '--glacier-job-delays', '2'], {
-      GATEWAY_GLACIER_ACCESS_KEY_ID: 'AKID',
-      GATEWAY_GLACIER_SECRET_ACCESS_KEY: 'secret',
-      GATEWAY_SHELF_DEEP_ARCHIVE_VAULT: 'deep-tapes',
-    });
+    const config = load(
+      [
+        '--glacier-endpoint',
+        'aws',
+        '--glacier-region',
+        'eu-west-1',
+        '--glacier-vault',
+        'tapes',
+        '--retrieval-tier',
+        'Bulk',
+        '--glacier-job-delays',
+        '2',
+      ],
+      {
+        GATEWAY_GLACIER_ACCESS_KEY_ID: 'AKID',
+        GATEWAY_GLACIER_SECRET_ACCESS_KEY: 'secret',
+        GATEWAY_SHELF_DEEP_ARCHIVE_VAULT: 'deep-tapes',
+      },
+    );
     assert.equal(config.glacier.embedded, false);
     assert.equal(config.glacier.region, 'eu-west-1');
     assert.deepEqual(config.glacier.credentials, { accessKeyId: 'AKID', secretAccessKey: 'secret' });
     assert.deepEqual(config.glacier.jobDelays, { Expedited: 2, Standard: 2, Bulk: 2, inventory: 2 });
     assert.equal(config.shelf.retrievalTier, 'Bulk');
-    assert.deepEqual(builtInPoolDestinations(config.shelf, config.glacier, config.gatewayName), { GLACIER: { kind: 'vault', vault: 'tapes' }, DEEP_ARCHIVE: { kind: 'vault', vault: 'deep-tapes' } });
+    assert.deepEqual(builtInPoolDestinations(config.shelf, config.glacier, config.gatewayName), {
+      GLACIER: { kind: 'vault', vault: 'tapes' },
+      DEEP_ARCHIVE: { kind: 'vault', vault: 'deep-tapes' },
+    });
   });
 
   it('on AWS, archive the built-in pools to the S3 storage classes unless a vault is named for them', () => {
@@ -53,6 +70,9 @@ describe('Glacier and shelf settings', () => {
     assert.match(problem(['--glacier-endpoint', 'glacier.example']).message, /"embedded", "aws" or a URL/);
     assert.match(problem(['--retrieval-tier', 'Fast']).message, /"Expedited", "Standard" or "Bulk"/);
     assert.match(problem(['--glacier-vault', 'my vault']).message, /vault name/);
-    assert.match(problem([], { GATEWAY_GLACIER_ACCESS_KEY_ID: 'a', GATEWAY_GLACIER_SECRET_ACCESS_KEY: 'b' }).message, /embedded Glacier endpoint has its own credentials/);
+    assert.match(
+      problem([], { GATEWAY_GLACIER_ACCESS_KEY_ID: 'a', GATEWAY_GLACIER_SECRET_ACCESS_KEY: 'b' }).message,
+      /embedded Glacier endpoint has its own credentials/,
+    );
   });
 });

@@ -84,7 +84,8 @@ describe('@peer web console in Chromium against the real gateway', function () {
     page = browser.pages()[0] ?? (await browser.newPage());
     // Chromium logs each 4xx answer (the refusals the test asks for) as an error; anything else is a problem.
     page.on('console', (message) => {
-      if (message.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) problems.push(`console: ${message.text()}`);
+      if (message.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(message.text()))
+        problems.push(`console: ${message.text()}`);
     });
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('request', (request) => requestedUrls.push(request.url()));
@@ -111,9 +112,18 @@ describe('@peer web console in Chromium against the real gateway', function () {
   async function checkAccessibility(what: string): Promise<void> {
     if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(await readFile(AXE_SOURCE, 'utf8'));
     const violations = await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+      const axe = (
+        window as unknown as {
+          axe: { run(): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> };
+        }
+      ).axe;
       const result = await axe.run();
-      return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+      return result.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        targets: v.nodes.slice(0, 3).map((n) => n.target.join(' ')),
+      }));
     });
     const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     assert.deepEqual(serious, [], `${what}: accessibility violations`);
@@ -138,7 +148,10 @@ describe('@peer web console in Chromium against the real gateway', function () {
     await field.fill('not-the-token');
     await field.press('Enter');
     const refusal = await see(page.getByRole('alert').filter({ hasText: 'refused' }));
-    assert.match(await refusal.innerText(), /The gateway refused this token: send 'Authorization: Bearer TOKEN' with the token from api\.json/);
+    assert.match(
+      await refusal.innerText(),
+      /The gateway refused this token: send 'Authorization: Bearer TOKEN' with the token from api\.json/,
+    );
     await page.screenshot({ path: join(SCREENSHOTS, 'sign-in-refused.png') });
 
     await field.fill(api.token);
@@ -217,7 +230,11 @@ describe('@peer web console in Chromium against the real gateway', function () {
 
     await show('Tapes');
     await page.getByRole('button', { name: `Archive ${barcode}` }).click();
-    await (await see(page.getByRole('dialog', { name: `Archive ${barcode}?` }))).getByRole('button', { name: 'Archive', exact: true }).click();
+    await (
+      await see(page.getByRole('dialog', { name: `Archive ${barcode}?` }))
+    )
+      .getByRole('button', { name: 'Archive', exact: true })
+      .click();
     await see(page.getByRole('status').filter({ hasText: `Archiving ${barcode}` }));
 
     await show('Shelf');
@@ -323,8 +340,14 @@ describe('@peer web console in Chromium against the real gateway', function () {
     await see(page.getByRole('status').filter({ hasText: 'Created share docs, exported as /docs.' }));
 
     const share = (await ask('GET', '/shares/docs')) as ShareAnswer;
-    assert.deepEqual([share.bucket, share.prefix, share.cacheStaleTimeoutSeconds, share.settleSeconds], ['console-docs', 'team/', 300, 3600]);
-    assert.equal(share.mount, `mount -t nfs -o vers=3,proto=tcp,port=${gw!.nfs.nfsPort},mountport=${gw!.nfs.mountPort},mountproto=tcp,nolock 127.0.0.1:/docs /mnt`);
+    assert.deepEqual(
+      [share.bucket, share.prefix, share.cacheStaleTimeoutSeconds, share.settleSeconds],
+      ['console-docs', 'team/', 300, 3600],
+    );
+    assert.equal(
+      share.mount,
+      `mount -t nfs -o vers=3,proto=tcp,port=${gw!.nfs.nfsPort},mountport=${gw!.nfs.mountPort},mountproto=tcp,nolock 127.0.0.1:/docs /mnt`,
+    );
     const row = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: /^docs/ }) });
     // The command is on the line under the share's row, across the table.
     await see(row.locator('xpath=following-sibling::tr[1]').getByText(share.mount, { exact: true }));
@@ -368,7 +391,10 @@ describe('@peer web console in Chromium against the real gateway', function () {
     await see(page.getByRole('status').filter({ hasText: 'Deleted share docs; its objects stay in the bucket.' }));
     await row.waitFor({ state: 'detached', timeout: SEE_MS });
     const { shares } = (await ask('GET', '/shares')) as { shares: ShareAnswer[] };
-    assert.deepEqual(shares.map((s) => s.name), ['files']);
+    assert.deepEqual(
+      shares.map((s) => s.name),
+      ['files'],
+    );
   });
 
   it('passes axe-core on every view and leaves screenshots of each', async () => {

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, blockCrcs, crc32cCombine, decodeCrcs, encodeCrcs, regroup } from '../../src/crc32c/block-checksums.ts';
+import {
+  blockAndRangeCrcs,
+  blockAndRangeCrcsOffThread,
+  blockCrcs,
+  crc32cCombine,
+  decodeCrcs,
+  encodeCrcs,
+  regroup,
+} from '../../src/crc32c/block-checksums.ts';
 import { crc32c } from '../../src/crc32c/crc32c.ts';
 
 describe('CRC32C blocks', () => {
@@ -37,28 +45,39 @@ describe('CRC32C blocks', () => {
             end += l;
           }
           const { blocks, ranges } = blockAndRangeCrcs(data, blockSize, from, lengths);
-          assert.deepEqual(blocks, blockCrcs(data, blockSize).map((c) => c >>> 0));
+          assert.deepEqual(
+            blocks,
+            blockCrcs(data, blockSize).map((c) => c >>> 0),
+          );
           let at = from;
-          assert.deepEqual(ranges, lengths.map((l) => crc32c(data.subarray(at, (at += l))) >>> 0));
+          assert.deepEqual(
+            ranges,
+            lengths.map((l) => crc32c(data.subarray(at, (at += l))) >>> 0),
+          );
         },
       ),
     );
     assert.throws(() => blockAndRangeCrcs(Buffer.alloc(10), 4, 8, [3]), RangeError);
   });
 
-  it('takes the same CRCs off the event loop\'s thread', async () => {
+  it("takes the same CRCs off the event loop's thread", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 5000 }), fc.integer({ min: 1, max: 1500 }), fc.array(fc.nat({ max: 1200 }), { maxLength: 12 }), async (bytes, blockSize, wanted) => {
-        const data = Buffer.from(bytes);
-        const lengths: number[] = [];
-        let end = 0;
-        for (const l of wanted) {
-          if (end + l > data.length) continue;
-          lengths.push(l);
-          end += l;
-        }
-        assert.deepEqual(await blockAndRangeCrcsOffThread(data, blockSize, 0, lengths), blockAndRangeCrcs(data, blockSize, 0, lengths));
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 5000 }),
+        fc.integer({ min: 1, max: 1500 }),
+        fc.array(fc.nat({ max: 1200 }), { maxLength: 12 }),
+        async (bytes, blockSize, wanted) => {
+          const data = Buffer.from(bytes);
+          const lengths: number[] = [];
+          let end = 0;
+          for (const l of wanted) {
+            if (end + l > data.length) continue;
+            lengths.push(l);
+            end += l;
+          }
+          assert.deepEqual(await blockAndRangeCrcsOffThread(data, blockSize, 0, lengths), blockAndRangeCrcs(data, blockSize, 0, lengths));
+        },
+      ),
       { numRuns: 50 },
     );
   });
@@ -69,7 +88,10 @@ describe('CRC32C blocks', () => {
         const data = Buffer.alloc(size, 0);
         for (let i = 0; i < size; i++) data[i] = (i * 2654435761) >>> 24;
         const known = { blockSize: 1000, crcs: blockCrcs(data, 1000) };
-        assert.deepEqual(regroup(known, size, 1000 * factor), blockCrcs(data, 1000 * factor).map((c) => c >>> 0));
+        assert.deepEqual(
+          regroup(known, size, 1000 * factor),
+          blockCrcs(data, 1000 * factor).map((c) => c >>> 0),
+        );
         assert.equal(regroup(known, size, 1500), undefined, 'not a multiple');
       }),
     );

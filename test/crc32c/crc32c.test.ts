@@ -50,10 +50,20 @@ describe('CRC32C', () => {
     assert.throws(() => crc32c(new Uint16Array(4) as unknown as Uint8Array), TypeError);
   });
 
-  it('crc32cEach takes each slice\'s CRC off the event loop\'s thread, agreeing with crc32c', async () => {
+  it("crc32cEach takes each slice's CRC off the event loop's thread, agreeing with crc32c", async () => {
     const data = randomBytes(600_000);
-    const slices = [data.subarray(0, 0), data.subarray(3, 4), data.subarray(7, 4102), data.subarray(1, 4099), data.subarray(11, 11 + 262_144), data];
-    assert.deepEqual(await crc32cEach(slices), slices.map((s) => crc32c(s)));
+    const slices = [
+      data.subarray(0, 0),
+      data.subarray(3, 4),
+      data.subarray(7, 4102),
+      data.subarray(1, 4099),
+      data.subarray(11, 11 + 262_144),
+      data,
+    ];
+    assert.deepEqual(
+      await crc32cEach(slices),
+      slices.map((s) => crc32c(s)),
+    );
     assert.deepEqual(await crc32cEach([]), []);
     assert.throws(() => crc32cEach('x' as unknown as Uint8Array[]), TypeError);
     assert.throws(() => crc32cEach([Buffer.alloc(1), 'x' as unknown as Uint8Array]), TypeError);
@@ -70,7 +80,10 @@ describe('CRC32C', () => {
     // Several at once, on different threads of the pool.
     const results = await Promise.all([slices, [...slices].reverse(), slices.slice(40)].map((batch) => crc32cEach(batch)));
     assert.deepEqual(results, [expected, [...expected].reverse(), expected.slice(40)]);
-    assert.ok(results[0]!.every((crc) => Number.isInteger(crc) && crc >= 0 && crc <= 0xffffffff), 'unsigned 32-bit, as crc32c gives');
+    assert.ok(
+      results[0]!.every((crc) => Number.isInteger(crc) && crc >= 0 && crc <= 0xffffffff),
+      'unsigned 32-bit, as crc32c gives',
+    );
   });
 
   it('crc32cEach refuses anything but an array of Uint8Arrays with a TypeError, as crc32c does', () => {
@@ -105,7 +118,8 @@ describe('CRC32C', () => {
 
   it('withCrcsOffThread gives a computation over slice CRCs the same result as taking them here', async () => {
     const data = randomBytes(300_000);
-    const walk = (crcOf: (slice: Uint8Array) => number) => [0, 1000, 70_000, 250_000].map((at, i, cuts) => crcOf(data.subarray(at, cuts[i + 1] ?? data.length)));
+    const walk = (crcOf: (slice: Uint8Array) => number) =>
+      [0, 1000, 70_000, 250_000].map((at, i, cuts) => crcOf(data.subarray(at, cuts[i + 1] ?? data.length)));
     assert.deepEqual(await withCrcsOffThread(walk), walk(crc32c));
   });
 });

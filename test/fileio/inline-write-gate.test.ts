@@ -8,7 +8,10 @@ import { InlineWriteGate } from '../../src/fileio/inline-write-gate.ts';
 function gateWithClock(): { gate: InlineWriteGate; clock: { ms: number }; sleep: (ms?: number) => void } {
   const clock = { ms: 0 };
   let sleeps = 0;
-  const gate = new InlineWriteGate(() => clock.ms, () => sleeps);
+  const gate = new InlineWriteGate(
+    () => clock.ms,
+    () => sleeps,
+  );
   return {
     gate,
     clock,
@@ -23,14 +26,24 @@ describe('InlineWriteGate', () => {
   it('runs writes while none sleeps', () => {
     const { gate, clock } = gateWithClock();
     let runs = 0;
-    for (let i = 0; i < 5; i++, clock.ms += 1) assert.equal(gate.tryWrite(() => runs++), true);
+    for (let i = 0; i < 5; i++, clock.ms += 1)
+      assert.equal(
+        gate.tryWrite(() => runs++),
+        true,
+      );
     assert.equal(runs, 5);
   });
 
   it('lets a write that slept only briefly pass without shutting', () => {
     const { gate, sleep } = gateWithClock();
-    assert.equal(gate.tryWrite(() => sleep(0.2)), true);
-    assert.equal(gate.tryWrite(() => {}), true);
+    assert.equal(
+      gate.tryWrite(() => sleep(0.2)),
+      true,
+    );
+    assert.equal(
+      gate.tryWrite(() => {}),
+      true,
+    );
   });
 
   it('shuts for a second after a write that slept a millisecond or more, and a write after it that does not sleep resets the pause', () => {
@@ -42,12 +55,30 @@ describe('InlineWriteGate', () => {
       while (!gate.tryWrite(reopen)) at = clock.ms += 100;
       return at - from;
     };
-    assert.equal(gate.tryWrite(() => sleep()), true, 'the write that sleeps still runs');
-    assert.equal(gate.tryWrite(() => assert.fail('ran while shut')), false);
-    assert.equal(shutFor(() => sleep()), 1000);
-    assert.equal(shutFor(() => {}), 2000, 'the write that reopened it slept too');
+    assert.equal(
+      gate.tryWrite(() => sleep()),
+      true,
+      'the write that sleeps still runs',
+    );
+    assert.equal(
+      gate.tryWrite(() => assert.fail('ran while shut')),
+      false,
+    );
+    assert.equal(
+      shutFor(() => sleep()),
+      1000,
+    );
+    assert.equal(
+      shutFor(() => {}),
+      2000,
+      'the write that reopened it slept too',
+    );
     gate.tryWrite(() => sleep());
-    assert.equal(shutFor(() => {}), 1000, 'the write that reopened it last time did not sleep');
+    assert.equal(
+      shutFor(() => {}),
+      1000,
+      'the write that reopened it last time did not sleep',
+    );
   });
 
   it('keeps doubling up to 32 seconds while the writes that reopen it keep sleeping', () => {
@@ -66,19 +97,32 @@ describe('InlineWriteGate', () => {
   it('passes on an error the write throws, and counts a write that failed after sleeping as one that slept', () => {
     const { gate, clock, sleep } = gateWithClock();
     assert.throws(
-      () => gate.tryWrite(() => {
-        sleep();
-        throw new Error('EIO');
-      }),
+      () =>
+        gate.tryWrite(() => {
+          sleep();
+          throw new Error('EIO');
+        }),
       /EIO/,
     );
-    assert.equal(gate.tryWrite(() => {}), false);
+    assert.equal(
+      gate.tryWrite(() => {}),
+      false,
+    );
     clock.ms += 1000;
-    assert.equal(gate.tryWrite(() => {}), true);
+    assert.equal(
+      gate.tryWrite(() => {}),
+      true,
+    );
   });
 
   it('stays shut where the system cannot say whether a thread slept', () => {
-    const gate = new InlineWriteGate(() => 0, () => -1);
-    assert.equal(gate.tryWrite(() => assert.fail('ran')), false);
+    const gate = new InlineWriteGate(
+      () => 0,
+      () => -1,
+    );
+    assert.equal(
+      gate.tryWrite(() => assert.fail('ran')),
+      false,
+    );
   });
 });

@@ -32,7 +32,11 @@ describe('@slow @peer management API over HTTPS', function () {
 
   const published = async (): Promise<Published> => JSON.parse(await readFile(join(dataDir, 'api.json'), 'utf8')) as Published;
   const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { cwd: dir, env: { GATEWAY_DATA_DIR: dataDir, ...env } });
-  const start = () => startGatewayProcess({ dataDir, args: ['--drives', '1', '--volume', 'tiny=1MiB', '--api-host', '0.0.0.0', '--api-tls-cert', cert, '--api-tls-key', key] });
+  const start = () =>
+    startGatewayProcess({
+      dataDir,
+      args: ['--drives', '1', '--volume', 'tiny=1MiB', '--api-host', '0.0.0.0', '--api-tls-cert', cert, '--api-tls-key', key],
+    });
   /** GET with the certificate as the only CA, as a client elsewhere would, with its name checked. */
   const verifiedGet = (url: string, token: string) =>
     new Promise<number>((resolve, reject) => {
@@ -51,8 +55,23 @@ describe('@slow @peer management API over HTTPS', function () {
     key = join(dir, 'api.key');
     const certPath = join(dir, 'api.crt');
     const made = await runTool('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-subj', '/CN=tapegw-test', '-addext', 'subjectAltName=DNS:gateway.example,IP:127.0.0.1', '-keyout', key, '-out', certPath,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=tapegw-test',
+      '-addext',
+      'subjectAltName=DNS:gateway.example,IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      certPath,
     ]);
     assert.equal(made.exitCode, 0, made.stderr);
     cert = certPath;
@@ -70,7 +89,10 @@ describe('@slow @peer management API over HTTPS', function () {
     } catch (error) {
       assert.ok(error instanceof GatewayExitedError, String(error));
       assert.equal(error.exit.code, 2);
-      assert.match(error.stderr, /api\.host \(--api-host\): 0\.0\.0\.0 lets other machines reach the management API.*--api-tls-cert and --api-tls-key/);
+      assert.match(
+        error.stderr,
+        /api\.host \(--api-host\): 0\.0\.0\.0 lets other machines reach the management API.*--api-tls-cert and --api-tls-key/,
+      );
     }
   });
 
@@ -89,7 +111,11 @@ describe('@slow @peer management API over HTTPS', function () {
 
   it('from elsewhere (--api-url), verifies the certificate as any HTTPS client', async () => {
     const { url, token } = await published();
-    assertFailure(await cli(['library', 'status', '--api-url', url, '--token', token]), 3, /no gateway answers at https:.*SELF_SIGNED_CERT|self-signed/i);
+    assertFailure(
+      await cli(['library', 'status', '--api-url', url, '--token', token]),
+      3,
+      /no gateway answers at https:.*SELF_SIGNED_CERT|self-signed/i,
+    );
     const trusted = await cli(['library', 'status', '--api-url', url, '--token', token], { NODE_EXTRA_CA_CERTS: cert });
     assert.equal(trusted.code, 0, trusted.stderr);
   });
@@ -108,7 +134,10 @@ describe('@slow @peer management API over HTTPS', function () {
     const before = await published();
     const rotated = await cli(['token', 'rotate']);
     assert.equal(rotated.code, 0, rotated.stderr);
-    assert.match(rotated.stdout, new RegExp(`token was rotated; the old one no longer works\\. The new one is in ${join(dataDir, 'api.json').replace(/[.]/g, '\\.')}`));
+    assert.match(
+      rotated.stdout,
+      new RegExp(`token was rotated; the old one no longer works\\. The new one is in ${join(dataDir, 'api.json').replace(/[.]/g, '\\.')}`),
+    );
     const after = await published();
     assert.notEqual(after.token, before.token);
     assert.ok(!rotated.stdout.includes(after.token), 'not printed when api.json holds it');

@@ -94,9 +94,15 @@ describe('configuration', () => {
       assert.deepEqual(config.volumes, [{ name: 'big', size: 2 * 2 ** 30, blockSize: 4096, type: 'stored' }]);
       assert.deepEqual(
         load(['--config', file, '--volume', 'a=64MiB', '--volume', 'b=1048576']).volumes.map((v) => [v.name, v.size]),
-        [['a', 64 * 2 ** 20], ['b', 1048576]],
+        [
+          ['a', 64 * 2 ** 20],
+          ['b', 1048576],
+        ],
       );
-      assert.deepEqual(load([], { GATEWAY_VOLUMES: 'x=1MiB, y=2MiB' }).volumes.map((v) => v.name), ['x', 'y']);
+      assert.deepEqual(
+        load([], { GATEWAY_VOLUMES: 'x=1MiB, y=2MiB' }).volumes.map((v) => v.name),
+        ['x', 'y'],
+      );
     });
 
     it('resolves a relative data directory against the file that names it, else the working directory', () => {
@@ -107,15 +113,18 @@ describe('configuration', () => {
     });
 
     it('builds CHAP, allow-lists and S3 settings from the environment', () => {
-      const config = load(['--allow-initiator', 'iqn.1993-08.org.debian:01:a', '--s3-endpoint', 'http://127.0.0.1:9000', '--s3-prefix', 'site-a'], {
-        GATEWAY_CHAP_USER: 'backup',
-        GATEWAY_CHAP_SECRET: 'initiator-secret',
-        GATEWAY_MUTUAL_CHAP_USER: 'gateway',
-        GATEWAY_MUTUAL_CHAP_SECRET: 'gateway-secret',
-        GATEWAY_S3_ACCESS_KEY_ID: 'minio',
-        GATEWAY_S3_SECRET_ACCESS_KEY: 'minio-secret',
-        GATEWAY_S3_FORCE_PATH_STYLE: 'true',
-      });
+      const config = load(
+        ['--allow-initiator', 'iqn.1993-08.org.debian:01:a', '--s3-endpoint', 'http://127.0.0.1:9000', '--s3-prefix', 'site-a'],
+        {
+          GATEWAY_CHAP_USER: 'backup',
+          GATEWAY_CHAP_SECRET: 'initiator-secret',
+          GATEWAY_MUTUAL_CHAP_USER: 'gateway',
+          GATEWAY_MUTUAL_CHAP_SECRET: 'gateway-secret',
+          GATEWAY_S3_ACCESS_KEY_ID: 'minio',
+          GATEWAY_S3_SECRET_ACCESS_KEY: 'minio-secret',
+          GATEWAY_S3_FORCE_PATH_STYLE: 'true',
+        },
+      );
       assert.deepEqual(config.iscsi.auth, {
         chap: { user: 'backup', secret: 'initiator-secret' },
         mutualChap: { user: 'gateway', secret: 'gateway-secret' },
@@ -150,7 +159,11 @@ describe('configuration', () => {
       const config = load(['--upload-quiet-ms', '0'], { GATEWAY_UPLOAD_MAX_DEFER_MS: '5000' });
       assert.deepEqual([config.cache.uploadQuietMs, config.cache.uploadMaxDeferMs], [0, 5000]);
       const [problem] = problems([], { GATEWAY_UPLOAD_QUIET_MS: '-5' });
-      assert.deepEqual(problem, { path: 'cache.uploadQuietMs', source: 'GATEWAY_UPLOAD_QUIET_MS', message: '"-5" is not a whole number, e.g. GATEWAY_UPLOAD_QUIET_MS=1000' });
+      assert.deepEqual(problem, {
+        path: 'cache.uploadQuietMs',
+        source: 'GATEWAY_UPLOAD_QUIET_MS',
+        message: '"-5" is not a whole number, e.g. GATEWAY_UPLOAD_QUIET_MS=1000',
+      });
     });
 
     it('names the environment variable of a value that is not a number', () => {

@@ -15,7 +15,17 @@ import { startLocalS3, type LocalS3 } from '../../src/cloud/local-s3.ts';
 import { startFaultInjector, type FaultInjector } from '../cloud/fault-injector.ts';
 import { tempDir } from '../cloud/helpers.ts';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
-import { IMPORT_EXPORT, LIBRARY_ARGS, STORAGE, api, moveTo, readBack, until, watchShelf, writeCartridge } from '../shelf/gateway-helpers.ts';
+import {
+  IMPORT_EXPORT,
+  LIBRARY_ARGS,
+  STORAGE,
+  api,
+  moveTo,
+  readBack,
+  until,
+  watchShelf,
+  writeCartridge,
+} from '../shelf/gateway-helpers.ts';
 
 const BUCKET = 'encrypted-tapes';
 const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -35,7 +45,20 @@ describe('@slow client-side encryption through the gateway', function () {
   const start = (name: string, keyFile: string, extra: string[] = []) =>
     startGatewayProcess({
       dataDir: join(dir, name),
-      args: [...LIBRARY_ARGS, '--segment-size', '1MiB', '--s3-endpoint', wire.endpoint, '--s3-force-path-style', 'true', '--s3-bucket', BUCKET, '--encryption-key-file', keyFile, ...extra],
+      args: [
+        ...LIBRARY_ARGS,
+        '--segment-size',
+        '1MiB',
+        '--s3-endpoint',
+        wire.endpoint,
+        '--s3-force-path-style',
+        'true',
+        '--s3-bucket',
+        BUCKET,
+        '--encryption-key-file',
+        keyFile,
+        ...extra,
+      ],
       env: { GATEWAY_S3_ACCESS_KEY_ID: 'S3RVER', GATEWAY_S3_SECRET_ACCESS_KEY: 'S3RVER' },
     });
   const object = async (key: string) => {
@@ -43,7 +66,12 @@ describe('@slow client-side encryption through the gateway', function () {
     return { body: Buffer.from(await answer.Body!.transformToByteArray()), metadata: answer.Metadata ?? {} };
   };
   /** The object once its upload is over (s3rver writes an object's metadata after its bytes). */
-  const uploaded = (key: string) => until(`${key} is uploaded`, async () => object(key).then((o) => (o.metadata['gw-enc'] ? o : undefined)).catch(() => undefined));
+  const uploaded = (key: string) =>
+    until(`${key} is uploaded`, async () =>
+      object(key)
+        .then((o) => (o.metadata['gw-enc'] ? o : undefined))
+        .catch(() => undefined),
+    );
   /** Whether `body` holds any 256-byte run of the blocks written. */
   const holdsPlaintext = (body: Buffer) => blocks.some((b) => body.includes(b.subarray(1000, 1256)));
 
@@ -51,8 +79,17 @@ describe('@slow client-side encryption through the gateway', function () {
     dir = await tempDir('tapegw-encryption-');
     s3 = await startLocalS3({ directory: join(dir, 's3') });
     wire = await startFaultInjector({ target: s3.endpoint, rate: 0, seed: 1 });
-    raw = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-    for (const [name, keys] of [['a', [keyA]], ['b', [keyB]], ['ba', [keyB, keyA]]] as const) {
+    raw = new S3Client({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    for (const [name, keys] of [
+      ['a', [keyA]],
+      ['b', [keyB]],
+      ['ba', [keyB, keyA]],
+    ] as const) {
       files[name] = join(dir, `keys-${name}`);
       await writeFile(files[name], `# made with openssl rand -base64 32\n${keys.map((k) => k.toString('base64')).join('\n')}\n`);
       await chmod(files[name], 0o600);
@@ -71,8 +108,15 @@ describe('@slow client-side encryption through the gateway', function () {
 
   it('writes ciphertext to the bucket, seals the shelf archive, and retrieves it whole', async () => {
     gw = await start('gw-a', files.a, ['--s3-sse', 'SSE-KMS', '--s3-kms-key-arn', KMS_KEY]);
-    assert.ok(gw.logs.some((r) => r.msg === `client-side encryption on: objects and archives written from now on are encrypted with the key ${keyId(keyA)}`));
-    assert.equal((await api(gw, 'POST', '/pools', { name: 'COLD', destination: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' } })).status, 201);
+    assert.ok(
+      gw.logs.some(
+        (r) => r.msg === `client-side encryption on: objects and archives written from now on are encrypted with the key ${keyId(keyA)}`,
+      ),
+    );
+    assert.equal(
+      (await api(gw, 'POST', '/pools', { name: 'COLD', destination: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' } })).status,
+      201,
+    );
 
     blocks = await writeCartridge(gw, 'ENC001L5', 24);
     await moveTo(gw, 'ENC001L5', STORAGE);
@@ -83,7 +127,14 @@ describe('@slow client-side encryption through the gateway', function () {
       assert.equal(stored.metadata['gw-enc-key'], keyId(keyA));
     }
     const puts = wire.seen.filter((r) => r.method === 'PUT' && r.url.includes('/tapes/ENC001L5/'));
-    assert.ok(puts.length >= 2 && puts.every((r) => r.headers['x-amz-server-side-encryption'] === 'aws:kms' && r.headers['x-amz-server-side-encryption-aws-kms-key-id'] === KMS_KEY), 'and SSE-KMS asked of S3');
+    assert.ok(
+      puts.length >= 2 &&
+        puts.every(
+          (r) =>
+            r.headers['x-amz-server-side-encryption'] === 'aws:kms' && r.headers['x-amz-server-side-encryption-aws-kms-key-id'] === KMS_KEY,
+        ),
+      'and SSE-KMS asked of S3',
+    );
 
     const coldBlocks = await writeCartridge(gw, 'ENC002L5', 16, 'COLD');
     await moveTo(gw, 'ENC002L5', IMPORT_EXPORT);
@@ -102,7 +153,10 @@ describe('@slow client-side encryption through the gateway', function () {
     const refused = await api(gw, 'POST', '/tapes/ENC001L5/import');
     assert.equal(refused.status, 500);
     assert.equal(refused.body.error.code, 'DATA_UNREADABLE');
-    assert.match(refused.body.error.message, new RegExp(`encrypted with the key ${keyId(keyA)}, which this gateway does not have: add that key`));
+    assert.match(
+      refused.body.error.message,
+      new RegExp(`encrypted with the key ${keyId(keyA)}, which this gateway does not have: add that key`),
+    );
     assert.equal((await api(gw, 'GET', '/tapes/ENC001L5')).status, 404, 'nothing taken in');
     await gw.stop();
 

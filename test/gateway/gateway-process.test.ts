@@ -46,7 +46,10 @@ describe('@slow gateway process', function () {
     assert.ok(gateway.port > 0);
     assert.deepEqual(gateway.targets, [
       { name: 'iqn.2026-11.io.tapegateway:gw1-mediachanger', luns: [{ lun: 0, deviceType: 'changer' }] },
-      ...Array.from({ length: 10 }, (_, i) => ({ name: `iqn.2026-11.io.tapegateway:gw1-tapedrive-${String(i + 1).padStart(2, '0')}`, luns: [{ lun: 0, deviceType: 'tape' }] })),
+      ...Array.from({ length: 10 }, (_, i) => ({
+        name: `iqn.2026-11.io.tapegateway:gw1-tapedrive-${String(i + 1).padStart(2, '0')}`,
+        luns: [{ lun: 0, deviceType: 'tape' }],
+      })),
       { name: 'iqn.2026-11.io.tapegateway:gw1-scratch', luns: [{ lun: 0, deviceType: 'disk', sizeBytes: 2 ** 30 }] },
     ]);
     assert.ok(existsSync(join(dataDir, 'catalog', 'CURRENT')));
@@ -64,7 +67,10 @@ describe('@slow gateway process', function () {
     try {
       await s3.send(new HeadBucketCommand({ Bucket: 'tape-gateway' }));
       const { Buckets } = await s3.send(new ListBucketsCommand({}));
-      assert.deepEqual(Buckets?.map((b) => b.Name), ['tape-gateway']);
+      assert.deepEqual(
+        Buckets?.map((b) => b.Name),
+        ['tape-gateway'],
+      );
     } finally {
       s3.destroy();
     }
@@ -100,7 +106,7 @@ describe('@slow gateway process', function () {
     assert.equal((await first.stop()).code, 0);
   });
 
-  it('refuses a port in use, and names the way out: the iSCSI port, and the management API\'s', async () => {
+  it("refuses a port in use, and names the way out: the iSCSI port, and the management API's", async () => {
     const first = await start();
     const otherDir = await mkdtemp(join(tmpdir(), 'gateway-process-'));
     try {
@@ -111,7 +117,12 @@ describe('@slow gateway process', function () {
       const apiPort = new URL(JSON.parse(readFileSync(join(dataDir, 'api.json'), 'utf8')).url).port;
       const api = await expectStartFailure({ dataDir: otherDir, args: ['--api-port', apiPort] });
       assert.equal(api.exit.code, 1);
-      assert.match(api.stderr, new RegExp(`tape-gateway: cannot start: the management API's port 127\\.0\\.0\\.1:${apiPort} is already in use .*: stop it, or choose another port with --api-port or GATEWAY_API_PORT`));
+      assert.match(
+        api.stderr,
+        new RegExp(
+          `tape-gateway: cannot start: the management API's port 127\\.0\\.0\\.1:${apiPort} is already in use .*: stop it, or choose another port with --api-port or GATEWAY_API_PORT`,
+        ),
+      );
     } finally {
       await rm(otherDir, { recursive: true, force: true });
     }
@@ -150,7 +161,12 @@ describe('@slow gateway process', function () {
     assert.match(unreachable.stderr, /cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:1 .*--s3-endpoint/);
     const anonymous = await expectStartFailure({
       args: ['--s3-endpoint', 'http://127.0.0.1:1'],
-      env: { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: 'no-such-profile-for-tests', AWS_EC2_METADATA_DISABLED: 'true' },
+      env: {
+        AWS_ACCESS_KEY_ID: '',
+        AWS_SECRET_ACCESS_KEY: '',
+        AWS_PROFILE: 'no-such-profile-for-tests',
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
     });
     assert.match(anonymous.stderr, /no credentials for the S3 endpoint .*GATEWAY_S3_ACCESS_KEY_ID/);
   });

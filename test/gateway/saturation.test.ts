@@ -49,7 +49,18 @@ describe('@slow @peer gateway under an iSCSI connection flood', function () {
   it('keeps answering on the management API, logs the limit, and serves initiators again afterwards', async () => {
     gateway = await startGatewayProcess({
       // A login timeout longer than the test: the connection limit alone must keep the descriptors.
-      args: ['--drives', '1', '--volume', 'tiny=8MiB', '--iscsi-connection-limit', String(LIMIT), '--iscsi-connection-limit-per-address', String(LIMIT), '--iscsi-login-timeout', '3600'],
+      args: [
+        '--drives',
+        '1',
+        '--volume',
+        'tiny=8MiB',
+        '--iscsi-connection-limit',
+        String(LIMIT),
+        '--iscsi-connection-limit-per-address',
+        String(LIMIT),
+        '--iscsi-login-timeout',
+        '3600',
+      ],
     });
     const open = readdirSync(`/proc/${gateway.pid}/fd`).length;
     const lowered = await runTool('prlimit', ['--pid', String(gateway.pid), `--nofile=${open + HEADROOM}:${open + HEADROOM}`]);
@@ -57,13 +68,15 @@ describe('@slow @peer gateway under an iSCSI connection flood', function () {
 
     // From eight source addresses, so that the total limit is the one reached.
     await Promise.all(
-      Array.from({ length: FLOOD }, (_, i) =>
-        new Promise<void>((resolve) => {
-          const socket = connect({ host: '127.0.0.1', port: gateway!.port, localAddress: `127.0.0.${2 + (i % 8)}` });
-          socket.on('error', () => resolve());
-          socket.once('connect', () => resolve());
-          flood.push(socket);
-        }),
+      Array.from(
+        { length: FLOOD },
+        (_, i) =>
+          new Promise<void>((resolve) => {
+            const socket = connect({ host: '127.0.0.1', port: gateway!.port, localAddress: `127.0.0.${2 + (i % 8)}` });
+            socket.on('error', () => resolve());
+            socket.once('connect', () => resolve());
+            flood.push(socket);
+          }),
       ),
     );
     const reached = () => gateway!.logs.some((r) => r.level === 40 && /iSCSI connection limit reached/.test(r.msg));
@@ -84,6 +97,9 @@ describe('@slow @peer gateway under an iSCSI connection flood', function () {
     for (let i = 0; i < 500 && !back(); i++) await new Promise((r) => setTimeout(r, 20));
     const listed = await runTool('iscsi-ls', ['-s', `iscsi://${gateway.portal}`]);
     assert.equal(listed.exitCode, 0, listed.stderr);
-    assert.ok(parseIscsiLs(listed.stdout).some((t) => t.iqn.endsWith(':gw1-tiny')), listed.stdout);
+    assert.ok(
+      parseIscsiLs(listed.stdout).some((t) => t.iqn.endsWith(':gw1-tiny')),
+      listed.stdout,
+    );
   });
 });

@@ -7,7 +7,20 @@ import { rm } from 'node:fs/promises';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-glacier';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
 import { tempDir } from '../cloud/helpers.ts';
-import { IMPORT_EXPORT, LIBRARY_ARGS, api, bucket, glacierVault, moveTo, objectsOf, readBack, shelfTape, until, watchShelf, writeCartridge } from '../shelf/gateway-helpers.ts';
+import {
+  IMPORT_EXPORT,
+  LIBRARY_ARGS,
+  api,
+  bucket,
+  glacierVault,
+  moveTo,
+  objectsOf,
+  readBack,
+  shelfTape,
+  until,
+  watchShelf,
+  writeCartridge,
+} from '../shelf/gateway-helpers.ts';
 
 /** Retrievals wait a few seconds for their Glacier job, so that a kill can land while one waits. */
 const ARGS = [...LIBRARY_ARGS, '--glacier-job-delays', '3'];

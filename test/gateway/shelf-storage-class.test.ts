@@ -11,7 +11,21 @@ import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-pro
 import { describeEachBackend } from '../helpers/s3-backends.ts';
 import { decodeSense } from '../helpers/sense.ts';
 import { flipStoredByte, tempDir, type S3Fixture } from '../cloud/helpers.ts';
-import { IMPORT_EXPORT, LIBRARY_ARGS, api, block, cdb, changerView, moveTo, objectsOf, readBack, retrieveIrrecoverable, until, watchShelf, writeCartridge } from '../shelf/gateway-helpers.ts';
+import {
+  IMPORT_EXPORT,
+  LIBRARY_ARGS,
+  api,
+  block,
+  cdb,
+  changerView,
+  moveTo,
+  objectsOf,
+  readBack,
+  retrieveIrrecoverable,
+  until,
+  watchShelf,
+  writeCartridge,
+} from '../shelf/gateway-helpers.ts';
 
 describeEachBackend('@slow storage-class shelf through the gateway', function (backend) {
   this.timeout(300_000);

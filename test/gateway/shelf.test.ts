@@ -48,7 +48,11 @@ describe('@slow vault shelf through the gateway', function () {
   async function archived(barcode: string): Promise<void> {
     await moveTo(gw, barcode, IMPORT_EXPORT);
     const { seen } = await watchShelf(gw, barcode, 'ARCHIVED');
-    assert.deepEqual(seen, ORDER.filter((s) => seen.includes(s)), `statuses follow the lifecycle: ${seen.join(' → ')}`);
+    assert.deepEqual(
+      seen,
+      ORDER.filter((s) => seen.includes(s)),
+      `statuses follow the lifecycle: ${seen.join(' → ')}`,
+    );
   }
 
   it('archives an exported cartridge, retrieves it read-only into an import/export slot, and reads back every byte', async () => {
@@ -59,7 +63,10 @@ describe('@slow vault shelf through the gateway', function () {
       // Uploads wait for reads and writes to go quiet (cache.uploadQuietMs), then the data is in S3.
       await until('its data is in S3', async () => ((await objectsOf(s3, gw, 'SHF001L5')).length > 0 ? true : undefined));
       await archived('SHF001L5');
-      assert.ok(!(await changerView(gw)).some((e) => e.barcode === 'SHF001L5'), 'the cartridge has left the library; its import/export slot is free');
+      assert.ok(
+        !(await changerView(gw)).some((e) => e.barcode === 'SHF001L5'),
+        'the cartridge has left the library; its import/export slot is free',
+      );
       assert.equal((await api(gw, 'GET', '/tapes/SHF001L5')).status, 404);
       await until('its S3 objects are deleted', async () => ((await objectsOf(s3, gw, 'SHF001L5')).length === 0 ? true : undefined));
       const described = await vault.describe();
@@ -67,7 +74,11 @@ describe('@slow vault shelf through the gateway', function () {
       const info = (await api(gw, 'GET', '/shelf/SHF001L5')).body;
       assert.equal(info.archiveBytes, described.sizeInBytes);
       const reimport = await api(gw, 'POST', '/tapes/SHF001L5/import');
-      assert.deepEqual([reimport.status, reimport.body.error.code], [409, 'TAPE_ON_SHELF'], 'an archived cartridge is retrieved, not imported');
+      assert.deepEqual(
+        [reimport.status, reimport.body.error.code],
+        [409, 'TAPE_ON_SHELF'],
+        'an archived cartridge is retrieved, not imported',
+      );
       assert.match(reimport.body.error.message, /tapegw shelf retrieve SHF001L5/);
 
       const retrieving = await api(gw, 'POST', '/shelf/SHF001L5/retrieve', { tier: 'Expedited' });
@@ -86,7 +97,11 @@ describe('@slow vault shelf through the gateway', function () {
       assert.equal(decodeSense(write.sense).asc, 0x27, 'WRITE PROTECTED');
       reader.close();
       const deleting = await api(gw, 'DELETE', '/tapes/SHF001L5');
-      assert.deepEqual([deleting.status, deleting.body.error.code], [409, 'TAPE_ON_SHELF'], 'a retrieved cartridge is returned to the shelf, not deleted from the library');
+      assert.deepEqual(
+        [deleting.status, deleting.body.error.code],
+        [409, 'TAPE_ON_SHELF'],
+        'a retrieved cartridge is returned to the shelf, not deleted from the library',
+      );
 
       // Back on the shelf: only the restored objects go; the archive stays.
       await moveTo(gw, 'SHF001L5', IMPORT_EXPORT);

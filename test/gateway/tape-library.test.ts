@@ -106,7 +106,7 @@ describe('@slow tape library through the gateway', function () {
 /** The check of uploads the gateway finds each backend makes (test/cloud/dialect.test.ts pins what they verify). */
 const uploadCheckOf: Record<BackendName, string> = { s3rver: 'none', rgw: 'sha256' };
 
-describeEachBackend('@slow a cartridge in the gateway\'s bucket', function (backend) {
+describeEachBackend("@slow a cartridge in the gateway's bucket", function (backend) {
   this.timeout(180_000);
   let s3: S3Fixture;
   beforeEach(async () => {

@@ -20,7 +20,13 @@ import { IMPORT_EXPORT, LIBRARY_ARGS, api, bucket, moveTo, watchShelf, writeCart
 
 const known = { accessKeyId: 'AKIDKNOWN', secretAccessKey: 'known-secret' };
 const stranger = { accessKeyId: 'AKIDNOVAULTS', secretAccessKey: 'no-vaults-secret' };
-const pool = (name: string, destination: PoolInfo['destination']): PoolInfo => ({ name, destination, retention: { mode: 'NONE', days: 0 }, builtIn: false, createdAt: '' });
+const pool = (name: string, destination: PoolInfo['destination']): PoolInfo => ({
+  name,
+  destination,
+  retention: { mode: 'NONE', days: 0 },
+  builtIn: false,
+  createdAt: '',
+});
 
 describe('@slow Glacier vault access', function () {
   this.timeout(120_000);
@@ -56,7 +62,11 @@ describe('@slow Glacier vault access', function () {
     after(() => vaults.forEach((v) => v.close()));
 
     it('says once, naming the pools and the way out, when the credentials cannot use vaults', async () => {
-      const pools = [pool('GLACIER', { kind: 'vault', vault: 'gw1-glacier' }), pool('finance', { kind: 'vault', vault: 'finance' }), pool('cold', { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' })];
+      const pools = [
+        pool('GLACIER', { kind: 'vault', vault: 'gw1-glacier' }),
+        pool('finance', { kind: 'vault', vault: 'finance' }),
+        pool('cold', { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' }),
+      ];
       assert.equal(await check(stranger, pools), 'refused');
       assert.equal(records.length, 1);
       const [warning] = records;
@@ -71,7 +81,10 @@ describe('@slow Glacier vault access', function () {
 
     it('finds vaults usable with credentials that may use them, even before the vault exists', async () => {
       assert.equal(await check(known, [pool('GLACIER', { kind: 'vault', vault: 'not-created-yet' })]), 'usable');
-      assert.deepEqual(records.map((r) => r.msg), ['Glacier vaults are usable']);
+      assert.deepEqual(
+        records.map((r) => r.msg),
+        ['Glacier vaults are usable'],
+      );
     });
 
     it('asks nothing when no pool archives to a vault', async () => {
@@ -120,7 +133,7 @@ describe('@slow Glacier vault access', function () {
       } finally {
         s3.destroy();
       }
-      assert.ok(!gw.logs.some((r) => typeof r['event'] === 'string' && (r['event']).startsWith('glacier-vaults')), 'no vault was asked');
+      assert.ok(!gw.logs.some((r) => typeof r['event'] === 'string' && r['event'].startsWith('glacier-vaults')), 'no vault was asked');
     });
   });
 });

@@ -85,9 +85,13 @@ describe('@peer @slow volumes under kill -9', function () {
   });
 
   // A restart recovers up to the whole upload buffer's worth of extents while their uploads resume: room for that on a busy machine.
-  const start = () => startGatewayProcess({ dataDir, readyTimeoutMs: 90_000, args: ['--drives', '1', '--slots', '4', '--import-export-slots', '1', ...VOLUMES.flatMap((v) => ['--volume', v.flag])] });
+  const start = () =>
+    startGatewayProcess({
+      dataDir,
+      readyTimeoutMs: 90_000,
+      args: ['--drives', '1', '--slots', '4', '--import-export-slots', '1', ...VOLUMES.flatMap((v) => ['--volume', v.flag])],
+    });
   const target = (g: GatewayProcess, name: string) => g.targets.find((t) => t.name.endsWith(`-${name}`))!.name;
-
 
   /** Every page written so far holds what the rules allow; from now on it holds what was read. */
   async function verify(expect: Expectations[], clients: BlockClient[], when: string): Promise<void> {
@@ -103,7 +107,11 @@ describe('@peer @slow volumes under kill -9', function () {
           if (problem) problems.push(problem);
           else e.settle(page, data);
         }
-        assert.deepEqual(problems.slice(0, 5), [], `${VOLUMES[i]!.name} ${when}: ${problems.length} page(s) lost what SYNCHRONIZE CACHE acknowledged`);
+        assert.deepEqual(
+          problems.slice(0, 5),
+          [],
+          `${VOLUMES[i]!.name} ${when}: ${problems.length} page(s) lost what SYNCHRONIZE CACHE acknowledged`,
+        );
         e.since.clear();
       }),
     );

@@ -64,7 +64,10 @@ describe('@peer volumes on the running gateway, through tapegw and iSCSI', funct
     assert.equal(taken.chunkCount, 2);
     assert.match(snapshot.stderr, /COMPLETED 100%/, 'progress on stderr');
     const listed = await json<SnapshotInfo[]>('snapshot', 'list', '--volume', 'db');
-    assert.deepEqual(listed.map((s) => [s.id, s.description]), [[taken.id, 'first']]);
+    assert.deepEqual(
+      listed.map((s) => [s.id, s.description]),
+      [[taken.id, 'first']],
+    );
 
     const restored = await json<VolumeInfo>('volume', 'create', 'db-copy', '--type', 'stored', '--from-snapshot', taken.id);
     assert.equal(restored.blockSize, 4096);
@@ -75,14 +78,25 @@ describe('@peer volumes on the running gateway, through tapegw and iSCSI', funct
       await copy.logout();
     }
     const volumes = await json<VolumeInfo[]>('volume', 'list');
-    assert.deepEqual(volumes.map((v) => [v.name, v.type]), [['db', 'cached'], ['db-copy', 'stored'], ['scratch', 'stored']]);
+    assert.deepEqual(
+      volumes.map((v) => [v.name, v.type]),
+      [
+        ['db', 'cached'],
+        ['db-copy', 'stored'],
+        ['scratch', 'stored'],
+      ],
+    );
   });
 
   it('refuses to delete a volume an initiator is logged in to unless forced, and then stops serving it', async () => {
     await json<VolumeInfo>('volume', 'create', 'busy', '--type', 'cached', '--size', '1GiB');
     const target = 'iqn.2026-11.io.tapegateway:gw1-busy';
     const client = await BlockClient.login(gw.port, target);
-    assertFailure(await cli('volume', 'delete', 'busy'), 1, /1 initiator session\(s\) logged in to .*gw1-busy: log them out first, or .*--force/);
+    assertFailure(
+      await cli('volume', 'delete', 'busy'),
+      1,
+      /1 initiator session\(s\) logged in to .*gw1-busy: log them out first, or .*--force/,
+    );
     assert.equal((await json<VolumeInfo>('volume', 'describe', 'busy')).sessions, 1);
     const forced = await cli('volume', 'delete', 'busy', '--force');
     assert.equal(forced.code, 0, forced.stderr);
@@ -95,11 +109,23 @@ describe('@peer volumes on the running gateway, through tapegw and iSCSI', funct
   it('says what to type instead of a bad argument, and what is wrong with a bad request', async () => {
     // Each case is a process of its own: run them side by side.
     const cases: [string[], number, RegExp][] = [
-      [['volume', 'create', 'x', '--type', 'tape', '--size', '1GiB'], 2, /--type "tape" is not a volume type .*: type --type cached or stored/],
-      [['volume', 'create', 'x', '--type', 'cached', '--size', '10GB'], 2, /decimal units are not taken, volume sizes are binary: type --size 10GiB/],
+      [
+        ['volume', 'create', 'x', '--type', 'tape', '--size', '1GiB'],
+        2,
+        /--type "tape" is not a volume type .*: type --type cached or stored/,
+      ],
+      [
+        ['volume', 'create', 'x', '--type', 'cached', '--size', '10GB'],
+        2,
+        /decimal units are not taken, volume sizes are binary: type --size 10GiB/,
+      ],
       [['volume', 'create', 'x', '--type', 'cached'], 2, /add --size, e\.g\./],
       [['volume', 'create', 'x', '--size', '1GiB'], 2, /add --type cached or --type stored/],
-      [['volume', 'create', 'x', '--type', 'cached', '--size', '1GiB', '--block-size', '1024'], 2, /type --block-size 512 or --block-size 4096/],
+      [
+        ['volume', 'create', 'x', '--type', 'cached', '--size', '1GiB', '--block-size', '1024'],
+        2,
+        /type --block-size 512 or --block-size 4096/,
+      ],
       [['volume', 'create', 'x', '--type', 'cached', '--size', '64TiB'], 2, /a cached volume holds 1GiB to 32TiB/],
       [['volume', 'create', 'Bad', '--type', 'cached', '--size', '1GiB'], 2, /lower-case letters/],
       [['volume', 'create', 'scratch', '--type', 'cached', '--size', '1GiB'], 1, /"scratch" exists already/],
@@ -114,13 +140,20 @@ describe('@peer volumes on the running gateway, through tapegw and iSCSI', funct
       const runs = await Promise.all(batch.map(([args]) => cli(...args)));
       runs.forEach((run, i) => assertFailure(run, batch[i]![1], batch[i]![2]));
     }
-    assert.deepEqual((await json<VolumeInfo[]>('volume', 'list')).map((v) => v.name).filter((n) => n === 'x' || n === 'Bad'), [], 'nothing was made');
+    assert.deepEqual(
+      (await json<VolumeInfo[]>('volume', 'list')).map((v) => v.name).filter((n) => n === 'x' || n === 'Bad'),
+      [],
+      'nothing was made',
+    );
     const scheduled = await json<VolumeInfo>('volume', 'schedule', 'scratch', '--every', '12h');
     assert.equal(scheduled.snapshotSchedule.everySeconds, 12 * 3600);
   });
 
   it('keeps a volume to its own CHAP secret and allowed initiators', async () => {
-    const api = JSON.parse(await (await import('node:fs/promises')).readFile(join(dataDir, 'api.json'), 'utf8')) as { url: string; token: string };
+    const api = JSON.parse(await (await import('node:fs/promises')).readFile(join(dataDir, 'api.json'), 'utf8')) as {
+      url: string;
+      token: string;
+    };
     const response = await fetch(`${api.url}/volumes`, {
       method: 'POST',
       headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json' },
@@ -137,7 +170,13 @@ describe('@peer volumes on the running gateway, through tapegw and iSCSI', funct
     await assert.rejects(BlockClient.login(gw.port, target), /login failed/);
     await assert.rejects(BlockClient.login(gw.port, target, { chap: { user: 'db-host', secret: 'wrong-secret-00' } }), /login failed/);
     const mutual = { user: 'gateway', secret: 'gateway-secret-2' };
-    await assert.rejects(BlockClient.login(gw.port, target, { initiatorName: 'iqn.2026-11.test:other', chap: { user: 'db-host', secret: 'volume-secret-1', mutual } }), /login failed/);
+    await assert.rejects(
+      BlockClient.login(gw.port, target, {
+        initiatorName: 'iqn.2026-11.test:other',
+        chap: { user: 'db-host', secret: 'volume-secret-1', mutual },
+      }),
+      /login failed/,
+    );
     const client = await BlockClient.login(gw.port, target, { chap: { user: 'db-host', secret: 'volume-secret-1', mutual } });
     await client.logout();
   });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { requirePeer } from '../helpers/peers.ts';
 import { assertStep, requireGuest, runGuest, startTgtVtl, summarize, type GuestImage, type TgtVtl } from '../helpers/guest.ts';
 
-describe('@peer @guest guest harness against tgt\'s tape library', function () {
+describe("@peer @guest guest harness against tgt's tape library", function () {
   this.timeout(600_000);
   let image: GuestImage;
   let vtl: TgtVtl | undefined;

@@ -198,7 +198,11 @@ describe('@peer @guest @slow volumes from a Linux guest: ext4 through sd, a cach
     if (run.code !== 0) throw new Error(`tapegw ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
     return JSON.parse(run.stdout) as T;
   };
-  const start = () => startGatewayProcess({ dataDir, args: ['--drives', '1', '--slots', '4', '--import-export-slots', '1', ...VOLUMES.flatMap((v) => ['--volume', v.flag])] });
+  const start = () =>
+    startGatewayProcess({
+      dataDir,
+      args: ['--drives', '1', '--slots', '4', '--import-export-slots', '1', ...VOLUMES.flatMap((v) => ['--volume', v.flag])],
+    });
   const lun = (name: string, index: number) => {
     const target = gw!.targets.find((t) => t.name.endsWith(`-${name}`));
     assert.ok(target, `the gateway serves no target for ${name}: ${gw!.targets.map((t) => t.name).join(', ')}`);
@@ -220,7 +224,10 @@ describe('@peer @guest @slow volumes from a Linux guest: ext4 through sd, a cach
 
   it("keeps ext4 whole across a restart with the cache wiped, and restores each volume as it was at its snapshot; the same tree through the kernel's initiator with mutual CHAP", async () => {
     const tree = makeTree();
-    const files = { '/guest/tree.sums': tree.sums, ...Object.fromEntries(Object.entries(tree.files).map(([name, data]) => [`/guest/tree/${name}`, data])) };
+    const files = {
+      '/guest/tree.sums': tree.sums,
+      ...Object.fromEntries(Object.entries(tree.files).map(([name, data]) => [`/guest/tree/${name}`, data])),
+    };
     gw = await start();
     const created = await api(gw, 'POST', '/volumes', {
       name: KERNEL_VOLUME.name,

@@ -75,7 +75,14 @@ const sgOf = (tape: string) => `/dev/$(ls /sys/class/scsi_tape/${tape}/device/sc
 /** Shell: a WRITE ATTRIBUTE parameter list (SPC-4 6.40) of ASCII host attributes, written with sg_raw. */
 function writeAttributes(dev: string, attributes: { id: number; value: string }[]): string {
   const octal = (bytes: number[]) => bytes.map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
-  const body = attributes.flatMap(({ id, value }) => [id >> 8, id & 0xff, 0x01, value.length >> 8, value.length & 0xff, ...Buffer.from(value)]);
+  const body = attributes.flatMap(({ id, value }) => [
+    id >> 8,
+    id & 0xff,
+    0x01,
+    value.length >> 8,
+    value.length & 0xff,
+    ...Buffer.from(value),
+  ]);
   const list = [0, 0, body.length >> 8, body.length & 0xff, ...body];
   return `printf "${octal(list)}" >/tmp/attributes
   sg_raw -v -s ${list.length} -i /tmp/attributes ${dev} 8d 00 00 00 00 00 00 00 00 00 00 00 00 ${list.length.toString(16)} 00 00`;
@@ -106,7 +113,16 @@ describe("@peer @guest the tape library from a Linux guest: st/ch drivers, mtx, 
     dataDir = await mkdtemp(join(tmpdir(), 'guest-vtl-'));
     gw = await startGatewayProcess({
       dataDir,
-      args: ['--drives', String(DRIVES), '--slots', String(SLOTS), '--import-export-slots', String(IMPORT_EXPORT), '--library-targets', 'per-device'],
+      args: [
+        '--drives',
+        String(DRIVES),
+        '--slots',
+        String(SLOTS),
+        '--import-export-slots',
+        String(IMPORT_EXPORT),
+        '--library-targets',
+        'per-device',
+      ],
     });
     api = await apiOf(gw);
     await api.post('/tapes', { count: TAPES, barcodePrefix: PREFIX, sizeBytes: 100 * 2 ** 30 });
@@ -447,7 +463,10 @@ step after 'mtx -f /dev/sch0 status'
     it('btape test passes on the drive with the autochanger configuration of fixtures/bacula', function () {
       assertStep(run, 'load');
       const out = run.step('btape').output;
-      const context = `btape said:\n${out.split('\n').filter((l) => !/Wrote (one record|block to device)/.test(l)).join('\n')}`;
+      const context = `btape said:\n${out
+        .split('\n')
+        .filter((l) => !/Wrote (one record|block to device)/.test(l))
+        .join('\n')}`;
       assert.doesNotMatch(out, /NOT correct|Test failed|FAILED|Fatal error/i, context);
       assert.match(out, /=== Test Succeeded\. End Write, rewind, and re-read test ===/, context);
       assert.match(out, /We should be in file 4\. I am at file 4\. This is correct!/, context);
@@ -474,7 +493,10 @@ step after 'mtx -f /dev/sch0 status'
       assertStep(run, 'before-drop');
       run.step('drop-write');
       assert.ok(relay!.dropped >= 1, 'the relay cut the connection');
-      assert.ok(relay!.connections > connectionsAtDrop, `a new connection after the cut (${connectionsAtDrop} before, ${relay!.connections} in all)`);
+      assert.ok(
+        relay!.connections > connectionsAtDrop,
+        `a new connection after the cut (${connectionsAtDrop} before, ${relay!.connections} in all)`,
+      );
       const out = assertStep(run, 'after-drop').output;
       assert.match(out, /operational after recovery/, out);
       for (const f of ['k1', 'k2']) assert.equal(run.notes.get(`back-${f}`), run.notes.get(`sum-${f}`), `archive ${f}`);

@@ -10,7 +10,11 @@ export class BlockClient {
     readonly blockSize: number,
   ) {}
 
-  static async login(port: number, target: string, options: Omit<LoginOptions, 'targetName'> & { blockSize?: number } = {}): Promise<BlockClient> {
+  static async login(
+    port: number,
+    target: string,
+    options: Omit<LoginOptions, 'targetName'> & { blockSize?: number } = {},
+  ): Promise<BlockClient> {
     const initiator = await TestInitiator.connect(port);
     try {
       await initiator.login({ ...options, targetName: target });

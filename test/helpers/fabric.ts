@@ -20,12 +20,26 @@ export interface FabricFixture {
 }
 
 export async function startFabric(
-  options: { auth?: TargetAuth; allowedInitiators?: string[]; extraTargets?: IscsiTargetDefinition[]; server?: Partial<IscsiServerOptions>; logger?: Logger } = {},
+  options: {
+    auth?: TargetAuth;
+    allowedInitiators?: string[];
+    extraTargets?: IscsiTargetDefinition[];
+    server?: Partial<IscsiServerOptions>;
+    logger?: Logger;
+  } = {},
 ): Promise<FabricFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'fabric-'));
   const device = await FileBlockDevice.open({ path: join(dir, 'disk.img'), size: DISK_BYTES });
   const unit = createDiskUnit({
-    identity: { deviceType: 0, vendor: 'TAPEGW', product: 'TEST DISK', revision: '0001', serial: 'DISK0001', gatewayId: 'test-gateway', name: 'disk0' },
+    identity: {
+      deviceType: 0,
+      vendor: 'TAPEGW',
+      product: 'TEST DISK',
+      revision: '0001',
+      serial: 'DISK0001',
+      gatewayId: 'test-gateway',
+      name: 'disk0',
+    },
     device,
   });
   const disk: IscsiTargetDefinition = {
@@ -53,8 +67,30 @@ export async function startFabric(
 /** CDB builders for the tests. */
 export const cdb = {
   testUnitReady: (): number[] => [0, 0, 0, 0, 0, 0],
-  read10: (lba: number, blocks: number): number[] => [0x28, 0, (lba >>> 24) & 0xff, (lba >>> 16) & 0xff, (lba >>> 8) & 0xff, lba & 0xff, 0, (blocks >> 8) & 0xff, blocks & 0xff, 0],
-  write10: (lba: number, blocks: number): number[] => [0x2a, 0, (lba >>> 24) & 0xff, (lba >>> 16) & 0xff, (lba >>> 8) & 0xff, lba & 0xff, 0, (blocks >> 8) & 0xff, blocks & 0xff, 0],
+  read10: (lba: number, blocks: number): number[] => [
+    0x28,
+    0,
+    (lba >>> 24) & 0xff,
+    (lba >>> 16) & 0xff,
+    (lba >>> 8) & 0xff,
+    lba & 0xff,
+    0,
+    (blocks >> 8) & 0xff,
+    blocks & 0xff,
+    0,
+  ],
+  write10: (lba: number, blocks: number): number[] => [
+    0x2a,
+    0,
+    (lba >>> 24) & 0xff,
+    (lba >>> 16) & 0xff,
+    (lba >>> 8) & 0xff,
+    lba & 0xff,
+    0,
+    (blocks >> 8) & 0xff,
+    blocks & 0xff,
+    0,
+  ],
   reserve6: (): number[] => [0x16, 0, 0, 0, 0, 0],
   inquiry: (length: number): number[] => [0x12, 0, 0, (length >> 8) & 0xff, length & 0xff, 0],
 };

@@ -208,16 +208,23 @@ export async function runGuest(image: GuestImage, options: GuestRunOptions): Pro
       ...(options.forwardPorts?.length ? ['guest.net=1'] : []),
     ].join(' ');
     const args = [
-      '-accel', 'tcg',
-      '-m', String(options.memoryMiB ?? 512),
-      '-display', 'none',
+      '-accel',
+      'tcg',
+      '-m',
+      String(options.memoryMiB ?? 512),
+      '-display',
+      'none',
       '-nodefaults',
       '-no-user-config',
-      '-serial', 'stdio',
+      '-serial',
+      'stdio',
       '-no-reboot',
-      '-kernel', image.kernel,
-      '-initrd', initrd,
-      '-append', append,
+      '-kernel',
+      image.kernel,
+      '-initrd',
+      initrd,
+      '-append',
+      append,
     ];
     if (options.luns.length > 0) args.push('-device', 'virtio-scsi-pci,id=scsi0');
     options.luns.forEach((lun, index) => {
@@ -336,7 +343,9 @@ export function parseTranscript(
     step(name: string): GuestStep {
       const found = steps.find((s) => s.name === name);
       if (found === undefined) {
-        throw new Error(`guest step ${name} never ran${run.timedOut ? ' (the guest timed out)' : ''}; transcript tail:\n${tail(transcript, 60)}`);
+        throw new Error(
+          `guest step ${name} never ran${run.timedOut ? ' (the guest timed out)' : ''}; transcript tail:\n${tail(transcript, 60)}`,
+        );
       }
       return found;
     },
@@ -359,7 +368,9 @@ function tail(text: string, lines: number): string {
 
 /** One line per step with its status and time, for a test's log. */
 export function summarize(result: GuestResult): string {
-  const rows = result.steps.map((s) => `${s.name}: ${s.rc === undefined ? 'unfinished' : s.rc === 0 ? 'ok' : `rc=${s.rc}`}${s.ms === undefined ? '' : ` ${s.ms} ms`}`);
+  const rows = result.steps.map(
+    (s) => `${s.name}: ${s.rc === undefined ? 'unfinished' : s.rc === 0 ? 'ok' : `rc=${s.rc}`}${s.ms === undefined ? '' : ` ${s.ms} ms`}`,
+  );
   return `boot ${result.bootMs ?? '?'} ms, wall ${result.wallMs} ms; ${rows.join('; ')}`;
 }
 
@@ -377,7 +388,9 @@ export interface TgtVtl {
   stop(): Promise<void>;
 }
 
-export async function startTgtVtl(options: { drives?: number; tapes?: number; tapeMiB?: number; importExport?: number } = {}): Promise<TgtVtl> {
+export async function startTgtVtl(
+  options: { drives?: number; tapes?: number; tapeMiB?: number; importExport?: number } = {},
+): Promise<TgtVtl> {
   const args = ['start'];
   if (options.drives !== undefined) args.push('--drives', String(options.drives));
   if (options.tapes !== undefined) args.push('--tapes', String(options.tapes));

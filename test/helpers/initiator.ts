@@ -211,7 +211,11 @@ export class TestInitiator {
       const challenge = await answer();
       const id = Number(challenge.keys.get('CHAP_I'));
       const c = Buffer.from(challenge.keys.get('CHAP_C')!.slice(2), 'hex');
-      const response = createHash('md5').update(Buffer.from([id])).update(options.chap.secret).update(c).digest();
+      const response = createHash('md5')
+        .update(Buffer.from([id]))
+        .update(options.chap.secret)
+        .update(c)
+        .digest();
       const keys: KeyValue[] = [
         { key: 'CHAP_N', value: options.chap.user },
         { key: 'CHAP_R', value: `0x${response.toString('hex')}` },
@@ -221,14 +225,21 @@ export class TestInitiator {
       send(0, 1, true, keys);
       const verdict = await answer();
       if (options.chap.mutual) {
-        const expected = createHash('md5').update(Buffer.from([77])).update(options.chap.mutual.secret).update(ourChallenge).digest();
+        const expected = createHash('md5')
+          .update(Buffer.from([77]))
+          .update(options.chap.mutual.secret)
+          .update(ourChallenge)
+          .digest();
         if (verdict.keys.get('CHAP_N') !== options.chap.mutual.user || verdict.keys.get('CHAP_R') !== `0x${expected.toString('hex')}`) {
           throw new Error('target failed mutual CHAP');
         }
       }
     }
     const offer = options.keys ?? LIBISCSI_OFFER;
-    const operational: KeyValue[] = [...(options.chap ? [] : [...declarations, { key: 'AuthMethod', value: 'None' }].filter((kv) => kv.key !== 'AuthMethod')), ...Object.entries(offer).map(([key, value]) => ({ key, value }))];
+    const operational: KeyValue[] = [
+      ...(options.chap ? [] : [...declarations, { key: 'AuthMethod', value: 'None' }].filter((kv) => kv.key !== 'AuthMethod')),
+      ...Object.entries(offer).map(([key, value]) => ({ key, value })),
+    ];
     if (!options.chap) {
       send(0, 1, true, [...declarations, { key: 'AuthMethod', value: 'None' }]);
       await answer();
@@ -240,7 +251,9 @@ export class TestInitiator {
       send(1, 3, true, keys);
       reply = await answer();
       keys = [];
-      for (const [k, v] of reply.keys) if (!(k in offer) && k !== 'TargetPortalGroupTag' && k !== 'TargetAlias' && k !== 'MaxRecvDataSegmentLength') keys.push({ key: k, value: v });
+      for (const [k, v] of reply.keys)
+        if (!(k in offer) && k !== 'TargetPortalGroupTag' && k !== 'TargetAlias' && k !== 'MaxRecvDataSegmentLength')
+          keys.push({ key: k, value: v });
     } while (!(reply.transit && reply.nsg === 3));
     this.headerDigest = this.negotiated.HeaderDigest === 'CRC32C';
     this.dataDigest = this.negotiated.DataDigest === 'CRC32C';
@@ -250,7 +263,10 @@ export class TestInitiator {
   }
 
   /** Sends a SCSI command; write data goes as immediate/unsolicited/solicited data as negotiated. */
-  async command(cdb: Buffer | number[], options: { lun?: number; read?: number; write?: Buffer; immediate?: boolean; timeoutMs?: number } = {}): Promise<CommandResult> {
+  async command(
+    cdb: Buffer | number[],
+    options: { lun?: number; read?: number; write?: Buffer; immediate?: boolean; timeoutMs?: number } = {},
+  ): Promise<CommandResult> {
     const itt = this.nextItt();
     const write = options.write;
     const edtl = write ? write.length : (options.read ?? 0);
@@ -289,7 +305,15 @@ export class TestInitiator {
       if (pdu.opcode === Opcode.DataIn) {
         chunks.push(pdu.data);
         if (pdu.bhs.readUInt8(1) & 0x01) {
-          return { status: pdu.bhs.readUInt8(3), data: Buffer.concat(chunks), sense: Buffer.alloc(0), residual: pdu.bhs.readUInt32BE(44), underflow: (pdu.bhs.readUInt8(1) & 0x02) !== 0, overflow: (pdu.bhs.readUInt8(1) & 0x04) !== 0, pdus };
+          return {
+            status: pdu.bhs.readUInt8(3),
+            data: Buffer.concat(chunks),
+            sense: Buffer.alloc(0),
+            residual: pdu.bhs.readUInt32BE(44),
+            underflow: (pdu.bhs.readUInt8(1) & 0x02) !== 0,
+            overflow: (pdu.bhs.readUInt8(1) & 0x04) !== 0,
+            pdus,
+          };
         }
         continue;
       }

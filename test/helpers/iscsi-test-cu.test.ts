@@ -63,14 +63,14 @@ describe('iscsi-test-cu output', () => {
     assert.equal(parsed.ran, 10);
   });
 
-  it('takes CUnit\'s verdict, not the words libiscsi logs: a logged [FAILED] in a passed test is a pass', () => {
+  it("takes CUnit's verdict, not the words libiscsi logs: a logged [FAILED] in a passed test is a pass", () => {
     assert.equal(outcome('GetLBAStatus', 'Simple'), 'pass');
     assert.equal(outcome('WriteSame10', 'UnmapVPD'), 'pass');
     assert.equal(outcome('GetLBAStatus', 'BeyondEol'), 'fail');
     assert.equal(outcome('iSCSIdatasn', 'iSCSIDataSnInvalid'), 'fail');
   });
 
-  it('counts a pass after a logged [SKIPPED], or after set_swp\'s silent skip, as a skip', () => {
+  it("counts a pass after a logged [SKIPPED], or after set_swp's silent skip, as a skip", () => {
     assert.equal(outcome('GetLBAStatus', 'UnmapSingle'), 'skip');
     assert.equal(outcome('Reserve6', 'TargetWarmReset'), 'skip');
     assert.equal(outcome('ModeSense6', 'Control-SWP'), 'skip');

@@ -161,8 +161,7 @@ export function parseCuOutput(text: string): ParsedCuOutput {
     tests: tests.map((t) => ({
       suite: t.suite,
       test: t.test,
-      outcome:
-        t.status === undefined ? 'not-run' : t.status === 'FAILED' ? 'fail' : t.skipped ? 'skip' : 'pass',
+      outcome: t.status === undefined ? 'not-run' : t.status === 'FAILED' ? 'fail' : t.skipped ? 'skip' : 'pass',
       log: t.log,
       assertions: t.assertions,
     })),

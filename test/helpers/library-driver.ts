@@ -8,11 +8,48 @@ import { TestInitiator } from './initiator.ts';
 export const GOOD = 0;
 export const CHECK_CONDITION = 2;
 export const BLOCK = 64 * 1024;
-export const LIBRARY_ARGS = ['--drives', '2', '--slots', '10', '--import-export-slots', '2', '--min-tape-size', '1MiB', '--volume', 'scratch=1MiB'];
+export const LIBRARY_ARGS = [
+  '--drives',
+  '2',
+  '--slots',
+  '10',
+  '--import-export-slots',
+  '2',
+  '--min-tape-size',
+  '1MiB',
+  '--volume',
+  'scratch=1MiB',
+];
 
 export const cdb = {
-  readElementStatus: (allocation: number) => [0xb8, 0x10, 0, 0, 0xff, 0xff, 0, (allocation >> 16) & 0xff, (allocation >> 8) & 0xff, allocation & 0xff, 0, 0],
-  moveMedium: (source: number, destination: number) => [0xa5, 0, 0, 0, (source >> 8) & 0xff, source & 0xff, (destination >> 8) & 0xff, destination & 0xff, 0, 0, 0, 0],
+  readElementStatus: (allocation: number) => [
+    0xb8,
+    0x10,
+    0,
+    0,
+    0xff,
+    0xff,
+    0,
+    (allocation >> 16) & 0xff,
+    (allocation >> 8) & 0xff,
+    allocation & 0xff,
+    0,
+    0,
+  ],
+  moveMedium: (source: number, destination: number) => [
+    0xa5,
+    0,
+    0,
+    0,
+    (source >> 8) & 0xff,
+    source & 0xff,
+    (destination >> 8) & 0xff,
+    destination & 0xff,
+    0,
+    0,
+    0,
+    0,
+  ],
   write6: (length: number) => [0x0a, 0, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff, 0],
   read6: (length: number) => [0x08, 0, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff, 0],
   writeFilemarks: (count: number) => [0x10, 0, 0, 0, count, 0],
@@ -45,12 +82,20 @@ export async function elements(changer: TestInitiator): Promise<Element[]> {
   assert.equal(result.status, GOOD);
   const data = result.data;
   const found: Element[] = [];
-  for (let page = 8; page + 8 <= data.length; ) {
+  for (let page = 8; page + 8 <= data.length;) {
     const type = data[page]!;
     const descriptorLength = data.readUInt16BE(page + 2);
     const pageBytes = data.readUIntBE(page + 5, 3);
     for (let at = page + 8; at < page + 8 + pageBytes; at += descriptorLength) {
-      found.push({ address: data.readUInt16BE(at), type, full: (data[at + 2]! & 0x01) !== 0, barcode: data.subarray(at + 12, at + 12 + 32).toString('latin1').trim() });
+      found.push({
+        address: data.readUInt16BE(at),
+        type,
+        full: (data[at + 2]! & 0x01) !== 0,
+        barcode: data
+          .subarray(at + 12, at + 12 + 32)
+          .toString('latin1')
+          .trim(),
+      });
     }
     page += 8 + pageBytes;
   }

@@ -12,7 +12,11 @@ export class MemoryCartridgeStore implements CartridgeStore {
   lent = 0;
 
   async readv(key: string, offset: number, lengths: readonly number[]): Promise<{ data: Buffer; crcs: number[]; release: () => void }> {
-    const data = await this.read(key, offset, lengths.reduce((a, b) => a + b, 0));
+    const data = await this.read(
+      key,
+      offset,
+      lengths.reduce((a, b) => a + b, 0),
+    );
     let at = 0;
     const crcs = lengths.map((l) => crc32c(data.subarray(at, (at += l))) >>> 0);
     this.lent++;

@@ -88,7 +88,9 @@ export class NfsTestClient {
   }
 
   async lookup(dir: Buffer, name: string | Buffer): Promise<{ status: number; handle?: Buffer; attrs?: Fattr }> {
-    const { status, results } = await this.nfs(3, (w) => (typeof name === 'string' ? w.opaque(dir).string(name) : w.opaque(dir).opaque(name)));
+    const { status, results } = await this.nfs(3, (w) =>
+      typeof name === 'string' ? w.opaque(dir).string(name) : w.opaque(dir).opaque(name),
+    );
     if (status !== 0) return { status };
     const handle = Buffer.from(results.opaque(64));
     const attrs = postOp(results);
@@ -116,7 +118,12 @@ export class NfsTestClient {
     return { status, eof, data: Buffer.from(results.opaque(1 << 24)) };
   }
 
-  async write(fh: Buffer, offset: number, data: Buffer, stable = 0): Promise<{ status: number; count?: number; committed?: number; verifier?: Buffer }> {
+  async write(
+    fh: Buffer,
+    offset: number,
+    data: Buffer,
+    stable = 0,
+  ): Promise<{ status: number; count?: number; committed?: number; verifier?: Buffer }> {
     const { status, results } = await this.nfs(7, (w) => w.opaque(fh).uint64(offset).uint32(data.length).uint32(stable).opaque(data));
     skipWcc(results);
     if (status !== 0) return { status };
@@ -124,7 +131,11 @@ export class NfsTestClient {
   }
 
   /** mode: 0 UNCHECKED, 1 GUARDED (with sattr), 2 EXCLUSIVE (with verifier). */
-  async create(dir: Buffer, name: string, how: { mode: 0 | 1; sattr?: SattrIn } | { mode: 2; verifier: Buffer }): Promise<{ status: number; handle?: Buffer; attrs?: Fattr }> {
+  async create(
+    dir: Buffer,
+    name: string,
+    how: { mode: 0 | 1; sattr?: SattrIn } | { mode: 2; verifier: Buffer },
+  ): Promise<{ status: number; handle?: Buffer; attrs?: Fattr }> {
     const { status, results } = await this.nfs(8, (w) => {
       w.opaque(dir).string(name).uint32(how.mode);
       if (how.mode === 2) w.fixedOpaque(how.verifier);
@@ -177,7 +188,13 @@ export class NfsTestClient {
     return (await this.nfs(15, (w) => w.opaque(file).opaque(dir).string(name))).status;
   }
 
-  async readdir(dir: Buffer, cookie: bigint, verifier: Buffer, count: number, plus = false): Promise<{ status: number; entries: ReaddirEntry[]; eof: boolean; verifier: Buffer }> {
+  async readdir(
+    dir: Buffer,
+    cookie: bigint,
+    verifier: Buffer,
+    count: number,
+    plus = false,
+  ): Promise<{ status: number; entries: ReaddirEntry[]; eof: boolean; verifier: Buffer }> {
     const { status, results } = await this.nfs(plus ? 17 : 16, (w) => {
       w.opaque(dir).uint64(cookie).fixedOpaque(verifier).uint32(count);
       if (plus) w.uint32(count * 4);

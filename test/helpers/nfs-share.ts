@@ -62,7 +62,10 @@ export async function startNfsShare(options: { shares?: ShareOptions[]; portmap?
     shares.clear();
     for (const s of settings) {
       const objects = objectsByName.get(s.name)!;
-      shares.set(s.name, { fs: await ShareFs.open({ settings: s, section: catalog.section('shares'), objects, logger: silentLogger() }), objects });
+      shares.set(s.name, {
+        fs: await ShareFs.open({ settings: s, section: catalog.section('shares'), objects, logger: silentLogger() }),
+        objects,
+      });
     }
     const exported: ExportedShares = {
       byId: (id) => [...shares.values()].find((s) => s.fs.settings.id === id)?.fs,

@@ -27,7 +27,9 @@ export function requirePeers(
   if (missing.length === 0) return;
   const what = missing.map((p) => `${p.binary} (Debian package ${p.debianPackage})`).join(', ');
   if (process.env['CI'] === 'true') {
-    throw new Error(`peer missing: ${what}; install it with apt-get install ${[...new Set(missing.map((p) => p.debianPackage))].join(' ')}`);
+    throw new Error(
+      `peer missing: ${what}; install it with apt-get install ${[...new Set(missing.map((p) => p.debianPackage))].join(' ')}`,
+    );
   }
   console.warn(`      SKIPPED: peer missing: ${what}`);
   context.skip();
@@ -73,7 +75,8 @@ export function requirePeer(context: Mocha.Context, ...binaries: readonly string
     context,
     binaries.map((binary) => {
       const debianPackage = peerPackages[binary];
-      if (debianPackage === undefined) throw new Error(`no Debian package known for ${binary}: add it to peerPackages in test/helpers/peers.ts`);
+      if (debianPackage === undefined)
+        throw new Error(`no Debian package known for ${binary}: add it to peerPackages in test/helpers/peers.ts`);
       return { binary, debianPackage };
     }),
   );

@@ -29,7 +29,15 @@ const targetSequence = { statSN: uint(24, 4), expCmdSN: uint(28, 4), maxCmdSN: u
 export const LAYOUTS: Readonly<Record<number, { readonly section: string; readonly fields: Readonly<Record<string, Field>> }>> = {
   [Opcode.NopOut]: {
     section: '11.18 NOP-Out',
-    fields: { ...common(Opcode.NopOut, 'allowed'), one: fixedBits(1, 0x80, 1), lun: uint(8, 8), itt: uint(16, 4), ttt: uint(20, 4), cmdSN: uint(24, 4), expStatSN: uint(28, 4) },
+    fields: {
+      ...common(Opcode.NopOut, 'allowed'),
+      one: fixedBits(1, 0x80, 1),
+      lun: uint(8, 8),
+      itt: uint(16, 4),
+      ttt: uint(20, 4),
+      cmdSN: uint(24, 4),
+      expStatSN: uint(28, 4),
+    },
   },
   [Opcode.ScsiCommand]: {
     section: '11.3 SCSI Command',
@@ -82,7 +90,16 @@ export const LAYOUTS: Readonly<Record<number, { readonly section: string; readon
   },
   [Opcode.TextRequest]: {
     section: '11.10 Text Request',
-    fields: { ...common(Opcode.TextRequest, 'allowed'), final: bit(1, 0x80), continue: bit(1, 0x40), lun: uint(8, 8), itt: uint(16, 4), ttt: uint(20, 4), cmdSN: uint(24, 4), expStatSN: uint(28, 4) },
+    fields: {
+      ...common(Opcode.TextRequest, 'allowed'),
+      final: bit(1, 0x80),
+      continue: bit(1, 0x40),
+      lun: uint(8, 8),
+      itt: uint(16, 4),
+      ttt: uint(20, 4),
+      cmdSN: uint(24, 4),
+      expStatSN: uint(28, 4),
+    },
   },
   [Opcode.DataOut]: {
     section: '11.7 SCSI Data-Out',
@@ -99,11 +116,26 @@ export const LAYOUTS: Readonly<Record<number, { readonly section: string; readon
   },
   [Opcode.LogoutRequest]: {
     section: '11.14 Logout Request',
-    fields: { ...common(Opcode.LogoutRequest, 'allowed'), one: fixedBits(1, 0x80, 1), reason: bit(1, 0x7f), itt: uint(16, 4), cid: uint(20, 2), cmdSN: uint(24, 4), expStatSN: uint(28, 4) },
+    fields: {
+      ...common(Opcode.LogoutRequest, 'allowed'),
+      one: fixedBits(1, 0x80, 1),
+      reason: bit(1, 0x7f),
+      itt: uint(16, 4),
+      cid: uint(20, 2),
+      cmdSN: uint(24, 4),
+      expStatSN: uint(28, 4),
+    },
   },
   [Opcode.NopIn]: {
     section: '11.19 NOP-In',
-    fields: { ...common(Opcode.NopIn, 'never'), one: fixedBits(1, 0x80, 1), lun: uint(8, 8), itt: uint(16, 4), ttt: uint(20, 4), ...targetSequence },
+    fields: {
+      ...common(Opcode.NopIn, 'never'),
+      one: fixedBits(1, 0x80, 1),
+      lun: uint(8, 8),
+      itt: uint(16, 4),
+      ttt: uint(20, 4),
+      ...targetSequence,
+    },
   },
   [Opcode.ScsiResponse]: {
     section: '11.4 SCSI Response',
@@ -126,7 +158,13 @@ export const LAYOUTS: Readonly<Record<number, { readonly section: string; readon
   },
   [Opcode.TaskManagementResponse]: {
     section: '11.6 Task Management Function Response',
-    fields: { ...common(Opcode.TaskManagementResponse, 'never'), one: fixedBits(1, 0x80, 1), response: uint(2, 1), itt: uint(16, 4), ...targetSequence },
+    fields: {
+      ...common(Opcode.TaskManagementResponse, 'never'),
+      one: fixedBits(1, 0x80, 1),
+      response: uint(2, 1),
+      itt: uint(16, 4),
+      ...targetSequence,
+    },
   },
   [Opcode.LoginResponse]: {
     section: '11.13 Login Response',
@@ -148,7 +186,15 @@ export const LAYOUTS: Readonly<Record<number, { readonly section: string; readon
   },
   [Opcode.TextResponse]: {
     section: '11.11 Text Response',
-    fields: { ...common(Opcode.TextResponse, 'never'), final: bit(1, 0x80), continue: bit(1, 0x40), lun: uint(8, 8), itt: uint(16, 4), ttt: uint(20, 4), ...targetSequence },
+    fields: {
+      ...common(Opcode.TextResponse, 'never'),
+      final: bit(1, 0x80),
+      continue: bit(1, 0x40),
+      lun: uint(8, 8),
+      itt: uint(16, 4),
+      ttt: uint(20, 4),
+      ...targetSequence,
+    },
   },
   [Opcode.DataIn]: {
     section: '11.7 SCSI Data-In',

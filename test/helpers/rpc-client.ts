@@ -63,7 +63,13 @@ export class RpcTestClient {
     return this.records.shift();
   }
 
-  async call(program: number, version: number, procedure: number, args?: (writer: XdrWriter) => void, cred: OpaqueAuth = authSys()): Promise<RpcReply> {
+  async call(
+    program: number,
+    version: number,
+    procedure: number,
+    args?: (writer: XdrWriter) => void,
+    cred: OpaqueAuth = authSys(),
+  ): Promise<RpcReply> {
     const xid = ++this.xid;
     const writer = encodeCall({ xid, program, version, procedure, cred });
     args?.(writer);

@@ -51,7 +51,13 @@ async function rgwBucket(cluster: RgwCluster): Promise<S3Fixture> {
   const bucket = `test-${randomUUID().slice(0, 8)}`;
   const raw = new S3Client({ endpoint: cluster.endpoint, region: cluster.region, credentials: cluster.credentials, forcePathStyle: true });
   await raw.send(new CreateBucketCommand({ Bucket: bucket }));
-  const settings = { endpoint: cluster.endpoint, region: cluster.region, credentials: { ...cluster.credentials }, bucket, forcePathStyle: true };
+  const settings = {
+    endpoint: cluster.endpoint,
+    region: cluster.region,
+    credentials: { ...cluster.credentials },
+    bucket,
+    forcePathStyle: true,
+  };
   // The bucket stays: the cluster goes at the end of the run.
   return probed({ settings, raw, gateway: gatewayS3(settings), close: async () => raw.destroy() });
 }

@@ -50,9 +50,7 @@ export async function runStartScript(path: string, args: readonly string[]): Pro
   };
 }
 
-export async function startTgtReference(
-  options: { sizeBytes?: number; blockSize?: number } = {},
-): Promise<TgtReference> {
+export async function startTgtReference(options: { sizeBytes?: number; blockSize?: number } = {}): Promise<TgtReference> {
   const args = ['start'];
   if (options.sizeBytes !== undefined) args.push('--size', String(options.sizeBytes));
   if (options.blockSize !== undefined) args.push('--block-size', String(options.blockSize));

@@ -17,7 +17,10 @@ type Record = { level: number; msg: string; [key: string]: unknown };
 const WARN = 40;
 
 function capturingLogger(records: Record[]) {
-  return pino({ level: 'debug' }, new Writable({ write: (chunk, _encoding, done) => (records.push(JSON.parse(String(chunk)) as Record), done()) }));
+  return pino(
+    { level: 'debug' },
+    new Writable({ write: (chunk, _encoding, done) => (records.push(JSON.parse(String(chunk)) as Record), done()) }),
+  );
 }
 
 /** A TCP connection from `localAddress`, and a promise that settles when the portal closes it. */
@@ -85,7 +88,13 @@ describe('iSCSI portal admission: login timeout and connection caps', function (
     opened.push(...flood.map((c) => c.socket));
     const closed = flood.map(() => false);
     flood.forEach((c, i) => void c.closed.then(() => (closed[i] = true)));
-    assert.ok(await within(until(() => closed.filter(Boolean).length >= 6), 5_000), 'six of them are closed');
+    assert.ok(
+      await within(
+        until(() => closed.filter(Boolean).length >= 6),
+        5_000,
+      ),
+      'six of them are closed',
+    );
 
     const warnings = records.filter((r) => r.level === WARN && /limit per address reached/.test(r.msg));
     assert.equal(warnings.length, 1, 'one warning, not one per refused connection');
@@ -102,7 +111,13 @@ describe('iSCSI portal admission: login timeout and connection caps', function (
 
     for (const socket of admitted) socket.destroy();
     const reopened = (r: Record) => /connections from 127\.0\.0\.2 are accepted again; 6 were closed at the limit/.test(r.msg);
-    assert.ok(await within(until(() => records.some(reopened)), 5_000), 'the portal says when it accepts the address again');
+    assert.ok(
+      await within(
+        until(() => records.some(reopened)),
+        5_000,
+      ),
+      'the portal says when it accepts the address again',
+    );
     const again = await TestInitiator.connect(fabric.port, '127.0.0.1', '127.0.0.2');
     opened.push(again.socket);
     await again.login({ targetName: DISK_TARGET });
@@ -141,7 +156,8 @@ describe('@peer iSCSI portal admission: failed CHAP logins', function () {
   });
   afterEach(() => fabric.stop());
 
-  const inq = (password: string) => runTool('iscsi-inq', ['-i', initiator, `iscsi://${user}%${password}@127.0.0.1:${fabric.port}/${DISK_TARGET}/0`]);
+  const inq = (password: string) =>
+    runTool('iscsi-inq', ['-i', initiator, `iscsi://${user}%${password}@127.0.0.1:${fabric.port}/${DISK_TARGET}/0`]);
   const failures = () => records.filter((r) => r.level === WARN && /failed CHAP authentication/.test(r.msg));
 
   it('logs each failure as a warning with the initiator and its address, and slows down the ones after the third', async () => {
@@ -166,7 +182,8 @@ describe('@peer iSCSI portal admission: failed CHAP logins', function () {
     // Verdicts 4 to 7 were held 150, 300, 600 and 600 ms (within a few ms of the clock's ticks).
     const held = logged.map((r) => r['delayMs'] as number);
     assert.deepEqual(held.slice(0, 3), [0, 0, 0]);
-    for (const [i, expected] of [150, 300, 600, 600].entries()) assert.ok(held[3 + i]! >= expected - 5 && held[3 + i]! <= expected, `held ${JSON.stringify(held)}`);
+    for (const [i, expected] of [150, 300, 600, 600].entries())
+      assert.ok(held[3 + i]! >= expected - 5 && held[3 + i]! <= expected, `held ${JSON.stringify(held)}`);
     assert.ok(elapsed >= 1600, `seven wrong logins took only ${elapsed} ms`);
 
     // The right secret still gets in (held too), and clears the address.

@@ -15,7 +15,9 @@ const HASHES: Record<string, string> = { '5': 'md5', '6': 'sha1', '7': 'sha256',
 
 /** What an initiator computes: H(id || secret || challenge), independently of chap.ts. */
 function initiatorResponse(algorithm: string, id: number, secret: string, challenge: Buffer): Buffer {
-  return createHash(HASHES[algorithm]!).update(Buffer.concat([Buffer.from([id]), Buffer.from(secret), challenge])).digest();
+  return createHash(HASHES[algorithm]!)
+    .update(Buffer.concat([Buffer.from([id]), Buffer.from(secret), challenge]))
+    .digest();
 }
 
 function answers(step: SecurityStep): Record<string, string> {
@@ -110,9 +112,21 @@ describe('iSCSI CHAP (target side)', () => {
 
   it('fails a wrong secret, a wrong user or a malformed response with 02/01', () => {
     const cases: Array<[string, (t: ReturnType<typeof challenge>) => Record<string, string>]> = [
-      ['wrong secret', (t) => ({ CHAP_N: ONE_WAY.chap!.user, CHAP_R: `0x${initiatorResponse('5', t.id, 'wrongsecret!', t.challenge).toString('hex')}` })],
-      ['wrong user', (t) => ({ CHAP_N: 'someone', CHAP_R: `0x${initiatorResponse('5', t.id, ONE_WAY.chap!.secret, t.challenge).toString('hex')}` })],
-      ['wrong id', (t) => ({ CHAP_N: ONE_WAY.chap!.user, CHAP_R: `0x${initiatorResponse('5', (t.id + 1) % 256, ONE_WAY.chap!.secret, t.challenge).toString('hex')}` })],
+      [
+        'wrong secret',
+        (t) => ({ CHAP_N: ONE_WAY.chap!.user, CHAP_R: `0x${initiatorResponse('5', t.id, 'wrongsecret!', t.challenge).toString('hex')}` }),
+      ],
+      [
+        'wrong user',
+        (t) => ({ CHAP_N: 'someone', CHAP_R: `0x${initiatorResponse('5', t.id, ONE_WAY.chap!.secret, t.challenge).toString('hex')}` }),
+      ],
+      [
+        'wrong id',
+        (t) => ({
+          CHAP_N: ONE_WAY.chap!.user,
+          CHAP_R: `0x${initiatorResponse('5', (t.id + 1) % 256, ONE_WAY.chap!.secret, t.challenge).toString('hex')}`,
+        }),
+      ],
       ['short response', () => ({ CHAP_N: ONE_WAY.chap!.user, CHAP_R: '0x00' })],
       ['not binary', () => ({ CHAP_N: ONE_WAY.chap!.user, CHAP_R: 'hello' })],
       ['missing CHAP_R', () => ({ CHAP_N: ONE_WAY.chap!.user })],
@@ -173,23 +187,45 @@ describe('iSCSI CHAP (target side)', () => {
         }),
       );
     };
-    assertFailed(attempt(MUTUAL, (t) => ({ CHAP_I: '1', CHAP_C: `0x${t.challenge.toString('hex')}` })), /reflected/);
-    assertFailed(attempt(MUTUAL, () => ({ CHAP_I: '1', CHAP_C: '0x0102030405060708' })), /8 bytes refused/);
-    assertFailed(attempt(MUTUAL, () => ({ CHAP_I: '256', CHAP_C: `0x${'ab'.repeat(16)}` })), /malformed/);
-    assertFailed(attempt(MUTUAL, () => ({ CHAP_C: `0x${'ab'.repeat(16)}` })), /malformed/);
-    assertFailed(attempt(ONE_WAY, () => ({ CHAP_I: '1', CHAP_C: `0x${'ab'.repeat(16)}` })), /no mutual credentials/);
+    assertFailed(
+      attempt(MUTUAL, (t) => ({ CHAP_I: '1', CHAP_C: `0x${t.challenge.toString('hex')}` })),
+      /reflected/,
+    );
+    assertFailed(
+      attempt(MUTUAL, () => ({ CHAP_I: '1', CHAP_C: '0x0102030405060708' })),
+      /8 bytes refused/,
+    );
+    assertFailed(
+      attempt(MUTUAL, () => ({ CHAP_I: '256', CHAP_C: `0x${'ab'.repeat(16)}` })),
+      /malformed/,
+    );
+    assertFailed(
+      attempt(MUTUAL, () => ({ CHAP_C: `0x${'ab'.repeat(16)}` })),
+      /malformed/,
+    );
+    assertFailed(
+      attempt(ONE_WAY, () => ({ CHAP_I: '1', CHAP_C: `0x${'ab'.repeat(16)}` })),
+      /no mutual credentials/,
+    );
   });
 
   it('never throws and never authenticates random garbage when CHAP is required', () => {
     const keys = fc.constantFrom('AuthMethod', 'CHAP_A', 'CHAP_I', 'CHAP_C', 'CHAP_N', 'CHAP_R', 'SRP_U', 'X');
-    const value = fc.oneof(fc.constantFrom('CHAP', 'None', 'CHAP,None', '5', '7,5', '0x00', '0b', ONE_WAY.chap!.user), fc.string({ maxLength: 40 }));
+    const value = fc.oneof(
+      fc.constantFrom('CHAP', 'None', 'CHAP,None', '5', '7,5', '0x00', '0b', ONE_WAY.chap!.user),
+      fc.string({ maxLength: 40 }),
+    );
     const request = fc.uniqueArray(fc.record({ key: keys, value }), { selector: (p) => p.key, maxLength: 6 });
     fc.assert(
-      fc.property(fc.array(request, { maxLength: 5 }), fc.constantFrom<TargetAuth | undefined>(ONE_WAY, MUTUAL, undefined), (requests, auth) => {
-        const chap = new ChapAuthenticator(auth);
-        for (const req of requests) chap.respond(req);
-        if (auth?.chap) assert.equal(chap.authenticated, false);
-      }),
+      fc.property(
+        fc.array(request, { maxLength: 5 }),
+        fc.constantFrom<TargetAuth | undefined>(ONE_WAY, MUTUAL, undefined),
+        (requests, auth) => {
+          const chap = new ChapAuthenticator(auth);
+          for (const req of requests) chap.respond(req);
+          if (auth?.chap) assert.equal(chap.authenticated, false);
+        },
+      ),
       { numRuns: 1000 },
     );
   });

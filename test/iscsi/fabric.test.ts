@@ -45,7 +45,10 @@ describe('iSCSI fabric', function () {
 
     it('never picks CRC32C digests on a discovery session', async () => {
       const initiator = await TestInitiator.connect(fabric.port);
-      const negotiated = await initiator.login({ sessionType: 'Discovery', keys: { HeaderDigest: 'CRC32C,None', DataDigest: 'CRC32C,None' } });
+      const negotiated = await initiator.login({
+        sessionType: 'Discovery',
+        keys: { HeaderDigest: 'CRC32C,None', DataDigest: 'CRC32C,None' },
+      });
       assert.equal(negotiated.HeaderDigest, 'None');
       assert.equal(negotiated.DataDigest, 'None');
       initiator.close();
@@ -53,7 +56,10 @@ describe('iSCSI fabric', function () {
 
     it('refuses a login to a target that does not exist with 02/03', async () => {
       const initiator = await TestInitiator.connect(fabric.port);
-      await assert.rejects(initiator.login({ targetName: 'iqn.2026-11.nowhere:none' }), (e: unknown) => e instanceof LoginFailed && e.statusClass === 2 && e.statusDetail === 3);
+      await assert.rejects(
+        initiator.login({ targetName: 'iqn.2026-11.nowhere:none' }),
+        (e: unknown) => e instanceof LoginFailed && e.statusClass === 2 && e.statusDetail === 3,
+      );
       initiator.close();
     });
   });
@@ -81,7 +87,13 @@ describe('iSCSI fabric', function () {
     });
 
     it('with InitialR2T=Yes and ImmediateData=No, every byte of a write is solicited', async () => {
-      const initiator = await session(fabric, { ...LIBISCSI_OFFER, InitialR2T: 'Yes', ImmediateData: 'No', FirstBurstLength: '65536', MaxBurstLength: '65536' });
+      const initiator = await session(fabric, {
+        ...LIBISCSI_OFFER,
+        InitialR2T: 'Yes',
+        ImmediateData: 'No',
+        FirstBurstLength: '65536',
+        MaxBurstLength: '65536',
+      });
       const data = pattern(200 * 1024, 2);
       const write = await initiator.command(cdb.write10(0, 400), { write: data });
       assert.equal(write.status, GOOD);
@@ -101,7 +113,12 @@ describe('iSCSI fabric', function () {
     });
 
     it('splits Data-In by MaxRecvDataSegmentLength and ends each MaxBurstLength sequence with F', async () => {
-      const initiator = await session(fabric, { ...LIBISCSI_OFFER, MaxRecvDataSegmentLength: '16384', MaxBurstLength: '65536', FirstBurstLength: '65536' });
+      const initiator = await session(fabric, {
+        ...LIBISCSI_OFFER,
+        MaxRecvDataSegmentLength: '16384',
+        MaxBurstLength: '65536',
+        FirstBurstLength: '65536',
+      });
       const data = pattern(256 * 1024, 3);
       assert.equal((await initiator.command(cdb.write10(8, 512), { write: data })).status, GOOD);
       const read = await initiator.command(cdb.read10(8, 512), { read: data.length });
@@ -115,7 +132,10 @@ describe('iSCSI fabric', function () {
         assert.equal((pdu.bhs.readUInt8(1) & 0x80) !== 0, (i + 1) % 4 === 0, `F bit on PDU ${i}`);
       });
       assert.equal(dataIn.at(-1)!.bhs.readUInt8(1) & 0x01, 1, 'status in the last Data-In');
-      assert.equal(read.pdus.some((p) => p.opcode === Opcode.ScsiResponse), false);
+      assert.equal(
+        read.pdus.some((p) => p.opcode === Opcode.ScsiResponse),
+        false,
+      );
       initiator.close();
     });
 
@@ -248,7 +268,10 @@ describe('iSCSI fabric', function () {
   describe('task management', () => {
     it('answers ABORT TASK for an unknown task with "task does not exist"', async () => {
       const initiator = await session(fabric);
-      assert.equal(await initiator.taskManagement(TaskFunction.AbortTask, { referencedTaskTag: 0x4242, refCmdSN: 0 }), TaskResponse.TaskDoesNotExist);
+      assert.equal(
+        await initiator.taskManagement(TaskFunction.AbortTask, { referencedTaskTag: 0x4242, refCmdSN: 0 }),
+        TaskResponse.TaskDoesNotExist,
+      );
       initiator.close();
     });
 
@@ -348,16 +371,25 @@ describe('iSCSI fabric: authentication and access', function () {
     });
     try {
       const ok = await TestInitiator.connect(fabric.port);
-      await ok.login({ targetName: DISK_TARGET, chap: { user: 'backup', secret: 'initiatorsecret1', mutual: { user: 'gateway', secret: 'targetsecret12' } } });
+      await ok.login({
+        targetName: DISK_TARGET,
+        chap: { user: 'backup', secret: 'initiatorsecret1', mutual: { user: 'gateway', secret: 'targetsecret12' } },
+      });
       ok.close();
       const plain = await TestInitiator.connect(fabric.port);
       await plain.login({ targetName: DISK_TARGET, chap: { user: 'backup', secret: 'initiatorsecret1' } });
       plain.close();
       const wrong = await TestInitiator.connect(fabric.port);
-      await assert.rejects(wrong.login({ targetName: DISK_TARGET, chap: { user: 'backup', secret: 'notthesecret1' } }), (e: unknown) => e instanceof LoginFailed && e.statusDetail === 1);
+      await assert.rejects(
+        wrong.login({ targetName: DISK_TARGET, chap: { user: 'backup', secret: 'notthesecret1' } }),
+        (e: unknown) => e instanceof LoginFailed && e.statusDetail === 1,
+      );
       wrong.close();
       const none = await TestInitiator.connect(fabric.port);
-      await assert.rejects(none.login({ targetName: DISK_TARGET }), (e: unknown) => e instanceof LoginFailed && e.statusClass === 2 && e.statusDetail === 1);
+      await assert.rejects(
+        none.login({ targetName: DISK_TARGET }),
+        (e: unknown) => e instanceof LoginFailed && e.statusClass === 2 && e.statusDetail === 1,
+      );
       none.close();
     } finally {
       await fabric.stop();
@@ -368,7 +400,10 @@ describe('iSCSI fabric: authentication and access', function () {
     const fabric = await startFabric({ allowedInitiators: ['iqn.2026-11.test:allowed'] });
     try {
       const stranger = await TestInitiator.connect(fabric.port);
-      await assert.rejects(stranger.login({ targetName: DISK_TARGET, initiatorName: 'iqn.2026-11.test:stranger' }), (e: unknown) => e instanceof LoginFailed && e.statusDetail === 2);
+      await assert.rejects(
+        stranger.login({ targetName: DISK_TARGET, initiatorName: 'iqn.2026-11.test:stranger' }),
+        (e: unknown) => e instanceof LoginFailed && e.statusDetail === 2,
+      );
       stranger.close();
       const discovery = await TestInitiator.connect(fabric.port);
       await discovery.login({ initiatorName: 'iqn.2026-11.test:stranger' });
@@ -520,8 +555,12 @@ describe("iSCSI fabric: a write command's data buffer held by its logical unit",
       assert.ok(seen[0]!.equals(first), 'and keeps what the first command wrote');
       release();
       release();
-      for (let i = 3; i <= 4; i++) assert.equal((await initiator.command(cdb.write10(0, 512), { write: pattern(256 * 1024, i) })).status, GOOD);
-      assert.ok(seen.slice(2).some((b) => b.buffer === seen[0]!.buffer), 'once released, it serves later commands');
+      for (let i = 3; i <= 4; i++)
+        assert.equal((await initiator.command(cdb.write10(0, 512), { write: pattern(256 * 1024, i) })).status, GOOD);
+      assert.ok(
+        seen.slice(2).some((b) => b.buffer === seen[0]!.buffer),
+        'once released, it serves later commands',
+      );
       initiator.close();
     } finally {
       await fabric.stop();

@@ -36,7 +36,16 @@ function template(opcode: Opcode, initiator: TestInitiator): Buffer {
   return bhs;
 }
 
-const OPCODES = [Opcode.NopOut, Opcode.ScsiCommand, Opcode.TaskManagementRequest, Opcode.TextRequest, Opcode.DataOut, Opcode.LogoutRequest, Opcode.Snack, Opcode.LoginRequest];
+const OPCODES = [
+  Opcode.NopOut,
+  Opcode.ScsiCommand,
+  Opcode.TaskManagementRequest,
+  Opcode.TextRequest,
+  Opcode.DataOut,
+  Opcode.LogoutRequest,
+  Opcode.Snack,
+  Opcode.LoginRequest,
+];
 
 describe('iSCSI fabric under random input', function () {
   this.timeout(120_000);
@@ -96,7 +105,10 @@ describe('iSCSI fabric under random input', function () {
     const initiator = await loggedIn(fabric);
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0x00, 0x03, 0x12, 0x1a, 0x25, 0x28, 0x2f, 0x35, 0x5a, 0x5e, 0x88, 0x8f, 0x9e, 0xa0, 0xa3)),
+        fc.oneof(
+          fc.integer({ min: 0, max: 255 }),
+          fc.constantFrom(0x00, 0x03, 0x12, 0x1a, 0x25, 0x28, 0x2f, 0x35, 0x5a, 0x5e, 0x88, 0x8f, 0x9e, 0xa0, 0xa3),
+        ),
         fc.uint8Array({ minLength: 15, maxLength: 15 }),
         fc.integer({ min: 0, max: 8192 }),
         async (opcode, rest, allocation) => {

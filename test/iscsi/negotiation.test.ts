@@ -12,10 +12,11 @@ const kv = (text: string): KeyValue[] =>
       const eq = pair.indexOf('=');
       return { key: pair.slice(0, eq), value: pair.slice(eq + 1) };
     });
-const asObject = (pairs: readonly KeyValue[]): Record<string, string> =>
-  Object.fromEntries(pairs.map((p) => [p.key, p.value]));
+const asObject = (pairs: readonly KeyValue[]): Record<string, string> => Object.fromEntries(pairs.map((p) => [p.key, p.value]));
 
-const LEADING_NORMAL = kv('InitiatorName=iqn.1993-08.org.debian:01:c0ffee SessionType=Normal TargetName=iqn.2026-11.io.tapegateway:gw1-changer');
+const LEADING_NORMAL = kv(
+  'InitiatorName=iqn.1993-08.org.debian:01:c0ffee SessionType=Normal TargetName=iqn.2026-11.io.tapegateway:gw1-changer',
+);
 
 // open-iscsi with iscsid.conf defaults (older releases also send the marker keys).
 const OPEN_ISCSI_OPERATIONAL = kv(`HeaderDigest=None DataDigest=None DefaultTime2Wait=2 DefaultTime2Retain=0
@@ -156,10 +157,7 @@ describe('iSCSI login negotiation', () => {
   it('fails a login missing InitiatorName, or TargetName on a Normal session, with 02/07', () => {
     assertStatus(() => new Negotiator(defaultSessionLimits).respond(kv('TargetName=iqn.t'), 'security'), 2, 7, /InitiatorName/);
     assertStatus(() => new Negotiator(defaultSessionLimits).respond(kv('InitiatorName=iqn.i'), 'security'), 2, 7, /TargetName/);
-    assert.deepEqual(
-      new Negotiator(defaultSessionLimits).respond(kv('InitiatorName=iqn.i SessionType=Discovery'), 'security'),
-      [],
-    );
+    assert.deepEqual(new Negotiator(defaultSessionLimits).respond(kv('InitiatorName=iqn.i SessionType=Discovery'), 'security'), []);
   });
 
   it('fails an unknown SessionType with 02/09', () => {
@@ -193,13 +191,20 @@ describe('iSCSI login negotiation', () => {
   it('fails an out-of-range MaxRecvDataSegmentLength declaration with 02/00', () => {
     for (const bad of ['511', '16777216', 'lots']) {
       const n = new Negotiator(defaultSessionLimits);
-      assertStatus(() => n.respond([...LEADING_NORMAL, { key: 'MaxRecvDataSegmentLength', value: bad }], 'operational'), 2, 0, /MaxRecvDataSegmentLength/);
+      assertStatus(
+        () => n.respond([...LEADING_NORMAL, { key: 'MaxRecvDataSegmentLength', value: bad }], 'operational'),
+        2,
+        0,
+        /MaxRecvDataSegmentLength/,
+      );
     }
   });
 
   it('accepts hex numbers and negotiates ErrorRecoveryLevel down to 0', () => {
     const n = new Negotiator(defaultSessionLimits);
-    const answers = asObject(n.respond([...LEADING_NORMAL, ...kv('MaxBurstLength=0x40000 ErrorRecoveryLevel=2 DefaultTime2Wait=0')], 'operational'));
+    const answers = asObject(
+      n.respond([...LEADING_NORMAL, ...kv('MaxBurstLength=0x40000 ErrorRecoveryLevel=2 DefaultTime2Wait=0')], 'operational'),
+    );
     assert.equal(answers.MaxBurstLength, '262144');
     assert.equal(answers.ErrorRecoveryLevel, '0');
     assert.equal(answers.DefaultTime2Wait, '2');
@@ -213,7 +218,9 @@ describe('iSCSI login negotiation', () => {
     );
     assert.deepEqual(
       answers,
-      kv('X-com.example.Thing=NotUnderstood X#Other=NotUnderstood FancyKey=NotUnderstood OFMarker=No IFMarkInt=Reject SendTargets=Irrelevant'),
+      kv(
+        'X-com.example.Thing=NotUnderstood X#Other=NotUnderstood FancyKey=NotUnderstood OFMarker=No IFMarkInt=Reject SendTargets=Irrelevant',
+      ),
     );
   });
 
@@ -245,11 +252,22 @@ describe('iSCSI login negotiation', () => {
 
   it('fails security keys handed to it', () => {
     assert.ok(isSecurityKey('AuthMethod') && isSecurityKey('CHAP_R') && !isSecurityKey('HeaderDigest'));
-    assertStatus(() => new Negotiator(defaultSessionLimits).respond([...LEADING_NORMAL, ...kv('CHAP_A=5')], 'operational'), 2, 0, /security key/);
+    assertStatus(
+      () => new Negotiator(defaultSessionLimits).respond([...LEADING_NORMAL, ...kv('CHAP_A=5')], 'operational'),
+      2,
+      0,
+      /security key/,
+    );
   });
 
   it('offers the keys whose RFC defaults would break its limits, and checks the answers', () => {
-    const strict = limits({ maxBurstLength: 65536, firstBurstLength: 8192, immediateData: false, defaultTime2Wait: 5, maxRecvDataSegmentLength: 4096 });
+    const strict = limits({
+      maxBurstLength: 65536,
+      firstBurstLength: 8192,
+      immediateData: false,
+      defaultTime2Wait: 5,
+      maxRecvDataSegmentLength: 4096,
+    });
     const n = new Negotiator(strict);
     n.respond(LEADING_NORMAL, 'security');
     assert.equal(n.operationalStageRequired, true);
@@ -260,7 +278,10 @@ describe('iSCSI login negotiation', () => {
     );
     assert.equal(n.operationalStageRequired, false);
     assert.deepEqual(n.awaitingAnswers, ['ImmediateData', 'MaxBurstLength', 'FirstBurstLength', 'DefaultTime2Wait']);
-    assert.deepEqual(n.respond(kv('ImmediateData=No MaxBurstLength=65536 FirstBurstLength=4096 DefaultTime2Wait=Reject'), 'operational'), []);
+    assert.deepEqual(
+      n.respond(kv('ImmediateData=No MaxBurstLength=65536 FirstBurstLength=4096 DefaultTime2Wait=Reject'), 'operational'),
+      [],
+    );
     assert.deepEqual(n.awaitingAnswers, []);
     const r = n.result();
     assert.equal(r.immediateData, false);
@@ -285,11 +306,33 @@ describe('iSCSI login negotiation', () => {
 
   it('answers each offered key exactly once and throws only LoginNegotiationError on garbage', () => {
     const known = [
-      'HeaderDigest', 'DataDigest', 'MaxConnections', 'InitialR2T', 'ImmediateData', 'MaxRecvDataSegmentLength',
-      'MaxBurstLength', 'FirstBurstLength', 'DefaultTime2Wait', 'DefaultTime2Retain', 'MaxOutstandingR2T',
-      'DataPDUInOrder', 'DataSequenceInOrder', 'ErrorRecoveryLevel', 'SessionType', 'TargetName', 'InitiatorName',
-      'InitiatorAlias', 'TargetAlias', 'TargetAddress', 'TargetPortalGroupTag', 'SendTargets', 'OFMarker',
-      'IFMarkInt', 'X-foo', 'AuthMethod', 'Bogus',
+      'HeaderDigest',
+      'DataDigest',
+      'MaxConnections',
+      'InitialR2T',
+      'ImmediateData',
+      'MaxRecvDataSegmentLength',
+      'MaxBurstLength',
+      'FirstBurstLength',
+      'DefaultTime2Wait',
+      'DefaultTime2Retain',
+      'MaxOutstandingR2T',
+      'DataPDUInOrder',
+      'DataSequenceInOrder',
+      'ErrorRecoveryLevel',
+      'SessionType',
+      'TargetName',
+      'InitiatorName',
+      'InitiatorAlias',
+      'TargetAlias',
+      'TargetAddress',
+      'TargetPortalGroupTag',
+      'SendTargets',
+      'OFMarker',
+      'IFMarkInt',
+      'X-foo',
+      'AuthMethod',
+      'Bogus',
     ];
     const value = fc.oneof(
       fc.constantFrom('Yes', 'No', 'None', 'CRC32C', 'CRC32C,None', 'Normal', 'Discovery', '0', '1', '512', '262144', '0x10', '', 'Reject'),

@@ -93,9 +93,29 @@ const encoders: Partial<Record<Opcode, (f: FieldValues, data: Buffer) => Buffer>
       sequence(f),
     ),
   [Opcode.TextResponse]: (f, data) =>
-    encodeTextResponse({ final: flag(f['final']!), continue: flag(f['continue']!), lun: buffer(f['lun']!), itt: n(f['itt']!), ttt: n(f['ttt']!), dataLength: data.length }, sequence(f)),
+    encodeTextResponse(
+      {
+        final: flag(f['final']!),
+        continue: flag(f['continue']!),
+        lun: buffer(f['lun']!),
+        itt: n(f['itt']!),
+        ttt: n(f['ttt']!),
+        dataLength: data.length,
+      },
+      sequence(f),
+    ),
   [Opcode.ScsiResponse]: (f, data) =>
-    encodeScsiResponse({ itt: n(f['itt']!), status: n(f['status']!), response: n(f['response']!), ...residuals(f), expDataSN: n(f['expDataSN']!), dataLength: data.length }, sequence(f)),
+    encodeScsiResponse(
+      {
+        itt: n(f['itt']!),
+        status: n(f['status']!),
+        response: n(f['response']!),
+        ...residuals(f),
+        expDataSN: n(f['expDataSN']!),
+        dataLength: data.length,
+      },
+      sequence(f),
+    ),
   [Opcode.DataIn]: (f, data) =>
     encodeDataIn(
       {
@@ -109,12 +129,25 @@ const encoders: Partial<Record<Opcode, (f: FieldValues, data: Buffer) => Buffer>
       sequence(f),
     ),
   [Opcode.R2T]: (f) =>
-    encodeR2T({ lun: buffer(f['lun']!), itt: n(f['itt']!), ttt: n(f['ttt']!), r2tSN: n(f['r2tSN']!), bufferOffset: n(f['bufferOffset']!), desiredLength: n(f['desiredLength']!) }, sequence(f)),
-  [Opcode.NopIn]: (f, data) => encodeNopIn({ lun: buffer(f['lun']!), itt: n(f['itt']!), ttt: n(f['ttt']!), dataLength: data.length }, sequence(f)),
+    encodeR2T(
+      {
+        lun: buffer(f['lun']!),
+        itt: n(f['itt']!),
+        ttt: n(f['ttt']!),
+        r2tSN: n(f['r2tSN']!),
+        bufferOffset: n(f['bufferOffset']!),
+        desiredLength: n(f['desiredLength']!),
+      },
+      sequence(f),
+    ),
+  [Opcode.NopIn]: (f, data) =>
+    encodeNopIn({ lun: buffer(f['lun']!), itt: n(f['itt']!), ttt: n(f['ttt']!), dataLength: data.length }, sequence(f)),
   [Opcode.TaskManagementResponse]: (f) => encodeTaskManagementResponse(n(f['itt']!), n(f['response']!), sequence(f)),
-  [Opcode.LogoutResponse]: (f) => encodeLogoutResponse(n(f['itt']!), n(f['response']!), sequence(f), n(f['time2Wait']!), n(f['time2Retain']!)),
+  [Opcode.LogoutResponse]: (f) =>
+    encodeLogoutResponse(n(f['itt']!), n(f['response']!), sequence(f), n(f['time2Wait']!), n(f['time2Retain']!)),
   [Opcode.Reject]: (f) => encodeReject(n(f['reason']!), sequence(f)),
-  [Opcode.AsyncMessage]: (f) => encodeAsyncMessage(n(f['asyncEvent']!), sequence(f), [n(f['parameter1']!), n(f['parameter2']!), n(f['parameter3']!)]),
+  [Opcode.AsyncMessage]: (f) =>
+    encodeAsyncMessage(n(f['asyncEvent']!), sequence(f), [n(f['parameter1']!), n(f['parameter2']!), n(f['parameter3']!)]),
 };
 
 /** What a decoder returns beyond the header's fields. */
@@ -122,7 +155,8 @@ const NOT_IN_THE_HEADER = new Set(['data', 'bidirectionalReadLength']);
 
 function handWritten(fields: Record<string, number | boolean | string>): FieldValues {
   const out: FieldValues = {};
-  for (const [k, v] of Object.entries(fields)) out[k] = typeof v !== 'string' ? v : v.startsWith('0x') ? Number.parseInt(v, 16) : Buffer.from(v, 'hex');
+  for (const [k, v] of Object.entries(fields))
+    out[k] = typeof v !== 'string' ? v : v.startsWith('0x') ? Number.parseInt(v, 16) : Buffer.from(v, 'hex');
   return out;
 }
 
@@ -159,7 +193,12 @@ function check(pdu: GoldenPdu): void {
 
 describe('iSCSI PDU codec against golden PDUs', () => {
   it('has fixtures from the RFC, libiscsi and QEMU', () => {
-    assert.deepEqual(fixtures.map((f) => f.file).sort(), ['libiscsi-discovery.json', 'libiscsi-inquiry.json', 'qemu-login.json', 'rfc7143.json']);
+    assert.deepEqual(fixtures.map((f) => f.file).sort(), [
+      'libiscsi-discovery.json',
+      'libiscsi-inquiry.json',
+      'qemu-login.json',
+      'rfc7143.json',
+    ]);
   });
 
   for (const { file, fixture } of fixtures) {

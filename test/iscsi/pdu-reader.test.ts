@@ -75,7 +75,15 @@ describe('iSCSI PDU reader', () => {
     const pad = Buffer.alloc((4 - (data.length & 3)) & 3);
     const headerDigest = Buffer.alloc(4);
     headerDigest.writeUInt32LE(crc32c(Buffer.concat([bhs, ahs])));
-    const wire = Buffer.concat([bhs, ahs, headerDigest, data, pad, digestOf([data, pad]), withHeaderDigest(dataOut(data.subarray(0, 999), true))]);
+    const wire = Buffer.concat([
+      bhs,
+      ahs,
+      headerDigest,
+      data,
+      pad,
+      digestOf([data, pad]),
+      withHeaderDigest(dataOut(data.subarray(0, 999), true)),
+    ]);
 
     for (const size of [1, 7, 48, 1000, 4096]) {
       const reader = new PduReader({ maxDataSegmentLength: 65536, headerDigest: true, dataDigest: true });
@@ -114,7 +122,7 @@ describe('iSCSI PDU reader', () => {
     const offered: number[] = [];
     let throughShared = 0;
     // A socket whose reads bring at most 40,000 bytes, into whatever memory the reader offers.
-    for (let at = 0; at < wire.length; ) {
+    for (let at = 0; at < wire.length;) {
       const direct = reader.directTarget();
       const target = direct ?? shared;
       const n = wire.copy(target, 0, at, at + Math.min(target.length, 40_000));
@@ -129,7 +137,11 @@ describe('iSCSI PDU reader', () => {
       for (let f = reader.next(); f; f = reader.next()) framed.push(f);
       shared.fill(0xee);
     }
-    assert.deepEqual(framed.map((f) => f.kind), ['pdu', 'pdu', 'pdu'], 'the data digests hold');
+    assert.deepEqual(
+      framed.map((f) => f.kind),
+      ['pdu', 'pdu', 'pdu'],
+      'the data digests hold',
+    );
     framed.forEach((f, i) => assert.equal(f.pdu.data, placed[i]));
     assert.ok(placed[0]!.equals(big[0]!) && placed[1]!.equals(big[1]!) && placed[2]!.equals(small));
     // The first read brings the first header and 39,952 bytes of its data. The rest of that data comes straight in,

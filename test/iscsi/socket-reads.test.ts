@@ -7,7 +7,12 @@ import { pattern } from '../helpers/fabric.ts';
 
 describe('socket reads into one buffer', () => {
   let server: Server;
-  let taken: Promise<{ socket: Socket; reads: Buffer[]; memory: Set<ArrayBufferLike>; direct: { target: Buffer | undefined; landed: number[] } }>;
+  let taken: Promise<{
+    socket: Socket;
+    reads: Buffer[];
+    memory: Set<ArrayBufferLike>;
+    direct: { target: Buffer | undefined; landed: number[] };
+  }>;
 
   beforeEach(async () => {
     taken = new Promise((resolve) => {
@@ -65,7 +70,10 @@ describe('socket reads into one buffer', () => {
     const answer = once(client, 'data');
     client.write(sent);
     assert.equal(String((await answer)[0]), `got ${sent.length}\n`);
-    assert.equal(direct.landed.reduce((n, b) => n + b, 0), offered.length);
+    assert.equal(
+      direct.landed.reduce((n, b) => n + b, 0),
+      offered.length,
+    );
     // The socket's first read was asked for before the offer and went to the shared buffer; the rest after the offer's end.
     const first = reads[0]!.length;
     assert.ok(offered.equals(sent.subarray(first, first + offered.length)));

@@ -98,9 +98,15 @@ describe('iSCSI text data', () => {
     const key = fc.stringMatching(/^[A-Za-z0-9.\-+@_#]{1,63}$/);
     const value = fc.string({ maxLength: 100 }).filter((v) => !v.includes('\0'));
     fc.assert(
-      fc.property(fc.uniqueArray(fc.record({ key, value }).map((p) => ({ ...p })), { selector: (p) => p.key, maxLength: 10 }), (pairs) => {
-        assert.deepEqual(decodeTextData(encodeTextData(pairs)), pairs);
-      }),
+      fc.property(
+        fc.uniqueArray(
+          fc.record({ key, value }).map((p) => ({ ...p })),
+          { selector: (p) => p.key, maxLength: 10 },
+        ),
+        (pairs) => {
+          assert.deepEqual(decodeTextData(encodeTextData(pairs)), pairs);
+        },
+      ),
     );
   });
 });

@@ -17,7 +17,10 @@ describe('imports', () => {
       ['d.ts', []],
       ['e.ts', ['e.ts']],
     ]);
-    assert.deepEqual(importCycles(graph), [['a.ts', 'b.ts', 'c.ts', 'a.ts'], ['e.ts', 'e.ts']]);
+    assert.deepEqual(importCycles(graph), [
+      ['a.ts', 'b.ts', 'c.ts', 'a.ts'],
+      ['e.ts', 'e.ts'],
+    ]);
     graph.set('c.ts', ['d.ts']);
     graph.set('e.ts', []);
     assert.deepEqual(importCycles(graph), []);

@@ -93,7 +93,10 @@ describe('@peer iscsi-test-cu: the gateway volumes (stored and cached) against t
         const rc = await runTool('iscsi-readcapacity16', [url]);
         assert.equal(rc.exitCode, 0, `iscsi-readcapacity16 ${url} failed: ${rc.stderr}${rc.stdout}`);
         capacity = parseReadCapacity16(rc.stdout);
-        oursBy.set(volume.name, await runSuites(FAMILY, suiteNames, { ...cuOptions, url, secondUrl: url, deadline: Date.now() + RUN_BUDGET_MS }));
+        oursBy.set(
+          volume.name,
+          await runSuites(FAMILY, suiteNames, { ...cuOptions, url, secondUrl: url, deadline: Date.now() + RUN_BUDGET_MS }),
+        );
       }
     } finally {
       await gateway.stop();
@@ -134,9 +137,15 @@ describe('@peer iscsi-test-cu: the gateway volumes (stored and cached) against t
   });
 
   it('finishes every suite on each volume: no failed login, hang or crash', () => {
-    const broken = [...oursBy].flatMap(([name, results]) => results.filter((r) => r.problem).map((r) => `${name} ${r.suite}: ${r.problem}`));
+    const broken = [...oursBy].flatMap(([name, results]) =>
+      results.filter((r) => r.problem).map((r) => `${name} ${r.suite}: ${r.problem}`),
+    );
     assert.deepEqual(broken, []);
-    assert.deepEqual([...oursBy.keys()], VOLUMES.map((v) => v.name), 'every volume was tested');
+    assert.deepEqual(
+      [...oursBy.keys()],
+      VOLUMES.map((v) => v.name),
+      'every volume was tested',
+    );
   });
 
   for (const volume of VOLUMES) {
@@ -149,9 +158,7 @@ describe('@peer iscsi-test-cu: the gateway volumes (stored and cached) against t
     const tgtOutcome = new Map(tgt.flatMap((r) => r.tests.map((t) => [t.name, t.outcome] as const)));
     const knownNames = new Set(known.map((k) => k.test));
     const ourTests = results.flatMap((r) => r.tests);
-    const worse = ourTests.filter(
-      (t) => tgtOutcome.get(t.name) === 'pass' && (t.outcome === 'fail' || t.outcome === 'not-run'),
-    );
+    const worse = ourTests.filter((t) => tgtOutcome.get(t.name) === 'pass' && (t.outcome === 'fail' || t.outcome === 'not-run'));
     const skippedHere = ourTests.filter((t) => tgtOutcome.get(t.name) === 'pass' && t.outcome === 'skip');
     if (skippedHere.length > 0) {
       console.log(`skipped on the gateway but passed on tgtd:\n${skippedHere.map(describeTest).join('\n')}`);

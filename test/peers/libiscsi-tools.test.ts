@@ -5,14 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
-import {
-  parseDesignators,
-  parseInqFields,
-  parseIscsiLs,
-  parseReadCapacity16,
-  runTool,
-  type ToolRun,
-} from '../helpers/libiscsi.ts';
+import { parseDesignators, parseInqFields, parseIscsiLs, parseReadCapacity16, runTool, type ToolRun } from '../helpers/libiscsi.ts';
 import { requirePeer } from '../helpers/peers.ts';
 
 const IQN_PREFIX = 'iqn.2026-11.io.tapegateway';
@@ -94,13 +87,18 @@ describe('@peer libiscsi tools against the gateway', function () {
       assert.equal(one(fields, 'Revision'), '0100');
       assert.equal(one(fields, 'CmdQue'), '1');
       const descriptors = fields.get('Version Descriptor') ?? [];
-      for (const d of ['0460 SPC-4', '0960 iSCSI', '04c0 SBC-3']) assert.ok(descriptors.includes(d), `no version descriptor ${d}: ${descriptors.join(', ')}`);
+      for (const d of ['0460 SPC-4', '0960 iSCSI', '04c0 SBC-3'])
+        assert.ok(descriptors.includes(d), `no version descriptor ${d}: ${descriptors.join(', ')}`);
     });
 
     it('iscsi-inq lists the supported VPD pages in ascending order, 00h, 80h, 83h, B0h, B1h and B2h among them', async () => {
       const pages = [...(await inq(url('disk'), 0x00)).matchAll(/^Page:0x([0-9a-f]{2})/gm)].map((m) => parseInt(m[1]!, 16));
-      for (const page of [0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2]) assert.ok(pages.includes(page), `VPD ${page.toString(16)}h missing from ${pages.join(',')}`);
-      assert.deepEqual(pages, [...pages].sort((a, b) => a - b));
+      for (const page of [0x00, 0x80, 0x83, 0xb0, 0xb1, 0xb2])
+        assert.ok(pages.includes(page), `VPD ${page.toString(16)}h missing from ${pages.join(',')}`);
+      assert.deepEqual(
+        pages,
+        [...pages].sort((a, b) => a - b),
+      );
     });
 
     it('VPD 80h gives each volume its own unit serial number, and 83h names the LU, the target and the port', async () => {
@@ -114,9 +112,18 @@ describe('@peer libiscsi tools against the gateway', function () {
       const designators = parseDesignators(await inq(url('disk'), 0x83));
       const find = (association: string, type: string) => designators.filter((d) => d.association === association && d.type === type);
       assert.equal(find('LOGICAL_UNIT', 'NAA').length, 1, 'one NAA designator for the logical unit');
-      assert.deepEqual(find('LOGICAL_UNIT', 'T10_VENDORT_ID').map((d) => d.value), [`TAPEGW  ${disk}`]);
-      assert.deepEqual(find('TARGET_DEVICE', 'SCSI_NAME_STRING').map((d) => d.value), [targetOf('disk')]);
-      assert.deepEqual(find('TARGET_PORT', 'SCSI_NAME_STRING').map((d) => d.value), [`${targetOf('disk')},t,0x0001`]);
+      assert.deepEqual(
+        find('LOGICAL_UNIT', 'T10_VENDORT_ID').map((d) => d.value),
+        [`TAPEGW  ${disk}`],
+      );
+      assert.deepEqual(
+        find('TARGET_DEVICE', 'SCSI_NAME_STRING').map((d) => d.value),
+        [targetOf('disk')],
+      );
+      assert.deepEqual(
+        find('TARGET_PORT', 'SCSI_NAME_STRING').map((d) => d.value),
+        [`${targetOf('disk')},t,0x0001`],
+      );
       assert.equal(find('TARGET_PORT', 'RELATIVE_TARGET_PORT').length, 1, 'a relative target port designator');
     });
 

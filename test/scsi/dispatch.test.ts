@@ -23,7 +23,12 @@ describe('scsi/command-table and logical unit dispatch', () => {
     const { unit } = testUnit();
     await clearPowerOn(unit, A);
     // TEST UNIT READY byte 2 is reserved.
-    assert.deepEqual(senseOf(await unit.execute(command([0x00, 0, 0x01, 0, 0, 0]))), { key: 5, asc: 0x24, ascq: 0, sks: [0xcf, 0x00, 0x02] });
+    assert.deepEqual(senseOf(await unit.execute(command([0x00, 0, 0x01, 0, 0, 0]))), {
+      key: 5,
+      asc: 0x24,
+      ascq: 0,
+      sks: [0xcf, 0x00, 0x02],
+    });
     // INQUIRY byte 1 bit 1 (obsolete CmdDt): the run of unused bits 7..1 is reported by its top bit.
     assert.deepEqual(senseOf(await unit.execute(command([0x12, 0x02, 0, 0, 36, 0]))).sks, [0xcf, 0x00, 0x01]);
   });
@@ -58,10 +63,21 @@ describe('scsi/command-table and logical unit dispatch', () => {
   });
 
   it('rejects malformed tables', () => {
-    const entry = (e: Partial<CommandEntry>): CommandEntry => ({ opcode: 0x00, name: 'X', usage: [0x00, 0, 0, 0, 0, CONTROL], access: Access.always, handler: () => undefined, ...e });
+    const entry = (e: Partial<CommandEntry>): CommandEntry => ({
+      opcode: 0x00,
+      name: 'X',
+      usage: [0x00, 0, 0, 0, 0, CONTROL],
+      access: Access.always,
+      handler: () => undefined,
+      ...e,
+    });
     assert.throws(() => new CommandTable([entry({}), entry({})]), /duplicate/);
     assert.throws(() => new CommandTable([entry({ usage: [0x01, 0, 0, 0, 0, 0] })]), /usage\[0\]/);
     assert.throws(() => new CommandTable([entry({ opcode: 0x9e, serviceAction: 0x10, usage: [0x9e, 0x11] })]), /service action/);
-    assert.throws(() => new CommandTable([entry({ opcode: 0x9e, usage: [0x9e, 0] }), entry({ opcode: 0x9e, serviceAction: 0x10, usage: [0x9e, 0x10] })]), /mixes/);
+    assert.throws(
+      () =>
+        new CommandTable([entry({ opcode: 0x9e, usage: [0x9e, 0] }), entry({ opcode: 0x9e, serviceAction: 0x10, usage: [0x9e, 0x10] })]),
+      /mixes/,
+    );
   });
 });

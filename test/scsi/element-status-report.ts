@@ -66,7 +66,8 @@ export function parseReport(data: Buffer, byte4 = 0): Report {
         at += 36;
       }
       const length = d[at + 3]!;
-      if (length) desc.identifier = { codeSet: d[at]! & 0x0f, type: d[at + 1]! & 0x0f, text: d.subarray(at + 4, at + 4 + length).toString('latin1') };
+      if (length)
+        desc.identifier = { codeSet: d[at]! & 0x0f, type: d[at + 1]! & 0x0f, text: d.subarray(at + 4, at + 4 + length).toString('latin1') };
       page.descriptors.push(desc);
     }
     report.pages.push(page);

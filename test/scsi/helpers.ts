@@ -96,8 +96,19 @@ export function testUnit(overrides: Partial<LogicalUnitOptions> = {}): { unit: S
     commands: [...spcCommands(), ...own],
     modePages: [
       ...spcModePages,
-      { page: 0x10, name: 'Device Configuration', defaults: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], changeable: [0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0] },
-      { page: 0x10, subpage: 0x01, name: 'Device Configuration Extension', defaults: new Array<number>(28).fill(0), changeable: [0, 0x0f, ...new Array<number>(26).fill(0)] },
+      {
+        page: 0x10,
+        name: 'Device Configuration',
+        defaults: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        changeable: [0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0],
+      },
+      {
+        page: 0x10,
+        subpage: 0x01,
+        name: 'Device Configuration Extension',
+        defaults: new Array<number>(28).fill(0),
+        changeable: [0, 0x0f, ...new Array<number>(26).fill(0)],
+      },
     ],
     modeParameters: {
       deviceSpecificParameter: () => 0x10,

@@ -33,11 +33,21 @@ describe('scsi/spc INQUIRY', () => {
 
   it('refuses a page code without EVPD, and unknown VPD pages, pointing at byte 2', async () => {
     const { unit } = testUnit();
-    assert.deepEqual(senseOf(await unit.execute(command([0x12, 0, 0x80, 0, 96, 0]))), { key: 5, asc: 0x24, ascq: 0, sks: [0xc0, 0x00, 0x02] });
-    assert.deepEqual(senseOf(await unit.execute(command([0x12, 1, 0xc7, 0, 96, 0]))), { key: 5, asc: 0x24, ascq: 0, sks: [0xc0, 0x00, 0x02] });
+    assert.deepEqual(senseOf(await unit.execute(command([0x12, 0, 0x80, 0, 96, 0]))), {
+      key: 5,
+      asc: 0x24,
+      ascq: 0,
+      sks: [0xc0, 0x00, 0x02],
+    });
+    assert.deepEqual(senseOf(await unit.execute(command([0x12, 1, 0xc7, 0, 96, 0]))), {
+      key: 5,
+      asc: 0x24,
+      ascq: 0,
+      sks: [0xc0, 0x00, 0x02],
+    });
   });
 
-  it('lists the supported VPD pages, the device type\'s included', async () => {
+  it("lists the supported VPD pages, the device type's included", async () => {
     const { unit } = testUnit();
     const d = (await unit.execute(command([0x12, 1, 0x00, 0, 255, 0]))).data!;
     assert.deepEqual([...d], [0x01, 0x00, 0x00, 0x05, 0x00, 0x80, 0x83, 0x86, 0xb0]);
@@ -47,7 +57,10 @@ describe('scsi/spc INQUIRY', () => {
   it('lets a device type replace an SPC VPD page', async () => {
     const { unit } = testUnit({ vpdPages: [{ page: 0x80, name: 'Unit Serial Number', data: () => Buffer.from('X') }] });
     assert.deepEqual([...(await unit.execute(command([0x12, 1, 0x80, 0, 255, 0]))).data!], [0x01, 0x80, 0x00, 1, 0x58]);
-    assert.deepEqual([...(await unit.execute(command([0x12, 1, 0x00, 0, 255, 0]))).data!], [0x01, 0x00, 0x00, 0x04, 0x00, 0x80, 0x83, 0x86]);
+    assert.deepEqual(
+      [...(await unit.execute(command([0x12, 1, 0x00, 0, 255, 0]))).data!],
+      [0x01, 0x00, 0x00, 0x04, 0x00, 0x80, 0x83, 0x86],
+    );
   });
 
   it('returns the unit serial number', async () => {

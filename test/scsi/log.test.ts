@@ -8,7 +8,12 @@ const logSense = (pageByte: number, subpage = 0, pointer = 0, allocation = 1024,
 async function ready(reset?: () => void) {
   const t = testUnit(
     reset
-      ? { logPages: [{ page: 0x2e, name: 'TapeAlert', parameters: () => [{ code: 1, value: Buffer.from([0]) }], reset }, { page: 0x17, name: 'Volume Statistics', parameters: () => [] }] }
+      ? {
+          logPages: [
+            { page: 0x2e, name: 'TapeAlert', parameters: () => [{ code: 1, value: Buffer.from([0]) }], reset },
+            { page: 0x17, name: 'Volume Statistics', parameters: () => [] },
+          ],
+        }
       : {},
   );
   await clearPowerOn(t.unit, A);
@@ -22,7 +27,7 @@ describe('scsi/spc LOG SENSE and LOG SELECT', () => {
     assert.deepEqual([...(await unit.execute(logSense(0x00, 0xff))).data!], [0x40, 0xff, 0x00, 0x06, 0x00, 0x00, 0x00, 0xff, 0x2e, 0x00]);
   });
 
-  it('returns a page\'s parameters from the parameter pointer on, truncated to the allocation length', async () => {
+  it("returns a page's parameters from the parameter pointer on, truncated to the allocation length", async () => {
     const { unit } = await ready();
     const all = (await unit.execute(logSense(0x6e))).data!;
     assert.deepEqual([...all], [0x2e, 0, 0, 15, 0, 1, 0x03, 1, 0, 0, 2, 0x03, 1, 0, 0, 3, 0x03, 1, 0]);
@@ -48,6 +53,9 @@ describe('scsi/spc LOG SENSE and LOG SELECT', () => {
     assert.equal(resets, 2);
     assert.equal((await unit.execute(command([0x4c, 0x00, 0x40, 0, 0, 0, 0, 0, 0, 0]))).status, Status.Good);
     assert.equal(resets, 2);
-    assert.deepEqual(senseOf(await unit.execute(command([0x4c, 0, 0x40, 0, 0, 0, 0, 0, 8, 0], { dataOut: Buffer.alloc(8) }))).sks, [0xc0, 0x00, 0x07]);
+    assert.deepEqual(
+      senseOf(await unit.execute(command([0x4c, 0, 0x40, 0, 0, 0, 0, 0, 8, 0], { dataOut: Buffer.alloc(8) }))).sks,
+      [0xc0, 0x00, 0x07],
+    );
   });
 });

@@ -24,7 +24,10 @@ describe('scsi/spc MODE SENSE and MODE SELECT', () => {
     const { unit } = await ready();
     const d = (await unit.execute(command([0x5a, 0x08, 0x3f, 0xff, 0, 0, 0, 0x01, 0x00, 0]))).data!;
     const subpage = [0x50, 0x01, 0x00, 28, ...new Array<number>(28).fill(0)];
-    assert.deepEqual([...d], [0, 8 - 2 + 12 + 16 + 32 + 12, 0x00, 0x10, 0, 0, 0, 0, ...CONTROL_PAGE, ...DEVICE_CONFIGURATION, ...subpage, ...IE_PAGE]);
+    assert.deepEqual(
+      [...d],
+      [0, 8 - 2 + 12 + 16 + 32 + 12, 0x00, 0x10, 0, 0, 0, 0, ...CONTROL_PAGE, ...DEVICE_CONFIGURATION, ...subpage, ...IE_PAGE],
+    );
   });
 
   it('MODE SENSE answers page 00h with header and block descriptors only', async () => {
@@ -34,7 +37,10 @@ describe('scsi/spc MODE SENSE and MODE SELECT', () => {
 
   it('MODE SENSE returns changeable and default values, and refuses saved ones', async () => {
     const { unit } = await ready();
-    assert.deepEqual([...(await unit.execute(command([0x1a, 0x08, 0x4a, 0, 255, 0]))).data!.subarray(4)], [0x0a, 0x0a, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(
+      [...(await unit.execute(command([0x1a, 0x08, 0x4a, 0, 255, 0]))).data!.subarray(4)],
+      [0x0a, 0x0a, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    );
     assert.deepEqual([...(await unit.execute(command([0x1a, 0x08, 0x8a, 0, 255, 0]))).data!.subarray(4)], CONTROL_PAGE);
     assert.deepEqual(senseOf(await unit.execute(command([0x1a, 0x08, 0xca, 0, 255, 0]))), { key: 5, asc: 0x39, ascq: 0 });
   });
@@ -96,8 +102,16 @@ describe('scsi/spc MODE SENSE and MODE SELECT', () => {
   it('MODE SELECT: parameter list length errors, PF=0 with pages, SP=1', async () => {
     const { unit } = await ready();
     const list = [0, 0, 0, 0, ...CONTROL_PAGE];
-    assert.deepEqual(senseOf(await unit.execute(command([0x15, 0x10, 0, 0, 3, 0], { dataOut: list.slice(0, 3) }))), { key: 5, asc: 0x1a, ascq: 0 });
-    assert.deepEqual(senseOf(await unit.execute(command([0x15, 0x10, 0, 0, 10, 0], { dataOut: list.slice(0, 10) }))), { key: 5, asc: 0x1a, ascq: 0 });
+    assert.deepEqual(senseOf(await unit.execute(command([0x15, 0x10, 0, 0, 3, 0], { dataOut: list.slice(0, 3) }))), {
+      key: 5,
+      asc: 0x1a,
+      ascq: 0,
+    });
+    assert.deepEqual(senseOf(await unit.execute(command([0x15, 0x10, 0, 0, 10, 0], { dataOut: list.slice(0, 10) }))), {
+      key: 5,
+      asc: 0x1a,
+      ascq: 0,
+    });
     assert.deepEqual(senseOf(await unit.execute(command([0x15, 0x00, 0, 0, list.length, 0], { dataOut: list }))).sks, [0xcc, 0x00, 0x01]);
     assert.deepEqual(senseOf(await unit.execute(command([0x15, 0x11, 0, 0, list.length, 0], { dataOut: list }))).sks, [0xc8, 0x00, 0x01]);
     assert.equal((await unit.execute(command([0x15, 0x10, 0, 0, 0, 0]))).status, Status.Good);
@@ -132,6 +146,8 @@ describe('scsi/spc MODE SENSE and MODE SELECT', () => {
     await clearPowerOn(unit, A);
     const list = [0, 0, 0x10, 8, 0x58, 0, 0, 0, 0, 0, 0x80, 0];
     assert.equal((await unit.execute(command([0x15, 0x10, 0, 0, list.length, 0], { dataOut: list }))).status, Status.Good);
-    assert.deepEqual(seen, [{ mediumType: 0, deviceSpecificParameter: 0x10, blockDescriptors: [[0x58, 0, 0, 0, 0, 0, 0x80, 0]], long: false }]);
+    assert.deepEqual(seen, [
+      { mediumType: 0, deviceSpecificParameter: 0x10, blockDescriptors: [[0x58, 0, 0, 0, 0, 0, 0x80, 0]], long: false },
+    ]);
   });
 });

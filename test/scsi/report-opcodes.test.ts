@@ -2,7 +2,20 @@ import { strict as assert } from 'node:assert';
 import { A, clearPowerOn, command, senseOf, testUnit } from './helpers.ts';
 
 const rsoc = (options: number, opcode = 0, sa = 0, allocation = 0x2000) =>
-  command([0xa3, 0x0c, options, opcode, sa >> 8, sa & 0xff, allocation >>> 24, (allocation >> 16) & 0xff, (allocation >> 8) & 0xff, allocation & 0xff, 0, 0]);
+  command([
+    0xa3,
+    0x0c,
+    options,
+    opcode,
+    sa >> 8,
+    sa & 0xff,
+    allocation >>> 24,
+    (allocation >> 16) & 0xff,
+    (allocation >> 8) & 0xff,
+    allocation & 0xff,
+    0,
+    0,
+  ]);
 
 async function ready() {
   const t = testUnit();
@@ -18,12 +31,44 @@ describe('scsi/spc REPORT SUPPORTED OPERATION CODES and TASK MANAGEMENT FUNCTION
     assert.equal(d.readUInt32BE(0), entries.length * 8);
     entries.forEach((e, i) => {
       const o = 4 + i * 8;
-      assert.deepEqual([...d.subarray(o, o + 8)], [e.opcode, 0, 0, e.serviceAction ?? 0, 0, e.serviceAction === undefined ? 0 : 1, 0, e.usage.length], e.name);
+      assert.deepEqual(
+        [...d.subarray(o, o + 8)],
+        [e.opcode, 0, 0, e.serviceAction ?? 0, 0, e.serviceAction === undefined ? 0 : 1, 0, e.usage.length],
+        e.name,
+      );
     });
-    const listed = entries.map((e) => (e.serviceAction === undefined ? e.opcode.toString(16) : `${e.opcode.toString(16)}/${e.serviceAction.toString(16)}`));
+    const listed = entries.map((e) =>
+      e.serviceAction === undefined ? e.opcode.toString(16) : `${e.opcode.toString(16)}/${e.serviceAction.toString(16)}`,
+    );
     assert.deepEqual(listed, [
-      '0', '1', '3', '8', 'a', '12', '15', '16', '17', '1a', '4c', '4d', '55', '5a',
-      '5e/0', '5e/1', '5e/2', '5e/3', '5f/0', '5f/1', '5f/2', '5f/3', '5f/4', '5f/5', '5f/6', 'a0', 'a3/c', 'a3/d',
+      '0',
+      '1',
+      '3',
+      '8',
+      'a',
+      '12',
+      '15',
+      '16',
+      '17',
+      '1a',
+      '4c',
+      '4d',
+      '55',
+      '5a',
+      '5e/0',
+      '5e/1',
+      '5e/2',
+      '5e/3',
+      '5f/0',
+      '5f/1',
+      '5f/2',
+      '5f/3',
+      '5f/4',
+      '5f/5',
+      '5f/6',
+      'a0',
+      'a3/c',
+      'a3/d',
     ]);
   });
 
@@ -40,10 +85,7 @@ describe('scsi/spc REPORT SUPPORTED OPERATION CODES and TASK MANAGEMENT FUNCTION
     const { unit } = await ready();
     assert.deepEqual([...(await unit.execute(rsoc(1, 0x12))).data!], [0, 0x03, 0, 6, 0x12, 0x01, 0xff, 0xff, 0xff, 0x04]);
     assert.deepEqual([...(await unit.execute(rsoc(1, 0xc5))).data!], [0, 0x01, 0, 0]);
-    assert.deepEqual(
-      [...(await unit.execute(rsoc(2, 0x5e, 0x01))).data!],
-      [0, 0x03, 0, 10, 0x5e, 0x01, 0, 0, 0, 0, 0, 0xff, 0xff, 0x04],
-    );
+    assert.deepEqual([...(await unit.execute(rsoc(2, 0x5e, 0x01))).data!], [0, 0x03, 0, 10, 0x5e, 0x01, 0, 0, 0, 0, 0, 0xff, 0xff, 0x04]);
     assert.deepEqual([...(await unit.execute(rsoc(2, 0x5e, 0x1f))).data!], [0, 0x01, 0, 0]);
     assert.deepEqual([...(await unit.execute(rsoc(3, 0x12, 0x55))).data!.subarray(0, 4)], [0, 0x03, 0, 6]);
     const withTimeouts = (await unit.execute(rsoc(0x81, 0x08))).data!;

@@ -27,10 +27,20 @@ type Unit = ReturnType<typeof testUnit>['unit'];
 
 const prOut = (unit: Unit, n: Nexus, sa: number, key: bigint, sark: bigint, type = 0, flags = 0) =>
   unit.execute(command([0x5f, sa, type, 0, 0, 0, 0, 0, 24, 0], { nexus: n, dataOut: prOutList(key, sark, flags) }));
-const prIn = async (unit: Unit, sa: number, n: Nexus = A) => (await unit.execute(command([0x5e, sa, 0, 0, 0, 0, 0, 0x10, 0x00, 0], { nexus: n }))).data!;
+const prIn = async (unit: Unit, sa: number, n: Nexus = A) =>
+  (await unit.execute(command([0x5e, sa, 0, 0, 0, 0, 0, 0x10, 0x00, 0], { nexus: n }))).data!;
 
-const REGISTER = 0, RESERVE = 1, RELEASE = 2, CLEAR = 3, PREEMPT = 4, PREEMPT_AND_ABORT = 5, REGISTER_IGNORE = 6;
-const WE = 1, EA = 3, WE_RO = 5, EA_AR = 8;
+const REGISTER = 0,
+  RESERVE = 1,
+  RELEASE = 2,
+  CLEAR = 3,
+  PREEMPT = 4,
+  PREEMPT_AND_ABORT = 5,
+  REGISTER_IGNORE = 6;
+const WE = 1,
+  EA = 3,
+  WE_RO = 5,
+  EA_AR = 8;
 
 describe('scsi reservations', () => {
   describe('RESERVE(6) / RELEASE(6)', () => {
@@ -51,7 +61,7 @@ describe('scsi reservations', () => {
       assert.equal((await unit.execute(command(READ, { nexus: B }))).status, Status.Good);
     });
 
-    it('is released by a LUN reset and by loss of the holder\'s nexus', async () => {
+    it("is released by a LUN reset and by loss of the holder's nexus", async () => {
       const { unit } = await ready();
       await unit.execute(command([0x16, 0, 0, 0, 0, 0], { nexus: A }));
       unit.taskManagement('lun-reset', B);

@@ -22,7 +22,10 @@ describe('SBC RangeLock', () => {
 
   it('releases the range when the holder throws', async () => {
     const lock = new RangeLock();
-    await assert.rejects(lock.run(0, 1, () => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      lock.run(0, 1, () => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     assert.equal(await lock.run(0, 1, async () => 'free'), 'free');
   });
 });

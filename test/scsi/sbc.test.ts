@@ -45,7 +45,14 @@ function be(value: number | bigint, bytes: number): number[] {
 
 const cdb10 = (op: number, flags: number, lba: number, blocks: number): number[] => [op, flags, ...be(lba, 4), 0, ...be(blocks, 2), 0];
 const cdb12 = (op: number, flags: number, lba: number, blocks: number): number[] => [op, flags, ...be(lba, 4), ...be(blocks, 4), 0, 0];
-const cdb16 = (op: number, flags: number, lba: number | bigint, blocks: number): number[] => [op, flags, ...be(lba, 8), ...be(blocks, 4), 0, 0];
+const cdb16 = (op: number, flags: number, lba: number | bigint, blocks: number): number[] => [
+  op,
+  flags,
+  ...be(lba, 8),
+  ...be(blocks, 4),
+  0,
+  0,
+];
 
 const pattern = (blocks: number, seed: number): Buffer => {
   const b = Buffer.alloc(blocks * BS);
@@ -156,7 +163,10 @@ describe('SBC disk logical unit', () => {
       const supported = good(await exec([0x12, 1, 0x00, 0, 255, 0]));
       const pages = [...supported.subarray(4, 4 + supported.readUInt16BE(2))];
       for (const p of [0xb0, 0xb1, 0xb2]) assert.ok(pages.includes(p), `page ${p.toString(16)} in ${pages.join(',')}`);
-      assert.deepEqual(pages, [...pages].sort((a, b) => a - b));
+      assert.deepEqual(
+        pages,
+        [...pages].sort((a, b) => a - b),
+      );
 
       const bl = good(await exec([0x12, 1, 0xb0, 0, 255, 0]));
       assert.deepEqual([...bl.subarray(0, 4)], [0x00, 0xb0, 0x00, 0x3c]);
@@ -404,11 +414,10 @@ describe('SBC disk logical unit', () => {
 
       const status = good(await exec([0x9e, 0x12, ...be(0, 8), ...be(8 + 3 * 16, 4), 0, 0]));
       assert.equal(status.readUInt32BE(0), 4 + 3 * 16);
-      assert.deepEqual([...status.subarray(8)], [
-        ...be(0, 8), ...be(1, 4), 0x00, 0, 0, 0,
-        ...be(1, 8), ...be(2, 4), 0x01, 0, 0, 0,
-        ...be(3, 8), ...be(7, 4), 0x00, 0, 0, 0,
-      ]);
+      assert.deepEqual(
+        [...status.subarray(8)],
+        [...be(0, 8), ...be(1, 4), 0x00, 0, 0, 0, ...be(1, 8), ...be(2, 4), 0x01, 0, 0, 0, ...be(3, 8), ...be(7, 4), 0x00, 0, 0, 0],
+      );
     });
 
     it('accepts an empty list, no descriptors and zero-length descriptors up to the end', async () => {
@@ -569,12 +578,27 @@ describe('SBC disk logical unit', () => {
 
   describe('persistent reservations', () => {
     it('under Exclusive Access held by another nexus, READ CAPACITY is allowed and READ conflicts', async () => {
-      const other: Nexus = { ...nexus, key: 'iqn.2026-11.test:other,i,0x2|t', initiatorPort: 'iqn.2026-11.test:other,i,0x2', initiatorName: 'iqn.2026-11.test:other' };
+      const other: Nexus = {
+        ...nexus,
+        key: 'iqn.2026-11.test:other,i,0x2|t',
+        initiatorPort: 'iqn.2026-11.test:other,i,0x2',
+        initiatorName: 'iqn.2026-11.test:other',
+      };
       const key = be(0x1234, 8);
-      const prOut = (action: number, type: number, params: number[]) => exec([0x5f, action, type, 0, 0, 0, 0, 0, 24, 0], Buffer.from(params));
+      const prOut = (action: number, type: number, params: number[]) =>
+        exec([0x5f, action, type, 0, 0, 0, 0, 0, 24, 0], Buffer.from(params));
       good(await prOut(0x00, 0, [...be(0, 8), ...key, 0, 0, 0, 0, 0, 0, 0, 0]));
       good(await prOut(0x01, 0x03, [...key, ...be(0, 8), 0, 0, 0, 0, 0, 0, 0, 0]));
-      const asOther = (cdb: number[]) => lu.execute({ nexus: other, lun: Buffer.alloc(8), cdb: Buffer.from(cdb), dataOut: Buffer.alloc(0), dataInLength: 4096, attribute: 'simple', tag: tag++ });
+      const asOther = (cdb: number[]) =>
+        lu.execute({
+          nexus: other,
+          lun: Buffer.alloc(8),
+          cdb: Buffer.from(cdb),
+          dataOut: Buffer.alloc(0),
+          dataInLength: 4096,
+          attribute: 'simple',
+          tag: tag++,
+        });
       await asOther([0, 0, 0, 0, 0, 0]);
       good(await asOther([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
       good(await asOther([0x9e, 0x10, ...be(0, 8), ...be(32, 4), 0, 0]));

@@ -21,7 +21,7 @@ describe('scsi/sense', () => {
     assert.deepEqual([...sense.subarray(12, 14)], [0x00, 0x01]);
   });
 
-  it('encodes a negative residue (overlength tape block) in two\'s complement', () => {
+  it("encodes a negative residue (overlength tape block) in two's complement", () => {
     const sense = buildSense({ key: SenseKey.NoSense, asc: Asc.NO_ADDITIONAL_SENSE, information: -2, ili: true });
     assert.equal(sense[0], 0xf0);
     assert.deepEqual([...sense.subarray(3, 7)], [0xff, 0xff, 0xff, 0xfe]);
@@ -42,7 +42,14 @@ describe('scsi/sense', () => {
 
   it('builds descriptor sense: information, command-specific, field pointer and stream descriptors', () => {
     const sense = buildSense(
-      { key: SenseKey.IllegalRequest, asc: Asc.INVALID_FIELD_IN_CDB, information: 7n, commandSpecific: 9, fieldPointer: { in: 'cdb', byte: 1, bit: 4 }, filemark: true },
+      {
+        key: SenseKey.IllegalRequest,
+        asc: Asc.INVALID_FIELD_IN_CDB,
+        information: 7n,
+        commandSpecific: 9,
+        fieldPointer: { in: 'cdb', byte: 1, bit: 4 },
+        filemark: true,
+      },
       'descriptor',
     );
     assert.deepEqual([...sense.subarray(0, 8)], [0x72, 0x05, 0x24, 0x00, 0, 0, 0, 12 + 12 + 8 + 4]);
@@ -53,7 +60,15 @@ describe('scsi/sense', () => {
   });
 
   it("reads back through the tests' sense reader as it was built, in both formats", () => {
-    const info = { key: SenseKey.NoSense, asc: Asc.FILEMARK_DETECTED, information: -2, filemark: true, eom: true, ili: true, fieldPointer: { in: 'parameter-list', byte: 0x123, bit: 5 } } as const;
+    const info = {
+      key: SenseKey.NoSense,
+      asc: Asc.FILEMARK_DETECTED,
+      information: -2,
+      filemark: true,
+      eom: true,
+      ili: true,
+      fieldPointer: { in: 'parameter-list', byte: 0x123, bit: 5 },
+    } as const;
     for (const format of ['fixed', 'descriptor'] as const) {
       assert.deepEqual(decodeSense(buildSense(info, format)), {
         format,

@@ -40,8 +40,17 @@ function resCdb(o: ResOptions = {}): number[] {
   return [0xb8, byte1, ...be16(o.start ?? 0), ...be16(o.count ?? 0xffff), o.dvcid ? 0x01 : 0, ...be24(o.allocation ?? 0xffffff), 0, 0];
 }
 
-const moveCdb = (source: number, destination: number, transport = 0, byte10 = 0): number[] =>
-  [0xa5, 0, ...be16(transport), ...be16(source), ...be16(destination), 0, 0, byte10, 0];
+const moveCdb = (source: number, destination: number, transport = 0, byte10 = 0): number[] => [
+  0xa5,
+  0,
+  ...be16(transport),
+  ...be16(source),
+  ...be16(destination),
+  0,
+  0,
+  byte10,
+  0,
+];
 
 const FULL = 0x01;
 const IMPEXP = 0x02;
@@ -124,15 +133,27 @@ describe('SMC medium changer', function () {
 
     it('reports element address assignment (1Dh) from the layout', async function () {
       const d = await good([0x1a, 0x08, 0x1d, 0, 255, 0]);
-      assert.deepEqual([...d], [
-        d[0], 0, 0, 0, // header: no block descriptors
-        0x1d, 0x12,
-        ...be16(T), ...be16(1),
-        ...be16(S1), ...be16(4),
-        ...be16(IE1), ...be16(2),
-        ...be16(D1), ...be16(2),
-        0, 0,
-      ]);
+      assert.deepEqual(
+        [...d],
+        [
+          d[0],
+          0,
+          0,
+          0, // header: no block descriptors
+          0x1d,
+          0x12,
+          ...be16(T),
+          ...be16(1),
+          ...be16(S1),
+          ...be16(4),
+          ...be16(IE1),
+          ...be16(2),
+          ...be16(D1),
+          ...be16(2),
+          0,
+          0,
+        ],
+      );
       assert.equal(d[0], d.length - 1);
     });
 
@@ -212,10 +233,12 @@ describe('SMC medium changer', function () {
     });
 
     it('gives every drive the same descriptor length: DVCID padded to the longest serial', async function () {
-      await f.reopen({ drives: [
-        { vendor: 'IBM', product: 'ULT3580-TD5', serial: '1013000001' },
-        { vendor: 'IBM', product: 'ULT3580-TD5', serial: 'GW1234567890AB' },
-      ] });
+      await f.reopen({
+        drives: [
+          { vendor: 'IBM', product: 'ULT3580-TD5', serial: '1013000001' },
+          { vendor: 'IBM', product: 'ULT3580-TD5', serial: 'GW1234567890AB' },
+        ],
+      });
       makeUnit();
       await clearPowerOn(unit, A);
       const page = (await res({ type: 4, dvcid: true })).pages[0]!;
@@ -244,12 +267,23 @@ describe('SMC medium changer', function () {
     it('reports the transport element with no ACCESS bit', async function () {
       const r = await res({ type: 1, voltag: true });
       assert.equal(r.available, 1);
-      assert.deepEqual(r.pages[0]!.descriptors.map((d) => [d.address, d.flags]), [[T, 0]]);
+      assert.deepEqual(
+        r.pages[0]!.descriptors.map((d) => [d.address, d.flags]),
+        [[T, 0]],
+      );
     });
 
     it('reports all types in address order, one page per type', async function () {
       const r = await res({ voltag: true, dvcid: true });
-      assert.deepEqual(r.pages.map((p) => [p.type, p.descriptors.length]), [[1, 1], [4, 2], [2, 4], [3, 2]]);
+      assert.deepEqual(
+        r.pages.map((p) => [p.type, p.descriptors.length]),
+        [
+          [1, 1],
+          [4, 2],
+          [2, 4],
+          [3, 2],
+        ],
+      );
       assert.equal(r.first, T);
       assert.equal(r.available, 9);
       const lengths = r.pages.reduce((n, p) => n + 8 + p.byteCount, 0);
@@ -260,10 +294,19 @@ describe('SMC medium changer', function () {
     it('starts anywhere: inside a range, between ranges, and past the last element', async function () {
       let r = await res({ start: 1002 });
       assert.equal(r.first, 1002);
-      assert.deepEqual(r.pages.map((p) => p.descriptors.map((d) => d.address)), [[1002, 1003], [IE1, IE2]]);
+      assert.deepEqual(
+        r.pages.map((p) => p.descriptors.map((d) => d.address)),
+        [
+          [1002, 1003],
+          [IE1, IE2],
+        ],
+      );
       r = await res({ start: 2 });
       assert.equal(r.first, D1);
-      assert.deepEqual(r.pages.map((p) => p.type), [4, 2, 3]);
+      assert.deepEqual(
+        r.pages.map((p) => p.type),
+        [4, 2, 3],
+      );
       r = await res({ type: 2, start: 600 });
       assert.equal(r.first, S1);
       assert.equal(r.available, 4);
@@ -275,7 +318,10 @@ describe('SMC medium changer', function () {
 
     it('counts NUMBER OF ELEMENTS across pages', async function () {
       const r = await res({ start: 501, count: 3 });
-      assert.deepEqual(r.pages.map((p) => p.descriptors.map((d) => d.address)), [[D2], [S1, S2]]);
+      assert.deepEqual(
+        r.pages.map((p) => p.descriptors.map((d) => d.address)),
+        [[D2], [S1, S2]],
+      );
       assert.equal(r.available, 3);
       assert.deepEqual(await res({ count: 0 }), { first: 0, available: 0, byteCount: 0, pages: [] });
     });
@@ -314,12 +360,23 @@ describe('SMC medium changer', function () {
       await settle(A);
       const r = await res({ voltag: true, dvcid: true });
       assert.equal(r.available, 3211);
-      assert.deepEqual(r.pages.map((p) => [p.type, p.descriptors.length]), [[1, 1], [4, 10], [2, 1600], [3, 1600]]);
+      assert.deepEqual(
+        r.pages.map((p) => [p.type, p.descriptors.length]),
+        [
+          [1, 1],
+          [4, 10],
+          [2, 1600],
+          [3, 1600],
+        ],
+      );
       const expected = 4 * 8 + 52 + 10 * 86 + 1600 * 52 + 1600 * 52;
       assert.equal(r.byteCount, expected);
       assert.ok(expected > 0xffff, 'more than a 16-bit count holds');
       const addresses = r.pages.flatMap((p) => p.descriptors.map((d) => d.address));
-      assert.deepEqual(addresses, [...addresses].sort((a, b) => a - b));
+      assert.deepEqual(
+        addresses,
+        [...addresses].sort((a, b) => a - b),
+      );
       const last = r.pages[3]!.descriptors[1599]!;
       assert.equal(last.address, 3000 + 1599);
       assert.equal(last.voltag, 'LAST0001'.padEnd(32));
@@ -429,7 +486,9 @@ describe('SMC medium changer', function () {
       return [...b];
     };
     const sendVolumeTag = (text: string, o: { type?: number; start?: number; action?: number; minimumSequence?: number } = {}) =>
-      run([0xb6, o.type ?? 0, ...be16(o.start ?? 0), 0, o.action ?? 0x05, 0, 0, 0, 40, 0, 0], { dataOut: template(text, o.minimumSequence) });
+      run([0xb6, o.type ?? 0, ...be16(o.start ?? 0), 0, o.action ?? 0x05, 0, 0, 0, 40, 0, 0], {
+        dataOut: template(text, o.minimumSequence),
+      });
     const rvea = (o: ResOptions = {}): number[] => {
       const cdb = resCdb(o);
       cdb[0] = 0xb5;
@@ -447,12 +506,24 @@ describe('SMC medium changer', function () {
     it('finds the elements whose barcode matches the template of SEND VOLUME TAG', async function () {
       assert.equal((await sendVolumeTag('ABC*')).status, Status.Good);
       const r = parseReport(await good(rvea({ voltag: true })), 0x05);
-      assert.deepEqual(r.pages.map((p) => [p.type, p.descriptors.map((x) => x.voltag!.trimEnd())]), [[4, ['ABC00002']], [2, ['ABC00001']]]);
+      assert.deepEqual(
+        r.pages.map((p) => [p.type, p.descriptors.map((x) => x.voltag!.trimEnd())]),
+        [
+          [4, ['ABC00002']],
+          [2, ['ABC00001']],
+        ],
+      );
       assert.equal(r.available, 2);
       await sendVolumeTag('?YZ0000?');
-      assert.deepEqual(parseReport(await good(rvea({ voltag: true })), 0x05).pages.map((p) => p.descriptors.map((x) => x.address)), [[IE1]]);
+      assert.deepEqual(
+        parseReport(await good(rvea({ voltag: true })), 0x05).pages.map((p) => p.descriptors.map((x) => x.address)),
+        [[IE1]],
+      );
       await sendVolumeTag('ABC*', { type: 2 });
-      assert.deepEqual(parseReport(await good(rvea()), 0x05).pages.map((p) => p.descriptors.map((x) => x.address)), [[S1]]);
+      assert.deepEqual(
+        parseReport(await good(rvea()), 0x05).pages.map((p) => p.descriptors.map((x) => x.address)),
+        [[S1]],
+      );
       await sendVolumeTag('ABC*', { minimumSequence: 1 });
       assert.equal(parseReport(await good(rvea()), 0x05).available, 0);
     });

@@ -14,9 +14,30 @@ import { A, B } from './helpers.ts';
 
 const BARCODE = 'CRYPT1L5';
 
-const be = (value: number, bytes: number): number[] => Array.from({ length: bytes }, (_, i) => Math.floor(value / 256 ** (bytes - 1 - i)) & 0xff);
-const spin = (protocol: number, page: number, allocation = 8192): number[] => [0xa2, protocol, page >> 8, page & 0xff, 0, 0, ...be(allocation, 4), 0, 0];
-const spout = (length: number, page = 0x0010, protocol = 0x20): number[] => [0xb5, protocol, page >> 8, page & 0xff, 0, 0, ...be(length, 4), 0, 0];
+const be = (value: number, bytes: number): number[] =>
+  Array.from({ length: bytes }, (_, i) => Math.floor(value / 256 ** (bytes - 1 - i)) & 0xff);
+const spin = (protocol: number, page: number, allocation = 8192): number[] => [
+  0xa2,
+  protocol,
+  page >> 8,
+  page & 0xff,
+  0,
+  0,
+  ...be(allocation, 4),
+  0,
+  0,
+];
+const spout = (length: number, page = 0x0010, protocol = 0x20): number[] => [
+  0xb5,
+  protocol,
+  page >> 8,
+  page & 0xff,
+  0,
+  0,
+  ...be(length, 4),
+  0,
+  0,
+];
 const write6 = (length: number): number[] => [0x0a, 0, ...be(length, 3), 0];
 const read6 = (length: number): number[] => [0x08, 0, ...be(length, 3), 0];
 const REWIND = [0x01, 0, 0, 0, 0, 0];
@@ -44,7 +65,23 @@ function setDataEncryption(o: SetDataEncryption): Buffer {
     ...(o.akad ? [Buffer.from([0x01, 0, ...be(o.akad.length, 2)]), o.akad] : []),
   ];
   const body = Buffer.concat([
-    Buffer.from([(o.scope ?? 2) << 5, (o.ckod ? 0x04 : 0) | (o.flags ?? 0), o.encrypt ?? 2, o.decrypt ?? 2, o.algorithm ?? 1, 0, o.kadFormat ?? 0, 0, 0, 0, 0, 0, 0, 0, ...be(key.length, 2)]),
+    Buffer.from([
+      (o.scope ?? 2) << 5,
+      (o.ckod ? 0x04 : 0) | (o.flags ?? 0),
+      o.encrypt ?? 2,
+      o.decrypt ?? 2,
+      o.algorithm ?? 1,
+      0,
+      o.kadFormat ?? 0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      ...be(key.length, 2),
+    ]),
     key,
     ...kads,
   ]);
@@ -66,7 +103,8 @@ function expectSense(r: ScsiResponse, key: number, asc: number, ascq: number, fi
   assert.equal(r.status, Status.CheckCondition, `expected CHECK CONDITION, got ${r.status}`);
   const s = decodeSense(r.sense!);
   assert.deepEqual([s.key, s.asc, s.ascq], [key, asc, ascq], `sense ${s.key}/${s.asc.toString(16)}/${s.ascq.toString(16)}`);
-  if (fieldPointer) assert.deepEqual({ byte: s.fieldPointer?.byte, bit: s.fieldPointer?.bit }, { byte: fieldPointer.byte, bit: fieldPointer.bit });
+  if (fieldPointer)
+    assert.deepEqual({ byte: s.fieldPointer?.byte, bit: s.fieldPointer?.bit }, { byte: fieldPointer.byte, bit: fieldPointer.bit });
 }
 
 const DATA_PROTECT = 0x7;
@@ -75,12 +113,23 @@ const ILLEGAL_REQUEST = 0x5;
 async function drive() {
   const store = new MemoryCartridgeStore();
   await Cartridge.create(store, { barcode: BARCODE, capacityBytes: 64 * 2 ** 20, segmentBytes: 2 ** 20 });
-  const bay = new LibraryBay({ cartridges: { openCartridge: (barcode) => Cartridge.open(store, barcode), closeCartridge: async () => {} }, exclusive: (work) => work() });
+  const bay = new LibraryBay({
+    cartridges: { openCartridge: (barcode) => Cartridge.open(store, barcode), closeCartridge: async () => {} },
+    exclusive: (work) => work(),
+  });
   const unit = createTapeDriveUnit({ identity: { serial: '1013000009', gatewayId: 'gw-test', name: 'drive-09' }, bay });
   await bay.insert(BARCODE);
   let tag = 0;
   const exec = (cdb: number[], o: { dataOut?: Buffer; nexus?: Nexus } = {}): Promise<ScsiResponse> =>
-    unit.execute({ nexus: o.nexus ?? A, lun: Buffer.alloc(8), cdb: Buffer.from(cdb), dataOut: o.dataOut ?? Buffer.alloc(0), dataInLength: 1 << 24, attribute: 'simple', tag: tag++ });
+    unit.execute({
+      nexus: o.nexus ?? A,
+      lun: Buffer.alloc(8),
+      cdb: Buffer.from(cdb),
+      dataOut: o.dataOut ?? Buffer.alloc(0),
+      dataInLength: 1 << 24,
+      attribute: 'simple',
+      tag: tag++,
+    });
   for (const n of [A, B]) await exec(TUR, { nexus: n });
   const set = (o: SetDataEncryption, n: Nexus = A): Promise<ScsiResponse> => {
     const page = setDataEncryption(o);
@@ -95,8 +144,17 @@ async function drive() {
 function statusOf(page: Buffer) {
   assert.equal(page.readUInt16BE(0), 0x0020);
   const kads: { type: number; value: string }[] = [];
-  for (let at = 24; at < 4 + page.readUInt16BE(2); at += 4 + page.readUInt16BE(at + 2)) kads.push({ type: page[at]!, value: page.subarray(at + 4, at + 4 + page.readUInt16BE(at + 2)).toString() });
-  return { nexusScope: page[4]! >> 5, keyScope: page[4]! & 7, encrypt: page[5], decrypt: page[6], algorithm: page[7], counter: page.readUInt32BE(8), kads };
+  for (let at = 24; at < 4 + page.readUInt16BE(2); at += 4 + page.readUInt16BE(at + 2))
+    kads.push({ type: page[at]!, value: page.subarray(at + 4, at + 4 + page.readUInt16BE(at + 2)).toString() });
+  return {
+    nexusScope: page[4]! >> 5,
+    keyScope: page[4]! & 7,
+    encrypt: page[5],
+    decrypt: page[6],
+    algorithm: page[7],
+    counter: page.readUInt32BE(8),
+    kads,
+  };
 }
 
 /** Next Block Encryption Status: object number, encryption status, KADs. */
@@ -104,7 +162,11 @@ function nextBlockOf(page: Buffer) {
   assert.equal(page.readUInt16BE(0), 0x0021);
   const kads: { type: number; authenticated: number; value: string }[] = [];
   for (let at = 16; at < 4 + page.readUInt16BE(2); at += 4 + page.readUInt16BE(at + 2)) {
-    kads.push({ type: page[at]!, authenticated: page[at + 1]! & 7, value: page.subarray(at + 4, at + 4 + page.readUInt16BE(at + 2)).toString() });
+    kads.push({
+      type: page[at]!,
+      authenticated: page[at + 1]! & 7,
+      value: page.subarray(at + 4, at + 4 + page.readUInt16BE(at + 2)).toString(),
+    });
   }
   return { object: Number(page.readBigUInt64BE(4)), status: page[12]! & 0x0f, algorithm: page[13], kads };
 }
@@ -124,7 +186,11 @@ describe('SSC tape drive: application-managed encryption (SECURITY PROTOCOL IN/O
     assert.equal(descriptor.readUInt16BE(2), 20);
     assert.equal(descriptor[4]! & 0x80, 0x80, 'AVFMV: valid for the mounted LTO-5 volume');
     assert.deepEqual([(descriptor[4]! >> 2) & 3, descriptor[4]! & 3], [2, 2], 'DECRYPT_C, ENCRYPT_C');
-    assert.deepEqual([descriptor.readUInt16BE(6), descriptor.readUInt16BE(8), descriptor.readUInt16BE(10)], [32, 12, 32], 'U-KAD, A-KAD, key size');
+    assert.deepEqual(
+      [descriptor.readUInt16BE(6), descriptor.readUInt16BE(8), descriptor.readUInt16BE(10)],
+      [32, 12, 32],
+      'U-KAD, A-KAD, key size',
+    );
     assert.equal(descriptor.readUInt32BE(20), 0x00010014, 'AES-256-GCM, 16-byte tag');
     assert.deepEqual([...good(await d.exec(spin(0x20, 0x0011)))], [0, 0x11, 0, 1, 0x00], 'plain-text keys');
     const management = good(await d.exec(spin(0x20, 0x0012)));
@@ -151,14 +217,26 @@ describe('SSC tape drive: application-managed encryption (SECURITY PROTOCOL IN/O
     assert.notEqual(stored.indexOf(record(0, 1000).subarray(0, 64)), -1, 'the block written before encryption is as it was');
 
     const status = statusOf(good(await d.exec(spin(0x20, 0x0020))));
-    assert.deepEqual({ ...status, counter: undefined }, { nexusScope: 0, keyScope: 2, encrypt: 2, decrypt: 2, algorithm: 1, counter: undefined, kads: [{ type: 0, value: 'backup-key-7' }] });
+    assert.deepEqual(
+      { ...status, counter: undefined },
+      { nexusScope: 0, keyScope: 2, encrypt: 2, decrypt: 2, algorithm: 1, counter: undefined, kads: [{ type: 0, value: 'backup-key-7' }] },
+    );
     assert.ok(status.counter > 0);
 
     // DECRYPT: the encrypted blocks read back; the plain one is refused (74/02).
     good(await d.exec(REWIND));
-    assert.deepEqual(nextBlockOf(good(await d.exec(spin(0x20, 0x0021)))), { object: 0, status: 3, algorithm: 0, kads: [] }, 'not encrypted');
+    assert.deepEqual(
+      nextBlockOf(good(await d.exec(spin(0x20, 0x0021)))),
+      { object: 0, status: 3, algorithm: 0, kads: [] },
+      'not encrypted',
+    );
     expectSense(await d.read(1000), DATA_PROTECT, 0x74, 0x02);
-    assert.deepEqual(nextBlockOf(good(await d.exec(spin(0x20, 0x0021)))), { object: 1, status: 5, algorithm: 1, kads: [{ type: 0, authenticated: 1, value: 'backup-key-7' }] });
+    assert.deepEqual(nextBlockOf(good(await d.exec(spin(0x20, 0x0021)))), {
+      object: 1,
+      status: 5,
+      algorithm: 1,
+      kads: [{ type: 0, authenticated: 1, value: 'backup-key-7' }],
+    });
     assert.ok(good(await d.read(plain.length)).equals(plain));
     assert.ok(good(await d.read(500)).equals(record(2, 500)));
     assert.equal(nextBlockOf(good(await d.exec(spin(0x20, 0x0021)))).status, 2, 'a filemark is not a logical block');
@@ -193,7 +271,13 @@ describe('SSC tape drive: application-managed encryption (SECURITY PROTOCOL IN/O
     good(await d.set({ key: keyA }));
     good(await d.write(record(1, 100), B)); // B writes with A's shared key
     good(await d.set({ scope: 1, key: keyB }, B));
-    assert.deepEqual([statusOf(good(await d.exec(spin(0x20, 0x0020), { nexus: B }))).nexusScope, statusOf(good(await d.exec(spin(0x20, 0x0020), { nexus: B }))).keyScope], [1, 1]);
+    assert.deepEqual(
+      [
+        statusOf(good(await d.exec(spin(0x20, 0x0020), { nexus: B }))).nexusScope,
+        statusOf(good(await d.exec(spin(0x20, 0x0020), { nexus: B }))).keyScope,
+      ],
+      [1, 1],
+    );
     good(await d.exec(REWIND, { nexus: B }));
     expectSense(await d.read(100, B), DATA_PROTECT, 0x74, 0x03);
     good(await d.set({ scope: 0 }, B));
@@ -221,7 +305,8 @@ describe('SSC tape drive: application-managed encryption (SECURITY PROTOCOL IN/O
   it('refuses what it does not offer, field by field, and changes nothing then', async () => {
     const d = await drive();
     const key = randomBytes(32);
-    const refused = async (o: SetDataEncryption, byte: number, bit?: number) => expectSense(await d.set(o), ILLEGAL_REQUEST, 0x26, 0x00, bit === undefined ? { byte } : { byte, bit });
+    const refused = async (o: SetDataEncryption, byte: number, bit?: number) =>
+      expectSense(await d.set(o), ILLEGAL_REQUEST, 0x26, 0x00, bit === undefined ? { byte } : { byte, bit });
     await refused({ key: randomBytes(16) }, 18);
     await refused({ key, algorithm: 2 }, 8);
     await refused({ key, decrypt: 1 }, 7); // RAW

@@ -34,7 +34,15 @@ function driveOn(opened: OpenedEngine) {
   const unit = createTapeDriveUnit({ identity: { serial: '1013000009', gatewayId: 'gw-engine', name: 'drive-09' }, bay });
   let tag = 0;
   const exec = (cdb: number[], dataOut: Buffer = Buffer.alloc(0)): Promise<ScsiResponse> =>
-    unit.execute({ nexus, lun: Buffer.alloc(8), cdb: Buffer.from(cdb), dataOut, dataInLength: READ_BUFFER, attribute: 'simple', tag: tag++ });
+    unit.execute({
+      nexus,
+      lun: Buffer.alloc(8),
+      cdb: Buffer.from(cdb),
+      dataOut,
+      dataInLength: READ_BUFFER,
+      attribute: 'simple',
+      tag: tag++,
+    });
   return { bay, exec };
 }
 

@@ -118,16 +118,35 @@ interface Drive {
 
 async function drive(spec: Partial<CartridgeSpec> = {}, options: { readOnly?: boolean } = {}): Promise<Drive> {
   const store = new MemoryCartridgeStore();
-  await Cartridge.create(store, { barcode: BARCODE, capacityBytes: 4 * 1024 * KiB, earlyWarningBytes: 256 * KiB, segmentBytes: 256 * KiB, ...spec });
+  await Cartridge.create(store, {
+    barcode: BARCODE,
+    capacityBytes: 4 * 1024 * KiB,
+    earlyWarningBytes: 256 * KiB,
+    segmentBytes: 256 * KiB,
+    ...spec,
+  });
   const bay = new LibraryBay({
     cartridges: { openCartridge: (barcode) => Cartridge.open(store, barcode, options), closeCartridge: async () => {} },
     exclusive: (work) => work(),
   });
-  const unit = createTapeDriveUnit({ identity: { serial: '1013000001', gatewayId: 'gw-test', name: 'drive-01' }, bay, now: () => 1_800_000_000_000 });
+  const unit = createTapeDriveUnit({
+    identity: { serial: '1013000001', gatewayId: 'gw-test', name: 'drive-01' },
+    bay,
+    now: () => 1_800_000_000_000,
+  });
   await bay.insert(spec.barcode ?? BARCODE);
   let tag = 0;
   const exec: Drive['exec'] = (cdb, o = {}) =>
-    unit.execute({ nexus: o.nexus ?? A, lun: Buffer.alloc(8), cdb: Buffer.from(cdb), dataOut: o.dataOut ?? Buffer.alloc(0), holdDataOut: o.holdDataOut, dataInLength: 1 << 24, attribute: 'simple', tag: tag++ });
+    unit.execute({
+      nexus: o.nexus ?? A,
+      lun: Buffer.alloc(8),
+      cdb: Buffer.from(cdb),
+      dataOut: o.dataOut ?? Buffer.alloc(0),
+      holdDataOut: o.holdDataOut,
+      dataInLength: 1 << 24,
+      attribute: 'simple',
+      tag: tag++,
+    });
   for (const n of [A, B]) expectSense(await exec(TUR, { nexus: n }), UNIT_ATTENTION, 0x29, 0x00);
   return { unit, bay, store, exec, write: (data) => exec(write6(data.length), { dataOut: data }) };
 }
@@ -136,7 +155,14 @@ async function drive(spec: Partial<CartridgeSpec> = {}, options: { readOnly?: bo
 async function position(d: Drive): Promise<{ bop: boolean; eop: boolean; first: number; last: number; objects: number; bytes: number }> {
   const p = good(await d.exec(readPosition(0x01)));
   assert.equal(p.length, 20);
-  return { bop: (p[0]! & 0x80) !== 0, eop: (p[0]! & 0x40) !== 0, first: p.readUInt32BE(4), last: p.readUInt32BE(8), objects: p.readUIntBE(13, 3), bytes: p.readUInt32BE(16) };
+  return {
+    bop: (p[0]! & 0x80) !== 0,
+    eop: (p[0]! & 0x40) !== 0,
+    first: p.readUInt32BE(4),
+    last: p.readUInt32BE(8),
+    objects: p.readUIntBE(13, 3),
+    bytes: p.readUInt32BE(16),
+  };
 }
 
 describe('SSC tape drive', () => {
@@ -154,7 +180,12 @@ describe('SSC tape drive', () => {
     it('answers VPD B0h (WORM capable), B1h, B2h and IBM C0h/C1h', async () => {
       const d = await drive();
       assert.deepEqual([...good(await d.exec([0x12, 1, 0xb0, 0, 255, 0]))], [0x01, 0xb0, 0, 2, 0x01, 0]);
-      assert.equal(good(await d.exec([0x12, 1, 0xb1, 0, 255, 0])).subarray(4).toString('ascii'), '1013000001');
+      assert.equal(
+        good(await d.exec([0x12, 1, 0xb1, 0, 255, 0]))
+          .subarray(4)
+          .toString('ascii'),
+        '1013000001',
+      );
       const b2 = good(await d.exec([0x12, 1, 0xb2, 0, 255, 0]));
       assert.equal(b2.readUInt16BE(2), 12);
       assert.equal(b2[4], 0x20 | 0x08 | 0x04, 'flags 03h, 05h, 06h');
@@ -175,10 +206,60 @@ describe('SSC tape drive', () => {
         listed.push(data[o + 5]! & 1 ? `${data[o]!.toString(16)}/${data.readUInt16BE(o + 2).toString(16)}` : data[o]!.toString(16));
       }
       assert.deepEqual(listed, [
-        '0', '1', '3', '5', '8', 'a', '10', '11', '12', '13', '15', '16', '17', '19', '1a', '1b', '1e', '2b',
-        '34/0', '34/1', '34/6', '34/8', '44', '4c', '4d', '55', '5a', '5e/0', '5e/1', '5e/2', '5e/3',
-        '5f/0', '5f/1', '5f/2', '5f/3', '5f/4', '5f/5', '5f/6',
-        '82', '8c/0', '8c/1', '8c/2', '8c/3', '8c/5', '8d', '91', '92', 'a0', 'a2', 'a3/c', 'a3/d', 'a3/f', 'a4/f', 'b5',
+        '0',
+        '1',
+        '3',
+        '5',
+        '8',
+        'a',
+        '10',
+        '11',
+        '12',
+        '13',
+        '15',
+        '16',
+        '17',
+        '19',
+        '1a',
+        '1b',
+        '1e',
+        '2b',
+        '34/0',
+        '34/1',
+        '34/6',
+        '34/8',
+        '44',
+        '4c',
+        '4d',
+        '55',
+        '5a',
+        '5e/0',
+        '5e/1',
+        '5e/2',
+        '5e/3',
+        '5f/0',
+        '5f/1',
+        '5f/2',
+        '5f/3',
+        '5f/4',
+        '5f/5',
+        '5f/6',
+        '82',
+        '8c/0',
+        '8c/1',
+        '8c/2',
+        '8c/3',
+        '8c/5',
+        '8d',
+        '91',
+        '92',
+        'a0',
+        'a2',
+        'a3/c',
+        'a3/d',
+        'a3/f',
+        'a4/f',
+        'b5',
       ]);
       assert.deepEqual(listed.length, d.unit.table.entries.length);
     });
@@ -385,7 +466,9 @@ describe('SSC tape drive', () => {
     it('READ BLOCK LIMITS: granularity 0, 8 MiB maximum, 1 byte minimum; longer variable writes are refused', async () => {
       const d = await drive();
       assert.deepEqual([...good(await d.exec([0x05, 0, 0, 0, 0, 0]))], [0x00, 0x80, 0x00, 0x00, 0x00, 0x01]);
-      expectSense(await d.exec(write6(0x800001), { dataOut: Buffer.alloc(0x800001) }), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 2 } });
+      expectSense(await d.exec(write6(0x800001), { dataOut: Buffer.alloc(0x800001) }), ILLEGAL_REQUEST, 0x24, 0x00, {
+        fieldPointer: { byte: 2 },
+      });
     });
 
     it('early warning comes before the end of the medium, then volume overflow', async () => {
@@ -473,7 +556,10 @@ describe('SSC tape drive', () => {
       good(await d.exec(REWIND));
       expectSense(await d.exec(read6(100)), 0x3, 0x11, 0x00);
       const alerts = good(await d.exec(logSense(0x2e)));
-      assert.deepEqual([3, 5].map((flag) => alerts[4 + 5 * (flag - 1) + 4]), [1, 1]);
+      assert.deepEqual(
+        [3, 5].map((flag) => alerts[4 + 5 * (flag - 1) + 4]),
+        [1, 1],
+      );
     });
 
     it('with D_SENSE set, tape conditions come in descriptor format with the stream commands descriptor', async () => {
@@ -586,7 +672,8 @@ describe('SSC tape drive', () => {
     /** r0 r1 FM r2 r3 FM r4, at end-of-data (object 7). */
     async function twoFiles(): Promise<Drive> {
       const d = await drive();
-      for (const item of ['r', 'r', 'F', 'r', 'r', 'F', 'r']) good(item === 'r' ? await d.write(record(0, 10)) : await d.exec(writeFilemarks(1)));
+      for (const item of ['r', 'r', 'F', 'r', 'r', 'F', 'r'])
+        good(item === 'r' ? await d.write(record(0, 10)) : await d.exec(writeFilemarks(1)));
       return d;
     }
 
@@ -663,7 +750,7 @@ describe('SSC tape drive', () => {
       assert.equal(all.readUInt16BE(6), 8);
       assert.equal(all[8], 0x58, 'density code');
       const pages: string[] = [];
-      for (let o = 16; o < all.length; ) {
+      for (let o = 16; o < all.length;) {
         const sub = all[o]! & 0x40;
         pages.push(sub ? `${(all[o]! & 0x3f).toString(16)}/${all[o + 1]}` : (all[o]! & 0x3f).toString(16));
         o += sub ? 4 + all.readUInt16BE(o + 2) : 2 + all[o + 1]!;
@@ -674,7 +761,10 @@ describe('SSC tape drive', () => {
       const changeable = good(await d.exec([0x1a, 0x08, 0x40 | 0x0f, 0, 255, 0]));
       assert.equal(changeable[6], 0x80, 'DCE changeable');
       const partition = good(await d.exec([0x1a, 0x08, 0x11, 0, 255, 0]));
-      assert.deepEqual([...partition.subarray(4, 14)], [0x11, 0x08, 0, 0, 0x18, 0x03, 0x02, 0, ...be(Math.floor((4 * 1024 * KiB) / 100), 2)]);
+      assert.deepEqual(
+        [...partition.subarray(4, 14)],
+        [0x11, 0x08, 0, 0, 0x18, 0x03, 0x02, 0, ...be(Math.floor((4 * 1024 * KiB) / 100), 2)],
+      );
       const vendor = good(await d.exec([0x1a, 0x08, 0x25, 0, 255, 0]));
       assert.deepEqual([...vendor.subarray(4, 11)], [0x25, 0x1e, 0, 0, 0, 1, 1]);
     });
@@ -693,7 +783,11 @@ describe('SSC tape drive', () => {
       page.writeUInt32BE(0x10, 4);
       good(await select(page));
       const after = good(await d.exec([0x1a, 0x08, 0x0f, 0, 255, 0]));
-      assert.deepEqual([after[6], after.readUInt32BE(8), after[7], after.readUInt32BE(12)], [0xc0, 0x10, 0x80, 1], 'DCE, DCC, algorithm 10h, DDE, decompression 1');
+      assert.deepEqual(
+        [after[6], after.readUInt32BE(8), after[7], after.readUInt32BE(12)],
+        [0xc0, 0x10, 0x80, 1],
+        'DCE, DCC, algorithm 10h, DDE, decompression 1',
+      );
       page[2] = 0x40;
       page.writeUInt32BE(0, 4);
       good(await select(page));
@@ -748,7 +842,20 @@ describe('SSC tape drive', () => {
 
     it('READ ATTRIBUTE: values from the first attribute, barcode 0806h, list, allocation length', async () => {
       const d = await drive();
-      const readAttribute = (sa: number, first: number, allocation: number, partition = 0): number[] => [0x8c, sa, 0, 0, 0, 0, 0, partition, ...be(first, 2), ...be(allocation, 4), 0, 0];
+      const readAttribute = (sa: number, first: number, allocation: number, partition = 0): number[] => [
+        0x8c,
+        sa,
+        0,
+        0,
+        0,
+        0,
+        0,
+        partition,
+        ...be(first, 2),
+        ...be(allocation, 4),
+        0,
+        0,
+      ];
       const barcode = good(await d.exec(readAttribute(0x00, 0x0806, 1024)));
       assert.deepEqual([...barcode.subarray(0, 9)], [0, 0, 0, 37, 0x08, 0x06, 0x01, 0, 32]);
       assert.equal(barcode.subarray(9).toString('ascii'), BARCODE.padEnd(32));
@@ -769,12 +876,14 @@ describe('SSC tape drive', () => {
     it('WRITE ATTRIBUTE: host attributes read back, kept by the cartridge across unload and reopening; read-only ones refused, nothing taken', async () => {
       const d = await drive();
       const readAttribute = (first: number, sa = 0x00): number[] => [0x8c, sa, 0, 0, 0, 0, 0, 0, ...be(first, 2), ...be(4096, 4), 0, 0];
-      const attribute = (id: number, format: number, value: Buffer): Buffer => Buffer.concat([Buffer.from([id >> 8, id & 0xff, format, ...be(value.length, 2)]), value]);
+      const attribute = (id: number, format: number, value: Buffer): Buffer =>
+        Buffer.concat([Buffer.from([id >> 8, id & 0xff, format, ...be(value.length, 2)]), value]);
       const list = (...attributes: Buffer[]): Buffer => {
         const body = Buffer.concat(attributes);
         return Buffer.concat([Buffer.from(be(body.length, 4)), body]);
       };
-      const writeAttribute = (data: Buffer, length = data.length): Promise<ScsiResponse> => d.exec([0x8d, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, ...be(length, 4), 0, 0], { dataOut: data });
+      const writeAttribute = (data: Buffer, length = data.length): Promise<ScsiResponse> =>
+        d.exec([0x8d, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, ...be(length, 4), 0, 0], { dataOut: data });
       const ascii = (text: string, length: number): Buffer => Buffer.from(text.padEnd(length));
       // What LTFS writes when it formats a cartridge: vendor, name, version, label, format version, coherency.
       const coherency = Buffer.from([8, ...be(7, 8), ...be(42, 8), ...be(1, 8), 0, 5, ...Buffer.from('LTFS\0')]);
@@ -795,20 +904,46 @@ describe('SSC tape drive', () => {
       };
       assert.equal((await value(0x0801)).toString(), ascii('LTFS', 32).toString());
       assert.deepEqual(await value(0x080c), coherency);
-      assert.deepEqual([...good(await d.exec(readAttribute(0x0800))).subarray(4, 9)], [0x08, 0x00, 0x01, 0, 8], 'read/write, ASCII, 8 bytes');
+      assert.deepEqual(
+        [...good(await d.exec(readAttribute(0x0800))).subarray(4, 9)],
+        [0x08, 0x00, 0x01, 0, 8],
+        'read/write, ASCII, 8 bytes',
+      );
       assert.equal((await value(0x0806)).toString(), BARCODE.padEnd(32), 'the library fills in the barcode');
       const ids = good(await d.exec(readAttribute(0, 0x01)));
       const listed = Array.from({ length: ids.readUInt32BE(0) / 2 }, (_, i) => ids.readUInt16BE(4 + 2 * i));
-      assert.deepEqual(listed.filter((id) => id >= 0x0800), [0x0800, 0x0801, 0x0802, 0x0803, 0x0806, 0x080b, 0x080c, 0x1623]);
+      assert.deepEqual(
+        listed.filter((id) => id >= 0x0800),
+        [0x0800, 0x0801, 0x0802, 0x0803, 0x0806, 0x080b, 0x080c, 0x1623],
+      );
       // Read-only (a medium attribute), a wrong length, a wrong format, out of order: refused, and nothing of the list is taken.
       const label = attribute(0x0803, 2, Buffer.alloc(160));
-      expectSense(await writeAttribute(list(attribute(0x0401, 1, ascii('FORGED', 32)), label)), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 4 } });
-      expectSense(await writeAttribute(list(attribute(0x0800, 1, ascii('IBM', 7)))), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 7 } });
-      expectSense(await writeAttribute(list(attribute(0x0801, 0, ascii('X', 32)))), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 6, bit: 1 } });
-      expectSense(await writeAttribute(list(label, attribute(0x0801, 1, ascii('X', 32)))), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 4 + 165 } });
-      expectSense(await writeAttribute(list(attribute(0x0801, 1, Buffer.concat([ascii('X', 31), Buffer.from([0x07])])))), ILLEGAL_REQUEST, 0x26, 0x00, { fieldPointer: { byte: 4 + 5 + 31 } });
+      expectSense(await writeAttribute(list(attribute(0x0401, 1, ascii('FORGED', 32)), label)), ILLEGAL_REQUEST, 0x26, 0x00, {
+        fieldPointer: { byte: 4 },
+      });
+      expectSense(await writeAttribute(list(attribute(0x0800, 1, ascii('IBM', 7)))), ILLEGAL_REQUEST, 0x26, 0x00, {
+        fieldPointer: { byte: 7 },
+      });
+      expectSense(await writeAttribute(list(attribute(0x0801, 0, ascii('X', 32)))), ILLEGAL_REQUEST, 0x26, 0x00, {
+        fieldPointer: { byte: 6, bit: 1 },
+      });
+      expectSense(await writeAttribute(list(label, attribute(0x0801, 1, ascii('X', 32)))), ILLEGAL_REQUEST, 0x26, 0x00, {
+        fieldPointer: { byte: 4 + 165 },
+      });
+      expectSense(
+        await writeAttribute(list(attribute(0x0801, 1, Buffer.concat([ascii('X', 31), Buffer.from([0x07])])))),
+        ILLEGAL_REQUEST,
+        0x26,
+        0x00,
+        { fieldPointer: { byte: 4 + 5 + 31 } },
+      );
       expectSense(await writeAttribute(list(label), 100), ILLEGAL_REQUEST, 0x1a, 0x00);
-      expectSense(await writeAttribute(list(...Array.from({ length: 10 }, (_, i) => attribute(0x1400 + i, 0, Buffer.alloc(256))))), ILLEGAL_REQUEST, 0x55, 0x06);
+      expectSense(
+        await writeAttribute(list(...Array.from({ length: 10 }, (_, i) => attribute(0x1400 + i, 0, Buffer.alloc(256))))),
+        ILLEGAL_REQUEST,
+        0x55,
+        0x06,
+      );
       assert.equal((await value(0x0803)).subarray(0, 11).toString(), 'weekly full', 'the refused lists changed nothing');
       // A length of 0 deletes one; the others stay.
       good(await writeAttribute(list(attribute(0x0802, 1, Buffer.alloc(0)))));
@@ -819,12 +954,22 @@ describe('SSC tape drive', () => {
       assert.equal((await value(0x0801)).toString().trim(), 'LTFS');
       await d.bay.eject();
       const reopened = await Cartridge.open(d.store, BARCODE);
-      assert.deepEqual(reopened.hostAttributes.map((a) => a.id), [0x0800, 0x0801, 0x0803, 0x080b, 0x080c, 0x1623]);
+      assert.deepEqual(
+        reopened.hostAttributes.map((a) => a.id),
+        [0x0800, 0x0801, 0x0803, 0x080b, 0x080c, 0x1623],
+      );
       assert.deepEqual(reopened.hostAttributes.find((a) => a.id === 0x080c)!.value, coherency);
       expectSense(await writeAttribute(list(label)), NOT_READY, 0x3a, 0x00);
       const retrieved = await drive({}, { readOnly: true });
-      expectSense(await retrieved.exec([0x8d, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...be(list(label).length, 4), 0, 0], { dataOut: list(label) }), DATA_PROTECT, 0x27, 0x00);
-      expectSense(await retrieved.exec([0x8d, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 7 } });
+      expectSense(
+        await retrieved.exec([0x8d, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...be(list(label).length, 4), 0, 0], { dataOut: list(label) }),
+        DATA_PROTECT,
+        0x27,
+        0x00,
+      );
+      expectSense(await retrieved.exec([0x8d, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]), ILLEGAL_REQUEST, 0x24, 0x00, {
+        fieldPointer: { byte: 7 },
+      });
     });
 
     it('REPORT DENSITY SUPPORT: LTO-3 read-only, LTO-4 and LTO-5 (default) writable; the mounted medium', async () => {

@@ -6,7 +6,9 @@ import { A, B, clearPowerOn, command, senseOf, testUnit } from './helpers.ts';
 
 const lunField = (lun: number): number[] => (lun < 256 ? [0, lun, 0, 0, 0, 0, 0, 0] : [0x40 | (lun >> 8), lun & 0xff, 0, 0, 0, 0, 0, 0]);
 const reportLuns = (select: number, allocation: number, lun = 0) =>
-  command([0xa0, 0, select, 0, 0, 0, allocation >>> 24, (allocation >> 16) & 0xff, (allocation >> 8) & 0xff, allocation & 0xff, 0, 0], { lun: lunField(lun) });
+  command([0xa0, 0, select, 0, 0, 0, allocation >>> 24, (allocation >> 16) & 0xff, (allocation >> 8) & 0xff, allocation & 0xff, 0, 0], {
+    lun: lunField(lun),
+  });
 
 /** A logical unit that only records what reaches it. */
 function recorder(): LogicalUnit & { calls: Array<[TaskManagementFunction | 'added', string]> } {
@@ -29,7 +31,12 @@ describe('scsi/target', () => {
   });
 
   it('REPORT LUNS lists every LUN, in peripheral or flat format, to any LUN address', async () => {
-    const target = new ScsiTarget({ luns: [{ lun: 300, unit: testUnit().unit }, { lun: 0, unit: testUnit().unit }] });
+    const target = new ScsiTarget({
+      luns: [
+        { lun: 300, unit: testUnit().unit },
+        { lun: 0, unit: testUnit().unit },
+      ],
+    });
     const expected = [0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x41, 0x2c, 0, 0, 0, 0, 0, 0];
     for (const lun of [0, 300, 7]) {
       const r = await target.execute(reportLuns(0, 4096, lun));
@@ -41,7 +48,12 @@ describe('scsi/target', () => {
   });
 
   it('REPORT LUNS truncates, refuses allocation lengths under 16 and unknown select reports', async () => {
-    const target = new ScsiTarget({ luns: [{ lun: 0, unit: testUnit().unit }, { lun: 1, unit: testUnit().unit }] });
+    const target = new ScsiTarget({
+      luns: [
+        { lun: 0, unit: testUnit().unit },
+        { lun: 1, unit: testUnit().unit },
+      ],
+    });
     assert.deepEqual([...(await target.execute(reportLuns(0, 16))).data!], [0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     for (const lun of [0, 9]) {
       assert.deepEqual(senseOf(await target.execute(reportLuns(0, 15, lun))), { key: 5, asc: 0x24, ascq: 0, sks: [0xc0, 0x00, 0x06] });
@@ -65,7 +77,12 @@ describe('scsi/target', () => {
   it('routes commands to the addressed unit', async () => {
     const zero = testUnit();
     const one = testUnit();
-    const target = new ScsiTarget({ luns: [{ lun: 0, unit: zero.unit }, { lun: 1, unit: one.unit }] });
+    const target = new ScsiTarget({
+      luns: [
+        { lun: 0, unit: zero.unit },
+        { lun: 1, unit: one.unit },
+      ],
+    });
     await target.execute(command([0x00, 0, 0, 0, 0, 0], { lun: lunField(1) }));
     await target.execute(command([0x08, 0, 0, 0, 1, 0], { lun: lunField(1) }));
     assert.deepEqual([zero.device.reads, one.device.reads], [0, 1]);
@@ -73,14 +90,28 @@ describe('scsi/target', () => {
 
   it('fans out task management and nexus events', () => {
     const [u0, u1] = [recorder(), recorder()];
-    const target = new ScsiTarget({ luns: [{ lun: 0, unit: u0 }, { lun: 1, unit: u1 }] });
+    const target = new ScsiTarget({
+      luns: [
+        { lun: 0, unit: u0 },
+        { lun: 1, unit: u1 },
+      ],
+    });
     target.taskManagement('lun-reset', A, Buffer.from(lunField(1)));
     target.taskManagement('target-reset', A);
     target.nexusAdded(B);
     target.nexusRemoved(B);
     target.taskManagement('lun-reset', A, Buffer.from(lunField(5)));
-    assert.deepEqual(u0.calls, [['target-reset', A.key], ['added', B.key], ['i-t-nexus-loss', B.key]]);
-    assert.deepEqual(u1.calls, [['lun-reset', A.key], ['target-reset', A.key], ['added', B.key], ['i-t-nexus-loss', B.key]]);
+    assert.deepEqual(u0.calls, [
+      ['target-reset', A.key],
+      ['added', B.key],
+      ['i-t-nexus-loss', B.key],
+    ]);
+    assert.deepEqual(u1.calls, [
+      ['lun-reset', A.key],
+      ['target-reset', A.key],
+      ['added', B.key],
+      ['i-t-nexus-loss', B.key],
+    ]);
   });
 
   it('nexusAdded gives the nexus a fresh power-on unit attention; a target reset another', async () => {
@@ -94,7 +125,16 @@ describe('scsi/target', () => {
   });
 
   it('refuses bad LUN maps', () => {
-    assert.throws(() => new ScsiTarget({ luns: [{ lun: 0, unit: recorder() }, { lun: 0, unit: recorder() }] }), /twice/);
+    assert.throws(
+      () =>
+        new ScsiTarget({
+          luns: [
+            { lun: 0, unit: recorder() },
+            { lun: 0, unit: recorder() },
+          ],
+        }),
+      /twice/,
+    );
     assert.throws(() => new ScsiTarget({ luns: [{ lun: 16384, unit: recorder() }] }), RangeError);
   });
 });

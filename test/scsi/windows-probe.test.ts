@@ -69,16 +69,20 @@ function computedValue(c: Computed, layout: ElementLayout): number {
 
 function descriptorOf(data: Buffer, layout: ElementLayout, element: ElementKind, index: number): Descriptor | undefined {
   const address = layout[element].first + index;
-  return parseReport(data).pages.flatMap((p) => p.descriptors).find((d) => d.address === address);
+  return parseReport(data)
+    .pages.flatMap((p) => p.descriptors)
+    .find((d) => d.address === address);
 }
 
 function designators(vpd83: Buffer): { association: number; type: number }[] {
   const out: { association: number; type: number }[] = [];
-  for (let o = 4; o + 4 <= vpd83.length; o += 4 + vpd83[o + 3]!) out.push({ association: (vpd83[o + 1]! >> 4) & 0x03, type: vpd83[o + 1]! & 0x0f });
+  for (let o = 4; o + 4 <= vpd83.length; o += 4 + vpd83[o + 3]!)
+    out.push({ association: (vpd83[o + 1]! >> 4) & 0x03, type: vpd83[o + 1]! & 0x0f });
   return out;
 }
 
-const isUnitAttention = (r: ScsiResponse) => r.status === Status.CheckCondition && r.sense !== undefined && decodeSense(r.sense).key === 0x06;
+const isUnitAttention = (r: ScsiResponse) =>
+  r.status === Status.CheckCondition && r.sense !== undefined && decodeSense(r.sense).key === 0x06;
 
 describe('Windows and Veeam probe (fixtures/windows-probe.ts)', function () {
   it('cites a source for every step', function () {
@@ -111,9 +115,15 @@ function probeLibrary(title: string, options: Partial<LibraryOptions>): void {
       f = await libraryFixture(options);
       await f.tape(PROBE_CARTRIDGE, { kind: 'slot', index: 1 });
       changer = createChangerUnit({ identity: { serial: 'CHGR000001', gatewayId: GATEWAY, name: 'mediachanger' }, library: f.library });
-      const identities = f.library.elements().filter((e) => e.type === ElementType.DataTransfer).map((e) => e.drive!);
+      const identities = f.library
+        .elements()
+        .filter((e) => e.type === ElementType.DataTransfer)
+        .map((e) => e.drive!);
       drives = f.library.bays.map((bay, i) =>
-        createTapeDriveUnit({ identity: { ...identities[i]!, gatewayId: GATEWAY, name: `tapedrive-${String(i + 1).padStart(2, '0')}` }, bay }),
+        createTapeDriveUnit({
+          identity: { ...identities[i]!, gatewayId: GATEWAY, name: `tapedrive-${String(i + 1).padStart(2, '0')}` },
+          bay,
+        }),
       );
     });
 
@@ -125,7 +135,11 @@ function probeLibrary(title: string, options: Partial<LibraryOptions>): void {
       it(`${step.id}: ${step.sender} ${step.what}`, async function () {
         const units = step.device === 'changer' ? [changer] : step.everyDrive ? drives : [drives[0]!];
         const firstDrive = f.library.elements().find((e) => e.type === ElementType.DataTransfer)!;
-        assert.equal(firstDrive.full, step.medium === 'loaded', `${step.id}: the first drive should ${step.medium === 'loaded' ? 'hold' : 'not hold'} a cartridge`);
+        assert.equal(
+          firstDrive.full,
+          step.medium === 'loaded',
+          `${step.id}: the first drive should ${step.medium === 'loaded' ? 'hold' : 'not hold'} a cartridge`,
+        );
         const cdb = fillCdb(step, layout);
         const allocation = step.allocation === 'computed' ? cdb.readUIntBE(7, 3) : step.allocation;
         const data: Buffer[] = [];
@@ -160,7 +174,11 @@ function probeLibrary(title: string, options: Partial<LibraryOptions>): void {
         assert.deepEqual([s.key, s.asc, s.ascq], [...expected.sense], `${where}: ${expected.why}`);
         return;
       }
-      assert.equal(r.status, Status.Good, `${where}: GOOD expected, got ${r.status}${r.sense ? ` sense ${JSON.stringify(decodeSense(r.sense))}` : ''}`);
+      assert.equal(
+        r.status,
+        Status.Good,
+        `${where}: GOOD expected, got ${r.status}${r.sense ? ` sense ${JSON.stringify(decodeSense(r.sense))}` : ''}`,
+      );
       assert.ok(data.length <= allocation, `${where}: ${data.length} bytes do not fit the driver's ${allocation}-byte buffer`);
       for (const e of step.expect) expectation(`${where}: ${e.why}`, e, data);
     }
@@ -168,7 +186,8 @@ function probeLibrary(title: string, options: Partial<LibraryOptions>): void {
     function expectation(message: string, e: Expectation, data: Buffer): void {
       if ('length' in e) assert.equal(data.length, e.length, message);
       else if ('minLength' in e) assert.ok(data.length >= e.minLength, `${message} (${data.length} bytes)`);
-      else if ('byte' in e) assert.equal(data[e.byte]! & (e.mask ?? 0xff), e.equals, `${message} (byte ${e.byte} = 0x${data[e.byte]?.toString(16)})`);
+      else if ('byte' in e)
+        assert.equal(data[e.byte]! & (e.mask ?? 0xff), e.equals, `${message} (byte ${e.byte} = 0x${data[e.byte]?.toString(16)})`);
       else if ('u16' in e) assert.equal(data.readUInt16BE(e.u16), e.equals, message);
       else if ('u24' in e) {
         const value = data.readUIntBE(e.u24, 3);
@@ -179,12 +198,22 @@ function probeLibrary(title: string, options: Partial<LibraryOptions>): void {
       else if ('printable' in e) {
         const bytes = data.subarray(e.printable, e.to ?? data.length);
         assert.equal(bytes.length, (e.to ?? data.length) - e.printable, `${message} (data too short)`);
-        assert.ok(bytes.every((c) => c >= 0x20 && c <= 0x7e), `${message}: ${JSON.stringify(bytes.toString('latin1'))}`);
+        assert.ok(
+          bytes.every((c) => c >= 0x20 && c <= 0x7e),
+          `${message}: ${JSON.stringify(bytes.toString('latin1'))}`,
+        );
       } else if ('vpdPages' in e) {
         const listed = [...data.subarray(4, 4 + data.readUInt16BE(2))];
-        for (const page of e.vpdPages) assert.ok(listed.includes(page), `${message}: page ${page.toString(16)}h missing from ${listed.map((p) => p.toString(16)).join(',')}`);
+        for (const page of e.vpdPages)
+          assert.ok(
+            listed.includes(page),
+            `${message}: page ${page.toString(16)}h missing from ${listed.map((p) => p.toString(16)).join(',')}`,
+          );
       } else if ('designator' in e) {
-        assert.ok(designators(data).some((d) => d.association === e.designator.association && d.type === e.designator.type), message);
+        assert.ok(
+          designators(data).some((d) => d.association === e.designator.association && d.type === e.designator.type),
+          message,
+        );
       } else if ('modePage' in e) {
         const at = 4 + data[3]!;
         assert.deepEqual([data[at]! & 0x3f, data[at + 1]], [e.modePage.code, e.modePage.length], message);

@@ -118,16 +118,24 @@ describe('RPC and XDR under random input', function () {
   it('NFS calls with random arguments get an answer', async () => {
     const client = await RpcTestClient.connect(share.addresses.nfsPort);
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 21 }), fc.uint8Array({ maxLength: 200 }), fc.boolean(), async (procedure, args, withRoot) => {
-        const writer = encodeCall({ xid: 1, program: NFS_PROGRAM, version: NFS_V3, procedure });
-        if (withRoot) writer.opaque(root);
-        writer.fixedOpaque(Buffer.from(args));
-        client.sendRecord(writer.toBuffer());
-        const reply = await client.receive(3000);
-        assert.ok(reply, `procedure ${procedure} got no answer`);
-        const decoded = decodeReply(reply);
-        assert.ok(decoded.kind === 'success' || (decoded.kind === 'accept-error' && decoded.stat === AcceptStat.GarbageArgs), `procedure ${procedure}: ${JSON.stringify(decoded)}`);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 21 }),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.boolean(),
+        async (procedure, args, withRoot) => {
+          const writer = encodeCall({ xid: 1, program: NFS_PROGRAM, version: NFS_V3, procedure });
+          if (withRoot) writer.opaque(root);
+          writer.fixedOpaque(Buffer.from(args));
+          client.sendRecord(writer.toBuffer());
+          const reply = await client.receive(3000);
+          assert.ok(reply, `procedure ${procedure} got no answer`);
+          const decoded = decodeReply(reply);
+          assert.ok(
+            decoded.kind === 'success' || (decoded.kind === 'accept-error' && decoded.stat === AcceptStat.GarbageArgs),
+            `procedure ${procedure}: ${JSON.stringify(decoded)}`,
+          );
+        },
+      ),
       { numRuns: 400 },
     );
     client.close();

@@ -21,7 +21,12 @@ import { requirePeer } from '../helpers/peers.ts';
 const run = promisify(execFile);
 
 function s3Of(gw: GatewayProcess): S3Client {
-  return new S3Client({ endpoint: gw.s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  return new S3Client({
+    endpoint: gw.s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
 }
 
 async function getObject(s3: S3Client, bucket: string, key: string): Promise<Buffer> {
@@ -31,7 +36,8 @@ async function getObject(s3: S3Client, bucket: string, key: string): Promise<Buf
 
 const GATEWAY_ARGS = ['--volume', 'scratch=16MiB', '--drives', '1', '--slots', '4', '--import-export-slots', '1'];
 
-const url = (gw: GatewayProcess, share: string, file = '') => `nfs://127.0.0.1/${share}${file ? `/${file}` : ''}?nfsport=${gw.nfs.nfsPort}&mountport=${gw.nfs.mountPort}`;
+const url = (gw: GatewayProcess, share: string, file = '') =>
+  `nfs://127.0.0.1/${share}${file ? `/${file}` : ''}?nfsport=${gw.nfs.nfsPort}&mountport=${gw.nfs.mountPort}`;
 
 describe('@peer @slow the gateway serving NFS shares', function () {
   this.timeout(180_000);
@@ -73,7 +79,14 @@ describe('@peer @slow the gateway serving NFS shares', function () {
 
   it('shows an object put with the SDK after tapegw share refresh', async () => {
     await run('nfs-ls', [url(gw!, 'files')]);
-    await s3.send(new PutObjectCommand({ Bucket: 'tape-gateway', Key: 'files/from-sdk.txt', Body: 'put by the SDK\n', Metadata: { 'file-permissions': '0100640' } }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'tape-gateway',
+        Key: 'files/from-sdk.txt',
+        Body: 'put by the SDK\n',
+        Metadata: { 'file-permissions': '0100640' },
+      }),
+    );
     const before = await run('nfs-ls', [url(gw!, 'files')]);
     assert.doesNotMatch(before.stdout, /from-sdk/, 'no cache-stale timeout: not before a refresh');
     const refreshed = await cli('share', 'refresh', 'files', '--json');
@@ -85,7 +98,20 @@ describe('@peer @slow the gateway serving NFS shares', function () {
   });
 
   it('exports a share created while running at once, lists, describes and deletes it', async () => {
-    const created = await cli('share', 'create', 'projects', '--bucket', 'projects-bucket', '--prefix', 'team-a', '--squash', 'none', '--settle-time', '2', '--json');
+    const created = await cli(
+      'share',
+      'create',
+      'projects',
+      '--bucket',
+      'projects-bucket',
+      '--prefix',
+      'team-a',
+      '--squash',
+      'none',
+      '--settle-time',
+      '2',
+      '--json',
+    );
     assert.equal(created.code, 0, created.stderr);
     const share = JSON.parse(created.stdout) as ShareAnswer;
     assert.deepEqual([share.name, share.prefix, share.exportPath, share.settleSeconds], ['projects', 'team-a/', '/projects', 2]);
@@ -99,7 +125,10 @@ describe('@peer @slow the gateway serving NFS shares', function () {
     assert.match(listed.stdout, /projects +\/projects +s3:\/\/projects-bucket\/team-a\//);
     const described = await cli('share', 'describe', 'projects');
     assert.match(described.stdout, /Squash +none/);
-    assert.ok(described.stdout.split('\n').some((line) => /^Mount +mount /.test(line) && line.endsWith(mount)), described.stdout);
+    assert.ok(
+      described.stdout.split('\n').some((line) => /^Mount +mount /.test(line) && line.endsWith(mount)),
+      described.stdout,
+    );
     assert.match(described.stdout, /Not uploaded +0 files \(0B\)\n/);
     assertFailure(await cli('share', 'create', 'projects', '--bucket', 'projects-bucket'), 1, /exists/);
     assertFailure(await cli('share', 'create', 'Bad_Name', '--bucket', 'projects-bucket'), 2, /share name/);
@@ -142,7 +171,8 @@ describe('@peer @slow the gateway serving NFS shares', function () {
     const root = (await client.mount('/files')).handle!;
     const file = (await client.create(root, 'committed.bin', { mode: 1 })).handle!;
     const data = randomBytes(2 * 1024 * 1024);
-    for (let at = 0; at < data.length; at += 512 * 1024) assert.equal((await client.write(file, at, data.subarray(at, at + 512 * 1024))).status, 0);
+    for (let at = 0; at < data.length; at += 512 * 1024)
+      assert.equal((await client.write(file, at, data.subarray(at, at + 512 * 1024))).status, 0);
     assert.equal((await client.commit(file)).status, 0);
     client.close();
     const dataDir = gw!.dataDir;

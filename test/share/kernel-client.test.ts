@@ -151,7 +151,12 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
     const created = await cli('share', 'create', 'kernel', '--bucket', BUCKET, '--prefix', PREFIX, '--squash', 'none');
     assert.equal(created.code, 0, created.stderr);
     gates = await startGuestGates();
-    s3 = new S3Client({ endpoint: gw.s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    s3 = new S3Client({
+      endpoint: gw.s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
   });
   after(async () => {
     s3?.destroy();
@@ -160,7 +165,8 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
     await rm(dir, { recursive: true, force: true });
   });
 
-  const get = async (key: string) => Buffer.from(await (await s3!.send(new GetObjectCommand({ Bucket: BUCKET, Key: PREFIX + key }))).Body!.transformToByteArray());
+  const get = async (key: string) =>
+    Buffer.from(await (await s3!.send(new GetObjectCommand({ Bucket: BUCKET, Key: PREFIX + key }))).Body!.transformToByteArray());
 
   /** The large directory, put by another S3 client while the guest boots; the share sees it after a refresh. */
   async function putMany(): Promise<void> {
@@ -168,7 +174,9 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
     await Promise.all(
       Array.from({ length: 32 }, async () => {
         for (let i = next++; i < MANY; i = next++) {
-          await s3!.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}many/entry-${String(i).padStart(5, '0')}`, Body: `${i}\n` }));
+          await s3!.send(
+            new PutObjectCommand({ Bucket: BUCKET, Key: `${PREFIX}many/entry-${String(i).padStart(5, '0')}`, Body: `${i}\n` }),
+          );
         }
       }),
     );
@@ -185,7 +193,9 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
     if (sums.length !== FILES) {
       const warnings = gw!.logs.filter((r) => r.level >= 40 || JSON.stringify(r).includes('tree.sums')).slice(0, 20);
       const described = await cli('share', 'describe', 'kernel');
-      assert.fail(`tree.sums in the bucket: ${sumsObject.length} bytes, starting ${JSON.stringify(sumsObject.subarray(0, 120).toString('latin1'))}\n${described.stdout}\n${warnings.map((r) => JSON.stringify(r)).join('\n')}`);
+      assert.fail(
+        `tree.sums in the bucket: ${sumsObject.length} bytes, starting ${JSON.stringify(sumsObject.subarray(0, 120).toString('latin1'))}\n${described.stdout}\n${warnings.map((r) => JSON.stringify(r)).join('\n')}`,
+      );
     }
     for (const line of sums) {
       const [sum, name] = line.split(/\s+/) as [string, string];
@@ -208,7 +218,10 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
     const { dataDir, nfs } = gw!;
     await gw!.stop();
     gw = undefined;
-    gw = await startGatewayProcess({ dataDir, args: [...GATEWAY_ARGS, '--nfs-port', String(nfs.nfsPort), '--nfs-mount-port', String(nfs.mountPort)] });
+    gw = await startGatewayProcess({
+      dataDir,
+      args: [...GATEWAY_ARGS, '--nfs-port', String(nfs.nfsPort), '--nfs-mount-port', String(nfs.mountPort)],
+    });
   }
 
   it('copies a tree in, renames, changes attributes, links, truncates, lists 10,000 entries; S3 holds it all; it is all there after a restart', async () => {
@@ -238,7 +251,8 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
       },
     });
     // The steps that wait for no host work first: a tree the guest could not make or copy is why the bucket lacks it.
-    for (const name of ['mount', 'mkdir-rmdir', 'make-tree', 'copy-tree', 'rename', 'attributes', 'symlinks', 'truncate-append-sparse']) assertStep(run, name);
+    for (const name of ['mount', 'mkdir-rmdir', 'make-tree', 'copy-tree', 'rename', 'attributes', 'symlinks', 'truncate-append-sparse'])
+      assertStep(run, name);
     // Then the host's failures: they say why a gate never opened.
     for (const work of host) await work;
     for (const name of ['list-many', 'unmount']) assertStep(run, name);

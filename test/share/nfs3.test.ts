@@ -136,7 +136,7 @@ describe('@slow NFSv3 share', function () {
       const dir = (await client.mkdir(root, 'dir')).handle!;
       await client.create(dir, 'inside', { mode: 1 });
       assert.equal((await client.lookup(file, 'x')).status, S.NOTDIR);
-      assert.equal((await client.rmdir(root, 'file')), S.NOTDIR);
+      assert.equal(await client.rmdir(root, 'file'), S.NOTDIR);
       assert.equal(await client.remove(root, 'dir'), S.ISDIR);
       assert.equal((await client.read(dir, 0, 10)).status, S.ISDIR);
       assert.equal(await client.rmdir(root, 'dir'), S.NOTEMPTY);
@@ -205,7 +205,8 @@ describe('@slow NFSv3 share', function () {
         }
         // Remove what was listed, as rm -rf does between READDIRs: the next cookie still resumes in place.
         if (pages++ % 10 === 0) {
-          for (const entry of page.entries.slice(0, 20)) if (entry.name.startsWith('file-')) await fs.remove(dirId, caller, entry.name, 'file');
+          for (const entry of page.entries.slice(0, 20))
+            if (entry.name.startsWith('file-')) await fs.remove(dirId, caller, entry.name, 'file');
         }
         if (page.eof) break;
         cookie = page.entries[page.entries.length - 1]!.cookie;
@@ -245,9 +246,17 @@ describe('@slow NFSv3 share', function () {
         const { client: c, root: top } = settling;
         const file = (await c.create(top, 'a.bin', { mode: 1 })).handle!;
         await c.write(file, 0, randomBytes(300_000));
-        assert.deepEqual(settling.share.fs().stats(), { filesDirty: 1, bytesDirty: 300_000, filesFailingUpload: 0 }, 'the share\'s top has no object of its own to wait for');
+        assert.deepEqual(
+          settling.share.fs().stats(),
+          { filesDirty: 1, bytesDirty: 300_000, filesFailingUpload: 0 },
+          "the share's top has no object of its own to wait for",
+        );
         await c.mkdir(top, 'sub');
-        assert.deepEqual(settling.share.fs().stats(), { filesDirty: 2, bytesDirty: 300_000, filesFailingUpload: 0 }, 'a directory is an empty marker object');
+        assert.deepEqual(
+          settling.share.fs().stats(),
+          { filesDirty: 2, bytesDirty: 300_000, filesFailingUpload: 0 },
+          'a directory is an empty marker object',
+        );
         await settling.share.fs().waitUploaded();
         assert.deepEqual(settling.share.fs().stats(), { filesDirty: 0, bytesDirty: 0, filesFailingUpload: 0 });
       } finally {
@@ -341,7 +350,9 @@ describe('@slow NFSv3 share', function () {
     it('shows objects other clients put in after a refresh, with their metadata or the defaults', async () => {
       await client.readdirAll(root);
       share.objects().putFromElsewhere('plain.txt', Buffer.from('plain'));
-      share.objects().putFromElsewhere('owned.txt', Buffer.from('owned'), { 'file-permissions': '0100600', 'file-owner': '42', 'file-group': '43' });
+      share
+        .objects()
+        .putFromElsewhere('owned.txt', Buffer.from('owned'), { 'file-permissions': '0100600', 'file-owner': '42', 'file-group': '43' });
       share.objects().putFromElsewhere('deep/er/file', Buffer.from('deep'));
       assert.equal((await client.lookup(root, 'plain.txt')).status, S.NOENT, 'not before a refresh (no cache-stale timeout)');
       await share.fs().refresh('', false);
@@ -407,7 +418,12 @@ describe('@slow NFSv3 share', function () {
     const fsinfo = await client.raw(19, root);
     assert.equal(fsinfo.status, 0);
     if (fsinfo.results.bool()) fsinfo.results.fixedOpaque(84);
-    const [rtmax, rtpref, rtmult, wtmax] = [fsinfo.results.uint32(), fsinfo.results.uint32(), fsinfo.results.uint32(), fsinfo.results.uint32()];
+    const [rtmax, rtpref, rtmult, wtmax] = [
+      fsinfo.results.uint32(),
+      fsinfo.results.uint32(),
+      fsinfo.results.uint32(),
+      fsinfo.results.uint32(),
+    ];
     assert.deepEqual([rtmax, rtpref, rtmult, wtmax], [1 << 20, 1 << 20, 4096, 1 << 20]);
     fsinfo.results.uint32();
     fsinfo.results.uint32();

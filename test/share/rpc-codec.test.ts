@@ -30,7 +30,14 @@ const fixture = (name: string) => hex(readFileSync(new URL(`../../fixtures/nfs/g
 describe('XDR (RFC 4506)', () => {
   it('writes integers, hypers, bools, padded opaque data and strings as the RFC lays them out', () => {
     const writer = new XdrWriter(4);
-    writer.uint32(0xdeadbeef).int32(-2).uint64(0x0102030405060708n).bool(true).opaque(Buffer.from('hello')).string('ab').fixedOpaque(Buffer.from([9]));
+    writer
+      .uint32(0xdeadbeef)
+      .int32(-2)
+      .uint64(0x0102030405060708n)
+      .bool(true)
+      .opaque(Buffer.from('hello'))
+      .string('ab')
+      .fixedOpaque(Buffer.from([9]));
     assert.deepEqual(
       writer.toBuffer(),
       hex(`deadbeef fffffffe 0102030405060708 00000001 00000005 68656c6c6f000000 00000002 61620000 09000000`),
@@ -48,14 +55,22 @@ describe('XDR (RFC 4506)', () => {
   });
 
   it('reads back what it wrote', () => {
-    const reader = new XdrReader(hex(`deadbeef fffffffe 0102030405060708 00000001 00000005 68656c6c6f000000 00000000 00000002 00000007 00000008`));
+    const reader = new XdrReader(
+      hex(`deadbeef fffffffe 0102030405060708 00000001 00000005 68656c6c6f000000 00000000 00000002 00000007 00000008`),
+    );
     assert.equal(reader.uint32(), 0xdeadbeef);
     assert.equal(reader.int32(), -2);
     assert.equal(reader.uint64(), 0x0102030405060708n);
     assert.equal(reader.bool(), true);
     assert.equal(reader.opaque(5).toString(), 'hello');
-    assert.equal(reader.optional((r) => r.uint32()), undefined);
-    assert.deepEqual(reader.array(2, (r) => r.uint32()), [7, 8]);
+    assert.equal(
+      reader.optional((r) => r.uint32()),
+      undefined,
+    );
+    assert.deepEqual(
+      reader.array(2, (r) => r.uint32()),
+      [7, 8],
+    );
     assert.equal(reader.remaining, 0);
   });
 
@@ -73,7 +88,14 @@ describe('XDR (RFC 4506)', () => {
 
 describe('RPC record marking (RFC 5531 section 11)', () => {
   it('assembles a record from fragments split anywhere', () => {
-    const stream = Buffer.concat([hex('00000003'), Buffer.from('abc'), hex('80000002'), Buffer.from('de'), recordMark(1), Buffer.from('z')]);
+    const stream = Buffer.concat([
+      hex('00000003'),
+      Buffer.from('abc'),
+      hex('80000002'),
+      Buffer.from('de'),
+      recordMark(1),
+      Buffer.from('z'),
+    ]);
     for (let cut = 0; cut <= stream.length; cut++) {
       const reader = new RecordReader(100);
       reader.push(stream.subarray(0, cut));
@@ -114,7 +136,13 @@ describe('RPC messages (RFC 5531)', () => {
     assert.deepEqual({ ...auth, stamp: 0 }, { stamp: 0, machineName: 'libnfs', uid: 0, gid: 0, gids: [] });
     const path = call.args.string(1024);
     assert.equal(path, '/tmp/gan/export');
-    const again = encodeCall({ xid: call.xid, program: call.program, version: call.version, procedure: call.procedure, cred: { flavor: AuthFlavor.Sys, body: encodeAuthSys(auth) } }).string(path);
+    const again = encodeCall({
+      xid: call.xid,
+      program: call.program,
+      version: call.version,
+      procedure: call.procedure,
+      cred: { flavor: AuthFlavor.Sys, body: encodeAuthSys(auth) },
+    }).string(path);
     assert.deepEqual(again.toBuffer(), captured);
   });
 
@@ -125,7 +153,10 @@ describe('RPC messages (RFC 5531)', () => {
 
   it('encodes the protocol errors as RFC 5531 lays them out', () => {
     assert.deepEqual(encodeAcceptError(7, AcceptStat.ProgUnavail).toBuffer(), hex('00000007 00000001 00000000 00000000 00000000 00000001'));
-    assert.deepEqual(encodeProgMismatch(7, 3, 3).toBuffer(), hex('00000007 00000001 00000000 00000000 00000000 00000002 00000003 00000003'));
+    assert.deepEqual(
+      encodeProgMismatch(7, 3, 3).toBuffer(),
+      hex('00000007 00000001 00000000 00000000 00000000 00000002 00000003 00000003'),
+    );
     assert.deepEqual(encodeAcceptError(7, AcceptStat.GarbageArgs).toBuffer(), hex('00000007 00000001 00000000 00000000 00000000 00000004'));
     assert.deepEqual(encodeRpcMismatch(7).toBuffer(), hex('00000007 00000001 00000001 00000000 00000002 00000002'));
     assert.deepEqual(encodeAuthError(7, AuthStat.BadCred).toBuffer(), hex('00000007 00000001 00000001 00000001 00000001'));
@@ -153,7 +184,12 @@ describe('NFSv3 arguments and attributes as libnfs and nfs-ganesha exchange them
     const stable = call.args.uint32();
     const data = call.args.opaque(1 << 20);
     assert.deepEqual([offset, count, stable, data.toString()], [0n, 8, 0, 'data123\n']);
-    const again = encodeCall({ xid: call.xid, program: call.program, version: 3, procedure: 7, cred: call.cred }).opaque(handle).uint64(offset).uint32(count).uint32(stable).opaque(data);
+    const again = encodeCall({ xid: call.xid, program: call.program, version: 3, procedure: 7, cred: call.cred })
+      .opaque(handle)
+      .uint64(offset)
+      .uint32(count)
+      .uint32(stable)
+      .opaque(data);
     assert.deepEqual(again.toBuffer(), captured);
   });
 

@@ -140,7 +140,8 @@ describe('port mapper (RFC 1833, version 2)', () => {
   });
 
   it('takes SET from this machine and refuses one that would replace a mapping', async () => {
-    const set = (port: number) => client.call(PMAP_PROGRAM, PMAP_VERSION, 1, (w) => w.uint32(400100).uint32(1).uint32(IPPROTO_TCP).uint32(port));
+    const set = (port: number) =>
+      client.call(PMAP_PROGRAM, PMAP_VERSION, 1, (w) => w.uint32(400100).uint32(1).uint32(IPPROTO_TCP).uint32(port));
     const first = await set(777);
     assert.ok(first.kind === 'success' && first.results.bool());
     const second = await set(778);
@@ -168,7 +169,20 @@ describe('RPC server memory reuse', () => {
   before(async () => {
     const procedures = new Map([
       // The SHA-256 of the call's argument, answered after the next call has arrived (its record reuses memory freed by the first).
-      [1, { name: 'HASH', handler: async (args: XdrReader) => new XdrWriter().opaque(await later(createHash('sha256').update(args.opaque(4 << 20)).digest())) }],
+      [
+        1,
+        {
+          name: 'HASH',
+          handler: async (args: XdrReader) =>
+            new XdrWriter().opaque(
+              await later(
+                createHash('sha256')
+                  .update(args.opaque(4 << 20))
+                  .digest(),
+              ),
+            ),
+        },
+      ],
       // A large reply lent to the writer: its owner hears when the bytes have gone out.
       [2, { name: 'LEND', handler: () => new XdrWriter().opaque(big).whenDone(() => doneHooks++) }],
     ]);
@@ -205,7 +219,7 @@ describe('RPC server memory reuse', () => {
       assert.equal(reply.kind, 'success');
       if (reply.kind === 'success') assert.ok(reply.results.opaque(1 << 20).equals(big));
       // The server's write callback and the client's read are both events of this process: either may come first.
-      for (const end = Date.now() + 5_000; doneHooks === 0 && Date.now() < end; ) await later(undefined);
+      for (const end = Date.now() + 5_000; doneHooks === 0 && Date.now() < end;) await later(undefined);
       assert.equal(doneHooks, 1);
     } finally {
       client.close();

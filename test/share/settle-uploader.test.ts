@@ -72,7 +72,11 @@ describe('share settle uploader', () => {
 
   it('stops waiting when the flush is aborted, and the uploads go on', async () => {
     let release: (() => void) | undefined;
-    uploader = new SettleUploader({ upload: () => new Promise<boolean>((resolve) => (release = () => resolve(true))) }, LONG, silentLogger());
+    uploader = new SettleUploader(
+      { upload: () => new Promise<boolean>((resolve) => (release = () => resolve(true))) },
+      LONG,
+      silentLogger(),
+    );
     uploader.touched(1);
     const abort = new AbortController();
     const flush = uploader.flush(abort.signal);

@@ -28,7 +28,11 @@ describe('vault shelf cancels', function () {
     assert.equal(back.body.status, 'AVAILABLE');
     assert.equal(back.body.location.kind, 'slot');
     assert.equal((await f.call('GET', '/shelf/CAN001L5')).status, 404, 'no longer on the shelf');
-    assert.ok((await f.tapeStore.size(cartridgeKeys('CAN001L5').manifest('a'))) !== undefined || (await f.tapeStore.size(cartridgeKeys('CAN001L5').manifest('b'))) !== undefined, 'its data is still there');
+    assert.ok(
+      (await f.tapeStore.size(cartridgeKeys('CAN001L5').manifest('a'))) !== undefined ||
+        (await f.tapeStore.size(cartridgeKeys('CAN001L5').manifest('b'))) !== undefined,
+      'its data is still there',
+    );
 
     const again = await f.call('POST', '/shelf/CAN001L5/cancel-archival');
     assert.equal(again.status, 404);

@@ -31,18 +31,34 @@ export const UNREACHABLE_VAULT = 'unreachable';
 
 export type ShelfFixture = Awaited<ReturnType<typeof startShelfFixture>>;
 
-export async function startShelfFixture(options: { jobDelaySeconds: number; /** The tapes' store as the shelf sees it; a test may watch its calls. */ shelfStore?: (store: ExtentStore) => ExtentStore }) {
+export async function startShelfFixture(options: {
+  jobDelaySeconds: number;
+  /** The tapes' store as the shelf sees it; a test may watch its calls. */ shelfStore?: (store: ExtentStore) => ExtentStore;
+}) {
   const dir = await tempDir('tapegw-shelf-');
   const s3 = await startS3();
   const glacier = await startLocalGlacier({ directory: join(dir, 'glacier'), credentials, jobDelaySeconds: options.jobDelaySeconds });
   const catalog = await Catalog.open(join(dir, 'catalog'));
   const logger = silentLogger();
   const backend: OpenBackend = (hooks) => new ObjectStore(s3.settings, hooks);
-  const engine = await CacheEngine.open({ directory: join(dir, 'cache'), catalog, backend, cacheBytes: 256 * 1024 * 1024, uploadBufferBytes: 64 * 1024 * 1024, logger });
+  const engine = await CacheEngine.open({
+    directory: join(dir, 'cache'),
+    catalog,
+    backend,
+    cacheBytes: 256 * 1024 * 1024,
+    uploadBufferBytes: 64 * 1024 * 1024,
+    logger,
+  });
   const tapeStore = engine.namespace(TAPES_NAMESPACE);
   const tapes = new TapeCatalog(catalog);
   const cartridges = new CartridgeLifecycle(tapeStore, tapes, 1024 * 1024);
-  const library = await Library.open({ catalog, cartridges, drives: [{ vendor: 'IBM', product: 'ULT3580-TD5', serial: '0000000001' }], storageSlots: 4, importExportSlots: 2 });
+  const library = await Library.open({
+    catalog,
+    cartridges,
+    drives: [{ vendor: 'IBM', product: 'ULT3580-TD5', serial: '0000000001' }],
+    storageSlots: 4,
+    importExportSlots: 2,
+  });
   const pools = new PoolCatalog(catalog, { GLACIER: { kind: 'vault', vault: 'glacier' }, DEEP_ARCHIVE: { kind: 'vault', vault: 'deep' } });
   const vaults = new Map<string, Vault>();
   const vault = (name: string): Vault => {
@@ -53,7 +69,18 @@ export async function startShelfFixture(options: { jobDelaySeconds: number; /** 
     return vaults.get(name)!;
   };
   const clock = { now: new Date() };
-  const shelf = await Shelf.open({ shelf: new ShelfCatalog(catalog), tapes, pools, library, tapeStore: options.shelfStore?.(tapeStore) ?? tapeStore, vault, defaultTier: 'Expedited', logger, now: () => clock.now, retryDelayMs: [50, 500] });
+  const shelf = await Shelf.open({
+    shelf: new ShelfCatalog(catalog),
+    tapes,
+    pools,
+    library,
+    tapeStore: options.shelfStore?.(tapeStore) ?? tapeStore,
+    vault,
+    defaultTier: 'Expedited',
+    logger,
+    now: () => clock.now,
+    retryDelayMs: [50, 500],
+  });
   const service = new LibraryService({
     library,
     cartridges,

@@ -59,14 +59,23 @@ export async function shelfTape(gw: GatewayProcess, barcode: string): Promise<Sh
 }
 
 /** Polls the shelf until the cartridge is `status`, and returns every status seen on the way. */
-export async function watchShelf(gw: GatewayProcess, barcode: string, status: string, timeoutMs = 120_000): Promise<{ info: ShelfTapeInfo; seen: string[] }> {
+export async function watchShelf(
+  gw: GatewayProcess,
+  barcode: string,
+  status: string,
+  timeoutMs = 120_000,
+): Promise<{ info: ShelfTapeInfo; seen: string[] }> {
   const seen: string[] = [];
   let last: ShelfTapeInfo | undefined;
-  const info = await until(`${barcode} becomes ${status}`, async () => {
-    last = await shelfTape(gw, barcode);
-    if (last && seen.at(-1) !== last.status) seen.push(last.status);
-    return last?.status === status ? last : undefined;
-  }, timeoutMs).catch((error: Error) => assert.fail(`${error.message}; last seen ${JSON.stringify(last)}`));
+  const info = await until(
+    `${barcode} becomes ${status}`,
+    async () => {
+      last = await shelfTape(gw, barcode);
+      if (last && seen.at(-1) !== last.status) seen.push(last.status);
+      return last?.status === status ? last : undefined;
+    },
+    timeoutMs,
+  ).catch((error: Error) => assert.fail(`${error.message}; last seen ${JSON.stringify(last)}`));
   return { info, seen };
 }
 
@@ -100,7 +109,12 @@ export async function readBack(gw: GatewayProcess, barcode: string, blocks: Buff
 }
 
 export function bucket(gw: GatewayProcess): S3Client {
-  return new S3Client({ endpoint: gw.s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  return new S3Client({
+    endpoint: gw.s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
 }
 
 export async function objectsOf(s3: S3Client, gw: GatewayProcess, barcode: string): Promise<string[]> {

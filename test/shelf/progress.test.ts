@@ -53,12 +53,19 @@ describe('vault shelf progress', function () {
     await f.until('PRG001L5', 'ARCHIVED');
 
     const archiving = seen.filter((s) => s.status === 'ARCHIVING');
-    assert.ok(archiving.some((s) => s.phase === 'deleting objects'), 'looked while the objects were deleted');
+    assert.ok(
+      archiving.some((s) => s.phase === 'deleting objects'),
+      'looked while the objects were deleted',
+    );
     let highest = 0;
     for (const s of archiving) {
-      assert.ok(s.progress !== undefined && s.progress >= highest, `progress went from ${highest}% back to ${s.progress}% (${s.phase}): ${JSON.stringify(seen)}`);
+      assert.ok(
+        s.progress !== undefined && s.progress >= highest,
+        `progress went from ${highest}% back to ${s.progress}% (${s.phase}): ${JSON.stringify(seen)}`,
+      );
       highest = s.progress;
     }
-    for (const s of archiving.filter((s) => s.phase === 'deleting objects')) assert.equal(s.progress, 100, 'the whole archive is stored by then');
+    for (const s of archiving.filter((s) => s.phase === 'deleting objects'))
+      assert.equal(s.progress, 100, 'the whole archive is stored by then');
   });
 });

@@ -17,7 +17,11 @@ describe('vault shelf retention lock', function () {
   });
 
   async function archivedIn(pool: string, barcode: string): Promise<void> {
-    await f.pools.create({ name: pool, destination: { kind: 'vault', vault: `${pool.toLowerCase()}-vault` }, retention: { mode: pool.startsWith('GOV') ? 'GOVERNANCE' : 'COMPLIANCE', days: 30 } });
+    await f.pools.create({
+      name: pool,
+      destination: { kind: 'vault', vault: `${pool.toLowerCase()}-vault` },
+      retention: { mode: pool.startsWith('GOV') ? 'GOVERNANCE' : 'COMPLIANCE', days: 30 },
+    });
     await f.cartridge(barcode, pool);
     const archiving = await f.call('POST', `/tapes/${barcode}/archive`);
     assert.equal(archiving.status, 202, JSON.stringify(archiving.body));

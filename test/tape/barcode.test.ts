@@ -32,6 +32,9 @@ describe('barcodes', function () {
     assert.equal(message(''), 'the barcode is empty: type 5 to 16 letters A-Z and digits, e.g. ABC12345');
     assert.equal(message('AB1'), 'barcode "AB1" has 3 characters, at least 5 are needed: e.g. type AB100');
     assert.equal(message('ab1'), 'barcode "ab1" has 3 characters, at least 5 are needed: e.g. type AB100');
-    assert.equal(message('ABCDEFGHIJKLMNOPQ'), 'barcode "ABCDEFGHIJKLMNOPQ" has 17 characters, at most 16 fit a label: e.g. type ABCDEFGHIJKLMNOP');
+    assert.equal(
+      message('ABCDEFGHIJKLMNOPQ'),
+      'barcode "ABCDEFGHIJKLMNOPQ" has 17 characters, at most 16 fit a label: e.g. type ABCDEFGHIJKLMNOP',
+    );
   });
 });

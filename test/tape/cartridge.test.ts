@@ -80,7 +80,9 @@ describe('@slow cartridges on the engine', function () {
     await tape.rewind();
     const objects = await readAll(tape);
     assert.deepEqual(shape(objects), [...sizes.map((n) => `r${n}`), 'FM', 'EOD']);
-    sizes.forEach((size, i) => assert.ok((objects[i] as { data: Buffer }).data.equals(record(i, size)), `record ${i} of ${size} bytes read back as written`));
+    sizes.forEach((size, i) =>
+      assert.ok((objects[i] as { data: Buffer }).data.equals(record(i, size)), `record ${i} of ${size} bytes read back as written`),
+    );
   });
 
   it('reads through buffers the engine reuses once a reader releases its records, and never under a record still held', async () => {
@@ -104,7 +106,7 @@ describe('@slow cartridges on the engine', function () {
     held.release?.();
   });
 
-  it('holds large records in the writer\'s buffers until their batch is written, and copies small ones', async () => {
+  it("holds large records in the writer's buffers until their batch is written, and copies small ones", async () => {
     const tape = await create('TEST05L5', { segmentBytes: 64 * 1024 * KiB });
     let holds = 0;
     let released = 0;
@@ -298,9 +300,18 @@ describe('@slow cartridges on the engine', function () {
     try {
       const rebuilt = await Cartridge.open(fresh.store, 'TEST03L5');
       const objects = await readAll(rebuilt);
-      assert.deepEqual(shape(objects), [...written.slice(0, 10).map((r) => `r${r.length}`), 'FM', ...written.slice(10).map((r) => `r${r.length}`), 'FM', 'EOD']);
+      assert.deepEqual(shape(objects), [
+        ...written.slice(0, 10).map((r) => `r${r.length}`),
+        'FM',
+        ...written.slice(10).map((r) => `r${r.length}`),
+        'FM',
+        'EOD',
+      ]);
       const records = objects.filter((o): o is { kind: 'record'; data: Buffer } => o.kind === 'record');
-      assert.deepEqual(records.map((o) => o.data), written);
+      assert.deepEqual(
+        records.map((o) => o.data),
+        written,
+      );
     } finally {
       await fresh.close();
     }

@@ -61,7 +61,15 @@ export async function libraryFixture(options: Partial<LibraryOptions> = {}): Pro
   const build = async (overrides: Partial<LibraryOptions>): Promise<{ catalog: Catalog; library: Library }> => {
     const catalog = await Catalog.open(join(dir, 'catalog'));
     try {
-      const library = await Library.open({ catalog, cartridges, drives: driveIdentities(2), storageSlots: 4, importExportSlots: 2, ...options, ...overrides });
+      const library = await Library.open({
+        catalog,
+        cartridges,
+        drives: driveIdentities(2),
+        storageSlots: 4,
+        importExportSlots: 2,
+        ...options,
+        ...overrides,
+      });
       return { catalog, library };
     } catch (err) {
       await catalog.close();
@@ -95,11 +103,18 @@ export const TEST_MiB = 1024 * 1024;
  * cartridge store: one drive, the slots given, cartridges of 1 MiB to 1 GiB in
  * 1 MiB segments, GLACIER to a vault and DEEP_ARCHIVE to its storage class.
  */
-export async function libraryServiceOn(catalog: Catalog, store: CartridgeStore, slots: { storageSlots: number; importExportSlots: number }) {
+export async function libraryServiceOn(
+  catalog: Catalog,
+  store: CartridgeStore,
+  slots: { storageSlots: number; importExportSlots: number },
+) {
   const tapes = new TapeCatalog(catalog);
   const cartridges = new CartridgeLifecycle(store, tapes, TEST_MiB);
   const library = await Library.open({ catalog, cartridges, drives: driveIdentities(1), ...slots });
-  const pools = new PoolCatalog(catalog, { GLACIER: { kind: 'vault', vault: 'archive' }, DEEP_ARCHIVE: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' } });
+  const pools = new PoolCatalog(catalog, {
+    GLACIER: { kind: 'vault', vault: 'archive' },
+    DEEP_ARCHIVE: { kind: 'storage-class', storageClass: 'DEEP_ARCHIVE' },
+  });
   const service = new LibraryService({
     library,
     cartridges,

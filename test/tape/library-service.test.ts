@@ -64,7 +64,11 @@ describe('library service: pools, retention, WORM', function () {
 
   describe('pools', function () {
     it('creates, lists, describes and deletes pools', async function () {
-      const created = await f.service.createPool({ name: 'finance-7y', destination: { kind: 'vault', vault: 'finance' }, retention: { mode: 'COMPLIANCE', days: 2555 } });
+      const created = await f.service.createPool({
+        name: 'finance-7y',
+        destination: { kind: 'vault', vault: 'finance' },
+        retention: { mode: 'COMPLIANCE', days: 2555 },
+      });
       assert.equal(created.builtIn, false);
       assert.deepEqual(
         (await f.service.listPools()).map((p) => p.name),
@@ -73,7 +77,10 @@ describe('library service: pools, retention, WORM', function () {
       assert.deepEqual(await f.service.describePool('finance-7y'), created);
       assert.equal((await f.service.describePool('GLACIER')).builtIn, true);
       await f.service.deletePool('finance-7y');
-      assert.match(await refusal(f.service.describePool('finance-7y'), 'POOL_NOT_FOUND'), /there is no pool finance-7y: choose one of GLACIER, DEEP_ARCHIVE/);
+      assert.match(
+        await refusal(f.service.describePool('finance-7y'), 'POOL_NOT_FOUND'),
+        /there is no pool finance-7y: choose one of GLACIER, DEEP_ARCHIVE/,
+      );
       assert.match(await refusal(f.service.deletePool('DEEP_ARCHIVE'), 'INVALID_POOL'), /built-in pool and cannot be deleted/);
     });
 
@@ -93,7 +100,10 @@ describe('library service: pools, retention, WORM', function () {
     it('refuses to delete a pool while any cartridge, in the library or on the shelf, is in it', async function () {
       await f.service.createPool({ name: 'weekly', destination: { kind: 'vault', vault: 'weekly' } });
       await f.service.createTape({ barcode: 'WEK001L5', sizeBytes: SIZE, pool: 'weekly' });
-      assert.match(await refusal(f.service.deletePool('weekly'), 'POOL_IN_USE'), /pool weekly still has cartridges: delete them \(or their archives\) first/);
+      assert.match(
+        await refusal(f.service.deletePool('weekly'), 'POOL_IN_USE'),
+        /pool weekly still has cartridges: delete them \(or their archives\) first/,
+      );
 
       // On the shelf: its record stays, it has left the library.
       await f.library.remove('WEK001L5');
@@ -104,14 +114,25 @@ describe('library service: pools, retention, WORM', function () {
       const record = (await f.tapes.get('WEK001L5'))!;
       await f.tapes.put({ ...record, deletedAt: new Date().toISOString() });
       await f.service.deletePool('weekly');
-      assert.deepEqual((await f.service.listPools()).map((p) => p.name), ['GLACIER', 'DEEP_ARCHIVE']);
+      assert.deepEqual(
+        (await f.service.listPools()).map((p) => p.name),
+        ['GLACIER', 'DEEP_ARCHIVE'],
+      );
     });
   });
 
   describe('retention lock', function () {
     beforeEach(async function () {
-      await f.service.createPool({ name: 'gov-30', destination: { kind: 'vault', vault: 'g' }, retention: { mode: 'GOVERNANCE', days: 30 } });
-      await f.service.createPool({ name: 'comp-30', destination: { kind: 'vault', vault: 'c' }, retention: { mode: 'COMPLIANCE', days: 30 } });
+      await f.service.createPool({
+        name: 'gov-30',
+        destination: { kind: 'vault', vault: 'g' },
+        retention: { mode: 'GOVERNANCE', days: 30 },
+      });
+      await f.service.createPool({
+        name: 'comp-30',
+        destination: { kind: 'vault', vault: 'c' },
+        retention: { mode: 'COMPLIANCE', days: 30 },
+      });
     });
 
     it('shows until when each tape is locked; nothing for a pool without a lock', async function () {
@@ -132,7 +153,10 @@ describe('library service: pools, retention, WORM', function () {
     it('GOVERNANCE: refuses a delete until the lock ends, unless bypassed', async function () {
       await f.service.createTape({ barcode: 'GOV001L5', sizeBytes: SIZE, pool: 'gov-30' });
       const message = await refusal(f.service.deleteTape('GOV001L5'), 'RETENTION_LOCKED');
-      assert.match(message, /^cartridge GOV001L5 is in pool gov-30, whose GOVERNANCE retention lock keeps it until \S+: wait, or delete with --bypass-governance-retention$/);
+      assert.match(
+        message,
+        /^cartridge GOV001L5 is in pool gov-30, whose GOVERNANCE retention lock keeps it until \S+: wait, or delete with --bypass-governance-retention$/,
+      );
       await refusal(f.service.deleteTape('GOV001L5', { bypassGovernanceRetention: false }), 'RETENTION_LOCKED');
       assert.equal((await f.service.describeTape('GOV001L5')).status, 'AVAILABLE', 'still there');
 
@@ -178,7 +202,10 @@ describe('library service: pools, retention, WORM', function () {
     await f.service.moveTape({ barcode: 'RTV001L5', to: { kind: 'import-export', index: 1 } });
     const described = await f.service.describeTape('RTV001L5');
     assert.deepEqual([described.status, described.location.kind], ['RETRIEVED', 'import-export']);
-    assert.deepEqual((await f.service.listTapes()).map((t) => t.status), ['RETRIEVED']);
+    assert.deepEqual(
+      (await f.service.listTapes()).map((t) => t.status),
+      ['RETRIEVED'],
+    );
   });
 
   describe('WORM through the drive', function () {
@@ -186,7 +213,13 @@ describe('library service: pools, retention, WORM', function () {
     let tag = 0;
     const exec = (cdb: number[], dataOut: Buffer = Buffer.alloc(0)): Promise<ScsiResponse> =>
       unit.execute({
-        nexus: { key: 'host|drive', initiatorPort: 'iqn.2026-11.test:host,i,0x1', initiatorName: 'iqn.2026-11.test:host', relativeTargetPort: 1, targetPort: 'drive' },
+        nexus: {
+          key: 'host|drive',
+          initiatorPort: 'iqn.2026-11.test:host,i,0x1',
+          initiatorName: 'iqn.2026-11.test:host',
+          relativeTargetPort: 1,
+          targetPort: 'drive',
+        },
         lun: Buffer.alloc(8),
         cdb: Buffer.from(cdb),
         dataOut,
@@ -244,7 +277,7 @@ describe('library service: pools, retention, WORM', function () {
       assert.deepEqual(good(await read(700)), records[1]);
     });
 
-    it('an ordinary tape takes the same overwrite (the refusal is WORM\'s)', async function () {
+    it("an ordinary tape takes the same overwrite (the refusal is WORM's)", async function () {
       await wormInDrive(false);
       good(await write(Buffer.alloc(100, 0xff)));
       good(await exec(REWIND));

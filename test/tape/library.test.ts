@@ -44,26 +44,40 @@ describe('tape library inventory', function () {
     });
 
     it('takes first addresses from configuration and refuses overlaps and overflows with what to change', function () {
-      const novastor = elementLayout({ ...DEFAULT_SHAPE, firstAddresses: { transport: 0, dataTransfer: 10000, storage: 20000, importExport: 30000 } });
+      const novastor = elementLayout({
+        ...DEFAULT_SHAPE,
+        firstAddresses: { transport: 0, dataTransfer: 10000, storage: 20000, importExport: 30000 },
+      });
       assert.deepEqual(novastor.storage, { first: 20000, count: 1600 });
       assert.throws(
         () => elementLayout({ ...DEFAULT_SHAPE, drives: 600 }),
-        (err: Error) => err instanceof LibraryConfigError && err.message === 'the drives (500-1099) overlap the storage slots (1000-2599): give one of them another first address',
+        (err: Error) =>
+          err instanceof LibraryConfigError &&
+          err.message === 'the drives (500-1099) overlap the storage slots (1000-2599): give one of them another first address',
       );
       assert.throws(
         () => elementLayout({ ...DEFAULT_SHAPE, firstAddresses: { importExport: 65000 } }),
         (err: Error) => err instanceof LibraryConfigError && /do not fit element addresses 0-65535/.test(err.message),
       );
-      assert.throws(() => elementLayout({ ...DEFAULT_SHAPE, storageSlots: 0 }), /storage slots must be a whole number of at least 1, not 0/);
+      assert.throws(
+        () => elementLayout({ ...DEFAULT_SHAPE, storageSlots: 0 }),
+        /storage slots must be a whole number of at least 1, not 0/,
+      );
       assert.doesNotThrow(() => elementLayout({ ...DEFAULT_SHAPE, importExportSlots: 0 }));
     });
   });
 
   describe('elements', function () {
-    it('lists every element in address order with the drives\' identities', async function () {
+    it("lists every element in address order with the drives' identities", async function () {
       const all = f.library.elements();
-      assert.deepEqual(all.map((e) => e.address), [1, 500, 501, 1000, 1001, 1002, 1003, 2000, 2001]);
-      assert.deepEqual(all.map((e) => e.type), [1, 4, 4, 2, 2, 2, 2, 3, 3]);
+      assert.deepEqual(
+        all.map((e) => e.address),
+        [1, 500, 501, 1000, 1001, 1002, 1003, 2000, 2001],
+      );
+      assert.deepEqual(
+        all.map((e) => e.type),
+        [1, 4, 4, 2, 2, 2, 2, 3, 3],
+      );
       assert.deepEqual(element(all, 501).drive, { vendor: 'IBM', product: 'ULT3580-TD5', serial: '1013000002' });
       assert.ok(all.every((e) => !e.full && e.accessible));
     });
@@ -110,7 +124,10 @@ describe('tape library inventory', function () {
     it('refuses to take a cartridge from a drive an initiator prevents, until it allows', async function () {
       await f.library.moveMedium(S1, D1);
       f.library.bays[0]!.preventRemoval('nexus-1', true);
-      await assert.rejects(f.library.moveMedium(D1, S3), (err: Error) => err instanceof MoveMediumError && err.reason === 'removal-prevented' && err.element === 'source');
+      await assert.rejects(
+        f.library.moveMedium(D1, S3),
+        (err: Error) => err instanceof MoveMediumError && err.reason === 'removal-prevented' && err.element === 'source',
+      );
       assert.equal(element(f.library.elements(), D1).accessible, false);
       f.library.bays[0]!.preventRemoval('nexus-1', false);
       await f.library.moveMedium(D1, S3);
@@ -125,15 +142,27 @@ describe('tape library inventory', function () {
 
     it('runs concurrent moves one at a time', async function () {
       const results = await Promise.allSettled([f.library.moveMedium(S1, S3), f.library.moveMedium(S2, S3)]);
-      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected']);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected'],
+      );
       assert.equal((results[1] as PromiseRejectedResult).reason.reason, 'destination-full');
     });
 
     it('reports exports to the hook, after the move is durable', async function () {
       const exported: Promise<{ barcode: string; record: unknown }>[] = [];
-      f.library.onExported((barcode) => exported.push(f.catalog.section('library').get(barcode).then((record) => ({ barcode, record }))));
+      f.library.onExported((barcode) =>
+        exported.push(
+          f.catalog
+            .section('library')
+            .get(barcode)
+            .then((record) => ({ barcode, record })),
+        ),
+      );
       await f.library.moveMedium(S2, IE1);
-      assert.deepEqual(await Promise.all(exported), [{ barcode: 'ABC00002', record: { at: { kind: 'import-export', index: 1 }, from: { kind: 'slot', index: 2 } } }]);
+      assert.deepEqual(await Promise.all(exported), [
+        { barcode: 'ABC00002', record: { at: { kind: 'import-export', index: 1 }, from: { kind: 'slot', index: 2 } } },
+      ]);
     });
   });
 
@@ -152,10 +181,19 @@ describe('tape library inventory', function () {
     });
 
     it('refuses with messages that say what to do', async function () {
-      assert.equal(await refusal(f.library.insert('bad'), 'INVALID_BARCODE'), 'barcode "bad" has 3 characters, at least 5 are needed: e.g. type BAD00');
+      assert.equal(
+        await refusal(f.library.insert('bad'), 'INVALID_BARCODE'),
+        'barcode "bad" has 3 characters, at least 5 are needed: e.g. type BAD00',
+      );
       await f.tape('ABC00001', { kind: 'slot', index: 1 });
-      assert.equal(await refusal(f.library.insert('ABC00001'), 'DUPLICATE_BARCODE'), 'cartridge ABC00001 is already in storage slot 1: choose another barcode');
-      assert.equal(await refusal(f.library.insert('ABC00002', { kind: 'slot', index: 1 }), 'ELEMENT_FULL'), 'storage slot 1 holds ABC00001: choose an empty one');
+      assert.equal(
+        await refusal(f.library.insert('ABC00001'), 'DUPLICATE_BARCODE'),
+        'cartridge ABC00001 is already in storage slot 1: choose another barcode',
+      );
+      assert.equal(
+        await refusal(f.library.insert('ABC00002', { kind: 'slot', index: 1 }), 'ELEMENT_FULL'),
+        'storage slot 1 holds ABC00001: choose an empty one',
+      );
       assert.equal(
         await refusal(f.library.insert('ABC00002', { kind: 'slot', index: 9 }), 'ELEMENT_NOT_FOUND'),
         'there is no storage slot 9: this library has 4 storage slots, 2 import/export slots and 2 drives; choose one of its storage or import/export slots',
@@ -163,10 +201,19 @@ describe('tape library inventory', function () {
       await refusal(f.library.insert('ABC00002', { kind: 'drive', index: 1 }), 'ELEMENT_NOT_FOUND');
       await f.tape('IE000001');
       await f.tape('IE000002');
-      assert.equal(await refusal(f.library.insert('IE000003'), 'NO_FREE_SLOT'), 'every import/export slot is full: remove a cartridge from one, or insert into a storage slot');
+      assert.equal(
+        await refusal(f.library.insert('IE000003'), 'NO_FREE_SLOT'),
+        'every import/export slot is full: remove a cartridge from one, or insert into a storage slot',
+      );
       await f.library.move('ABC00001', { kind: 'drive', index: 1 });
-      assert.equal(await refusal(f.library.remove('ABC00001'), 'TAPE_IN_DRIVE'), 'cartridge ABC00001 is in drive 1: move it to a slot first');
-      assert.equal(await refusal(f.library.remove('NOPE00001'), 'TAPE_NOT_FOUND'), 'cartridge NOPE00001 is not in the library: check the barcode');
+      assert.equal(
+        await refusal(f.library.remove('ABC00001'), 'TAPE_IN_DRIVE'),
+        'cartridge ABC00001 is in drive 1: move it to a slot first',
+      );
+      assert.equal(
+        await refusal(f.library.remove('NOPE00001'), 'TAPE_NOT_FOUND'),
+        'cartridge NOPE00001 is not in the library: check the barcode',
+      );
       assert.equal(
         await refusal(f.library.move('IE000001', { kind: 'drive', index: 1 }), 'ELEMENT_FULL'),
         'cannot move IE000001 to drive 1: drive 1 holds ABC00001',
@@ -196,13 +243,17 @@ describe('tape library inventory', function () {
       await assert.rejects(
         f.reopen({ storageSlots: 3 }),
         (err: Error) =>
-          err instanceof LibraryConfigError && err.message === 'cartridge ABC00004 is in storage slot 4, which this library no longer has: configure at least 4 storage slots',
+          err instanceof LibraryConfigError &&
+          err.message === 'cartridge ABC00004 is in storage slot 4, which this library no longer has: configure at least 4 storage slots',
       );
     });
 
     it('refuses a catalog record that is not a library record', async function () {
       await f.catalog.section('library').put('ABC00001', { at: { kind: 'shelf', index: 1 } });
-      await assert.rejects(f.reopen(), (err: Error) => err instanceof LibraryConfigError && /record of cartridge ABC00001 is not a library record/.test(err.message));
+      await assert.rejects(
+        f.reopen(),
+        (err: Error) => err instanceof LibraryConfigError && /record of cartridge ABC00001 is not a library record/.test(err.message),
+      );
     });
 
     it('shows a drive whose cartridge fails to load at start-up as EXCEPT 53/00, and clears it on a good load', async function () {

@@ -43,7 +43,10 @@ describe('tape pools', function () {
 
     it('creates custom pools that outlive a restart, listed after the built-in ones by name', async function () {
       const now = new Date('2026-11-22T05:00:00.000Z');
-      const created = await pools.create({ name: 'finance-7y', destination: { kind: 'vault', vault: 'finance' }, retention: { mode: 'COMPLIANCE', days: 2555 } }, now);
+      const created = await pools.create(
+        { name: 'finance-7y', destination: { kind: 'vault', vault: 'finance' }, retention: { mode: 'COMPLIANCE', days: 2555 } },
+        now,
+      );
       assert.deepEqual(created, {
         name: 'finance-7y',
         destination: { kind: 'vault', vault: 'finance' },
@@ -71,37 +74,82 @@ describe('tape pools', function () {
     it('refuses a bad pool with what to send instead, and stores nothing', async function () {
       const vault = { kind: 'vault', vault: 'v' } as const;
       const cases: Array<[CreatePoolRequest, string, RegExp]> = [
-        [{ name: '', destination: vault }, 'INVALID_POOL', /pool name "" must be 1 to 100 letters, digits, "-", "_" or "\.": e\.g\. finance-7y/],
+        [
+          { name: '', destination: vault },
+          'INVALID_POOL',
+          /pool name "" must be 1 to 100 letters, digits, "-", "_" or "\.": e\.g\. finance-7y/,
+        ],
         [{ name: 'a b', destination: vault }, 'INVALID_POOL', /pool name "a b"/],
         [{ name: 'x'.repeat(101), destination: vault }, 'INVALID_POOL', /must be 1 to 100/],
-        [{ name: 'p', destination: { kind: 'vault', vault: 'no/slash' } }, 'INVALID_POOL', /e\.g\. --vault my-vault or --storage-class DEEP_ARCHIVE/],
-        [{ name: 'p', destination: { kind: 'storage-class', storageClass: 'STANDARD' as 'GLACIER' } }, 'INVALID_POOL', /S3 storage class \(GLACIER or DEEP_ARCHIVE\)/],
-        [{ name: 'p', destination: vault, retention: { mode: 'FOREVER' as 'NONE', days: 1 } }, 'INVALID_POOL', /retention lock "FOREVER" is not one of NONE, GOVERNANCE, COMPLIANCE/],
-        [{ name: 'p', destination: vault, retention: { mode: 'GOVERNANCE', days: 36_501 } }, 'INVALID_POOL', /whole number from 0 to 36500: e\.g\. --retention-days 2555/],
-        [{ name: 'p', destination: vault, retention: { mode: 'GOVERNANCE', days: 1.5 } }, 'INVALID_POOL', /1\.5 days must be a whole number/],
-        [{ name: 'p', destination: vault, retention: { mode: 'NONE', days: 30 } }, 'INVALID_POOL', /30 retention days need a lock: add --retention-lock GOVERNANCE or COMPLIANCE/],
-        [{ name: 'GLACIER', destination: vault }, 'DUPLICATE_POOL', /pool GLACIER already exists, and pools never change: choose another name/],
+        [
+          { name: 'p', destination: { kind: 'vault', vault: 'no/slash' } },
+          'INVALID_POOL',
+          /e\.g\. --vault my-vault or --storage-class DEEP_ARCHIVE/,
+        ],
+        [
+          { name: 'p', destination: { kind: 'storage-class', storageClass: 'STANDARD' as 'GLACIER' } },
+          'INVALID_POOL',
+          /S3 storage class \(GLACIER or DEEP_ARCHIVE\)/,
+        ],
+        [
+          { name: 'p', destination: vault, retention: { mode: 'FOREVER' as 'NONE', days: 1 } },
+          'INVALID_POOL',
+          /retention lock "FOREVER" is not one of NONE, GOVERNANCE, COMPLIANCE/,
+        ],
+        [
+          { name: 'p', destination: vault, retention: { mode: 'GOVERNANCE', days: 36_501 } },
+          'INVALID_POOL',
+          /whole number from 0 to 36500: e\.g\. --retention-days 2555/,
+        ],
+        [
+          { name: 'p', destination: vault, retention: { mode: 'GOVERNANCE', days: 1.5 } },
+          'INVALID_POOL',
+          /1\.5 days must be a whole number/,
+        ],
+        [
+          { name: 'p', destination: vault, retention: { mode: 'NONE', days: 30 } },
+          'INVALID_POOL',
+          /30 retention days need a lock: add --retention-lock GOVERNANCE or COMPLIANCE/,
+        ],
+        [
+          { name: 'GLACIER', destination: vault },
+          'DUPLICATE_POOL',
+          /pool GLACIER already exists, and pools never change: choose another name/,
+        ],
       ];
-      for (const [request, code, message] of cases) assert.match(await refusal(() => pools.create(request), code), message, JSON.stringify(request));
+      for (const [request, code, message] of cases)
+        assert.match(await refusal(() => pools.create(request), code), message, JSON.stringify(request));
       assert.deepEqual((await pools.all()).length, 2);
 
       await pools.create({ name: 'p', destination: vault });
-      assert.match(await refusal(() => pools.create({ name: 'p', destination: { kind: 'vault', vault: 'other' } }), 'DUPLICATE_POOL'), /pools never change/);
+      assert.match(
+        await refusal(() => pools.create({ name: 'p', destination: { kind: 'vault', vault: 'other' } }), 'DUPLICATE_POOL'),
+        /pools never change/,
+      );
     });
 
     it('names the pools there are when asked for one that is not', async function () {
       await pools.create({ name: 'weekly', destination: { kind: 'vault', vault: 'weekly' } });
       assert.equal(await pools.get('monthly'), undefined);
       const message = await refusal(() => pools.require('monthly'), 'POOL_NOT_FOUND');
-      assert.equal(message, 'there is no pool monthly: choose one of GLACIER, DEEP_ARCHIVE, weekly, or create it with "tapegw pool create"');
+      assert.equal(
+        message,
+        'there is no pool monthly: choose one of GLACIER, DEEP_ARCHIVE, weekly, or create it with "tapegw pool create"',
+      );
     });
 
     it('deletes a custom pool no cartridge is in; never a built-in one, nor one in use', async function () {
       await pools.create({ name: 'weekly', destination: { kind: 'vault', vault: 'weekly' } });
-      assert.match(await refusal(() => pools.delete('GLACIER', async () => false), 'INVALID_POOL'), /GLACIER is a built-in pool and cannot be deleted/);
+      assert.match(
+        await refusal(() => pools.delete('GLACIER', async () => false), 'INVALID_POOL'),
+        /GLACIER is a built-in pool and cannot be deleted/,
+      );
       const asked: string[] = [];
       const inUse = async (name: string) => (asked.push(name), true);
-      assert.match(await refusal(() => pools.delete('weekly', inUse), 'POOL_IN_USE'), /pool weekly still has cartridges: delete them \(or their archives\) first/);
+      assert.match(
+        await refusal(() => pools.delete('weekly', inUse), 'POOL_IN_USE'),
+        /pool weekly still has cartridges: delete them \(or their archives\) first/,
+      );
       assert.deepEqual(asked, ['weekly']);
       await pools.delete('weekly', async () => false);
       assert.equal(await pools.get('weekly'), undefined);
@@ -122,7 +170,7 @@ describe('tape pools', function () {
     const before = new Date('2026-01-30T00:00:00.000Z');
     const after = new Date('2026-01-31T00:00:00.000Z');
 
-    it('holds for the pool\'s days from the cartridge\'s creation; none without a lock', function () {
+    it("holds for the pool's days from the cartridge's creation; none without a lock", function () {
       assert.equal(retentionUntil(tape, pool('GOVERNANCE', 30))?.toISOString(), '2026-01-31T00:00:00.000Z');
       assert.equal(retentionUntil(tape, pool('COMPLIANCE', 30))?.toISOString(), '2026-01-31T00:00:00.000Z');
       assert.equal(retentionUntil(tape, pool('GOVERNANCE', 0)), undefined);
@@ -145,7 +193,10 @@ describe('tape pools', function () {
       const compliance = pool('COMPLIANCE', 30);
       for (const options of [{}, { bypassGovernanceRetention: true }]) {
         const message = await refusal(() => checkDeletable(tape, compliance, options, before), 'RETENTION_LOCKED');
-        assert.equal(message, 'cartridge RET001L5 is in pool compliance-pool, whose COMPLIANCE retention lock keeps it until 2026-01-31T00:00:00.000Z; nobody can delete it before then');
+        assert.equal(
+          message,
+          'cartridge RET001L5 is in pool compliance-pool, whose COMPLIANCE retention lock keeps it until 2026-01-31T00:00:00.000Z; nobody can delete it before then',
+        );
       }
       assert.doesNotThrow(() => checkDeletable(tape, compliance, {}, after));
     });

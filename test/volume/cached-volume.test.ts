@@ -93,7 +93,10 @@ describe('cached volumes', function () {
       assert.equal(after.misses, before.misses, 'every chunk is in the cache');
       const reads = data.length / read;
       // Each read, and at most one whole-chunk read-ahead per chunk (chunks past the data are unmapped: nothing to read).
-      assert.ok(after.hits - before.hits <= reads + chunks, `${after.hits - before.hits} reads of the cache for ${reads} reads of the volume over ${chunks} chunks`);
+      assert.ok(
+        after.hits - before.hits <= reads + chunks,
+        `${after.hits - before.hits} reads of the cache for ${reads} reads of the volume over ${chunks} chunks`,
+      );
     } finally {
       await v.close();
     }

@@ -9,7 +9,10 @@ import { occupyThreadPool } from '../helpers/thread-pool.ts';
 /** Whether `promise` has settled once everything already queued on the event loop has run. */
 async function settledSoon(promise: Promise<unknown>): Promise<boolean> {
   let settled = false;
-  void promise.then(() => (settled = true), () => (settled = true));
+  void promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   await new Promise((resolve) => setImmediate(resolve));
   return settled;
 }
@@ -167,7 +170,10 @@ describe('FileBlockDevice', () => {
 
   it('a small write of whole pages completes while the thread pool is busy; an unaligned, a large or a later write waits for the pool, and each lands where it was sent', async () => {
     // The gate all volumes share may be shut by a write of an earlier test that slept; this one never learns of a sleep.
-    const inlineWrites = new InlineWriteGate(() => 0, () => 0);
+    const inlineWrites = new InlineWriteGate(
+      () => 0,
+      () => 0,
+    );
     const dev = await FileBlockDevice.open({ path: join(dir, 'vol'), size: 4 * 1024 * 1024, blockSize: 512, inlineWrites });
     const freePool = occupyThreadPool();
     try {
@@ -198,7 +204,10 @@ describe('FileBlockDevice', () => {
     // Stand-ins for the kernel's count of this thread's sleeps and for the clock, which say that every write slept 5 ms.
     let sleeps = 0;
     let ms = 0;
-    const gate = new InlineWriteGate(() => (ms += 5), () => sleeps++);
+    const gate = new InlineWriteGate(
+      () => (ms += 5),
+      () => sleeps++,
+    );
     const dev = await FileBlockDevice.open({ path: join(dir, 'vol'), size: 1024 * 1024, inlineWrites: gate });
     const freePool = occupyThreadPool();
     try {

@@ -9,7 +9,13 @@ import type { S3Settings } from '../../src/cloud/object-store.ts';
 import type { EngineOptions } from '../../src/cache/engine.ts';
 import { silentLogger } from '../../src/log.ts';
 import { CHUNK_CHECKSUM_BLOCK, VOLUMES_NAMESPACE } from '../../src/volume/chunk-map.ts';
-import { VolumeService, type ConfigVolume, type ServedVolume, type VolumeExposure, type VolumeServiceOptions } from '../../src/volume/volume-service.ts';
+import {
+  VolumeService,
+  type ConfigVolume,
+  type ServedVolume,
+  type VolumeExposure,
+  type VolumeServiceOptions,
+} from '../../src/volume/volume-service.ts';
 import { openEngine, type OpenedEngine } from '../cache/helpers.ts';
 
 export const MiB = 1024 * 1024;
@@ -56,7 +62,12 @@ export async function openVolumes(
     configured?: ConfigVolume[];
   } = {},
 ): Promise<OpenedVolumes> {
-  const opened = await openEngine(directory, s3, { cacheBytes: 512 * MiB, uploadBufferBytes: 256 * MiB, uploadQuietMs: 0, ...options.engine });
+  const opened = await openEngine(directory, s3, {
+    cacheBytes: 512 * MiB,
+    uploadBufferBytes: 256 * MiB,
+    uploadQuietMs: 0,
+    ...options.engine,
+  });
   const exposure = new ExposureRecord();
   const volumesDir = join(directory, 'volumes');
   await mkdir(volumesDir, { recursive: true });

@@ -95,7 +95,11 @@ describe('volume snapshots', function () {
       const restored = v.exposure.device('from-first');
       assert.ok((await restored.read(0, 8 * MiB)).equals(before), 'usable at once, with the first moment');
       assert.ok((await restored.read(20 * MiB, 4096)).equals(Buffer.alloc(4096)));
-      await until(async () => (await v.service.describeVolume('from-first')).status === 'AVAILABLE', 30_000, 'the cached restore to be checked');
+      await until(
+        async () => (await v.service.describeVolume('from-first')).status === 'AVAILABLE',
+        30_000,
+        'the cached restore to be checked',
+      );
 
       const stored = await v.service.createVolume({ name: 'stored-copy', type: 'stored', fromSnapshot: second.id, sizeBytes: 2 * GiB });
       assert.ok(['RESTORING', 'AVAILABLE'].includes(stored.status));
@@ -147,7 +151,10 @@ describe('volume snapshots', function () {
       // Chunk 0's first generation was s1's alone; chunk 1's first is s2's; chunks 2 and 3 are everyone's.
       assert.equal((await chunks()).length, 5);
       assert.deepEqual(await bucketKeys(`volumes/snapshots/${s1.id}/`), []);
-      await assert.rejects(v.service.describeSnapshot(s1.id), (e: unknown) => e instanceof VolumeServiceError && e.code === 'SNAPSHOT_NOT_FOUND');
+      await assert.rejects(
+        v.service.describeSnapshot(s1.id),
+        (e: unknown) => e instanceof VolumeServiceError && e.code === 'SNAPSHOT_NOT_FOUND',
+      );
 
       const restored = await v.service.createVolume({ name: 'gc-copy', type: 'cached', fromSnapshot: s2.id });
       await v.service.deleteSnapshot(s2.id);
@@ -195,7 +202,9 @@ describeEachBackend('volume snapshots recovered from the bucket', function (back
     }
     // The manifest alone says what the snapshot is.
     const manifest = JSON.parse(
-      await (await s3.raw.send(new GetObjectCommand({ Bucket: s3.settings.bucket, Key: `volumes/snapshots/${snapshotId}/manifest.json` }))).Body!.transformToString(),
+      await (
+        await s3.raw.send(new GetObjectCommand({ Bucket: s3.settings.bucket, Key: `volumes/snapshots/${snapshotId}/manifest.json` }))
+      ).Body!.transformToString(),
     ) as Record<string, unknown>;
     assert.equal(manifest['format'], 'tape-gateway/volume-snapshot');
     assert.equal(manifest['volumeName'], 'lost');

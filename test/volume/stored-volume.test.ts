@@ -75,7 +75,12 @@ describe('stored volumes', function () {
   });
 
   it('goes PASS THROUGH when the upload buffer fills, serves I/O all along, then BOOTSTRAPPING to AVAILABLE with the image caught up', async () => {
-    const settings = { ...s3.settings, endpoint: faults.endpoint, idleTimeoutMs: 1000, retry: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 100 } };
+    const settings = {
+      ...s3.settings,
+      endpoint: faults.endpoint,
+      idleTimeoutMs: 1000,
+      retry: { maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 100 },
+    };
     const v = await openVolumes(await scratch(), settings, { engine: { cacheBytes: 64 * MiB, uploadBufferBytes: 16 * MiB } });
     try {
       await v.service.createVolume({ name: 'busy', type: 'stored', sizeBytes: GiB });
@@ -89,16 +94,24 @@ describe('stored volumes', function () {
         await disk.flush();
       }
       assert.equal(await status(v, 'busy'), 'PASS THROUGH');
-      for (let i = 0; i < 24; i++) assert.ok((await disk.read(i * MiB, MiB)).equals(written[i]!), `chunk ${i} reads back while PASS THROUGH`);
-      await assert.rejects(v.service.createSnapshot('busy'), (e: unknown) => e instanceof VolumeServiceError && e.code === 'VOLUME_NOT_AVAILABLE' && /PASS THROUGH/.test(e.message));
+      for (let i = 0; i < 24; i++)
+        assert.ok((await disk.read(i * MiB, MiB)).equals(written[i]!), `chunk ${i} reads back while PASS THROUGH`);
+      await assert.rejects(
+        v.service.createSnapshot('busy'),
+        (e: unknown) => e instanceof VolumeServiceError && e.code === 'VOLUME_NOT_AVAILABLE' && /PASS THROUGH/.test(e.message),
+      );
 
       faults.setRate(0);
       const seen = new Set<string>();
-      await until(async () => {
-        const info = await v.service.describeVolume('busy');
-        seen.add(info.status);
-        return info.status === 'AVAILABLE';
-      }, 120_000, 'the volume to catch up');
+      await until(
+        async () => {
+          const info = await v.service.describeVolume('busy');
+          seen.add(info.status);
+          return info.status === 'AVAILABLE';
+        },
+        120_000,
+        'the volume to catch up',
+      );
       assert.ok(seen.has('BOOTSTRAPPING'), `went through BOOTSTRAPPING: ${[...seen].join(', ')}`);
       const expected = Buffer.concat(written);
       assert.ok((await imageThroughSnapshot(v, 'busy', 0, 24 * MiB)).equals(expected), 'the image holds what was written PASS THROUGH');
@@ -127,7 +140,10 @@ describe('stored volumes', function () {
       await until(async () => (await status(v, 'legacy')) === 'AVAILABLE', 60_000, 'the adoption');
       assert.equal((await v.service.describeVolume('legacy')).usedBytes, 2 * MiB, 'only chunks with data went to the bucket');
       assert.ok((await imageThroughSnapshot(v, 'legacy', 40 * MiB, data.length)).equals(data));
-      await assert.rejects(v.service.deleteVolume('legacy'), (e: unknown) => e instanceof VolumeServiceError && e.code === 'VOLUME_IN_CONFIG');
+      await assert.rejects(
+        v.service.deleteVolume('legacy'),
+        (e: unknown) => e instanceof VolumeServiceError && e.code === 'VOLUME_IN_CONFIG',
+      );
     } finally {
       await v.close();
     }
@@ -139,6 +155,9 @@ describe('stored volumes', function () {
     } finally {
       await grown.close();
     }
-    await assert.rejects(openVolumes(dir, s3.settings, { configured: [{ name: 'legacy', size: 64 * MiB, blockSize: 512 }] }), /cannot shrink/);
+    await assert.rejects(
+      openVolumes(dir, s3.settings, { configured: [{ name: 'legacy', size: 64 * MiB, blockSize: 512 }] }),
+      /cannot shrink/,
+    );
   });
 });

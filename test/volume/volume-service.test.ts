@@ -47,9 +47,21 @@ describe('volume service', function () {
     await refused(v.service.createVolume({ name: 'small', type: 'cached', sizeBytes: 512 * MiB }), 'INVALID_SIZE', /1GiB to 32TiB/);
     await refused(v.service.createVolume({ name: 'huge', type: 'cached', sizeBytes: 33 * TiB }), 'INVALID_SIZE', /1GiB to 32TiB/);
     await refused(v.service.createVolume({ name: 'huge', type: 'stored', sizeBytes: 17 * TiB }), 'INVALID_SIZE', /1GiB to 16TiB/);
-    await refused(v.service.createVolume({ name: 'ragged', type: 'cached', sizeBytes: GiB + 512, blockSize: 4096 }), 'INVALID_SIZE', /4096-byte blocks/);
-    await refused(v.service.createVolume({ name: 'blocks', type: 'cached', sizeBytes: GiB, blockSize: 1024 }), 'INVALID_BLOCK_SIZE', /512 or 4096/);
-    await refused(v.service.createVolume({ name: 'restore', type: 'cached', fromSnapshot: 'snap-0000000000000000' }), 'SNAPSHOT_NOT_FOUND', /snapshot list/);
+    await refused(
+      v.service.createVolume({ name: 'ragged', type: 'cached', sizeBytes: GiB + 512, blockSize: 4096 }),
+      'INVALID_SIZE',
+      /4096-byte blocks/,
+    );
+    await refused(
+      v.service.createVolume({ name: 'blocks', type: 'cached', sizeBytes: GiB, blockSize: 1024 }),
+      'INVALID_BLOCK_SIZE',
+      /512 or 4096/,
+    );
+    await refused(
+      v.service.createVolume({ name: 'restore', type: 'cached', fromSnapshot: 'snap-0000000000000000' }),
+      'SNAPSHOT_NOT_FOUND',
+      /snapshot list/,
+    );
     await refused(v.service.createSnapshot('nope'), 'VOLUME_NOT_FOUND', /the gateway has keep/);
     await refused(v.service.describeVolume('nope'), 'VOLUME_NOT_FOUND', /no volume is named "nope"/);
     await refused(v.service.deleteSnapshot('snap-nope'), 'SNAPSHOT_NOT_FOUND', /no snapshot/);
@@ -74,7 +86,11 @@ describe('volume service', function () {
 
   it('takes snapshots on the schedule set, and none once it is off', async () => {
     await v.service.createVolume({ name: 'nightly', type: 'cached', sizeBytes: GiB });
-    assert.equal((await v.service.describeVolume('nightly')).snapshotSchedule.everySeconds, null, 'cached volumes have no schedule unless given one');
+    assert.equal(
+      (await v.service.describeVolume('nightly')).snapshotSchedule.everySeconds,
+      null,
+      'cached volumes have no schedule unless given one',
+    );
     await v.exposure.device('nightly').write(0, Buffer.alloc(4096, 1));
     const info = await v.service.setSchedule('nightly', 300);
     assert.equal(info.snapshotSchedule.everySeconds, 0.3);

@@ -21,7 +21,12 @@ export function Loading() {
   return <p class="loading">Loading…</p>;
 }
 
-export function Pager(props: { readonly page: number; readonly pages: number; readonly label: string; readonly onPage: (page: number) => void }) {
+export function Pager(props: {
+  readonly page: number;
+  readonly pages: number;
+  readonly label: string;
+  readonly onPage: (page: number) => void;
+}) {
   if (props.pages <= 1) return null;
   return (
     <nav class="pager" aria-label={props.label}>

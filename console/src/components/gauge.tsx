@@ -13,7 +13,14 @@ export function Gauge(props: { readonly label: string; readonly part: number; re
       <svg viewBox="0 0 100 100" role="img" aria-label={`${props.label}: ${text}%, ${props.detail}`}>
         <circle class="gauge-track" cx="50" cy="50" r={RADIUS} />
         {value > 0 && (
-          <circle class="gauge-value" cx="50" cy="50" r={RADIUS} stroke-dasharray={`${(CIRCUMFERENCE * Math.min(100, value)) / 100} ${CIRCUMFERENCE}`} transform="rotate(-90 50 50)" />
+          <circle
+            class="gauge-value"
+            cx="50"
+            cy="50"
+            r={RADIUS}
+            stroke-dasharray={`${(CIRCUMFERENCE * Math.min(100, value)) / 100} ${CIRCUMFERENCE}`}
+            transform="rotate(-90 50 50)"
+          />
         )}
         <text x="50" y="57" text-anchor="middle">
           {text}%

@@ -46,9 +46,18 @@ export function RateChart(props: { readonly title: string; readonly times: reado
         },
         axes: [
           { stroke: '#3d4754', grid: { stroke: '#e3e8ef' }, ticks: { stroke: '#c9d1dc' }, values: (_u, splits) => splits.map(clock) },
-          { stroke: '#3d4754', grid: { stroke: '#e3e8ef' }, ticks: { stroke: '#c9d1dc' }, size: 76, values: (_u, splits) => splits.map((v) => humanRate(v)) },
+          {
+            stroke: '#3d4754',
+            grid: { stroke: '#e3e8ef' },
+            ticks: { stroke: '#c9d1dc' },
+            size: 76,
+            values: (_u, splits) => splits.map((v) => humanRate(v)),
+          },
         ],
-        series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, fill: `${s.color}1a`, points: { show: false } }))],
+        series: [
+          {},
+          ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 2, fill: `${s.color}1a`, points: { show: false } })),
+        ],
       },
       data(),
       element,

@@ -15,53 +15,58 @@ export function TapeDetails(props: { readonly tape: TapeInfo | undefined; readon
   const { tape } = props;
   return (
     <>
-    <Modal title={`Cartridge ${props.barcode}`} onClose={props.onClose}>
-      {tape ? (
-        <>
-          <dl class="details">
-            <dt>Status</dt>
-            <dd>
-              <span class={`chip tape-${tape.status}`}>{TAPE_STATUS[tape.status]}</span>
-            </dd>
-            <dt>Location</dt>
-            <dd>{place(tape.location)}</dd>
-            <dt>Size</dt>
-            <dd>{humanSize(tape.sizeBytes)}</dd>
-            <dt>Used</dt>
-            <dd>
-              {humanSize(tape.usedBytes)} ({percent(tape.usedBytes, tape.sizeBytes).toFixed(1)}%)
-              <span class="bar" aria-hidden="true">
-                <span style={{ width: `${Math.min(100, percent(tape.usedBytes, tape.sizeBytes))}%` }} />
-              </span>
-            </dd>
-            <dt>Pool</dt>
-            <dd>{tape.pool}</dd>
-            <dt>WORM</dt>
-            <dd>{tape.worm ? 'Yes: appends, never overwrites' : 'No'}</dd>
-            <dt>Retained until</dt>
-            <dd>{tape.retentionUntil ? dateTime(tape.retentionUntil) : 'No retention lock'}</dd>
-            <dt>Created</dt>
-            <dd>{dateTime(tape.createdAt)}</dd>
-          </dl>
-          <div class="dialog-buttons">
-            <button type="button" class="button" onClick={() => setActing('archive')}>
-              Archive…
-            </button>
-            <button type="button" class="button danger" onClick={() => setActing('delete')}>
-              Delete…
-            </button>
-          </div>
-        </>
-      ) : (
-        <p>{props.barcode} is no longer in the library: it was archived or deleted.</p>
-      )}
-    </Modal>
-    {acting && tape && <TapeActionDialog action={acting} tape={tape} onClose={() => setActing(undefined)} onDone={props.onClose} />}
+      <Modal title={`Cartridge ${props.barcode}`} onClose={props.onClose}>
+        {tape ? (
+          <>
+            <dl class="details">
+              <dt>Status</dt>
+              <dd>
+                <span class={`chip tape-${tape.status}`}>{TAPE_STATUS[tape.status]}</span>
+              </dd>
+              <dt>Location</dt>
+              <dd>{place(tape.location)}</dd>
+              <dt>Size</dt>
+              <dd>{humanSize(tape.sizeBytes)}</dd>
+              <dt>Used</dt>
+              <dd>
+                {humanSize(tape.usedBytes)} ({percent(tape.usedBytes, tape.sizeBytes).toFixed(1)}%)
+                <span class="bar" aria-hidden="true">
+                  <span style={{ width: `${Math.min(100, percent(tape.usedBytes, tape.sizeBytes))}%` }} />
+                </span>
+              </dd>
+              <dt>Pool</dt>
+              <dd>{tape.pool}</dd>
+              <dt>WORM</dt>
+              <dd>{tape.worm ? 'Yes: appends, never overwrites' : 'No'}</dd>
+              <dt>Retained until</dt>
+              <dd>{tape.retentionUntil ? dateTime(tape.retentionUntil) : 'No retention lock'}</dd>
+              <dt>Created</dt>
+              <dd>{dateTime(tape.createdAt)}</dd>
+            </dl>
+            <div class="dialog-buttons">
+              <button type="button" class="button" onClick={() => setActing('archive')}>
+                Archive…
+              </button>
+              <button type="button" class="button danger" onClick={() => setActing('delete')}>
+                Delete…
+              </button>
+            </div>
+          </>
+        ) : (
+          <p>{props.barcode} is no longer in the library: it was archived or deleted.</p>
+        )}
+      </Modal>
+      {acting && tape && <TapeActionDialog action={acting} tape={tape} onClose={() => setActing(undefined)} onDone={props.onClose} />}
     </>
   );
 }
 
-export function TapeActionDialog(props: { readonly action: TapeAction; readonly tape: TapeInfo; readonly onClose: () => void; readonly onDone?: () => void }) {
+export function TapeActionDialog(props: {
+  readonly action: TapeAction;
+  readonly tape: TapeInfo;
+  readonly onClose: () => void;
+  readonly onDone?: () => void;
+}) {
   const api = useApi();
   const [bypass, setBypass] = useState(false);
   const { barcode, pool } = props.tape;
@@ -79,8 +84,8 @@ export function TapeActionDialog(props: { readonly action: TapeAction; readonly 
           <p>{barcode} goes back to the shelf, ARCHIVED again: its archive is still there, and the copy restored for reading is deleted.</p>
         ) : (
           <p>
-            {barcode} leaves the library for the vault shelf (pool {pool}). Until it is ARCHIVED you can cancel, and it comes back to a storage slot with its
-            data; afterwards, retrieve it to read it again.
+            {barcode} leaves the library for the vault shelf (pool {pool}). Until it is ARCHIVED you can cancel, and it comes back to a
+            storage slot with its data; afterwards, retrieve it to read it again.
           </p>
         )}
       </ActionDialog>

@@ -16,16 +16,33 @@ export function CacheView() {
   const status = cache.data;
   return (
     <>
-      <ViewHeading title="Cache and cloud">Data lands in the cache, then the gateway uploads it; reads come from the cache when they can.</ViewHeading>
+      <ViewHeading title="Cache and cloud">
+        Data lands in the cache, then the gateway uploads it; reads come from the cache when they can.
+      </ViewHeading>
       <PollProblem error={cache.error ?? history.error} />
       {status ? (
         <>
           <section aria-labelledby="gauges-heading">
             <h2 id="gauges-heading">Cache</h2>
             <div class="gauges">
-              <Gauge label="Cache used" part={status.usedBytes} whole={status.cacheBytes} detail={`${humanSize(status.usedBytes)} of ${humanSize(status.cacheBytes)}`} />
-              <Gauge label="Cache dirty" part={status.dirtyBytes} whole={status.cacheBytes} detail={`${humanSize(status.dirtyBytes)} not yet uploaded`} />
-              <Gauge label="Upload buffer" part={status.dirtyBytes} whole={status.uploadBufferBytes} detail={`${humanSize(status.dirtyBytes)} of ${humanSize(status.uploadBufferBytes)}`} />
+              <Gauge
+                label="Cache used"
+                part={status.usedBytes}
+                whole={status.cacheBytes}
+                detail={`${humanSize(status.usedBytes)} of ${humanSize(status.cacheBytes)}`}
+              />
+              <Gauge
+                label="Cache dirty"
+                part={status.dirtyBytes}
+                whole={status.cacheBytes}
+                detail={`${humanSize(status.dirtyBytes)} not yet uploaded`}
+              />
+              <Gauge
+                label="Upload buffer"
+                part={status.dirtyBytes}
+                whole={status.uploadBufferBytes}
+                detail={`${humanSize(status.dirtyBytes)} of ${humanSize(status.uploadBufferBytes)}`}
+              />
             </div>
             <dl class="stats">
               <div>

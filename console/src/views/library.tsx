@@ -51,7 +51,11 @@ export function LibraryView() {
   );
 }
 
-function Drive(props: { readonly drive: DriveStatus; readonly history: MetricsHistoryAnswer | undefined; readonly onOpen: (barcode: string) => void }) {
+function Drive(props: {
+  readonly drive: DriveStatus;
+  readonly history: MetricsHistoryAnswer | undefined;
+  readonly onOpen: (barcode: string) => void;
+}) {
   const { drive, history } = props;
   const rate = (metric: string) => {
     if (!history) return 0;
@@ -159,7 +163,14 @@ function Slots(props: { readonly status: LibraryStatus; readonly tapes: readonly
         <h2 id="slots-heading">Slots</h2>
         <form class="find" onSubmit={find} role="search">
           <label for="find-barcode">Find a cartridge</label>
-          <input id="find-barcode" value={search} onInput={(e) => setSearch(e.currentTarget.value)} placeholder="Barcode" autocomplete="off" spellcheck={false} />
+          <input
+            id="find-barcode"
+            value={search}
+            onInput={(e) => setSearch(e.currentTarget.value)}
+            placeholder="Barcode"
+            autocomplete="off"
+            spellcheck={false}
+          />
           <button type="submit" class="button">
             Find
           </button>
@@ -169,7 +180,9 @@ function Slots(props: { readonly status: LibraryStatus; readonly tapes: readonly
       <div class="segmented" role="group" aria-label="Which slots">
         {(['slot', 'import-export'] as const).map((k) => (
           <button key={k} type="button" aria-pressed={k === kind} onClick={() => setKind(k)}>
-            {k === 'slot' ? `Storage (${count(status.slots.full)}/${count(status.slots.total)})` : `Import/export (${count(status.importExport.full)}/${count(status.importExport.total)})`}
+            {k === 'slot'
+              ? `Storage (${count(status.slots.full)}/${count(status.slots.total)})`
+              : `Import/export (${count(status.importExport.full)}/${count(status.importExport.total)})`}
           </button>
         ))}
       </div>

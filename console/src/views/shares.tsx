@@ -54,7 +54,9 @@ export function SharesView() {
 
   return (
     <>
-      <ViewHeading title="File shares">{all && `${counted(all.length, 'NFS share')}, ${counted(waiting, 'file')} not yet uploaded`}</ViewHeading>
+      <ViewHeading title="File shares">
+        {all && `${counted(all.length, 'NFS share')}, ${counted(waiting, 'file')} not yet uploaded`}
+      </ViewHeading>
       <PollProblem error={shares.error} />
       <div class="toolbar">
         <button type="button" class="button primary" onClick={() => setActing({ kind: 'create' })}>
@@ -99,10 +101,20 @@ export function SharesView() {
               hiddenHeader: true,
               cell: (s) => (
                 <div class="row-actions">
-                  <button type="button" class="button small" aria-label={`Refresh ${s.name}`} onClick={() => setActing({ kind: 'refresh', share: s })}>
+                  <button
+                    type="button"
+                    class="button small"
+                    aria-label={`Refresh ${s.name}`}
+                    onClick={() => setActing({ kind: 'refresh', share: s })}
+                  >
                     Refresh
                   </button>
-                  <button type="button" class="button small danger" aria-label={`Delete ${s.name}`} onClick={() => setActing({ kind: 'delete', share: s })}>
+                  <button
+                    type="button"
+                    class="button small danger"
+                    aria-label={`Delete ${s.name}`}
+                    onClick={() => setActing({ kind: 'delete', share: s })}
+                  >
                     Delete
                   </button>
                 </div>
@@ -164,16 +176,38 @@ function CreateShareDialog(props: { readonly onClose: () => void }) {
       <div class="form-grid">
         <label for="share-name">Name</label>
         <div>
-          <input id="share-name" required value={name} onInput={(e) => setName(e.currentTarget.value)} aria-describedby="share-name-hint" autocomplete="off" spellcheck={false} />
+          <input
+            id="share-name"
+            required
+            value={name}
+            onInput={(e) => setName(e.currentTarget.value)}
+            aria-describedby="share-name-hint"
+            autocomplete="off"
+            spellcheck={false}
+          />
           <p id="share-name-hint" class="hint">
             Lower-case letters, digits and hyphens; clients mount /NAME.
           </p>
         </div>
         <label for="share-bucket">Bucket</label>
-        <input id="share-bucket" required value={bucket} onInput={(e) => setBucket(e.currentTarget.value)} autocomplete="off" spellcheck={false} />
+        <input
+          id="share-bucket"
+          required
+          value={bucket}
+          onInput={(e) => setBucket(e.currentTarget.value)}
+          autocomplete="off"
+          spellcheck={false}
+        />
         <label for="share-prefix">Prefix</label>
         <div>
-          <input id="share-prefix" value={prefix} onInput={(e) => setPrefix(e.currentTarget.value)} aria-describedby="share-prefix-hint" autocomplete="off" spellcheck={false} />
+          <input
+            id="share-prefix"
+            value={prefix}
+            onInput={(e) => setPrefix(e.currentTarget.value)}
+            aria-describedby="share-prefix-hint"
+            autocomplete="off"
+            spellcheck={false}
+          />
           <p id="share-prefix-hint" class="hint">
             A folder of the bucket such as site-a/; empty for the whole bucket.
           </p>
@@ -186,21 +220,45 @@ function CreateShareDialog(props: { readonly onClose: () => void }) {
         </select>
         <label for="share-clients">Allowed clients</label>
         <div>
-          <input id="share-clients" value={clients} onInput={(e) => setClients(e.currentTarget.value)} aria-describedby="share-clients-hint" autocomplete="off" spellcheck={false} />
+          <input
+            id="share-clients"
+            value={clients}
+            onInput={(e) => setClients(e.currentTarget.value)}
+            aria-describedby="share-clients-hint"
+            autocomplete="off"
+            spellcheck={false}
+          />
           <p id="share-clients-hint" class="hint">
             Addresses or CIDR blocks, separated by commas, e.g. 10.0.0.0/8; empty for any client.
           </p>
         </div>
         <label for="share-stale">Cache stale timeout (s)</label>
         <div>
-          <input id="share-stale" type="number" min={0} step={1} value={stale} onInput={(e) => setStale(e.currentTarget.value)} aria-describedby="share-stale-hint" />
+          <input
+            id="share-stale"
+            type="number"
+            min={0}
+            step={1}
+            value={stale}
+            onInput={(e) => setStale(e.currentTarget.value)}
+            aria-describedby="share-stale-hint"
+          />
           <p id="share-stale-hint" class="hint">
             How long a directory's listing is trusted before the bucket is listed again: 0 for only on refresh, else 300 to 2,592,000.
           </p>
         </div>
         <label for="share-settle">Settling time (s)</label>
         <div>
-          <input id="share-settle" type="number" min={0} step="any" placeholder="5" value={settle} onInput={(e) => setSettle(e.currentTarget.value)} aria-describedby="share-settle-hint" />
+          <input
+            id="share-settle"
+            type="number"
+            min={0}
+            step="any"
+            placeholder="5"
+            value={settle}
+            onInput={(e) => setSettle(e.currentTarget.value)}
+            aria-describedby="share-settle-hint"
+          />
           <p id="share-settle-hint" class="hint">
             How long a file stays unchanged before it is uploaded; empty for the gateway's 5 s.
           </p>
@@ -230,10 +288,20 @@ function RefreshShareDialog(props: { readonly share: ShareAnswer; readonly onClo
       run={() => actions.refreshShare(api, name, path.trim(), recursive)}
       onClose={props.onClose}
     >
-      <p>Lists a directory from {location(props.share)} again now, so that objects other S3 clients put, changed or deleted show to NFS clients.</p>
+      <p>
+        Lists a directory from {location(props.share)} again now, so that objects other S3 clients put, changed or deleted show to NFS
+        clients.
+      </p>
       <div class="form-grid">
         <label for="refresh-path">Directory</label>
-        <input id="refresh-path" value={path} placeholder="the share's top" onInput={(e) => setPath(e.currentTarget.value)} autocomplete="off" spellcheck={false} />
+        <input
+          id="refresh-path"
+          value={path}
+          placeholder="the share's top"
+          onInput={(e) => setPath(e.currentTarget.value)}
+          autocomplete="off"
+          spellcheck={false}
+        />
         <span />
         <label class="check">
           <input type="checkbox" checked={recursive} onChange={(e) => setRecursive(e.currentTarget.checked)} />
@@ -248,14 +316,21 @@ function DeleteShareDialog(props: { readonly share: ShareAnswer; readonly onClos
   const api = useApi();
   const { name, filesDirty } = props.share;
   return (
-    <ActionDialog title={`Delete share ${name}?`} action="Delete" danger done={`Deleted share ${name}; its objects stay in the bucket.`} run={() => actions.deleteShare(api, name)} onClose={props.onClose}>
+    <ActionDialog
+      title={`Delete share ${name}?`}
+      action="Delete"
+      danger
+      done={`Deleted share ${name}; its objects stay in the bucket.`}
+      run={() => actions.deleteShare(api, name)}
+      onClose={props.onClose}
+    >
       <p>
         The gateway stops exporting {props.share.exportPath} and forgets the share; its objects stay in {location(props.share)}.
       </p>
       {filesDirty > 0 && (
         <p class="problem">
-          {counted(filesDirty, 'file')} of the share {filesDirty === 1 ? 'has' : 'have'} changes not yet in the bucket: wait until the share shows All uploaded (tapegw share wait-uploaded {name}), or those
-          changes may never reach it.
+          {counted(filesDirty, 'file')} of the share {filesDirty === 1 ? 'has' : 'have'} changes not yet in the bucket: wait until the share
+          shows All uploaded (tapegw share wait-uploaded {name}), or those changes may never reach it.
         </p>
       )}
     </ActionDialog>

@@ -45,12 +45,19 @@ export function ShelfView() {
 
   return (
     <>
-      <ViewHeading title="Shelf">{all && `${counted(all.length, 'cartridge')} on the shelf, ${count(moving)} being archived or retrieved`}</ViewHeading>
+      <ViewHeading title="Shelf">
+        {all && `${counted(all.length, 'cartridge')} on the shelf, ${count(moving)} being archived or retrieved`}
+      </ViewHeading>
       <PollProblem error={shelf.error} />
       <div class="toolbar">
         <div class="filters" role="group" aria-label="Filters">
           <BarcodeFilter value={barcode} onChange={setBarcode} />
-          <ChoiceFilter label="Status" value={status} choices={Object.entries(SHELF_STATUS) as [ShelfStatus, string][]} onChange={setStatus} />
+          <ChoiceFilter
+            label="Status"
+            value={status}
+            choices={Object.entries(SHELF_STATUS) as [ShelfStatus, string][]}
+            onChange={setStatus}
+          />
         </div>
       </div>
       {all ? (
@@ -125,14 +132,28 @@ function ShelfActionDialog(props: { readonly action: ShelfAction; readonly tape:
   switch (props.action) {
     case 'cancel-archival':
       return (
-        <ActionDialog {...common} title={`Cancel the archival of ${barcode}?`} action="Cancel archival" done={`${barcode} is back in a storage slot with its data.`} run={() => actions.cancelArchival(api, barcode)}>
+        <ActionDialog
+          {...common}
+          title={`Cancel the archival of ${barcode}?`}
+          action="Cancel archival"
+          done={`${barcode} is back in a storage slot with its data.`}
+          run={() => actions.cancelArchival(api, barcode)}
+        >
           <p>{barcode} goes back to a free storage slot, AVAILABLE, with its data.</p>
         </ActionDialog>
       );
     case 'retrieve':
       return (
-        <ActionDialog {...common} title={`Retrieve ${barcode}`} action="Retrieve" done={`Retrieving ${barcode}: it comes back read-only to an import/export slot.`} run={() => actions.retrieve(api, barcode, tier || undefined)}>
-          <p>{barcode} comes back from pool {pool}, read-only, into a free import/export slot.</p>
+        <ActionDialog
+          {...common}
+          title={`Retrieve ${barcode}`}
+          action="Retrieve"
+          done={`Retrieving ${barcode}: it comes back read-only to an import/export slot.`}
+          run={() => actions.retrieve(api, barcode, tier || undefined)}
+        >
+          <p>
+            {barcode} comes back from pool {pool}, read-only, into a free import/export slot.
+          </p>
           <fieldset class="choices">
             <legend>Retrieval tier</legend>
             {(
@@ -153,13 +174,26 @@ function ShelfActionDialog(props: { readonly action: ShelfAction; readonly tape:
       );
     case 'cancel-retrieval':
       return (
-        <ActionDialog {...common} title={`Cancel the retrieval of ${barcode}?`} action="Cancel retrieval" done={`${barcode} is ARCHIVED again.`} run={() => actions.cancelRetrieval(api, barcode)}>
+        <ActionDialog
+          {...common}
+          title={`Cancel the retrieval of ${barcode}?`}
+          action="Cancel retrieval"
+          done={`${barcode} is ARCHIVED again.`}
+          run={() => actions.cancelRetrieval(api, barcode)}
+        >
           <p>{barcode} stays on the shelf, ARCHIVED.</p>
         </ActionDialog>
       );
     case 'delete':
       return (
-        <ActionDialog {...common} title={`Delete the archive of ${barcode}?`} action="Delete" danger done={`Deleted the archive of ${barcode}.`} run={() => actions.deleteArchive(api, barcode, bypass)}>
+        <ActionDialog
+          {...common}
+          title={`Delete the archive of ${barcode}?`}
+          action="Delete"
+          danger
+          done={`Deleted the archive of ${barcode}.`}
+          run={() => actions.deleteArchive(api, barcode, bypass)}
+        >
           <p>The archive of {barcode} is deleted for good: nothing can bring it back.</p>
           <label class="check">
             <input type="checkbox" checked={bypass} onChange={(e) => setBypass(e.currentTarget.checked)} />

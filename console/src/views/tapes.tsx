@@ -25,7 +25,9 @@ export function TapesView() {
   const all = tapes.data?.tapes;
   const shown = useMemo(() => {
     const wanted = barcode.trim().toUpperCase();
-    return (all ?? []).filter((t) => t.barcode.includes(wanted) && (status === '' || t.status === status) && (pool === '' || t.pool === pool));
+    return (all ?? []).filter(
+      (t) => t.barcode.includes(wanted) && (status === '' || t.status === status) && (pool === '' || t.pool === pool),
+    );
   }, [all, barcode, status, pool]);
 
   return (
@@ -38,8 +40,18 @@ export function TapesView() {
         </button>
         <div class="filters" role="group" aria-label="Filters">
           <BarcodeFilter value={barcode} onChange={setBarcode} />
-          <ChoiceFilter label="Status" value={status} choices={Object.entries(TAPE_STATUS) as [TapeStatus, string][]} onChange={setStatus} />
-          <ChoiceFilter label="Pool" value={pool} choices={(pools.data?.pools ?? []).map((p) => [p.name, p.name] as const)} onChange={setPool} />
+          <ChoiceFilter
+            label="Status"
+            value={status}
+            choices={Object.entries(TAPE_STATUS) as [TapeStatus, string][]}
+            onChange={setStatus}
+          />
+          <ChoiceFilter
+            label="Pool"
+            value={pool}
+            choices={(pools.data?.pools ?? []).map((p) => [p.name, p.name] as const)}
+            onChange={setPool}
+          />
         </div>
       </div>
       {all ? (
@@ -70,10 +82,20 @@ export function TapesView() {
               hiddenHeader: true,
               cell: (tape) => (
                 <div class="row-actions">
-                  <button type="button" class="button small" aria-label={`Archive ${tape.barcode}`} onClick={() => setActing({ action: 'archive', tape })}>
+                  <button
+                    type="button"
+                    class="button small"
+                    aria-label={`Archive ${tape.barcode}`}
+                    onClick={() => setActing({ action: 'archive', tape })}
+                  >
                     Archive
                   </button>
-                  <button type="button" class="button small danger" aria-label={`Delete ${tape.barcode}`} onClick={() => setActing({ action: 'delete', tape })}>
+                  <button
+                    type="button"
+                    class="button small danger"
+                    aria-label={`Delete ${tape.barcode}`}
+                    onClick={() => setActing({ action: 'delete', tape })}
+                  >
                     Delete
                   </button>
                 </div>
@@ -118,7 +140,15 @@ function CreateTapesDialog(props: { readonly pools: readonly PoolInfo[]; readonl
     >
       <div class="form-grid">
         <label for="create-count">Count</label>
-        <input id="create-count" type="number" min={1} step={1} required value={tapeCount} onInput={(e) => setTapeCount(e.currentTarget.value)} />
+        <input
+          id="create-count"
+          type="number"
+          min={1}
+          step={1}
+          required
+          value={tapeCount}
+          onInput={(e) => setTapeCount(e.currentTarget.value)}
+        />
         <label for="create-prefix">Barcode prefix</label>
         <div>
           <input

@@ -46,7 +46,9 @@ export function VolumesView() {
 
   return (
     <>
-      <ViewHeading title="Volumes">{allVolumes && allSnapshots && `${counted(allVolumes.length, 'volume')}, ${counted(allSnapshots.length, 'snapshot')}`}</ViewHeading>
+      <ViewHeading title="Volumes">
+        {allVolumes && allSnapshots && `${counted(allVolumes.length, 'volume')}, ${counted(allSnapshots.length, 'snapshot')}`}
+      </ViewHeading>
       <PollProblem error={volumes.error ?? snapshots.error} />
       <div class="toolbar">
         <button type="button" class="button primary" onClick={() => setActing({ kind: 'create' })}>
@@ -94,10 +96,20 @@ export function VolumesView() {
               hiddenHeader: true,
               cell: (v) => (
                 <div class="row-actions">
-                  <button type="button" class="button small" aria-label={`Take a snapshot of ${v.name}`} onClick={() => setActing({ kind: 'snapshot', volume: v })}>
+                  <button
+                    type="button"
+                    class="button small"
+                    aria-label={`Take a snapshot of ${v.name}`}
+                    onClick={() => setActing({ kind: 'snapshot', volume: v })}
+                  >
                     Snapshot
                   </button>
-                  <button type="button" class="button small danger" aria-label={`Delete ${v.name}`} onClick={() => setActing({ kind: 'delete', volume: v })}>
+                  <button
+                    type="button"
+                    class="button small danger"
+                    aria-label={`Delete ${v.name}`}
+                    onClick={() => setActing({ kind: 'delete', volume: v })}
+                  >
                     Delete
                   </button>
                 </div>
@@ -145,10 +157,21 @@ export function VolumesView() {
                 hiddenHeader: true,
                 cell: (s) => (
                   <div class="row-actions">
-                    <button type="button" class="button small" aria-label={`Restore ${s.id} as a new volume`} disabled={s.status !== 'COMPLETED'} onClick={() => setActing({ kind: 'create', from: s })}>
+                    <button
+                      type="button"
+                      class="button small"
+                      aria-label={`Restore ${s.id} as a new volume`}
+                      disabled={s.status !== 'COMPLETED'}
+                      onClick={() => setActing({ kind: 'create', from: s })}
+                    >
                       Restore
                     </button>
-                    <button type="button" class="button small danger" aria-label={`Delete ${s.id}`} onClick={() => setActing({ kind: 'delete-snapshot', snapshot: s })}>
+                    <button
+                      type="button"
+                      class="button small danger"
+                      aria-label={`Delete ${s.id}`}
+                      onClick={() => setActing({ kind: 'delete-snapshot', snapshot: s })}
+                    >
                       Delete
                     </button>
                   </div>
@@ -176,11 +199,25 @@ function VolumeActionDialog(props: { readonly acting: Acting; readonly onClose: 
     case 'snapshot': {
       const { name } = acting.volume;
       return (
-        <ActionDialog title={`Take a snapshot of ${name}`} action="Take snapshot" done={`Snapshot of ${name} started: it uploads what changed since the last one.`} run={() => actions.snapshot(api, name, description.trim())} onClose={onClose}>
-          <p>A crash-consistent point in time of {name}, as it is when the gateway takes it; only the chunks written since its last snapshot are uploaded.</p>
+        <ActionDialog
+          title={`Take a snapshot of ${name}`}
+          action="Take snapshot"
+          done={`Snapshot of ${name} started: it uploads what changed since the last one.`}
+          run={() => actions.snapshot(api, name, description.trim())}
+          onClose={onClose}
+        >
+          <p>
+            A crash-consistent point in time of {name}, as it is when the gateway takes it; only the chunks written since its last snapshot
+            are uploaded.
+          </p>
           <div class="form-grid">
             <label for="snapshot-description">Description</label>
-            <input id="snapshot-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} autocomplete="off" />
+            <input
+              id="snapshot-description"
+              value={description}
+              onInput={(e) => setDescription(e.currentTarget.value)}
+              autocomplete="off"
+            />
           </div>
         </ActionDialog>
       );
@@ -188,7 +225,14 @@ function VolumeActionDialog(props: { readonly acting: Acting; readonly onClose: 
     case 'delete': {
       const { name, sessions } = acting.volume;
       return (
-        <ActionDialog title={`Delete ${name}?`} action="Delete" danger done={`Deleted ${name}.`} run={() => actions.deleteVolume(api, name, force)} onClose={onClose}>
+        <ActionDialog
+          title={`Delete ${name}?`}
+          action="Delete"
+          danger
+          done={`Deleted ${name}.`}
+          run={() => actions.deleteVolume(api, name, force)}
+          onClose={onClose}
+        >
           <p>{name} and its data are deleted; its snapshots stay and can be restored.</p>
           {sessions > 0 && <p>An initiator is logged in to it ({counted(sessions, 'session')}).</p>}
           <label class="check">
@@ -201,7 +245,14 @@ function VolumeActionDialog(props: { readonly acting: Acting; readonly onClose: 
     case 'delete-snapshot': {
       const { id, volumeName } = acting.snapshot;
       return (
-        <ActionDialog title={`Delete snapshot ${id}?`} action="Delete" danger done={`Deleted snapshot ${id}.`} run={() => actions.deleteSnapshot(api, id)} onClose={onClose}>
+        <ActionDialog
+          title={`Delete snapshot ${id}?`}
+          action="Delete"
+          danger
+          done={`Deleted snapshot ${id}.`}
+          run={() => actions.deleteSnapshot(api, id)}
+          onClose={onClose}
+        >
           <p>The snapshot of {volumeName} is deleted; chunks that another snapshot or a volume still needs stay in the bucket.</p>
         </ActionDialog>
       );
@@ -230,10 +281,21 @@ function CreateVolumeDialog(props: { readonly from: SnapshotInfo | undefined; re
       run={() => actions.createVolume(api, request())}
       onClose={props.onClose}
     >
-      {from && <p>A new volume holding {from.volumeName} as it was at {dateTime(from.createdAt)}, usable at once.</p>}
+      {from && (
+        <p>
+          A new volume holding {from.volumeName} as it was at {dateTime(from.createdAt)}, usable at once.
+        </p>
+      )}
       <div class="form-grid">
         <label for="volume-name">Name</label>
-        <input id="volume-name" required value={name} onInput={(e) => setName(e.currentTarget.value)} autocomplete="off" spellcheck={false} />
+        <input
+          id="volume-name"
+          required
+          value={name}
+          onInput={(e) => setName(e.currentTarget.value)}
+          autocomplete="off"
+          spellcheck={false}
+        />
         <label for="volume-type">Type</label>
         <select id="volume-type" value={type} onChange={(e) => setType(e.currentTarget.value as VolumeType)}>
           <option value="cached">Cached: the bucket holds it, the cache its hot data (up to 32 TiB)</option>

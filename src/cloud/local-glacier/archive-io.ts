@@ -53,7 +53,8 @@ export async function readLeaves(path: string, size: number, treeHash: string): 
   const expected = Math.ceil(size / TREE_HASH_LEAF) * HASH;
   const leaves = await readBounded(path, expected);
   if (!leaves || leaves.length !== expected) throw new Error(`${path}: leaf hashes missing or of the wrong length`);
-  if (combineTreeHashes(splitLeaves(leaves)).toString('hex') !== treeHash) throw new Error(`${path}: leaf hashes do not make the archive's tree hash`);
+  if (combineTreeHashes(splitLeaves(leaves)).toString('hex') !== treeHash)
+    throw new Error(`${path}: leaf hashes do not make the archive's tree hash`);
   return leaves;
 }
 
@@ -84,7 +85,13 @@ export async function sendVerified(path: string, size: number, leaves: Buffer, s
       const length = Math.min(TREE_HASH_LEAF, size - at);
       const { bytesRead } = await handle.read(buffer, 0, length, at);
       const data = buffer.subarray(0, length);
-      if (bytesRead !== length || !createHash('sha256').update(data).digest().equals(leaves.subarray(leaf * HASH, leaf * HASH + HASH))) {
+      if (
+        bytesRead !== length ||
+        !createHash('sha256')
+          .update(data)
+          .digest()
+          .equals(leaves.subarray(leaf * HASH, leaf * HASH + HASH))
+      ) {
         throw new Error(`${path}: leaf ${leaf} fails its SHA-256`);
       }
       // A copy: the buffer is reused while the socket may still hold the slice.

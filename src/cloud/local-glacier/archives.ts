@@ -3,7 +3,19 @@
 import { open, rm } from 'node:fs/promises';
 import { TreeHasher, combineTreeHashes, isValidPartSize } from '../tree-hash.ts';
 import { denied, invalid } from './errors.ts';
-import { archiveDescription, checksumMismatch, contentLength, json, page, receiveChecked, requiredHeader, send, treeHashHeader, type Call, type Names } from './http.ts';
+import {
+  archiveDescription,
+  checksumMismatch,
+  contentLength,
+  json,
+  page,
+  receiveChecked,
+  requiredHeader,
+  send,
+  treeHashHeader,
+  type Call,
+  type Names,
+} from './http.ts';
 import { readBounded, tempPath } from './files.ts';
 import type { ArchiveRecord, GlacierStore, UploadRecord } from './store.ts';
 import { deletionDenied } from './vault-lock.ts';
@@ -23,8 +35,16 @@ export class ArchiveOperations {
     const length = contentLength(req, MAX_ARCHIVE);
     const received = await receiveChecked(this.store.root, req, length);
     try {
-      const archive = await this.store.addArchive(vault, received.path, received.leaves, { description, size: length, treeHash: received.treeHash });
-      send(res, 201, { Location: this.names.path(vault, 'archives', archive.id), 'x-amz-archive-id': archive.id, 'x-amz-sha256-tree-hash': archive.treeHash });
+      const archive = await this.store.addArchive(vault, received.path, received.leaves, {
+        description,
+        size: length,
+        treeHash: received.treeHash,
+      });
+      send(res, 201, {
+        Location: this.names.path(vault, 'archives', archive.id),
+        'x-amz-archive-id': archive.id,
+        'x-amz-sha256-tree-hash': archive.treeHash,
+      });
     } finally {
       await rm(received.path, { force: true });
     }
@@ -44,7 +64,8 @@ export class ArchiveOperations {
     await this.store.vault(vault);
     const partSizeHeader = requiredHeader(req, 'x-amz-part-size');
     const partSize = Number(partSizeHeader);
-    if (!isValidPartSize(partSize)) throw invalid(`Invalid part size: ${partSizeHeader}. Part size must be a power of two from 1 MiB to 4 GiB.`);
+    if (!isValidPartSize(partSize))
+      throw invalid(`Invalid part size: ${partSizeHeader}. Part size must be a power of two from 1 MiB to 4 GiB.`);
     const upload = await this.store.createUpload(vault, archiveDescription(req), partSize);
     send(res, 201, { Location: this.names.path(vault, 'multipart-uploads', upload.id), 'x-amz-multipart-upload-id': upload.id });
   }
@@ -77,7 +98,11 @@ export class ArchiveOperations {
     const done = upload.archive ?? (await this.assemble(vault, upload, size, given));
     if (done.size !== size) throw invalid(`Archive size ${size} does not match the completed archive's ${done.size}`);
     if (done.treeHash !== given) throw checksumMismatch(done.treeHash, given);
-    send(res, 201, { Location: this.names.path(vault, 'archives', done.id), 'x-amz-archive-id': done.id, 'x-amz-sha256-tree-hash': done.treeHash });
+    send(res, 201, {
+      Location: this.names.path(vault, 'archives', done.id),
+      'x-amz-archive-id': done.id,
+      'x-amz-sha256-tree-hash': done.treeHash,
+    });
   }
 
   /** Checks the parts against the declared size and tree hash, then joins them into an archive, re-reading every byte. */
@@ -87,10 +112,13 @@ export class ArchiveOperations {
     for (let i = 0; i < count; i++) {
       const part = parts.get(i);
       if (!part || part.start !== i * upload.partSize || part.end !== Math.min(size, (i + 1) * upload.partSize)) {
-        throw invalid(`Archive size ${size} does not match the uploaded parts: part ${i} (bytes ${i * upload.partSize}-) is missing or of the wrong size`);
+        throw invalid(
+          `Archive size ${size} does not match the uploaded parts: part ${i} (bytes ${i * upload.partSize}-) is missing or of the wrong size`,
+        );
       }
     }
-    if ([...parts.keys()].some((i) => i >= count)) throw invalid(`Archive size ${size} does not match the uploaded parts: parts lie beyond it`);
+    if ([...parts.keys()].some((i) => i >= count))
+      throw invalid(`Archive size ${size} does not match the uploaded parts: parts lie beyond it`);
     const expected = combineTreeHashes(Array.from({ length: count }, (_, i) => Buffer.from(parts.get(i)!.treeHash, 'hex'))).toString('hex');
     if (expected !== given) throw checksumMismatch(expected, given);
     const temp = tempPath(this.store.root);
@@ -110,7 +138,11 @@ export class ArchiveOperations {
       await out.sync();
       await out.close();
       if (whole.digest().toString('hex') !== given) throw new Error(`assembled archive of upload ${upload.id} fails its tree hash`);
-      const archive = await this.store.addArchive(vault, temp, Buffer.concat(leaves), { description: upload.description, size, treeHash: given });
+      const archive = await this.store.addArchive(vault, temp, Buffer.concat(leaves), {
+        description: upload.description,
+        size,
+        treeHash: given,
+      });
       await this.store.finishUpload(vault, { ...upload, archive: { id: archive.id, treeHash: archive.treeHash, size } });
       return archive;
     } finally {

@@ -61,7 +61,8 @@ export function requiredHeader(req: IncomingMessage, name: string): string {
 
 export function archiveDescription(req: IncomingMessage): string {
   const text = single(req.headers['x-amz-archive-description']) ?? '';
-  if (text.length > 1024 || !/^[\x20-\x7e]*$/.test(text)) throw invalid('Invalid archive description: up to 1024 printable ASCII characters');
+  if (text.length > 1024 || !/^[\x20-\x7e]*$/.test(text))
+    throw invalid('Invalid archive description: up to 1024 printable ASCII characters');
   return text;
 }
 
@@ -88,7 +89,8 @@ export async function receiveChecked(root: string, req: IncomingMessage, length:
   const contentSha = requiredHeader(req, 'x-amz-content-sha256');
   const received = await receive(req, tempPath(root), length);
   try {
-    if (received.sha256 !== contentSha) throw invalid(`Checksum mismatch: x-amz-content-sha256 ${contentSha} does not match the payload's SHA-256 ${received.sha256}`);
+    if (received.sha256 !== contentSha)
+      throw invalid(`Checksum mismatch: x-amz-content-sha256 ${contentSha} does not match the payload's SHA-256 ${received.sha256}`);
     if (received.treeHash !== treeHash) throw checksumMismatch(received.treeHash, treeHash);
   } catch (error) {
     await rm(received.path, { force: true });
@@ -129,7 +131,12 @@ export function optionalString(params: Record<string, unknown>, name: string, ma
 }
 
 /** One page of a listing that starts at the item whose key is the marker. */
-export function page<T>(all: T[], key: (item: T) => string, query: URLSearchParams, defaultLimit: number): { items: T[]; marker: string | null } {
+export function page<T>(
+  all: T[],
+  key: (item: T) => string,
+  query: URLSearchParams,
+  defaultLimit: number,
+): { items: T[]; marker: string | null } {
   const limitText = query.get('limit');
   const limit = limitText === null ? defaultLimit : Number(limitText);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalid(`Invalid limit: ${limitText}`);

@@ -46,15 +46,27 @@ export async function startLocalGlacier(options: LocalGlacierOptions): Promise<L
   const accountId = options.accountId ?? '012345678901';
   const delays: JobDelays =
     typeof options.jobDelaySeconds === 'number'
-      ? { Expedited: options.jobDelaySeconds, Standard: options.jobDelaySeconds, Bulk: options.jobDelaySeconds, inventory: options.jobDelaySeconds }
+      ? {
+          Expedited: options.jobDelaySeconds,
+          Standard: options.jobDelaySeconds,
+          Bulk: options.jobDelaySeconds,
+          inventory: options.jobDelaySeconds,
+        }
       : { ...defaultJobDelays, ...options.jobDelaySeconds };
   const names = new Names(accountId, options.region ?? 'us-east-1');
-  const routes = routeTable(new VaultOperations(store, names), new ArchiveOperations(store, names), new JobOperations(store, names, delays));
+  const routes = routeTable(
+    new VaultOperations(store, names),
+    new ArchiveOperations(store, names),
+    new JobOperations(store, names, delays),
+  );
 
   const server = createServer((req, res) => {
     res.setHeader('x-amzn-RequestId', randomBytes(24).toString('base64url'));
     handle(req, res).catch((error: unknown) => {
-      const refusal = error instanceof GlacierError ? error : new GlacierError(500, 'ServiceUnavailableException', `Internal error: ${(error as Error)?.message}`, 'Server');
+      const refusal =
+        error instanceof GlacierError
+          ? error
+          : new GlacierError(500, 'ServiceUnavailableException', `Internal error: ${(error as Error)?.message}`, 'Server');
       if (res.headersSent) {
         res.destroy();
         return;

@@ -35,13 +35,26 @@ export class JobOperations {
       if (!(TIERS as readonly string[]).includes(tier)) throw invalid(`Invalid tier: ${tier}`);
       const range = retrievalRange(optionalString(params, 'RetrievalByteRange', 64), archive.size);
       const rangeTreeHash = isTreeHashAligned(range.start, range.end, archive.size)
-        ? treeHashOf(await readLeaves(this.store.archivePath(vault, archive.id, 'leaves'), archive.size, archive.treeHash), range.start, range.end)
+        ? treeHashOf(
+            await readLeaves(this.store.archivePath(vault, archive.id, 'leaves'), archive.size, archive.treeHash),
+            range.start,
+            range.end,
+          )
         : undefined;
-      job = { ...base, action: 'ArchiveRetrieval', tier, archive, range, rangeTreeHash, completesAt: now + this.delays[tier as (typeof TIERS)[number]] * 1000 };
+      job = {
+        ...base,
+        action: 'ArchiveRetrieval',
+        tier,
+        archive,
+        range,
+        rangeTreeHash,
+        completesAt: now + this.delays[tier as (typeof TIERS)[number]] * 1000,
+      };
       await this.store.addJob(vault, job);
     } else if (params.Type === 'inventory-retrieval') {
       if ((params.Format ?? 'JSON') !== 'JSON') throw invalid('Only the JSON inventory format is supported by this endpoint');
-      if (params.InventoryRetrievalParameters !== undefined) throw invalid('InventoryRetrievalParameters are not supported by this endpoint');
+      if (params.InventoryRetrievalParameters !== undefined)
+        throw invalid('InventoryRetrievalParameters are not supported by this endpoint');
       const inventory = Buffer.from(
         JSON.stringify({
           VaultARN: this.names.arn(vault),
@@ -66,7 +79,9 @@ export class JobOperations {
       await this.store.addJob(vault, job, temp);
       await this.store.updateVault(vault, (record) => ({ ...record, lastInventoryDate: base.creationDate }));
     } else {
-      throw invalid(`Invalid job type: ${String(params.Type).slice(0, 50)}; this endpoint supports archive-retrieval and inventory-retrieval`);
+      throw invalid(
+        `Invalid job type: ${String(params.Type).slice(0, 50)}; this endpoint supports archive-retrieval and inventory-retrieval`,
+      );
     }
     send(res, 202, { Location: this.names.path(vault, 'jobs', job.id), 'x-amz-job-id': job.id });
   }
@@ -158,7 +173,8 @@ function retrievalRange(text: string | undefined, size: number): { start: number
   const match = /^(\d{1,16})-(\d{1,16})$/.exec(text);
   const start = Number(match?.[1]);
   const end = Number(match?.[2]) + 1;
-  if (!match || !isMegabyteAligned(start, end, size)) throw invalid(`Invalid RetrievalByteRange: ${text}. It must be megabyte aligned within the archive's ${size} bytes.`);
+  if (!match || !isMegabyteAligned(start, end, size))
+    throw invalid(`Invalid RetrievalByteRange: ${text}. It must be megabyte aligned within the archive's ${size} bytes.`);
   return { start, end };
 }
 

@@ -14,7 +14,8 @@ export interface Credentials {
 
 export const EMPTY_SHA256 = createHash('sha256').digest('hex');
 const MAX_SKEW_MS = 15 * 60_000;
-const header = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;._-]+),\s*Signature=([0-9a-f]{64})$/;
+const header =
+  /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;._-]+),\s*Signature=([0-9a-f]{64})$/;
 
 const incomplete = (message: string) => new GlacierError(400, 'IncompleteSignatureException', message);
 const badSignature = (message: string) => new GlacierError(403, 'InvalidSignatureException', message);
@@ -24,19 +25,28 @@ export function verifySignature(req: IncomingMessage, credentials: Credentials, 
   const authorization = req.headers.authorization;
   if (authorization === undefined) throw new GlacierError(400, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
   const match = header.exec(authorization);
-  if (!match) throw incomplete(`Authorization header requires AWS4-HMAC-SHA256 Credential, SignedHeaders and Signature: ${authorization.slice(0, 200)}`);
+  if (!match)
+    throw incomplete(
+      `Authorization header requires AWS4-HMAC-SHA256 Credential, SignedHeaders and Signature: ${authorization.slice(0, 200)}`,
+    );
   const [, accessKeyId, date, scopeRegion, service, signedHeaderList, signature] = match as unknown as string[];
-  if (accessKeyId !== credentials.accessKeyId) throw new GlacierError(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+  if (accessKeyId !== credentials.accessKeyId)
+    throw new GlacierError(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
   if (credentials.sessionToken !== undefined && req.headers['x-amz-security-token'] !== credentials.sessionToken) {
     throw new GlacierError(403, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
   }
   if (service !== 'glacier') throw badSignature(`Credential should be scoped to correct service: 'glacier', not '${service}'.`);
-  if (region !== undefined && scopeRegion !== region) throw badSignature(`Credential should be scoped to a valid region, not '${scopeRegion}'.`);
+  if (region !== undefined && scopeRegion !== region)
+    throw badSignature(`Credential should be scoped to a valid region, not '${scopeRegion}'.`);
   const amzDate = single(req.headers['x-amz-date']);
-  if (amzDate === undefined || !/^\d{8}T\d{6}Z$/.test(amzDate)) throw incomplete('x-amz-date is missing or not in the form YYYYMMDDTHHMMSSZ');
+  if (amzDate === undefined || !/^\d{8}T\d{6}Z$/.test(amzDate))
+    throw incomplete('x-amz-date is missing or not in the form YYYYMMDDTHHMMSSZ');
   if (!amzDate.startsWith(date!)) throw badSignature(`Credential date ${date} does not match x-amz-date ${amzDate}`);
-  const signedAt = Date.parse(`${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`);
-  if (!(Math.abs(now - signedAt) <= MAX_SKEW_MS)) throw badSignature(`Signature expired: ${amzDate} is not within 15 minutes of the server's time.`);
+  const signedAt = Date.parse(
+    `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+  );
+  if (!(Math.abs(now - signedAt) <= MAX_SKEW_MS))
+    throw badSignature(`Signature expired: ${amzDate} is not within 15 minutes of the server's time.`);
   const signedHeaders = signedHeaderList!.split(';');
   if (!signedHeaders.includes('host')) throw incomplete('SignedHeaders must include host');
   const canonicalHeaders = signedHeaders.map((name) => {

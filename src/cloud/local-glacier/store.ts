@@ -112,7 +112,10 @@ export class GlacierStore {
       await this.writeVault(updated);
       return updated;
     });
-    this.vaultUpdates.set(name, run.catch(() => undefined));
+    this.vaultUpdates.set(
+      name,
+      run.catch(() => undefined),
+    );
     return run;
   }
 
@@ -134,7 +137,12 @@ export class GlacierStore {
   }
 
   /** Makes synced temporary files an archive: bytes and leaves first, the metadata last. */
-  async addArchive(vault: string, dataFile: string, leaves: Buffer, record: Omit<ArchiveRecord, 'id' | 'creationDate'>): Promise<ArchiveRecord> {
+  async addArchive(
+    vault: string,
+    dataFile: string,
+    leaves: Buffer,
+    record: Omit<ArchiveRecord, 'id' | 'creationDate'>,
+  ): Promise<ArchiveRecord> {
     const archive: ArchiveRecord = { id: newId(102), creationDate: new Date().toISOString(), ...record };
     await moveIntoPlace(dataFile, this.archivePath(vault, archive.id, 'data'));
     await writeFileDurably(this.root, this.archivePath(vault, archive.id, 'leaves'), leaves);
@@ -253,12 +261,17 @@ export class GlacierStore {
     await this.vault(vault);
     const files = (await readdir(join(this.vaultDir(vault), 'jobs'))).filter((f) => f.endsWith('.json'));
     const records = await Promise.all(files.map((f) => readJson<JobRecord>(join(this.vaultDir(vault), 'jobs', f))));
-    return records.filter((r): r is JobRecord => r !== undefined).sort((a, b) => (a.creationDate < b.creationDate ? -1 : a.creationDate > b.creationDate ? 1 : a.id < b.id ? -1 : 1));
+    return records
+      .filter((r): r is JobRecord => r !== undefined)
+      .sort((a, b) => (a.creationDate < b.creationDate ? -1 : a.creationDate > b.creationDate ? 1 : a.id < b.id ? -1 : 1));
   }
 
   /** Files whose metadata never landed (a crash mid-write). */
   private async removeOrphans(vault: string): Promise<void> {
-    for (const [sub, owner] of [['archives', 'json'], ['jobs', 'json']] as const) {
+    for (const [sub, owner] of [
+      ['archives', 'json'],
+      ['jobs', 'json'],
+    ] as const) {
       const dir = join(this.vaultDir(vault), sub);
       const files = new Set(await readdir(dir).catch(() => [] as string[]));
       for (const file of files) {

@@ -38,9 +38,15 @@ export function deletionRules(policy: string): Rule[] {
       continue;
     }
     for (const [operator, keys] of conditions) {
-      const days = Number((keys)?.['glacier:ArchiveAgeInDays']);
-      if ((operator !== 'NumericLessThan' && operator !== 'NumericLessThanEquals') || Object.keys(keys ?? {}).length !== 1 || !(days >= 0)) {
-        throw invalid(`Unsupported vault lock condition ${operator}: only NumericLessThan(Equals) on glacier:ArchiveAgeInDays is enforced here`);
+      const days = Number(keys?.['glacier:ArchiveAgeInDays']);
+      if (
+        (operator !== 'NumericLessThan' && operator !== 'NumericLessThanEquals') ||
+        Object.keys(keys ?? {}).length !== 1 ||
+        !(days >= 0)
+      ) {
+        throw invalid(
+          `Unsupported vault lock condition ${operator}: only NumericLessThan(Equals) on glacier:ArchiveAgeInDays is enforced here`,
+        );
       }
       rules.push({ minAgeDays: days, inclusive: operator === 'NumericLessThanEquals' });
     }

@@ -53,7 +53,12 @@ export class VaultOperations {
     const lockId = newId(24);
     await this.store.updateVault(vault, (record) => {
       const lock = activeLock(record);
-      if (lock) throw invalid(lock.state === 'Locked' ? `Vault is locked: ${this.names.arn(vault)}` : `Vault lock is in the InProgress state: ${this.names.arn(vault)}`);
+      if (lock)
+        throw invalid(
+          lock.state === 'Locked'
+            ? `Vault is locked: ${this.names.arn(vault)}`
+            : `Vault lock is in the InProgress state: ${this.names.arn(vault)}`,
+        );
       const expirationDate = new Date(now + LOCK_TTL_MS).toISOString();
       return { ...record, lock: { policy, state: 'InProgress', lockId, creationDate: new Date(now).toISOString(), expirationDate } };
     });
@@ -80,7 +85,12 @@ export class VaultOperations {
   async getVaultLock({ res, vault }: Call): Promise<void> {
     const lock = activeLock(await this.store.vault(vault));
     if (!lock) throw notFound(`No vault lock policy found for vault: ${this.names.arn(vault)}`);
-    json(res, 200, { Policy: lock.policy, State: lock.state, ExpirationDate: lock.expirationDate ?? null, CreationDate: lock.creationDate });
+    json(res, 200, {
+      Policy: lock.policy,
+      State: lock.state,
+      ExpirationDate: lock.expirationDate ?? null,
+      CreationDate: lock.creationDate,
+    });
   }
 }
 

@@ -99,7 +99,12 @@ function parseId(text: string | undefined): number | undefined {
  * is what the key says (a "dir/" key is a directory); the permissions' type
  * bits may make a file a symbolic link.
  */
-export function fromMetadata(metadata: Readonly<Record<string, string>>, fallbackType: NodeType, lastModified: Time, defaults: Defaults): PosixAttributes {
+export function fromMetadata(
+  metadata: Readonly<Record<string, string>>,
+  fallbackType: NodeType,
+  lastModified: Time,
+  defaults: Defaults,
+): PosixAttributes {
   const lower: Record<string, string> = {};
   for (const [name, value] of Object.entries(metadata)) lower[name.toLowerCase()] = value;
   const permissions = lower[META.permissions];

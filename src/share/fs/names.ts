@@ -18,7 +18,8 @@ export function checkName(name: string): void {
   if (name.includes('/')) throw new FsError('INVAL', `the name ${JSON.stringify(name)} holds a "/"`);
   if (name.includes('\0')) throw new FsError('INVAL', 'the name holds a NUL byte');
   if (name.includes('\uFFFD')) throw new FsError('INVAL', 'the name is not valid UTF-8');
-  if (Buffer.byteLength(name) > NAME_MAX) throw new FsError('NAMETOOLONG', `the name is ${Buffer.byteLength(name)} bytes, more than ${NAME_MAX}`);
+  if (Buffer.byteLength(name) > NAME_MAX)
+    throw new FsError('NAMETOOLONG', `the name is ${Buffer.byteLength(name)} bytes, more than ${NAME_MAX}`);
 }
 
 /** The object key of a path, refused when it exceeds S3's 1,024 bytes. */

@@ -68,12 +68,18 @@ export class NodeChanges {
   }
 
   link(parent: number, name: string, id: number, type: NodeType): this {
-    this.ops.push({ type: 'put', key: `${this.prefix}e!${hex(parent)}!${name}`, value: id }, { type: 'put', key: `${this.prefix}o!${hex(parent)}!${hex(id)}`, value: [name, type] });
+    this.ops.push(
+      { type: 'put', key: `${this.prefix}e!${hex(parent)}!${name}`, value: id },
+      { type: 'put', key: `${this.prefix}o!${hex(parent)}!${hex(id)}`, value: [name, type] },
+    );
     return this;
   }
 
   unlink(parent: number, name: string, id: number): this {
-    this.ops.push({ type: 'del', key: `${this.prefix}e!${hex(parent)}!${name}` }, { type: 'del', key: `${this.prefix}o!${hex(parent)}!${hex(id)}` });
+    this.ops.push(
+      { type: 'del', key: `${this.prefix}e!${hex(parent)}!${name}` },
+      { type: 'del', key: `${this.prefix}o!${hex(parent)}!${hex(id)}` },
+    );
     return this;
   }
 }

@@ -6,7 +6,17 @@
 import { KeyedLock } from '../../cache/keyed-lock.ts';
 import type { Section } from '../../catalog/catalog.ts';
 import type { Logger } from '../../log.ts';
-import { Access, effectiveCaller, mayRead, maySearch, mayWrite, type Caller, type ClaimedIdentity, type ClientList, type Squash } from './access.ts';
+import {
+  Access,
+  effectiveCaller,
+  mayRead,
+  maySearch,
+  mayWrite,
+  type Caller,
+  type ClaimedIdentity,
+  type ClientList,
+  type Squash,
+} from './access.ts';
 import { fromMetadata, now, timeFromDate, toMetadata, type Defaults, type NodeType, type Time } from './attributes.ts';
 import { FsError } from './errors.ts';
 import { checkKey, checkName, checkNewName, isShowableName, SYMLINK_MAX } from './names.ts';
@@ -88,7 +98,12 @@ export class ShareFs {
     this.uploader = new SettleUploader({ upload: (id, background) => this.upload(id, background) }, settings.settleMs, logger);
   }
 
-  static async open(options: { settings: ShareSettings; section: Section<unknown>; objects: ShareObjects; logger: Logger }): Promise<ShareFs> {
+  static async open(options: {
+    settings: ShareSettings;
+    section: Section<unknown>;
+    objects: ShareObjects;
+    logger: Logger;
+  }): Promise<ShareFs> {
     const { settings } = options;
     const table = new NodeTable(options.section, settings.id);
     const t = now();
@@ -191,7 +206,12 @@ export class ShareFs {
   }
 
   /** `release()` once done with the data: its memory may be reused. */
-  async read(id: number, caller: Caller, offset: number, count: number): Promise<{ node: NodeRecord; data: Buffer; eof: boolean; readonly release: () => void }> {
+  async read(
+    id: number,
+    caller: Caller,
+    offset: number,
+    count: number,
+  ): Promise<{ node: NodeRecord; data: Buffer; eof: boolean; readonly release: () => void }> {
     const node = await this.getattr(id);
     if (node.type === 'dir') throw new FsError('ISDIR', 'a directory is read with READDIR');
     if (node.type !== 'file') throw new FsError('INVAL', 'not a regular file');
@@ -212,7 +232,12 @@ export class ShareFs {
    * first), at most `limit`. Cookies are file ids, so a listing resumes in
    * place whatever was added or removed meanwhile.
    */
-  async readdir(dirId: number, caller: Caller, cookie: number, limit: number): Promise<{ dir: NodeRecord; entries: DirEntry[]; eof: boolean }> {
+  async readdir(
+    dirId: number,
+    caller: Caller,
+    cookie: number,
+    limit: number,
+  ): Promise<{ dir: NodeRecord; entries: DirEntry[]; eof: boolean }> {
     const dir = await this.directory(dirId);
     if (!mayRead(caller, dir)) throw new FsError('ACCES', 'no read permission on the directory');
     await this.listed(dir);
@@ -233,7 +258,13 @@ export class ShareFs {
 
   // ---- changing files
 
-  async write(id: number, caller: Caller, offset: number, data: Buffer, stability: Stability): Promise<{ node: NodeRecord; before: NodeRecord; committed: Stability }> {
+  async write(
+    id: number,
+    caller: Caller,
+    offset: number,
+    data: Buffer,
+    stability: Stability,
+  ): Promise<{ node: NodeRecord; before: NodeRecord; committed: Stability }> {
     this.writable();
     const before = await this.getattr(id);
     if (before.type === 'dir') throw new FsError('ISDIR', 'cannot write to a directory');
@@ -264,13 +295,20 @@ export class ShareFs {
     if (guardCtime && !sameTime(guardCtime, before.ctime)) throw new FsError('NOT_SYNC', 'the ctime guard does not match');
     const owner = caller.uid === 0 || caller.uid === before.uid;
     if (attrs.mode !== undefined && !owner) throw new FsError('PERM', 'only the owner may change the mode');
-    if (attrs.uid !== undefined && attrs.uid !== before.uid && caller.uid !== 0) throw new FsError('PERM', 'only root may change the owner');
-    if (attrs.gid !== undefined && attrs.gid !== before.gid && !(caller.uid === 0 || (owner && (caller.gid === attrs.gid || caller.gids.includes(attrs.gid))))) {
+    if (attrs.uid !== undefined && attrs.uid !== before.uid && caller.uid !== 0)
+      throw new FsError('PERM', 'only root may change the owner');
+    if (
+      attrs.gid !== undefined &&
+      attrs.gid !== before.gid &&
+      !(caller.uid === 0 || (owner && (caller.gid === attrs.gid || caller.gids.includes(attrs.gid))))
+    ) {
       throw new FsError('PERM', 'the owner may change the group only to one of its own');
     }
-    const timesToClient = (attrs.atime !== undefined && attrs.atime !== 'server') || (attrs.mtime !== undefined && attrs.mtime !== 'server');
+    const timesToClient =
+      (attrs.atime !== undefined && attrs.atime !== 'server') || (attrs.mtime !== undefined && attrs.mtime !== 'server');
     if (timesToClient && !owner) throw new FsError('PERM', 'only the owner may set times');
-    if ((attrs.atime === 'server' || attrs.mtime === 'server') && !owner && !mayWrite(caller, before)) throw new FsError('ACCES', 'no write permission');
+    if ((attrs.atime === 'server' || attrs.mtime === 'server') && !owner && !mayWrite(caller, before))
+      throw new FsError('ACCES', 'no write permission');
     if (attrs.size !== undefined) {
       if (before.type === 'dir') throw new FsError('ISDIR', 'a directory has no size to set');
       if (before.type !== 'file') throw new FsError('INVAL', 'only a regular file has a size to set');
@@ -287,7 +325,11 @@ export class ShareFs {
         ...(attrs.gid !== undefined ? { gid: attrs.gid } : {}),
         ...(attrs.size !== undefined ? { size: attrs.size } : {}),
         ...(attrs.atime !== undefined ? { atime: attrs.atime === 'server' ? t : attrs.atime } : {}),
-        ...(attrs.mtime !== undefined ? { mtime: attrs.mtime === 'server' ? t : attrs.mtime } : attrs.size !== undefined && attrs.size !== n.size ? { mtime: t } : {}),
+        ...(attrs.mtime !== undefined
+          ? { mtime: attrs.mtime === 'server' ? t : attrs.mtime }
+          : attrs.size !== undefined && attrs.size !== n.size
+            ? { mtime: t }
+            : {}),
         ctime: t,
         dirty: true,
       };
@@ -299,7 +341,12 @@ export class ShareFs {
 
   // ---- changing the namespace
 
-  async create(dirId: number, caller: Caller, name: string, how: CreateHow): Promise<{ node: NodeRecord; dir: NodeRecord; dirBefore: NodeRecord }> {
+  async create(
+    dirId: number,
+    caller: Caller,
+    name: string,
+    how: CreateHow,
+  ): Promise<{ node: NodeRecord; dir: NodeRecord; dirBefore: NodeRecord }> {
     return this.createIn(dirId, caller, name, async (dir) => {
       const existing = await this.child(dir, name);
       if (existing) {
@@ -322,7 +369,12 @@ export class ShareFs {
     });
   }
 
-  async mkdir(dirId: number, caller: Caller, name: string, attributes: SetAttributes): Promise<{ node: NodeRecord; dir: NodeRecord; dirBefore: NodeRecord }> {
+  async mkdir(
+    dirId: number,
+    caller: Caller,
+    name: string,
+    attributes: SetAttributes,
+  ): Promise<{ node: NodeRecord; dir: NodeRecord; dirBefore: NodeRecord }> {
     return this.createIn(dirId, caller, name, async (dir) => {
       if (await this.child(dir, name)) throw new FsError('EXIST', `${JSON.stringify(name)} exists`);
       // The "dir/" object comes to be with the upload of its metadata.
@@ -332,7 +384,13 @@ export class ShareFs {
     });
   }
 
-  async symlink(dirId: number, caller: Caller, name: string, target: string, attributes: SetAttributes): Promise<{ node: NodeRecord; dir: NodeRecord; dirBefore: NodeRecord }> {
+  async symlink(
+    dirId: number,
+    caller: Caller,
+    name: string,
+    target: string,
+    attributes: SetAttributes,
+  ): Promise<{ node: NodeRecord; dir: NodeRecord; dirBefore: NodeRecord }> {
     if (Buffer.byteLength(target) > SYMLINK_MAX) throw new FsError('NAMETOOLONG', `a link target is at most ${SYMLINK_MAX} bytes`);
     if (target.length === 0) throw new FsError('INVAL', 'an empty link target');
     return this.createIn(dirId, caller, name, async (dir) => {
@@ -368,59 +426,66 @@ export class ShareFs {
     return { dir, dirBefore };
   }
 
-  async rename(fromDirId: number, fromName: string, toDirId: number, toName: string, caller: Caller): Promise<{ fromDir: NodeRecord; fromBefore: NodeRecord; toDir: NodeRecord; toBefore: NodeRecord }> {
+  async rename(
+    fromDirId: number,
+    fromName: string,
+    toDirId: number,
+    toName: string,
+    caller: Caller,
+  ): Promise<{ fromDir: NodeRecord; fromBefore: NodeRecord; toDir: NodeRecord; toBefore: NodeRecord }> {
     this.writable();
     checkName(fromName);
     if (fromName === '.' || fromName === '..') throw new FsError('INVAL', `cannot rename ${JSON.stringify(fromName)}`);
     checkNewName(toName);
     return this.inDirectories(fromDirId, toDirId, async () => {
-        const fromBefore = await this.directory(fromDirId);
-        const toBefore = await this.directory(toDirId);
-        for (const dir of [fromBefore, toBefore]) {
-          if (!mayWrite(caller, dir) || !maySearch(caller, dir)) throw new FsError('ACCES', 'no write permission on the directory');
+      const fromBefore = await this.directory(fromDirId);
+      const toBefore = await this.directory(toDirId);
+      for (const dir of [fromBefore, toBefore]) {
+        if (!mayWrite(caller, dir) || !maySearch(caller, dir)) throw new FsError('ACCES', 'no write permission on the directory');
+      }
+      await this.listed(fromBefore);
+      await this.listed(toBefore);
+      const node = await this.child(fromBefore, fromName);
+      if (!node) throw new FsError('NOENT', `no ${JSON.stringify(fromName)} in the directory`);
+      this.checkSticky(caller, fromBefore, node);
+      const target = await this.child(toBefore, toName);
+      if (target?.id === node.id) return { fromDir: fromBefore, fromBefore, toDir: toBefore, toBefore };
+      if (node.type === 'dir' && (await this.isWithin(toBefore.id, node.id)))
+        throw new FsError('INVAL', 'cannot move a directory into itself');
+      const newKey = (await this.pathKey(toBefore)) + toName + (node.type === 'dir' ? '/' : '');
+      checkKey(this.settings.keyPrefix, newKey);
+      if (target) {
+        this.checkSticky(caller, toBefore, target);
+        if (node.type === 'dir' && target.type !== 'dir') throw new FsError('NOTDIR', `${JSON.stringify(toName)} is not a directory`);
+        if (node.type !== 'dir' && target.type === 'dir') throw new FsError('ISDIR', `${JSON.stringify(toName)} is a directory`);
+        if (target.type === 'dir') {
+          await this.listed(target);
+          if (await this.table.hasChildren(target.id)) throw new FsError('NOTEMPTY', `${JSON.stringify(toName)} is not empty`);
         }
-        await this.listed(fromBefore);
-        await this.listed(toBefore);
-        const node = await this.child(fromBefore, fromName);
-        if (!node) throw new FsError('NOENT', `no ${JSON.stringify(fromName)} in the directory`);
-        this.checkSticky(caller, fromBefore, node);
-        const target = await this.child(toBefore, toName);
-        if (target?.id === node.id) return { fromDir: fromBefore, fromBefore, toDir: toBefore, toBefore };
-        if (node.type === 'dir' && (await this.isWithin(toBefore.id, node.id))) throw new FsError('INVAL', 'cannot move a directory into itself');
-        const newKey = (await this.pathKey(toBefore)) + toName + (node.type === 'dir' ? '/' : '');
-        checkKey(this.settings.keyPrefix, newKey);
-        if (target) {
-          this.checkSticky(caller, toBefore, target);
-          if (node.type === 'dir' && target.type !== 'dir') throw new FsError('NOTDIR', `${JSON.stringify(toName)} is not a directory`);
-          if (node.type !== 'dir' && target.type === 'dir') throw new FsError('ISDIR', `${JSON.stringify(toName)} is a directory`);
-          if (target.type === 'dir') {
-            await this.listed(target);
-            if (await this.table.hasChildren(target.id)) throw new FsError('NOTEMPTY', `${JSON.stringify(toName)} is not empty`);
-          }
-        }
-        const t = now();
-        const changes = this.table.changes();
-        if (target) changes.unlink(toBefore.id, toName, target.id).remove(target.id);
-        changes.unlink(fromBefore.id, fromName, node.id).link(toBefore.id, toName, node.id, node.type);
-        changes.put({ ...node, parent: toBefore.id, name: toName, ctime: t, dirty: true });
-        changes.put(this.touchedDir(fromBefore));
-        if (toBefore.id !== fromBefore.id) changes.put(this.touchedDir(toBefore));
-        await this.table.commit(changes);
-        for (const id of [node.id, fromBefore.id, toBefore.id]) this.bump(id);
-        if (target) {
-          this.uploader.forget(target.id);
-          if (target.key !== newKey) await this.objects.delete(target.key);
-        }
-        if (node.type === 'dir') this.startMove(node.id);
-        else await this.moveObject(node.id);
-        this.touchedDirectory(fromBefore.id);
-        this.touchedDirectory(toBefore.id);
-        return {
-          fromDir: (await this.table.get(fromBefore.id))!,
-          fromBefore,
-          toDir: (await this.table.get(toBefore.id))!,
-          toBefore,
-        };
+      }
+      const t = now();
+      const changes = this.table.changes();
+      if (target) changes.unlink(toBefore.id, toName, target.id).remove(target.id);
+      changes.unlink(fromBefore.id, fromName, node.id).link(toBefore.id, toName, node.id, node.type);
+      changes.put({ ...node, parent: toBefore.id, name: toName, ctime: t, dirty: true });
+      changes.put(this.touchedDir(fromBefore));
+      if (toBefore.id !== fromBefore.id) changes.put(this.touchedDir(toBefore));
+      await this.table.commit(changes);
+      for (const id of [node.id, fromBefore.id, toBefore.id]) this.bump(id);
+      if (target) {
+        this.uploader.forget(target.id);
+        if (target.key !== newKey) await this.objects.delete(target.key);
+      }
+      if (node.type === 'dir') this.startMove(node.id);
+      else await this.moveObject(node.id);
+      this.touchedDirectory(fromBefore.id);
+      this.touchedDirectory(toBefore.id);
+      return {
+        fromDir: (await this.table.get(fromBefore.id))!,
+        fromBefore,
+        toDir: (await this.table.get(toBefore.id))!,
+        toBefore,
+      };
     });
   }
 
@@ -438,7 +503,7 @@ export class ShareFs {
       await this.listed(dir, true);
       directories++;
       if (!recursive) return;
-      for (let after = 0; ; ) {
+      for (let after = 0; ;) {
         const children = await this.table.children(dir.id, after, 1000);
         if (children.length === 0) break;
         after = children[children.length - 1]!.id;
@@ -491,7 +556,12 @@ export class ShareFs {
   }
 
   /** Runs a change of one directory's entries under its lock, after the checks every such change makes. */
-  private async inDirectory<T>(dirId: number, caller: Caller, name: string, task: (dir: NodeRecord) => Promise<T>): Promise<{ result: T; dir: NodeRecord; dirBefore: NodeRecord }> {
+  private async inDirectory<T>(
+    dirId: number,
+    caller: Caller,
+    name: string,
+    task: (dir: NodeRecord) => Promise<T>,
+  ): Promise<{ result: T; dir: NodeRecord; dirBefore: NodeRecord }> {
     this.writable();
     checkName(name);
     return this.locks.run(`d${dirId}`, async () => {
@@ -503,7 +573,12 @@ export class ShareFs {
     });
   }
 
-  private async createIn(dirId: number, caller: Caller, name: string, task: (dir: NodeRecord) => Promise<NodeRecord>): Promise<{ node: NodeRecord; dir: NodeRecord; dirBefore: NodeRecord }> {
+  private async createIn(
+    dirId: number,
+    caller: Caller,
+    name: string,
+    task: (dir: NodeRecord) => Promise<NodeRecord>,
+  ): Promise<{ node: NodeRecord; dir: NodeRecord; dirBefore: NodeRecord }> {
     const { result, dir, dirBefore } = await this.inDirectory(dirId, caller, name, task);
     return { node: result, dir, dirBefore };
   }
@@ -520,7 +595,14 @@ export class ShareFs {
     }
   }
 
-  private async newNode(dir: NodeRecord, caller: Caller, name: string, type: NodeType, attributes: SetAttributes, mode: number): Promise<NodeRecord> {
+  private async newNode(
+    dir: NodeRecord,
+    caller: Caller,
+    name: string,
+    type: NodeType,
+    attributes: SetAttributes,
+    mode: number,
+  ): Promise<NodeRecord> {
     checkNewName(name);
     const key = (await this.pathKey(dir)) + name + (type === 'dir' ? '/' : '');
     checkKey(this.settings.keyPrefix, key);
@@ -580,7 +662,7 @@ export class ShareFs {
   /** The key a node's object belongs at now: its path ("" for the root, "a/b/" for a directory). */
   private async pathKey(node: NodeRecord): Promise<string> {
     const names: string[] = [];
-    for (let current = node; current.id !== ROOT_ID; ) {
+    for (let current = node; current.id !== ROOT_ID;) {
       names.push(current.name);
       const parent = await this.table.get(current.parent);
       if (!parent) throw new FsError('STALE', 'a parent directory no longer exists');
@@ -591,7 +673,7 @@ export class ShareFs {
   }
 
   private async isWithin(id: number, ancestor: number): Promise<boolean> {
-    for (let current = id; ; ) {
+    for (let current = id; ;) {
       if (current === ancestor) return true;
       if (current === ROOT_ID) return false;
       const node = await this.table.get(current);
@@ -657,12 +739,13 @@ export class ShareFs {
       } else {
         const name = entry.key.slice(prefix.length);
         // A directory wins over a file of the same name (S3 may hold both "a" and "a/…").
-        if (isShowableName(name) && !seen.has(name)) seen.set(name, { type: 'file', size: entry.size, ...(entry.modified ? { modified: entry.modified } : {}) });
+        if (isShowableName(name) && !seen.has(name))
+          seen.set(name, { type: 'file', size: entry.size, ...(entry.modified ? { modified: entry.modified } : {}) });
       }
     }
 
     const local = new Map<string, ChildRef>();
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const children = await this.table.children(dirId, after, 1000);
       if (children.length === 0) break;
       for (const child of children) local.set(child.name, child);
@@ -700,7 +783,10 @@ export class ShareFs {
         changes.put(node).link(dirId, name, node.id, node.type);
       } else if (ref.type !== 'dir' && found.type === 'file') {
         const node = await this.table.get(ref.id);
-        const changed = node?.remote && (node.remote.size !== remote.size || (remote.modified !== undefined && node.remote.modified !== undefined && remote.modified !== node.remote.modified));
+        const changed =
+          node?.remote &&
+          (node.remote.size !== remote.size ||
+            (remote.modified !== undefined && node.remote.modified !== undefined && remote.modified !== node.remote.modified));
         if (node && !node.dirty && changed) {
           // Changed in the bucket by someone else: forget our copy; the attributes are read again on next use.
           await this.objects.forget(node.key);
@@ -770,7 +856,9 @@ export class ShareFs {
   private startMove(dirId: number): void {
     if (this.moves.has(dirId)) return;
     const run = this.moveTree(dirId)
-      .catch((err: unknown) => this.logger.error({ err, share: this.settings.name, dirId }, 'directory rename in the bucket failed; it resumes at the next start'))
+      .catch((err: unknown) =>
+        this.logger.error({ err, share: this.settings.name, dirId }, 'directory rename in the bucket failed; it resumes at the next start'),
+      )
       .finally(() => this.moves.delete(dirId));
     this.moves.set(dirId, run);
   }
@@ -780,14 +868,17 @@ export class ShareFs {
     if (!dir) return;
     const to = await this.pathKey(dir);
     if (dir.key === to) return;
-    this.logger.info({ share: this.settings.name, from: dir.key, to }, 'renaming a directory in the bucket: every key under it is copied, then deleted');
+    this.logger.info(
+      { share: this.settings.name, from: dir.key, to },
+      'renaming a directory in the bucket: every key under it is copied, then deleted',
+    );
     let moved = 0;
     const visit = async (id: number): Promise<void> => {
       const node = await this.table.get(id);
       if (!node) return;
       // The old prefix still holds what the bucket has under it: list it before its keys move.
       await this.listed(node);
-      for (let after = 0; ; ) {
+      for (let after = 0; ;) {
         const children = await this.table.children(id, after, 1000);
         if (children.length === 0) break;
         after = children[children.length - 1]!.id;

@@ -3,7 +3,9 @@
 // namespace `shares/<NAME>`, routed to the share's own bucket and prefix.
 
 /** A listing entry: an object (with when the bucket last changed it, when known), or a common prefix under the delimiter ("a/b/"). */
-export type ListedEntry = { readonly kind: 'object'; readonly key: string; readonly size: number; readonly modified?: Date } | { readonly kind: 'prefix'; readonly prefix: string };
+export type ListedEntry =
+  | { readonly kind: 'object'; readonly key: string; readonly size: number; readonly modified?: Date }
+  | { readonly kind: 'prefix'; readonly prefix: string };
 
 export interface ObjectHead {
   readonly size: number;

@@ -21,7 +21,8 @@ export function encodeHandle(ids: HandleIds): Buffer {
 
 /** The ids in a handle, or undefined when it is not one of ours (NFS3ERR_BADHANDLE). */
 export function decodeHandle(handle: Buffer): HandleIds | undefined {
-  if (handle.length !== HANDLE_LENGTH || handle.readUInt16BE(0) !== MAGIC || handle.readUInt8(2) !== VERSION || handle.readUInt8(3) !== 0) return undefined;
+  if (handle.length !== HANDLE_LENGTH || handle.readUInt16BE(0) !== MAGIC || handle.readUInt8(2) !== VERSION || handle.readUInt8(3) !== 0)
+    return undefined;
   const fileId = handle.readBigUInt64BE(8);
   if (fileId === 0n || fileId > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
   return { shareId: handle.readUInt32BE(4), fileId: Number(fileId) };

@@ -39,7 +39,10 @@ export class NfsServer {
   constructor(private readonly options: NfsServerOptions) {
     const logger = options.logger;
     this.rpc = new RpcServer({
-      programs: [nfs3Program(options.shares, { logger, ...(options.writeVerifier ? { writeVerifier: options.writeVerifier } : {}) }), mountProgram(options.shares)],
+      programs: [
+        nfs3Program(options.shares, { logger, ...(options.writeVerifier ? { writeVerifier: options.writeVerifier } : {}) }),
+        mountProgram(options.shares),
+      ],
       logger,
     });
     this.portmap = new RpcServer({ programs: [portmapProgram(this.mappings)], logger });
@@ -53,7 +56,10 @@ export class NfsServer {
   async start(): Promise<NfsAddresses> {
     const { host, logger } = this.options;
     const nfsPort = await this.rpc.listen(host, this.options.nfsPort);
-    const mountPort = this.options.mountPort === this.options.nfsPort && this.options.nfsPort !== 0 ? nfsPort : await this.rpc.listen(host, this.options.mountPort);
+    const mountPort =
+      this.options.mountPort === this.options.nfsPort && this.options.nfsPort !== 0
+        ? nfsPort
+        : await this.rpc.listen(host, this.options.mountPort);
     this.mappings.set({ program: NFS_PROGRAM, version: NFS_V3, protocol: IPPROTO_TCP, port: nfsPort });
     this.mappings.set({ program: MOUNT_PROGRAM, version: MOUNT_V3, protocol: IPPROTO_TCP, port: mountPort });
     let portmapPort: number | undefined;

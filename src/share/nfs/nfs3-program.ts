@@ -89,7 +89,11 @@ export function nfs3Program(shares: ExportedShares, options: Nfs3Options): RpcPr
   const handleOf = (t: Target, node: NodeRecord) => encodeHandle({ shareId: t.fsid, fileId: node.id });
   const ok = () => new XdrWriter().uint32(Nfs3Status.OK);
 
-  const procedure = (name: string, failure: FailureShape, run: (args: XdrReader, context: RpcCallContext) => Promise<XdrWriter>): RpcProcedure => ({
+  const procedure = (
+    name: string,
+    failure: FailureShape,
+    run: (args: XdrReader, context: RpcCallContext) => Promise<XdrWriter>,
+  ): RpcProcedure => ({
     name,
     handler: async (args, context) => {
       try {
@@ -105,7 +109,8 @@ export function nfs3Program(shares: ExportedShares, options: Nfs3Options): RpcPr
         else if (failure === 'wcc') writer.bool(false).bool(false);
         else if (failure === 'two-wcc') writer.bool(false).bool(false).bool(false).bool(false);
         else if (failure === 'post-op-and-wcc') writer.bool(false).bool(false).bool(false);
-        if (status === Nfs3Status.SERVERFAULT || status === Nfs3Status.IO) options.logger.warn({ err, procedure: name }, 'NFS procedure failed');
+        if (status === Nfs3Status.SERVERFAULT || status === Nfs3Status.IO)
+          options.logger.warn({ err, procedure: name }, 'NFS procedure failed');
         return writer;
       }
     },
@@ -213,7 +218,8 @@ export function nfs3Program(shares: ExportedShares, options: Nfs3Options): RpcPr
         const mode = args.uint32();
         let how: CreateHow;
         if (mode === CreateMode.EXCLUSIVE) how = { mode: 'exclusive', verifier: Buffer.from(args.fixedOpaque(NFS3_CREATEVERFSIZE)) };
-        else if (mode === CreateMode.UNCHECKED || mode === CreateMode.GUARDED) how = { mode: mode === CreateMode.GUARDED ? 'guarded' : 'unchecked', attributes: readSattr(args) };
+        else if (mode === CreateMode.UNCHECKED || mode === CreateMode.GUARDED)
+          how = { mode: mode === CreateMode.GUARDED ? 'guarded' : 'unchecked', attributes: readSattr(args) };
         else throw new Refusal(Nfs3Status.INVAL);
         return diropResult(t, await t.fs.create(t.id, t.caller, name, how));
       }),
@@ -330,7 +336,14 @@ export function nfs3Program(shares: ExportedShares, options: Nfs3Options): RpcPr
         const t = target(readHandle(args), context);
         const writer = ok();
         writePostOpAttr(writer, await t.fs.getattr(t.id), t.fsid);
-        writer.uint32(TRANSFER_SIZE).uint32(TRANSFER_SIZE).uint32(4096).uint32(TRANSFER_SIZE).uint32(TRANSFER_SIZE).uint32(4096).uint32(DIR_PREFERRED);
+        writer
+          .uint32(TRANSFER_SIZE)
+          .uint32(TRANSFER_SIZE)
+          .uint32(4096)
+          .uint32(TRANSFER_SIZE)
+          .uint32(TRANSFER_SIZE)
+          .uint32(4096)
+          .uint32(DIR_PREFERRED);
         writer.uint64(MAX_FILE_SIZE);
         writeTime(writer, { sec: 0, nsec: 1 });
         return writer.uint32(FSF3_SYMLINK | FSF3_HOMOGENEOUS | FSF3_CANSETTIME);
@@ -361,7 +374,14 @@ export function nfs3Program(shares: ExportedShares, options: Nfs3Options): RpcPr
   ];
 
   /** READDIR and READDIRPLUS: entries after the cookie while they fit the client's counts. */
-  async function readdir(t: Target, cookie: number, verifier: Buffer, dirCount: number, maxCount: number, plus: boolean): Promise<XdrWriter> {
+  async function readdir(
+    t: Target,
+    cookie: number,
+    verifier: Buffer,
+    dirCount: number,
+    maxCount: number,
+    plus: boolean,
+  ): Promise<XdrWriter> {
     const expected = cookieVerifier(t.id);
     if (cookie !== 0 && !verifier.equals(ZERO_VERIFIER) && !verifier.equals(expected)) throw new Refusal(Nfs3Status.BAD_COOKIE);
     // status, post_op_attr, cookieverf, the list's end and eof.

@@ -167,7 +167,13 @@ export function encodeProgMismatch(xid: number, low: number, high: number): XdrW
 
 export function encodeRpcMismatch(xid: number): XdrWriter {
   const writer = new XdrWriter();
-  return writer.uint32(xid).uint32(MsgType.Reply).uint32(ReplyStat.Denied).uint32(RejectStat.RpcMismatch).uint32(RPC_VERSION).uint32(RPC_VERSION);
+  return writer
+    .uint32(xid)
+    .uint32(MsgType.Reply)
+    .uint32(ReplyStat.Denied)
+    .uint32(RejectStat.RpcMismatch)
+    .uint32(RPC_VERSION)
+    .uint32(RPC_VERSION);
 }
 
 export function encodeAuthError(xid: number, stat: AuthStat): XdrWriter {

@@ -39,7 +39,9 @@ export class RecordReader {
         const word = this.take(MARK_LENGTH).readUInt32BE(0);
         const length = word & ~LAST_FRAGMENT;
         if (this.recordLength + length > this.maxRecordBytes) {
-          throw new RecordError(`a record of more than ${this.maxRecordBytes} bytes (a fragment of ${length} bytes after ${this.recordLength})`);
+          throw new RecordError(
+            `a record of more than ${this.maxRecordBytes} bytes (a fragment of ${length} bytes after ${this.recordLength})`,
+          );
         }
         this.mark = { length, last: (word & LAST_FRAGMENT) !== 0 };
       }
