@@ -105,14 +105,12 @@ function retrieve(parsing: Parsing) {
     builder: (yargs: Argv<GlobalOptions>) => {
       enter(parsing, 'shelf retrieve', 'tapegw shelf retrieve ABC123L5 --tier Bulk --wait');
       return waitOptions(
-        yargs
-          .positional('barcode', { type: 'string', demandOption: true, describe: 'barcode of the archived tape' })
-          .option('tier', {
-            type: 'string',
-            requiresArg: true,
-            describe: 'Expedited (minutes, dearest), Standard (hours) or Bulk (cheapest, slowest)',
-            defaultDescription: 'Standard',
-          }),
+        yargs.positional('barcode', { type: 'string', demandOption: true, describe: 'barcode of the archived tape' }).option('tier', {
+          type: 'string',
+          requiresArg: true,
+          describe: 'Expedited (minutes, dearest), Standard (hours) or Bulk (cheapest, slowest)',
+          defaultDescription: 'Standard',
+        }),
         'RETRIEVED',
       ).example('tapegw shelf retrieve ABC123L5 --wait', 'retrieve and show progress until the tape is in the library');
     },

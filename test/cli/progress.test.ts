@@ -13,11 +13,8 @@ function stderrStandIn(isTTY: boolean): { stream: NodeJS.WriteStream; text: () =
 }
 
 // eslint-disable-next-line no-control-regex -- terminal escape sequences begin with ESC
-const plain = (text: string) =>
-  text
-    .replace(/\x1b(\[[?0-9;]*[A-Za-z]|[78])/g, '\n')
-    .split('\n')
-    .filter(Boolean);
+const ESCAPE_SEQUENCE = /\x1b(\[[?0-9;]*[A-Za-z]|[78])/g;
+const plain = (text: string) => text.replace(ESCAPE_SEQUENCE, '\n').split('\n').filter(Boolean);
 
 describe('tapegw progress on stderr', () => {
   it('draws a bar on a terminal, redrawn in place, left on screen when done', () => {
