@@ -5,6 +5,7 @@
 // changes coming in by refresh and by the cache-stale timeout.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { encodeHandle } from '../../src/share/nfs/file-handle.ts';
 import { Nfs3Status as S } from '../../src/share/nfs/nfs3-xdr.ts';
 import { authSys } from '../helpers/rpc-client.ts';
 import { NfsTestClient } from '../helpers/nfs-client.ts';
@@ -329,6 +330,28 @@ describe('@slow NFSv3 share', function () {
       await share.fs().waitUploaded();
       assert.equal(share.objects().bucket.get('d/')!.metadata['file-permissions'], '0040700');
       assert.ok(dir);
+    });
+
+    it("keeps a client's chmod made while another call's slow HEAD of the same object is under way, and uploads it", async () => {
+      share.objects().putFromElsewhere('theirs.txt', Buffer.from('theirs'), { 'file-permissions': '0100644' });
+      await share.fs().refresh('', false);
+      // The handle from READDIR's file id, as a client that kept it from before a restart has it: no LOOKUP, so no HEAD yet.
+      const listed = (await client.readdirAll(root)).find((e) => e.name === 'theirs.txt')!;
+      const file = encodeHandle({ shareId: 1, fileId: Number(listed.fileid) });
+      const other = await NfsTestClient.connect(share.addresses.nfsPort, authSys(0, 0));
+      try {
+        const release = share.objects().holdNextHead();
+        const slowGetattr = other.getattr(file); // its HEAD is held
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal((await client.setattr(file, { mode: 0o600 })).status, 0); // heads the node itself, then changes it
+        release();
+        assert.equal((await slowGetattr).status, 0);
+      } finally {
+        other.close();
+      }
+      assert.equal((await client.getattr(file)).attrs!.mode, 0o600, 'the slow HEAD put the old attributes back');
+      await share.fs().waitUploaded();
+      assert.equal(share.objects().bucket.get('theirs.txt')!.metadata['file-permissions'], '0100600', 'the chmod never reached the bucket');
     });
 
     it('keeps symbolic links as objects holding their target', async () => {

@@ -18,6 +18,7 @@ import {
   type Squash,
 } from './access.ts';
 import { fromMetadata, now, timeFromDate, toMetadata, type Defaults, type NodeType, type Time } from './attributes.ts';
+import { must } from '../../must.ts';
 import { FsError } from './errors.ts';
 import { checkKey, checkName, checkNewName, isShowableName, SYMLINK_MAX } from './names.ts';
 import { NodeTable, ROOT_ID, sameTime, type ChildRef, type NodeRecord } from './node-table.ts';
@@ -380,6 +381,7 @@ export class ShareFs {
       // The "dir/" object comes to be with the upload of its metadata.
       const node = await this.newNode(dir, caller, name, 'dir', attributes, 0o755);
       await this.link(dir, { ...node, listedAt: Date.now() });
+      this.table.madeDirectory(node.id);
       return (await this.table.get(node.id))!;
     });
   }
@@ -416,8 +418,15 @@ export class ShareFs {
         await this.listed(node);
         if (await this.table.hasChildren(node.id)) throw new FsError('NOTEMPTY', `${JSON.stringify(name)} is not empty`);
       }
-      const changes = this.table.changes().unlink(dir.id, name, node.id).remove(node.id).put(this.touchedDir(dir));
-      await this.table.commit(changes);
+      await this.underNodeLocks([dir.id, node.id], async (latest) => {
+        await this.table.commit(
+          this.table
+            .changes()
+            .unlink(dir.id, name, node.id)
+            .remove(node.id)
+            .put(this.touchedDir(latest(dir.id))),
+        );
+      });
       this.bump(dir.id);
       this.touchedDirectory(dir.id);
       this.uploader.forget(node.id);
@@ -463,14 +472,15 @@ export class ShareFs {
           if (await this.table.hasChildren(target.id)) throw new FsError('NOTEMPTY', `${JSON.stringify(toName)} is not empty`);
         }
       }
-      const t = now();
-      const changes = this.table.changes();
-      if (target) changes.unlink(toBefore.id, toName, target.id).remove(target.id);
-      changes.unlink(fromBefore.id, fromName, node.id).link(toBefore.id, toName, node.id, node.type);
-      changes.put({ ...node, parent: toBefore.id, name: toName, ctime: t, dirty: true });
-      changes.put(this.touchedDir(fromBefore));
-      if (toBefore.id !== fromBefore.id) changes.put(this.touchedDir(toBefore));
-      await this.table.commit(changes);
+      await this.underNodeLocks([node.id, fromBefore.id, toBefore.id, ...(target ? [target.id] : [])], async (latest) => {
+        const changes = this.table.changes();
+        if (target) changes.unlink(toBefore.id, toName, target.id).remove(target.id);
+        changes.unlink(fromBefore.id, fromName, node.id).link(toBefore.id, toName, node.id, node.type);
+        changes.put({ ...latest(node.id), parent: toBefore.id, name: toName, ctime: now(), dirty: true });
+        changes.put(this.touchedDir(latest(fromBefore.id)));
+        if (toBefore.id !== fromBefore.id) changes.put(this.touchedDir(latest(toBefore.id)));
+        await this.table.commit(changes);
+      });
       for (const id of [node.id, fromBefore.id, toBefore.id]) this.bump(id);
       if (target) {
         this.uploader.forget(target.id);
@@ -627,7 +637,15 @@ export class ShareFs {
   }
 
   private async link(dir: NodeRecord, node: NodeRecord): Promise<void> {
-    await this.table.commit(this.table.changes().put(node).link(dir.id, node.name, node.id, node.type).put(this.touchedDir(dir)));
+    await this.underNodeLocks([dir.id], async (latest) => {
+      await this.table.commit(
+        this.table
+          .changes()
+          .put(node)
+          .link(dir.id, node.name, node.id, node.type)
+          .put(this.touchedDir(latest(dir.id))),
+      );
+    });
     this.bump(dir.id);
     this.uploader.touched(node.id, uploadBytes(node));
     this.touchedDirectory(dir.id);
@@ -653,6 +671,28 @@ export class ShareFs {
       if (changed.dirty) this.uploader.touched(id, uploadBytes(changed));
       return changed;
     });
+  }
+
+  /**
+   * Runs a task holding the locks of these nodes (taken in id order), with their
+   * records as they are now: what changes a node's record rewrites it whole, so
+   * it must start from the latest, or it would undo a change made meanwhile (a
+   * SETATTR, a WRITE's size). STALE when one of them no longer exists.
+   */
+  private async underNodeLocks<T>(ids: readonly number[], task: (latest: (id: number) => NodeRecord) => Promise<T>): Promise<T> {
+    const sorted = [...new Set(ids)].sort((a, b) => a - b);
+    const locked = async (i: number): Promise<T> => {
+      const id = sorted[i];
+      if (id !== undefined) return this.locks.run(`n${id}`, () => locked(i + 1));
+      const records = new Map<number, NodeRecord>();
+      for (const each of sorted) {
+        const node = await this.table.get(each);
+        if (!node) throw new FsError('STALE', `file id ${each} no longer exists`);
+        records.set(each, node);
+      }
+      return task((id) => must(records.get(id), `node ${id} under lock`));
+    };
+    return locked(0);
   }
 
   private bump(id: number): void {
@@ -687,13 +727,9 @@ export class ShareFs {
     const head = await this.objects.head(node.key);
     const t = now();
     if (!head) {
-      if (node.type === 'dir') {
-        // A directory that is only a common prefix (no "dir/" object): the share's defaults.
-        const headed = { ...node, headed: true };
-        await this.table.commit(this.table.changes().put(headed));
-        return headed;
-      }
-      throw new FsError('STALE', `the object ${node.key} is gone from the bucket`);
+      if (node.type !== 'dir') throw new FsError('STALE', `the object ${node.key} is gone from the bucket`);
+      // A directory that is only a common prefix (no "dir/" object): the share's defaults.
+      return this.headedNow(node.id, (latest) => ({ ...latest, headed: true }));
     }
     const attrs = fromMetadata(head.metadata, node.type, head.modified ? timeFromDate(head.modified) : t, this.settings.defaults);
     let target: string | undefined;
@@ -702,16 +738,25 @@ export class ShareFs {
       target = data.toString('utf8');
       release();
     }
-    const headed: NodeRecord = {
-      ...node,
+    return this.headedNow(node.id, (latest) => ({
+      ...latest,
       ...attrs,
-      size: node.type === 'dir' ? 0 : head.size,
+      size: latest.type === 'dir' ? 0 : head.size,
       headed: true,
       ...(target !== undefined ? { target } : {}),
       remote: { size: head.size, ...(head.modified ? { modified: head.modified.getTime() } : {}) },
-    };
-    await this.table.commit(this.table.changes().put(headed));
-    return headed;
+    }));
+  }
+
+  /** Records what a HEAD found, under the node's lock, unless another call has headed the node meanwhile (then its record stands). */
+  private headedNow(id: number, headed: (latest: NodeRecord) => NodeRecord): Promise<NodeRecord> {
+    return this.underNodeLocks([id], async (latest) => {
+      const node = latest(id);
+      if (node.headed) return node;
+      const changed = headed(node);
+      await this.table.commit(this.table.changes().put(changed));
+      return changed;
+    });
   }
 
   /** Makes sure the directory's entries include the bucket's, listing it when never listed or stale. */
@@ -782,32 +827,39 @@ export class ShareFs {
         };
         changes.put(node).link(dirId, name, node.id, node.type);
       } else if (ref.type !== 'dir' && found.type === 'file') {
-        const node = await this.table.get(ref.id);
-        const changed =
+        const changedFrom = (node: NodeRecord | undefined) =>
           node?.remote &&
           (node.remote.size !== remote.size ||
             (remote.modified !== undefined && node.remote.modified !== undefined && remote.modified !== node.remote.modified));
-        if (node && !node.dirty && changed) {
-          // Changed in the bucket by someone else: forget our copy; the attributes are read again on next use.
-          await this.objects.forget(node.key);
-          changes.put({ ...node, size: remote.size, remote, headed: false });
+        if (changedFrom(await this.table.get(ref.id))) {
+          // Changed in the bucket by someone else: forget our copy; the attributes are read again on next use. Under
+          // the node's lock, so that a client's change made meanwhile is neither overwritten nor forgotten.
+          await this.underNodeLocks([ref.id], async (latest) => {
+            const node = latest(ref.id);
+            if (node.dirty || !changedFrom(node)) return;
+            await this.objects.forget(node.key);
+            await this.table.commit(this.table.changes().put({ ...node, size: remote.size, remote, headed: false }));
+          }).catch(ignoreStale);
         }
       }
       if (++pending >= 1000) await flush();
     }
-    for (const [name, ref] of local) {
-      if (seen.has(name)) continue;
-      const node = await this.table.get(ref.id);
-      // Gone from the bucket: dropped here too, unless it holds changes of ours not yet uploaded.
-      if (!node || node.dirty || node.remote === undefined) continue;
-      if (node.type === 'dir' && (await this.table.hasChildren(node.id))) continue;
-      changes.unlink(dirId, name, node.id).remove(node.id);
-      if (node.type === 'file') await this.objects.forget(node.key);
-      if (++pending >= 1000) await flush();
-    }
-    const current = (await this.table.get(dirId)) ?? dir;
-    changes.put({ ...current, listedAt: Date.now() });
     await flush();
+    const gone = (node: NodeRecord | undefined): node is NodeRecord => node !== undefined && !node.dirty && node.remote !== undefined;
+    for (const [name, ref] of local) {
+      // Gone from the bucket: dropped here too, unless it holds changes of ours not yet uploaded.
+      if (seen.has(name) || !gone(await this.table.get(ref.id))) continue;
+      await this.underNodeLocks([dirId, ref.id], async (latest) => {
+        const node = latest(ref.id);
+        if (!gone(node) || node.parent !== dirId || node.name !== name) return;
+        if (node.type === 'dir' && (await this.table.hasChildren(node.id))) return;
+        await this.table.commit(this.table.changes().unlink(dirId, name, node.id).remove(node.id));
+        if (node.type === 'file') await this.objects.forget(node.key);
+      }).catch(ignoreStale);
+    }
+    await this.underNodeLocks([dirId], async (latest) => {
+      await this.table.commit(this.table.changes().put({ ...latest(dirId), listedAt: Date.now() }));
+    }).catch(ignoreStale);
   }
 
   /** Uploads a node's object as it is now (SettleTarget). */
@@ -898,4 +950,9 @@ export class ShareFs {
     await visit(dirId);
     this.logger.info({ share: this.settings.name, to, objects: moved }, 'directory renamed in the bucket');
   }
+}
+
+/** A node gone meanwhile needs nothing more. */
+function ignoreStale(error: unknown): void {
+  if (!(error instanceof FsError && error.code === 'STALE')) throw error;
 }
