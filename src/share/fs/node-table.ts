@@ -92,6 +92,8 @@ export class NodeChanges {
 export class NodeTable {
   private readonly prefix: string;
   private readonly cache = new Map<number, NodeRecord>();
+  /** Records changed by changeLater() and not yet written. */
+  private readonly unwritten = new Map<number, NodeRecord>();
   private nextId = ROOT_ID + 1;
   private static readonly CACHE_LIMIT = 100_000;
   /** Whole directories' names, for lookups that need no catalog read (a name not there included). */
@@ -124,13 +126,45 @@ export class NodeTable {
 
   async commit(changes: NodeChanges): Promise<void> {
     await this.section.batch([...changes.ops, { type: 'put', key: `${this.prefix}next`, value: this.nextId }] as never);
-    for (const [id, node] of changes.puts) this.remember(id, node);
-    for (const id of changes.deletes) this.cache.delete(id);
+    for (const [id, node] of changes.puts) {
+      this.remember(id, node);
+      this.unwritten.delete(id);
+    }
+    for (const id of changes.deletes) {
+      this.cache.delete(id);
+      this.unwritten.delete(id);
+    }
     for (const { parent, name, id } of changes.entries) {
       if (id === undefined) this.entries.unlinked(parent, name);
       else this.entries.linked(parent, name, id);
     }
     for (const id of changes.deletes) this.entries.removed(id);
+  }
+
+  /**
+   * Changes a node's record in memory only: it is written by the node's next
+   * commit, by writeNow() or by writeAll(). For changes a crash may lose: an
+   * UNSTABLE WRITE's new size and times (a restart takes a changed file's size
+   * from the engine, which keeps what was made durable). The caller holds the
+   * node's lock, as every writer of a node's record does, so that no older
+   * record is written after it.
+   */
+  changeLater(node: NodeRecord): void {
+    this.unwritten.set(node.id, node);
+    this.remember(node.id, node);
+  }
+
+  /** Writes the node's record if changeLater() left it unwritten (COMMIT). The caller holds the node's lock. */
+  async writeNow(id: number): Promise<void> {
+    const node = this.unwritten.get(id);
+    if (node) await this.commit(this.changes().put(node));
+  }
+
+  /** Writes every record changeLater() left unwritten (closing). */
+  async writeAll(): Promise<void> {
+    const changes = this.changes();
+    for (const node of this.unwritten.values()) changes.put(node);
+    if (changes.puts.size > 0) await this.commit(changes);
   }
 
   /** A directory just made, with no entries yet: its lookups need no catalog read. */
@@ -145,7 +179,7 @@ export class NodeTable {
   }
 
   async get(id: number): Promise<NodeRecord | undefined> {
-    const cached = this.cache.get(id);
+    const cached = this.cache.get(id) ?? this.unwritten.get(id);
     if (cached) {
       this.remember(id, cached);
       return cached;
@@ -199,6 +233,7 @@ export class NodeTable {
   async clear(): Promise<void> {
     await this.section.clear({ gt: this.prefix, lt: `${this.prefix}~` });
     this.cache.clear();
+    this.unwritten.clear();
     this.entries.clear();
   }
 }
