@@ -70,6 +70,20 @@ describe('@slow NFSv3 share', function () {
       assert.equal(attrs.mode, 0o640);
     });
 
+    it('reads a file sequentially, and reads what a WRITE changed after the range it was reading ahead', async () => {
+      const file = (await client.create(root, 'ahead.bin', { mode: 1 })).handle!;
+      const data = randomBytes(512 * 1024);
+      await client.write(file, 0, data);
+      const first = await client.read(file, 0, 128 * 1024); // the next 128 KiB are read ahead now
+      assert.ok(first.data!.equals(data.subarray(0, 128 * 1024)));
+      const changed = randomBytes(128 * 1024);
+      await client.write(file, 128 * 1024, changed);
+      assert.ok((await client.read(file, 128 * 1024, 128 * 1024)).data!.equals(changed), 'not the bytes read ahead before the WRITE');
+      const rest = await client.read(file, 256 * 1024, 256 * 1024);
+      assert.ok(rest.data!.equals(data.subarray(256 * 1024)));
+      assert.equal(rest.eof, true);
+    });
+
     it('answers FILE_SYNC writes as committed', async () => {
       const file = (await client.create(root, 'b', { mode: 0 })).handle!;
       assert.equal((await client.write(file, 0, Buffer.from('x'), 2)).committed, 2);

@@ -21,6 +21,7 @@ import { fromMetadata, now, timeFromDate, toMetadata, type Defaults, type NodeTy
 import { must } from '../../must.ts';
 import { FsError } from './errors.ts';
 import { checkKey, checkName, checkNewName, isShowableName, SYMLINK_MAX } from './names.ts';
+import { ReadAhead } from './read-ahead.ts';
 import { NodeTable, ROOT_ID, sameTime, type ChildRef, type NodeRecord } from './node-table.ts';
 import { SettleUploader } from './settle-uploader.ts';
 import type { ShareObjects } from './share-objects.ts';
@@ -78,6 +79,10 @@ export interface FsStats {
 export const MAX_FILE_SIZE = 5 * 1024 ** 4;
 
 const EMPTY = Buffer.alloc(0);
+/** Sequential READs at least this large have the next range read while they go out (read-ahead.ts). */
+const READ_AHEAD_MIN = 64 * 1024;
+/** Files read ahead at once, each holding one range. */
+const READ_AHEAD_FILES = 8;
 
 /** What a node's upload sends: a directory is an empty marker object. */
 const uploadBytes = (node: Pick<NodeRecord, 'type' | 'size'>) => (node.type === 'dir' ? 0 : node.size);
@@ -89,6 +94,7 @@ export class ShareFs {
   private readonly generations = new Map<number, number>();
   private readonly uploader: SettleUploader;
   private readonly moves = new Map<number, Promise<void>>();
+  private readonly readAhead = new ReadAhead(READ_AHEAD_FILES);
 
   private constructor(
     readonly settings: ShareSettings,
@@ -218,7 +224,18 @@ export class ShareFs {
     if (node.type !== 'file') throw new FsError('INVAL', 'not a regular file');
     if (!mayRead(caller, node) && caller.uid !== node.uid) throw new FsError('ACCES', 'no read permission');
     const length = Math.max(0, Math.min(count, node.size - offset));
-    let { data, release } = length === 0 ? { data: EMPTY, release: () => undefined } : await this.objects.read(node.key, offset, length);
+    let data: Buffer = EMPTY;
+    let release = (): void => undefined;
+    if (length > 0) {
+      const generation = this.generations.get(id) ?? 0;
+      const ahead = this.readAhead.take(id, offset, length, generation);
+      ({ data, release } = await (ahead.read ?? this.objects.read(node.key, offset, length)));
+      const next = offset + length;
+      if (ahead.sequential && length >= READ_AHEAD_MIN && next < node.size) {
+        const nextLength = Math.min(length, node.size - next);
+        this.readAhead.start(id, next, nextLength, generation, () => this.objects.read(node.key, next, nextLength));
+      }
+    }
     if (data.length < length) {
       // Bytes past what the object holds (a file extended by SETATTR) read as zeros.
       data = Buffer.concat([data, Buffer.alloc(length - data.length)]);
@@ -439,6 +456,7 @@ export class ShareFs {
       this.bump(dir.id);
       this.touchedDirectory(dir.id);
       this.uploader.forget(node.id);
+      this.readAhead.forget(node.id);
       if (node.key !== '') await this.objects.delete(node.key);
     });
     return { dir, dirBefore };
@@ -853,6 +871,7 @@ export class ShareFs {
           await this.underNodeLocks([ref.id], async (latest) => {
             const node = latest(ref.id);
             if (node.dirty || !changedFrom(node)) return;
+            this.readAhead.forget(node.id);
             await this.objects.forget(node.key);
             await this.table.commit(this.table.changes().put({ ...node, size: remote.size, remote, headed: false }));
           }).catch(ignoreStale);
