@@ -20,6 +20,8 @@ export class MemoryShareObjects implements ShareObjects {
   /** Keys changed here and not yet drained to the bucket. */
   private readonly dirty = new Set<string>();
   syncs = 0;
+  /** A slow HEAD (a latency of the bucket's, held by the test): the next head() waits until it resolves. */
+  private heldHead: Promise<void> | undefined;
 
   /** Another S3 client puts an object. */
   putFromElsewhere(key: string, data: Buffer, metadata: Record<string, string> = {}): void {
@@ -120,7 +122,17 @@ export class MemoryShareObjects implements ShareObjects {
     }
   }
 
+  /** The next head() answers only once the returned function is called (and as the object is then). */
+  holdNextHead(): () => void {
+    let release!: () => void;
+    this.heldHead = new Promise((resolve) => (release = resolve));
+    return release;
+  }
+
   async head(key: string): Promise<ObjectHead | undefined> {
+    const held = this.heldHead;
+    this.heldHead = undefined;
+    if (held) await held;
     const object = this.local(key);
     if (!object) return undefined;
     return { size: object.data.length, metadata: { ...object.metadata }, modified: object.lastModified };

@@ -166,7 +166,7 @@ describe('@peer @slow the gateway serving NFS shares', function () {
     assert.match(metrics, /^CachePercentDirty /m);
   });
 
-  it('keeps a COMMITted write through kill -9, and the file handle stays good', async function () {
+  it('keeps a COMMITted write, its size and its time through kill -9, and the file handle stays good', async function () {
     const client = await NfsTestClient.connect(gw!.nfs.nfsPort);
     const root = (await client.mount('/files')).handle!;
     const file = (await client.create(root, 'committed.bin', { mode: 1 })).handle!;
@@ -174,6 +174,7 @@ describe('@peer @slow the gateway serving NFS shares', function () {
     for (let at = 0; at < data.length; at += 512 * 1024)
       assert.equal((await client.write(file, at, data.subarray(at, at + 512 * 1024))).status, 0);
     assert.equal((await client.commit(file)).status, 0);
+    const committed = (await client.getattr(file)).attrs!;
     client.close();
     const dataDir = gw!.dataDir;
     await gw!.kill();
@@ -182,6 +183,8 @@ describe('@peer @slow the gateway serving NFS shares', function () {
     s3 = s3Of(gw);
     const again = await NfsTestClient.connect(gw.nfs.nfsPort);
     try {
+      const attrs = (await again.getattr(file)).attrs!;
+      assert.deepEqual([attrs.size, attrs.mtime], [committed.size, committed.mtime], 'the size and time of the last write are kept');
       const pieces: Buffer[] = [];
       for (let at = 0; at < data.length; at += 1024 * 1024) {
         const read = await again.read(file, at, 1024 * 1024);

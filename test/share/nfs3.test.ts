@@ -5,6 +5,7 @@
 // changes coming in by refresh and by the cache-stale timeout.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { encodeHandle } from '../../src/share/nfs/file-handle.ts';
 import { Nfs3Status as S } from '../../src/share/nfs/nfs3-xdr.ts';
 import { authSys } from '../helpers/rpc-client.ts';
 import { NfsTestClient } from '../helpers/nfs-client.ts';
@@ -67,6 +68,20 @@ describe('@slow NFSv3 share', function () {
       const attrs = (await client.getattr(file)).attrs!;
       assert.equal(attrs.size, 300_000n);
       assert.equal(attrs.mode, 0o640);
+    });
+
+    it('reads a file sequentially, and reads what a WRITE changed after the range it was reading ahead', async () => {
+      const file = (await client.create(root, 'ahead.bin', { mode: 1 })).handle!;
+      const data = randomBytes(512 * 1024);
+      await client.write(file, 0, data);
+      const first = await client.read(file, 0, 128 * 1024); // the next 128 KiB are read ahead now
+      assert.ok(first.data!.equals(data.subarray(0, 128 * 1024)));
+      const changed = randomBytes(128 * 1024);
+      await client.write(file, 128 * 1024, changed);
+      assert.ok((await client.read(file, 128 * 1024, 128 * 1024)).data!.equals(changed), 'not the bytes read ahead before the WRITE');
+      const rest = await client.read(file, 256 * 1024, 256 * 1024);
+      assert.ok(rest.data!.equals(data.subarray(256 * 1024)));
+      assert.equal(rest.eof, true);
     });
 
     it('answers FILE_SYNC writes as committed', async () => {
@@ -329,6 +344,28 @@ describe('@slow NFSv3 share', function () {
       await share.fs().waitUploaded();
       assert.equal(share.objects().bucket.get('d/')!.metadata['file-permissions'], '0040700');
       assert.ok(dir);
+    });
+
+    it("keeps a client's chmod made while another call's slow HEAD of the same object is under way, and uploads it", async () => {
+      share.objects().putFromElsewhere('theirs.txt', Buffer.from('theirs'), { 'file-permissions': '0100644' });
+      await share.fs().refresh('', false);
+      // The handle from READDIR's file id, as a client that kept it from before a restart has it: no LOOKUP, so no HEAD yet.
+      const listed = (await client.readdirAll(root)).find((e) => e.name === 'theirs.txt')!;
+      const file = encodeHandle({ shareId: 1, fileId: Number(listed.fileid) });
+      const other = await NfsTestClient.connect(share.addresses.nfsPort, authSys(0, 0));
+      try {
+        const release = share.objects().holdNextHead();
+        const slowGetattr = other.getattr(file); // its HEAD is held
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal((await client.setattr(file, { mode: 0o600 })).status, 0); // heads the node itself, then changes it
+        release();
+        assert.equal((await slowGetattr).status, 0);
+      } finally {
+        other.close();
+      }
+      assert.equal((await client.getattr(file)).attrs!.mode, 0o600, 'the slow HEAD put the old attributes back');
+      await share.fs().waitUploaded();
+      assert.equal(share.objects().bucket.get('theirs.txt')!.metadata['file-permissions'], '0100600', 'the chmod never reached the bucket');
     });
 
     it('keeps symbolic links as objects holding their target', async () => {

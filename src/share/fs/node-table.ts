@@ -10,6 +10,7 @@
 //   <sid>!next              the next id to give
 // Ids are written as 13 hexadecimal digits, so their order is numeric order.
 import type { Section } from '../../catalog/catalog.ts';
+import { DirectoryEntries } from './directory-entries.ts';
 import type { NodeType, PosixAttributes, Time } from './attributes.ts';
 
 export const ROOT_ID = 1;
@@ -48,6 +49,8 @@ export class NodeChanges {
   readonly ops: { type: 'put' | 'del'; key: string; value?: unknown }[] = [];
   readonly puts = new Map<number, NodeRecord>();
   readonly deletes = new Set<number>();
+  /** The changes of directories' entries, in order. */
+  readonly entries: { readonly parent: number; readonly name: string; readonly id?: number }[] = [];
 
   constructor(private readonly prefix: string) {}
 
@@ -72,6 +75,7 @@ export class NodeChanges {
       { type: 'put', key: `${this.prefix}e!${hex(parent)}!${name}`, value: id },
       { type: 'put', key: `${this.prefix}o!${hex(parent)}!${hex(id)}`, value: [name, type] },
     );
+    this.entries.push({ parent, name, id });
     return this;
   }
 
@@ -80,6 +84,7 @@ export class NodeChanges {
       { type: 'del', key: `${this.prefix}e!${hex(parent)}!${name}` },
       { type: 'del', key: `${this.prefix}o!${hex(parent)}!${hex(id)}` },
     );
+    this.entries.push({ parent, name });
     return this;
   }
 }
@@ -87,8 +92,12 @@ export class NodeChanges {
 export class NodeTable {
   private readonly prefix: string;
   private readonly cache = new Map<number, NodeRecord>();
+  /** Records changed by changeLater() and not yet written. */
+  private readonly unwritten = new Map<number, NodeRecord>();
   private nextId = ROOT_ID + 1;
   private static readonly CACHE_LIMIT = 100_000;
+  /** Whole directories' names, for lookups that need no catalog read (a name not there included). */
+  private readonly entries = new DirectoryEntries(100_000, 20_000);
 
   constructor(
     private readonly section: Section<unknown>,
@@ -117,8 +126,50 @@ export class NodeTable {
 
   async commit(changes: NodeChanges): Promise<void> {
     await this.section.batch([...changes.ops, { type: 'put', key: `${this.prefix}next`, value: this.nextId }] as never);
-    for (const [id, node] of changes.puts) this.remember(id, node);
-    for (const id of changes.deletes) this.cache.delete(id);
+    for (const [id, node] of changes.puts) {
+      this.remember(id, node);
+      this.unwritten.delete(id);
+    }
+    for (const id of changes.deletes) {
+      this.cache.delete(id);
+      this.unwritten.delete(id);
+    }
+    for (const { parent, name, id } of changes.entries) {
+      if (id === undefined) this.entries.unlinked(parent, name);
+      else this.entries.linked(parent, name, id);
+    }
+    for (const id of changes.deletes) this.entries.removed(id);
+  }
+
+  /**
+   * Changes a node's record in memory only: it is written by the node's next
+   * commit, by writeNow() or by writeAll(). For changes a crash may lose: an
+   * UNSTABLE WRITE's new size and times (a restart takes a changed file's size
+   * from the engine, which keeps what was made durable). The caller holds the
+   * node's lock, as every writer of a node's record does, so that no older
+   * record is written after it.
+   */
+  changeLater(node: NodeRecord): void {
+    this.unwritten.set(node.id, node);
+    this.remember(node.id, node);
+  }
+
+  /** Writes the node's record if changeLater() left it unwritten (COMMIT). The caller holds the node's lock. */
+  async writeNow(id: number): Promise<void> {
+    const node = this.unwritten.get(id);
+    if (node) await this.commit(this.changes().put(node));
+  }
+
+  /** Writes every record changeLater() left unwritten (closing). */
+  async writeAll(): Promise<void> {
+    const changes = this.changes();
+    for (const node of this.unwritten.values()) changes.put(node);
+    if (changes.puts.size > 0) await this.commit(changes);
+  }
+
+  /** A directory just made, with no entries yet: its lookups need no catalog read. */
+  madeDirectory(id: number): void {
+    this.entries.holdEmpty(id);
   }
 
   private remember(id: number, node: NodeRecord): void {
@@ -128,7 +179,7 @@ export class NodeTable {
   }
 
   async get(id: number): Promise<NodeRecord | undefined> {
-    const cached = this.cache.get(id);
+    const cached = this.cache.get(id) ?? this.unwritten.get(id);
     if (cached) {
       this.remember(id, cached);
       return cached;
@@ -139,7 +190,20 @@ export class NodeTable {
   }
 
   async childId(parent: number, name: string): Promise<number | undefined> {
+    let held = this.entries.get(parent, name);
+    if (held === undefined) {
+      await this.entries.load(parent, (max) => this.allEntries(parent, max));
+      held = this.entries.get(parent, name);
+    }
+    if (held !== undefined) return held ?? undefined;
     return (await this.section.get(`${this.prefix}e!${hex(parent)}!${name}`)) as number | undefined;
+  }
+
+  /** A directory's entries, name -> id; undefined when it has more than `max`. */
+  private async allEntries(parent: number, max: number): Promise<Map<string, number> | undefined> {
+    const entries = new Map<string, number>();
+    for (const child of await this.children(parent, 0, max + 1)) entries.set(child.name, child.id);
+    return entries.size > max ? undefined : entries;
   }
 
   /** Children in id order, after the id `after` (0: from the start), at most `limit`. */
@@ -169,6 +233,8 @@ export class NodeTable {
   async clear(): Promise<void> {
     await this.section.clear({ gt: this.prefix, lt: `${this.prefix}~` });
     this.cache.clear();
+    this.unwritten.clear();
+    this.entries.clear();
   }
 }
 

@@ -18,8 +18,10 @@ import {
   type Squash,
 } from './access.ts';
 import { fromMetadata, now, timeFromDate, toMetadata, type Defaults, type NodeType, type Time } from './attributes.ts';
+import { must } from '../../must.ts';
 import { FsError } from './errors.ts';
 import { checkKey, checkName, checkNewName, isShowableName, SYMLINK_MAX } from './names.ts';
+import { ReadAhead } from './read-ahead.ts';
 import { NodeTable, ROOT_ID, sameTime, type ChildRef, type NodeRecord } from './node-table.ts';
 import { SettleUploader } from './settle-uploader.ts';
 import type { ShareObjects } from './share-objects.ts';
@@ -77,6 +79,10 @@ export interface FsStats {
 export const MAX_FILE_SIZE = 5 * 1024 ** 4;
 
 const EMPTY = Buffer.alloc(0);
+/** Sequential READs at least this large have the next range read while they go out (read-ahead.ts). */
+const READ_AHEAD_MIN = 64 * 1024;
+/** Files read ahead at once, each holding one range. */
+const READ_AHEAD_FILES = 8;
 
 /** What a node's upload sends: a directory is an empty marker object. */
 const uploadBytes = (node: Pick<NodeRecord, 'type' | 'size'>) => (node.type === 'dir' ? 0 : node.size);
@@ -88,6 +94,7 @@ export class ShareFs {
   private readonly generations = new Map<number, number>();
   private readonly uploader: SettleUploader;
   private readonly moves = new Map<number, Promise<void>>();
+  private readonly readAhead = new ReadAhead(READ_AHEAD_FILES);
 
   private constructor(
     readonly settings: ShareSettings,
@@ -217,7 +224,18 @@ export class ShareFs {
     if (node.type !== 'file') throw new FsError('INVAL', 'not a regular file');
     if (!mayRead(caller, node) && caller.uid !== node.uid) throw new FsError('ACCES', 'no read permission');
     const length = Math.max(0, Math.min(count, node.size - offset));
-    let { data, release } = length === 0 ? { data: EMPTY, release: () => undefined } : await this.objects.read(node.key, offset, length);
+    let data: Buffer = EMPTY;
+    let release = (): void => undefined;
+    if (length > 0) {
+      const generation = this.generations.get(id) ?? 0;
+      const ahead = this.readAhead.take(id, offset, length, generation);
+      ({ data, release } = await (ahead.read ?? this.objects.read(node.key, offset, length)));
+      const next = offset + length;
+      if (ahead.sequential && length >= READ_AHEAD_MIN && next < node.size) {
+        const nextLength = Math.min(length, node.size - next);
+        this.readAhead.start(id, next, nextLength, generation, () => this.objects.read(node.key, next, nextLength));
+      }
+    }
     if (data.length < length) {
       // Bytes past what the object holds (a file extended by SETATTR) read as zeros.
       data = Buffer.concat([data, Buffer.alloc(length - data.length)]);
@@ -275,17 +293,26 @@ export class ShareFs {
     // A file never uploaded is new to the bucket: the engine need not ask the bucket about its key.
     await this.objects.write(before.key, offset, data, { fresh: before.remote === undefined });
     if (stability !== 'unstable') await this.objects.sync([before.key]);
-    const node = await this.update(id, (n) => {
-      const t = now();
-      return { ...n, size: Math.max(n.size, offset + data.length), mtime: t, ctime: t, dirty: true };
-    });
+    // An UNSTABLE write to a file already marked changed records its new size and times at the COMMIT: a catalog
+    // write less per WRITE. The mark itself is written at once, or a restart would not know to upload the file.
+    const node = await this.update(
+      id,
+      (n) => {
+        const t = now();
+        return { ...n, size: Math.max(n.size, offset + data.length), mtime: t, ctime: t, dirty: true };
+      },
+      { later: (n) => stability === 'unstable' && n.dirty === true },
+    );
     return { node, before, committed: stability === 'unstable' ? 'unstable' : 'file' };
   }
 
   /** Makes the file's data and attributes durable here (COMMIT). */
   async commit(id: number): Promise<NodeRecord> {
     const node = await this.getattr(id);
-    if (node.type === 'file') await this.objects.sync([node.key]);
+    await Promise.all([
+      node.type === 'file' ? this.objects.sync([node.key]) : undefined,
+      this.locks.run(`n${id}`, () => this.table.writeNow(id)),
+    ]);
     return node;
   }
 
@@ -380,6 +407,7 @@ export class ShareFs {
       // The "dir/" object comes to be with the upload of its metadata.
       const node = await this.newNode(dir, caller, name, 'dir', attributes, 0o755);
       await this.link(dir, { ...node, listedAt: Date.now() });
+      this.table.madeDirectory(node.id);
       return (await this.table.get(node.id))!;
     });
   }
@@ -416,11 +444,19 @@ export class ShareFs {
         await this.listed(node);
         if (await this.table.hasChildren(node.id)) throw new FsError('NOTEMPTY', `${JSON.stringify(name)} is not empty`);
       }
-      const changes = this.table.changes().unlink(dir.id, name, node.id).remove(node.id).put(this.touchedDir(dir));
-      await this.table.commit(changes);
+      await this.underNodeLocks([dir.id, node.id], async (latest) => {
+        await this.table.commit(
+          this.table
+            .changes()
+            .unlink(dir.id, name, node.id)
+            .remove(node.id)
+            .put(this.touchedDir(latest(dir.id))),
+        );
+      });
       this.bump(dir.id);
       this.touchedDirectory(dir.id);
       this.uploader.forget(node.id);
+      this.readAhead.forget(node.id);
       if (node.key !== '') await this.objects.delete(node.key);
     });
     return { dir, dirBefore };
@@ -463,14 +499,15 @@ export class ShareFs {
           if (await this.table.hasChildren(target.id)) throw new FsError('NOTEMPTY', `${JSON.stringify(toName)} is not empty`);
         }
       }
-      const t = now();
-      const changes = this.table.changes();
-      if (target) changes.unlink(toBefore.id, toName, target.id).remove(target.id);
-      changes.unlink(fromBefore.id, fromName, node.id).link(toBefore.id, toName, node.id, node.type);
-      changes.put({ ...node, parent: toBefore.id, name: toName, ctime: t, dirty: true });
-      changes.put(this.touchedDir(fromBefore));
-      if (toBefore.id !== fromBefore.id) changes.put(this.touchedDir(toBefore));
-      await this.table.commit(changes);
+      await this.underNodeLocks([node.id, fromBefore.id, toBefore.id, ...(target ? [target.id] : [])], async (latest) => {
+        const changes = this.table.changes();
+        if (target) changes.unlink(toBefore.id, toName, target.id).remove(target.id);
+        changes.unlink(fromBefore.id, fromName, node.id).link(toBefore.id, toName, node.id, node.type);
+        changes.put({ ...latest(node.id), parent: toBefore.id, name: toName, ctime: now(), dirty: true });
+        changes.put(this.touchedDir(latest(fromBefore.id)));
+        if (toBefore.id !== fromBefore.id) changes.put(this.touchedDir(latest(toBefore.id)));
+        await this.table.commit(changes);
+      });
       for (const id of [node.id, fromBefore.id, toBefore.id]) this.bump(id);
       if (target) {
         this.uploader.forget(target.id);
@@ -534,6 +571,7 @@ export class ShareFs {
   async close(): Promise<void> {
     await this.uploader.close();
     await Promise.allSettled(this.moves.values());
+    await this.table.writeAll();
   }
 
   // ---- inside
@@ -627,7 +665,15 @@ export class ShareFs {
   }
 
   private async link(dir: NodeRecord, node: NodeRecord): Promise<void> {
-    await this.table.commit(this.table.changes().put(node).link(dir.id, node.name, node.id, node.type).put(this.touchedDir(dir)));
+    await this.underNodeLocks([dir.id], async (latest) => {
+      await this.table.commit(
+        this.table
+          .changes()
+          .put(node)
+          .link(dir.id, node.name, node.id, node.type)
+          .put(this.touchedDir(latest(dir.id))),
+      );
+    });
     this.bump(dir.id);
     this.uploader.touched(node.id, uploadBytes(node));
     this.touchedDirectory(dir.id);
@@ -643,16 +689,44 @@ export class ShareFs {
     return { ...dir, mtime: t, ctime: t, dirty: dir.id !== ROOT_ID ? true : dir.dirty };
   }
 
-  private async update(id: number, change: (node: NodeRecord) => NodeRecord): Promise<NodeRecord> {
+  /** Changes a node's record under its lock; `later`: whether the change may wait in memory (NodeTable.changeLater). */
+  private async update(
+    id: number,
+    change: (node: NodeRecord) => NodeRecord,
+    options: { readonly later?: (node: NodeRecord) => boolean } = {},
+  ): Promise<NodeRecord> {
     return this.locks.run(`n${id}`, async () => {
       const node = await this.table.get(id);
       if (!node) throw new FsError('STALE', `file id ${id} no longer exists`);
       const changed = change(node);
-      await this.table.commit(this.table.changes().put(changed));
+      if (options.later?.(node)) this.table.changeLater(changed);
+      else await this.table.commit(this.table.changes().put(changed));
       this.bump(id);
       if (changed.dirty) this.uploader.touched(id, uploadBytes(changed));
       return changed;
     });
+  }
+
+  /**
+   * Runs a task holding the locks of these nodes (taken in id order), with their
+   * records as they are now: what changes a node's record rewrites it whole, so
+   * it must start from the latest, or it would undo a change made meanwhile (a
+   * SETATTR, a WRITE's size). STALE when one of them no longer exists.
+   */
+  private async underNodeLocks<T>(ids: readonly number[], task: (latest: (id: number) => NodeRecord) => Promise<T>): Promise<T> {
+    const sorted = [...new Set(ids)].sort((a, b) => a - b);
+    const locked = async (i: number): Promise<T> => {
+      const id = sorted[i];
+      if (id !== undefined) return this.locks.run(`n${id}`, () => locked(i + 1));
+      const records = new Map<number, NodeRecord>();
+      for (const each of sorted) {
+        const node = await this.table.get(each);
+        if (!node) throw new FsError('STALE', `file id ${each} no longer exists`);
+        records.set(each, node);
+      }
+      return task((id) => must(records.get(id), `node ${id} under lock`));
+    };
+    return locked(0);
   }
 
   private bump(id: number): void {
@@ -687,13 +761,9 @@ export class ShareFs {
     const head = await this.objects.head(node.key);
     const t = now();
     if (!head) {
-      if (node.type === 'dir') {
-        // A directory that is only a common prefix (no "dir/" object): the share's defaults.
-        const headed = { ...node, headed: true };
-        await this.table.commit(this.table.changes().put(headed));
-        return headed;
-      }
-      throw new FsError('STALE', `the object ${node.key} is gone from the bucket`);
+      if (node.type !== 'dir') throw new FsError('STALE', `the object ${node.key} is gone from the bucket`);
+      // A directory that is only a common prefix (no "dir/" object): the share's defaults.
+      return this.headedNow(node.id, (latest) => ({ ...latest, headed: true }));
     }
     const attrs = fromMetadata(head.metadata, node.type, head.modified ? timeFromDate(head.modified) : t, this.settings.defaults);
     let target: string | undefined;
@@ -702,16 +772,25 @@ export class ShareFs {
       target = data.toString('utf8');
       release();
     }
-    const headed: NodeRecord = {
-      ...node,
+    return this.headedNow(node.id, (latest) => ({
+      ...latest,
       ...attrs,
-      size: node.type === 'dir' ? 0 : head.size,
+      size: latest.type === 'dir' ? 0 : head.size,
       headed: true,
       ...(target !== undefined ? { target } : {}),
       remote: { size: head.size, ...(head.modified ? { modified: head.modified.getTime() } : {}) },
-    };
-    await this.table.commit(this.table.changes().put(headed));
-    return headed;
+    }));
+  }
+
+  /** Records what a HEAD found, under the node's lock, unless another call has headed the node meanwhile (then its record stands). */
+  private headedNow(id: number, headed: (latest: NodeRecord) => NodeRecord): Promise<NodeRecord> {
+    return this.underNodeLocks([id], async (latest) => {
+      const node = latest(id);
+      if (node.headed) return node;
+      const changed = headed(node);
+      await this.table.commit(this.table.changes().put(changed));
+      return changed;
+    });
   }
 
   /** Makes sure the directory's entries include the bucket's, listing it when never listed or stale. */
@@ -782,32 +861,40 @@ export class ShareFs {
         };
         changes.put(node).link(dirId, name, node.id, node.type);
       } else if (ref.type !== 'dir' && found.type === 'file') {
-        const node = await this.table.get(ref.id);
-        const changed =
+        const changedFrom = (node: NodeRecord | undefined) =>
           node?.remote &&
           (node.remote.size !== remote.size ||
             (remote.modified !== undefined && node.remote.modified !== undefined && remote.modified !== node.remote.modified));
-        if (node && !node.dirty && changed) {
-          // Changed in the bucket by someone else: forget our copy; the attributes are read again on next use.
-          await this.objects.forget(node.key);
-          changes.put({ ...node, size: remote.size, remote, headed: false });
+        if (changedFrom(await this.table.get(ref.id))) {
+          // Changed in the bucket by someone else: forget our copy; the attributes are read again on next use. Under
+          // the node's lock, so that a client's change made meanwhile is neither overwritten nor forgotten.
+          await this.underNodeLocks([ref.id], async (latest) => {
+            const node = latest(ref.id);
+            if (node.dirty || !changedFrom(node)) return;
+            this.readAhead.forget(node.id);
+            await this.objects.forget(node.key);
+            await this.table.commit(this.table.changes().put({ ...node, size: remote.size, remote, headed: false }));
+          }).catch(ignoreStale);
         }
       }
       if (++pending >= 1000) await flush();
     }
-    for (const [name, ref] of local) {
-      if (seen.has(name)) continue;
-      const node = await this.table.get(ref.id);
-      // Gone from the bucket: dropped here too, unless it holds changes of ours not yet uploaded.
-      if (!node || node.dirty || node.remote === undefined) continue;
-      if (node.type === 'dir' && (await this.table.hasChildren(node.id))) continue;
-      changes.unlink(dirId, name, node.id).remove(node.id);
-      if (node.type === 'file') await this.objects.forget(node.key);
-      if (++pending >= 1000) await flush();
-    }
-    const current = (await this.table.get(dirId)) ?? dir;
-    changes.put({ ...current, listedAt: Date.now() });
     await flush();
+    const gone = (node: NodeRecord | undefined): node is NodeRecord => node !== undefined && !node.dirty && node.remote !== undefined;
+    for (const [name, ref] of local) {
+      // Gone from the bucket: dropped here too, unless it holds changes of ours not yet uploaded.
+      if (seen.has(name) || !gone(await this.table.get(ref.id))) continue;
+      await this.underNodeLocks([dirId, ref.id], async (latest) => {
+        const node = latest(ref.id);
+        if (!gone(node) || node.parent !== dirId || node.name !== name) return;
+        if (node.type === 'dir' && (await this.table.hasChildren(node.id))) return;
+        await this.table.commit(this.table.changes().unlink(dirId, name, node.id).remove(node.id));
+        if (node.type === 'file') await this.objects.forget(node.key);
+      }).catch(ignoreStale);
+    }
+    await this.underNodeLocks([dirId], async (latest) => {
+      await this.table.commit(this.table.changes().put({ ...latest(dirId), listedAt: Date.now() }));
+    }).catch(ignoreStale);
   }
 
   /** Uploads a node's object as it is now (SettleTarget). */
@@ -898,4 +985,9 @@ export class ShareFs {
     await visit(dirId);
     this.logger.info({ share: this.settings.name, to, objects: moved }, 'directory renamed in the bucket');
   }
+}
+
+/** A node gone meanwhile needs nothing more. */
+function ignoreStale(error: unknown): void {
+  if (!(error instanceof FsError && error.code === 'STALE')) throw error;
 }
