@@ -45,7 +45,8 @@ log() { echo "guest build: $*" >&2; }
 # ---- What goes in. The kernel comes from the linux-image-amd64 meta package.
 # dash is /bin/sh: busybox's ash prefers its own applets (its mt and tar) over the real tools.
 # e2fsprogs makes and checks ext4 on the gateway's block volumes (test/guest/volumes.test.ts).
-readonly tool_packages=(busybox-static dash mtx mt-st tar bacula-sd bacula-common e2fsprogs)
+# git churns small files on the file share (test/share/kernel-client.test.ts): its builtins only.
+readonly tool_packages=(busybox-static dash mtx mt-st tar bacula-sd bacula-common e2fsprogs git)
 # Used here only, from the package tree (so this machine needs no xz): decompresses the kernel.
 readonly build_packages=(xz-utils)
 # Programs copied into the guest (path inside the package tree) with their shared libraries.
@@ -62,6 +63,7 @@ readonly programs=(
   usr/sbin/bls
   sbin/mke2fs
   sbin/e2fsck
+  usr/bin/git
 )
 # Other files copied as they are.
 readonly plain_files=(

@@ -5,8 +5,8 @@
 // copied in with cp -a and compared by checksum (SHARE_GUEST_FULL=1: the issue's
 // tree, 1,000 files and three large ones, two over 100 MiB), mkdir/rmdir, renames across directories
 // (a directory's too), chmod/chown/touch, symbolic links, truncate, append and
-// sparse writes, and a directory of 10,000 entries put into the bucket with the
-// SDK and listed in the guest. Then the host waits for the uploads, reads every
+// sparse writes, git's small-file churn (commits, a rename, a checkout, a gc),
+// and a directory of 10,000 entries put into the bucket with the SDK and listed in the guest. Then the host waits for the uploads, reads every
 // file back with a plain GetObject, restarts the gateway on the same ports, and
 // the same boot mounts again and finds everything. One boot: the guest waits at
 // gates (test/helpers/guest-gate.ts) while the host does its part.
@@ -37,6 +37,8 @@ const BIG_FILES_MIB = FULL ? [65, 101, 130] : [65];
 const FILES = SMALL_FILES + BIG_FILES_MIB.length;
 /** The guest's /tmp, a tmpfs of 256 MiB at boot (scripts/guest/init), holds the source tree: FULL's is over 300 MiB. */
 const TMP_MIB = FULL ? 768 : 256;
+/** Files of the git repository churned on the share. */
+const GIT_FILES = 100;
 /** How long the guest waits while the host checks the bucket and restarts the gateway. */
 const RESTART_GATE_S = FULL ? 900 : 150;
 
@@ -108,6 +110,36 @@ step truncate-append-sparse '
   test "$(stat -c %s /mnt/sparse)" = 5000001
   test "$(dd if=/mnt/sparse bs=1 skip=4999999 count=2 2>/dev/null | od -An -tx1 | tr -d " ")" = 0000
 '
+# git's small-file churn: lock files renamed over the index, objects written to temporary names and
+# linked (LINK answers NOTSUPP, so git renames them), a repack that deletes the loose objects.
+step git-churn '
+  mkdir /mnt/repo
+  cd /mnt/repo
+  git init -q
+  git config user.name guest
+  git config user.email guest@example.com
+  git config gc.auto 0
+  i=0
+  while [ $i -lt ${GIT_FILES} ]; do mkdir -p d$((i % 10)); echo "line $i" > d$((i % 10))/f$i; i=$((i + 1)); done
+  git add -A
+  git commit -q -m first
+  i=0
+  while [ $i -lt ${GIT_FILES} ]; do echo "change $i" >> d$((i % 10))/f$i; i=$((i + 3)); done
+  git mv d0/f0 d2/renamed
+  git rm -q d1/f1
+  git commit -q -a -m second
+  git checkout -q HEAD~1
+  test "$(cat d0/f0)" = "line 0"
+  test ! -e d2/renamed
+  git checkout -q -
+  test "$(cat d2/renamed)" = "$(printf "line 0\\nchange 0")"
+  test ! -e d1/f1
+  git gc -q
+  test -z "$(find .git/objects -type f -path "*/objects/??/*")"
+  git fsck --full --strict
+  test -z "$(git status --porcelain)"
+  test "$(git rev-list --count HEAD)" = 2
+'
 # The shell's glob reads the directory alone (busybox ls would stat every entry).
 step list-many '
   guest_wait_gate many 120
@@ -128,6 +160,10 @@ step everything-there '
   test "$(stat -c %s /mnt/sparse)" = 5000001
   set -- /mnt/many/*
   test $# = ${MANY}
+  cd /mnt/repo
+  git fsck --full --strict
+  test -z "$(git status --porcelain)"
+  test "$(git rev-list --count HEAD)" = 2
 '
 step unmount-again 'cd / && umount /mnt'
 `;
@@ -214,6 +250,8 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
     assert.equal((await get('b/sub2/deeper/x')).toString(), 'deep\n', 'the directory rename moved its keys');
     await assert.rejects(get('a/sub/deeper/x'), /NoSuchKey|does not exist/);
     assert.equal((await get('t')).toString(), '0123more');
+    assert.equal((await get('repo/d2/renamed')).toString(), 'line 0\nchange 0\n', 'git mv renamed the object');
+    await assert.rejects(get('repo/d1/f1'), /NoSuchKey|does not exist/);
 
     const { dataDir, nfs } = gw!;
     await gw!.stop();
@@ -224,7 +262,7 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
     });
   }
 
-  it('copies a tree in, renames, changes attributes, links, truncates, lists 10,000 entries; S3 holds it all; it is all there after a restart', async () => {
+  it('copies a tree in, renames, changes attributes, links, truncates, churns a git repository, lists 10,000 entries; S3 holds it all; it is all there after a restart', async () => {
     const { nfsPort, mountPort } = gw!.nfs;
     const host: Promise<void>[] = [];
     const gated = (name: string, work: () => Promise<void>) => {
@@ -251,7 +289,17 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
       },
     });
     // The steps that wait for no host work first: a tree the guest could not make or copy is why the bucket lacks it.
-    for (const name of ['mount', 'mkdir-rmdir', 'make-tree', 'copy-tree', 'rename', 'attributes', 'symlinks', 'truncate-append-sparse'])
+    for (const name of [
+      'mount',
+      'mkdir-rmdir',
+      'make-tree',
+      'copy-tree',
+      'rename',
+      'attributes',
+      'symlinks',
+      'truncate-append-sparse',
+      'git-churn',
+    ])
       assertStep(run, name);
     // Then the host's failures: they say why a gate never opened.
     for (const work of host) await work;

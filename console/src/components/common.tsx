@@ -43,6 +43,27 @@ export function Pager(props: {
   );
 }
 
+/** One of a table row's action buttons: `label` says what it acts on, for a screen reader; `danger` marks a delete. */
+export function RowAction(props: {
+  readonly label: string;
+  readonly danger?: boolean;
+  readonly disabled?: boolean;
+  readonly onClick: () => void;
+  readonly children: ComponentChildren;
+}) {
+  return (
+    <button
+      type="button"
+      class={props.danger ? 'button small danger' : 'button small'}
+      aria-label={props.label}
+      disabled={props.disabled}
+      onClick={props.onClick}
+    >
+      {props.children}
+    </button>
+  );
+}
+
 /** A wide table that scrolls sideways on a narrow screen, reachable by keyboard. */
 export function TableScroller(props: { readonly label: string; readonly children: ComponentChildren }) {
   return (

@@ -8,7 +8,7 @@ import type { ShareAnswer } from '../../../src/api/share-routes.ts';
 import type { Squash } from '../../../src/share/fs/access.ts';
 import { actions } from '../actions.ts';
 import { ActionDialog } from '../components/action-dialog.tsx';
-import { Loading, PollProblem, ViewHeading } from '../components/common.tsx';
+import { Loading, PollProblem, RowAction, ViewHeading } from '../components/common.tsx';
 import { PagedTable } from '../components/paged-table.tsx';
 import { count, counted, humanSize } from '../format.ts';
 import { useApi, usePoll } from '../live.ts';
@@ -101,22 +101,12 @@ export function SharesView() {
               hiddenHeader: true,
               cell: (s) => (
                 <div class="row-actions">
-                  <button
-                    type="button"
-                    class="button small"
-                    aria-label={`Refresh ${s.name}`}
-                    onClick={() => setActing({ kind: 'refresh', share: s })}
-                  >
+                  <RowAction label={`Refresh ${s.name}`} onClick={() => setActing({ kind: 'refresh', share: s })}>
                     Refresh
-                  </button>
-                  <button
-                    type="button"
-                    class="button small danger"
-                    aria-label={`Delete ${s.name}`}
-                    onClick={() => setActing({ kind: 'delete', share: s })}
-                  >
+                  </RowAction>
+                  <RowAction label={`Delete ${s.name}`} danger onClick={() => setActing({ kind: 'delete', share: s })}>
                     Delete
-                  </button>
+                  </RowAction>
                 </div>
               ),
             },

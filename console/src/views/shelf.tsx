@@ -6,7 +6,7 @@ import { useMemo, useState } from 'preact/hooks';
 import type { RetrievalTier, ShelfStatus, ShelfTapeInfo } from '../../../src/shelf/shelf-service.ts';
 import { actions } from '../actions.ts';
 import { ActionDialog } from '../components/action-dialog.tsx';
-import { BarcodeFilter, ChoiceFilter, Loading, PollProblem, ViewHeading } from '../components/common.tsx';
+import { BarcodeFilter, ChoiceFilter, Loading, PollProblem, RowAction, ViewHeading } from '../components/common.tsx';
 import { PagedTable } from '../components/paged-table.tsx';
 import { count, counted, dateTime, humanSize, place, SHELF_STATUS } from '../format.ts';
 import { useApi, usePoll } from '../live.ts';
@@ -100,15 +100,14 @@ export function ShelfView() {
               cell: (tape) => (
                 <div class="row-actions">
                   {ACTIONS[tape.status].map((action) => (
-                    <button
+                    <RowAction
                       key={action}
-                      type="button"
-                      class={action === 'delete' ? 'button small danger' : 'button small'}
-                      aria-label={`${ACTION_LABEL[action]} ${tape.barcode}`}
+                      label={`${ACTION_LABEL[action]} ${tape.barcode}`}
+                      danger={action === 'delete'}
                       onClick={() => setActing({ action, tape })}
                     >
                       {ACTION_LABEL[action]}
-                    </button>
+                    </RowAction>
                   ))}
                 </div>
               ),

@@ -4,7 +4,7 @@ import { useMemo, useState } from 'preact/hooks';
 import type { PoolInfo, TapeInfo, TapeStatus } from '../../../src/tape/tape-service.ts';
 import { actions } from '../actions.ts';
 import { ActionDialog } from '../components/action-dialog.tsx';
-import { BarcodeFilter, ChoiceFilter, Loading, PollProblem, ViewHeading } from '../components/common.tsx';
+import { BarcodeFilter, ChoiceFilter, Loading, PollProblem, RowAction, ViewHeading } from '../components/common.tsx';
 import { PagedTable } from '../components/paged-table.tsx';
 import { TapeActionDialog, TapeDetails, type TapeAction } from '../components/tape-dialogs.tsx';
 import { counted, dateTime, humanSize, place, TAPE_STATUS } from '../format.ts';
@@ -82,22 +82,12 @@ export function TapesView() {
               hiddenHeader: true,
               cell: (tape) => (
                 <div class="row-actions">
-                  <button
-                    type="button"
-                    class="button small"
-                    aria-label={`Archive ${tape.barcode}`}
-                    onClick={() => setActing({ action: 'archive', tape })}
-                  >
+                  <RowAction label={`Archive ${tape.barcode}`} onClick={() => setActing({ action: 'archive', tape })}>
                     Archive
-                  </button>
-                  <button
-                    type="button"
-                    class="button small danger"
-                    aria-label={`Delete ${tape.barcode}`}
-                    onClick={() => setActing({ action: 'delete', tape })}
-                  >
+                  </RowAction>
+                  <RowAction label={`Delete ${tape.barcode}`} danger onClick={() => setActing({ action: 'delete', tape })}>
                     Delete
-                  </button>
+                  </RowAction>
                 </div>
               ),
             },

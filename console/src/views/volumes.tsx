@@ -9,7 +9,7 @@ import type { VolumeType } from '../../../src/volume/volume-catalog.ts';
 import type { SnapshotInfo, VolumeInfo } from '../../../src/volume/volume-service.ts';
 import { actions } from '../actions.ts';
 import { ActionDialog } from '../components/action-dialog.tsx';
-import { Loading, PollProblem, ViewHeading } from '../components/common.tsx';
+import { Loading, PollProblem, RowAction, ViewHeading } from '../components/common.tsx';
 import { PagedTable } from '../components/paged-table.tsx';
 import { counted, dateTime, humanInterval, humanSize, SNAPSHOT_STATUS, VOLUME_STATUS } from '../format.ts';
 import { useApi, usePoll } from '../live.ts';
@@ -96,22 +96,12 @@ export function VolumesView() {
               hiddenHeader: true,
               cell: (v) => (
                 <div class="row-actions">
-                  <button
-                    type="button"
-                    class="button small"
-                    aria-label={`Take a snapshot of ${v.name}`}
-                    onClick={() => setActing({ kind: 'snapshot', volume: v })}
-                  >
+                  <RowAction label={`Take a snapshot of ${v.name}`} onClick={() => setActing({ kind: 'snapshot', volume: v })}>
                     Snapshot
-                  </button>
-                  <button
-                    type="button"
-                    class="button small danger"
-                    aria-label={`Delete ${v.name}`}
-                    onClick={() => setActing({ kind: 'delete', volume: v })}
-                  >
+                  </RowAction>
+                  <RowAction label={`Delete ${v.name}`} danger onClick={() => setActing({ kind: 'delete', volume: v })}>
                     Delete
-                  </button>
+                  </RowAction>
                 </div>
               ),
             },
@@ -157,23 +147,16 @@ export function VolumesView() {
                 hiddenHeader: true,
                 cell: (s) => (
                   <div class="row-actions">
-                    <button
-                      type="button"
-                      class="button small"
-                      aria-label={`Restore ${s.id} as a new volume`}
+                    <RowAction
+                      label={`Restore ${s.id} as a new volume`}
                       disabled={s.status !== 'COMPLETED'}
                       onClick={() => setActing({ kind: 'create', from: s })}
                     >
                       Restore
-                    </button>
-                    <button
-                      type="button"
-                      class="button small danger"
-                      aria-label={`Delete ${s.id}`}
-                      onClick={() => setActing({ kind: 'delete-snapshot', snapshot: s })}
-                    >
+                    </RowAction>
+                    <RowAction label={`Delete ${s.id}`} danger onClick={() => setActing({ kind: 'delete-snapshot', snapshot: s })}>
                       Delete
-                    </button>
+                    </RowAction>
                   </div>
                 ),
               },
