@@ -9,11 +9,6 @@
       "target_name": "fileio",
       "sources": ["src/fileio/fileio.c"],
       "cflags": ["-O2"]
-    },
-    {
-      "target_name": "malloc_policy",
-      "sources": ["src/memory/malloc-policy.c"],
-      "cflags": ["-O2"]
     }
   ]
 }

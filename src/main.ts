@@ -5,7 +5,6 @@ import { ConfigError, formatSize, loadConfig, usage } from './config/index.ts';
 import type { RunningGateway } from './gateway/start-gateway.ts';
 import { GatewayError } from './gateway/errors.ts';
 import { createLogger } from './log.ts';
-import { holdMallocPolicy } from './memory/malloc-policy.ts';
 
 function summary(gateway: RunningGateway): string {
   const lines = [
@@ -65,8 +64,6 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  // Before the SDK, the worker thread and the first large buffer: src/memory/malloc-policy.ts says why.
-  holdMallocPolicy();
   let gateway: RunningGateway;
   try {
     // Loaded here, not at the top: --help and configuration errors answer without loading the AWS SDK.
