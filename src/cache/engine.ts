@@ -3,6 +3,7 @@
 // range (with read-ahead for sequential readers). See README.md beside this file.
 import type { Registry } from 'prom-client';
 import { BufferPool } from '../buffers/buffer-pool.ts';
+import type { InlineWriteGate } from '../fileio/inline-write-gate.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { BackendHooks, ObjectBackend, OpenBackend } from '../cloud/object-backend.ts';
 import type { Logger } from '../log.ts';
@@ -37,6 +38,8 @@ export interface EngineOptions {
   lowWatermark?: number;
   /** Extent files kept open (default 16); more for consumers that spread small I/O over many extents (volumes). */
   openFiles?: number;
+  /** Decides when small writes into extent files may be made on the event loop's thread (default a gate of the engine's own; see InlineWriteGate). */
+  inlineWrites?: InlineWriteGate;
   /** Most a sequential reader's misses fetch ahead (default 16 MiB). */
   readAheadBytes?: number;
   /** Written data is queued for upload at least this often even without sync() (default 10 s; 0: only by sync()); not in a namespace that uploads when drained. */
@@ -80,7 +83,7 @@ export class CacheEngine {
     this.hooks = { observer: this.metrics, shaper: this.limiter };
     this.routes = new CloudRoutes(options.backend(this.hooks));
     this.catalog = new CatalogLog(options.catalog, this.state);
-    this.files = new ExtentFiles(this.state, this.log, options.openFiles);
+    this.files = new ExtentFiles(this.state, this.log, options.openFiles, options.inlineWrites);
     const evictor = new Evictor(this.state, this.files, this.catalog, { cacheBytes, high, low });
     this.queue = new UploadQueue(
       this.state,

@@ -8,7 +8,7 @@ import type { BufferPool } from '../buffers/buffer-pool.ts';
 import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../crc32c/block-checksums.ts';
 import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
 import { readCached, startWriteback } from '../fileio/fileio.ts';
-import { inlineWritable, machineInlineWriteGate, type InlineWriteGate } from '../fileio/inline-write-gate.ts';
+import { inlineWritable, InlineWriteGate } from '../fileio/inline-write-gate.ts';
 import type { Logger } from '../log.ts';
 import type { CacheState } from './cache-state.ts';
 import { CacheCorruptionError } from './errors.ts';
@@ -59,7 +59,7 @@ export class ExtentFiles {
     private readonly state: CacheState,
     private readonly log: Logger,
     private readonly openFiles = OPEN_FILES,
-    private readonly inlineWrites: InlineWriteGate = machineInlineWriteGate,
+    private readonly inlineWrites = new InlineWriteGate(),
   ) {}
 
   /**

@@ -28,13 +28,31 @@ const LONGEST_PAUSE_MS = 32_000;
  * a thread slept, the gate stays shut.
  */
 export class InlineWriteGate {
-  private shutUntil = 0;
-  private pause = FIRST_PAUSE_MS;
+  /**
+   * [0] when the gate reopens, [1] the pause the next stall shuts it for, both
+   * in microseconds of the common clock. Dirty pages are counted for the whole
+   * machine, so every thread that writes inline must see one gate: the state
+   * lives in shared memory that another thread's gate can be made over
+   * (`new InlineWriteGate(gate.memory)`), and a stall seen by any of them shuts
+   * them all.
+   */
+  private readonly state: BigInt64Array;
 
   constructor(
-    private readonly now: () => number = () => performance.now(),
+    /** Another gate's `memory`, to share its state; a gate of its own when absent. */
+    memory: SharedArrayBuffer = new SharedArrayBuffer(2 * BigInt64Array.BYTES_PER_ELEMENT),
+    /** Milliseconds on a clock every thread of the process reads alike. */
+    private readonly now: () => number = () => performance.timeOrigin + performance.now(),
     private readonly sleeps: () => number = threadSleeps,
-  ) {}
+  ) {
+    this.state = new BigInt64Array(memory, 0, 2);
+    Atomics.compareExchange(this.state, 1, 0n, micros(FIRST_PAUSE_MS));
+  }
+
+  /** The shared state, for a gate in another thread (it can be posted to a worker). */
+  get memory(): SharedArrayBuffer {
+    return this.state.buffer as SharedArrayBuffer;
+  }
 
   /**
    * Runs `write` now, on this thread, and returns true; or returns false at
@@ -43,7 +61,7 @@ export class InlineWriteGate {
    */
   tryWrite(write: () => void): boolean {
     const started = this.now();
-    if (started < this.shutUntil) return false;
+    if (micros(started) < Atomics.load(this.state, 0)) return false;
     const before = this.sleeps();
     if (before < 0) return false;
     try {
@@ -52,18 +70,20 @@ export class InlineWriteGate {
       const ended = this.now();
       // The count is asked again only after a slow write: asking costs microseconds, as much as a fast write.
       if (ended - started >= STALL_MS && this.sleeps() !== before) {
-        this.shutUntil = ended + this.pause;
-        this.pause = Math.min(this.pause * 2, LONGEST_PAUSE_MS);
-      } else {
-        this.pause = FIRST_PAUSE_MS;
+        const pause = Atomics.load(this.state, 1);
+        Atomics.store(this.state, 0, micros(ended) + pause);
+        Atomics.store(this.state, 1, pause * 2n < micros(LONGEST_PAUSE_MS) ? pause * 2n : micros(LONGEST_PAUSE_MS));
+      } else if (Atomics.load(this.state, 1) !== micros(FIRST_PAUSE_MS)) {
+        Atomics.store(this.state, 1, micros(FIRST_PAUSE_MS));
       }
     }
     return true;
   }
 }
 
-/** Dirty pages are counted for the whole machine, so every file written inline shares one gate. */
-export const machineInlineWriteGate = new InlineWriteGate();
+function micros(ms: number): bigint {
+  return BigInt(Math.round(ms * 1000));
+}
 
 /** Most a write made on the event loop's thread moves. */
 export const INLINE_WRITE_MAX = 128 * 1024;

@@ -8,6 +8,7 @@ import { checkPublicAccessBlock } from '../cloud/account-guard.ts';
 import { ArchiveBucket } from '../cloud/archive-bucket.ts';
 import { EncryptingBackend } from '../cloud/encrypting-backend.ts';
 import type { GatewayConfig } from '../config/index.ts';
+import { InlineWriteGate } from '../fileio/inline-write-gate.ts';
 import { readApiTls } from './api-tls.ts';
 import { connectCommands, portalFor } from './connect-hint.ts';
 import { loadEncryptionKeys } from './encryption.ts';
@@ -103,6 +104,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     };
     // No setting configures a schedule yet: uploads run at full speed. The API shows the same one.
     const bandwidth: BandwidthSchedule = {};
+    // Small writes on this thread into the cache's files and stored volumes' files watch one gate (a worker writing files would share its memory).
+    const inlineWrites = new InlineWriteGate();
     const engine = await CacheEngine.open({
       directory: layout.cache,
       catalog,
@@ -117,6 +120,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       bandwidth,
       // Volumes spread small I/O over many chunks, each an extent file: keep a working set of them open.
       openFiles: OPEN_EXTENT_FILES,
+      inlineWrites,
       logger,
     });
     closers.push({ what: 'cache engine', close: () => engine.close() });
@@ -198,6 +202,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         const stats = engine.stats();
         return stats.dirtyBytes / stats.uploadBufferBytes;
       },
+      inlineWrites,
       exposure: volumeTargets,
       logger,
     });

@@ -3,6 +3,7 @@
 // added to and removed from the running portal as volumes come and go.
 import type { ExtentStore } from '../cache/extent-store.ts';
 import type { Catalog } from '../catalog/catalog.ts';
+import type { InlineWriteGate } from '../fileio/inline-write-gate.ts';
 import { formatSize, type IscsiConfig, type VolumeConfig } from '../config/index.ts';
 import type { IscsiServer } from '../iscsi/server.ts';
 import type { Logger } from '../log.ts';
@@ -57,6 +58,7 @@ export async function openVolumes(options: {
   catalog: Catalog;
   store: ExtentStore;
   uploadBufferUse: () => number;
+  inlineWrites: InlineWriteGate;
   exposure: VolumeTargets;
   logger: Logger;
 }): Promise<VolumeService> {
@@ -67,6 +69,7 @@ export async function openVolumes(options: {
         store: options.store,
         directory: options.directory,
         uploadBufferUse: options.uploadBufferUse,
+        inlineWrites: options.inlineWrites,
         exposure: options.exposure,
         logger: options.logger,
       },

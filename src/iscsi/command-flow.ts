@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { Asc, buildSense, internalTargetFailure, scsiError, SenseKey, type ScsiError } from '../../scsi/sense.ts';
 import { Status, type Nexus, type ScsiCommand, type ScsiResponse, type TaskAttribute } from '../../scsi/types.ts';
-import { BufferPool } from '../buffers/buffer-pool.ts';
+import type { BufferPool } from '../buffers/buffer-pool.ts';
 import { releaseOnce } from '../buffers/release-once.ts';
 import type { CommandWindow } from './command-window.ts';
 import type { OperationalParameters } from './negotiation.ts';
@@ -35,8 +35,6 @@ import { WriteCollector } from './write-collector.ts';
 
 /** Largest write we buffer for one command; larger ones are refused before any allocation. */
 const MAX_WRITE_TRANSFER = 64 * 1024 * 1024;
-/** Write commands' data buffers, shared by every session: a buffer is lent from the command's arrival until it finishes. */
-const writeBuffers = new BufferPool();
 /**
  * Responses are queued without waiting for the socket; past this many unsent
  * bytes the command window stops widening until they drain, so an initiator
@@ -74,6 +72,8 @@ export interface CommandFlowOptions {
   readonly logger: Logger;
   /** A Target Transfer Tag for the next R2T sequence (the session's, shared with text responses). */
   readonly allocateTtt: () => number;
+  /** Where write commands' data buffers are lent from, from the command's arrival until it finishes (the server's: see SessionServices). */
+  readonly writeBuffers: BufferPool;
 }
 
 export class CommandFlow {
@@ -84,6 +84,7 @@ export class CommandFlow {
   private readonly connection: SessionConnection;
   private readonly logger: Logger;
   private readonly allocateTtt: () => number;
+  private readonly writeBuffers: BufferPool;
   private readonly tasks = new Map<number, Task>();
   /** Non-immediate commands in CmdSN order, waiting for their data or for those before them. */
   private readonly ordered: Task[] = [];
@@ -101,6 +102,7 @@ export class CommandFlow {
     this.connection = options.connection;
     this.logger = options.logger;
     this.allocateTtt = options.allocateTtt;
+    this.writeBuffers = options.writeBuffers;
   }
 
   /** The task of this session with that Initiator Task Tag, if it is still running. */
@@ -121,7 +123,7 @@ export class CommandFlow {
         throw new PduError(RejectReason.ProtocolError, 'immediate data not negotiated');
       if (this.tasks.has(pdu.itt)) throw new PduError(RejectReason.TaskInProgress, `task tag 0x${pdu.itt.toString(16)} already in use`);
     } catch (error) {
-      if (storage) writeBuffers.give(storage);
+      if (storage) this.writeBuffers.give(storage);
       throw error;
     }
     this.window.admit(pdu.cmdSN, pdu.immediate, () => this.startTask(pdu, failure, storage));
@@ -207,12 +209,12 @@ export class CommandFlow {
     this.tasks.set(pdu.itt, task);
     if (pdu.write && pdu.expectedDataTransferLength > 0 && !task.failure) {
       const length = pdu.expectedDataTransferLength;
-      const whole = pdu.data.length === length && !writeBuffers.pools(length);
-      const buffer = storage ?? (whole ? pdu.data : writeBuffers.take(length));
+      const whole = pdu.data.length === length && !this.writeBuffers.pools(length);
+      const buffer = storage ?? (whole ? pdu.data : this.writeBuffers.take(length));
       task.collector = new WriteCollector(buffer, pdu.data, pdu.final, this.params, this.allocateTtt);
       this.sendR2Ts(task);
     } else if (storage) {
-      writeBuffers.give(storage);
+      this.writeBuffers.give(storage);
     }
     if (pdu.immediate) {
       if (this.ready(task)) this.execute(task);
@@ -238,9 +240,9 @@ export class CommandFlow {
   private placeImmediate(bhs: Buffer, dataLength: number): Buffer | undefined {
     const expected = expectedDataTransferLengthOf(bhs);
     // A small command's data is left where it arrived: a slice of the socket's chunk, no copy.
-    if (!isWriteCommand(bhs) || dataLength > expected || !writeBuffers.pools(expected)) return undefined;
-    if (this.placed) writeBuffers.give(this.placed);
-    this.placed = writeBuffers.take(expected);
+    if (!isWriteCommand(bhs) || dataLength > expected || !this.writeBuffers.pools(expected)) return undefined;
+    if (this.placed) this.writeBuffers.give(this.placed);
+    this.placed = this.writeBuffers.take(expected);
     return this.placed.subarray(0, dataLength);
   }
 
@@ -249,7 +251,7 @@ export class CommandFlow {
     const placed = this.placed;
     this.placed = undefined;
     if (placed && raw.data.length > 0 && raw.data.buffer === placed.buffer && raw.data.byteOffset === placed.byteOffset) return placed;
-    if (placed) writeBuffers.give(placed);
+    if (placed) this.writeBuffers.give(placed);
     return undefined;
   }
 
@@ -273,7 +275,7 @@ export class CommandFlow {
       lun: pdu.lun,
       cdb: pdu.cdb,
       dataOut: storage ?? EMPTY,
-      holdDataOut: storage && writeBuffers.pools(storage.length) ? () => this.hold(task) : undefined,
+      holdDataOut: storage && this.writeBuffers.pools(storage.length) ? () => this.hold(task) : undefined,
       dataInLength: pdu.read ? pdu.expectedDataTransferLength : 0,
       attribute: ATTRIBUTES[pdu.attribute] ?? 'simple',
       tag: pdu.itt,
@@ -320,7 +322,7 @@ export class CommandFlow {
 
   /** The command's data buffer goes back to the pool once the command is over and nothing holds it. */
   private giveBackIfUnheld(task: Task): void {
-    if (task.collector && task.finished && task.holds === 0) writeBuffers.give(task.collector.data);
+    if (task.collector && task.finished && task.holds === 0) this.writeBuffers.give(task.collector.data);
   }
 
   /** Widens the command window by the command that finished, once the socket's backlog allows it. */

@@ -2,6 +2,7 @@
 // the targets it is given.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { BufferPool } from '../buffers/buffer-pool.ts';
 import { Connection, sourceAddress } from './connection.ts';
 import { ConnectionCaps } from './connection-caps.ts';
 import { defaultLoginPacing, LoginGuard } from './login-guard.ts';
@@ -46,6 +47,7 @@ export class IscsiServer {
       targets: () => [...this.targets.values()],
       commandWindow: this.limits.commandWindow,
       logger,
+      writeBuffers: new BufferPool(),
     };
     const caps = new ConnectionCaps({ ...defaultConnectionLimits, ...options.connectionLimits }, logger);
     const guard = new LoginGuard(options.loginPacing ?? defaultLoginPacing);

@@ -4,6 +4,7 @@
 // (SendTargets) and logout to theirs; NOP-Outs it answers itself. One
 // connection per session (MaxConnections=1, ErrorRecoveryLevel=0).
 import type { Logger } from 'pino';
+import type { BufferPool } from '../buffers/buffer-pool.ts';
 import { scsiError, SenseKey } from '../../scsi/sense.ts';
 import type { Nexus } from '../../scsi/types.ts';
 import { CommandFlow, type Task } from './command-flow.ts';
@@ -38,6 +39,13 @@ export interface SessionServices {
   readonly targets: () => readonly IscsiTargetDefinition[];
   readonly commandWindow: number;
   readonly logger: Logger;
+  /**
+   * Write commands' data buffers, lent to every session of the server. One
+   * pool per server, not per module: a pool belongs to one thread (its
+   * buffers' memory is reused there), so a server whose sessions run in
+   * another thread brings its own.
+   */
+  readonly writeBuffers: BufferPool;
 }
 
 export class Session {
@@ -85,6 +93,7 @@ export class Session {
       connection,
       logger: services.logger,
       allocateTtt,
+      writeBuffers: services.writeBuffers,
     });
     this.taskManagement = new TaskManagement({
       nexus,

@@ -1,6 +1,13 @@
 // A drive's bay in the library: which cartridge sits in the drive, whether it
 // is threaded (open as a TapeMedium), and who prevents its removal. The library
 // owns the cartridge's place; the bay owns the open medium.
+//
+// The changer never reads the bay: the bay reports what the changer shows of
+// it (loaded, prevented, a failed load) each time that changes, and the
+// library keeps the last report. A drive whose commands ran in a thread of its
+// own (issue 21, not built yet) would send that report as a message, and the
+// changer's element status and MOVE MEDIUM would stay on the library's
+// thread, reading the mirror.
 import { Asc, mediumNotPresent } from '../../scsi/sense.ts';
 import type { DriveBay, TapeMedium } from '../../scsi/ssc/tape-medium.ts';
 
@@ -11,10 +18,24 @@ export interface CartridgeFactory {
   closeCartridge(medium: TapeMedium): Promise<void>;
 }
 
-/** What a bay needs from its library: the cartridge in it and the library's one-at-a-time lock. */
+/** What the changer shows of a drive, as its bay last reported it. */
+export interface BayReport {
+  /** The cartridge in the drive is threaded (open for I/O). */
+  readonly loaded: boolean;
+  /** An initiator of the drive prevents medium removal: the changer refuses to move the cartridge, and shows the element not ACCESSible. */
+  readonly prevented: boolean;
+  /** ASC/ASCQ of a failed load, reported as EXCEPT in the drive's element status. */
+  readonly exception?: number;
+}
+
+export const EMPTY_BAY: BayReport = { loaded: false, prevented: false };
+
+/** What a bay needs from its library: the cartridge in it, the library's one-at-a-time lock, and where its reports go. */
 export interface LibraryBayHost {
   readonly cartridges: CartridgeFactory;
   exclusive<T>(work: () => Promise<T>): Promise<T>;
+  /** Called with the bay's new state each time it changes. */
+  report?(state: BayReport): void;
 }
 
 export class LibraryBay implements DriveBay {
@@ -23,18 +44,9 @@ export class LibraryBay implements DriveBay {
   private loaded: TapeMedium | undefined;
   private readonly preventing = new Set<string>();
   private readonly listeners: (() => void)[] = [];
+  private reported: BayReport = EMPTY_BAY;
 
   constructor(private readonly host: LibraryBayHost) {}
-
-  /** Barcode of the cartridge in the drive. */
-  get barcode(): string | undefined {
-    return this.inBay;
-  }
-
-  /** ASC/ASCQ of a failed load, reported as EXCEPT in the drive's element status. */
-  get exception(): number | undefined {
-    return this.failure;
-  }
 
   get medium(): TapeMedium | undefined {
     return this.loaded;
@@ -42,10 +54,6 @@ export class LibraryBay implements DriveBay {
 
   get occupied(): boolean {
     return this.inBay !== undefined;
-  }
-
-  get prevented(): boolean {
-    return this.preventing.size > 0;
   }
 
   load(): Promise<void> {
@@ -62,6 +70,7 @@ export class LibraryBay implements DriveBay {
   preventRemoval(nexusKey: string, prevent: boolean): void {
     if (prevent) this.preventing.add(nexusKey);
     else this.preventing.delete(nexusKey);
+    this.report();
   }
 
   onMediumChanged(listener: () => void): void {
@@ -76,6 +85,7 @@ export class LibraryBay implements DriveBay {
     } catch (err) {
       this.inBay = undefined;
       this.failure = undefined;
+      this.report();
       throw err;
     }
   }
@@ -85,6 +95,7 @@ export class LibraryBay implements DriveBay {
     await this.release();
     this.inBay = undefined;
     this.failure = undefined;
+    this.report();
   }
 
   /** A cartridge found in the drive at start-up: loaded if it can be, else left in with the failure as EXCEPT. */
@@ -112,6 +123,8 @@ export class LibraryBay implements DriveBay {
     } catch (err) {
       this.failure = Asc.MEDIUM_LOAD_OR_EJECT_FAILED;
       throw err;
+    } finally {
+      this.report();
     }
   }
 
@@ -122,5 +135,19 @@ export class LibraryBay implements DriveBay {
     await medium.flush();
     await this.host.cartridges.closeCartridge(medium);
     this.loaded = undefined;
+    this.report();
+  }
+
+  /** Tells the library what changed, if anything did. */
+  private report(): void {
+    const state: BayReport = {
+      loaded: this.loaded !== undefined,
+      prevented: this.preventing.size > 0,
+      ...(this.failure !== undefined ? { exception: this.failure } : {}),
+    };
+    const last = this.reported;
+    if (state.loaded === last.loaded && state.prevented === last.prevented && state.exception === last.exception) return;
+    this.reported = state;
+    this.host.report?.(state);
   }
 }

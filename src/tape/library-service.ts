@@ -203,7 +203,7 @@ export class LibraryService implements TapeService {
           address: layout.dataTransfer.first + i,
           ...drive,
           ...(inDrive ? { barcode: inDrive.barcode } : {}),
-          loaded: library.bays[i]?.medium !== undefined,
+          loaded: library.loaded(i + 1),
         };
       }),
       slots: { total: layout.storage.count, full: count('slot') },

@@ -24,7 +24,7 @@ import {
 } from '../../scsi/smc/media-library.ts';
 import { BarcodeError, validateBarcode } from './barcode.ts';
 import { DEFAULT_SHAPE, elementLayout, LibraryConfigError, type LibraryShape } from './element-plan.ts';
-import { LibraryBay, type CartridgeFactory } from './library-bay.ts';
+import { EMPTY_BAY, LibraryBay, type BayReport, type CartridgeFactory } from './library-bay.ts';
 import { OneAtATime } from './one-at-a-time.ts';
 import { TapeServiceError, type ElementKind, type TapeLocation } from './tape-service.ts';
 
@@ -69,6 +69,8 @@ interface Cell {
   readonly type: ElementType;
   content: Content | undefined;
   readonly bay?: LibraryBay;
+  /** What the drive's bay last reported: the changer reads this, never the bay. */
+  mirror?: BayReport;
   readonly drive?: DriveIdentity;
 }
 
@@ -100,14 +102,22 @@ export class Library implements MediaLibrary {
     });
     const make = (kind: ElementKind, type: ElementType, first: number, count: number): Cell[] =>
       Array.from({ length: count }, (_, i) => ({ place: { kind, index: i + 1 }, address: first + i, type, content: undefined }));
-    const drives = options.drives.map((drive, i) => ({
-      place: { kind: 'drive' as const, index: i + 1 },
-      address: this.shape.dataTransfer.first + i,
-      type: ElementType.DataTransfer,
-      content: undefined,
-      bay: new LibraryBay(this),
-      drive,
-    }));
+    const drives = options.drives.map((drive, i) => {
+      const cell: Cell & { bay: LibraryBay } = {
+        place: { kind: 'drive' as const, index: i + 1 },
+        address: this.shape.dataTransfer.first + i,
+        type: ElementType.DataTransfer,
+        content: undefined,
+        mirror: EMPTY_BAY,
+        bay: new LibraryBay({
+          cartridges,
+          exclusive: (work) => this.exclusive(work),
+          report: (state) => (cell.mirror = state),
+        }),
+        drive,
+      };
+      return cell;
+    });
     this.byKind = {
       slot: make('slot', ElementType.Storage, this.shape.storage.first, this.shape.storage.count),
       'import-export': make('import-export', ElementType.ImportExport, this.shape.importExport.first, this.shape.importExport.count),
@@ -267,7 +277,7 @@ export class Library implements MediaLibrary {
     if (!content) throw new MoveMediumError('source-empty', 'source', `${describePlace(from.place)} is empty`);
     if (from === to) return;
     if (to.content) throw new MoveMediumError('destination-full', 'destination', `${describePlace(to.place)} holds ${to.content.barcode}`);
-    if (from.bay?.prevented)
+    if (from.mirror?.prevented)
       throw new MoveMediumError('removal-prevented', 'source', `an initiator of ${describePlace(from.place)} prevents medium removal`);
     await from.bay?.release();
     if (to.bay) {
@@ -334,19 +344,24 @@ export class Library implements MediaLibrary {
     return `${this.byKind.slot.length} storage slots, ${this.byKind['import-export'].length} import/export slots and ${this.byKind.drive.length} drives`;
   }
 
+  /** Whether the cartridge in a drive (1-based) is threaded, as its bay last reported. */
+  loaded(drive: number): boolean {
+    return this.byKind.drive[drive - 1]?.mirror?.loaded === true;
+  }
+
   private status(c: Cell): ElementStatus {
     const content = c.content;
-    const bay = c.bay;
+    const mirror = c.mirror;
     const source = content?.from && this.cellOf(content.from);
     return {
       address: c.address,
       type: c.type,
       full: content !== undefined,
-      accessible: !bay?.prevented,
+      accessible: !mirror?.prevented,
       ...(content ? { barcode: content.barcode, importedByOperator: content.imported } : {}),
       ...(source ? { sourceAddress: source.address } : {}),
       ...(c.drive ? { drive: c.drive } : {}),
-      ...(bay?.exception !== undefined ? { exception: bay.exception } : {}),
+      ...(mirror?.exception !== undefined ? { exception: mirror.exception } : {}),
     };
   }
 }

@@ -2,7 +2,7 @@ import { close as closeFd, fdatasync, fstat, ftruncate, open as openFd, read as 
 import { promisify } from 'node:util';
 import type { BlockDevice, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
 import { readCached } from '../fileio/fileio.ts';
-import { inlineWritable, machineInlineWriteGate, type InlineWriteGate } from '../fileio/inline-write-gate.ts';
+import { inlineWritable, InlineWriteGate } from '../fileio/inline-write-gate.ts';
 
 export interface FileBlockDeviceOptions {
   path: string;
@@ -17,7 +17,7 @@ export interface FileBlockDeviceOptions {
   /** Reported physical block size, a power-of-two multiple of blockSize; default blockSize. */
   physicalBlockSize?: number;
   readOnly?: boolean;
-  /** Decides when small writes may be made on the event loop's thread; default: the one gate all volumes share. */
+  /** Decides when small writes may be made on the event loop's thread; default: a gate of its own (the gateway gives every file it writes one gate). */
   inlineWrites?: InlineWriteGate;
 }
 
@@ -140,7 +140,7 @@ export class FileBlockDevice implements BlockDevice {
         blockSize,
         physicalBlockSize,
         readOnly,
-        options.inlineWrites ?? machineInlineWriteGate,
+        options.inlineWrites ?? new InlineWriteGate(),
       );
     } catch (err) {
       await closeFile(fd);

@@ -72,7 +72,7 @@ export class StoredVolume extends Volume implements BlockDevice {
     const path = join(context.directory, record.file!);
     let file: FileBlockDevice | undefined;
     if (options.create || existsSync(path)) {
-      file = await FileBlockDevice.open({ path, size: record.sizeBytes, blockSize: record.blockSize });
+      file = await FileBlockDevice.open({ path, size: record.sizeBytes, blockSize: record.blockSize, inlineWrites: context.inlineWrites });
     } else if (!record.irrecoverable) {
       record = { ...record, irrecoverable: `its local copy ${path} is gone: restore the volume from a snapshot` };
       await context.catalog.putVolume(record, true);

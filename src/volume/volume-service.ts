@@ -5,6 +5,7 @@
 import type { BlockDevice } from '../../scsi/sbc/block-device.ts';
 import type { ExtentStore, ReadTally } from '../cache/extent-store.ts';
 import type { Catalog } from '../catalog/catalog.ts';
+import { InlineWriteGate } from '../fileio/inline-write-gate.ts';
 import type { Logger } from '../log.ts';
 import { CachedVolume } from './cached-volume.ts';
 import { chunkKey, type ChunkRef } from './chunk-map.ts';
@@ -169,6 +170,8 @@ export interface VolumeServiceOptions {
   readonly directory: string;
   /** How full the engine's upload buffer is, 0 to 1. */
   readonly uploadBufferUse: () => number;
+  /** Small writes into stored volumes' files made on the event loop's thread pass it (default a gate of the service's own; the gateway's is the cache engine's too). */
+  readonly inlineWrites?: InlineWriteGate;
   readonly exposure: VolumeExposure;
   readonly logger: Logger;
   readonly chunkSize?: number;
@@ -203,6 +206,7 @@ export class VolumeService {
       catalog: this.catalog,
       directory: options.directory,
       uploadBufferUse: options.uploadBufferUse,
+      inlineWrites: options.inlineWrites ?? new InlineWriteGate(),
       log: this.log,
     };
     this.snapshots = new Snapshots(options.store, this.catalog, () => this.volumes.values(), this.log, this.now);

@@ -3,6 +3,7 @@
 // AWS's Volume Gateway shows it.
 import type { ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
 import type { ExtentStore } from '../cache/extent-store.ts';
+import type { InlineWriteGate } from '../fileio/inline-write-gate.ts';
 import type { Logger } from '../log.ts';
 import type { ChunkImage, ImageVolume } from './chunk-image.ts';
 import type { ChunkRef } from './chunk-map.ts';
@@ -16,6 +17,8 @@ export interface VolumeContext {
   readonly directory: string;
   /** How full the engine's upload buffer is, 0 to 1. */
   readonly uploadBufferUse: () => number;
+  /** The gateway's one gate for small writes made on the event loop's thread (the cache engine's too). */
+  readonly inlineWrites: InlineWriteGate;
   readonly log: Logger;
 }
 

@@ -9,6 +9,7 @@ function gateWithClock(): { gate: InlineWriteGate; clock: { ms: number }; sleep:
   const clock = { ms: 0 };
   let sleeps = 0;
   const gate = new InlineWriteGate(
+    undefined,
     () => clock.ms,
     () => sleeps,
   );
@@ -117,12 +118,60 @@ describe('InlineWriteGate', () => {
 
   it('stays shut where the system cannot say whether a thread slept', () => {
     const gate = new InlineWriteGate(
+      undefined,
       () => 0,
       () => -1,
     );
     assert.equal(
       gate.tryWrite(() => assert.fail('ran')),
       false,
+    );
+  });
+
+  it("shuts every gate made over the same memory when a write through one of them stalls, as a worker thread's gate would be", () => {
+    const clock = { ms: 0 };
+    let mainSleeps = 0;
+    let workerSleeps = 0;
+    const main = new InlineWriteGate(
+      undefined,
+      () => clock.ms,
+      () => mainSleeps,
+    );
+    const worker = new InlineWriteGate(
+      main.memory,
+      () => clock.ms,
+      () => workerSleeps,
+    );
+    assert.equal(
+      main.tryWrite(() => {}),
+      true,
+    );
+    worker.tryWrite(() => {
+      workerSleeps++;
+      clock.ms += 5;
+    });
+    assert.equal(
+      main.tryWrite(() => assert.fail('ran while the other gate is shut')),
+      false,
+    );
+    clock.ms += 1000;
+    assert.equal(
+      main.tryWrite(() => {
+        mainSleeps++;
+        clock.ms += 5;
+      }),
+      true,
+    );
+    clock.ms += 1000;
+    assert.equal(
+      worker.tryWrite(() => {}),
+      false,
+      'the stall through the other gate doubled the pause this one shut for',
+    );
+    clock.ms += 1000;
+    assert.equal(
+      worker.tryWrite(() => {}),
+      true,
     );
   });
 });

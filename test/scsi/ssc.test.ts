@@ -6,7 +6,7 @@ import type { ScsiLogicalUnit } from '../../scsi/logical-unit.ts';
 import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { Status, type Nexus, type ScsiResponse } from '../../scsi/types.ts';
 import { Cartridge, type CartridgeSpec } from '../../src/tape/cartridge.ts';
-import { LibraryBay } from '../../src/tape/library-bay.ts';
+import { EMPTY_BAY, LibraryBay, type BayReport } from '../../src/tape/library-bay.ts';
 import { MemoryCartridgeStore } from '../helpers/memory-cartridge-store.ts';
 import { decodeSense } from '../helpers/sense.ts';
 import { flipBits } from '../helpers/bytes.ts';
@@ -111,6 +111,8 @@ function record(i: number, length: number): Buffer {
 interface Drive {
   unit: ScsiLogicalUnit;
   bay: LibraryBay;
+  /** What the bay last reported to its library: what the changer shows of the drive. */
+  changerSees(): BayReport;
   store: MemoryCartridgeStore;
   exec(cdb: number[], options?: { dataOut?: Buffer; nexus?: Nexus; holdDataOut?: () => () => void }): Promise<ScsiResponse>;
   write(data: Buffer): Promise<ScsiResponse>;
@@ -125,9 +127,11 @@ async function drive(spec: Partial<CartridgeSpec> = {}, options: { readOnly?: bo
     segmentBytes: 256 * KiB,
     ...spec,
   });
+  let reported = EMPTY_BAY;
   const bay = new LibraryBay({
     cartridges: { openCartridge: (barcode) => Cartridge.open(store, barcode, options), closeCartridge: async () => {} },
     exclusive: (work) => work(),
+    report: (state) => (reported = state),
   });
   const unit = createTapeDriveUnit({
     identity: { serial: '1013000001', gatewayId: 'gw-test', name: 'drive-01' },
@@ -148,7 +152,7 @@ async function drive(spec: Partial<CartridgeSpec> = {}, options: { readOnly?: bo
       tag: tag++,
     });
   for (const n of [A, B]) expectSense(await exec(TUR, { nexus: n }), UNIT_ATTENTION, 0x29, 0x00);
-  return { unit, bay, store, exec, write: (data) => exec(write6(data.length), { dataOut: data }) };
+  return { unit, bay, changerSees: () => reported, store, exec, write: (data) => exec(write6(data.length), { dataOut: data }) };
 }
 
 /** Short form READ POSITION: first and last logical object, BOP/EOP, objects and bytes in the buffer. */
@@ -295,11 +299,11 @@ describe('SSC tape drive', () => {
     it('PREVENT MEDIUM REMOVAL refuses UNLOAD (5/53/02) until ALLOW', async () => {
       const d = await drive();
       good(await d.exec(preventAllow(1)));
-      assert.equal(d.bay.prevented, true);
+      assert.equal(d.changerSees().prevented, true);
       expectSense(await d.exec(loadUnload(0)), ILLEGAL_REQUEST, 0x53, 0x02);
       expectSense(await d.exec(preventAllow(2)), ILLEGAL_REQUEST, 0x24, 0x00);
       good(await d.exec(preventAllow(0)));
-      assert.equal(d.bay.prevented, false);
+      assert.equal(d.changerSees().prevented, false);
       good(await d.exec(loadUnload(0)));
       expectSense(await d.exec(loadUnload(0x05)), ILLEGAL_REQUEST, 0x24, 0x00, { fieldPointer: { byte: 4, bit: 2 } });
     });
@@ -319,10 +323,10 @@ describe('SSC tape drive', () => {
       const d = await drive();
       good(await d.exec(preventAllow(1), { nexus: B }));
       d.unit.taskManagement('i-t-nexus-loss', B);
-      assert.equal(d.bay.prevented, false);
+      assert.equal(d.changerSees().prevented, false);
       good(await d.exec(preventAllow(1)));
       d.unit.taskManagement('lun-reset', A);
-      assert.equal(d.bay.prevented, false);
+      assert.equal(d.changerSees().prevented, false);
     });
   });
 

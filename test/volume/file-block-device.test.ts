@@ -169,8 +169,9 @@ describe('FileBlockDevice', () => {
   });
 
   it('a small write of whole pages completes while the thread pool is busy; an unaligned, a large or a later write waits for the pool, and each lands where it was sent', async () => {
-    // The gate all volumes share may be shut by a write of an earlier test that slept; this one never learns of a sleep.
+    // A real gate may be shut by a write that slept; this one never learns of a sleep.
     const inlineWrites = new InlineWriteGate(
+      undefined,
       () => 0,
       () => 0,
     );
@@ -205,6 +206,7 @@ describe('FileBlockDevice', () => {
     let sleeps = 0;
     let ms = 0;
     const gate = new InlineWriteGate(
+      undefined,
       () => (ms += 5),
       () => sleeps++,
     );
