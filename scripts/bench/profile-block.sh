@@ -33,11 +33,11 @@ since() { awk -v ms=$(( $(date +%s%N) / 1000000 - start_ms )) 'BEGIN { printf "%
 "$bin/blockbench" --url "$url" --test seqwrite --bs 1M --qd 1 --span "$span" --bytes "$span" --seconds 120 >"$out/fill.json"
 for c in $cases; do
   IFS=: read -r test qd bs <<<"$c"; bs="${bs:-4096}"
-  from=$(since); cpu0=$(gateway_cpu_ms)
+  from=$(since); cpu0=$(gateway_cpu_ms); read -r r0 w0 <<<"$(gateway_syscalls)"
   "$bin/blockbench" --url "$url" --test "$test" --bs "$bs" --qd "$qd" --span "$span" --seconds "$seconds" >"$out/$test-qd$qd.json"
-  to=$(since); cpu1=$(gateway_cpu_ms)
+  to=$(since); cpu1=$(gateway_cpu_ms); read -r r1 w1 <<<"$(gateway_syscalls)"
   iops="$(grep -o '"IOPS": *[0-9.]*' "$out/$test-qd$qd.json" | grep -o '[0-9.]*$')"
-  echo "$test QD$qd from ~$from to ~$to s: $iops IOPS, ~$(awk -v i="${iops:-0}" -v s="$seconds" 'BEGIN { printf "%d", i * s }') commands, gateway CPU $(awk -v c=$((cpu1 - cpu0)) -v i="${iops:-0}" -v s="$seconds" 'BEGIN { printf "%.1f", c * 1000 / (i * s) }') us/command" | tee -a "$out/phases"
+  echo "$test QD$qd from ~$from to ~$to s: $iops IOPS, ~$(awk -v i="${iops:-0}" -v s="$seconds" 'BEGIN { printf "%d", i * s }') commands, gateway CPU $(awk -v c=$((cpu1 - cpu0)) -v i="${iops:-0}" -v s="$seconds" 'BEGIN { printf "%.1f", c * 1000 / (i * s) }') us/command, $(awk -v r=$((r1 - r0)) -v w=$((w1 - w0)) -v i="${iops:-0}" -v s="$seconds" 'BEGIN { printf "%.2f reads + %.2f writes", r / (i * s), w / (i * s) }') (system calls) a command" | tee -a "$out/phases"
 done
 grep VmRSS "/proc/$pid/status" | tee -a "$out/phases"
 kill -TERM $pid; wait $pid || true

@@ -5,6 +5,7 @@
 #   start_profiled_gateway NAME OUTDIR [GATEWAY ARGS...]   sets data, pid, ready (its gateway-ready log line) and port
 #   gateway_cpu_ms                      CPU time the gateway has used (all threads, user + system)
 #   gateway_start_ms                    when it started, in ms since the epoch
+#   gateway_syscalls                    its read-family and write-family system calls so far ("READS WRITES", /proc/PID/io)
 
 start_profiled_gateway() {
   local name="$1" out="$2"
@@ -23,3 +24,5 @@ start_profiled_gateway() {
 gateway_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%d", ($14 + $15) * 1000 / hz }' "/proc/$pid/stat"; }
 
 gateway_start_ms() { echo $(( $(date +%s%N) / 1000000 - $(ps -o etimes= -p $pid) * 1000 )); }
+
+gateway_syscalls() { awk '/^syscr:/ { r = $2 } /^syscw:/ { w = $2 } END { print r, w }' "/proc/$pid/io"; }

@@ -10,6 +10,7 @@ import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
 import { readCached, startWriteback } from '../fileio/fileio.ts';
 import { inlineWritable, InlineWriteGate } from '../fileio/inline-write-gate.ts';
 import type { Logger } from '../log.ts';
+import { must } from '../must.ts';
 import type { CacheState } from './cache-state.ts';
 import { CacheCorruptionError } from './errors.ts';
 import { blockCount, type Extent } from './extent.ts';
@@ -68,50 +69,19 @@ export class ExtentFiles {
    * that checksums the extent's blocks. The extent must hold all its blocks.
    */
   async write(extent: Extent, offset: number, pieces: readonly Uint8Array[], length: number): Promise<number[]> {
-    const before = extent.size;
-    const end = offset + length;
-    const size = Math.max(before, end);
-    // From the old end's block when the write leaves a gap; to the write's last block, not the extent's: those after it do not change.
-    const BLOCK = extent.blockSize;
-    const first = Math.floor(Math.min(offset, before) / BLOCK);
-    const last = Math.floor((end - 1) / BLOCK);
+    const w = spanOf(extent, offset, length);
     const file = await this.open(extent, true);
     const { handle } = file;
     file.verified = undefined;
-    const span = (b: number) => ({ from: b * BLOCK, to: Math.min((b + 1) * BLOCK, size) });
-    const covered = (b: number) => offset <= span(b).from && end >= span(b).to;
-    const appended = (b: number) => offset === before && span(b).from < before && end >= span(b).to;
     // A block the write covers only in part (or not at all: a gap it leaves) is checksummed whole, its old bytes verified, before the write.
     const patched = new Map<number, number>();
-    for (let b = first; b <= last; b++) {
-      if (!covered(b) && !appended(b))
-        patched.set(b, crc32c(await this.patchedBlock(handle, extent, b, span(b).to - span(b).from, offset, pieces)));
+    for (let b = w.first; b <= w.last; b++) {
+      if (!rewritesWhole(w, b))
+        patched.set(b, crc32c(await this.patchedBlock(handle, extent, b, blockEnd(w, b) - b * w.block, offset, pieces)));
     }
-    // Each new byte is checksummed once: its CRC goes into its block's and its piece's.
-    const checksums = (crcOf: (slice: Uint8Array) => number) => {
-      const crcs: number[] = [];
-      const pieceCrcs = pieces.map(() => 0);
-      const fold = (from: number, to: number, crc = 0) => {
-        forEachSlice(pieces, offset, from, to, (slice, i) => {
-          const sliceCrc = crcOf(slice);
-          crc = crc32cCombine(crc, sliceCrc, slice.length);
-          pieceCrcs[i] = crc32cCombine(pieceCrcs[i]!, sliceCrc, slice.length);
-        });
-        return crc;
-      };
-      for (let b = first; b <= last; b++) {
-        const { from, to } = span(b);
-        if (covered(b)) crcs.push(fold(from, to));
-        else if (appended(b)) crcs.push(fold(offset, to, extent.crcs[b]));
-        else {
-          fold(from, to); // for the pieces' CRCs: the block's was taken whole
-          crcs.push(patched.get(b)!);
-        }
-      }
-      return { crcs, pieceCrcs };
-    };
+    const checksums = (crcOf: (slice: Uint8Array) => number) => checksumsOf(w, extent, pieces, patched, crcOf);
     // A large write's checksums are taken on libuv's pool while the write runs.
-    let sums: { crcs: number[]; pieceCrcs: number[] };
+    let sums: Checksums;
     if (length >= OFF_THREAD_CRC_BYTES) {
       [sums] = await Promise.all([withCrcsOffThread(checksums), writeFully(handle, pieces, offset, writePiece(extent))]);
     } else {
@@ -123,16 +93,42 @@ export class ExtentFiles {
       if (!(inlineWritable(offset, length) && this.inlineWrites.tryWrite(() => writeFullySync(handle.fd, pieces, offset, piece))))
         await writeFully(handle, pieces, offset, piece);
     }
-    const { crcs, pieceCrcs } = sums;
-    extent.resize(size);
-    crcs.forEach((c, i) => {
-      extent.crcs[first + i] = c;
-      extent.present[first + i] = true;
-    });
-    this.state.usedBytes += size - before;
-    this.state.written(extent, before);
+    return this.landed(extent, handle, w, sums);
+  }
+
+  /**
+   * write() made at once, on this thread, when nothing in it has to wait: the
+   * extent's file is open, the write is small, of whole pages, and replaces
+   * whole checksum blocks (no old bytes to read), and the inline write gate is
+   * open. Returns the pieces' CRC32Cs, or undefined having done nothing. The
+   * caller must be entitled to the extent's lock (nobody holds it) for the
+   * call. An error of the write itself is thrown.
+   */
+  writeNow(extent: Extent, offset: number, pieces: readonly Uint8Array[], length: number): number[] | undefined {
+    const file = this.files.get(extent.key);
+    if (!file || length >= OFF_THREAD_CRC_BYTES || !inlineWritable(offset, length)) return undefined;
+    const w = spanOf(extent, offset, length);
+    for (let b = w.first; b <= w.last; b++) if (!rewritesWhole(w, b)) return undefined;
+    const { handle } = file;
+    const piece = writePiece(extent);
+    if (!this.inlineWrites.tryWrite(() => writeFullySync(handle.fd, pieces, offset, piece))) return undefined;
+    file.verified = undefined;
+    this.files.delete(extent.key);
+    this.files.set(extent.key, file);
+    return this.landed(extent, handle, w, checksumsOf(w, extent, pieces, NO_PATCHES, crc32c));
+  }
+
+  /** The extent's books after a write that landed: its size, its blocks' checksums, the bytes used and dirty. */
+  private landed(extent: Extent, handle: FileHandle, w: WriteSpan, { crcs, pieceCrcs }: Checksums): number[] {
+    extent.resize(w.size);
+    for (let i = 0; i < crcs.length; i++) {
+      extent.crcs[w.first + i] = crcs[i]!;
+      extent.present[w.first + i] = true;
+    }
+    this.state.usedBytes += w.size - w.before;
+    this.state.written(extent, w.before);
     // A tape's data would otherwise all be flushed at its next sync point, while the drive waits.
-    if (length >= WRITEBACK_MIN_BYTES) startWriteback(handle.fd, offset, length);
+    if (w.end - w.offset >= WRITEBACK_MIN_BYTES) startWriteback(handle.fd, w.offset, w.end - w.offset);
     return pieceCrcs;
   }
 
@@ -345,6 +341,90 @@ export class ExtentFiles {
 }
 
 /** The most one system call writes to the extent's file (see SMALL_FOLIO_BYTES). */
+/** Where a write falls in its extent: bytes [offset, end) of an extent of `before` bytes growing to `size`, blocks first..last. */
+interface WriteSpan {
+  readonly offset: number;
+  readonly end: number;
+  readonly before: number;
+  readonly size: number;
+  readonly block: number;
+  readonly first: number;
+  readonly last: number;
+}
+
+interface Checksums {
+  /** Of the blocks first..last as they are after the write. */
+  crcs: number[];
+  pieceCrcs: number[];
+}
+
+const NO_PATCHES: ReadonlyMap<number, number> = new Map();
+
+function spanOf(extent: Extent, offset: number, length: number): WriteSpan {
+  const before = extent.size;
+  const end = offset + length;
+  const block = extent.blockSize;
+  // From the old end's block when the write leaves a gap; to the write's last block, not the extent's: those after it do not change.
+  return {
+    offset,
+    end,
+    before,
+    size: Math.max(before, end),
+    block,
+    first: Math.floor(Math.min(offset, before) / block),
+    last: Math.floor((end - 1) / block),
+  };
+}
+
+function blockEnd(w: WriteSpan, b: number): number {
+  return Math.min((b + 1) * w.block, w.size);
+}
+
+/** Whether the write gives block `b` all its bytes, or appends to it at the old end: either way no old byte of it needs reading. */
+function rewritesWhole(w: WriteSpan, b: number): boolean {
+  const from = b * w.block;
+  const to = blockEnd(w, b);
+  return (w.offset <= from && w.end >= to) || (w.offset === w.before && from < w.before && w.end >= to);
+}
+
+/**
+ * The blocks' and the pieces' CRC32Cs after the write, each new byte
+ * checksummed once: its CRC goes into its block's and its piece's. A block
+ * in `patched` was checksummed whole already.
+ */
+function checksumsOf(
+  w: WriteSpan,
+  extent: Extent,
+  pieces: readonly Uint8Array[],
+  patched: ReadonlyMap<number, number>,
+  crcOf: (slice: Uint8Array) => number,
+): Checksums {
+  const crcs: number[] = [];
+  const pieceCrcs = pieces.map(() => 0);
+  for (let b = w.first; b <= w.last; b++) {
+    const from = b * w.block;
+    const to = blockEnd(w, b);
+    const whole = patched.get(b);
+    // A block appended to at its old end continues its old CRC; the pieces' CRCs need every new byte, also of a patched block.
+    const appended = whole === undefined && w.offset > from;
+    let crc = appended ? must(extent.crcs[b], 'the CRC of a block appended to') : 0;
+    const lo = appended ? w.offset : from;
+    for (let i = 0, at = w.offset; i < pieces.length && at < to; i++) {
+      const piece = must(pieces[i], 'a piece');
+      const sliceFrom = Math.max(at, lo) - at;
+      const sliceTo = Math.min(piece.length, to - at);
+      at += piece.length;
+      if (sliceFrom >= sliceTo) continue;
+      const slice = sliceFrom === 0 && sliceTo === piece.length ? piece : piece.subarray(sliceFrom, sliceTo);
+      const sliceCrc = crcOf(slice);
+      crc = crc32cCombine(crc, sliceCrc, slice.length);
+      pieceCrcs[i] = crc32cCombine(must(pieceCrcs[i], 'a piece CRC'), sliceCrc, slice.length);
+    }
+    crcs.push(whole ?? crc);
+  }
+  return { crcs, pieceCrcs };
+}
+
 function writePiece(extent: Extent): number {
   return extent.blockSize <= SMALL_FOLIO_BYTES ? SMALL_FOLIO_BYTES : Infinity;
 }

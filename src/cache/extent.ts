@@ -92,8 +92,9 @@ export class Extent {
   /** Sets the size, growing or shrinking the per-block arrays to match. */
   resize(size: number): void {
     const blocks = blockCount(size, this.blockSize);
-    this.crcs.length = Math.min(this.crcs.length, blocks);
-    this.present.length = Math.min(this.present.length, blocks);
+    // Assigning a length, even the same one, is a call into V8's runtime: on every write it showed in profiles.
+    if (this.crcs.length > blocks) this.crcs.length = blocks;
+    if (this.present.length > blocks) this.present.length = blocks;
     while (this.crcs.length < blocks) this.crcs.push(0);
     while (this.present.length < blocks) this.present.push(false);
     this.size = size;

@@ -1,8 +1,7 @@
 // Whole reads and writes at a position of an extent file: the system may move
 // fewer bytes than asked, so each loops until all of them have moved.
-import { writevSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { writeInPieces } from '../fileio/fileio.ts';
+import { writeInPieces, writeInPiecesSync } from '../fileio/fileio.ts';
 
 /** The file ends before the bytes asked for. */
 export class ShortReadError extends Error {
@@ -33,29 +32,13 @@ export async function writeFully(handle: FileHandle, pieces: readonly Uint8Array
 
 /** writeFully() made on the calling thread: for the small writes an InlineWriteGate lets through. */
 export function writeFullySync(fd: number, pieces: readonly Uint8Array[], position: number, piece = Infinity): void {
-  const rest = pieces.filter((p) => p.length > 0);
-  for (let at = position; rest.length > 0;) {
-    const bytesWritten = writevSync(fd, piece < Infinity ? firstBytes(rest, piece) : rest, at);
-    at += bytesWritten;
-    dropFirst(rest, bytesWritten);
-  }
+  writeInPiecesSync(fd, pieces, position, piece < Infinity ? piece : Number.MAX_SAFE_INTEGER);
 }
 
 /** Drops the first `bytes` bytes of `rest` (what is left to write), in place. */
 function dropFirst(rest: Uint8Array[], bytes: number): void {
   while (rest.length > 0 && bytes >= rest[0]!.length) bytes -= rest.shift()!.length;
   if (bytes > 0) rest[0] = rest[0]!.subarray(bytes);
-}
-
-/** The first `n` bytes of `pieces` (all of them if they hold fewer). */
-function firstBytes(pieces: readonly Uint8Array[], n: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const p of pieces) {
-    if (n <= 0) break;
-    out.push(p.length <= n ? p : p.subarray(0, n));
-    n -= p.length;
-  }
-  return out;
 }
 
 /** fdatasync of the file or folder at `path`; nothing if it is gone (deleted since). */

@@ -13,6 +13,8 @@ import type {
   WriteOptions,
 } from './extent-store.ts';
 
+const nothing = (): void => undefined;
+
 export class KeyOutsideNamespaceError extends RangeError {
   override readonly name = 'KeyOutsideNamespaceError';
 }
@@ -24,8 +26,12 @@ export class NamespaceStore implements ExtentStore {
     readonly namespace: string,
   ) {}
 
-  async write(key: string, offset: number, data: Uint8Array, options?: WriteOptions): Promise<void> {
-    await this.io.writev(this.check(key), offset, [data], options);
+  write(key: string, offset: number, data: Uint8Array, options?: WriteOptions): Promise<void> {
+    try {
+      return this.io.writev(this.check(key), offset, [data], options).then(nothing);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async writev(key: string, offset: number, pieces: readonly Uint8Array[], options?: WriteOptions): Promise<number[]> {

@@ -57,6 +57,8 @@ for (let k = 0, p = 0x40000000; k < 32; k++, p = multiplyModP(p, p)) X2N.push(p)
  * of larger ranges without another pass over the bytes. O(log length).
  */
 export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
+  // Nothing before B (or bytes whose CRC is 0) carries nothing past it: the common case of a checksum begun with a slice.
+  if (crcA === 0) return crcB >>> 0;
   return (multiplyModP(shiftFor(lengthB), crcA >>> 0) ^ crcB) >>> 0;
 }
 

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "../native/slices.h"
+
 #define POLY 0x82F63B78u /* reflected */
 
 static uint32_t table[256];
@@ -112,27 +114,17 @@ static napi_value crc32c(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/*
- * One crc32cEach() call: the slices' memory, kept alive by a reference to an
- * array of our own that holds them. Not the caller's array, which it may
- * empty or refill before the work is done: then slices it alone held could be
- * collected, and their memory freed, while a pool thread still reads them.
- */
+/* One crc32cEach() call: the slices, held until the work is done (see slices.h). */
 struct each {
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref slices;
-  uint32_t count;
-  const uint8_t **data;
-  size_t *lengths;
+  struct slices slices;
   uint32_t *crcs;
 };
 
 static void each_free(napi_env env, struct each *e) {
   if (e->work) napi_delete_async_work(env, e->work);
-  if (e->slices) napi_delete_reference(env, e->slices);
-  free(e->data);
-  free(e->lengths);
+  slices_release(env, &e->slices);
   free(e->crcs);
   free(e);
 }
@@ -140,14 +132,14 @@ static void each_free(napi_env env, struct each *e) {
 static void each_execute(napi_env env, void *arg) {
   (void)env;
   struct each *e = arg;
-  for (uint32_t i = 0; i < e->count; i++) e->crcs[i] = crc_best(0, e->data[i], e->lengths[i]);
+  for (uint32_t i = 0; i < e->slices.count; i++) e->crcs[i] = crc_best(0, e->slices.iov[i].iov_base, e->slices.iov[i].iov_len);
 }
 
 static void each_complete(napi_env env, napi_status status, void *arg) {
   struct each *e = arg;
   napi_value result;
-  if (status == napi_ok && napi_create_array_with_length(env, e->count, &result) == napi_ok) {
-    for (uint32_t i = 0; i < e->count; i++) {
+  if (status == napi_ok && napi_create_array_with_length(env, e->slices.count, &result) == napi_ok) {
+    for (uint32_t i = 0; i < e->slices.count; i++) {
       napi_value crc;
       napi_create_uint32(env, e->crcs[i], &crc);
       napi_set_element(env, result, i, crc);
@@ -166,50 +158,26 @@ static napi_value crc32c_each(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  bool is_array = false;
-  uint32_t count = 0;
-  if (argc < 1 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[0], &count) != napi_ok) {
-    napi_throw_type_error(env, NULL, "crc32cEach: slices must be an array of Uint8Array");
-    return NULL;
-  }
   struct each *e = calloc(1, sizeof *e);
   if (!e) {
     napi_throw_error(env, NULL, "crc32cEach: out of memory");
     return NULL;
   }
-  e->count = count;
-  e->data = calloc(count ? count : 1, sizeof *e->data);
-  e->lengths = calloc(count ? count : 1, sizeof *e->lengths);
-  e->crcs = calloc(count ? count : 1, sizeof *e->crcs);
-  if (!e->data || !e->lengths || !e->crcs) {
+  enum slices_result taken = argc < 1 ? SLICES_NOT_UINT8ARRAYS : slices_take(env, argv[0], true, &e->slices);
+  if (taken != SLICES_OK) {
+    each_free(env, e);
+    if (taken == SLICES_NOT_UINT8ARRAYS) napi_throw_type_error(env, NULL, "crc32cEach: slices must be an array of Uint8Array");
+    else napi_throw_error(env, NULL, "crc32cEach: out of memory");
+    return NULL;
+  }
+  e->crcs = calloc(e->slices.count ? e->slices.count : 1, sizeof *e->crcs);
+  if (!e->crcs) {
     each_free(env, e);
     napi_throw_error(env, NULL, "crc32cEach: out of memory");
     return NULL;
   }
-  napi_value held;
-  if (napi_create_array_with_length(env, count, &held) != napi_ok) {
-    each_free(env, e);
-    return NULL;
-  }
-  for (uint32_t i = 0; i < count; i++) {
-    napi_value slice;
-    bool is_typed_array = false;
-    napi_typedarray_type type;
-    void *data;
-    if (napi_get_element(env, argv[0], i, &slice) != napi_ok || napi_is_typedarray(env, slice, &is_typed_array) != napi_ok || !is_typed_array ||
-        napi_get_typedarray_info(env, slice, &type, &e->lengths[i], &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
-      each_free(env, e);
-      napi_throw_type_error(env, NULL, "crc32cEach: slices must be an array of Uint8Array");
-      return NULL;
-    }
-    e->data[i] = data;
-    if (napi_set_element(env, held, i, slice) != napi_ok) {
-      each_free(env, e);
-      return NULL;
-    }
-  }
   napi_value promise, name;
-  if (napi_create_reference(env, held, 1, &e->slices) != napi_ok || napi_create_promise(env, &e->deferred, &promise) != napi_ok) {
+  if (napi_create_promise(env, &e->deferred, &promise) != napi_ok) {
     each_free(env, e);
     return NULL;
   }

@@ -34,6 +34,11 @@
  * are written in small pieces from the start, without a pool round trip per
  * piece.
  *
+ * writeInPiecesSync(fd, slices, position, piece): the same on the calling
+ * thread, for the small writes an inline write gate lets through: throws
+ * that Error, or returns once all of it is written. One call where Node's
+ * fs.writevSync took a JavaScript wrapper's checks and copies of the array.
+ *
  * threadSleeps(): how many times the calling thread has slept in the kernel
  * (its voluntary context switches, getrusage RUSAGE_THREAD), or -1 where that
  * is unknown. A count that moves across a system call means the call blocked:
@@ -49,8 +54,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <stdio.h>
 #include <sys/uio.h>
 #include <uv.h>
+
+#include "../native/slices.h"
 
 static napi_value read_cached(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -133,62 +141,40 @@ static napi_value start_writeback(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* One writeInPieces() call; the slices' memory is kept alive by a reference to an array of our own. */
-struct pieces {
-  napi_async_work work;
-  napi_deferred deferred;
-  napi_ref slices;
-  int fd;
-  int64_t position;
-  size_t piece;
-  uint32_t count;
-  struct iovec *iov;
-  int error;
-};
-
-static void pieces_free(napi_env env, struct pieces *p) {
-  if (p->work) napi_delete_async_work(env, p->work);
-  if (p->slices) napi_delete_reference(env, p->slices);
-  free(p->iov);
-  free(p);
-}
-
-static void pieces_execute(napi_env env, void *arg) {
-  (void)env;
-  struct pieces *p = arg;
+/*
+ * Writes the iovecs laid end to end from `position`, in system calls of at
+ * most `piece` bytes each; 0, or the errno of the call that failed.
+ */
+static int write_iov_in_pieces(int fd, const struct iovec *iov, uint32_t count, int64_t position, size_t piece) {
   uint32_t first = 0;
   size_t skip = 0; /* bytes of iov[first] already written */
-  int64_t at = p->position;
-  while (first < p->count) {
-    /* The next system call: up to p->piece bytes from iov[first] + skip on. */
+  int64_t at = position;
+  while (first < count) {
+    /* The next system call: up to `piece` bytes from iov[first] + skip on. */
     struct iovec call[64];
     int n = 0;
     size_t want = 0;
-    for (uint32_t i = first; i < p->count && n < 64 && want < p->piece; i++) {
+    for (uint32_t i = first; i < count && n < 64 && want < piece; i++) {
       size_t from = i == first ? skip : 0;
-      size_t len = p->iov[i].iov_len - from;
-      if (len > p->piece - want) len = p->piece - want;
+      size_t len = iov[i].iov_len - from;
+      if (len > piece - want) len = piece - want;
       if (len == 0) continue;
-      call[n].iov_base = (uint8_t *)p->iov[i].iov_base + from;
+      call[n].iov_base = (uint8_t *)iov[i].iov_base + from;
       call[n].iov_len = len;
       n++;
       want += len;
     }
     if (n == 0) break;
-    ssize_t r = pwritev(p->fd, call, n, at);
+    ssize_t r = pwritev(fd, call, n, at);
     if (r < 0) {
       if (errno == EINTR) continue;
-      p->error = errno;
-      return;
+      return errno;
     }
-    if (r == 0) {
-      p->error = EIO;
-      return;
-    }
+    if (r == 0) return EIO;
     at += r;
     size_t moved = (size_t)r;
-    while (moved > 0 && first < p->count) {
-      size_t left = p->iov[first].iov_len - skip;
+    while (moved > 0 && first < count) {
+      size_t left = iov[first].iov_len - skip;
       if (moved < left) {
         skip += moved;
         moved = 0;
@@ -198,8 +184,68 @@ static void pieces_execute(napi_env env, void *arg) {
         skip = 0;
       }
     }
-    while (first < p->count && p->iov[first].iov_len == 0) first++;
+    while (first < count && iov[first].iov_len == 0) first++;
   }
+  return 0;
+}
+
+/* An Error for the system's error `code`, with `errno` and `code` as Node's fs gives them. */
+static napi_value errno_error(napi_env env, int code) {
+  napi_value message, error, errno_value, code_value;
+  napi_create_string_utf8(env, strerror(code), NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, NULL, message, &error);
+  napi_create_int32(env, -code, &errno_value);
+  napi_set_named_property(env, error, "errno", errno_value);
+  napi_create_string_utf8(env, uv_err_name(-code), NAPI_AUTO_LENGTH, &code_value);
+  napi_set_named_property(env, error, "code", code_value);
+  return error;
+}
+
+/* Throws the TypeError that says how to call `name`. */
+static void throw_pieces_usage(napi_env env, const char *name) {
+  char usage[160];
+  snprintf(usage, sizeof usage, "%s(fd: number, slices: Uint8Array[], position: number >= 0, piece: number > 0)", name);
+  napi_throw_type_error(env, NULL, usage);
+}
+
+/* The arguments of writeInPieces() and writeInPiecesSync(); false with an exception pending when they are wrong. */
+static bool pieces_arguments(napi_env env, napi_callback_info info, const char *name, bool hold, int32_t *fd, struct slices *slices,
+                             int64_t *position, int64_t *piece) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if (argc < 4 || napi_get_value_int32(env, argv[0], fd) != napi_ok || napi_get_value_int64(env, argv[2], position) != napi_ok ||
+      napi_get_value_int64(env, argv[3], piece) != napi_ok || *position < 0 || *piece <= 0) {
+    throw_pieces_usage(env, name);
+    return false;
+  }
+  enum slices_result taken = slices_take(env, argv[1], hold, slices);
+  if (taken == SLICES_NOT_UINT8ARRAYS) throw_pieces_usage(env, name);
+  else if (taken != SLICES_OK) napi_throw_error(env, NULL, "out of memory");
+  return taken == SLICES_OK;
+}
+
+/* One writeInPieces() call; the slices are held until it is done (see slices.h). */
+struct pieces {
+  napi_async_work work;
+  napi_deferred deferred;
+  struct slices slices;
+  int fd;
+  int64_t position;
+  size_t piece;
+  int error;
+};
+
+static void pieces_free(napi_env env, struct pieces *p) {
+  if (p->work) napi_delete_async_work(env, p->work);
+  slices_release(env, &p->slices);
+  free(p);
+}
+
+static void pieces_execute(napi_env env, void *arg) {
+  (void)env;
+  struct pieces *p = arg;
+  p->error = write_iov_in_pieces(p->fd, p->slices.iov, p->slices.count, p->position, p->piece);
 }
 
 static void pieces_complete(napi_env env, napi_status status, void *arg) {
@@ -209,68 +255,27 @@ static void pieces_complete(napi_env env, napi_status status, void *arg) {
     napi_get_undefined(env, &undefined);
     napi_resolve_deferred(env, p->deferred, undefined);
   } else {
-    int code = p->error ? p->error : EIO;
-    napi_value message, error, errno_value, code_value;
-    napi_create_string_utf8(env, strerror(code), NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, NULL, message, &error);
-    napi_create_int32(env, -code, &errno_value);
-    napi_set_named_property(env, error, "errno", errno_value);
-    napi_create_string_utf8(env, uv_err_name(-code), NAPI_AUTO_LENGTH, &code_value);
-    napi_set_named_property(env, error, "code", code_value);
-    napi_reject_deferred(env, p->deferred, error);
+    napi_reject_deferred(env, p->deferred, errno_error(env, p->error ? p->error : EIO));
   }
   pieces_free(env, p);
 }
 
 static napi_value write_in_pieces(napi_env env, napi_callback_info info) {
-  static const char *usage = "writeInPieces(fd: number, slices: Uint8Array[], position: number >= 0, piece: number > 0)";
-  size_t argc = 4;
-  napi_value argv[4];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  int32_t fd;
-  int64_t position, piece;
-  bool is_array = false;
-  uint32_t count = 0;
-  if (argc < 4 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
-      napi_get_array_length(env, argv[1], &count) != napi_ok || napi_get_value_int64(env, argv[2], &position) != napi_ok ||
-      napi_get_value_int64(env, argv[3], &piece) != napi_ok || position < 0 || piece <= 0) {
-    napi_throw_type_error(env, NULL, usage);
-    return NULL;
-  }
   struct pieces *p = calloc(1, sizeof *p);
-  if (!p || !(p->iov = calloc(count ? count : 1, sizeof *p->iov))) {
-    free(p);
+  if (!p) {
     napi_throw_error(env, NULL, "writeInPieces: out of memory");
     return NULL;
   }
-  p->fd = fd;
-  p->position = position;
-  p->piece = (size_t)piece;
-  p->count = count;
-  napi_value held;
-  if (napi_create_array_with_length(env, count, &held) != napi_ok) {
-    pieces_free(env, p);
+  int32_t fd;
+  int64_t piece;
+  if (!pieces_arguments(env, info, "writeInPieces", true, &fd, &p->slices, &p->position, &piece)) {
+    free(p);
     return NULL;
   }
-  for (uint32_t i = 0; i < count; i++) {
-    napi_value slice;
-    bool is_typed_array = false;
-    napi_typedarray_type type;
-    void *data;
-    if (napi_get_element(env, argv[1], i, &slice) != napi_ok || napi_is_typedarray(env, slice, &is_typed_array) != napi_ok || !is_typed_array ||
-        napi_get_typedarray_info(env, slice, &type, &p->iov[i].iov_len, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
-      pieces_free(env, p);
-      napi_throw_type_error(env, NULL, usage);
-      return NULL;
-    }
-    p->iov[i].iov_base = data;
-    if (napi_set_element(env, held, i, slice) != napi_ok) {
-      pieces_free(env, p);
-      return NULL;
-    }
-  }
+  p->fd = fd;
+  p->piece = (size_t)piece;
   napi_value promise, name;
-  if (napi_create_reference(env, held, 1, &p->slices) != napi_ok || napi_create_promise(env, &p->deferred, &promise) != napi_ok) {
+  if (napi_create_promise(env, &p->deferred, &promise) != napi_ok) {
     pieces_free(env, p);
     return NULL;
   }
@@ -280,6 +285,17 @@ static napi_value write_in_pieces(napi_env env, napi_callback_info info) {
     pieces_complete(env, napi_generic_failure, p);
   }
   return promise;
+}
+
+static napi_value write_in_pieces_sync(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  int64_t position, piece;
+  struct slices slices;
+  if (!pieces_arguments(env, info, "writeInPiecesSync", false, &fd, &slices, &position, &piece)) return NULL;
+  int error = write_iov_in_pieces(fd, slices.iov, slices.count, position, (size_t)piece);
+  slices_release(env, &slices);
+  if (error) napi_throw(env, errno_error(env, error));
+  return NULL;
 }
 
 static napi_value duplicate_descriptor(napi_env env, napi_callback_info info) {
@@ -323,6 +339,8 @@ NAPI_MODULE_INIT() {
   if (napi_set_named_property(env, exports, "duplicateDescriptor", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "writeInPieces", NAPI_AUTO_LENGTH, write_in_pieces, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "writeInPieces", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "writeInPiecesSync", NAPI_AUTO_LENGTH, write_in_pieces_sync, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "writeInPiecesSync", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "threadSleeps", NAPI_AUTO_LENGTH, thread_sleeps, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "threadSleeps", fn) != napi_ok) return NULL;
   return exports;

@@ -7,6 +7,7 @@ const addon = createRequire(import.meta.url)('../../build/Release/fileio.node') 
   duplicateDescriptor(fd: number): number;
   threadSleeps(): number;
   writeInPieces(fd: number, slices: readonly Uint8Array[], position: number, piece: number): Promise<void>;
+  writeInPiecesSync(fd: number, slices: readonly Uint8Array[], position: number, piece: number): void;
 };
 
 /**
@@ -37,6 +38,16 @@ export function startWriteback(fd: number, offset: number, length: number): void
  */
 export function writeInPieces(fd: number, slices: readonly Uint8Array[], position: number, piece: number): Promise<void> {
   return addon.writeInPieces(fd, slices, position, piece);
+}
+
+/**
+ * writeInPieces() made on the calling thread: returns once all of it is
+ * written, or throws the system's error. For the small writes an
+ * InlineWriteGate lets through: one native call, where fs.writevSync's
+ * wrapper checked and copied its arguments first.
+ */
+export function writeInPiecesSync(fd: number, slices: readonly Uint8Array[], position: number, piece: number): void {
+  addon.writeInPiecesSync(fd, slices, position, piece);
 }
 
 /** A new descriptor (close-on-exec) for the same file or socket as `fd`; throws with the system's message. */

@@ -17,7 +17,16 @@ export class WriteGate {
       this.leave();
       return Promise.reject(err);
     }
-    return running.finally(() => this.leave());
+    return running.then(
+      (value) => {
+        this.leave();
+        return value;
+      },
+      (err: unknown) => {
+        this.leave();
+        throw err;
+      },
+    );
   }
 
   /**

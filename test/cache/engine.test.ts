@@ -100,6 +100,22 @@ describe('@slow cache engine against s3rver', function () {
     }
   });
 
+  it("keeps a key's writes in the order called: a small write made at once never overtakes one still waiting for its turn", async () => {
+    const opened = await openEngine(await scratch(), { ...s3.settings, prefix: 'order/' });
+    try {
+      const { store } = opened;
+      await store.write('order', 0, Buffer.alloc(4096, 1)); // the extent known, its file open
+      // Not of whole pages: this one takes the queued path (admission, then the extent's lock)...
+      const first = store.write('order', 100, Buffer.alloc(50, 2));
+      // ...while this one, a whole block of whole pages, could be made at once.
+      const second = store.write('order', 0, Buffer.alloc(4096, 3));
+      await Promise.all([first, second]);
+      assert.ok((await store.read('order', 0, 4096)).equals(Buffer.alloc(4096, 3)), 'the later write is over the earlier one');
+    } finally {
+      await opened.close();
+    }
+  });
+
   it('keeps a few extent files open, lets go of one on delete, and never serves a remembered block after a write over it', async () => {
     const dir = await scratch();
     const opened = await openEngine(dir, { ...s3.settings, prefix: 'open-files/' });

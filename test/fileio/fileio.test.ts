@@ -1,10 +1,10 @@
 // The native file I/O: reads served from the page cache without blocking (a block LUN's small reads), writeback started early (the cache's large writes),
 // writes cut into small system calls (a volume chunk's file, kept in small page-cache folios).
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCached, startWriteback, threadSleeps, writeInPieces } from '../../src/fileio/fileio.ts';
+import { readCached, startWriteback, threadSleeps, writeInPieces, writeInPiecesSync } from '../../src/fileio/fileio.ts';
 
 describe('native file I/O', () => {
   let dir: string;
@@ -51,24 +51,37 @@ describe('native file I/O', () => {
     assert.throws(() => startWriteback(fd, -1, 1), TypeError);
   });
 
-  it('writeInPieces writes slices end to end at the position, whatever the piece size cuts across', async () => {
+  it('writeInPieces and writeInPiecesSync write slices end to end at the position, whatever the piece size cuts across', async () => {
     const bytes = (length: number, seed: number) => Buffer.from(Array.from({ length }, (_, i) => (i * 13 + seed) & 0xff));
     const slices = [bytes(5000, 1), new Uint8Array(0), bytes(16_384, 2), bytes(1, 3), bytes(70_000, 4)];
     const whole = Buffer.concat(slices);
-    for (const piece of [1, 4096, 16_384, 1 << 20]) {
-      await writeInPieces(fd, slices, 777, piece);
-      const file = readFileSync(join(dir, 'f'));
-      assert.equal(file.length, 777 + whole.length, `piece ${piece}`);
-      assert.ok(file.subarray(777).equals(whole), `piece ${piece}: the bytes as given`);
+    for (const [name, write] of [
+      ['writeInPieces', writeInPieces],
+      ['writeInPiecesSync', writeInPiecesSync],
+    ] as const) {
+      for (const piece of [1, 4096, 16_384, 1 << 20]) {
+        ftruncateSync(fd, 0);
+        await write(fd, slices, 777, piece);
+        const file = readFileSync(join(dir, 'f'));
+        assert.equal(file.length, 777 + whole.length, `${name}, piece ${piece}`);
+        assert.ok(file.subarray(777).equals(whole), `${name}, piece ${piece}: the bytes as given`);
+      }
+      await write(fd, [], 0, 4096);
     }
-    await writeInPieces(fd, [], 0, 4096);
   });
 
-  it('writeInPieces rejects with the system error, and refuses arguments of the wrong kind', async () => {
+  it('writeInPieces and writeInPiecesSync fail with the system error, and refuse arguments of the wrong kind', async () => {
     await assert.rejects(writeInPieces(-1, [Buffer.alloc(8)], 0, 4096), (error: NodeJS.ErrnoException) => error.code === 'EBADF');
-    assert.throws(() => writeInPieces(fd, ['text'] as unknown as Uint8Array[], 0, 4096), TypeError);
-    assert.throws(() => writeInPieces(fd, [Buffer.alloc(1)], -1, 4096), TypeError);
-    assert.throws(() => writeInPieces(fd, [Buffer.alloc(1)], 0, 0), TypeError);
+    assert.throws(
+      () => writeInPiecesSync(-1, [Buffer.alloc(8)], 0, 4096),
+      (error: NodeJS.ErrnoException) => error.code === 'EBADF',
+    );
+    for (const write of [writeInPieces, writeInPiecesSync]) {
+      assert.throws(() => write(fd, ['text'] as unknown as Uint8Array[], 0, 4096), TypeError);
+      assert.throws(() => write(fd, 'text' as unknown as Uint8Array[], 0, 4096), TypeError);
+      assert.throws(() => write(fd, [Buffer.alloc(1)], -1, 4096), TypeError);
+      assert.throws(() => write(fd, [Buffer.alloc(1)], 0, 0), TypeError);
+    }
   });
 
   it('threadSleeps counts a wait that puts this thread to sleep, and not work that keeps it running', () => {
