@@ -79,7 +79,10 @@ export class WorkerBackend implements ObjectBackend {
     this.location = storeLocation(settings);
     this.idleTimeoutMs = idleTimeoutOf(settings);
     const workerData: WorkerSetup = { settings, slots: this.slots, paced: hooks.shaper !== undefined };
-    this.worker = new Worker(bootstrap, { eval: true, workerData, name: 'object store' });
+    // The AWS SDK's notice that it will need a newer Node is the process's to print, once, from the thread that made
+    // its first client; a worker would repeat it.
+    const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+    this.worker = new Worker(bootstrap, { eval: true, workerData, env, name: 'object store' });
     // Idle, the worker does not keep the process alive; a request in flight does.
     this.worker.unref();
     this.worker.on('message', (message: FromWorker) => this.received(message));

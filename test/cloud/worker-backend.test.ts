@@ -2,7 +2,9 @@
 // real s3rver: what a caller of ObjectBackend sees must be what the in-process
 // ObjectStore gives, errors' types included; bodies cross threads without a copy.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { blockCrcs } from '../../src/crc32c/block-checksums.ts';
 import {
@@ -170,5 +172,21 @@ describe('cloud WorkerBackend: the object store in a worker thread', function ()
     closing.close();
     await assert.rejects(inFlight, /closed/);
     await assert.rejects(closing.head('f/late'), /closed/);
+  });
+
+  it("leaves the AWS SDK's notice of an unsupported Node to the process's own first client: printed once, not once more per worker", async () => {
+    const script = `
+      import { S3Client } from '@aws-sdk/client-s3';
+      import { WorkerBackend } from ${JSON.stringify(new URL('../../src/cloud/worker-backend.ts', import.meta.url).href)};
+      new S3Client({ region: 'us-east-1' }).destroy();
+      const backend = new WorkerBackend(JSON.parse(process.env.SETTINGS));
+      await backend.ready();
+      await backend.head('nothing-here').catch(() => undefined);
+      backend.close();`;
+    const { stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      env: { ...process.env, SETTINGS: JSON.stringify(s3.settings) },
+    });
+    const notices = stderr.split('NodeVersionSupportWarning').length - 1;
+    assert.equal(notices, Number(process.versions.node.split('.')[0]) < 22 ? 1 : 0, stderr);
   });
 });
