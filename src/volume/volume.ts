@@ -1,6 +1,7 @@
 // What cached and stored volumes share: the record, the chunk image in the
 // cache engine, the gate that gives snapshots their moment, and the status as
 // AWS's Volume Gateway shows it.
+import type { BufferPool } from '../buffers/buffer-pool.ts';
 import type { ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
 import type { ExtentStore } from '../cache/extent-store.ts';
 import type { InlineWriteGate } from '../fileio/inline-write-gate.ts';
@@ -19,6 +20,8 @@ export interface VolumeContext {
   readonly uploadBufferUse: () => number;
   /** The gateway's one gate for small writes made on the event loop's thread (the cache engine's too). */
   readonly inlineWrites: InlineWriteGate;
+  /** The gateway's pool of read buffers: READs' data, lent until the transport has sent it. */
+  readonly readBuffers: BufferPool;
   readonly log: Logger;
 }
 

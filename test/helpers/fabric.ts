@@ -1,5 +1,6 @@
 // An in-process iSCSI server with one real disk LU over a temporary file, for
 // protocol-level tests of the fabric with the test initiator.
+import type { BufferPool } from '../../src/buffers/buffer-pool.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,10 +27,12 @@ export async function startFabric(
     extraTargets?: IscsiTargetDefinition[];
     server?: Partial<IscsiServerOptions>;
     logger?: Logger;
+    /** The disk's pool of READ buffers. */
+    readBuffers?: BufferPool;
   } = {},
 ): Promise<FabricFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'fabric-'));
-  const device = await FileBlockDevice.open({ path: join(dir, 'disk.img'), size: DISK_BYTES });
+  const device = await FileBlockDevice.open({ path: join(dir, 'disk.img'), size: DISK_BYTES, readBuffers: options.readBuffers });
   const unit = createDiskUnit({
     identity: {
       deviceType: 0,
