@@ -1,8 +1,8 @@
 // The composition root: builds a running gateway from its configuration, in
 // dependency order, and takes it down in the reverse order.
-import { BufferPool } from '../buffers/buffer-pool.ts';
 import { ApiToken, removeApiCredentials, writeApiCredentials } from '../api/credentials.ts';
 import { startApiServer } from '../api/server.ts';
+import { BufferPool } from '../buffers/buffer-pool.ts';
 import type { BandwidthSchedule } from '../cache/bandwidth.ts';
 import { CacheEngine } from '../cache/engine.ts';
 import { checkPublicAccessBlock } from '../cloud/account-guard.ts';

@@ -2,7 +2,7 @@ import { close as closeFd, fdatasync, fstat, ftruncate, open as openFd, read as 
 import { promisify } from 'node:util';
 import type { BlockDevice, LentRead, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
 import { BufferPool } from '../buffers/buffer-pool.ts';
-import { releaseOnce } from '../buffers/release-once.ts';
+import { noRelease, releaseOnce } from '../buffers/release-once.ts';
 import { readCached } from '../fileio/fileio.ts';
 import { inlineWritable, InlineWriteGate } from '../fileio/inline-write-gate.ts';
 
@@ -61,8 +61,6 @@ function readBuffer(length: number): Buffer {
   slabUsed += (length + 7) & ~7;
   return piece;
 }
-
-const noRelease = (): void => undefined;
 
 /** fdatasync(2) on `fd`, answered through callbacks like the reads and writes. */
 function datasync(fd: number, resolve: () => void, reject: (err: unknown) => void): void {

@@ -19,6 +19,7 @@ import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlockDevice, LentRead, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
+import { noRelease } from '../buffers/release-once.ts';
 import { KeyedLock } from '../cache/keyed-lock.ts';
 import { ChunkImage, zeroBytes } from './chunk-image.ts';
 import { FileBlockDevice } from './file-block-device.ts';
@@ -129,7 +130,7 @@ export class StoredVolume extends Volume implements BlockDevice {
 
   readLent(offset: number, length: number): Promise<LentRead> {
     if (this.wholeInFile(offset, length)) return this.device.readLent(offset, length);
-    return this.readRestoring(offset, length).then((data) => ({ data, release: () => undefined }));
+    return this.readRestoring(offset, length).then((data) => ({ data, release: noRelease }));
   }
 
   /** Whether the file holds all of the range: always, unless a restore has not reached some of its chunks. */
@@ -144,10 +145,11 @@ export class StoredVolume extends Volume implements BlockDevice {
       const out = Buffer.allocUnsafe(length);
       await Promise.all(
         parts.map(async (p) => {
-          const data = this.inFile(p.index)
-            ? await this.device.read(offset + p.from, p.length)
+          const { data, release } = this.inFile(p.index)
+            ? { data: await this.device.read(offset + p.from, p.length), release: noRelease }
             : await this.image.readChunk(p.index, p.at, p.length);
           data.copy(out, p.from);
+          release();
         }),
       );
       return out;
@@ -363,7 +365,12 @@ export class StoredVolume extends Volume implements BlockDevice {
     if (!this.image.map.get(index)) return; // a new file reads zeros there already
     const start = index * this.chunkSize;
     const length = Math.min(this.chunkSize, this.size - start);
-    await this.device.write(start, await this.image.readChunk(index, 0, length));
+    const { data, release } = await this.image.readChunk(index, 0, length);
+    try {
+      await this.device.write(start, data);
+    } finally {
+      release();
+    }
   }
 
   /** BOOTSTRAPPING after adoption: reads the file adopted from the configuration, chunk by chunk, into the image. */

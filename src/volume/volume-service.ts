@@ -2,8 +2,8 @@
 // serves it; the CLI calls the API): create, list, describe and delete
 // volumes while the gateway runs, schedule and take snapshots, restore a new
 // volume from any snapshot, including those found in the bucket.
-import { BufferPool } from '../buffers/buffer-pool.ts';
 import type { BlockDevice } from '../../scsi/sbc/block-device.ts';
+import { BufferPool } from '../buffers/buffer-pool.ts';
 import type { ExtentStore, ReadTally } from '../cache/extent-store.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { InlineWriteGate } from '../fileio/inline-write-gate.ts';

@@ -1,11 +1,11 @@
 // An in-process iSCSI server with one real disk LU over a temporary file, for
 // protocol-level tests of the fabric with the test initiator.
-import type { BufferPool } from '../../src/buffers/buffer-pool.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDiskUnit } from '../../scsi/sbc/disk.ts';
 import { ScsiTarget } from '../../scsi/target.ts';
+import type { BufferPool } from '../../src/buffers/buffer-pool.ts';
 import { IscsiServer } from '../../src/iscsi/server.ts';
 import type { IscsiServerOptions, IscsiTargetDefinition, TargetAuth } from '../../src/iscsi/target-definition.ts';
 import { silentLogger, type Logger } from '../../src/log.ts';

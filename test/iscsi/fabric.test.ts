@@ -2,9 +2,9 @@
 // wire: negotiation, data transfer shapes, digests, task management, limits.
 import assert from 'node:assert/strict';
 import { ScsiTarget } from '../../scsi/target.ts';
-import { BufferPool } from '../../src/buffers/buffer-pool.ts';
 import type { ScsiCommand, ScsiResponse } from '../../scsi/types.ts';
 import { Opcode, RejectReason, RESERVED_TAG, TaskFunction, TaskResponse } from '../../src/iscsi/pdu.ts';
+import { CountingPool } from '../helpers/counting-pool.ts';
 import { cdb, DISK_TARGET, pattern, startFabric, type FabricFixture } from '../helpers/fabric.ts';
 import { LIBISCSI_OFFER, LoginFailed, OPEN_ISCSI_OFFER, TestInitiator } from '../helpers/initiator.ts';
 import { senseKeyAsc } from '../helpers/sense.ts';
@@ -531,24 +531,6 @@ describe("@slow iSCSI fabric: a response's data buffer goes back to its logical 
 describe("iSCSI fabric: a disk's READ data in buffers of its pool", function () {
   this.timeout(60_000);
   const MiB = 1024 * 1024;
-
-  /** A real pool that counts its buffers out: a buffer given back twice (and so lent twice at once) shows as a negative count. */
-  class CountingPool extends BufferPool {
-    taken = 0;
-    out = 0;
-    override take(size: number): Buffer {
-      const buffer = super.take(size);
-      if (this.pools(size)) {
-        this.taken++;
-        this.out++;
-      }
-      return buffer;
-    }
-    override give(buffer: Buffer): void {
-      this.out--;
-      super.give(buffer);
-    }
-  }
 
   /** Waits (at most 10 s) until `done()` holds. */
   async function until(done: () => boolean): Promise<void> {
