@@ -14,6 +14,12 @@ export interface ProvisioningExtent {
   readonly mapped: boolean;
 }
 
+/** Bytes lent by the medium: `release` once nothing uses `data` any more, and its buffer may be reused (never calling it only loses the reuse). */
+export interface LentRead {
+  readonly data: Buffer;
+  readonly release: () => void;
+}
+
 export interface BlockDevice {
   /** Logical block size in bytes (512 or 4096 in practice). */
   readonly blockSize: number;
@@ -29,6 +35,12 @@ export interface BlockDevice {
 
   /** Reads `length` bytes at `offset`; never short. The buffer may be shared with other reads: do not write into it. */
   read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * read() into a buffer the medium lends: READ hands it to the transport,
+   * which releases it once the socket has taken it (ScsiResponse.release).
+   * Absent: READ uses read().
+   */
+  readLent?(offset: number, length: number): Promise<LentRead>;
   /**
    * Writes `data` at `offset`. With `fua` the data is durable before the
    * promise resolves (FUA bit); without it, durable after the next flush().

@@ -2,7 +2,7 @@
 // block volume. A write takes the whole blocks that arrived, under the range lock.
 import { Access, type CommandEntry } from '../command-table.ts';
 import { CDB10, CDB12, CDB16, CDB6, DPO, flagsOf, FUA, FUA_NV, usageOf, type Layout } from './cdb.ts';
-import { boundedExtent, checkWritable, good, readMedium, writeBlocks, type Disk } from './state.ts';
+import { boundedExtent, checkWritable, good, readForInitiator, writeBlocks, type Disk } from './state.ts';
 
 function read(disk: Disk, opcode: number, name: string, layout: Layout): CommandEntry {
   return {
@@ -13,7 +13,7 @@ function read(disk: Disk, opcode: number, name: string, layout: Layout): Command
     handler(ctx) {
       const e = boundedExtent(disk, ctx.cdb, layout, disk.limits.maxTransferBlocks);
       if (e.blocks === 0) return;
-      return readMedium(disk, e);
+      return readForInitiator(disk, e);
     },
   };
 }

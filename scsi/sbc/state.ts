@@ -4,7 +4,7 @@
 import type { CommandContext, CommandResult } from '../command-table.ts';
 import type { LogFn } from '../logical-unit.ts';
 import { Asc, invalidFieldInCdb, lbaOutOfRange, ScsiError, scsiError, SenseKey, writeProtected } from '../sense.ts';
-import { Status } from '../types.ts';
+import { Status, type ScsiResponse } from '../types.ts';
 import type { BlockDevice } from './block-device.ts';
 import { lbaOf, transferLength, type Layout } from './cdb.ts';
 import type { RangeLock } from './range-lock.ts';
@@ -74,6 +74,20 @@ function mediumError(disk: Disk, asc: number, err: unknown): ScsiError {
 
 export const readMedium = (disk: Disk, e: Extent): Promise<Buffer> =>
   io(disk, Asc.UNRECOVERED_READ_ERROR, () => disk.device.read(e.lba * disk.device.blockSize, e.blocks * disk.device.blockSize));
+
+/** The extent as READ's Data-In: in a buffer the medium lends when it can, given back by the transport once sent (ScsiResponse.release). */
+export function readForInitiator(disk: Disk, e: Extent): Promise<ScsiResponse> {
+  const { device } = disk;
+  const offset = e.lba * device.blockSize;
+  const length = e.blocks * device.blockSize;
+  if (!device.readLent) return readMedium(disk, e).then((data) => ({ status: Status.Good, data }));
+  const readLent = device.readLent.bind(device);
+  return io(disk, Asc.UNRECOVERED_READ_ERROR, () => readLent(offset, length)).then(({ data, release }) => ({
+    status: Status.Good,
+    data,
+    release,
+  }));
+}
 
 export const writeMedium = (disk: Disk, lba: number, data: Buffer, fua: boolean): Promise<void> =>
   io(disk, Asc.WRITE_ERROR, () => disk.device.write(lba * disk.device.blockSize, data, { fua: fua || !disk.writeCacheEnabled() }));

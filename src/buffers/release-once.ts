@@ -10,3 +10,6 @@ export function releaseOnce(release: () => void): () => void {
     release();
   };
 }
+
+/** The release of bytes nobody lent: nothing to give back. */
+export const noRelease = (): void => undefined;

@@ -3,6 +3,7 @@
 // copies, and the sync points that make writes durable. Namespace stores
 // (namespace-store.ts) are the only callers; they keep each consumer to its keys.
 import type { BufferPool } from '../buffers/buffer-pool.ts';
+import { noRelease } from '../buffers/release-once.ts';
 import { blockAndRangeCrcs } from '../crc32c/block-checksums.ts';
 import type { GotObject, ObjectInfo } from '../cloud/object-backend.ts';
 import type { Logger } from '../log.ts';
@@ -31,8 +32,6 @@ const DELETE_BATCH = 256;
 const COPY_PIECE = 4 * 1024 * 1024;
 /** S3's limit of a single CopyObject. */
 const SERVER_COPY_MAX = 5 * 1024 ** 3;
-
-const noRelease = (): void => undefined;
 
 export class CacheIO {
   closed = false;
@@ -195,10 +194,10 @@ export class CacheIO {
     return (await this.readRanges(key, offset, length, [], undefined, tally)).data;
   }
 
-  async readv(key: string, offset: number, lengths: readonly number[]): Promise<ReadvResult> {
+  async readv(key: string, offset: number, lengths: readonly number[], tally?: ReadTally): Promise<ReadvResult> {
     let length = 0;
     for (const l of lengths) length += l;
-    const { data, crcs, release = noRelease } = await this.readRanges(key, offset, length, lengths, this.readBuffers);
+    const { data, crcs, release = noRelease } = await this.readRanges(key, offset, length, lengths, this.readBuffers, tally);
     // Bytes fetched from the cloud, or a block remembered: one pass over them for the ranges alone.
     return { data, crcs: crcs ?? blockAndRangeCrcs(data, Infinity, 0, lengths).ranges, release };
   }

@@ -40,6 +40,8 @@ export interface EngineOptions {
   openFiles?: number;
   /** Decides when small writes into extent files may be made on the event loop's thread (default a gate of the engine's own; see InlineWriteGate). */
   inlineWrites?: InlineWriteGate;
+  /** Lends large reads' buffers (readv); default a pool of the engine's own. */
+  readBuffers?: BufferPool;
   /** Most a sequential reader's misses fetch ahead (default 16 MiB). */
   readAheadBytes?: number;
   /** Written data is queued for upload at least this often even without sync() (default 10 s; 0: only by sync()); not in a namespace that uploads when drained. */
@@ -100,7 +102,17 @@ export class CacheEngine {
       this.log,
     );
     const limits = { directory: options.directory, cacheBytes, uploadBufferBytes, readAheadBytes: options.readAheadBytes ?? 16 * MiB };
-    this.io = new CacheIO(this.state, this.files, evictor, this.queue, this.routes, this.catalog, new BufferPool(), limits, this.log);
+    this.io = new CacheIO(
+      this.state,
+      this.files,
+      evictor,
+      this.queue,
+      this.routes,
+      this.catalog,
+      options.readBuffers ?? new BufferPool(),
+      limits,
+      this.log,
+    );
   }
 
   /** Opens the engine, recovering extents and the upload queue left by a previous run or crash. */

@@ -53,8 +53,8 @@ export interface ExtentStore {
   writev(key: string, offset: number, pieces: readonly Uint8Array[], options?: WriteOptions): Promise<number[]>;
   /** `length` bytes at `offset`, from the cache or else the cloud, verified; counted in `tally` too when given (a volume's cache hits). The buffer may be shared with other reads' results: do not write into it. */
   read(key: string, offset: number, length: number, tally?: ReadTally): Promise<Buffer>;
-  /** read() of consecutive ranges, with the CRC32C of each taken in the pass that checks the cached blocks. */
-  readv(key: string, offset: number, lengths: readonly number[]): Promise<ReadvResult>;
+  /** read() of consecutive ranges, with the CRC32C of each taken in the pass that checks the cached blocks; a large read's buffer is lent (ReadvResult.release). */
+  readv(key: string, offset: number, lengths: readonly number[], tally?: ReadTally): Promise<ReadvResult>;
   /** The extent's size, asking the cloud when the cache does not know it; undefined if it exists nowhere. */
   size(key: string): Promise<number | undefined>;
   /** Size and user metadata, or undefined if it exists nowhere. */

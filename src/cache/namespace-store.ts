@@ -42,8 +42,8 @@ export class NamespaceStore implements ExtentStore {
     return this.io.read(this.check(key), offset, length, tally);
   }
 
-  async readv(key: string, offset: number, lengths: readonly number[]): Promise<ReadvResult> {
-    return this.io.readv(this.check(key), offset, lengths);
+  async readv(key: string, offset: number, lengths: readonly number[], tally?: ReadTally): Promise<ReadvResult> {
+    return this.io.readv(this.check(key), offset, lengths, tally);
   }
 
   async size(key: string): Promise<number | undefined> {

@@ -2,6 +2,7 @@
 // dependency order, and takes it down in the reverse order.
 import { ApiToken, removeApiCredentials, writeApiCredentials } from '../api/credentials.ts';
 import { startApiServer } from '../api/server.ts';
+import { BufferPool } from '../buffers/buffer-pool.ts';
 import type { BandwidthSchedule } from '../cache/bandwidth.ts';
 import { CacheEngine } from '../cache/engine.ts';
 import { checkPublicAccessBlock } from '../cloud/account-guard.ts';
@@ -106,6 +107,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const bandwidth: BandwidthSchedule = {};
     // Small writes on this thread into the cache's files and stored volumes' files watch one gate (a worker writing files would share its memory).
     const inlineWrites = new InlineWriteGate();
+    // Large reads of the cache and of stored volumes' files share one pool: what one kind keeps idle serves the other.
+    const readBuffers = new BufferPool();
     const engine = await CacheEngine.open({
       directory: layout.cache,
       catalog,
@@ -121,6 +124,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       // Volumes spread small I/O over many chunks, each an extent file: keep a working set of them open.
       openFiles: OPEN_EXTENT_FILES,
       inlineWrites,
+      readBuffers,
       logger,
     });
     closers.push({ what: 'cache engine', close: () => engine.close() });
@@ -203,6 +207,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         return stats.dirtyBytes / stats.uploadBufferBytes;
       },
       inlineWrites,
+      readBuffers,
       exposure: volumeTargets,
       logger,
     });

@@ -1,6 +1,7 @@
 // The gateway's block volumes: the volume service over the cache engine's
 // 'volumes/' namespace, each volume served as an iSCSI target of its own,
 // added to and removed from the running portal as volumes come and go.
+import type { BufferPool } from '../buffers/buffer-pool.ts';
 import type { ExtentStore } from '../cache/extent-store.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { InlineWriteGate } from '../fileio/inline-write-gate.ts';
@@ -59,6 +60,7 @@ export async function openVolumes(options: {
   store: ExtentStore;
   uploadBufferUse: () => number;
   inlineWrites: InlineWriteGate;
+  readBuffers: BufferPool;
   exposure: VolumeTargets;
   logger: Logger;
 }): Promise<VolumeService> {
@@ -70,6 +72,7 @@ export async function openVolumes(options: {
         directory: options.directory,
         uploadBufferUse: options.uploadBufferUse,
         inlineWrites: options.inlineWrites,
+        readBuffers: options.readBuffers,
         exposure: options.exposure,
         logger: options.logger,
       },

@@ -3,7 +3,7 @@
 // CACHE and FUA make them durable on the cache disk, and the engine uploads
 // them in the background. A volume restored from a snapshot is usable at
 // once: its map names the snapshot's chunks, fetched on first read.
-import type { BlockDevice, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
+import type { BlockDevice, LentRead, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
 import { ChunkImage } from './chunk-image.ts';
 import { chunkPrefix, parseChunkKey } from './chunk-map.ts';
 import type { VolumeRecord } from './volume-catalog.ts';
@@ -41,6 +41,10 @@ export class CachedVolume extends Volume implements BlockDevice {
   }
 
   read(offset: number, length: number): Promise<Buffer> {
+    return this.readImage(offset, length).then(({ data }) => data);
+  }
+
+  readLent(offset: number, length: number): Promise<LentRead> {
     return this.readImage(offset, length);
   }
 
@@ -78,12 +82,12 @@ export class CachedVolume extends Volume implements BlockDevice {
       offset,
       maxLength,
       (index) => this.image.map.get(index) !== undefined,
-      (at, length) => this.readImage(at, length),
+      (at, length) => this.read(at, length),
     );
   }
 
   async prefetch(offset: number, length: number): Promise<void> {
-    await this.readImage(offset, length);
+    (await this.readImage(offset, length)).release();
   }
 
   /**

@@ -9,6 +9,8 @@
 // it. After a crash, a chunk whose new object did not survive whole goes back
 // to its previous place, so no object is ever left unnamed by the catalog,
 // and nothing acknowledged by a sync() is lost.
+import type { LentRead } from '../../scsi/sbc/block-device.ts';
+import { noRelease } from '../buffers/release-once.ts';
 import { ExtentNotFoundError } from '../cache/errors.ts';
 import type { ExtentStore, ReadTally } from '../cache/extent-store.ts';
 import { KeyedLock } from '../cache/keyed-lock.ts';
@@ -132,13 +134,14 @@ export class ChunkImage {
 
   // ---- reading
 
-  /** `length` bytes of chunk `index` from `at`; zeros where it is unmapped. */
-  async readChunk(index: number, at: number, length: number): Promise<Buffer> {
+  /** `length` bytes of chunk `index` from `at`, zeros where it is unmapped: release them once done (a large read's buffer is the engine's pool's). */
+  async readChunk(index: number, at: number, length: number): Promise<LentRead> {
     for (;;) {
       const ref = this.map.get(index);
-      if (!ref) return Buffer.alloc(length);
+      if (!ref) return { data: Buffer.alloc(length), release: noRelease };
       try {
-        return await this.store.read(chunkKey(ref, index), at, length, this.reads);
+        const { data, release } = await this.store.readv(chunkKey(ref, index), at, [length], this.reads);
+        return { data, release };
       } catch (error) {
         // Unmapped meanwhile (UNMAP of the chunk while this read waited): read the map again.
         const now = this.map.get(index);

@@ -1,6 +1,8 @@
 import { close as closeFd, fdatasync, fstat, ftruncate, open as openFd, read as readFd, write as writeFd, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
-import type { BlockDevice, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
+import type { BlockDevice, LentRead, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
+import { BufferPool } from '../buffers/buffer-pool.ts';
+import { noRelease, releaseOnce } from '../buffers/release-once.ts';
 import { readCached } from '../fileio/fileio.ts';
 import { inlineWritable, InlineWriteGate } from '../fileio/inline-write-gate.ts';
 
@@ -19,6 +21,8 @@ export interface FileBlockDeviceOptions {
   readOnly?: boolean;
   /** Decides when small writes may be made on the event loop's thread; default: a gate of its own (the gateway gives every file it writes one gate). */
   inlineWrites?: InlineWriteGate;
+  /** Lends readLent()'s buffers; default: a pool of its own (the gateway gives every volume one pool). */
+  readBuffers?: BufferPool;
 }
 
 /** Reads up to this size are first tried from the page cache on the event loop's thread (see read()). */
@@ -97,6 +101,7 @@ export class FileBlockDevice implements BlockDevice {
     readonly physicalBlockSize: number,
     readonly readOnly: boolean,
     private readonly inlineWrites: InlineWriteGate,
+    private readonly readBuffers: BufferPool,
   ) {}
 
   static async open(options: FileBlockDeviceOptions): Promise<FileBlockDevice> {
@@ -141,6 +146,7 @@ export class FileBlockDevice implements BlockDevice {
         physicalBlockSize,
         readOnly,
         options.inlineWrites ?? new InlineWriteGate(),
+        options.readBuffers ?? new BufferPool(),
       );
     } catch (err) {
       await closeFile(fd);
@@ -167,7 +173,26 @@ export class FileBlockDevice implements BlockDevice {
   // and microtask turn counts at tens of thousands of commands a second.
 
   read(offset: number, length: number): Promise<Buffer> {
-    const buf = readBuffer(length);
+    return this.readInto(readBuffer(length), offset);
+  }
+
+  /** read() into a buffer of the pool when it keeps that size (a small one comes from the slab, which needs no giving back). */
+  readLent(offset: number, length: number): Promise<LentRead> {
+    if (!this.readBuffers.pools(length)) return this.read(offset, length).then((data) => ({ data, release: noRelease }));
+    const buf = this.readBuffers.take(length);
+    const release = releaseOnce(() => this.readBuffers.give(buf));
+    return this.readInto(buf, offset).then(
+      (data) => ({ data, release }),
+      (err: unknown) => {
+        release();
+        throw err;
+      },
+    );
+  }
+
+  /** Fills `buf` from `offset`. */
+  private readInto(buf: Buffer, offset: number): Promise<Buffer> {
+    const length = buf.length;
     // Bytes the page cache holds are copied at once, without a thread-pool round trip; the rest go through the pool.
     if (length <= INLINE_READ_MAX && this.fd !== -1 && readCached(this.fd, buf, offset) === length) return Promise.resolve(buf);
     return this.holding('read', (fd, resolve, reject) => this.whole(fd, readFd, 'read', buf, 0, offset, () => resolve(buf), reject));

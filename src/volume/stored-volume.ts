@@ -18,7 +18,8 @@
 import { existsSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BlockDevice, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
+import type { BlockDevice, LentRead, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
+import { noRelease } from '../buffers/release-once.ts';
 import { KeyedLock } from '../cache/keyed-lock.ts';
 import { ChunkImage, zeroBytes } from './chunk-image.ts';
 import { FileBlockDevice } from './file-block-device.ts';
@@ -72,7 +73,13 @@ export class StoredVolume extends Volume implements BlockDevice {
     const path = join(context.directory, record.file!);
     let file: FileBlockDevice | undefined;
     if (options.create || existsSync(path)) {
-      file = await FileBlockDevice.open({ path, size: record.sizeBytes, blockSize: record.blockSize, inlineWrites: context.inlineWrites });
+      file = await FileBlockDevice.open({
+        path,
+        size: record.sizeBytes,
+        blockSize: record.blockSize,
+        inlineWrites: context.inlineWrites,
+        readBuffers: context.readBuffers,
+      });
     } else if (!record.irrecoverable) {
       record = { ...record, irrecoverable: `its local copy ${path} is gone: restore the volume from a snapshot` };
       await context.catalog.putVolume(record, true);
@@ -117,19 +124,32 @@ export class StoredVolume extends Volume implements BlockDevice {
   // ---- reading
 
   read(offset: number, length: number): Promise<Buffer> {
-    const pass = this.record.pass;
-    if (pass?.kind !== 'restore') return this.device.read(offset, length);
-    // Restoring: chunks not yet in the file come from the snapshot's image.
+    if (this.wholeInFile(offset, length)) return this.device.read(offset, length);
+    return this.readRestoring(offset, length);
+  }
+
+  readLent(offset: number, length: number): Promise<LentRead> {
+    if (this.wholeInFile(offset, length)) return this.device.readLent(offset, length);
+    return this.readRestoring(offset, length).then((data) => ({ data, release: noRelease }));
+  }
+
+  /** Whether the file holds all of the range: always, unless a restore has not reached some of its chunks. */
+  private wholeInFile(offset: number, length: number): boolean {
+    return this.record.pass?.kind !== 'restore' || this.pieces(offset, length).every((p) => this.inFile(p.index));
+  }
+
+  /** A read while restoring: chunks not yet in the file come from the snapshot's image. */
+  private readRestoring(offset: number, length: number): Promise<Buffer> {
     const parts = this.pieces(offset, length);
-    if (parts.every((p) => this.inFile(p.index))) return this.device.read(offset, length);
     return (async () => {
       const out = Buffer.allocUnsafe(length);
       await Promise.all(
         parts.map(async (p) => {
-          const data = this.inFile(p.index)
-            ? await this.device.read(offset + p.from, p.length)
+          const { data, release } = this.inFile(p.index)
+            ? { data: await this.device.read(offset + p.from, p.length), release: noRelease }
             : await this.image.readChunk(p.index, p.at, p.length);
           data.copy(out, p.from);
+          release();
         }),
       );
       return out;
@@ -345,7 +365,12 @@ export class StoredVolume extends Volume implements BlockDevice {
     if (!this.image.map.get(index)) return; // a new file reads zeros there already
     const start = index * this.chunkSize;
     const length = Math.min(this.chunkSize, this.size - start);
-    await this.device.write(start, await this.image.readChunk(index, 0, length));
+    const { data, release } = await this.image.readChunk(index, 0, length);
+    try {
+      await this.device.write(start, data);
+    } finally {
+      release();
+    }
   }
 
   /** BOOTSTRAPPING after adoption: reads the file adopted from the configuration, chunk by chunk, into the image. */

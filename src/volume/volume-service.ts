@@ -3,6 +3,7 @@
 // volumes while the gateway runs, schedule and take snapshots, restore a new
 // volume from any snapshot, including those found in the bucket.
 import type { BlockDevice } from '../../scsi/sbc/block-device.ts';
+import { BufferPool } from '../buffers/buffer-pool.ts';
 import type { ExtentStore, ReadTally } from '../cache/extent-store.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import { InlineWriteGate } from '../fileio/inline-write-gate.ts';
@@ -172,6 +173,8 @@ export interface VolumeServiceOptions {
   readonly uploadBufferUse: () => number;
   /** Small writes into stored volumes' files made on the event loop's thread pass it (default a gate of the service's own; the gateway's is the cache engine's too). */
   readonly inlineWrites?: InlineWriteGate;
+  /** Lends READs' buffers (default a pool of the service's own; the gateway's is the cache engine's too). */
+  readonly readBuffers?: BufferPool;
   readonly exposure: VolumeExposure;
   readonly logger: Logger;
   readonly chunkSize?: number;
@@ -207,6 +210,7 @@ export class VolumeService {
       directory: options.directory,
       uploadBufferUse: options.uploadBufferUse,
       inlineWrites: options.inlineWrites ?? new InlineWriteGate(),
+      readBuffers: options.readBuffers ?? new BufferPool(),
       log: this.log,
     };
     this.snapshots = new Snapshots(options.store, this.catalog, () => this.volumes.values(), this.log, this.now);

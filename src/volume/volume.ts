@@ -1,7 +1,9 @@
 // What cached and stored volumes share: the record, the chunk image in the
 // cache engine, the gate that gives snapshots their moment, and the status as
 // AWS's Volume Gateway shows it.
-import type { ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
+import type { BufferPool } from '../buffers/buffer-pool.ts';
+import { releaseOnce } from '../buffers/release-once.ts';
+import type { LentRead, ProvisioningExtent } from '../../scsi/sbc/block-device.ts';
 import type { ExtentStore } from '../cache/extent-store.ts';
 import type { InlineWriteGate } from '../fileio/inline-write-gate.ts';
 import type { Logger } from '../log.ts';
@@ -19,6 +21,8 @@ export interface VolumeContext {
   readonly uploadBufferUse: () => number;
   /** The gateway's one gate for small writes made on the event loop's thread (the cache engine's too). */
   readonly inlineWrites: InlineWriteGate;
+  /** The gateway's pool of read buffers: READs' data, lent until the transport has sent it. */
+  readonly readBuffers: BufferPool;
   readonly log: Logger;
 }
 
@@ -125,14 +129,28 @@ export abstract class Volume implements ImageVolume {
     return out;
   }
 
-  /** Reads from the chunk image, fetching the next chunks ahead for a sequential reader. */
-  protected async readImage(offset: number, length: number): Promise<Buffer> {
+  /** Reads from the chunk image, fetching the next chunks ahead for a sequential reader: release the bytes once done. */
+  protected async readImage(offset: number, length: number): Promise<LentRead> {
     this.readAhead(offset, length);
     const parts = this.pieces(offset, length);
-    if (parts.length === 1) return this.image.readChunk(parts[0]!.index, parts[0]!.at, length);
-    const out = Buffer.allocUnsafe(length);
-    await Promise.all(parts.map(async (p) => (await this.image.readChunk(p.index, p.at, p.length)).copy(out, p.from)));
-    return out;
+    const [only] = parts;
+    if (only && parts.length === 1) return this.image.readChunk(only.index, only.at, length);
+    const pool = this.context.readBuffers;
+    const out = pool.take(length);
+    const release = releaseOnce(() => pool.give(out));
+    try {
+      await Promise.all(
+        parts.map(async (p) => {
+          const piece = await this.image.readChunk(p.index, p.at, p.length);
+          piece.data.copy(out, p.from);
+          piece.release();
+        }),
+      );
+    } catch (err) {
+      release();
+      throw err;
+    }
+    return { data: out, release };
   }
 
   /** Chunks fetched ahead of a sequential reader: enough to keep several object reads in flight. */

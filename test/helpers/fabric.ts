@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDiskUnit } from '../../scsi/sbc/disk.ts';
 import { ScsiTarget } from '../../scsi/target.ts';
+import type { BufferPool } from '../../src/buffers/buffer-pool.ts';
 import { IscsiServer } from '../../src/iscsi/server.ts';
 import type { IscsiServerOptions, IscsiTargetDefinition, TargetAuth } from '../../src/iscsi/target-definition.ts';
 import { silentLogger, type Logger } from '../../src/log.ts';
@@ -26,10 +27,12 @@ export async function startFabric(
     extraTargets?: IscsiTargetDefinition[];
     server?: Partial<IscsiServerOptions>;
     logger?: Logger;
+    /** The disk's pool of READ buffers. */
+    readBuffers?: BufferPool;
   } = {},
 ): Promise<FabricFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'fabric-'));
-  const device = await FileBlockDevice.open({ path: join(dir, 'disk.img'), size: DISK_BYTES });
+  const device = await FileBlockDevice.open({ path: join(dir, 'disk.img'), size: DISK_BYTES, readBuffers: options.readBuffers });
   const unit = createDiskUnit({
     identity: {
       deviceType: 0,

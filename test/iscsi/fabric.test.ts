@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { ScsiTarget } from '../../scsi/target.ts';
 import type { ScsiCommand, ScsiResponse } from '../../scsi/types.ts';
 import { Opcode, RejectReason, RESERVED_TAG, TaskFunction, TaskResponse } from '../../src/iscsi/pdu.ts';
+import { CountingPool } from '../helpers/counting-pool.ts';
 import { cdb, DISK_TARGET, pattern, startFabric, type FabricFixture } from '../helpers/fabric.ts';
 import { LIBISCSI_OFFER, LoginFailed, OPEN_ISCSI_OFFER, TestInitiator } from '../helpers/initiator.ts';
 import { senseKeyAsc } from '../helpers/sense.ts';
@@ -521,6 +522,87 @@ describe("@slow iSCSI fabric: a response's data buffer goes back to its logical 
       finish();
       await new Promise((resolve) => setTimeout(resolve, 200));
       assert.equal(unit.releases, 1);
+    } finally {
+      await fabric.stop();
+    }
+  });
+});
+
+describe("iSCSI fabric: a disk's READ data in buffers of its pool", function () {
+  this.timeout(60_000);
+  const MiB = 1024 * 1024;
+
+  /** Waits (at most 10 s) until `done()` holds. */
+  async function until(done: () => boolean): Promise<void> {
+    for (let waited = 0; !done() && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  it('reads under concurrent writes of the same blocks from four sessions answer what was written, and every buffer comes back', async () => {
+    const pool = new CountingPool();
+    const fabric = await startFabric({ readBuffers: pool });
+    try {
+      const initiators = await Promise.all([0, 1, 2, 3].map((i) => session(fabric, LIBISCSI_OFFER, Buffer.from([0x80, 0, 0, 0, 0x52, i]))));
+      for (let round = 0; round < 6; round++) {
+        await Promise.all(
+          initiators.map(async (initiator, i) => {
+            // Each session owns 1 MiB (2,048 blocks) and checks it after every write; its neighbours' reads and writes run meanwhile.
+            const data = pattern(MiB, round * 4 + i);
+            assert.equal((await initiator.command(cdb.write10(i * 2048, 2048), { write: data })).status, GOOD);
+            for (let k = 0; k < 3; k++) {
+              const read = await initiator.command(cdb.read10(i * 2048, 2048), { read: MiB });
+              assert.equal(read.status, GOOD);
+              assert.ok(read.data.equals(data), `session ${i}, round ${round}: the READ answers what was written`);
+            }
+          }),
+        );
+      }
+      initiators.forEach((initiator) => initiator.close());
+      assert.ok(pool.taken >= 72, `every 1 MiB READ went into a buffer of the pool (${pool.taken} taken)`);
+      assert.equal(pool.out, 0, 'every buffer came back once its data was sent');
+    } finally {
+      await fabric.stop();
+    }
+  });
+
+  it("is not lent to the next READ while the socket still holds it: a slow reader's answer stays its own", async () => {
+    const pool = new CountingPool();
+    const fabric = await startFabric({ readBuffers: pool });
+    try {
+      const [slow, fast] = [await session(fabric), await session(fabric, LIBISCSI_OFFER, Buffer.from([0x80, 0, 0, 0, 0x52, 9]))];
+      const [mine, theirs] = [pattern(16 * MiB, 3), pattern(16 * MiB, 4)];
+      assert.equal((await slow.command(cdb.write10(0, 32768), { write: mine })).status, GOOD);
+      assert.equal((await fast.command(cdb.write10(32768, 32768), { write: theirs })).status, GOOD);
+      slow.socket.pause();
+      const held = slow.command(cdb.read10(0, 32768), { read: 16 * MiB, timeoutMs: 20_000 });
+      await until(() => pool.taken > 0);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The same size again: a buffer given back too early would be this one, filled with the other half of the disk.
+      const other = await fast.command(cdb.read10(32768, 32768), { read: 16 * MiB, timeoutMs: 20_000 });
+      assert.ok(other.data.equals(theirs));
+      slow.socket.resume();
+      const answer = await held;
+      assert.equal(answer.status, GOOD);
+      assert.ok(answer.data.equals(mine), 'the slow READ answers its own blocks');
+      [slow, fast].forEach((initiator) => initiator.close());
+      assert.equal(pool.out, 0);
+    } finally {
+      await fabric.stop();
+    }
+  });
+
+  it('comes back when the connection drops while its data is still queued', async () => {
+    const pool = new CountingPool();
+    const fabric = await startFabric({ readBuffers: pool });
+    try {
+      const initiator = await session(fabric);
+      initiator.socket.pause();
+      void initiator.command(cdb.read10(0, 32768), { read: 16 * MiB, timeoutMs: 10_000 }).catch(() => undefined);
+      await until(() => pool.taken > 0);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(pool.out, 1, '16 MiB cannot all be in the socket buffers of an initiator that reads nothing');
+      initiator.close();
+      await until(() => pool.out === 0);
+      assert.equal(pool.out, 0);
     } finally {
       await fabric.stop();
     }

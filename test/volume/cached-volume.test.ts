@@ -6,6 +6,8 @@ import { rm } from 'node:fs/promises';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { pattern } from '../cache/helpers.ts';
+import { must } from '../../src/must.ts';
+import { CountingPool } from '../helpers/counting-pool.ts';
 import { GiB, MiB, openVolumes } from './helpers.ts';
 
 describe('cached volumes', function () {
@@ -72,6 +74,37 @@ describe('cached volumes', function () {
       assert.ok((await disk2.read(4 * GiB - 4096, 4096)).equals(c));
     } finally {
       await again.close();
+    }
+  });
+
+  it("lends its reads' buffers from the gateway's pool: a held read keeps its bytes while the blocks are rewritten, and every buffer comes back", async () => {
+    const pool = new CountingPool();
+    const v = await openVolumes(await scratch(), s3.settings, { engine: { readBuffers: pool }, service: { readBuffers: pool } });
+    try {
+      await v.service.createVolume({ name: 'lend', type: 'cached', sizeBytes: GiB });
+      const disk = v.exposure.device('lend');
+      const lend = (offset: number, length: number) => must(disk.readLent?.(offset, length), 'a cached volume lends its reads');
+      const old = pattern('old', 4 * MiB);
+      await disk.write(0, old);
+      await disk.flush();
+      // Within one chunk (the engine's buffer), across two (the volume's), and of a chunk never written (zeros, nothing lent).
+      const reads = await Promise.all([lend(0, MiB), lend(MiB / 2, MiB), lend(8 * MiB, MiB)]);
+      const taken = pool.taken;
+      assert.ok(pool.out >= 2, `the mapped reads hold buffers of the pool (${pool.out} out)`);
+      const fresh = pattern('new', 4 * MiB);
+      await disk.write(0, fresh);
+      assert.ok(must(reads[0], `read 0`).data.equals(old.subarray(0, MiB)));
+      assert.ok(must(reads[1], `read 1`).data.equals(old.subarray(MiB / 2, MiB / 2 + MiB)));
+      assert.ok(must(reads[2], `read 2`).data.equals(Buffer.alloc(MiB)));
+      reads.forEach((read) => read.release());
+      assert.equal(pool.out, 0, 'every buffer came back');
+      const again = await lend(MiB / 2, MiB);
+      assert.ok(again.data.equals(fresh.subarray(MiB / 2, MiB / 2 + MiB)));
+      again.release();
+      assert.ok(pool.taken > taken);
+      assert.equal(pool.out, 0);
+    } finally {
+      await v.close();
     }
   });
 

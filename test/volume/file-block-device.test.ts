@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileBlockDevice } from '../../src/volume/file-block-device.ts';
 import { InlineWriteGate } from '../../src/fileio/inline-write-gate.ts';
+import { CountingPool } from '../helpers/counting-pool.ts';
 import { occupyThreadPool } from '../helpers/thread-pool.ts';
 
 /** Whether `promise` has settled once everything already queued on the event loop has run. */
@@ -224,5 +225,30 @@ describe('FileBlockDevice', () => {
       await freePool();
       await dev.close();
     }
+  });
+
+  it('lends large reads a buffer of its pool, given back once by release and at once when the read fails; small reads need no giving back', async () => {
+    const pool = new CountingPool();
+    const dev = await FileBlockDevice.open({ path: join(dir, 'vol'), size: 4 * 1024 * 1024, readBuffers: pool });
+    const data = Buffer.alloc(1024 * 1024, 7);
+    await dev.write(1024 * 1024, data);
+    const first = await dev.readLent(1024 * 1024, data.length);
+    assert.ok(first.data.equals(data));
+    const second = await dev.readLent(0, data.length);
+    assert.notEqual(second.data.buffer, first.data.buffer, 'a buffer still lent is not lent again');
+    assert.equal(pool.out, 2);
+    first.release();
+    first.release();
+    second.release();
+    assert.equal(pool.out, 0, 'each buffer came back once');
+    const third = await dev.readLent(1024 * 1024, data.length);
+    assert.ok([first.data.buffer, second.data.buffer].includes(third.data.buffer), 'a buffer given back is reused');
+    third.release();
+    const small = await dev.readLent(1024 * 1024, 4096);
+    assert.ok(small.data.equals(data.subarray(0, 4096)));
+    assert.equal(pool.out, 0, 'a small read comes from the slab');
+    await dev.close();
+    await assert.rejects(dev.readLent(0, data.length), { code: 'EBADF' });
+    assert.equal(pool.out, 0, 'a failed read gives its buffer back');
   });
 });
