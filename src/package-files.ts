@@ -6,7 +6,7 @@
 // here, and a module the gateway starts in a thread or process of its own is
 // named without its extension.
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** False when this module runs compiled, from dist/. */
 export const RUNNING_TYPESCRIPT = import.meta.url.endsWith('.ts');
@@ -22,4 +22,16 @@ export function packageFile(...segments: string[]): string {
 /** The module `name` beside the module at `moduleUrl` (its import.meta.url), as a file path: NAME.ts or NAME.js as it runs. */
 export function siblingModule(moduleUrl: string, name: string): string {
   return fileURLToPath(new URL(`./${name}${RUNNING_TYPESCRIPT ? '.ts' : '.js'}`, moduleUrl));
+}
+
+/**
+ * The code of a worker thread (`new Worker(code, { eval: true })`) that runs
+ * the module `name` beside the module at `moduleUrl`. From the sources it
+ * registers tsx first: Node 20 does not run the parent's --import hooks in a
+ * worker. Compiled, it loads the module alone, without a loader or tsx's state.
+ */
+export function workerBootstrap(moduleUrl: string, name: string): string {
+  const entry = JSON.stringify(pathToFileURL(siblingModule(moduleUrl, name)).href);
+  if (!RUNNING_TYPESCRIPT) return `await import(${entry});`;
+  return `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${entry});`;
 }

@@ -23,9 +23,8 @@
 //
 // A GET's body comes back by transfer: the worker's pooled buffer itself, no
 // copy; release() sends its memory back for the next GET.
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { RUNNING_TYPESCRIPT, siblingModule } from '../package-files.ts';
+import { workerBootstrap } from '../package-files.ts';
 import {
   SLOT_BYTES,
   fromWire,
@@ -54,12 +53,7 @@ import { idleTimeoutOf, storeLocation, type S3Settings } from './object-store.ts
 /** Pieces being read at once: one per request body in flight (4 uploads of 4 parts each by default), more wait. */
 const SLOTS = 16;
 
-const entry = JSON.stringify(pathToFileURL(siblingModule(import.meta.url, 'object-store-worker')).href);
-// From the TypeScript sources the worker registers tsx itself (Node 20 does not run the parent's --import hooks in a
-// worker), then loads its entry; compiled, it loads the entry alone, and no loader and no second copy of tsx's state.
-const bootstrap = RUNNING_TYPESCRIPT
-  ? `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${entry});`
-  : `await import(${entry});`;
+const bootstrap = workerBootstrap(import.meta.url, 'object-store-worker');
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 
