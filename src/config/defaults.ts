@@ -31,6 +31,7 @@ export function builtInDefaults(cwd: string): Tree {
       storageSlots: 1600,
       importExportSlots: 1600,
       targets: 'per-device',
+      driveThreads: 'worker',
       mediaSuffix: 'L5',
       minTapeSize: '100GiB',
       maxTapeSize: '15TiB',
