@@ -7,7 +7,6 @@ import type { DriveIdentity } from '../../scsi/smc/media-library.ts';
 import { createChangerUnit } from '../../scsi/smc/changer.ts';
 import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { ScsiTarget } from '../../scsi/target.ts';
-import type { ExtentStore } from '../cache/extent-store.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { IscsiConfig, LibraryConfig } from '../config/index.ts';
 import type { Logger } from '../log.ts';
@@ -16,6 +15,7 @@ import { Library } from '../tape/library.ts';
 import type { LoadedMedium } from '../tape/library-bay.ts';
 import { DriveThreadCartridges } from '../tape/drive-thread-bay.ts';
 import { serveCartridgeStore } from '../tape/remote-store.ts';
+import type { CartridgeStore } from '../tape/cartridge.ts';
 import { DriveThread } from './drive-thread.ts';
 import type { PoolCatalog } from '../tape/pools.ts';
 import { LibraryService, type DeviceAddress } from '../tape/library-service.ts';
@@ -44,7 +44,7 @@ export async function openTapeLibrary(options: {
   gatewayName: string;
   catalog: Catalog;
   /** The engine's tapes namespace. */
-  tapeStore: ExtentStore;
+  tapeStore: CartridgeStore;
   pools: PoolCatalog;
   logger: Logger;
 }): Promise<TapeLibraryParts> {

@@ -7,11 +7,22 @@
 // net.Socket, but a descriptor is the process's: the other thread makes a
 // socket of its own on it, and the portal's copy is closed without ending the
 // connection.
-import type { LoginAgreement } from './login.ts';
-import type { TargetSessionLimits } from './target-definition.ts';
+// (Nothing here imports the target's definition, which names ConnectionHost.)
+import type { TargetSessionLimits } from '../config/iscsi-limits.ts';
+import type { OperationalParameters, SessionType } from './negotiation.ts';
 
-/** A LoginAgreement as it crosses: its target by name. */
-export type WireAgreement = Omit<LoginAgreement, 'target'> & { readonly targetName: string };
+/** A LoginAgreement (login.ts) as it crosses: its target by name. */
+export interface WireAgreement {
+  readonly sessionType: SessionType;
+  readonly initiatorName: string;
+  readonly initiatorAlias?: string;
+  readonly targetName: string;
+  readonly isid: Uint8Array;
+  readonly tsih: number;
+  readonly cid: number;
+  readonly cmdSN: number;
+  readonly params: OperationalParameters;
+}
 
 export interface ConnectionHandoff {
   /** A duplicate of the socket's descriptor: the host's to close. */
@@ -37,9 +48,4 @@ export interface AdoptedConnection {
 /** A thread that serves the logged-in connections of some targets. */
 export interface ConnectionHost {
   adopt(handoff: ConnectionHandoff): AdoptedConnection;
-}
-
-export function wireAgreement(agreement: LoginAgreement): WireAgreement {
-  const { target, ...rest } = agreement;
-  return { ...rest, targetName: target?.name ?? '' };
 }

@@ -4,7 +4,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { duplicateDescriptor } from '../fileio/fileio.ts';
-import { wireAgreement, type AdoptedConnection, type ConnectionHost } from './connection-handoff.ts';
+import type { AdoptedConnection, ConnectionHost, WireAgreement } from './connection-handoff.ts';
 import type { LoginGuard } from './login-guard.ts';
 import { LoginFailures, LoginPhase, type LoginAgreement, type LoginContext, type LoginReply } from './login.ts';
 import {
@@ -377,6 +377,11 @@ export class Connection implements SessionConnection {
     this.closing = true;
     this.session?.close('connection closed');
   }
+}
+
+function wireAgreement(agreement: LoginAgreement): WireAgreement {
+  const { target, ...rest } = agreement;
+  return { ...rest, targetName: target?.name ?? '' };
 }
 
 /** The initiator's IP address, an IPv4 one without the "::ffff:" a dual-stack socket gives it. */

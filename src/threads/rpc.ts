@@ -52,7 +52,7 @@ export class Rpc {
   /** Answers requests (and notices) named `op` with `handler`'s result, awaited. */
   handle<A, R>(op: string, handler: (args: A) => R | Promise<R>): void {
     if (this.handlers.has(op)) throw new Error(`${op} is handled already`);
-    this.handlers.set(op, handler as Handler);
+    this.handlers.set(op, handler);
   }
 
   call<R>(op: string, args?: unknown, transfer?: readonly ArrayBuffer[]): Promise<R> {
