@@ -95,7 +95,7 @@ export async function openTapeLibrary(options: {
     await Promise.all(threads.map((thread) => thread.ready));
     const rpcs = new Map(threads.map((thread, i) => [i + 1, thread.rpc]));
     for (const thread of threads) serveCartridgeStore(thread.rpc, options.tapeStore);
-    const threadCartridges = new DriveThreadCartridges(rpcs, tapes);
+    const threadCartridges = new DriveThreadCartridges(rpcs, cartridges);
     const threaded = await Library.open({ ...libraryOptions, cartridges: threadCartridges });
     threaded.bays.forEach((bay, i) => threadCartridges.serveBay(i + 1, bay));
     library = threaded;

@@ -19,7 +19,7 @@ import type { Rpc } from '../threads/rpc.ts';
 import { must } from '../must.ts';
 import { Cartridge, type CartridgeStore } from './cartridge.ts';
 import type { CartridgeFactory, LibraryBay, LoadedMedium } from './library-bay.ts';
-import type { TapeCatalog } from './tape-catalog.ts';
+import type { CartridgeLifecycle } from './cartridge-lifecycle.ts';
 
 /** How often a drive thread tells the main thread its cartridge's size, while it changes (the API's used bytes). */
 const USAGE_REPORT_MS = 1000;
@@ -125,7 +125,7 @@ export class DriveThreadCartridges implements CartridgeFactory<ThreadMedium> {
   constructor(
     /** The channel to each drive's thread, by 1-based drive number. */
     private readonly drives: ReadonlyMap<number, Rpc>,
-    private readonly tapes: TapeCatalog,
+    private readonly lifecycle: Pick<CartridgeLifecycle, 'opensReadOnly' | 'closed'>,
   ) {
     for (const [drive, rpc] of drives) {
       rpc.handle('medium.usage', (capacity: TapeCapacity) => this.media.get(drive)?.reported(capacity));
@@ -144,11 +144,10 @@ export class DriveThreadCartridges implements CartridgeFactory<ThreadMedium> {
     rpc.notify('bay.occupied', { occupied: bay.occupied });
   }
 
-  /** A cartridge retrieved from the vault shelf opens write-protected (as CartridgeLifecycle.openCartridge). */
   async openCartridge(barcode: string, drive: number): Promise<ThreadMedium> {
     const rpc = this.rpcOf(drive);
-    const record = await this.tapes.get(barcode);
-    const capacity = await rpc.call<TapeCapacity>('medium.open', { barcode, readOnly: record?.readOnly === true });
+    const readOnly = await this.lifecycle.opensReadOnly(barcode);
+    const capacity = await rpc.call<TapeCapacity>('medium.open', { barcode, readOnly });
     const medium = new ThreadMedium(barcode, drive, rpc, capacity);
     this.media.set(drive, medium);
     return medium;
@@ -158,8 +157,7 @@ export class DriveThreadCartridges implements CartridgeFactory<ThreadMedium> {
   async closeCartridge(medium: ThreadMedium): Promise<void> {
     const capacity = await this.rpcOf(medium.drive).call<TapeCapacity>('medium.close');
     if (this.media.get(medium.drive) === medium) this.media.delete(medium.drive);
-    const record = await this.tapes.get(medium.barcode);
-    if (record) await this.tapes.put({ ...record, usedBytes: capacity.usedBytes });
+    await this.lifecycle.closed(medium.barcode, capacity.usedBytes);
   }
 
   private rpcOf(drive: number): Rpc {
