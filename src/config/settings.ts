@@ -205,7 +205,7 @@ export const settings: readonly Setting[] = [
     env: 'GATEWAY_LIBRARY_DRIVE_THREADS',
     flag: 'drive-threads',
     kind: 'string',
-    example: 'main',
+    example: 'worker',
     description:
       '"worker": each drive\'s sessions, SSC commands and cartridge run in a thread of their own (targets per-device only); "main": on the thread of the changer and the engine',
   },

@@ -11,7 +11,11 @@
 // LibraryBay, drive-thread-bay.ts), the catalog and the cache engine, which
 // the cartridge reaches through remote-store.ts by transfer of whole batches.
 // With one target for every drive (targets "single") the drives stay on the
-// main thread: a connection there carries every LUN.
+// main thread: a connection there carries every LUN. Measured on two cores
+// (README, Benchmarks > scaling) the main thread's share fell by half, but the
+// process spent more per byte (a read piece copied into fresh memory per
+// transfer; ten isolates' collectors) and held about 40 MiB more per drive:
+// hence "main" by default until that is paid back.
 import { Worker } from 'node:worker_threads';
 import { EndOfPartitionError, MediumError, WormOverwriteError, WriteProtectedError } from '../../scsi/ssc/tape-medium.ts';
 import { ScsiError, type SenseInfo } from '../../scsi/sense.ts';
