@@ -201,6 +201,15 @@ export const settings: readonly Setting[] = [
     description: '"per-device" (a target per changer and drive, as AWS) or "single" (one target, changer at LUN 0, drives at LUN 1 and up)',
   },
   {
+    path: 'library.driveThreads',
+    env: 'GATEWAY_LIBRARY_DRIVE_THREADS',
+    flag: 'drive-threads',
+    kind: 'string',
+    example: 'worker',
+    description:
+      '"worker": each drive\'s sessions, SSC commands and cartridge run in a thread of their own (targets per-device only); "main": on the thread of the changer and the engine',
+  },
+  {
     path: 'library.mediaSuffix',
     env: 'GATEWAY_LIBRARY_MEDIA_SUFFIX',
     flag: 'media-suffix',

@@ -7,12 +7,16 @@ import type { DriveIdentity } from '../../scsi/smc/media-library.ts';
 import { createChangerUnit } from '../../scsi/smc/changer.ts';
 import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { ScsiTarget } from '../../scsi/target.ts';
-import type { ExtentStore } from '../cache/extent-store.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { IscsiConfig, LibraryConfig } from '../config/index.ts';
 import type { Logger } from '../log.ts';
 import { CartridgeLifecycle } from '../tape/cartridge-lifecycle.ts';
 import { Library } from '../tape/library.ts';
+import type { LoadedMedium } from '../tape/library-bay.ts';
+import { DriveThreadCartridges } from '../tape/drive-thread-bay.ts';
+import { serveCartridgeStore } from '../tape/remote-store.ts';
+import type { CartridgeStore } from '../tape/cartridge.ts';
+import { DriveThread } from './drive-thread.ts';
 import type { PoolCatalog } from '../tape/pools.ts';
 import { LibraryService, type DeviceAddress } from '../tape/library-service.ts';
 import { TapeCatalog } from '../tape/tape-catalog.ts';
@@ -24,7 +28,7 @@ const DRIVE_MODEL = { vendor: 'IBM', product: 'ULT3580-TD5' } as const;
 const SERIAL_LENGTH = 10;
 
 export interface TapeLibraryParts {
-  readonly library: Library;
+  readonly library: Library<LoadedMedium>;
   readonly service: LibraryService;
   readonly tapes: TapeCatalog;
   readonly cartridges: CartridgeLifecycle;
@@ -40,7 +44,7 @@ export async function openTapeLibrary(options: {
   gatewayName: string;
   catalog: Catalog;
   /** The engine's tapes namespace. */
-  tapeStore: ExtentStore;
+  tapeStore: CartridgeStore;
   pools: PoolCatalog;
   logger: Logger;
 }): Promise<TapeLibraryParts> {
@@ -55,32 +59,68 @@ export async function openTapeLibrary(options: {
     ...DRIVE_MODEL,
     serial: serialNumber(gatewayId, name, SERIAL_LENGTH),
   }));
-  const library = await Library.open({
+  const libraryOptions = {
     catalog: options.catalog,
-    cartridges,
     drives: driveIdentities,
     storageSlots: config.storageSlots,
     importExportSlots: config.importExportSlots,
-    log: (message, fields) => log.warn(fields, message),
-  });
-
+    log: (message: string, fields: Record<string, unknown>) => log.warn(fields, message),
+  };
   const identity = (name: string, serial: string): Pick<DeviceIdentity, 'serial' | 'gatewayId' | 'name'> => ({ serial, gatewayId, name });
-  const changerSerial = serialNumber(gatewayId, 'mediachanger', SERIAL_LENGTH);
-  const changer = createChangerUnit({ identity: identity('mediachanger', changerSerial), library, log: logFn });
-  // The library made one bay per identity, in order.
-  const drives = library.bays.map((bay, i) => {
+  const driveIdentity = (i: number) => {
     const name = must(driveNames[i], `drive ${i + 1}'s name`);
     const { serial } = must(driveIdentities[i], `drive ${i + 1}'s identity`);
-    return { name, serial, unit: createTapeDriveUnit({ identity: { ...identity(name, serial), ...DRIVE_MODEL }, bay, log: logFn }) };
-  });
+    return { name, serial, identity: { ...identity(name, serial), ...DRIVE_MODEL } };
+  };
+
+  // A thread per drive (drive-thread.ts says why) needs a target per drive: a connection to one target for all carries every LUN.
+  const threads =
+    config.driveThreads === 'worker' && config.targets === 'per-device'
+      ? driveNames.map((_, i) => {
+          const { name, identity } = driveIdentity(i);
+          const setup = {
+            targetName: targetName(iscsi, gatewayName, name),
+            alias: `${gatewayName} ${name}`,
+            identity,
+            logLevel: logger.level,
+          };
+          return new DriveThread(setup, log);
+        })
+      : undefined;
+  let library: Library<LoadedMedium>;
+  /** Each drive's unit, or the thread it is in. */
+  let drives: ({ name: string; serial: string } & ({ unit: LogicalUnit; host?: undefined } | { host: DriveThread; unit?: undefined }))[];
+  if (threads) {
+    // Connections are handed to a drive's thread as soon as they log in: it must be there first.
+    await Promise.all(threads.map((thread) => thread.ready));
+    const rpcs = new Map(threads.map((thread, i) => [i + 1, thread.rpc]));
+    for (const thread of threads) serveCartridgeStore(thread.rpc, options.tapeStore);
+    const threadCartridges = new DriveThreadCartridges(rpcs, cartridges);
+    const threaded = await Library.open({ ...libraryOptions, cartridges: threadCartridges });
+    threaded.bays.forEach((bay, i) => threadCartridges.serveBay(i + 1, bay));
+    library = threaded;
+    drives = threads.map((host, i) => ({ ...driveIdentity(i), host }));
+  } else {
+    const here = await Library.open({ ...libraryOptions, cartridges });
+    library = here;
+    // The library made one bay per identity, in order.
+    drives = here.bays.map((bay, i) => {
+      const { name, serial, identity } = driveIdentity(i);
+      return { name, serial, unit: createTapeDriveUnit({ identity, bay, log: logFn }) };
+    });
+  }
+
+  const changerSerial = serialNumber(gatewayId, 'mediachanger', SERIAL_LENGTH);
+  const changer = createChangerUnit({ identity: identity('mediachanger', changerSerial), library, log: logFn });
 
   const auth = authOrNone(iscsi.auth);
-  const target = (unitName: string, luns: { lun: number; unit: LogicalUnit }[]) => ({
+  const target = (unitName: string, luns: { lun: number; unit: LogicalUnit }[], host?: DriveThread) => ({
     name: targetName(iscsi, gatewayName, unitName),
     alias: `${gatewayName} ${unitName}`,
     scsi: new ScsiTarget({ luns }),
     ...(auth ? { auth } : {}),
     ...(iscsi.allowedInitiators ? { allowedInitiators: iscsi.allowedInitiators } : {}),
+    ...(host ? { host } : {}),
   });
   let built: BuiltTarget[];
   let changerAddress: DeviceAddress;
@@ -91,8 +131,9 @@ export async function openTapeLibrary(options: {
         definition: target('mediachanger', [{ lun: 0, unit: changer }]),
         summary: { name: targetName(iscsi, gatewayName, 'mediachanger'), luns: [{ lun: 0, deviceType: 'changer' }] },
       },
-      ...drives.map(({ name, unit }) => ({
-        definition: target(name, [{ lun: 0, unit }]),
+      // A drive's target here only logs in when its thread serves it: no LUN of it is reached on this thread.
+      ...drives.map(({ name, unit, host }) => ({
+        definition: target(name, unit ? [{ lun: 0, unit }] : [], host),
         summary: { name: targetName(iscsi, gatewayName, name), luns: [{ lun: 0, deviceType: 'tape' as const }] },
       })),
     ];
@@ -100,7 +141,10 @@ export async function openTapeLibrary(options: {
     driveAddresses = drives.map(({ name, serial }) => ({ target: targetName(iscsi, gatewayName, name), lun: 0, serial }));
   } else {
     const name = targetName(iscsi, gatewayName, 'vtl');
-    const luns = [{ lun: 0, unit: changer as LogicalUnit }, ...drives.map(({ unit }, i) => ({ lun: i + 1, unit: unit }))];
+    const luns = [
+      { lun: 0, unit: changer as LogicalUnit },
+      ...drives.map(({ unit }, i) => ({ lun: i + 1, unit: must(unit, `drive ${i + 1}'s unit on this thread`) })),
+    ];
     built = [
       {
         definition: target('vtl', luns),
@@ -130,6 +174,7 @@ export async function openTapeLibrary(options: {
     targets: built,
     close: async () => {
       for (const bay of library.bays) await library.exclusive(() => bay.release());
+      for (const thread of threads ?? []) await thread.close();
     },
   };
 }

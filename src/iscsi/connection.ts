@@ -3,6 +3,8 @@
 // in an exception that escapes.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { duplicateDescriptor } from '../fileio/fileio.ts';
+import type { AdoptedConnection, ConnectionHost, WireAgreement } from './connection-handoff.ts';
 import type { LoginGuard } from './login-guard.ts';
 import { LoginFailures, LoginPhase, type LoginAgreement, type LoginContext, type LoginReply } from './login.ts';
 import {
@@ -37,6 +39,8 @@ export interface ConnectionOptions {
   readonly loginTimeoutMs: number;
   /** Paces verdicts on CHAP proofs per source address (shared by the server's connections). */
   readonly guard: LoginGuard;
+  /** Told when the connection has gone to another thread (connection-handoff.ts); this object is then done. */
+  readonly handedOff?: (adopted: AdoptedConnection) => void;
 }
 
 /** During login the initiator's MaxRecvDataSegmentLength is the RFC default. */
@@ -60,6 +64,8 @@ export class Connection implements SessionConnection {
   readonly address: string;
   /** A PDU arrived since the idle timer last looked. */
   private heard = false;
+  /** The connection went to another thread. */
+  handedOver = false;
   private readonly logger: Logger;
 
   constructor(
@@ -233,6 +239,12 @@ export class Connection implements SessionConnection {
   private answerLogin(request: LoginRequestPdu, reply: LoginReply): void {
     const agreement = reply.agreement && reply.status.statusClass === 0 ? this.establish(reply.agreement) : undefined;
     const tsih = agreement ? agreement.tsih : request.tsih;
+    const host = agreement?.agreement.target?.host;
+    if (agreement && host) {
+      // The initiator sends nothing more until it has this response: no read may take the session's first PDU here.
+      clearTimeout(this.loginTimer);
+      this.socket.pause();
+    }
     this.send(
       (seq) =>
         encodeLoginResponse(
@@ -252,6 +264,8 @@ export class Connection implements SessionConnection {
         ),
       reply.data,
       true,
+      // Once the kernel has the response, the connection goes to its target's thread.
+      agreement && host ? () => this.handOver(host, agreement) : undefined,
     );
     if (reply.status.statusClass !== 0) {
       const { statusClass, statusDetail } = reply.status;
@@ -270,7 +284,41 @@ export class Connection implements SessionConnection {
       }
       return this.close('login refused');
     }
-    if (agreement) this.enterFullFeature(agreement);
+    if (agreement && !host) this.enterFullFeature(agreement);
+  }
+
+  /** Gives the connection, its login response sent, to the thread that serves its target. */
+  private handOver(host: ConnectionHost, { tsih, agreement }: { tsih: number; agreement: LoginAgreement }): void {
+    if (this.closing) return;
+    if (!this.reader.idle) return this.close('PDU before the final login response');
+    const fd = (this.socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) return this.close('the connection has no descriptor to hand over');
+    const adopted = host.adopt({
+      fd: duplicateDescriptor(fd),
+      tsih,
+      statSN: this.statSN,
+      agreement: wireAgreement(agreement),
+      limits: this.options.login.limits,
+      nopInIntervalMs: this.options.nopInIntervalMs,
+      nopInTimeoutMs: this.options.nopInTimeoutMs,
+    });
+    const { registry } = this.options.services;
+    const { initiatorName, isid } = agreement;
+    const elsewhere = { tsih, initiatorName, isid, targetName: agreement.target?.name, close: (reason: string) => adopted.close(reason) };
+    registry.addElsewhere(elsewhere);
+    void adopted.ended.then(() => registry.remove(elsewhere));
+    this.handedOver = true;
+    this.closing = true;
+    this.logger.info({ tsih, initiator: initiatorName, target: agreement.target?.name }, "session handed to its target's thread");
+    this.options.handedOff?.(adopted);
+    // Only this descriptor closes: the connection lives on in the duplicate.
+    this.socket.destroy();
+  }
+
+  /** Takes up a session logged in on another thread (connection-handoff.ts), from its first full-feature PDU. */
+  resume(tsih: number, agreement: LoginAgreement, statSN: number): void {
+    this.statSN = statSN;
+    this.enterFullFeature({ tsih, agreement });
   }
 
   /** Registers the new session (replacing one of the same initiator port) before the final response. */
@@ -329,6 +377,11 @@ export class Connection implements SessionConnection {
     this.closing = true;
     this.session?.close('connection closed');
   }
+}
+
+function wireAgreement(agreement: LoginAgreement): WireAgreement {
+  const { target, ...rest } = agreement;
+  return { ...rest, targetName: target?.name ?? '' };
 }
 
 /** The initiator's IP address, an IPv4 one without the "::ffff:" a dual-stack socket gives it. */

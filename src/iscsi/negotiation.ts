@@ -1,6 +1,6 @@
 // Login text-key negotiation, target side (RFC 7143 sections 6.2 and 13). Security keys
 // (AuthMethod, CHAP_*) belong to chap.ts; everything else a Login Request carries comes here.
-import type { TargetSessionLimits } from './target-definition.ts';
+import type { TargetSessionLimits } from '../config/iscsi-limits.ts';
 import { type KeyValue, LoginNegotiationError, LoginStatuses, formatBoolean, parseBoolean, parseList, parseNumber } from './text.ts';
 
 export type SessionType = 'Normal' | 'Discovery';

@@ -154,6 +154,11 @@ export class PduReader {
     return { bhs, ahs, data: new Filling(data), trailer: new Filling(trailerLength === 0 ? EMPTY : Buffer.allocUnsafe(trailerLength)) };
   }
 
+  /** No byte is held: nothing pushed is left, and no PDU has begun. */
+  get idle(): boolean {
+    return this.chunks.length === 0 && !this.framing && this.header.filled === 0;
+  }
+
   /** Copies pushed bytes into `target` until it is full (true) or they run out (false). */
   private fill(target: Filling): boolean {
     while (!target.full) {

@@ -4,6 +4,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { Logger } from 'pino';
 import { BufferPool } from '../buffers/buffer-pool.ts';
 import { Connection, sourceAddress } from './connection.ts';
+import type { AdoptedConnection } from './connection-handoff.ts';
 import { ConnectionCaps } from './connection-caps.ts';
 import { defaultLoginPacing, LoginGuard } from './login-guard.ts';
 import type { LoginContext } from './login.ts';
@@ -20,12 +21,14 @@ import {
 } from './target-definition.ts';
 
 /** What one read of a connection's socket can take: a 256 KiB Data-Out (tgt-tuned's segment size) in one system call. */
-const READ_BUFFER_BYTES = 256 * 1024 + 1024;
+export const READ_BUFFER_BYTES = 256 * 1024 + 1024;
 
 export class IscsiServer {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
   private readonly sockets = new Set<Socket>();
+  /** Connections handed to the thread that serves their target (connection-handoff.ts). */
+  private readonly adopted = new Set<AdoptedConnection>();
   private readonly targets: Map<string, IscsiTargetDefinition>;
   private readonly registry = new SessionRegistry<Session>();
   readonly limits: TargetSessionLimits;
@@ -74,12 +77,20 @@ export class IscsiServer {
         nopInTimeoutMs: options.nopInTimeoutMs ?? 30_000,
         loginTimeoutMs: options.loginTimeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS,
         guard,
+        handedOff: (adopted) => {
+          this.adopted.add(adopted);
+          void adopted.ended.then(() => {
+            this.adopted.delete(adopted);
+            caps.release(address);
+          });
+        },
       });
       this.connections.add(connection);
       socket.on('close', () => {
         this.sockets.delete(socket);
         this.connections.delete(connection);
-        caps.release(address);
+        // A connection handed over counts until its thread says it ended.
+        if (!connection.handedOver) caps.release(address);
       });
     });
   }
@@ -120,12 +131,13 @@ export class IscsiServer {
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     // The server counts only the sockets it accepted, which readIntoOneBuffer() replaced: wait for ours.
     const closed = [...this.sockets].map((socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())));
-    for (const connection of this.connections) connection.requestLogout();
-    for (const connection of this.connections) connection.close('server shutting down');
+    const adopted = [...this.adopted];
+    for (const connection of [...this.connections, ...adopted]) connection.requestLogout();
+    for (const connection of [...this.connections, ...adopted]) connection.close('server shutting down');
     const deadline = setTimeout(() => {
       for (const socket of this.sockets) socket.destroy();
     }, 1000);
-    await Promise.all([stopped, ...closed]);
+    await Promise.all([stopped, ...closed, ...adopted.map((a) => a.ended)]);
     clearTimeout(deadline);
   }
 }

@@ -30,27 +30,9 @@ export function readIntoOneBuffer(accepted: Socket, bufferBytes: number, sink: R
   const fd = (accepted as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   if (typeof fd === 'number' && fd >= 0) {
     let own = -1;
-    const shared = Buffer.allocUnsafe(bufferBytes);
-    let direct: Buffer | undefined;
     try {
       own = duplicateDescriptor(fd);
-      // Node's constructor takes `onread` (net.md, "new net.Socket"); its type declarations list it only for connect().
-      const options: SocketConstructorOpts & { onread: OnReadOpts } = {
-        fd: own,
-        readable: true,
-        writable: true,
-        onread: {
-          // Node asks for the next read's memory after each read (and once on creation).
-          buffer: () => (direct = sink.directTarget()) ?? shared,
-          // true: go on reading (false would pause the socket).
-          callback: (bytes: number, buffer: Uint8Array) => {
-            if (buffer === direct) sink.landed(bytes);
-            else sink.receive(shared.subarray(0, bytes));
-            return true;
-          },
-        },
-      };
-      const socket = new Socket(options);
+      const socket = socketOnDescriptor(own, bufferBytes, sink);
       // The connection lives on in the duplicate: closing the accepted descriptor only lets the server count it closed.
       accepted.destroy();
       return socket;
@@ -61,4 +43,27 @@ export function readIntoOneBuffer(accepted: Socket, bufferBytes: number, sink: R
   accepted.on('data', (bytes: Buffer) => sink.receive(bytes));
   accepted.resume();
   return accepted;
+}
+
+/** A socket on a connected descriptor (which it owns from now on), reading as readIntoOneBuffer() describes. */
+export function socketOnDescriptor(fd: number, bufferBytes: number, sink: ReadSink): Socket {
+  const shared = Buffer.allocUnsafe(bufferBytes);
+  let direct: Buffer | undefined;
+  // Node's constructor takes `onread` (net.md, "new net.Socket"); its type declarations list it only for connect().
+  const options: SocketConstructorOpts & { onread: OnReadOpts } = {
+    fd,
+    readable: true,
+    writable: true,
+    onread: {
+      // Node asks for the next read's memory after each read (and once on creation).
+      buffer: () => (direct = sink.directTarget()) ?? shared,
+      // true: go on reading (false would pause the socket).
+      callback: (bytes: number, buffer: Uint8Array) => {
+        if (buffer === direct) sink.landed(bytes);
+        else sink.receive(shared.subarray(0, bytes));
+        return true;
+      },
+    },
+  };
+  return new Socket(options);
 }

@@ -1,6 +1,7 @@
 // What the gateway tells the fabric about each iSCSI target it serves.
 import type { ScsiTargetPort } from '../../scsi/types.ts';
 import type { ConnectionLimits, TargetSessionLimits } from '../config/iscsi-limits.ts';
+import type { ConnectionHost } from './connection-handoff.ts';
 import type { LoginPacing } from './login-guard.ts';
 
 // The session and connection limits are the configuration's (below every feature); the fabric's modules read them here.
@@ -36,6 +37,8 @@ export interface IscsiTargetDefinition {
   readonly auth?: TargetAuth;
   /** Initiator names allowed to log in and to see the target in SendTargets; absent = everyone. */
   readonly allowedInitiators?: readonly string[];
+  /** Another thread that serves the target's sessions once logged in (connection-handoff.ts); absent: this one. */
+  readonly host?: ConnectionHost;
 }
 
 export interface IscsiServerOptions {

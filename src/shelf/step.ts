@@ -5,6 +5,7 @@ import type { EncryptionKeys } from '../cloud/encryption-keys.ts';
 import type { Vault } from '../cloud/vault.ts';
 import type { Logger } from '../log.ts';
 import type { Library } from '../tape/library.ts';
+import type { LoadedMedium } from '../tape/library-bay.ts';
 import type { PoolCatalog } from '../tape/pools.ts';
 import type { TapeCatalog } from '../tape/tape-catalog.ts';
 import { isStorageClassDestination, storageClassDestination, vaultDestination, type ArchiveDestination } from './destination.ts';
@@ -14,7 +15,7 @@ export interface ShelfParts {
   readonly shelf: ShelfCatalog;
   readonly tapes: TapeCatalog;
   readonly pools: PoolCatalog;
-  readonly library: Library;
+  readonly library: Library<LoadedMedium>;
   /** The engine's store of cartridge objects (the tapes namespace). */
   readonly tapeStore: ExtentStore;
   /** The client of a vault by name. */

@@ -58,17 +58,25 @@ export class CartridgeLifecycle implements CartridgeFactory {
     return record;
   }
 
-  /** A cartridge retrieved from the vault shelf opens write-protected. */
   async openCartridge(barcode: string): Promise<TapeMedium> {
-    const record = await this.tapes.get(barcode);
-    return Cartridge.open(this.store, barcode, { readOnly: record?.readOnly === true });
+    return Cartridge.open(this.store, barcode, { readOnly: await this.opensReadOnly(barcode) });
+  }
+
+  /** A cartridge retrieved from the vault shelf opens write-protected. */
+  async opensReadOnly(barcode: string): Promise<boolean> {
+    return (await this.tapes.get(barcode))?.readOnly === true;
   }
 
   /** The drive is done with it (already flushed): its garbage segments deleted, remember how full it is. */
   async closeCartridge(medium: TapeMedium): Promise<void> {
     if (medium instanceof Cartridge) await medium.deleted();
-    const record = await this.tapes.get(medium.barcode);
-    if (record) await this.tapes.put({ ...record, usedBytes: medium.capacity().usedBytes });
+    await this.closed(medium.barcode, medium.capacity().usedBytes);
+  }
+
+  /** Remembers how full a cartridge a drive gave back is. */
+  async closed(barcode: string, usedBytes: number): Promise<void> {
+    const record = await this.tapes.get(barcode);
+    if (record) await this.tapes.put({ ...record, usedBytes });
   }
 
   async destroy(record: TapeRecord): Promise<void> {

@@ -4,18 +4,22 @@
 //
 // The changer never reads the bay: the bay reports what the changer shows of
 // it (loaded, prevented, a failed load) each time that changes, and the
-// library keeps the last report. A drive whose commands ran in a thread of its
-// own (issue 21, not built yet) would send that report as a message, and the
-// changer's element status and MOVE MEDIUM would stay on the library's
-// thread, reading the mirror.
+// library keeps the last report. The bay itself stays on the library's thread
+// even for a drive served by a thread of its own (src/gateway/drive-thread.ts):
+// its medium is then a handle on the cartridge open in that thread
+// (drive-thread-bay.ts), and the drive sees the bay through a mirror there.
 import { Asc, mediumNotPresent } from '../../scsi/sense.ts';
-import type { DriveBay, TapeMedium } from '../../scsi/ssc/tape-medium.ts';
+import type { TapeMedium } from '../../scsi/ssc/tape-medium.ts';
+
+/** What the library needs of a cartridge threaded in a drive: the drive's SSC unit needs the whole TapeMedium. */
+export type LoadedMedium = Pick<TapeMedium, 'barcode' | 'capacity' | 'flush'>;
 
 /** How cartridges are opened for a drive and given back: the cartridge engine provides it. */
-export interface CartridgeFactory {
-  openCartridge(barcode: string): Promise<TapeMedium>;
+export interface CartridgeFactory<M extends LoadedMedium = TapeMedium> {
+  /** `drive`: the 1-based drive it is opened in. */
+  openCartridge(barcode: string, drive: number): Promise<M>;
   /** Releases a medium the drive is done with; its data was flushed just before. */
-  closeCartridge(medium: TapeMedium): Promise<void>;
+  closeCartridge(medium: M): Promise<void>;
 }
 
 /** What the changer shows of a drive, as its bay last reported it. */
@@ -31,24 +35,26 @@ export interface BayReport {
 export const EMPTY_BAY: BayReport = { loaded: false, prevented: false };
 
 /** What a bay needs from its library: the cartridge in it, the library's one-at-a-time lock, and where its reports go. */
-export interface LibraryBayHost {
-  readonly cartridges: CartridgeFactory;
+export interface LibraryBayHost<M extends LoadedMedium = TapeMedium> {
+  readonly cartridges: Pick<CartridgeFactory<M>, 'closeCartridge'> & { openCartridge(barcode: string): Promise<M> };
   exclusive<T>(work: () => Promise<T>): Promise<T>;
   /** Called with the bay's new state each time it changes. */
   report?(state: BayReport): void;
 }
 
-export class LibraryBay implements DriveBay {
+/** A DriveBay (scsi/ssc/tape-medium.ts) when M is TapeMedium. */
+export class LibraryBay<M extends LoadedMedium = TapeMedium> {
   private inBay: string | undefined;
   private failure: number | undefined;
-  private loaded: TapeMedium | undefined;
+  private loaded: M | undefined;
   private readonly preventing = new Set<string>();
   private readonly listeners: (() => void)[] = [];
+  private readonly occupancyListeners: ((occupied: boolean) => void)[] = [];
   private reported: BayReport = EMPTY_BAY;
 
-  constructor(private readonly host: LibraryBayHost) {}
+  constructor(private readonly host: LibraryBayHost<M>) {}
 
-  get medium(): TapeMedium | undefined {
+  get medium(): M | undefined {
     return this.loaded;
   }
 
@@ -77,13 +83,18 @@ export class LibraryBay implements DriveBay {
     this.listeners.push(listener);
   }
 
+  /** Called with `occupied` each time a cartridge is put in or taken out, before the drive is told (notify). */
+  onOccupancy(listener: (occupied: boolean) => void): void {
+    this.occupancyListeners.push(listener);
+  }
+
   /** A cartridge goes in and is loaded, as drives load what is inserted; on failure the bay stays empty. */
   async insert(barcode: string): Promise<void> {
-    this.inBay = barcode;
+    this.put(barcode);
     try {
       await this.thread();
     } catch (err) {
-      this.inBay = undefined;
+      this.put(undefined);
       this.failure = undefined;
       this.report();
       throw err;
@@ -93,14 +104,14 @@ export class LibraryBay implements DriveBay {
   /** The cartridge is unloaded (if it still was loaded) and taken out. */
   async eject(): Promise<void> {
     await this.release();
-    this.inBay = undefined;
+    this.put(undefined);
     this.failure = undefined;
     this.report();
   }
 
   /** A cartridge found in the drive at start-up: loaded if it can be, else left in with the failure as EXCEPT. */
   async restore(barcode: string): Promise<unknown> {
-    this.inBay = barcode;
+    this.put(barcode);
     try {
       await this.thread();
       return undefined;
@@ -112,6 +123,11 @@ export class LibraryBay implements DriveBay {
   /** Tells the drive a cartridge arrived or left (it reports 28/00). */
   notify(): void {
     for (const l of this.listeners) l();
+  }
+
+  private put(barcode: string | undefined): void {
+    this.inBay = barcode;
+    for (const l of this.occupancyListeners) l(barcode !== undefined);
   }
 
   private async thread(): Promise<void> {

@@ -5,6 +5,7 @@ import { BarcodeError, validateBarcode } from './barcode.ts';
 import { CartridgeExistsError, CartridgeNotFoundError } from './cartridge.ts';
 import type { CartridgeLifecycle } from './cartridge-lifecycle.ts';
 import type { Library } from './library.ts';
+import type { LoadedMedium } from './library-bay.ts';
 import { OneAtATime } from './one-at-a-time.ts';
 import { checkDeletable, DEFAULT_POOL, retentionUntil, type PoolCatalog } from './pools.ts';
 import type { TapeCatalog, TapeRecord } from './tape-catalog.ts';
@@ -28,7 +29,7 @@ export interface DeviceAddress {
 }
 
 export interface LibraryServiceOptions {
-  readonly library: Library;
+  readonly library: Library<LoadedMedium>;
   readonly cartridges: CartridgeLifecycle;
   readonly tapes: TapeCatalog;
   readonly pools: PoolCatalog;

@@ -24,7 +24,8 @@ import {
 } from '../../scsi/smc/media-library.ts';
 import { BarcodeError, validateBarcode } from './barcode.ts';
 import { DEFAULT_SHAPE, elementLayout, LibraryConfigError, type LibraryShape } from './element-plan.ts';
-import { EMPTY_BAY, LibraryBay, type BayReport, type CartridgeFactory } from './library-bay.ts';
+import { EMPTY_BAY, LibraryBay, type BayReport, type CartridgeFactory, type LoadedMedium } from './library-bay.ts';
+import type { TapeMedium } from '../../scsi/ssc/tape-medium.ts';
 import { OneAtATime } from './one-at-a-time.ts';
 import { TapeServiceError, type ElementKind, type TapeLocation } from './tape-service.ts';
 
@@ -43,9 +44,9 @@ export interface CartridgeRecord {
   readonly imported?: boolean;
 }
 
-export interface LibraryOptions {
+export interface LibraryOptions<M extends LoadedMedium = TapeMedium> {
   readonly catalog: Catalog;
-  readonly cartridges: CartridgeFactory;
+  readonly cartridges: CartridgeFactory<M>;
   /** One per drive, in drive order: vendor, product and the unit serial its VPD 80h reports (DVCID). */
   readonly drives: readonly DriveIdentity[];
   /** Default 1600. */
@@ -63,12 +64,12 @@ interface Content {
   readonly imported: boolean;
 }
 
-interface Cell {
+interface Cell<M extends LoadedMedium> {
   readonly place: Place;
   readonly address: number;
   readonly type: ElementType;
   content: Content | undefined;
-  readonly bay?: LibraryBay;
+  readonly bay?: LibraryBay<M>;
   /** What the drive's bay last reported: the changer reads this, never the bay. */
   mirror?: BayReport;
   readonly drive?: DriveIdentity;
@@ -78,21 +79,21 @@ const KIND_NAMES: Record<ElementKind, string> = { slot: 'storage slot', 'import-
 
 const describePlace = (p: Place): string => `${KIND_NAMES[p.kind]} ${p.index}`;
 
-export class Library implements MediaLibrary {
-  readonly bays: readonly LibraryBay[];
+export class Library<M extends LoadedMedium = TapeMedium> implements MediaLibrary {
+  readonly bays: readonly LibraryBay<M>[];
   private readonly shape: ElementLayout;
-  private readonly cells: readonly Cell[];
-  private readonly byKind: Record<ElementKind, readonly Cell[]>;
-  private readonly byAddress = new Map<number, Cell>();
-  private readonly byBarcode = new Map<string, Cell>();
+  private readonly cells: readonly Cell<M>[];
+  private readonly byKind: Record<ElementKind, readonly Cell<M>[]>;
+  private readonly byAddress = new Map<number, Cell<M>>();
+  private readonly byBarcode = new Map<string, Cell<M>>();
   private readonly changeListeners: ((change: InventoryChange) => void)[] = [];
   private readonly exportListeners: ((barcode: string) => void)[] = [];
   private readonly changes = new OneAtATime();
 
   private constructor(
     private readonly section: Section<CartridgeRecord>,
-    readonly cartridges: CartridgeFactory,
-    options: LibraryOptions,
+    readonly cartridges: CartridgeFactory<M>,
+    options: LibraryOptions<M>,
   ) {
     this.shape = elementLayout({
       drives: options.drives.length,
@@ -100,17 +101,20 @@ export class Library implements MediaLibrary {
       importExportSlots: options.importExportSlots ?? DEFAULT_SHAPE.importExportSlots,
       ...(options.firstAddresses ? { firstAddresses: options.firstAddresses } : {}),
     });
-    const make = (kind: ElementKind, type: ElementType, first: number, count: number): Cell[] =>
+    const make = (kind: ElementKind, type: ElementType, first: number, count: number): Cell<M>[] =>
       Array.from({ length: count }, (_, i) => ({ place: { kind, index: i + 1 }, address: first + i, type, content: undefined }));
     const drives = options.drives.map((drive, i) => {
-      const cell: Cell & { bay: LibraryBay } = {
+      const cell: Cell<M> & { bay: LibraryBay<M> } = {
         place: { kind: 'drive' as const, index: i + 1 },
         address: this.shape.dataTransfer.first + i,
         type: ElementType.DataTransfer,
         content: undefined,
         mirror: EMPTY_BAY,
-        bay: new LibraryBay({
-          cartridges,
+        bay: new LibraryBay<M>({
+          cartridges: {
+            openCartridge: (barcode) => cartridges.openCartridge(barcode, i + 1),
+            closeCartridge: (medium) => cartridges.closeCartridge(medium),
+          },
           exclusive: (work) => this.exclusive(work),
           report: (state) => (cell.mirror = state),
         }),
@@ -129,7 +133,7 @@ export class Library implements MediaLibrary {
   }
 
   /** Reads the inventory from the catalog and loads the cartridges found in drives. */
-  static async open(options: LibraryOptions): Promise<Library> {
+  static async open<M extends LoadedMedium>(options: LibraryOptions<M>): Promise<Library<M>> {
     const library = new Library(options.catalog.section<CartridgeRecord>('library'), options.cartridges, options);
     for await (const [barcode, record] of library.section.iterator()) {
       if (!isPlace(record?.at) || (record.from !== undefined && !isPlace(record.from))) {
@@ -272,7 +276,7 @@ export class Library implements MediaLibrary {
     return this.changes.run(work);
   }
 
-  private async transfer(from: Cell, to: Cell): Promise<void> {
+  private async transfer(from: Cell<M>, to: Cell<M>): Promise<void> {
     const content = from.content;
     if (!content) throw new MoveMediumError('source-empty', 'source', `${describePlace(from.place)} is empty`);
     if (from === to) return;
@@ -308,27 +312,27 @@ export class Library implements MediaLibrary {
     }
   }
 
-  private place(cell: Cell, content: Content): void {
+  private place(cell: Cell<M>, content: Content): void {
     cell.content = content;
     this.byBarcode.set(content.barcode, cell);
   }
 
-  private changed(cells: readonly Cell[]): void {
+  private changed(cells: readonly Cell<M>[]): void {
     const change: InventoryChange = { importExportOnly: cells.every((c) => c.type === ElementType.ImportExport) };
     for (const l of this.changeListeners) l(change);
   }
 
-  private cellOf(place: Place): Cell | undefined {
+  private cellOf(place: Place): Cell<M> | undefined {
     return this.byKind[place.kind]?.[place.index - 1];
   }
 
-  private cellWith(barcode: string): Cell {
+  private cellWith(barcode: string): Cell<M> {
     const cell = this.byBarcode.get(barcode);
     if (!cell) throw new TapeServiceError('TAPE_NOT_FOUND', `cartridge ${barcode} is not in the library: check the barcode`);
     return cell;
   }
 
-  private operatorCell(place: Place, drivesToo = false): Cell {
+  private operatorCell(place: Place, drivesToo = false): Cell<M> {
     const cell = this.cellOf(place);
     if (!cell || (place.kind === 'drive' && !drivesToo)) {
       const kinds = drivesToo ? 'storage slots, import/export slots or drives' : 'storage or import/export slots';
@@ -349,7 +353,7 @@ export class Library implements MediaLibrary {
     return this.byKind.drive[drive - 1]?.mirror?.loaded === true;
   }
 
-  private status(c: Cell): ElementStatus {
+  private status(c: Cell<M>): ElementStatus {
     const content = c.content;
     const mirror = c.mirror;
     const source = content?.from && this.cellOf(content.from);
@@ -377,7 +381,7 @@ function isPlace(p: unknown): p is Place {
   );
 }
 
-function location(cell: Cell): TapeLocation {
+function location(cell: Cell<LoadedMedium>): TapeLocation {
   return { ...cell.place, address: cell.address };
 }
 

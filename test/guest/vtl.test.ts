@@ -122,6 +122,10 @@ describe("@peer @guest the tape library from a Linux guest: st/ch drivers, mtx, 
         String(IMPORT_EXPORT),
         '--library-targets',
         'per-device',
+        // Each drive in a thread of its own (src/gateway/drive-thread.ts): the guest's tools and the kernel's
+        // initiator against the handed-over sessions; the other tests run the drives on the main thread.
+        '--drive-threads',
+        'worker',
       ],
     });
     api = await apiOf(gw);
