@@ -23,6 +23,7 @@ import { DamagedDataError, ExtentNotFoundError } from '../cache/errors.ts';
 import type { AdoptedConnection, ConnectionHandoff, ConnectionHost } from '../iscsi/connection-handoff.ts';
 import type { Logger } from '../log.ts';
 import { Rpc, type WireError } from '../threads/rpc.ts';
+import { workerBootstrap } from '../package-files.ts';
 
 /** What a drive's thread is started with. */
 export interface DriveThreadSetup {
@@ -38,9 +39,7 @@ export interface DriveThreadSetup {
   readonly logLevel: string;
 }
 
-const entry = new URL('./drive-worker.ts', import.meta.url).href;
-// Node 20 does not run the parent's --import hooks in a worker: it registers tsx itself, then loads the TypeScript entry.
-const bootstrap = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(entry)});`;
+const bootstrap = workerBootstrap(import.meta.url, 'drive-worker');
 
 export class DriveThread implements ConnectionHost {
   readonly rpc: Rpc;
