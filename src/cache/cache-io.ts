@@ -28,6 +28,8 @@ export interface IoLimits {
 
 /** Keys a deleteMany() takes under one set of locks and one durable catalog write. */
 const DELETE_BATCH = 256;
+/** Read-ahead GETs in flight at once for one sequential reader. */
+const PREFETCH_DEPTH = 2;
 /** A copy made here moves this much at a time. */
 const COPY_PIECE = 4 * 1024 * 1024;
 /** S3's limit of a single CopyObject. */
@@ -225,14 +227,11 @@ export class CacheIO {
       const sequential = extent.nextRead === offset;
       extent.nextRead = offset + length;
       state.touch(extent);
-      const pending = extent.prefetch;
-      if (
-        pending &&
-        !extent.allPresent(first, last) &&
-        pending.start < (last + 1) * extent.blockSize &&
-        first * extent.blockSize < pending.end
-      ) {
-        await this.land(extent, pending); // the GET in flight brings these blocks: no second one
+      for (const pending of [...extent.prefetches]) {
+        if (extent.allPresent(first, last)) break;
+        if (pending.start < (last + 1) * extent.blockSize && first * extent.blockSize < pending.end) {
+          await this.land(extent, pending); // the GET in flight brings these blocks: no second one
+        }
       }
       if (extent.allPresent(first, last)) {
         state.hits++;
@@ -250,9 +249,10 @@ export class CacheIO {
         state.misses++;
         if (tally) tally.misses++;
       }
-      extent.readAhead = sequential ? Math.min(this.limits.readAheadBytes, Math.max(2 * extent.readAhead, 4 * BLOCK)) : 0;
+      // A sequential reader waits only for what it asked; the window after it is fetched in the background.
+      extent.readAhead = sequential ? Math.min(this.limits.readAheadBytes, Math.max(2 * extent.readAhead, 4 * BLOCK, 2 * length)) : 0;
       const start = first * extent.blockSize;
-      const end = Math.min(extent.size, (last + 1) * extent.blockSize + extent.readAhead);
+      const end = Math.min(extent.size, (last + 1) * extent.blockSize);
       const fetched = await this.fill(extent, start, end);
       try {
         // The window goes back to the store for the next GET: the reader gets its own copy of what it asked for.
@@ -268,20 +268,32 @@ export class CacheIO {
 
   /**
    * For a sequential reader that has just read block `last`: when blocks within
-   * its read-ahead window are missing, fetches the window from the first of them
-   * in the background, so that the next GET is under way while the reader goes
-   * through what is cached (a reader that waited for each window left the
-   * network idle for as long as it took to read one).
+   * its read-ahead window are neither cached nor on their way, fetches them in
+   * the background, in up to PREFETCH_DEPTH GETs of half the window each, so
+   * that the next GET is under way while the reader goes through what is
+   * cached and while the last one lands (one GET at a time left the network
+   * idle for as long as a window took to land, and kept the reader waiting on
+   * every window's GET from first byte to last).
    */
   private readAheadAfter(extent: Extent, last: number): void {
-    if (extent.prefetch || this.closed || extent.readAhead === 0) return;
-    const stop = Math.min(extent.present.length, last + 1 + Math.ceil(extent.readAhead / extent.blockSize));
-    let missing = last + 1;
-    while (missing < stop && extent.present[missing]) missing++;
-    if (missing >= stop) return;
-    extent.readAhead = Math.min(this.limits.readAheadBytes, 2 * extent.readAhead);
-    const start = missing * extent.blockSize;
-    const end = Math.min(extent.size, start + extent.readAhead);
+    if (this.closed || extent.readAhead === 0) return;
+    const { blockSize } = extent;
+    const stop = Math.min(extent.present.length, last + 1 + Math.ceil(extent.readAhead / blockSize));
+    const piece = Math.max(1, Math.ceil(extent.readAhead / PREFETCH_DEPTH / blockSize));
+    let missing = Math.max(last + 1, ...extent.prefetches.map((p) => blockCount(p.end, blockSize)));
+    while (extent.prefetches.length < PREFETCH_DEPTH) {
+      while (missing < stop && extent.present[missing]) missing++;
+      if (missing >= stop) return;
+      const start = missing * blockSize;
+      const end = Math.min(extent.size, (missing + piece) * blockSize);
+      this.prefetch(extent, start, end);
+      missing += piece;
+      extent.readAhead = Math.min(this.limits.readAheadBytes, 2 * extent.readAhead);
+    }
+  }
+
+  /** Starts the GET of [start, end) for a reader ahead of it; the window lands in the cache when it arrives. */
+  private prefetch(extent: Extent, start: number, end: number): void {
     const route = this.route(extent.key);
     const got = route.backend
       .get(
@@ -295,7 +307,7 @@ export class CacheIO {
         return undefined;
       });
     const prefetch: Prefetch = { start, end, gen: extent.gen, got, landed: false };
-    extent.prefetch = prefetch;
+    extent.prefetches.push(prefetch);
     const landing = got
       .then(() => this.state.locks.run(extent.key, () => this.land(extent, prefetch)))
       .catch((error: unknown) => this.log.warn({ key: extent.key, err: error }, 'read-ahead could not be kept in the cache'))
@@ -307,7 +319,7 @@ export class CacheIO {
   private async land(extent: Extent, prefetch: Prefetch): Promise<void> {
     if (prefetch.landed) return;
     prefetch.landed = true;
-    if (extent.prefetch === prefetch) extent.prefetch = undefined;
+    extent.prefetches = extent.prefetches.filter((p) => p !== prefetch);
     const got = await prefetch.got;
     if (!got) return;
     try {

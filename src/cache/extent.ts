@@ -51,8 +51,8 @@ export class Extent {
   /** Where a sequential reader would read next, and how far ahead to fetch for it. */
   nextRead = -1;
   readAhead = 0;
-  /** The read-ahead GET in flight for this extent, if any. */
-  prefetch: Prefetch | undefined;
+  /** The read-ahead GETs in flight for this extent, oldest first. */
+  prefetches: Prefetch[] = [];
 
   constructor(
     readonly key: string,

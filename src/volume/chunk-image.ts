@@ -140,8 +140,7 @@ export class ChunkImage {
       const ref = this.map.get(index);
       if (!ref) return { data: Buffer.alloc(length), release: noRelease };
       try {
-        const { data, release } = await this.store.readv(chunkKey(ref, index), at, [length], this.reads);
-        return { data, release };
+        return await this.store.readv(chunkKey(ref, index), at, [length], this.reads);
       } catch (error) {
         // Unmapped meanwhile (UNMAP of the chunk while this read waited): read the map again.
         const now = this.map.get(index);
@@ -154,8 +153,9 @@ export class ChunkImage {
   prefetch(index: number): Promise<void> | undefined {
     const ref = this.map.get(index);
     if (!ref) return undefined;
-    return this.store.read(chunkKey(ref, index), 0, this.chunkSize).then(
-      () => undefined,
+    // readv: its buffer is lent from the engine's pool and given straight back, where read() would allocate a chunk's worth.
+    return this.store.readv(chunkKey(ref, index), 0, [this.chunkSize]).then(
+      ({ release }) => release(),
       () => undefined,
     );
   }

@@ -193,6 +193,8 @@ export class VolumeService {
   private readonly volumes = new Map<string, Flavour>();
   private readonly creating = new Set<string>();
   private readonly schedules = new Map<string, { timer: NodeJS.Timeout; at: number }>();
+  /** Scheduled snapshots being taken, by volume id. */
+  private readonly takingScheduled = new Map<string, Promise<void>>();
   private readonly snapshots: Snapshots;
   private readonly log: Logger;
   private readonly now: () => Date;
@@ -472,6 +474,8 @@ export class VolumeService {
     }
     await volume.update({ snapshotEveryMs: everyMs }, true);
     this.schedule(volume);
+    // A scheduled snapshot already under way finishes first: none appears after the answer says the schedule changed.
+    await this.takingScheduled.get(volume.id);
     return this.info(volume);
   }
 
@@ -646,13 +650,16 @@ export class VolumeService {
       this.log.info({ volume: volume.name, status: volume.state().status }, 'scheduled snapshot waits until the volume is AVAILABLE');
       return this.arm(volume, this.now().getTime() + Math.min(every, SCHEDULE_RETRY_MS));
     }
-    try {
-      await this.snapshots.take(volume, { description: 'scheduled', scheduled: true });
-    } catch (err) {
-      this.log.warn({ err, volume: volume.name }, 'scheduled snapshot failed; tried again later');
-      return this.arm(volume, this.now().getTime() + Math.min(every, SCHEDULE_RETRY_MS));
-    }
-    this.schedule(volume);
+    const taking = this.snapshots.take(volume, { description: 'scheduled', scheduled: true }).then(
+      () => this.schedule(volume),
+      (err: unknown) => {
+        this.log.warn({ err, volume: volume.name }, 'scheduled snapshot failed; tried again later');
+        if (volume.record.snapshotEveryMs !== null) this.arm(volume, this.now().getTime() + Math.min(every, SCHEDULE_RETRY_MS));
+      },
+    );
+    this.takingScheduled.set(volume.id, taking);
+    await taking;
+    this.takingScheduled.delete(volume.id);
   }
 
   /** Stops schedules and background work, and makes every volume's writes durable. */

@@ -10,7 +10,7 @@ import { CacheCorruptionError, DamagedDataError, ExtentNotFoundError } from '../
 import { extentPath } from '../../src/cache/extent.ts';
 import { flipStoredByte, startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
 import { describeEachBackend } from '../helpers/s3-backends.ts';
-import { cacheFiles, flipByte, MiB, metric, openEngine, pattern } from './helpers.ts';
+import { cacheFiles, countingGets, flipByte, MiB, metric, openEngine, pattern } from './helpers.ts';
 
 // The bucket of the suite running, a store that reads it directly, and scratch directories.
 let s3: S3Fixture;
@@ -429,6 +429,30 @@ describe('@slow cache engine against s3rver', function () {
       assert.equal(hits + misses, size / record);
       assert.ok(misses <= 8, `${misses} of ${size / record} reads went to the cloud`);
       assert.ok((await metric(reader.engine, 'CacheHitPercent')) > 90);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('keeps two read-ahead GETs in flight for a reader of 4 MiB pieces, as a tape drive reads from an empty cache, and waits for the cloud only at its start', async () => {
+    const settings = { ...s3.settings, prefix: 'ahead-pieces/' };
+    const size = 48 * MiB;
+    const data = pattern('pieces', size);
+    const writer = await openEngine(await scratch(), settings);
+    await writer.store.write('tape/pieces', 0, data);
+    await writer.store.drain();
+    await writer.close();
+    let gets: ReturnType<typeof countingGets> | undefined;
+    const reader = await openEngine(await scratch(), settings, {}, (backend) => (gets = countingGets(backend)).backend);
+    try {
+      const piece = 4 * MiB;
+      for (let at = 0; at < size; at += piece) {
+        const { data: got, release } = await reader.store.readv('tape/pieces', at, [piece]);
+        assert.ok(got.equals(data.subarray(at, at + piece)), `piece at ${at / MiB} MiB`);
+        release();
+      }
+      assert.equal(reader.engine.stats().misses, 2, 'a miss for the first piece and one for the first sequential one, none after');
+      assert.equal(gets?.mostAtOnce(), 2, 'GETs in flight at once');
     } finally {
       await reader.close();
     }

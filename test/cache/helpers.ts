@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Catalog } from '../../src/catalog/catalog.ts';
 import { CacheEngine, type EngineOptions } from '../../src/cache/engine.ts';
 import type { ExtentStore } from '../../src/cache/extent-store.ts';
+import type { ObjectBackend } from '../../src/cloud/object-backend.ts';
 import type { S3Settings } from '../../src/cloud/object-store.ts';
 import { WorkerBackend } from '../../src/cloud/worker-backend.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -24,6 +25,8 @@ export async function openEngine(
   directory: string,
   s3: S3Settings,
   options: Partial<Omit<EngineOptions, 'directory' | 'catalog' | 'backend'>> = {},
+  /** Puts something that watches the requests between the engine and its backend. */
+  observe: (backend: ObjectBackend) => ObjectBackend = (backend) => backend,
 ): Promise<OpenedEngine> {
   const catalog = await Catalog.open(join(directory, 'catalog'));
   let backend: WorkerBackend | undefined;
@@ -31,7 +34,7 @@ export async function openEngine(
     directory: join(directory, 'cache'),
     catalog,
     // As the gateway runs it: the requests in a worker thread (the in-process ObjectStore has its own tests in test/cloud).
-    backend: (hooks) => (backend = new WorkerBackend(s3, hooks)),
+    backend: (hooks) => observe((backend = new WorkerBackend(s3, hooks))),
     cacheBytes: 256 * MiB,
     uploadBufferBytes: 128 * MiB,
     logger: silentLogger(),
@@ -86,4 +89,26 @@ export async function flipByte(path: string, at: number): Promise<void> {
   flipBits(b, 0, 1);
   await h.write(b, 0, 1, at);
   await h.close();
+}
+
+/** The backend, with the most GETs it had in flight at once counted (it only watches). */
+export function countingGets(backend: ObjectBackend): { backend: ObjectBackend; mostAtOnce(): number } {
+  let inFlight = 0;
+  let most = 0;
+  const get: ObjectBackend['get'] = async (...args) => {
+    most = Math.max(most, ++inFlight);
+    try {
+      return await backend.get(...args);
+    } finally {
+      inFlight--;
+    }
+  };
+  const counted = new Proxy(backend, {
+    get: (target, name) => {
+      if (name === 'get') return get;
+      const value: unknown = Reflect.get(target, name, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { backend: counted, mostAtOnce: () => most };
 }
