@@ -17,7 +17,8 @@
 // Four MiB keep 8 MiB an isolate; scavenges come more often and each costs
 // about as much, since what survives one is what is live, not what was made.
 import { readFileSync } from 'node:fs';
+import { packageFile } from './package-files.ts';
 
-const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { config: { gatewayNodeFlags: string } };
+const manifest = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { config: { gatewayNodeFlags: string } };
 
 export const GATEWAY_NODE_FLAGS: readonly string[] = manifest.config.gatewayNodeFlags.split(/\s+/).filter(Boolean);

@@ -1,5 +1,7 @@
-// Our gateway as a child process for the benchmark: `node [GATEWAY_NODE_FLAGS] [NODE FLAGS] --import tsx src/main.ts`
-// on a given data directory and a free port on 127.0.0.1, ready when it logs "gateway-ready".
+// Our gateway as a child process for the benchmark, as `npm start` runs it: compiled once a bench run into dist/
+// (scripts/build-gateway.ts), then `node [GATEWAY_NODE_FLAGS] [NODE FLAGS] dist/src/main.js` on a given data directory
+// and a free port on 127.0.0.1, ready when it logs "gateway-ready". BENCH_FROM_SOURCES=1 runs src/main.ts through tsx
+// instead, as the tests do (what compiling changes: README, "Memory").
 // Unlike test/helpers/gateway-process.ts it takes node's own flags (--cpu-prof, --perf-basic-prof),
 // which NODE_OPTIONS refuses.
 import { spawn } from 'node:child_process';
@@ -7,8 +9,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TargetSummary } from '../../src/gateway/start-gateway.ts';
 import { GATEWAY_NODE_FLAGS } from '../../src/node-flags.ts';
+import { buildGateway } from '../build-gateway.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The sources compiled once a bench run, before its first gateway starts. */
+let compiled: Promise<void> | undefined;
 
 export interface BenchGateway {
   readonly pid: number;
@@ -32,14 +38,13 @@ export async function startBenchGateway(options: {
 }): Promise<BenchGateway> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('GATEWAY_')) env[k] = v;
+  await (compiled ??= buildGateway());
   const child = spawn(
     process.execPath,
     [
       ...GATEWAY_NODE_FLAGS,
       ...(options.nodeArgs ?? []),
-      '--import',
-      'tsx',
-      join(root, 'src/main.ts'),
+      ...(process.env['BENCH_FROM_SOURCES'] ? ['--import', 'tsx', join(root, 'src/main.ts')] : [join(root, 'dist/src/main.js')]),
       '--data-dir',
       options.dataDir,
       '--iscsi-host',

@@ -35,6 +35,8 @@
 //   --cpu-prof DIR        run our gateway with --cpu-prof, profiles written to DIR on exit
 //   --node-arg ARG        extra node flag for our gateway (repeat), e.g. --node-arg=--perf-basic-prof
 //   --keep                keep the work directory (tape images, gateway data) for inspection
+//
+// Our gateway runs compiled, as `npm start` runs it (scripts/bench/gateway.ts); BENCH_FROM_SOURCES=1 runs its sources through tsx.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';

@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { packageFile } from '../package-files.ts';
 
-export const CONSOLE_DIR = fileURLToPath(new URL('../../console/dist/', import.meta.url));
+export const CONSOLE_DIR = packageFile('console', 'dist');
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -1,7 +1,7 @@
 // Runs an embedded endpoint in a child process of its own, so that a gateway
 // killed mid-request does not tear the endpoint's writes, and its disk and
 // hashing work leaves the gateway's thread to the data path. The child is
-// started with this process's module loaders (tsx), answers one message once
+// started with this process's module loaders (tsx from the sources, none when compiled), answers one message once
 // listening ({endpoint, ...} or {error}), and stops when told "close" or when
 // the gateway goes away (see serveForked).
 import { fork } from 'node:child_process';

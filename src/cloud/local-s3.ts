@@ -2,7 +2,7 @@
 // storing its objects under the gateway's data directory, in a process of its
 // own (local-s3-server.ts, run by forked-endpoint.ts). The gateway reaches it
 // through the AWS SDK like any other endpoint.
-import { fileURLToPath } from 'node:url';
+import { siblingModule } from '../package-files.ts';
 import { forkEndpoint } from './forked-endpoint.ts';
 import type { LocalS3Ready, LocalS3Request } from './local-s3-server.ts';
 
@@ -15,7 +15,7 @@ export interface LocalS3 {
   close(): Promise<void>;
 }
 
-const serverModule = fileURLToPath(new URL('./local-s3-server.ts', import.meta.url));
+const serverModule = siblingModule(import.meta.url, 'local-s3-server');
 
 export async function startLocalS3(options: { directory: string; host?: string; port?: number }): Promise<LocalS3> {
   const request: LocalS3Request = { directory: options.directory, host: options.host ?? '127.0.0.1', port: options.port ?? 0 };

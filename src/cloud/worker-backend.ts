@@ -24,6 +24,7 @@
 // A GET's body comes back by transfer: the worker's pooled buffer itself, no
 // copy; release() sends its memory back for the next GET.
 import { Worker } from 'node:worker_threads';
+import { workerBootstrap } from '../package-files.ts';
 import {
   SLOT_BYTES,
   fromWire,
@@ -52,9 +53,7 @@ import { idleTimeoutOf, storeLocation, type S3Settings } from './object-store.ts
 /** Pieces being read at once: one per request body in flight (4 uploads of 4 parts each by default), more wait. */
 const SLOTS = 16;
 
-const entry = new URL('./object-store-worker.ts', import.meta.url).href;
-// Node 20 does not run the parent's --import hooks in a worker: it registers tsx itself, then loads the TypeScript entry.
-const bootstrap = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(entry)});`;
+const bootstrap = workerBootstrap(import.meta.url, 'object-store-worker');
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 

@@ -2,8 +2,9 @@
 // uses: iSCSI digests, cache blocks, cartridge records and manifests, cloud
 // objects. Native (src/crc32c/crc32c.c, built by `npm ci` through node-gyp).
 import { createRequire } from 'node:module';
+import { packageFile } from '../package-files.ts';
 
-const addon = createRequire(import.meta.url)('../../build/Release/crc32c.node') as {
+const addon = createRequire(import.meta.url)(packageFile('build', 'Release', 'crc32c.node')) as {
   crc32c(data: Uint8Array, previous: number): number;
   crc32cEach(slices: readonly Uint8Array[]): Promise<number[]>;
 };

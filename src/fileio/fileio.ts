@@ -1,7 +1,8 @@
 // File I/O that Node's fs does not offer (native: src/fileio/fileio.c, built by `npm ci` through node-gyp).
 import { createRequire } from 'node:module';
+import { packageFile } from '../package-files.ts';
 
-const addon = createRequire(import.meta.url)('../../build/Release/fileio.node') as {
+const addon = createRequire(import.meta.url)(packageFile('build', 'Release', 'fileio.node')) as {
   readCached(fd: number, buffer: Uint8Array, position: number): number;
   startWriteback(fd: number, offset: number, length: number): void;
   duplicateDescriptor(fd: number): number;

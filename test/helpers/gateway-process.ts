@@ -1,5 +1,6 @@
-// Runs the real gateway (`node --import tsx src/main.ts`) as a child process for
-// tests, on a fresh temporary data directory and a free port on 127.0.0.1.
+// Runs the real gateway (`node --import tsx src/main.ts`, from its sources; or a
+// compiled main.js as `npm start` runs it) as a child process for tests, on a
+// fresh temporary data directory and a free port on 127.0.0.1.
 //
 //   const gw = await startGatewayProcess({ args: ['--volume', 'disk=64MiB'] });
 //   // gw.portal = '127.0.0.1:40123', gw.targets[0].name = 'iqn.2026-11.io.tapegateway:gw1-disk'
@@ -16,9 +17,11 @@ import type { TargetSummary } from '../../src/gateway/start-gateway.ts';
 import { GATEWAY_NODE_FLAGS } from '../../src/node-flags.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const mainScript = join(repoRoot, 'src', 'main.ts');
+const sourceMain = join(repoRoot, 'src', 'main.ts');
 
 export interface GatewayProcessOptions {
+  /** The compiled gateway's main.js (scripts/build-gateway.ts), run by node alone; default src/main.ts through tsx. */
+  readonly mainScript?: string;
   /** Extra command-line flags, e.g. ['--volume', 'disk=64MiB', '--name', 'gw2']; they win over the helper's own. */
   readonly args?: readonly string[];
   /** Extra environment variables. The test runner's own GATEWAY_* variables are never passed on. */
@@ -94,9 +97,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
   Object.assign(env, options.env);
   const args = [
     ...GATEWAY_NODE_FLAGS,
-    '--import',
-    'tsx',
-    mainScript,
+    ...(options.mainScript === undefined ? ['--import', 'tsx', sourceMain] : [options.mainScript]),
     '--data-dir',
     dataDir,
     '--iscsi-host',

@@ -9,6 +9,7 @@ import { VolumeServiceError } from '../../src/volume/volume-service.ts';
 import { startS3, tempDir, type S3rverFixture } from '../cloud/helpers.ts';
 import { startFaultInjector, type FaultInjector } from '../cloud/fault-injector.ts';
 import { pattern } from '../cache/helpers.ts';
+import { CountingPool } from '../helpers/counting-pool.ts';
 import { GiB, MiB, openVolumes, until, type OpenedVolumes } from './helpers.ts';
 
 describe('stored volumes', function () {
@@ -121,7 +122,7 @@ describe('stored volumes', function () {
     }
   });
 
-  it('takes in a file the configuration names, BOOTSTRAPPING until its data is in the bucket', async () => {
+  it("takes in a file the configuration names, BOOTSTRAPPING until its data is in the bucket, each chunk read into the pool's buffers", async () => {
     const dir = await scratch();
     const volumes = join(dir, 'volumes');
     const data = pattern('legacy', 2 * MiB);
@@ -131,13 +132,20 @@ describe('stored volumes', function () {
     const legacy = Buffer.alloc(64 * MiB);
     data.copy(legacy, 40 * MiB);
     await writeFile(join(volumes, 'legacy.img'), legacy);
-    const v = await openVolumes(dir, s3.settings, { configured: [{ name: 'legacy', size: 64 * MiB, blockSize: 512 }] });
+    const pool = new CountingPool();
+    const v = await openVolumes(dir, s3.settings, {
+      configured: [{ name: 'legacy', size: 64 * MiB, blockSize: 512 }],
+      service: { readBuffers: pool },
+    });
     try {
       const info = await v.service.describeVolume('legacy');
       assert.equal(info.type, 'stored');
       assert.equal(info.fromConfig, true);
       assert.ok((await v.exposure.device('legacy').read(40 * MiB, data.length)).equals(data), 'serves its data at once');
       await until(async () => (await status(v, 'legacy')) === 'AVAILABLE', 60_000, 'the adoption');
+      // Its 64 chunks read from the file, each into a buffer of the pool given back once the image had it.
+      assert.ok(pool.taken >= 64, `the adoption read its chunks into the pool's buffers (${pool.taken} taken)`);
+      assert.equal(pool.out, 0, 'every buffer came back');
       assert.equal((await v.service.describeVolume('legacy')).usedBytes, 2 * MiB, 'only chunks with data went to the bucket');
       assert.ok((await imageThroughSnapshot(v, 'legacy', 40 * MiB, data.length)).equals(data));
       await assert.rejects(
