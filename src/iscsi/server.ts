@@ -10,7 +10,7 @@ import { defaultLoginPacing, LoginGuard } from './login-guard.ts';
 import type { LoginContext } from './login.ts';
 import type { Session, SessionServices } from './session.ts';
 import { SessionRegistry } from './session-registry.ts';
-import { readIntoOneBuffer } from './socket-reads.ts';
+import { readIntoOneBuffer } from '../buffers/socket-reads.ts';
 import {
   DEFAULT_LOGIN_TIMEOUT_MS,
   defaultConnectionLimits,

@@ -23,6 +23,8 @@ import {
 import { RecordError, RecordReader, recordMark } from '../../src/share/rpc/record-marking.ts';
 import { XdrError, XdrReader, XdrWriter } from '../../src/share/rpc/xdr.ts';
 import type { NodeRecord } from '../../src/share/fs/node-table.ts';
+import { must } from '../../src/must.ts';
+import { pattern } from '../helpers/fabric.ts';
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 const fixture = (name: string) => hex(readFileSync(new URL(`../../fixtures/nfs/ganesha/${name}.hex`, import.meta.url), 'utf8'));
@@ -105,6 +107,53 @@ describe('RPC record marking (RFC 5531 section 11)', () => {
       for (let r = reader.next(); r; r = reader.next()) records.push(r.toString());
       assert.deepEqual(records, ['abcde', 'z'], `cut at ${cut}`);
     }
+  });
+
+  it('copies out what it keeps: every chunk may come through the same memory', () => {
+    const stream = Buffer.concat([
+      recordMark(5),
+      Buffer.from('hello'),
+      recordMark(3),
+      Buffer.from('abc'),
+      recordMark(2),
+      Buffer.from('xy'),
+    ]);
+    const shared = Buffer.alloc(3);
+    const reader = new RecordReader(100);
+    const records: Buffer[] = [];
+    for (let at = 0; at < stream.length; at += shared.length) {
+      const n = stream.copy(shared, 0, at, at + shared.length);
+      reader.push(shared.subarray(0, n));
+      for (let r = reader.next(); r; r = reader.next()) records.push(r);
+      shared.fill(0xee);
+    }
+    assert.deepEqual(
+      records.map((r) => r.toString()),
+      ['hello', 'abc', 'xy'],
+    );
+  });
+
+  it("has a large fragment's rest read straight into its record, then the next mark, and a small record copied as before", () => {
+    const big = pattern(100_000, 7);
+    const reader = new RecordReader(200_000);
+    reader.push(Buffer.concat([recordMark(big.length), big.subarray(0, 1000)]));
+    assert.equal(reader.next(), undefined);
+    const rest = reader.directTarget();
+    assert.equal(rest?.length, big.length - 1000, 'the rest of the fragment, and no further');
+    big.copy(must(rest, 'the rest of the fragment'), 0, 1000, 50_000);
+    reader.landed(49_000);
+    assert.equal(reader.next(), undefined);
+    const last = must(reader.directTarget(), 'the last part of the fragment');
+    assert.equal(last.length, big.length - 50_000);
+    big.copy(last, 0, 50_000);
+    reader.landed(last.length);
+    const record = must(reader.next(), 'the record');
+    assert.ok(record.equals(big));
+    assert.equal(record.buffer, last.buffer, 'the bytes were read to where the record is');
+    assert.equal(reader.directTarget()?.length, 4, 'then the mark alone');
+    reader.push(Buffer.concat([recordMark(2), Buffer.from('ok')]));
+    assert.equal(reader.next()?.toString(), 'ok');
+    assert.equal(reader.directTarget(), undefined, 'after a small record, reads go to the shared buffer');
   });
 
   it('refuses a fragment claiming more than the limit as soon as its mark arrives', () => {

@@ -1,9 +1,12 @@
-// Sequential READs of a file: while one reply goes out, the range after it is
-// read from the cache, so that the client's next READ finds it ready. An NFS
-// client reading a file with one call at a time (libnfs's, a kernel's without
-// its own read-ahead) otherwise waits for each range's disk read and checksum
-// pass in turn. A range read ahead is used only by a READ of exactly that range
-// while the file has not changed since (its generation); else it is given back.
+// Sequential READs of a file: while one reply goes out, the next ranges (as
+// long as the READ, up to `depth` of them) are read from the cache, so that the
+// client's next READ finds its range ready. An NFS client reading a file with
+// one call at a time (libnfs's, a kernel's without its own read-ahead)
+// otherwise waits for each range's disk read and checksum pass in turn; with one
+// range ahead it still waited whenever that pass took longer than the client's
+// turn (a busy machine), most READs of a 512 MiB file by 0.2-0.7 ms. A range
+// read ahead is used only by a READ of exactly that range while the file has not
+// changed since (its generation); else it is given back, with those after it.
 
 /** A read's bytes; `release()` once done with them (their buffer may be reused). */
 export interface HeldRead {
@@ -19,12 +22,14 @@ interface Ahead {
 }
 
 export class ReadAhead {
-  /** By file id, the least recently read first: a read ahead, or where the last read ended. */
-  private readonly files = new Map<number, { end: number; ahead?: Ahead }>();
+  /** By file id, the least recently read first: where the last read ended, and the ranges read ahead after it, in order. */
+  private readonly files = new Map<number, { end: number; ahead: Ahead[] }>();
 
   constructor(
-    /** Files followed at once; past this the least recently read is dropped (and its range given back). */
+    /** Files followed at once; past this the least recently read is dropped (and its ranges given back). */
     private readonly limit: number,
+    /** Ranges read ahead of a file at most. */
+    private readonly depth: number,
   ) {}
 
   /**
@@ -35,30 +40,41 @@ export class ReadAhead {
   take(id: number, offset: number, length: number, generation: number): { read?: Promise<HeldRead>; sequential: boolean } {
     const known = this.files.get(id);
     this.files.delete(id);
-    this.files.set(id, { end: offset + length });
+    const ahead = known?.ahead ?? [];
+    this.files.set(id, { end: offset + length, ahead });
     this.trim();
     if (!known) return { sequential: offset === 0 };
-    const ahead = known.ahead;
-    if (ahead && ahead.offset === offset && ahead.length === length && ahead.generation === generation)
-      return { read: ahead.read, sequential: true };
-    if (ahead) giveBack(ahead);
+    const first = ahead[0];
+    if (first && first.offset === offset && first.length === length && first.generation === generation) {
+      ahead.shift();
+      return { read: first.read, sequential: true };
+    }
+    ahead.splice(0).forEach(giveBack);
     return { sequential: known.end === offset };
   }
 
-  /** Reads the range after the one just taken (take() must have come first). */
-  start(id: number, offset: number, length: number, generation: number, read: () => Promise<HeldRead>): void {
+  /**
+   * Reads ranges of `length` after the one just taken (take() must have come
+   * first), up to the depth and the file's `size`, with `read`.
+   */
+  extend(id: number, length: number, size: number, generation: number, read: (offset: number, length: number) => Promise<HeldRead>): void {
     const known = this.files.get(id);
     if (!known) return;
-    const started = read();
-    started.catch(() => undefined); // a failed read ahead is only missed; a READ that takes it sees its error
-    known.ahead = { offset, length, generation, read: started };
+    const last = known.ahead.at(-1);
+    for (let next = last ? last.offset + last.length : known.end; known.ahead.length < this.depth && next < size;) {
+      const rangeLength = Math.min(length, size - next);
+      const started = read(next, rangeLength);
+      started.catch(() => undefined); // a failed read ahead is only missed; a READ that takes it sees its error
+      known.ahead.push({ offset: next, length: rangeLength, generation, read: started });
+      next += rangeLength;
+    }
   }
 
   /** The file changed or went: what was read ahead of it is given back. */
   forget(id: number): void {
     const known = this.files.get(id);
     this.files.delete(id);
-    if (known?.ahead) giveBack(known.ahead);
+    known?.ahead.forEach(giveBack);
   }
 
   private trim(): void {

@@ -81,8 +81,10 @@ export const MAX_FILE_SIZE = 5 * 1024 ** 4;
 const EMPTY = Buffer.alloc(0);
 /** Sequential READs at least this large have the next range read while they go out (read-ahead.ts). */
 const READ_AHEAD_MIN = 64 * 1024;
-/** Files read ahead at once, each holding one range. */
+/** Files read ahead at once. */
 const READ_AHEAD_FILES = 8;
+/** Ranges read ahead of each (of at most one READ's 1 MiB: 24 MiB of the engine's pool in all, at most). */
+const READ_AHEAD_DEPTH = 3;
 
 /** What a node's upload sends: a directory is an empty marker object. */
 const uploadBytes = (node: Pick<NodeRecord, 'type' | 'size'>) => (node.type === 'dir' ? 0 : node.size);
@@ -94,7 +96,7 @@ export class ShareFs {
   private readonly generations = new Map<number, number>();
   private readonly uploader: SettleUploader;
   private readonly moves = new Map<number, Promise<void>>();
-  private readonly readAhead = new ReadAhead(READ_AHEAD_FILES);
+  private readonly readAhead = new ReadAhead(READ_AHEAD_FILES, READ_AHEAD_DEPTH);
 
   private constructor(
     readonly settings: ShareSettings,
@@ -229,12 +231,11 @@ export class ShareFs {
     if (length > 0) {
       const generation = this.generations.get(id) ?? 0;
       const ahead = this.readAhead.take(id, offset, length, generation);
-      ({ data, release } = await (ahead.read ?? this.objects.read(node.key, offset, length)));
-      const next = offset + length;
-      if (ahead.sequential && length >= READ_AHEAD_MIN && next < node.size) {
-        const nextLength = Math.min(length, node.size - next);
-        this.readAhead.start(id, next, nextLength, generation, () => this.objects.read(node.key, next, nextLength));
-      }
+      const read = ahead.read ?? this.objects.read(node.key, offset, length);
+      // The ranges after it are asked for before it is awaited: the engine reads a key's ranges in the order asked.
+      if (ahead.sequential && length >= READ_AHEAD_MIN)
+        this.readAhead.extend(id, length, node.size, generation, (at, bytes) => this.objects.read(node.key, at, bytes));
+      ({ data, release } = await read);
     }
     if (data.length < length) {
       // Bytes past what the object holds (a file extended by SETATTR) read as zeros.

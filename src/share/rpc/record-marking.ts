@@ -2,85 +2,140 @@
 // each preceded by a 4-byte mark: the top bit says "last fragment", the other
 // 31 bits the fragment's length (RFC 5531 section 11). The reader checks every
 // length against the largest record it accepts before it allocates anything.
+// It streams, as the iSCSI PDU reader does: bytes are copied out of each chunk
+// as they arrive, into a buffer of the fragment's own, so that it keeps no
+// reference to a chunk and the socket can read every chunk into the same
+// memory; and while a large fragment (a WRITE's megabyte) is coming it tells
+// the socket to read the rest of it straight to its place (directTarget).
 import type { BufferPool } from '../../buffers/buffer-pool.ts';
 
 export const LAST_FRAGMENT = 0x8000_0000;
 const MARK_LENGTH = 4;
+/**
+ * Fragments at least this large are read straight to their buffer, and so is
+ * the mark after one: a copy this size costs more than the extra read that
+ * reading that mark alone takes.
+ */
+const DIRECT_READ_MIN = 32 * 1024;
 
 /** The stream cannot be framed any further (a fragment or record over the limit): drop the connection. */
 export class RecordError extends Error {}
 
+/** A buffer being filled from the stream. */
+class Filling {
+  filled = 0;
+  constructor(readonly buffer: Buffer) {}
+
+  get full(): boolean {
+    return this.filled === this.buffer.length;
+  }
+}
+
 export class RecordReader {
+  /** Pushed bytes not yet copied out: borrowed from the caller until next() returns undefined. */
   private chunks: Buffer[] = [];
-  private buffered = 0;
-  /** Fragments of the record being assembled. */
+  /** Bytes of chunks[0] already copied out. */
+  private offset = 0;
+  private readonly mark = new Filling(Buffer.allocUnsafe(MARK_LENGTH));
+  /** The fragment whose mark has come, and whether it ends its record. */
+  private fragment: { readonly data: Filling; readonly last: boolean } | undefined;
+  /** Earlier fragments of the record being assembled. */
   private fragments: Buffer[] = [];
   private recordLength = 0;
-  /** The mark of the fragment whose bytes are awaited. */
-  private mark: { length: number; last: boolean } | undefined;
+  /** The length of the fragment being read, or of the last one until the next mark is whole. */
+  private lastFragmentLength = 0;
 
   constructor(
     readonly maxRecordBytes: number,
-    /** Where a record gathered from several chunks is copied to (a WRITE's megabyte); the caller gives it back once done with it. */
+    /** Where large fragments and records are read to; the caller gives each record back once done with it. */
     private readonly pool?: BufferPool,
   ) {}
 
+  /** The caller may reuse `chunk`'s memory once next() has returned undefined: every byte is copied out by then. */
   push(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    if (chunk.length > 0) this.chunks.push(chunk);
   }
 
-  /** The next whole record, or undefined until more bytes come. Throws RecordError. */
+  /**
+   * Memory the next bytes from the socket may be read straight into, once
+   * next() has used up the pushed bytes: while a large fragment is coming, the
+   * unfilled rest of it, then of the next mark, so that no read runs past the
+   * end of that mark and the next fragment can be read straight to its place
+   * too. Undefined otherwise, where copying costs less than a read of its own.
+   */
+  directTarget(): Buffer | undefined {
+    const part = this.directPart();
+    return part?.buffer.subarray(part.filled);
+  }
+
+  /** `bytes` bytes were read into the start of what directTarget() returned last; next() goes on from there. */
+  landed(bytes: number): void {
+    const part = this.directPart();
+    if (!part || bytes > part.buffer.length - part.filled) throw new RangeError(`${bytes} bytes landed where none were asked for`);
+    part.filled += bytes;
+  }
+
+  private directPart(): Filling | undefined {
+    if (this.chunks.length > 0 || this.lastFragmentLength < DIRECT_READ_MIN) return undefined;
+    const part = this.fragment?.data ?? this.mark;
+    return part.full ? undefined : part;
+  }
+
+  /** The next whole record, or undefined when the pushed bytes are used up. Throws RecordError. */
   next(): Buffer | undefined {
     for (;;) {
-      if (!this.mark) {
-        if (this.buffered < MARK_LENGTH) return undefined;
-        const word = this.take(MARK_LENGTH).readUInt32BE(0);
+      if (!this.fragment) {
+        if (!this.fill(this.mark)) return undefined;
+        const word = this.mark.buffer.readUInt32BE(0);
+        this.mark.filled = 0;
         const length = word & ~LAST_FRAGMENT;
         if (this.recordLength + length > this.maxRecordBytes) {
           throw new RecordError(
             `a record of more than ${this.maxRecordBytes} bytes (a fragment of ${length} bytes after ${this.recordLength})`,
           );
         }
-        this.mark = { length, last: (word & LAST_FRAGMENT) !== 0 };
+        this.lastFragmentLength = length;
+        this.fragment = { data: new Filling(this.allocate(length)), last: (word & LAST_FRAGMENT) !== 0 };
       }
-      if (this.buffered < this.mark.length) return undefined;
-      const fragment = this.take(this.mark.length);
-      this.fragments.push(fragment);
-      this.recordLength += fragment.length;
-      const last = this.mark.last;
-      this.mark = undefined;
-      if (!last) continue;
-      const record = this.fragments.length === 1 ? this.fragments[0]! : Buffer.concat(this.fragments, this.recordLength);
+      if (!this.fill(this.fragment.data)) return undefined;
+      const { data, last } = this.fragment;
+      this.fragment = undefined;
+      if (!last) {
+        this.fragments.push(data.buffer);
+        this.recordLength += data.buffer.length;
+        continue;
+      }
+      if (this.fragments.length === 0) return data.buffer;
+      const record = this.allocate(this.recordLength + data.buffer.length);
+      let at = 0;
+      for (const fragment of [...this.fragments, data.buffer]) {
+        at += fragment.copy(record, at);
+        this.pool?.give(fragment);
+      }
       this.fragments = [];
       this.recordLength = 0;
       return record;
     }
   }
 
-  /** Removes `length` buffered bytes; a view when one chunk holds them all, else a copy. */
-  private take(length: number): Buffer {
-    this.buffered -= length;
-    const first = this.chunks[0];
-    if (length === 0) return Buffer.alloc(0);
-    if (first && first.length >= length) {
-      const piece = first.subarray(0, length);
-      if (first.length === length) this.chunks.shift();
-      else this.chunks[0] = first.subarray(length);
-      return piece;
+  private allocate(length: number): Buffer {
+    return this.pool ? this.pool.take(length) : Buffer.allocUnsafe(length);
+  }
+
+  /** Copies pushed bytes into `target` until it is full (true) or they run out (false). */
+  private fill(target: Filling): boolean {
+    while (!target.full) {
+      const chunk = this.chunks[0];
+      if (!chunk) return false;
+      const n = chunk.copy(target.buffer, target.filled, this.offset, this.offset + target.buffer.length - target.filled);
+      target.filled += n;
+      this.offset += n;
+      if (this.offset === chunk.length) {
+        this.chunks.shift();
+        this.offset = 0;
+      }
     }
-    const out = this.pool ? this.pool.take(length) : Buffer.allocUnsafe(length);
-    let filled = 0;
-    while (filled < length) {
-      const chunk = this.chunks[0]!;
-      const part = Math.min(chunk.length, length - filled);
-      chunk.copy(out, filled, 0, part);
-      filled += part;
-      if (part === chunk.length) this.chunks.shift();
-      else this.chunks[0] = chunk.subarray(part);
-    }
-    return out;
+    return true;
   }
 }
 

@@ -21,6 +21,7 @@ import {
   type RpcCall,
 } from './message.ts';
 import { BufferPool } from '../../buffers/buffer-pool.ts';
+import { readIntoOneBuffer } from '../../buffers/socket-reads.ts';
 import { RecordError, RecordReader, recordMark } from './record-marking.ts';
 import { XdrError, type XdrReader, type XdrWriter } from './xdr.ts';
 
@@ -61,6 +62,8 @@ export interface RpcServerOptions {
 }
 
 export const DEFAULT_MAX_RECORD_BYTES = 4 * 1024 * 1024 + 64 * 1024;
+/** The buffer a connection's reads share (those not read straight to a large fragment's place). */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 export class RpcServer {
   private readonly servers: net.Server[] = [];
@@ -91,7 +94,7 @@ export class RpcServer {
 
   /** Listens on another address; resolves to the port bound (useful with port 0). */
   async listen(host: string, port: number): Promise<number> {
-    const server = net.createServer((socket) => this.serve(socket));
+    const server = net.createServer({ pauseOnConnect: true }, (accepted) => this.serve(accepted));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host, port }, () => {
@@ -109,24 +112,14 @@ export class RpcServer {
     await Promise.all(closing);
   }
 
-  private serve(socket: net.Socket): void {
+  private serve(accepted: net.Socket): void {
     const logger = this.options.logger;
-    const remoteAddress = unmapped(socket.remoteAddress ?? '');
-    const remotePort = socket.remotePort ?? 0;
+    const remoteAddress = unmapped(accepted.remoteAddress ?? '');
+    const remotePort = accepted.remotePort ?? 0;
     const reader = new RecordReader(this.maxRecordBytes, this.records);
-    this.connections.add(socket);
-    socket.setNoDelay(true);
     let inFlight = 0;
     let closed = false;
-    const pauseIfBusy = () => {
-      if (inFlight >= this.maxCalls || socket.writableNeedDrain) socket.pause();
-    };
-    const resumeIfIdle = () => {
-      if (!closed && inFlight < this.maxCalls && !socket.writableNeedDrain) socket.resume();
-    };
-    socket.on('drain', resumeIfIdle);
-    socket.on('data', (chunk: Buffer) => {
-      reader.push(chunk);
+    const frame = () => {
       for (;;) {
         let record: Buffer | undefined;
         try {
@@ -134,6 +127,7 @@ export class RpcServer {
         } catch (err) {
           if (!(err instanceof RecordError)) throw err;
           logger.warn({ client: remoteAddress, err: err.message }, 'RPC stream cannot be framed: connection dropped');
+          closed = true;
           socket.destroy();
           return;
         }
@@ -161,7 +155,30 @@ export class RpcServer {
         });
       }
       pauseIfBusy();
+    };
+    // Reads land in one reused buffer, or straight in a large fragment's own (see RecordReader.directTarget).
+    const socket = readIntoOneBuffer(accepted, READ_BUFFER_BYTES, {
+      directTarget: () => (closed ? undefined : reader.directTarget()),
+      landed: (bytes) => {
+        if (closed) return;
+        reader.landed(bytes);
+        frame();
+      },
+      receive: (bytes) => {
+        if (closed) return;
+        reader.push(bytes);
+        frame();
+      },
     });
+    this.connections.add(socket);
+    socket.setNoDelay(true);
+    const pauseIfBusy = () => {
+      if (inFlight >= this.maxCalls || socket.writableNeedDrain) socket.pause();
+    };
+    const resumeIfIdle = () => {
+      if (!closed && inFlight < this.maxCalls && !socket.writableNeedDrain) socket.resume();
+    };
+    socket.on('drain', resumeIfIdle);
     socket.on('error', (err) => logger.debug({ client: remoteAddress, err: err.message }, 'RPC connection error'));
     socket.on('close', () => {
       closed = true;

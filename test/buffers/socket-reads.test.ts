@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { readIntoOneBuffer } from '../../src/iscsi/socket-reads.ts';
+import { readIntoOneBuffer } from '../../src/buffers/socket-reads.ts';
 import { pattern } from '../helpers/fabric.ts';
 
 describe('socket reads into one buffer', () => {

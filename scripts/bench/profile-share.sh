@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Profiles our gateway's NFS share data path: the gateway runs under node --cpu-prof on a fresh
+# data directory, sharebench writes BYTES sequentially in 1 MiB requests, then reads them back,
+# then the gateway stops and writes its profile. Prints when each phase ran (seconds since the
+# gateway started, for profile-summary.ts --from/--to), its rate, and the gateway's CPU time and
+# system calls per MiB over the phase (user + system, all its threads, from /proc).
+#
+#   scripts/bench/profile-share.sh OUTDIR [BYTES=512M] [GATEWAY ARGS...]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+out="${1:?usage: profile-share.sh OUTDIR [BYTES]}"
+bytes="${2:-512M}"
+shift $(( $# < 2 ? $# : 2 ))
+bin="$(scripts/bench/build.sh)"
+rm -rf "$out"; mkdir -p "$out"
+. scripts/bench/profiled-gateway.sh
+start_profiled_gateway profile-share "$out" --nfs-port 0 --nfs-mount-port 0 --nfs-portmap false "$@"
+nfs_port="$(grep -o '"nfsPort":[0-9]*' <<<"$ready" | cut -d: -f2)"
+mount_port="$(grep -o '"mountPort":[0-9]*' <<<"$ready" | cut -d: -f2)"
+url="nfs://127.0.0.1/files?nfsport=$nfs_port&mountport=$mount_port"
+n="$(numfmt --from=iec "$bytes")"
+start_ms=$(gateway_start_ms)
+since() { awk -v ms=$(( $(date +%s%N) / 1000000 - start_ms )) 'BEGIN { printf "%.1f", ms / 1000 }'; }
+for test in seqwrite seqread; do
+  from=$(since); cpu0=$(gateway_cpu_ms); read -r r0 w0 <<<"$(gateway_syscalls)"
+  "$bin/sharebench" --url "$url" --test "$test" --dir profile --bytes "$n" >"$out/$test.json"
+  to=$(since); cpu1=$(gateway_cpu_ms); read -r r1 w1 <<<"$(gateway_syscalls)"
+  rate="$(grep -o '"MBps": *[0-9.]*' "$out/$test.json" | grep -o '[0-9.]*$')"
+  echo "$test from ~$from to ~$to s: $rate MB/s, gateway CPU $(awk -v c=$((cpu1 - cpu0)) -v n="$n" 'BEGIN { printf "%.2f", c / (n / 1048576) }') ms/MiB, $(awk -v r=$((r1 - r0)) -v w=$((w1 - w0)) -v n="$n" 'BEGIN { printf "%.1f reads + %.1f writes", r / (n / 1048576), w / (n / 1048576) }') (system calls) a MiB" | tee -a "$out/phases"
+done
+grep VmRSS "/proc/$pid/status" | tee -a "$out/phases"
+kill -TERM $pid; wait $pid || true
+ls "$out"/*.cpuprofile
