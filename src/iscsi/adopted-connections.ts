@@ -11,7 +11,7 @@ import { defaultLoginPacing, LoginGuard } from './login-guard.ts';
 import { READ_BUFFER_BYTES } from './server.ts';
 import type { Session, SessionServices } from './session.ts';
 import { SessionRegistry } from './session-registry.ts';
-import { socketOnDescriptor } from './socket-reads.ts';
+import { socketOnDescriptor } from '../buffers/socket-reads.ts';
 import type { IscsiTargetDefinition } from './target-definition.ts';
 
 export class AdoptedConnections {
