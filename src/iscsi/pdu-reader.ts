@@ -8,6 +8,7 @@
 // to (directTarget), which saves copying it out of the socket's memory.
 import { BHS_LENGTH, dataSegmentLengthOf, totalAhsLengthOf, type RawPdu } from './pdu.ts';
 import { crc32c } from '../crc32c/crc32c.ts';
+import { Filling, PushedChunks } from '../buffers/stream-filling.ts';
 
 export interface ReaderLimits {
   /** Largest data segment we accept (our MaxRecvDataSegmentLength). */
@@ -36,16 +37,6 @@ const EMPTY: Buffer = Buffer.alloc(0);
  */
 const DIRECT_READ_MIN = 32 * 1024;
 
-/** A buffer being filled from the stream. */
-class Filling {
-  filled = 0;
-  constructor(readonly buffer: Buffer) {}
-
-  get full(): boolean {
-    return this.filled === this.buffer.length;
-  }
-}
-
 /** The PDU whose header has arrived: its data segment and trailer (padding, data digest) are still coming. */
 interface Framing {
   readonly bhs: Buffer;
@@ -56,9 +47,7 @@ interface Framing {
 
 export class PduReader {
   /** Pushed bytes not yet copied out: borrowed from the caller until next() returns undefined. */
-  private chunks: Buffer[] = [];
-  /** Bytes of chunks[0] already copied out. */
-  private offset = 0;
+  private readonly pushed = new PushedChunks();
   /** The header of the next PDU, as far as it has arrived. */
   private header = new Filling(Buffer.allocUnsafe(BHS_LENGTH));
   private framing: Framing | undefined;
@@ -70,7 +59,7 @@ export class PduReader {
 
   /** The caller may reuse `chunk`'s memory once next() has returned undefined: every byte is copied out by then. */
   push(chunk: Buffer): void {
-    if (chunk.length > 0) this.chunks.push(chunk);
+    this.pushed.push(chunk);
   }
 
   /**
@@ -92,7 +81,7 @@ export class PduReader {
   }
 
   private directPart(): Filling | undefined {
-    if (this.chunks.length > 0 || this.lastDataLength < DIRECT_READ_MIN) return undefined;
+    if (!this.pushed.empty || this.lastDataLength < DIRECT_READ_MIN) return undefined;
     const framing = this.framing;
     const part = !framing ? this.header : framing.data.full ? framing.trailer : framing.data;
     return part.full ? undefined : part;
@@ -101,16 +90,16 @@ export class PduReader {
   /** The next whole PDU, or undefined when the pushed bytes are used up. Throws FramingError. */
   next(): FramedPdu | undefined {
     if (!this.framing) {
-      if (!this.fill(this.header)) return undefined;
+      if (!this.pushed.fill(this.header)) return undefined;
       if (this.header.buffer.length === BHS_LENGTH && this.headerLength() > BHS_LENGTH) {
         this.header = this.grown(this.header, this.headerLength());
-        if (!this.fill(this.header)) return undefined;
+        if (!this.pushed.fill(this.header)) return undefined;
       }
       this.framing = this.frame(this.header.buffer);
       this.header = new Filling(Buffer.allocUnsafe(BHS_LENGTH));
     }
     const framing = this.framing;
-    if (!this.fill(framing.data) || !this.fill(framing.trailer)) return undefined;
+    if (!this.pushed.fill(framing.data) || !this.pushed.fill(framing.trailer)) return undefined;
     this.framing = undefined;
     const data = framing.data.buffer;
     const pdu: RawPdu = { bhs: framing.bhs, ahs: framing.ahs, data };
@@ -156,22 +145,6 @@ export class PduReader {
 
   /** No byte is held: nothing pushed is left, and no PDU has begun. */
   get idle(): boolean {
-    return this.chunks.length === 0 && !this.framing && this.header.filled === 0;
-  }
-
-  /** Copies pushed bytes into `target` until it is full (true) or they run out (false). */
-  private fill(target: Filling): boolean {
-    while (!target.full) {
-      const chunk = this.chunks[0];
-      if (!chunk) return false;
-      const n = chunk.copy(target.buffer, target.filled, this.offset, this.offset + target.buffer.length - target.filled);
-      target.filled += n;
-      this.offset += n;
-      if (this.offset === chunk.length) {
-        this.chunks.shift();
-        this.offset = 0;
-      }
-    }
-    return true;
+    return this.pushed.empty && !this.framing && this.header.filled === 0;
   }
 }

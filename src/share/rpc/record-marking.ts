@@ -8,6 +8,7 @@
 // memory; and while a large fragment (a WRITE's megabyte) is coming it tells
 // the socket to read the rest of it straight to its place (directTarget).
 import type { BufferPool } from '../../buffers/buffer-pool.ts';
+import { Filling, PushedChunks } from '../../buffers/stream-filling.ts';
 
 export const LAST_FRAGMENT = 0x8000_0000;
 const MARK_LENGTH = 4;
@@ -21,21 +22,9 @@ const DIRECT_READ_MIN = 32 * 1024;
 /** The stream cannot be framed any further (a fragment or record over the limit): drop the connection. */
 export class RecordError extends Error {}
 
-/** A buffer being filled from the stream. */
-class Filling {
-  filled = 0;
-  constructor(readonly buffer: Buffer) {}
-
-  get full(): boolean {
-    return this.filled === this.buffer.length;
-  }
-}
-
 export class RecordReader {
   /** Pushed bytes not yet copied out: borrowed from the caller until next() returns undefined. */
-  private chunks: Buffer[] = [];
-  /** Bytes of chunks[0] already copied out. */
-  private offset = 0;
+  private readonly pushed = new PushedChunks();
   private readonly mark = new Filling(Buffer.allocUnsafe(MARK_LENGTH));
   /** The fragment whose mark has come, and whether it ends its record. */
   private fragment: { readonly data: Filling; readonly last: boolean } | undefined;
@@ -53,7 +42,7 @@ export class RecordReader {
 
   /** The caller may reuse `chunk`'s memory once next() has returned undefined: every byte is copied out by then. */
   push(chunk: Buffer): void {
-    if (chunk.length > 0) this.chunks.push(chunk);
+    this.pushed.push(chunk);
   }
 
   /**
@@ -76,7 +65,7 @@ export class RecordReader {
   }
 
   private directPart(): Filling | undefined {
-    if (this.chunks.length > 0 || this.lastFragmentLength < DIRECT_READ_MIN) return undefined;
+    if (!this.pushed.empty || this.lastFragmentLength < DIRECT_READ_MIN) return undefined;
     const part = this.fragment?.data ?? this.mark;
     return part.full ? undefined : part;
   }
@@ -85,7 +74,7 @@ export class RecordReader {
   next(): Buffer | undefined {
     for (;;) {
       if (!this.fragment) {
-        if (!this.fill(this.mark)) return undefined;
+        if (!this.pushed.fill(this.mark)) return undefined;
         const word = this.mark.buffer.readUInt32BE(0);
         this.mark.filled = 0;
         const length = word & ~LAST_FRAGMENT;
@@ -97,7 +86,7 @@ export class RecordReader {
         this.lastFragmentLength = length;
         this.fragment = { data: new Filling(this.allocate(length)), last: (word & LAST_FRAGMENT) !== 0 };
       }
-      if (!this.fill(this.fragment.data)) return undefined;
+      if (!this.pushed.fill(this.fragment.data)) return undefined;
       const { data, last } = this.fragment;
       this.fragment = undefined;
       if (!last) {
@@ -120,22 +109,6 @@ export class RecordReader {
 
   private allocate(length: number): Buffer {
     return this.pool ? this.pool.take(length) : Buffer.allocUnsafe(length);
-  }
-
-  /** Copies pushed bytes into `target` until it is full (true) or they run out (false). */
-  private fill(target: Filling): boolean {
-    while (!target.full) {
-      const chunk = this.chunks[0];
-      if (!chunk) return false;
-      const n = chunk.copy(target.buffer, target.filled, this.offset, this.offset + target.buffer.length - target.filled);
-      target.filled += n;
-      this.offset += n;
-      if (this.offset === chunk.length) {
-        this.chunks.shift();
-        this.offset = 0;
-      }
-    }
-    return true;
   }
 }
 
