@@ -61,6 +61,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -155,6 +156,9 @@ static napi_value start_writeback(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* The most slices one system call takes (as libuv's writes): a tape's small records come hundreds to a write. */
+#define CALL_SLICES IOV_MAX
+
 /*
  * Writes (or with `reading`, reads) the iovecs laid end to end from
  * `position`, in system calls of at most `piece` bytes each; 0, or the errno
@@ -168,10 +172,10 @@ static int move_iov_in_pieces(int fd, const struct iovec *iov, uint32_t count, i
   *moved_in_all = 0;
   while (first < count) {
     /* The next system call: up to `piece` bytes from iov[first] + skip on. */
-    struct iovec call[64];
+    struct iovec call[CALL_SLICES];
     int n = 0;
     size_t want = 0;
-    for (uint32_t i = first; i < count && n < 64 && want < piece; i++) {
+    for (uint32_t i = first; i < count && n < CALL_SLICES && want < piece; i++) {
       size_t from = i == first ? skip : 0;
       size_t len = iov[i].iov_len - from;
       if (len > piece - want) len = piece - want;

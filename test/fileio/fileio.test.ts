@@ -120,6 +120,16 @@ describe('native file I/O', () => {
     }
   });
 
+  it("writeChecksummed writes more slices than one system call takes (a tape's small records), all in order", async () => {
+    const records = Array.from({ length: 2500 }, (_, i) => Buffer.alloc(100 + (i % 7), i & 0xff));
+    const crcs = await writeChecksummed(fd, records, 3, Infinity, records);
+    assert.deepEqual(
+      crcs,
+      records.map((record) => crc32c(record)),
+    );
+    assert.ok(readFileSync(join(dir, 'f')).subarray(3).equals(Buffer.concat(records)));
+  });
+
   it('readChecksummed reads at the position and returns the CRC32C of each checked part of what it read: a damaged block shows', async () => {
     const data = Buffer.from(Array.from({ length: 5 * 65_536 + 123 }, (_, i) => (i * 31 + (i >> 9)) & 0xff));
     writeSync(fd, data, 0, data.length, 0);
