@@ -152,8 +152,6 @@ export class Cartridge implements TapeMedium {
   private inflight: Promise<void> | undefined;
   /** Pieces of a segment's data object read ahead of a sequential reader: the one it reads from, and the next one, already on its way. */
   private readAhead: Piece[] = [];
-  /** Counts the times the read-ahead was dropped: what was started before must not land after. */
-  private readAheadGeneration = 0;
   private readonly indexes = new Map<number, LoadedIndex>();
   /** Keys written since the last sync point. */
   private readonly touched = new Set<string>();
@@ -354,10 +352,8 @@ export class Cartridge implements TapeMedium {
     this.readAhead.slice(0, next).forEach((p) => this.drop(p));
     this.readAhead = this.readAhead.slice(next);
     const piece = this.readAhead[0]!;
-    if (this.readAhead.length === 1) {
-      if (offsetOf(index, piece.end) < offsetOf(index, index.entries.length))
-        this.readAhead.push(this.readPiece(segment, index, piece.end));
-      else this.readNextSegmentAhead(segment);
+    if (this.readAhead.length === 1 && offsetOf(index, piece.end) < offsetOf(index, index.entries.length)) {
+      this.readAhead.push(this.readPiece(segment, index, piece.end));
     }
     // Lent before the wait, so that the piece cannot go back to the store meanwhile.
     piece.lent++;
@@ -391,35 +387,7 @@ export class Cartridge implements TapeMedium {
     return { seq: segment.seq, first, end, start, read, lent: 0, dropped: false };
   }
 
-  /**
-   * Starts on the next segment's index and first piece while a reader goes
-   * through the last piece of `segment`: a reader going on across segments
-   * (a restore) otherwise waited at each one for its index and first piece,
-   * each a GET when the cache does not hold them.
-   */
-  private readNextSegmentAhead(segment: Segment): void {
-    const next = this.segments[this.segments.indexOf(segment) + 1];
-    if (!next || next.objects === 0) return;
-    const known = this.indexes.get(next.seq);
-    if (known) {
-      this.readAhead.push(this.readPiece(next, known, 0));
-      return;
-    }
-    const generation = this.readAheadGeneration;
-    const reading = this.readAhead[0];
-    this.loadIndex(next).then(
-      (index) => {
-        // Kept only if nothing moved meanwhile: a write or rewrite may have changed what the index would say.
-        if (generation !== this.readAheadGeneration || this.readAhead.length !== 1 || this.readAhead[0] !== reading) return;
-        this.keepIndex(next.seq, index);
-        this.readAhead.push(this.readPiece(next, index, 0));
-      },
-      () => undefined, // the reader loads it again when it gets there, and sees the error then
-    );
-  }
-
   private dropReadAhead(): void {
-    this.readAheadGeneration++;
     this.readAhead.forEach((p) => this.drop(p));
     this.readAhead = [];
   }
@@ -780,12 +748,6 @@ export class Cartridge implements TapeMedium {
   private async indexOf(segment: Segment): Promise<LoadedIndex> {
     const cached = this.indexes.get(segment.seq);
     if (cached) return cached;
-    const index = await this.loadIndex(segment);
-    this.keepIndex(segment.seq, index);
-    return index;
-  }
-
-  private async loadIndex(segment: Segment): Promise<LoadedIndex> {
     let entries: IndexEntry[] = [];
     if (segment.indexedObjects > 0) {
       const length = INDEX_HEADER_BYTES + segment.indexedObjects * INDEX_ENTRY_BYTES;
@@ -798,13 +760,11 @@ export class Cartridge implements TapeMedium {
       end += entry.length;
       offsets[i + 1] = end;
     });
-    return { entries, offsets };
-  }
-
-  private keepIndex(seq: number, index: LoadedIndex): void {
+    const index = { entries, offsets };
     const [oldest] = this.indexes.keys();
     if (this.indexes.size >= CACHED_INDEXES && oldest !== undefined) this.indexes.delete(oldest);
-    this.indexes.set(seq, index);
+    this.indexes.set(segment.seq, index);
+    return index;
   }
 }
 

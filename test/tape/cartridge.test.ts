@@ -106,37 +106,6 @@ describe('@slow cartridges on the engine', function () {
     held.release?.();
   });
 
-  it("has the next segment's first piece on its way while a reader goes through the last piece of a segment", async () => {
-    const tape = await create('TEST06L5', { segmentBytes: 1024 * KiB });
-    const records = Array.from({ length: 12 }, (_, i) => record(i, 256 * KiB));
-    await tape.writeRecords(records);
-    await tape.writeFilemarks(1);
-    await tape.flush(); // the sync point WRITE FILEMARKS makes in a drive
-    const keys = cartridgeKeys('TEST06L5');
-    const asked: string[] = [];
-    // Watches the real engine's reads; changes nothing.
-    const watched = Object.create(opened.store) as typeof opened.store;
-    watched.readv = (key, offset, lengths, tally) => {
-      asked.push(`${key}@${offset}`);
-      return opened.store.readv(key, offset, lengths, tally);
-    };
-    const reader = await Cartridge.open(watched, 'TEST06L5', { readOnly: true });
-    for (let i = 0; i < 4; i++) {
-      const object = await reader.read();
-      assert.ok(object.kind === 'record' && object.data.equals(records[i]!), `record ${i}`);
-      object.release?.();
-    }
-    // The reader holds the first segment's four records; it has not asked for the second segment's.
-    assert.equal(asked[0], `${keys.data(1)}@0`, 'segments are numbered from 1');
-    for (let waited = 0; !asked.includes(`${keys.data(2)}@0`); waited += 10) {
-      assert.ok(waited < 30_000, `the second segment's first piece was never asked for ahead of the reader: ${asked.join(', ')}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    const rest = await readAll(reader);
-    assert.deepEqual(shape(rest), [...records.slice(4).map((r) => `r${r.length}`), 'FM', 'EOD']);
-    rest.forEach((o, i) => assert.ok(o.kind !== 'record' || o.data.equals(records[i + 4]!), `record ${i + 4}`));
-  });
-
   it("holds large records in the writer's buffers until their batch is written, and copies small ones", async () => {
     const tape = await create('TEST05L5', { segmentBytes: 64 * 1024 * KiB });
     let holds = 0;
