@@ -14,15 +14,7 @@ import { must } from '../must.ts';
 import type { CacheState } from './cache-state.ts';
 import { CacheCorruptionError } from './errors.ts';
 import { blockCount, type Extent } from './extent.ts';
-import {
-  fsyncPath,
-  readFully,
-  readFullyChecksummed,
-  ShortReadError,
-  writeFully,
-  writeFullyChecksummed,
-  writeFullySync,
-} from './file-io.ts';
+import { fsyncPath, readFully, ShortReadError, writeFully, writeFullySync } from './file-io.ts';
 import { FlushGroup } from './flush-group.ts';
 
 /** Bytes read; `crcs` of the ranges asked for when they came from checked blocks; `release` gives a reusable buffer back. */
@@ -88,10 +80,10 @@ export class ExtentFiles {
         patched.set(b, crc32c(await this.patchedBlock(handle, extent, b, blockEnd(w, b) - b * w.block, offset, pieces)));
     }
     const checksums = (crcOf: (slice: Uint8Array) => number) => checksumsOf(w, extent, pieces, patched, crcOf);
-    // A large write's checksums are taken on libuv's pool in the work item that writes it: one round trip, not two.
+    // A large write's checksums are taken on libuv's pool while the write runs.
     let sums: Checksums;
     if (length >= OFF_THREAD_CRC_BYTES) {
-      sums = await withCrcsOffThread(checksums, (slices) => writeFullyChecksummed(handle, pieces, offset, writePiece(extent), slices));
+      [sums] = await Promise.all([withCrcsOffThread(checksums), writeFully(handle, pieces, offset, writePiece(extent))]);
     } else {
       sums = checksums(crc32c);
       // A small write goes into the page cache from this thread when the gate allows: handing it to
@@ -217,16 +209,12 @@ export class ExtentFiles {
     const buffer = reused ? pool.take(size) : Buffer.allocUnsafe(size);
     let ranges: number[];
     try {
+      if (size > CACHED_READ_MAX || readCached(file.handle.fd, buffer, start) !== size) await readFully(file.handle, buffer, start);
       let blocks: number[];
-      if (size >= OFF_THREAD_CRC_BYTES) {
-        // Read and checksummed in one work item on libuv's pool.
-        ({ blocks, ranges } = await blockAndRangeCrcsOffThread(buffer, BLOCK, offset - start, lengths, (slices) =>
-          readFullyChecksummed(file.handle, buffer, start, slices),
-        ));
-      } else {
-        if (size > CACHED_READ_MAX || readCached(file.handle.fd, buffer, start) !== size) await readFully(file.handle, buffer, start);
-        ({ blocks, ranges } = blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths));
-      }
+      ({ blocks, ranges } =
+        size >= OFF_THREAD_CRC_BYTES
+          ? await blockAndRangeCrcsOffThread(buffer, BLOCK, offset - start, lengths)
+          : blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths));
       blocks.forEach((crc, i) => {
         if (crc !== extent.crcs[first + i]) throw new CacheCorruptionError(extent.key, first + i, extent.blockSize);
       });

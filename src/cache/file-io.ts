@@ -1,7 +1,7 @@
 // Whole reads and writes at a position of an extent file: the system may move
 // fewer bytes than asked, so each loops until all of them have moved.
 import { type FileHandle, open } from 'node:fs/promises';
-import { readChecksummed, writeChecksummed, writeInPieces, writeInPiecesSync } from '../fileio/fileio.ts';
+import { writeInPieces, writeInPiecesSync } from '../fileio/fileio.ts';
 
 /** The file ends before the bytes asked for. */
 export class ShortReadError extends Error {
@@ -14,29 +14,6 @@ export async function readFully(handle: FileHandle, into: Buffer, position: numb
     if (bytesRead === 0) throw new ShortReadError(`file ends at ${position + at}, ${into.length - at} bytes short`);
     at += bytesRead;
   }
-}
-
-/** readFully() that also resolves to the CRC32C of each of `checked` (parts of `into`), taken in the same trip through libuv's pool. */
-export async function readFullyChecksummed(
-  handle: FileHandle,
-  into: Buffer,
-  position: number,
-  checked: readonly Uint8Array[],
-): Promise<number[]> {
-  const { bytesRead, crcs } = await readChecksummed(handle.fd, into, position, checked);
-  if (bytesRead < into.length) throw new ShortReadError(`file ends at ${position + bytesRead}, ${into.length - bytesRead} bytes short`);
-  return crcs;
-}
-
-/** writeFully() that also resolves to the CRC32C of each of `checked` (parts of `pieces`), taken in the same trip through libuv's pool. */
-export function writeFullyChecksummed(
-  handle: FileHandle,
-  pieces: readonly Uint8Array[],
-  position: number,
-  piece: number,
-  checked: readonly Uint8Array[],
-): Promise<number[]> {
-  return writeChecksummed(handle.fd, pieces, position, piece, checked);
 }
 
 /**

@@ -112,19 +112,14 @@ export function blockAndRangeCrcs(
   return blocksAndRanges(data, blockSize, from, lengths, crc32c);
 }
 
-/**
- * blockAndRangeCrcs() with the checksums taken off the event loop's thread, by
- * `take` (see withCrcsOffThread: e.g. in the work item that reads `data`):
- * `data` must not change until it resolves.
- */
+/** blockAndRangeCrcs() with the checksums taken off the event loop's thread: `data` must not change until it resolves. */
 export function blockAndRangeCrcsOffThread(
   data: Uint8Array,
   blockSize: number,
   from: number,
   lengths: readonly number[],
-  take?: (slices: Uint8Array[]) => Promise<number[]>,
 ): Promise<{ blocks: number[]; ranges: number[] }> {
-  return withCrcsOffThread((crcOf) => blocksAndRanges(data, blockSize, from, lengths, crcOf), take);
+  return withCrcsOffThread((crcOf) => blocksAndRanges(data, blockSize, from, lengths, crcOf));
 }
 
 function blocksAndRanges(

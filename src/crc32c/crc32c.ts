@@ -27,19 +27,15 @@ export function crc32cEach(slices: readonly Uint8Array[]): Promise<number[]> {
 /**
  * Runs `walk`, a computation over the CRC32Cs of slices it asks for in an
  * order that depends only on its inputs, with those CRCs taken off this
- * thread: a first run learns the slices, a second gets their CRCs from `take`
- * (crc32cEach, or a call that takes them along with the I/O that moves them).
+ * thread: a first run learns the slices, a second gets their CRCs.
  */
-export async function withCrcsOffThread<T>(
-  walk: (crcOf: (slice: Uint8Array) => number) => T,
-  take: (slices: Uint8Array[]) => Promise<number[]> = crc32cEach,
-): Promise<T> {
+export async function withCrcsOffThread<T>(walk: (crcOf: (slice: Uint8Array) => number) => T): Promise<T> {
   const slices: Uint8Array[] = [];
   walk((slice) => {
     slices.push(slice);
     return 0;
   });
-  const crcs = await take(slices);
+  const crcs = await crc32cEach(slices);
   let next = 0;
   return walk(() => crcs[next++]!);
 }

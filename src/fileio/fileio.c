@@ -39,19 +39,6 @@
  * that Error, or returns once all of it is written. One call where Node's
  * fs.writevSync took a JavaScript wrapper's checks and copies of the array.
  *
- * writeChecksummed(fd, slices, position, piece, checked): writeInPieces(),
- * resolving to the CRC32C of each of the `checked` slices (parts of the slices
- * written, as the caller's checksum blocks cut them), taken in the same work
- * item: one trip through the pool per large write where a write and its
- * checksums had been two, each a thread's wake-up and a completion on the
- * event loop.
- *
- * readChecksummed(fd, slices, position, piece, checked): reads into the slices
- * laid end to end from position (to the file's end at most), then takes the
- * CRC32C of each of the `checked` slices (parts of those it read into), in one
- * work item; resolves to { bytesRead, crcs }, or rejects as writeInPieces()
- * does. Fewer bytes read than asked leave the CRCs meaningless.
- *
  * threadSleeps(): how many times the calling thread has slept in the kernel
  * (its voluntary context switches, getrusage RUSAGE_THREAD), or -1 where that
  * is unknown. A count that moves across a system call means the call blocked:
@@ -61,7 +48,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -72,7 +58,6 @@
 #include <sys/uio.h>
 #include <uv.h>
 
-#include "../native/crc32c-core.h"
 #include "../native/slices.h"
 
 static napi_value read_cached(napi_env env, napi_callback_info info) {
@@ -156,26 +141,20 @@ static napi_value start_writeback(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* The most slices one system call takes (as libuv's writes): a tape's small records come hundreds to a write. */
-#define CALL_SLICES IOV_MAX
-
 /*
- * Writes (or with `reading`, reads) the iovecs laid end to end from
- * `position`, in system calls of at most `piece` bytes each; 0, or the errno
- * of the call that failed. `moved` gets the bytes moved: fewer than asked only
- * when a read reached the end of the file.
+ * Writes the iovecs laid end to end from `position`, in system calls of at
+ * most `piece` bytes each; 0, or the errno of the call that failed.
  */
-static int move_iov_in_pieces(int fd, const struct iovec *iov, uint32_t count, int64_t position, size_t piece, bool reading, int64_t *moved_in_all) {
+static int write_iov_in_pieces(int fd, const struct iovec *iov, uint32_t count, int64_t position, size_t piece) {
   uint32_t first = 0;
-  size_t skip = 0; /* bytes of iov[first] already moved */
+  size_t skip = 0; /* bytes of iov[first] already written */
   int64_t at = position;
-  *moved_in_all = 0;
   while (first < count) {
     /* The next system call: up to `piece` bytes from iov[first] + skip on. */
-    struct iovec call[CALL_SLICES];
+    struct iovec call[64];
     int n = 0;
     size_t want = 0;
-    for (uint32_t i = first; i < count && n < CALL_SLICES && want < piece; i++) {
+    for (uint32_t i = first; i < count && n < 64 && want < piece; i++) {
       size_t from = i == first ? skip : 0;
       size_t len = iov[i].iov_len - from;
       if (len > piece - want) len = piece - want;
@@ -186,14 +165,13 @@ static int move_iov_in_pieces(int fd, const struct iovec *iov, uint32_t count, i
       want += len;
     }
     if (n == 0) break;
-    ssize_t r = reading ? preadv(fd, call, n, at) : pwritev(fd, call, n, at);
+    ssize_t r = pwritev(fd, call, n, at);
     if (r < 0) {
       if (errno == EINTR) continue;
       return errno;
     }
-    if (r == 0) return reading ? 0 : EIO;
+    if (r == 0) return EIO;
     at += r;
-    *moved_in_all += r;
     size_t moved = (size_t)r;
     while (moved > 0 && first < count) {
       size_t left = iov[first].iov_len - skip;
@@ -211,11 +189,6 @@ static int move_iov_in_pieces(int fd, const struct iovec *iov, uint32_t count, i
   return 0;
 }
 
-static int write_iov_in_pieces(int fd, const struct iovec *iov, uint32_t count, int64_t position, size_t piece) {
-  int64_t written;
-  return move_iov_in_pieces(fd, iov, count, position, piece, false, &written);
-}
-
 /* An Error for the system's error `code`, with `errno` and `code` as Node's fs gives them. */
 static napi_value errno_error(napi_env env, int code) {
   napi_value message, error, errno_value, code_value;
@@ -230,10 +203,8 @@ static napi_value errno_error(napi_env env, int code) {
 
 /* Throws the TypeError that says how to call `name`. */
 static void throw_pieces_usage(napi_env env, const char *name) {
-  char usage[200];
-  bool checked = strstr(name, "Checksummed") != NULL;
-  snprintf(usage, sizeof usage, "%s(fd: number, slices: Uint8Array[], position: number >= 0, piece: number > 0%s)", name,
-           checked ? ", checked: Uint8Array[]" : "");
+  char usage[160];
+  snprintf(usage, sizeof usage, "%s(fd: number, slices: Uint8Array[], position: number >= 0, piece: number > 0)", name);
   napi_throw_type_error(env, NULL, usage);
 }
 
@@ -254,132 +225,66 @@ static bool pieces_arguments(napi_env env, napi_callback_info info, const char *
   return taken == SLICES_OK;
 }
 
-/*
- * One writeInPieces(), writeChecksummed() or readChecksummed() call: the bytes
- * moved and, when `checked` is given, the CRC32C of each of its slices, all in
- * one work item on libuv's pool. The slices are held until it is done (see
- * slices.h).
- */
+/* One writeInPieces() call; the slices are held until it is done (see slices.h). */
 struct pieces {
   napi_async_work work;
   napi_deferred deferred;
   struct slices slices;
-  struct slices checked;
-  uint32_t *crcs;
-  bool checksummed;
-  bool reading;
   int fd;
   int64_t position;
   size_t piece;
-  int64_t moved;
   int error;
 };
 
 static void pieces_free(napi_env env, struct pieces *p) {
   if (p->work) napi_delete_async_work(env, p->work);
   slices_release(env, &p->slices);
-  slices_release(env, &p->checked);
-  free(p->crcs);
   free(p);
-}
-
-static void checksum_each(struct pieces *p) {
-  for (uint32_t i = 0; i < p->checked.count; i++) p->crcs[i] = crc_best(0, p->checked.iov[i].iov_base, p->checked.iov[i].iov_len);
 }
 
 static void pieces_execute(napi_env env, void *arg) {
   (void)env;
   struct pieces *p = arg;
-  /* A write's checksums are taken first, while its bytes are in the CPU's cache on their way to the page cache. */
-  if (!p->reading) checksum_each(p);
-  p->error = move_iov_in_pieces(p->fd, p->slices.iov, p->slices.count, p->position, p->piece, p->reading, &p->moved);
-  if (p->reading && p->error == 0) checksum_each(p);
-}
-
-/* What a call resolves to: undefined (writeInPieces), the CRCs (writeChecksummed), or { bytesRead, crcs } (readChecksummed). */
-static napi_value pieces_result(napi_env env, struct pieces *p) {
-  napi_value result;
-  if (!p->checksummed) {
-    napi_get_undefined(env, &result);
-    return result;
-  }
-  napi_value crcs;
-  if (napi_create_array_with_length(env, p->checked.count, &crcs) != napi_ok) return NULL;
-  for (uint32_t i = 0; i < p->checked.count; i++) {
-    napi_value crc;
-    if (napi_create_uint32(env, p->crcs[i], &crc) != napi_ok || napi_set_element(env, crcs, i, crc) != napi_ok) return NULL;
-  }
-  if (!p->reading) return crcs;
-  napi_value bytes_read;
-  if (napi_create_object(env, &result) != napi_ok || napi_create_int64(env, p->moved, &bytes_read) != napi_ok ||
-      napi_set_named_property(env, result, "bytesRead", bytes_read) != napi_ok || napi_set_named_property(env, result, "crcs", crcs) != napi_ok)
-    return NULL;
-  return result;
+  p->error = write_iov_in_pieces(p->fd, p->slices.iov, p->slices.count, p->position, p->piece);
 }
 
 static void pieces_complete(napi_env env, napi_status status, void *arg) {
   struct pieces *p = arg;
-  napi_value result = status == napi_ok && p->error == 0 ? pieces_result(env, p) : NULL;
-  if (result) napi_resolve_deferred(env, p->deferred, result);
-  else napi_reject_deferred(env, p->deferred, errno_error(env, p->error ? p->error : EIO));
+  if (status == napi_ok && p->error == 0) {
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    napi_resolve_deferred(env, p->deferred, undefined);
+  } else {
+    napi_reject_deferred(env, p->deferred, errno_error(env, p->error ? p->error : EIO));
+  }
   pieces_free(env, p);
 }
 
-/* Starts a call of `name` (its arguments: fd, slices, position, piece, and with `checksummed` the slices to checksum). */
-static napi_value start_pieces(napi_env env, napi_callback_info info, const char *name, bool checksummed, bool reading) {
+static napi_value write_in_pieces(napi_env env, napi_callback_info info) {
   struct pieces *p = calloc(1, sizeof *p);
   if (!p) {
-    napi_throw_error(env, NULL, "out of memory");
+    napi_throw_error(env, NULL, "writeInPieces: out of memory");
     return NULL;
   }
   int32_t fd;
   int64_t piece;
-  if (!pieces_arguments(env, info, name, true, &fd, &p->slices, &p->position, &piece)) {
+  if (!pieces_arguments(env, info, "writeInPieces", true, &fd, &p->slices, &p->position, &piece)) {
     free(p);
     return NULL;
   }
   p->fd = fd;
   p->piece = (size_t)piece;
-  p->checksummed = checksummed;
-  p->reading = reading;
-  if (checksummed) {
-    size_t argc = 5;
-    napi_value argv[5];
-    enum slices_result taken = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5
-                                   ? SLICES_NOT_UINT8ARRAYS
-                                   : slices_take(env, argv[4], true, &p->checked);
-    p->crcs = taken == SLICES_OK ? calloc(p->checked.count ? p->checked.count : 1, sizeof *p->crcs) : NULL;
-    if (!p->crcs) {
-      pieces_free(env, p);
-      if (taken == SLICES_NOT_UINT8ARRAYS) throw_pieces_usage(env, name);
-      else napi_throw_error(env, NULL, "out of memory");
-      return NULL;
-    }
-  }
-  napi_value promise, work_name;
+  napi_value promise, name;
   if (napi_create_promise(env, &p->deferred, &promise) != napi_ok) {
     pieces_free(env, p);
     return NULL;
   }
-  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &work_name);
-  if (napi_create_async_work(env, NULL, work_name, pieces_execute, pieces_complete, p, &p->work) != napi_ok ||
-      napi_queue_async_work(env, p->work) != napi_ok) {
+  napi_create_string_utf8(env, "writeInPieces", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, pieces_execute, pieces_complete, p, &p->work) != napi_ok || napi_queue_async_work(env, p->work) != napi_ok) {
     p->error = EAGAIN;
     pieces_complete(env, napi_generic_failure, p);
   }
   return promise;
-}
-
-static napi_value write_in_pieces(napi_env env, napi_callback_info info) {
-  return start_pieces(env, info, "writeInPieces", false, false);
-}
-
-static napi_value write_checksummed(napi_env env, napi_callback_info info) {
-  return start_pieces(env, info, "writeChecksummed", true, false);
-}
-
-static napi_value read_checksummed(napi_env env, napi_callback_info info) {
-  return start_pieces(env, info, "readChecksummed", true, true);
 }
 
 static napi_value write_in_pieces_sync(napi_env env, napi_callback_info info) {
@@ -425,7 +330,6 @@ static napi_value thread_sleeps(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  crc_init();
   napi_value fn;
   if (napi_create_function(env, "readCached", NAPI_AUTO_LENGTH, read_cached, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "readCached", fn) != napi_ok) return NULL;
@@ -437,10 +341,6 @@ NAPI_MODULE_INIT() {
   if (napi_set_named_property(env, exports, "writeInPieces", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "writeInPiecesSync", NAPI_AUTO_LENGTH, write_in_pieces_sync, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "writeInPiecesSync", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "writeChecksummed", NAPI_AUTO_LENGTH, write_checksummed, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "writeChecksummed", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "readChecksummed", NAPI_AUTO_LENGTH, read_checksummed, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "readChecksummed", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "threadSleeps", NAPI_AUTO_LENGTH, thread_sleeps, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "threadSleeps", fn) != napi_ok) return NULL;
   return exports;

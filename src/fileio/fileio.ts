@@ -9,24 +9,7 @@ const addon = createRequire(import.meta.url)(packageFile('build', 'Release', 'fi
   threadSleeps(): number;
   writeInPieces(fd: number, slices: readonly Uint8Array[], position: number, piece: number): Promise<void>;
   writeInPiecesSync(fd: number, slices: readonly Uint8Array[], position: number, piece: number): void;
-  writeChecksummed(
-    fd: number,
-    slices: readonly Uint8Array[],
-    position: number,
-    piece: number,
-    checked: readonly Uint8Array[],
-  ): Promise<number[]>;
-  readChecksummed(
-    fd: number,
-    slices: readonly Uint8Array[],
-    position: number,
-    piece: number,
-    checked: readonly Uint8Array[],
-  ): Promise<{ bytesRead: number; crcs: number[] }>;
 };
-
-/** No limit on the bytes of one system call. */
-const WHOLE = Number.MAX_SAFE_INTEGER;
 
 /**
  * Fills `buffer` from `fd` at `position` if the page cache holds those bytes,
@@ -66,38 +49,6 @@ export function writeInPieces(fd: number, slices: readonly Uint8Array[], positio
  */
 export function writeInPiecesSync(fd: number, slices: readonly Uint8Array[], position: number, piece: number): void {
   addon.writeInPiecesSync(fd, slices, position, piece);
-}
-
-/**
- * writeInPieces() (any `piece` but Infinity, which means no limit) that also
- * takes the CRC32C of each of `checked`, parts of the slices the caller's
- * checksum blocks cut, in the same work item on libuv's pool: a large write and
- * its checksums in one round trip. Resolves to those CRCs (unsigned).
- */
-export function writeChecksummed(
-  fd: number,
-  slices: readonly Uint8Array[],
-  position: number,
-  piece: number,
-  checked: readonly Uint8Array[],
-): Promise<number[]> {
-  return addon.writeChecksummed(fd, slices, position, piece < Infinity ? piece : WHOLE, checked);
-}
-
-/**
- * Reads `buffer.length` bytes at `position` (fewer at the file's end), then
- * takes the CRC32C of each of `checked`, parts of `buffer`, in one work item on
- * libuv's pool: a large read and the check of its blocks in one round trip.
- * Resolves to the bytes read and the CRCs, which mean nothing when fewer bytes
- * were read than asked; rejects with the system's error.
- */
-export function readChecksummed(
-  fd: number,
-  buffer: Uint8Array,
-  position: number,
-  checked: readonly Uint8Array[],
-): Promise<{ bytesRead: number; crcs: number[] }> {
-  return addon.readChecksummed(fd, [buffer], position, WHOLE, checked);
 }
 
 /** A new descriptor (close-on-exec) for the same file or socket as `fd`; throws with the system's message. */

@@ -1,19 +1,10 @@
 // The native file I/O: reads served from the page cache without blocking (a block LUN's small reads), writeback started early (the cache's large writes),
-// writes cut into small system calls (a volume chunk's file, kept in small page-cache folios), large reads and writes checksummed in the same work item.
+// writes cut into small system calls (a volume chunk's file, kept in small page-cache folios).
 import assert from 'node:assert/strict';
 import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32c } from '../../src/crc32c/crc32c.ts';
-import {
-  readCached,
-  readChecksummed,
-  startWriteback,
-  threadSleeps,
-  writeChecksummed,
-  writeInPieces,
-  writeInPiecesSync,
-} from '../../src/fileio/fileio.ts';
+import { readCached, startWriteback, threadSleeps, writeInPieces, writeInPiecesSync } from '../../src/fileio/fileio.ts';
 
 describe('native file I/O', () => {
   let dir: string;
@@ -91,81 +82,6 @@ describe('native file I/O', () => {
       assert.throws(() => write(fd, [Buffer.alloc(1)], -1, 4096), TypeError);
       assert.throws(() => write(fd, [Buffer.alloc(1)], 0, 0), TypeError);
     }
-  });
-
-  it('writeChecksummed writes the slices end to end and returns the CRC32C of each checked part, cut across pieces and blocks', async () => {
-    const bytes = (length: number, seed: number) => Buffer.from(Array.from({ length }, (_, i) => (i * 13 + seed) & 0xff));
-    const pieces = [bytes(5001, 1), new Uint8Array(0), bytes(300_003, 2), bytes(7, 3)];
-    const whole = Buffer.concat(pieces);
-    // Parts as a caller's checksum blocks cut them: odd offsets, the tail of one piece, the head of the next, a whole piece, nothing.
-    const checked = [
-      pieces[0]!.subarray(3, 4099),
-      pieces[0]!.subarray(4099),
-      pieces[2]!.subarray(0, 262_144 - 5001),
-      pieces[2]!.subarray(262_144 - 5001),
-      pieces[3]!,
-      pieces[1]!,
-    ];
-    for (const piece of [4096, Infinity]) {
-      ftruncateSync(fd, 0);
-      const crcs = await writeChecksummed(fd, pieces, 4093, piece, checked);
-      assert.deepEqual(
-        crcs,
-        checked.map((slice) => crc32c(slice)),
-        `piece ${piece}: the CRCs of the bytes given`,
-      );
-      const file = readFileSync(join(dir, 'f'));
-      assert.equal(file.length, 4093 + whole.length);
-      assert.ok(file.subarray(4093).equals(whole), `piece ${piece}: the bytes written`);
-    }
-  });
-
-  it("writeChecksummed writes more slices than one system call takes (a tape's small records), all in order", async () => {
-    const records = Array.from({ length: 2500 }, (_, i) => Buffer.alloc(100 + (i % 7), i & 0xff));
-    const crcs = await writeChecksummed(fd, records, 3, Infinity, records);
-    assert.deepEqual(
-      crcs,
-      records.map((record) => crc32c(record)),
-    );
-    assert.ok(readFileSync(join(dir, 'f')).subarray(3).equals(Buffer.concat(records)));
-  });
-
-  it('readChecksummed reads at the position and returns the CRC32C of each checked part of what it read: a damaged block shows', async () => {
-    const data = Buffer.from(Array.from({ length: 5 * 65_536 + 123 }, (_, i) => (i * 31 + (i >> 9)) & 0xff));
-    writeSync(fd, data, 0, data.length, 0);
-    const position = 65_536 - 17;
-    const buffer = Buffer.alloc(3 * 65_536 + 40);
-    const blocks = (into: Buffer) => [
-      into.subarray(0, 17),
-      into.subarray(17, 65_553),
-      into.subarray(65_553, 131_089),
-      into.subarray(131_089),
-    ];
-    const expected = blocks(data.subarray(position, position + buffer.length)).map((block) => crc32c(block));
-    const read = await readChecksummed(fd, buffer, position, blocks(buffer));
-    assert.equal(read.bytesRead, buffer.length);
-    assert.ok(buffer.equals(data.subarray(position, position + buffer.length)), 'the bytes on disk');
-    assert.deepEqual(read.crcs, expected);
-
-    writeSync(fd, Buffer.from([data[position + 70_000]! ^ 0x10]), 0, 1, position + 70_000);
-    const damaged = await readChecksummed(fd, buffer, position, blocks(buffer));
-    assert.deepEqual(
-      damaged.crcs.map((crc, i) => crc === expected[i]),
-      [true, true, false, true],
-      'only the block holding the flipped bit fails its CRC',
-    );
-  });
-
-  it('readChecksummed reports a read cut short by the end of the file, and fails with the system error', async () => {
-    writeSync(fd, Buffer.alloc(1000, 7), 0, 1000, 0);
-    const buffer = Buffer.alloc(4096);
-    assert.equal((await readChecksummed(fd, buffer, 600, [buffer])).bytesRead, 400);
-    assert.equal((await readChecksummed(fd, buffer, 5000, [buffer])).bytesRead, 0);
-    await assert.rejects(readChecksummed(-1, buffer, 0, [buffer]), (error: NodeJS.ErrnoException) => error.code === 'EBADF');
-    await assert.rejects(writeChecksummed(-1, [buffer], 0, 4096, [buffer]), (error: NodeJS.ErrnoException) => error.code === 'EBADF');
-    assert.throws(() => readChecksummed(fd, buffer, 0, ['text'] as unknown as Uint8Array[]), TypeError);
-    assert.throws(() => writeChecksummed(fd, [buffer], 0, 4096, 'text' as unknown as Uint8Array[]), TypeError);
-    assert.throws(() => readChecksummed(fd, buffer, -1, [buffer]), TypeError);
   });
 
   it('threadSleeps counts a wait that puts this thread to sleep, and not work that keeps it running', () => {
