@@ -74,13 +74,13 @@ export function serveCartridgeStore(rpc: Rpc, store: CartridgeStore): void {
   });
   rpc.handle('store.read', async ({ key, offset, length }: { key: string; offset: number; length: number }) => {
     // The engine's buffer may be shared with other reads: the copy is what crosses.
-    const copy = copied(await store.read(key, offset, length));
+    const copy = joined([await store.read(key, offset, length)]);
     return new Transfer(copy, [copy]);
   });
   rpc.handle('store.readv', async ({ key, offset, lengths }: { key: string; offset: number; lengths: number[] }) => {
     const { data, crcs, release } = await store.readv(key, offset, lengths);
     try {
-      const copy = copied(data);
+      const copy = joined([data]);
       return new Transfer({ data: copy, crcs }, [copy]);
     } finally {
       release();
@@ -92,6 +92,7 @@ export function serveCartridgeStore(rpc: Rpc, store: CartridgeStore): void {
   rpc.handle('store.sync', ({ keys }: { keys?: string[] }) => store.sync(keys));
 }
 
+/** The pieces end to end in fresh memory of their own, which can be transferred. */
 function joined(pieces: readonly Uint8Array[]): ArrayBuffer {
   const data = new Uint8Array(pieces.reduce((sum, p) => sum + p.length, 0));
   let at = 0;
@@ -100,10 +101,4 @@ function joined(pieces: readonly Uint8Array[]): ArrayBuffer {
     at += piece.length;
   }
   return data.buffer;
-}
-
-function copied(bytes: Uint8Array): ArrayBuffer {
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
-  return copy.buffer;
 }
