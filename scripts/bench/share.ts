@@ -3,8 +3,9 @@
 // directory, on 127.0.0.1, with the same libnfs client (scripts/bench/sharebench.c), each case
 // run alternately on each side: 1 GiB written and read in 1 MiB requests, 10,000 files of 4 KiB
 // created (each written and fsync-ed), stat-ed and read, and a READDIRPLUS of the 10,000.
-// After each of our runs it waits until the gateway has uploaded what it wrote (tapegw share
-// wait-uploaded), so that neither side is measured under our uploads, and logs how long that took.
+// After the sequential cases and after each run it waits until the gateway has uploaded what it
+// wrote (tapegw share wait-uploaded), so that no case is measured under an earlier case's uploads,
+// and logs how long that took. A case's own uploads (the small files') still run beside it.
 // Our gateway's RSS is sampled every 250 ms for the whole run.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -194,6 +195,8 @@ export async function runShareBench(options: ShareBenchOptions): Promise<{ text:
             bytesTimeout,
           );
           read.values[side.name].push(r['MBps']!);
+          const sequentialUploads = await side.settle();
+          if (side.name === 'ours') log(`  our uploads of the sequential file finished ${sequentialUploads.toFixed(1)} s after its read`);
           log(`run ${run + 1}/${runs}, ${side.name}: ${options.files} small files`);
           const small = await sharebench(
             options.binDir,
