@@ -255,6 +255,17 @@ describe('@slow NFSv3 share', function () {
       );
     });
 
+    it('fills a READDIRPLUS reply to its dircount when the entries carry no attributes (listed from the bucket, not yet looked up)', async () => {
+      for (let i = 0; i < 400; i++) share.objects().putFromElsewhere(`o-${String(i).padStart(6, '0')}`, Buffer.alloc(0));
+      await share.fs().refresh('', false);
+      const page = await client.readdir(root, 0n, Buffer.alloc(8), 8192, true);
+      assert.equal(page.status, 0);
+      assert.ok(!page.eof);
+      assert.ok(page.entries.slice(2).every((e) => e.attrs === undefined && e.handle === undefined));
+      // dircount counts each entry without its attributes and handle: "." and ".." 28 bytes each, "o-000000" 32.
+      assert.equal(page.entries.length, 2 + Math.floor((8192 - 2 * 28) / 32));
+    });
+
     it('counts the files and bytes not yet in the bucket (what tapegw share list and the console show) until they are uploaded', async () => {
       const settling = await setUp({ settleMs: 3_600_000 });
       try {

@@ -36,13 +36,14 @@ describe('XDR (RFC 4506)', () => {
       .uint32(0xdeadbeef)
       .int32(-2)
       .uint64(0x0102030405060708n)
+      .uint64(0x0a0b0c0d0e0f)
       .bool(true)
       .opaque(Buffer.from('hello'))
       .string('ab')
       .fixedOpaque(Buffer.from([9]));
     assert.deepEqual(
       writer.toBuffer(),
-      hex(`deadbeef fffffffe 0102030405060708 00000001 00000005 68656c6c6f000000 00000002 61620000 09000000`),
+      hex(`deadbeef fffffffe 0102030405060708 00000a0b0c0d0e0f 00000001 00000005 68656c6c6f000000 00000002 61620000 09000000`),
     );
   });
 
@@ -294,6 +295,7 @@ describe('NFSv3 arguments and attributes as libnfs and nfs-ganesha exchange them
     const handle = encodeHandle({ shareId: 7, fileId: 123456789 });
     assert.equal(handle.length, 16);
     assert.deepEqual(decodeHandle(handle), { shareId: 7, fileId: 123456789 });
+    assert.deepEqual(decodeHandle(encodeHandle({ shareId: 7, fileId: 2 ** 40 + 3 })), { shareId: 7, fileId: 2 ** 40 + 3 });
     assert.equal(decodeHandle(readHandle(decodeCall(fixture('nfs-write-call')).args)), undefined, "ganesha's handle is not ours");
     assert.equal(decodeHandle(Buffer.alloc(16)), undefined);
     assert.equal(decodeHandle(handle.subarray(0, 15)), undefined);

@@ -15,7 +15,8 @@ export function encodeHandle(ids: HandleIds): Buffer {
   handle.writeUInt16BE(MAGIC, 0);
   handle.writeUInt8(VERSION, 2);
   handle.writeUInt32BE(ids.shareId, 4);
-  handle.writeBigUInt64BE(BigInt(ids.fileId), 8);
+  handle.writeUInt32BE(Math.floor(ids.fileId / 0x1_0000_0000), 8);
+  handle.writeUInt32BE(ids.fileId >>> 0, 12);
   return handle;
 }
 

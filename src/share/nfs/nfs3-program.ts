@@ -45,6 +45,8 @@ export interface ExportedShares {
 export const TRANSFER_SIZE = 1024 * 1024;
 /** READDIR's preferred size. */
 const DIR_PREFERRED = 64 * 1024;
+/** A READDIR reply is built in one buffer of its count, up to this. */
+const DIR_REPLY_BUFFER = 64 * 1024;
 /** A file system's size as AWS's file gateway reports it: 8 EiB (S3 has no end). */
 const REPORTED_BYTES = 2n ** 63n;
 const REPORTED_FILES = BigInt(Number.MAX_SAFE_INTEGER);
@@ -386,40 +388,57 @@ export function nfs3Program(shares: ExportedShares, options: Nfs3Options): RpcPr
     if (cookie !== 0 && !verifier.equals(ZERO_VERIFIER) && !verifier.equals(expected)) throw new Refusal(Nfs3Status.BAD_COOKIE);
     // status, post_op_attr, cookieverf, the list's end and eof.
     const fixed = 4 + 4 + 84 + 8 + 4 + 4;
-    const perEntryMin = plus ? 24 + 4 + 4 : 24;
-    const limit = Math.max(1, Math.min(4096, Math.floor((Math.min(dirCount, maxCount) - fixed) / perEntryMin) + 1));
-    const { dir, entries, eof } = await t.fs.readdir(t.id, t.caller, cookie, limit);
-    const writer = ok();
-    writePostOpAttr(writer, dir, t.fsid);
-    writer.fixedOpaque(expected);
+    // The entries asked of the file system at a time: as many as fit when each has the shortest name and, for
+    // READDIRPLUS, its attributes and handle; more are asked for while the reply has room (names are longer, or
+    // attributes not known).
+    // (READDIR's count bounds the whole reply; READDIRPLUS's dircount the entries without attributes and handles.)
+    const batch = (room: number, dirRoom: number) =>
+      Math.max(1, Math.min(4096, Math.floor(room / (plus ? MIN_ENTRY + MIN_PLUS : MIN_ENTRY)), Math.floor(dirRoom / MIN_ENTRY)) + 1);
     let size = fixed;
     let dirSize = 0;
+    let listing = await t.fs.readdir(t.id, t.caller, cookie, batch(maxCount - size, plus ? dirCount : maxCount - size));
+    const { dir } = listing;
+    const writer = new XdrWriter(Math.min(maxCount, DIR_REPLY_BUFFER)).uint32(Nfs3Status.OK);
+    writePostOpAttr(writer, dir, t.fsid);
+    writer.fixedOpaque(expected);
     let written = 0;
-    for (const entry of entries) {
-      const nameBytes = Buffer.byteLength(entry.name);
-      const nameSize = 4 + nameBytes + ((4 - (nameBytes & 3)) & 3);
-      const basic = 4 + 8 + nameSize + 8;
-      const node = plus && entry.name !== '..' ? (entry.name === '.' ? dir : await t.fs.peek(entry.id)) : undefined;
-      const extra = plus ? 4 + (node ? 84 : 0) + 4 + (node ? 4 + 16 : 0) : 0;
-      if (size + basic + extra > maxCount || (plus ? dirSize + basic > dirCount : false)) break;
-      size += basic + extra;
-      dirSize += basic;
-      writer.bool(true).uint64(entry.id).string(entry.name).uint64(entry.cookie);
-      if (plus) {
-        writePostOpAttr(writer, node, t.fsid);
-        writer.bool(node !== undefined);
-        if (node) writer.opaque(handleOf(t, node));
+    for (;;) {
+      let full = false;
+      for (const entry of listing.entries) {
+        const nameBytes = Buffer.byteLength(entry.name);
+        const nameSize = 4 + nameBytes + ((4 - (nameBytes & 3)) & 3);
+        const basic = 4 + 8 + nameSize + 8;
+        const node = plus && entry.name !== '..' ? (entry.name === '.' ? dir : await t.fs.peek(entry.id)) : undefined;
+        const extra = plus ? 4 + (node ? 84 : 0) + 4 + (node ? 4 + 16 : 0) : 0;
+        if (size + basic + extra > maxCount || (plus ? dirSize + basic > dirCount : false)) {
+          full = true;
+          break;
+        }
+        size += basic + extra;
+        dirSize += basic;
+        writer.bool(true).uint64(entry.id).string(entry.name).uint64(entry.cookie);
+        if (plus) {
+          writePostOpAttr(writer, node, t.fsid);
+          writer.bool(node !== undefined);
+          if (node) writer.opaque(handleOf(t, node));
+        }
+        written++;
+        cookie = entry.cookie;
       }
-      written++;
+      if (written === 0 && full) throw new Refusal(Nfs3Status.TOOSMALL);
+      if (full || listing.eof) return writer.bool(false).bool(!full && listing.eof);
+      listing = await t.fs.readdir(t.id, t.caller, cookie, batch(maxCount - size, plus ? dirCount - dirSize : maxCount - size));
     }
-    if (written === 0 && entries.length > 0) throw new Refusal(Nfs3Status.TOOSMALL);
-    return writer.bool(false).bool(eof && written === entries.length);
   }
 
   return { program: NFS_PROGRAM, version: NFS_V3, name: 'nfs', procedures: new Map(table) };
 }
 
 const ZERO_VERIFIER = Buffer.alloc(NFS3_COOKIEVERFSIZE);
+/** entry3's least size: value follows, fileid, a name of 1 to 4 bytes, cookie. */
+const MIN_ENTRY = 4 + 8 + 4 + 4 + 8;
+/** What entryplus3 adds when the attributes and handle are known: both post_op arms, fattr3, our handle. */
+const MIN_PLUS = 4 + 84 + 4 + 4 + 16;
 
 /** A directory's cookie verifier: its file id. Cookies are file ids too, good for as long as the directory lives. */
 function cookieVerifier(dirId: number): Buffer {

@@ -156,7 +156,11 @@ export class XdrWriter {
 
   uint64(value: bigint | number): this {
     this.room(8);
-    this.chunk.writeBigUInt64BE(BigInt(value), this.used);
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
+      // Without a BigInt: a file id, size or cookie is a number, and READDIRPLUS writes five per entry.
+      this.chunk.writeUInt32BE(Math.floor(value / 0x1_0000_0000), this.used);
+      this.chunk.writeUInt32BE(value >>> 0, this.used + 4);
+    } else this.chunk.writeBigUInt64BE(BigInt(value), this.used);
     this.used += 8;
     this.total += 8;
     return this;
