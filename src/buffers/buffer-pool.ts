@@ -8,12 +8,12 @@
 // with it, so the next request of that size reuses it. One never given back
 // is simply garbage.
 //
-// Sizes are rounded up to a power of two from MIN_POOLED to 1 MiB, then to a
-// whole number of MiB; smaller requests and requests above MAX_POOLED are
-// plain allocations that are never kept.
+// Sizes are rounded up to a power of two from the pool's smallest size (64 KiB
+// unless told) to 1 MiB, then to a whole number of MiB; smaller requests and
+// requests above MAX_POOLED are plain allocations that are never kept.
 
 const MiB = 1024 * 1024;
-const MIN_POOLED = 64 * 1024;
+const DEFAULT_SMALLEST = 64 * 1024;
 const MAX_POOLED = 32 * 1024 * 1024;
 /**
  * Idle memory kept per size: enough for a deep queue of one size, or for the
@@ -23,13 +23,19 @@ const MAX_POOLED = 32 * 1024 * 1024;
 const KEPT_BYTES_PER_SIZE = 32 * MiB;
 
 export class BufferPool {
+  private readonly smallest: number;
   private readonly idle = new Map<number, ArrayBuffer[]>();
   /** Handed out and not yet given back: give() accepts nothing else, so a second give() of one buffer is harmless. */
   private readonly lent = new WeakSet<ArrayBuffer>();
 
+  /** `smallest`: the smallest size kept for reuse (a power of two). */
+  constructor(options: { smallest?: number } = {}) {
+    this.smallest = options.smallest ?? DEFAULT_SMALLEST;
+  }
+
   /** Whether buffers of `size` bytes are kept for reuse; others are plain allocations. */
   pools(size: number): boolean {
-    return size >= MIN_POOLED && size <= MAX_POOLED;
+    return size >= this.smallest && size <= MAX_POOLED;
   }
 
   /** A buffer of exactly `size` bytes, of undefined content. */

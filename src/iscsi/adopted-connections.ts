@@ -4,7 +4,7 @@
 // given, with a registry, a write-buffer pool and task management of its own
 // (every session of its targets is here, so a target reset reaches them all).
 import type { Logger } from 'pino';
-import { BufferPool } from '../buffers/buffer-pool.ts';
+import { writeBufferPool } from './command-flow.ts';
 import { Connection } from './connection.ts';
 import type { ConnectionHandoff } from './connection-handoff.ts';
 import { defaultLoginPacing, LoginGuard } from './login-guard.ts';
@@ -17,7 +17,7 @@ import type { IscsiTargetDefinition } from './target-definition.ts';
 export class AdoptedConnections {
   private readonly targets: Map<string, IscsiTargetDefinition>;
   private readonly registry = new SessionRegistry<Session>();
-  private readonly writeBuffers = new BufferPool();
+  private readonly writeBuffers = writeBufferPool();
   private readonly connections = new Map<number, Connection>();
   private nextId = 1;
 

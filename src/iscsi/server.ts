@@ -2,7 +2,7 @@
 // the targets it is given.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { BufferPool } from '../buffers/buffer-pool.ts';
+import { writeBufferPool } from './command-flow.ts';
 import { Connection, sourceAddress } from './connection.ts';
 import type { AdoptedConnection } from './connection-handoff.ts';
 import { ConnectionCaps } from './connection-caps.ts';
@@ -50,7 +50,7 @@ export class IscsiServer {
       targets: () => [...this.targets.values()],
       commandWindow: this.limits.commandWindow,
       logger,
-      writeBuffers: new BufferPool(),
+      writeBuffers: writeBufferPool(),
     };
     const caps = new ConnectionCaps({ ...defaultConnectionLimits, ...options.connectionLimits }, logger);
     const guard = new LoginGuard(options.loginPacing ?? defaultLoginPacing);

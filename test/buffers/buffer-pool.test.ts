@@ -36,6 +36,15 @@ describe('buffer pool', () => {
     assert.notEqual(a.buffer, b.buffer);
   });
 
+  it('keeps sizes from the smallest it was told, so 4 KiB write commands reuse their data buffers', () => {
+    const pool = new BufferPool({ smallest: 4 * KiB });
+    assert.equal(pool.pools(2 * KiB), false);
+    const small = pool.take(4 * KiB);
+    pool.give(small);
+    assert.ok(pool.take(4 * KiB).buffer === small.buffer, 'the same memory again');
+    assert.ok(pool.take(4 * KiB).buffer !== small.buffer, 'not lent twice');
+  });
+
   it('does not keep small or huge buffers, nor ones it did not lend', () => {
     const pool = new BufferPool();
     const small = pool.take(4 * KiB);
