@@ -598,12 +598,15 @@ export class CacheIO {
     );
     if (extents.length === 0) return;
     const gens = extents.map((e) => e.gen);
+    // Those synced since their last write are only to be queued: their files hold nothing new to flush
+    // (a settled share file's upload, which syncs it first, flushed its file again before).
+    const written = extents.filter((e) => e.gen !== e.syncedGen);
     // The files' data, the names of new ones, and the catalog's record of them flush at once (the
     // file system commits them together): a record that lands before its data after a power loss
     // is no harm, as recovery takes a dirty extent's checksums anew from what its file holds.
     await Promise.all([
-      ...extents.map((e) => this.files.datasync(e)),
-      this.files.syncNames(extents),
+      ...written.map((e) => this.files.datasync(e)),
+      this.files.syncNames(written),
       // The state recorded is the state when the write happens, which covers at least what was
       // fsynced: an older snapshot landing after a newer sync would cut synced data off.
       this.catalog.persist((batch) => {

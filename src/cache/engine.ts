@@ -1,9 +1,11 @@
 // The shared cache and upload engine: writes land in local extent files and
 // reach S3 in the background; reads are served from the cache, else fetched by
 // range (with read-ahead for sequential readers). See README.md beside this file.
+import { mkdir } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import { BufferPool } from '../buffers/buffer-pool.ts';
 import type { InlineWriteGate } from '../fileio/inline-write-gate.ts';
+import { namesDurableWithData } from '../fileio/name-durability.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { BackendHooks, ObjectBackend, OpenBackend } from '../cloud/object-backend.ts';
 import type { Logger } from '../log.ts';
@@ -72,7 +74,10 @@ export class CacheEngine {
   private readonly log: Logger;
   private writeback: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly options: EngineOptions) {
+  private constructor(
+    private readonly options: EngineOptions,
+    namesDurableWithData: boolean,
+  ) {
     const { cacheBytes, uploadBufferBytes } = options;
     if (!(uploadBufferBytes > 0 && uploadBufferBytes < cacheBytes))
       throw new RangeError('uploadBufferBytes must be positive and below cacheBytes');
@@ -85,7 +90,7 @@ export class CacheEngine {
     this.hooks = { observer: this.metrics, shaper: this.limiter };
     this.routes = new CloudRoutes(options.backend(this.hooks));
     this.catalog = new CatalogLog(options.catalog, this.state);
-    this.files = new ExtentFiles(this.state, this.log, options.openFiles, options.inlineWrites);
+    this.files = new ExtentFiles(this.state, this.log, options.openFiles, options.inlineWrites, namesDurableWithData);
     const evictor = new Evictor(this.state, this.files, this.catalog, { cacheBytes, high, low });
     this.queue = new UploadQueue(
       this.state,
@@ -117,7 +122,8 @@ export class CacheEngine {
 
   /** Opens the engine, recovering extents and the upload queue left by a previous run or crash. */
   static async open(options: EngineOptions): Promise<CacheEngine> {
-    const engine = new CacheEngine(options);
+    await mkdir(options.directory, { recursive: true });
+    const engine = new CacheEngine(options, await namesDurableWithData(options.directory));
     await recoverExtents(options.directory, engine.state, engine.catalog, engine.log);
     await engine.queue.recover();
     const { state, queue } = engine;

@@ -61,6 +61,8 @@ export class ExtentFiles {
     private readonly log: Logger,
     private readonly openFiles = OPEN_FILES,
     private readonly inlineWrites = new InlineWriteGate(),
+    /** The cache's file system makes a new file's name durable with the file's fdatasync: its folder needs no flush. */
+    private readonly namesDurableWithData = false,
   ) {}
 
   /**
@@ -247,8 +249,10 @@ export class ExtentFiles {
 
   /**
    * Makes the names of the extents' files durable in their folders, for files
-   * created since their folder was last flushed (a file's fdatasync does not
-   * cover its name): one flush per folder, shared by callers that ask at once.
+   * created since their folder was last flushed: one flush per folder, shared
+   * by callers that ask at once. Called beside the files' own datasync(): on a
+   * file system where that covers a new file's name (`namesDurableWithData`,
+   * src/fileio/name-durability.ts), it flushes nothing.
    */
   async syncNames(extents: readonly Extent[]): Promise<void> {
     const created = extents.flatMap((extent) => {
@@ -256,7 +260,10 @@ export class ExtentFiles {
       return token ? [{ extent, token }] : [];
     });
     if (created.length === 0) return;
-    await Promise.all([...new Set(created.map(({ extent }) => dirname(extent.path)))].map((folder) => this.folderFlush(folder).request()));
+    if (!this.namesDurableWithData)
+      await Promise.all(
+        [...new Set(created.map(({ extent }) => dirname(extent.path)))].map((folder) => this.folderFlush(folder).request()),
+      );
     // A file removed and made again meanwhile has a new name to flush.
     for (const { extent, token } of created) if (this.newNames.get(extent.key) === token) this.newNames.delete(extent.key);
   }
