@@ -16,7 +16,7 @@
 // process spent more per byte (a read piece copied into fresh memory per
 // transfer; ten isolates' collectors) and held about 40 MiB more per drive:
 // hence "main" by default until that is paid back.
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { EndOfPartitionError, MediumError, WormOverwriteError, WriteProtectedError } from '../../scsi/ssc/tape-medium.ts';
 import { ScsiError, type SenseInfo } from '../../scsi/sense.ts';
 import { DamagedDataError, ExtentNotFoundError } from '../cache/errors.ts';
@@ -41,26 +41,47 @@ export interface DriveThreadSetup {
 
 const bootstrap = workerBootstrap(import.meta.url, 'drive-worker');
 
+/** What the drive's thread is given: its setup, and its end of the channel to the main thread. */
+export interface DriveThreadData {
+  readonly setup: DriveThreadSetup;
+  readonly port: MessagePort;
+}
+
+/**
+ * A drive's thread, started by the first thing that needs it there (a login
+ * handed over, a cartridge opened): an idle drive costs no isolate. Calls and
+ * notices sent before go through a channel of its own and wait there, in
+ * order, until the thread listens.
+ */
 export class DriveThread implements ConnectionHost {
   readonly rpc: Rpc;
-  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private worker: Worker | undefined;
   private readonly ends = new Map<number, () => void>();
   private nextKey = 1;
-  /** Resolves once the thread has loaded its modules and takes connections (seconds on a busy machine). */
-  readonly ready: Promise<void>;
 
-  constructor(setup: DriveThreadSetup, logger: Logger) {
-    this.worker = new Worker(bootstrap, { eval: true, workerData: setup, name: setup.identity.name });
-    // The drive's sockets keep nothing alive by themselves: the gateway's own life does (close()).
-    this.worker.unref();
-    this.rpc = new Rpc(this.worker, reviveError);
-    let started: () => void = () => undefined;
-    this.ready = new Promise((resolve) => (started = resolve));
-    this.rpc.handle('ready', () => started());
+  constructor(
+    private readonly setup: DriveThreadSetup,
+    private readonly logger: Logger,
+  ) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port2;
+    this.rpc = new Rpc(port1, reviveError);
+    // The drive's channel keeps nothing alive by itself: the gateway's own life does (close()).
+    port1.unref();
     this.rpc.handle('iscsi.ended', ({ key }: { key: number }) => {
       this.ends.get(key)?.();
       this.ends.delete(key);
     });
+  }
+
+  /** Starts the thread, unless it runs already. */
+  start(): void {
+    if (this.worker) return;
+    const { setup, logger } = this;
+    const workerData: DriveThreadData = { setup, port: this.port };
+    this.worker = new Worker(bootstrap, { eval: true, workerData, transferList: [this.port], name: setup.identity.name });
+    this.worker.unref();
     const stopped = (reason: Error): void => {
       logger.error({ err: reason, drive: setup.identity.name }, 'drive thread stopped');
       this.rpc.stop(reason);
@@ -74,6 +95,7 @@ export class DriveThread implements ConnectionHost {
   }
 
   adopt(handoff: ConnectionHandoff): AdoptedConnection {
+    this.start();
     const key = this.nextKey++;
     const ended = new Promise<void>((resolve) => this.ends.set(key, resolve));
     this.rpc.notify('iscsi.adopt', { key, handoff });
@@ -85,8 +107,9 @@ export class DriveThread implements ConnectionHost {
   }
 
   async close(): Promise<void> {
-    this.worker.removeAllListeners('exit');
-    await this.worker.terminate();
+    this.rpc.stop(new Error(`drive ${this.setup.identity.name}'s thread is closed`));
+    this.worker?.removeAllListeners('exit');
+    await this.worker?.terminate();
   }
 }
 

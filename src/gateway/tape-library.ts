@@ -91,11 +91,9 @@ export async function openTapeLibrary(options: {
   /** Each drive's unit, or the thread it is in. */
   let drives: ({ name: string; serial: string } & ({ unit: LogicalUnit; host?: undefined } | { host: DriveThread; unit?: undefined }))[];
   if (threads) {
-    // Connections are handed to a drive's thread as soon as they log in: it must be there first.
-    await Promise.all(threads.map((thread) => thread.ready));
-    const rpcs = new Map(threads.map((thread, i) => [i + 1, thread.rpc]));
+    // Each thread starts when a login or a cartridge first needs it (DriveThread).
     for (const thread of threads) serveCartridgeStore(thread.rpc, options.tapeStore);
-    const threadCartridges = new DriveThreadCartridges(rpcs, cartridges);
+    const threadCartridges = new DriveThreadCartridges(new Map(threads.map((thread, i) => [i + 1, thread])), cartridges);
     const threaded = await Library.open({ ...libraryOptions, cartridges: threadCartridges });
     threaded.bays.forEach((bay, i) => threadCartridges.serveBay(i + 1, bay));
     library = threaded;
