@@ -11,11 +11,25 @@
 // LibraryBay, drive-thread-bay.ts), the catalog and the cache engine, which
 // the cartridge reaches through remote-store.ts by transfer of whole batches.
 // With one target for every drive (targets "single") the drives stay on the
-// main thread: a connection there carries every LUN. Measured on two cores
-// (README, Benchmarks > scaling) the main thread's share fell by half, but the
-// process spent more per byte (a read piece copied into fresh memory per
-// transfer; ten isolates' collectors) and held about 40 MiB more per drive:
-// hence "main" by default until that is paid back.
+// main thread: a connection there carries every LUN.
+//
+// Which to use (library.driveThreads, default "auto"; README, Benchmarks >
+// scaling, has the figures and commands). Measured on this 2-core machine in
+// one session, ten drives at once (load 3-5), CPU seconds per GiB of the main
+// thread / of all threads: with "main" 1.35 / 4.94 written (uploads included)
+// and 0.56 / 0.97 read; with "worker" 0.56 / 5.45 and 0.10 / 2.13. So the
+// threads take most of the main thread's work away, but cost more in all:
+// ten threads waking for their own sockets on two cores, rather than one
+// thread serving every drive's events in a batch. On two cores that is
+// slower (ten drives read 865 MB/s against 1049; one drive slower at most
+// block sizes) and holds more (peak RSS 502 MiB against 319). What a machine
+// can move is bounded by the main thread (1 / its s/GiB) and by the cores
+// (cores / all threads' s/GiB): "main" gives at most 0.74 GiB/s written and
+// 1.79 read on any number of cores; "worker" gives cores / 5.45 and
+// cores / 2.13, the same at 4 cores and 1.5x from 6. Hence "auto": worker
+// from WORKER_FROM_CORES cores, main below, where the threads' memory buys
+// nothing.
+import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { EndOfPartitionError, MediumError, WormOverwriteError, WriteProtectedError } from '../../scsi/ssc/tape-medium.ts';
 import { ScsiError, type SenseInfo } from '../../scsi/sense.ts';
@@ -24,6 +38,16 @@ import type { AdoptedConnection, ConnectionHandoff, ConnectionHost } from '../is
 import type { Logger } from '../log.ts';
 import { Rpc, type WireError } from '../threads/rpc.ts';
 import { workerBootstrap } from '../package-files.ts';
+import type { LibraryConfig } from '../config/index.ts';
+
+/** Cores from which "auto" serves each drive from a thread of its own (the model above: 1.5x main's bound at 6). */
+export const WORKER_FROM_CORES = 6;
+
+/** Whether each drive gets a thread of its own: with per-device targets, when asked, or by the machine's cores for "auto". */
+export function drivesInThreads(config: Pick<LibraryConfig, 'driveThreads' | 'targets'>, cores = availableParallelism()): boolean {
+  if (config.targets !== 'per-device') return false;
+  return config.driveThreads === 'worker' || (config.driveThreads === 'auto' && cores >= WORKER_FROM_CORES);
+}
 
 /** What a drive's thread is started with. */
 export interface DriveThreadSetup {
