@@ -21,10 +21,12 @@
 // thread / of all threads: with "main" 1.35 / 4.94 written (uploads included)
 // and 0.56 / 0.97 read; with "worker" 0.56 / 5.45 and 0.10 / 2.13. So the
 // threads take most of the main thread's work away, but cost more in all
-// (most likely ten threads each waking for their own sockets on two cores,
-// where one thread serves many drives' events per wake: with "main" the CPU
-// per GiB read falls from 1.84 s with one drive to 0.97 with ten, with
-// "worker" it stays near 2; not yet profiled). On two cores that is
+// (in part ten threads each waking for their own sockets on two cores, where
+// one thread serves many drives' events per wake: with "main" the CPU per GiB
+// read falls from 1.84 s with one drive to 0.97 with ten, with "worker" it
+// stays near 2; perf stat over a whole scaling run counted 1.5x the context
+// switches and 2x the CPU; what else, a profile of a drive thread would
+// tell). On two cores that is
 // slower (ten drives read 865 MB/s against 1049; one drive slower at most
 // block sizes) and holds more (peak RSS 502 MiB against 319). What a machine
 // can move is bounded by the main thread (1 / its s/GiB) and by the cores
