@@ -14,7 +14,16 @@ import { CloudRoutes, type Route } from './cloud-routes.ts';
 import { CacheCorruptionError, ExtentNotFoundError, storeError } from './errors.ts';
 import { BLOCK, blockCount, Extent, extentPath, type Prefetch } from './extent.ts';
 import type { ExtentFiles } from './extent-files.ts';
-import type { DrainOptions, ExtentHead, ExtentListing, ExtentMetadata, ReadTally, ReadvResult, WriteOptions } from './extent-store.ts';
+import type {
+  DrainOptions,
+  ExtentHead,
+  ExtentListing,
+  ExtentMetadata,
+  ReadBuffers,
+  ReadTally,
+  ReadvResult,
+  WriteOptions,
+} from './extent-store.ts';
 import type { Evictor } from './eviction.ts';
 import type { UploadQueue } from './upload-queue.ts';
 
@@ -196,10 +205,10 @@ export class CacheIO {
     return (await this.readRanges(key, offset, length, [], undefined, tally)).data;
   }
 
-  async readv(key: string, offset: number, lengths: readonly number[], tally?: ReadTally): Promise<ReadvResult> {
+  async readv(key: string, offset: number, lengths: readonly number[], tally?: ReadTally, buffers?: ReadBuffers): Promise<ReadvResult> {
     let length = 0;
     for (const l of lengths) length += l;
-    const { data, crcs, release = noRelease } = await this.readRanges(key, offset, length, lengths, this.readBuffers, tally);
+    const { data, crcs, release = noRelease } = await this.readRanges(key, offset, length, lengths, buffers ?? this.readBuffers, tally);
     // Bytes fetched from the cloud, or a block remembered: one pass over them for the ranges alone.
     return { data, crcs: crcs ?? blockAndRangeCrcs(data, Infinity, 0, lengths).ranges, release };
   }
@@ -210,7 +219,7 @@ export class CacheIO {
     offset: number,
     length: number,
     lengths: readonly number[],
-    pool?: BufferPool,
+    pool?: ReadBuffers,
     tally?: ReadTally,
   ): Promise<{ data: Buffer; crcs?: number[]; release?: () => void }> {
     this.assertOpen();

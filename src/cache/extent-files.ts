@@ -4,7 +4,7 @@
 // syncNames() is called holding the extent's lock.
 import { constants, type FileHandle, open, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { BufferPool } from '../buffers/buffer-pool.ts';
+import type { ReadBuffers } from './extent-store.ts';
 import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../crc32c/block-checksums.ts';
 import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
 import { readCached, startWriteback } from '../fileio/fileio.ts';
@@ -179,7 +179,7 @@ export class ExtentFiles {
    * except for a block remembered from the last read. A large read goes into a
    * buffer of `pool` when given.
    */
-  async read(extent: Extent, offset: number, length: number, lengths: readonly number[] = [], pool?: BufferPool): Promise<CheckedRead> {
+  async read(extent: Extent, offset: number, length: number, lengths: readonly number[] = [], pool?: ReadBuffers): Promise<CheckedRead> {
     if (length === 0) return { data: Buffer.alloc(0) };
     const BLOCK = extent.blockSize;
     const first = Math.floor(offset / BLOCK);

@@ -25,6 +25,18 @@ export interface ReadvResult {
   readonly release: () => void;
 }
 
+/**
+ * Memory a read may go into instead of the engine's own pool (a BufferPool is
+ * one): a caller that wants the bytes in memory of its choosing, such as a
+ * drive's thread lending shared memory (src/tape/remote-store.ts).
+ */
+export interface ReadBuffers {
+  /** A buffer of exactly `size` bytes, of undefined content. */
+  take(size: number): Buffer;
+  /** Returns a buffer from take(), once the read is released or failed. */
+  give(buffer: Buffer): void;
+}
+
 /** User metadata of an extent (names as S3 keeps them, without `x-amz-meta-`). */
 export type ExtentMetadata = Readonly<Record<string, string>>;
 
@@ -53,8 +65,12 @@ export interface ExtentStore {
   writev(key: string, offset: number, pieces: readonly Uint8Array[], options?: WriteOptions): Promise<number[]>;
   /** `length` bytes at `offset`, from the cache or else the cloud, verified; counted in `tally` too when given (a volume's cache hits). The buffer may be shared with other reads' results: do not write into it. */
   read(key: string, offset: number, length: number, tally?: ReadTally): Promise<Buffer>;
-  /** read() of consecutive ranges, with the CRC32C of each taken in the pass that checks the cached blocks; a large read's buffer is lent (ReadvResult.release). */
-  readv(key: string, offset: number, lengths: readonly number[], tally?: ReadTally): Promise<ReadvResult>;
+  /**
+   * read() of consecutive ranges, with the CRC32C of each taken in the pass that checks the cached blocks; a large read's buffer is lent
+   * (ReadvResult.release), taken from `buffers` when given (a read of a block or two the engine keeps checked, and a read of nothing, come
+   * from elsewhere).
+   */
+  readv(key: string, offset: number, lengths: readonly number[], tally?: ReadTally, buffers?: ReadBuffers): Promise<ReadvResult>;
   /** The extent's size, asking the cloud when the cache does not know it; undefined if it exists nowhere. */
   size(key: string): Promise<number | undefined>;
   /** Size and user metadata, or undefined if it exists nowhere. */

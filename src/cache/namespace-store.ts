@@ -8,6 +8,7 @@ import type {
   ExtentListing,
   ExtentMetadata,
   ExtentStore,
+  ReadBuffers,
   ReadTally,
   ReadvResult,
   WriteOptions,
@@ -42,8 +43,8 @@ export class NamespaceStore implements ExtentStore {
     return this.io.read(this.check(key), offset, length, tally);
   }
 
-  async readv(key: string, offset: number, lengths: readonly number[], tally?: ReadTally): Promise<ReadvResult> {
-    return this.io.readv(this.check(key), offset, lengths, tally);
+  async readv(key: string, offset: number, lengths: readonly number[], tally?: ReadTally, buffers?: ReadBuffers): Promise<ReadvResult> {
+    return this.io.readv(this.check(key), offset, lengths, tally, buffers);
   }
 
   async size(key: string): Promise<number | undefined> {

@@ -32,7 +32,7 @@ export function builtInDefaults(cwd: string): Tree {
       importExportSlots: 1600,
       targets: 'per-device',
       // A thread per drive (src/gateway/drive-thread.ts) costs more than it gives on two cores so far: README, Benchmarks > scaling.
-      driveThreads: 'main',
+      driveThreads: 'auto',
       mediaSuffix: 'L5',
       minTapeSize: '100GiB',
       maxTapeSize: '15TiB',

@@ -271,8 +271,8 @@ const librarySchema = z.strictObject({
     ['per-device', 'single'],
     'must be "per-device" (a target per device, as AWS) or "single" (one target, a LUN per device)',
   ),
-  /** "worker": a thread per drive serves its sessions, SSC commands and cartridge (with per-device targets); "main": the main thread does. */
-  driveThreads: z.enum(['worker', 'main'], 'must be "worker" (a thread per drive) or "main"'),
+  /** "worker": a thread per drive serves its sessions, SSC commands and cartridge (with per-device targets); "main": the main thread does; "auto": worker on machines with enough cores (src/gateway/drive-thread.ts). */
+  driveThreads: z.enum(['auto', 'worker', 'main'], 'must be "auto" (by the cores), "worker" (a thread per drive) or "main"'),
   /** LTO media ID appended to generated barcodes, e.g. "L5". */
   mediaSuffix: z.string().regex(/^(?:L[1-9A]|L[T-Z])?$/, 'must be an LTO media ID such as "L5" (LTO-5), "LV" (WORM) or "" for none'),
   minTapeSize: sizeSchema,

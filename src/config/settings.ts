@@ -207,7 +207,7 @@ export const settings: readonly Setting[] = [
     kind: 'string',
     example: 'worker',
     description:
-      '"worker": each drive\'s sessions, SSC commands and cartridge run in a thread of their own (targets per-device only); "main": on the thread of the changer and the engine',
+      '"worker": each drive\'s sessions, SSC commands and cartridge run in a thread of their own (targets per-device only); "main": on the thread of the changer and the engine; "auto": worker from 6 cores (os.availableParallelism()), main below',
   },
   {
     path: 'library.mediaSuffix',

@@ -2,21 +2,20 @@
 // SSC unit over a ThreadDriveBay, the cartridge's store reached over the
 // channel to the main thread, and the connections of its target handed over
 // after login.
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import { createTapeDriveUnit } from '../../scsi/ssc/drive.ts';
 import { ScsiTarget } from '../../scsi/target.ts';
 import { AdoptedConnections } from '../iscsi/adopted-connections.ts';
 import type { ConnectionHandoff } from '../iscsi/connection-handoff.ts';
 import { createLogger } from '../log.ts';
-import { must } from '../must.ts';
 import { ThreadDriveBay } from '../tape/drive-thread-bay.ts';
 import { RemoteCartridgeStore } from '../tape/remote-store.ts';
 import { Rpc } from '../threads/rpc.ts';
-import { reviveError, type DriveThreadSetup } from './drive-thread.ts';
+import { reviveError, type DriveThreadData } from './drive-thread.ts';
 
-const setup = workerData as DriveThreadSetup;
+const { setup, port } = workerData as DriveThreadData;
 const logger = createLogger({ level: setup.logLevel }).child({ component: 'drive-thread', drive: setup.identity.name });
-const rpc = new Rpc(must(parentPort ?? undefined, 'the main thread'), reviveError);
+const rpc = new Rpc(port, reviveError);
 const bay = new ThreadDriveBay(rpc, new RemoteCartridgeStore(rpc));
 const unit = createTapeDriveUnit({ identity: setup.identity, bay, log: (message, fields) => logger.error(fields, message) });
 const target = { name: setup.targetName, alias: setup.alias, scsi: new ScsiTarget({ luns: [{ lun: 0, unit }] }) };
@@ -41,4 +40,3 @@ rpc.handle('iscsi.logout', ({ key }: { key: number }) => {
   const id = ids.get(key);
   if (id !== undefined) connections.requestLogout(id);
 });
-rpc.notify('ready');

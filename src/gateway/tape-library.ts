@@ -1,6 +1,7 @@
 // The tape library as the gateway serves it: the inventory and cartridges on
 // the cache engine, a changer and drives as SCSI units, and their iSCSI
 // targets, either one per device (as AWS's tape gateway) or one for all.
+import { availableParallelism } from 'node:os';
 import type { DeviceIdentity } from '../../scsi/identity.ts';
 import type { LogicalUnit } from '../../scsi/types.ts';
 import type { DriveIdentity } from '../../scsi/smc/media-library.ts';
@@ -16,7 +17,7 @@ import type { LoadedMedium } from '../tape/library-bay.ts';
 import { DriveThreadCartridges } from '../tape/drive-thread-bay.ts';
 import { serveCartridgeStore } from '../tape/remote-store.ts';
 import type { CartridgeStore } from '../tape/cartridge.ts';
-import { DriveThread } from './drive-thread.ts';
+import { DriveThread, drivesInThreads } from './drive-thread.ts';
 import type { PoolCatalog } from '../tape/pools.ts';
 import { LibraryService, type DeviceAddress } from '../tape/library-service.ts';
 import { TapeCatalog } from '../tape/tape-catalog.ts';
@@ -74,28 +75,29 @@ export async function openTapeLibrary(options: {
   };
 
   // A thread per drive (drive-thread.ts says why) needs a target per drive: a connection to one target for all carries every LUN.
-  const threads =
-    config.driveThreads === 'worker' && config.targets === 'per-device'
-      ? driveNames.map((_, i) => {
-          const { name, identity } = driveIdentity(i);
-          const setup = {
-            targetName: targetName(iscsi, gatewayName, name),
-            alias: `${gatewayName} ${name}`,
-            identity,
-            logLevel: logger.level,
-          };
-          return new DriveThread(setup, log);
-        })
-      : undefined;
+  const threads = drivesInThreads(config)
+    ? driveNames.map((_, i) => {
+        const { name, identity } = driveIdentity(i);
+        const setup = {
+          targetName: targetName(iscsi, gatewayName, name),
+          alias: `${gatewayName} ${name}`,
+          identity,
+          logLevel: logger.level,
+        };
+        return new DriveThread(setup, log);
+      })
+    : undefined;
+  log.info(
+    { driveThreads: config.driveThreads, cores: availableParallelism() },
+    threads ? 'each tape drive served by a thread of its own' : 'tape drives served on the main thread',
+  );
   let library: Library<LoadedMedium>;
   /** Each drive's unit, or the thread it is in. */
   let drives: ({ name: string; serial: string } & ({ unit: LogicalUnit; host?: undefined } | { host: DriveThread; unit?: undefined }))[];
   if (threads) {
-    // Connections are handed to a drive's thread as soon as they log in: it must be there first.
-    await Promise.all(threads.map((thread) => thread.ready));
-    const rpcs = new Map(threads.map((thread, i) => [i + 1, thread.rpc]));
+    // Each thread starts when a login or a cartridge first needs it (DriveThread).
     for (const thread of threads) serveCartridgeStore(thread.rpc, options.tapeStore);
-    const threadCartridges = new DriveThreadCartridges(rpcs, cartridges);
+    const threadCartridges = new DriveThreadCartridges(new Map(threads.map((thread, i) => [i + 1, thread])), cartridges);
     const threaded = await Library.open({ ...libraryOptions, cartridges: threadCartridges });
     threaded.bays.forEach((bay, i) => threadCartridges.serveBay(i + 1, bay));
     library = threaded;

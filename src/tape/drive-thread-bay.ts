@@ -118,16 +118,22 @@ export class ThreadMedium implements LoadedMedium {
   }
 }
 
+/** A drive's thread as the library sees it: a channel to it, and a way to start it (a cartridge opened there needs it running). */
+export interface DriveThreadHandle {
+  readonly rpc: Rpc;
+  start(): void;
+}
+
 /** The main thread's side: opens and closes cartridges in the drives' threads, and serves their bays' calls. */
 export class DriveThreadCartridges implements CartridgeFactory<ThreadMedium> {
   private readonly media = new Map<number, ThreadMedium>();
 
   constructor(
-    /** The channel to each drive's thread, by 1-based drive number. */
-    private readonly drives: ReadonlyMap<number, Rpc>,
+    /** Each drive's thread, by 1-based drive number. */
+    private readonly drives: ReadonlyMap<number, DriveThreadHandle>,
     private readonly lifecycle: Pick<CartridgeLifecycle, 'opensReadOnly' | 'closed'>,
   ) {
-    for (const [drive, rpc] of drives) {
+    for (const [drive, { rpc }] of drives) {
       rpc.handle('medium.usage', (capacity: TapeCapacity) => this.media.get(drive)?.reported(capacity));
     }
   }
@@ -145,7 +151,9 @@ export class DriveThreadCartridges implements CartridgeFactory<ThreadMedium> {
   }
 
   async openCartridge(barcode: string, drive: number): Promise<ThreadMedium> {
-    const rpc = this.rpcOf(drive);
+    const thread = this.threadOf(drive);
+    thread.start();
+    const { rpc } = thread;
     const readOnly = await this.lifecycle.opensReadOnly(barcode);
     const capacity = await rpc.call<TapeCapacity>('medium.open', { barcode, readOnly });
     const medium = new ThreadMedium(barcode, drive, rpc, capacity);
@@ -161,6 +169,10 @@ export class DriveThreadCartridges implements CartridgeFactory<ThreadMedium> {
   }
 
   private rpcOf(drive: number): Rpc {
+    return this.threadOf(drive).rpc;
+  }
+
+  private threadOf(drive: number): DriveThreadHandle {
     return must(this.drives.get(drive), `drive ${drive}'s thread`);
   }
 }

@@ -1,37 +1,71 @@
 // A cartridge's store across threads: a drive served by a thread of its own
 // (src/gateway/drive-thread.ts) keeps its cartridge there, and the cartridge
 // reaches the cache engine, which stays on the gateway's main thread, through
-// these calls. Bytes cross by transfer, never by structured clone: a write
-// batch (the cartridge hands over about 4 MiB at a time) is joined into fresh
-// memory in the drive's thread and given away; a read comes back the same way,
-// copied once on the engine's side out of the engine's pooled buffer (which
-// must go back to its pool there). What stays on the main thread for a batch
-// is the engine's own work: the CRC32C pass, the cache file's write, its
+// these calls. A batch's or a piece's bytes cross in shared memory the drive's
+// thread lends for the call (SharedSlots): a write batch (about 4 MiB) is
+// joined into a slot and the engine writes it from there; a read piece is read
+// by the engine into a slot (readv into given buffers) and lent on to the
+// drive's readers, the slot going back to the drive's pool when they release
+// it. So no call allocates, and a read is copied only when the engine serves
+// it from a block it keeps. Small reads (manifests, indexes) come back by
+// transfer of a copy. What stays on the main thread for a batch is the
+// engine's own work: the CRC32C pass, the cache file's write or read, its
 // bookkeeping.
 import type { CartridgeStore } from './cartridge.ts';
 import { Transfer, type Rpc } from '../threads/rpc.ts';
-import type { ReadvResult, WriteOptions } from '../cache/extent-store.ts';
+import { SharedSlots } from '../threads/shared-slots.ts';
+import { releaseOnce } from '../buffers/release-once.ts';
+import { BLOCK } from '../cache/extent.ts';
+import type { ReadBuffers, ReadvResult, WriteOptions } from '../cache/extent-store.ts';
 
 interface WritevArgs {
   readonly key: string;
   readonly offset: number;
-  readonly data: ArrayBuffer;
+  /** The pieces end to end from its start. */
+  readonly slot: SharedArrayBuffer;
   readonly lengths: readonly number[];
   readonly options?: WriteOptions;
 }
 
+interface ReadvArgs {
+  readonly key: string;
+  readonly offset: number;
+  readonly lengths: readonly number[];
+  /** Where the engine reads to: it reads whole checksum blocks around the ranges. */
+  readonly slot: SharedArrayBuffer;
+}
+
+interface ReadvReply {
+  /** Where in the slot the ranges start. */
+  readonly at: number;
+  readonly crcs: readonly number[];
+}
+
 /** The drive thread's side: a CartridgeStore whose every call is answered by serveCartridgeStore() on the engine's thread. */
 export class RemoteCartridgeStore implements CartridgeStore {
+  private readonly slots = new SharedSlots();
+
   constructor(private readonly rpc: Rpc) {}
 
   async write(key: string, offset: number, data: Uint8Array, options?: WriteOptions): Promise<void> {
     await this.writev(key, offset, [data], options);
   }
 
-  writev(key: string, offset: number, pieces: readonly Uint8Array[], options?: WriteOptions): Promise<number[]> {
-    const data = joined(pieces);
-    const args: WritevArgs = { key, offset, data, lengths: pieces.map((p) => p.length), ...(options ? { options } : {}) };
-    return this.rpc.call('store.writev', args, [data]);
+  async writev(key: string, offset: number, pieces: readonly Uint8Array[], options?: WriteOptions): Promise<number[]> {
+    const lengths = pieces.map((p) => p.length);
+    const slot = this.slots.take(lengths.reduce((sum, l) => sum + l, 0));
+    const view = new Uint8Array(slot);
+    let at = 0;
+    for (const piece of pieces) {
+      view.set(piece, at);
+      at += piece.length;
+    }
+    try {
+      const args: WritevArgs = { key, offset, slot, lengths, ...(options ? { options } : {}) };
+      return await this.rpc.call('store.writev', args);
+    } finally {
+      this.slots.give(slot);
+    }
   }
 
   async read(key: string, offset: number, length: number): Promise<Buffer> {
@@ -39,9 +73,15 @@ export class RemoteCartridgeStore implements CartridgeStore {
   }
 
   async readv(key: string, offset: number, lengths: readonly number[]): Promise<ReadvResult> {
-    const { data, crcs } = await this.rpc.call<{ data: ArrayBuffer; crcs: number[] }>('store.readv', { key, offset, lengths });
-    // The memory is this thread's now: nothing to give back.
-    return { data: Buffer.from(data), crcs, release: () => undefined };
+    const length = lengths.reduce((sum, l) => sum + l, 0);
+    const slot = this.slots.take(length + 2 * BLOCK);
+    try {
+      const { at, crcs } = await this.rpc.call<ReadvReply>('store.readv', { key, offset, lengths, slot } satisfies ReadvArgs);
+      return { data: Buffer.from(slot, at, length), crcs, release: releaseOnce(() => this.slots.give(slot)) };
+    } catch (error) {
+      this.slots.give(slot);
+      throw error;
+    }
   }
 
   size(key: string): Promise<number | undefined> {
@@ -63,25 +103,35 @@ export class RemoteCartridgeStore implements CartridgeStore {
 
 /** The engine's side: answers a drive thread's RemoteCartridgeStore from `store`. */
 export function serveCartridgeStore(rpc: Rpc, store: CartridgeStore): void {
-  rpc.handle('store.writev', ({ key, offset, data, lengths, options }: WritevArgs) => {
+  rpc.handle('store.writev', ({ key, offset, slot, lengths, options }: WritevArgs) => {
     const pieces: Uint8Array[] = [];
     let at = 0;
     for (const length of lengths) {
-      pieces.push(new Uint8Array(data, at, length));
+      pieces.push(new Uint8Array(slot, at, length));
       at += length;
     }
     return store.writev(key, offset, pieces, options);
   });
   rpc.handle('store.read', async ({ key, offset, length }: { key: string; offset: number; length: number }) => {
     // The engine's buffer may be shared with other reads: the copy is what crosses.
-    const copy = joined([await store.read(key, offset, length)]);
-    return new Transfer(copy, [copy]);
+    const read = await store.read(key, offset, length);
+    const copy = new Uint8Array(read.length);
+    copy.set(read);
+    return new Transfer(copy.buffer, [copy.buffer]);
   });
-  rpc.handle('store.readv', async ({ key, offset, lengths }: { key: string; offset: number; lengths: number[] }) => {
-    const { data, crcs, release } = await store.readv(key, offset, lengths);
+  rpc.handle('store.readv', async ({ key, offset, lengths, slot }: ReadvArgs): Promise<ReadvReply> => {
+    const memory = Buffer.from(slot);
+    // The slot is the drive thread's to give back: the engine only reads into it.
+    const into: ReadBuffers = {
+      take: (size) => (size <= memory.length ? memory.subarray(0, size) : Buffer.allocUnsafe(size)),
+      give: () => undefined,
+    };
+    const { data, crcs, release } = await store.readv(key, offset, lengths, undefined, into);
     try {
-      const copy = joined([data]);
-      return new Transfer({ data: copy, crcs }, [copy]);
+      if (data.buffer === slot) return { at: data.byteOffset, crcs };
+      // Served from elsewhere (a block the engine keeps checked, or a span larger than the slot).
+      data.copy(memory);
+      return { at: 0, crcs };
     } finally {
       release();
     }
@@ -90,15 +140,4 @@ export function serveCartridgeStore(rpc: Rpc, store: CartridgeStore): void {
   rpc.handle('store.truncate', ({ key, size }: { key: string; size: number }) => store.truncate(key, size));
   rpc.handle('store.deleteMany', ({ keys }: { keys: string[] }) => store.deleteMany(keys));
   rpc.handle('store.sync', ({ keys }: { keys?: string[] }) => store.sync(keys));
-}
-
-/** The pieces end to end in fresh memory of their own, which can be transferred. */
-function joined(pieces: readonly Uint8Array[]): ArrayBuffer {
-  const data = new Uint8Array(pieces.reduce((sum, p) => sum + p.length, 0));
-  let at = 0;
-  for (const piece of pieces) {
-    data.set(piece, at);
-    at += piece.length;
-  }
-  return data.buffer;
 }

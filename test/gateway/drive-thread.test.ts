@@ -19,6 +19,11 @@ import { block, cdb, DRIVE, elements, GOOD } from '../helpers/library-driver.ts'
 import { MemoryCartridgeStore } from '../helpers/memory-cartridge-store.ts';
 
 const RECORDS = 8;
+
+/** Worker threads of this process (tsx's module loader among them). */
+function threads(): number {
+  return (process.report.getReport() as { workers: unknown[] }).workers.length;
+}
 const LENGTH = 64 * 1024;
 const client = new URL('./drive-thread-client.ts', import.meta.url).href;
 const bootstrap = `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}; register(); await import(${JSON.stringify(client)});`;
@@ -81,6 +86,8 @@ describe('a tape drive in a thread of its own', function () {
   });
 
   it('answers its commands while the main thread is blocked, and the cartridge keeps its records when the changer moves it to another drive', async () => {
+    // The library is open, and no drive has a thread yet: nothing has needed one.
+    const idle = threads();
     await parts.service.createTape({ barcode: 'THR001L5', sizeBytes: 64 * 1024 * 1024 });
     const [changerTarget, drive1, drive2] = parts.targets.map((t) => t.summary.name);
     const changer = await TestInitiator.connect(port);
@@ -93,6 +100,7 @@ describe('a tape drive in a thread of its own', function () {
       assert.equal((await changer.command(cdb.moveMedium(from.address, drives[to]!.address))).status, GOOD);
     };
     await move('THR001L5', 0);
+    assert.equal(threads(), idle + 1, "the cartridge loaded started the first drive's thread, and only that one");
 
     const done = new SharedArrayBuffer(4);
     const thread = new Worker(bootstrap, { eval: true, workerData: { port, target: drive1, done, records: RECORDS, length: LENGTH } });
@@ -117,6 +125,7 @@ describe('a tape drive in a thread of its own', function () {
     await thread.terminate();
 
     await move('THR001L5', 1);
+    assert.equal(threads(), idle + 2, "then the second drive's");
     changer.close();
     const reader = await TestInitiator.connect(port);
     await reader.login({ targetName: drive2, isid: Buffer.from([0x80, 0, 0, 0, 0, 2]) });
