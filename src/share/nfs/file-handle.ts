@@ -1,6 +1,8 @@
 // NFS file handles: "TG", a format version, the share's id and the file id.
 // Both ids are persistent and never reused, so a handle stays good across
 // renames and gateway restarts, and names nothing else once its file is gone.
+import { writeUint64Number } from '../rpc/xdr.ts';
+
 const MAGIC = 0x5447; // "TG"
 const VERSION = 1;
 export const HANDLE_LENGTH = 16;
@@ -15,8 +17,7 @@ export function encodeHandle(ids: HandleIds): Buffer {
   handle.writeUInt16BE(MAGIC, 0);
   handle.writeUInt8(VERSION, 2);
   handle.writeUInt32BE(ids.shareId, 4);
-  handle.writeUInt32BE(Math.floor(ids.fileId / 0x1_0000_0000), 8);
-  handle.writeUInt32BE(ids.fileId >>> 0, 12);
+  writeUint64Number(handle, ids.fileId, 8);
   return handle;
 }
 

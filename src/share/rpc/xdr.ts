@@ -12,6 +12,12 @@ function padding(length: number): number {
   return (4 - (length & 3)) & 3;
 }
 
+/** Writes a non-negative safe integer as a big-endian unsigned hyper without a BigInt: file ids, sizes and cookies are numbers. */
+export function writeUint64Number(target: Buffer, value: number, offset: number): void {
+  target.writeUInt32BE(Math.floor(value / 0x1_0000_0000), offset);
+  target.writeUInt32BE(value >>> 0, offset + 4);
+}
+
 export class XdrReader {
   private position: number;
 
@@ -156,11 +162,9 @@ export class XdrWriter {
 
   uint64(value: bigint | number): this {
     this.room(8);
-    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
-      // Without a BigInt: a file id, size or cookie is a number, and READDIRPLUS writes five per entry.
-      this.chunk.writeUInt32BE(Math.floor(value / 0x1_0000_0000), this.used);
-      this.chunk.writeUInt32BE(value >>> 0, this.used + 4);
-    } else this.chunk.writeBigUInt64BE(BigInt(value), this.used);
+    // READDIRPLUS writes five hypers per entry: numbers skip the BigInt.
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) writeUint64Number(this.chunk, value, this.used);
+    else this.chunk.writeBigUInt64BE(BigInt(value), this.used);
     this.used += 8;
     this.total += 8;
     return this;
