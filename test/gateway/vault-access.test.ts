@@ -8,14 +8,13 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { startLocalGlacier, type LocalGlacier } from '../../src/cloud/local-glacier/index.ts';
 import { Vault } from '../../src/cloud/vault.ts';
 import { checkVaultAccess } from '../../src/gateway/vault-access.ts';
 import type { PoolInfo } from '../../src/tape/tape-service.ts';
 import { tempDir } from '../cloud/helpers.ts';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts';
+import { capturingLogger, type LogRecord } from '../helpers/log-records.ts';
 import { IMPORT_EXPORT, LIBRARY_ARGS, api, bucket, moveTo, watchShelf, writeCartridge } from '../shelf/gateway-helpers.ts';
 
 const known = { accessKeyId: 'AKIDKNOWN', secretAccessKey: 'known-secret' };
@@ -43,8 +42,8 @@ describe('@slow Glacier vault access', function () {
   });
 
   describe('the start-up check', () => {
-    const records: { level: number; msg: string; [k: string]: unknown }[] = [];
-    const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _e, done) => (records.push(JSON.parse(String(chunk))), done()) }));
+    const records: LogRecord[] = [];
+    const logger = capturingLogger(records, 'info');
     const vaults: Vault[] = [];
     const check = (credentials: typeof known, pools: PoolInfo[]) =>
       checkVaultAccess({

@@ -6,22 +6,13 @@
 // source addresses are 127.0.0.2 and up, the loopback network's other hosts.
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { cdb, DISK_TARGET, startFabric, type FabricFixture } from '../helpers/fabric.ts';
 import { LoginFailed, TestInitiator } from '../helpers/initiator.ts';
 import { runTool } from '../helpers/libiscsi.ts';
+import { capturingLogger, type LogRecord } from '../helpers/log-records.ts';
 import { requirePeer } from '../helpers/peers.ts';
 
-type Record = { level: number; msg: string; [key: string]: unknown };
 const WARN = 40;
-
-function capturingLogger(records: Record[]) {
-  return pino(
-    { level: 'debug' },
-    new Writable({ write: (chunk, _encoding, done) => (records.push(JSON.parse(String(chunk)) as Record), done()) }),
-  );
-}
 
 /** A TCP connection from `localAddress`, and a promise that settles when the portal closes it. */
 async function rawConnection(port: number, localAddress = '127.0.0.1'): Promise<{ socket: Socket; closed: Promise<void> }> {
@@ -57,7 +48,7 @@ async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
 describe('iSCSI portal admission: login timeout and connection caps', function () {
   this.timeout(60_000);
   let fabric: FabricFixture;
-  const records: Record[] = [];
+  const records: LogRecord[] = [];
   const opened: Socket[] = [];
 
   afterEach(async () => {
@@ -110,7 +101,7 @@ describe('iSCSI portal admission: login timeout and connection caps', function (
     assert.equal(await ready(other), 0);
 
     for (const socket of admitted) socket.destroy();
-    const reopened = (r: Record) => /connections from 127\.0\.0\.2 are accepted again; 6 were closed at the limit/.test(r.msg);
+    const reopened = (r: LogRecord) => /connections from 127\.0\.0\.2 are accepted again; 6 were closed at the limit/.test(r.msg);
     assert.ok(
       await within(
         until(() => records.some(reopened)),
@@ -145,7 +136,7 @@ describe('@peer iSCSI portal admission: failed CHAP logins', function () {
   const initiator = 'iqn.2026-11.test:guesser';
   const pacing = { freeFailures: 3, firstDelayMs: 150, maxDelayMs: 600, forgetMs: 60_000 };
   let fabric: FabricFixture;
-  const records: Record[] = [];
+  const records: LogRecord[] = [];
 
   before(function () {
     requirePeer(this, 'iscsi-inq');
