@@ -118,7 +118,7 @@ export class CacheIO {
       this.state.reservedBytes += length;
       try {
         return await this.state.locks.run(key, async () =>
-          this.files.write(await this.forWrite(key, options.fresh), offset, pieces, length),
+          this.files.write(await this.forWrite(key, options.fresh), offset, pieces, length, this.route(key).streamed),
         );
       } finally {
         this.state.reservedBytes -= length;
@@ -246,7 +246,7 @@ export class CacheIO {
         state.hits++;
         if (tally) tally.hits++;
         try {
-          const served = await this.files.read(extent, offset, length, lengths, pool);
+          const served = await this.files.read(extent, offset, length, lengths, pool, this.route(key).streamed);
           if (sequential) this.readAheadAfter(extent, last);
           return served;
         } catch (error) {

@@ -17,6 +17,8 @@ export interface Route {
   readonly blockSize: number;
   /** See RouteOptions. */
   readonly uploadsWhenDrained: boolean;
+  /** See RouteOptions. */
+  readonly streamed: boolean;
 }
 
 export interface RouteOptions {
@@ -38,6 +40,16 @@ export interface RouteOptions {
    * upload buffer still queue them. Default false.
    */
   readonly uploadsWhenDrained?: boolean;
+  /**
+   * The namespace's data is written as a stream and seldom read back soon (a
+   * tape's records): its large writes (256 KiB and more) leave the page cache
+   * once written back, and what is read of them from the disk (by uploads and
+   * readers) is not kept either (RWF_DONTCACHE, Linux 6.14; elsewhere plain
+   * I/O). Their pages then serve the next writes and reads instead of new ones
+   * taken from free memory, which cost more than the copy (src/fileio/fileio.c).
+   * Default false.
+   */
+  readonly streamed?: boolean;
 }
 
 /**
@@ -66,6 +78,7 @@ export class CloudRoutes {
       allowUnverified: options.allowUnverified ?? false,
       blockSize,
       uploadsWhenDrained: options.uploadsWhenDrained ?? false,
+      streamed: options.streamed ?? false,
     };
     this.routes = [...this.routes.filter((r) => r.namespace !== namespace), route].sort((a, b) => b.namespace.length - a.namespace.length);
     return route;

@@ -69,8 +69,9 @@ export class ExtentFiles {
    * Writes `pieces` laid end to end from `offset` (`length` bytes in all),
    * growing the extent; resolves to the CRC32C of each piece, taken in the pass
    * that checksums the extent's blocks. The extent must hold all its blocks.
+   * `uncached`: a large write's pages leave the page cache once on disk (RouteOptions.streamed).
    */
-  async write(extent: Extent, offset: number, pieces: readonly Uint8Array[], length: number): Promise<number[]> {
+  async write(extent: Extent, offset: number, pieces: readonly Uint8Array[], length: number, uncached = false): Promise<number[]> {
     const w = spanOf(extent, offset, length);
     const file = await this.open(extent, true);
     const { handle } = file;
@@ -85,7 +86,7 @@ export class ExtentFiles {
     // A large write's checksums are taken on libuv's pool while the write runs.
     let sums: Checksums;
     if (length >= OFF_THREAD_CRC_BYTES) {
-      [sums] = await Promise.all([withCrcsOffThread(checksums), writeFully(handle, pieces, offset, writePiece(extent))]);
+      [sums] = await Promise.all([withCrcsOffThread(checksums), writeFully(handle, pieces, offset, writePiece(extent), uncached)]);
     } else {
       sums = checksums(crc32c);
       // A small write goes into the page cache from this thread when the gate allows: handing it to
@@ -177,9 +178,16 @@ export class ExtentFiles {
    * Reads from the extent's file, checking every block touched against its
    * CRC32C; with the CRCs of `lengths` (ranges from `offset`) taken in that pass,
    * except for a block remembered from the last read. A large read goes into a
-   * buffer of `pool` when given.
+   * buffer of `pool` when given. `uncached`: pages the page cache lacks are read without being kept (RouteOptions.streamed).
    */
-  async read(extent: Extent, offset: number, length: number, lengths: readonly number[] = [], pool?: ReadBuffers): Promise<CheckedRead> {
+  async read(
+    extent: Extent,
+    offset: number,
+    length: number,
+    lengths: readonly number[] = [],
+    pool?: ReadBuffers,
+    uncached = false,
+  ): Promise<CheckedRead> {
     if (length === 0) return { data: Buffer.alloc(0) };
     const BLOCK = extent.blockSize;
     const first = Math.floor(offset / BLOCK);
@@ -211,7 +219,8 @@ export class ExtentFiles {
     const buffer = reused ? pool.take(size) : Buffer.allocUnsafe(size);
     let ranges: number[];
     try {
-      if (size > CACHED_READ_MAX || readCached(file.handle.fd, buffer, start) !== size) await readFully(file.handle, buffer, start);
+      if (size > CACHED_READ_MAX || readCached(file.handle.fd, buffer, start) !== size)
+        await readFully(file.handle, buffer, start, uncached);
       let blocks: number[];
       ({ blocks, ranges } =
         size >= OFF_THREAD_CRC_BYTES

@@ -1,16 +1,19 @@
 // Whole reads and writes at a position of an extent file: the system may move
 // fewer bytes than asked, so each loops until all of them have moved.
 import { type FileHandle, open } from 'node:fs/promises';
-import { writeInPieces, writeInPiecesSync } from '../fileio/fileio.ts';
+import { readUncached, writeInPieces, writeInPiecesSync } from '../fileio/fileio.ts';
 
 /** The file ends before the bytes asked for. */
 export class ShortReadError extends Error {
   override readonly name = 'ShortReadError';
 }
 
-export async function readFully(handle: FileHandle, into: Buffer, position: number): Promise<void> {
+/** Fills `into` from `position`; `uncached`, leaving no pages in the page cache (see readUncached()). */
+export async function readFully(handle: FileHandle, into: Buffer, position: number, uncached = false): Promise<void> {
   for (let at = 0; at < into.length;) {
-    const { bytesRead } = await handle.read(into, at, into.length - at, position + at);
+    const bytesRead = uncached
+      ? await readUncached(handle.fd, into.subarray(at), position + at)
+      : (await handle.read(into, at, into.length - at, position + at)).bytesRead;
     if (bytesRead === 0) throw new ShortReadError(`file ends at ${position + at}, ${into.length - at} bytes short`);
     at += bytesRead;
   }
@@ -18,10 +21,17 @@ export async function readFully(handle: FileHandle, into: Buffer, position: numb
 
 /**
  * Writes `pieces` end to end from `position`, in as few system calls as the
- * system allows, or in calls of at most `piece` bytes (see writeInPieces()).
+ * system allows, or in calls of at most `piece` bytes; `uncached`, leaving the
+ * page cache once on disk (see writeInPieces()).
  */
-export async function writeFully(handle: FileHandle, pieces: readonly Uint8Array[], position: number, piece = Infinity): Promise<void> {
-  if (piece < Infinity) return writeInPieces(handle.fd, pieces, position, piece);
+export async function writeFully(
+  handle: FileHandle,
+  pieces: readonly Uint8Array[],
+  position: number,
+  piece = Infinity,
+  uncached = false,
+): Promise<void> {
+  if (piece < Infinity || uncached) return writeInPieces(handle.fd, pieces, position, Math.min(piece, Number.MAX_SAFE_INTEGER), uncached);
   const rest = pieces.filter((p) => p.length > 0);
   for (let at = position; rest.length > 0;) {
     const { bytesWritten } = await handle.writev(rest, at);

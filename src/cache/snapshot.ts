@@ -33,8 +33,9 @@ export interface Snapshot extends PutSource {
  * Takes the snapshot; call with the extent's lock held (the file then exists and
  * no write is half done). An empty extent may have no file (one that only
  * setMetadata() made: a share's empty file or directory marker): there is nothing to read.
+ * `uncached`: its reads leave no pages in the page cache (RouteOptions.streamed).
  */
-export async function snapshot(extent: Extent): Promise<Snapshot> {
+export async function snapshot(extent: Extent, uncached = false): Promise<Snapshot> {
   const handle = extent.size === 0 ? undefined : await open(extent.path, 'r');
   const { key, gen, size, blockSize: BLOCK } = extent;
   const crcs = extent.crcs.slice();
@@ -47,7 +48,7 @@ export async function snapshot(extent: Extent): Promise<Snapshot> {
       const data = into.subarray(0, length);
       if (!handle) throw new SnapshotChangedError(key, Math.floor(offset / BLOCK), gen);
       try {
-        await readFully(handle, data, offset);
+        await readFully(handle, data, offset, uncached);
       } catch (error) {
         if (error instanceof ShortReadError) throw new SnapshotChangedError(key, Math.floor(offset / BLOCK), gen);
         throw error;

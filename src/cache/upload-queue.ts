@@ -277,8 +277,8 @@ export class UploadQueue {
     let gen: number;
     try {
       gen = exclusive
-        ? await state.locks.run(key, async () => this.send(route, extent, await this.begin(extent)))
-        : await this.send(route, extent, this.yielding(await state.locks.run(key, () => this.begin(extent)), entry, route.backend));
+        ? await state.locks.run(key, async () => this.send(route, extent, await this.begin(extent, route)))
+        : await this.send(route, extent, this.yielding(await state.locks.run(key, () => this.begin(extent, route)), entry, route.backend));
     } catch (error) {
       if (extent.state === 'uploading') extent.state = 'dirty';
       if (!(error instanceof SnapshotChangedError)) throw error;
@@ -301,10 +301,10 @@ export class UploadQueue {
   }
 
   /** Marks the extent uploading and takes the snapshot to send; under its lock. */
-  private async begin(extent: Extent): Promise<Snapshot> {
+  private async begin(extent: Extent, route: Route): Promise<Snapshot> {
     extent.state = 'uploading';
     await this.catalog.putRecord(extent);
-    return snapshot(extent);
+    return snapshot(extent, route.streamed);
   }
 
   /** Sends the snapshot; resolves to the generation it holds. */

@@ -7,8 +7,9 @@ const addon = createRequire(import.meta.url)(packageFile('build', 'Release', 'fi
   startWriteback(fd: number, offset: number, length: number): void;
   duplicateDescriptor(fd: number): number;
   threadSleeps(): number;
-  writeInPieces(fd: number, slices: readonly Uint8Array[], position: number, piece: number): Promise<void>;
+  writeInPieces(fd: number, slices: readonly Uint8Array[], position: number, piece: number, uncached?: boolean): Promise<void>;
   writeInPiecesSync(fd: number, slices: readonly Uint8Array[], position: number, piece: number): void;
+  readUncached(fd: number, slices: readonly Uint8Array[], position: number): Promise<number>;
 };
 
 /**
@@ -36,9 +37,22 @@ export function startWriteback(fd: number, offset: number, length: number): void
  * times more (ext4 walks all its blocks): a file that will take small random
  * writes is best written in small pieces from the start. Rejects with the
  * system's error (its `code`, e.g. ENOSPC). The slices must not change until it settles.
+ * `uncached`: the pages written leave the page cache once on disk (RWF_DONTCACHE;
+ * where the system lacks it, a plain write), for data not read again soon.
  */
-export function writeInPieces(fd: number, slices: readonly Uint8Array[], position: number, piece: number): Promise<void> {
-  return addon.writeInPieces(fd, slices, position, piece);
+export function writeInPieces(fd: number, slices: readonly Uint8Array[], position: number, piece: number, uncached = false): Promise<void> {
+  return addon.writeInPieces(fd, slices, position, piece, uncached);
+}
+
+/**
+ * Reads into `buffer` from `position` in one system call on a thread of
+ * libuv's pool, leaving no pages in the page cache (RWF_DONTCACHE; where the
+ * system lacks it, a plain read): for bytes written with writeInPieces(...,
+ * uncached), whose pages are gone. Resolves to the bytes read (fewer at the
+ * file's end); rejects with the system's error. The buffer must not change until it settles.
+ */
+export function readUncached(fd: number, buffer: Uint8Array, position: number): Promise<number> {
+  return addon.readUncached(fd, [buffer], position);
 }
 
 /**

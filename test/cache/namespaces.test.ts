@@ -3,11 +3,15 @@
 // its own (uploads wait for it across a restart), listings that merge the cache
 // with the bucket, user metadata, copies, and objects other S3 clients put in.
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
+import { release } from 'node:os';
+import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DamagedDataError, ExtentNotFoundError } from '../../src/cache/errors.ts';
 import type { ExtentListing, ExtentStore } from '../../src/cache/extent-store.ts';
+import { extentPath } from '../../src/cache/extent.ts';
 import { KeyOutsideNamespaceError } from '../../src/cache/namespace-store.ts';
+import { readCached } from '../../src/fileio/fileio.ts';
 import type { BackendHooks } from '../../src/cloud/object-backend.ts';
 import { ObjectStore } from '../../src/cloud/object-store.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
@@ -53,6 +57,42 @@ describe('@slow cache engine namespaces', function () {
       await tapes.drain();
       const object = await s3.raw.send(new GetObjectCommand({ Bucket: s3.settings.bucket, Key: 'confined/tapes/A/seg' }));
       assert.ok(Buffer.from(await object.Body!.transformToByteArray()).equals(pattern('a', 1000)));
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it("leaves a streamed namespace's large writes out of the page cache once on disk, uploaded and read back, and keeps a plain one's", async function () {
+    // RWF_DONTCACHE came with Linux 6.14 (ext4's from 6.15); before, streamed writes are plain ones.
+    const [major = 0, minor = 0] = release().split('.').map(Number);
+    if (major * 100 + minor < 615) return this.skip();
+    const dir = await scratch();
+    const opened = await openEngine(dir, { ...s3.settings, prefix: 'streamed/' });
+    try {
+      const tapes = opened.engine.namespace('tapes/', { streamed: true });
+      const volumes = opened.engine.namespace('volumes/');
+      const held = async (key: string) => {
+        const file = await open(extentPath(join(dir, 'cache'), key), 'r');
+        try {
+          return readCached(file.fd, Buffer.alloc(4096), 2 * MiB) === 4096;
+        } finally {
+          await file.close();
+        }
+      };
+      for (const [store, key] of [
+        [tapes, 'tapes/T/seg'],
+        [volumes, 'volumes/v/chunk'],
+      ] as const) {
+        await store.write(key, 0, pattern(key, 4 * MiB));
+        await store.sync([key]);
+        await store.drain([key]);
+      }
+      assert.ok((await tapes.read('tapes/T/seg', 0, 4 * MiB)).equals(pattern('tapes/T/seg', 4 * MiB)), 'read back from the disk');
+      // Asked once each: a read that finds no page (readCached's RWF_NOWAIT) starts the kernel's read-ahead.
+      assert.equal(await held('tapes/T/seg'), false, "the tape's pages left the page cache, and its reads kept none");
+      assert.equal(await held('volumes/v/chunk'), true, "the volume's stayed");
+      const object = await s3.raw.send(new GetObjectCommand({ Bucket: s3.settings.bucket, Key: 'streamed/tapes/T/seg' }));
+      assert.ok(Buffer.from(await object.Body!.transformToByteArray()).equals(pattern('tapes/T/seg', 4 * MiB)), 'uploaded whole');
     } finally {
       await opened.close();
     }
