@@ -128,7 +128,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       logger,
     });
     closers.push({ what: 'cache engine', close: () => engine.close() });
-    const tapeStore = engine.namespace(TAPES_NAMESPACE);
+    // A tape's records are written once, as a stream, and seldom read back soon (RouteOptions.streamed).
+    const tapeStore = engine.namespace(TAPES_NAMESPACE, { streamed: true });
 
     const glacier = await connectGlacier(config.glacier, config.s3, layout.glacier, logger);
     closers.push({ what: 'Glacier', close: glacier.close });
