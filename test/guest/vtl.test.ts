@@ -112,7 +112,7 @@ describe("@peer @guest the tape library from a Linux guest: st/ch drivers, mtx, 
 
   before(async function () {
     image = await requireGuest(this);
-    requirePeer(this, 'socat');
+    requirePeer(this, 'python3');
     dataDir = await mkdtemp(join(tmpdir(), 'guest-vtl-'));
     gw = await startGatewayProcess({
       dataDir,
