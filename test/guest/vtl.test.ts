@@ -11,7 +11,7 @@
 //    drive 1's connection is cut from the host mid-write (a relay) and the kernel's error recovery
 //    logs in again, with everything before the last filemark intact. Then Bacula's btape `test` with
 //    fixtures/bacula/bacula-sd.conf on drive 2 (about 1.3 GB written and read in 64 KiB records,
-//    some 40,000 commands). That takes scripts/guest/guestfwd.py: with socat relaying the guest's
+//    some 40,000 commands). That takes scripts/guest/guestfwd.pl: with socat relaying the guest's
 //    connections each WRITE waited about 40 ms for a delayed ACK, 16 minutes of btape.
 //
 // About three and a half minutes at load 5, btape two of them. Run alone with:
@@ -105,7 +105,7 @@ describe("@peer @guest the tape library from a Linux guest: st/ch drivers, mtx, 
 
   before(async function () {
     image = await requireGuest(this);
-    requirePeer(this, 'python3');
+    requirePeer(this, 'perl');
     dataDir = await mkdtemp(join(tmpdir(), 'guest-vtl-'));
     gw = await startGatewayProcess({
       dataDir,

@@ -29,7 +29,7 @@ const execFileAsync = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const buildScript = join(repoRoot, 'scripts', 'guest', 'build.sh');
 const tgtVtlScript = join(repoRoot, 'scripts', 'guest', 'tgt-vtl.sh');
-const guestForwarder = join(repoRoot, 'scripts', 'guest', 'guestfwd.py');
+const guestForwarder = join(repoRoot, 'scripts', 'guest', 'guestfwd.pl');
 /** QEMU's iSCSI block driver is a module of Debian's qemu-block-extra. */
 const iscsiBlockModule = '/usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so';
 
@@ -56,7 +56,7 @@ export interface GuestRunOptions {
   readonly luns: readonly GuestLun[];
   /**
    * Host ports the guest reaches at 10.0.2.100 (QEMU's user-mode network with restrict=on:
-   * nothing else). Each needs python3 on the host (scripts/guest/guestfwd.py relays them).
+   * nothing else). scripts/guest/guestfwd.pl relays each connection (perl, always on Debian).
    */
   readonly forwardPorts?: readonly number[];
   /** Extra files placed in the guest (absolute paths), e.g. a Bacula configuration. */
@@ -282,14 +282,14 @@ export async function runGuest(image: GuestImage, options: GuestRunOptions): Pro
 export const GUEST_HOST = '10.0.2.100';
 
 /**
- * QEMU's user-mode network, restricted to the forwarded ports: one scripts/guest/guestfwd.py per
+ * QEMU's user-mode network, restricted to the forwarded ports: one scripts/guest/guestfwd.pl per
  * connection (socat in its place makes every request wait up to 40 ms: see the script).
  */
 function networkArgs(ports: readonly number[]): string[] {
   if (ports.length === 0) return [];
   // QEMU's option syntax: a comma in a value is written twice.
   const relay = guestForwarder.replaceAll(',', ',,');
-  const forwards = ports.map((port) => `guestfwd=tcp:${GUEST_HOST}:${port}-cmd:python3 ${relay} ${port}`);
+  const forwards = ports.map((port) => `guestfwd=tcp:${GUEST_HOST}:${port}-cmd:perl ${relay} ${port}`);
   return ['-netdev', ['user', 'id=n0', 'restrict=on', ...forwards].join(','), '-device', 'virtio-net-pci,netdev=n0'];
 }
 
