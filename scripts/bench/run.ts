@@ -22,6 +22,8 @@
 //   --cartridge-bytes SIZE  the big-cartridge case, RSS sampled (default 8G; quick 256M)
 //   --cartridge-runs N    runs of the big-cartridge case (default 1)
 //   --block-seconds S     seconds per random block case (default 5; quick 1.5)
+//   --block-cases LIST    random block cases to run, TEST:QD (default randread:1,randread:32,randwrite:1,randwrite:32);
+//                         the 1 MiB sequential ones always run (the write fills the span)
 //   --span SIZE           block LUN (and cached volume) region used (default 256M; quick 64M); written sequentially first
 //   --disk-bytes SIZE     bytes for the disk's own write rate (default 1G; quick 256M)
 //   --only LIST           case groups: tape, drives, cartridge, block, volume, scaling, share (default all but share)
@@ -106,6 +108,7 @@ const { values: opts } = parseArgs({
     'cartridge-bytes': { type: 'string' },
     'cartridge-runs': { type: 'string' },
     'block-seconds': { type: 'string' },
+    'block-cases': { type: 'string' },
     span: { type: 'string' },
     'disk-bytes': { type: 'string' },
     'scale-bytes': { type: 'string' },
@@ -417,12 +420,15 @@ cases.push({
   // Issue 16's goals for a cached volume with its cache warm: ≥ 1.0× tgt tuned at 1 MiB and at QD32, ≥ 0.9× at QD1.
   const sw = row('block 1 MiB seq write QD1', 'block', 'MB/s', { 'tgt-tuned': 1.0 });
   const sr = row('block 1 MiB seq read QD1', 'block', 'MB/s', { 'tgt-tuned': 1.0 });
-  const random = [
+  const allRandom = [
     ['randread', 1],
     ['randread', 32],
     ['randwrite', 1],
     ['randwrite', 32],
   ] as const;
+  const chosen = opts['block-cases']?.split(',');
+  const random = chosen ? allRandom.filter(([t, qd]) => chosen.includes(`${t}:${qd}`)) : allRandom;
+  for (const c of chosen ?? []) if (!allRandom.some(([t, qd]) => c === `${t}:${qd}`)) throw new Error(`unknown block case ${c}`);
   const rrows = random.map(([t, qd]) =>
     row(`block 4 KiB ${t === 'randread' ? 'random read' : 'random write'} QD${qd}`, 'block', 'IOPS', {
       'tgt-default': 1.0,

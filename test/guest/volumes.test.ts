@@ -212,7 +212,7 @@ describe('@peer @guest @slow volumes from a Linux guest: ext4 through sd, a cach
 
   before(async function () {
     this.timeout(900_000); // a cold image build
-    requirePeer(this, 'socat');
+    requirePeer(this, 'perl');
     image = await requireGuest(this);
     dataDir = await mkdtemp(join(tmpdir(), 'volumes-guest-'));
   });

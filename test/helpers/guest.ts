@@ -29,6 +29,7 @@ const execFileAsync = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const buildScript = join(repoRoot, 'scripts', 'guest', 'build.sh');
 const tgtVtlScript = join(repoRoot, 'scripts', 'guest', 'tgt-vtl.sh');
+const guestForwarder = join(repoRoot, 'scripts', 'guest', 'guestfwd.pl');
 /** QEMU's iSCSI block driver is a module of Debian's qemu-block-extra. */
 const iscsiBlockModule = '/usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so';
 
@@ -55,7 +56,7 @@ export interface GuestRunOptions {
   readonly luns: readonly GuestLun[];
   /**
    * Host ports the guest reaches at 10.0.2.100 (QEMU's user-mode network with restrict=on:
-   * nothing else). Each needs socat (Debian package socat) on the host.
+   * nothing else). scripts/guest/guestfwd.pl relays each connection (perl, always on Debian).
    */
   readonly forwardPorts?: readonly number[];
   /** Extra files placed in the guest (absolute paths), e.g. a Bacula configuration. */
@@ -280,10 +281,15 @@ export async function runGuest(image: GuestImage, options: GuestRunOptions): Pro
 /** GUEST_HOST is where the guest reaches the host's forwarded ports. */
 export const GUEST_HOST = '10.0.2.100';
 
-/** QEMU's user-mode network, restricted to the forwarded ports (one socat per connection). */
+/**
+ * QEMU's user-mode network, restricted to the forwarded ports: one scripts/guest/guestfwd.pl per
+ * connection (socat in its place makes every request wait up to 40 ms: see the script).
+ */
 function networkArgs(ports: readonly number[]): string[] {
   if (ports.length === 0) return [];
-  const forwards = ports.map((port) => `guestfwd=tcp:${GUEST_HOST}:${port}-cmd:socat STDIO TCP:127.0.0.1:${port}`);
+  // QEMU's option syntax: a comma in a value is written twice.
+  const relay = guestForwarder.replaceAll(',', ',,');
+  const forwards = ports.map((port) => `guestfwd=tcp:${GUEST_HOST}:${port}-cmd:perl ${relay} ${port}`);
   return ['-netdev', ['user', 'id=n0', 'restrict=on', ...forwards].join(','), '-device', 'virtio-net-pci,netdev=n0'];
 }
 

@@ -58,7 +58,7 @@ export const peerPackages: Readonly<Record<string, string>> = {
   'nfs-ls': 'libnfs-utils',
   'nfs-cp': 'libnfs-utils',
   'nfs-cat': 'libnfs-utils',
-  socat: 'socat',
+  perl: 'perl-base',
   'ganesha.nfsd': 'nfs-ganesha',
   rpcbind: 'rpcbind',
   prlimit: 'util-linux',

@@ -179,7 +179,7 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
 
   before(async function () {
     this.timeout(300_000); // a cold build of the guest image takes a minute or two
-    requirePeer(this, 'socat');
+    requirePeer(this, 'perl');
     image = await requireGuest(this);
     dir = await mkdtemp(path.join(os.tmpdir(), 'kernel-nfs-'));
     gw = await startGatewayProcess({ dataDir: path.join(dir, 'data'), args: GATEWAY_ARGS });
