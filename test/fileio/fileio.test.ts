@@ -108,10 +108,18 @@ describe('native file I/O', () => {
   it('threadSleeps counts a wait that puts this thread to sleep, and not work that keeps it running', () => {
     const before = threadSleeps();
     assert.ok(before >= 0, 'Linux reports the count');
+    // A computation can still sleep now and then, on the address space's lock while a V8 thread maps
+    // memory (CI saw one): one of three left uncounted shows that being preempted is not counted.
+    const computed: number[] = [];
     let x = 0;
-    for (let i = 0; i < 1e6; i++) x = (x * 31 + i) | 0;
-    assert.equal(threadSleeps(), before, `computing (${x}) is not sleeping`);
+    for (let attempt = 0; attempt < 3 && !computed.includes(0); attempt++) {
+      const start = threadSleeps();
+      for (let i = 0; i < 1e6; i++) x = (x * 31 + i) | 0;
+      computed.push(threadSleeps() - start);
+    }
+    assert.ok(computed.includes(0), `computing (${x}) is not sleeping: ${computed.join(', ')} sleeps in turn`);
+    const idle = threadSleeps();
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-    assert.ok(threadSleeps() > before, 'a futex wait is');
+    assert.ok(threadSleeps() > idle, 'a futex wait is');
   });
 });
