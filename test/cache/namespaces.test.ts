@@ -4,7 +4,6 @@
 // with the bucket, user metadata, copies, and objects other S3 clients put in.
 import assert from 'node:assert/strict';
 import { open, rm } from 'node:fs/promises';
-import { release } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DamagedDataError, ExtentNotFoundError } from '../../src/cache/errors.ts';
@@ -15,6 +14,7 @@ import { readCached } from '../../src/fileio/fileio.ts';
 import type { BackendHooks } from '../../src/cloud/object-backend.ts';
 import { ObjectStore } from '../../src/cloud/object-store.ts';
 import { startS3, tempDir, type S3Fixture } from '../cloud/helpers.ts';
+import { kernelAtLeast } from '../helpers/kernel.ts';
 import { metric, MiB, openEngine, pattern } from './helpers.ts';
 
 async function listed(store: ExtentStore, prefix: string, delimiter?: string): Promise<string[]> {
@@ -64,8 +64,7 @@ describe('@slow cache engine namespaces', function () {
 
   it("leaves a streamed namespace's large writes out of the page cache once on disk, uploaded and read back, and keeps a plain one's", async function () {
     // RWF_DONTCACHE came with Linux 6.14 (ext4's from 6.15); before, streamed writes are plain ones.
-    const [major = 0, minor = 0] = release().split('.').map(Number);
-    if (major * 100 + minor < 615) return this.skip();
+    if (!kernelAtLeast(6, 15)) return this.skip();
     const dir = await scratch();
     const opened = await openEngine(dir, { ...s3.settings, prefix: 'streamed/' });
     try {

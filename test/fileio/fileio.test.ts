@@ -2,9 +2,10 @@
 // writes cut into small system calls (a volume chunk's file, kept in small page-cache folios).
 import assert from 'node:assert/strict';
 import { closeSync, fdatasyncSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { release, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCached, readUncached, startWriteback, threadSleeps, writeInPieces, writeInPiecesSync } from '../../src/fileio/fileio.ts';
+import { kernelAtLeast } from '../helpers/kernel.ts';
 
 describe('native file I/O', () => {
   let dir: string;
@@ -97,8 +98,7 @@ describe('native file I/O', () => {
     assert.throws(() => readUncached(fd, back, -1), TypeError);
     await assert.rejects(async () => writeInPieces(fd, [data], 0, 4096, 'yes' as never), TypeError);
     // RWF_DONTCACHE came with Linux 6.14 (ext4's from 6.15); before, the writes are plain ones and the pages stay.
-    const [major = 0, minor = 0] = release().split('.').map(Number);
-    if (major * 100 + minor < 615) return this.skip();
+    if (!kernelAtLeast(6, 15)) return this.skip();
     ftruncateSync(fd, 0); // pages already cached stay so: write new ones
     await writeInPieces(fd, [data], 0, Number.MAX_SAFE_INTEGER, true);
     fdatasyncSync(fd);
