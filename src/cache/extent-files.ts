@@ -258,9 +258,8 @@ export class ExtentFiles {
    * the open fails (the pool's path then reads them, or reports the error).
    */
   private readUnopened(extent: Extent, start: number, size: number): Buffer | undefined {
-    const buffer = Buffer.allocUnsafe(size);
-    let got = -1;
-    const ran = this.inlineWrites.tryWrite(() => {
+    let read: Buffer | undefined;
+    this.inlineWrites.tryWrite(() => {
       let fd: number;
       try {
         fd = openSync(extent.path, constants.O_RDONLY);
@@ -268,12 +267,13 @@ export class ExtentFiles {
         return;
       }
       try {
-        got = readCached(fd, buffer, start);
+        const buffer = Buffer.allocUnsafe(size);
+        if (readCached(fd, buffer, start) === size) read = buffer;
       } finally {
         closeSync(fd);
       }
     });
-    return ran && got === size ? buffer : undefined;
+    return read;
   }
 
   /** Keeps bytes fetched from the cloud, `data` from `start` (a block boundary): the blocks they cover become present. */
