@@ -182,6 +182,16 @@ static ssize_t write_call(int fd, const struct iovec *call, int n, int64_t at, b
   return pwritev(fd, call, n, at);
 }
 
+/* The same for readUncached(): its pages leave the page cache once copied, where the flag is offered. */
+static ssize_t read_call(int fd, const struct iovec *iov, int n, int64_t at) {
+  if (!__atomic_load_n(&dontcache_unsupported, __ATOMIC_RELAXED)) {
+    ssize_t r = preadv2(fd, iov, n, at, RWF_DONTCACHE);
+    if (r >= 0 || errno != EOPNOTSUPP) return r;
+    __atomic_store_n(&dontcache_unsupported, 1, __ATOMIC_RELAXED);
+  }
+  return preadv(fd, iov, n, at);
+}
+
 static int write_iov_in_pieces(int fd, const struct iovec *iov, uint32_t count, int64_t position, size_t piece, bool uncached) {
   uint32_t first = 0;
   size_t skip = 0; /* bytes of iov[first] already written */
@@ -260,14 +270,8 @@ static void uncached_read_execute(napi_env env, void *arg) {
   (void)env;
   struct uncached_read *u = arg;
   int n = u->slices.count > IOV_MAX ? IOV_MAX : (int)u->slices.count;
-  do {
-    u->bytes = -1;
-    if (!__atomic_load_n(&dontcache_unsupported, __ATOMIC_RELAXED)) {
-      u->bytes = preadv2(u->fd, u->slices.iov, n, u->position, RWF_DONTCACHE);
-      if (u->bytes < 0 && errno == EOPNOTSUPP) __atomic_store_n(&dontcache_unsupported, 1, __ATOMIC_RELAXED);
-    }
-    if (u->bytes < 0 && __atomic_load_n(&dontcache_unsupported, __ATOMIC_RELAXED)) u->bytes = preadv(u->fd, u->slices.iov, n, u->position);
-  } while (u->bytes < 0 && errno == EINTR);
+  do u->bytes = read_call(u->fd, u->slices.iov, n, u->position);
+  while (u->bytes < 0 && errno == EINTR);
   u->error = u->bytes < 0 ? errno : 0;
 }
 
