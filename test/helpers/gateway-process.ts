@@ -81,6 +81,9 @@ export class GatewayExitedError extends Error {
   }
 }
 
+/** The summary's last line (src/main.ts). */
+const SUMMARY_END = 'Stop with Ctrl-C.\n';
+
 const running = new Set<ReturnType<typeof spawn>>();
 // A test run that dies must not leave gateways holding ports and data dirs.
 process.on('exit', () => {
@@ -122,7 +125,11 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
   const logs: LogRecord[] = [];
   let partial = '';
   let onReady: ((record: LogRecord) => void) | undefined;
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  let onSummary: (() => void) | undefined;
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    if (stdout.includes(SUMMARY_END)) onSummary?.();
+  });
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
     const lines = (partial + chunk).split('\n');
@@ -146,8 +153,11 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
 
   const timeoutMs = options.readyTimeoutMs ?? 60_000;
   let timer: NodeJS.Timeout | undefined;
+  // Ready is both: the log record (which carries the ports) and the whole summary on stdout, written
+  // after it through another pipe, so a test that reads stdout() at once finds it there.
+  const summaryPrinted = new Promise<void>((resolve) => (onSummary = resolve));
   const ready = await Promise.race([
-    new Promise<LogRecord>((resolve) => (onReady = resolve)),
+    new Promise<LogRecord>((resolve) => (onReady = resolve)).then(async (record) => (await summaryPrinted, record)),
     exited.then((exit) => ({ exit })),
     new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs))),
   ]);
