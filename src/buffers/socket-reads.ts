@@ -8,7 +8,7 @@
 // every read, and hands each read straight to a callback.
 import { closeSync } from 'node:fs';
 import { Socket, type OnReadOpts, type SocketConstructorOpts } from 'node:net';
-import { duplicateDescriptor } from '../fileio/fileio.ts';
+import { duplicateSocketDescriptor } from '../fileio/fileio.ts';
 
 /** Where a connection's reads go. */
 export interface ReadSink {
@@ -27,18 +27,17 @@ export interface ReadSink {
  * itself is returned, delivering its 'data' chunks to sink.receive().
  */
 export function readIntoOneBuffer(accepted: Socket, bufferBytes: number, sink: ReadSink): Socket {
-  const fd = (accepted as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  if (typeof fd === 'number' && fd >= 0) {
-    let own = -1;
-    try {
-      own = duplicateDescriptor(fd);
+  let own: number | undefined;
+  try {
+    own = duplicateSocketDescriptor(accepted);
+    if (own !== undefined) {
       const socket = socketOnDescriptor(own, bufferBytes, sink);
       // The connection lives on in the duplicate: closing the accepted descriptor only lets the server count it closed.
       accepted.destroy();
       return socket;
-    } catch {
-      if (own >= 0) closeSync(own);
     }
+  } catch {
+    if (own !== undefined) closeSync(own);
   }
   accepted.on('data', (bytes: Buffer) => sink.receive(bytes));
   accepted.resume();

@@ -1,5 +1,6 @@
 // File I/O that Node's fs does not offer (native: src/fileio/fileio.c, built by `npm ci` through node-gyp).
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 import { packageFile } from '../package-files.ts';
 
 const addon = createRequire(import.meta.url)(packageFile('build', 'Release', 'fileio.node')) as {
@@ -66,8 +67,18 @@ export function writeInPiecesSync(fd: number, slices: readonly Uint8Array[], pos
 }
 
 /** A new descriptor (close-on-exec) for the same file or socket as `fd`; throws with the system's message. */
-export function duplicateDescriptor(fd: number): number {
+function duplicateDescriptor(fd: number): number {
   return addon.duplicateDescriptor(fd);
+}
+
+/**
+ * A duplicate of a connected socket's descriptor, or undefined where it has none
+ * (a pipe-backed or already closed socket). Node keeps the descriptor in the
+ * socket's private TCP handle, the only place it can be had from.
+ */
+export function duplicateSocketDescriptor(socket: Socket): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? duplicateDescriptor(fd) : undefined;
 }
 
 /**

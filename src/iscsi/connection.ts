@@ -3,7 +3,7 @@
 // in an exception that escapes.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { duplicateDescriptor } from '../fileio/fileio.ts';
+import { duplicateSocketDescriptor } from '../fileio/fileio.ts';
 import type { AdoptedConnection, ConnectionHost, WireAgreement } from './connection-handoff.ts';
 import type { LoginGuard } from './login-guard.ts';
 import { LoginFailures, LoginPhase, type LoginAgreement, type LoginContext, type LoginReply } from './login.ts';
@@ -291,10 +291,10 @@ export class Connection implements SessionConnection {
   private handOver(host: ConnectionHost, { tsih, agreement }: { tsih: number; agreement: LoginAgreement }): void {
     if (this.closing) return;
     if (!this.reader.idle) return this.close('PDU before the final login response');
-    const fd = (this.socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-    if (typeof fd !== 'number' || fd < 0) return this.close('the connection has no descriptor to hand over');
+    const fd = duplicateSocketDescriptor(this.socket);
+    if (fd === undefined) return this.close('the connection has no descriptor to hand over');
     const adopted = host.adopt({
-      fd: duplicateDescriptor(fd),
+      fd,
       tsih,
       statSN: this.statSN,
       agreement: wireAgreement(agreement),
