@@ -51,6 +51,7 @@ import { scalingReport, type ScalingSampleView } from './scaling-report.ts';
 import { runBusyGateway, runCachedVolume, type BusyGatewayRun, type CachedVolumeRun, type SequentialResult } from './volume.ts';
 import { startTgt, TUNED, type TgtBench } from './tgt.ts';
 import { cpuBetween, threadCpu, type ThreadCpu } from './thread-cpu.ts';
+import { deviceOf, machineUsage, usageBetween } from './machine-usage.ts';
 import {
   diskWriteRate,
   type DiskWriteRate,
@@ -360,7 +361,10 @@ for (const n of SCALE) {
         const before = sample();
         let peakRssBytes = 0;
         const rssTimer = setInterval(() => (peakRssBytes = Math.max(peakRssBytes, rssBytes(side.tapePid) ?? 0)), 200);
+        const device = deviceOf(workDir);
+        const machineBefore = machineUsage(device);
         const res = await tapebench(urls, 256 << 10, scaleBytes, phase).finally(() => clearInterval(rssTimer));
+        const machine = usageBetween(machineBefore, machineUsage(device));
         const during = cpuBetween(before, sample());
         const p = res[phase];
         let uploadTail: ThreadCpu | undefined;
@@ -378,6 +382,7 @@ for (const n of SCALE) {
           evenness: Math.min(...rates) / Math.max(...rates),
           bytes: p.bytes,
           cpu: during,
+          machine,
           ...(uploadTail ? { uploadTail } : {}),
           clientCpuSeconds: p.client_cpu_seconds,
           peakRssBytes,

@@ -2,6 +2,7 @@
 // and ten drives at once, issue 21's goals checked, and the model of what more cores would give.
 import { median } from './util.ts';
 import { THREAD_CLASSES, totalCpu, type ThreadCpu } from './thread-cpu.ts';
+import type { UsageBetween } from './machine-usage.ts';
 
 export interface ScalingSampleView {
   side: string;
@@ -11,6 +12,8 @@ export interface ScalingSampleView {
   evenness: number;
   bytes: number;
   cpu: ThreadCpu;
+  /** The whole machine's CPUs and the cache's disk while the phase ran. */
+  machine?: UsageBetween;
   uploadTail?: ThreadCpu;
   clientCpuSeconds: number;
   peakRssBytes?: number;
@@ -66,6 +69,18 @@ function table(header: string[], body: string[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
+/** The machine's CPUs and the disk over the phase (medians): which bounds it; the disk's rate is its own direction's. */
+function machineCells(group: readonly ScalingSampleView[]): string[] {
+  const usage = group.map((g) => g.machine).filter((m) => m !== undefined);
+  const disks = usage.map((m) => m.disk).filter((d) => d !== undefined);
+  const percent = (x: number) => `${(x * 100).toFixed(0)}%`;
+  return [
+    usage.length ? percent(median(usage.map((m) => m.cpuBusy))) : '-',
+    disks.length ? percent(median(disks.map((d) => d.busy))) : '-',
+    disks.length ? median(disks.map((d) => (group[0]!.phase === 'write' ? d.writeMBps : d.readMBps))).toFixed(0) : '-',
+  ];
+}
+
 export function scalingReport(samples: readonly ScalingSampleView[], sides: readonly string[]): string {
   const out: string[] = [];
   const groups = new Map<string, ScalingSampleView[]>();
@@ -95,6 +110,7 @@ export function scalingReport(samples: readonly ScalingSampleView[], sides: read
         `${((c.main / c.total) * 100).toFixed(0)}%`,
         c.client.toFixed(2),
         rss.length ? `${(Math.max(...rss) / 2 ** 20).toFixed(0)}` : '-',
+        ...machineCells(group),
       ]);
     }
   }
@@ -102,7 +118,10 @@ export function scalingReport(samples: readonly ScalingSampleView[], sides: read
     'Scaling across drives (256 KiB blocks): CPU seconds per GiB moved, by thread (medians; writes include their uploads until the queue was empty;',
   );
   out.push(
-    "main: the gateway's JavaScript thread or tgtd's event loop; on Node 20 the pool's and V8's threads are unnamed and counted in other)",
+    "main: the gateway's JavaScript thread or tgtd's event loop; on Node 20 the pool's and V8's threads are unnamed and counted in other;",
+  );
+  out.push(
+    "CPUs busy: all the machine's cores, anyone's work; disk busy and MB/s: the cache's device, in the phase's own direction, WRITE FILEMARKS' flush included)",
   );
   out.push(
     table(
@@ -121,6 +140,9 @@ export function scalingReport(samples: readonly ScalingSampleView[], sides: read
         'main share',
         'client',
         'peak RSS MiB',
+        'CPUs busy',
+        'disk busy',
+        'disk MB/s',
       ],
       body,
     ),
