@@ -6,13 +6,18 @@
 // After the sequential cases and after each run it waits until the gateway has uploaded what it
 // wrote (tapegw share wait-uploaded), so that no case is measured under an earlier case's uploads,
 // and logs how long that took. A case's own uploads (the small files') still run beside it.
-// Our gateway's RSS is sampled every 250 ms for the whole run.
+// Our gateway's RSS is sampled every 250 ms for the whole run. Each server's CPU time (user and
+// system, all threads) over the sequential write is reported beside the rates: on this virtual
+// machine a page the page cache takes from free memory the host has not backed (or took back) costs
+// a host fault, several times the copy into it, so a write's system time (either server's) swings
+// with how much backed free memory the machine has at that moment; the line tells such runs apart.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startBenchGateway, type BenchGateway } from './gateway.ts';
+import { cpuBetween, THREAD_CLASSES, threadCpu, type ThreadCpu } from './thread-cpu.ts';
 import { execBounded, formatSize, freePort, median, rssBytes } from './util.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -166,6 +171,8 @@ export async function runShareBench(options: ShareBenchOptions): Promise<{ text:
   let sampler: NodeJS.Timeout | undefined;
   const settles: number[] = [];
   const errors: string[] = [];
+  /** Each server's CPU seconds per GiB over each sequential write, user and system. */
+  const writeCpu: Record<SideName, { user: number; sys: number }[]> = { ours: [], ganesha: [] };
   try {
     ours = await startOurs(options);
     log(`our gateway pid ${ours.pid}: ${ours.url}`);
@@ -181,6 +188,7 @@ export async function runShareBench(options: ShareBenchOptions): Promise<{ text:
         const dir = `run${run}`;
         try {
           log(`run ${run + 1}/${runs}, ${side.name}: sequential write and read`);
+          const cpuBefore = threadCpu(side.pid);
           const w = await sharebench(
             options.binDir,
             side.url,
@@ -188,6 +196,8 @@ export async function runShareBench(options: ShareBenchOptions): Promise<{ text:
             bytesTimeout,
           );
           write.values[side.name].push(w['MBps']!);
+          const cpuAfter = threadCpu(side.pid);
+          if (cpuBefore && cpuAfter) writeCpu[side.name].push(perGiB(cpuBetween(cpuBefore, cpuAfter), options.bytes));
           const r = await sharebench(
             options.binDir,
             side.url,
@@ -252,7 +262,23 @@ export async function runShareBench(options: ShareBenchOptions): Promise<{ text:
   lines.push(
     `our gateway's RSS: peak ${formatSize(peak)} over ${rss.length} samples (goal ≤ 256 MiB: ${peak <= 256 * 2 ** 20 ? 'ok' : 'MISS'})`,
   );
+  const cpuCell = (runs: { user: number; sys: number }[]) => runs.map((c) => `${c.user.toFixed(2)}+${c.sys.toFixed(2)}`).join(', ') || '-';
+  lines.push(
+    `server CPU over the sequential write, s per GiB (user+system), each run: ours ${cpuCell(writeCpu.ours)}; ganesha ${cpuCell(writeCpu.ganesha)}`,
+  );
   lines.push(`our uploads after each run took ${settles.map((s) => `${s.toFixed(1)} s`).join(', ') || '-'} (not counted in the figures)`);
   for (const e of errors) lines.push(`error: ${e}`);
-  return { text: lines.join('\n'), json: { rows: json, rssPeakBytes: peak, uploadSeconds: settles, errors } };
+  return { text: lines.join('\n'), json: { rows: json, rssPeakBytes: peak, uploadSeconds: settles, writeCpuPerGiB: writeCpu, errors } };
+}
+
+/** CPU time over `bytes` as seconds per GiB, user and system, all threads. */
+function perGiB(cpu: ThreadCpu, bytes: number): { user: number; sys: number } {
+  const scale = 2 ** 30 / bytes;
+  let user = 0;
+  let sys = 0;
+  for (const k of THREAD_CLASSES) {
+    user += cpu[k].user;
+    sys += cpu[k].sys;
+  }
+  return { user: user * scale, sys: sys * scale };
 }
