@@ -206,6 +206,15 @@ export class NodeTable {
     return entries.size > max ? undefined : entries;
   }
 
+  /**
+   * A directory's entries for READDIR: in id order, after the id `after` (0: from the start), at most `limit`.
+   * From the directory's names held in memory, loaded at the first listing (unless it is too large to hold).
+   */
+  async entriesAfter(parent: number, after: number, limit: number): Promise<readonly { id: number; name: string }[]> {
+    if (this.entries.loadable(parent)) await this.entries.load(parent, (max) => this.allEntries(parent, max));
+    return this.entries.after(parent, after, limit) ?? (await this.children(parent, after, limit));
+  }
+
   /** Children in id order, after the id `after` (0: from the start), at most `limit`. */
   async children(parent: number, after: number, limit: number): Promise<ChildRef[]> {
     const base = `${this.prefix}o!${hex(parent)}!`;

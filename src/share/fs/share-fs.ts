@@ -264,7 +264,7 @@ export class ShareFs {
     if (cookie === 0) entries.push({ cookie: 1, id: dir.id, name: '.' });
     if (cookie <= 1) entries.push({ cookie: 2, id: dir.parent, name: '..' });
     const room = Math.max(1, limit - entries.length);
-    const children = await this.table.children(dir.id, cookie <= 2 ? 0 : cookie - 2, room + 1);
+    const children = await this.table.entriesAfter(dir.id, cookie <= 2 ? 0 : cookie - 2, room + 1);
     for (const child of children.slice(0, room)) entries.push({ cookie: child.id + 2, id: child.id, name: child.name });
     return { dir, entries, eof: children.length <= room };
   }
