@@ -178,12 +178,16 @@ export class NodeTable {
     if (this.cache.size > NodeTable.CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
   }
 
-  async get(id: number): Promise<NodeRecord | undefined> {
+  /** The node if it is in memory: no catalog read, and no promise to wait for (READDIRPLUS asks for ~56 a reply). */
+  cached(id: number): NodeRecord | undefined {
     const cached = this.cache.get(id) ?? this.unwritten.get(id);
-    if (cached) {
-      this.remember(id, cached);
-      return cached;
-    }
+    if (cached) this.remember(id, cached);
+    return cached;
+  }
+
+  async get(id: number): Promise<NodeRecord | undefined> {
+    const cached = this.cached(id);
+    if (cached) return cached;
     const node = (await this.section.get(`${this.prefix}n!${hex(id)}`)) as NodeRecord | undefined;
     if (node) this.remember(id, node);
     return node;
