@@ -3,12 +3,14 @@
 # data directory, sharebench writes BYTES sequentially in 1 MiB requests, then reads them back,
 # then (FILES > 0) creates FILES files of 4 KiB (each written and COMMITted, libnfs's creat +
 # pwrite + fsync + close: LOOKUP, CREATE, LOOKUP, WRITE, COMMIT, COMMIT), stats and reads them,
+# and lists their directory LISTINGS times with READDIRPLUS (one listing is too short to profile),
 # then the gateway stops and writes its profile. Prints when each phase ran (seconds since the
 # gateway started, for profile-summary.ts --from/--to; the creates' own span too), its rate, and
 # the gateway's CPU time and system calls per MiB or per file over the phase (user + system, all
 # its threads, from /proc). BYTES=0 skips the sequential phases.
 #
 #   scripts/bench/profile-share.sh OUTDIR [BYTES=512M] [FILES=0] [GATEWAY ARGS...]
+#   (LISTINGS=20 in the environment sets the listings)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -40,6 +42,14 @@ if [[ "$files" -gt 0 ]]; then
   to=$(since); cpu1=$(gateway_cpu_ms); read -r r1 w1 <<<"$(gateway_syscalls)"
   rate="$(grep -o '"create_per_s": *[0-9.]*' "$out/smallfiles.json" | grep -o '[0-9.]*$')"
   echo "smallfiles from ~$from to ~$to s (creates to ~$(awk -v f="$from" -v n="$files" -v r="$rate" 'BEGIN { printf "%.1f", f + n / r }') s): $rate creates/s, gateway CPU $(awk -v c=$((cpu1 - cpu0)) -v n="$files" 'BEGIN { printf "%.2f", c / n }') ms, $(awk -v r=$((r1 - r0)) -v w=$((w1 - w0)) -v n="$files" 'BEGIN { printf "%.1f reads + %.1f writes", r / n, w / n }') (system calls) a file created, stat-ed and read" | tee -a "$out/phases"
+  listings="${LISTINGS:-20}"
+  from=$(since); cpu0=$(gateway_cpu_ms)
+  for _ in $(seq "$listings"); do
+    "$bin/sharebench" --url "$url" --test readdirplus --dir profile-files --files "$files" >>"$out/readdirplus.json"
+  done
+  to=$(since); cpu1=$(gateway_cpu_ms)
+  rate="$(grep -o '"entries_per_s": *[0-9.]*' "$out/readdirplus.json" | grep -o '[0-9.]*$' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+  echo "readdirplus from ~$from to ~$to s: $listings listings, median $rate entries/s, gateway CPU $(awk -v c=$((cpu1 - cpu0)) -v n=$((files * listings)) 'BEGIN { printf "%.1f", c * 1000 / n }') us an entry" | tee -a "$out/phases"
 fi
 grep VmRSS "/proc/$pid/status" | tee -a "$out/phases"
 kill -TERM $pid; wait $pid || true

@@ -232,6 +232,34 @@ describe('@slow NFSv3 share', function () {
       assert.ok(pages > COUNT / 1000, `${pages} READDIRs`);
     });
 
+    it('lists each entry once, in cookie order, after files are renamed in, over one another and removed between listings', async () => {
+      const d = (await client.mkdir(root, 'd')).handle!;
+      const elsewhere = (await client.mkdir(root, 'elsewhere')).handle!;
+      await client.create(elsewhere, 'older', { mode: 1 });
+      for (let i = 0; i < 30; i++) await client.create(d, `f${i}`, { mode: 1 });
+      assert.equal((await client.readdirAll(d, 8192, true)).length, 32);
+      // Between listings: an older file moves in (its id is below every other), one name replaces another, one goes.
+      assert.equal(await client.rename(elsewhere, 'older', d, 'older'), 0);
+      assert.equal(await client.rename(d, 'f3', d, 'f7'), 0);
+      assert.equal(await client.remove(d, 'f20'), 0);
+      await client.create(d, 'newest', { mode: 1 });
+      const expected = ['.', '..', 'older', ...Array.from({ length: 30 }, (_, i) => `f${i}`), 'newest'].filter(
+        (n) => !['f3', 'f20'].includes(n),
+      );
+      for (const plus of [false, true]) {
+        // Small replies, so that the listing resumes from many cookies.
+        const entries = await client.readdirAll(d, plus ? 1024 : 256, plus);
+        const names = entries.map((e) => e.name);
+        assert.deepEqual([...names].sort(), [...expected].sort());
+        assert.equal(new Set(names).size, names.length, 'no entry listed twice');
+        const cookies = entries.map((e) => e.cookie);
+        assert.ok(
+          cookies.every((c, i) => i === 0 || c > cookies[i - 1]!),
+          'cookies ascend',
+        );
+      }
+    });
+
     it('answers BAD_COOKIE for a cookie verifier from another directory', async () => {
       const a = (await client.mkdir(root, 'a')).handle!;
       const b = (await client.mkdir(root, 'b')).handle!;

@@ -1,6 +1,9 @@
 // Whole directories' entries (name -> file id) held in memory, so that a
 // LOOKUP, and a CREATE's check that its name is free, answer without a catalog
 // read: a name missing from a directory held here is missing from the catalog.
+// A held directory's entries are also kept in id order, so that READDIR pages
+// through them without a catalog read either (each read is a round trip
+// through libuv's pool, and a READDIRPLUS reply of 8 KiB holds only ~56).
 // A directory is held only complete: loaded from the catalog in one pass, then
 // kept in step by every change the node table commits. A load that a commit
 // touching its directory overtakes is dropped (its pass may have missed the
@@ -10,9 +13,16 @@
 /** What `get` knows: the id, `null` when the name is not in the directory, undefined when the directory is not held. */
 export type HeldEntry = number | null | undefined;
 
+/** One directory's entries: by name, and in id order (two arrays, index for index). */
+interface Held {
+  readonly byName: Map<string, number>;
+  readonly ids: number[];
+  readonly names: string[];
+}
+
 export class DirectoryEntries {
   /** By directory id, least recently used first. */
-  private readonly held = new Map<number, Map<string, number>>();
+  private readonly held = new Map<number, Held>();
   private names = 0;
   /** Loads under way, by directory id: set to true once a commit has touched the directory meanwhile. */
   private readonly loading = new Map<number, { overtaken: boolean }>();
@@ -27,16 +37,38 @@ export class DirectoryEntries {
   ) {}
 
   get(dir: number, name: string): HeldEntry {
+    const entries = this.used(dir);
+    if (!entries) return undefined;
+    return entries.byName.get(name) ?? null;
+  }
+
+  /** The entries after the id `after` in id order, at most `limit`; undefined when the directory is not held. */
+  after(dir: number, after: number, limit: number): { id: number; name: string }[] | undefined {
+    const entries = this.used(dir);
+    if (!entries) return undefined;
+    const found: { id: number; name: string }[] = [];
+    const start = firstAbove(entries.ids, after);
+    const end = Math.min(entries.ids.length, start + limit);
+    for (let i = start; i < end; i++) found.push({ id: entries.ids[i]!, name: entries.names[i]! });
+    return found;
+  }
+
+  /** Whether a load would be tried: the directory is not held, not being loaded and not known too large. */
+  loadable(dir: number): boolean {
+    return !this.held.has(dir) && !this.loading.has(dir) && !this.tooLarge.has(dir);
+  }
+
+  private used(dir: number): Held | undefined {
     const entries = this.held.get(dir);
     if (!entries) return undefined;
     this.held.delete(dir);
     this.held.set(dir, entries);
-    return entries.get(name) ?? null;
+    return entries;
   }
 
   /** Loads a directory: `list` gives all its entries (or undefined past `perDirectory`); kept unless a commit overtook it. */
   async load(dir: number, list: (max: number) => Promise<Map<string, number> | undefined>): Promise<void> {
-    if (this.held.has(dir) || this.loading.has(dir) || this.tooLarge.has(dir)) return;
+    if (!this.loadable(dir)) return;
     const state = { overtaken: false };
     this.loading.set(dir, state);
     try {
@@ -59,9 +91,12 @@ export class DirectoryEntries {
     if (state) state.overtaken = true;
     const entries = this.held.get(dir);
     if (!entries) return;
-    if (!entries.has(name)) this.names++;
-    entries.set(name, id);
-    if (entries.size > this.perDirectory) {
+    const old = entries.byName.get(name);
+    if (old === undefined) this.names++;
+    else unorder(entries, old);
+    entries.byName.set(name, id);
+    order(entries, id, name);
+    if (entries.byName.size > this.perDirectory) {
       this.drop(dir);
       this.tooLarge.add(dir);
     } else {
@@ -73,7 +108,11 @@ export class DirectoryEntries {
     const state = this.loading.get(dir);
     if (state) state.overtaken = true;
     const entries = this.held.get(dir);
-    if (entries?.delete(name)) this.names--;
+    const id = entries?.byName.get(name);
+    if (id === undefined) return;
+    entries!.byName.delete(name);
+    unorder(entries!, id);
+    this.names--;
   }
 
   /** A directory removed: its entries go. */
@@ -85,7 +124,7 @@ export class DirectoryEntries {
   private drop(dir: number): void {
     const entries = this.held.get(dir);
     if (!entries) return;
-    this.names -= entries.size;
+    this.names -= entries.byName.size;
     this.held.delete(dir);
   }
 
@@ -96,10 +135,11 @@ export class DirectoryEntries {
     for (const state of this.loading.values()) state.overtaken = true;
   }
 
-  private hold(dir: number, entries: Map<string, number>): void {
+  private hold(dir: number, byName: Map<string, number>): void {
     this.drop(dir);
-    this.held.set(dir, entries);
-    this.names += entries.size;
+    const sorted = [...byName].sort((a, b) => a[1] - b[1]);
+    this.held.set(dir, { byName, ids: sorted.map(([, id]) => id), names: sorted.map(([name]) => name) });
+    this.names += byName.size;
     this.trim();
   }
 
@@ -109,4 +149,29 @@ export class DirectoryEntries {
       this.drop(dir);
     }
   }
+}
+
+/** The index of the first id above `id` in ascending `ids`. */
+function firstAbove(ids: readonly number[], id: number): number {
+  let low = 0;
+  let high = ids.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (ids[middle]! <= id) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+function order(entries: Held, id: number, name: string): void {
+  const at = firstAbove(entries.ids, id);
+  entries.ids.splice(at, 0, id);
+  entries.names.splice(at, 0, name);
+}
+
+function unorder(entries: Held, id: number): void {
+  const at = firstAbove(entries.ids, id) - 1;
+  if (entries.ids[at] !== id) return;
+  entries.ids.splice(at, 1);
+  entries.names.splice(at, 1);
 }

@@ -178,12 +178,16 @@ export class NodeTable {
     if (this.cache.size > NodeTable.CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
   }
 
-  async get(id: number): Promise<NodeRecord | undefined> {
+  /** The node if it is in memory: no catalog read, and no promise to wait for (READDIRPLUS asks for ~56 a reply). */
+  cached(id: number): NodeRecord | undefined {
     const cached = this.cache.get(id) ?? this.unwritten.get(id);
-    if (cached) {
-      this.remember(id, cached);
-      return cached;
-    }
+    if (cached) this.remember(id, cached);
+    return cached;
+  }
+
+  async get(id: number): Promise<NodeRecord | undefined> {
+    const cached = this.cached(id);
+    if (cached) return cached;
     const node = (await this.section.get(`${this.prefix}n!${hex(id)}`)) as NodeRecord | undefined;
     if (node) this.remember(id, node);
     return node;
@@ -204,6 +208,15 @@ export class NodeTable {
     const entries = new Map<string, number>();
     for (const child of await this.children(parent, 0, max + 1)) entries.set(child.name, child.id);
     return entries.size > max ? undefined : entries;
+  }
+
+  /**
+   * A directory's entries for READDIR: in id order, after the id `after` (0: from the start), at most `limit`.
+   * From the directory's names held in memory, loaded at the first listing (unless it is too large to hold).
+   */
+  async entriesAfter(parent: number, after: number, limit: number): Promise<readonly { id: number; name: string }[]> {
+    if (this.entries.loadable(parent)) await this.entries.load(parent, (max) => this.allEntries(parent, max));
+    return this.entries.after(parent, after, limit) ?? (await this.children(parent, after, limit));
   }
 
   /** Children in id order, after the id `after` (0: from the start), at most `limit`. */

@@ -66,6 +66,8 @@ export interface DirEntry {
   readonly cookie: number;
   readonly id: number;
   readonly name: string;
+  /** Asked for with `withNodes` (READDIRPLUS): the node, when its attributes are known without asking the bucket. */
+  readonly node?: NodeRecord;
 }
 
 export interface FsStats {
@@ -249,30 +251,29 @@ export class ShareFs {
   /**
    * Directory entries after `cookie` (0: from the start; "." and ".." come
    * first), at most `limit`. Cookies are file ids, so a listing resumes in
-   * place whatever was added or removed meanwhile.
+   * place whatever was added or removed meanwhile. `withNodes`: each entry
+   * but ".." with its node when its attributes are known (READDIRPLUS).
    */
   async readdir(
     dirId: number,
     caller: Caller,
     cookie: number,
     limit: number,
+    withNodes = false,
   ): Promise<{ dir: NodeRecord; entries: DirEntry[]; eof: boolean }> {
     const dir = await this.directory(dirId);
     if (!mayRead(caller, dir)) throw new FsError('ACCES', 'no read permission on the directory');
     await this.listed(dir);
     const entries: DirEntry[] = [];
-    if (cookie === 0) entries.push({ cookie: 1, id: dir.id, name: '.' });
+    if (cookie === 0) entries.push({ cookie: 1, id: dir.id, name: '.', ...(withNodes ? { node: dir } : {}) });
     if (cookie <= 1) entries.push({ cookie: 2, id: dir.parent, name: '..' });
     const room = Math.max(1, limit - entries.length);
-    const children = await this.table.children(dir.id, cookie <= 2 ? 0 : cookie - 2, room + 1);
-    for (const child of children.slice(0, room)) entries.push({ cookie: child.id + 2, id: child.id, name: child.name });
+    const children = await this.table.entriesAfter(dir.id, cookie <= 2 ? 0 : cookie - 2, room + 1);
+    for (const child of children.slice(0, room)) {
+      const node = withNodes ? (this.table.cached(child.id) ?? (await this.table.get(child.id))) : undefined;
+      entries.push({ cookie: child.id + 2, id: child.id, name: child.name, ...(node?.headed ? { node } : {}) });
+    }
     return { dir, entries, eof: children.length <= room };
-  }
-
-  /** A node for READDIRPLUS: its attributes only when they are known without asking the bucket. */
-  async peek(id: number): Promise<NodeRecord | undefined> {
-    const node = await this.table.get(id);
-    return node?.headed ? node : undefined;
   }
 
   // ---- changing files

@@ -1,24 +1,30 @@
 // NFS file handles: "TG", a format version, the share's id and the file id.
 // Both ids are persistent and never reused, so a handle stays good across
 // renames and gateway restarts, and names nothing else once its file is gone.
-import { writeUint64Number } from '../rpc/xdr.ts';
+import { XdrWriter } from '../rpc/xdr.ts';
 
 const MAGIC = 0x5447; // "TG"
 const VERSION = 1;
 export const HANDLE_LENGTH = 16;
+/** The handle's first word: magic, version, a zero byte. */
+const HEAD = ((MAGIC << 16) | (VERSION << 8)) >>> 0;
 
 export interface HandleIds {
   readonly shareId: number;
   readonly fileId: number;
 }
 
+function writeHandleBytes(writer: XdrWriter, ids: HandleIds): XdrWriter {
+  return writer.uint32(HEAD).uint32(ids.shareId).uint64(ids.fileId);
+}
+
 export function encodeHandle(ids: HandleIds): Buffer {
-  const handle = Buffer.alloc(HANDLE_LENGTH);
-  handle.writeUInt16BE(MAGIC, 0);
-  handle.writeUInt8(VERSION, 2);
-  handle.writeUInt32BE(ids.shareId, 4);
-  writeUint64Number(handle, ids.fileId, 8);
-  return handle;
+  return writeHandleBytes(new XdrWriter(HANDLE_LENGTH), ids).toBuffer();
+}
+
+/** The handle as XDR opaque data, written straight into a reply (READDIRPLUS writes one an entry). */
+export function writeHandle(writer: XdrWriter, ids: HandleIds): void {
+  writeHandleBytes(writer.uint32(HANDLE_LENGTH), ids);
 }
 
 /** The ids in a handle, or undefined when it is not one of ours (NFS3ERR_BADHANDLE). */

@@ -13,7 +13,7 @@ import { MAX_FILE_SIZE } from '../fs/share-fs.ts';
 import { NAME_MAX } from '../fs/names.ts';
 import type { RpcCallContext, RpcProcedure, RpcProgram } from '../rpc/server.ts';
 import { XdrWriter, type XdrReader } from '../rpc/xdr.ts';
-import { decodeHandle, encodeHandle } from './file-handle.ts';
+import { decodeHandle, encodeHandle, writeHandle } from './file-handle.ts';
 import {
   CreateMode,
   MAX_PATH_BYTES,
@@ -396,7 +396,7 @@ export function nfs3Program(shares: ExportedShares, options: Nfs3Options): RpcPr
       Math.max(1, Math.min(4096, Math.floor(room / (plus ? MIN_ENTRY + MIN_PLUS : MIN_ENTRY)), Math.floor(dirRoom / MIN_ENTRY)) + 1);
     let size = fixed;
     let dirSize = 0;
-    let listing = await t.fs.readdir(t.id, t.caller, cookie, batch(maxCount - size, plus ? dirCount : maxCount - size));
+    let listing = await t.fs.readdir(t.id, t.caller, cookie, batch(maxCount - size, plus ? dirCount : maxCount - size), plus);
     const { dir } = listing;
     const writer = new XdrWriter(Math.min(maxCount, DIR_REPLY_BUFFER)).uint32(Nfs3Status.OK);
     writePostOpAttr(writer, dir, t.fsid);
@@ -408,7 +408,7 @@ export function nfs3Program(shares: ExportedShares, options: Nfs3Options): RpcPr
         const nameBytes = Buffer.byteLength(entry.name);
         const nameSize = 4 + nameBytes + ((4 - (nameBytes & 3)) & 3);
         const basic = 4 + 8 + nameSize + 8;
-        const node = plus && entry.name !== '..' ? (entry.name === '.' ? dir : await t.fs.peek(entry.id)) : undefined;
+        const { node } = entry;
         const extra = plus ? 4 + (node ? 84 : 0) + 4 + (node ? 4 + 16 : 0) : 0;
         if (size + basic + extra > maxCount || (plus ? dirSize + basic > dirCount : false)) {
           full = true;
@@ -420,14 +420,14 @@ export function nfs3Program(shares: ExportedShares, options: Nfs3Options): RpcPr
         if (plus) {
           writePostOpAttr(writer, node, t.fsid);
           writer.bool(node !== undefined);
-          if (node) writer.opaque(handleOf(t, node));
+          if (node) writeHandle(writer, { shareId: t.fsid, fileId: node.id });
         }
         written++;
         cookie = entry.cookie;
       }
       if (written === 0 && full) throw new Refusal(Nfs3Status.TOOSMALL);
       if (full || listing.eof) return writer.bool(false).bool(!full && listing.eof);
-      listing = await t.fs.readdir(t.id, t.caller, cookie, batch(maxCount - size, plus ? dirCount - dirSize : maxCount - size));
+      listing = await t.fs.readdir(t.id, t.caller, cookie, batch(maxCount - size, plus ? dirCount - dirSize : maxCount - size), plus);
     }
   }
 
