@@ -35,6 +35,12 @@ function useBucket(bucket: () => Promise<S3Fixture>): void {
   });
 }
 
+/** The files under the engine's cache folder in `dir` this process holds open. */
+async function cacheFilesOpen(dir: string): Promise<string[]> {
+  const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return targets.filter((t) => t.startsWith(join(dir, 'cache')));
+}
+
 describe('@slow cache engine against s3rver', function () {
   this.timeout(60_000);
   useBucket(() => startS3());
@@ -119,10 +125,7 @@ describe('@slow cache engine against s3rver', function () {
   it('keeps a few extent files open, lets go of one on delete, and never serves a remembered block after a write over it', async () => {
     const dir = await scratch();
     const opened = await openEngine(dir, { ...s3.settings, prefix: 'open-files/' });
-    const openCacheFiles = async () => {
-      const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
-      return targets.filter((t) => t.startsWith(join(dir, 'cache')));
-    };
+    const openCacheFiles = () => cacheFilesOpen(dir);
     try {
       const data = pattern('kept', MiB);
       await opened.store.write('kept', 0, data);
@@ -162,10 +165,7 @@ describe('@slow cache engine against s3rver', function () {
   it("makes a fresh key's small first write at once, bounds the new files held open, lets go of each at its sync, and keeps them through a reopen", async () => {
     const dir = await scratch();
     let opened = await openEngine(dir, { ...s3.settings, prefix: 'new-files/' });
-    const openCacheFiles = async () => {
-      const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
-      return targets.filter((t) => t.startsWith(join(dir, 'cache')));
-    };
+    const openCacheFiles = () => cacheFilesOpen(dir);
     const KiB = 1024;
     try {
       for (let i = 0; i < 40; i++) await opened.store.write(`new-${i}`, 0, pattern(`new-${i}`, 4 * KiB), { fresh: true });
