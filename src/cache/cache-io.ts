@@ -68,7 +68,7 @@ export class CacheIO {
   writev(key: string, offset: number, pieces: readonly Uint8Array[], options: WriteOptions = {}): Promise<number[]> {
     let crcs: number[] | undefined;
     try {
-      crcs = this.writeNow(key, offset, pieces);
+      crcs = this.writeNow(key, offset, pieces, options.fresh === true);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -79,22 +79,26 @@ export class CacheIO {
    * A small write to a cached extent made at once, when nothing has to wait:
    * no admission, nobody holding or waiting for the extent's lock, its file
    * open (see ExtentFiles.writeNow). At thousands of 4 KiB writes a second
-   * the promises and turns of the queued path cost more than the write. The
+   * the promises and turns of the queued path cost more than the write. So is
+   * the first write of a `fresh` key not known here (ExtentFiles.writeNew). The
    * CRC32C of each piece, or undefined having done nothing.
    */
-  private writeNow(key: string, offset: number, pieces: readonly Uint8Array[]): number[] | undefined {
+  private writeNow(key: string, offset: number, pieces: readonly Uint8Array[], fresh: boolean): number[] | undefined {
     const { state } = this;
-    const extent = state.extents.get(key);
-    if (this.closed || !extent || this.queued.has(key) || state.locks.held(key)) return undefined;
+    const known = state.extents.get(key);
+    if (this.closed || (!known && !fresh) || this.queued.has(key) || state.locks.held(key)) return undefined;
     let length = 0;
     for (const piece of pieces) length += piece.length;
     const { cacheBytes, uploadBufferBytes } = this.limits;
     if (length === 0 || !Number.isSafeInteger(offset) || offset < 0 || length > cacheBytes - uploadBufferBytes) return undefined;
     if (state.dirtyBytes >= uploadBufferBytes || state.usedBytes + state.reservedBytes + length > cacheBytes) return undefined;
     // A dirty extent holds all its blocks.
-    if (!extent.dirty && !extent.allPresent()) return undefined;
+    if (known && !known.dirty && !known.allPresent()) return undefined;
     state.foregroundAt = Date.now();
-    const crcs = this.files.writeNow(extent, offset, pieces, length);
+    // A new extent becomes known once its write lands (CacheState.written()).
+    const crcs = known
+      ? this.files.writeNow(known, offset, pieces, length)
+      : this.files.writeNew(this.newExtent(key), offset, pieces, length);
     if (crcs) void this.evictor.evictIfNeeded();
     return crcs;
   }
@@ -190,13 +194,18 @@ export class CacheIO {
     let extent = this.state.extents.get(key);
     if (!extent) {
       const info = fresh ? undefined : await this.cloudHead(key);
-      extent = new Extent(key, extentPath(this.limits.directory, key), this.route(key).blockSize);
+      extent = this.newExtent(key);
       extent.resize(info?.size ?? 0);
       extent.metadata = { ...info?.metadata };
       this.state.extents.set(key, extent);
     }
     if (!extent.allPresent()) (await this.fill(extent, 0, extent.size)).release?.();
     return extent;
+  }
+
+  /** An extent of no bytes for `key`, not yet known. */
+  private newExtent(key: string): Extent {
+    return new Extent(key, extentPath(this.limits.directory, key), this.route(key).blockSize);
   }
 
   // ---- reading ----
@@ -382,7 +391,7 @@ export class CacheIO {
     if (cached) return cached;
     const info = await this.cloudHead(key);
     if (!info) throw new ExtentNotFoundError(key);
-    const extent = new Extent(key, extentPath(this.limits.directory, key), this.route(key).blockSize);
+    const extent = this.newExtent(key);
     extent.resize(info.size);
     extent.metadata = { ...info.metadata };
     if (info.lastModified) extent.cloudModified = info.lastModified;

@@ -2,6 +2,7 @@
 // reach S3 in the background; reads are served from the cache, else fetched by
 // range (with read-ahead for sequential readers). See README.md beside this file.
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { BufferPool } from '../buffers/buffer-pool.ts';
 import type { InlineWriteGate } from '../fileio/inline-write-gate.ts';
@@ -20,6 +21,7 @@ import { Evictor } from './eviction.ts';
 import { EngineMetrics, type EngineStats } from './metrics.ts';
 import { NamespaceStore } from './namespace-store.ts';
 import { recoverExtents } from './recovery.ts';
+import { SpareFiles } from './spare-files.ts';
 import { UploadQueue } from './upload-queue.ts';
 
 export interface EngineOptions {
@@ -77,6 +79,7 @@ export class CacheEngine {
   private constructor(
     private readonly options: EngineOptions,
     namesDurableWithData: boolean,
+    private readonly spares: SpareFiles,
   ) {
     const { cacheBytes, uploadBufferBytes } = options;
     if (!(uploadBufferBytes > 0 && uploadBufferBytes < cacheBytes))
@@ -90,7 +93,7 @@ export class CacheEngine {
     this.hooks = { observer: this.metrics, shaper: this.limiter };
     this.routes = new CloudRoutes(options.backend(this.hooks));
     this.catalog = new CatalogLog(options.catalog, this.state);
-    this.files = new ExtentFiles(this.state, this.log, options.openFiles, options.inlineWrites, namesDurableWithData);
+    this.files = new ExtentFiles(this.state, this.log, options.openFiles, options.inlineWrites, namesDurableWithData, spares);
     const evictor = new Evictor(this.state, this.files, this.catalog, { cacheBytes, high, low });
     this.queue = new UploadQueue(
       this.state,
@@ -123,7 +126,8 @@ export class CacheEngine {
   /** Opens the engine, recovering extents and the upload queue left by a previous run or crash. */
   static async open(options: EngineOptions): Promise<CacheEngine> {
     await mkdir(options.directory, { recursive: true });
-    const engine = new CacheEngine(options, await namesDurableWithData(options.directory));
+    const spares = await SpareFiles.open(join(options.directory, 'spare'), options.logger.child({ component: 'cache' }));
+    const engine = new CacheEngine(options, await namesDurableWithData(options.directory), spares);
     await recoverExtents(options.directory, engine.state, engine.catalog, engine.log);
     await engine.queue.recover();
     const { state, queue } = engine;
@@ -193,6 +197,7 @@ export class CacheEngine {
     clearInterval(this.writeback);
     await this.queue.close();
     await this.catalog.settled();
+    await this.spares.close();
     await this.files.closeAll();
     this.state.notify();
     this.routes.defaultBackend.close();

@@ -2,7 +2,7 @@
 // `openFiles` of them), written with their blocks' CRC32C taken in the same pass,
 // and read back checked block by block. Every method but datasync() and
 // syncNames() is called holding the extent's lock.
-import { closeSync, openSync } from 'node:fs';
+import { close, closeSync, fdatasync, openSync, renameSync } from 'node:fs';
 import { constants, type FileHandle, open, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ReadBuffers } from './extent-store.ts';
@@ -17,6 +17,7 @@ import { CacheCorruptionError } from './errors.ts';
 import { blockCount, type Extent } from './extent.ts';
 import { fsyncPath, readFully, ShortReadError, writeFully, writeFullySync } from './file-io.ts';
 import { FlushGroup } from './flush-group.ts';
+import type { SpareFiles } from './spare-files.ts';
 
 /** Bytes read; `crcs` of the ranges asked for when they came from checked blocks; `release` gives a reusable buffer back. */
 export interface CheckedRead {
@@ -52,6 +53,8 @@ const WRITEBACK_MIN_BYTES = 1024 * 1024;
 export class ExtentFiles {
   /** By key, least recently used first. */
   private readonly files = new Map<string, OpenFile>();
+  /** Files writeNew() made, not yet flushed: their descriptors by key, oldest first. Each is closed by its datasync(), or when there are more than `openFiles`. */
+  private readonly made = new Map<string, number>();
   /** Extent files this process created whose names their folder has not yet made durable, by key; each a token of that creation. */
   private readonly newNames = new Map<string, object>();
   /** The folders' flushes, shared by sync points that ask at once, each on a handle of the folder kept open. */
@@ -64,6 +67,8 @@ export class ExtentFiles {
     private readonly inlineWrites = new InlineWriteGate(),
     /** The cache's file system makes a new file's name durable with the file's fdatasync: its folder needs no flush. */
     private readonly namesDurableWithData = false,
+    /** Empty files writeNew() renames into place instead of making one. */
+    private readonly spares?: SpareFiles,
   ) {}
 
   /**
@@ -97,7 +102,7 @@ export class ExtentFiles {
       if (!(inlineWritable(offset, length) && this.inlineWrites.tryWrite(() => writeFullySync(handle.fd, pieces, offset, piece))))
         await writeFully(handle, pieces, offset, piece);
     }
-    return this.landed(extent, handle, w, sums);
+    return this.landed(extent, handle.fd, w, sums);
   }
 
   /**
@@ -110,20 +115,64 @@ export class ExtentFiles {
    */
   writeNow(extent: Extent, offset: number, pieces: readonly Uint8Array[], length: number): number[] | undefined {
     const file = this.files.get(extent.key);
-    if (!file || length >= OFF_THREAD_CRC_BYTES || !inlineWritable(offset, length)) return undefined;
+    const fd = file?.handle.fd ?? this.made.get(extent.key);
+    if (fd === undefined || length >= OFF_THREAD_CRC_BYTES || !inlineWritable(offset, length)) return undefined;
     const w = spanOf(extent, offset, length);
     for (let b = w.first; b <= w.last; b++) if (!rewritesWhole(w, b)) return undefined;
-    const { handle } = file;
     const piece = writePiece(extent);
-    if (!this.inlineWrites.tryWrite(() => writeFullySync(handle.fd, pieces, offset, piece))) return undefined;
-    file.verified = undefined;
-    this.files.delete(extent.key);
-    this.files.set(extent.key, file);
-    return this.landed(extent, handle, w, checksumsOf(w, extent, pieces, NO_PATCHES, crc32c));
+    if (!this.inlineWrites.tryWrite(() => writeFullySync(fd, pieces, offset, piece))) return undefined;
+    if (file) {
+      file.verified = undefined;
+      this.files.delete(extent.key);
+      this.files.set(extent.key, file);
+    }
+    return this.landed(extent, fd, w, checksumsOf(w, extent, pieces, NO_PATCHES, crc32c));
+  }
+
+  /**
+   * The first write of an extent not yet known, made at once on this thread
+   * like writeNow(): its file is a spare renamed into place (or, with none
+   * ready, made), written, and its descriptor kept for the datasync() that
+   * follows (a share's new small file: CREATE, WRITE, COMMIT). Making the
+   * file through libuv's pool was most of such a WRITE's time. A file left
+   * at the path by no extent is replaced. The rename's entry is made durable
+   * as a new file's is (syncNames()). Undefined, having done nothing, when
+   * the gate is shut or the write is not small and of whole pages from 0.
+   * The caller must be entitled to the extent's lock.
+   */
+  writeNew(extent: Extent, offset: number, pieces: readonly Uint8Array[], length: number): number[] | undefined {
+    if (extent.size !== 0 || offset !== 0 || length >= OFF_THREAD_CRC_BYTES || !inlineWritable(offset, length)) return undefined;
+    if (this.files.has(extent.key) || this.made.has(extent.key)) return undefined;
+    let fd: number | undefined;
+    this.inlineWrites.tryWrite(() => {
+      const spare = this.spares?.take();
+      try {
+        if (spare) renameSync(spare, extent.path);
+        fd = openSync(extent.path, constants.O_RDWR | (spare ? 0 : constants.O_CREAT | constants.O_EXCL));
+      } catch {
+        return; // the pool's path makes or opens it, or reports the error
+      }
+      this.newNames.set(extent.key, {});
+      try {
+        writeFullySync(fd, pieces, offset, writePiece(extent));
+      } catch (error) {
+        closeSync(fd);
+        throw error;
+      }
+    });
+    if (fd === undefined) return undefined;
+    this.made.set(extent.key, fd);
+    for (const [key, oldest] of this.made) {
+      if (this.made.size <= this.openFiles) break;
+      this.made.delete(key);
+      this.closeMade(oldest);
+    }
+    const w = spanOf(extent, offset, length);
+    return this.landed(extent, fd, w, checksumsOf(w, extent, pieces, NO_PATCHES, crc32c));
   }
 
   /** The extent's books after a write that landed: its size, its blocks' checksums, the bytes used and dirty. */
-  private landed(extent: Extent, handle: FileHandle, w: WriteSpan, { crcs, pieceCrcs }: Checksums): number[] {
+  private landed(extent: Extent, fd: number, w: WriteSpan, { crcs, pieceCrcs }: Checksums): number[] {
     extent.resize(w.size);
     for (let i = 0; i < crcs.length; i++) {
       extent.crcs[w.first + i] = crcs[i]!;
@@ -132,7 +181,7 @@ export class ExtentFiles {
     this.state.usedBytes += w.size - w.before;
     this.state.written(extent, w.before);
     // A tape's data would otherwise all be flushed at its next sync point, while the drive waits.
-    if (w.end - w.offset >= WRITEBACK_MIN_BYTES) startWriteback(handle.fd, w.offset, w.end - w.offset);
+    if (w.end - w.offset >= WRITEBACK_MIN_BYTES) startWriteback(fd, w.offset, w.end - w.offset);
     return pieceCrcs;
   }
 
@@ -332,13 +381,35 @@ export class ExtentFiles {
    * handle of its own, so that it needs no lock. Nothing if the file is gone.
    */
   async datasync(extent: Extent): Promise<void> {
+    const made = this.made.get(extent.key);
+    if (made !== undefined) {
+      // Taken out first: nothing else closes it, nor writes through it, while the flush runs.
+      this.made.delete(extent.key);
+      try {
+        await new Promise<void>((resolve, reject) => fdatasync(made, (error) => (error ? reject(error) : resolve())));
+      } finally {
+        this.closeMade(made);
+      }
+      return;
+    }
     const file = this.files.get(extent.key);
     await (file ? file.handle.datasync() : fsyncPath(extent.path, 'r+'));
+  }
+
+  /** Closes a descriptor of writeNew()'s: on this thread when the gate is open (a close costs microseconds), else through the pool. */
+  private closeMade(fd: number): void {
+    if (!this.inlineWrites.tryWrite(() => closeSync(fd)))
+      close(fd, (err) => err && this.log.warn({ err }, 'closing a new extent file failed'));
   }
 
   /** Closes and removes the extent's file; what it held is no longer counted. */
   async remove(extent: Extent): Promise<void> {
     this.newNames.delete(extent.key);
+    const made = this.made.get(extent.key);
+    if (made !== undefined) {
+      this.made.delete(extent.key);
+      this.closeMade(made);
+    }
     await this.close(extent.key);
     await unlink(extent.path).catch(ignoreMissing);
   }
@@ -384,6 +455,8 @@ export class ExtentFiles {
   /** Closes every file, each under its extent's lock, and the folders' handles. */
   async closeAll(): Promise<void> {
     await Promise.all([...this.files.keys()].map((key) => this.state.locks.run(key, () => this.close(key))));
+    for (const fd of this.made.values()) closeSync(fd);
+    this.made.clear();
     const folders = [...this.folders.values()];
     this.folders.clear();
     await Promise.all(folders.map(async ({ handle }) => (await handle?.catch(() => undefined))?.close()));

@@ -35,6 +35,12 @@ function useBucket(bucket: () => Promise<S3Fixture>): void {
   });
 }
 
+/** The files under the engine's cache folder in `dir` this process holds open. */
+async function cacheFilesOpen(dir: string): Promise<string[]> {
+  const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return targets.filter((t) => t.startsWith(join(dir, 'cache')));
+}
+
 describe('@slow cache engine against s3rver', function () {
   this.timeout(60_000);
   useBucket(() => startS3());
@@ -119,10 +125,7 @@ describe('@slow cache engine against s3rver', function () {
   it('keeps a few extent files open, lets go of one on delete, and never serves a remembered block after a write over it', async () => {
     const dir = await scratch();
     const opened = await openEngine(dir, { ...s3.settings, prefix: 'open-files/' });
-    const openCacheFiles = async () => {
-      const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
-      return targets.filter((t) => t.startsWith(join(dir, 'cache')));
-    };
+    const openCacheFiles = () => cacheFilesOpen(dir);
     try {
       const data = pattern('kept', MiB);
       await opened.store.write('kept', 0, data);
@@ -154,6 +157,34 @@ describe('@slow cache engine against s3rver', function () {
       for (let i = 0; i < 40; i++) await opened.store.delete(`many-${i}`);
       await opened.store.delete('kept');
       assert.deepEqual(await openCacheFiles(), [], 'no deleted extent file is held open');
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it("makes a fresh key's small first write at once, bounds the new files held open, lets go of each at its sync, and keeps them through a reopen", async () => {
+    const dir = await scratch();
+    let opened = await openEngine(dir, { ...s3.settings, prefix: 'new-files/' });
+    const openCacheFiles = () => cacheFilesOpen(dir);
+    const KiB = 1024;
+    try {
+      for (let i = 0; i < 40; i++) await opened.store.write(`new-${i}`, 0, pattern(`new-${i}`, 4 * KiB), { fresh: true });
+      assert.ok((await openCacheFiles()).length <= 32, 'new files held open are bounded, beside the extent files kept open');
+      // A second small write to a new file, through the descriptor its first one left open.
+      await opened.store.write('new-39', 4 * KiB, pattern('more', 4 * KiB));
+      for (let i = 0; i < 39; i++) assert.ok((await opened.store.read(`new-${i}`, 0, 4 * KiB)).equals(pattern(`new-${i}`, 4 * KiB)));
+      assert.ok(
+        (await opened.store.read('new-39', 0, 8 * KiB)).equals(Buffer.concat([pattern('new-39', 4 * KiB), pattern('more', 4 * KiB)])),
+      );
+      await opened.store.sync(Array.from({ length: 40 }, (_, i) => `new-${i}`));
+      assert.ok((await openCacheFiles()).length <= 16, 'each new file is let go of at its sync');
+      await opened.store.write('deleted', 0, pattern('deleted', 4 * KiB), { fresh: true });
+      await opened.store.delete('deleted');
+      assert.ok(!(await openCacheFiles()).some((t) => t.endsWith('(deleted)')), 'a new file deleted before its sync is not held open');
+      await opened.close();
+      opened = await openEngine(dir, { ...s3.settings, prefix: 'new-files/' });
+      for (let i = 0; i < 39; i++) assert.ok((await opened.store.read(`new-${i}`, 0, 4 * KiB)).equals(pattern(`new-${i}`, 4 * KiB)));
+      assert.equal(await opened.store.size('new-39'), 8 * KiB);
     } finally {
       await opened.close();
     }

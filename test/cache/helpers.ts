@@ -73,10 +73,10 @@ export function pattern(key: string, length: number, salt = 0): Buffer {
   return createCipheriv('aes-128-ctr', secret, Buffer.alloc(16)).update(Buffer.alloc(length));
 }
 
-/** The extent files of the cache in data directory `dir` (its cache/ folder). */
+/** The extent files of the cache in data directory `dir` (its cache/ folder's 256 folders; not its spare files). */
 export async function cacheFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const sub of await readdir(join(dir, 'cache')))
+  for (const sub of (await readdir(join(dir, 'cache'))).filter((name) => /^[0-9a-f]{2}$/.test(name)))
     for (const f of await readdir(join(dir, 'cache', sub))) out.push(join(dir, 'cache', sub, f));
   return out;
 }

@@ -197,6 +197,12 @@ describe('@peer @slow the gateway serving NFS shares', function () {
       assert.equal((await client.write(file, at, data.subarray(at, at + 512 * 1024))).status, 0);
     assert.equal((await client.commit(file)).status, 0);
     const committed = (await client.getattr(file)).attrs!;
+    // A small new file the way libnfs's creat, pwrite, fsync write it: its cache file is made on the WRITE itself.
+    const small = (await client.create(root, 'committed-small.bin', { mode: 1 })).handle!;
+    const smallData = randomBytes(4096);
+    assert.equal((await client.write(small, 0, smallData)).status, 0);
+    assert.ok((await client.read(small, 0, 8192)).data!.equals(smallData), 'an UNSTABLE write reads back before its COMMIT');
+    assert.equal((await client.commit(small)).status, 0);
     client.close();
     const dataDir = gw!.dataDir;
     await gw!.kill();
@@ -214,10 +220,13 @@ describe('@peer @slow the gateway serving NFS shares', function () {
         pieces.push(read.data!);
       }
       assert.ok(Buffer.concat(pieces).equals(data), 'every committed byte is there');
+      assert.equal((await again.getattr(small)).attrs!.size, BigInt(smallData.length));
+      assert.ok((await again.read(small, 0, 8192)).data!.equals(smallData), 'the small file COMMITted is there too');
     } finally {
       again.close();
     }
     assert.equal((await cli('share', 'wait-uploaded', 'files')).code, 0);
     assert.ok((await getObject(s3, 'tape-gateway', 'files/committed.bin')).equals(data));
+    assert.ok((await getObject(s3, 'tape-gateway', 'files/committed-small.bin')).equals(smallData));
   });
 });
