@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import type { ReadBuffers } from './extent-store.ts';
 import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../crc32c/block-checksums.ts';
 import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
-import { readCached, startWriteback } from '../fileio/fileio.ts';
+import { readCached, readChecksummed, startWriteback } from '../fileio/fileio.ts';
 import { inlineWritable, InlineWriteGate } from '../fileio/inline-write-gate.ts';
 import type { Logger } from '../log.ts';
 import { must } from '../must.ts';
@@ -272,13 +272,21 @@ export class ExtentFiles {
     const buffer = unopened ?? (reused ? pool.take(size) : Buffer.allocUnsafe(size));
     let ranges: number[];
     try {
-      if (file && (size > CACHED_READ_MAX || readCached(file.handle.fd, buffer, start) !== size))
-        await readFully(file.handle, buffer, start, uncached);
       let blocks: number[];
-      ({ blocks, ranges } =
-        size >= OFF_THREAD_CRC_BYTES
-          ? await blockAndRangeCrcsOffThread(buffer, BLOCK, offset - start, lengths)
-          : blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths));
+      if (file && (size > CACHED_READ_MAX || readCached(file.handle.fd, buffer, start) !== size)) {
+        // Read and checked in one job on the pool: its round trips, not the copy or the checksums, were most of a large read's time.
+        const { fd } = file.handle;
+        ({ blocks, ranges } = await blockAndRangeCrcsOffThread(buffer, BLOCK, offset - start, lengths, async (slices) => {
+          const { bytes, crcs } = await readChecksummed(fd, buffer, start, slices, uncached);
+          if (bytes < size) throw new ShortReadError(`file ends at ${start + bytes}, ${size - bytes} bytes short`);
+          return crcs;
+        }));
+      } else {
+        ({ blocks, ranges } =
+          size >= OFF_THREAD_CRC_BYTES
+            ? await blockAndRangeCrcsOffThread(buffer, BLOCK, offset - start, lengths)
+            : blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths));
+      }
       blocks.forEach((crc, i) => {
         if (crc !== extent.crcs[first + i]) throw new CacheCorruptionError(extent.key, first + i, extent.blockSize);
       });

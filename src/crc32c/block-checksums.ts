@@ -112,14 +112,18 @@ export function blockAndRangeCrcs(
   return blocksAndRanges(data, blockSize, from, lengths, crc32c);
 }
 
-/** blockAndRangeCrcs() with the checksums taken off the event loop's thread: `data` must not change until it resolves. */
+/**
+ * blockAndRangeCrcs() with the checksums taken off the event loop's thread, by
+ * `take` when given (see withCrcsOffThread()): `data` must not change until it resolves.
+ */
 export function blockAndRangeCrcsOffThread(
   data: Uint8Array,
   blockSize: number,
   from: number,
   lengths: readonly number[],
+  take?: (slices: readonly Uint8Array[]) => Promise<number[]>,
 ): Promise<{ blocks: number[]; ranges: number[] }> {
-  return withCrcsOffThread((crcOf) => blocksAndRanges(data, blockSize, from, lengths, crcOf));
+  return withCrcsOffThread((crcOf) => blocksAndRanges(data, blockSize, from, lengths, crcOf), take);
 }
 
 function blocksAndRanges(

@@ -26,16 +26,20 @@ export function crc32cEach(slices: readonly Uint8Array[]): Promise<number[]> {
 
 /**
  * Runs `walk`, a computation over the CRC32Cs of slices it asks for in an
- * order that depends only on its inputs, with those CRCs taken off this
- * thread: a first run learns the slices, a second gets their CRCs.
+ * order that depends only on where they are (not on their bytes), with those
+ * CRCs taken off this thread by `take` (crc32cEach(), or a job that reads the
+ * bytes first): a first run learns the slices, a second gets their CRCs.
  */
-export async function withCrcsOffThread<T>(walk: (crcOf: (slice: Uint8Array) => number) => T): Promise<T> {
+export async function withCrcsOffThread<T>(
+  walk: (crcOf: (slice: Uint8Array) => number) => T,
+  take: (slices: readonly Uint8Array[]) => Promise<number[]> = crc32cEach,
+): Promise<T> {
   const slices: Uint8Array[] = [];
   walk((slice) => {
     slices.push(slice);
     return 0;
   });
-  const crcs = await crc32cEach(slices);
+  const crcs = await take(slices);
   let next = 0;
   return walk(() => crcs[next++]!);
 }

@@ -11,6 +11,13 @@ const addon = createRequire(import.meta.url)(packageFile('build', 'Release', 'fi
   writeInPieces(fd: number, slices: readonly Uint8Array[], position: number, piece: number, uncached?: boolean): Promise<void>;
   writeInPiecesSync(fd: number, slices: readonly Uint8Array[], position: number, piece: number): void;
   readUncached(fd: number, slices: readonly Uint8Array[], position: number): Promise<number>;
+  readChecksummed(
+    fd: number,
+    buffer: readonly [Uint8Array],
+    position: number,
+    slices: readonly Uint8Array[],
+    uncached: boolean,
+  ): Promise<{ bytes: number; crcs: number[] }>;
 };
 
 /**
@@ -54,6 +61,25 @@ export function writeInPieces(fd: number, slices: readonly Uint8Array[], positio
  */
 export function readUncached(fd: number, buffer: Uint8Array, position: number): Promise<number> {
   return addon.readUncached(fd, [buffer], position);
+}
+
+/**
+ * Fills `buffer` from `position` (reading on after a short count until the
+ * file ends), then takes the CRC32C of each of `slices`, views of `buffer`, in
+ * one job on a thread of libuv's pool: one round trip through the pool where a
+ * read and then its checksums took two. Resolves to the bytes read and, when
+ * they filled the buffer, the slices' CRCs (unsigned, as crc32c() gives), else
+ * none; rejects with the system's error. `uncached`: read as readUncached()
+ * reads. Neither the buffer nor the slices may be used until it settles.
+ */
+export function readChecksummed(
+  fd: number,
+  buffer: Uint8Array,
+  position: number,
+  slices: readonly Uint8Array[],
+  uncached = false,
+): Promise<{ bytes: number; crcs: number[] }> {
+  return addon.readChecksummed(fd, [buffer], position, slices, uncached);
 }
 
 /**

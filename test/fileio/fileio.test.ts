@@ -4,7 +4,16 @@ import assert from 'node:assert/strict';
 import { closeSync, fdatasyncSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCached, readUncached, startWriteback, threadSleeps, writeInPieces, writeInPiecesSync } from '../../src/fileio/fileio.ts';
+import { crc32c } from '../../src/crc32c/crc32c.ts';
+import {
+  readCached,
+  readChecksummed,
+  readUncached,
+  startWriteback,
+  threadSleeps,
+  writeInPieces,
+  writeInPiecesSync,
+} from '../../src/fileio/fileio.ts';
 import { kernelAtLeast } from '../helpers/kernel.ts';
 
 describe('native file I/O', () => {
@@ -103,6 +112,29 @@ describe('native file I/O', () => {
     await writeInPieces(fd, [data], 0, Number.MAX_SAFE_INTEGER, true);
     fdatasyncSync(fd);
     assert.equal(readCached(fd, Buffer.alloc(4096), 1 << 20), -1, 'the page cache no longer holds what was written');
+  });
+
+  it('readChecksummed reads the bytes at the position and the CRC32C of each slice of them, cached or not; a short read gives no CRCs', async () => {
+    const data = Buffer.from(Array.from({ length: (2 << 20) + 100 }, (_, i) => (i * 13) & 0xff));
+    writeSync(fd, data, 0, data.length, 0);
+    for (const uncached of [false, true]) {
+      const into = Buffer.alloc(2 << 20);
+      const slices = [into.subarray(0, 4096), into.subarray(4096, 1 << 20), into.subarray(1 << 20)];
+      const { bytes, crcs } = await readChecksummed(fd, into, 100, slices, uncached);
+      assert.equal(bytes, into.length);
+      assert.ok(into.equals(data.subarray(100)), 'the bytes from the position');
+      assert.deepEqual(crcs, [
+        crc32c(data.subarray(100, 4196)),
+        crc32c(data.subarray(4196, (1 << 20) + 100)),
+        crc32c(data.subarray((1 << 20) + 100)),
+      ]);
+    }
+    const past = Buffer.alloc(4096);
+    assert.deepEqual(await readChecksummed(fd, past, data.length - 10, [past]), { bytes: 10, crcs: [] }, 'the file ends 10 bytes in');
+    await assert.rejects(readChecksummed(-1, past, 0, [past]), (error: NodeJS.ErrnoException) => error.code === 'EBADF');
+    assert.throws(() => readChecksummed(fd, past, -1, [past]), TypeError);
+    assert.throws(() => readChecksummed(fd, past, 0, ['text' as unknown as Uint8Array]), TypeError);
+    assert.throws(() => readChecksummed(fd, 'text' as unknown as Uint8Array, 0, []), TypeError);
   });
 
   it('threadSleeps counts a wait that puts this thread to sleep, and not work that keeps it running', () => {
