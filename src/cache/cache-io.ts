@@ -594,7 +594,7 @@ export class CacheIO {
         throw storeError(error, from);
       }
       await this.dropLocal(to);
-      const copy = new Extent(to, extentPath(this.limits.directory, to));
+      const copy = this.newExtent(to);
       copy.resize(source.size);
       copy.metadata = { ...source.metadata };
       this.state.extents.set(to, copy);
