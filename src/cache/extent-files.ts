@@ -15,7 +15,7 @@ import { must } from '../must.ts';
 import type { CacheState } from './cache-state.ts';
 import { CacheCorruptionError } from './errors.ts';
 import { blockCount, type Extent } from './extent.ts';
-import { fsyncPath, readFully, ShortReadError, writeFully, writeFullySync } from './file-io.ts';
+import { fsyncPath, ignoreMissing, readFully, ShortReadError, writeFully, writeFullySync } from './file-io.ts';
 import { FlushGroup } from './flush-group.ts';
 import type { SpareFiles } from './spare-files.ts';
 
@@ -558,10 +558,6 @@ function checksumsOf(
 
 function writePiece(extent: Extent): number {
   return extent.blockSize <= SMALL_FOLIO_BYTES ? SMALL_FOLIO_BYTES : Infinity;
-}
-
-export function ignoreMissing(error: unknown): void {
-  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
 }
 
 /** Calls `each` with the parts of `pieces` (laid end to end from `offset`) that fall within [from, to), in order, and the index of their piece. */

@@ -51,14 +51,19 @@ function dropFirst(rest: Uint8Array[], bytes: number): void {
   if (bytes > 0) rest[0] = rest[0]!.subarray(bytes);
 }
 
+/** Rethrows `error` unless it says the file is not there. */
+export function ignoreMissing(error: unknown): void {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+}
+
 /** fdatasync of the file or folder at `path`; nothing if it is gone (deleted since). */
 export async function fsyncPath(path: string, flags: string): Promise<void> {
   let handle: FileHandle;
   try {
     handle = await open(path, flags);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
+    ignoreMissing(error);
+    return;
   }
   try {
     await handle.datasync();

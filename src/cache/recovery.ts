@@ -9,8 +9,7 @@ import type { Logger } from '../log.ts';
 import type { CacheState } from './cache-state.ts';
 import type { CatalogLog } from './catalog-log.ts';
 import { Extent, extentPath } from './extent.ts';
-import { ignoreMissing } from './extent-files.ts';
-import { readFully } from './file-io.ts';
+import { ignoreMissing, readFully } from './file-io.ts';
 
 /** The 256 folders extent files are spread over. */
 function folders(directory: string): string[] {

@@ -4,7 +4,7 @@
 // small files each need one, on the path of the client's WRITE.
 import { mkdir, open, readdir, unlink } from 'node:fs/promises';
 import type { Logger } from '../log.ts';
-import { ignoreMissing } from './extent-files.ts';
+import { ignoreMissing } from './file-io.ts';
 
 /** Spare files kept ready. */
 const SPARES = 64;
