@@ -348,10 +348,6 @@ export class CacheIO {
     }
   }
 
-  noteForeground(): void {
-    this.state.foregroundAt = Date.now();
-  }
-
   /** Waits for the read-ahead still in flight, which lands nothing once the engine is closed. */
   async settleReadAhead(): Promise<void> {
     while (this.prefetching.size > 0) await Promise.all(this.prefetching);

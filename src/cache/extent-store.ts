@@ -106,9 +106,4 @@ export interface ExtentStore {
    * for a caller that wants them done but does not wait for them; by default they do not.
    */
   drain(keys?: readonly string[], options?: DrainOptions): Promise<void>;
-  /**
-   * The consumer is serving a request now that reads and writes no extent (a share's lookup or
-   * listing): uploads yield to it as they do to reads and writes, within the same bounds.
-   */
-  noteForeground(): void;
 }

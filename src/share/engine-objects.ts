@@ -85,10 +85,6 @@ export class EngineShareObjects implements ShareObjects {
     return this.store.copy(this.key(from), this.key(to));
   }
 
-  noteRequest(): void {
-    this.store.noteForeground();
-  }
-
   forget(key: string): Promise<void> {
     return this.store.evict(this.key(key));
   }

@@ -8,19 +8,19 @@ import { startFaultInjector, type FaultInjector } from '../cloud/fault-injector.
 import { startS3, tempDir, type S3rverFixture } from '../cloud/helpers.ts';
 import { MiB, openEngine, pattern, type OpenedEngine } from './helpers.ts';
 
-/** Foreground work done every 100 ms, as a streaming backup or a browsing client would, until stopped. */
+/** A writer that writes a little to another extent every 100 ms, as a streaming backup would, until stopped. */
 interface Writer {
-  /** Resolves once it has worked `count` more times. */
+  /** Resolves once it has written `count` more times. */
   wrote(count: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-function keepBusy(work: (round: number) => Promise<void> | void): Writer {
+function keepWriting(engine: OpenedEngine): Writer {
   let stopped = false;
   let written = 0;
   const writing = (async () => {
     for (; !stopped; written++) {
-      await work(written);
+      await engine.store.write('busy/foreground', written * 4096, Buffer.alloc(4096, written));
       await sleep(100);
     }
   })();
@@ -35,10 +35,6 @@ function keepBusy(work: (round: number) => Promise<void> | void): Writer {
     },
   };
 }
-
-/** A little written to another extent every 100 ms. */
-const keepWriting = (engine: OpenedEngine): Writer =>
-  keepBusy((round) => engine.store.write('busy/foreground', round * 4096, Buffer.alloc(4096, round)));
 
 /** Resolves once `condition` holds, looking every 25 ms; fails after `ms`. */
 async function until(condition: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
@@ -130,20 +126,6 @@ describe('@slow uploads yield to reads and writes', function () {
     await writer.stop();
     await draining;
     await eventuallyUploaded(engine, { 'tape/Y/seg-1b': MiB });
-  });
-
-  it('holds a background drain() back while requests that touch no extent keep coming, and resolves it once they stop', async () => {
-    const engine = await open({ uploadQuietMs: QUIET_MS });
-    writer = keepBusy(() => engine.store.noteForeground());
-    await engine.store.write('share/Y/listed', 0, pattern('share/Y/listed', MiB));
-    let drained = false;
-    const draining = engine.store.drain(['share/Y/listed'], { background: true }).then(() => (drained = true));
-    await writer.wrote(15);
-    assert.equal(await begun('share/Y/listed'), false, 'not uploaded while requests arrive');
-    assert.equal(drained, false);
-    await writer.stop();
-    await draining;
-    await eventuallyUploaded(engine, { 'share/Y/listed': MiB });
   });
 
   it('uploads despite writes once a quarter of the upload buffer is dirty', async () => {

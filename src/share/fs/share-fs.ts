@@ -158,11 +158,6 @@ export class ShareFs {
     return ROOT_ID;
   }
 
-  /** A client's request for this share is being served: its settled files' uploads wait until clients pause (within the engine's bounds). */
-  noteRequest(): void {
-    this.objects.noteRequest();
-  }
-
   caller(claimed: ClaimedIdentity): Caller {
     return effectiveCaller(claimed, this.settings.squash, this.settings.anonUid, this.settings.anonGid);
   }

@@ -38,8 +38,6 @@ export interface ShareObjects {
   setMetadata(key: string, metadata: Readonly<Record<string, string>>): Promise<void>;
   /** The object at `to` becomes a copy of `from`, data and metadata. */
   copy(from: string, to: string): Promise<void>;
-  /** A client's request is being served: background uploads yield to it as to reads and writes. */
-  noteRequest(): void;
   /** Forgets what the cache holds of the key: the bucket's object changed under us. */
   forget(key: string): Promise<void>;
 }
