@@ -348,6 +348,10 @@ export class CacheIO {
     }
   }
 
+  noteForeground(): void {
+    this.state.requestAt = Date.now();
+  }
+
   /** Waits for the read-ahead still in flight, which lands nothing once the engine is closed. */
   async settleReadAhead(): Promise<void> {
     while (this.prefetching.size > 0) await Promise.all(this.prefetching);
@@ -660,7 +664,13 @@ export class CacheIO {
         await this.sync(keys, under, true);
       }
     };
-    await (options.background ? drained() : this.queue.urgently(drained));
+    const { background, hurry } = options;
+    if (!background || hurry?.aborted) return this.queue.urgently(drained);
+    const draining = drained();
+    if (!hurry) return draining;
+    const hurried = () => void this.queue.urgently(() => draining).catch(() => undefined); // its caller hears the failure
+    hurry.addEventListener('abort', hurried, { once: true });
+    return draining.finally(() => hurry.removeEventListener('abort', hurried));
   }
 
   // ---- small helpers ----

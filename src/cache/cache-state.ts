@@ -18,6 +18,8 @@ export class CacheState {
   misses = 0;
   /** Last time a caller wrote or read. */
   foregroundAt = 0;
+  /** Last time a consumer served a request that reads and writes no extent (a share's LOOKUP or READDIR). */
+  requestAt = 0;
   private readonly waiters: (() => void)[] = [];
 
   /** Marks the extent most recently used. */

@@ -54,6 +54,11 @@ export interface EngineOptions {
   uploadQuietMs?: number;
   /** An upload waits for quiet at most this long (default 60 s). */
   uploadMaxDeferMs?: number;
+  /**
+   * An upload waits at most this long while only requests that touch no extent come (noteForeground;
+   * default 10 s, at most uploadMaxDeferMs): a client that browses without pause leaves little to upload.
+   */
+  uploadRequestMaxDeferMs?: number;
   bandwidth?: BandwidthSchedule;
   /** Where the metrics register (default a registry of the engine's own). */
   registry?: Registry;
@@ -104,6 +109,7 @@ export class CacheEngine {
         concurrency: options.uploadConcurrency ?? 4,
         quietMs: options.uploadQuietMs ?? 1_000,
         maxDeferMs: options.uploadMaxDeferMs ?? 60_000,
+        requestMaxDeferMs: Math.min(options.uploadRequestMaxDeferMs ?? 10_000, options.uploadMaxDeferMs ?? 60_000),
         // Uploads stop yielding once a quarter of the buffer is dirty: writers stop at all of it.
         urgentDirtyBytes: uploadBufferBytes / 4,
       },

@@ -6,6 +6,8 @@
 
 export interface DrainOptions {
   readonly background?: boolean;
+  /** With `background`: once it aborts (someone now waits for the keys), the drain's uploads stop yielding. */
+  readonly hurry?: AbortSignal;
 }
 
 export interface WriteOptions {
@@ -106,4 +108,10 @@ export interface ExtentStore {
    * for a caller that wants them done but does not wait for them; by default they do not.
    */
   drain(keys?: readonly string[], options?: DrainOptions): Promise<void>;
+  /**
+   * The consumer is serving a request now that reads and writes no extent (a share's lookup or
+   * listing): uploads yield to it as they do to reads and writes, but at most for the engine's
+   * uploadRequestMaxDeferMs (10 s), so that a client browsing without pause leaves little to upload.
+   */
+  noteForeground(): void;
 }

@@ -90,6 +90,10 @@ export class NamespaceStore implements ExtentStore {
     );
   }
 
+  noteForeground(): void {
+    this.io.noteForeground();
+  }
+
   async drain(keys?: readonly string[], options?: DrainOptions): Promise<void> {
     return this.io.drain(
       keys?.map((key) => this.check(key)),

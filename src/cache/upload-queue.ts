@@ -21,6 +21,8 @@ export interface QueueOptions {
   readonly quietMs: number;
   /** An upload waits for quiet at most this long. */
   readonly maxDeferMs: number;
+  /** An upload waits at most this long for requests that read and write nothing (ExtentStore.noteForeground) to pause. */
+  readonly requestMaxDeferMs: number;
   /** Uploads stop yielding once this many bytes are dirty. */
   readonly urgentDirtyBytes: number;
 }
@@ -193,12 +195,17 @@ export class UploadQueue {
   }
 
   /**
-   * Until when `entry` (a put or a delete) yields to reads and writes (at most: they may
-   * go on); `now` or earlier once quiet, or a bound is reached.
+   * Until when `entry` (a put or a delete) yields to reads and writes, and to other requests
+   * within a shorter bound (at most: they may go on); `now` or earlier once quiet, or a bound is reached.
    */
   private yieldsUntil(entry: QueueEntry, now: number): number {
-    if (this.options.quietMs === 0 || this.urgent > 0 || this.closing || this.state.dirtyBytes >= this.options.urgentDirtyBytes) return now;
-    return Math.min(this.state.foregroundAt + this.options.quietMs, this.waitingSince.get(entry)! + this.options.maxDeferMs);
+    const { quietMs, maxDeferMs, requestMaxDeferMs, urgentDirtyBytes } = this.options;
+    if (quietMs === 0 || this.urgent > 0 || this.closing || this.state.dirtyBytes >= urgentDirtyBytes) return now;
+    const since = this.waitingSince.get(entry)!;
+    return Math.max(
+      Math.min(this.state.foregroundAt + quietMs, since + maxDeferMs),
+      Math.min(this.state.requestAt + quietMs, since + requestMaxDeferMs),
+    );
   }
 
   /**

@@ -8,19 +8,19 @@ import { startFaultInjector, type FaultInjector } from '../cloud/fault-injector.
 import { startS3, tempDir, type S3rverFixture } from '../cloud/helpers.ts';
 import { MiB, openEngine, pattern, type OpenedEngine } from './helpers.ts';
 
-/** A writer that writes a little to another extent every 100 ms, as a streaming backup would, until stopped. */
+/** Foreground work done every 100 ms, as a streaming backup or a browsing client would, until stopped. */
 interface Writer {
-  /** Resolves once it has written `count` more times. */
+  /** Resolves once it has worked `count` more times. */
   wrote(count: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-function keepWriting(engine: OpenedEngine): Writer {
+function keepBusy(work: (round: number) => Promise<void> | void): Writer {
   let stopped = false;
   let written = 0;
   const writing = (async () => {
     for (; !stopped; written++) {
-      await engine.store.write('busy/foreground', written * 4096, Buffer.alloc(4096, written));
+      await work(written);
       await sleep(100);
     }
   })();
@@ -35,6 +35,10 @@ function keepWriting(engine: OpenedEngine): Writer {
     },
   };
 }
+
+/** A little written to another extent every 100 ms. */
+const keepWriting = (engine: OpenedEngine): Writer =>
+  keepBusy((round) => engine.store.write('busy/foreground', round * 4096, Buffer.alloc(4096, round)));
 
 /** Resolves once `condition` holds, looking every 25 ms; fails after `ms`. */
 async function until(condition: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
@@ -126,6 +130,44 @@ describe('@slow uploads yield to reads and writes', function () {
     await writer.stop();
     await draining;
     await eventuallyUploaded(engine, { 'tape/Y/seg-1b': MiB });
+  });
+
+  it('holds a background drain() back while requests that touch no extent keep coming, and resolves it once they stop', async () => {
+    const engine = await open({ uploadQuietMs: QUIET_MS });
+    writer = keepBusy(() => engine.store.noteForeground());
+    await engine.store.write('share/Y/listed', 0, pattern('share/Y/listed', MiB));
+    let drained = false;
+    const draining = engine.store.drain(['share/Y/listed'], { background: true }).then(() => (drained = true));
+    await writer.wrote(15);
+    assert.equal(await begun('share/Y/listed'), false, 'not uploaded while requests arrive');
+    assert.equal(drained, false);
+    await writer.stop();
+    await draining;
+    await eventuallyUploaded(engine, { 'share/Y/listed': MiB });
+  });
+
+  it('uploads despite requests that touch no extent once it has waited uploadRequestMaxDeferMs, though they keep coming', async () => {
+    const engine = await open({ uploadQuietMs: QUIET_MS, uploadRequestMaxDeferMs: 1_500 });
+    writer = keepBusy(() => engine.store.noteForeground());
+    const queued = Date.now();
+    await queue(engine, 'share/Y/browsed', MiB);
+    await writer.wrote(5);
+    assert.equal(await begun('share/Y/browsed'), false, 'held back before the bound');
+    await eventuallyUploaded(engine, { 'share/Y/browsed': MiB });
+    assert.ok(Date.now() - queued >= 1_500, 'not before the bound either');
+  });
+
+  it('stops holding a background drain() back once its hurry signal aborts, though writes keep coming', async () => {
+    const engine = await open({ uploadQuietMs: QUIET_MS, uploadMaxDeferMs: 600_000 });
+    writer = keepWriting(engine);
+    await engine.store.write('share/Y/awaited', 0, pattern('share/Y/awaited', MiB));
+    const hurry = new AbortController();
+    const draining = engine.store.drain(['share/Y/awaited'], { background: true, hurry: hurry.signal });
+    await writer.wrote(15);
+    assert.equal(await begun('share/Y/awaited'), false, 'held back before someone waits');
+    hurry.abort();
+    await draining;
+    await eventuallyUploaded(engine, { 'share/Y/awaited': MiB });
   });
 
   it('uploads despite writes once a quarter of the upload buffer is dirty', async () => {
