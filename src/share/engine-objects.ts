@@ -4,7 +4,7 @@
 // that stop at the end of the object, and truncation that also grows (the gap
 // reads as zeros).
 import type { ExtentStore } from '../cache/extent-store.ts';
-import type { ListedEntry, ObjectHead, ShareObjects } from './fs/share-objects.ts';
+import type { DrainOptions, ListedEntry, ObjectHead, ShareObjects } from './fs/share-objects.ts';
 
 export function shareNamespace(name: string): string {
   return `shares/${name}/`;
@@ -50,7 +50,7 @@ export class EngineShareObjects implements ShareObjects {
     return this.store.sync(keys.map((key) => this.key(key)));
   }
 
-  drain(keys: readonly string[], options: { readonly background?: boolean } = {}): Promise<void> {
+  drain(keys: readonly string[], options: DrainOptions = {}): Promise<void> {
     return this.store.drain(
       keys.map((key) => this.key(key)),
       options,
@@ -83,6 +83,10 @@ export class EngineShareObjects implements ShareObjects {
 
   copy(from: string, to: string): Promise<void> {
     return this.store.copy(this.key(from), this.key(to));
+  }
+
+  noteRequest(): void {
+    this.store.noteForeground();
   }
 
   forget(key: string): Promise<void> {

@@ -150,6 +150,8 @@ export class MemoryShareObjects implements ShareObjects {
     this.cache.set(to, { data: Buffer.from(source.data), metadata: { ...source.metadata }, lastModified: new Date() });
   }
 
+  noteRequest(): void {}
+
   async forget(key: string): Promise<void> {
     this.cache.delete(key);
   }

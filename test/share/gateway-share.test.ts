@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ShareAnswer } from '../../src/api/share-routes.ts';
@@ -156,6 +157,27 @@ describe('@peer @slow the gateway serving NFS shares', function () {
     assert.equal(marker.ContentLength, 0);
     assert.equal(marker.Metadata?.['file-permissions'], '0040755');
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket: 'tape-gateway', Key: 'files/empty-dir/empty-file' }))).ContentLength, 0);
+  });
+
+  it("holds a settled file's upload back while a client keeps asking, and uploads it once the client pauses", async () => {
+    const inBucket = (key: string) =>
+      s3.send(new HeadObjectCommand({ Bucket: 'tape-gateway', Key: key })).then(
+        () => true,
+        () => false,
+      );
+    const client = await NfsTestClient.connect(gw!.nfs.nfsPort);
+    try {
+      const root = (await client.mount('/files')).handle!;
+      const file = (await client.create(root, 'browsed.bin', { mode: 1 })).handle!;
+      assert.equal((await client.write(file, 0, randomBytes(4096))).status, 0);
+      // Longer than the share's settling time (5 s) plus the engine's quiet time (1 s): a client browsing, a GETATTR every 100 ms.
+      for (const end = Date.now() + 8_000; Date.now() < end; await sleep(100)) assert.equal((await client.getattr(root)).status, 0);
+      assert.equal(await inBucket('files/browsed.bin'), false, 'not uploaded while the client keeps asking');
+    } finally {
+      client.close();
+    }
+    for (const end = Date.now() + 20_000; !(await inBucket('files/browsed.bin')); await sleep(100))
+      assert.ok(Date.now() < end, 'uploaded once the client paused, without being asked');
   });
 
   it('has the share metrics on /metrics', async () => {

@@ -4,7 +4,7 @@
 // back the same way without any I/O, a loop of promises that starved the event
 // loop, and with it the API and the NFS server, for as long as a flush waited.
 import assert from 'node:assert/strict';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../../src/log.ts';
 import { SettleUploader } from '../../src/share/fs/settle-uploader.ts';
 
@@ -68,6 +68,22 @@ describe('share settle uploader', () => {
     assert.equal(uploader.dirtyCount, 1, 'id 4 is not uploaded yet');
     await nextTurn();
     gates.get(4)?.();
+  });
+
+  it('hurries an upload already running in the background once a flush waits for it', async () => {
+    const hurries: AbortSignal[] = [];
+    // As the engine does: a background upload ends only once hurried (clients keep the share busy).
+    const upload = (_id: number, hurry: AbortSignal) => {
+      hurries.push(hurry);
+      return new Promise<boolean>((resolve) => hurry.addEventListener('abort', () => resolve(true), { once: true }));
+    };
+    uploader = new SettleUploader({ upload }, 1, silentLogger());
+    uploader.touched(1);
+    while (hurries.length === 0) await sleep(10); // settled: its upload runs in the background
+    assert.equal(hurries[0]!.aborted, false, 'no one waits for it yet');
+    await uploader.flush();
+    assert.equal(hurries.length, 1, 'the same upload, hurried');
+    assert.equal(uploader.dirtyCount, 0);
   });
 
   it('stops waiting when the flush is aborted, and the uploads go on', async () => {

@@ -15,10 +15,10 @@ import type { Logger } from '../../log.ts';
 export interface SettleTarget {
   /**
    * Uploads the node as it is now; resolves once the bucket holds it, to false when it was not
-   * uploaded as it is now (changed or moving meanwhile). `background`: no one waits for it, so
-   * its upload yields to the clients' reads and writes.
+   * uploaded as it is now (changed or moving meanwhile). Its upload yields to the clients'
+   * requests until `hurry` aborts: someone waits for it.
    */
-  upload(id: number, background: boolean): Promise<boolean>;
+  upload(id: number, hurry: AbortSignal): Promise<boolean>;
 }
 
 /** Uploads in flight at once: the engine uploads a few at a time anyway, and thousands of waiting drains would swamp the event loop. */
@@ -34,6 +34,8 @@ export class SettleUploader {
   /** Ids with changes to upload, and when each last changed (ms), oldest change first. */
   private readonly pending = new Map<number, number>();
   private readonly running = new Map<number, Promise<void>>();
+  /** Aborted once a flush waits for the running upload of the id. */
+  private readonly hurries = new Map<number, AbortController>();
   /** Bytes each node with changes uploads (its size when it last changed): what the operator sees waiting. */
   private readonly sizes = new Map<number, number>();
   /** Ids whose last upload was not clean without a change since: they wait for touched(). */
@@ -102,6 +104,7 @@ export class SettleUploader {
       const set = this.waiters.get(id) ?? new Set();
       set.add(waiter!);
       this.waiters.set(id, set);
+      this.hurries.get(id)?.abort();
     }
     const stop = () => {
       for (const id of ids) this.unwait(id, waiter!);
@@ -134,8 +137,11 @@ export class SettleUploader {
   }
 
   private async run(id: number): Promise<void> {
+    const hurry = new AbortController();
+    if (this.waiters.has(id)) hurry.abort();
+    this.hurries.set(id, hurry);
     try {
-      const clean = await this.target.upload(id, !this.waiters.has(id));
+      const clean = await this.target.upload(id, hurry.signal);
       this.failing.delete(id);
       if (!clean && !this.pending.has(id)) this.parked.add(id);
     } catch (err) {
@@ -144,6 +150,7 @@ export class SettleUploader {
       if (!this.pending.has(id)) this.pending.set(id, Date.now());
     } finally {
       this.running.delete(id);
+      this.hurries.delete(id);
     }
     if (!this.pending.has(id) && !this.parked.has(id)) {
       this.sizes.delete(id);

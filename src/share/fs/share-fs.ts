@@ -106,7 +106,7 @@ export class ShareFs {
     private readonly objects: ShareObjects,
     private readonly logger: Logger,
   ) {
-    this.uploader = new SettleUploader({ upload: (id, background) => this.upload(id, background) }, settings.settleMs, logger);
+    this.uploader = new SettleUploader({ upload: (id, hurry) => this.upload(id, hurry) }, settings.settleMs, logger);
   }
 
   static async open(options: {
@@ -156,6 +156,11 @@ export class ShareFs {
 
   get rootId(): number {
     return ROOT_ID;
+  }
+
+  /** A client's request for this share is being served: its settled files' uploads wait until clients pause (within the engine's bounds). */
+  noteRequest(): void {
+    this.objects.noteRequest();
   }
 
   caller(claimed: ClaimedIdentity): Caller {
@@ -900,7 +905,7 @@ export class ShareFs {
   }
 
   /** Uploads a node's object as it is now (SettleTarget). */
-  private async upload(id: number, background: boolean): Promise<boolean> {
+  private async upload(id: number, hurry: AbortSignal): Promise<boolean> {
     const generation = this.generations.get(id) ?? 0;
     const node = await this.table.get(id);
     if (!node || !node.dirty) return true;
@@ -910,7 +915,7 @@ export class ShareFs {
       return true;
     }
     await this.objects.setMetadata(node.key, toMetadata(node));
-    await this.objects.drain([node.key], { background }); // which syncs first
+    await this.objects.drain([node.key], { background: true, hurry }); // which syncs first
     return this.locks.run(`n${id}`, async () => {
       const latest = await this.table.get(id);
       if (!latest) return true;

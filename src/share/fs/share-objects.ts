@@ -14,6 +14,11 @@ export interface ObjectHead {
   readonly modified?: Date;
 }
 
+export interface DrainOptions {
+  readonly background?: boolean;
+  readonly hurry?: AbortSignal;
+}
+
 export interface ShareObjects {
   /**
    * Writes bytes at an offset, growing the object (a gap reads as zeros). `fresh`: the key is
@@ -29,8 +34,11 @@ export interface ShareObjects {
   delete(key: string): Promise<void>;
   /** Writes made so far to these keys survive a crash (local durability; uploads follow). */
   sync(keys: readonly string[]): Promise<void>;
-  /** Resolves once these keys, as they are now, are in the bucket; `background`: their uploads yield to reads and writes. */
-  drain(keys: readonly string[], options?: { readonly background?: boolean }): Promise<void>;
+  /**
+   * Resolves once these keys, as they are now, are in the bucket; `background`: their uploads yield to
+   * the clients' requests, until `hurry` aborts.
+   */
+  drain(keys: readonly string[], options?: DrainOptions): Promise<void>;
   /** The keys under a prefix in S3's order: changes not yet uploaded as they are here, the rest as the bucket holds them. */
   list(prefix: string, options: { readonly delimiter?: string }): AsyncIterable<ListedEntry>;
   head(key: string): Promise<ObjectHead | undefined>;
@@ -38,6 +46,8 @@ export interface ShareObjects {
   setMetadata(key: string, metadata: Readonly<Record<string, string>>): Promise<void>;
   /** The object at `to` becomes a copy of `from`, data and metadata. */
   copy(from: string, to: string): Promise<void>;
+  /** A client's request is being served: background uploads yield to it as to reads and writes, for less long. */
+  noteRequest(): void;
   /** Forgets what the cache holds of the key: the bucket's object changed under us. */
   forget(key: string): Promise<void>;
 }

@@ -85,6 +85,7 @@ export function nfs3Program(shares: ExportedShares, options: Nfs3Options): RpcPr
     const fs = shares.byId(ids.shareId);
     if (!fs) throw new Refusal(Nfs3Status.STALE);
     if (!fs.settings.clients.allows(context.remoteAddress)) throw new Refusal(Nfs3Status.ACCES);
+    fs.noteRequest();
     const claimed = context.credentials.flavor === 'sys' ? context.credentials : undefined;
     return { fs, id: ids.fileId, caller: fs.caller(claimed), fsid: ids.shareId };
   };
