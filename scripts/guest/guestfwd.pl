@@ -23,8 +23,11 @@ socket(my $gateway, PF_INET, SOCK_STREAM, 0) or exit 1;
 connect($gateway, pack_sockaddr_in($port, inet_aton('127.0.0.1'))) or exit 1;
 setsockopt($_, IPPROTO_TCP, TCP_NODELAY, 1) for $guest, $gateway;
 
-# One process a direction: a full buffer one way never stalls the other. Either side gone ends
-# the connection for both, as the guest's and the gateway's TCP expect.
+# One process a direction: a full buffer one way never stalls the other. The gateway gone ends the
+# connection for both. The guest done sending is passed on as such, and its answer still relayed:
+# busybox nc (the guest's gates) sends its question, shuts its sending side and reads the answer;
+# ending both directions there dropped the answer whenever the host took a few ms to give it, and
+# a gate looked shut for minutes after it opened.
 my $child = fork() // exit 1;
 if ($child == 0) {
   pump($gateway, $guest);
@@ -32,7 +35,8 @@ if ($child == 0) {
   exit 0;
 }
 pump($guest, $gateway);
-kill 'TERM', $child;
+shutdown($gateway, 1);
+waitpid($child, 0);
 exit 0;
 
 sub pump {
