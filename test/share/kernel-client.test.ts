@@ -222,8 +222,10 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
 
   /** Once the guest has unmounted: every write is in the bucket as the guest wrote it; then the gateway restarts on the same ports. */
   async function checkBucketAndRestart(): Promise<void> {
+    const started = Date.now();
     const waited = await cli('share', 'wait-uploaded', 'kernel');
     assert.equal(waited.code, 0, waited.stderr);
+    const uploaded = Date.now();
     const sumsObject = await get('tree.sums').catch(() => Buffer.alloc(0)); // absent: said below
     const sums = sumsObject.toString().trim().split('\n');
     if (sums.length !== FILES) {
@@ -253,6 +255,7 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
     assert.equal((await get('repo/d2/renamed')).toString(), 'line 0\nchange 0\n', 'git mv renamed the object');
     await assert.rejects(get('repo/d1/f1'), /NoSuchKey|does not exist/);
 
+    const checked = Date.now();
     const { dataDir, nfs } = gw!;
     await gw!.stop();
     gw = undefined;
@@ -260,6 +263,9 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
       dataDir,
       args: [...GATEWAY_ARGS, '--nfs-port', String(nfs.nfsPort), '--nfs-mount-port', String(nfs.mountPort)],
     });
+    console.log(
+      `      host: wait-uploaded ${uploaded - started} ms, bucket checked ${checked - uploaded} ms, restart ${Date.now() - checked} ms`,
+    );
   }
 
   it('copies a tree in, renames, changes attributes, links, truncates, churns a git repository, lists 10,000 entries; S3 holds it all; it is all there after a restart', async () => {
@@ -288,6 +294,7 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
         if (line.startsWith('@@guest step-end unmount ')) gated('restarted', checkBucketAndRestart);
       },
     });
+    console.log(`      ${summarize(run)}`); // first: a failing step's time says as much as its output
     // The steps that wait for no host work first: a tree the guest could not make or copy is why the bucket lacks it.
     for (const name of [
       'mount',
@@ -306,6 +313,5 @@ describe('@peer @guest @slow the share from the Linux kernel NFS client', functi
     for (const name of ['list-many', 'unmount']) assertStep(run, name);
     assert.equal(host.length, 2, 'the host restarted the gateway');
     for (const name of ['wait-restart', 'mount-again', 'everything-there', 'unmount-again']) assertStep(run, name);
-    console.log(`      ${summarize(run)}`);
   });
 });
