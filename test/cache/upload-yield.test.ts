@@ -118,44 +118,26 @@ describe('@slow uploads yield to reads and writes', function () {
     await eventuallyUploaded(engine, { 'tape/Y/seg-1': MiB });
   });
 
-  it('holds a background drain() back while writes keep arriving, and resolves it once they stop', async () => {
+  /** A background drain() of `key` neither uploads nor resolves while `busy` keeps the engine busy, and does both once it stops. */
+  const assertBackgroundDrainWaitsFor = async (key: string, busy: (engine: OpenedEngine) => Writer) => {
     const engine = await open({ uploadQuietMs: QUIET_MS });
-    writer = keepWriting(engine);
-    await engine.store.write('tape/Y/seg-1b', 0, pattern('tape/Y/seg-1b', MiB));
+    writer = busy(engine);
+    await engine.store.write(key, 0, pattern(key, MiB));
     let drained = false;
-    const draining = engine.store.drain(['tape/Y/seg-1b'], { background: true }).then(() => (drained = true));
+    const draining = engine.store.drain([key], { background: true }).then(() => (drained = true));
     await writer.wrote(15);
-    assert.equal(await begun('tape/Y/seg-1b'), false, 'not uploaded while writes arrive');
+    assert.equal(await begun(key), false, 'not uploaded while busy');
     assert.equal(drained, false);
     await writer.stop();
     await draining;
-    await eventuallyUploaded(engine, { 'tape/Y/seg-1b': MiB });
-  });
+    await eventuallyUploaded(engine, { [key]: MiB });
+  };
 
-  it('holds a background drain() back while requests that touch no extent keep coming, and resolves it once they stop', async () => {
-    const engine = await open({ uploadQuietMs: QUIET_MS });
-    writer = keepBusy(() => engine.store.noteForeground());
-    await engine.store.write('share/Y/listed', 0, pattern('share/Y/listed', MiB));
-    let drained = false;
-    const draining = engine.store.drain(['share/Y/listed'], { background: true }).then(() => (drained = true));
-    await writer.wrote(15);
-    assert.equal(await begun('share/Y/listed'), false, 'not uploaded while requests arrive');
-    assert.equal(drained, false);
-    await writer.stop();
-    await draining;
-    await eventuallyUploaded(engine, { 'share/Y/listed': MiB });
-  });
+  it('holds a background drain() back while writes keep arriving, and resolves it once they stop', () =>
+    assertBackgroundDrainWaitsFor('tape/Y/seg-1b', keepWriting));
 
-  it('uploads despite requests that touch no extent once it has waited uploadRequestMaxDeferMs, though they keep coming', async () => {
-    const engine = await open({ uploadQuietMs: QUIET_MS, uploadRequestMaxDeferMs: 1_500 });
-    writer = keepBusy(() => engine.store.noteForeground());
-    const queued = Date.now();
-    await queue(engine, 'share/Y/browsed', MiB);
-    await writer.wrote(5);
-    assert.equal(await begun('share/Y/browsed'), false, 'held back before the bound');
-    await eventuallyUploaded(engine, { 'share/Y/browsed': MiB });
-    assert.ok(Date.now() - queued >= 1_500, 'not before the bound either');
-  });
+  it('holds a background drain() back while requests that touch no extent keep coming, and resolves it once they stop', () =>
+    assertBackgroundDrainWaitsFor('share/Y/listed', (engine) => keepBusy(() => engine.store.noteForeground())));
 
   it('stops holding a background drain() back once its hurry signal aborts, though writes keep coming', async () => {
     const engine = await open({ uploadQuietMs: QUIET_MS, uploadMaxDeferMs: 600_000 });
@@ -180,16 +162,27 @@ describe('@slow uploads yield to reads and writes', function () {
     await eventuallyUploaded(engine, { 'tape/Y/seg-2': MiB, 'tape/Y/seg-3': 3 * MiB });
   });
 
-  it('uploads despite writes once an upload has waited uploadMaxDeferMs', async () => {
-    const engine = await open({ uploadQuietMs: QUIET_MS, uploadMaxDeferMs: 1_500 });
-    writer = keepWriting(engine);
+  /** A queued `key` is held back while `busy` keeps the engine busy, and uploaded once `bound` (1.5 s) has passed, though it does not stop. */
+  const assertUploadedAfterBound = async (
+    key: string,
+    bound: 'uploadMaxDeferMs' | 'uploadRequestMaxDeferMs',
+    busy: (engine: OpenedEngine) => Writer,
+  ) => {
+    const engine = await open({ uploadQuietMs: QUIET_MS, [bound]: 1_500 });
+    writer = busy(engine);
     const queued = Date.now();
-    await queue(engine, 'tape/Y/seg-4', MiB);
+    await queue(engine, key, MiB);
     await writer.wrote(5);
-    assert.equal(await begun('tape/Y/seg-4'), false, 'held back before the bound');
-    await eventuallyUploaded(engine, { 'tape/Y/seg-4': MiB });
+    assert.equal(await begun(key), false, 'held back before the bound');
+    await eventuallyUploaded(engine, { [key]: MiB });
     assert.ok(Date.now() - queued >= 1_500, 'not before the bound either');
-  });
+  };
+
+  it('uploads despite writes once an upload has waited uploadMaxDeferMs', () =>
+    assertUploadedAfterBound('tape/Y/seg-4', 'uploadMaxDeferMs', keepWriting));
+
+  it('uploads despite requests that touch no extent once it has waited uploadRequestMaxDeferMs, though they keep coming', () =>
+    assertUploadedAfterBound('share/Y/browsed', 'uploadRequestMaxDeferMs', (engine) => keepBusy(() => engine.store.noteForeground())));
 
   it('holds the cloud delete of an extent back while writes keep arriving, and deletes it once they stop', async () => {
     const engine = await open({ uploadQuietMs: QUIET_MS });
