@@ -69,15 +69,6 @@
  * that Error, or returns once all of it is written. One call where Node's
  * fs.writevSync took a JavaScript wrapper's checks and copies of the array.
  *
- * sendSome(fd, slices): sends the slices laid end to end on a connected
- * socket (sendmsg, MSG_NOSIGNAL) on a thread of libuv's pool, as much as the
- * socket takes without waiting; a promise of the bytes sent (fewer than all
- * when the socket filled up: EAGAIN), or a rejection with an Error carrying
- * the errno (EPIPE, ECONNRESET: the peer went). The NFS server sends large
- * replies so: a 1 MiB send on loopback cost the event loop 380-530 us, most
- * of it the kernel's copy and the receiving side's TCP work, done in the
- * sender's context.
- *
  * threadSleeps(): how many times the calling thread has slept in the kernel
  * (its voluntary context switches, getrusage RUSAGE_THREAD), or -1 where that
  * is unknown. A count that moves across a system call means the call blocked:
@@ -93,7 +84,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <stdio.h>
 #include <limits.h>
 #include <sys/uio.h>
@@ -555,100 +545,6 @@ static napi_value write_in_pieces_sync(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* One sendSome() call; the slices are held until it is done. */
-struct send_some {
-  napi_async_work work;
-  napi_deferred deferred;
-  struct slices slices;
-  int fd;
-  size_t bytes;
-  int error;
-};
-
-static void send_some_execute(napi_env env, void *arg) {
-  (void)env;
-  struct send_some *s = arg;
-  uint32_t first = 0;
-  size_t skip = 0; /* bytes of iov[first] already sent */
-  struct iovec *iov = s->slices.iov;
-  while (first < s->slices.count) {
-    struct iovec call[64];
-    int n = 0;
-    for (uint32_t i = first; i < s->slices.count && n < 64; i++) {
-      size_t from = i == first ? skip : 0;
-      call[n].iov_base = (uint8_t *)iov[i].iov_base + from;
-      call[n].iov_len = iov[i].iov_len - from;
-      n++;
-    }
-    struct msghdr message = {.msg_iov = call, .msg_iovlen = (size_t)n};
-    ssize_t r = sendmsg(s->fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) s->error = errno;
-      return;
-    }
-    s->bytes += (size_t)r;
-    size_t moved = (size_t)r;
-    while (first < s->slices.count && moved >= iov[first].iov_len - skip) {
-      moved -= iov[first].iov_len - skip;
-      first++;
-      skip = 0;
-    }
-    skip += moved;
-  }
-}
-
-static void send_some_complete(napi_env env, napi_status status, void *arg) {
-  struct send_some *s = arg;
-  if (status == napi_ok && s->error == 0) {
-    napi_value bytes;
-    napi_create_int64(env, (int64_t)s->bytes, &bytes);
-    napi_resolve_deferred(env, s->deferred, bytes);
-  } else {
-    napi_reject_deferred(env, s->deferred, errno_error(env, s->error ? s->error : EIO));
-  }
-  if (s->work) napi_delete_async_work(env, s->work);
-  slices_release(env, &s->slices);
-  free(s);
-}
-
-static napi_value send_some(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int32_t fd;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
-    napi_throw_type_error(env, NULL, "sendSome(fd: number >= 0, slices: Uint8Array[])");
-    return NULL;
-  }
-  struct send_some *s = calloc(1, sizeof *s);
-  if (!s) {
-    napi_throw_error(env, NULL, "sendSome: out of memory");
-    return NULL;
-  }
-  enum slices_result taken = slices_take(env, argv[1], true, &s->slices);
-  if (taken != SLICES_OK) {
-    free(s);
-    if (taken == SLICES_NOT_UINT8ARRAYS) napi_throw_type_error(env, NULL, "sendSome(fd: number >= 0, slices: Uint8Array[])");
-    else napi_throw_error(env, NULL, "out of memory");
-    return NULL;
-  }
-  s->fd = fd;
-  napi_value promise, name;
-  if (napi_create_promise(env, &s->deferred, &promise) != napi_ok) {
-    slices_release(env, &s->slices);
-    free(s);
-    return NULL;
-  }
-  napi_create_string_utf8(env, "sendSome", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, send_some_execute, send_some_complete, s, &s->work) != napi_ok ||
-      napi_queue_async_work(env, s->work) != napi_ok) {
-    s->error = EAGAIN;
-    send_some_complete(env, napi_generic_failure, s);
-  }
-  return promise;
-}
-
 static napi_value duplicate_descriptor(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -697,8 +593,6 @@ NAPI_MODULE_INIT() {
   if (napi_set_named_property(env, exports, "readChecksummed", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "writeInPiecesSync", NAPI_AUTO_LENGTH, write_in_pieces_sync, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "writeInPiecesSync", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "sendSome", NAPI_AUTO_LENGTH, send_some, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "sendSome", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "threadSleeps", NAPI_AUTO_LENGTH, thread_sleeps, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "threadSleeps", fn) != napi_ok) return NULL;
   return exports;

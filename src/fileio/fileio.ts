@@ -8,7 +8,6 @@ const addon = createRequire(import.meta.url)(packageFile('build', 'Release', 'fi
   startWriteback(fd: number, offset: number, length: number): void;
   duplicateDescriptor(fd: number): number;
   threadSleeps(): number;
-  sendSome(fd: number, slices: readonly Uint8Array[]): Promise<number>;
   writeInPieces(fd: number, slices: readonly Uint8Array[], position: number, piece: number, uncached?: boolean): Promise<void>;
   writeInPiecesSync(fd: number, slices: readonly Uint8Array[], position: number, piece: number): void;
   readUncached(fd: number, slices: readonly Uint8Array[], position: number): Promise<number>;
@@ -106,16 +105,6 @@ function duplicateDescriptor(fd: number): number {
 export function duplicateSocketDescriptor(socket: Socket): number | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? duplicateDescriptor(fd) : undefined;
-}
-
-/**
- * Sends `slices` laid end to end on the connected socket `fd`, on a thread of
- * libuv's pool, as far as the socket takes them without waiting: resolves to
- * the bytes sent (fewer than all once it is full), rejects with the system's
- * error (EPIPE, ECONNRESET: the peer went). The slices must not change until it settles.
- */
-export function sendSome(fd: number, slices: readonly Uint8Array[]): Promise<number> {
-  return addon.sendSome(fd, slices);
 }
 
 /**

@@ -22,8 +22,7 @@ import {
 } from './message.ts';
 import { BufferPool } from '../../buffers/buffer-pool.ts';
 import { readIntoOneBuffer } from '../../buffers/socket-reads.ts';
-import { RecordError, RecordReader } from './record-marking.ts';
-import { ReplySender } from './reply-sender.ts';
+import { RecordError, RecordReader, recordMark } from './record-marking.ts';
 import { XdrError, type XdrReader, type XdrWriter } from './xdr.ts';
 
 export type RpcCredentials =
@@ -138,8 +137,15 @@ export class RpcServer {
         void this.answer(call, remoteAddress, remotePort).then((reply) => {
           inFlight--;
           this.records.give(call);
-          if (reply && !closed) sender.send(reply);
-          else reply?.done();
+          if (reply && !closed) {
+            const pieces = reply.buffers();
+            socket.cork();
+            socket.write(recordMark(reply.length));
+            pieces.forEach((piece, i) => socket.write(piece, i === pieces.length - 1 ? () => reply.done() : undefined));
+            socket.uncork();
+          } else {
+            reply?.done();
+          }
           if (!reply && !closed) {
             logger.warn({ client: remoteAddress }, 'a record that is not an RPC call: connection dropped');
             socket.destroy();
@@ -166,18 +172,16 @@ export class RpcServer {
     });
     this.connections.add(socket);
     socket.setNoDelay(true);
-    const sender = new ReplySender(socket, () => resumeIfIdle());
     const pauseIfBusy = () => {
-      if (inFlight >= this.maxCalls || sender.full) socket.pause();
+      if (inFlight >= this.maxCalls || socket.writableNeedDrain) socket.pause();
     };
     const resumeIfIdle = () => {
-      if (!closed && inFlight < this.maxCalls && !sender.full) socket.resume();
+      if (!closed && inFlight < this.maxCalls && !socket.writableNeedDrain) socket.resume();
     };
     socket.on('drain', resumeIfIdle);
     socket.on('error', (err) => logger.debug({ client: remoteAddress, err: err.message }, 'RPC connection error'));
     socket.on('close', () => {
       closed = true;
-      sender.close();
       this.connections.delete(socket);
     });
   }
