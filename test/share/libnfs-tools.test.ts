@@ -62,6 +62,19 @@ describe('@peer share with libnfs tools', function () {
     assert.equal(stdout, 'kept\n');
   });
 
+  it('serves on after a client that left mid-read, and reads a file back intact in 1 MiB READs', async () => {
+    const data = randomBytes(8 * 1024 * 1024 + 5);
+    await writeFile(path.join(dir, 'big.bin'), data);
+    await run('nfs-cp', [path.join(dir, 'big.bin'), share.url('big.bin')]);
+    // A reader that takes 64 KiB and closes its end: nfs-cat dies of SIGPIPE with 1 MiB READs in flight.
+    await run('sh', ['-c', `nfs-cat "$0" | head -c 65536 >/dev/null`, share.url('big.bin')]);
+    // Eight READs of 1 MiB, then the 5 bytes of the tail, each reply whole and where it belongs.
+    await run('nfs-cp', [share.url('big.bin'), path.join(dir, 'out.bin')]);
+    assert.ok((await readFile(path.join(dir, 'out.bin'))).equals(data));
+    const { stdout } = await run('nfs-ls', [share.url()]);
+    assert.match(stdout, new RegExp(`\\s${data.length}\\s+big\\.bin`));
+  });
+
   it('refuses to mount a share that does not exist', async () => {
     await assert.rejects(run('nfs-ls', [share.url('', 'nothere')]), /mount|NOENT|No such/i);
   });
