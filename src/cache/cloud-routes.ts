@@ -42,10 +42,10 @@ export interface RouteOptions {
   readonly uploadsWhenDrained?: boolean;
   /**
    * The namespace's data is written as a stream and seldom read back soon (a
-   * tape's records): its large writes (256 KiB and more) bypass the page cache
-   * (O_DIRECT, their unaligned edges RWF_DONTCACHE), and what is read of them
-   * from the disk (by uploads and readers) is not kept either (RWF_DONTCACHE,
-   * Linux 6.14; elsewhere plain I/O). Their pages then serve the next writes and reads instead of new ones
+   * tape's records): its large writes (256 KiB and more) leave the page cache
+   * once written back, and what is read of them from the disk (by uploads and
+   * readers) is not kept either (RWF_DONTCACHE, Linux 6.14; elsewhere plain
+   * I/O). Their pages then serve the next writes and reads instead of new ones
    * taken from free memory, which cost more than the copy (src/fileio/fileio.c).
    * Default false.
    */

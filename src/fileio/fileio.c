@@ -43,9 +43,7 @@
  * here cost 1.65-1.98 s of system time, 0.27-0.52 s uncached, whose pages are
  * taken again by the next write before the host takes them. Where the kernel
  * or the file system does not offer it (EOPNOTSUPP), writes are made as
- * without it, and every later one too. Such a call's whole aligned blocks are
- * written with O_DIRECT instead (see write_iov_direct() below), only its
- * unaligned head and tail with RWF_DONTCACHE.
+ * without it, and every later one too.
  *
  * readUncached(fd, slices, position): one preadv2 with RWF_DONTCACHE into the
  * slices laid end to end, on a thread of libuv's pool: the pages it brings in

@@ -45,10 +45,8 @@ export function startWriteback(fd: number, offset: number, length: number): void
  * times more (ext4 walks all its blocks): a file that will take small random
  * writes is best written in small pieces from the start. Rejects with the
  * system's error (its `code`, e.g. ENOSPC). The slices must not change until it settles.
- * `uncached`: for data not read again soon, its whole aligned 4 KiB blocks are
- * written with O_DIRECT (`piece` does not cut them), the edges with
- * RWF_DONTCACHE (their pages leave the page cache once on disk); where the
- * system lacks either, plain writes.
+ * `uncached`: the pages written leave the page cache once on disk (RWF_DONTCACHE;
+ * where the system lacks it, a plain write), for data not read again soon.
  */
 export function writeInPieces(fd: number, slices: readonly Uint8Array[], position: number, piece: number, uncached = false): Promise<void> {
   return addon.writeInPieces(fd, slices, position, piece, uncached);
