@@ -87,7 +87,6 @@
 #include <stdio.h>
 #include <limits.h>
 #include <sys/uio.h>
-#include <unistd.h>
 #include <uv.h>
 
 #include "../native/crc32c.h"
@@ -246,105 +245,6 @@ static int write_iov_in_pieces(int fd, const struct iovec *iov, uint32_t count, 
     while (first < count && iov[first].iov_len == 0) first++;
   }
   return 0;
-}
-
-/*
- * An uncached write's whole aligned blocks go to the disk with O_DIRECT, through
- * a descriptor of its own for the same file: RWF_DONTCACHE still copies into
- * the page cache and then writes back and drops the pages, 0.32-0.54 s of CPU
- * per GiB here against 0.07 for O_DIRECT, and four tape drives writing at once
- * were bound by it. The bytes are copied into an aligned buffer first (a
- * tape's records sit 48 bytes into their PDU buffers); the unaligned head and
- * tail go through the page cache as before. The kernel writes a direct range's
- * cached pages back and drops them before the direct write, so reads and
- * fdatasync see the file as with buffered writes alone.
- */
-#define DIRECT_ALIGN 4096
-/* Bytes copied into the aligned buffer and written per direct call. */
-#define DIRECT_CHUNK (1024 * 1024)
-/* What write_iov_direct() returns when it wrote nothing and the caller is to write as without it. */
-#define NOT_DIRECT (-1)
-
-/* Set once O_DIRECT was refused here (EINVAL: a file system without it): writes are then made as without it. */
-static int direct_unsupported;
-/* Each pool thread's aligned buffer, kept for its next direct write. */
-static __thread uint8_t *direct_buffer;
-
-/* A read position in iovecs laid end to end. */
-struct iov_cursor {
-  const struct iovec *iov;
-  uint32_t count;
-  uint32_t at;
-  size_t skip;
-};
-
-/* Copies the next `length` bytes of the iovecs into `into` (there are at least that many). */
-static void iov_gather(struct iov_cursor *c, uint8_t *into, size_t length) {
-  while (length > 0 && c->at < c->count) {
-    size_t n = c->iov[c->at].iov_len - c->skip;
-    if (n > length) n = length;
-    memcpy(into, (const uint8_t *)c->iov[c->at].iov_base + c->skip, n);
-    into += n;
-    length -= n;
-    c->skip += n;
-    if (c->skip == c->iov[c->at].iov_len) {
-      c->at++;
-      c->skip = 0;
-    }
-  }
-}
-
-/* Writes `length` bytes from `from` at `at` in one or more calls; 0, or the errno. */
-static int write_buffer(int fd, uint8_t *from, size_t length, int64_t at, bool uncached) {
-  struct iovec one = {.iov_base = from, .iov_len = length};
-  return write_iov_in_pieces(fd, &one, 1, at, SIZE_MAX, uncached);
-}
-
-/* An uncached write made as described above: 0, the errno of the call that failed, or NOT_DIRECT having written nothing. */
-static int write_iov_direct(int fd, const struct iovec *iov, uint32_t count, int64_t position) {
-  size_t total = 0;
-  for (uint32_t i = 0; i < count; i++) total += iov[i].iov_len;
-  size_t head = (DIRECT_ALIGN - (size_t)(position % DIRECT_ALIGN)) % DIRECT_ALIGN;
-  if (head > total) head = total;
-  size_t body = (total - head) / DIRECT_ALIGN * DIRECT_ALIGN;
-  if (body == 0 || __atomic_load_n(&direct_unsupported, __ATOMIC_RELAXED)) return NOT_DIRECT;
-  if (!direct_buffer && posix_memalign((void **)&direct_buffer, DIRECT_ALIGN, DIRECT_CHUNK) != 0) {
-    direct_buffer = NULL;
-    return NOT_DIRECT;
-  }
-  char path[40];
-  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-  int direct = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
-  if (direct < 0) {
-    if (errno == EINVAL) __atomic_store_n(&direct_unsupported, 1, __ATOMIC_RELAXED);
-    return NOT_DIRECT;
-  }
-  struct iov_cursor c = {.iov = iov, .count = count};
-  uint8_t edge[DIRECT_ALIGN];
-  int error = 0;
-  if (head > 0) {
-    iov_gather(&c, edge, head);
-    error = write_buffer(fd, edge, head, position, true);
-  }
-  int64_t at = position + (int64_t)head;
-  for (size_t done = 0; error == 0 && done < body;) {
-    size_t n = body - done < DIRECT_CHUNK ? body - done : DIRECT_CHUNK;
-    iov_gather(&c, direct_buffer, n);
-    error = write_buffer(direct, direct_buffer, n, at, false);
-    if (error == EINVAL) {
-      __atomic_store_n(&direct_unsupported, 1, __ATOMIC_RELAXED);
-      error = write_buffer(fd, direct_buffer, n, at, true);
-    }
-    done += n;
-    at += (int64_t)n;
-  }
-  size_t tail = total - head - body;
-  if (error == 0 && tail > 0) {
-    iov_gather(&c, edge, tail);
-    error = write_buffer(fd, edge, tail, at, true);
-  }
-  close(direct);
-  return error;
 }
 
 /* An Error for the system's error `code`, with `errno` and `code` as Node's fs gives them. */
@@ -591,8 +491,7 @@ static void pieces_free(napi_env env, struct pieces *p) {
 static void pieces_execute(napi_env env, void *arg) {
   (void)env;
   struct pieces *p = arg;
-  int direct = p->uncached ? write_iov_direct(p->fd, p->slices.iov, p->slices.count, p->position) : NOT_DIRECT;
-  p->error = direct != NOT_DIRECT ? direct : write_iov_in_pieces(p->fd, p->slices.iov, p->slices.count, p->position, p->piece, p->uncached);
+  p->error = write_iov_in_pieces(p->fd, p->slices.iov, p->slices.count, p->position, p->piece, p->uncached);
 }
 
 static void pieces_complete(napi_env env, napi_status status, void *arg) {

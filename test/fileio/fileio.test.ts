@@ -114,27 +114,6 @@ describe('native file I/O', () => {
     assert.equal(readCached(fd, Buffer.alloc(4096), 1 << 20), -1, 'the page cache no longer holds what was written');
   });
 
-  it('writeInPieces uncached writes unaligned records over cached bytes, and every read after sees the new bytes, head, body and tail', async () => {
-    // A tape's records sit 48 bytes into their PDU buffers and land at any position: the aligned middle goes
-    // to the disk directly, the edges through the page cache, which still holds the old bytes written here.
-    const old = Buffer.alloc(5 << 20, 0xee);
-    writeSync(fd, old, 0, old.length, 0);
-    const pdus = [0, 1, 2, 3, 4].map((n) => Buffer.from(Array.from({ length: (1 << 20) + 48 + n }, (_, i) => (i * 13 + n) & 0xff)));
-    const records = pdus.map((pdu) => pdu.subarray(48));
-    const data = Buffer.concat(records);
-    await writeInPieces(fd, records, 1000, Number.MAX_SAFE_INTEGER, true);
-    const expected = Buffer.concat([old.subarray(0, 1000), data, old.subarray(1000 + data.length)]);
-    assert.ok(readFileSync(join(dir, 'f')).equals(expected), 'a buffered read at once');
-    const back = Buffer.alloc(data.length);
-    assert.equal(await readUncached(fd, back, 1000), data.length);
-    assert.ok(back.equals(data), 'an uncached read');
-    const edge = Buffer.alloc(4096);
-    assert.equal(readCached(fd, edge, 0), 4096, "the head's page stays cached");
-    assert.ok(edge.equals(expected.subarray(0, 4096)));
-    fdatasyncSync(fd);
-    assert.ok(readFileSync(join(dir, 'f')).equals(expected), 'after the flush');
-  });
-
   it('readChecksummed reads the bytes at the position and the CRC32C of each slice of them, cached or not; a short read gives no CRCs', async () => {
     const data = Buffer.from(Array.from({ length: (2 << 20) + 100 }, (_, i) => (i * 13) & 0xff));
     writeSync(fd, data, 0, data.length, 0);
