@@ -9,7 +9,7 @@ import type { ReadBuffers } from './extent-store.ts';
 import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../crc32c/block-checksums.ts';
 import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
 import { readCached, readChecksummed, startWriteback } from '../fileio/fileio.ts';
-import { inlineWritable, InlineWriteGate } from '../fileio/inline-write-gate.ts';
+import { INLINE_WRITE_MAX, inlineWritable, InlineWriteGate } from '../fileio/inline-write-gate.ts';
 import type { Logger } from '../log.ts';
 import { must } from '../must.ts';
 import type { CacheState } from './cache-state.ts';
@@ -136,15 +136,16 @@ export class ExtentFiles {
    * like writeNow(): its file is the one prepare() readied, or a spare
    * renamed into place (or, with none ready, made), written, and its
    * descriptor kept for the datasync() that follows (a share's new small
-   * file: CREATE, WRITE, COMMIT). Making the
-   * file through libuv's pool was most of such a WRITE's time. A file left
-   * at the path by no extent is replaced. The rename's entry is made durable
+   * file: CREATE, WRITE, COMMIT). Making the file through libuv's pool was
+   * most of such a WRITE's time. A file left at the path by no extent is
+   * replaced. The rename's entry is made durable
    * as a new file's is (syncNames()). Undefined, having done nothing, when
-   * the gate is shut or the write is not small and of whole pages from 0.
+   * the gate is shut or the write is not a small one from 0. Of any length:
+   * an empty file has no page the kernel must read before writing part of it.
    * The caller must be entitled to the extent's lock.
    */
   writeNew(extent: Extent, offset: number, pieces: readonly Uint8Array[], length: number): number[] | undefined {
-    if (extent.size !== 0 || offset !== 0 || length >= OFF_THREAD_CRC_BYTES || !inlineWritable(offset, length)) return undefined;
+    if (extent.size !== 0 || offset !== 0 || length > INLINE_WRITE_MAX) return undefined;
     if (this.files.has(extent.key) || this.made.has(extent.key)) return undefined;
     let fd: number | undefined;
     this.inlineWrites.tryWrite(() => {
@@ -484,6 +485,10 @@ export class ExtentFiles {
     }
     const file: OpenFile = { handle: create ? await this.create(extent) : await open(extent.path, constants.O_RDWR) };
     this.files.set(extent.key, file);
+    // The file prepare() readied, if any, is the one now open: its own descriptor is not needed.
+    const prepared = this.prepared.get(extent.key);
+    this.prepared.delete(extent.key);
+    if (prepared) this.closeMade(prepared.fd);
     for (const key of this.files.keys()) {
       if (this.files.size <= this.openFiles) break;
       // A file whose extent is locked may be in use by its holder.
@@ -495,6 +500,7 @@ export class ExtentFiles {
 
   /** Opens the extent's file, making it if missing (its name then waits for syncNames()). */
   private async create(extent: Extent): Promise<FileHandle> {
+    if (this.prepared.has(extent.key)) return open(extent.path, constants.O_RDWR);
     try {
       const handle = await open(extent.path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL);
       this.newNames.set(extent.key, {});
