@@ -135,20 +135,6 @@ export class CacheIO {
     }
   }
 
-  /**
-   * See ExtentStore.prepare(): the file is put in place (ExtentFiles.prepare) in
-   * the next turn of the event loop, once what the caller starts in this one (a
-   * catalog write) is under way on libuv's pool, and only while the key is
-   * still unknown and idle, as writeNow() asks of a new key's write.
-   */
-  prepare(key: string): void {
-    setImmediate(() => {
-      const { state } = this;
-      if (this.closed || state.extents.has(key) || this.queued.has(key) || state.locks.held(key)) return;
-      this.files.prepare(key, extentPath(this.limits.directory, key));
-    });
-  }
-
   async truncate(key: string, size: number): Promise<void> {
     this.assertOpen();
     await this.state.locks.run(key, async () => {

@@ -9,7 +9,7 @@ import type { ReadBuffers } from './extent-store.ts';
 import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../crc32c/block-checksums.ts';
 import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
 import { readCached, readChecksummed, startWriteback } from '../fileio/fileio.ts';
-import { INLINE_WRITE_MAX, inlineWritable, InlineWriteGate } from '../fileio/inline-write-gate.ts';
+import { inlineWritable, InlineWriteGate } from '../fileio/inline-write-gate.ts';
 import type { Logger } from '../log.ts';
 import { must } from '../must.ts';
 import type { CacheState } from './cache-state.ts';
@@ -55,8 +55,6 @@ export class ExtentFiles {
   private readonly files = new Map<string, OpenFile>();
   /** Files writeNew() made, not yet flushed: their descriptors by key, oldest first. Each is closed by its datasync(), or when there are more than `openFiles`. */
   private readonly made = new Map<string, number>();
-  /** Empty files prepare() put in place for keys not yet known, for their first writeNew(): descriptors by key, oldest first, at most `openFiles`. */
-  private readonly prepared = new Map<string, { readonly fd: number; readonly path: string }>();
   /** Extent files this process created whose names their folder has not yet made durable, by key; each a token of that creation. */
   private readonly newNames = new Map<string, object>();
   /** The folders' flushes, shared by sync points that ask at once, each on a handle of the folder kept open. */
@@ -133,25 +131,28 @@ export class ExtentFiles {
 
   /**
    * The first write of an extent not yet known, made at once on this thread
-   * like writeNow(): its file is the one prepare() readied, or a spare
-   * renamed into place (or, with none ready, made), written, and its
-   * descriptor kept for the datasync() that follows (a share's new small
-   * file: CREATE, WRITE, COMMIT). Making the file through libuv's pool was
-   * most of such a WRITE's time. A file left at the path by no extent is
-   * replaced. The rename's entry is made durable
+   * like writeNow(): its file is a spare renamed into place (or, with none
+   * ready, made), written, and its descriptor kept for the datasync() that
+   * follows (a share's new small file: CREATE, WRITE, COMMIT). Making the
+   * file through libuv's pool was most of such a WRITE's time. A file left
+   * at the path by no extent is replaced. The rename's entry is made durable
    * as a new file's is (syncNames()). Undefined, having done nothing, when
-   * the gate is shut or the write is not a small one from 0. Of any length:
-   * an empty file has no page the kernel must read before writing part of it.
+   * the gate is shut or the write is not small and of whole pages from 0.
    * The caller must be entitled to the extent's lock.
    */
   writeNew(extent: Extent, offset: number, pieces: readonly Uint8Array[], length: number): number[] | undefined {
-    if (extent.size !== 0 || offset !== 0 || length > INLINE_WRITE_MAX) return undefined;
+    if (extent.size !== 0 || offset !== 0 || length >= OFF_THREAD_CRC_BYTES || !inlineWritable(offset, length)) return undefined;
     if (this.files.has(extent.key) || this.made.has(extent.key)) return undefined;
     let fd: number | undefined;
     this.inlineWrites.tryWrite(() => {
-      fd = this.prepared.get(extent.key)?.fd ?? this.putInPlace(extent.key, extent.path, this.spares?.take());
-      if (fd === undefined) return; // the pool's path makes or opens it, or reports the error
-      this.prepared.delete(extent.key);
+      const spare = this.spares?.take();
+      try {
+        if (spare) renameSync(spare, extent.path);
+        fd = openSync(extent.path, constants.O_RDWR | (spare ? 0 : constants.O_CREAT | constants.O_EXCL));
+      } catch {
+        return; // the pool's path makes or opens it, or reports the error
+      }
+      this.newNames.set(extent.key, {});
       try {
         writeFullySync(fd, pieces, offset, writePiece(extent));
       } catch (error) {
@@ -168,61 +169,6 @@ export class ExtentFiles {
     }
     const w = spanOf(extent, offset, length);
     return this.landed(extent, fd, w, checksumsOf(w, extent, pieces, NO_PATCHES, crc32c));
-  }
-
-  /**
-   * Puts an empty file in place for `key`, which no extent has yet, at once,
-   * for its first write (writeNew() then only writes): for a caller with a
-   * moment to spare before that write, such as a share's CREATE while its
-   * catalog write runs on libuv's pool. Nothing when no spare is ready, as
-   * making a file here would cost the caller what it saves the write. Kept
-   * open, for at most `openFiles` keys; the oldest beyond are let go.
-   */
-  prepare(key: string, path: string): void {
-    if (this.files.has(key) || this.made.has(key) || this.prepared.has(key)) return;
-    this.inlineWrites.tryWrite(() => {
-      const spare = this.spares?.take();
-      const fd = spare === undefined ? undefined : this.putInPlace(key, path, spare);
-      if (fd !== undefined) this.prepared.set(key, { fd, path });
-    });
-    for (const [oldest, file] of this.prepared) {
-      if (this.prepared.size <= this.openFiles) break;
-      this.prepared.delete(oldest);
-      this.letGo(oldest, file);
-    }
-  }
-
-  /**
-   * An empty file at `path` for the first write of `key`, open: `spare` renamed
-   * into place (over any file there, which no extent has), or with none, made.
-   * Undefined when neither can be done.
-   */
-  private putInPlace(key: string, path: string, spare: string | undefined): number | undefined {
-    let fd: number;
-    try {
-      if (spare) renameSync(spare, path);
-      fd = openSync(path, constants.O_RDWR | (spare ? 0 : constants.O_CREAT | constants.O_EXCL));
-    } catch {
-      return undefined;
-    }
-    this.newNames.set(key, {});
-    return fd;
-  }
-
-  /**
-   * Closes a file prepare() put in place and never written, and removes it unless
-   * an extent has come to use it meanwhile (through the pool's path, which opens
-   * what it finds there). Under the key's lock, which that path holds.
-   */
-  private letGo(key: string, { fd, path }: { readonly fd: number; readonly path: string }): void {
-    this.closeMade(fd);
-    this.state.locks
-      .run(key, async () => {
-        if (this.state.extents.has(key) || this.files.has(key) || this.made.has(key) || this.prepared.has(key)) return;
-        this.newNames.delete(key);
-        await unlink(path).catch(ignoreMissing);
-      })
-      .catch((err: unknown) => this.log.warn({ err, key }, 'removing an unused new extent file failed'));
   }
 
   /** The extent's books after a write that landed: its size, its blocks' checksums, the bytes used and dirty. */
@@ -467,10 +413,11 @@ export class ExtentFiles {
   /** Closes and removes the extent's file; what it held is no longer counted. */
   async remove(extent: Extent): Promise<void> {
     this.newNames.delete(extent.key);
-    const fd = this.made.get(extent.key) ?? this.prepared.get(extent.key)?.fd;
-    this.made.delete(extent.key);
-    this.prepared.delete(extent.key);
-    if (fd !== undefined) this.closeMade(fd);
+    const made = this.made.get(extent.key);
+    if (made !== undefined) {
+      this.made.delete(extent.key);
+      this.closeMade(made);
+    }
     await this.close(extent.key);
     await unlink(extent.path).catch(ignoreMissing);
   }
@@ -485,10 +432,6 @@ export class ExtentFiles {
     }
     const file: OpenFile = { handle: create ? await this.create(extent) : await open(extent.path, constants.O_RDWR) };
     this.files.set(extent.key, file);
-    // The file prepare() readied, if any, is the one now open: its own descriptor is not needed.
-    const prepared = this.prepared.get(extent.key);
-    this.prepared.delete(extent.key);
-    if (prepared) this.closeMade(prepared.fd);
     for (const key of this.files.keys()) {
       if (this.files.size <= this.openFiles) break;
       // A file whose extent is locked may be in use by its holder.
@@ -500,7 +443,6 @@ export class ExtentFiles {
 
   /** Opens the extent's file, making it if missing (its name then waits for syncNames()). */
   private async create(extent: Extent): Promise<FileHandle> {
-    if (this.prepared.has(extent.key)) return open(extent.path, constants.O_RDWR);
     try {
       const handle = await open(extent.path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL);
       this.newNames.set(extent.key, {});
@@ -521,9 +463,8 @@ export class ExtentFiles {
   /** Closes every file, each under its extent's lock, and the folders' handles. */
   async closeAll(): Promise<void> {
     await Promise.all([...this.files.keys()].map((key) => this.state.locks.run(key, () => this.close(key))));
-    for (const fd of [...this.made.values(), ...[...this.prepared.values()].map((p) => p.fd)]) closeSync(fd);
+    for (const fd of this.made.values()) closeSync(fd);
     this.made.clear();
-    this.prepared.clear();
     const folders = [...this.folders.values()];
     this.folders.clear();
     await Promise.all(folders.map(async ({ handle }) => (await handle?.catch(() => undefined))?.close()));

@@ -75,12 +75,6 @@ export interface ExtentStore {
   size(key: string): Promise<number | undefined>;
   /** Size and user metadata, or undefined if it exists nowhere. */
   head(key: string): Promise<ExtentHead | undefined>;
-  /**
-   * A hint that `key`, which nothing holds yet, is about to get its first write:
-   * the engine may ready its file meanwhile, off the caller's path, so that the
-   * write has less to do (a share's CREATE before the file's first WRITE).
-   */
-  prepare(key: string): void;
   /** Ends the extent's data at `size` (no larger than it is). */
   truncate(key: string, size: number): Promise<void>;
   /** Replaces the extent's user metadata; it reaches the cloud with the extent's next upload. */

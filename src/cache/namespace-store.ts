@@ -55,10 +55,6 @@ export class NamespaceStore implements ExtentStore {
     return this.io.head(this.check(key));
   }
 
-  prepare(key: string): void {
-    this.io.prepare(this.check(key));
-  }
-
   async truncate(key: string, size: number): Promise<void> {
     return this.io.truncate(this.check(key), size);
   }

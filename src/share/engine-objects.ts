@@ -32,10 +32,6 @@ export class EngineShareObjects implements ShareObjects {
     return available === 0 ? { data: Buffer.alloc(0), release: () => undefined } : this.store.readv(this.key(key), offset, [available]);
   }
 
-  prepare(key: string): void {
-    this.store.prepare(this.key(key));
-  }
-
   size(key: string): Promise<number | undefined> {
     return this.store.size(this.key(key));
   }

@@ -190,53 +190,6 @@ describe('@slow cache engine against s3rver', function () {
     }
   });
 
-  it("readies a new key's file ahead of its first write, never over a file in use, and lets go of those never written", async () => {
-    const dir = await scratch();
-    let opened = await openEngine(dir, { ...s3.settings, prefix: 'prepared/' });
-    const KiB = 1024;
-    const file = (key: string) => extentPath(join(dir, 'cache'), key);
-    const exists = (path: string) =>
-      stat(path).then(
-        () => true,
-        () => false,
-      );
-    // Spares are made in the background once the engine opens: none ready, nothing is prepared.
-    const prepare = async (key: string) => {
-      for (let i = 0; i < 200 && !(await exists(file(key))); i++) {
-        opened.store.prepare(key);
-        await sleep(10);
-      }
-      assert.ok(await exists(file(key)), `a file readied for ${key}`);
-    };
-    try {
-      await opened.store.write('kept', 0, pattern('kept', 4 * KiB), { fresh: true });
-      opened.store.prepare('kept');
-      await prepare('small');
-      await prepare('large');
-      await opened.store.write('small', 0, pattern('small', 4 * KiB), { fresh: true });
-      // Not of whole pages: an empty file has no page to read first, so it is made at once too.
-      await opened.store.write('odd', 0, pattern('odd', 1000), { fresh: true });
-      await opened.store.write('odd', 1000, pattern('more', 3000));
-      // Too large to be made at once: the pool's path opens the file readied for it.
-      await opened.store.write('large', 0, pattern('large', 2 * MiB), { fresh: true });
-      for (let i = 0; i < 40; i++) await prepare(`unused-${i}`);
-      const written = { kept: 4 * KiB, small: 4 * KiB, odd: 4000, large: 2 * MiB };
-      const bytes = (key: string, size: number) =>
-        key === 'odd' ? Buffer.concat([pattern('odd', 1000), pattern('more', 3000)]) : pattern(key, size);
-      for (const [key, size] of Object.entries(written)) assert.ok((await opened.store.read(key, 0, size)).equals(bytes(key, size)), key);
-      const unused = (paths: string[]) => paths.filter((path) => !Object.keys(written).some((key) => path.startsWith(file(key))));
-      assert.ok(unused(await cacheFiles(dir)).length <= 16, 'files readied and never written are removed beyond the 16 kept');
-      assert.ok(unused(await cacheFilesOpen(dir)).length <= 16, 'and not held open');
-      await opened.store.sync(Object.keys(written));
-      await opened.close();
-      opened = await openEngine(dir, { ...s3.settings, prefix: 'prepared/' });
-      for (const [key, size] of Object.entries(written)) assert.ok((await opened.store.read(key, 0, size)).equals(bytes(key, size)), key);
-      assert.equal((await cacheFiles(dir)).length, 4, 'the rest go at the next start');
-    } finally {
-      await opened.close();
-    }
-  });
-
   it('refetches a clean block damaged on the cache disk, and refuses a damaged dirty one', async () => {
     const dir = await scratch();
     const opened = await openEngine(dir, { ...s3.settings, prefix: 'rot/' });

@@ -68,8 +68,6 @@ export class MemoryShareObjects implements ShareObjects {
     return { data: Buffer.from(object.data.subarray(offset, offset + length)), release: () => undefined };
   }
 
-  prepare(): void {}
-
   async size(key: string): Promise<number | undefined> {
     return this.local(key)?.data.length;
   }

@@ -393,8 +393,6 @@ export class ShareFs {
       const created = how.mode === 'exclusive' ? { ...node, createVerifier: how.verifier.toString('hex') } : node;
       // The object comes to be with the first write or, empty, with the upload of its metadata.
       if (attributes.size) await this.objects.truncate(created.key, attributes.size);
-      // Its first WRITE follows: the engine readies the object's file while the catalog write below runs.
-      else this.objects.prepare(created.key);
       await this.link(dir, { ...created, size: attributes.size ?? 0 });
       return (await this.table.get(created.id))!;
     });

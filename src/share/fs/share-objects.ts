@@ -22,8 +22,6 @@ export interface ShareObjects {
   write(key: string, offset: number, data: Buffer, options?: { readonly fresh?: boolean }): Promise<void>;
   /** Up to `length` bytes from `offset`; fewer at the end of the object. `release()` once done with them: their memory may be reused. */
   read(key: string, offset: number, length: number): Promise<{ readonly data: Buffer; readonly release: () => void }>;
-  /** A hint that the object `key`, just created here, is about to be written for the first time. */
-  prepare(key: string): void;
   /** The object's size here or in the bucket, or undefined when there is none. */
   size(key: string): Promise<number | undefined>;
   /** Sets the object's size, cutting it or growing it with zeros. */
