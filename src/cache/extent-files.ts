@@ -9,7 +9,7 @@ import type { ReadBuffers } from './extent-store.ts';
 import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../crc32c/block-checksums.ts';
 import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
 import { readCached, readChecksummed, startWriteback } from '../fileio/fileio.ts';
-import { inlineWritable, InlineWriteGate } from '../fileio/inline-write-gate.ts';
+import { INLINE_WRITE_MAX, inlineWritable, InlineWriteGate } from '../fileio/inline-write-gate.ts';
 import type { Logger } from '../log.ts';
 import { must } from '../must.ts';
 import type { CacheState } from './cache-state.ts';
@@ -137,11 +137,12 @@ export class ExtentFiles {
    * file through libuv's pool was most of such a WRITE's time. A file left
    * at the path by no extent is replaced. The rename's entry is made durable
    * as a new file's is (syncNames()). Undefined, having done nothing, when
-   * the gate is shut or the write is not small and of whole pages from 0.
+   * the gate is shut or the write is not a small one from 0. Of any length:
+   * an empty file has no page the kernel must read before writing part of it.
    * The caller must be entitled to the extent's lock.
    */
   writeNew(extent: Extent, offset: number, pieces: readonly Uint8Array[], length: number): number[] | undefined {
-    if (extent.size !== 0 || offset !== 0 || length >= OFF_THREAD_CRC_BYTES || !inlineWritable(offset, length)) return undefined;
+    if (extent.size !== 0 || offset !== 0 || length > INLINE_WRITE_MAX) return undefined;
     if (this.files.has(extent.key) || this.made.has(extent.key)) return undefined;
     let fd: number | undefined;
     this.inlineWrites.tryWrite(() => {
