@@ -10,13 +10,6 @@
  * here, or fails: the caller then reads through the thread pool, which reports
  * any real error. A short count is returned as it is.
  *
- * startWriteback(fd, offset, length): starts writing that range's dirty pages
- * to disk (sync_file_range with SYNC_FILE_RANGE_WRITE) on a thread of libuv's
- * pool, and returns at once. Nothing waits for it and nothing is reported: it
- * only lets the next fdatasync find less to do. Without it the kernel keeps a
- * tape's data dirty until the sync point (a filemark), which then flushes all
- * of it while the drive waits.
- *
  * duplicateDescriptor(fd): a new descriptor for the same open file or socket
  * (fcntl F_DUPFD_CLOEXEC), or an Error carrying the errno. The iSCSI portal
  * uses it to take an accepted connection into a socket of its own making,
@@ -71,12 +64,16 @@
  *
  * writeChecksummed(fd, slices, position, piece, uncached, crcSlices, writeback):
  * takes the CRC32C of each of crcSlices, writes the slices as writeInPieces()
- * does, then, with writeback, starts the range's writeback as startWriteback()
- * does, all in one job on a thread of libuv's pool; a promise of the CRCs, or
- * a rejection with an Error carrying the errno. A cache write of 1 MiB (an NFS
- * WRITE's, a tape record's) took three jobs for these, each with its promise
- * or callback and a wake of a pool thread: a third of the event loop's user
- * time of a share's sequential write (0.50-0.72 s/GiB, 0.30-0.48 in one job).
+ * does, then, with writeback, starts writing the range's dirty pages to disk
+ * (sync_file_range with SYNC_FILE_RANGE_WRITE: nothing waits for it, it only
+ * lets the next fdatasync find less to do; without it the kernel keeps a
+ * tape's data dirty until its sync point, a filemark, which then flushes all
+ * of it while the drive waits), all in one job on a thread of libuv's pool; a
+ * promise of the CRCs, or a rejection with an Error carrying the errno. A
+ * cache write of 1 MiB (an NFS WRITE's, a tape record's) took three jobs for
+ * these, each with its promise or callback and a wake of a pool thread: a
+ * third of the event loop thread's user time of a share's sequential write
+ * (0.50-0.72 s/GiB, 0.30-0.48 in one job).
  *
  * threadSleeps(): how many times the calling thread has slept in the kernel
  * (its voluntary context switches, getrusage RUSAGE_THREAD), or -1 where that
@@ -127,59 +124,6 @@ static napi_value read_cached(napi_env env, napi_callback_info info) {
   napi_value result;
   napi_create_int64(env, bytes, &result);
   return result;
-}
-
-struct writeback {
-  napi_async_work work;
-  int fd;
-  int64_t offset;
-  int64_t length;
-};
-
-static void writeback_execute(napi_env env, void *data) {
-  (void)env;
-#if defined(__linux__)
-  struct writeback *w = data;
-  sync_file_range(w->fd, w->offset, w->length, SYNC_FILE_RANGE_WRITE);
-#else
-  (void)data;
-#endif
-}
-
-static void writeback_complete(napi_env env, napi_status status, void *data) {
-  (void)status;
-  struct writeback *w = data;
-  napi_delete_async_work(env, w->work);
-  free(w);
-}
-
-static napi_value start_writeback(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  int32_t fd;
-  int64_t offset, length;
-  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int64(env, argv[1], &offset) != napi_ok ||
-      napi_get_value_int64(env, argv[2], &length) != napi_ok || offset < 0 || length < 0) {
-    napi_throw_type_error(env, NULL, "startWriteback(fd: number, offset: number >= 0, length: number >= 0)");
-    return NULL;
-  }
-  struct writeback *w = malloc(sizeof *w);
-  if (!w) return NULL;
-  w->fd = fd;
-  w->offset = offset;
-  w->length = length;
-  napi_value name;
-  napi_create_string_utf8(env, "startWriteback", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, writeback_execute, writeback_complete, w, &w->work) != napi_ok) {
-    free(w);
-    return NULL;
-  }
-  if (napi_queue_async_work(env, w->work) != napi_ok) {
-    napi_delete_async_work(env, w->work);
-    free(w);
-  }
-  return NULL;
 }
 
 /*
@@ -694,8 +638,6 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   if (napi_create_function(env, "readCached", NAPI_AUTO_LENGTH, read_cached, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "readCached", fn) != napi_ok) return NULL;
-  if (napi_create_function(env, "startWriteback", NAPI_AUTO_LENGTH, start_writeback, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "startWriteback", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "duplicateDescriptor", NAPI_AUTO_LENGTH, duplicate_descriptor, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "duplicateDescriptor", fn) != napi_ok) return NULL;
   if (napi_create_function(env, "writeInPieces", NAPI_AUTO_LENGTH, write_in_pieces, NULL, &fn) != napi_ok) return NULL;

@@ -1,4 +1,4 @@
-// The native file I/O: reads served from the page cache without blocking (a block LUN's small reads), writeback started early (the cache's large writes),
+// The native file I/O: reads served from the page cache without blocking (a block LUN's small reads), the cache's large writes checksummed and written in one job,
 // writes cut into small system calls (a volume chunk's file, kept in small page-cache folios).
 import assert from 'node:assert/strict';
 import { closeSync, fdatasyncSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -9,7 +9,6 @@ import {
   readCached,
   readChecksummed,
   readUncached,
-  startWriteback,
   threadSleeps,
   writeInPieces,
   writeChecksummed,
@@ -48,18 +47,6 @@ describe('native file I/O', () => {
     assert.throws(() => readCached(fd, 'text' as unknown as Buffer, 0), TypeError);
     assert.throws(() => readCached(fd, Buffer.alloc(1), -1), TypeError);
     assert.throws(() => (readCached as unknown as (...a: unknown[]) => number)(fd), TypeError);
-  });
-
-  it('startWriteback returns at once, leaves the bytes as they are, and ignores a descriptor that is not a file', async () => {
-    const data = Buffer.alloc(2 * 1024 * 1024, 0x5a);
-    writeSync(fd, data, 0, data.length, 0);
-    startWriteback(fd, 0, data.length);
-    startWriteback(-1, 0, 4096);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const back = Buffer.alloc(data.length);
-    assert.equal(readCached(fd, back, 0), data.length);
-    assert.ok(back.equals(data));
-    assert.throws(() => startWriteback(fd, -1, 1), TypeError);
   });
 
   it('writeInPieces and writeInPiecesSync write slices end to end at the position, whatever the piece size cuts across', async () => {
