@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import type { ReadBuffers } from './extent-store.ts';
 import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../crc32c/block-checksums.ts';
 import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
-import { readCached, readChecksummed, startWriteback } from '../fileio/fileio.ts';
+import { readCached, readChecksummed, writeChecksummed } from '../fileio/fileio.ts';
 import { INLINE_WRITE_MAX, inlineWritable, InlineWriteGate } from '../fileio/inline-write-gate.ts';
 import type { Logger } from '../log.ts';
 import { must } from '../must.ts';
@@ -89,10 +89,15 @@ export class ExtentFiles {
         patched.set(b, crc32c(await this.patchedBlock(handle, extent, b, blockEnd(w, b) - b * w.block, offset, pieces)));
     }
     const checksums = (crcOf: (slice: Uint8Array) => number) => checksumsOf(w, extent, pieces, patched, crcOf);
-    // A large write's checksums are taken on libuv's pool while the write runs.
     let sums: Checksums;
     if (length >= OFF_THREAD_CRC_BYTES) {
-      [sums] = await Promise.all([withCrcsOffThread(checksums), writeFully(handle, pieces, offset, writePiece(extent), uncached)]);
+      // A large write's checksums are taken on libuv's pool, in the job that writes it. Its writeback starts
+      // there too: a tape's data would otherwise all be flushed at its next sync point, while the drive waits.
+      const piece = Math.min(writePiece(extent), Number.MAX_SAFE_INTEGER);
+      const writeback = length >= WRITEBACK_MIN_BYTES;
+      sums = await withCrcsOffThread(checksums, (crcSlices) =>
+        writeChecksummed(handle.fd, pieces, offset, { piece, uncached, crcSlices, writeback }),
+      );
     } else {
       sums = checksums(crc32c);
       // A small write goes into the page cache from this thread when the gate allows: handing it to
@@ -102,7 +107,7 @@ export class ExtentFiles {
       if (!(inlineWritable(offset, length) && this.inlineWrites.tryWrite(() => writeFullySync(handle.fd, pieces, offset, piece))))
         await writeFully(handle, pieces, offset, piece);
     }
-    return this.landed(extent, handle.fd, w, sums);
+    return this.landed(extent, w, sums);
   }
 
   /**
@@ -126,7 +131,7 @@ export class ExtentFiles {
       this.files.delete(extent.key);
       this.files.set(extent.key, file);
     }
-    return this.landed(extent, fd, w, checksumsOf(w, extent, pieces, NO_PATCHES, crc32c));
+    return this.landed(extent, w, checksumsOf(w, extent, pieces, NO_PATCHES, crc32c));
   }
 
   /**
@@ -169,11 +174,11 @@ export class ExtentFiles {
       this.closeMade(oldest);
     }
     const w = spanOf(extent, offset, length);
-    return this.landed(extent, fd, w, checksumsOf(w, extent, pieces, NO_PATCHES, crc32c));
+    return this.landed(extent, w, checksumsOf(w, extent, pieces, NO_PATCHES, crc32c));
   }
 
   /** The extent's books after a write that landed: its size, its blocks' checksums, the bytes used and dirty. */
-  private landed(extent: Extent, fd: number, w: WriteSpan, { crcs, pieceCrcs }: Checksums): number[] {
+  private landed(extent: Extent, w: WriteSpan, { crcs, pieceCrcs }: Checksums): number[] {
     extent.resize(w.size);
     for (let i = 0; i < crcs.length; i++) {
       extent.crcs[w.first + i] = crcs[i]!;
@@ -181,8 +186,6 @@ export class ExtentFiles {
     }
     this.state.usedBytes += w.size - w.before;
     this.state.written(extent, w.before);
-    // A tape's data would otherwise all be flushed at its next sync point, while the drive waits.
-    if (w.end - w.offset >= WRITEBACK_MIN_BYTES) startWriteback(fd, w.offset, w.end - w.offset);
     return pieceCrcs;
   }
 

@@ -1,4 +1,4 @@
-// The native file I/O: reads served from the page cache without blocking (a block LUN's small reads), writeback started early (the cache's large writes),
+// The native file I/O: reads served from the page cache without blocking (a block LUN's small reads), the cache's large writes checksummed and written in one job,
 // writes cut into small system calls (a volume chunk's file, kept in small page-cache folios).
 import assert from 'node:assert/strict';
 import { closeSync, fdatasyncSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -9,9 +9,9 @@ import {
   readCached,
   readChecksummed,
   readUncached,
-  startWriteback,
   threadSleeps,
   writeInPieces,
+  writeChecksummed,
   writeInPiecesSync,
 } from '../../src/fileio/fileio.ts';
 import { kernelAtLeast } from '../helpers/kernel.ts';
@@ -47,18 +47,6 @@ describe('native file I/O', () => {
     assert.throws(() => readCached(fd, 'text' as unknown as Buffer, 0), TypeError);
     assert.throws(() => readCached(fd, Buffer.alloc(1), -1), TypeError);
     assert.throws(() => (readCached as unknown as (...a: unknown[]) => number)(fd), TypeError);
-  });
-
-  it('startWriteback returns at once, leaves the bytes as they are, and ignores a descriptor that is not a file', async () => {
-    const data = Buffer.alloc(2 * 1024 * 1024, 0x5a);
-    writeSync(fd, data, 0, data.length, 0);
-    startWriteback(fd, 0, data.length);
-    startWriteback(-1, 0, 4096);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const back = Buffer.alloc(data.length);
-    assert.equal(readCached(fd, back, 0), data.length);
-    assert.ok(back.equals(data));
-    assert.throws(() => startWriteback(fd, -1, 1), TypeError);
   });
 
   it('writeInPieces and writeInPiecesSync write slices end to end at the position, whatever the piece size cuts across', async () => {
@@ -135,6 +123,38 @@ describe('native file I/O', () => {
     assert.throws(() => readChecksummed(fd, past, -1, [past]), TypeError);
     assert.throws(() => readChecksummed(fd, past, 0, ['text' as unknown as Uint8Array]), TypeError);
     assert.throws(() => readChecksummed(fd, 'text' as unknown as Uint8Array, 0, []), TypeError);
+  });
+
+  it('writeChecksummed writes slices end to end at the position, in pieces, and gives the CRC32C of each slice asked for', async () => {
+    const bytes = (length: number, seed: number) => Buffer.from(Array.from({ length }, (_, i) => (i * 13 + seed) & 0xff));
+    const slices = [bytes(5000, 1), new Uint8Array(0), bytes(1 << 20, 2), bytes(70_000, 3)];
+    const whole = Buffer.concat(slices);
+    const crcSlices = [slices[0]!.subarray(100), slices[2]!, slices[3]!.subarray(0, 1)];
+    for (const [piece, uncached, writeback] of [
+      [Number.MAX_SAFE_INTEGER, false, true],
+      [16_384, false, false],
+      [4096, true, true],
+    ] as const) {
+      ftruncateSync(fd, 0);
+      const crcs = await writeChecksummed(fd, slices, 777, { piece, uncached, crcSlices, writeback });
+      assert.deepEqual(
+        crcs,
+        crcSlices.map((slice) => crc32c(slice)),
+        `piece ${piece}`,
+      );
+      const file = readFileSync(join(dir, 'f'));
+      assert.equal(file.length, 777 + whole.length, `piece ${piece}`);
+      assert.ok(file.subarray(777).equals(whole), `piece ${piece}: the bytes as given`);
+    }
+    const options = { piece: 4096, uncached: false, crcSlices: [], writeback: true };
+    await assert.rejects(writeChecksummed(-1, [Buffer.alloc(8)], 0, options), (error: NodeJS.ErrnoException) => error.code === 'EBADF');
+    assert.throws(() => writeChecksummed(fd, ['text'] as unknown as Uint8Array[], 0, options), TypeError);
+    assert.throws(
+      () => writeChecksummed(fd, [Buffer.alloc(1)], 0, { ...options, crcSlices: ['text'] as unknown as Uint8Array[] }),
+      TypeError,
+    );
+    assert.throws(() => writeChecksummed(fd, [Buffer.alloc(1)], -1, options), TypeError);
+    assert.throws(() => writeChecksummed(fd, [Buffer.alloc(1)], 0, { ...options, piece: 0 }), TypeError);
   });
 
   it('threadSleeps counts a wait that puts this thread to sleep, and not work that keeps it running', () => {
