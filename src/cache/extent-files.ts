@@ -475,7 +475,6 @@ export class ExtentFiles {
   }
 }
 
-/** The most one system call writes to the extent's file (see SMALL_FOLIO_BYTES). */
 /** Where a write falls in its extent: bytes [offset, end) of an extent of `before` bytes growing to `size`, blocks first..last. */
 interface WriteSpan {
   readonly offset: number;
@@ -560,6 +559,7 @@ function checksumsOf(
   return { crcs, pieceCrcs };
 }
 
+/** The most one system call writes to the extent's file (see SMALL_FOLIO_BYTES). */
 function writePiece(extent: Extent): number {
   return extent.blockSize <= SMALL_FOLIO_BYTES ? SMALL_FOLIO_BYTES : Infinity;
 }
