@@ -93,7 +93,7 @@ export class ExtentFiles {
     if (length >= OFF_THREAD_CRC_BYTES) {
       // A large write's checksums are taken on libuv's pool, in the job that writes it. Its writeback starts
       // there too: a tape's data would otherwise all be flushed at its next sync point, while the drive waits.
-      const piece = Math.min(writePiece(extent), Number.MAX_SAFE_INTEGER);
+      const piece = writePiece(extent);
       const writeback = length >= WRITEBACK_MIN_BYTES;
       sums = await withCrcsOffThread(checksums, (crcSlices) =>
         writeChecksummed(handle.fd, pieces, offset, { piece, uncached, crcSlices, writeback }),

@@ -31,7 +31,7 @@ export async function writeFully(
   piece = Infinity,
   uncached = false,
 ): Promise<void> {
-  if (piece < Infinity || uncached) return writeInPieces(handle.fd, pieces, position, Math.min(piece, Number.MAX_SAFE_INTEGER), uncached);
+  if (piece < Infinity || uncached) return writeInPieces(handle.fd, pieces, position, piece, uncached);
   const rest = pieces.filter((p) => p.length > 0);
   for (let at = position; rest.length > 0;) {
     const { bytesWritten } = await handle.writev(rest, at);
@@ -42,7 +42,7 @@ export async function writeFully(
 
 /** writeFully() made on the calling thread: for the small writes an InlineWriteGate lets through. */
 export function writeFullySync(fd: number, pieces: readonly Uint8Array[], position: number, piece = Infinity): void {
-  writeInPiecesSync(fd, pieces, position, piece < Infinity ? piece : Number.MAX_SAFE_INTEGER);
+  writeInPiecesSync(fd, pieces, position, piece);
 }
 
 /** Drops the first `bytes` bytes of `rest` (what is left to write), in place. */

@@ -49,7 +49,7 @@ export function readCached(fd: number, buffer: Uint8Array, position: number): nu
  * where the system lacks it, a plain write), for data not read again soon.
  */
 export function writeInPieces(fd: number, slices: readonly Uint8Array[], position: number, piece: number, uncached = false): Promise<void> {
-  return addon.writeInPieces(fd, slices, position, piece, uncached);
+  return addon.writeInPieces(fd, slices, position, systemPiece(piece), uncached);
 }
 
 /**
@@ -99,7 +99,7 @@ export function writeChecksummed(
   position: number,
   options: { readonly piece: number; readonly uncached: boolean; readonly crcSlices: readonly Uint8Array[]; readonly writeback: boolean },
 ): Promise<number[]> {
-  return addon.writeChecksummed(fd, slices, position, options.piece, options.uncached, options.crcSlices, options.writeback);
+  return addon.writeChecksummed(fd, slices, position, systemPiece(options.piece), options.uncached, options.crcSlices, options.writeback);
 }
 
 /**
@@ -109,7 +109,7 @@ export function writeChecksummed(
  * wrapper checked and copied its arguments first.
  */
 export function writeInPiecesSync(fd: number, slices: readonly Uint8Array[], position: number, piece: number): void {
-  addon.writeInPiecesSync(fd, slices, position, piece);
+  addon.writeInPiecesSync(fd, slices, position, systemPiece(piece));
 }
 
 /** A new descriptor (close-on-exec) for the same file or socket as `fd`; throws with the system's message. */
@@ -134,4 +134,9 @@ export function duplicateSocketDescriptor(socket: Socket): number | undefined {
  */
 export function threadSleeps(): number {
   return addon.threadSleeps();
+}
+
+/** A piece size the addon takes as an integer: Infinity (no bound) becomes the largest safe one. */
+function systemPiece(piece: number): number {
+  return Math.min(piece, Number.MAX_SAFE_INTEGER);
 }
