@@ -664,13 +664,12 @@ export class CacheIO {
         await this.sync(keys, under, true);
       }
     };
-    const { background, hurry } = options;
-    if (!background || hurry?.aborted) return this.queue.urgently(drained);
+    const { yieldUntil } = options;
+    if (!yieldUntil || yieldUntil.aborted) return this.queue.urgently(drained);
     const draining = drained();
-    if (!hurry) return draining;
     const hurried = () => void this.queue.urgently(() => draining).catch(() => undefined); // its caller hears the failure
-    hurry.addEventListener('abort', hurried, { once: true });
-    return draining.finally(() => hurry.removeEventListener('abort', hurried));
+    yieldUntil.addEventListener('abort', hurried, { once: true });
+    return draining.finally(() => yieldUntil.removeEventListener('abort', hurried));
   }
 
   // ---- small helpers ----

@@ -5,9 +5,11 @@
 // file says how each call behaves.
 
 export interface DrainOptions {
-  readonly background?: boolean;
-  /** With `background`: once it aborts (someone now waits for the keys), the drain's uploads stop yielding. */
-  readonly hurry?: AbortSignal;
+  /**
+   * The drain's uploads yield to reads, writes and other requests (within the queue's bounds) until
+   * this signal aborts: someone now waits for the keys. Without it they yield to nothing.
+   */
+  readonly yieldUntil?: AbortSignal;
 }
 
 export interface WriteOptions {
@@ -104,8 +106,7 @@ export interface ExtentStore {
   sync(keys?: readonly string[]): Promise<void>;
   /**
    * Resolves once everything written to `keys` (default: the whole namespace) is in the cloud.
-   * `background`: its uploads still yield to reads and writes (within the queue's bounds), as
-   * for a caller that wants them done but does not wait for them; by default they do not.
+   * `yieldUntil`: for a caller that wants them done but does not wait for them yet (see DrainOptions).
    */
   drain(keys?: readonly string[], options?: DrainOptions): Promise<void>;
   /**

@@ -124,7 +124,7 @@ describe('@slow uploads yield to reads and writes', function () {
     writer = busy(engine);
     await engine.store.write(key, 0, pattern(key, MiB));
     let drained = false;
-    const draining = engine.store.drain([key], { background: true }).then(() => (drained = true));
+    const draining = engine.store.drain([key], { yieldUntil: new AbortController().signal }).then(() => (drained = true));
     await writer.wrote(15);
     assert.equal(await begun(key), false, 'not uploaded while busy');
     assert.equal(drained, false);
@@ -144,7 +144,7 @@ describe('@slow uploads yield to reads and writes', function () {
     writer = keepWriting(engine);
     await engine.store.write('share/Y/awaited', 0, pattern('share/Y/awaited', MiB));
     const hurry = new AbortController();
-    const draining = engine.store.drain(['share/Y/awaited'], { background: true, hurry: hurry.signal });
+    const draining = engine.store.drain(['share/Y/awaited'], { yieldUntil: hurry.signal });
     await writer.wrote(15);
     assert.equal(await begun('share/Y/awaited'), false, 'held back before someone waits');
     hurry.abort();

@@ -915,7 +915,7 @@ export class ShareFs {
       return true;
     }
     await this.objects.setMetadata(node.key, toMetadata(node));
-    await this.objects.drain([node.key], { background: true, hurry }); // which syncs first
+    await this.objects.drain([node.key], { yieldUntil: hurry }); // which syncs first
     return this.locks.run(`n${id}`, async () => {
       const latest = await this.table.get(id);
       if (!latest) return true;

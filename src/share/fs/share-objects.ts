@@ -15,8 +15,7 @@ export interface ObjectHead {
 }
 
 export interface DrainOptions {
-  readonly background?: boolean;
-  readonly hurry?: AbortSignal;
+  readonly yieldUntil?: AbortSignal;
 }
 
 export interface ShareObjects {
@@ -35,8 +34,8 @@ export interface ShareObjects {
   /** Writes made so far to these keys survive a crash (local durability; uploads follow). */
   sync(keys: readonly string[]): Promise<void>;
   /**
-   * Resolves once these keys, as they are now, are in the bucket; `background`: their uploads yield to
-   * the clients' requests, until `hurry` aborts.
+   * Resolves once these keys, as they are now, are in the bucket; with `yieldUntil`, their uploads
+   * yield to the clients' requests until it aborts.
    */
   drain(keys: readonly string[], options?: DrainOptions): Promise<void>;
   /** The keys under a prefix in S3's order: changes not yet uploaded as they are here, the rest as the bucket holds them. */
