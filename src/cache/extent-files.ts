@@ -286,10 +286,7 @@ export class ExtentFiles {
           return crcs;
         }));
       } else {
-        ({ blocks, ranges } =
-          size >= OFF_THREAD_CRC_BYTES
-            ? await blockAndRangeCrcsOffThread(buffer, BLOCK, offset - start, lengths)
-            : blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths));
+        ({ blocks, ranges } = blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths)); // at most CACHED_READ_MAX: checked here
       }
       blocks.forEach((crc, i) => {
         if (crc !== extent.crcs[first + i]) throw new CacheCorruptionError(extent.key, first + i, extent.blockSize);

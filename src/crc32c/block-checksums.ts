@@ -113,15 +113,15 @@ export function blockAndRangeCrcs(
 }
 
 /**
- * blockAndRangeCrcs() with the checksums taken off the event loop's thread, by
- * `take` when given (see withCrcsOffThread()): `data` must not change until it resolves.
+ * blockAndRangeCrcs() with the checksums taken off the event loop's thread by
+ * `take` (see withCrcsOffThread()): `data` must not change until it resolves.
  */
 export function blockAndRangeCrcsOffThread(
   data: Uint8Array,
   blockSize: number,
   from: number,
   lengths: readonly number[],
-  take?: (slices: readonly Uint8Array[]) => Promise<number[]>,
+  take: (slices: readonly Uint8Array[]) => Promise<number[]>,
 ): Promise<{ blocks: number[]; ranges: number[] }> {
   return withCrcsOffThread((crcOf) => blocksAndRanges(data, blockSize, from, lengths, crcOf), take);
 }

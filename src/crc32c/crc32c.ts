@@ -6,7 +6,6 @@ import { packageFile } from '../package-files.ts';
 
 const addon = createRequire(import.meta.url)(packageFile('build', 'Release', 'crc32c.node')) as {
   crc32c(data: Uint8Array, previous: number): number;
-  crc32cEach(slices: readonly Uint8Array[]): Promise<number[]>;
 };
 
 /** The CRC32C of `data`, continuing `previous`: crc32c(b, crc32c(a)) is the CRC of a then b. Unsigned. */
@@ -15,24 +14,14 @@ export function crc32c(data: Uint8Array, previous = 0): number {
 }
 
 /**
- * The CRC32C of each slice (unsigned, as crc32c() gives), taken on a thread of
- * libuv's pool. The slices' bytes must not change until it resolves; the array
- * may (the addon holds the slices itself). Anything but an array of
- * Uint8Arrays throws a TypeError here, as crc32c() does.
- */
-export function crc32cEach(slices: readonly Uint8Array[]): Promise<number[]> {
-  return addon.crc32cEach(slices);
-}
-
-/**
  * Runs `walk`, a computation over the CRC32Cs of slices it asks for in an
  * order that depends only on where they are (not on their bytes), with those
- * CRCs taken off this thread by `take` (crc32cEach(), or a job that reads the
- * bytes first): a first run learns the slices, a second gets their CRCs.
+ * CRCs taken off this thread by `take` (a pool job that also reads or writes
+ * the bytes): a first run learns the slices, a second gets their CRCs.
  */
 export async function withCrcsOffThread<T>(
   walk: (crcOf: (slice: Uint8Array) => number) => T,
-  take: (slices: readonly Uint8Array[]) => Promise<number[]> = crc32cEach,
+  take: (slices: readonly Uint8Array[]) => Promise<number[]>,
 ): Promise<T> {
   const slices: Uint8Array[] = [];
   walk((slice) => {

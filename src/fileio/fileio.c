@@ -219,39 +219,82 @@ static void throw_pieces_usage(napi_env env, const char *name) {
   napi_throw_type_error(env, NULL, usage);
 }
 
-/* One readUncached() call; the slices are held until it is done. */
-struct uncached_read {
+/*
+ * The promise of one asynchronous call, settled by a job on a thread of libuv's
+ * pool. Each call's struct begins with one: `run` does the work on the pool
+ * thread (an errno in `error` on failure), `value` makes what the promise
+ * resolves with on the event loop's thread (NULL when it cannot: the promise
+ * rejects), and `release` gives back the slices and memory the call held.
+ */
+struct pool_job {
   napi_async_work work;
   napi_deferred deferred;
+  int error;
+  void (*run)(struct pool_job *job);
+  napi_value (*value)(napi_env env, struct pool_job *job);
+  void (*release)(napi_env env, struct pool_job *job);
+};
+
+static void pool_job_execute(napi_env env, void *arg) {
+  (void)env;
+  struct pool_job *job = arg;
+  job->run(job);
+}
+
+static void pool_job_complete(napi_env env, napi_status status, void *arg) {
+  struct pool_job *job = arg;
+  napi_value value = status == napi_ok && job->error == 0 ? job->value(env, job) : NULL;
+  if (value) napi_resolve_deferred(env, job->deferred, value);
+  else napi_reject_deferred(env, job->deferred, errno_error(env, job->error ? job->error : EIO));
+  if (job->work) napi_delete_async_work(env, job->work);
+  job->release(env, job);
+}
+
+/* The promise of `job`, queued on libuv's pool; NULL (the job released) when not even the promise could be made. */
+static napi_value pool_job_start(napi_env env, struct pool_job *job, const char *name) {
+  napi_value promise, resource;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) {
+    job->release(env, job);
+    return NULL;
+  }
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource);
+  if (napi_create_async_work(env, NULL, resource, pool_job_execute, pool_job_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    job->error = EAGAIN;
+    pool_job_complete(env, napi_generic_failure, job);
+  }
+  return promise;
+}
+
+/* One readUncached() call; the slices are held until it is done. */
+struct uncached_read {
+  struct pool_job job;
   struct slices slices;
   int fd;
   int64_t position;
   ssize_t bytes;
-  int error;
 };
 
-static void uncached_read_execute(napi_env env, void *arg) {
-  (void)env;
-  struct uncached_read *u = arg;
+static void uncached_read_run(struct pool_job *job) {
+  struct uncached_read *u = (struct uncached_read *)job;
   int n = u->slices.count > IOV_MAX ? IOV_MAX : (int)u->slices.count;
   do u->bytes = read_call(u->fd, u->slices.iov, n, u->position);
   while (u->bytes < 0 && errno == EINTR);
-  u->error = u->bytes < 0 ? errno : 0;
+  job->error = u->bytes < 0 ? errno : 0;
 }
 
-static void uncached_read_complete(napi_env env, napi_status status, void *arg) {
-  struct uncached_read *u = arg;
-  if (status == napi_ok && u->error == 0) {
-    napi_value bytes;
-    napi_create_int64(env, u->bytes, &bytes);
-    napi_resolve_deferred(env, u->deferred, bytes);
-  } else {
-    napi_reject_deferred(env, u->deferred, errno_error(env, u->error ? u->error : EIO));
-  }
-  if (u->work) napi_delete_async_work(env, u->work);
+static napi_value uncached_read_value(napi_env env, struct pool_job *job) {
+  napi_value bytes;
+  return napi_create_int64(env, ((struct uncached_read *)job)->bytes, &bytes) == napi_ok ? bytes : NULL;
+}
+
+static void uncached_read_release(napi_env env, struct pool_job *job) {
+  struct uncached_read *u = (struct uncached_read *)job;
   slices_release(env, &u->slices);
   free(u);
 }
+
+#define READ_UNCACHED_USAGE "readUncached(fd: number, slices: Uint8Array[], position: number >= 0)"
 
 static napi_value read_uncached(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -260,7 +303,7 @@ static napi_value read_uncached(napi_env env, napi_callback_info info) {
   int64_t position;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int64(env, argv[2], &position) != napi_ok || position < 0) {
-    napi_throw_type_error(env, NULL, "readUncached(fd: number, slices: Uint8Array[], position: number >= 0)");
+    napi_throw_type_error(env, NULL, READ_UNCACHED_USAGE);
     return NULL;
   }
   struct uncached_read *u = calloc(1, sizeof *u);
@@ -268,47 +311,43 @@ static napi_value read_uncached(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "readUncached: out of memory");
     return NULL;
   }
+  *u = (struct uncached_read){.job = {.run = uncached_read_run, .value = uncached_read_value, .release = uncached_read_release}, .fd = fd, .position = position};
   enum slices_result taken = slices_take(env, argv[1], true, &u->slices);
   if (taken != SLICES_OK) {
     free(u);
-    if (taken == SLICES_NOT_UINT8ARRAYS) napi_throw_type_error(env, NULL, "readUncached(fd: number, slices: Uint8Array[], position: number >= 0)");
+    if (taken == SLICES_NOT_UINT8ARRAYS) napi_throw_type_error(env, NULL, READ_UNCACHED_USAGE);
     else napi_throw_error(env, NULL, "out of memory");
     return NULL;
   }
-  u->fd = fd;
-  u->position = position;
-  napi_value promise, name;
-  if (napi_create_promise(env, &u->deferred, &promise) != napi_ok) {
-    slices_release(env, &u->slices);
-    free(u);
-    return NULL;
+  return pool_job_start(env, &u->job, "readUncached");
+}
+
+/* An array of the first `count` of `crcs`; NULL when it cannot be made. */
+static napi_value crc_array(napi_env env, const uint32_t *crcs, uint32_t count) {
+  napi_value array;
+  if (napi_create_array_with_length(env, count, &array) != napi_ok) return NULL;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value crc;
+    napi_create_uint32(env, crcs[i], &crc);
+    napi_set_element(env, array, i, crc);
   }
-  napi_create_string_utf8(env, "readUncached", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, uncached_read_execute, uncached_read_complete, u, &u->work) != napi_ok ||
-      napi_queue_async_work(env, u->work) != napi_ok) {
-    u->error = EAGAIN;
-    uncached_read_complete(env, napi_generic_failure, u);
-  }
-  return promise;
+  return array;
 }
 
 /* One readChecksummed() call; the buffer and the slices are held until it is done. */
 struct checksummed_read {
-  napi_async_work work;
-  napi_deferred deferred;
+  struct pool_job job;
   struct slices buffer;
   struct slices slices;
   int fd;
   int64_t position;
   bool uncached;
   size_t bytes;
-  int error;
   uint32_t *crcs;
 };
 
-static void checksummed_read_execute(napi_env env, void *arg) {
-  (void)env;
-  struct checksummed_read *c = arg;
+static void checksummed_read_run(struct pool_job *job) {
+  struct checksummed_read *c = (struct checksummed_read *)job;
   uint8_t *into = c->buffer.iov[0].iov_base;
   size_t length = c->buffer.iov[0].iov_len;
   while (c->bytes < length) {
@@ -317,7 +356,7 @@ static void checksummed_read_execute(napi_env env, void *arg) {
     ssize_t r = c->uncached ? read_call(c->fd, &rest, 1, at) : preadv(c->fd, &rest, 1, at);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) {
-      c->error = errno;
+      job->error = errno;
       return;
     }
     if (r == 0) return;
@@ -326,34 +365,23 @@ static void checksummed_read_execute(napi_env env, void *arg) {
   for (uint32_t i = 0; i < c->slices.count; i++) c->crcs[i] = crc_best(0, c->slices.iov[i].iov_base, c->slices.iov[i].iov_len);
 }
 
-static void checksummed_read_free(napi_env env, struct checksummed_read *c) {
-  if (c->work) napi_delete_async_work(env, c->work);
+static napi_value checksummed_read_value(napi_env env, struct pool_job *job) {
+  struct checksummed_read *c = (struct checksummed_read *)job;
+  bool whole = c->bytes == c->buffer.iov[0].iov_len;
+  napi_value result, bytes, crcs = crc_array(env, c->crcs, whole ? c->slices.count : 0);
+  if (!crcs || napi_create_object(env, &result) != napi_ok) return NULL;
+  napi_create_int64(env, (int64_t)c->bytes, &bytes);
+  napi_set_named_property(env, result, "bytes", bytes);
+  napi_set_named_property(env, result, "crcs", crcs);
+  return result;
+}
+
+static void checksummed_read_release(napi_env env, struct pool_job *job) {
+  struct checksummed_read *c = (struct checksummed_read *)job;
   slices_release(env, &c->buffer);
   slices_release(env, &c->slices);
   free(c->crcs);
   free(c);
-}
-
-static void checksummed_read_complete(napi_env env, napi_status status, void *arg) {
-  struct checksummed_read *c = arg;
-  napi_value result, bytes, crcs;
-  if (status == napi_ok && c->error == 0 && napi_create_object(env, &result) == napi_ok) {
-    bool whole = c->bytes == c->buffer.iov[0].iov_len;
-    uint32_t count = whole ? c->slices.count : 0;
-    napi_create_array_with_length(env, count, &crcs);
-    for (uint32_t i = 0; i < count; i++) {
-      napi_value crc;
-      napi_create_uint32(env, c->crcs[i], &crc);
-      napi_set_element(env, crcs, i, crc);
-    }
-    napi_create_int64(env, (int64_t)c->bytes, &bytes);
-    napi_set_named_property(env, result, "bytes", bytes);
-    napi_set_named_property(env, result, "crcs", crcs);
-    napi_resolve_deferred(env, c->deferred, result);
-  } else {
-    napi_reject_deferred(env, c->deferred, errno_error(env, c->error ? c->error : EIO));
-  }
-  checksummed_read_free(env, c);
 }
 
 #define READ_CHECKSUMMED_USAGE "readChecksummed(fd: number, buffer: [Uint8Array], position: number >= 0, slices: Uint8Array[], uncached: boolean)"
@@ -375,31 +403,21 @@ static napi_value read_checksummed(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "readChecksummed: out of memory");
     return NULL;
   }
+  *c = (struct checksummed_read){.job = {.run = checksummed_read_run, .value = checksummed_read_value, .release = checksummed_read_release},
+                                 .fd = fd,
+                                 .position = position,
+                                 .uncached = uncached};
   enum slices_result taken = slices_take(env, argv[1], true, &c->buffer);
   if (taken == SLICES_OK && c->buffer.count != 1) taken = SLICES_NOT_UINT8ARRAYS;
   if (taken == SLICES_OK) taken = slices_take(env, argv[3], true, &c->slices);
   if (taken == SLICES_OK && !(c->crcs = calloc(c->slices.count ? c->slices.count : 1, sizeof *c->crcs))) taken = SLICES_FAILED;
   if (taken != SLICES_OK) {
-    checksummed_read_free(env, c);
+    checksummed_read_release(env, &c->job);
     if (taken == SLICES_NOT_UINT8ARRAYS) napi_throw_type_error(env, NULL, READ_CHECKSUMMED_USAGE);
     else napi_throw_error(env, NULL, "readChecksummed: out of memory");
     return NULL;
   }
-  c->fd = fd;
-  c->position = position;
-  c->uncached = uncached;
-  napi_value promise, name;
-  if (napi_create_promise(env, &c->deferred, &promise) != napi_ok) {
-    checksummed_read_free(env, c);
-    return NULL;
-  }
-  napi_create_string_utf8(env, "readChecksummed", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, checksummed_read_execute, checksummed_read_complete, c, &c->work) != napi_ok ||
-      napi_queue_async_work(env, c->work) != napi_ok) {
-    c->error = EAGAIN;
-    checksummed_read_complete(env, napi_generic_failure, c);
-  }
-  return promise;
+  return pool_job_start(env, &c->job, "readChecksummed");
 }
 
 /* The arguments of writeInPieces() and writeInPiecesSync() (whose writes are small: it ignores `uncached`); false with an exception pending when they are wrong. */
@@ -425,38 +443,29 @@ static bool pieces_arguments(napi_env env, napi_callback_info info, const char *
 
 /* One writeInPieces() call; the slices are held until it is done (see slices.h). */
 struct pieces {
-  napi_async_work work;
-  napi_deferred deferred;
+  struct pool_job job;
   struct slices slices;
   int fd;
   int64_t position;
   size_t piece;
   bool uncached;
-  int error;
 };
 
-static void pieces_free(napi_env env, struct pieces *p) {
-  if (p->work) napi_delete_async_work(env, p->work);
+static void pieces_run(struct pool_job *job) {
+  struct pieces *p = (struct pieces *)job;
+  job->error = write_iov_in_pieces(p->fd, p->slices.iov, p->slices.count, p->position, p->piece, p->uncached);
+}
+
+static napi_value pieces_value(napi_env env, struct pool_job *job) {
+  (void)job;
+  napi_value undefined;
+  return napi_get_undefined(env, &undefined) == napi_ok ? undefined : NULL;
+}
+
+static void pieces_release(napi_env env, struct pool_job *job) {
+  struct pieces *p = (struct pieces *)job;
   slices_release(env, &p->slices);
   free(p);
-}
-
-static void pieces_execute(napi_env env, void *arg) {
-  (void)env;
-  struct pieces *p = arg;
-  p->error = write_iov_in_pieces(p->fd, p->slices.iov, p->slices.count, p->position, p->piece, p->uncached);
-}
-
-static void pieces_complete(napi_env env, napi_status status, void *arg) {
-  struct pieces *p = arg;
-  if (status == napi_ok && p->error == 0) {
-    napi_value undefined;
-    napi_get_undefined(env, &undefined);
-    napi_resolve_deferred(env, p->deferred, undefined);
-  } else {
-    napi_reject_deferred(env, p->deferred, errno_error(env, p->error ? p->error : EIO));
-  }
-  pieces_free(env, p);
 }
 
 static napi_value write_in_pieces(napi_env env, napi_callback_info info) {
@@ -465,6 +474,7 @@ static napi_value write_in_pieces(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "writeInPieces: out of memory");
     return NULL;
   }
+  p->job = (struct pool_job){.run = pieces_run, .value = pieces_value, .release = pieces_release};
   int32_t fd;
   int64_t piece;
   if (!pieces_arguments(env, info, "writeInPieces", true, &fd, &p->slices, &p->position, &piece, &p->uncached)) {
@@ -473,17 +483,7 @@ static napi_value write_in_pieces(napi_env env, napi_callback_info info) {
   }
   p->fd = fd;
   p->piece = (size_t)piece;
-  napi_value promise, name;
-  if (napi_create_promise(env, &p->deferred, &promise) != napi_ok) {
-    pieces_free(env, p);
-    return NULL;
-  }
-  napi_create_string_utf8(env, "writeInPieces", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, pieces_execute, pieces_complete, p, &p->work) != napi_ok || napi_queue_async_work(env, p->work) != napi_ok) {
-    p->error = EAGAIN;
-    pieces_complete(env, napi_generic_failure, p);
-  }
-  return promise;
+  return pool_job_start(env, &p->job, "writeInPieces");
 }
 
 static napi_value write_in_pieces_sync(napi_env env, napi_callback_info info) {
@@ -500,8 +500,7 @@ static napi_value write_in_pieces_sync(napi_env env, napi_callback_info info) {
 
 /* One writeChecksummed() call; the slices to write and those to checksum are held until it is done. */
 struct checksummed_write {
-  napi_async_work work;
-  napi_deferred deferred;
+  struct pool_job job;
   struct slices slices;
   struct slices crc_slices;
   int fd;
@@ -509,18 +508,16 @@ struct checksummed_write {
   size_t piece;
   bool uncached;
   bool writeback;
-  int error;
   uint32_t *crcs;
 };
 
-static void checksummed_write_execute(napi_env env, void *arg) {
-  (void)env;
-  struct checksummed_write *c = arg;
+static void checksummed_write_run(struct pool_job *job) {
+  struct checksummed_write *c = (struct checksummed_write *)job;
   /* Checksummed first: the write then copies bytes the CRC just brought into this core's cache. */
   for (uint32_t i = 0; i < c->crc_slices.count; i++) c->crcs[i] = crc_best(0, c->crc_slices.iov[i].iov_base, c->crc_slices.iov[i].iov_len);
-  c->error = write_iov_in_pieces(c->fd, c->slices.iov, c->slices.count, c->position, c->piece, c->uncached);
+  job->error = write_iov_in_pieces(c->fd, c->slices.iov, c->slices.count, c->position, c->piece, c->uncached);
 #if defined(__linux__)
-  if (c->error == 0 && c->writeback) {
+  if (job->error == 0 && c->writeback) {
     size_t length = 0;
     for (uint32_t i = 0; i < c->slices.count; i++) length += c->slices.iov[i].iov_len;
     sync_file_range(c->fd, c->position, (off_t)length, SYNC_FILE_RANGE_WRITE);
@@ -528,28 +525,17 @@ static void checksummed_write_execute(napi_env env, void *arg) {
 #endif
 }
 
-static void checksummed_write_free(napi_env env, struct checksummed_write *c) {
-  if (c->work) napi_delete_async_work(env, c->work);
+static napi_value checksummed_write_value(napi_env env, struct pool_job *job) {
+  struct checksummed_write *c = (struct checksummed_write *)job;
+  return crc_array(env, c->crcs, c->crc_slices.count);
+}
+
+static void checksummed_write_release(napi_env env, struct pool_job *job) {
+  struct checksummed_write *c = (struct checksummed_write *)job;
   slices_release(env, &c->slices);
   slices_release(env, &c->crc_slices);
   free(c->crcs);
   free(c);
-}
-
-static void checksummed_write_complete(napi_env env, napi_status status, void *arg) {
-  struct checksummed_write *c = arg;
-  napi_value crcs;
-  if (status == napi_ok && c->error == 0 && napi_create_array_with_length(env, c->crc_slices.count, &crcs) == napi_ok) {
-    for (uint32_t i = 0; i < c->crc_slices.count; i++) {
-      napi_value crc;
-      napi_create_uint32(env, c->crcs[i], &crc);
-      napi_set_element(env, crcs, i, crc);
-    }
-    napi_resolve_deferred(env, c->deferred, crcs);
-  } else {
-    napi_reject_deferred(env, c->deferred, errno_error(env, c->error ? c->error : EIO));
-  }
-  checksummed_write_free(env, c);
 }
 
 #define WRITE_CHECKSUMMED_USAGE                                                                                                                  \
@@ -574,32 +560,22 @@ static napi_value write_checksummed(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "writeChecksummed: out of memory");
     return NULL;
   }
+  *c = (struct checksummed_write){.job = {.run = checksummed_write_run, .value = checksummed_write_value, .release = checksummed_write_release},
+                                  .fd = fd,
+                                  .position = position,
+                                  .piece = (size_t)piece,
+                                  .uncached = uncached,
+                                  .writeback = writeback};
   enum slices_result taken = slices_take(env, argv[1], true, &c->slices);
   if (taken == SLICES_OK) taken = slices_take(env, argv[5], true, &c->crc_slices);
   if (taken == SLICES_OK && !(c->crcs = calloc(c->crc_slices.count ? c->crc_slices.count : 1, sizeof *c->crcs))) taken = SLICES_FAILED;
   if (taken != SLICES_OK) {
-    checksummed_write_free(env, c);
+    checksummed_write_release(env, &c->job);
     if (taken == SLICES_NOT_UINT8ARRAYS) napi_throw_type_error(env, NULL, WRITE_CHECKSUMMED_USAGE);
     else napi_throw_error(env, NULL, "writeChecksummed: out of memory");
     return NULL;
   }
-  c->fd = fd;
-  c->position = position;
-  c->piece = (size_t)piece;
-  c->uncached = uncached;
-  c->writeback = writeback;
-  napi_value promise, name;
-  if (napi_create_promise(env, &c->deferred, &promise) != napi_ok) {
-    checksummed_write_free(env, c);
-    return NULL;
-  }
-  napi_create_string_utf8(env, "writeChecksummed", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, checksummed_write_execute, checksummed_write_complete, c, &c->work) != napi_ok ||
-      napi_queue_async_work(env, c->work) != napi_ok) {
-    c->error = EAGAIN;
-    checksummed_write_complete(env, napi_generic_failure, c);
-  }
-  return promise;
+  return pool_job_start(env, &c->job, "writeChecksummed");
 }
 
 static napi_value duplicate_descriptor(napi_env env, napi_callback_info info) {

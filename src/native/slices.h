@@ -1,6 +1,6 @@
 /*
- * An array of Uint8Array slices taken into native memory, shared by the
- * addons (crc32c, fileio) whose functions take such an array: each slice's
+ * An array of Uint8Array slices taken into native memory, for the addon
+ * functions (src/fileio) that take such an array: each slice's
  * address and length as an iovec, and, for work done on another thread, a
  * reference to an array of our own that holds the slices. Not the caller's
  * array, which it may empty or refill before the work is done: then slices it

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { closeSync, fdatasyncSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { crc32c } from '../../src/crc32c/crc32c.ts';
 import {
   readCached,
@@ -155,6 +157,31 @@ describe('native file I/O', () => {
     );
     assert.throws(() => writeChecksummed(fd, [Buffer.alloc(1)], -1, options), TypeError);
     assert.throws(() => writeChecksummed(fd, [Buffer.alloc(1)], 0, { ...options, piece: 0 }), TypeError);
+  });
+
+  it('writeChecksummed holds on to the slices itself: the caller may empty its arrays, and the slices be collected, before it resolves', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Large enough that freeing it gives its pages back to the system at once; checksummed many times over, so that it is freed while the pool still reads it.
+    const size = 40 * 1024 * 1024;
+    for (let round = 0; round < 2; round++) {
+      let data: Buffer | undefined = Buffer.alloc(size, 0x11 + round);
+      const slices: Uint8Array[] = [data];
+      const crcSlices: Uint8Array[] = Array.from({ length: 16 }, (_, i) => data!.subarray(i));
+      const expected = crcSlices.map((slice) => crc32c(slice));
+      const pending = writeChecksummed(fd, slices, 0, { piece: Number.MAX_SAFE_INTEGER, uncached: false, crcSlices, writeback: false });
+      slices.length = 0;
+      crcSlices.length = 0;
+      data = undefined;
+      gc();
+      gc();
+      const other = Buffer.alloc(size, 0xee); // would take the freed memory over
+      assert.deepEqual(await pending, expected);
+      assert.equal(other[0], 0xee);
+      const written = readFileSync(join(dir, 'f'));
+      assert.equal(written.length, size);
+      assert.ok(written.every((byte) => byte === 0x11 + round));
+    }
   });
 
   it('threadSleeps counts a wait that puts this thread to sleep, and not work that keeps it running', () => {
