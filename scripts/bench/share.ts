@@ -3,7 +3,8 @@
 // directory, on 127.0.0.1, with the same libnfs client (scripts/bench/sharebench.c), each case
 // run alternately on each side: 1 GiB written and read in 1 MiB requests, 10,000 files of 4 KiB
 // created (each written and fsync-ed), stat-ed and read, and a READDIRPLUS of the 10,000.
-// After the sequential cases and after each run it waits until the gateway has uploaded what it
+// Before the first run each side gets an untimed warm-up (256 MiB written, then read four times),
+// so that no run's read pays for compiling our read path. After the sequential cases and after each run it waits until the gateway has uploaded what it
 // wrote (tapegw share wait-uploaded), so that no case is measured under an earlier case's uploads,
 // and logs how long that took. A case's own uploads (the small files') still run beside it.
 // Our gateway's RSS is sampled every 250 ms for the whole run. Each server's CPU time (user and
@@ -153,6 +154,23 @@ async function startOurs(options: ShareBenchOptions): Promise<ShareSide & { gate
   };
 }
 
+/** Sequential READs the untimed warm-up makes: as many as one 1 GiB case, a count our JavaScript's read path is compiled by. */
+const WARM_UP_READS = 1024;
+const WARM_UP_FILE = 256 << 20;
+
+/**
+ * Untimed sequential writes and reads on a side before the first run (as run.ts warms up the
+ * tape and block sides): without it our first run's read paid for compiling the read path
+ * (1328 MB/s against 1572 and 1922 in the runs after it, ganesha steady at 1832-1872).
+ */
+async function warmUp(binDir: string, side: ShareSide, timeoutMs: number): Promise<void> {
+  const args = ['--dir', 'warm-up', '--bytes', String(WARM_UP_FILE)];
+  await sharebench(binDir, side.url, ['--test', 'seqwrite', ...args], timeoutMs);
+  for (let read = 0; read < WARM_UP_READS / (WARM_UP_FILE >> 20); read++)
+    await sharebench(binDir, side.url, ['--test', 'seqread', ...args], timeoutMs);
+  await side.settle();
+}
+
 export async function runShareBench(options: ShareBenchOptions): Promise<{ text: string; json: unknown }> {
   const { log, runs } = options;
   const rows: CaseRow[] = [
@@ -183,6 +201,10 @@ export async function runShareBench(options: ShareBenchOptions): Promise<{ text:
     }, 250);
     const bytesTimeout = 120_000 + (options.bytes / 5e6) * 1000;
     const filesTimeout = 120_000 + options.files * 50;
+    for (const side of [ours, ganesha]) {
+      log(`warming up ${side.name} (untimed)...`);
+      await warmUp(options.binDir, side, bytesTimeout);
+    }
     for (let run = 0; run < runs; run++) {
       for (const side of run % 2 === 0 ? [ours, ganesha] : [ganesha, ours]) {
         const dir = `run${run}`;

@@ -85,8 +85,10 @@ const EMPTY = Buffer.alloc(0);
 const READ_AHEAD_MIN = 64 * 1024;
 /** Files read ahead at once. */
 const READ_AHEAD_FILES = 8;
-/** Ranges read ahead of each (of at most one READ's 1 MiB: 24 MiB of the engine's pool in all, at most). */
-const READ_AHEAD_DEPTH = 3;
+/** Ranges read ahead of each (of at most one READ's 1 MiB: 32 MiB of the engine's pool in all, at most). */
+const READ_AHEAD_DEPTH = 4;
+/** Ranges read ahead in one read of the engine: a new batch starts while one range is left. */
+const READ_AHEAD_BATCH = 3;
 
 /** What a node's upload sends: a directory is an empty marker object. */
 const uploadBytes = (node: Pick<NodeRecord, 'type' | 'size'>) => (node.type === 'dir' ? 0 : node.size);
@@ -98,7 +100,7 @@ export class ShareFs {
   private readonly generations = new Map<number, number>();
   private readonly uploader: SettleUploader;
   private readonly moves = new Map<number, Promise<void>>();
-  private readonly readAhead = new ReadAhead(READ_AHEAD_FILES, READ_AHEAD_DEPTH);
+  private readonly readAhead = new ReadAhead(READ_AHEAD_FILES, READ_AHEAD_DEPTH, READ_AHEAD_BATCH);
 
   private constructor(
     readonly settings: ShareSettings,
