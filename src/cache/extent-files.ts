@@ -153,9 +153,10 @@ export class ExtentFiles {
     this.inlineWrites.tryWrite(() => {
       const spare = this.spares?.take();
       try {
-        if (spare) renameSync(spare, extent.path);
-        fd = openSync(extent.path, constants.O_RDWR | (spare ? 0 : constants.O_CREAT | constants.O_EXCL));
+        if (spare) renameSync(spare.path, extent.path);
+        fd = spare?.fd ?? openSync(extent.path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL);
       } catch {
+        if (spare) closeSync(spare.fd);
         return; // the pool's path makes or opens it, or reports the error
       }
       this.newNames.set(extent.key, {});
