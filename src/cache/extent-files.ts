@@ -49,6 +49,8 @@ const SMALL_FOLIO_BYTES = 16 * 1024;
 const OFF_THREAD_CRC_BYTES = 256 * 1024;
 /** Writes at least this large start their writeback at once (see write()). */
 const WRITEBACK_MIN_BYTES = 1024 * 1024;
+/** Streamed bytes written between two flushes ahead of a sync point (see flushAhead()). */
+const FLUSH_AHEAD_BYTES = 64 * 1024 * 1024;
 
 export class ExtentFiles {
   /** By key, least recently used first. */
@@ -59,6 +61,16 @@ export class ExtentFiles {
   private readonly newNames = new Map<string, object>();
   /** The folders' flushes, shared by sync points that ask at once, each on a handle of the folder kept open. */
   private readonly folders = new Map<string, { flush: FlushGroup; handle?: Promise<FileHandle> }>();
+  /** Streamed bytes written since the last flush ahead began. */
+  private streamedSinceFlush = 0;
+  /** The flush ahead running, of which extent's file: one at a time (see flushAhead()). */
+  private flushingAhead: { key: string; done: Promise<void> } | undefined;
+  /**
+   * Errors of flushes ahead, by key, for the extent's next datasync() to
+   * report: the system reports a write-back error to one flush of a
+   * descriptor only, and the sync point's flush may use the same descriptor.
+   */
+  private readonly flushAheadErrors = new Map<string, Error>();
 
   constructor(
     private readonly state: CacheState,
@@ -98,6 +110,7 @@ export class ExtentFiles {
       sums = await withCrcsOffThread(checksums, (crcSlices) =>
         writeChecksummed(handle.fd, pieces, offset, { piece, uncached, crcSlices, writeback }),
       );
+      if (uncached && writeback) this.flushAhead(extent.key, handle, length);
     } else {
       sums = checksums(crc32c);
       // A small write goes into the page cache from this thread when the gate allows: handing it to
@@ -391,6 +404,12 @@ export class ExtentFiles {
    * handle of its own, so that it needs no lock. Nothing if the file is gone.
    */
   async datasync(extent: Extent): Promise<void> {
+    if (this.flushingAhead?.key === extent.key) await this.flushingAhead.done;
+    const failed = this.flushAheadErrors.get(extent.key);
+    if (failed !== undefined) {
+      this.flushAheadErrors.delete(extent.key);
+      throw failed;
+    }
     const made = this.made.get(extent.key);
     if (made !== undefined) {
       // Taken out first: nothing else closes it, nor writes through it, while the flush runs.
@@ -406,6 +425,25 @@ export class ExtentFiles {
     await (file ? file.handle.datasync() : fsyncPath(extent.path, 'r+'));
   }
 
+  /**
+   * Flushes a streamed extent's file after every FLUSH_AHEAD_BYTES of streamed
+   * writes, in the background, one flush at a time. Starting the writeback is
+   * not enough where the disk has a write cache of its own (a virtual disk on
+   * its host's page cache): the bytes sit there until a flush, and the sync
+   * point's flush then waits for all of them, the drives idle meanwhile. A
+   * flush is of the whole disk's cache, so one at a time serves every file.
+   */
+  private flushAhead(key: string, handle: FileHandle, length: number): void {
+    this.streamedSinceFlush += length;
+    if (this.flushingAhead || this.streamedSinceFlush < FLUSH_AHEAD_BYTES) return;
+    this.streamedSinceFlush = 0;
+    const done = handle
+      .datasync()
+      .catch((err: unknown) => void this.flushAheadErrors.set(key, err instanceof Error ? err : new Error(String(err))))
+      .finally(() => (this.flushingAhead = undefined));
+    this.flushingAhead = { key, done };
+  }
+
   /** Closes a descriptor of writeNew()'s: on this thread when the gate is open (a close costs microseconds), else through the pool. */
   private closeMade(fd: number): void {
     if (!this.inlineWrites.tryWrite(() => closeSync(fd)))
@@ -415,6 +453,7 @@ export class ExtentFiles {
   /** Closes and removes the extent's file; what it held is no longer counted. */
   async remove(extent: Extent): Promise<void> {
     this.newNames.delete(extent.key);
+    this.flushAheadErrors.delete(extent.key);
     const made = this.made.get(extent.key);
     if (made !== undefined) {
       this.made.delete(extent.key);

@@ -70,6 +70,16 @@ describe('group commit of flushes', () => {
 });
 
 describe('@peer what a sync point flushes', function () {
+  const MiB = 1024 * 1024;
+  const BATCH = 4 * MiB;
+  /** A bucket never asked: keys are fresh, and uploads wait for a minute of quiet. */
+  const UNREACHABLE_S3 = {
+    endpoint: 'http://127.0.0.1:9',
+    region: 'us-east-1',
+    bucket: 'none',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  };
   this.timeout(30_000);
   before(function () {
     requirePeer(this, 'strace');
@@ -145,19 +155,41 @@ describe('@peer what a sync point flushes', function () {
     }
   });
 
+  it('flushes a streamed file once it has taken 64 MiB, before any sync point, and a file not streamed not before its sync point', async () => {
+    const s3 = await startS3();
+    const dir = await tempDir('flushes-');
+    // Nothing is uploaded while the test runs (an upload flushes what it sends): uploads wait for a minute of quiet, and
+    // the upload buffer holds both files, so that no write waits for it. Closing the engine uploads them.
+    const opened = await openEngine(dir, s3.settings, { uploadQuietMs: 60_000, cacheBytes: 512 * MiB, uploadBufferBytes: 256 * MiB });
+    try {
+      const written = async (namespace: string, streamed: boolean): Promise<number> => {
+        const store = opened.engine.namespace(namespace, { streamed });
+        const key = `${namespace}a`;
+        const file = extentPath(join(dir, 'cache'), key);
+        const counts = await fdatasyncs(async () => {
+          // As a tape drive hands over its batches: 4 MiB at a time, one after another, 68 MiB in all.
+          for (let i = 0; i < 17; i++) await store.write(key, i * BATCH, Buffer.alloc(BATCH, i), { fresh: i === 0 });
+          // The flush runs on libuv's pool, started by the write that reached 64 MiB: give it time to show in the trace.
+          await sleep(500);
+        });
+        return counts.get(file) ?? 0;
+      };
+      assert.equal(
+        await written('tapes/', true),
+        1,
+        "the streamed file, whose bytes would otherwise wait in the disk's cache for its sync point",
+      );
+      assert.equal(await written('shares/s/', false), 0, 'the file not streamed');
+    } finally {
+      await opened.close();
+      await s3.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   async function flushesOfTwoSyncs(dir: string, namesDurable: boolean): Promise<void> {
     // The bucket is never asked (fresh keys) and nothing reaches it while the test runs: uploads wait for a minute of quiet.
-    const opened = await openEngine(
-      dir,
-      {
-        endpoint: 'http://127.0.0.1:9',
-        region: 'us-east-1',
-        bucket: 'none',
-        forcePathStyle: true,
-        credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-      },
-      { uploadQuietMs: 60_000 },
-    );
+    const opened = await openEngine(dir, UNREACHABLE_S3, { uploadQuietMs: 60_000 });
     try {
       const file = extentPath(join(dir, 'cache'), 'share/a');
       const flushed = (counts: Map<string, number>, path: string) => counts.get(path) ?? 0;
