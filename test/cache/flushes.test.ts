@@ -169,17 +169,17 @@ describe('@peer what a sync point flushes', function () {
         const counts = await fdatasyncs(async () => {
           // As a tape drive hands over its batches: 4 MiB at a time, one after another, 68 MiB in all.
           for (let i = 0; i < 17; i++) await store.write(key, i * BATCH, Buffer.alloc(BATCH, i), { fresh: i === 0 });
-          // The flush runs on libuv's pool, started by the write that reached 64 MiB: give it time to show in the trace.
-          await sleep(500);
+          // The sync point waits for a flush ahead still running on its file, then flushes what came after it.
+          await store.sync([key]);
         });
         return counts.get(file) ?? 0;
       };
       assert.equal(
         await written('tapes/', true),
-        1,
-        "the streamed file, whose bytes would otherwise wait in the disk's cache for its sync point",
+        2,
+        "the streamed file: once at 64 MiB, whose bytes would otherwise wait in the disk's cache, and at its sync point",
       );
-      assert.equal(await written('shares/s/', false), 0, 'the file not streamed');
+      assert.equal(await written('shares/s/', false), 1, 'the file not streamed: at its sync point alone');
     } finally {
       await opened.close();
       await s3.close();
