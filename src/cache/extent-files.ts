@@ -5,6 +5,7 @@
 import { close, closeSync, fdatasync, openSync, renameSync } from 'node:fs';
 import { constants, type FileHandle, open, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { promisify } from 'node:util';
 import type { ReadBuffers } from './extent-store.ts';
 import { blockAndRangeCrcs, blockAndRangeCrcsOffThread, crc32cCombine } from '../crc32c/block-checksums.ts';
 import { crc32c, withCrcsOffThread } from '../crc32c/crc32c.ts';
@@ -51,6 +52,7 @@ const OFF_THREAD_CRC_BYTES = 256 * 1024;
 const WRITEBACK_MIN_BYTES = 1024 * 1024;
 /** Streamed bytes written between two flushes ahead of a sync point (see flushAhead()). */
 const FLUSH_AHEAD_BYTES = 64 * 1024 * 1024;
+const fdatasyncDescriptor = promisify(fdatasync);
 
 export class ExtentFiles {
   /** By key, least recently used first. */
@@ -415,7 +417,7 @@ export class ExtentFiles {
       // Taken out first: nothing else closes it, nor writes through it, while the flush runs.
       this.made.delete(extent.key);
       try {
-        await new Promise<void>((resolve, reject) => fdatasync(made, (error) => (error ? reject(error) : resolve())));
+        await fdatasyncDescriptor(made);
       } finally {
         this.closeMade(made);
       }

@@ -6,11 +6,14 @@
 // through libuv's pool.
 import { closeSync, open } from 'node:fs';
 import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import type { Logger } from '../log.ts';
 import { ignoreMissing } from './file-io.ts';
 
 /** Spare files kept ready. */
 const SPARES = 64;
+/** A raw descriptor, opened on libuv's pool: a FileHandle would close it when collected. */
+const openDescriptor = promisify(open);
 
 /** An empty file, open for reading and writing. */
 export interface SpareFile {
@@ -54,7 +57,7 @@ export class SpareFiles {
     this.refilling = (async () => {
       while (!this.closed && this.ready.length < SPARES) {
         const path = `${this.folder}/${this.made++}`;
-        const fd = await new Promise<number>((resolve, reject) => open(path, 'wx+', (err, made) => (err ? reject(err) : resolve(made))));
+        const fd = await openDescriptor(path, 'wx+');
         if (this.closed) closeSync(fd);
         else this.ready.push({ path, fd });
       }
