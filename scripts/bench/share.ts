@@ -4,9 +4,9 @@
 // run alternately on each side: 1 GiB written and read in 1 MiB requests, 10,000 files of 4 KiB
 // created (each written and fsync-ed), stat-ed and read, and a READDIRPLUS of the 10,000.
 // Before the first run each side gets an untimed warm-up (256 MiB written, then read four times),
-// so that no run's read pays for compiling our read path. After the sequential cases and after each run it waits until the gateway has uploaded what it
-// wrote (tapegw share wait-uploaded), so that no case is measured under an earlier case's uploads,
-// and logs how long that took. A case's own uploads (the small files') still run beside it.
+// so that no run's read pays for compiling our read path. After the sequential cases and after
+// each run it waits until the gateway has uploaded what it wrote (tapegw share wait-uploaded), so
+// that no case is measured under an earlier case's uploads, and logs how long that took. A case's own uploads (the small files') still run beside it.
 // Our gateway's RSS is sampled every 250 ms for the whole run. Each server's CPU time (user and
 // system, all threads) over the sequential write is reported beside the rates: on this virtual
 // machine a page the page cache takes from free memory the host has not backed (or took back) costs
