@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { BufferPool } from '../buffers/buffer-pool.ts';
-import type { InlineWriteGate } from '../fileio/inline-write-gate.ts';
+import { InlineWriteGate } from '../fileio/inline-write-gate.ts';
 import { namesDurableWithData } from '../fileio/name-durability.ts';
 import type { Catalog } from '../catalog/catalog.ts';
 import type { BackendHooks, ObjectBackend, OpenBackend } from '../cloud/object-backend.ts';
@@ -132,8 +132,10 @@ export class CacheEngine {
   /** Opens the engine, recovering extents and the upload queue left by a previous run or crash. */
   static async open(options: EngineOptions): Promise<CacheEngine> {
     await mkdir(options.directory, { recursive: true });
-    const spares = await SpareFiles.open(join(options.directory, 'spare'), options.logger.child({ component: 'cache' }));
-    const engine = new CacheEngine(options, await namesDurableWithData(options.directory), spares);
+    // One gate for the extent files' inline writes and the spares made inline: a stall of either shuts both.
+    const inlineWrites = options.inlineWrites ?? new InlineWriteGate();
+    const spares = await SpareFiles.open(join(options.directory, 'spare'), options.logger.child({ component: 'cache' }), inlineWrites);
+    const engine = new CacheEngine({ ...options, inlineWrites }, await namesDurableWithData(options.directory), spares);
     await recoverExtents(options.directory, engine.state, engine.catalog, engine.log);
     await engine.queue.recover();
     const { state, queue } = engine;
