@@ -16,6 +16,8 @@ export interface DataDirLayout {
   readonly cache: string;
   /** Vaults, archives and jobs of the embedded Glacier endpoint. */
   readonly glacier: string;
+  /** The file shares' namespace journals. */
+  readonly shares: string;
 }
 
 export function dataDirLayout(root: string): DataDirLayout {
@@ -26,12 +28,13 @@ export function dataDirLayout(root: string): DataDirLayout {
     volumes: join(root, 'volumes'),
     cache: join(root, 'cache'),
     glacier: join(root, 'glacier'),
+    shares: join(root, 'shares'),
   };
 }
 
 export async function createDataDir(layout: DataDirLayout): Promise<void> {
   try {
-    for (const dir of [layout.root, layout.catalog, layout.s3, layout.volumes, layout.cache, layout.glacier])
+    for (const dir of [layout.root, layout.catalog, layout.s3, layout.volumes, layout.cache, layout.glacier, layout.shares])
       await mkdir(dir, { recursive: true });
   } catch (err) {
     throw new GatewayError(

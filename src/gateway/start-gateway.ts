@@ -221,6 +221,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const shares = await openShares({
       config: config.nfs,
       catalog,
+      journals: layout.shares,
       engine,
       s3: s3Settings,
       client: s3.client,

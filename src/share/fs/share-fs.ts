@@ -114,11 +114,13 @@ export class ShareFs {
   static async open(options: {
     settings: ShareSettings;
     section: Section<unknown>;
+    /** The node table's journal file (node-journal.ts). */
+    journal: string;
     objects: ShareObjects;
     logger: Logger;
   }): Promise<ShareFs> {
     const { settings } = options;
-    const table = new NodeTable(options.section, settings.id);
+    const table = new NodeTable(options.section, settings.id, options.journal);
     const t = now();
     await table.open(() => ({
       id: ROOT_ID,
@@ -149,7 +151,7 @@ export class ShareFs {
       if (node.type === 'file') {
         // The engine cuts a file to what was last made durable; the size it reports is the truth.
         size = (await this.objects.size(node.key)) ?? 0;
-        if (size !== node.size) await this.table.commit(this.table.changes().put({ ...node, size }));
+        if (size !== node.size) this.table.commit(this.table.changes().put({ ...node, size }));
       }
       this.uploader.touched(id, uploadBytes({ ...node, size }));
       if (node.type === 'dir' && node.key !== (await this.pathKey(node))) this.startMove(node.id);
@@ -301,7 +303,7 @@ export class ShareFs {
     if (offset + data.length > MAX_FILE_SIZE) throw new FsError('FBIG', `files end at ${MAX_FILE_SIZE} bytes`);
     // A file never uploaded is new to the bucket: the engine need not ask the bucket about its key.
     await this.objects.write(before.key, offset, data, { fresh: before.remote === undefined });
-    if (stability !== 'unstable') await this.objects.sync([before.key]);
+    if (stability !== 'unstable') await this.syncObjects(before.key);
     // An UNSTABLE write to a file already marked changed records its new size and times at the COMMIT: a catalog
     // write less per WRITE. The mark itself is written at once, or a restart would not know to upload the file.
     const node = await this.update(
@@ -318,11 +320,18 @@ export class ShareFs {
   /** Makes the file's data and attributes durable here (COMMIT). */
   async commit(id: number): Promise<NodeRecord> {
     const node = await this.getattr(id);
-    await Promise.all([
-      node.type === 'file' ? this.objects.sync([node.key]) : undefined,
-      this.locks.run(`n${id}`, () => this.table.writeNow(id)),
-    ]);
+    if (node.type === 'file') await this.syncObjects(node.key);
+    this.table.writeNow(id);
     return node;
+  }
+
+  /**
+   * Makes the object's data durable, and with it the namespace's changes made so far: the engine's
+   * sync writes LevelDB's log synchronously, which makes every catalog write before it durable too.
+   */
+  private async syncObjects(key: string): Promise<void> {
+    await this.table.landed();
+    await this.objects.sync([key]);
   }
 
   async setattr(id: number, caller: Caller, attrs: SetAttributes, guardCtime?: Time): Promise<{ node: NodeRecord; before: NodeRecord }> {
@@ -454,7 +463,7 @@ export class ShareFs {
         if (await this.table.hasChildren(node.id)) throw new FsError('NOTEMPTY', `${JSON.stringify(name)} is not empty`);
       }
       await this.underNodeLocks([dir.id, node.id], async (latest) => {
-        await this.table.commit(
+        this.table.commit(
           this.table
             .changes()
             .unlink(dir.id, name, node.id)
@@ -515,7 +524,7 @@ export class ShareFs {
         changes.put({ ...latest(node.id), parent: toBefore.id, name: toName, ctime: now(), dirty: true });
         changes.put(this.touchedDir(latest(fromBefore.id)));
         if (toBefore.id !== fromBefore.id) changes.put(this.touchedDir(latest(toBefore.id)));
-        await this.table.commit(changes);
+        this.table.commit(changes);
       });
       for (const id of [node.id, fromBefore.id, toBefore.id]) this.bump(id);
       if (target) {
@@ -580,7 +589,7 @@ export class ShareFs {
   async close(): Promise<void> {
     await this.uploader.close();
     await Promise.allSettled(this.moves.values());
-    await this.table.writeAll();
+    await this.table.close();
   }
 
   // ---- inside
@@ -675,7 +684,7 @@ export class ShareFs {
 
   private async link(dir: NodeRecord, node: NodeRecord): Promise<void> {
     await this.underNodeLocks([dir.id], async (latest) => {
-      await this.table.commit(
+      this.table.commit(
         this.table
           .changes()
           .put(node)
@@ -709,7 +718,7 @@ export class ShareFs {
       if (!node) throw new FsError('STALE', `file id ${id} no longer exists`);
       const changed = change(node);
       if (options.later?.(node)) this.table.changeLater(changed);
-      else await this.table.commit(this.table.changes().put(changed));
+      else this.table.commit(this.table.changes().put(changed));
       this.bump(id);
       if (changed.dirty) this.uploader.touched(id, uploadBytes(changed));
       return changed;
@@ -797,7 +806,7 @@ export class ShareFs {
       const node = latest(id);
       if (node.headed) return node;
       const changed = headed(node);
-      await this.table.commit(this.table.changes().put(changed));
+      this.table.commit(this.table.changes().put(changed));
       return changed;
     });
   }
@@ -842,7 +851,7 @@ export class ShareFs {
     let changes = this.table.changes();
     let pending = 0;
     const flush = async () => {
-      await this.table.commit(changes);
+      this.table.commit(changes);
       changes = this.table.changes();
       pending = 0;
     };
@@ -882,7 +891,7 @@ export class ShareFs {
             if (node.dirty || !changedFrom(node)) return;
             this.readAhead.forget(node.id);
             await this.objects.forget(node.key);
-            await this.table.commit(this.table.changes().put({ ...node, size: remote.size, remote, headed: false }));
+            this.table.commit(this.table.changes().put({ ...node, size: remote.size, remote, headed: false }));
           }).catch(ignoreStale);
         }
       }
@@ -897,12 +906,12 @@ export class ShareFs {
         const node = latest(ref.id);
         if (!gone(node) || node.parent !== dirId || node.name !== name) return;
         if (node.type === 'dir' && (await this.table.hasChildren(node.id))) return;
-        await this.table.commit(this.table.changes().unlink(dirId, name, node.id).remove(node.id));
+        this.table.commit(this.table.changes().unlink(dirId, name, node.id).remove(node.id));
         if (node.type === 'file') await this.objects.forget(node.key);
       }).catch(ignoreStale);
     }
     await this.underNodeLocks([dirId], async (latest) => {
-      await this.table.commit(this.table.changes().put({ ...latest(dirId), listedAt: Date.now() }));
+      this.table.commit(this.table.changes().put({ ...latest(dirId), listedAt: Date.now() }));
     }).catch(ignoreStale);
   }
 
@@ -922,7 +931,7 @@ export class ShareFs {
       const latest = await this.table.get(id);
       if (!latest) return true;
       if ((this.generations.get(id) ?? 0) !== generation) return false;
-      await this.table.commit(this.table.changes().put({ ...latest, dirty: false, remote: { size: latest.size } }));
+      this.table.commit(this.table.changes().put({ ...latest, dirty: false, remote: { size: latest.size } }));
       return true;
     });
   }
