@@ -124,20 +124,19 @@ export class NodeTable {
     this.prefix = `${hex(shareId)}!`;
   }
 
-  /** Replays what a crash left in the journal, loads the id counter; creates the root directory the first time. */
-  async open(root: () => NodeRecord): Promise<void> {
+  /** Replays what a crash left in the journal (returns how many commits), loads the id counter; creates the root directory the first time. */
+  async open(root: () => NodeRecord): Promise<number> {
     const { journal, records } = NodeJournal.open(this.journalPath);
     this.journal = journal;
     this.lastSeq = ((await this.section.get(`${this.prefix}applied`)) as number | undefined) ?? 0;
     const replay = this.replayable(records);
-    if (replay.length > 0) await this.apply(replay);
+    // Synchronously written: the journal that held them is emptied next.
+    if (replay.length > 0) await this.apply(replay, true);
     this.journal.empty();
     const next = (await this.section.get(`${this.prefix}next`)) as number | undefined;
-    if (next !== undefined) {
-      this.nextId = next;
-      return;
-    }
-    this.commit(this.changes().put(root()));
+    if (next !== undefined) this.nextId = next;
+    else this.commit(this.changes().put(root()));
+    return replay.length;
   }
 
   /**
@@ -204,10 +203,11 @@ export class NodeTable {
   }
 
   /** One atomic catalog write of the records, with the number of the last. */
-  private async apply(records: readonly JournalRecord[]): Promise<void> {
+  private async apply(records: readonly JournalRecord[], sync = false): Promise<void> {
     const ops = records.flatMap((r) => r.ops);
     const last = records[records.length - 1]!.seq;
-    await this.section.batch([...ops, { type: 'put', key: `${this.prefix}applied`, value: last }] as never);
+    // The sublevel passes classic-level's sync option on to the database; its type does not show it.
+    await this.section.batch([...ops, { type: 'put', key: `${this.prefix}applied`, value: last }] as never, { sync } as never);
   }
 
   /**

@@ -122,7 +122,7 @@ export class ShareFs {
     const { settings } = options;
     const table = new NodeTable(options.section, settings.id, options.journal);
     const t = now();
-    await table.open(() => ({
+    const replayed = await table.open(() => ({
       id: ROOT_ID,
       parent: ROOT_ID,
       name: '',
@@ -137,6 +137,7 @@ export class ShareFs {
       key: '',
       headed: true,
     }));
+    if (replayed > 0) options.logger.info({ replayed }, 'namespace changes a crash left in the journal are in the catalog');
     const fs = new ShareFs(settings, table, options.objects, options.logger);
     await fs.resume();
     return fs;
