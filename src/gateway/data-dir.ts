@@ -16,8 +16,6 @@ export interface DataDirLayout {
   readonly cache: string;
   /** Vaults, archives and jobs of the embedded Glacier endpoint. */
   readonly glacier: string;
-  /** The file shares' namespace journals. */
-  readonly shares: string;
 }
 
 export function dataDirLayout(root: string): DataDirLayout {
@@ -28,13 +26,12 @@ export function dataDirLayout(root: string): DataDirLayout {
     volumes: join(root, 'volumes'),
     cache: join(root, 'cache'),
     glacier: join(root, 'glacier'),
-    shares: join(root, 'shares'),
   };
 }
 
 export async function createDataDir(layout: DataDirLayout): Promise<void> {
   try {
-    for (const dir of [layout.root, layout.catalog, layout.s3, layout.volumes, layout.cache, layout.glacier, layout.shares])
+    for (const dir of [layout.root, layout.catalog, layout.s3, layout.volumes, layout.cache, layout.glacier])
       await mkdir(dir, { recursive: true });
   } catch (err) {
     throw new GatewayError(

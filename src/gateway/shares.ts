@@ -24,8 +24,6 @@ export interface GatewayShares {
 export interface SharesOptions {
   readonly config: NfsConfig;
   readonly catalog: Catalog;
-  /** The directory of the shares' namespace journals. */
-  readonly journals: string;
   readonly engine: CacheEngine;
   /** The gateway's S3 settings: a share's own store differs in bucket and has no prefix of its own (the route adds the share's). */
   readonly s3: S3Settings;
@@ -56,7 +54,6 @@ export async function openShares(options: SharesOptions): Promise<GatewayShares>
     : [];
   const service = await ShareService.open({
     section: options.catalog.section('shares'),
-    journals: options.journals,
     provider,
     logger: logger.child({ component: 'share' }),
     initial,

@@ -221,7 +221,6 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     const shares = await openShares({
       config: config.nfs,
       catalog,
-      journals: layout.shares,
       engine,
       s3: s3Settings,
       client: s3.client,

@@ -3,7 +3,6 @@
 // list, describe, delete, refresh, wait until uploaded). A share created here
 // is exported at once: the NFS server asks this service for shares by name and
 // by id on every call.
-import { join } from 'node:path';
 import type { Section } from '../catalog/catalog.ts';
 import type { Logger } from '../log.ts';
 import { ClientList, parseClientEntry, type Squash } from './fs/access.ts';
@@ -158,7 +157,6 @@ export class ShareService implements ExportedShares {
 
   private constructor(
     private readonly section: Section<unknown>,
-    private readonly journals: string,
     private readonly provider: ShareObjectsProvider,
     private readonly logger: Logger,
   ) {}
@@ -166,13 +164,11 @@ export class ShareService implements ExportedShares {
   /** Opens every share the catalog holds, and creates `initial` shares the first time the gateway starts. */
   static async open(options: {
     section: Section<unknown>;
-    /** The directory of the shares' namespace journals. */
-    journals: string;
     provider: ShareObjectsProvider;
     logger: Logger;
     initial?: readonly ShareRequest[];
   }): Promise<ShareService> {
-    const service = new ShareService(options.section, options.journals, options.provider, options.logger);
+    const service = new ShareService(options.section, options.provider, options.logger);
     const definitions: ShareDefinition[] = [];
     for await (const [, value] of options.section.iterator({ gt: DEFINITION, lt: `${DEFINITION}~` }))
       definitions.push(value as ShareDefinition);
@@ -190,7 +186,6 @@ export class ShareService implements ExportedShares {
     const fs = await ShareFs.open({
       settings: settingsOf(definition),
       section: this.section,
-      journal: join(this.journals, `share-${definition.id}.journal`),
       objects,
       logger: this.logger.child({ share: definition.name }),
     });

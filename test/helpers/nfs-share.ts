@@ -63,13 +63,7 @@ export async function startNfsShare(options: { shares?: ShareOptions[]; portmap?
     for (const s of settings) {
       const objects = objectsByName.get(s.name)!;
       shares.set(s.name, {
-        fs: await ShareFs.open({
-          settings: s,
-          section: catalog.section('shares'),
-          journal: path.join(dir, `share-${s.id}.journal`),
-          objects,
-          logger: silentLogger(),
-        }),
+        fs: await ShareFs.open({ settings: s, section: catalog.section('shares'), objects, logger: silentLogger() }),
         objects,
       });
     }

@@ -8,16 +8,9 @@
 //                           so a listing resumes where it stopped whatever was removed)
 //   <sid>!d!<id>            the node has changes not yet in the bucket
 //   <sid>!next              the next id to give
-//   <sid>!applied           the last journal record the catalog holds
 // Ids are written as 13 hexadecimal digits, so their order is numeric order.
-//
-// A commit goes to the journal (node-journal.ts) and to memory at once, and to
-// the catalog in the background, in order, commits waiting then together in
-// one batch: a reply need not wait for LevelDB. Reads of the catalog itself wait
-// for the batches under way. Opening replays what a crash left in the journal.
 import type { Section } from '../../catalog/catalog.ts';
 import { DirectoryEntries } from './directory-entries.ts';
-import { NodeJournal, type JournalOp, type JournalRecord } from './node-journal.ts';
 import type { NodeType, PosixAttributes, Time } from './attributes.ts';
 
 export const ROOT_ID = 1;
@@ -53,7 +46,7 @@ const hex = (id: number) => id.toString(16).padStart(13, '0');
 
 /** Changes made together, in one atomic catalog write. */
 export class NodeChanges {
-  readonly ops: JournalOp[] = [];
+  readonly ops: { type: 'put' | 'del'; key: string; value?: unknown }[] = [];
   readonly puts = new Map<number, NodeRecord>();
   readonly deletes = new Set<number>();
   /** The changes of directories' entries, in order. */
@@ -96,9 +89,6 @@ export class NodeChanges {
   }
 }
 
-/** The journal is emptied once the catalog holds all of it and it has grown past this. */
-const JOURNAL_BOUND = 4 * 1024 * 1024;
-
 export class NodeTable {
   private readonly prefix: string;
   private readonly cache = new Map<number, NodeRecord>();
@@ -108,46 +98,22 @@ export class NodeTable {
   private static readonly CACHE_LIMIT = 100_000;
   /** Whole directories' names, for lookups that need no catalog read (a name not there included). */
   private readonly entries = new DirectoryEntries(100_000, 20_000);
-  private journal!: NodeJournal;
-  private lastSeq = 0;
-  /** Journal records not yet in the catalog, in order. */
-  private pending: JournalRecord[] = [];
-  private applying: Promise<void> | undefined;
-  /** A catalog write that failed: the table takes no more commits. */
-  private failure: Error | undefined;
 
   constructor(
     private readonly section: Section<unknown>,
     shareId: number,
-    private readonly journalPath: string,
   ) {
     this.prefix = `${hex(shareId)}!`;
   }
 
-  /** Replays what a crash left in the journal (returns how many commits), loads the id counter; creates the root directory the first time. */
-  async open(root: () => NodeRecord): Promise<number> {
-    const { journal, records } = NodeJournal.open(this.journalPath);
-    this.journal = journal;
-    this.lastSeq = ((await this.section.get(`${this.prefix}applied`)) as number | undefined) ?? 0;
-    const replay = this.replayable(records);
-    // Synchronously written: the journal that held them is emptied next.
-    if (replay.length > 0) await this.apply(replay, true);
-    this.journal.empty();
+  /** Loads the id counter; creates the root directory the first time. */
+  async open(root: () => NodeRecord): Promise<void> {
     const next = (await this.section.get(`${this.prefix}next`)) as number | undefined;
-    if (next !== undefined) this.nextId = next;
-    else this.commit(this.changes().put(root()));
-    return replay.length;
-  }
-
-  /**
-   * The records after the last the catalog holds. They follow it without a gap unless a power loss kept
-   * the journal's newer records and not the catalog's older writes: then the catalog's state, a whole
-   * commit, stands, and the newer records (which need what is lost) are left out.
-   */
-  private replayable(records: readonly JournalRecord[]): JournalRecord[] {
-    const after = records.filter((r) => r.seq > this.lastSeq);
-    const contiguous = after.findIndex((r, i) => r.seq !== this.lastSeq + 1 + i);
-    return contiguous === -1 ? after : after.slice(0, contiguous);
+    if (next !== undefined) {
+      this.nextId = next;
+      return;
+    }
+    await this.commit(this.changes().put(root()));
   }
 
   changes(): NodeChanges {
@@ -158,17 +124,8 @@ export class NodeTable {
     return this.nextId++;
   }
 
-  /** Commits the changes: in the journal (a crash keeps them) and in memory when this returns; in the catalog soon after. */
-  commit(changes: NodeChanges): void {
-    if (this.failure !== undefined) throw this.failure;
-    const record = {
-      seq: this.lastSeq + 1,
-      ops: [...changes.ops, { type: 'put' as const, key: `${this.prefix}next`, value: this.nextId }],
-    };
-    this.journal.append(record);
-    this.lastSeq = record.seq;
-    this.pending.push(record);
-    this.applying ??= this.applyPending();
+  async commit(changes: NodeChanges): Promise<void> {
+    await this.section.batch([...changes.ops, { type: 'put', key: `${this.prefix}next`, value: this.nextId }] as never);
     for (const [id, node] of changes.puts) {
       this.remember(id, node);
       this.unwritten.delete(id);
@@ -184,42 +141,6 @@ export class NodeTable {
     for (const id of changes.deletes) this.entries.removed(id);
   }
 
-  /** Writes the pending records to the catalog, those waiting together, until none waits. */
-  private async applyPending(): Promise<void> {
-    // From the next microtask: commits made in the same turn go in the same batch.
-    await Promise.resolve();
-    try {
-      while (this.pending.length > 0) {
-        const records = this.pending;
-        this.pending = [];
-        await this.apply(records);
-      }
-      if (this.journal.size > JOURNAL_BOUND) this.journal.empty();
-    } catch (error) {
-      this.failure = error as Error;
-    } finally {
-      this.applying = undefined;
-    }
-  }
-
-  /** One atomic catalog write of the records, with the number of the last. */
-  private async apply(records: readonly JournalRecord[], sync = false): Promise<void> {
-    const ops = records.flatMap((r) => r.ops);
-    const last = records[records.length - 1]!.seq;
-    // The sublevel passes classic-level's sync option on to the database; its type does not show it.
-    await this.section.batch([...ops, { type: 'put', key: `${this.prefix}applied`, value: last }] as never, { sync } as never);
-  }
-
-  /**
-   * Resolves once the catalog holds every commit made so far: before reading the catalog itself, and
-   * before a sync of the catalog that must cover them (LevelDB's synchronous write makes every write
-   * before it durable).
-   */
-  async landed(): Promise<void> {
-    while (this.applying) await this.applying;
-    if (this.failure !== undefined) throw this.failure;
-  }
-
   /**
    * Changes a node's record in memory only: it is written by the node's next
    * commit, by writeNow() or by writeAll(). For changes a crash may lose: an
@@ -233,24 +154,17 @@ export class NodeTable {
     this.remember(node.id, node);
   }
 
-  /** Writes the node's record if changeLater() left it unwritten (COMMIT); at once, so no other writer of the record comes between. */
-  writeNow(id: number): void {
+  /** Writes the node's record if changeLater() left it unwritten (COMMIT). The caller holds the node's lock. */
+  async writeNow(id: number): Promise<void> {
     const node = this.unwritten.get(id);
-    if (node) this.commit(this.changes().put(node));
+    if (node) await this.commit(this.changes().put(node));
   }
 
   /** Writes every record changeLater() left unwritten (closing). */
-  writeAll(): void {
+  async writeAll(): Promise<void> {
     const changes = this.changes();
     for (const node of this.unwritten.values()) changes.put(node);
-    if (changes.puts.size > 0) this.commit(changes);
-  }
-
-  /** Writes what waits in memory and in the journal to the catalog, and closes the journal. */
-  async close(): Promise<void> {
-    this.writeAll();
-    await this.landed();
-    this.journal.close();
+    if (changes.puts.size > 0) await this.commit(changes);
   }
 
   /** A directory just made, with no entries yet: its lookups need no catalog read. */
@@ -274,7 +188,6 @@ export class NodeTable {
   async get(id: number): Promise<NodeRecord | undefined> {
     const cached = this.cached(id);
     if (cached) return cached;
-    await this.landed();
     const node = (await this.section.get(`${this.prefix}n!${hex(id)}`)) as NodeRecord | undefined;
     if (node) this.remember(id, node);
     return node;
@@ -287,7 +200,6 @@ export class NodeTable {
       held = this.entries.get(parent, name);
     }
     if (held !== undefined) return held ?? undefined;
-    await this.landed();
     return (await this.section.get(`${this.prefix}e!${hex(parent)}!${name}`)) as number | undefined;
   }
 
@@ -310,7 +222,6 @@ export class NodeTable {
   /** Children in id order, after the id `after` (0: from the start), at most `limit`. */
   async children(parent: number, after: number, limit: number): Promise<ChildRef[]> {
     const base = `${this.prefix}o!${hex(parent)}!`;
-    await this.landed();
     // all(): the entries in one batch from LevelDB, not one promise each (a READDIRPLUS reply holds about 60).
     const found = await this.section.iterator({ gt: `${base}${hex(after)}`, lt: `${base}~`, limit }).all();
     return found.map(([key, value]) => {
@@ -326,15 +237,13 @@ export class NodeTable {
   /** Every node with changes not yet in the bucket. */
   async dirtyIds(): Promise<number[]> {
     const base = `${this.prefix}d!`;
-    await this.landed();
     const ids: number[] = [];
     for await (const key of this.section.keys({ gt: base, lt: `${base}~` })) ids.push(parseInt(key.slice(base.length), 16));
     return ids;
   }
 
-  /** Removes every record of the share and its journal (share deletion, after close()). */
+  /** Removes every record of the share (share deletion). */
   async clear(): Promise<void> {
-    this.journal.remove();
     await this.section.clear({ gt: this.prefix, lt: `${this.prefix}~` });
     this.cache.clear();
     this.unwritten.clear();

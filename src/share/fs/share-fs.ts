@@ -114,15 +114,13 @@ export class ShareFs {
   static async open(options: {
     settings: ShareSettings;
     section: Section<unknown>;
-    /** The node table's journal file (node-journal.ts). */
-    journal: string;
     objects: ShareObjects;
     logger: Logger;
   }): Promise<ShareFs> {
     const { settings } = options;
-    const table = new NodeTable(options.section, settings.id, options.journal);
+    const table = new NodeTable(options.section, settings.id);
     const t = now();
-    const replayed = await table.open(() => ({
+    await table.open(() => ({
       id: ROOT_ID,
       parent: ROOT_ID,
       name: '',
@@ -137,7 +135,6 @@ export class ShareFs {
       key: '',
       headed: true,
     }));
-    if (replayed > 0) options.logger.info({ replayed }, 'namespace changes a crash left in the journal are in the catalog');
     const fs = new ShareFs(settings, table, options.objects, options.logger);
     await fs.resume();
     return fs;
@@ -152,7 +149,7 @@ export class ShareFs {
       if (node.type === 'file') {
         // The engine cuts a file to what was last made durable; the size it reports is the truth.
         size = (await this.objects.size(node.key)) ?? 0;
-        if (size !== node.size) this.table.commit(this.table.changes().put({ ...node, size }));
+        if (size !== node.size) await this.table.commit(this.table.changes().put({ ...node, size }));
       }
       this.uploader.touched(id, uploadBytes({ ...node, size }));
       if (node.type === 'dir' && node.key !== (await this.pathKey(node))) this.startMove(node.id);
@@ -304,7 +301,7 @@ export class ShareFs {
     if (offset + data.length > MAX_FILE_SIZE) throw new FsError('FBIG', `files end at ${MAX_FILE_SIZE} bytes`);
     // A file never uploaded is new to the bucket: the engine need not ask the bucket about its key.
     await this.objects.write(before.key, offset, data, { fresh: before.remote === undefined });
-    if (stability !== 'unstable') await this.syncObjects(before.key);
+    if (stability !== 'unstable') await this.objects.sync([before.key]);
     // An UNSTABLE write to a file already marked changed records its new size and times at the COMMIT: a catalog
     // write less per WRITE. The mark itself is written at once, or a restart would not know to upload the file.
     const node = await this.update(
@@ -321,18 +318,11 @@ export class ShareFs {
   /** Makes the file's data and attributes durable here (COMMIT). */
   async commit(id: number): Promise<NodeRecord> {
     const node = await this.getattr(id);
-    if (node.type === 'file') await this.syncObjects(node.key);
-    this.table.writeNow(id);
+    await Promise.all([
+      node.type === 'file' ? this.objects.sync([node.key]) : undefined,
+      this.locks.run(`n${id}`, () => this.table.writeNow(id)),
+    ]);
     return node;
-  }
-
-  /**
-   * Makes the object's data durable, and with it the namespace's changes made so far: the engine's
-   * sync writes LevelDB's log synchronously, which makes every catalog write before it durable too.
-   */
-  private async syncObjects(key: string): Promise<void> {
-    await this.table.landed();
-    await this.objects.sync([key]);
   }
 
   async setattr(id: number, caller: Caller, attrs: SetAttributes, guardCtime?: Time): Promise<{ node: NodeRecord; before: NodeRecord }> {
@@ -464,7 +454,7 @@ export class ShareFs {
         if (await this.table.hasChildren(node.id)) throw new FsError('NOTEMPTY', `${JSON.stringify(name)} is not empty`);
       }
       await this.underNodeLocks([dir.id, node.id], async (latest) => {
-        this.table.commit(
+        await this.table.commit(
           this.table
             .changes()
             .unlink(dir.id, name, node.id)
@@ -525,7 +515,7 @@ export class ShareFs {
         changes.put({ ...latest(node.id), parent: toBefore.id, name: toName, ctime: now(), dirty: true });
         changes.put(this.touchedDir(latest(fromBefore.id)));
         if (toBefore.id !== fromBefore.id) changes.put(this.touchedDir(latest(toBefore.id)));
-        this.table.commit(changes);
+        await this.table.commit(changes);
       });
       for (const id of [node.id, fromBefore.id, toBefore.id]) this.bump(id);
       if (target) {
@@ -590,7 +580,7 @@ export class ShareFs {
   async close(): Promise<void> {
     await this.uploader.close();
     await Promise.allSettled(this.moves.values());
-    await this.table.close();
+    await this.table.writeAll();
   }
 
   // ---- inside
@@ -685,7 +675,7 @@ export class ShareFs {
 
   private async link(dir: NodeRecord, node: NodeRecord): Promise<void> {
     await this.underNodeLocks([dir.id], async (latest) => {
-      this.table.commit(
+      await this.table.commit(
         this.table
           .changes()
           .put(node)
@@ -719,7 +709,7 @@ export class ShareFs {
       if (!node) throw new FsError('STALE', `file id ${id} no longer exists`);
       const changed = change(node);
       if (options.later?.(node)) this.table.changeLater(changed);
-      else this.table.commit(this.table.changes().put(changed));
+      else await this.table.commit(this.table.changes().put(changed));
       this.bump(id);
       if (changed.dirty) this.uploader.touched(id, uploadBytes(changed));
       return changed;
@@ -807,7 +797,7 @@ export class ShareFs {
       const node = latest(id);
       if (node.headed) return node;
       const changed = headed(node);
-      this.table.commit(this.table.changes().put(changed));
+      await this.table.commit(this.table.changes().put(changed));
       return changed;
     });
   }
@@ -852,7 +842,7 @@ export class ShareFs {
     let changes = this.table.changes();
     let pending = 0;
     const flush = async () => {
-      this.table.commit(changes);
+      await this.table.commit(changes);
       changes = this.table.changes();
       pending = 0;
     };
@@ -892,7 +882,7 @@ export class ShareFs {
             if (node.dirty || !changedFrom(node)) return;
             this.readAhead.forget(node.id);
             await this.objects.forget(node.key);
-            this.table.commit(this.table.changes().put({ ...node, size: remote.size, remote, headed: false }));
+            await this.table.commit(this.table.changes().put({ ...node, size: remote.size, remote, headed: false }));
           }).catch(ignoreStale);
         }
       }
@@ -907,12 +897,12 @@ export class ShareFs {
         const node = latest(ref.id);
         if (!gone(node) || node.parent !== dirId || node.name !== name) return;
         if (node.type === 'dir' && (await this.table.hasChildren(node.id))) return;
-        this.table.commit(this.table.changes().unlink(dirId, name, node.id).remove(node.id));
+        await this.table.commit(this.table.changes().unlink(dirId, name, node.id).remove(node.id));
         if (node.type === 'file') await this.objects.forget(node.key);
       }).catch(ignoreStale);
     }
     await this.underNodeLocks([dirId], async (latest) => {
-      this.table.commit(this.table.changes().put({ ...latest(dirId), listedAt: Date.now() }));
+      await this.table.commit(this.table.changes().put({ ...latest(dirId), listedAt: Date.now() }));
     }).catch(ignoreStale);
   }
 
@@ -932,7 +922,7 @@ export class ShareFs {
       const latest = await this.table.get(id);
       if (!latest) return true;
       if ((this.generations.get(id) ?? 0) !== generation) return false;
-      this.table.commit(this.table.changes().put({ ...latest, dirty: false, remote: { size: latest.size } }));
+      await this.table.commit(this.table.changes().put({ ...latest, dirty: false, remote: { size: latest.size } }));
       return true;
     });
   }
