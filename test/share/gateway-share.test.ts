@@ -2,7 +2,8 @@
 // NFS, the cache engine uploads to the embedded S3, and a plain
 // @aws-sdk/client-s3 GetObject reads back what the client wrote; an object
 // put with the SDK shows after `tapegw share refresh`; shares created while
-// the gateway runs are exported at once; a COMMITted write survives kill -9;
+// the gateway runs are exported at once; a COMMITted write survives kill -9, and
+// so does a file the moment its CREATE is answered;
 // handles survive a restart; /metrics has the share's metrics. @peer @slow
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -228,5 +229,40 @@ describe('@peer @slow the gateway serving NFS shares', function () {
     assert.equal((await cli('share', 'wait-uploaded', 'files')).code, 0);
     assert.ok((await getObject(s3, 'tape-gateway', 'files/committed.bin')).equals(data));
     assert.ok((await getObject(s3, 'tape-gateway', 'files/committed-small.bin')).equals(smallData));
+  });
+
+  it('keeps files and a directory through a kill -9 sent the moment the last CREATE is answered', async () => {
+    const client = await NfsTestClient.connect(gw!.nfs.nfsPort);
+    const root = (await client.mount('/files')).handle!;
+    const dir = (await client.mkdir(root, 'made-before-kill')).handle!;
+    const names = Array.from({ length: 20 }, (_, i) => `created-${i}`);
+    const handles: Buffer[] = [];
+    for (const name of names) {
+      const created = await client.create(dir, name, { mode: 1 });
+      assert.equal(created.status, 0);
+      handles.push(created.handle!);
+    }
+    // Killed before any other call: a CREATE's reply must not leave its namespace's write to the background.
+    const dataDir = gw!.dataDir;
+    const killed = gw!.kill();
+    client.close();
+    await killed;
+    s3.destroy();
+    gw = await startGatewayProcess({ dataDir, args: GATEWAY_ARGS });
+    s3 = s3Of(gw);
+    const again = await NfsTestClient.connect(gw.nfs.nfsPort);
+    try {
+      const listed = await again.readdirAll((await again.lookup((await again.mount('/files')).handle!, 'made-before-kill')).handle!);
+      assert.deepEqual(
+        listed
+          .map((e) => e.name)
+          .filter((n) => n.startsWith('created-'))
+          .sort(),
+        [...names].sort(),
+      );
+      for (const [i, handle] of handles.entries()) assert.equal((await again.getattr(handle)).status, 0, `${names[i]}'s handle is good`);
+    } finally {
+      again.close();
+    }
   });
 });
