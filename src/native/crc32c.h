@@ -92,12 +92,14 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hardware(uint32_t crc, con
  * POLY, no wider than 128 bits, and added (xor) to the lane D bits on. A
  * lane's low quadword L holds the terms x^127..x^64 and its high quadword H
  * x^63..x^0 (reflected), so A * x^D = L * x^(D+64) + H * x^D. A reflected
- * carry-less product of two quadwords comes out one bit short (x^1), and a
- * 32-bit constant in the low half of a quadword reads as multiplied by x^32,
- * so the constants are x^(D+31) and x^(D-33). The last 128 bits go through
- * the crc32 instruction, which does the final reduction mod POLY.
+ * carry-less product of two quadwords comes out divided by x, and a 32-bit
+ * constant in the low half of a quadword reads as multiplied by x^32, so the
+ * constants are x^(D+31) and x^(D-33). The last 128 bits go through the crc32
+ * instruction, which does the final reduction mod POLY. On 256-bit registers
+ * the same folding ran at half the speed (AMD EPYC, Zen 5).
+ *
+ * For each 128-bit lane, the constants that fold it by a distance D: x^(D+31), 0, x^(D-33), 0.
  */
-/* For each 128-bit lane, the constants that fold it by a distance: x^(D+31), 0, x^(D-33), 0. */
 static struct {
   uint32_t by_2048[16], by_1536[16], by_1024[16], by_512[16];
   uint32_t lanes[16]; /* 384, 256 and 128 bits, then zeros: the four lanes of a register into one */
