@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the benchmark clients (C, against libiscsi and libnfs: Debian packages libiscsi-dev and
-# libnfs-dev) into .bench/bin.
+# libnfs-dev) and crcbench (the CRC32C implementations' GB/s) into .bench/bin.
 #   scripts/bench/build.sh          # prints the directory of the binaries
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,6 +18,12 @@ for prog in tapebench blockbench; do
     mv "$out/$prog.tmp" "$out/$prog"
   fi
 done
+src="$here/crcbench.c" crc="$root/src/native/crc32c.h"
+if [[ ! -x "$out/crcbench" || "$src" -nt "$out/crcbench" || "$crc" -nt "$out/crcbench" || "$here/bench-util.h" -nt "$out/crcbench" || "$0" -nt "$out/crcbench" ]]; then
+  # shellcheck disable=SC2086
+  "$CC" $CFLAGS -o "$out/crcbench.tmp" "$src"
+  mv "$out/crcbench.tmp" "$out/crcbench"
+fi
 if [[ -r /usr/include/nfsc/libnfs.h ]]; then
   src="$here/sharebench.c"
   if [[ ! -x "$out/sharebench" || "$src" -nt "$out/sharebench" || "$here/bench-util.h" -nt "$out/sharebench" || "$0" -nt "$out/sharebench" ]]; then

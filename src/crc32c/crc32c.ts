@@ -6,7 +6,13 @@ import { packageFile } from '../package-files.ts';
 
 const addon = createRequire(import.meta.url)(packageFile('build', 'Release', 'crc32c.node')) as {
   crc32c(data: Uint8Array, previous: number): number;
+  implementation: string;
 };
+
+/** Which implementation this CPU runs: 'vpclmulqdq-avx512', 'sse4.2' or 'software'. */
+export function crc32cImplementation(): string {
+  return addon.implementation;
+}
 
 /** The CRC32C of `data`, continuing `previous`: crc32c(b, crc32c(a)) is the CRC of a then b. Unsigned. */
 export function crc32c(data: Uint8Array, previous = 0): number {
