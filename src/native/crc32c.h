@@ -169,15 +169,16 @@ static void crc32c_init(void) {
   if (__builtin_cpu_supports("sse4.2")) {
     crc_best = crc_hardware;
     crc_implementation = "sse4.2";
-  }
-  if (__builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq")) {
-    set_fold_constants(fold_constants.by_2048, 2048, 2048, 2048, 2048);
-    set_fold_constants(fold_constants.by_1536, 1536, 1536, 1536, 1536);
-    set_fold_constants(fold_constants.by_1024, 1024, 1024, 1024, 1024);
-    set_fold_constants(fold_constants.by_512, 512, 512, 512, 512);
-    set_fold_constants(fold_constants.lanes, 384, 256, 128, 0);
-    crc_best = crc_folding;
-    crc_implementation = "vpclmulqdq-avx512";
+    /* The folding ends on the crc32 instruction, so it needs sse4.2 too. */
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq")) {
+      set_fold_constants(fold_constants.by_2048, 2048, 2048, 2048, 2048);
+      set_fold_constants(fold_constants.by_1536, 1536, 1536, 1536, 1536);
+      set_fold_constants(fold_constants.by_1024, 1024, 1024, 1024, 1024);
+      set_fold_constants(fold_constants.by_512, 512, 512, 512, 512);
+      set_fold_constants(fold_constants.lanes, 384, 256, 128, 0);
+      crc_best = crc_folding;
+      crc_implementation = "vpclmulqdq-avx512";
+    }
   }
 #else
   (void)zeros_operator;
