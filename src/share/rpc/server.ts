@@ -172,11 +172,15 @@ export class RpcServer {
     });
     this.connections.add(socket);
     socket.setNoDelay(true);
+    // A reply larger than the socket's high-water mark (a READ's megabyte) leaves writableNeedDrain set
+    // even when the kernel took all of it at once, until 'drain' on the next tick: pausing for that
+    // stopped and restarted reading, two epoll_ctl calls, after every such reply. Only bytes queued count.
+    const backlogged = () => socket.writableNeedDrain && socket.writableLength > 0;
     const pauseIfBusy = () => {
-      if (inFlight >= this.maxCalls || socket.writableNeedDrain) socket.pause();
+      if (inFlight >= this.maxCalls || backlogged()) socket.pause();
     };
     const resumeIfIdle = () => {
-      if (!closed && inFlight < this.maxCalls && !socket.writableNeedDrain) socket.resume();
+      if (!closed && inFlight < this.maxCalls && !backlogged()) socket.resume();
     };
     socket.on('drain', resumeIfIdle);
     socket.on('error', (err) => logger.debug({ client: remoteAddress, err: err.message }, 'RPC connection error'));
