@@ -20,6 +20,7 @@ import type {
   ExtentListing,
   ExtentMetadata,
   ReadBuffers,
+  ReadOptions,
   ReadTally,
   ReadvResult,
   WriteOptions,
@@ -214,10 +215,21 @@ export class CacheIO {
     return (await this.readRanges(key, offset, length, [], undefined, tally)).data;
   }
 
-  async readv(key: string, offset: number, lengths: readonly number[], tally?: ReadTally, buffers?: ReadBuffers): Promise<ReadvResult> {
+  async readv(
+    key: string,
+    offset: number,
+    lengths: readonly number[],
+    tally?: ReadTally,
+    buffers?: ReadBuffers,
+    options: ReadOptions = {},
+  ): Promise<ReadvResult> {
     let length = 0;
     for (const l of lengths) length += l;
-    const { data, crcs, release = noRelease } = await this.readRanges(key, offset, length, lengths, buffers ?? this.readBuffers, tally);
+    const {
+      data,
+      crcs,
+      release = noRelease,
+    } = await this.readRanges(key, offset, length, lengths, buffers ?? this.readBuffers, tally, options);
     // Bytes fetched from the cloud, or a block remembered: one pass over them for the ranges alone.
     return { data, crcs: crcs ?? blockAndRangeCrcs(data, Infinity, 0, lengths).ranges, release };
   }
@@ -230,6 +242,7 @@ export class CacheIO {
     lengths: readonly number[],
     pool?: ReadBuffers,
     tally?: ReadTally,
+    options: ReadOptions = {},
   ): Promise<{ data: Buffer; crcs?: number[]; release?: () => void }> {
     this.assertOpen();
     const { state } = this;
@@ -255,7 +268,7 @@ export class CacheIO {
         state.hits++;
         if (tally) tally.hits++;
         try {
-          const served = await this.files.read(extent, offset, length, lengths, pool, this.route(key).streamed);
+          const served = await this.files.read(extent, offset, length, lengths, pool, this.route(key).streamed, options.onThisThread);
           if (sequential) this.readAheadAfter(extent, last);
           return served;
         } catch (error) {

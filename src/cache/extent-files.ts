@@ -249,6 +249,7 @@ export class ExtentFiles {
    * CRC32C; with the CRCs of `lengths` (ranges from `offset`) taken in that pass,
    * except for a block remembered from the last read. A large read goes into a
    * buffer of `pool` when given. `uncached`: pages the page cache lacks are read without being kept (RouteOptions.streamed).
+   * `onThisThread`: bytes the page cache holds are read and checked here at any size (ReadOptions).
    */
   async read(
     extent: Extent,
@@ -257,6 +258,7 @@ export class ExtentFiles {
     lengths: readonly number[] = [],
     pool?: ReadBuffers,
     uncached = false,
+    onThisThread = false,
   ): Promise<CheckedRead> {
     if (length === 0) return { data: Buffer.alloc(0) };
     const BLOCK = extent.blockSize;
@@ -293,7 +295,7 @@ export class ExtentFiles {
     let ranges: number[];
     try {
       let blocks: number[];
-      if (file && (size > CACHED_READ_MAX || readCached(file.handle.fd, buffer, start) !== size)) {
+      if (file && ((size > CACHED_READ_MAX && !onThisThread) || readCached(file.handle.fd, buffer, start) !== size)) {
         // Read and checked in one job on the pool: its round trips, not the copy or the checksums, were most of a large read's time.
         const { fd } = file.handle;
         ({ blocks, ranges } = await blockAndRangeCrcsOffThread(buffer, BLOCK, offset - start, lengths, async (slices) => {
@@ -302,7 +304,7 @@ export class ExtentFiles {
           return crcs;
         }));
       } else {
-        ({ blocks, ranges } = blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths)); // at most CACHED_READ_MAX: checked here
+        ({ blocks, ranges } = blockAndRangeCrcs(buffer, BLOCK, offset - start, lengths)); // at most CACHED_READ_MAX, or asked for onThisThread: checked here
       }
       blocks.forEach((crc, i) => {
         if (crc !== extent.crcs[first + i]) throw new CacheCorruptionError(extent.key, first + i, extent.blockSize);

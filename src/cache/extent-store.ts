@@ -41,6 +41,18 @@ export interface ReadBuffers {
   give(buffer: Buffer): void;
 }
 
+/** How a read is made. */
+export interface ReadOptions {
+  /**
+   * Bytes of the cache that the page cache holds are copied and checked on the
+   * calling thread, whatever their size, instead of in one job on libuv's pool:
+   * for a read made while its caller has nothing else to do (a share's
+   * read-ahead, between a reply and the client's next call), where the pool's
+   * round trip (two thread wakes) and a third busy thread cost more than the copy.
+   */
+  readonly onThisThread?: boolean;
+}
+
 /** User metadata of an extent (names as S3 keeps them, without `x-amz-meta-`). */
 export type ExtentMetadata = Readonly<Record<string, string>>;
 
@@ -74,7 +86,14 @@ export interface ExtentStore {
    * (ReadvResult.release), taken from `buffers` when given (a read of a block or two the engine keeps checked, and a read of nothing, come
    * from elsewhere).
    */
-  readv(key: string, offset: number, lengths: readonly number[], tally?: ReadTally, buffers?: ReadBuffers): Promise<ReadvResult>;
+  readv(
+    key: string,
+    offset: number,
+    lengths: readonly number[],
+    tally?: ReadTally,
+    buffers?: ReadBuffers,
+    options?: ReadOptions,
+  ): Promise<ReadvResult>;
   /** The extent's size, asking the cloud when the cache does not know it; undefined if it exists nowhere. */
   size(key: string): Promise<number | undefined>;
   /** Size and user metadata, or undefined if it exists nowhere. */

@@ -9,6 +9,7 @@ import type {
   ExtentMetadata,
   ExtentStore,
   ReadBuffers,
+  ReadOptions,
   ReadTally,
   ReadvResult,
   WriteOptions,
@@ -43,8 +44,15 @@ export class NamespaceStore implements ExtentStore {
     return this.io.read(this.check(key), offset, length, tally);
   }
 
-  async readv(key: string, offset: number, lengths: readonly number[], tally?: ReadTally, buffers?: ReadBuffers): Promise<ReadvResult> {
-    return this.io.readv(this.check(key), offset, lengths, tally, buffers);
+  async readv(
+    key: string,
+    offset: number,
+    lengths: readonly number[],
+    tally?: ReadTally,
+    buffers?: ReadBuffers,
+    options?: ReadOptions,
+  ): Promise<ReadvResult> {
+    return this.io.readv(this.check(key), offset, lengths, tally, buffers, options);
   }
 
   async size(key: string): Promise<number | undefined> {

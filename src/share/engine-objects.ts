@@ -25,11 +25,18 @@ export class EngineShareObjects implements ShareObjects {
     await this.store.write(this.key(key), offset, data, options.fresh ? { fresh: true } : {});
   }
 
-  async read(key: string, offset: number, length: number): Promise<{ readonly data: Buffer; readonly release: () => void }> {
+  async read(
+    key: string,
+    offset: number,
+    length: number,
+    options: { readonly onThisThread?: boolean } = {},
+  ): Promise<{ readonly data: Buffer; readonly release: () => void }> {
     const size = (await this.store.size(this.key(key))) ?? 0;
     const available = Math.max(0, Math.min(length, size - offset));
     // readv(): a large read's buffer comes from the engine's pool and goes back to it, not to the garbage collector.
-    return available === 0 ? { data: Buffer.alloc(0), release: () => undefined } : this.store.readv(this.key(key), offset, [available]);
+    return available === 0
+      ? { data: Buffer.alloc(0), release: () => undefined }
+      : this.store.readv(this.key(key), offset, [available], undefined, undefined, options);
   }
 
   size(key: string): Promise<number | undefined> {

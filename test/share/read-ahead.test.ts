@@ -34,30 +34,6 @@ describe('share read-ahead', () => {
     assert.deepEqual(r.released, []);
   });
 
-  it('reads a batch of ranges in one read once there is room for one, and releases that read once each of its ranges is', async () => {
-    const ahead = new ReadAhead(8, 4, 3);
-    const r = reads();
-    ahead.take(1, 0, 10, 0);
-    ahead.extend(1, 10, 100, 0, r.read);
-    assert.deepEqual(r.asked, ['10+30'], 'three ranges, one read');
-    const first = ahead.take(1, 10, 10, 0);
-    ahead.extend(1, 10, 100, 0, r.read);
-    assert.deepEqual(r.asked, ['10+30'], 'two ranges left ahead: no room for a batch yet');
-    const second = ahead.take(1, 20, 10, 0);
-    ahead.extend(1, 10, 100, 0, r.read);
-    assert.deepEqual(r.asked, ['10+30', '40+30'], 'one range left: the next batch');
-    const [a, b] = await Promise.all([first.read, second.read]);
-    assert.equal(a?.data.length, 10);
-    assert.equal(b?.data.byteOffset, a.data.byteOffset + 10, "the second range is the batch's next ten bytes");
-    a.release();
-    a.release();
-    b.release();
-    assert.deepEqual(r.released, [], 'a range of the batch is still held (its third, read ahead): once each release counts');
-    ahead.take(1, 90, 10, 0); // a jump: what is ahead goes back
-    await settled();
-    assert.deepEqual(r.released.sort(), ['10+30', '40+30']);
-  });
-
   it('gives back every range ahead when the reader jumps elsewhere or the file changes', async () => {
     const ahead = new ReadAhead(8, 3);
     const r = reads();

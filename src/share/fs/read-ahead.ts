@@ -7,11 +7,11 @@
 // turn (a busy machine), most READs of a 512 MiB file by 0.2-0.7 ms. A range
 // read ahead is used only by a READ of exactly that range while the file has not
 // changed since (its generation); else it is given back, with those after it.
-// Ranges are read `batch` at a time, in one read of the engine each, once no
-// more than depth - batch are left: each read costs the event loop's thread a
-// pass through the engine and a round trip through the thread pool (waking a
-// pool thread, then being woken by it), which on a busy machine took as long
-// as the megabyte's copy and checksums.
+// The caller's read decides where the bytes are copied and checked: ShareFs
+// has the engine do it on the event loop's thread, between a reply and the
+// client's next call, as reading on libuv's pool (in batches of three ranges,
+// to save round trips) left three threads busy on two cores with a client
+// that checks each reply, and READs waited on the ones that lost their turn.
 
 /** A read's bytes; `release()` once done with them (their buffer may be reused). */
 export interface HeldRead {
@@ -35,8 +35,6 @@ export class ReadAhead {
     private readonly limit: number,
     /** Ranges read ahead of a file at most. */
     private readonly depth: number,
-    /** Ranges read in one read of the engine (at most `depth`). */
-    private readonly batch = 1,
   ) {}
 
   /**
@@ -62,24 +60,18 @@ export class ReadAhead {
 
   /**
    * Reads ranges of `length` after the one just taken (take() must have come
-   * first), up to the depth and the file's `size`, with `read`: a batch of them
-   * in one read, once there is room for a batch.
+   * first), up to the depth and the file's `size`, each with `read`.
    */
   extend(id: number, length: number, size: number, generation: number, read: (offset: number, length: number) => Promise<HeldRead>): void {
     const known = this.files.get(id);
     if (!known) return;
     const last = known.ahead.at(-1);
     let next = last ? last.offset + last.length : known.end;
-    while (this.depth - known.ahead.length >= this.batch && next < size) {
-      const bytes = Math.min(this.batch * length, size - next);
+    while (known.ahead.length < this.depth && next < size) {
+      const bytes = Math.min(length, size - next);
       const started = read(next, bytes);
       started.catch(() => undefined); // a failed read ahead is only missed; a READ that takes it sees its error
-      const parts = Math.ceil(bytes / length);
-      const share = shared(started, parts);
-      for (let part = 0; part < parts; part++) {
-        const at = part * length;
-        known.ahead.push({ offset: next + at, length: Math.min(length, bytes - at), generation, read: share(at, length) });
-      }
+      known.ahead.push({ offset: next, length: bytes, generation, read: started });
       next += bytes;
     }
   }
@@ -97,26 +89,6 @@ export class ReadAhead {
       this.forget(id);
     }
   }
-}
-
-/**
- * Views of one read, each a HeldRead of its own; the read's bytes are released
- * once every view that was handed out has been (each release counts once).
- */
-function shared(read: Promise<HeldRead>, views: number): (at: number, length: number) => Promise<HeldRead> {
-  let left = views;
-  return (at, length) =>
-    read.then(({ data, release }) => {
-      let released = false;
-      return {
-        data: data.subarray(at, at + length),
-        release: () => {
-          if (released) return;
-          released = true;
-          if (--left === 0) release();
-        },
-      };
-    });
 }
 
 function giveBack(ahead: Ahead): void {

@@ -21,7 +21,7 @@ import { fromMetadata, now, timeFromDate, toMetadata, type Defaults, type NodeTy
 import { must } from '../../must.ts';
 import { FsError } from './errors.ts';
 import { checkKey, checkName, checkNewName, isShowableName, SYMLINK_MAX } from './names.ts';
-import { ReadAhead } from './read-ahead.ts';
+import { ReadAhead, type HeldRead } from './read-ahead.ts';
 import { NodeTable, ROOT_ID, sameTime, type ChildRef, type NodeRecord } from './node-table.ts';
 import { SettleUploader } from './settle-uploader.ts';
 import type { ShareObjects } from './share-objects.ts';
@@ -85,10 +85,8 @@ const EMPTY = Buffer.alloc(0);
 const READ_AHEAD_MIN = 64 * 1024;
 /** Files read ahead at once. */
 const READ_AHEAD_FILES = 8;
-/** Ranges read ahead of each (of at most one READ's 1 MiB: 32 MiB of the engine's pool in all, at most). */
-const READ_AHEAD_DEPTH = 4;
-/** Ranges read ahead in one read of the engine: a new batch starts while one range is left. */
-const READ_AHEAD_BATCH = 3;
+/** Ranges read ahead of each (of at most one READ's 1 MiB: 16 MiB of the engine's pool in all, at most). */
+const READ_AHEAD_DEPTH = 2;
 
 /** What a node's upload sends: a directory is an empty marker object. */
 const uploadBytes = (node: Pick<NodeRecord, 'type' | 'size'>) => (node.type === 'dir' ? 0 : node.size);
@@ -100,7 +98,7 @@ export class ShareFs {
   private readonly generations = new Map<number, number>();
   private readonly uploader: SettleUploader;
   private readonly moves = new Map<number, Promise<void>>();
-  private readonly readAhead = new ReadAhead(READ_AHEAD_FILES, READ_AHEAD_DEPTH, READ_AHEAD_BATCH);
+  private readonly readAhead = new ReadAhead(READ_AHEAD_FILES, READ_AHEAD_DEPTH);
 
   private constructor(
     readonly settings: ShareSettings,
@@ -241,9 +239,8 @@ export class ShareFs {
       const generation = this.generations.get(id) ?? 0;
       const ahead = this.readAhead.take(id, offset, length, generation);
       const read = ahead.read ?? this.objects.read(node.key, offset, length);
-      // The ranges after it are asked for before it is awaited: the engine reads a key's ranges in the order asked.
       if (ahead.sequential && length >= READ_AHEAD_MIN)
-        this.readAhead.extend(id, length, node.size, generation, (at, bytes) => this.objects.read(node.key, at, bytes));
+        this.readAhead.extend(id, length, node.size, generation, this.readAfterReply(node.key));
       ({ data, release } = await read);
     }
     if (data.length < length) {
@@ -253,6 +250,17 @@ export class ShareFs {
       release = () => undefined;
     }
     return { node, data, eof: offset + data.length >= node.size, release };
+  }
+
+  /**
+   * Reads for the read-ahead: each waits for the event loop's check phase, after
+   * the reply to the READ being served has been written (in the poll phase that
+   * brought the call), then has the engine copy and check the bytes on this
+   * thread (ReadOptions.onThisThread), while the client takes that reply in.
+   */
+  private readAfterReply(key: string): (offset: number, length: number) => Promise<HeldRead> {
+    return (offset, length) =>
+      new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.objects.read(key, offset, length, { onThisThread: true }));
   }
 
   /**

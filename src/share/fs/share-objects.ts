@@ -24,8 +24,16 @@ export interface ShareObjects {
    * new to the bucket (a file created here, never uploaded), so the bucket need not be asked.
    */
   write(key: string, offset: number, data: Buffer, options?: { readonly fresh?: boolean }): Promise<void>;
-  /** Up to `length` bytes from `offset`; fewer at the end of the object. `release()` once done with them: their memory may be reused. */
-  read(key: string, offset: number, length: number): Promise<{ readonly data: Buffer; readonly release: () => void }>;
+  /**
+   * Up to `length` bytes from `offset`; fewer at the end of the object. `release()` once done with them: their memory may be reused.
+   * `onThisThread`: as the engine's ReadOptions say.
+   */
+  read(
+    key: string,
+    offset: number,
+    length: number,
+    options?: { readonly onThisThread?: boolean },
+  ): Promise<{ readonly data: Buffer; readonly release: () => void }>;
   /** The object's size here or in the bucket, or undefined when there is none. */
   size(key: string): Promise<number | undefined>;
   /** Sets the object's size, cutting it or growing it with zeros. */
