@@ -206,12 +206,18 @@ describe('@slow cache engine against s3rver', function () {
       await opened.store.drain();
       const [file] = await cacheFiles(dir);
       await flipByte(file!, MiB + 10);
+      // A megabyte read on the calling thread (the share's read-ahead) is checked as one on the pool is.
+      const inline = await opened.store.readv('clean', MiB, [MiB], undefined, undefined, { onThisThread: true });
+      assert.ok(inline.data.equals(clean.subarray(MiB, 2 * MiB)), 'served from the cloud copy');
+      inline.release();
+      await flipByte(file!, MiB + 20);
       assert.ok((await opened.store.read('clean', MiB, 100)).equals(clean.subarray(MiB, MiB + 100)), 'served from the cloud copy');
       assert.ok((await opened.store.read('clean', 0, clean.length)).equals(clean));
 
       await opened.store.write('dirty', 0, pattern('dirty', MiB));
       const dirtyFile = (await cacheFiles(dir)).find((f) => f !== file)!;
       await flipByte(dirtyFile, 5);
+      await assert.rejects(opened.store.readv('dirty', 0, [MiB], undefined, undefined, { onThisThread: true }), CacheCorruptionError);
       await assert.rejects(opened.store.read('dirty', 0, 10), CacheCorruptionError);
     } finally {
       await opened.store.delete('dirty');
