@@ -4,7 +4,7 @@
 // that stop at the end of the object, and truncation that also grows (the gap
 // reads as zeros).
 import type { ExtentStore } from '../cache/extent-store.ts';
-import type { DrainOptions, ListedEntry, ObjectHead, ShareObjects } from './fs/share-objects.ts';
+import type { DrainOptions, ListedEntry, ObjectHead, ReadOptions, ShareObjects } from './fs/share-objects.ts';
 
 export function shareNamespace(name: string): string {
   return `shares/${name}/`;
@@ -29,7 +29,7 @@ export class EngineShareObjects implements ShareObjects {
     key: string,
     offset: number,
     length: number,
-    options: { readonly onThisThread?: boolean } = {},
+    options: ReadOptions = {},
   ): Promise<{ readonly data: Buffer; readonly release: () => void }> {
     const size = (await this.store.size(this.key(key))) ?? 0;
     const available = Math.max(0, Math.min(length, size - offset));

@@ -18,21 +18,23 @@ export interface DrainOptions {
   readonly yieldUntil?: AbortSignal;
 }
 
+export interface ReadOptions {
+  /** Bytes the page cache holds are copied and checked on the calling thread, as the engine's ReadOptions say. */
+  readonly onThisThread?: boolean;
+}
+
 export interface ShareObjects {
   /**
    * Writes bytes at an offset, growing the object (a gap reads as zeros). `fresh`: the key is
    * new to the bucket (a file created here, never uploaded), so the bucket need not be asked.
    */
   write(key: string, offset: number, data: Buffer, options?: { readonly fresh?: boolean }): Promise<void>;
-  /**
-   * Up to `length` bytes from `offset`; fewer at the end of the object. `release()` once done with them: their memory may be reused.
-   * `onThisThread`: as the engine's ReadOptions say.
-   */
+  /** Up to `length` bytes from `offset`; fewer at the end of the object. `release()` once done with them: their memory may be reused. */
   read(
     key: string,
     offset: number,
     length: number,
-    options?: { readonly onThisThread?: boolean },
+    options?: ReadOptions,
   ): Promise<{ readonly data: Buffer; readonly release: () => void }>;
   /** The object's size here or in the bucket, or undefined when there is none. */
   size(key: string): Promise<number | undefined>;
