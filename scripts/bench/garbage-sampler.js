@@ -9,7 +9,8 @@
 //   kill -USR2 <the gateway's pid>    # writes the profile so far (the bench prints the pid)
 //   node --import tsx scripts/bench/garbage-summary.ts /tmp/garbage.heapprofile
 //
-// One sample every 16 KiB allocated on average: cheap enough to leave the rates near their own.
+// One sample every 16 KiB allocated on average (the inspector's default is 32 KiB); what the sampling
+// costs the rates was not measured, so compare a sampled run's rates only with another sampled run's.
 import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
 import { isMainThread } from 'node:worker_threads';
