@@ -24,10 +24,10 @@
 // factor), never below the initial old space above. A share's small files
 // uploading after a burst of creates (one S3 put each, on the main thread)
 // promote garbage at about 10 MiB a second: with the default the old space
-// rose to 172 MiB with 39 live and the RSS to 283-290 MiB; with the cap it
-// stays near the 128 MiB floor and the RSS peaked at 227-236 (README, share
-// bench). A heap that needs a gigabyte, four times the RSS goal, is a fault
-// of its own.
+// rose to 172 MiB with 39 live and the RSS to 283-302 MiB; with the cap the
+// RSS peaked at 227-230 (README, share bench). A heap that needs a gigabyte,
+// four times the RSS goal, is a fault of its own: past it the process stops
+// with V8's out-of-memory error.
 import { readFileSync } from 'node:fs';
 import { packageFile } from './package-files.ts';
 
